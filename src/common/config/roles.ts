@@ -1,0 +1,88 @@
+/**
+ * Builds each role's validated config from file, environment and flags. `node-role all` takes one file with
+ * a section per role; shared keys (clusterSecret, logLevel) apply to every section.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+import { deepMerge, envOverrides, readConfigFile, validateConfig, type PlainObject } from './load.js';
+import {
+  edgeSchema,
+  ingressSchema,
+  intermediateSchema,
+  type EdgeConfig,
+  type IngressConfig,
+  type IntermediateConfig,
+  type Role,
+} from './schema.js';
+
+const schemas = { ingress: ingressSchema, intermediate: intermediateSchema, edge: edgeSchema } as const;
+type RoleConfig<R extends Role> = R extends 'ingress' ? IngressConfig : R extends 'intermediate' ? IntermediateConfig : EdgeConfig;
+
+/** Test harnesses pass their own TIERCAST_TEST_* variables; they are not configuration. */
+const notConfig = (name: string) => name.startsWith('TIERCAST_TEST_');
+
+export function defaultNodeId(role: string): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'host';
+  return `${role}-${host}`;
+}
+
+export interface LoadOptions {
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, already nested (highest precedence). */
+  flags?: PlainObject;
+}
+
+export function loadRoleConfig<R extends Role>(role: R, opts: LoadOptions = {}): RoleConfig<R> {
+  const file = opts.configFile ? readConfigFile(opts.configFile) : {};
+  const env = envOverrides(opts.env ?? process.env, notConfig);
+  const raw = deepMerge(deepMerge(deepMerge({ nodeId: defaultNodeId(role) }, file), env), opts.flags ?? {});
+  if (raw.clusterSecret === undefined) {
+    throw new ConfigError(`${role} needs a cluster secret: set clusterSecret in the config file or TIERCAST_CLUSTER_SECRET`);
+  }
+  return validateConfig(schemas[role], raw, role) as RoleConfig<R>;
+}
+
+const allFileSchema = z.strictObject({
+  clusterSecret: z.string().optional(),
+  logLevel: z.string().optional(),
+  ingress: z.record(z.string(), z.unknown()).optional(),
+  intermediate: z.record(z.string(), z.unknown()).optional(),
+  edge: z.record(z.string(), z.unknown()).optional(),
+});
+
+export interface AllConfig {
+  ingress: IngressConfig;
+  intermediate: IntermediateConfig;
+  edge: EdgeConfig;
+  /** True when no secret was configured and one was generated for this run (one machine, one process). */
+  generatedSecret: boolean;
+}
+
+/** The embedded default: ingress → one intermediate → one edge, wired on loopback. */
+export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
+  const file = opts.configFile ? readConfigFile(opts.configFile) : {};
+  const merged = deepMerge(deepMerge(file, envOverrides(opts.env ?? process.env, notConfig)), opts.flags ?? {});
+  const top = validateConfig(allFileSchema, merged, 'all');
+  const generatedSecret = top.clusterSecret === undefined;
+  const shared: PlainObject = {
+    clusterSecret: top.clusterSecret ?? randomBytes(24).toString('base64url'),
+    ...(top.logLevel ? { logLevel: top.logLevel } : {}),
+  };
+  const ingressRaw = deepMerge({ ...shared, nodeId: 'ingress-1', http: { host: '127.0.0.1', port: 8090 } }, top.ingress ?? {});
+  const ingress = validateConfig(ingressSchema, ingressRaw, 'ingress');
+  const ingressUrl = `ws://127.0.0.1:${ingress.http.port}`;
+  const interRaw = deepMerge(
+    { ...shared, nodeId: 'intermediate-1', http: { host: '127.0.0.1', port: 8091 }, upstream: { parents: [ingressUrl] } },
+    top.intermediate ?? {},
+  );
+  const intermediate = validateConfig(intermediateSchema, interRaw, 'intermediate');
+  const edgeRaw = deepMerge(
+    { ...shared, nodeId: 'edge-1', upstream: { parents: [`ws://127.0.0.1:${intermediate.http.port}`] } },
+    top.edge ?? {},
+  );
+  const edge = validateConfig(edgeSchema, edgeRaw, 'edge');
+  return { ingress, intermediate, edge, generatedSecret };
+}

@@ -1,0 +1,142 @@
+/**
+ * One strict schema per node role. Defaults live here; unknown keys are rejected with the key named.
+ * Limits and retry policies are config data, documented in docs/configuration.md.
+ */
+import { z } from 'zod';
+
+const nodeId = z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'letters, digits, "_", ":" or "-" (no dots)');
+const streamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64');
+const port = z.number().int().min(0).max(65535);
+const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+export const listenSchema = z.strictObject({ host: z.string().min(1).default('0.0.0.0'), port });
+
+export const clusterSecretSchema = z.string().min(16, 'the cluster secret must have at least 16 characters');
+
+export const cacheSchema = z.strictObject({
+  /** Segments kept per rendition: the window a resuming child or a new viewer can be served from. */
+  segments: z.number().int().min(2).max(120).default(8),
+});
+
+export const upstreamSchema = z.strictObject({
+  /** Parents tried in order; the first reachable one is used, the next on failure. */
+  parents: z.array(z.url({ protocol: /^wss?$/ })).default([]),
+  heartbeatIntervalMs: z.number().int().min(50).default(250),
+  /** A parent silent for this long is declared dead and the next one is tried. */
+  heartbeatTimeoutMs: z.number().int().min(100).default(1000),
+  backoffInitialMs: z.number().int().min(10).default(100),
+  backoffMaxMs: z.number().int().min(100).default(5000),
+  /** An upstream subscription is dropped this long after its last child leaves. */
+  idleUnsubscribeMs: z.number().int().min(0).default(10_000),
+  /** How long a child's subscribe waits for a stream to appear upstream before "not found". */
+  subscribeTimeoutMs: z.number().int().min(100).default(5000),
+});
+
+export const clusterServerSchema = z.strictObject({
+  maxFrameBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  /** A relay child whose socket buffers more than this is disconnected; it reconnects and resumes. */
+  maxBackpressureBytes: z.number().int().min(64 * 1024).default(32 * 1024 * 1024),
+});
+
+const base = {
+  nodeId,
+  clusterSecret: clusterSecretSchema,
+  logLevel: logLevel.default('info'),
+};
+
+export const rungSchema = z.strictObject({
+  id: streamName,
+  height: z.number().int().min(90).max(4320),
+  videoBitrateKbps: z.number().int().min(50).max(100_000),
+});
+
+export const transcodeSchema = z
+  .strictObject({
+    ffmpegPath: z.string().default('ffmpeg'),
+    ladder: z
+      .array(rungSchema)
+      .min(1)
+      .default([
+        { id: 'v1080', height: 1080, videoBitrateKbps: 4500 },
+        { id: 'v720', height: 720, videoBitrateKbps: 2500 },
+        { id: 'v480', height: 480, videoBitrateKbps: 1200 },
+        { id: 'v360', height: 360, videoBitrateKbps: 700 },
+        { id: 'v240', height: 240, videoBitrateKbps: 400 },
+      ]),
+    audioBitrateKbps: z.number().int().min(16).max(512).default(128),
+    segmentDurationMs: z.number().int().min(250).max(10_000).default(1000),
+    chunkDurationMs: z.number().int().min(33).max(250).default(200),
+    preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+    maxRestarts: z.number().int().min(0).default(10),
+    restartBackoffMs: z.number().int().min(0).default(500),
+  })
+  .refine((t) => t.chunkDurationMs < t.segmentDurationMs, {
+    message: 'chunkDurationMs must be shorter than segmentDurationMs',
+    path: ['chunkDurationMs'],
+  })
+  .refine((t) => new Set(t.ladder.map((r) => r.id)).size === t.ladder.length, {
+    message: 'ladder ids must be unique',
+    path: ['ladder'],
+  });
+
+export const streamerSchema = z.strictObject({
+  name: streamName,
+  key: z.string().min(8, 'stream keys need at least 8 characters'),
+  title: z.string().max(140).optional(),
+  category: z.string().max(64).optional(),
+});
+
+export const ingressSchema = z
+  .strictObject({
+    ...base,
+    rtmp: listenSchema.default({ host: '0.0.0.0', port: 1935 }),
+    rtmpMaxMessageBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+    http: listenSchema.default({ host: '0.0.0.0', port: 8090 }),
+    streamers: z.array(streamerSchema).default([]),
+    transcode: transcodeSchema.default(() => transcodeSchema.parse({})),
+    cache: cacheSchema.default({ segments: 8 }),
+    cluster: clusterServerSchema.default(() => clusterServerSchema.parse({})),
+  })
+  .refine((c) => new Set(c.streamers.map((s) => s.name)).size === c.streamers.length, {
+    message: 'streamer names must be unique',
+    path: ['streamers'],
+  });
+
+export const intermediateSchema = z.strictObject({
+  ...base,
+  http: listenSchema.default({ host: '0.0.0.0', port: 8091 }),
+  upstream: upstreamSchema.default(() => upstreamSchema.parse({})),
+  cache: cacheSchema.default({ segments: 8 }),
+  cluster: clusterServerSchema.default(() => clusterServerSchema.parse({})),
+});
+
+export const viewerSchema = z.strictObject({
+  /** Per-viewer socket buffer ceiling; above it the viewer skips to the next keyframe. */
+  maxBackpressureBytes: z.number().int().min(16 * 1024).default(2 * 1024 * 1024),
+  /** Above this the viewer is disconnected with a reason (it cannot keep up even after skipping). */
+  closeBackpressureBytes: z.number().int().min(32 * 1024).default(8 * 1024 * 1024),
+  /** How long a request for the next, not yet started, segment is held open. */
+  segmentWaitMs: z.number().int().min(0).default(3000),
+  /** dash.js target latency advertised in the MPD ServiceDescription. */
+  targetLatencyMs: z.number().int().min(100).default(1000),
+});
+
+export const edgeSchema = z.strictObject({
+  ...base,
+  http: listenSchema.default({ host: '0.0.0.0', port: 8080 }),
+  upstream: upstreamSchema.default(() => upstreamSchema.parse({})),
+  cache: cacheSchema.default({ segments: 8 }),
+  viewer: viewerSchema.default(() => viewerSchema.parse({})),
+  /** Public base URL used in links, if the edge sits behind a proxy. */
+  publicUrl: z.url().optional(),
+});
+
+export type IngressConfig = z.infer<typeof ingressSchema>;
+export type IntermediateConfig = z.infer<typeof intermediateSchema>;
+export type EdgeConfig = z.infer<typeof edgeSchema>;
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+export type TranscodeConfig = z.infer<typeof transcodeSchema>;
+export type StreamerConfig = z.infer<typeof streamerSchema>;
+export type ViewerConfig = z.infer<typeof viewerSchema>;
+export type ClusterServerConfig = z.infer<typeof clusterServerSchema>;
+export type Role = 'ingress' | 'intermediate' | 'edge';

@@ -1,0 +1,79 @@
+/**
+ * Transport helpers around uWebSockets.js shared by every node: listening (port 0 for tests),
+ * closing, small response helpers and the /metrics route.
+ */
+import uWS from 'uWebSockets.js';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../logging/index.js';
+
+export type App = uWS.TemplatedApp;
+export type HttpResponse = uWS.HttpResponse;
+export type HttpRequest = uWS.HttpRequest;
+export type { WebSocket } from 'uWebSockets.js';
+
+export interface Listening {
+  port: number;
+  close(): void;
+}
+
+export function createApp(): App {
+  return uWS.App();
+}
+
+export function listen(app: App, host: string, port: number): Promise<Listening> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (token) => {
+      if (!token) {
+        reject(new Error(`cannot listen on ${host}:${port} (in use or not permitted)`));
+        return;
+      }
+      let closed = false;
+      resolve({
+        port: uWS.us_socket_local_port(token),
+        close: () => {
+          if (closed) return;
+          closed = true;
+          uWS.us_listen_socket_close(token);
+        },
+      });
+    });
+  });
+}
+
+export function remoteAddress(res: HttpResponse | uWS.WebSocket<unknown>): string {
+  return Buffer.from(res.getRemoteAddressAsText()).toString();
+}
+
+/** Ends a response with a body; everything written inside one cork (one syscall). */
+export function send(res: HttpResponse, status: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+  res.cork(() => {
+    res.writeStatus(status);
+    for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
+    res.end(body);
+  });
+}
+
+export function sendError(res: HttpResponse, status: string, code: string, message: string): void {
+  send(res, status, JSON.stringify({ error: { code, message } }), {
+    'content-type': 'application/json',
+    'cache-control': 'no-store',
+  });
+}
+
+export function addMetricsRoute(app: App, registry: Registry, logger: Logger): void {
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    registry.metrics().then(
+      (text) => {
+        if (!aborted) send(res, '200 OK', text, { 'content-type': registry.contentType });
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'metrics collection failed');
+        if (!aborted) sendError(res, '500 Internal Server Error', 'METRICS_FAILED', 'metrics collection failed');
+      },
+    );
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * Prometheus metrics. Every metric is declared here, named tiercast_<subsystem>_<name>, with its label set;
+ * every node carries the default labels node_id and node_role. Modules receive a Metrics object, never the registry.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const HOP_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+
+export function createMetrics(nodeId: string, role: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node_id: nodeId, node_role: role });
+  collectDefaultMetrics({ register: registry, prefix: 'tiercast_process_' });
+  const r = [registry];
+  return {
+    registry,
+    viewers: new Gauge({ name: 'tiercast_edge_viewers', help: 'Connected viewers per stream and transport', labelNames: ['stream', 'transport'], registers: r }),
+    subscribers: new Gauge({ name: 'tiercast_relay_subscribers', help: 'Child relays subscribed per stream', labelNames: ['stream'], registers: r }),
+    upstreamSubscriptions: new Gauge({ name: 'tiercast_relay_upstream_subscriptions', help: 'Streams this node pulls from its parent', registers: r }),
+    bytesIn: new Counter({ name: 'tiercast_relay_bytes_in_total', help: 'Media bytes received (from publisher or parent)', labelNames: ['stream'], registers: r }),
+    bytesOut: new Counter({ name: 'tiercast_relay_bytes_out_total', help: 'Media bytes sent to children and viewers', labelNames: ['stream', 'transport'], registers: r }),
+    chunksRelayed: new Counter({ name: 'tiercast_relay_chunks_total', help: 'Chunks received and forwarded', labelNames: ['stream'], registers: r }),
+    chunksDropped: new Counter({ name: 'tiercast_relay_chunks_dropped_total', help: 'Chunks not delivered to a subscriber (slow consumer skip, duplicate, gap)', labelNames: ['stream', 'reason'], registers: r }),
+    hopLatency: new Histogram({ name: 'tiercast_relay_hop_latency_seconds', help: 'Time from the previous hop sending a chunk to this node receiving it', buckets: HOP_BUCKETS, registers: r }),
+    ingressLatency: new Histogram({ name: 'tiercast_relay_ingress_latency_seconds', help: 'Time from ingress receiving a frame to this node receiving its chunk', buckets: LATENCY_BUCKETS, registers: r }),
+    upstreamReconnects: new Counter({ name: 'tiercast_relay_upstream_reconnects_total', help: 'Reconnections to a parent', registers: r }),
+    upstreamConnected: new Gauge({ name: 'tiercast_relay_upstream_connected', help: '1 while connected to a parent', registers: r }),
+    ffmpegRestarts: new Counter({ name: 'tiercast_transcoder_restarts_total', help: 'Transcoder (ffmpeg) restarts after a crash', labelNames: ['stream'], registers: r }),
+    ffmpegSpeed: new Gauge({ name: 'tiercast_transcoder_speed_ratio', help: 'ffmpeg speed (1 = real time)', labelNames: ['stream'], registers: r }),
+    publishers: new Gauge({ name: 'tiercast_ingress_publishers', help: 'Live publishers', registers: r }),
+    publishRejected: new Counter({ name: 'tiercast_ingress_publish_rejected_total', help: 'Refused publish attempts', labelNames: ['code'], registers: r }),
+    protocolErrors: new Counter({ name: 'tiercast_protocol_errors_total', help: 'Peers closed for protocol errors', labelNames: ['code'], registers: r }),
+    httpRequests: new Counter({ name: 'tiercast_edge_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,30 @@
+/** WebSocket close codes used by tiercast (4000–4999 are application codes). Listed in docs/errors.md. */
+import type { ErrorCode } from '../errors/index.js';
+
+export const CloseCode = {
+  GOING_AWAY: 1001,
+  AUTH_FAILED: 4001,
+  VERSION_MISMATCH: 4002,
+  MALFORMED_FRAME: 4003,
+  FRAME_TOO_LARGE: 4004,
+  STREAM_NOT_FOUND: 4404,
+  SLOW_CONSUMER: 4008,
+  HEARTBEAT_TIMEOUT: 4009,
+} as const;
+
+export function closeCodeFor(code: ErrorCode | undefined): number {
+  switch (code) {
+    case 'CLUSTER_AUTH_FAILED':
+      return CloseCode.AUTH_FAILED;
+    case 'PROTOCOL_VERSION_MISMATCH':
+      return CloseCode.VERSION_MISMATCH;
+    case 'PROTOCOL_FRAME_TOO_LARGE':
+      return CloseCode.FRAME_TOO_LARGE;
+    case 'SLOW_CONSUMER':
+      return CloseCode.SLOW_CONSUMER;
+    case 'STREAM_NOT_FOUND':
+      return CloseCode.STREAM_NOT_FOUND;
+    default:
+      return CloseCode.MALFORMED_FRAME;
+  }
+}

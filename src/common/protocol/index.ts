@@ -1,0 +1,3 @@
+export * from './frames.js';
+export * from './auth.js';
+export * from './close-codes.js';

@@ -1,0 +1,186 @@
+/**
+ * The streams a node holds, and where it gets the ones it does not: from its own publishers (ingress) or,
+ * on demand, from a parent through an UpstreamClient (intermediate, edge). One upstream subscription per
+ * stream is shared by all local subscribers; it is dropped `idleUnsubscribeMs` after the last one leaves.
+ */
+import type { Logger } from '../logging/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { InitSegment, MediaChunk, ResumePosition, StreamInfo } from '../media.js';
+import type { DirectoryEntry } from '../protocol/index.js';
+import { StreamRelay, type StreamSubscriber } from './stream-relay.js';
+
+/** Events an upstream delivers (implemented by RelayNode). */
+export interface UpstreamHandler {
+  onStreamStart(info: StreamInfo): void;
+  onInit(init: InitSegment, frame: Buffer): void;
+  onChunk(chunk: MediaChunk, frame: Buffer): void;
+  onStreamEnd(stream: string, reason: string, code: string | undefined): void;
+  onDirectory(entries: DirectoryEntry[]): void;
+}
+
+/** Transport-free view of the connection to a parent (see src/common/relay/ws-upstream-client.ts). */
+export interface UpstreamClient {
+  /** Keeps `stream` subscribed across reconnects; `resume` is asked at every (re)subscribe. */
+  subscribe(stream: string, resume: () => ResumePosition[]): void;
+  unsubscribe(stream: string): void;
+  close(): Promise<void>;
+}
+
+export interface RelayNodeOptions {
+  cacheSegments: number;
+  idleUnsubscribeMs: number;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export class RelayNode implements UpstreamHandler {
+  private readonly streams = new Map<string, StreamRelay>();
+  private upstream: UpstreamClient | undefined;
+  private readonly sweeper: NodeJS.Timeout;
+  private closed = false;
+  private directoryEntries: DirectoryEntry[] = [];
+  private readonly directoryListeners = new Set<(entries: DirectoryEntry[]) => void>();
+
+  constructor(private readonly opts: RelayNodeOptions) {
+    this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, opts.idleUnsubscribeMs / 2)));
+    this.sweeper.unref();
+  }
+
+  /** Set once by main for relays that pull from a parent. */
+  setUpstream(upstream: UpstreamClient): void {
+    this.upstream = upstream;
+  }
+
+  get(stream: string): StreamRelay | undefined {
+    return this.streams.get(stream);
+  }
+
+  list(): StreamRelay[] {
+    return [...this.streams.values()];
+  }
+
+  /** The relay for `stream`, created (and subscribed upstream) on first use. */
+  ensure(stream: string): StreamRelay {
+    let relay = this.streams.get(stream);
+    if (!relay) {
+      relay = new StreamRelay(stream, this.opts.cacheSegments, this.opts.logger);
+      this.streams.set(stream, relay);
+      if (this.upstream) {
+        const r = relay;
+        this.upstream.subscribe(stream, () => r.resumePositions());
+        this.opts.metrics.upstreamSubscriptions.set(this.upstreamCount());
+        this.opts.logger.info({ stream }, 'subscribed upstream');
+      } else {
+        relay.end('stream is not live', 'STREAM_NOT_FOUND');
+      }
+    }
+    relay.lastUsed = Date.now();
+    return relay;
+  }
+
+  attach(stream: string, sub: StreamSubscriber, resume?: ResumePosition[]): StreamRelay {
+    const relay = this.ensure(stream);
+    relay.attach(sub, resume);
+    return relay;
+  }
+
+  detach(stream: string, sub: StreamSubscriber): void {
+    this.streams.get(stream)?.detach(sub);
+  }
+
+  // --- UpstreamHandler: what the parent sends -------------------------------------------------------
+  onStreamStart(info: StreamInfo): void {
+    this.streams.get(info.name)?.start(info);
+  }
+
+  onInit(init: InitSegment, frame: Buffer): void {
+    this.streams.get(init.stream)?.setInit(init.rendition, init.data, frame);
+  }
+
+  onChunk(chunk: MediaChunk, frame: Buffer): void {
+    const relay = this.streams.get(chunk.stream);
+    if (!relay) return;
+    const r = relay.push(chunk, frame);
+    const m = this.opts.metrics;
+    if (r === 'duplicate' || r === 'unknown-rendition') {
+      m.chunksDropped.inc({ stream: chunk.stream, reason: r });
+      return;
+    }
+    if (r === 'gap') {
+      m.chunksDropped.inc({ stream: chunk.stream, reason: 'gap' });
+      this.opts.logger.warn({ stream: chunk.stream, rendition: chunk.rendition, segment: chunk.segment, chunk: chunk.chunk }, 'gap in chunk sequence');
+    }
+    m.chunksRelayed.inc({ stream: chunk.stream });
+    m.bytesIn.inc({ stream: chunk.stream }, frame.length);
+  }
+
+  onStreamEnd(stream: string, reason: string, code: string | undefined): void {
+    this.streams.get(stream)?.end(reason, code);
+  }
+
+  onDirectory(entries: DirectoryEntry[]): void {
+    this.setDirectory(entries);
+  }
+
+  // --- directory: which streams the tree carries (flows from ingress down to the edges) -------------
+  get directory(): DirectoryEntry[] {
+    return this.directoryEntries;
+  }
+
+  setDirectory(entries: DirectoryEntry[]): void {
+    this.directoryEntries = entries;
+    for (const l of this.directoryListeners) {
+      try {
+        l(entries);
+      } catch (err) {
+        this.opts.logger.error({ err }, 'directory listener threw; ignored');
+      }
+    }
+  }
+
+  onDirectoryChange(listener: (entries: DirectoryEntry[]) => void): () => void {
+    this.directoryListeners.add(listener);
+    return () => this.directoryListeners.delete(listener);
+  }
+
+  // --- housekeeping -------------------------------------------------------------------------------
+  private upstreamCount(): number {
+    return this.upstream ? this.streams.size : 0;
+  }
+
+  /** Drops streams nobody has used for idleUnsubscribeMs (upstream ones) or that are offline and unused. */
+  private sweep(): void {
+    const now = Date.now();
+    for (const [name, relay] of this.streams) {
+      if (relay.subscribers.size > 0 || now - relay.lastUsed < this.opts.idleUnsubscribeMs) continue;
+      if (!this.upstream && relay.state === 'live') continue; // a local publisher owns it
+      this.streams.delete(name);
+      relay.close();
+      if (this.upstream) {
+        this.upstream.unsubscribe(name);
+        this.opts.logger.info({ stream: name }, 'unsubscribed upstream after idle timeout');
+      }
+    }
+    this.opts.metrics.upstreamSubscriptions.set(this.upstreamCount());
+  }
+
+  /** Ingress: a local publisher's relay (created if needed, never subscribed upstream). */
+  local(stream: string): StreamRelay {
+    let relay = this.streams.get(stream);
+    if (!relay) {
+      relay = new StreamRelay(stream, this.opts.cacheSegments, this.opts.logger);
+      this.streams.set(stream, relay);
+    }
+    return relay;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.sweeper);
+    this.directoryListeners.clear();
+    await this.upstream?.close();
+    for (const r of this.streams.values()) r.close();
+    this.streams.clear();
+  }
+}

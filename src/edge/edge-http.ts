@@ -1,0 +1,178 @@
+/**
+ * Transport: the edge's HTTP routes (uWebSockets.js). Maps URLs to the relay, the MPD builder and the
+ * segment server; maps error codes to statuses. Every response to a bad path is a 404 from a lookup:
+ * nothing here reads a file named by a request.
+ */
+import type { Logger } from '../common/logging/index.js';
+import type { Metrics } from '../common/metrics/index.js';
+import type { EdgeConfig } from '../common/config/index.js';
+import { isValidName } from '../common/protocol/index.js';
+import type { RelayNode } from '../common/relay/relay-node.js';
+import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
+import { buildMpd } from './mpd.js';
+import { serveSegment, type PendingRequest } from './segment-requests.js';
+import type { StaticFile } from './static-files.js';
+import type { ViewerCounter } from './viewer-count.js';
+
+export interface EdgeHttpDeps {
+  config: EdgeConfig;
+  relay: RelayNode;
+  logger: Logger;
+  metrics: Metrics;
+  counter: ViewerCounter;
+  files: Map<string, StaticFile>;
+}
+
+const NO_STORE = { 'cache-control': 'no-store' };
+const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
+
+export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
+  const { config, relay, logger, metrics, counter, files } = deps;
+  const count = (route: string, status: string) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) });
+
+  const page = (res: HttpResponse, name: string) => {
+    const f = files.get(name);
+    if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'page not found');
+    send(res, '200 OK', f.body, { 'content-type': f.contentType, 'cache-control': 'no-cache', ...securityHeaders });
+  };
+
+  app.get('/', (res) => {
+    count('page', '200');
+    page(res, 'index.html');
+  });
+  app.get('/watch/:name', (res, req) => {
+    if (!isValidName(req.getParameter(0) ?? '')) {
+      count('page', '404');
+      return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
+    }
+    count('page', '200');
+    page(res, 'watch.html');
+  });
+  app.get('/static/:file', (res, req) => {
+    const f = files.get(req.getParameter(0) ?? '');
+    if (!f) {
+      count('static', '404');
+      return sendError(res, '404 Not Found', 'NOT_FOUND', 'no such file');
+    }
+    count('static', '200');
+    send(res, '200 OK', f.body, { 'content-type': f.contentType, 'cache-control': 'public, max-age=300' });
+  });
+  app.get('/time', (res) => {
+    send(res, '200 OK', new Date().toISOString(), { 'content-type': 'text/plain', ...NO_STORE, 'access-control-allow-origin': '*' });
+  });
+  app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain', ...NO_STORE }));
+
+  app.get('/api/streams', (res) => {
+    const out = relay.directory
+      .filter((e) => e.live)
+      .map((e) => ({
+        name: e.name,
+        title: e.title ?? e.name,
+        category: e.category ?? '',
+        live: e.live,
+        viewers: counter.count(e.name),
+      }));
+    count('api', '200');
+    send(res, '200 OK', JSON.stringify(out), { 'content-type': 'application/json', ...NO_STORE, 'access-control-allow-origin': '*' });
+  });
+
+  app.get('/live/:name/manifest.mpd', (res, req) => {
+    const name = req.getParameter(0) ?? '';
+    const host = req.getHeader('host') || `127.0.0.1:${config.http.port}`;
+    if (!isValidName(name)) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', 'no such stream');
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const r = relay.ensure(name);
+    void r.whenKnown(config.upstream.subscribeTimeoutMs).then((info) => {
+      if (aborted) return;
+      if (!info) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', `stream ${name} is not live`);
+      const base = config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : `http://${host}`;
+      const mpd = buildMpd(info, { timeUrl: `${base}/time`, targetLatencyMs: config.viewer.targetLatencyMs, cacheSegments: config.cache.segments });
+      count('manifest', '200');
+      send(res, '200 OK', mpd, { 'content-type': 'application/dash+xml', ...NO_STORE, 'access-control-allow-origin': '*' });
+    });
+  });
+
+  app.get('/live/:name/:rendition/:file', (res, req) => {
+    const name = req.getParameter(0) ?? '';
+    const rendition = req.getParameter(1) ?? '';
+    const file = req.getParameter(2) ?? '';
+    if (!isValidName(name) || !isValidName(rendition)) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
+    const r = relay.get(name);
+    if (!r || r.state !== 'live') return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
+    r.lastUsed = Date.now();
+    if (file === 'init.mp4') {
+      const init = r.renditions.get(rendition)?.init;
+      if (!init) return notFound(res, 'init', 'SEGMENT_NOT_FOUND', 'no such rendition');
+      count('init', '200');
+      return send(res, '200 OK', init.data, { 'content-type': 'video/mp4', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
+    }
+    const m = SEGMENT_RE.exec(file);
+    if (!m) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
+    counter.httpSeen(name, Buffer.from(res.getRemoteAddressAsText()).toString());
+    streamSegment(res, r, rendition, Number(m[1]), name);
+  });
+
+  function streamSegment(res: HttpResponse, r: ReturnType<RelayNode['ensure']>, rendition: string, number: number, name: string): void {
+    let aborted = false;
+    let pending: PendingRequest | undefined;
+    res.onAborted(() => {
+      aborted = true;
+      pending?.cancel();
+    });
+    pending = serveSegment(
+      r,
+      rendition,
+      number,
+      {
+        begin: () => {
+          if (aborted) return;
+          res.cork(() => {
+            res.writeStatus('200 OK');
+            res.writeHeader('content-type', 'video/iso.segment');
+            res.writeHeader('cache-control', 'no-cache');
+            res.writeHeader('access-control-allow-origin', '*');
+          });
+          count('segment', '200');
+        },
+        write: (data) => {
+          if (aborted) return;
+          res.cork(() => res.write(data));
+          metrics.bytesOut.inc({ stream: name, transport: 'http' }, data.length);
+        },
+        end: () => {
+          if (aborted) return;
+          aborted = true;
+          res.cork(() => res.end());
+        },
+        notFound: (code, message) => {
+          if (aborted) return;
+          aborted = true;
+          notFound(res, 'segment', code, message);
+        },
+      },
+      { waitMs: config.viewer.segmentWaitMs },
+    );
+  }
+
+  function notFound(res: HttpResponse, route: string, code: string, message: string): void {
+    count(route, '404');
+    logger.debug({ route, code }, message);
+    sendError(res, '404 Not Found', code, message);
+  }
+
+  app.any('/*', (res, req: HttpRequest) => {
+    count('other', '404');
+    logger.debug({ method: req.getMethod(), code: 'NOT_FOUND' }, 'unknown route');
+    sendError(res, '404 Not Found', 'NOT_FOUND', 'not found');
+  });
+}
+
+/** Pages only load our own scripts: a message or title can never run as code. */
+const securityHeaders = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};

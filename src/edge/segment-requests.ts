@@ -1,0 +1,119 @@
+/**
+ * HTTP segment delivery (domain; the response is behind SegmentResponse). A complete segment is written at
+ * once; a segment still being produced is written chunk by chunk as the chunks arrive (chunked transfer);
+ * a request for the next segment, not yet started, is held up to `waitMs` (LL-DASH asks early on purpose).
+ */
+import { ChunkFlags, hasFlag } from '../common/media.js';
+import type { CachedChunk } from '../common/relay/rendition-cache.js';
+import type { StreamRelay, StreamSubscriber } from '../common/relay/stream-relay.js';
+
+export interface SegmentResponse {
+  /** Status 200 and headers; called once before the first write. */
+  begin(): void;
+  write(data: Buffer): void;
+  end(): void;
+  notFound(code: 'SEGMENT_NOT_FOUND' | 'STREAM_NOT_FOUND', message: string): void;
+}
+
+export interface SegmentRequestOptions {
+  waitMs: number;
+  /** How far ahead of the newest segment a request may be held (in segments). */
+  maxAhead?: number;
+}
+
+export interface PendingRequest {
+  cancel(): void;
+}
+
+const NOTHING: PendingRequest = { cancel: () => undefined };
+
+export function serveSegment(
+  relay: StreamRelay,
+  rendition: string,
+  number: number,
+  res: SegmentResponse,
+  opts: SegmentRequestOptions,
+): PendingRequest {
+  const cache = relay.renditions.get(rendition);
+  if (!cache || relay.state !== 'live') {
+    res.notFound('STREAM_NOT_FOUND', 'stream or rendition not found');
+    return NOTHING;
+  }
+  let started = false;
+  let done = false;
+  let timer: NodeJS.Timeout | undefined;
+  const finish = (): void => {
+    done = true;
+    if (timer) clearTimeout(timer);
+    relay.detach(listener);
+  };
+  const writeChunk = (c: CachedChunk): void => {
+    if (!started) {
+      started = true;
+      res.begin();
+    }
+    res.write(c.meta.payload);
+    if (hasFlag(c.meta, ChunkFlags.SEGMENT_END)) {
+      finish();
+      res.end();
+    }
+  };
+  const listener: StreamSubscriber = {
+    onInfo: () => undefined,
+    onInit: () => undefined,
+    onChunk: (c) => {
+      if (done || c.meta.rendition !== rendition) return;
+      if (c.meta.segment === number) {
+        if (!started && c.meta.chunk !== 0) {
+          finish();
+          res.notFound('SEGMENT_NOT_FOUND', 'segment start was missed');
+          return;
+        }
+        writeChunk(c);
+      } else if (c.meta.segment > number) {
+        // The segment ended without an explicit end flag (e.g. the transcoder restarted).
+        finish();
+        if (started) res.end();
+        else res.notFound('SEGMENT_NOT_FOUND', 'segment was skipped');
+      }
+    },
+    onEnd: () => {
+      if (done) return;
+      finish();
+      if (started) res.end();
+      else res.notFound('STREAM_NOT_FOUND', 'stream ended');
+    },
+  };
+
+  const seg = cache.segment(number);
+  if (seg) {
+    if (seg.chunks[0]?.meta.chunk !== 0) {
+      res.notFound('SEGMENT_NOT_FOUND', 'segment no longer complete in the cache');
+      return NOTHING;
+    }
+    for (const c of seg.chunks) {
+      writeChunk(c);
+      if (done) return NOTHING;
+    }
+    if (seg.complete) {
+      done = true;
+      res.end();
+      return NOTHING;
+    }
+    relay.listen(listener);
+    return { cancel: finish };
+  }
+  const last = cache.last;
+  const maxAhead = opts.maxAhead ?? 2;
+  if (!last || number <= last.segment || number > last.segment + maxAhead) {
+    res.notFound('SEGMENT_NOT_FOUND', 'segment not available');
+    return NOTHING;
+  }
+  relay.listen(listener);
+  timer = setTimeout(() => {
+    if (done) return;
+    finish();
+    res.notFound('SEGMENT_NOT_FOUND', 'segment did not start in time');
+  }, opts.waitMs);
+  return { cancel: finish };
+}

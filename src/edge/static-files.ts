@@ -1,0 +1,48 @@
+/**
+ * The edge's page assets, loaded into memory once at start-up. Requests are looked up by exact name in
+ * this map, so no request path ever reaches the filesystem (no traversal possible).
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface StaticFile {
+  body: Buffer;
+  contentType: string;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+};
+
+export function publicDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // src/edge/static-files.ts in development, dist/edge/static-files.js when built.
+  for (const candidate of [join(here, 'public'), join(here, '..', '..', 'src', 'edge', 'public')]) {
+    if (existsSync(join(candidate, 'watch.html'))) return candidate;
+  }
+  return join(here, 'public');
+}
+
+export function loadStaticFiles(dir = publicDir()): Map<string, StaticFile> {
+  const files = new Map<string, StaticFile>();
+  if (existsSync(dir)) {
+    for (const name of readdirSync(dir)) {
+      const type = TYPES[extname(name)];
+      if (!type) continue;
+      files.set(name, { body: readFileSync(join(dir, name)), contentType: type });
+    }
+  }
+  const require = createRequire(import.meta.url);
+  const dashDir = dirname(require.resolve('dashjs/package.json'));
+  const dash = join(dashDir, 'dist', 'modern', 'umd', 'dash.all.min.js');
+  if (existsSync(dash)) files.set('dash.all.min.js', { body: readFileSync(dash), contentType: TYPES['.js']! });
+  return files;
+}

@@ -1,0 +1,140 @@
+/**
+ * One WebSocket viewer of one stream (domain; the socket is behind ViewerSink). It receives audio and one
+ * video rendition. A viewer that reads too slowly is never allowed to grow memory or delay others: past
+ * the backpressure ceiling it skips to the next segment start (a keyframe) and is told so; past the close
+ * ceiling it is disconnected with a reason. Rendition switches take effect at the next segment start.
+ */
+import type { StreamInfo } from '../common/media.js';
+import type { CachedChunk, CachedInit } from '../common/relay/rendition-cache.js';
+import type { StreamSubscriber } from '../common/relay/stream-relay.js';
+
+export interface ViewerSink {
+  sendBinary(frame: Buffer): void;
+  sendText(text: string): void;
+  bufferedAmount(): number;
+  close(code: number, reason: string): void;
+}
+
+export interface ViewerLimits {
+  maxBackpressureBytes: number;
+  closeBackpressureBytes: number;
+}
+
+export interface ViewerStats {
+  onSent(bytes: number): void;
+  onSkipped(): void;
+}
+
+/** Default video: the highest rendition at most 720 lines tall (or the smallest one). */
+export function defaultVideo(info: StreamInfo): string | undefined {
+  const video = info.renditions.filter((r) => r.kind === 'video').sort((a, b) => (b.height ?? 0) - (a.height ?? 0));
+  return (video.find((r) => (r.height ?? 0) <= 720) ?? video[video.length - 1])?.id;
+}
+
+export class ViewerSession implements StreamSubscriber {
+  private info: StreamInfo | undefined;
+  private video: string | undefined;
+  /** Requested by the viewer; becomes `video` at that rendition's next segment start. */
+  private pendingVideo: string | undefined;
+  private requested: string | 'auto' = 'auto';
+  private readonly inits = new Map<string, CachedInit>();
+  /** Renditions waiting for a segment start before sending again (after a skip or a join). */
+  private readonly waitingForStart = new Set<string>();
+  private closed = false;
+
+  constructor(
+    private readonly sink: ViewerSink,
+    private readonly limits: ViewerLimits,
+    private readonly stats: ViewerStats,
+    initialVideo?: string,
+  ) {
+    if (initialVideo) this.requested = initialVideo;
+  }
+
+  get currentVideo(): string | undefined {
+    return this.video;
+  }
+
+  /** `auto` lets the edge pick the default; the player drives adaptation by selecting renditions. */
+  select(video: string): { ok: true } | { ok: false; reason: string } {
+    if (video !== 'auto' && this.info && !this.info.renditions.some((r) => r.id === video && r.kind === 'video')) {
+      return { ok: false, reason: `unknown video rendition ${video}` };
+    }
+    this.requested = video;
+    const target = video === 'auto' ? (this.info ? defaultVideo(this.info) : undefined) : video;
+    if (target && target !== this.video) this.pendingVideo = target;
+    return { ok: true };
+  }
+
+  onInfo(info: StreamInfo): void {
+    this.info = info;
+    this.inits.clear();
+    const want = this.requested !== 'auto' && info.renditions.some((r) => r.id === this.requested) ? this.requested : defaultVideo(info);
+    this.video = want;
+    this.pendingVideo = undefined;
+    // A (re)start: every rendition begins again at a segment start after its new init.
+    this.waitingForStart.clear();
+    for (const r of info.renditions) this.waitingForStart.add(r.id);
+    this.sink.sendText(JSON.stringify({ type: 'info', info }));
+  }
+
+  onInit(rendition: string, init: CachedInit): void {
+    this.inits.set(rendition, init);
+    if (this.wants(rendition)) this.send(init.frame);
+  }
+
+  onChunk(c: CachedChunk): void {
+    if (this.closed) return;
+    const m = c.meta;
+    // Chunk 0 of a segment starts with a keyframe (video) or on a segment boundary (audio).
+    const segmentStart = m.chunk === 0;
+    if (this.pendingVideo === m.rendition && segmentStart) {
+      const init = this.inits.get(m.rendition);
+      if (init) {
+        this.video = m.rendition;
+        this.pendingVideo = undefined;
+        this.waitingForStart.delete(m.rendition);
+        this.send(init.frame);
+      }
+    }
+    if (!this.wants(m.rendition)) return;
+    if (this.waitingForStart.has(m.rendition)) {
+      if (!segmentStart) return;
+      this.waitingForStart.delete(m.rendition);
+    }
+    const buffered = this.sink.bufferedAmount();
+    if (buffered > this.limits.closeBackpressureBytes) {
+      this.close(4008, 'SLOW_CONSUMER: cannot keep up even at the lowest rate');
+      return;
+    }
+    if (buffered > this.limits.maxBackpressureBytes) {
+      // Drop the rest of this segment for every rendition; resume together at the next keyframe.
+      if (this.info) for (const r of this.info.renditions) this.waitingForStart.add(r.id);
+      this.stats.onSkipped();
+      this.sink.sendText(`{"type":"skipped","rendition":${JSON.stringify(m.rendition)}}`);
+      return;
+    }
+    this.send(c.frame);
+  }
+
+  onEnd(reason: string): void {
+    this.sink.sendText(JSON.stringify({ type: 'end', reason }));
+  }
+
+  private wants(rendition: string): boolean {
+    if (!this.info) return false;
+    if (rendition === this.video) return true;
+    return this.info.renditions.some((r) => r.id === rendition && r.kind === 'audio');
+  }
+
+  private send(frame: Buffer): void {
+    this.sink.sendBinary(frame);
+    this.stats.onSent(frame.length);
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink.close(code, reason);
+  }
+}
