@@ -41,8 +41,15 @@ export function loadStaticFiles(dir = publicDir()): Map<string, StaticFile> {
     }
   }
   const require = createRequire(import.meta.url);
-  const dashDir = dirname(require.resolve('dashjs/package.json'));
-  const dash = join(dashDir, 'dist', 'modern', 'umd', 'dash.all.min.js');
-  if (existsSync(dash)) files.set('dash.all.min.js', { body: readFileSync(dash), contentType: TYPES['.js']! });
+  // dashjs's "exports" hide package.json; its main entry sits under dist/, next to the UMD build.
+  let dash = '';
+  for (let dir = dirname(require.resolve('dashjs')); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'dist', 'modern', 'umd', 'dash.all.min.js');
+    if (existsSync(candidate)) {
+      dash = candidate;
+      break;
+    }
+  }
+  if (dash) files.set('dash.all.min.js', { body: readFileSync(dash), contentType: TYPES['.js']! });
   return files;
 }

@@ -153,7 +153,7 @@ export class RelayNode implements UpstreamHandler {
     const now = Date.now();
     for (const [name, relay] of this.streams) {
       if (relay.subscribers.size > 0 || now - relay.lastUsed < this.opts.idleUnsubscribeMs) continue;
-      if (!this.upstream && relay.state === 'live') continue; // a local publisher owns it
+      if (relay.pinned) continue; // a local publisher owns it
       this.streams.delete(name);
       relay.close();
       if (this.upstream) {
@@ -171,7 +171,17 @@ export class RelayNode implements UpstreamHandler {
       relay = new StreamRelay(stream, this.opts.cacheSegments, this.opts.logger);
       this.streams.set(stream, relay);
     }
+    relay.pinned = true;
     return relay;
+  }
+
+  /** The local publisher is gone; the relay may be swept once unused. */
+  unpin(stream: string): void {
+    const relay = this.streams.get(stream);
+    if (relay) {
+      relay.pinned = false;
+      relay.lastUsed = Date.now();
+    }
   }
 
   async close(): Promise<void> {

@@ -32,5 +32,6 @@ export function createPullingRelay(opts: {
     metrics: opts.metrics,
   });
   relay.setUpstream(upstream);
+  upstream.start();
   return { relay, upstream };
 }

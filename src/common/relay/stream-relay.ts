@@ -25,6 +25,8 @@ export class StreamRelay {
   readonly renditions = new Map<string, RenditionCache>();
   readonly subscribers = new Set<StreamSubscriber>();
   lastUsed = Date.now();
+  /** Owned by a local publisher: never swept while pinned. */
+  pinned = false;
   private waiters: Array<(info: StreamInfo | undefined) => void> = [];
 
   constructor(
@@ -35,6 +37,10 @@ export class StreamRelay {
 
   /** The stream is (again) live with this description; a new epoch after a transcoder restart. */
   start(info: StreamInfo): void {
+    if (this.info && this.info.availabilityStartTime !== info.availabilityStartTime) {
+      // A new timeline (a new publish session): old positions mean nothing any more.
+      for (const c of this.renditions.values()) c.clear();
+    }
     const ids = new Set(info.renditions.map((r) => r.id));
     for (const id of [...this.renditions.keys()]) if (!ids.has(id)) this.renditions.delete(id);
     for (const id of ids) if (!this.renditions.has(id)) this.renditions.set(id, new RenditionCache(id, this.maxSegments));

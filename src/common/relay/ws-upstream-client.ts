@@ -52,6 +52,11 @@ export class WsUpstreamClient implements UpstreamClient {
     return this.opts.parents ? this.opts.parents() : this.opts.config.parents;
   }
 
+  /** Connects at once (not only on the first subscribe) so the directory flows and failover is warm. */
+  start(): void {
+    this.connectSoon(0);
+  }
+
   subscribe(stream: string, resume: () => ResumePosition[]): void {
     this.subs.set(stream, resume);
     if (this.connected) this.send(encodeSubscribe(stream, resume()));

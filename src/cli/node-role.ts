@@ -1,0 +1,170 @@
+/**
+ * `node-role`: parses arguments and calls the node's start function. Nothing else lives here.
+ */
+import { randomBytes } from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
+import {
+  loadAllConfig,
+  loadRoleConfig,
+  type AllConfig,
+  type PlainObject,
+} from '../common/config/index.js';
+import { TiercastError, errorMessage } from '../common/errors/index.js';
+import { configureLogging } from '../common/logging/index.js';
+import { startEdge } from '../edge/main.js';
+import { DemoPublisher } from '../ingress/demo-publisher.js';
+import { startIngress } from '../ingress/main.js';
+import { startIntermediate } from '../intermediate/main.js';
+import { startLocalNetwork } from '../network/local-network.js';
+
+function int(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number');
+  return n;
+}
+
+function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+function fail(err: unknown): never {
+  const code = err instanceof TiercastError ? err.code : 'STARTUP_FAILED';
+  process.stderr.write(`node-role: ${code}: ${errorMessage(err)}\n`);
+  process.exit(2);
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+function closeOnSignal(closables: Closable[]): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stdout.write(`\n${signal}: stopping…\n`);
+    void (async () => {
+      for (const c of closables) await c.close().catch(() => undefined);
+      process.exit(0);
+    })();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+function printBanner(lines: string[]): void {
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+}
+
+const program = new Command();
+program.name('node-role').description('tiercast: start a node of a live-streaming network').showHelpAfterError();
+
+program
+  .command('ingress')
+  .description('RTMP ingest + ffmpeg ABR transcoding; serves CMAF chunks to relays')
+  .option('-c, --config <file>', 'config file (YAML or JSON)')
+  .option('--rtmp-port <port>', 'RTMP port', int)
+  .option('--port <port>', 'cluster/metrics HTTP port', int)
+  .option('--input <ffmpeg-input>', 'publish a local capture device or file (any ffmpeg input, e.g. /dev/video0) without RTMP')
+  .option('--input-format <format>', 'ffmpeg input format for --input (e.g. v4l2, lavfi)')
+  .option('--name <name>', 'stream name for --input')
+  .action(async (o: { config?: string; rtmpPort?: number; port?: number; input?: string; inputFormat?: string; name?: string }) => {
+    try {
+      if (o.input && !o.name) throw new InvalidArgumentError('--input needs --name');
+      const flags: PlainObject = {};
+      if (o.rtmpPort !== undefined) flags.rtmp = { port: o.rtmpPort };
+      if (o.port !== undefined) flags.http = { port: o.port };
+      const cfg = loadRoleConfig('ingress', { configFile: o.config, flags });
+      const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role: 'ingress' });
+      const node = await startIngress(cfg, logger);
+      const closables: Closable[] = [node];
+      if (o.input && o.name) closables.unshift(await node.publishInput({ input: o.input, format: o.inputFormat, name: o.name }));
+      printBanner([
+        `tiercast ingress ${cfg.nodeId}`,
+        `  publish:  rtmp://<this-host>:${node.rtmpPort}/live   (stream key = OBS "Stream Key")`,
+        `  relays:   ${node.url}/cluster`,
+        `  streamers configured: ${cfg.streamers.map((s) => s.name).join(', ') || '(none)'}`,
+        ...(o.input ? [`  local input published as: ${o.name}`] : []),
+      ]);
+      closeOnSignal(closables);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+for (const role of ['intermediate', 'edge'] as const) {
+  program
+    .command(role)
+    .description(role === 'edge' ? 'serves viewers: pages, LL-DASH, WebSocket push, directory' : 'relays streams between tiers')
+    .option('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--parent <url>', 'parent WebSocket URL (repeatable; tried in order)', collect)
+    .option('--port <port>', 'HTTP/WebSocket port', int)
+    .action(async (o: { config?: string; parent?: string[]; port?: number }) => {
+      try {
+        const flags: PlainObject = {};
+        if (o.port !== undefined) flags.http = { port: o.port };
+        if (o.parent?.length) flags.upstream = { parents: o.parent };
+        if (role === 'edge') {
+          const cfg = loadRoleConfig('edge', { configFile: o.config, flags });
+          const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role });
+          const node = await startEdge(cfg, logger);
+          printBanner([`tiercast edge ${cfg.nodeId}`, `  viewers:  ${node.url}/`, `  parents:  ${cfg.upstream.parents.join(', ') || '(none!)'}`]);
+          closeOnSignal([node]);
+        } else {
+          const cfg = loadRoleConfig('intermediate', { configFile: o.config, flags });
+          const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role });
+          const node = await startIntermediate(cfg, logger);
+          printBanner([`tiercast intermediate ${cfg.nodeId}`, `  relays:   ${node.url}/cluster`, `  parents:  ${cfg.upstream.parents.join(', ') || '(none!)'}`]);
+          closeOnSignal([node]);
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+}
+
+program
+  .command('all')
+  .description('a whole network on this machine: ingress → intermediate → edge (no external service)')
+  .option('-c, --config <file>', 'config file with sections ingress, intermediate, edge')
+  .option('--demo', 'also publish a test pattern with a tone as stream "demo"')
+  .action(async (o: { config?: string; demo?: boolean }) => {
+    try {
+      let cfg: AllConfig = loadAllConfig({ configFile: o.config });
+      const demoKey = `demo-${randomBytes(6).toString('hex')}`;
+      if (o.demo && !cfg.ingress.streamers.some((s) => s.name === 'demo')) {
+        cfg = { ...cfg, ingress: { ...cfg.ingress, streamers: [...cfg.ingress.streamers, { name: 'demo', key: demoKey, title: 'tiercast demo: test pattern', category: 'Demo' }] } };
+      }
+      const logger = configureLogging({ level: cfg.ingress.logLevel, nodeId: 'all', role: 'all' });
+      const net = await startLocalNetwork(cfg, logger);
+      const closables: Closable[] = [net];
+      const host = cfg.edge.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.edge.http.host;
+      if (o.demo) {
+        const demo = new DemoPublisher({
+          rtmpUrl: `rtmp://127.0.0.1:${net.ingress.rtmpPort}/live`,
+          key: cfg.ingress.streamers.find((s) => s.name === 'demo')!.key,
+          ffmpegPath: cfg.ingress.transcode.ffmpegPath,
+          logger: logger.child({ module: 'demo' }),
+        });
+        demo.start();
+        closables.unshift(demo);
+      }
+      const keys = cfg.ingress.streamers.map((s) => s.name);
+      printBanner([
+        'tiercast is running: ingress → intermediate → edge',
+        `  publish (OBS "Server"):  rtmp://${host}:${net.ingress.rtmpPort}/live   with the stream key as "Stream Key"`,
+        `  directory:               http://${host}:${net.edge.port}/`,
+        `  player:                  http://${host}:${net.edge.port}/watch/<name>`,
+        `  streamers configured:    ${keys.join(', ') || '(none: add some under ingress.streamers in a config file)'}`,
+        ...(o.demo
+          ? [`  demo stream:             http://${host}:${net.edge.port}/watch/demo   (demo key: ${cfg.ingress.streamers.find((s) => s.name === 'demo')!.key})`]
+          : []),
+        `  metrics:                 http://${host}:${net.edge.port}/metrics (edge), :${net.intermediate.port}/metrics, :${net.ingress.port}/metrics`,
+      ]);
+      closeOnSignal(closables);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,176 @@
+/**
+ * One live publish (from RTMP or a local capture input): buffers the first tags until the source can be
+ * probed (size, tracks), starts a Transcoder, and publishes its renditions into the stream's relay.
+ * close() is idempotent: it closes the transcoder (and so ffmpeg) and marks the stream offline.
+ */
+import type { TranscodeConfig } from '../common/config/index.js';
+import { errorMessage } from '../common/errors/index.js';
+import type { Logger } from '../common/logging/index.js';
+import type { Metrics } from '../common/metrics/index.js';
+import type { MediaChunk, RenditionInfo, StreamInfo } from '../common/media.js';
+import { encodeMediaChunk } from '../common/protocol/index.js';
+import type { StreamRelay } from '../common/relay/stream-relay.js';
+import type { FlvTag } from './flv-reader.js';
+import { buildFfmpegPlan } from './transcoder/ladder.js';
+import { Transcoder } from './transcoder/transcoder.js';
+
+/** Tags buffered while waiting to learn the source's shape; ~3 s of a typical stream. */
+const PROBE_MAX_TAGS = 300;
+
+export interface LiveStreamOptions {
+  name: string;
+  relay: StreamRelay;
+  transcode: TranscodeConfig;
+  logger: Logger;
+  metrics: Metrics;
+  /** Called once when the stream ends for any reason (publisher left, transcoder gave up). */
+  onClosed(reason: string): void;
+}
+
+export class LiveStream {
+  private probeTags: FlvTag[] = [];
+  private transcoder: Transcoder | undefined;
+  private starting = false;
+  private closed = false;
+  private planned: string[] = [];
+  private readonly inits = new Map<string, { info: RenditionInfo; data: Buffer }>();
+  private pending: MediaChunk[] = [];
+  private live = false;
+  private speedTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: LiveStreamOptions) {}
+
+  onTag(tag: FlvTag): void {
+    if (this.closed) return;
+    if (this.transcoder) {
+      this.transcoder.write(tag);
+      return;
+    }
+    this.probeTags.push(tag);
+    const sawKeyframe = tag.type === 9 && (tag.data[0]! & 0xf0) === 0x10 && tag.data[1] === 1;
+    if (!this.starting && (sawKeyframe || this.probeTags.length >= PROBE_MAX_TAGS)) void this.startTranscoder();
+  }
+
+  private async startTranscoder(): Promise<void> {
+    this.starting = true;
+    const { name, transcode, logger, metrics } = this.opts;
+    const source = Transcoder.probeSource(this.probeTags);
+    const options = {
+      ladder: transcode.ladder,
+      audioBitrateKbps: transcode.audioBitrateKbps,
+      segmentDurationMs: transcode.segmentDurationMs,
+      chunkDurationMs: transcode.chunkDurationMs,
+      preset: transcode.preset,
+      sourceHeight: source.height,
+    };
+    const tracks = { hasAudio: source.hasAudio, hasVideo: source.hasVideo };
+    try {
+      this.planned = buildFfmpegPlan(options, tracks).outputs.map((o) => o.rendition);
+      const t = await Transcoder.start({
+        stream: name,
+        options,
+        source: tracks,
+        logger,
+        ffmpegPath: transcode.ffmpegPath,
+        restart: { maxRestarts: transcode.maxRestarts, backoffMs: transcode.restartBackoffMs },
+      });
+      if (this.closed) {
+        await t.close();
+        return;
+      }
+      this.transcoder = t;
+      t.on('init', (info, data) => this.onInit(info, data));
+      t.on('chunk', (c) => this.onChunk(c));
+      t.on('restart', (epoch) => {
+        metrics.ffmpegRestarts.inc({ stream: name });
+        logger.warn({ stream: name, epoch }, 'transcoder restarted; stream continues');
+        if (this.live) this.publishInfo(epoch);
+      });
+      t.on('fatal', (err) => {
+        logger.error({ stream: name, code: err.code, err: err.message }, 'transcoder gave up');
+        void this.close(`transcoder failed: ${err.code}`);
+      });
+      this.speedTimer = setInterval(() => {
+        if (t.speed !== undefined) metrics.ffmpegSpeed.set({ stream: name }, t.speed);
+      }, 2000);
+      this.speedTimer.unref();
+      const tags = this.probeTags;
+      this.probeTags = [];
+      for (const tag of tags) t.write(tag);
+    } catch (err) {
+      logger.error({ stream: name, err: errorMessage(err) }, 'transcoder failed to start');
+      void this.close('transcoder failed to start');
+    }
+  }
+
+  private onInit(info: RenditionInfo, data: Buffer): void {
+    this.inits.set(info.id, { info, data });
+    if (this.live) this.opts.relay.setInit(info.id, data);
+    else this.maybeGoLive();
+  }
+
+  private onChunk(c: MediaChunk): void {
+    if (!this.live) {
+      this.pending.push(c);
+      this.maybeGoLive();
+      return;
+    }
+    this.pushChunk(c);
+  }
+
+  private pushChunk(c: MediaChunk): void {
+    const frame = encodeMediaChunk(c);
+    const r = this.opts.relay.push(c, frame);
+    if (r === 'ok' || r === 'gap') {
+      this.opts.metrics.chunksRelayed.inc({ stream: c.stream });
+      this.opts.metrics.bytesIn.inc({ stream: c.stream }, frame.length);
+    } else {
+      this.opts.metrics.chunksDropped.inc({ stream: c.stream, reason: r });
+    }
+  }
+
+  /** The stream goes live once every planned rendition has its init segment. */
+  private maybeGoLive(): void {
+    if (this.live || !this.transcoder || this.planned.some((id) => !this.inits.has(id))) return;
+    this.live = true;
+    this.publishInfo(this.transcoder.epoch);
+    const pending = this.pending;
+    this.pending = [];
+    for (const c of pending) this.pushChunk(c);
+    this.opts.logger.info({ stream: this.opts.name, renditions: this.planned }, 'stream is live');
+  }
+
+  private publishInfo(epoch: number): void {
+    const t = this.transcoder!;
+    const info: StreamInfo = {
+      name: this.opts.name,
+      availabilityStartTime: t.availabilityStartTime ?? Date.now(),
+      segmentDurationMs: this.opts.transcode.segmentDurationMs,
+      chunkDurationMs: this.opts.transcode.chunkDurationMs,
+      epoch,
+      renditions: this.planned.map((id) => this.inits.get(id)!.info),
+    };
+    this.opts.relay.start(info);
+    for (const id of this.planned) this.opts.relay.setInit(id, this.inits.get(id)!.data);
+  }
+
+  get transcoderPid(): number | undefined {
+    return this.transcoder?.pid;
+  }
+
+  close(reason: string): Promise<void> {
+    if (this.closed) return this.closing ?? Promise.resolve();
+    this.closed = true;
+    if (this.speedTimer) clearInterval(this.speedTimer);
+    this.probeTags = [];
+    this.pending = [];
+    const t = this.transcoder;
+    this.transcoder = undefined;
+    this.closing = t ? t.close() : Promise.resolve();
+    this.opts.relay.end(reason);
+    this.opts.onClosed(reason);
+    return this.closing;
+  }
+
+  private closing: Promise<void> | undefined;
+}

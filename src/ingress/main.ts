@@ -1,0 +1,210 @@
+/**
+ * Ingress node: RTMP publishers (and local capture inputs) → one LiveStream each (ffmpeg ABR ladder) →
+ * the stream's relay → child relays over /cluster. Also publishes the directory of live streams downward.
+ * Closing order: stop RTMP → close live streams (ffmpeg) → close children → stop relay.
+ */
+import { spawn } from 'node:child_process';
+import type { IngressConfig } from '../common/config/index.js';
+import { TiercastError, errorMessage } from '../common/errors/index.js';
+import { createLogger, type Logger } from '../common/logging/index.js';
+import { createMetrics, type Metrics } from '../common/metrics/index.js';
+import { addMetricsRoute, createApp, listen, send } from '../common/http/uws-server.js';
+import { ClusterServer } from '../common/relay/cluster-server.js';
+import { RelayNode } from '../common/relay/relay-node.js';
+import type { DirectoryEntry } from '../common/protocol/index.js';
+import { FlvReader, type FlvTag } from './flv-reader.js';
+import { LiveStream } from './live-stream.js';
+import { RtmpServer, type PublishRequest, type PublishSink } from './rtmp/rtmp-server.js';
+import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
+
+export interface IngressNode {
+  readonly port: number;
+  readonly rtmpPort: number;
+  readonly url: string;
+  readonly relay: RelayNode;
+  readonly metrics: Metrics;
+  /** Live streams by public name (tests use it to find the transcoder's pid). */
+  readonly live: ReadonlyMap<string, LiveStream>;
+  publishInput(o: { input: string; format?: string; name: string }): Promise<{ close(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+export async function startIngress(config: IngressConfig, parentLogger?: Logger, authorizer?: StreamerAuthorizer): Promise<IngressNode> {
+  const logger = createLogger('ingress', { node_id: config.nodeId }, parentLogger);
+  const metrics = createMetrics(config.nodeId, 'ingress');
+  const relay = new RelayNode({ cacheSegments: config.cache.segments, idleUnsubscribeMs: 10_000, logger: logger.child({ module: 'relay' }), metrics });
+  const streamers = authorizer ?? new StaticStreamerRegistry(config.streamers);
+  const live = new Map<string, LiveStream>();
+  const meta = new Map<string, { title?: string; category?: string; startedAt: number }>();
+
+  const publishDirectory = () => {
+    const entries: DirectoryEntry[] = [...live.keys()].map((name) => {
+      const m = meta.get(name);
+      return { name, live: true, title: m?.title, category: m?.category, startedAt: m?.startedAt };
+    });
+    relay.setDirectory(entries);
+  };
+
+  const beginStream = (name: string, extra: { title?: string; category?: string }): LiveStream => {
+    if (live.has(name)) throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
+    const stream = new LiveStream({
+      name,
+      relay: relay.local(name),
+      transcode: config.transcode,
+      logger: logger.child({ module: 'live-stream', stream: name }),
+      metrics,
+      onClosed: (reason) => {
+        if (live.get(name) === stream) live.delete(name);
+        meta.delete(name);
+        relay.unpin(name);
+        metrics.publishers.set(live.size);
+        logger.info({ stream: name, reason }, 'stream ended');
+        publishDirectory();
+      },
+    });
+    live.set(name, stream);
+    meta.set(name, { ...extra, startedAt: Date.now() });
+    metrics.publishers.set(live.size);
+    publishDirectory();
+    return stream;
+  };
+
+  const onPublish = async (req: PublishRequest): Promise<PublishSink> => {
+    let s: { name: string; title?: string; category?: string };
+    try {
+      s = await streamers.authorize(req.publishName);
+    } catch (err) {
+      const code = err instanceof TiercastError ? err.code : 'BAD_STREAM_KEY';
+      metrics.publishRejected.inc({ code });
+      logger.warn({ remote: req.remoteAddress, code }, 'publish refused');
+      throw err instanceof TiercastError ? err : new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
+    }
+    let stream: LiveStream;
+    try {
+      stream = beginStream(s.name, s);
+    } catch (err) {
+      metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
+      logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' }, 'publish refused');
+      throw err;
+    }
+    logger.info({ remote: req.remoteAddress, stream: s.name }, 'publisher connected');
+    return {
+      onTag: (tag) => stream.onTag(tag),
+      close: (reason) => void stream.close(`publisher left: ${reason}`),
+    };
+  };
+
+  const rtmp = await RtmpServer.create({
+    host: config.rtmp.host,
+    port: config.rtmp.port,
+    maxMessageBytes: config.rtmpMaxMessageBytes,
+    onPublish,
+    logger: logger.child({ module: 'rtmp' }),
+  });
+
+  const app = createApp();
+  addMetricsRoute(app, metrics.registry, logger);
+  app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
+  const cluster = new ClusterServer(app, {
+    clusterSecret: config.clusterSecret,
+    config: config.cluster,
+    heartbeatIntervalMs: 250,
+    relay,
+    logger: logger.child({ module: 'cluster' }),
+    metrics,
+  });
+  let listening;
+  try {
+    listening = await listen(app, config.http.host, config.http.port);
+  } catch (err) {
+    await rtmp.close();
+    throw err;
+  }
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  logger.info({ rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) }, 'ingress listening');
+
+  const inputs = new Set<{ close(): Promise<void> }>();
+  let closing: Promise<void> | undefined;
+  const l = listening;
+  return {
+    port: l.port,
+    rtmpPort: rtmp.port,
+    url: `ws://${host}:${l.port}`,
+    relay,
+    metrics,
+    live,
+    publishInput: (o) => {
+      const input = publishCaptureInput(o, beginStream, config.transcode.ffmpegPath, logger.child({ module: 'capture', stream: o.name }));
+      inputs.add(input);
+      return Promise.resolve(input);
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await rtmp.close();
+        for (const i of inputs) await i.close();
+        await Promise.all([...live.values()].map((s) => s.close('ingress shutting down')));
+        l.close();
+        cluster.close();
+        await relay.close();
+        logger.info('ingress stopped');
+      })()),
+  };
+}
+
+/**
+ * A local capture device or file as a publisher: ffmpeg encodes it to FLV on stdout, which enters the same
+ * path as RTMP. If the capture ffmpeg dies, the stream ends (the device is gone).
+ */
+function publishCaptureInput(
+  o: { input: string; format?: string; name: string },
+  beginStream: (name: string, extra: { title?: string }) => LiveStream,
+  ffmpegPath: string,
+  logger: Logger,
+): { close(): Promise<void> } {
+  const stream = beginStream(o.name, { title: o.name });
+  const args = [
+    '-hide_banner', '-loglevel', 'error', '-nostdin',
+    ...(o.format ? ['-f', o.format] : []),
+    ...(o.format === 'lavfi' || !o.format ? ['-re'] : []),
+    '-i', o.input,
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-ar', '48000',
+    '-f', 'flv', 'pipe:1',
+  ];
+  const proc = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const reader = new FlvReader();
+  let closed = false;
+  proc.stdout.on('data', (d: Buffer) => {
+    let tags: FlvTag[];
+    try {
+      tags = reader.push(d);
+    } catch (err) {
+      logger.error({ err: errorMessage(err) }, 'capture output unreadable; stopping');
+      proc.kill('SIGKILL');
+      return;
+    }
+    for (const t of tags) stream.onTag(t);
+  });
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d: string) => logger.warn({ pid: proc.pid }, `capture ffmpeg: ${d.trim()}`));
+  proc.on('error', (err) => logger.error({ err: err.message }, 'capture ffmpeg failed to start'));
+  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
+  proc.on('exit', (code, signal) => {
+    if (!closed) logger.warn({ code, signal }, 'capture input ended');
+    void stream.close('capture input ended');
+  });
+  logger.info({ pid: proc.pid }, 'capture input started');
+  return {
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGTERM');
+        const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
+        await exited;
+        clearTimeout(t);
+      }
+      await stream.close('capture input stopped');
+    },
+  };
+}

@@ -1,0 +1,388 @@
+/**
+ * One RTMP publisher connection: handshake, then the NetConnection / NetStream command exchange that
+ * ffmpeg and OBS perform (connect → releaseStream → FCPublish → createStream → publish), then audio,
+ * video and metadata messages forwarded to the PublishSink that `onPublish` returned.
+ *
+ * The session never sees a socket, only a SessionTransport, so it can be driven by a fake in tests.
+ *
+ * Closing: `close(reason)` is idempotent; it clears the handshake timer and any pending refusal
+ * timer, calls `sink.close(reason)` once if a publish was accepted, destroys the transport and
+ * reports to `onClosed` (the server's session set). The server calls it when the socket closes.
+ * FCUnpublish / deleteStream / closeStream close the sink with "unpublished" (and close() then does
+ * not close it again). A sink accepted after the session closed (onPublish resolved late) is closed
+ * at once.
+ *
+ * Stream keys: the publish name is passed to onPublish and nowhere else. It is never logged, never
+ * put in a status description, and error messages from onPublish are scrubbed of it before logging.
+ */
+import type { Logger } from '../../common/logging/index.js';
+import { TiercastError, errorMessage } from '../../common/errors/index.js';
+import type { ErrorCode } from '../../common/errors/index.js';
+import { ChunkStreamEncoder, ChunkStreamParser } from './chunk-stream.js';
+import type { OutgoingMessage, RtmpMessage } from './chunk-stream.js';
+import { ServerHandshake } from './handshake.js';
+import type { AmfValue } from './amf0.js';
+import {
+  MessageType,
+  UserControlEvent,
+  acknowledgementBody,
+  parseUserControl,
+  readU32Body,
+  splitAggregate,
+} from './protocol-messages.js';
+import {
+  connectAcceptedMessages,
+  connectApp,
+  connectRejectedMessage,
+  controlMessage,
+  onFCPublishMessage,
+  onStatusMessage,
+  parseCommand,
+  publishStartMessages,
+  resultMessage,
+  scriptDataBody,
+  userControlMessage,
+} from './net-commands.js';
+import type { Command } from './net-commands.js';
+import type { FlvTag, PublishRequest, PublishSink } from './types.js';
+
+export interface SessionTransport {
+  /** The peer's IP address, passed to onPublish. */
+  readonly remoteAddress: string;
+  write(data: Buffer): void;
+  destroy(): void;
+}
+
+export interface RtmpSessionOptions {
+  transport: SessionTransport;
+  onPublish(req: PublishRequest): Promise<PublishSink>;
+  apps: readonly string[];
+  maxMessageBytes: number;
+  handshakeTimeoutMs: number;
+  /** Already bound to the connection (e.g. `{ remote: 'ip:port' }`): the session adds no bindings. */
+  logger: Logger;
+  onClosed?(session: RtmpSession): void;
+  /** Delay between a refusal status and closing, so the client reads the reason. Default 250 ms. */
+  refuseCloseDelayMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The acknowledgement window we announce, and the one we acknowledge by until the client announces
+ * its own (nginx-rtmp does the same; ffmpeg and OBS only log missing acks, Flash-era clients stall).
+ */
+const WINDOW_ACK_SIZE = 2_500_000;
+/** Outgoing chunk size: our largest message (the connect _result) fits in one chunk. */
+const OUT_CHUNK_SIZE = 4096;
+
+const REFUSAL_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
+  BAD_STREAM_KEY: 'Invalid stream key',
+  STREAM_ALREADY_LIVE: 'Stream already publishing',
+};
+
+interface PublishAttempt {
+  streamId: number;
+  /** Set once onPublish accepted. */
+  sink?: PublishSink;
+  ended: boolean;
+}
+
+export class RtmpSession {
+  private readonly handshake = new ServerHandshake();
+  private readonly parser: ChunkStreamParser;
+  private readonly encoder = new ChunkStreamEncoder();
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private closed = false;
+  private app: string | undefined;
+  private nextStreamId = 1;
+  private publish: PublishAttempt | undefined;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private refuseTimer: NodeJS.Timeout | undefined;
+  private bytesIn = 0;
+  private lastAckAt = 0;
+  private peerWindow: number | undefined;
+  private tags = 0;
+  private sinkErrors = 0;
+
+  constructor(private readonly opts: RtmpSessionOptions) {
+    this.parser = new ChunkStreamParser({ maxMessageBytes: opts.maxMessageBytes });
+    this.log = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.handshakeTimer = setTimeout(() => {
+      this.handshakeTimer = undefined;
+      this.log.warn({ code: 'RTMP_HANDSHAKE_FAILED' }, 'handshake timed out; closing connection');
+      this.close('handshake timeout');
+    }, opts.handshakeTimeoutMs);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bytes from the client. A protocol error closes this session only. */
+  onData(data: Buffer): void {
+    if (this.closed) return;
+    try {
+      this.bytesIn += data.length;
+      let rest = data;
+      if (!this.handshake.done) {
+        const r = this.handshake.push(data);
+        if (r.reply) this.opts.transport.write(r.reply);
+        if (!r.done) return;
+        clearTimeout(this.handshakeTimer);
+        this.handshakeTimer = undefined;
+        this.log.debug('handshake complete');
+        rest = r.rest;
+      }
+      if (rest.length > 0) {
+        const receivedAt = this.now();
+        for (const msg of this.parser.push(rest)) {
+          if (this.closed) return;
+          this.onMessage(msg, receivedAt);
+        }
+      }
+      this.maybeAcknowledge();
+    } catch (err) {
+      if (err instanceof TiercastError) {
+        this.log.warn({ code: err.code, err: err.message }, 'RTMP protocol error; closing connection');
+      } else {
+        this.log.error({ err: errorMessage(err) }, 'unexpected error handling RTMP data; closing connection');
+      }
+      this.close('protocol error');
+    }
+  }
+
+  /** Idempotent. */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.handshakeTimer);
+    clearTimeout(this.refuseTimer);
+    this.handshakeTimer = this.refuseTimer = undefined;
+    this.endPublish(reason);
+    this.opts.transport.destroy();
+    this.log.debug({ reason }, 'session closed');
+    this.opts.onClosed?.(this);
+  }
+
+  private onMessage(msg: RtmpMessage, receivedAt: number): void {
+    switch (msg.typeId) {
+      case MessageType.SET_CHUNK_SIZE:
+      case MessageType.ABORT:
+        return; // applied by the parser
+      case MessageType.ACKNOWLEDGEMENT:
+      case MessageType.SET_PEER_BANDWIDTH:
+        return;
+      case MessageType.WINDOW_ACK_SIZE: {
+        const size = readU32Body(msg.payload, 'window acknowledgement size');
+        this.peerWindow = size > 0 ? size : undefined;
+        return;
+      }
+      case MessageType.USER_CONTROL: {
+        const uc = parseUserControl(msg.payload);
+        if (uc.event === UserControlEvent.PING_REQUEST) {
+          this.send(userControlMessage(UserControlEvent.PING_RESPONSE, uc.value));
+        }
+        return;
+      }
+      case MessageType.COMMAND_AMF0:
+        return this.onCommand(msg.streamId, msg.payload);
+      case MessageType.COMMAND_AMF3:
+        // An AMF3 command starts with a format byte, then AMF0 values (we announce objectEncoding 0).
+        return this.onCommand(msg.streamId, msg.payload.subarray(1));
+      case MessageType.DATA_AMF0:
+      case MessageType.DATA_AMF3: {
+        if (!this.isLive(msg.streamId)) return;
+        const body = msg.typeId === MessageType.DATA_AMF3 ? msg.payload.subarray(1) : msg.payload;
+        const script = scriptDataBody(body);
+        if (script) this.emitTag(18, msg.timestamp, script, receivedAt);
+        else this.log.debug('ignoring data message other than metadata');
+        return;
+      }
+      case MessageType.AUDIO:
+      case MessageType.VIDEO:
+        if (this.isLive(msg.streamId)) this.emitTag(msg.typeId, msg.timestamp, msg.payload, receivedAt);
+        return;
+      case MessageType.AGGREGATE:
+        if (!this.isLive(msg.streamId)) return;
+        for (const part of splitAggregate(msg.payload, msg.timestamp)) {
+          if (part.typeId === 8 || part.typeId === 9)
+            this.emitTag(part.typeId, part.timestamp, part.data, receivedAt);
+          if (part.typeId === 18) {
+            const script = scriptDataBody(part.data);
+            if (script) this.emitTag(18, part.timestamp, script, receivedAt);
+          }
+        }
+        return;
+      default:
+        this.log.debug({ type: msg.typeId }, 'ignoring RTMP message type');
+    }
+  }
+
+  private onCommand(streamId: number, body: Buffer): void {
+    const cmd = parseCommand(body);
+    if (!cmd) {
+      this.log.debug('ignoring command without a name');
+      return;
+    }
+    if (cmd.name === 'connect') return this.onConnect(cmd);
+    if (this.app === undefined) {
+      this.log.debug({ command: cmd.name.slice(0, 64) }, 'ignoring command before connect');
+      return;
+    }
+    switch (cmd.name) {
+      case 'releaseStream':
+        return this.send(resultMessage(cmd.txn, undefined));
+      case 'FCPublish':
+        this.send(onFCPublishMessage());
+        if (cmd.txn !== 0) this.send(resultMessage(cmd.txn, undefined));
+        return;
+      case 'createStream':
+        return this.send(resultMessage(cmd.txn, this.nextStreamId++));
+      case 'publish':
+        return this.onPublishCommand(streamId, cmd.args[0]);
+      case 'FCUnpublish':
+      case 'deleteStream':
+      case 'closeStream':
+        return this.endPublish('unpublished');
+      default:
+        // OBS and others send extras (_checkbw, getStreamLength, …) that a publish-only server may ignore.
+        this.log.debug({ command: cmd.name.slice(0, 64) }, 'ignoring unknown command');
+    }
+  }
+
+  private onConnect(cmd: Command): void {
+    if (this.app !== undefined) {
+      this.log.debug('ignoring repeated connect');
+      return;
+    }
+    const app = connectApp(cmd.commandObject);
+    if (!this.opts.apps.includes(app)) {
+      const code = 'NetConnection.Connect.Rejected';
+      this.log.warn({ code, app: app.slice(0, 64) }, 'connect to unknown app refused');
+      this.send(connectRejectedMessage(cmd.txn));
+      this.closeSoon();
+      return;
+    }
+    this.app = app;
+    for (const m of connectAcceptedMessages(cmd.txn, WINDOW_ACK_SIZE, OUT_CHUNK_SIZE)) this.send(m);
+    this.log.debug({ app }, 'connected');
+  }
+
+  private onPublishCommand(streamId: number, nameValue: AmfValue): void {
+    if (this.publish && !this.publish.ended) {
+      const description = 'Already publishing on this connection';
+      this.send(onStatusMessage(streamId, 'error', 'NetStream.Publish.BadName', description));
+      return;
+    }
+    if (typeof nameValue !== 'string' || nameValue === '') {
+      this.refuse(streamId, 'BAD_STREAM_KEY');
+      return;
+    }
+    const attempt: PublishAttempt = { streamId, ended: false };
+    this.publish = attempt;
+    const req: PublishRequest = {
+      app: this.app!,
+      publishName: nameValue,
+      remoteAddress: this.opts.transport.remoteAddress,
+    };
+    // Promise.resolve().then: an onPublish that throws synchronously is a refusal too.
+    void Promise.resolve()
+      .then(() => this.opts.onPublish(req))
+      .then(
+        (sink) => this.onAccepted(attempt, sink),
+        (err: unknown) => this.onRefused(attempt, err, nameValue),
+      );
+  }
+
+  private onAccepted(attempt: PublishAttempt, sink: PublishSink): void {
+    if (this.closed || attempt.ended) {
+      // The publisher left (or unpublished) while onPublish was deciding.
+      this.closeSink(sink, this.closed ? 'disconnected' : 'unpublished');
+      return;
+    }
+    attempt.sink = sink;
+    for (const m of publishStartMessages(attempt.streamId)) this.send(m);
+    this.log.info({ app: this.app }, 'publish started');
+  }
+
+  private onRefused(attempt: PublishAttempt, err: unknown, publishName: string): void {
+    attempt.ended = true;
+    if (this.closed) return;
+    const code = err instanceof TiercastError ? err.code : undefined;
+    if (code === undefined) {
+      // Not a refusal but a failure; its message might quote the key, so scrub it before logging.
+      this.log.error({ err: errorMessage(err).split(publishName).join('[redacted]') }, 'onPublish failed');
+    }
+    this.refuse(attempt.streamId, code);
+  }
+
+  /** `code` undefined: onPublish failed rather than refused. */
+  private refuse(streamId: number, code: ErrorCode | undefined): void {
+    this.log.warn({ code }, 'publish refused');
+    const description = (code && REFUSAL_DESCRIPTIONS[code]) ?? 'Publish refused';
+    this.send(onStatusMessage(streamId, 'error', 'NetStream.Publish.BadName', description));
+    this.closeSoon();
+  }
+
+  private isLive(streamId: number): boolean {
+    const p = this.publish;
+    return p !== undefined && !p.ended && p.sink !== undefined && p.streamId === streamId;
+  }
+
+  private emitTag(type: 8 | 9 | 18, timestamp: number, data: Buffer, receivedAt: number): void {
+    const sink = this.publish?.sink;
+    if (!sink || data.length === 0) return;
+    const tag: FlvTag = { type, timestamp, data, receivedAt };
+    this.tags++;
+    try {
+      sink.onTag(tag);
+    } catch (err) {
+      // A failing consumer must not take the publisher down; log the first failure, count the rest.
+      if (this.sinkErrors++ === 0) this.log.error({ err: errorMessage(err) }, 'publish sink onTag threw');
+    }
+  }
+
+  private endPublish(reason: string): void {
+    const p = this.publish;
+    if (!p || p.ended) return;
+    p.ended = true;
+    if (p.sink) {
+      this.log.info({ reason, tags: this.tags, sinkErrors: this.sinkErrors || undefined }, 'publish ended');
+      this.closeSink(p.sink, reason);
+    }
+  }
+
+  private closeSink(sink: PublishSink, reason: string): void {
+    try {
+      sink.close(reason);
+    } catch (err) {
+      this.log.error({ err: errorMessage(err) }, 'publish sink close threw');
+    }
+  }
+
+  private maybeAcknowledge(): void {
+    const window = this.peerWindow ?? WINDOW_ACK_SIZE;
+    if (this.closed || this.bytesIn - this.lastAckAt < window) return;
+    this.lastAckAt = this.bytesIn;
+    this.send(controlMessage(MessageType.ACKNOWLEDGEMENT, acknowledgementBody(this.bytesIn % 2 ** 32)));
+  }
+
+  private closeSoon(): void {
+    if (this.refuseTimer) return;
+    this.refuseTimer = setTimeout(() => {
+      this.refuseTimer = undefined;
+      // By now the status has reached the client (ffmpeg prints it and exits on its own).
+      this.close('refused');
+    }, this.opts.refuseCloseDelayMs ?? 250);
+  }
+
+  private send(msg: OutgoingMessage): void {
+    if (this.closed) return;
+    this.opts.transport.write(this.encoder.encode(msg));
+    // Set Chunk Size goes out at the old size and applies to everything after it.
+    if (msg.typeId === MessageType.SET_CHUNK_SIZE)
+      this.encoder.setChunkSize(readU32Body(msg.payload, 'set chunk size'));
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Who may publish: stream key → public stream name. Keys are compared as SHA-256 digests in constant time
+ * and never kept in logs or errors. The hub replaces this static list in a later issue (same interface).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { StreamerConfig } from '../common/config/index.js';
+import { TiercastError } from '../common/errors/index.js';
+
+export interface StreamerAuthorizer {
+  /** The streamer's public name for a key, or a BAD_STREAM_KEY error. */
+  authorize(key: string): Promise<{ name: string; title?: string; category?: string }>;
+}
+
+const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+export class StaticStreamerRegistry implements StreamerAuthorizer {
+  private readonly entries: Array<{ hash: Buffer; name: string; title?: string; category?: string }>;
+
+  constructor(streamers: StreamerConfig[]) {
+    this.entries = streamers.map((s) => ({ hash: digest(s.key), name: s.name, title: s.title, category: s.category }));
+  }
+
+  authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {
+    const h = digest(key);
+    let found: (typeof this.entries)[number] | undefined;
+    // Compare against every entry so timing says nothing about which (or whether one) matched.
+    for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found = e;
+    if (!found) return Promise.reject(new TiercastError('BAD_STREAM_KEY', 'invalid stream key'));
+    return Promise.resolve({ name: found.name, title: found.title, category: found.category });
+  }
+}

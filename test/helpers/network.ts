@@ -1,0 +1,138 @@
+/**
+ * Starts a real tiercast tree in this process on loopback with port 0: ingress → N intermediates → edge,
+ * and a real ffmpeg publishing over RTMP. Everything is closed by `close()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { pino } from 'pino';
+import { edgeSchema, ingressSchema, intermediateSchema } from '../../src/common/config/index.js';
+import { startEdge, type EdgeNode } from '../../src/edge/main.js';
+import { startIngress, type IngressNode } from '../../src/ingress/main.js';
+import { startIntermediate, type IntermediateNode } from '../../src/intermediate/main.js';
+
+export const SECRET = 'test-cluster-secret-0123456789';
+export const KEY = 'live_test_key_123456';
+export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export interface TestNetwork {
+  ingress: IngressNode;
+  intermediates: IntermediateNode[];
+  edge: EdgeNode;
+  edgeUrl: string;
+  rtmpUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startNetwork(opts: { intermediates?: number; ladder?: Array<{ id: string; height: number; videoBitrateKbps: number }>; segments?: number } = {}): Promise<TestNetwork> {
+  const ingress = await startIngress(
+    ingressSchema.parse({
+      nodeId: 'ingress-t',
+      clusterSecret: SECRET,
+      rtmp: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: 0 },
+      streamers: [{ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' }],
+      transcode: {
+        preset: 'ultrafast',
+        ladder: opts.ladder ?? [
+          { id: 'v360', height: 360, videoBitrateKbps: 600 },
+          { id: 'v240', height: 240, videoBitrateKbps: 300 },
+        ],
+        restartBackoffMs: 100,
+      },
+      cache: { segments: opts.segments ?? 8 },
+    }),
+    logger,
+  );
+  const intermediates: IntermediateNode[] = [];
+  let parent = ingress.url;
+  for (let i = 0; i < (opts.intermediates ?? 1); i++) {
+    const n = await startIntermediate(
+      intermediateSchema.parse({
+        nodeId: `inter-${i}`,
+        clusterSecret: SECRET,
+        http: { host: '127.0.0.1', port: 0 },
+        upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
+      }),
+      logger,
+    );
+    intermediates.push(n);
+    parent = n.url;
+  }
+  const edge = await startEdge(
+    edgeSchema.parse({
+      nodeId: 'edge-t',
+      clusterSecret: SECRET,
+      http: { host: '127.0.0.1', port: 0 },
+      upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
+    }),
+    logger,
+  );
+  return {
+    ingress,
+    intermediates,
+    edge,
+    edgeUrl: edge.url,
+    rtmpUrl: `rtmp://127.0.0.1:${ingress.rtmpPort}/live`,
+    close: async () => {
+      await edge.close();
+      for (const n of intermediates.reverse()) await n.close();
+      await ingress.close();
+    },
+  };
+}
+
+/** A real ffmpeg publishing a 640x360 test pattern with a tone over RTMP. */
+export function publish(rtmpUrl: string, key = KEY, seconds = 60): ChildProcess & { stderrText: () => string } {
+  const p = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner', '-loglevel', 'error', '-nostdin',
+      '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+      '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+      '-t', String(seconds),
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
+      '-c:a', 'aac', '-ar', '48000',
+      '-f', 'flv', `${rtmpUrl}/${key}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return Object.assign(p, { stderrText: () => err });
+}
+
+export function exited(p: ChildProcess): Promise<number | null> {
+  if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve(p.exitCode);
+  return new Promise((resolve) => p.once('exit', (code) => resolve(code)));
+}
+
+export async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  p.kill('SIGKILL');
+  await exited(p);
+}
+
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Runs a command, resolving with its exit code, stdout and stderr. */
+export function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
