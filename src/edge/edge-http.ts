@@ -117,12 +117,12 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
 
   function streamSegment(res: HttpResponse, r: ReturnType<RelayNode['ensure']>, rendition: string, number: number, name: string): void {
     let aborted = false;
-    let pending: PendingRequest | undefined;
+    const cancelers: PendingRequest[] = [];
     res.onAborted(() => {
       aborted = true;
-      pending?.cancel();
+      for (const c of cancelers) c.cancel();
     });
-    pending = serveSegment(
+    const pending = serveSegment(
       r,
       rendition,
       number,
@@ -155,6 +155,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       },
       { waitMs: config.viewer.segmentWaitMs },
     );
+    cancelers.push(pending);
   }
 
   function notFound(res: HttpResponse, route: string, code: string, message: string): void {

@@ -41,10 +41,10 @@ export function serveSegment(
   }
   let started = false;
   let done = false;
-  let timer: NodeJS.Timeout | undefined;
+  const timers: NodeJS.Timeout[] = [];
   const finish = (): void => {
     done = true;
-    if (timer) clearTimeout(timer);
+    for (const t of timers) clearTimeout(t);
     relay.detach(listener);
   };
   const writeChunk = (c: CachedChunk): void => {
@@ -110,10 +110,12 @@ export function serveSegment(
     return NOTHING;
   }
   relay.listen(listener);
-  timer = setTimeout(() => {
-    if (done) return;
-    finish();
-    res.notFound('SEGMENT_NOT_FOUND', 'segment did not start in time');
-  }, opts.waitMs);
+  timers.push(
+    setTimeout(() => {
+      if (done) return;
+      finish();
+      res.notFound('SEGMENT_NOT_FOUND', 'segment did not start in time');
+    }, opts.waitMs),
+  );
   return { cancel: finish };
 }

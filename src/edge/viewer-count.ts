@@ -20,7 +20,10 @@ export class ViewerCounter {
 
   httpSeen(stream: string, client: string, now = Date.now()): void {
     let m = this.http.get(stream);
-    if (!m) this.http.set(stream, (m = new Map()));
+    if (!m) {
+      m = new Map<string, number>();
+      this.http.set(stream, m);
+    }
     m.set(client, now);
   }
 

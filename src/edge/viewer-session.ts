@@ -36,7 +36,8 @@ export class ViewerSession implements StreamSubscriber {
   private video: string | undefined;
   /** Requested by the viewer; becomes `video` at that rendition's next segment start. */
   private pendingVideo: string | undefined;
-  private requested: string | 'auto' = 'auto';
+  /** A rendition id, or 'auto'. */
+  private requested = 'auto';
   private readonly inits = new Map<string, CachedInit>();
   /** Renditions waiting for a segment start before sending again (after a skip or a join). */
   private readonly waitingForStart = new Set<string>();

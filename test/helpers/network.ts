@@ -96,7 +96,7 @@ export function publish(rtmpUrl: string, key = KEY, seconds = 60): ChildProcess 
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
-  p.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return Object.assign(p, { stderrText: () => err });
 }
 

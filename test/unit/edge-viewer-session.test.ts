@@ -86,6 +86,6 @@ test('stream end and restart are announced', () => {
   relay.attach(new ViewerSession(sink, limits, stats));
   relay.end('publisher left');
   relay.start(makeInfo('demo', 1));
-  const types = sink.texts.map((t) => JSON.parse(t).type);
+  const types = sink.texts.map((t) => (JSON.parse(t) as { type: string }).type);
   assert.deepEqual(types, ['info', 'end', 'info']);
 });

@@ -58,7 +58,10 @@ export function envOverrides(env: NodeJS.ProcessEnv, ignore: (name: string) => b
     let cur = out;
     for (const [i, seg] of path.entries()) {
       if (i === path.length - 1) cur[seg] = seg === 'clusterSecret' || seg === 'key' ? value : coerce(value);
-      else cur = (isObject(cur[seg]) ? cur[seg] : (cur[seg] = {})) as PlainObject;
+      else {
+        const next = cur[seg];
+        cur = isObject(next) ? next : (cur[seg] = {});
+      }
     }
   }
   return out;
@@ -75,7 +78,7 @@ export function deepMerge(a: PlainObject, b: PlainObject): PlainObject {
 /** Validates against a role schema; the first problems are reported with their key paths. */
 export function validateConfig<S extends z.ZodType>(schema: S, raw: PlainObject, what: string): z.infer<S> {
   const r = schema.safeParse(raw);
-  if (r.success) return r.data as z.infer<S>;
+  if (r.success) return r.data;
   const problems = r.error.issues.slice(0, 5).map((i) => {
     const keyPath = i.path.map(String).join('.');
     if (i.code === 'unrecognized_keys') {

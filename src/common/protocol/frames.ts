@@ -237,7 +237,7 @@ export function decodeFrame(buf: Buffer, limits: DecodeLimits = { maxFrameBytes:
     case FrameType.UNSUBSCRIBE:
       return { type, stream: parseJson(buf, unsubscribeSchema, 'UNSUBSCRIBE').stream };
     case FrameType.STREAM_START:
-      return { type, info: parseJson(buf, streamStartSchema, 'STREAM_START') as StreamInfo };
+      return { type, info: parseJson<StreamInfo>(buf, streamStartSchema, 'STREAM_START') };
     case FrameType.STREAM_END: {
       const b = parseJson(buf, streamEndSchema, 'STREAM_END');
       return b.code ? { type, stream: b.stream, reason: b.reason, code: b.code } : { type, stream: b.stream, reason: b.reason };

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what tiercast needs on Debian 12 with Node.js 20: ffmpeg from apt and the npm packages.
+# With --test, also what the tests need: Debian's Chromium (driven by playwright-core) and ffprobe.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=(ffmpeg)
+if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver); fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node -e 'const [maj] = process.versions.node.split(".").map(Number); if (maj < 20) { console.error("tiercast needs Node.js >= 20, found " + process.version); process.exit(1); }'
+if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund
+fi
