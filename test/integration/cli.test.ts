@@ -1,0 +1,69 @@
+/**
+ * The public interface: `node-role all --demo` on the documented ports, start-up refusal on bad config,
+ * and the capture-input path of `node-role ingress --input`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run, waitFor } from '../helpers/network.js';
+
+const BIN = 'bin/node-role.js';
+
+test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named demo', { timeout: 90_000 }, async () => {
+  const p = spawn(process.execPath, [BIN, 'all', '--demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TIERCAST_LOG_LEVEL: 'warn' } });
+  let out = '';
+  let logs = '';
+  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+  try {
+    await waitFor('banner', () => out.includes('tiercast is running'), 30_000);
+    assert.match(out, /rtmp:\/\/127\.0\.0\.1:1935\/live/);
+    assert.match(out, /http:\/\/127\.0\.0\.1:8080\/watch\/demo/);
+    const demoKey = /demo key: (\S+)\)/.exec(out)?.[1];
+    assert.ok(demoKey, 'the demo key is shown (the only key ever printed)');
+    const list = await waitFor('demo in the directory', async () => {
+      const r = await fetch('http://127.0.0.1:8080/api/streams').catch(() => undefined);
+      const l = r ? ((await r.json()) as Array<{ name: string; live: boolean; viewers: number }>) : [];
+      return l.some((s) => s.name === 'demo') && l;
+    }, 40_000);
+    assert.deepEqual(Object.keys(list[0]!).sort(), ['category', 'live', 'name', 'title', 'viewers']);
+    const page = await (await fetch('http://127.0.0.1:8080/watch/demo')).text();
+    assert.match(page, /<video/);
+    const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', 'http://127.0.0.1:8080/live/demo/manifest.mpd']);
+    assert.equal(probe.code, 0, probe.stderr);
+    assert.ok(probe.stdout.includes('h264') && probe.stdout.includes('aac'));
+    for (const port of [8080, 8090, 8091]) {
+      const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(m, /tiercast_relay_chunks_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/, `metrics on ${port}`);
+    }
+    assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
+  } finally {
+    p.kill('SIGTERM');
+    await new Promise((r) => p.once('exit', r));
+  }
+});
+
+test('an unknown config key stops start-up with the key named', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tiercast-cli-'));
+  const cfg = join(dir, 'edge.yaml');
+  writeFileSync(cfg, 'clusterSecret: abcdefghijklmnopqrstuvwxyz\nupstream:\n  parnets: [ws://127.0.0.1:1]\n');
+  const r = await run(process.execPath, [BIN, 'edge', '--config', cfg]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /CONFIG_INVALID: .*unknown key upstream\.parnets/);
+});
+
+test('an edge without a cluster secret refuses to start', async () => {
+  const env = { ...process.env };
+  delete env.TIERCAST_CLUSTER_SECRET;
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const p = spawn(process.execPath, [BIN, 'edge', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    p.on('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /cluster secret/);
+});
