@@ -67,6 +67,7 @@ export class LiveStream {
     try {
       this.planned = buildFfmpegPlan(options, tracks).outputs.map((o) => o.rendition);
       const t = await Transcoder.start({
+        continueTimeline: this.previousTimeline(),
         stream: name,
         options,
         source: tracks,
@@ -101,6 +102,26 @@ export class LiveStream {
       logger.error({ stream: name, err: errorMessage(err) }, 'transcoder failed to start');
       void this.close('transcoder failed to start');
     }
+  }
+
+  /**
+   * A publisher that reconnects continues its stream's timeline (same availabilityStartTime, later segment
+   * numbers), so players cross the gap as a discontinuity instead of reloading.
+   */
+  private previousTimeline(): { availabilityStartTime: number; endSeconds: number; nextSegment: number; epoch: number } | undefined {
+    const relay = this.opts.relay;
+    const info = relay.info;
+    if (!info || info.segmentDurationMs !== this.opts.transcode.segmentDurationMs) return undefined;
+    let endSeconds = 0;
+    let nextSegment = 0;
+    for (const r of info.renditions) {
+      const last = relay.renditions.get(r.id)?.last;
+      if (!last) continue;
+      endSeconds = Math.max(endSeconds, (last.decodeTime + last.duration) / r.timescale);
+      nextSegment = Math.max(nextSegment, last.segment + 1);
+    }
+    if (nextSegment === 0) return undefined;
+    return { availabilityStartTime: info.availabilityStartTime, endSeconds, nextSegment, epoch: info.epoch };
   }
 
   private onInit(info: RenditionInfo, data: Buffer): void {

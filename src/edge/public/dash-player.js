@@ -1,0 +1,204 @@
+// The LL-DASH path: dash.js (v5) playing the edge's chunked-transfer manifest. Used where a
+// WebSocket is not wanted (proxies, caches, CDN in front of the edge). dash.js is loaded only in
+// this mode, from /static/dash.all.min.js.
+//
+// dash.js switches itself to low-latency mode from the MPD (availabilityTimeComplete=false); the
+// settings below choose how close to the edge it plays and how it catches up.
+
+export const DASH_SCRIPT = '/static/dash.all.min.js';
+
+/**
+ * Settings for dash.js 5.2 (names from node_modules/dashjs/index.d.ts, MediaPlayerSettingClass).
+ * Measured on loopback with 1 s segments of 200 ms chunks, see test/browser/player.test.ts.
+ */
+export function lowLatencySettings(targetLatency) {
+  return {
+    streaming: {
+      // Ours wins over the MPD's ServiceDescription target, which is tuned for any player.
+      delay: { liveDelay: targetLatency },
+      liveCatchup: {
+        enabled: true,
+        mode: 'liveCatchupModeDefault',
+        // Beyond this drift a seek is cheaper than minutes of 1.x speed.
+        maxDrift: 1.5,
+        playbackRate: { min: -0.1, max: 0.1 },
+      },
+      buffer: {
+        // With ~1 s of buffer, a stall must be declared quickly to be recovered quickly.
+        lowLatencyStallThreshold: 0.3,
+      },
+      abr: {
+        autoSwitchBitrate: { video: true, audio: true },
+        throughput: {
+          // Chunked transfer makes download time meaningless (the server paces it); measure per moof.
+          lowLatencyDownloadTimeCalculationMode: 'lowLatencyDownloadTimeCalculationModeMoofParsing',
+        },
+      },
+      utcSynchronization: { enabled: true },
+    },
+  };
+}
+
+/** Loads dash.js once, as a classic script (CSP 'self' allows it; no inline code). */
+export function loadDashJs(src = DASH_SCRIPT) {
+  if (globalThis.dashjs) return Promise.resolve(globalThis.dashjs);
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.async = true;
+    s.onload = () => (globalThis.dashjs ? resolve(globalThis.dashjs) : reject(new Error('dash.js did not load')));
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(s);
+  });
+}
+
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 10_000;
+/** No progress for this long while dash.js thinks it is playing: re-attach the manifest. */
+const STUCK_MS = 6_000;
+
+export class DashPlayer {
+  /**
+   * @param {{ video: HTMLVideoElement, manifestUrl: string, targetLatency?: number,
+   *   onStatus?: (status: string, detail?: string) => void,
+   *   onRenditions?: (video: Array<{ id: string, bandwidth: number, width?: number, height?: number }>) => void,
+   *   onQuality?: (id: string | null) => void }} params
+   */
+  constructor({ video, manifestUrl, targetLatency = 0.8, onStatus, onRenditions, onQuality }) {
+    this.video = video;
+    this.manifestUrl = manifestUrl;
+    this.targetLatency = targetLatency;
+    this.cb = { onStatus, onRenditions, onQuality };
+    this.player = null;
+    this.choice = 'auto';
+    this.rendered = null;
+    this.reps = [];
+    this.stalls = 0;
+    this.playedOnce = false;
+    this.retryAttempt = 0;
+    this.retryTimer = null;
+    this.closed = false;
+    this.lastProgress = { time: -1, at: performance.now() };
+    this.onWaiting = () => {
+      if (this.playedOnce && !this.video.seeking) this.stalls++;
+    };
+    this.onPlaying = () => {
+      this.playedOnce = true;
+      this.retryAttempt = 0;
+      this.cb.onStatus?.('live');
+    };
+    video.addEventListener('waiting', this.onWaiting);
+    video.addEventListener('playing', this.onPlaying);
+  }
+
+  async start() {
+    this.cb.onStatus?.('connecting');
+    const dashjs = await loadDashJs();
+    if (this.closed) return;
+    const p = dashjs.MediaPlayer().create();
+    this.player = p;
+    p.updateSettings(lowLatencySettings(this.targetLatency));
+    const E = dashjs.MediaPlayer.events;
+    p.on(E.STREAM_INITIALIZED, () => this.onStreamInitialized());
+    p.on(E.QUALITY_CHANGE_RENDERED, (e) => {
+      if (e.mediaType !== 'video') return;
+      this.rendered = e.newRepresentation?.id ?? null;
+      this.cb.onQuality?.(this.rendered);
+    });
+    p.on(E.ERROR, (e) => this.onError(e));
+    p.initialize(this.video, this.manifestUrl, true);
+    this.watchdogTimer = setInterval(() => this.watchdog(), 1000);
+  }
+
+  onStreamInitialized() {
+    const reps = this.player.getRepresentationsByType('video') ?? [];
+    this.reps = reps.map((r) => ({ id: String(r.id), bandwidth: r.bandwidth, width: r.width, height: r.height }));
+    this.cb.onRenditions?.(this.reps);
+    this.rendered = this.player.getCurrentRepresentationForType('video')?.id ?? null;
+    this.cb.onQuality?.(this.rendered);
+    if (this.choice !== 'auto') this.setQuality(this.choice);
+  }
+
+  onError(e) {
+    const err = e?.error ?? {};
+    const code = err.code ?? 'unknown';
+    // A manifest that cannot be loaded means the stream is not live (404) or the edge is away.
+    // 11 MANIFEST_LOADER_LOADING_FAILURE, 25 DOWNLOAD_ERROR_ID_MANIFEST (dash.js Errors).
+    const offline = code === 11 || code === 25;
+    this.cb.onStatus?.(offline ? 'offline' : 'reconnecting', err.message);
+    this.scheduleReattach();
+  }
+
+  scheduleReattach() {
+    if (this.retryTimer || this.closed) return;
+    const ms = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retryAttempt);
+    this.retryAttempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.reattach();
+    }, ms);
+  }
+
+  /** dash.js recovers from most things itself; a new stream timeline (restart) needs a fresh start. */
+  reattach() {
+    if (!this.player || this.closed) return;
+    this.playedOnce = false;
+    this.lastProgress = { time: -1, at: performance.now() };
+    this.player.attachSource(this.manifestUrl);
+  }
+
+  watchdog() {
+    const v = this.video;
+    const now = performance.now();
+    if (v.currentTime !== this.lastProgress.time || v.paused) {
+      this.lastProgress = { time: v.currentTime, at: now };
+      return;
+    }
+    if (now - this.lastProgress.at > STUCK_MS && !this.retryTimer) {
+      this.cb.onStatus?.('reconnecting');
+      this.lastProgress.at = now;
+      this.scheduleReattach();
+    }
+  }
+
+  /** @param {string} idOrAuto */
+  setQuality(idOrAuto) {
+    this.choice = idOrAuto;
+    const p = this.player;
+    if (!p) return;
+    if (idOrAuto === 'auto' || !this.reps.some((r) => r.id === idOrAuto)) {
+      this.choice = 'auto';
+      p.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: true } } } });
+      return;
+    }
+    p.updateSettings({ streaming: { abr: { autoSwitchBitrate: { video: false } } } });
+    // No forced replace: flushing the ~1 s of buffer ahead would stall a low-latency stream.
+    p.setRepresentationForTypeById('video', idOrAuto, false);
+  }
+
+  latency() {
+    if (!this.player || !this.playedOnce) return null;
+    const l = this.player.getCurrentLiveLatency();
+    return Number.isFinite(l) && l > 0 ? l : null;
+  }
+
+  quality() {
+    if (this.rendered) return this.rendered;
+    return this.player?.getCurrentRepresentationForType('video')?.id ?? null;
+  }
+
+  renditions() {
+    return this.reps.map((r) => r.id);
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.watchdogTimer);
+    this.video.removeEventListener('waiting', this.onWaiting);
+    this.video.removeEventListener('playing', this.onPlaying);
+    this.player?.destroy();
+    this.player = null;
+  }
+}

@@ -1,0 +1,59 @@
+// Small pure helpers shared by the pages: names, labels, numbers.
+
+/** Stream names as the edge accepts them (src/common/protocol/frames.ts NAME_RE). */
+export const STREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** "/watch/NAME" (optionally with a trailing slash) → NAME, or null if it is not a valid name. */
+export function streamNameFromPath(pathname) {
+  const m = /^\/watch\/([^/]+)\/?$/.exec(pathname);
+  if (!m) return null;
+  let name;
+  try {
+    name = decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+  return STREAM_NAME_RE.test(name) ? name : null;
+}
+
+/** "2.5 Mbps", "800 kbps". */
+export function formatBitrate(bps) {
+  if (!Number.isFinite(bps) || bps <= 0) return '';
+  if (bps >= 1_000_000) return `${(bps / 1_000_000).toFixed(1).replace(/\.0$/, '')} Mbps`;
+  return `${Math.round(bps / 1000)} kbps`;
+}
+
+/** "720p · 2.5 Mbps", "1080p60 · 6 Mbps"; falls back to the id when the height is unknown. */
+export function renditionLabel(r) {
+  let res = r.height ? `${r.height}p` : r.id;
+  if (r.height && r.frameRate && r.frameRate > 31) res += Math.round(r.frameRate);
+  const rate = formatBitrate(r.bandwidth);
+  return rate ? `${res} · ${rate}` : res;
+}
+
+const viewerFormat = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+
+/** "1 viewer", "1.2K viewers". */
+export function formatViewers(n) {
+  const count = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
+  return `${viewerFormat.format(count)} ${count === 1 ? 'viewer' : 'viewers'}`;
+}
+
+/** A stable hue per name, for placeholder thumbnails. */
+export function hueFor(name) {
+  let h = 0;
+  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
+  return h % 360;
+}
+
+/** Validates one directory entry from /api/streams; returns a clean copy or null. */
+export function parseStreamEntry(raw) {
+  if (!raw || typeof raw !== 'object' || typeof raw.name !== 'string' || !STREAM_NAME_RE.test(raw.name)) return null;
+  return {
+    name: raw.name,
+    title: typeof raw.title === 'string' && raw.title.trim() ? raw.title.trim() : raw.name,
+    category: typeof raw.category === 'string' ? raw.category.trim() : '',
+    live: raw.live === true,
+    viewers: Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
+  };
+}

@@ -1,0 +1,135 @@
+// Keeps a self-fed MSE player near the live edge: skips holes in the buffer, and steers latency
+// toward a target with the playback rate, or a seek when far behind. Works on anything shaped like
+// an HTMLMediaElement (currentTime, playbackRate, paused, seeking, buffered), so it can be tested
+// with a plain object.
+
+import { localNow } from './clock-sync.js';
+
+export const LIVE_EDGE_DEFAULTS = Object.freeze({
+  /**
+   * Latency aimed for above one chunk duration (a chunk must be complete before it is sent): room
+   * for encode, delivery and jitter. Each stall adds stallBackoffSeconds (up to maxExtraSeconds),
+   * given back one step per calm stretch, so a jittery link settles a little further from the edge
+   * instead of stalling again and again.
+   */
+  targetExtraSeconds: 0.15,
+  stallBackoffSeconds: 0.05,
+  maxExtraSeconds: 0.6,
+  calmMs: 30_000,
+  /** Overrides the computed target (seconds) when set. */
+  targetLatency: null,
+  /** Speed up once latency exceeds the target by this much... */
+  catchupThreshold: 0.3,
+  catchupRate: 1.1,
+  /** ...and, for a smaller excess, play a little faster (inaudibly) if the buffer allows... */
+  trimThreshold: 0.1,
+  trimRate: 1.04,
+  /** ...and seek forward once it exceeds it by this much. */
+  jumpThreshold: 1.5,
+});
+
+/** Samples of the buffer ahead kept to find its minimum (8 ticks of 250 ms: two seconds). */
+const AHEAD_SAMPLES = 8;
+
+/** Seconds of media buffered ahead of the playhead in the range that contains it. */
+export function bufferedAhead(media) {
+  const b = media.buffered;
+  const ct = media.currentTime;
+  for (let i = 0; i < b.length; i++) if (ct >= b.start(i) - 0.05 && ct < b.end(i)) return b.end(i) - ct;
+  return 0;
+}
+
+/**
+ * After a discontinuity or a reconnect the buffer has holes, and a media element does not play
+ * across them. Seeks past one when the playhead sits in it or has run into its edge.
+ * @returns {boolean} whether it seeked
+ */
+export function skipGap(media) {
+  const b = media.buffered;
+  const ct = media.currentTime;
+  for (let i = 0; i < b.length; i++) {
+    if (ct < b.start(i)) {
+      media.currentTime = b.start(i) + 0.01;
+      return true;
+    }
+    if (ct < b.end(i)) {
+      if (b.end(i) - ct <= 0.05 && i + 1 < b.length) {
+        media.currentTime = b.start(i + 1) + 0.01;
+        return true;
+      }
+      return false;
+    }
+  }
+  return false;
+}
+
+export class LiveEdge {
+  /**
+   * @param {Partial<typeof LIVE_EDGE_DEFAULTS>} [options]
+   * @param {() => number} [now] ms clock
+   */
+  constructor(options = {}, now = localNow) {
+    this.opts = { ...LIVE_EDGE_DEFAULTS, ...options };
+    this.now = now;
+    this.chunkSeconds = 0.2;
+    this.extraForStalls = 0;
+    this.lastStallAt = 0;
+    /** @type {number[]} */
+    this.aheadSamples = [];
+  }
+
+  /** @param {number} chunkDurationMs from the stream info */
+  setChunkDuration(chunkDurationMs) {
+    if (chunkDurationMs > 0) this.chunkSeconds = chunkDurationMs / 1000;
+  }
+
+  targetLatency() {
+    if (this.opts.targetLatency > 0) return this.opts.targetLatency;
+    return this.chunkSeconds + this.opts.targetExtraSeconds + this.extraForStalls;
+  }
+
+  onStall() {
+    const o = this.opts;
+    this.lastStallAt = this.now();
+    this.extraForStalls = Math.min(o.maxExtraSeconds - o.targetExtraSeconds, this.extraForStalls + o.stallBackoffSeconds);
+  }
+
+  reset() {
+    this.aheadSamples = [];
+  }
+
+  /**
+   * One control step (called every tick). The buffer ahead saw-tooths as chunks arrive, so its
+   * minimum over the last two seconds (the slack) is what playing faster can safely eat into.
+   * @param {Pick<HTMLMediaElement, 'currentTime' | 'playbackRate' | 'paused' | 'seeking' | 'buffered'>} media
+   * @param {number | null} latency seconds, or null while unknown
+   */
+  control(media, latency) {
+    if (skipGap(media)) {
+      this.aheadSamples = [];
+      return;
+    }
+    const ahead = bufferedAhead(media);
+    this.aheadSamples.push(ahead);
+    if (this.aheadSamples.length > AHEAD_SAMPLES) this.aheadSamples.shift();
+    if (latency === null || media.paused || media.seeking) return;
+    const o = this.opts;
+    if (this.extraForStalls > 0 && this.now() - this.lastStallAt > o.calmMs) {
+      this.extraForStalls = Math.max(0, this.extraForStalls - o.stallBackoffSeconds);
+      this.lastStallAt = this.now();
+    }
+    const slack = Math.min(...this.aheadSamples);
+    const excess = latency - this.targetLatency();
+    if (excess > o.jumpThreshold && ahead > 0.3) {
+      media.currentTime += Math.min(excess, ahead - 0.1);
+      media.playbackRate = 1;
+      this.aheadSamples = [];
+    } else if (excess > o.catchupThreshold && slack > 0.05) {
+      media.playbackRate = o.catchupRate;
+    } else if (excess > o.trimThreshold && slack > 0.1) {
+      media.playbackRate = o.trimRate;
+    } else if (excess <= 0.02 || slack < 0.03) {
+      media.playbackRate = 1;
+    }
+  }
+}

@@ -1,0 +1,169 @@
+// The watch page: picks a transport (?transport=ws|dash, default ws, the lowest latency), wires
+// the player to the controls, and exposes window.tiercast for tests and benchmarks.
+
+import { WsPlayer } from './ws-player.js';
+import { DashPlayer } from './dash-player.js';
+import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry } from './format.js';
+
+const STATUS_TEXT = {
+  connecting: 'Connecting…',
+  buffering: 'Connecting…',
+  live: 'Live',
+  offline: 'Stream offline, waiting…',
+  reconnecting: 'Reconnecting…',
+  error: 'Playback error',
+};
+const LATENCY_EVERY_MS = 250;
+const META_EVERY_MS = 15_000;
+
+const $ = (id) => document.getElementById(id);
+const video = $('video');
+const statusEl = $('status');
+const overlay = $('overlay');
+const latencyEl = $('latency');
+const qualitySelect = $('quality');
+const unmuteBtn = $('unmute');
+const playBtn = $('play');
+const fullscreenBtn = $('fullscreen');
+
+const params = new URLSearchParams(location.search);
+const transport = params.get('transport') === 'dash' ? 'dash' : 'ws';
+const target = Number(params.get('target'));
+const name = streamNameFromPath(location.pathname);
+
+let renditionList = [];
+let player = null;
+
+function setStatus(status, detail) {
+  const text = status === 'error' && detail ? detail : (STATUS_TEXT[status] ?? status);
+  statusEl.textContent = text;
+  statusEl.dataset.status = status;
+  document.body.dataset.status = status;
+  overlay.textContent = status === 'live' ? '' : text;
+  overlay.hidden = status === 'live';
+  if (detail === 'Click play to start') playBtn.hidden = false;
+}
+
+function fillQualityMenu(list) {
+  renditionList = [...list].sort((a, b) => (b.height ?? 0) - (a.height ?? 0) || b.bandwidth - a.bandwidth);
+  const chosen = qualitySelect.value || 'auto';
+  const options = [new Option('Auto', 'auto')];
+  for (const r of renditionList) options.push(new Option(renditionLabel(r), r.id));
+  qualitySelect.replaceChildren(...options);
+  qualitySelect.value = renditionList.some((r) => r.id === chosen) ? chosen : 'auto';
+  qualitySelect.disabled = renditionList.length === 0;
+}
+
+function showQuality(id) {
+  // In Auto mode, say what Auto picked: "Auto (720p)".
+  const auto = qualitySelect.options[0];
+  if (!auto) return;
+  const r = renditionList.find((x) => x.id === id);
+  auto.textContent = r && r.height ? `Auto (${r.height}p)` : 'Auto';
+}
+
+function updateLatency() {
+  const l = player ? player.latency() : null;
+  latencyEl.textContent = l === null ? 'Latency —' : `Latency ${l.toFixed(2)} s`;
+}
+
+function updateMuteButton() {
+  unmuteBtn.textContent = video.muted ? 'Unmute' : 'Mute';
+  unmuteBtn.setAttribute('aria-pressed', String(!video.muted));
+  unmuteBtn.classList.toggle('attention', video.muted);
+}
+
+async function refreshMeta() {
+  try {
+    const res = await fetch('/api/streams', { cache: 'no-store' });
+    if (!res.ok) return;
+    const list = await res.json();
+    const entry = Array.isArray(list) ? list.map(parseStreamEntry).find((e) => e && e.name === name) : null;
+    if (!entry) return;
+    $('title').textContent = entry.title;
+    document.title = `${entry.title} · tiercast`;
+    $('category').textContent = entry.category;
+    $('viewers').textContent = entry.live ? formatViewers(entry.viewers) : '';
+  } catch {
+    // The directory is decoration here; playback does not depend on it.
+  }
+}
+
+function exposeApi() {
+  window.tiercast = {
+    transport,
+    latency: () => (player ? player.latency() : null),
+    quality: () => (player ? player.quality() : null),
+    renditions: () => (player ? player.renditions() : []),
+    setQuality: (idOrAuto) => {
+      if (!player) return;
+      player.setQuality(idOrAuto);
+      qualitySelect.value = renditionList.some((r) => r.id === idOrAuto) ? idOrAuto : 'auto';
+    },
+    get stalls() {
+      return player ? player.stalls : 0;
+    },
+  };
+}
+
+function wireControls() {
+  unmuteBtn.addEventListener('click', () => {
+    video.muted = !video.muted;
+    if (!video.muted && video.volume === 0) video.volume = 1;
+  });
+  video.addEventListener('volumechange', updateMuteButton);
+  updateMuteButton();
+  qualitySelect.addEventListener('change', () => player?.setQuality(qualitySelect.value));
+  playBtn.addEventListener('click', () => {
+    playBtn.hidden = true;
+    video.play().catch(() => (playBtn.hidden = false));
+  });
+  video.addEventListener('pause', () => (playBtn.hidden = false));
+  video.addEventListener('playing', () => (playBtn.hidden = true));
+  if (document.fullscreenEnabled) {
+    fullscreenBtn.addEventListener('click', () => {
+      if (document.fullscreenElement) void document.exitFullscreen();
+      else void $('stage').requestFullscreen();
+    });
+  } else {
+    fullscreenBtn.hidden = true;
+  }
+}
+
+function main() {
+  exposeApi();
+  wireControls();
+  $('transport').textContent = transport === 'ws' ? 'WebSocket' : 'LL-DASH';
+  if (!name) {
+    $('title').textContent = 'Stream not found';
+    setStatus('error', 'This is not a valid stream address.');
+    qualitySelect.disabled = true;
+    return;
+  }
+  $('title').textContent = name;
+  document.title = `${name} · tiercast`;
+  const common = {
+    video,
+    onStatus: setStatus,
+    onRenditions: fillQualityMenu,
+    onQuality: showQuality,
+  };
+  const path = `/live/${encodeURIComponent(name)}`;
+  if (transport === 'ws') {
+    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+    const options = target > 0 ? { targetLatency: target } : {};
+    player = new WsPlayer({ ...common, url: `${scheme}://${location.host}${path}/ws`, stream: name, options });
+    player.start();
+  } else {
+    player = new DashPlayer({ ...common, manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href, targetLatency: target > 0 ? target : 0.8 });
+    player.start().catch((err) => setStatus('error', `Could not start the player: ${err.message}`));
+  }
+  setInterval(updateLatency, LATENCY_EVERY_MS);
+  void refreshMeta();
+  setInterval(() => void refreshMeta(), META_EVERY_MS);
+  window.addEventListener('pagehide', () => player?.close());
+  // A page restored from the back/forward cache has a closed player: start afresh.
+  window.addEventListener('pageshow', (e) => e.persisted && location.reload());
+}
+
+main();

@@ -1,0 +1,478 @@
+// The low-latency path: CMAF chunks pushed over a WebSocket straight into Media Source Extensions.
+//
+// One MediaSource with a video and an audio SourceBuffer lives as long as the stream's timeline
+// (availabilityStartTime) does. A socket that drops is reopened with backoff while the buffer keeps
+// playing; a transcoder restart arrives as a new "info" plus fresh init segments, appended as-is
+// (the timeline keeps increasing, so at most a hole has to be skipped); a new timeline (the
+// publisher started over) gets a new MediaSource.
+//
+// Latency is measured against the ingress: every appended chunk records when ingress received its
+// first frame, and the frame at currentTime is interpolated inside its chunk. The server clock comes
+// from ping/pong, so the figure holds even when this machine's clock is off.
+
+import { decodeFrame, ChunkFlags, hasFlag } from './frames.js';
+import { SourceBufferQueue } from './source-buffer-queue.js';
+import { ClockSync, localNow } from './clock-sync.js';
+import { AutoQuality } from './auto-quality.js';
+import { LiveEdge } from './live-edge.js';
+import { ChunkTimeline } from './chunk-timeline.js';
+
+export const WS_DEFAULTS = Object.freeze({
+  /** Media kept behind the playhead. */
+  keepBehindSeconds: 10,
+  tickMs: 250,
+  reconnectMinMs: 500,
+  reconnectMaxMs: 10_000,
+  pingEveryMs: 5_000,
+  /** No progress for this long while media keeps arriving means the pipeline is wedged: start over. */
+  stuckMs: 5_000,
+  /** Stalls this soon after (re)starting are the decoder warming up, not the link failing. */
+  warmupMs: 2_000,
+});
+
+/** Frames kept while the MediaSource opens (a few seconds of chunks). */
+const MAX_PENDING_FRAMES = 200;
+const OFFLINE_CODES = /NOT_FOUND|OFFLINE/;
+
+/**
+ * @typedef {'connecting' | 'live' | 'buffering' | 'offline' | 'reconnecting' | 'error'} PlayerStatus
+ * @typedef {{ id: string, kind: 'video' | 'audio', codecs: string, bandwidth: number, width?: number,
+ *   height?: number, frameRate?: number, timescale: number }} Rendition
+ */
+
+export class WsPlayer {
+  /**
+   * @param {{ video: HTMLVideoElement, url: string, stream: string,
+   *   onStatus?: (status: PlayerStatus, detail?: string) => void,
+   *   onRenditions?: (video: Rendition[]) => void,
+   *   onQuality?: (id: string | null) => void,
+   *   options?: Partial<typeof WS_DEFAULTS & typeof import('./live-edge.js').LIVE_EDGE_DEFAULTS> }} params
+   */
+  constructor({ video, url, stream, onStatus, onRenditions, onQuality, options = {} }) {
+    this.video = video;
+    this.url = url;
+    this.stream = stream;
+    this.opts = { ...WS_DEFAULTS, ...options };
+    this.cb = { onStatus, onRenditions, onQuality };
+    this.clock = new ClockSync();
+    this.auto = new AutoQuality();
+    this.edge = new LiveEdge(options);
+    this.timeline = new ChunkTimeline();
+    /** 'auto' or a video rendition id. */
+    this.choice = 'auto';
+    this.selected = null;
+    this.info = null;
+    /** @type {Map<string, Rendition>} */
+    this.renditionsById = new Map();
+    /** @type {Map<string, Uint8Array>} init segments of the current epoch */
+    this.inits = new Map();
+    this.ws = null;
+    this.reconnectAttempt = 0;
+    this.timers = new Set();
+    this.closed = false;
+    this.offline = false;
+    this.status = null;
+    this.shownQuality = null;
+    this.tickCount = 0;
+    /** Waiting events after playback first started (not counting the stream ending). */
+    this.stalls = 0;
+    this.resetMediaState();
+    this.onWaiting = () => this.handleWaiting();
+    this.onPlaying = () => (this.playedOnce = true);
+    video.addEventListener('waiting', this.onWaiting);
+    video.addEventListener('playing', this.onPlaying);
+  }
+
+  start() {
+    this.connect();
+    this.tickTimer = setInterval(() => this.tick(), this.opts.tickMs);
+  }
+
+  /** @param {string} idOrAuto */
+  setQuality(idOrAuto) {
+    this.choice = idOrAuto === 'auto' || !this.renditionsById.has(idOrAuto) ? 'auto' : idOrAuto;
+    this.select(this.choice === 'auto' ? this.auto.setRenditions(this.videoRenditions()) : this.choice);
+  }
+
+  /** Seconds between ingress receiving the frame on screen and now, or null while unknown. */
+  latency() {
+    const serverNow = this.clock.serverNow();
+    if (!this.started || this.offline || serverNow === null) return null;
+    const shown = this.timeline.ingressTimeAt(this.video.currentTime);
+    return shown === null ? null : (serverNow - shown) / 1000;
+  }
+
+  /** The video rendition on screen (or the last appended, before playback reaches it). */
+  quality() {
+    const e = this.started ? this.timeline.at(this.video.currentTime) : null;
+    return e ? e.rendition : (this.appended.video ?? this.selected);
+  }
+
+  renditions() {
+    return this.videoRenditions().map((r) => r.id);
+  }
+
+  videoRenditions() {
+    return [...this.renditionsById.values()].filter((r) => r.kind === 'video');
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.tickTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.video.removeEventListener('waiting', this.onWaiting);
+    this.video.removeEventListener('playing', this.onPlaying);
+    this.dropSocket(1000, 'viewer left');
+    this.teardownMedia();
+  }
+
+  // ---- socket ---------------------------------------------------------------------------------
+
+  connect() {
+    if (this.closed) return;
+    this.setStatus(this.reconnectAttempt === 0 && !this.started ? 'connecting' : 'reconnecting');
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.clock.reset();
+      this.ping();
+      // A few quick samples so the latency read-out is right from the first frame.
+      this.later(() => this.ping(), 300);
+      this.later(() => this.ping(), 1000);
+      this.pingTimer = setInterval(() => this.ping(), this.opts.pingEveryMs);
+    };
+    ws.onmessage = (ev) => {
+      try {
+        if (typeof ev.data === 'string') this.onText(ev.data);
+        else this.onBinary(ev.data);
+      } catch (err) {
+        // One bad message must not end playback; the edge validated it, so this is a bug to report.
+        console.warn('tiercast: dropped a message', err);
+      }
+    };
+    ws.onclose = () => {
+      clearInterval(this.pingTimer);
+      if (this.ws !== ws || this.closed) return;
+      this.ws = null;
+      const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.reconnectAttempt);
+      this.reconnectAttempt++;
+      if (!this.offline) this.setStatus('reconnecting');
+      // Jitter, so that viewers of a restarted edge do not all come back in the same millisecond.
+      this.later(() => this.connect(), base * (0.75 + Math.random() * 0.5));
+    };
+  }
+
+  dropSocket(code, reason) {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    ws.onclose = null;
+    clearInterval(this.pingTimer);
+    ws.close(code, reason);
+  }
+
+  send(msg) {
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
+  }
+
+  ping() {
+    this.send({ type: 'ping', t: localNow() });
+  }
+
+  select(id) {
+    if (!id) return;
+    this.selected = id;
+    this.send({ type: 'select', video: id });
+  }
+
+  onText(text) {
+    const msg = JSON.parse(text);
+    switch (msg.type) {
+      case 'info':
+        this.onInfo(msg.info);
+        break;
+      case 'pong':
+        this.clock.addSample(msg.t, msg.server);
+        break;
+      case 'end':
+        this.offline = true;
+        this.setStatus('offline', msg.reason);
+        break;
+      case 'error':
+        // "No such stream right now" is waited out like a stream that ended.
+        if (OFFLINE_CODES.test(String(msg.code))) {
+          this.offline = true;
+          this.setStatus('offline', msg.message);
+        } else {
+          this.setStatus('error', msg.message);
+        }
+        break;
+      case 'skipped':
+        if (this.choice === 'auto') this.select(this.auto.onSkipped(msg.rendition));
+        break;
+      default:
+        break; // newer servers may say more; ignoring it keeps old pages working
+    }
+  }
+
+  onInfo(info) {
+    if (!info || !Array.isArray(info.renditions)) return;
+    const prev = this.info;
+    this.info = info;
+    this.reconnectAttempt = 0;
+    this.offline = false;
+    this.renditionsById = new Map(info.renditions.map((r) => [r.id, r]));
+    this.edge.setChunkDuration(info.chunkDurationMs);
+    if (prev && prev.epoch !== info.epoch) this.inits.clear();
+    const sameTimeline = prev && this.mediaSource && prev.availabilityStartTime === info.availabilityStartTime;
+    if (!sameTimeline || kindsOf(prev) !== kindsOf(info)) this.resetMedia();
+    this.cb.onRenditions?.(this.videoRenditions());
+    this.setQuality(this.choice);
+    this.setStatus(this.started && !this.video.paused ? 'live' : 'buffering');
+  }
+
+  onBinary(buf) {
+    const f = decodeFrame(buf);
+    if (f.type === 'heartbeat' || f.stream !== this.stream) return;
+    // Not readyState: it turns 'open' before the queued sourceopen handler has created the buffers.
+    if (!this.buffersReady) {
+      if (this.pendingFrames.length < MAX_PENDING_FRAMES) this.pendingFrames.push(f);
+      return;
+    }
+    if (f.type === 'init') this.onInit(f);
+    else this.onChunk(f);
+  }
+
+  // ---- media ----------------------------------------------------------------------------------
+
+  resetMediaState() {
+    this.mediaSource = null;
+    this.buffersReady = false;
+    this.objectUrl = null;
+    /** @type {{ video?: SourceBufferQueue, audio?: SourceBufferQueue }} */
+    this.queues = {};
+    /** Which rendition's init each SourceBuffer holds. */
+    this.appended = { video: null, audio: null };
+    /** A fresh SourceBuffer can only start decoding at a keyframe. */
+    this.needKeyframe = { video: true, audio: false };
+    this.timeline.clear();
+    this.edge.reset();
+    this.pendingFrames = [];
+    this.started = false;
+    this.startedAt = 0;
+    this.playedOnce = false;
+    this.lastProgress = { time: -1, at: localNow() };
+    this.lastDataAt = 0;
+  }
+
+  teardownMedia() {
+    for (const q of Object.values(this.queues)) q.close();
+    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
+    this.resetMediaState();
+  }
+
+  resetMedia() {
+    this.teardownMedia();
+    const ms = new MediaSource();
+    this.mediaSource = ms;
+    this.objectUrl = URL.createObjectURL(ms);
+    ms.addEventListener(
+      'sourceopen',
+      () => {
+        if (this.mediaSource !== ms) return;
+        this.createSourceBuffers();
+        this.buffersReady = true;
+        const pending = this.pendingFrames;
+        this.pendingFrames = [];
+        for (const f of pending) f.type === 'init' ? this.onInit(f) : this.onChunk(f);
+      },
+      { once: true },
+    );
+    this.video.src = this.objectUrl;
+  }
+
+  createSourceBuffers() {
+    const hooks = (kind) => ({
+      onUpdated: () => this.maybeStart(),
+      onError: (err) => console.warn(`tiercast: ${kind} SourceBuffer`, err),
+      onQuotaExceeded: () => this.trim(1),
+    });
+    for (const kind of ['video', 'audio']) {
+      const r = this.pickCodecRendition(kind);
+      if (!r) continue;
+      const type = `${kind}/mp4; codecs="${r.codecs}"`;
+      if (!MediaSource.isTypeSupported(type)) {
+        this.setStatus('error', `This browser cannot play ${r.codecs}`);
+        continue;
+      }
+      this.queues[kind] = new SourceBufferQueue(this.mediaSource, type, hooks(kind));
+    }
+  }
+
+  pickCodecRendition(kind) {
+    const sel = this.renditionsById.get(this.selected ?? '');
+    if (sel && sel.kind === kind) return sel;
+    return [...this.renditionsById.values()].find((r) => r.kind === kind) ?? null;
+  }
+
+  onInit(f) {
+    const r = this.renditionsById.get(f.rendition);
+    if (!r) return;
+    // Copy: a view would keep the whole WebSocket message alive.
+    this.inits.set(f.rendition, f.data.slice());
+    this.appendInit(r);
+  }
+
+  appendInit(r) {
+    const q = this.queues[r.kind];
+    const init = this.inits.get(r.id);
+    if (!q || !init) return false;
+    q.changeType(`${r.kind}/mp4; codecs="${r.codecs}"`);
+    q.append(init);
+    this.appended[r.kind] = r.id;
+    return true;
+  }
+
+  onChunk(f) {
+    const r = this.renditionsById.get(f.rendition);
+    const q = r && this.queues[r.kind];
+    if (!q) return;
+    // Chunks of another rendition than the SourceBuffer's (a switch) need that rendition's init first.
+    if (this.appended[r.kind] !== r.id && !this.appendInit(r)) return;
+    if (this.needKeyframe[r.kind]) {
+      if (!hasFlag(f.flags, ChunkFlags.KEYFRAME) && !hasFlag(f.flags, ChunkFlags.SEGMENT_START)) return;
+      this.needKeyframe[r.kind] = false;
+    }
+    q.append(f.payload);
+    this.lastDataAt = localNow();
+    if (r.kind !== (this.queues.video ? 'video' : 'audio')) return;
+    this.timeline.add({
+      start: f.decodeTime / r.timescale,
+      end: (f.decodeTime + f.duration) / r.timescale,
+      ingressTime: f.ingressTime,
+      rendition: r.id,
+    });
+  }
+
+  maybeStart() {
+    if (this.started || !this.mediaSource) return;
+    // The edge may open with a burst of the current segment: place the playhead once it is all in.
+    if (Object.values(this.queues).some((q) => q.pending > 0 || q.sourceBuffer.updating)) return;
+    const b = this.video.buffered;
+    if (b.length === 0) return;
+    const start = b.start(b.length - 1);
+    const end = b.end(b.length - 1);
+    // Start where latency equals the target if the clock is known, else just behind the newest frame.
+    let pos = Math.max(start, end - 0.1);
+    const ideal = this.idealPosition();
+    if (ideal !== null) pos = Math.min(Math.max(start, ideal), end - 0.02);
+    this.started = true;
+    this.startedAt = localNow();
+    this.video.currentTime = pos;
+    this.lastProgress = { time: pos, at: localNow() };
+    this.video.play().then(
+      () => this.setStatus('live'),
+      (err) => this.setStatus('error', err && err.name === 'NotAllowedError' ? 'Click play to start' : String(err)),
+    );
+  }
+
+  /** Media time at which latency would equal the target, if the clock is known. */
+  idealPosition() {
+    const serverNow = this.clock.serverNow();
+    const last = this.timeline.last();
+    if (serverNow === null || !last) return null;
+    return last.start + (serverNow - last.ingressTime) / 1000 - this.edge.targetLatency();
+  }
+
+  // ---- the control loop -----------------------------------------------------------------------
+
+  tick() {
+    if (this.closed) return;
+    this.tickCount++;
+    if (!this.started) {
+      this.maybeStart();
+      return;
+    }
+    const v = this.video;
+    this.edge.control(v, this.latency());
+    if (this.tickCount % 8 === 0) this.trim(this.opts.keepBehindSeconds);
+    this.watchdog();
+    if (this.choice === 'auto' && !v.paused && v.readyState >= 3) this.select(this.auto.tick());
+    const q = this.quality();
+    if (q !== this.shownQuality) {
+      this.shownQuality = q;
+      this.cb.onQuality?.(q);
+    }
+    if (!this.offline && !v.paused && v.readyState >= 3 && this.ws) this.setStatus('live');
+  }
+
+  /** Removes media more than `keep` seconds behind the playhead. @returns whether it queued a removal */
+  trim(keep) {
+    const ct = this.video.currentTime;
+    let queued = false;
+    for (const q of Object.values(this.queues)) {
+      const b = q.buffered;
+      if (!b || b.length === 0) continue;
+      const from = b.start(0);
+      if (ct - keep > from + 0.5) {
+        q.remove(from, ct - keep);
+        queued = true;
+      }
+    }
+    this.timeline.dropBefore(ct - keep - 2);
+    return queued;
+  }
+
+  watchdog() {
+    const v = this.video;
+    const now = localNow();
+    if (v.currentTime !== this.lastProgress.time || v.paused || this.offline) {
+      this.lastProgress = { time: v.currentTime, at: now };
+      return;
+    }
+    const receiving = now - this.lastDataAt < 2000;
+    if (receiving && now - this.lastProgress.at > this.opts.stuckMs) {
+      console.warn('tiercast: playback stuck while media arrives, restarting the player');
+      this.restart();
+    }
+  }
+
+  /** Starts over with a fresh socket; the next "info" builds a new MediaSource and the server resends inits. */
+  restart() {
+    this.teardownMedia();
+    this.inits.clear();
+    this.info = null;
+    this.dropSocket(4000, 'player restart');
+    this.connect();
+  }
+
+  handleWaiting() {
+    // Running out of media because the stream ended is not a stall.
+    if (!this.playedOnce || this.video.seeking || this.offline) return;
+    this.stalls++;
+    this.edge.onStall();
+    if (this.choice === 'auto' && localNow() - this.startedAt > this.opts.warmupMs) this.select(this.auto.onStall());
+  }
+
+  setStatus(status, detail) {
+    const key = `${status}:${detail ?? ''}`;
+    if (key === this.status) return;
+    this.status = key;
+    this.cb.onStatus?.(status, detail);
+  }
+
+  later(fn, ms) {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+  }
+}
+
+function kindsOf(info) {
+  return info ? [...new Set(info.renditions.map((r) => r.kind))].sort().join(',') : '';
+}
