@@ -16,6 +16,8 @@ import { DemoPublisher } from '../ingress/demo-publisher.js';
 import { startIngress } from '../ingress/main.js';
 import { startIntermediate } from '../intermediate/main.js';
 import { startLocalNetwork } from '../network/local-network.js';
+import { startHub } from '../hub/main.js';
+import { addAdminCommands } from './admin-commands.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -28,7 +30,8 @@ function collect(v: string, prev: string[] = []): string[] {
 }
 
 function fail(err: unknown): never {
-  const code = err instanceof TiercastError ? err.code : 'STARTUP_FAILED';
+  const own = (err as { code?: unknown })?.code;
+  const code = err instanceof TiercastError ? err.code : typeof own === 'string' && /^[A-Z_]+$/.test(own) ? own : 'FAILED';
   process.stderr.write(`node-role: ${code}: ${errorMessage(err)}\n`);
   process.exit(2);
 }
@@ -124,41 +127,71 @@ for (const role of ['intermediate', 'edge'] as const) {
 }
 
 program
+  .command('hub')
+  .description('accounts, stream keys, chat, directory and the remote-control API (SQLite)')
+  .option('-c, --config <file>', 'config file (YAML or JSON)')
+  .option('--port <port>', 'HTTP/WebSocket port', int)
+  .option('--data-dir <dir>', 'directory of the SQLite database')
+  .action(async (o: { config?: string; port?: number; dataDir?: string }) => {
+    try {
+      const flags: PlainObject = {};
+      if (o.port !== undefined) flags.http = { port: o.port };
+      if (o.dataDir) flags.dataDir = o.dataDir;
+      const cfg = loadRoleConfig('hub', { configFile: o.config, flags });
+      const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role: 'hub' });
+      const node = await startHub(cfg, logger);
+      printBanner([
+        `tiercast hub ${cfg.nodeId}`,
+        `  edges and ingress:  hub.url = ${node.url}`,
+        `  remote-control API: ${node.url}/api/v1/streams/<name>`,
+        `  data:               ${cfg.dataDir}   streamers: ${node.store.streamers.list().map((s) => s.name).join(', ') || '(none: node-role streamer add --name NAME)'}`,
+      ]);
+      closeOnSignal([node]);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+addAdminCommands(program, async (fn) => {
+  try {
+    await fn();
+  } catch (err) {
+    fail(err);
+  }
+});
+
+program
   .command('all')
   .description('a whole network on this machine: ingress → intermediate → edge (no external service)')
   .option('-c, --config <file>', 'config file with sections ingress, intermediate, edge')
   .option('--demo', 'also publish a test pattern with a tone as stream "demo"')
   .action(async (o: { config?: string; demo?: boolean }) => {
     try {
-      let cfg: AllConfig = loadAllConfig({ configFile: o.config });
-      const demoKey = `demo-${randomBytes(6).toString('hex')}`;
-      if (o.demo && !cfg.ingress.streamers.some((s) => s.name === 'demo')) {
-        cfg = { ...cfg, ingress: { ...cfg.ingress, streamers: [...cfg.ingress.streamers, { name: 'demo', key: demoKey, title: 'tiercast demo: test pattern', category: 'Demo' }] } };
-      }
+      const cfg: AllConfig = loadAllConfig({ configFile: o.config });
+      const demoKey = o.demo ? `demo-${randomBytes(12).toString('base64url')}` : undefined;
       const logger = configureLogging({ level: cfg.ingress.logLevel, nodeId: 'all', role: 'all' });
-      const net = await startLocalNetwork(cfg, logger);
+      const net = await startLocalNetwork(cfg, logger, { demoKey });
       const closables: Closable[] = [net];
       const host = cfg.edge.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.edge.http.host;
-      if (o.demo) {
+      if (demoKey) {
         const demo = new DemoPublisher({
           rtmpUrl: `rtmp://127.0.0.1:${net.ingress.rtmpPort}/live`,
-          key: cfg.ingress.streamers.find((s) => s.name === 'demo')!.key,
+          key: demoKey,
           ffmpegPath: cfg.ingress.transcode.ffmpegPath,
           logger: logger.child({ module: 'demo' }),
         });
         demo.start();
         closables.unshift(demo);
       }
-      const keys = cfg.ingress.streamers.map((s) => s.name);
+      const keys = [...new Set([...cfg.ingress.streamers.map((s) => s.name), ...net.hub.store.streamers.list().map((s) => s.name)])];
       printBanner([
         'tiercast is running: ingress → intermediate → edge',
         `  publish (OBS "Server"):  rtmp://${host}:${net.ingress.rtmpPort}/live   with the stream key as "Stream Key"`,
         `  directory:               http://${host}:${net.edge.port}/`,
         `  player:                  http://${host}:${net.edge.port}/watch/<name>`,
-        `  streamers configured:    ${keys.join(', ') || '(none: add some under ingress.streamers in a config file)'}`,
-        ...(o.demo
-          ? [`  demo stream:             http://${host}:${net.edge.port}/watch/demo   (demo key: ${cfg.ingress.streamers.find((s) => s.name === 'demo')!.key})`]
-          : []),
+        `  streamers configured:    ${keys.join(', ') || '(none: add one with node-role streamer add --name NAME)'}`,
+        ...(demoKey ? [`  demo stream:             http://${host}:${net.edge.port}/watch/demo   (demo key: ${demoKey})`] : []),
+        `  hub (accounts, chat, remote API): ${net.hub.url}   data in ${cfg.hub.dataDir}`,
         `  metrics:                 http://${host}:${net.edge.port}/metrics (edge), :${net.intermediate.port}/metrics, :${net.ingress.port}/metrics`,
       ]);
       closeOnSignal(closables);

@@ -10,9 +10,11 @@ import { isValidName } from '../common/protocol/index.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMpd } from './mpd.js';
-import { serveSegment, type PendingRequest } from './segment-requests.js';
+import { serveSegment, waitForInit, type PendingRequest } from './segment-requests.js';
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
+import type { AccessGate } from './access-gate.js';
+import type { HubDirectoryEntry } from '../common/protocol/index.js';
 
 export interface EdgeHttpDeps {
   config: EdgeConfig;
@@ -21,13 +23,16 @@ export interface EdgeHttpDeps {
   metrics: Metrics;
   counter: ViewerCounter;
   files: Map<string, StaticFile>;
+  gate: AccessGate;
+  /** The hub's directory when a hub is linked (all streamers, live or not); else the tree's. */
+  hubDirectory: () => HubDirectoryEntry[] | undefined;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
 const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
 
 export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
-  const { config, relay, logger, metrics, counter, files } = deps;
+  const { config, relay, logger, metrics, counter, files, gate } = deps;
   const count = (route: string, status: string) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) });
 
   const page = (res: HttpResponse, name: string) => {
@@ -63,6 +68,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain', ...NO_STORE }));
 
   app.get('/api/streams', (res) => {
+    const hub = deps.hubDirectory();
+    if (hub) {
+      count('api', '200');
+      return send(res, '200 OK', JSON.stringify(hub), { 'content-type': 'application/json', ...NO_STORE });
+    }
     const out = relay.directory
       .filter((e) => e.live)
       .map((e) => ({
@@ -80,6 +90,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     const name = req.getParameter(0) ?? '';
     const host = req.getHeader('host') || `127.0.0.1:${config.http.port}`;
     if (!isValidName(name)) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', 'no such stream');
+    if (!gate.allows(name, req.getHeader('cookie'))) return passwordRequired(res, name);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -100,14 +111,23 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     const rendition = req.getParameter(1) ?? '';
     const file = req.getParameter(2) ?? '';
     if (!isValidName(name) || !isValidName(rendition)) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
+    if (!gate.allows(name, req.getHeader('cookie'))) return passwordRequired(res, name);
     const r = relay.get(name);
     if (!r || r.state !== 'live') return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
     r.lastUsed = Date.now();
     if (file === 'init.mp4') {
-      const init = r.renditions.get(rendition)?.init;
-      if (!init) return notFound(res, 'init', 'SEGMENT_NOT_FOUND', 'no such rendition');
-      count('init', '200');
-      return send(res, '200 OK', init.data, { 'content-type': 'video/mp4', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
+      let aborted = false;
+      const pending = waitForInit(r, rendition, config.viewer.segmentWaitMs, (data) => {
+        if (aborted) return;
+        if (!data) return notFound(res, 'init', 'SEGMENT_NOT_FOUND', 'no such rendition');
+        count('init', '200');
+        send(res, '200 OK', data, { 'content-type': 'video/mp4', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
+      });
+      res.onAborted(() => {
+        aborted = true;
+        pending.cancel();
+      });
+      return;
     }
     const m = SEGMENT_RE.exec(file);
     if (!m) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
@@ -156,6 +176,12 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       { waitMs: config.viewer.segmentWaitMs },
     );
     cancelers.push(pending);
+  }
+
+  function passwordRequired(res: HttpResponse, name: string): void {
+    count('protected', '403');
+    logger.info({ stream: name, code: 'PASSWORD_REQUIRED' }, 'refused: stream is password-protected');
+    sendError(res, '403 Forbidden', 'PASSWORD_REQUIRED', 'this stream needs its password');
   }
 
   function notFound(res: HttpResponse, route: string, code: string, message: string): void {

@@ -13,6 +13,12 @@ import { addEdgeRoutes } from './edge-http.js';
 import { loadStaticFiles } from './static-files.js';
 import { ViewerCounter } from './viewer-count.js';
 import { addViewerSocket } from './viewer-socket.js';
+import { AccessGate } from './access-gate.js';
+import { ChatRelay } from './chat-relay.js';
+import { addChatSocket, chatTopic } from './chat-socket.js';
+import { HubLink } from './hub-link.js';
+import { addHubProxy } from './hub-proxy.js';
+import type { HubDirectoryEntry } from '../common/protocol/index.js';
 
 export interface EdgeNode {
   readonly port: number;
@@ -34,11 +40,61 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     metrics,
   });
   const counter = new ViewerCounter();
+  const gate = new AccessGate(config.clusterSecret);
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
-  const viewers = addViewerSocket(app, { relay, config: config.viewer, logger: logger.child({ module: 'viewers' }), metrics, counter });
-  addEdgeRoutes(app, { config, relay, logger: logger.child({ module: 'http' }), metrics, counter, files: loadStaticFiles() });
+
+  // Chat, accounts and the hub's directory, when a hub is configured.
+  let hubDirectory: HubDirectoryEntry[] | undefined;
+  let chatRelay: ChatRelay | undefined;
+  let hubLink: HubLink | undefined;
+  if (config.hub) {
+    const hub = config.hub;
+    hubLink = new HubLink({
+      nodeId: config.nodeId,
+      clusterSecret: config.clusterSecret,
+      config: hub,
+      logger: logger.child({ module: 'hub-link' }),
+      viewerCounts: () => {
+        const out: Record<string, number> = {};
+        for (const e of hubDirectory ?? []) {
+          const n = counter.count(e.name);
+          if (n > 0) out[e.name] = n;
+        }
+        for (const r of relay.list()) {
+          const n = counter.count(r.name);
+          if (n > 0) out[r.name] = n;
+        }
+        return out;
+      },
+    });
+    const link = hubLink;
+    chatRelay = new ChatRelay({
+      queueLimit: hub.queueLimit,
+      logger: logger.child({ module: 'chat' }),
+      publish: (channel, json) => app.publish(chatTopic(channel), json, false),
+      sendToHub: (m) => link.send(m),
+      onDirectory: (entries) => {
+        hubDirectory = entries;
+        gate.setProtected(entries.filter((e) => e.protected).map((e) => e.name));
+      },
+    });
+  }
+  const chatSockets = addChatSocket(app, { relay: () => chatRelay, gate, logger: logger.child({ module: 'chat-socket' }), maxMessageBytes: 3 * 1024 * 1024 });
+  addHubProxy(app, { hubUrl: config.hub?.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-proxy' }) });
+  const viewers = addViewerSocket(app, { relay, config: config.viewer, logger: logger.child({ module: 'viewers' }), metrics, counter, gate });
+  addEdgeRoutes(app, {
+    config,
+    relay,
+    logger: logger.child({ module: 'http' }),
+    metrics,
+    counter,
+    files: loadStaticFiles(),
+    gate,
+    hubDirectory: () => hubDirectory,
+  });
   const listening = await listen(app, config.http.host, config.http.port);
+  if (hubLink && chatRelay) hubLink.start(chatRelay);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');
   let closing: Promise<void> | undefined;
@@ -50,6 +106,8 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       (closing ??= (async () => {
         listening.close();
         viewers.close();
+        chatSockets.close();
+        await hubLink?.close();
         await relay.close();
         logger.info('edge stopped');
       })()),

@@ -7,6 +7,34 @@ import { ChunkFlags, hasFlag } from '../common/media.js';
 import type { CachedChunk } from '../common/relay/rendition-cache.js';
 import type { StreamRelay, StreamSubscriber } from '../common/relay/stream-relay.js';
 
+/** Waits for a rendition's init segment when the stream is live but it has not arrived yet. */
+export function waitForInit(relay: StreamRelay, rendition: string, waitMs: number, done: (data: Buffer | undefined) => void): PendingRequest {
+  const have = relay.renditions.get(rendition)?.init;
+  if (have || relay.state !== 'live' || !relay.info?.renditions.some((r) => r.id === rendition)) {
+    done(have?.data);
+    return NOTHING;
+  }
+  let finished = false;
+  const finish = (data: Buffer | undefined) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    relay.detach(listener);
+    done(data);
+  };
+  const listener: StreamSubscriber = {
+    onInfo: () => undefined,
+    onInit: (r, init) => {
+      if (r === rendition) finish(init.data);
+    },
+    onChunk: () => undefined,
+    onEnd: () => finish(undefined),
+  };
+  const timer = setTimeout(() => finish(undefined), waitMs);
+  relay.listen(listener);
+  return { cancel: () => finish(undefined) };
+}
+
 export interface SegmentResponse {
   /** Status 200 and headers; called once before the first write. */
   begin(): void;
@@ -105,7 +133,9 @@ export function serveSegment(
   }
   const last = cache.last;
   const maxAhead = opts.maxAhead ?? 2;
-  if (!last || number <= last.segment || number > last.segment + maxAhead) {
+  // With nothing cached yet (this edge just started pulling the stream), hold the request: the parent's
+  // backlog starts at the current segment's first chunk and is on its way.
+  if (last && (number <= last.segment || number > last.segment + maxAhead)) {
     res.notFound('SEGMENT_NOT_FOUND', 'segment not available');
     return NOTHING;
   }

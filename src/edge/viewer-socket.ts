@@ -12,6 +12,7 @@ import type { RelayNode } from '../common/relay/relay-node.js';
 import type { App } from '../common/http/uws-server.js';
 import { ViewerSession } from './viewer-session.js';
 import type { ViewerCounter } from './viewer-count.js';
+import type { AccessGate } from './access-gate.js';
 
 interface ViewerData {
   stream: string;
@@ -30,7 +31,7 @@ const MAX_CONTROL_BYTES = 1024;
 
 export function addViewerSocket(
   app: App,
-  deps: { relay: RelayNode; config: ViewerConfig; logger: Logger; metrics: Metrics; counter: ViewerCounter },
+  deps: { relay: RelayNode; config: ViewerConfig; logger: Logger; metrics: Metrics; counter: ViewerCounter; gate: AccessGate },
 ): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ViewerData>>();
   const { relay, config, logger, metrics, counter } = deps;
@@ -49,6 +50,11 @@ export function addViewerSocket(
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
       if (!isValidName(stream) || (video !== undefined && !isValidName(video))) {
         res.cork(() => res.writeStatus('400 Bad Request').end('bad stream name'));
+        return;
+      }
+      if (!deps.gate.allows(stream, req.getHeader('cookie'))) {
+        logger.info({ stream, code: 'PASSWORD_REQUIRED' }, 'media socket refused: stream is password-protected');
+        res.cork(() => res.writeStatus('403 Forbidden').writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED').end('this stream needs its password'));
         return;
       }
       res.upgrade<ViewerData>({ stream, remote, initialVideo: video, session: undefined, closed: false }, key, protocol, ext, context);

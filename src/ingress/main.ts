@@ -16,6 +16,8 @@ import { FlvReader, type FlvTag } from './flv-reader.js';
 import { LiveStream } from './live-stream.js';
 import { RtmpServer, type PublishRequest, type PublishSink } from './rtmp/rtmp-server.js';
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
+import { ChainedAuthorizer, HubClient } from './hub-client.js';
+import { Thumbnailer } from './thumbnailer.js';
 
 export interface IngressNode {
   readonly port: number;
@@ -33,7 +35,12 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   const logger = createLogger('ingress', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'ingress');
   const relay = new RelayNode({ cacheSegments: config.cache.segments, idleUnsubscribeMs: 10_000, logger: logger.child({ module: 'relay' }), metrics });
-  const streamers = authorizer ?? new StaticStreamerRegistry(config.streamers);
+  const hub = config.hub
+    ? new HubClient({ url: config.hub.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-client' }) })
+    : undefined;
+  const staticList = new StaticStreamerRegistry(config.streamers);
+  // The static list keeps working beside the hub (the embedded default and quick setups).
+  const streamers = authorizer ?? (hub ? new ChainedAuthorizer(config.streamers.length ? [staticList, hub] : [hub]) : staticList);
   const live = new Map<string, LiveStream>();
   const meta = new Map<string, { title?: string; category?: string; startedAt: number }>();
 
@@ -57,6 +64,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
         if (live.get(name) === stream) live.delete(name);
         meta.delete(name);
         relay.unpin(name);
+        hub?.reportLive(name, false);
         metrics.publishers.set(live.size);
         logger.info({ stream: name, reason }, 'stream ended');
         publishDirectory();
@@ -64,6 +72,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     });
     live.set(name, stream);
     meta.set(name, { ...extra, startedAt: Date.now() });
+    hub?.reportLive(name, true);
     metrics.publishers.set(live.size);
     publishDirectory();
     return stream;
@@ -123,6 +132,15 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) }, 'ingress listening');
 
+  const thumbnailer = hub
+    ? new Thumbnailer({
+        intervalMs: config.thumbnailIntervalMs,
+        ffmpegPath: config.transcode.ffmpegPath,
+        streams: () => [...live.keys()].flatMap((n) => relay.get(n) ?? []),
+        deliver: (stream, jpeg) => hub.putThumbnail(stream, jpeg),
+        logger: logger.child({ module: 'thumbnailer' }),
+      })
+    : undefined;
   const inputs = new Set<{ close(): Promise<void> }>();
   let closing: Promise<void> | undefined;
   const l = listening;
@@ -141,11 +159,13 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     close: () =>
       (closing ??= (async () => {
         await rtmp.close();
+        thumbnailer?.close();
         for (const i of inputs) await i.close();
         await Promise.all([...live.values()].map((s) => s.close('ingress shutting down')));
         l.close();
         cluster.close();
         await relay.close();
+        hub?.close();
         logger.info('ingress stopped');
       })()),
   };

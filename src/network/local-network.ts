@@ -1,45 +1,56 @@
 /**
- * The embedded default (`node-role all`): ingress → intermediate → edge in one process, wired on loopback,
- * with no external service. Nodes start in tree order so each child's parent URL is known (ports may be 0).
- * Closing goes leaves first: edge, intermediate, ingress.
+ * The embedded default (`node-role all`): hub, ingress → intermediate → edge in one process, wired on
+ * loopback, with no external service. Nodes start in tree order so each child's parent URL is known
+ * (ports may be 0). Closing goes leaves first: edge, intermediate, ingress, hub.
  */
 import type { AllConfig } from '../common/config/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { startEdge, type EdgeNode } from '../edge/main.js';
+import { startHub, type HubNode } from '../hub/main.js';
 import { startIngress, type IngressNode } from '../ingress/main.js';
 import { startIntermediate, type IntermediateNode } from '../intermediate/main.js';
 
 export interface LocalNetwork {
+  hub: HubNode;
   ingress: IngressNode;
   intermediate: IntermediateNode;
   edge: EdgeNode;
   close(): Promise<void>;
 }
 
-export async function startLocalNetwork(cfg: AllConfig, logger?: Logger, explicitParents = { intermediate: false, edge: false }): Promise<LocalNetwork> {
-  const ingress = await startIngress(cfg.ingress, logger);
-  let intermediate: IntermediateNode | undefined;
+export async function startLocalNetwork(cfg: AllConfig, logger?: Logger, opts: { demoKey?: string } = {}): Promise<LocalNetwork> {
+  const hub = await startHub(cfg.hub, logger);
+  const started: Array<{ close(): Promise<void> }> = [hub];
   try {
-    const interCfg = explicitParents.intermediate ? cfg.intermediate : { ...cfg.intermediate, upstream: { ...cfg.intermediate.upstream, parents: [ingress.url] } };
-    intermediate = await startIntermediate(interCfg, logger);
-    const edgeCfg = explicitParents.edge ? cfg.edge : { ...cfg.edge, upstream: { ...cfg.edge.upstream, parents: [intermediate.url] } };
-    const edge = await startEdge(edgeCfg, logger);
-    const inter = intermediate;
+    if (opts.demoKey) {
+      // The demo streamer exists in the hub's store with this run's key (rotated at every start).
+      const s = hub.store.streamers;
+      if (s.get('demo')) s.rotateKey('demo', opts.demoKey);
+      else s.add({ name: 'demo', key: opts.demoKey, title: 'tiercast demo: test pattern', category: 'Demo' });
+    }
+    const hubLink = { ...(cfg.ingress.hub ?? { queueLimit: 1000, reconnectBackoffMaxMs: 5000 }), url: hub.url };
+    const ingress = await startIngress({ ...cfg.ingress, hub: hubLink }, logger);
+    started.unshift(ingress);
+    const intermediate = await startIntermediate({ ...cfg.intermediate, upstream: { ...cfg.intermediate.upstream, parents: [ingress.url] } }, logger);
+    started.unshift(intermediate);
+    const edge = await startEdge(
+      { ...cfg.edge, hub: { ...(cfg.edge.hub ?? hubLink), url: hub.url }, upstream: { ...cfg.edge.upstream, parents: [intermediate.url] } },
+      logger,
+    );
+    started.unshift(edge);
     let closing: Promise<void> | undefined;
     return {
+      hub,
       ingress,
-      intermediate: inter,
+      intermediate,
       edge,
       close: () =>
         (closing ??= (async () => {
-          await edge.close();
-          await inter.close();
-          await ingress.close();
+          for (const n of started) await n.close();
         })()),
     };
   } catch (err) {
-    await intermediate?.close();
-    await ingress.close();
+    for (const n of started) await n.close();
     throw err;
   }
 }

@@ -1,4 +1,6 @@
 /** Debian's Chromium, driven by playwright-core (no browser download: `npx playwright install` cannot work here). */
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export function launchChromium(): Promise<Browser> {
@@ -14,4 +16,26 @@ export function launchChromium(): Promise<Browser> {
       '--autoplay-policy=no-user-gesture-required',
     ],
   });
+}
+
+/** A network someone else started (e.g. `node-role all --demo`), from TIERCAST_TEST_EDGE_URL and TIERCAST_TEST_STREAM. */
+export interface EdgeTarget {
+  edgeUrl: string;
+  stream: string;
+}
+
+export function edgeTargetFromEnv(): EdgeTarget | undefined {
+  const edgeUrl = process.env.TIERCAST_TEST_EDGE_URL;
+  const stream = process.env.TIERCAST_TEST_STREAM;
+  if (!edgeUrl || !stream) return undefined;
+  return { edgeUrl: edgeUrl.replace(/\/+$/, ''), stream };
+}
+
+/**
+ * Imports one of the page modules (plain browser ES modules in src/edge/public) into Node for unit
+ * tests. The caller states the shape it uses: the modules are JavaScript without declarations.
+ */
+export async function importPublicModule<T>(file: string): Promise<T> {
+  const url = pathToFileURL(resolve(import.meta.dirname, '../../src/edge/public', file)).href;
+  return (await import(url)) as T;
 }

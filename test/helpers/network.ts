@@ -3,8 +3,12 @@
  * and a real ffmpeg publishing over RTMP. Everything is closed by `close()`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { edgeSchema, ingressSchema, intermediateSchema } from '../../src/common/config/index.js';
+import { edgeSchema, hubSchema, ingressSchema, intermediateSchema } from '../../src/common/config/index.js';
+import { startHub, type HubNode } from '../../src/hub/main.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
 import { startIngress, type IngressNode } from '../../src/ingress/main.js';
 import { startIntermediate, type IntermediateNode } from '../../src/intermediate/main.js';
@@ -14,6 +18,7 @@ export const KEY = 'live_test_key_123456';
 export const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 export interface TestNetwork {
+  hub?: HubNode;
   ingress: IngressNode;
   intermediates: IntermediateNode[];
   edge: EdgeNode;
@@ -22,7 +27,24 @@ export interface TestNetwork {
   close(): Promise<void>;
 }
 
-export async function startNetwork(opts: { intermediates?: number; ladder?: Array<{ id: string; height: number; videoBitrateKbps: number }>; segments?: number } = {}): Promise<TestNetwork> {
+export function startTestHub(opts: { dataDir?: string; port?: number; chat?: Record<string, unknown> } = {}): Promise<HubNode> {
+  return startHub(
+    hubSchema.parse({
+      nodeId: 'hub-t',
+      clusterSecret: SECRET,
+      http: { host: '127.0.0.1', port: opts.port ?? 0 },
+      dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tiercast-hub-')),
+      ...(opts.chat ? { chat: opts.chat } : {}),
+    }),
+    logger,
+  );
+}
+
+export async function startNetwork(
+  opts: { intermediates?: number; ladder?: Array<{ id: string; height: number; videoBitrateKbps: number }>; segments?: number; hub?: HubNode; hubUrl?: string } = {},
+): Promise<TestNetwork> {
+  const hubUrl = opts.hubUrl ?? opts.hub?.url;
+  const hubLink = hubUrl ? { hub: { url: hubUrl, reconnectBackoffMaxMs: 300 } } : {};
   const ingress = await startIngress(
     ingressSchema.parse({
       nodeId: 'ingress-t',
@@ -39,6 +61,8 @@ export async function startNetwork(opts: { intermediates?: number; ladder?: Arra
         restartBackoffMs: 100,
       },
       cache: { segments: opts.segments ?? 8 },
+      thumbnailIntervalMs: 1000,
+      ...hubLink,
     }),
     logger,
   );
@@ -63,10 +87,12 @@ export async function startNetwork(opts: { intermediates?: number; ladder?: Arra
       clusterSecret: SECRET,
       http: { host: '127.0.0.1', port: 0 },
       upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
+      ...hubLink,
     }),
     logger,
   );
   return {
+    hub: opts.hub,
     ingress,
     intermediates,
     edge,

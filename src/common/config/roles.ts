@@ -9,16 +9,24 @@ import { ConfigError } from '../errors/index.js';
 import { deepMerge, envOverrides, readConfigFile, validateConfig, type PlainObject } from './load.js';
 import {
   edgeSchema,
+  hubSchema,
   ingressSchema,
   intermediateSchema,
   type EdgeConfig,
+  type HubConfig,
   type IngressConfig,
   type IntermediateConfig,
   type Role,
 } from './schema.js';
 
-const schemas = { ingress: ingressSchema, intermediate: intermediateSchema, edge: edgeSchema } as const;
-type RoleConfig<R extends Role> = R extends 'ingress' ? IngressConfig : R extends 'intermediate' ? IntermediateConfig : EdgeConfig;
+const schemas = { ingress: ingressSchema, intermediate: intermediateSchema, edge: edgeSchema, hub: hubSchema } as const;
+type RoleConfig<R extends Role> = R extends 'ingress'
+  ? IngressConfig
+  : R extends 'intermediate'
+    ? IntermediateConfig
+    : R extends 'hub'
+      ? HubConfig
+      : EdgeConfig;
 
 /** Test harnesses pass their own TIERCAST_TEST_* variables; they are not configuration. */
 const notConfig = (name: string) => name.startsWith('TIERCAST_TEST_');
@@ -51,9 +59,11 @@ const allFileSchema = z.strictObject({
   ingress: z.record(z.string(), z.unknown()).optional(),
   intermediate: z.record(z.string(), z.unknown()).optional(),
   edge: z.record(z.string(), z.unknown()).optional(),
+  hub: z.record(z.string(), z.unknown()).optional(),
 });
 
 export interface AllConfig {
+  hub: HubConfig;
   ingress: IngressConfig;
   intermediate: IntermediateConfig;
   edge: EdgeConfig;
@@ -71,7 +81,10 @@ export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
     clusterSecret: top.clusterSecret ?? randomBytes(24).toString('base64url'),
     ...(top.logLevel ? { logLevel: top.logLevel } : {}),
   };
-  const ingressRaw = deepMerge({ ...shared, nodeId: 'ingress-1', http: { host: '127.0.0.1', port: 8090 } }, top.ingress ?? {});
+  const hubRaw = deepMerge({ ...shared, nodeId: 'hub-1', http: { host: '127.0.0.1', port: 8070 } }, top.hub ?? {});
+  const hub = validateConfig(hubSchema, hubRaw, 'hub');
+  const hubLink = { url: `http://127.0.0.1:${hub.http.port}` };
+  const ingressRaw = deepMerge({ ...shared, nodeId: 'ingress-1', http: { host: '127.0.0.1', port: 8090 }, hub: hubLink }, top.ingress ?? {});
   const ingress = validateConfig(ingressSchema, ingressRaw, 'ingress');
   const ingressUrl = `ws://127.0.0.1:${ingress.http.port}`;
   const interRaw = deepMerge(
@@ -80,9 +93,9 @@ export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
   );
   const intermediate = validateConfig(intermediateSchema, interRaw, 'intermediate');
   const edgeRaw = deepMerge(
-    { ...shared, nodeId: 'edge-1', upstream: { parents: [`ws://127.0.0.1:${intermediate.http.port}`] } },
+    { ...shared, nodeId: 'edge-1', upstream: { parents: [`ws://127.0.0.1:${intermediate.http.port}`] }, hub: hubLink },
     top.edge ?? {},
   );
   const edge = validateConfig(edgeSchema, edgeRaw, 'edge');
-  return { ingress, intermediate, edge, generatedSecret };
+  return { hub, ingress, intermediate, edge, generatedSecret };
 }

@@ -86,6 +86,39 @@ export const streamerSchema = z.strictObject({
   category: z.string().max(64).optional(),
 });
 
+/** Where a node finds the hub (accounts, stream keys, chat, directory). Optional: without it the
+ * embedded static streamer list and tree directory are used and chat is off. */
+export const hubLinkSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/ }),
+  /** Edge: chat messages queued per edge while the hub is unreachable (oldest dropped first, with a notice). */
+  queueLimit: z.number().int().min(0).default(1000),
+  reconnectBackoffMaxMs: z.number().int().min(100).default(5000),
+});
+
+export const chatSchema = z.strictObject({
+  maxMessageChars: z.number().int().min(1).max(10_000).default(500),
+  maxDrawingBytes: z.number().int().min(1024).max(2_000_000).default(100_000),
+  userRate: z.strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) }).default({ messages: 5, perMs: 5000 }),
+  ipRate: z.strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) }).default({ messages: 20, perMs: 5000 }),
+  historyOnJoin: z.number().int().min(0).max(500).default(50),
+  historySize: z.number().int().min(0).max(10_000).default(200),
+  wordFilter: z.array(z.string().min(1).max(64)).default([]),
+  guestsAllowed: z.boolean().default(true),
+});
+
+export const hubSchema = z.strictObject({
+  ...base,
+  http: listenSchema.default({ host: '0.0.0.0', port: 8070 }),
+  /** Directory for the SQLite database (created if missing). */
+  dataDir: z.string().min(1).default('./data'),
+  chat: chatSchema.default(() => chatSchema.parse({})),
+  /** Lifetime of login sessions and of stream-access tokens (password-protected streams). */
+  sessionTtlMs: z.number().int().min(60_000).default(7 * 24 * 3600_000),
+  accessTokenTtlMs: z.number().int().min(10_000).default(3600_000),
+  /** Login attempts per client IP per minute (accounts, stream-key logins, viewing passwords). */
+  loginRatePerMinute: z.number().int().min(1).default(10),
+});
+
 export const ingressSchema = z
   .strictObject({
     ...base,
@@ -96,6 +129,9 @@ export const ingressSchema = z
     transcode: transcodeSchema.default(() => transcodeSchema.parse({})),
     cache: cacheSchema.default({ segments: 8 }),
     cluster: clusterServerSchema.default(() => clusterServerSchema.parse({})),
+    hub: hubLinkSchema.optional(),
+    /** How often a still of each live stream is sent to the hub for the directory. */
+    thumbnailIntervalMs: z.number().int().min(1000).default(5000),
   })
   .refine((c) => new Set(c.streamers.map((s) => s.name)).size === c.streamers.length, {
     message: 'streamer names must be unique',
@@ -129,6 +165,7 @@ export const edgeSchema = z.strictObject({
   viewer: viewerSchema.default(() => viewerSchema.parse({})),
   /** Public base URL used in links, if the edge sits behind a proxy. */
   publicUrl: z.url().optional(),
+  hub: hubLinkSchema.optional(),
 });
 
 export type IngressConfig = z.infer<typeof ingressSchema>;
@@ -139,4 +176,7 @@ export type TranscodeConfig = z.infer<typeof transcodeSchema>;
 export type StreamerConfig = z.infer<typeof streamerSchema>;
 export type ViewerConfig = z.infer<typeof viewerSchema>;
 export type ClusterServerConfig = z.infer<typeof clusterServerSchema>;
-export type Role = 'ingress' | 'intermediate' | 'edge';
+export type HubConfig = z.infer<typeof hubSchema>;
+export type HubLinkConfig = z.infer<typeof hubLinkSchema>;
+export type ChatConfig = z.infer<typeof chatSchema>;
+export type Role = 'ingress' | 'intermediate' | 'edge' | 'hub';

@@ -26,7 +26,10 @@ export type ErrorCode =
   | 'STREAM_NOT_FOUND'
   | 'SEGMENT_NOT_FOUND'
   | 'BAD_REQUEST'
-  | 'SLOW_CONSUMER';
+  | 'SLOW_CONSUMER'
+  // hub
+  | 'HUB_UNAVAILABLE'
+  | 'THUMBNAIL_FAILED';
 
 export class TiercastError extends Error {
   readonly code: ErrorCode;

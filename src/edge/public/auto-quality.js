@@ -55,7 +55,11 @@ export class AutoQuality {
     return this.current;
   }
 
-  /** The server skipped chunks of `rendition` for us. @returns {string | null} a new rendition, if any */
+  /**
+   * The server skipped chunks for us because we read too slowly.
+   * @param {string | undefined} rendition the video rendition it named, if it named one
+   * @returns {string | null} a new rendition, if any
+   */
   onSkipped(rendition) {
     if (rendition !== undefined && rendition !== this.current) return null;
     return this.stepDown();

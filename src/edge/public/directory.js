@@ -64,13 +64,16 @@ function render() {
   if (key === lastRendered) return;
   lastRendered = key;
   // Keep keyboard focus on the same channel across refreshes.
-  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.name : undefined;
+  const focused =
+    document.activeElement instanceof HTMLElement ? document.activeElement.dataset.name : undefined;
   grid.replaceChildren(...sorted.map(card));
   if (focused) grid.querySelector(`a[data-name="${CSS.escape(focused)}"]`)?.focus();
   empty.hidden = sorted.length > 0;
   grid.hidden = sorted.length === 0;
   summary.textContent =
-    sorted.length === 0 ? 'Nobody is streaming' : `${sorted.length} ${sorted.length === 1 ? 'channel' : 'channels'} live`;
+    sorted.length === 0
+      ? 'Nobody is streaming'
+      : `${sorted.length} ${sorted.length === 1 ? 'channel' : 'channels'} live`;
 }
 
 async function refresh() {

@@ -46,14 +46,53 @@ export function hueFor(name) {
   return h % 360;
 }
 
-/** Validates one directory entry from /api/streams; returns a clean copy or null. */
+/** Thumbnails are same-origin image paths from the hub (`/thumbs/NAME.jpg?v=…`); anything else is dropped. */
+export function safeImagePath(path) {
+  return typeof path === 'string' && path.length <= 512 && /^\/(?![/\\])[^\s\\"'<>]*$/.test(path) ? path : null;
+}
+
+/**
+ * Validates one directory entry from /api/streams; returns a clean copy or null. Without a hub the edge
+ * sends only name, title, category, live and viewers: the other fields get neutral defaults.
+ */
 export function parseStreamEntry(raw) {
-  if (!raw || typeof raw !== 'object' || typeof raw.name !== 'string' || !STREAM_NAME_RE.test(raw.name)) return null;
+  if (!raw || typeof raw !== 'object' || typeof raw.name !== 'string' || !STREAM_NAME_RE.test(raw.name))
+    return null;
   return {
     name: raw.name,
     title: typeof raw.title === 'string' && raw.title.trim() ? raw.title.trim() : raw.name,
     category: typeof raw.category === 'string' ? raw.category.trim() : '',
+    description: typeof raw.description === 'string' ? raw.description.trim() : '',
     live: raw.live === true,
     viewers: Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
+    startedAt: raw.live === true && Number.isFinite(raw.startedAt) && raw.startedAt > 0 ? raw.startedAt : null,
+    protected: raw.protected === true,
+    thumbnail: safeImagePath(raw.thumbnail),
   };
+}
+
+/** "live for 1 h 20 min", "live for 5 min", "just started". */
+export function formatUptime(startedAt, now = Date.now()) {
+  if (!Number.isFinite(startedAt) || startedAt <= 0) return '';
+  const min = Math.floor((now - startedAt) / 60_000);
+  if (min < 1) return 'just started';
+  if (min < 60) return `live for ${min} min`;
+  const h = Math.floor(min / 60);
+  const m = min % 60;
+  return m ? `live for ${h} h ${m} min` : `live for ${h} h`;
+}
+
+/** Distinct categories of the entries, most channels first, then by name. */
+export function categoriesOf(entries) {
+  const counts = new Map();
+  for (const e of entries) {
+    if (!e.category) continue;
+    const key = e.category.toLowerCase();
+    const c = counts.get(key);
+    if (c) c.count++;
+    else counts.set(key, { name: e.category, count: 1 });
+  }
+  return [...counts.values()]
+    .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }))
+    .map((c) => c.name);
 }

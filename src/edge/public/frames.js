@@ -81,7 +81,10 @@ export function decodeFrame(buffer) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < HEADER_BYTES || bytes[0] !== 0x54 || bytes[1] !== 0x43) fail('bad magic');
   if (bytes[2] !== PROTOCOL_VERSION) {
-    throw new FrameError('PROTOCOL_VERSION_MISMATCH', `frame version ${bytes[2]}, this page speaks ${PROTOCOL_VERSION}`);
+    throw new FrameError(
+      'PROTOCOL_VERSION_MISMATCH',
+      `frame version ${bytes[2]}, this page speaks ${PROTOCOL_VERSION}`,
+    );
   }
   const type = bytes[3];
   switch (type) {

@@ -26,6 +26,9 @@ export const LIVE_EDGE_DEFAULTS = Object.freeze({
   trimRate: 1.04,
   /** ...and seek forward once it exceeds it by this much. */
   jumpThreshold: 1.5,
+  /** Closer to the edge than the target by this much (a thin start-up burst): slow down to rebuild the buffer. */
+  aheadThreshold: 0.05,
+  slowRate: 0.97,
 });
 
 /** Samples of the buffer ahead kept to find its minimum (8 ticks of 250 ms: two seconds). */
@@ -91,7 +94,10 @@ export class LiveEdge {
   onStall() {
     const o = this.opts;
     this.lastStallAt = this.now();
-    this.extraForStalls = Math.min(o.maxExtraSeconds - o.targetExtraSeconds, this.extraForStalls + o.stallBackoffSeconds);
+    this.extraForStalls = Math.min(
+      o.maxExtraSeconds - o.targetExtraSeconds,
+      this.extraForStalls + o.stallBackoffSeconds,
+    );
   }
 
   reset() {
@@ -128,6 +134,8 @@ export class LiveEdge {
       media.playbackRate = o.catchupRate;
     } else if (excess > o.trimThreshold && slack > 0.1) {
       media.playbackRate = o.trimRate;
+    } else if (excess < -o.aheadThreshold) {
+      media.playbackRate = o.slowRate;
     } else if (excess <= 0.02 || slack < 0.03) {
       media.playbackRate = 1;
     }

@@ -4,6 +4,7 @@
 import { WsPlayer } from './ws-player.js';
 import { DashPlayer } from './dash-player.js';
 import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry } from './format.js';
+import { streamAccess } from './stream-access.js';
 
 const STATUS_TEXT = {
   connecting: 'Connecting…',
@@ -12,6 +13,7 @@ const STATUS_TEXT = {
   offline: 'Stream offline, waiting…',
   reconnecting: 'Reconnecting…',
   error: 'Playback error',
+  locked: 'Password required',
 };
 const LATENCY_EVERY_MS = 250;
 const META_EVERY_MS = 15_000;
@@ -142,6 +144,15 @@ function main() {
   }
   $('title').textContent = name;
   document.title = `${name} · tiercast`;
+  void refreshMeta();
+  setInterval(() => void refreshMeta(), META_EVERY_MS);
+  // A password-protected stream starts once the viewer has unlocked it (stream-access.js shows the form).
+  const access = streamAccess(name);
+  void access.locked.then((locked) => locked && setStatus('locked'));
+  void access.ready.then(() => startPlayer(name));
+}
+
+function startPlayer(name) {
   const common = {
     video,
     onStatus: setStatus,
@@ -152,15 +163,22 @@ function main() {
   if (transport === 'ws') {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const options = target > 0 ? { targetLatency: target } : {};
-    player = new WsPlayer({ ...common, url: `${scheme}://${location.host}${path}/ws`, stream: name, options });
+    player = new WsPlayer({
+      ...common,
+      url: `${scheme}://${location.host}${path}/ws`,
+      stream: name,
+      options,
+    });
     player.start();
   } else {
-    player = new DashPlayer({ ...common, manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href, targetLatency: target > 0 ? target : 0.8 });
+    player = new DashPlayer({
+      ...common,
+      manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href,
+      targetLatency: target > 0 ? target : 0.8,
+    });
     player.start().catch((err) => setStatus('error', `Could not start the player: ${err.message}`));
   }
   setInterval(updateLatency, LATENCY_EVERY_MS);
-  void refreshMeta();
-  setInterval(() => void refreshMeta(), META_EVERY_MS);
   window.addEventListener('pagehide', () => player?.close());
   // A page restored from the back/forward cache has a closed player: start afresh.
   window.addEventListener('pageshow', (e) => e.persisted && location.reload());

@@ -10,12 +10,11 @@
 // first frame, and the frame at currentTime is interpolated inside its chunk. The server clock comes
 // from ping/pong, so the figure holds even when this machine's clock is off.
 
-import { decodeFrame, ChunkFlags, hasFlag } from './frames.js';
-import { SourceBufferQueue } from './source-buffer-queue.js';
+import { decodeFrame } from './frames.js';
 import { ClockSync, localNow } from './clock-sync.js';
 import { AutoQuality } from './auto-quality.js';
 import { LiveEdge } from './live-edge.js';
-import { ChunkTimeline } from './chunk-timeline.js';
+import { MediaSink } from './media-sink.js';
 
 export const WS_DEFAULTS = Object.freeze({
   /** Media kept behind the playhead. */
@@ -30,8 +29,6 @@ export const WS_DEFAULTS = Object.freeze({
   warmupMs: 2_000,
 });
 
-/** Frames kept while the MediaSource opens (a few seconds of chunks). */
-const MAX_PENDING_FRAMES = 200;
 const OFFLINE_CODES = /NOT_FOUND|OFFLINE/;
 
 /**
@@ -57,15 +54,14 @@ export class WsPlayer {
     this.clock = new ClockSync();
     this.auto = new AutoQuality();
     this.edge = new LiveEdge(options);
-    this.timeline = new ChunkTimeline();
+    /** @type {MediaSink | null} the MediaSource of the current timeline */
+    this.sink = null;
     /** 'auto' or a video rendition id. */
     this.choice = 'auto';
     this.selected = null;
     this.info = null;
     /** @type {Map<string, Rendition>} */
     this.renditionsById = new Map();
-    /** @type {Map<string, Uint8Array>} init segments of the current epoch */
-    this.inits = new Map();
     this.ws = null;
     this.reconnectAttempt = 0;
     this.timers = new Set();
@@ -76,7 +72,7 @@ export class WsPlayer {
     this.tickCount = 0;
     /** Waiting events after playback first started (not counting the stream ending). */
     this.stalls = 0;
-    this.resetMediaState();
+    this.resetPlayback();
     this.onWaiting = () => this.handleWaiting();
     this.onPlaying = () => (this.playedOnce = true);
     video.addEventListener('waiting', this.onWaiting);
@@ -98,14 +94,14 @@ export class WsPlayer {
   latency() {
     const serverNow = this.clock.serverNow();
     if (!this.started || this.offline || serverNow === null) return null;
-    const shown = this.timeline.ingressTimeAt(this.video.currentTime);
+    const shown = this.sink?.timeline.ingressTimeAt(this.video.currentTime) ?? null;
     return shown === null ? null : (serverNow - shown) / 1000;
   }
 
   /** The video rendition on screen (or the last appended, before playback reaches it). */
   quality() {
-    const e = this.started ? this.timeline.at(this.video.currentTime) : null;
-    return e ? e.rendition : (this.appended.video ?? this.selected);
+    const e = this.started ? this.sink?.timeline.at(this.video.currentTime) : null;
+    return e ? e.rendition : (this.sink?.appended.video ?? this.selected);
   }
 
   renditions() {
@@ -210,9 +206,14 @@ export class WsPlayer {
           this.setStatus('error', msg.message);
         }
         break;
-      case 'skipped':
-        if (this.choice === 'auto') this.select(this.auto.onSkipped(msg.rendition));
+      case 'skipped': {
+        // The edge names the rendition whose chunk hit the ceiling, audio included; a skip naming
+        // another video rendition is stale (from before a switch). A manual choice is respected.
+        const named = this.renditionsById.get(msg.rendition);
+        if (this.choice === 'auto')
+          this.select(this.auto.onSkipped(named?.kind === 'video' ? named.id : undefined));
         break;
+      }
       default:
         break; // newer servers may say more; ignoring it keeps old pages working
     }
@@ -226,9 +227,13 @@ export class WsPlayer {
     this.offline = false;
     this.renditionsById = new Map(info.renditions.map((r) => [r.id, r]));
     this.edge.setChunkDuration(info.chunkDurationMs);
-    if (prev && prev.epoch !== info.epoch) this.inits.clear();
-    const sameTimeline = prev && this.mediaSource && prev.availabilityStartTime === info.availabilityStartTime;
-    if (!sameTimeline || kindsOf(prev) !== kindsOf(info)) this.resetMedia();
+    const sameTimeline = prev && this.sink && prev.availabilityStartTime === info.availabilityStartTime;
+    if (!sameTimeline || kindsOf(prev) !== kindsOf(info)) {
+      this.resetMedia();
+    } else {
+      this.sink.setRenditions(this.renditionsById);
+      if (prev.epoch !== info.epoch) this.sink.clearInits();
+    }
     this.cb.onRenditions?.(this.videoRenditions());
     this.setQuality(this.choice);
     this.setStatus(this.started && !this.video.paused ? 'live' : 'buffering');
@@ -237,130 +242,44 @@ export class WsPlayer {
   onBinary(buf) {
     const f = decodeFrame(buf);
     if (f.type === 'heartbeat' || f.stream !== this.stream) return;
-    // Not readyState: it turns 'open' before the queued sourceopen handler has created the buffers.
-    if (!this.buffersReady) {
-      if (this.pendingFrames.length < MAX_PENDING_FRAMES) this.pendingFrames.push(f);
-      return;
-    }
-    if (f.type === 'init') this.onInit(f);
-    else this.onChunk(f);
+    this.sink?.push(f);
   }
 
   // ---- media ----------------------------------------------------------------------------------
 
-  resetMediaState() {
-    this.mediaSource = null;
-    this.buffersReady = false;
-    this.objectUrl = null;
-    /** @type {{ video?: SourceBufferQueue, audio?: SourceBufferQueue }} */
-    this.queues = {};
-    /** Which rendition's init each SourceBuffer holds. */
-    this.appended = { video: null, audio: null };
-    /** A fresh SourceBuffer can only start decoding at a keyframe. */
-    this.needKeyframe = { video: true, audio: false };
-    this.timeline.clear();
-    this.edge.reset();
-    this.pendingFrames = [];
+  resetPlayback() {
     this.started = false;
     this.startedAt = 0;
     this.playedOnce = false;
     this.lastProgress = { time: -1, at: localNow() };
-    this.lastDataAt = 0;
+    this.edge.reset();
   }
 
   teardownMedia() {
-    for (const q of Object.values(this.queues)) q.close();
-    if (this.objectUrl) URL.revokeObjectURL(this.objectUrl);
-    this.resetMediaState();
+    this.sink?.close();
+    this.sink = null;
+    this.resetPlayback();
   }
 
+  /** A new MediaSource for a new timeline; the server follows "info" with the init segments. */
   resetMedia() {
     this.teardownMedia();
-    const ms = new MediaSource();
-    this.mediaSource = ms;
-    this.objectUrl = URL.createObjectURL(ms);
-    ms.addEventListener(
-      'sourceopen',
-      () => {
-        if (this.mediaSource !== ms) return;
-        this.createSourceBuffers();
-        this.buffersReady = true;
-        const pending = this.pendingFrames;
-        this.pendingFrames = [];
-        for (const f of pending) f.type === 'init' ? this.onInit(f) : this.onChunk(f);
-      },
-      { once: true },
-    );
-    this.video.src = this.objectUrl;
-  }
-
-  createSourceBuffers() {
-    const hooks = (kind) => ({
+    this.sink = new MediaSink(this.video, this.renditionsById, (kind) => this.codecRendition(kind), {
       onUpdated: () => this.maybeStart(),
-      onError: (err) => console.warn(`tiercast: ${kind} SourceBuffer`, err),
-      onQuotaExceeded: () => this.trim(1),
+      onUnsupported: (codecs) => this.setStatus('error', `This browser cannot play ${codecs}`),
     });
-    for (const kind of ['video', 'audio']) {
-      const r = this.pickCodecRendition(kind);
-      if (!r) continue;
-      const type = `${kind}/mp4; codecs="${r.codecs}"`;
-      if (!MediaSource.isTypeSupported(type)) {
-        this.setStatus('error', `This browser cannot play ${r.codecs}`);
-        continue;
-      }
-      this.queues[kind] = new SourceBufferQueue(this.mediaSource, type, hooks(kind));
-    }
   }
 
-  pickCodecRendition(kind) {
+  /** SourceBuffers are created with the codec of the rendition about to be selected. */
+  codecRendition(kind) {
     const sel = this.renditionsById.get(this.selected ?? '');
     if (sel && sel.kind === kind) return sel;
     return [...this.renditionsById.values()].find((r) => r.kind === kind) ?? null;
   }
 
-  onInit(f) {
-    const r = this.renditionsById.get(f.rendition);
-    if (!r) return;
-    // Copy: a view would keep the whole WebSocket message alive.
-    this.inits.set(f.rendition, f.data.slice());
-    this.appendInit(r);
-  }
-
-  appendInit(r) {
-    const q = this.queues[r.kind];
-    const init = this.inits.get(r.id);
-    if (!q || !init) return false;
-    q.changeType(`${r.kind}/mp4; codecs="${r.codecs}"`);
-    q.append(init);
-    this.appended[r.kind] = r.id;
-    return true;
-  }
-
-  onChunk(f) {
-    const r = this.renditionsById.get(f.rendition);
-    const q = r && this.queues[r.kind];
-    if (!q) return;
-    // Chunks of another rendition than the SourceBuffer's (a switch) need that rendition's init first.
-    if (this.appended[r.kind] !== r.id && !this.appendInit(r)) return;
-    if (this.needKeyframe[r.kind]) {
-      if (!hasFlag(f.flags, ChunkFlags.KEYFRAME) && !hasFlag(f.flags, ChunkFlags.SEGMENT_START)) return;
-      this.needKeyframe[r.kind] = false;
-    }
-    q.append(f.payload);
-    this.lastDataAt = localNow();
-    if (r.kind !== (this.queues.video ? 'video' : 'audio')) return;
-    this.timeline.add({
-      start: f.decodeTime / r.timescale,
-      end: (f.decodeTime + f.duration) / r.timescale,
-      ingressTime: f.ingressTime,
-      rendition: r.id,
-    });
-  }
-
   maybeStart() {
-    if (this.started || !this.mediaSource) return;
     // The edge may open with a burst of the current segment: place the playhead once it is all in.
-    if (Object.values(this.queues).some((q) => q.pending > 0 || q.sourceBuffer.updating)) return;
+    if (this.started || !this.sink || this.sink.busy) return;
     const b = this.video.buffered;
     if (b.length === 0) return;
     const start = b.start(b.length - 1);
@@ -375,14 +294,15 @@ export class WsPlayer {
     this.lastProgress = { time: pos, at: localNow() };
     this.video.play().then(
       () => this.setStatus('live'),
-      (err) => this.setStatus('error', err && err.name === 'NotAllowedError' ? 'Click play to start' : String(err)),
+      (err) =>
+        this.setStatus('error', err && err.name === 'NotAllowedError' ? 'Click play to start' : String(err)),
     );
   }
 
   /** Media time at which latency would equal the target, if the clock is known. */
   idealPosition() {
     const serverNow = this.clock.serverNow();
-    const last = this.timeline.last();
+    const last = this.sink?.timeline.last();
     if (serverNow === null || !last) return null;
     return last.start + (serverNow - last.ingressTime) / 1000 - this.edge.targetLatency();
   }
@@ -398,7 +318,7 @@ export class WsPlayer {
     }
     const v = this.video;
     this.edge.control(v, this.latency());
-    if (this.tickCount % 8 === 0) this.trim(this.opts.keepBehindSeconds);
+    if (this.tickCount % 8 === 0) this.sink?.trim(this.opts.keepBehindSeconds);
     this.watchdog();
     if (this.choice === 'auto' && !v.paused && v.readyState >= 3) this.select(this.auto.tick());
     const q = this.quality();
@@ -409,23 +329,6 @@ export class WsPlayer {
     if (!this.offline && !v.paused && v.readyState >= 3 && this.ws) this.setStatus('live');
   }
 
-  /** Removes media more than `keep` seconds behind the playhead. @returns whether it queued a removal */
-  trim(keep) {
-    const ct = this.video.currentTime;
-    let queued = false;
-    for (const q of Object.values(this.queues)) {
-      const b = q.buffered;
-      if (!b || b.length === 0) continue;
-      const from = b.start(0);
-      if (ct - keep > from + 0.5) {
-        q.remove(from, ct - keep);
-        queued = true;
-      }
-    }
-    this.timeline.dropBefore(ct - keep - 2);
-    return queued;
-  }
-
   watchdog() {
     const v = this.video;
     const now = localNow();
@@ -433,7 +336,7 @@ export class WsPlayer {
       this.lastProgress = { time: v.currentTime, at: now };
       return;
     }
-    const receiving = now - this.lastDataAt < 2000;
+    const receiving = now - (this.sink?.lastDataAt ?? 0) < 2000;
     if (receiving && now - this.lastProgress.at > this.opts.stuckMs) {
       console.warn('tiercast: playback stuck while media arrives, restarting the player');
       this.restart();
@@ -443,7 +346,6 @@ export class WsPlayer {
   /** Starts over with a fresh socket; the next "info" builds a new MediaSource and the server resends inits. */
   restart() {
     this.teardownMedia();
-    this.inits.clear();
     this.info = null;
     this.dropSocket(4000, 'player restart');
     this.connect();
@@ -454,7 +356,8 @@ export class WsPlayer {
     if (!this.playedOnce || this.video.seeking || this.offline) return;
     this.stalls++;
     this.edge.onStall();
-    if (this.choice === 'auto' && localNow() - this.startedAt > this.opts.warmupMs) this.select(this.auto.onStall());
+    if (this.choice === 'auto' && localNow() - this.startedAt > this.opts.warmupMs)
+      this.select(this.auto.onStall());
   }
 
   setStatus(status, detail) {

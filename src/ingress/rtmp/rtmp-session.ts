@@ -78,6 +78,7 @@ const OUT_CHUNK_SIZE = 4096;
 const REFUSAL_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   BAD_STREAM_KEY: 'Invalid stream key',
   STREAM_ALREADY_LIVE: 'Stream already publishing',
+  HUB_UNAVAILABLE: 'Stream keys cannot be checked right now; try again shortly',
 };
 
 interface PublishAttempt {

@@ -1,0 +1,179 @@
+/**
+ * `node-role streamer|emoji|user …`: the operator's admin commands (like seed 002's manage.py). They open the
+ * hub's SQLite store directly (WAL mode: safe beside a running hub, whose next lookup sees the change).
+ * Keys are printed only when tiercast generated them, once.
+ */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { loadRoleConfig } from '../common/config/index.js';
+import {
+  emojiAdd,
+  emojiList,
+  emojiRemove,
+  formatEmojiTable,
+  formatStreamerTable,
+  formatUserTable,
+  streamerAdd,
+  streamerList,
+  streamerRemove,
+  streamerSet,
+  userAdd,
+  userList,
+  userRemove,
+  userSetPassword,
+  userSetRole,
+} from '../hub/admin.js';
+import { openStore } from '../hub/store/sqlite-store.js';
+import type { Store } from '../hub/store/types.js';
+
+interface StoreOpts {
+  dataDir?: string;
+  config?: string;
+}
+
+function dataDirOf(o: StoreOpts): string {
+  if (o.dataDir) return o.dataDir;
+  if (o.config) return loadRoleConfig('hub', { configFile: o.config, env: { ...process.env, TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16) } }).dataDir;
+  return process.env.TIERCAST_DATA_DIR ?? process.env.TIERCAST_HUB__DATA_DIR ?? './data';
+}
+
+async function withStore<T>(o: StoreOpts, fn: (store: Store) => T | Promise<T>): Promise<T> {
+  const store = openStore({ dataDir: dataDirOf(o), logger: pino({ level: 'silent' }) });
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+function out(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function storeOptions(cmd: Command): Command {
+  return cmd.option('--data-dir <dir>', 'the hub data directory (default ./data or TIERCAST_HUB__DATA_DIR)').option('-c, --config <file>', 'hub config file (for its dataDir)');
+}
+
+/** Registers the admin commands; `run` wraps each action with the CLI's error handling. */
+export function addAdminCommands(program: Command, run: (fn: () => Promise<void>) => Promise<void>): void {
+  const streamer = program.command('streamer').description('manage streamers (stream keys, titles, viewing passwords)');
+  storeOptions(streamer.command('add').description('add a streamer; prints a generated key if none is given'))
+    .requiredOption('--name <name>', 'public stream name')
+    .option('--key <key>', 'stream key (at least 16 characters); generated when omitted')
+    .option('--title <title>')
+    .option('--description <text>')
+    .option('--category <category>')
+    .option('--password <password>', 'viewing password (makes the stream private)')
+    .action((o: StoreOpts & { name: string; key?: string; title?: string; description?: string; category?: string; password?: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          const r = streamerAdd(store, { name: o.name, key: o.key, title: o.title, description: o.description, category: o.category, password: o.password });
+          out(`added streamer ${r.streamer.name}`);
+          if (r.generatedKey) out(`stream key (shown once): ${r.generatedKey}`);
+        }),
+      ),
+    );
+  storeOptions(streamer.command('set').description('change a streamer; --rotate-key prints a new key'))
+    .requiredOption('--name <name>')
+    .option('--key <key>', 'replace the key with this one')
+    .option('--rotate-key', 'replace the key with a generated one (the old key stops working at once)')
+    .option('--title <title>')
+    .option('--description <text>')
+    .option('--category <category>')
+    .option('--password <password>', 'set the viewing password')
+    .option('--no-password', 'remove the viewing password')
+    .action((o: StoreOpts & { name: string; key?: string; rotateKey?: boolean; title?: string; description?: string; category?: string; password?: string | boolean }) =>
+      run(() =>
+        withStore(o, (store) => {
+          const password = o.password === false ? null : typeof o.password === 'string' ? o.password : undefined;
+          const r = streamerSet(store, o.name, { key: o.key, rotateKey: o.rotateKey, title: o.title, description: o.description, category: o.category, password });
+          out(`updated streamer ${r.streamer.name}`);
+          if (r.generatedKey) out(`new stream key (shown once): ${r.generatedKey}`);
+        }),
+      ),
+    );
+  storeOptions(streamer.command('remove').description('remove a streamer and their chat, follows and moderators'))
+    .requiredOption('--name <name>')
+    .action((o: StoreOpts & { name: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          streamerRemove(store, o.name);
+          out(`removed streamer ${o.name}`);
+        }),
+      ),
+    );
+  storeOptions(streamer.command('list').description('list streamers (never shows keys)')).action((o: StoreOpts) =>
+    run(() => withStore(o, (store) => out(formatStreamerTable(streamerList(store))))),
+  );
+
+  const emoji = program.command('emoji').description('manage custom chat emoji (:name:)');
+  storeOptions(emoji.command('add').description('add a PNG, GIF or WebP image (at most 64 KiB) as :name:'))
+    .requiredOption('--name <name>')
+    .requiredOption('--file <path>')
+    .action((o: StoreOpts & { name: string; file: string }) =>
+      run(() =>
+        withStore(o, async (store) => {
+          const e = await emojiAdd(store, o.name, o.file);
+          out(`added emoji :${e.name}:`);
+        }),
+      ),
+    );
+  storeOptions(emoji.command('remove'))
+    .requiredOption('--name <name>')
+    .action((o: StoreOpts & { name: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          emojiRemove(store, o.name);
+          out(`removed emoji :${o.name}:`);
+        }),
+      ),
+    );
+  storeOptions(emoji.command('list')).action((o: StoreOpts) => run(() => withStore(o, (store) => out(formatEmojiTable(emojiList(store))))));
+
+  const user = program.command('user').description('manage viewer accounts and site admins');
+  storeOptions(user.command('add'))
+    .requiredOption('--name <name>')
+    .requiredOption('--password <password>')
+    .option('--role <role>', 'user or admin', 'user')
+    .action((o: StoreOpts & { name: string; password: string; role: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          const u = userAdd(store, o.name, o.password, o.role === 'admin' ? 'admin' : 'user');
+          out(`added ${u.role} ${u.name}`);
+        }),
+      ),
+    );
+  storeOptions(user.command('remove'))
+    .requiredOption('--name <name>')
+    .action((o: StoreOpts & { name: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          userRemove(store, o.name);
+          out(`removed user ${o.name}`);
+        }),
+      ),
+    );
+  storeOptions(user.command('list')).action((o: StoreOpts) => run(() => withStore(o, (store) => out(formatUserTable(userList(store))))));
+  storeOptions(user.command('set-role'))
+    .requiredOption('--name <name>')
+    .requiredOption('--role <role>', 'user or admin')
+    .action((o: StoreOpts & { name: string; role: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          const u = userSetRole(store, o.name, o.role);
+          out(`${u.name} is now ${u.role}`);
+        }),
+      ),
+    );
+  storeOptions(user.command('set-password'))
+    .requiredOption('--name <name>')
+    .requiredOption('--password <password>')
+    .action((o: StoreOpts & { name: string; password: string }) =>
+      run(() =>
+        withStore(o, (store) => {
+          userSetPassword(store, o.name, o.password);
+          out(`password changed for ${o.name}`);
+        }),
+      ),
+    );
+}

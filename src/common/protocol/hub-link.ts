@@ -1,0 +1,72 @@
+/**
+ * The edge ↔ hub link: JSON text frames over one cluster-authenticated WebSocket per edge
+ * (`/internal/edge`, subprotocol tiercast-hub.v1). Chat flows up as join/leave/act per viewer connection;
+ * the hub answers with broadcasts (fanned out by each edge to its local viewers of the channel), direct
+ * events for one connection, kicks, and the directory. Decoding validates at the boundary.
+ */
+import { z } from 'zod';
+import { ProtocolError } from '../errors/index.js';
+
+export const HUB_SUBPROTOCOL = 'tiercast-hub.v1';
+export const MAX_LINK_MESSAGE_BYTES = 512 * 1024;
+
+const conn = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const channel = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+const identity = z.strictObject({
+  session: z.string().max(2048).optional(),
+  guestName: z.string().max(64).optional(),
+  ip: z.string().max(64),
+});
+const action = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('send'), text: z.string().max(20_000), id: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('draw'), image: z.string().max(3_000_000), id: z.string().max(64).optional() }),
+]);
+
+export const edgeToHubSchema = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('join'), conn, channel, identity }),
+  z.strictObject({ t: z.literal('leave'), conn }),
+  z.strictObject({ t: z.literal('act'), conn, action }),
+  z.strictObject({ t: z.literal('viewers'), counts: z.record(channel, z.number().int().nonnegative()) }),
+]);
+export type EdgeToHub = z.infer<typeof edgeToHubSchema>;
+
+const directoryEntry = z.strictObject({
+  name: channel,
+  title: z.string(),
+  category: z.string(),
+  description: z.string(),
+  live: z.boolean(),
+  viewers: z.number().int().nonnegative(),
+  startedAt: z.number().nullable(),
+  protected: z.boolean(),
+  thumbnail: z.string().nullable(),
+});
+
+export const hubToEdgeSchema = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('broadcast'), channel, event: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ t: z.literal('direct'), conn, event: z.record(z.string(), z.unknown()) }),
+  z.strictObject({ t: z.literal('kick'), conn, reason: z.string().max(256) }),
+  z.strictObject({ t: z.literal('directory'), entries: z.array(directoryEntry).max(100_000) }),
+]);
+export type HubToEdge = z.infer<typeof hubToEdgeSchema>;
+export type HubDirectoryEntry = z.infer<typeof directoryEntry>;
+
+function decode<T>(schema: z.ZodType<T>, text: string, what: string): T {
+  if (text.length > MAX_LINK_MESSAGE_BYTES) throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `${what} message too large`, { bytes: text.length });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ProtocolError('PROTOCOL_MALFORMED_FRAME', `${what} message is not JSON`);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    throw new ProtocolError('PROTOCOL_MALFORMED_FRAME', `${what} message invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 300)}`);
+  }
+  return r.data;
+}
+
+export const decodeEdgeToHub = (text: string): EdgeToHub => decode(edgeToHubSchema, text, 'edge');
+export const decodeHubToEdge = (text: string): HubToEdge => decode(hubToEdgeSchema, text, 'hub');
+export const encodeLink = (m: EdgeToHub | HubToEdge): string => JSON.stringify(m);

@@ -1,0 +1,122 @@
+/**
+ * The edge's half of chat (domain): local viewer connections, relayed to the hub over one link. While the
+ * hub is unreachable, viewers are told chat is reconnecting and what they send is queued (bounded; past
+ * the bound a message is refused with a notice, never dropped silently); on reconnect every connection
+ * rejoins and the queue is delivered in order. Video is not involved at all.
+ */
+import type { Logger } from '../common/logging/index.js';
+import type { EdgeToHub, HubDirectoryEntry, HubToEdge } from '../common/protocol/index.js';
+
+export interface ChatViewer {
+  /** Sends a JSON text event to this viewer. */
+  send(json: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface ChatRelayOptions {
+  queueLimit: number;
+  logger: Logger;
+  /** Fan-out to every local viewer of a channel (uWS topic publish: one serialisation, one call). */
+  publish(channel: string, json: string): void;
+  /** Sends to the hub; false when the link is down. */
+  sendToHub(m: EdgeToHub): boolean;
+  onDirectory(entries: HubDirectoryEntry[]): void;
+}
+
+type Identity = Extract<EdgeToHub, { t: 'join' }>['identity'];
+type Action = Extract<EdgeToHub, { t: 'act' }>['action'];
+
+export class ChatRelay {
+  private readonly conns = new Map<string, { channel: string; identity: Identity; viewer: ChatViewer }>();
+  private queue: Array<Extract<EdgeToHub, { t: 'act' }>> = [];
+  private connected = false;
+
+  constructor(private readonly opts: ChatRelayOptions) {}
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  join(conn: string, channel: string, identity: Identity, viewer: ChatViewer): void {
+    this.conns.set(conn, { channel, identity, viewer });
+    if (this.connected) this.opts.sendToHub({ t: 'join', conn, channel, identity });
+    else viewer.send(JSON.stringify({ type: 'status', state: 'reconnecting' }));
+  }
+
+  leave(conn: string): void {
+    if (!this.conns.delete(conn)) return;
+    this.queue = this.queue.filter((m) => m.conn !== conn);
+    if (this.connected) this.opts.sendToHub({ t: 'leave', conn });
+  }
+
+  act(conn: string, action: Action): void {
+    const c = this.conns.get(conn);
+    if (!c) return;
+    const m: EdgeToHub = { t: 'act', conn, action };
+    if (this.connected && this.opts.sendToHub(m)) return;
+    if (this.queue.length >= this.opts.queueLimit) {
+      c.viewer.send(JSON.stringify({ type: 'notice', level: 'error', code: 'CHAT_QUEUE_FULL', text: 'Chat is reconnecting and its queue is full; your message was not sent.' }));
+      this.opts.logger.warn({ channel: c.channel, code: 'CHAT_QUEUE_FULL' }, 'chat message refused while the hub is away');
+      return;
+    }
+    this.queue.push(m);
+    c.viewer.send(JSON.stringify({ type: 'notice', level: 'info', code: 'CHAT_QUEUED', text: 'Chat is reconnecting; your message will be sent when it is back.' }));
+  }
+
+  /** The hub link came up: rejoin every connection, then deliver what was queued, in order. */
+  onConnected(): void {
+    this.connected = true;
+    for (const [conn, c] of this.conns) {
+      this.opts.sendToHub({ t: 'join', conn, channel: c.channel, identity: c.identity });
+      c.viewer.send(JSON.stringify({ type: 'status', state: 'connected' }));
+    }
+    const q = this.queue;
+    this.queue = [];
+    for (const m of q) {
+      if (!this.conns.has(m.conn)) continue;
+      if (!this.opts.sendToHub(m)) {
+        this.queue.push(m);
+      }
+    }
+    if (q.length) this.opts.logger.info({ delivered: q.length - this.queue.length }, 'queued chat messages delivered');
+  }
+
+  onDisconnected(): void {
+    if (!this.connected) return;
+    this.connected = false;
+    for (const c of this.conns.values()) c.viewer.send(JSON.stringify({ type: 'status', state: 'reconnecting' }));
+  }
+
+  onHubMessage(m: HubToEdge): void {
+    switch (m.t) {
+      case 'broadcast':
+        this.opts.publish(m.channel, JSON.stringify(m.event));
+        return;
+      case 'direct':
+        this.conns.get(m.conn)?.viewer.send(JSON.stringify(m.event));
+        return;
+      case 'kick': {
+        const c = this.conns.get(m.conn);
+        if (c) {
+          this.leave(m.conn);
+          c.viewer.close(4403, m.reason.slice(0, 120));
+        }
+        return;
+      }
+      case 'directory':
+        this.opts.onDirectory(m.entries);
+        return;
+    }
+  }
+
+  /** Channels with local chat connections, for viewer-count style reports. */
+  channels(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const c of this.conns.values()) out.set(c.channel, (out.get(c.channel) ?? 0) + 1);
+    return out;
+  }
+}

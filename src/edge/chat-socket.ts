@@ -1,0 +1,126 @@
+/**
+ * Transport: viewers' chat WebSocket `/chat/NAME` (uWebSockets.js). Each socket subscribes to the channel's
+ * topic so a hub broadcast is one publish; control is parsed here and handed to ChatRelay.
+ */
+import { randomBytes } from 'node:crypto';
+import type uWS from 'uWebSockets.js';
+import { z } from 'zod';
+import type { Logger } from '../common/logging/index.js';
+import { parseCookies } from '../common/http/request.js';
+import { isValidName } from '../common/protocol/index.js';
+import type { App } from '../common/http/uws-server.js';
+import { SESSION_COOKIE } from '../hub/sessions.js';
+import type { AccessGate } from './access-gate.js';
+import type { ChatRelay } from './chat-relay.js';
+
+interface ChatData {
+  conn: string;
+  channel: string;
+  session: string | undefined;
+  guestName: string | undefined;
+  ip: string;
+  closed: boolean;
+}
+
+const actionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('send'), text: z.string().max(20_000), id: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('draw'), image: z.string().max(3_000_000), id: z.string().max(64).optional() }),
+]);
+
+export const chatTopic = (channel: string) => `chat/${channel}`;
+
+export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefined; gate: AccessGate; logger: Logger; maxMessageBytes: number }): { close(): void } {
+  const sockets = new Set<uWS.WebSocket<ChatData>>();
+  const { logger, gate } = deps;
+  app.ws<ChatData>('/chat/:name', {
+    maxPayloadLength: deps.maxMessageBytes,
+    maxBackpressure: 1024 * 1024,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: 60,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const channel = req.getParameter(0) ?? '';
+      const guestName = req.getQuery('name') || undefined;
+      const cookies = req.getHeader('cookie');
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const ext = req.getHeader('sec-websocket-extensions');
+      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      if (!isValidName(channel)) {
+        res.cork(() => res.writeStatus('404 Not Found').end('no such channel'));
+        return;
+      }
+      if (!gate.allows(channel, cookies)) {
+        logger.info({ channel, code: 'PASSWORD_REQUIRED' }, 'chat refused: stream is password-protected');
+        res.cork(() => res.writeStatus('403 Forbidden').writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED').end('this stream needs its password'));
+        return;
+      }
+      const data: ChatData = {
+        conn: randomBytes(9).toString('base64url'),
+        channel,
+        session: parseCookies(cookies)[SESSION_COOKIE],
+        guestName: guestName?.slice(0, 64),
+        ip,
+        closed: false,
+      };
+      res.upgrade<ChatData>(data, key, protocol, ext, context);
+    },
+    open: (ws) => {
+      const d = ws.getUserData();
+      sockets.add(ws);
+      ws.subscribe(chatTopic(d.channel));
+      const relay = deps.relay();
+      if (!relay) {
+        ws.send(JSON.stringify({ type: 'notice', level: 'error', code: 'CHAT_DISABLED', text: 'Chat is not enabled on this network.' }), false);
+        return;
+      }
+      relay.join(
+        d.conn,
+        d.channel,
+        { ip: d.ip, ...(d.session ? { session: d.session } : {}), ...(d.guestName ? { guestName: d.guestName } : {}) },
+        {
+          send: (json) => {
+            if (!d.closed) ws.send(json, false);
+          },
+          close: (code, reason) => {
+            if (d.closed) return;
+            d.closed = true;
+            ws.end(code, reason);
+          },
+        },
+      );
+    },
+    message: (ws, message, isBinary) => {
+      const d = ws.getUserData();
+      const relay = deps.relay();
+      if (isBinary || !relay) return;
+      let action: z.infer<typeof actionSchema>;
+      try {
+        const r = actionSchema.safeParse(JSON.parse(Buffer.from(message).toString('utf8')));
+        if (!r.success) throw new Error('invalid');
+        action = r.data;
+      } catch {
+        ws.send(JSON.stringify({ type: 'notice', level: 'error', code: 'BAD_REQUEST', text: 'Malformed chat message.' }), false);
+        return;
+      }
+      relay.act(d.conn, action);
+    },
+    close: (ws) => {
+      const d = ws.getUserData();
+      d.closed = true;
+      sockets.delete(ws);
+      deps.relay()?.leave(d.conn);
+    },
+  });
+  return {
+    close: () => {
+      for (const ws of [...sockets]) {
+        const d = ws.getUserData();
+        if (!d.closed) {
+          d.closed = true;
+          ws.end(1001, 'edge shutting down');
+        }
+      }
+    },
+  };
+}

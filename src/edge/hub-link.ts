@@ -1,0 +1,102 @@
+/**
+ * Transport: the edge's WebSocket link to the hub (`/internal/edge`), with the `ws` client. Reconnects with
+ * backoff forever; reports viewer counts every few seconds. Everything it receives goes to ChatRelay.
+ */
+import WebSocket from 'ws';
+import type { HubLinkConfig } from '../common/config/index.js';
+import { errorMessage } from '../common/errors/index.js';
+import type { Logger } from '../common/logging/index.js';
+import { AUTH_HEADER, HUB_SUBPROTOCOL, MAX_LINK_MESSAGE_BYTES, createClusterToken, decodeHubToEdge, encodeLink, type EdgeToHub } from '../common/protocol/index.js';
+import type { ChatRelay } from './chat-relay.js';
+
+export class HubLink {
+  private ws: WebSocket | undefined;
+  private relay: ChatRelay | undefined;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly reportTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly opts: {
+      nodeId: string;
+      clusterSecret: string;
+      config: HubLinkConfig;
+      logger: Logger;
+      viewerCounts: () => Record<string, number>;
+    },
+  ) {
+    this.reportTimer = setInterval(() => this.send({ t: 'viewers', counts: opts.viewerCounts() }), 2000);
+    this.reportTimer.unref();
+  }
+
+  start(relay: ChatRelay): void {
+    this.relay = relay;
+    this.connect();
+  }
+
+  send(m: EdgeToHub): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(encodeLink(m));
+    return true;
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    const url = `${this.opts.config.url.replace(/^http/, 'ws').replace(/\/+$/, '')}/internal/edge`;
+    const ws = new WebSocket(url, HUB_SUBPROTOCOL, {
+      headers: { [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId) },
+      maxPayload: MAX_LINK_MESSAGE_BYTES,
+      handshakeTimeout: 5000,
+    });
+    this.ws = ws;
+    const log = this.opts.logger;
+    ws.on('open', () => {
+      this.attempt = 0;
+      log.info('linked to the hub');
+      this.relay?.onConnected();
+      this.send({ t: 'viewers', counts: this.opts.viewerCounts() });
+    });
+    ws.on('message', (data: Buffer, isBinary) => {
+      if (isBinary) return;
+      try {
+        this.relay?.onHubMessage(decodeHubToEdge(data.toString('utf8')));
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'bad message from the hub ignored');
+      }
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      log.error({ status: res.statusCode, code: res.headers['x-tiercast-error'] }, 'hub refused the link');
+      ws.terminate();
+    });
+    ws.on('error', (err) => log.debug({ err: errorMessage(err) }, 'hub link error'));
+    ws.on('close', () => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.relay?.onDisconnected();
+      if (this.closed) return;
+      this.attempt++;
+      const delay = Math.min(this.opts.config.reconnectBackoffMaxMs, 100 * 2 ** Math.min(this.attempt, 10));
+      if (this.attempt === 1) log.warn('hub link lost; chat is reconnecting (video is unaffected)');
+      this.timer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.reportTimer);
+    if (this.timer) clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws && ws.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        ws.once('close', () => resolve());
+        ws.close(1001, 'edge shutting down');
+        setTimeout(() => {
+          ws.terminate();
+          resolve();
+        }, 500).unref();
+      });
+    }
+  }
+}

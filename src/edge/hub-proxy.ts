@@ -1,0 +1,90 @@
+/**
+ * Transport: browsers talk only to their edge. `/api/...` calls other than the directory are forwarded to
+ * the hub's `/edge-api/...` with the cluster token and the client's address; `/emoji/*` and `/thumbs/*` are
+ * fetched from the hub (thumbnails cached for a few seconds). Without a hub: 503 HUB_UNAVAILABLE.
+ */
+import type { Logger } from '../common/logging/index.js';
+import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
+import { readBody, requestInfo } from '../common/http/request.js';
+import { statusLine, writeApiResponse } from '../common/http/json-routes.js';
+import type { App, HttpResponse } from '../common/http/uws-server.js';
+import { CLIENT_IP_HEADER } from '../hub/account-api.js';
+
+const FORWARD_HEADERS = ['cookie', 'content-type', 'x-tiercast-csrf'];
+const MAX_BODY = 256 * 1024;
+const TIMEOUT_MS = 5000;
+
+export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId: string; clusterSecret: string; logger: Logger }): void {
+  const { hubUrl, logger } = deps;
+  const unavailable = (res: HttpResponse) =>
+    writeApiResponse(res, { status: 503, body: { error: { code: 'HUB_UNAVAILABLE', message: 'accounts and chat are unavailable right now' } } });
+
+  app.any('/api/*', (res, req) => {
+    const info = requestInfo(res, req);
+    if (!hubUrl) return unavailable(res);
+    const method = info.method;
+    const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
+    let aborted = false;
+    const bodyPromise = hasBody ? readBody(res, MAX_BODY) : Promise.resolve(undefined);
+    if (!hasBody) res.onAborted(() => (aborted = true));
+    const headers: Record<string, string> = {
+      [AUTH_HEADER]: createClusterToken(deps.clusterSecret, deps.nodeId),
+      [CLIENT_IP_HEADER]: info.remote,
+    };
+    for (const h of FORWARD_HEADERS) if (info.headers[h]) headers[h] = info.headers[h];
+    const target = `${hubUrl.replace(/\/+$/, '')}/edge-api${info.url.slice('/api'.length)}${info.query ? `?${info.query}` : ''}`;
+    bodyPromise
+      .then(async (body) => {
+        const r = await fetch(target, { method, headers, body: body ? new Uint8Array(body) : undefined, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
+        const data = Buffer.from(await r.arrayBuffer());
+        if (aborted) return;
+        res.cork(() => {
+          res.writeStatus(statusLine(r.status));
+          res.writeHeader('cache-control', 'no-store');
+          const type = r.headers.get('content-type');
+          if (type) res.writeHeader('content-type', type);
+          for (const c of r.headers.getSetCookie()) res.writeHeader('set-cookie', c);
+          res.end(data);
+        });
+      })
+      .catch((err: unknown) => {
+        if ((err as Error)?.message === 'client aborted') return;
+        if (aborted) return;
+        const tooLarge = (err as Error)?.constructor?.name === 'BodyTooLarge';
+        logger.warn({ code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'HUB_UNAVAILABLE', path: info.url }, 'hub API call failed');
+        if (tooLarge) writeApiResponse(res, { status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } } });
+        else unavailable(res);
+      });
+  });
+
+  const thumbs = new Map<string, { at: number; data: Buffer }>();
+  const asset = (prefix: '/emoji/' | '/thumbs/', cacheMs: number) =>
+    app.get(`${prefix}:file`, (res, req) => {
+      const file = req.getParameter(0) ?? '';
+      if (!hubUrl || !/^[A-Za-z0-9_-]{1,64}(\.jpg)?$/.test(file)) {
+        return writeApiResponse(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'not found' } } });
+      }
+      let aborted = false;
+      res.onAborted(() => (aborted = true));
+      const cached = thumbs.get(prefix + file);
+      const type = prefix === '/thumbs/' ? 'image/jpeg' : undefined;
+      if (cached && Date.now() - cached.at < cacheMs && type) {
+        return writeApiResponse(res, { raw: { data: cached.data, contentType: type }, headers: { 'cache-control': 'public, max-age=5' } });
+      }
+      fetch(`${hubUrl.replace(/\/+$/, '')}${prefix}${file}`, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+        .then(async (r) => {
+          const data = Buffer.from(await r.arrayBuffer());
+          if (aborted) return;
+          if (!r.ok) return writeApiResponse(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'not found' } } });
+          const contentType = r.headers.get('content-type') ?? 'application/octet-stream';
+          if (type) thumbs.set(prefix + file, { at: Date.now(), data });
+          if (thumbs.size > 1000) thumbs.clear();
+          writeApiResponse(res, { raw: { data, contentType }, headers: { 'cache-control': `public, max-age=${Math.ceil(cacheMs / 1000)}` } });
+        })
+        .catch(() => {
+          if (!aborted) unavailable(res);
+        });
+    });
+  asset('/emoji/', 3600_000);
+  asset('/thumbs/', 3000);
+}

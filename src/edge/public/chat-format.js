@@ -1,0 +1,264 @@
+// Pure helpers for the chat panel: what a message's text is made of (text, @mentions, :emoji:, links),
+// validation of what the server sends, and the slash commands the moderator menu sends. No DOM here:
+// chat-view.js turns the parts into nodes with textContent, so no chat text is ever parsed as HTML.
+
+import { STANDARD_EMOJI } from './emoji.js';
+
+/** Chat names as the hub accepts them (accounts, guests, streamers). */
+export const CHAT_NAME_RE = /^[A-Za-z0-9_-]{1,32}$/;
+export const EMOJI_NAME_RE = /^[A-Za-z0-9_+-]{1,32}$/;
+const DRAWING_RE = /^data:image\/png;base64,[A-Za-z0-9+/]+={0,2}$/;
+const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
+const KINDS = new Set(['text', 'me', 'system', 'drawing']);
+const BADGES = new Set(['host', 'moderator', 'user', 'guest', 'system']);
+
+// One scan for the three kinds of token; a mention needs a non-name character (or nothing) before the @,
+// so "mail@example" is not a mention.
+const TOKEN_RE = /(https?:\/\/[^\s<>"'`]+)|:([A-Za-z0-9_+-]{1,32}):|(?<![A-Za-z0-9_@])@([A-Za-z0-9_-]{1,32})/g;
+
+/**
+ * @typedef {{type:'text', text:string}
+ *   | {type:'mention', name:string, self:boolean}
+ *   | {type:'emoji', name:string, url?:string, char?:string}
+ *   | {type:'link', href:string, text:string}} Part
+ */
+
+/**
+ * Splits a message text into parts. `custom` maps custom emoji names to image URLs (they win over the
+ * standard shortcodes); `self` is your chat name, so mentions of you are marked.
+ * @param {string} text
+ * @param {{custom?: Map<string,string>, self?: string|null}} [opts]
+ * @returns {Part[]}
+ */
+export function tokenize(text, opts = {}) {
+  const custom = opts.custom ?? new Map();
+  const self = opts.self ? opts.self.toLowerCase() : null;
+  /** @type {Part[]} */
+  const parts = [];
+  const pushText = (s) => {
+    if (!s) return;
+    const last = parts[parts.length - 1];
+    if (last && last.type === 'text') last.text += s;
+    else parts.push({ type: 'text', text: s });
+  };
+  let pos = 0;
+  TOKEN_RE.lastIndex = 0;
+  for (let m = TOKEN_RE.exec(text); m; m = TOKEN_RE.exec(text)) {
+    if (m[1] !== undefined) {
+      const link = trimLink(m[1]);
+      const href = safeHttpUrl(link);
+      if (!href) continue;
+      pushText(text.slice(pos, m.index));
+      parts.push({ type: 'link', href, text: link });
+      pos = m.index + link.length;
+      TOKEN_RE.lastIndex = pos;
+    } else if (m[2] !== undefined) {
+      const name = m[2];
+      const url = custom.get(name);
+      const char = Object.hasOwn(STANDARD_EMOJI, name) ? STANDARD_EMOJI[name] : undefined;
+      if (!url && !char) {
+        // Not an emoji: let the closing colon start the next candidate (":nope:smile:").
+        TOKEN_RE.lastIndex = m.index + 1 + name.length;
+        continue;
+      }
+      pushText(text.slice(pos, m.index));
+      parts.push(url ? { type: 'emoji', name, url } : { type: 'emoji', name, char });
+      pos = m.index + m[0].length;
+    } else {
+      const name = m[3];
+      pushText(text.slice(pos, m.index));
+      parts.push({ type: 'mention', name, self: self !== null && name.toLowerCase() === self });
+      pos = m.index + m[0].length;
+    }
+  }
+  pushText(text.slice(pos));
+  return parts;
+}
+
+/** True if any part of the text mentions `self`. */
+export function mentionsName(text, self) {
+  return !!self && tokenize(text, { self }).some((p) => p.type === 'mention' && p.self);
+}
+
+/** Trailing punctuation ends a sentence, not a link; a ")" stays only if it closes one in the link. */
+function trimLink(s) {
+  let out = s;
+  for (;;) {
+    const last = out[out.length - 1];
+    if (last && '.,;:!?\'"'.includes(last)) out = out.slice(0, -1);
+    else if (last === ')' && count(out, '(') < count(out, ')')) out = out.slice(0, -1);
+    else if (last === ']' && count(out, '[') < count(out, ']')) out = out.slice(0, -1);
+    else return out;
+  }
+}
+
+function count(s, ch) {
+  let n = 0;
+  for (const c of s) if (c === ch) n++;
+  return n;
+}
+
+/** An http(s) URL's normalised form, or null (no javascript:, data:, credentials in URLs). */
+export function safeHttpUrl(s) {
+  let u;
+  try {
+    u = new URL(s);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  if (u.username || u.password) return null;
+  return u.href;
+}
+
+/** Drawings are shown only as PNG data URLs: never a remote image or another type. */
+export function isSafeDrawing(image) {
+  return typeof image === 'string' && image.length < 4_000_000 && DRAWING_RE.test(image);
+}
+
+/** A #rrggbb colour, or the fallback. */
+export function safeColor(color, fallback = '#9aa1b2') {
+  return typeof color === 'string' && COLOR_RE.test(color) ? color : fallback;
+}
+
+/** Custom emoji images: a same-origin path or an image data URL; anything else is refused. */
+export function safeEmojiUrl(url) {
+  if (typeof url !== 'string' || url.length > 200_000) return null;
+  if (/^\/(?![/\\])[^\s\\]*$/.test(url)) return url;
+  if (/^data:image\/(png|gif|webp|jpeg);base64,[A-Za-z0-9+/]+={0,2}$/.test(url)) return url;
+  return null;
+}
+
+/** The custom emoji list of an `emoji` event as a name → url map (invalid entries dropped). */
+export function emojiMap(list) {
+  const map = new Map();
+  if (!Array.isArray(list)) return map;
+  for (const e of list) {
+    if (!e || typeof e.name !== 'string' || !EMOJI_NAME_RE.test(e.name)) continue;
+    const url = safeEmojiUrl(e.url);
+    if (url) map.set(e.name, url);
+  }
+  return map;
+}
+
+/** Validates one message from the server; a clean copy or null. */
+export function parseMessage(raw) {
+  if (!raw || typeof raw !== 'object') return null;
+  if (!Number.isSafeInteger(raw.seq) || raw.seq < 0) return null;
+  if (!KINDS.has(raw.kind) || typeof raw.text !== 'string') return null;
+  const msg = {
+    seq: raw.seq,
+    kind: raw.kind,
+    author: typeof raw.author === 'string' ? raw.author : '',
+    color: safeColor(raw.color),
+    badge: BADGES.has(raw.badge) ? raw.badge : 'user',
+    text: raw.text,
+    at: Number.isFinite(raw.at) ? raw.at : Date.now(),
+  };
+  if (raw.kind === 'drawing') {
+    if (!isSafeDrawing(raw.image)) return null;
+    msg.image = raw.image;
+  }
+  return msg;
+}
+
+/** Validates a member list; sorted hosts, moderators, then everyone else by name. */
+export function parseMembers(raw) {
+  if (!Array.isArray(raw)) return [];
+  const rank = { host: 0, moderator: 1, user: 2, guest: 3, system: 4 };
+  return raw
+    .filter((m) => m && typeof m.name === 'string' && m.name.length > 0 && m.name.length <= 64)
+    .map((m) => ({ name: m.name, color: safeColor(m.color), badge: BADGES.has(m.badge) ? m.badge : 'user' }))
+    .sort((a, b) => rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
+}
+
+/** The short label shown before a name, or null for plain members. */
+export function badgeLabel(badge) {
+  switch (badge) {
+    case 'host':
+      return 'Host';
+    case 'moderator':
+      return 'Mod';
+    case 'guest':
+      return 'Guest';
+    default:
+      return null;
+  }
+}
+
+/** "14:05" in the viewer's locale. */
+export function formatClock(at) {
+  const d = new Date(at);
+  if (Number.isNaN(d.getTime())) return '';
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}
+
+/**
+ * The text to send for what the user typed: trimmed, or null if there is nothing to send.
+ * Slash commands go as typed; the hub parses them (and `//text` sends "/text").
+ */
+export function outgoingText(input) {
+  if (typeof input !== 'string') return null;
+  const text = input.trim();
+  return text ? text : null;
+}
+
+/** The slash command behind a moderator menu entry. */
+export function moderationCommand(action, target) {
+  switch (action.type) {
+    case 'delete':
+      return `/delete ${action.seq}`;
+    case 'mute':
+      return action.minutes ? `/mute ${target} ${action.minutes}` : `/mute ${target}`;
+    case 'unmute':
+      return `/unmute ${target}`;
+    case 'ban':
+      return action.minutes ? `/ban ${target} ${action.minutes}` : `/ban ${target}`;
+    case 'unban':
+      return `/unban ${target}`;
+    case 'mod':
+      return `/mod ${target}`;
+    case 'unmod':
+      return `/unmod ${target}`;
+    default:
+      throw new Error(`unknown moderation action ${String(action.type)}`);
+  }
+}
+
+/** Which menu entries a moderator gets on a message (never on system lines; no sanctions on the host or yourself). */
+export function moderationActions(msg, you) {
+  if (!you || !you.canModerate || !msg || msg.kind === 'system') return [];
+  const actions = [{ type: 'delete', seq: msg.seq, label: 'Delete message' }];
+  const self = msg.author.toLowerCase() === String(you.name).toLowerCase();
+  if (self || msg.badge === 'host' || !CHAT_NAME_RE.test(msg.author)) return actions;
+  actions.push(
+    { type: 'mute', minutes: 10, label: 'Mute for 10 minutes' },
+    { type: 'mute', label: 'Mute' },
+    { type: 'unmute', label: 'Unmute' },
+    { type: 'ban', label: 'Ban', danger: true },
+  );
+  return actions;
+}
+
+const KICK_TEXT = {
+  BANNED: 'You are banned from this chat.',
+  GUESTS_NOT_ALLOWED: 'Guests cannot chat here: log in to join the chat.',
+  STREAM_NOT_FOUND: 'There is no chat for this channel.',
+};
+
+/**
+ * What a socket close means for the viewer: the text to show, whether to reconnect, and the kick code.
+ * 4403 is a kick (its reason is a code such as BANNED): final. 1008/1003 are protocol refusals: final.
+ * Anything else (1001 going away, 1006 abnormal, an edge restart) is retried with backoff.
+ */
+export function describeClose(code, reason) {
+  if (code === 4403) {
+    const why = typeof reason === 'string' ? reason.trim() : '';
+    if (Object.hasOwn(KICK_TEXT, why)) return { retry: false, code: why, text: KICK_TEXT[why] };
+    return { retry: false, code: 'KICKED', text: why ? `You were removed from this chat (${why}).` : 'You were removed from this chat.' };
+  }
+  if (code === 1008 || code === 1003) {
+    return { retry: false, code: 'REFUSED', text: 'The chat closed the connection. Reload the page to join again.' };
+  }
+  return { retry: true, code: null, text: 'Chat disconnected, reconnecting…' };
+}

@@ -1,0 +1,161 @@
+// One MediaSource on a <video>, fed with CMAF init segments and chunks of any rendition: a video and
+// an audio SourceBuffer (each behind an append queue), the init segment each one currently holds,
+// and the timeline of what was appended (for latency and "which quality is on screen").
+//
+// A rendition switch is just "append that rendition's init, then its chunks": the SourceBuffer
+// follows whatever init came last. Frames that arrive before the MediaSource has opened are held.
+
+import { ChunkFlags, hasFlag } from './frames.js';
+import { SourceBufferQueue } from './source-buffer-queue.js';
+import { ChunkTimeline } from './chunk-timeline.js';
+import { localNow } from './clock-sync.js';
+
+/** Frames kept while the MediaSource opens (a few seconds of chunks). */
+const MAX_PENDING_FRAMES = 200;
+
+const mimeOf = (r) => `${r.kind}/mp4; codecs="${r.codecs}"`;
+
+export class MediaSink {
+  /**
+   * @param {HTMLVideoElement} video
+   * @param {Map<string, import('./ws-player.js').Rendition>} renditions by id
+   * @param {(kind: 'video' | 'audio') => import('./ws-player.js').Rendition | null} codecRendition
+   *   the rendition whose codec each SourceBuffer is created with
+   * @param {{ onUpdated?: () => void, onUnsupported?: (codecs: string) => void }} hooks
+   */
+  constructor(video, renditions, codecRendition, hooks = {}) {
+    this.video = video;
+    this.renditions = renditions;
+    this.hooks = hooks;
+    this.timeline = new ChunkTimeline();
+    /** @type {{ video?: SourceBufferQueue, audio?: SourceBufferQueue }} */
+    this.queues = {};
+    /** @type {Map<string, Uint8Array>} init segments of the current epoch, by rendition */
+    this.inits = new Map();
+    /** Which rendition's init each SourceBuffer holds. */
+    this.appended = { video: null, audio: null };
+    /** A fresh SourceBuffer can only start decoding at a keyframe. */
+    this.needKeyframe = { video: true, audio: false };
+    this.pending = [];
+    this.ready = false;
+    this.closed = false;
+    this.lastDataAt = 0;
+    this.mediaSource = new MediaSource();
+    this.objectUrl = URL.createObjectURL(this.mediaSource);
+    this.mediaSource.addEventListener('sourceopen', () => this.onOpen(codecRendition), { once: true });
+    video.src = this.objectUrl;
+  }
+
+  /** After an "info" on the same timeline: new rendition details (the buffers stay). */
+  setRenditions(renditions) {
+    this.renditions = renditions;
+  }
+
+  /** A transcoder restart: the old epoch's init segments no longer match the chunks to come. */
+  clearInits() {
+    this.inits.clear();
+  }
+
+  /** @param {{ type: 'init', rendition: string, data: Uint8Array } | { type: 'chunk' } & Record<string, any>} f */
+  push(f) {
+    if (this.closed) return;
+    // Not mediaSource.readyState: it turns 'open' before the queued sourceopen handler has run.
+    if (!this.ready) {
+      if (this.pending.length < MAX_PENDING_FRAMES) this.pending.push(f);
+      return;
+    }
+    if (f.type === 'init') this.addInit(f);
+    else this.addChunk(f);
+  }
+
+  /** Whether appends are still queued or running (e.g. the opening burst). */
+  get busy() {
+    return !this.ready || Object.values(this.queues).some((q) => q.pending > 0 || q.sourceBuffer.updating);
+  }
+
+  /** Removes media more than `keep` seconds behind the playhead. @returns whether a removal was queued */
+  trim(keep) {
+    const ct = this.video.currentTime;
+    let queued = false;
+    for (const q of Object.values(this.queues)) {
+      const b = q.buffered;
+      if (!b || b.length === 0) continue;
+      const from = b.start(0);
+      if (ct - keep > from + 0.5) {
+        q.remove(from, ct - keep);
+        queued = true;
+      }
+    }
+    this.timeline.dropBefore(ct - keep - 2);
+    return queued;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    for (const q of Object.values(this.queues)) q.close();
+    this.pending = [];
+    URL.revokeObjectURL(this.objectUrl);
+  }
+
+  onOpen(codecRendition) {
+    if (this.closed) return;
+    const hooks = (kind) => ({
+      onUpdated: () => this.hooks.onUpdated?.(),
+      onError: (err) => console.warn(`tiercast: ${kind} SourceBuffer`, err),
+      onQuotaExceeded: () => this.trim(1),
+    });
+    for (const kind of ['video', 'audio']) {
+      const r = codecRendition(kind);
+      if (!r) continue;
+      if (!MediaSource.isTypeSupported(mimeOf(r))) {
+        this.hooks.onUnsupported?.(r.codecs);
+        continue;
+      }
+      this.queues[kind] = new SourceBufferQueue(this.mediaSource, mimeOf(r), hooks(kind));
+    }
+    this.ready = true;
+    const pending = this.pending;
+    this.pending = [];
+    for (const f of pending) this.push(f);
+  }
+
+  addInit(f) {
+    const r = this.renditions.get(f.rendition);
+    if (!r) return;
+    // Copy: a view would keep the whole WebSocket message alive.
+    this.inits.set(f.rendition, f.data.slice());
+    this.appendInit(r);
+  }
+
+  appendInit(r) {
+    const q = this.queues[r.kind];
+    const init = this.inits.get(r.id);
+    if (!q || !init) return false;
+    q.changeType(mimeOf(r));
+    q.append(init);
+    this.appended[r.kind] = r.id;
+    return true;
+  }
+
+  addChunk(f) {
+    const r = this.renditions.get(f.rendition);
+    const q = r && this.queues[r.kind];
+    if (!q) return;
+    // A chunk of another rendition than the SourceBuffer holds (a switch) needs that rendition's init first.
+    if (this.appended[r.kind] !== r.id && !this.appendInit(r)) return;
+    if (this.needKeyframe[r.kind]) {
+      if (!hasFlag(f.flags, ChunkFlags.KEYFRAME) && !hasFlag(f.flags, ChunkFlags.SEGMENT_START)) return;
+      this.needKeyframe[r.kind] = false;
+    }
+    q.append(f.payload);
+    this.lastDataAt = localNow();
+    if (r.kind !== (this.queues.video ? 'video' : 'audio')) return;
+    this.timeline.add({
+      start: f.decodeTime / r.timescale,
+      end: (f.decodeTime + f.duration) / r.timescale,
+      ingressTime: f.ingressTime,
+      rendition: r.id,
+    });
+  }
+}

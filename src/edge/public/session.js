@@ -1,0 +1,85 @@
+// Who is logged in, for every page: `loadMe()` (one /api/me call per page, shared by the modules that need
+// it) and the top bar's right side: the name with "Log out", or a "Log in" link back to this page.
+
+import { api } from './api.js';
+import { loginHref } from './auth-rules.js';
+import { hueFor } from './format.js';
+
+/**
+ * @typedef {{name: string, role: 'user'|'admin'|'streamer'}} User
+ * @typedef {{user: User|null, following: Array<{name: string, live: boolean}>, available: boolean}} Me
+ */
+
+let mePromise = null;
+
+/** The session from /api/me; `available` is false when the hub cannot be reached (treated as logged out). */
+export function loadMe() {
+  mePromise ??= api('GET', '/api/me').then((r) => {
+    if (!r.ok || !r.data || typeof r.data !== 'object') return { user: null, following: [], available: false };
+    const u = r.data.user;
+    const user =
+      u && typeof u.name === 'string' && ['user', 'admin', 'streamer'].includes(u.role) ? { name: u.name, role: u.role } : null;
+    const following = Array.isArray(r.data.following)
+      ? r.data.following
+          .filter((f) => f && typeof f.name === 'string')
+          .map((f) => ({ name: f.name, live: f.live === true }))
+      : [];
+    return { user, following, available: true };
+  });
+  return mePromise;
+}
+
+export async function logOut(after = '/') {
+  await api('POST', '/api/auth/logout');
+  mePromise = null;
+  location.assign(after);
+}
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Fills the top bar's session area (created if the page has none). */
+export async function mountSessionArea() {
+  const bar = document.querySelector('.topbar');
+  if (!bar) return;
+  let area = bar.querySelector('.session');
+  if (!area) {
+    area = el('div', 'session');
+    bar.append(area);
+  }
+  area.setAttribute('aria-live', 'polite');
+  const me = await loadMe();
+  const onLoginPage = location.pathname === '/login' || location.pathname.endsWith('/login.html');
+  if (!me.user) {
+    if (onLoginPage) return area.replaceChildren();
+    const a = el('a', 'button-link', 'Log in');
+    a.href = loginHref(location.pathname + location.search);
+    area.replaceChildren(a);
+    return;
+  }
+  const who = el('span', 'session-user');
+  const avatar = el('span', 'avatar', me.user.name.slice(0, 1).toUpperCase());
+  avatar.setAttribute('aria-hidden', 'true');
+  avatar.style.setProperty('--hue', String(hueFor(me.user.name)));
+  const name = el('span', 'session-name', me.user.name);
+  who.append(avatar, name);
+  if (me.user.role !== 'user') who.append(el('span', 'role-tag', me.user.role));
+  const items = [who];
+  if (me.user.role === 'streamer' && !location.pathname.startsWith('/dashboard')) {
+    const dash = el('a', 'session-link', 'Dashboard');
+    dash.href = '/dashboard';
+    items.push(dash);
+  }
+  const out = el('button', 'link-button', 'Log out');
+  out.type = 'button';
+  out.addEventListener('click', () => {
+    out.disabled = true;
+    void logOut(location.pathname.startsWith('/dashboard') ? '/' : location.pathname + location.search);
+  });
+  items.push(out);
+  area.replaceChildren(...items);
+}

@@ -1,0 +1,90 @@
+// Password-protected streams on the watch page. The player and the chat both wait for `ready`: for an open
+// stream at once; for a protected one after the viewer typed the password (POST /api/streams/NAME/unlock
+// sets an HttpOnly access cookie). A viewer who unlocked earlier still holds the cookie, which the page
+// cannot read, so a protected stream's manifest is asked first: a 403 PASSWORD_REQUIRED means "show the form".
+
+import { api } from './api.js';
+import { friendlyError } from './auth-rules.js';
+import { parseStreamEntry } from './format.js';
+
+const DIRECTORY_TIMEOUT_MS = 3000;
+const PROBE_TIMEOUT_MS = 1500;
+
+let gate = null;
+
+async function directoryEntry(name) {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(), DIRECTORY_TIMEOUT_MS);
+  try {
+    const res = await fetch('/api/streams', { cache: 'no-store', signal: ctl.signal });
+    if (!res.ok) return null;
+    const list = await res.json();
+    return Array.isArray(list) ? (list.map(parseStreamEntry).find((e) => e && e.name === name) ?? null) : null;
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+/** True if the edge refuses this stream's manifest for want of the password. */
+async function needsPassword(name) {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(), PROBE_TIMEOUT_MS);
+  try {
+    const res = await fetch(`/live/${encodeURIComponent(name)}/manifest.mpd`, { cache: 'no-store', signal: ctl.signal });
+    if (res.status !== 403) return false;
+    const body = await res.json().catch(() => null);
+    return !body || !body.error || body.error.code === 'PASSWORD_REQUIRED';
+  } catch {
+    // A slow answer means the edge is waiting for an offline stream: it let us through.
+    return false;
+  } finally {
+    clearTimeout(t);
+    ctl.abort();
+  }
+}
+
+function showForm(name, resolve) {
+  const form = document.getElementById('unlock');
+  const input = document.getElementById('unlock-password');
+  const error = document.getElementById('unlock-error');
+  const button = form.querySelector('button[type="submit"]');
+  form.hidden = false;
+  input.focus();
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const password = input.value;
+    if (!password) {
+      error.textContent = 'Type the password the streamer gave you.';
+      return;
+    }
+    button.disabled = true;
+    error.textContent = '';
+    const r = await api('POST', `/api/streams/${encodeURIComponent(name)}/unlock`, { password });
+    button.disabled = false;
+    if (r.ok) {
+      form.hidden = true;
+      input.value = '';
+      resolve();
+      return;
+    }
+    error.textContent =
+      r.error.code === 'BAD_CREDENTIALS' ? 'That password is not right. Try again.' : friendlyError(r.error);
+    input.select();
+  });
+}
+
+/**
+ * The page's access gate for stream `name` (one per page, shared by the player and the chat).
+ * `locked` resolves to whether the form is shown; `ready` when playback and chat may start.
+ * @returns {{locked: Promise<boolean>, ready: Promise<void>, entry: Promise<ReturnType<typeof parseStreamEntry>>}}
+ */
+export function streamAccess(name) {
+  if (gate) return gate;
+  const entry = directoryEntry(name);
+  const locked = entry.then((e) => (e && e.protected ? needsPassword(name) : false));
+  const ready = locked.then((isLocked) => (isLocked ? new Promise((resolve) => showForm(name, resolve)) : undefined));
+  gate = { entry, locked, ready };
+  return gate;
+}

@@ -1,0 +1,189 @@
+/**
+ * Viewer-facing API (accounts, follows, viewing passwords, the streamer dashboard). Browsers reach it only
+ * through their edge, which forwards `/api/...` to `/edge-api/...` here with the cluster token and the
+ * client's address; cookies the hub sets pass back through the edge. State-changing requests need the
+ * CSRF double-submit header.
+ */
+import { z } from 'zod';
+import type { Logger } from '../common/logging/index.js';
+import { ApiError, addJsonRoute, type ApiHandler, type ApiRequest } from '../common/http/json-routes.js';
+import type { App } from '../common/http/uws-server.js';
+import { cookie } from '../common/http/request.js';
+import { createCsrfToken, csrfOk } from './auth/tokens.js';
+import { RateLimiter } from './auth/rate-limit.js';
+import type { ChatHub } from './chat/chat-hub.js';
+import type { SessionInfo } from './chat/types.js';
+import type { Directory } from './directory.js';
+import { parseBody, requireCluster, streamParam } from './internal-api.js';
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, accessCookie, type Sessions } from './sessions.js';
+import type { Store } from './store/types.js';
+
+export const CLIENT_IP_HEADER = 'x-tiercast-client-ip';
+
+const credentials = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+
+export interface AccountApiDeps {
+  clusterSecret: string;
+  store: Store;
+  sessions: Sessions;
+  chat: ChatHub;
+  directory: Directory;
+  logger: Logger;
+  loginRatePerMinute: number;
+  changed: () => void;
+}
+
+export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
+  const { store, sessions, logger } = deps;
+  const limiter = new RateLimiter({ capacity: deps.loginRatePerMinute, perMs: 60_000 });
+
+  const clientIp = (req: ApiRequest) => req.headers[CLIENT_IP_HEADER] ?? 'unknown';
+  const session = (req: ApiRequest): SessionInfo | undefined => sessions.verify(req.cookies[SESSION_COOKIE]);
+  const throttle = (req: ApiRequest) => {
+    if (!limiter.take(`login:${clientIp(req)}`)) throw new ApiError('RATE_LIMITED', 'too many attempts; wait a minute');
+  };
+  const sessionCookie = (token: string) => cookie(SESSION_COOKIE, token, { maxAgeS: Math.floor(sessions.sessionTtlMs / 1000) });
+
+  /** Every /edge-api route: only edges may call; state changes need the CSRF header. */
+  const route = (method: 'get' | 'post' | 'put' | 'patch' | 'del', path: string, handler: ApiHandler, maxBodyBytes?: number) =>
+    addJsonRoute(
+      app,
+      method,
+      `/edge-api${path}`,
+      (req) => {
+        requireCluster(deps.clusterSecret, req);
+        if (method !== 'get' && path !== '/auth/csrf' && !csrfOk(req.cookies[CSRF_COOKIE], req.headers[CSRF_HEADER])) {
+          throw new ApiError('CSRF_FAILED', 'missing or wrong CSRF token');
+        }
+        return handler(req);
+      },
+      { logger, maxBodyBytes },
+    );
+
+  route('get', '/auth/csrf', () => {
+    const token = createCsrfToken();
+    return { body: { csrf: token }, cookies: [cookie(CSRF_COOKIE, token, { httpOnly: false })] };
+  });
+
+  route('post', '/auth/register', (req) => {
+    throttle(req);
+    const { name, password } = parseBody(credentials, req.body);
+    if (store.streamers.get(name) && !store.users.getByName(name)) {
+      // A streamer's name is theirs: they claim it by logging in with the stream key first.
+      throw new ApiError('DUPLICATE_NAME', 'that name belongs to a streamer');
+    }
+    const user = store.users.create(name, password);
+    logger.info({ user: user.name }, 'account registered');
+    return { status: 201, body: { user: { name: user.name, role: user.role } }, cookies: [sessionCookie(sessions.issueUser(user))] };
+  });
+
+  route('post', '/auth/login', (req) => {
+    throttle(req);
+    const { name, password } = parseBody(credentials, req.body);
+    const user = store.users.verify(name, password);
+    if (!user) {
+      logger.info({ code: 'BAD_CREDENTIALS', ip: clientIp(req) }, 'login refused');
+      throw new ApiError('BAD_CREDENTIALS', 'wrong name or password');
+    }
+    return { body: { user: { name: user.name, role: user.role } }, cookies: [sessionCookie(sessions.issueUser(user))] };
+  });
+
+  route('post', '/auth/streamer', (req) => {
+    throttle(req);
+    const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(512) }), req.body);
+    const s = store.streamers.verifyKey(key);
+    if (!s) {
+      logger.info({ code: 'BAD_STREAM_KEY', ip: clientIp(req) }, 'streamer login refused');
+      throw new ApiError('BAD_CREDENTIALS', 'wrong stream key');
+    }
+    return { body: { streamer: { name: s.name } }, cookies: [sessionCookie(sessions.issueStreamer(s.name))] };
+  });
+
+  route('post', '/auth/logout', () => ({ status: 204, cookies: [cookie(SESSION_COOKIE, '', { maxAgeS: 0 })] }));
+
+  route('get', '/me', (req) => {
+    const s = session(req);
+    if (!s) return { body: { user: null, following: [] } };
+    if (s.kind === 'streamer') return { body: { user: { name: s.name, role: 'streamer' }, following: [] } };
+    const following = store.follows.list(s.userId).map((name) => ({ name, live: deps.directory.isLive(name) }));
+    return { body: { user: { name: s.name, role: s.role }, following } };
+  });
+
+  const followRoute = (follow: boolean) => (req: ApiRequest) => {
+    const s = session(req);
+    if (!s || s.kind !== 'user') throw new ApiError('UNAUTHENTICATED', 'log in to follow streamers');
+    const name = streamParam(req);
+    if (!store.streamers.get(name)) throw new ApiError('NOT_FOUND', 'no such streamer');
+    if (follow) store.follows.follow(s.userId, name);
+    else store.follows.unfollow(s.userId, name);
+    return { body: { following: store.follows.list(s.userId) } };
+  };
+  route('put', '/follows/:name', followRoute(true));
+  route('del', '/follows/:name', followRoute(false));
+
+  route('post', '/streams/:name/unlock', (req) => {
+    throttle(req);
+    const name = streamParam(req);
+    const { password } = parseBody(z.strictObject({ password: z.string().min(1).max(1024) }), req.body);
+    const s = store.streamers.get(name);
+    if (!s) throw new ApiError('NOT_FOUND', 'no such stream');
+    if (s.hasPassword && !store.streamers.verifyPassword(name, password)) {
+      logger.info({ stream: name, code: 'BAD_CREDENTIALS', ip: clientIp(req) }, 'viewing password refused');
+      throw new ApiError('BAD_CREDENTIALS', 'wrong password');
+    }
+    return {
+      body: { ok: true },
+      cookies: [cookie(accessCookie(name), sessions.issueAccess(name), { maxAgeS: Math.floor(sessions.accessTtlMs / 1000) })],
+    };
+  });
+
+  /** The channel a session may manage: a streamer login, or an account named like the streamer. */
+  const managed = (req: ApiRequest): string => {
+    const s = session(req);
+    if (!s) throw new ApiError('UNAUTHENTICATED', 'log in with your stream key');
+    const name = s.name;
+    if (!store.streamers.get(name)) throw new ApiError('FORBIDDEN', 'this account has no channel');
+    return name;
+  };
+
+  route('get', '/dashboard', (req) => {
+    const name = managed(req);
+    const s = store.streamers.get(name)!;
+    return {
+      body: {
+        streamer: s,
+        live: deps.directory.isLive(name),
+        viewers: deps.directory.viewerCount(name),
+        followers: store.follows.count(name),
+        chatMembers: deps.chat.members(name),
+        moderators: store.moderators.list(name),
+      },
+    };
+  });
+
+  route('patch', '/dashboard', (req) => {
+    const name = managed(req);
+    const patch = parseBody(
+      z.strictObject({
+        title: z.string().max(140).optional(),
+        description: z.string().max(2000).optional(),
+        category: z.string().max(64).optional(),
+        password: z.string().min(8).max(1024).nullable().optional(),
+      }),
+      req.body,
+    );
+    const s = store.streamers.update(name, patch);
+    logger.info({ stream: name, fields: Object.keys(patch) }, 'channel updated from the dashboard');
+    deps.changed();
+    return { body: { streamer: s } };
+  });
+
+  route('post', '/dashboard/rotate-key', (req) => {
+    const name = managed(req);
+    const key = createCsrfToken(); // 32 random bytes, base64url: a fine stream key
+    store.streamers.rotateKey(name, key);
+    logger.info({ stream: name }, 'stream key rotated');
+    // Shown once; the old key stopped working. The session stays valid.
+    return { body: { key } };
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * Administration, as domain functions over an open Store: `node-role streamer|emoji|user …` parses its
+ * arguments and calls these; they validate, act, and return what the CLI prints. A generated stream key is
+ * returned once, here, for the CLI to show; it is stored only as a hash and cannot be shown again.
+ * Errors are HubErrors (DUPLICATE_NAME, UNKNOWN_NAME, INVALID_VALUE) with the name in the context.
+ */
+import { randomBytes } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { HubError } from './store/errors.js';
+import type { EmojiRecord, Store, StreamerRecord, UserRecord, UserRole } from './store/types.js';
+import { LIMITS, checkEmojiData, checkEmojiName, checkRole, checkStreamKey } from './store/validate.js';
+
+/** 24 random bytes as base64url: 32 characters, 192 bits. */
+export function generateStreamKey(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+export interface StreamerAddInput {
+  name: string;
+  key?: string;
+  title?: string;
+  description?: string;
+  category?: string;
+  password?: string;
+}
+
+export interface StreamerResult {
+  streamer: StreamerRecord;
+  /** Only when tiercast chose the key: show it to the operator now, it is not stored in clear anywhere. */
+  generatedKey?: string;
+}
+
+export function streamerAdd(store: Store, input: StreamerAddInput): StreamerResult {
+  const generatedKey = input.key === undefined ? generateStreamKey() : undefined;
+  const streamer = store.streamers.add({ ...input, key: input.key ?? (generatedKey as string) });
+  return generatedKey === undefined ? { streamer } : { streamer, generatedKey };
+}
+
+export interface StreamerSetInput {
+  title?: string;
+  description?: string;
+  category?: string;
+  /** A new viewing password, or null to make the stream public again. */
+  password?: string | null;
+  /** Replace the key with a generated one. */
+  rotateKey?: boolean;
+  /** Replace the key with this one. */
+  key?: string;
+}
+
+export function streamerSet(store: Store, name: string, patch: StreamerSetInput): StreamerResult {
+  if (patch.rotateKey && patch.key !== undefined) {
+    throw new HubError('INVALID_VALUE', 'give either a new key or rotateKey, not both', { streamer: name });
+  }
+  if (!store.streamers.get(name)) throw new HubError('UNKNOWN_NAME', 'no such streamer', { streamer: name });
+  // Check the key before changing anything, so a bad key does not leave the profile half-updated.
+  if (patch.key !== undefined) checkStreamKey(patch.key, { streamer: name });
+  const profile: { title?: string; description?: string; category?: string; password?: string | null } = {};
+  if (patch.title !== undefined) profile.title = patch.title;
+  if (patch.description !== undefined) profile.description = patch.description;
+  if (patch.category !== undefined) profile.category = patch.category;
+  if (patch.password !== undefined) profile.password = patch.password;
+  let streamer = store.streamers.update(name, profile);
+  const generatedKey = patch.rotateKey ? generateStreamKey() : undefined;
+  const newKey = patch.key ?? generatedKey;
+  if (newKey !== undefined) {
+    store.streamers.rotateKey(name, newKey);
+    streamer = store.streamers.get(name) ?? streamer;
+  }
+  return generatedKey === undefined ? { streamer } : { streamer, generatedKey };
+}
+
+export function streamerList(store: Store): StreamerRecord[] {
+  return store.streamers.list();
+}
+
+export function streamerRemove(store: Store, name: string): void {
+  store.streamers.remove(name);
+}
+
+export interface EmojiInfo {
+  name: string;
+  mime: EmojiRecord['mime'];
+  bytes: number;
+}
+
+/** Reads an image file and adds it as emoji `name`; its type comes from its bytes, not its extension. */
+export async function emojiAdd(store: Store, name: string, filePath: string): Promise<EmojiInfo> {
+  checkEmojiName(name);
+  if (store.emoji.get(name))
+    throw new HubError('DUPLICATE_NAME', 'an emoji with this name already exists', { emoji: name });
+  let data: Buffer;
+  try {
+    const fh = await open(filePath, 'r');
+    try {
+      const { size } = await fh.stat();
+      // Checked before reading, so pointing the CLI at a video file does not load it into memory.
+      if (size > LIMITS.emojiBytes) {
+        throw new HubError(
+          'INVALID_VALUE',
+          `emoji image is ${size} bytes, over the ${LIMITS.emojiBytes}-byte limit`,
+          { emoji: name, file: filePath },
+        );
+      }
+      data = await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    if (err instanceof HubError) throw err;
+    throw new HubError(
+      'INVALID_VALUE',
+      `cannot read emoji image: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { emoji: name, file: filePath },
+    );
+  }
+  const checked = checkEmojiData(name, data);
+  store.emoji.add({ name, mime: checked.mime, data: checked.data });
+  return { name, mime: checked.mime, bytes: checked.data.length };
+}
+
+export function emojiRemove(store: Store, name: string): void {
+  store.emoji.remove(name);
+}
+
+export function emojiList(store: Store): EmojiInfo[] {
+  return store.emoji
+    .list()
+    .map(({ name, mime }) => ({ name, mime, bytes: store.emoji.get(name)?.data.length ?? 0 }));
+}
+
+export function userAdd(store: Store, name: string, password: string, role: UserRole = 'user'): UserRecord {
+  return store.users.create(name, password, checkRole(role));
+}
+
+export function userRemove(store: Store, name: string): void {
+  store.users.remove(name);
+}
+
+export function userList(store: Store): UserRecord[] {
+  return store.users.list();
+}
+
+export function userSetRole(store: Store, name: string, role: string): UserRecord {
+  return store.users.setRole(name, checkRole(role));
+}
+
+export function userSetPassword(store: Store, name: string, password: string): void {
+  store.users.setPassword(name, password);
+}
+
+// ---- tables for `… list` ---------------------------------------------------------------------------
+
+/** Printable: controls (an ESC would repaint the admin's terminal) shown as `?`, long values cut. */
+function cell(value: string, max = 40): string {
+  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const chars = [...clean];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : clean;
+}
+
+function date(ms: number | null): string {
+  return ms === null ? '-' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+}
+
+/** Left-aligned columns, two spaces apart, with a header row. */
+export function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max([...h].length, ...rows.map((r) => [...(r[i] ?? '')].length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat((widths[i] ?? 0) - [...c].length)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Never shows keys or password hashes: the records do not carry them. */
+export function formatStreamerTable(list: StreamerRecord[]): string {
+  if (list.length === 0) return 'no streamers';
+  return formatTable(
+    ['NAME', 'TITLE', 'CATEGORY', 'PASSWORD', 'CREATED', 'LAST LIVE'],
+    list.map((s) => [
+      cell(s.name, 64),
+      cell(s.title || '-'),
+      cell(s.category || '-', 24),
+      s.hasPassword ? 'yes' : 'no',
+      date(s.createdAt),
+      date(s.lastLiveAt),
+    ]),
+  );
+}
+
+export function formatUserTable(list: UserRecord[]): string {
+  if (list.length === 0) return 'no users';
+  return formatTable(
+    ['ID', 'NAME', 'ROLE', 'CREATED'],
+    list.map((u) => [String(u.id), cell(u.name), u.role, date(u.createdAt)]),
+  );
+}
+
+export function formatEmojiTable(list: EmojiInfo[]): string {
+  if (list.length === 0) return 'no emoji';
+  return formatTable(
+    ['NAME', 'TYPE', 'BYTES'],
+    list.map((e) => [cell(e.name), e.mime, String(e.bytes)]),
+  );
+}

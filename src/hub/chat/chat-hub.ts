@@ -1,0 +1,346 @@
+/**
+ * The hub's chat: the single authority for who is in which channel, what they may say and in which order
+ * messages happened. Edges forward joins and actions here and relay the resulting events verbatim, so a mute,
+ * a ban or a rename holds on every edge at once. Transport-free: it talks to the world through ChatOutput.
+ *
+ * Closing: close() forgets members, counters and rate windows and makes every later call a no-op. It does not
+ * close the store or the output (the hub's main owns both) and does not kick anyone: the transport is shutting
+ * its sockets down anyway.
+ */
+import type { Logger } from '../../common/logging/index.js';
+import type { StoredChatMessage, Store } from '../store/types.js';
+import { defaultColor } from './colors.js';
+import type { ChatAction, ChatEvent, ChatIdentity, ChatMessageView, ConnRef, MemberView } from './events.js';
+import {
+  generateGuestName,
+  memberKeyForAccount,
+  nameAvailable,
+  resolveIdentity,
+  type IdentityDeps,
+} from './identity.js';
+import { handleDraw, handleSend } from './member-actions.js';
+import { MemberRegistry, refKey, type Conn, type Member } from './members.js';
+import { checkAndRecord, SlidingWindowLimiter } from './rate-limit.js';
+import type { ChatRoom, Draft } from './room.js';
+import { SafeOutput } from './safe-output.js';
+import { isSanctioned, type SanctionSubject } from './sanctions.js';
+import { charCount, compileWordFilter, isValidName, sanitizeText, type WordFilter } from './text-rules.js';
+import { ChatError, type ChatHubOptions, type ChatLimits, type ChatNoticeCode } from './types.js';
+
+const SYSTEM_COLOR = '#90a4ae';
+const MAX_RECENT = 1000;
+
+export class ChatHub {
+  private readonly store: Store;
+  private readonly out: SafeOutput;
+  private readonly limits: ChatLimits;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly opts: ChatHubOptions;
+  private readonly registry = new MemberRegistry();
+  private readonly seqs = new Map<string, number>();
+  private readonly userLimiter: SlidingWindowLimiter;
+  private readonly ipLimiter: SlidingWindowLimiter;
+  private readonly filter: WordFilter;
+  private readonly identityDeps: IdentityDeps;
+  private readonly room: ChatRoom;
+  private closed = false;
+
+  constructor(opts: ChatHubOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.out = new SafeOutput(opts.output, opts.logger);
+    this.limits = opts.limits;
+    this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
+    this.userLimiter = new SlidingWindowLimiter(opts.limits.userRate);
+    this.ipLimiter = new SlidingWindowLimiter(opts.limits.ipRate);
+    this.filter = compileWordFilter(opts.limits.wordFilter);
+    this.identityDeps = {
+      store: opts.store,
+      members: this.registry,
+      wordFilter: this.filter,
+      guestsAllowed: opts.limits.guestsAllowed,
+      verifySession: (token) => opts.verifySession(token),
+      channelExists: (name) => opts.channelExists(name),
+    };
+    this.room = {
+      store: this.store,
+      members: this.registry,
+      logger: this.logger,
+      limits: this.limits,
+      filter: this.filter,
+      now: () => this.now(),
+      notice: (ref, level, code, text) => this.out.notice(ref, level, code, text),
+      broadcast: (channel, event) => this.out.broadcast(channel, event),
+      post: (channel, draft) => this.post(channel, draft),
+      system: (channel, text) => this.system(channel, text),
+      refresh: (member) => this.refresh(member),
+      broadcastMembers: (channel) => this.broadcastMembers(channel),
+      isMuted: (conn) => isSanctioned(this.store, conn.member.channel, 'mute', subjectOf(conn), this.now()),
+      eject: (conn, code, text) => this.eject(conn, code, text),
+      checkName: (member, newName) => this.checkName(member, newName),
+      rename: (member, newName, by) => this.rename(member, newName, by),
+    };
+  }
+
+  join(ref: ConnRef, channel: string, identity: ChatIdentity): void {
+    if (this.closed) return;
+    this.guard(ref, 'join', () => this.doJoin(ref, channel, identity));
+  }
+
+  leave(ref: ConnRef): void {
+    if (this.closed) return;
+    const gone = this.registry.detach(ref);
+    if (gone?.memberGone) this.broadcastMembers(gone.conn.member.channel);
+  }
+
+  act(ref: ConnRef, action: ChatAction): void {
+    if (this.closed) return;
+    this.guard(ref, 'act', () => this.doAct(ref, action));
+  }
+
+  /** An edge's link closed: its connections are gone (there is nobody left to kick). */
+  dropEdge(edge: string): void {
+    if (this.closed) return;
+    const changed = new Set<string>();
+    for (const conn of this.registry.connsOnEdge(edge)) {
+      if (this.registry.detach(conn.ref)?.memberGone) changed.add(conn.member.channel);
+    }
+    for (const channel of changed) this.broadcastMembers(channel);
+    this.logger.info({ edge, channels: changed.size }, 'edge dropped from chat');
+  }
+
+  /** REST API: a message from the host. Throws ChatError NOT_FOUND, INVALID_VALUE or PAYLOAD_TOO_LARGE. */
+  postAsStreamer(channel: string, text: string): ChatMessageView {
+    if (this.closed) throw new ChatError('NOT_FOUND', 'chat is closed', { channel });
+    if (!this.opts.channelExists(channel)) throw new ChatError('NOT_FOUND', 'no such channel', { channel });
+    const clean = sanitizeText(text);
+    if (clean.length === 0) throw new ChatError('INVALID_VALUE', 'empty message', { channel });
+    if (charCount(clean) > this.limits.maxMessageChars) {
+      throw new ChatError(
+        'PAYLOAD_TOO_LARGE',
+        `message longer than ${this.limits.maxMessageChars} characters`,
+        { channel },
+      );
+    }
+    const host = this.registry.find(channel, memberKeyForAccount(channel));
+    const author = host?.name ?? channel;
+    return this.post(channel, {
+      kind: 'text',
+      author,
+      color: host?.color ?? defaultColor(author),
+      badge: 'host',
+      text: this.filter(clean),
+    });
+  }
+
+  recent(channel: string, limit: number): ChatMessageView[] {
+    const n = Math.max(0, Math.min(MAX_RECENT, Math.floor(limit)));
+    if (n === 0) return [];
+    return this.store.chat
+      .recent(channel, n)
+      .sort((a, b) => a.seq - b.seq)
+      .map(toView);
+  }
+
+  members(channel: string): MemberView[] {
+    return this.registry.views(channel);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.registry.clear();
+    this.seqs.clear();
+    this.userLimiter.clear();
+    this.ipLimiter.clear();
+  }
+
+  // ---- join and actions
+
+  private doJoin(ref: ConnRef, channel: string, identity: ChatIdentity): void {
+    if (!this.opts.channelExists(channel)) {
+      this.out.notice(ref, 'error', 'STREAM_NOT_FOUND', `There is no channel ${channel}.`);
+      this.out.kick(ref, 'STREAM_NOT_FOUND');
+      return;
+    }
+    if (this.registry.connection(ref)) this.leave(ref); // the same connection joining again: start over
+    const now = this.now();
+    const isNameBanned = (name: string) =>
+      this.store.sanctions.active(channel, 'ban', { type: 'name', value: name.toLowerCase() }, now);
+    const id = resolveIdentity(this.identityDeps, channel, identity, `guest:${refKey(ref)}`, isNameBanned);
+    if (!id) {
+      this.out.notice(ref, 'error', 'GUESTS_NOT_ALLOWED', 'Log in to chat here.');
+      this.out.kick(ref, 'GUESTS_NOT_ALLOWED');
+      return;
+    }
+    const existing = this.registry.find(channel, id.key);
+    const subject: SanctionSubject = {
+      name: existing?.name ?? id.name,
+      account: id.account,
+      rank: id.rank,
+      ips: [identity.ip],
+    };
+    if (isSanctioned(this.store, channel, 'ban', subject, now)) {
+      this.logger.info({ channel, name: subject.name }, 'banned member refused');
+      this.out.notice(ref, 'error', 'BANNED', 'You are banned from this chat.');
+      this.out.kick(ref, 'BANNED');
+      return;
+    }
+    let member = existing;
+    if (!member) {
+      // An account's own name wins over whoever took it before the account existed.
+      const squatter = this.registry.byName(channel, id.name);
+      if (squatter) this.rename(squatter, generateGuestName(this.identityDeps, channel, isNameBanned));
+      member = this.registry.create({ ...id, channel, color: defaultColor(id.name), colorChosen: false });
+    }
+    this.registry.attach(member, ref, identity.ip);
+    this.out.direct(ref, this.youEvent(member));
+    this.out.direct(ref, {
+      type: 'history',
+      channel,
+      messages: this.recent(channel, this.limits.historyOnJoin),
+    });
+    this.out.direct(ref, { type: 'emoji', list: this.emojiList() });
+    if (!existing) this.broadcastMembers(channel);
+    this.logger.debug({ channel, name: member.name, badge: member.badge, edge: ref.edge }, 'chat join');
+  }
+
+  private doAct(ref: ConnRef, action: ChatAction): void {
+    const conn = this.registry.connection(ref);
+    if (!conn) {
+      this.out.notice(ref, 'error', 'NOT_JOINED', 'Join a chat first.');
+      return;
+    }
+    // Actions come from browsers through the edge: check the shape here, the hub is the authority.
+    const a = action as { type?: unknown; text?: unknown; image?: unknown };
+    const isSend = a.type === 'send' && typeof a.text === 'string';
+    const isDraw = a.type === 'draw' && typeof a.image === 'string';
+    if (!isSend && !isDraw) {
+      this.out.notice(ref, 'error', 'BAD_REQUEST', 'Unknown chat action.');
+      return;
+    }
+    const member = conn.member;
+    const now = this.now();
+    if (
+      !checkAndRecord(
+        [
+          { limiter: this.userLimiter, key: member.key },
+          { limiter: this.ipLimiter, key: conn.ip },
+        ],
+        now,
+      )
+    ) {
+      this.out.notice(ref, 'error', 'RATE_LIMITED', 'You are sending messages too quickly.');
+      return;
+    }
+    if (isSanctioned(this.store, member.channel, 'ban', subjectOf(conn), now)) {
+      if (this.eject(conn, 'BANNED', 'You are banned from this chat.')) this.broadcastMembers(member.channel);
+      return;
+    }
+    if (isDraw) handleDraw(this.room, conn, a.image as string);
+    else handleSend(this.room, conn, a.text as string);
+  }
+
+  // ---- shared by commands and moderation
+
+  private checkName(member: Member, newName: string): ChatNoticeCode | undefined {
+    if (!isValidName(newName, this.filter)) return 'INVALID_NAME';
+    const banned = this.store.sanctions.active(
+      member.channel,
+      'ban',
+      { type: 'name', value: newName.toLowerCase() },
+      this.now(),
+    );
+    if (banned || !nameAvailable(this.identityDeps, member.channel, newName, member.account, member.key))
+      return 'NAME_TAKEN';
+    return undefined;
+  }
+
+  private rename(member: Member, newName: string, by?: Member): void {
+    const old = member.name;
+    member.name = newName;
+    if (!member.colorChosen) member.color = defaultColor(newName);
+    this.refresh(member);
+    this.broadcastMembers(member.channel);
+    const suffix = by && by !== member ? ` (renamed by ${by.name})` : '';
+    this.system(member.channel, `${old} is now ${newName}${suffix}`);
+  }
+
+  /** Notice, kick and forget one connection; true when its member has no connection left. */
+  private eject(conn: Conn, code: ChatNoticeCode, text: string): boolean {
+    this.out.notice(conn.ref, 'error', code, text);
+    this.out.kick(conn.ref, code);
+    return this.registry.detach(conn.ref)?.memberGone ?? false;
+  }
+
+  private system(channel: string, text: string): void {
+    this.post(channel, { kind: 'system', author: 'system', color: SYSTEM_COLOR, badge: 'system', text });
+  }
+
+  /** Numbers, stores, then broadcasts: every edge sees messages in seq order, and history agrees with them. */
+  private post(channel: string, draft: Draft): ChatMessageView {
+    const seq = (this.seqs.get(channel) ?? this.store.chat.lastSeq(channel)) + 1;
+    this.seqs.set(channel, seq);
+    const msg: ChatMessageView = { seq, ...draft, at: this.now() };
+    this.store.chat.append({ channel, ...msg });
+    this.out.broadcast(channel, { type: 'message', channel, msg });
+    return msg;
+  }
+
+  private youEvent(member: Member): ChatEvent {
+    return {
+      type: 'you',
+      name: member.name,
+      color: member.color,
+      badge: member.badge,
+      canModerate: member.rank >= 1,
+    };
+  }
+
+  private refresh(member: Member): void {
+    const event = this.youEvent(member);
+    for (const conn of member.conns.values()) this.out.direct(conn.ref, event);
+  }
+
+  private broadcastMembers(channel: string): void {
+    this.out.broadcast(channel, { type: 'members', channel, members: this.registry.views(channel) });
+  }
+
+  private emojiList(): Array<{ name: string; url: string }> {
+    return this.store.emoji
+      .list()
+      .map((e) => ({ name: e.name, url: this.opts.emojiUrl(e.name) }))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** A failing store must cost one action, not the hub: log it and tell the sender. */
+  private guard(ref: ConnRef, op: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err, op, edge: ref.edge }, 'chat action failed');
+      this.out.notice(ref, 'error', 'INTERNAL', 'Something went wrong; try again.');
+    }
+  }
+}
+
+function subjectOf(conn: Conn): SanctionSubject {
+  const m = conn.member;
+  return { name: m.name, account: m.account, rank: m.rank, ips: [conn.ip] };
+}
+
+function toView(m: StoredChatMessage): ChatMessageView {
+  const view: ChatMessageView = {
+    seq: m.seq,
+    kind: m.kind,
+    author: m.author,
+    color: m.color,
+    badge: m.badge,
+    text: m.text,
+    at: m.at,
+  };
+  if (m.image !== undefined) view.image = m.image;
+  return view;
+}

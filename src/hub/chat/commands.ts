@@ -1,0 +1,155 @@
+/**
+ * Chat commands: a pure parser and the table of who may use what. The hub checks the level before it looks
+ * at the arguments, so a non-moderator probing `/ban` learns FORBIDDEN, not the usage.
+ */
+
+/** everyone: any member; moderator: moderators, the host and site admins; owner: the host and site admins. */
+export type CommandLevel = 'everyone' | 'moderator' | 'owner';
+
+export type Command =
+  | { name: 'help' }
+  | { name: 'me'; text: string }
+  | { name: 'name'; newName: string }
+  | { name: 'color'; color: string }
+  | { name: 'mute'; target: string; minutes?: number }
+  | { name: 'unmute'; target: string }
+  | { name: 'ban'; target: string; minutes?: number }
+  | { name: 'unban'; target: string }
+  | { name: 'rename'; target: string; newName: string }
+  | { name: 'mod'; target: string }
+  | { name: 'unmod'; target: string }
+  | { name: 'clear' }
+  | { name: 'delete'; seq: number };
+
+export type CommandName = Command['name'];
+
+export interface CommandSpec {
+  name: CommandName;
+  level: CommandLevel;
+  usage: string;
+  description: string;
+}
+
+export const COMMANDS: readonly CommandSpec[] = [
+  { name: 'help', level: 'everyone', usage: '/help', description: 'list the commands you can use' },
+  { name: 'me', level: 'everyone', usage: '/me <action>', description: 'describe what you are doing' },
+  { name: 'name', level: 'everyone', usage: '/name <newname>', description: 'change your name in this chat' },
+  {
+    name: 'color',
+    level: 'everyone',
+    usage: '/color <#rrggbb|colour name>',
+    description: 'change your name colour',
+  },
+  {
+    name: 'mute',
+    level: 'moderator',
+    usage: '/mute <name> [minutes]',
+    description: 'stop someone from chatting',
+  },
+  { name: 'unmute', level: 'moderator', usage: '/unmute <name>', description: 'lift a mute' },
+  {
+    name: 'ban',
+    level: 'moderator',
+    usage: '/ban <name> [minutes]',
+    description: 'remove someone and keep them out',
+  },
+  { name: 'unban', level: 'moderator', usage: '/unban <name>', description: 'lift a ban' },
+  {
+    name: 'rename',
+    level: 'moderator',
+    usage: '/rename <name> <newname>',
+    description: "change someone's name",
+  },
+  { name: 'mod', level: 'owner', usage: '/mod <account>', description: 'make an account a moderator here' },
+  { name: 'unmod', level: 'owner', usage: '/unmod <account>', description: 'remove a moderator' },
+  { name: 'clear', level: 'moderator', usage: '/clear', description: 'clear the chat history' },
+  { name: 'delete', level: 'moderator', usage: '/delete <seq>', description: 'delete one message' },
+];
+
+const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
+
+/** A year: longer than that is what "no minutes" (permanent) is for. */
+export const MAX_SANCTION_MINUTES = 525_600;
+
+export type ParseResult =
+  | { kind: 'text'; text: string }
+  | { kind: 'command'; spec: CommandSpec; command: Command }
+  | { kind: 'bad-usage'; spec: CommandSpec }
+  | { kind: 'unknown'; name: string };
+
+/**
+ * Text that starts with '/' is a command; '//' sends the rest as text starting with '/'.
+ * Input is already sanitised and trimmed.
+ */
+export function parseInput(text: string): ParseResult {
+  if (!text.startsWith('/')) return { kind: 'text', text };
+  if (text.startsWith('//')) return { kind: 'text', text: text.slice(1) };
+  const space = text.search(/\s/);
+  const name = (space < 0 ? text.slice(1) : text.slice(1, space)).toLowerCase();
+  const rest = space < 0 ? '' : text.slice(space + 1).trim();
+  const spec = BY_NAME.get(name);
+  if (!spec) return { kind: 'unknown', name };
+  const command = parseArgs(spec.name, rest);
+  return command ? { kind: 'command', spec, command } : { kind: 'bad-usage', spec };
+}
+
+function parseArgs(name: CommandName, rest: string): Command | undefined {
+  const args = rest.length > 0 ? rest.split(/\s+/) : [];
+  switch (name) {
+    case 'help':
+    case 'clear':
+      return args.length === 0 ? { name } : undefined;
+    case 'me':
+      return rest.length > 0 ? { name, text: rest } : undefined;
+    case 'name':
+      return args.length === 1 && args[0] ? { name, newName: args[0] } : undefined;
+    case 'color':
+      return args.length === 1 && args[0] ? { name, color: args[0] } : undefined;
+    case 'unmute':
+    case 'unban':
+    case 'mod':
+    case 'unmod':
+      return args.length === 1 && args[0] ? { name, target: stripAt(args[0]) } : undefined;
+    case 'mute':
+    case 'ban': {
+      const [target, mins] = args;
+      if (!target || args.length > 2) return undefined;
+      if (mins === undefined) return { name, target: stripAt(target) };
+      const minutes = parsePositiveInt(mins);
+      if (minutes === undefined || minutes > MAX_SANCTION_MINUTES) return undefined;
+      return { name, target: stripAt(target), minutes };
+    }
+    case 'rename': {
+      const [target, newName] = args;
+      return target && newName && args.length === 2 ? { name, target: stripAt(target), newName } : undefined;
+    }
+    case 'delete': {
+      const seq = args.length === 1 && args[0] ? parsePositiveInt(args[0]) : undefined;
+      return seq === undefined ? undefined : { name, seq };
+    }
+  }
+}
+
+/** `/mute @bob` works as well as `/mute bob`: people copy names from mentions. */
+function stripAt(name: string): string {
+  return name.startsWith('@') ? name.slice(1) : name;
+}
+
+function parsePositiveInt(s: string): number | undefined {
+  if (!/^[0-9]{1,9}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n > 0 ? n : undefined;
+}
+
+export function levelAllows(granted: CommandLevel, required: CommandLevel): boolean {
+  const order: CommandLevel[] = ['everyone', 'moderator', 'owner'];
+  return order.indexOf(granted) >= order.indexOf(required);
+}
+
+/** The /help text for someone at `level`: only what they may use. */
+export function helpText(level: CommandLevel): string {
+  const lines = COMMANDS.filter((c) => levelAllows(level, c.level)).map(
+    (c) => `${c.usage} — ${c.description}`,
+  );
+  return ['Commands:', ...lines, 'Start a message with // to send text that begins with /.'].join('\n');
+}

@@ -1,0 +1,55 @@
+/**
+ * Chat events: what a viewer's browser receives (JSON text frames on the edge's /chat/NAME socket) and
+ * what it may send. The edge forwards hub events to browsers verbatim; it never builds them itself.
+ */
+import type { ChatBadge, ChatKind } from '../store/types.js';
+
+export interface ChatMessageView {
+  seq: number;
+  kind: ChatKind;
+  author: string;
+  color: string;
+  badge: ChatBadge;
+  text: string;
+  image?: string;
+  at: number;
+}
+
+export interface MemberView {
+  name: string;
+  color: string;
+  badge: ChatBadge;
+}
+
+/** hub → browser */
+export type ChatEvent =
+  | { type: 'message'; channel: string; msg: ChatMessageView }
+  | { type: 'history'; channel: string; messages: ChatMessageView[] }
+  | { type: 'members'; channel: string; members: MemberView[] }
+  | { type: 'you'; name: string; color: string; badge: ChatBadge; canModerate: boolean }
+  | { type: 'notice'; level: 'info' | 'error'; code?: string; text: string }
+  | { type: 'delete'; channel: string; seqs: number[] }
+  | { type: 'clear'; channel: string }
+  | { type: 'emoji'; list: Array<{ name: string; url: string }> }
+  /** edge-generated (the only ones): the hub link's state. */
+  | { type: 'status'; state: 'connected' | 'reconnecting' };
+
+/** browser → edge → hub */
+export type ChatAction =
+  | { type: 'send'; text: string; id?: string }
+  | { type: 'draw'; image: string; id?: string };
+
+/** Who a chat connection is, established by the edge (cookie session) and checked by the hub. */
+export interface ChatIdentity {
+  /** Signed session token from the viewer's cookie, verified by the hub (account or streamer login). */
+  session?: string;
+  /** Name a guest asked for (?name=…); the hub assigns one if absent or taken. */
+  guestName?: string;
+  ip: string;
+}
+
+/** One chat connection: the edge it is on and the edge's id for it. */
+export interface ConnRef {
+  edge: string;
+  conn: string;
+}

@@ -1,0 +1,124 @@
+/**
+ * What a joined member can do: send text, /me, drawings, /help, /name and /color. Moderator commands are
+ * handed to moderation.ts once the member's level allows them. Rate limits and bans are checked by the hub
+ * before anything here runs.
+ */
+import { colorNames, parseColor } from './colors.js';
+import { helpText, levelAllows, parseInput, type CommandLevel } from './commands.js';
+import type { Conn, Member } from './members.js';
+import { runModeration } from './moderation.js';
+import type { ChatRoom } from './room.js';
+import { charCount, checkDrawing, sanitizeText } from './text-rules.js';
+
+export function levelOf(member: Member): CommandLevel {
+  return member.rank >= 2 ? 'owner' : member.rank === 1 ? 'moderator' : 'everyone';
+}
+
+function authorOf(member: Member): { author: string; color: string; badge: Member['badge'] } {
+  return { author: member.name, color: member.color, badge: member.badge };
+}
+
+function refuseIfMuted(room: ChatRoom, conn: Conn): boolean {
+  if (!room.isMuted(conn)) return false;
+  room.notice(conn.ref, 'error', 'MUTED', 'You are muted in this chat.');
+  return true;
+}
+
+export function handleDraw(room: ChatRoom, conn: Conn, image: string): void {
+  if (refuseIfMuted(room, conn)) return;
+  const check = checkDrawing(image, room.limits.maxDrawingBytes);
+  if (!check.ok) {
+    const text =
+      check.code === 'DRAWING_TOO_LARGE' ? 'That drawing is too large.' : 'That is not a PNG drawing.';
+    room.notice(conn.ref, 'error', check.code, text);
+    return;
+  }
+  room.post(conn.member.channel, { ...authorOf(conn.member), kind: 'drawing', text: '', image });
+}
+
+export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
+  const max = room.limits.maxMessageChars;
+  // Huge input is refused before any per-character work (sanitising cannot shrink it below the limit anyway).
+  const text = raw.length > max * 4 + 64 ? raw : sanitizeText(raw);
+  if (text.length === 0) {
+    room.notice(conn.ref, 'error', 'EMPTY_MESSAGE', 'Empty message.');
+    return;
+  }
+  if (charCount(text) > max) {
+    room.notice(conn.ref, 'error', 'MESSAGE_TOO_LONG', `Messages are limited to ${max} characters.`);
+    return;
+  }
+  const parsed = parseInput(text);
+  const level = levelOf(conn.member);
+  if (parsed.kind === 'text') {
+    if (refuseIfMuted(room, conn)) return;
+    room.post(conn.member.channel, {
+      ...authorOf(conn.member),
+      kind: 'text',
+      text: room.filter(parsed.text),
+    });
+    return;
+  }
+  if (parsed.kind === 'unknown') {
+    room.notice(
+      conn.ref,
+      'error',
+      'UNKNOWN_COMMAND',
+      `Unknown command /${parsed.name}. Type /help for the list.`,
+    );
+    return;
+  }
+  // Level before usage: a non-moderator probing /ban learns FORBIDDEN, not how to use it.
+  if (!levelAllows(level, parsed.spec.level)) {
+    room.notice(conn.ref, 'error', 'FORBIDDEN', `You are not allowed to use /${parsed.spec.name}.`);
+    return;
+  }
+  if (parsed.kind === 'bad-usage') {
+    room.notice(conn.ref, 'error', 'BAD_COMMAND', `Usage: ${parsed.spec.usage}`);
+    return;
+  }
+  const cmd = parsed.command;
+  switch (cmd.name) {
+    case 'help':
+      return room.notice(conn.ref, 'info', undefined, helpText(level));
+    case 'me':
+      if (refuseIfMuted(room, conn)) return;
+      room.post(conn.member.channel, { ...authorOf(conn.member), kind: 'me', text: room.filter(cmd.text) });
+      return;
+    case 'name':
+      return selfRename(room, conn, cmd.newName);
+    case 'color':
+      return setColor(room, conn, cmd.color);
+    default:
+      return runModeration(room, conn, cmd);
+  }
+}
+
+function selfRename(room: ChatRoom, conn: Conn, newName: string): void {
+  // A rename is announced to the channel: a muted member must not use it to keep talking.
+  if (refuseIfMuted(room, conn)) return;
+  if (newName === conn.member.name) {
+    room.notice(conn.ref, 'info', undefined, `You are already ${newName}.`);
+    return;
+  }
+  const problem = room.checkName(conn.member, newName);
+  if (problem) {
+    const text =
+      problem === 'INVALID_NAME' ? 'Names are 2–24 letters, digits, _ or -.' : `${newName} is taken.`;
+    room.notice(conn.ref, 'error', problem, text);
+    return;
+  }
+  room.rename(conn.member, newName);
+}
+
+function setColor(room: ChatRoom, conn: Conn, input: string): void {
+  const color = parseColor(input);
+  if (!color) {
+    room.notice(conn.ref, 'error', 'INVALID_COLOR', `Use #rrggbb or one of: ${colorNames().join(', ')}.`);
+    return;
+  }
+  conn.member.color = color;
+  conn.member.colorChosen = true;
+  room.refresh(conn.member);
+  room.broadcastMembers(conn.member.channel);
+}

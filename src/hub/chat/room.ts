@@ -1,0 +1,37 @@
+/**
+ * What the action handlers (member-actions.ts, moderation.ts) need from the hub: its state and a few
+ * operations that number, store and send. ChatHub implements it; the handlers stay plain functions.
+ */
+import type { Logger } from '../../common/logging/index.js';
+import type { Store } from '../store/types.js';
+import type { ChatEvent, ChatMessageView, ConnRef } from './events.js';
+import type { Conn, Member, MemberRegistry } from './members.js';
+import type { WordFilter } from './text-rules.js';
+import type { ChatLimits, ChatNoticeCode } from './types.js';
+
+export type Draft = Omit<ChatMessageView, 'seq' | 'at'>;
+
+export interface ChatRoom {
+  readonly store: Store;
+  readonly members: MemberRegistry;
+  readonly logger: Logger;
+  readonly limits: ChatLimits;
+  readonly filter: WordFilter;
+  now(): number;
+  notice(ref: ConnRef, level: 'info' | 'error', code: ChatNoticeCode | undefined, text: string): void;
+  broadcast(channel: string, event: ChatEvent): void;
+  /** Numbers, stores and broadcasts a message. */
+  post(channel: string, draft: Draft): ChatMessageView;
+  /** A system message (kind and badge 'system'). */
+  system(channel: string, text: string): void;
+  /** Sends `you` to each of the member's connections. */
+  refresh(member: Member): void;
+  broadcastMembers(channel: string): void;
+  isMuted(conn: Conn): boolean;
+  /** Notice, kick and forget one connection (without a members broadcast); true if its member is gone. */
+  eject(conn: Conn, code: ChatNoticeCode, text: string): boolean;
+  /** Why `newName` cannot be the member's name, or undefined if it can. */
+  checkName(member: Member, newName: string): ChatNoticeCode | undefined;
+  /** Renames, updates everyone, announces "a is now b". */
+  rename(member: Member, newName: string, by?: Member): void;
+}

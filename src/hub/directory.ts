@@ -1,0 +1,86 @@
+/**
+ * The network's directory, kept by the hub: every streamer with live state (reported by ingress),
+ * viewers (summed over the edges' reports) and a thumbnail (a still from the transcoder).
+ */
+import type { StreamerRecord } from './store/types.js';
+
+export interface DirectoryEntryView {
+  name: string;
+  title: string;
+  category: string;
+  description: string;
+  live: boolean;
+  viewers: number;
+  startedAt: number | null;
+  protected: boolean;
+  /** Path of the latest thumbnail on any edge, with a version so browsers refetch it. */
+  thumbnail: string | null;
+}
+
+export class Directory {
+  private readonly live = new Map<string, { startedAt: number; ingress: string }>();
+  /** viewers per edge per stream */
+  private readonly viewers = new Map<string, Map<string, number>>();
+  private readonly thumbs = new Map<string, { data: Buffer; at: number }>();
+
+  setLive(stream: string, ingress: string, startedAt: number): void {
+    this.live.set(stream, { startedAt, ingress });
+  }
+
+  setOffline(stream: string): void {
+    this.live.delete(stream);
+  }
+
+  /** An ingress went away: its streams are offline. */
+  dropIngress(ingress: string): void {
+    for (const [s, l] of this.live) if (l.ingress === ingress) this.live.delete(s);
+  }
+
+  isLive(stream: string): boolean {
+    return this.live.has(stream);
+  }
+
+  reportViewers(edge: string, counts: Record<string, number>): void {
+    const m = new Map<string, number>();
+    for (const [s, n] of Object.entries(counts)) if (Number.isInteger(n) && n > 0) m.set(s, Math.min(n, 10_000_000));
+    this.viewers.set(edge, m);
+  }
+
+  dropEdge(edge: string): void {
+    this.viewers.delete(edge);
+  }
+
+  viewerCount(stream: string): number {
+    let n = 0;
+    for (const m of this.viewers.values()) n += m.get(stream) ?? 0;
+    return n;
+  }
+
+  setThumbnail(stream: string, data: Buffer, at = Date.now()): void {
+    this.thumbs.set(stream, { data, at });
+  }
+
+  thumbnail(stream: string): { data: Buffer; at: number } | undefined {
+    return this.thumbs.get(stream);
+  }
+
+  entries(streamers: StreamerRecord[]): DirectoryEntryView[] {
+    return streamers
+      .map((s) => {
+        const l = this.live.get(s.name);
+        const t = this.thumbs.get(s.name);
+        return {
+          name: s.name,
+          title: s.title || s.name,
+          category: s.category,
+          description: s.description,
+          live: !!l,
+          viewers: l ? this.viewerCount(s.name) : 0,
+          startedAt: l?.startedAt ?? null,
+          protected: s.hasPassword,
+          thumbnail: l && t && !s.hasPassword ? `/thumbs/${s.name}.jpg?v=${t.at}` : null,
+        };
+      })
+      .sort((a, b) => Number(b.live) - Number(a.live) || b.viewers - a.viewers || a.name.localeCompare(b.name));
+  }
+}

@@ -1,0 +1,157 @@
+/**
+ * Transport: the hub's side of the edge links (`/internal/edge`, cluster-authenticated). Decodes what
+ * edges send and hands it to the ChatHub and the Directory; implements ChatOutput by sending to edges.
+ * A broadcast is serialised once and sent to every edge (each fans out to its local viewers).
+ */
+import type uWS from 'uWebSockets.js';
+import type { Logger } from '../common/logging/index.js';
+import type { Metrics } from '../common/metrics/index.js';
+import { errorCode, errorMessage } from '../common/errors/index.js';
+import {
+  AUTH_HEADER,
+  CloseCode,
+  HUB_SUBPROTOCOL,
+  MAX_LINK_MESSAGE_BYTES,
+  decodeEdgeToHub,
+  encodeLink,
+  verifyClusterToken,
+} from '../common/protocol/index.js';
+import type { App } from '../common/http/uws-server.js';
+import type { ChatEvent, ConnRef } from './chat/events.js';
+import type { DirectoryEntryView } from './directory.js';
+
+export interface EdgeLinkHandler {
+  join(ref: ConnRef, channel: string, identity: { session?: string; guestName?: string; ip: string }): void;
+  leave(ref: ConnRef): void;
+  act(ref: ConnRef, action: { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string }): void;
+  viewers(edge: string, counts: Record<string, number>): void;
+  edgeGone(edge: string): void;
+  /** The directory to send a newly connected edge. */
+  directory(): DirectoryEntryView[];
+}
+
+interface EdgeData {
+  edge: string;
+  closed: boolean;
+}
+
+export class EdgeLinkServer {
+  private readonly edges = new Map<string, uWS.WebSocket<EdgeData>>();
+  private handler: EdgeLinkHandler | undefined;
+
+  constructor(
+    app: App,
+    private readonly opts: { clusterSecret: string; logger: Logger; metrics: Metrics },
+  ) {
+    const log = opts.logger;
+    app.ws<EdgeData>('/internal/edge', {
+      maxPayloadLength: MAX_LINK_MESSAGE_BYTES,
+      maxBackpressure: 64 * 1024 * 1024,
+      idleTimeout: 32,
+      sendPingsAutomatically: true,
+      upgrade: (res, req, context) => {
+        const token = req.getHeader(AUTH_HEADER);
+        const protocols = req.getHeader('sec-websocket-protocol');
+        const key = req.getHeader('sec-websocket-key');
+        const ext = req.getHeader('sec-websocket-extensions');
+        const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+        if (!protocols.split(',').map((p) => p.trim()).includes(HUB_SUBPROTOCOL)) {
+          log.warn({ remote, code: 'PROTOCOL_VERSION_MISMATCH' }, 'edge link refused: protocol version');
+          res.cork(() => res.writeStatus('426 Upgrade Required').writeHeader('x-tiercast-error', 'PROTOCOL_VERSION_MISMATCH').end());
+          return;
+        }
+        const check = verifyClusterToken(opts.clusterSecret, token);
+        if (!check.ok) {
+          log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'edge link refused');
+          opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });
+          res.cork(() => res.writeStatus('401 Unauthorized').writeHeader('x-tiercast-error', 'CLUSTER_AUTH_FAILED').end());
+          return;
+        }
+        res.upgrade<EdgeData>({ edge: check.nodeId, closed: false }, key, HUB_SUBPROTOCOL, ext, context);
+      },
+      open: (ws) => {
+        const d = ws.getUserData();
+        const old = this.edges.get(d.edge);
+        if (old) {
+          // The same edge reconnected before its old socket timed out: the new link wins.
+          old.getUserData().closed = true;
+          old.end(CloseCode.GOING_AWAY, 'replaced by a newer link from the same edge');
+          this.handler?.edgeGone(d.edge);
+        }
+        this.edges.set(d.edge, ws);
+        log.info({ edge: d.edge }, 'edge linked');
+        if (this.handler) ws.send(encodeLink({ t: 'directory', entries: this.handler.directory() }), false);
+      },
+      message: (ws, message, isBinary) => {
+        const d = ws.getUserData();
+        if (isBinary || !this.handler) return;
+        try {
+          const m = decodeEdgeToHub(Buffer.from(message).toString('utf8'));
+          const h = this.handler;
+          switch (m.t) {
+            case 'join':
+              return h.join({ edge: d.edge, conn: m.conn }, m.channel, m.identity);
+            case 'leave':
+              return h.leave({ edge: d.edge, conn: m.conn });
+            case 'act':
+              return h.act({ edge: d.edge, conn: m.conn }, m.action);
+            case 'viewers':
+              return h.viewers(d.edge, m.counts);
+          }
+        } catch (err) {
+          const code = errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME';
+          opts.metrics.protocolErrors.inc({ code });
+          log.warn({ edge: d.edge, code, err: errorMessage(err) }, 'bad message from edge ignored');
+        }
+      },
+      close: (ws) => {
+        const d = ws.getUserData();
+        const wasCurrent = this.edges.get(d.edge) === ws;
+        d.closed = true;
+        if (!wasCurrent) return;
+        this.edges.delete(d.edge);
+        this.handler?.edgeGone(d.edge);
+        log.info({ edge: d.edge }, 'edge link closed');
+      },
+    });
+  }
+
+  setHandler(h: EdgeLinkHandler): void {
+    this.handler = h;
+  }
+
+  broadcast(channel: string, event: ChatEvent): void {
+    const text = encodeLink({ t: 'broadcast', channel, event: event as unknown as Record<string, unknown> });
+    for (const ws of this.edges.values()) if (!ws.getUserData().closed) ws.send(text, false);
+  }
+
+  direct(ref: ConnRef, event: ChatEvent): void {
+    const ws = this.edges.get(ref.edge);
+    if (ws && !ws.getUserData().closed) ws.send(encodeLink({ t: 'direct', conn: ref.conn, event: event as unknown as Record<string, unknown> }), false);
+  }
+
+  kick(ref: ConnRef, reason: string): void {
+    const ws = this.edges.get(ref.edge);
+    if (ws && !ws.getUserData().closed) ws.send(encodeLink({ t: 'kick', conn: ref.conn, reason }), false);
+  }
+
+  publishDirectory(entries: DirectoryEntryView[]): void {
+    const text = encodeLink({ t: 'directory', entries });
+    for (const ws of this.edges.values()) if (!ws.getUserData().closed) ws.send(text, false);
+  }
+
+  get edgeCount(): number {
+    return this.edges.size;
+  }
+
+  close(): void {
+    for (const ws of this.edges.values()) {
+      const d = ws.getUserData();
+      if (!d.closed) {
+        d.closed = true;
+        ws.end(CloseCode.GOING_AWAY, 'hub shutting down');
+      }
+    }
+    this.edges.clear();
+  }
+}

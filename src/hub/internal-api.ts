@@ -1,0 +1,97 @@
+/**
+ * Cluster-internal API of the hub, called by ingress nodes (cluster-authenticated): stream-key checks,
+ * live/offline reports and thumbnails. Edges use the WebSocket link and the /edge-api routes instead.
+ */
+import { z } from 'zod';
+import type { Logger } from '../common/logging/index.js';
+import { AUTH_HEADER, verifyClusterToken } from '../common/protocol/index.js';
+import { ApiError, addJsonRoute, type ApiRequest } from '../common/http/json-routes.js';
+import type { App } from '../common/http/uws-server.js';
+import type { Directory } from './directory.js';
+import type { Store } from './store/types.js';
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_THUMBNAIL_BYTES = 512 * 1024;
+
+export function requireCluster(secret: string, req: ApiRequest): string {
+  const check = verifyClusterToken(secret, req.headers[AUTH_HEADER]);
+  if (!check.ok) throw new ApiError('CLUSTER_AUTH_FAILED', `cluster authentication failed: ${check.reason}`);
+  return check.nodeId;
+}
+
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    throw new ApiError('INVALID_VALUE', first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'invalid body');
+  }
+  return r.data;
+}
+
+export function streamParam(req: ApiRequest, i = 0): string {
+  const name = req.params[i] ?? '';
+  if (!NAME.test(name)) throw new ApiError('NOT_FOUND', 'no such stream');
+  return name;
+}
+
+export function addInternalRoutes(
+  app: App,
+  deps: { clusterSecret: string; store: Store; directory: Directory; logger: Logger; changed: () => void },
+): void {
+  const { clusterSecret, store, directory, logger, changed } = deps;
+  const opts = { logger };
+
+  addJsonRoute(
+    app,
+    'post',
+    '/internal/publish/authorize',
+    (req) => {
+      const node = requireCluster(clusterSecret, req);
+      const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(512) }), req.body);
+      const s = store.streamers.verifyKey(key);
+      if (!s) {
+        logger.warn({ ingress: node, code: 'BAD_STREAM_KEY' }, 'publish key refused');
+        throw new ApiError('BAD_STREAM_KEY', 'invalid stream key');
+      }
+      return { body: { name: s.name, title: s.title, category: s.category } };
+    },
+    opts,
+  );
+
+  addJsonRoute(
+    app,
+    'post',
+    '/internal/streams/:name/live',
+    (req) => {
+      const node = requireCluster(clusterSecret, req);
+      const name = streamParam(req);
+      const { live } = parseBody(z.strictObject({ live: z.boolean() }), req.body);
+      if (live) {
+        directory.setLive(name, node, Date.now());
+        if (store.streamers.get(name)) store.streamers.markLive(name, Date.now());
+      } else {
+        directory.setOffline(name);
+      }
+      logger.info({ stream: name, ingress: node, live }, 'stream state reported');
+      changed();
+      return { status: 204 };
+    },
+    opts,
+  );
+
+  addJsonRoute(
+    app,
+    'put',
+    '/internal/streams/:name/thumbnail',
+    (req) => {
+      requireCluster(clusterSecret, req);
+      const name = streamParam(req);
+      const data = req.rawBody;
+      if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) throw new ApiError('INVALID_VALUE', 'thumbnail must be a JPEG');
+      directory.setThumbnail(name, data);
+      changed();
+      return { status: 204 };
+    },
+    { logger, maxBodyBytes: MAX_THUMBNAIL_BYTES },
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * The remote-control REST API (docs/openapi.yaml): a streamer's own tools and bots manage their channel.
+ * Credentials: HTTP Basic `name:streamKey`, or `Bearer <token>` from POST /api/v1/token. A credential only
+ * ever grants its own channel.
+ */
+import { z } from 'zod';
+import type { Logger } from '../common/logging/index.js';
+import { ApiError, addJsonRoute, type ApiHandler, type ApiRequest } from '../common/http/json-routes.js';
+import type { App } from '../common/http/uws-server.js';
+import { RateLimiter } from './auth/rate-limit.js';
+import type { ChatHub } from './chat/chat-hub.js';
+import type { Directory } from './directory.js';
+import { parseBody, streamParam } from './internal-api.js';
+import type { Sessions } from './sessions.js';
+import type { Store } from './store/types.js';
+
+export function addRemoteRoutes(
+  app: App,
+  deps: { store: Store; sessions: Sessions; chat: ChatHub; directory: Directory; logger: Logger; changed: () => void; loginRatePerMinute: number },
+): void {
+  const { store, sessions, chat, directory, logger } = deps;
+  const limiter = new RateLimiter({ capacity: deps.loginRatePerMinute * 6, perMs: 60_000 });
+
+  /** The channel the credentials belong to. */
+  const authenticate = (req: ApiRequest): string => {
+    const auth = req.headers.authorization ?? '';
+    if (auth.startsWith('Basic ')) {
+      if (!limiter.take(`remote:${req.remote.split(':')[0]}`)) throw new ApiError('RATE_LIMITED', 'too many attempts');
+      const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
+      const i = decoded.indexOf(':');
+      const name = decoded.slice(0, i);
+      const key = decoded.slice(i + 1);
+      const s = i > 0 ? store.streamers.verifyKey(key) : undefined;
+      if (!s || s.name !== name) {
+        logger.info({ code: 'BAD_CREDENTIALS', remote: req.remote }, 'remote API credentials refused');
+        throw new ApiError('UNAUTHENTICATED', 'wrong streamer name or key');
+      }
+      return s.name;
+    }
+    if (auth.startsWith('Bearer ')) {
+      const s = sessions.verify(auth.slice(7));
+      if (!s || s.kind !== 'streamer') throw new ApiError('UNAUTHENTICATED', 'invalid or expired token');
+      return s.name;
+    }
+    throw new ApiError('UNAUTHENTICATED', 'credentials required (Basic name:streamKey or Bearer token)');
+  };
+
+  const own = (req: ApiRequest): string => {
+    const who = authenticate(req);
+    const name = streamParam(req);
+    if (who !== name) throw new ApiError('FORBIDDEN', 'these credentials belong to another channel');
+    return name;
+  };
+
+  const unauthorizedHeader = { 'www-authenticate': 'Basic realm="tiercast", charset="UTF-8"' };
+  const wrap =
+    (h: ApiHandler): ApiHandler =>
+    async (req) => {
+      try {
+        return await h(req);
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
+          return { status: 401, headers: unauthorizedHeader, body: { error: { code: err.code, message: err.message } } };
+        }
+        throw err;
+      }
+    };
+  const opts = { logger };
+
+  addJsonRoute(
+    app,
+    'post',
+    '/api/v1/token',
+    wrap((req) => {
+      const name = authenticate(req);
+      const token = sessions.issueStreamer(name);
+      return { body: { token, expiresAt: Date.now() + sessions.sessionTtlMs } };
+    }),
+    opts,
+  );
+
+  const info = (name: string) => {
+    const s = store.streamers.get(name)!;
+    return {
+      name,
+      live: directory.isLive(name),
+      viewers: directory.viewerCount(name),
+      chatMembers: chat.members(name).map((m) => m.name),
+      title: s.title,
+      description: s.description,
+      category: s.category,
+      protected: s.hasPassword,
+    };
+  };
+
+  addJsonRoute(app, 'get', '/api/v1/streams/:name', wrap((req) => ({ body: info(own(req)) })), opts);
+
+  addJsonRoute(
+    app,
+    'patch',
+    '/api/v1/streams/:name',
+    wrap((req) => {
+      const name = own(req);
+      const patch = parseBody(
+        z.strictObject({
+          title: z.string().max(140).optional(),
+          description: z.string().max(2000).optional(),
+          category: z.string().max(64).optional(),
+          password: z.string().min(8).max(1024).nullable().optional(),
+        }),
+        req.body,
+      );
+      store.streamers.update(name, patch);
+      logger.info({ stream: name, fields: Object.keys(patch) }, 'channel updated through the remote API');
+      deps.changed();
+      return { body: info(name) };
+    }),
+    opts,
+  );
+
+  addJsonRoute(
+    app,
+    'get',
+    '/api/v1/streams/:name/chat',
+    wrap((req) => {
+      const name = own(req);
+      const limit = Math.min(200, Math.max(1, Number(new URLSearchParams(req.query).get('limit') ?? 50) || 50));
+      return { body: { messages: chat.recent(name, limit) } };
+    }),
+    opts,
+  );
+
+  addJsonRoute(
+    app,
+    'post',
+    '/api/v1/streams/:name/chat',
+    wrap((req) => {
+      const name = own(req);
+      const { text } = parseBody(z.strictObject({ text: z.string().min(1).max(2000) }), req.body);
+      return { status: 201, body: { message: chat.postAsStreamer(name, text) } };
+    }),
+    opts,
+  );
+}

@@ -1,0 +1,137 @@
+/**
+ * Recent chat per channel, for viewers who join late and for continuity across hub restarts. Each channel
+ * keeps its newest `historySize` messages; the highest seq ever stored is kept separately (chat_channels)
+ * so numbering continues after a restart even if history was trimmed, deleted or cleared.
+ */
+import { HubError } from './errors.js';
+import { Lookups, type RepoContext } from './repo-context.js';
+import type { ChatBadge, ChatHistoryRepo, ChatKind, StoredChatMessage } from './types.js';
+
+const KINDS: ReadonlySet<string> = new Set<ChatKind>(['text', 'me', 'system', 'drawing']);
+const BADGES: ReadonlySet<string> = new Set<ChatBadge>(['host', 'moderator', 'user', 'guest', 'system']);
+
+interface Row {
+  seq: number;
+  kind: ChatKind;
+  author: string;
+  color: string;
+  badge: ChatBadge;
+  text: string;
+  image: string | null;
+  at: number;
+}
+
+export function createChatHistoryRepo(
+  ctx: RepoContext,
+  lookups: Lookups,
+  historySize: number,
+): ChatHistoryRepo {
+  const { db } = ctx;
+  const lastSeqStmt = db.prepare<[string], { last_seq: number }>(
+    'SELECT c.last_seq FROM chat_channels c JOIN streamers s ON s.id = c.streamer_id WHERE s.name = ?',
+  );
+  const lastSeqById = db.prepare<[number], { last_seq: number }>(
+    'SELECT last_seq FROM chat_channels WHERE streamer_id = ?',
+  );
+  const insert = db.prepare(
+    `INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at)
+     VALUES (@streamerId, @seq, @kind, @author, @color, @badge, @text, @image, @at)`,
+  );
+  const bump = db.prepare<[{ id: number; seq: number }]>(
+    'INSERT INTO chat_channels (streamer_id, last_seq) VALUES (@id, @seq) ON CONFLICT (streamer_id) DO UPDATE SET last_seq = @seq',
+  );
+  // Everything older than the historySize-th newest message (NULL, so nothing, while there are fewer).
+  const trim = db.prepare<[{ id: number; keep: number }]>(
+    `DELETE FROM chat_messages WHERE streamer_id = @id AND seq <
+       (SELECT seq FROM chat_messages WHERE streamer_id = @id ORDER BY seq DESC LIMIT 1 OFFSET @keep - 1)`,
+  );
+  const clearById = db.prepare<[number]>('DELETE FROM chat_messages WHERE streamer_id = ?');
+  const recent = db.prepare<[string, number], Row>(
+    `SELECT * FROM (
+       SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at
+       FROM chat_messages m JOIN streamers s ON s.id = m.streamer_id
+       WHERE s.name = ? ORDER BY m.seq DESC LIMIT ?
+     ) ORDER BY seq`,
+  );
+  const delOne = db.prepare<[number, number]>('DELETE FROM chat_messages WHERE streamer_id = ? AND seq = ?');
+
+  const append = db.transaction((msg: StoredChatMessage) => {
+    const streamerId = lookups.requireStreamerId(msg.channel);
+    const ctxt = { streamer: msg.channel, seq: msg.seq };
+    const last = lastSeqById.get(streamerId)?.last_seq ?? 0;
+    if (msg.seq <= last)
+      throw new HubError('INVALID_VALUE', `chat seq must increase (last stored ${last})`, ctxt);
+    bump.run({ id: streamerId, seq: msg.seq });
+    if (historySize === 0) return;
+    insert.run({
+      streamerId,
+      seq: msg.seq,
+      kind: msg.kind,
+      author: msg.author,
+      color: msg.color,
+      badge: msg.badge,
+      text: msg.text,
+      image: msg.image ?? null,
+      at: Math.round(msg.at),
+    });
+    trim.run({ id: streamerId, keep: historySize });
+  });
+
+  const removeMany = db.transaction((streamerId: number, seqs: number[]) => {
+    for (const seq of seqs) delOne.run(streamerId, seq);
+  });
+
+  return {
+    append(msg) {
+      const ctxt = { streamer: msg.channel, seq: msg.seq };
+      if (!Number.isSafeInteger(msg.seq) || msg.seq < 1)
+        throw new HubError('INVALID_VALUE', 'chat seq must be a positive integer', ctxt);
+      if (!KINDS.has(msg.kind)) throw new HubError('INVALID_VALUE', 'unknown chat message kind', ctxt);
+      if (!BADGES.has(msg.badge)) throw new HubError('INVALID_VALUE', 'unknown chat badge', ctxt);
+      if (typeof msg.author !== 'string' || typeof msg.color !== 'string' || typeof msg.text !== 'string') {
+        throw new HubError('INVALID_VALUE', 'chat author, color and text must be strings', ctxt);
+      }
+      if (msg.image !== undefined && typeof msg.image !== 'string')
+        throw new HubError('INVALID_VALUE', 'chat image must be a data URL', ctxt);
+      if (!Number.isFinite(msg.at))
+        throw new HubError('INVALID_VALUE', 'chat message time must be a number', ctxt);
+      append(msg);
+    },
+
+    recent(channel, limit) {
+      if (!Number.isFinite(limit) || limit <= 0) return [];
+      return recent.all(channel, Math.floor(limit)).map((r) => {
+        const m: StoredChatMessage = {
+          channel,
+          seq: r.seq,
+          kind: r.kind,
+          author: r.author,
+          color: r.color,
+          badge: r.badge,
+          text: r.text,
+          at: r.at,
+        };
+        if (r.image !== null) m.image = r.image;
+        return m;
+      });
+    },
+
+    lastSeq(channel) {
+      return lastSeqStmt.get(channel)?.last_seq ?? 0;
+    },
+
+    remove(channel, seqs) {
+      const id = lookups.streamerId(channel);
+      if (id === undefined) return;
+      removeMany(
+        id,
+        seqs.filter((s) => Number.isSafeInteger(s)),
+      );
+    },
+
+    clear(channel) {
+      const id = lookups.streamerId(channel);
+      if (id !== undefined) clearById.run(id);
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * The hub's store, as the rest of the hub sees it (implemented over SQLite in ./sqlite-store.ts).
+ * Every method is synchronous (better-sqlite3). Errors are HubError with a stable code.
+ * Secrets (stream keys, passwords) go in and are hashed; they never come back out.
+ */
+
+export type HubErrorCode =
+  | 'DUPLICATE_NAME'
+  | 'UNKNOWN_NAME'
+  | 'INVALID_VALUE'
+  | 'BAD_CREDENTIALS'
+  | 'FORBIDDEN'
+  | 'RATE_LIMITED'
+  | 'NOT_FOUND'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'CSRF_FAILED'
+  | 'UNAUTHENTICATED';
+
+export interface StreamerRecord {
+  name: string;
+  title: string;
+  description: string;
+  category: string;
+  /** A viewing password is set (the password itself is never returned). */
+  hasPassword: boolean;
+  createdAt: number;
+  lastLiveAt: number | null;
+}
+
+export type UserRole = 'user' | 'admin';
+
+export interface UserRecord {
+  id: number;
+  name: string;
+  role: UserRole;
+  createdAt: number;
+}
+
+export interface EmojiRecord {
+  name: string;
+  mime: 'image/png' | 'image/gif' | 'image/webp';
+  data: Buffer;
+}
+
+export type ChatKind = 'text' | 'me' | 'system' | 'drawing';
+export type ChatBadge = 'host' | 'moderator' | 'user' | 'guest' | 'system';
+
+export interface StoredChatMessage {
+  channel: string;
+  /** Per-channel sequence number, strictly increasing: the order every viewer sees. */
+  seq: number;
+  kind: ChatKind;
+  author: string;
+  color: string;
+  badge: ChatBadge;
+  /** Plain text as typed (after filtering); clients render it as text, never as markup. */
+  text: string;
+  /** data:image/png;base64,… for drawings only. */
+  image?: string;
+  at: number;
+}
+
+export type SanctionKind = 'mute' | 'ban';
+export interface SanctionTarget {
+  type: 'user' | 'name' | 'ip';
+  value: string;
+}
+export interface SanctionRecord {
+  channel: string;
+  kind: SanctionKind;
+  target: SanctionTarget;
+  until: number | null;
+  by: string;
+  at: number;
+}
+
+export interface StreamerRepo {
+  add(input: { name: string; key: string; title?: string; description?: string; category?: string; password?: string }): StreamerRecord;
+  remove(name: string): void;
+  list(): StreamerRecord[];
+  get(name: string): StreamerRecord | undefined;
+  update(name: string, patch: { title?: string; description?: string; category?: string; password?: string | null }): StreamerRecord;
+  /** Replaces the key; the old one stops working at once. */
+  rotateKey(name: string, newKey: string): void;
+  /** The streamer whose key this is, or undefined. Constant work whether or not it matches. */
+  verifyKey(key: string): StreamerRecord | undefined;
+  verifyPassword(name: string, password: string): boolean;
+  markLive(name: string, at: number): void;
+}
+
+export interface UserRepo {
+  create(name: string, password: string, role?: UserRole): UserRecord;
+  verify(name: string, password: string): UserRecord | undefined;
+  get(id: number): UserRecord | undefined;
+  getByName(name: string): UserRecord | undefined;
+  list(): UserRecord[];
+  remove(name: string): void;
+  setRole(name: string, role: UserRole): UserRecord;
+  setPassword(name: string, password: string): void;
+}
+
+export interface ModeratorRepo {
+  add(channel: string, userName: string): void;
+  remove(channel: string, userName: string): void;
+  list(channel: string): string[];
+  is(channel: string, userName: string): boolean;
+}
+
+export interface SanctionRepo {
+  add(s: Omit<SanctionRecord, 'at'>): void;
+  remove(channel: string, kind: SanctionKind, target: SanctionTarget): boolean;
+  /** True while an unexpired sanction of this kind matches the target. */
+  active(channel: string, kind: SanctionKind, target: SanctionTarget, now?: number): boolean;
+  list(channel: string, now?: number): SanctionRecord[];
+}
+
+export interface EmojiRepo {
+  add(e: EmojiRecord): void;
+  remove(name: string): void;
+  list(): Array<{ name: string; mime: EmojiRecord['mime'] }>;
+  get(name: string): EmojiRecord | undefined;
+}
+
+export interface FollowRepo {
+  follow(userId: number, streamer: string): void;
+  unfollow(userId: number, streamer: string): void;
+  list(userId: number): string[];
+  count(streamer: string): number;
+}
+
+export interface ChatHistoryRepo {
+  /** Stores a message and trims the channel to the configured history size. */
+  append(msg: StoredChatMessage): void;
+  recent(channel: string, limit: number): StoredChatMessage[];
+  /** The highest seq stored for a channel (0 if none): the hub continues numbering after a restart. */
+  lastSeq(channel: string): number;
+  remove(channel: string, seqs: number[]): void;
+  clear(channel: string): void;
+}
+
+export interface Store {
+  streamers: StreamerRepo;
+  users: UserRepo;
+  moderators: ModeratorRepo;
+  sanctions: SanctionRepo;
+  emoji: EmojiRepo;
+  follows: FollowRepo;
+  chat: ChatHistoryRepo;
+  close(): void;
+}

@@ -1,0 +1,89 @@
+/**
+ * The ingress's calls to the hub (cluster-authenticated HTTP): stream-key checks, live/offline reports and
+ * thumbnails. Live state is re-reported periodically, so a restarted hub learns it again within seconds.
+ */
+import { TiercastError } from '../common/errors/index.js';
+import type { Logger } from '../common/logging/index.js';
+import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
+import type { StreamerAuthorizer } from './streamer-registry.js';
+
+const TIMEOUT_MS = 3000;
+
+export class HubClient implements StreamerAuthorizer {
+  private readonly live = new Set<string>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly opts: { url: string; nodeId: string; clusterSecret: string; logger: Logger },
+  ) {
+    this.timer = setInterval(() => {
+      for (const s of this.live) void this.post(`/internal/streams/${s}/live`, { live: true }).catch(() => undefined);
+    }, 10_000);
+    this.timer.unref();
+  }
+
+  private async post(path: string, body: unknown, method = 'POST'): Promise<Response> {
+    const isJson = !(body instanceof Buffer);
+    const r = await fetch(`${this.opts.url.replace(/\/+$/, '')}${path}`, {
+      method,
+      headers: {
+        [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId),
+        'content-type': isJson ? 'application/json' : 'image/jpeg',
+      },
+      body: isJson ? JSON.stringify(body) : new Uint8Array(body),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    return r;
+  }
+
+  async authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {
+    let r: Response;
+    try {
+      r = await this.post('/internal/publish/authorize', { key });
+    } catch (err) {
+      this.opts.logger.error({ code: 'HUB_UNAVAILABLE', err: (err as Error).message }, 'cannot check a stream key: hub unreachable');
+      throw new TiercastError('HUB_UNAVAILABLE', 'stream keys cannot be checked right now');
+    }
+    if (r.status === 403) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
+    if (!r.ok) throw new TiercastError('HUB_UNAVAILABLE', `hub answered ${r.status}`);
+    return (await r.json()) as { name: string; title?: string; category?: string };
+  }
+
+  reportLive(stream: string, live: boolean): void {
+    if (live) this.live.add(stream);
+    else this.live.delete(stream);
+    this.post(`/internal/streams/${stream}/live`, { live }).then(
+      (r) => {
+        if (!r.ok) this.opts.logger.warn({ stream, status: r.status }, 'hub refused a live report');
+      },
+      (err: unknown) => this.opts.logger.warn({ stream, code: 'HUB_UNAVAILABLE', err: (err as Error).message }, 'live report not delivered; will retry'),
+    );
+  }
+
+  async putThumbnail(stream: string, jpeg: Buffer): Promise<void> {
+    const r = await this.post(`/internal/streams/${stream}/thumbnail`, jpeg, 'PUT');
+    if (!r.ok) throw new TiercastError('THUMBNAIL_FAILED', `hub answered ${r.status}`, { stream });
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+  }
+}
+
+/** Tries each authorizer in turn: the static list of the config first, then the hub. */
+export class ChainedAuthorizer implements StreamerAuthorizer {
+  constructor(private readonly chain: StreamerAuthorizer[]) {}
+
+  async authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {
+    let last: unknown = new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
+    for (const a of this.chain) {
+      try {
+        return await a.authorize(key);
+      } catch (err) {
+        last = err;
+        if (err instanceof TiercastError && err.code !== 'BAD_STREAM_KEY') break;
+      }
+    }
+    throw last;
+  }
+}
