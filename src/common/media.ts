@@ -33,6 +33,8 @@ export interface StreamInfo {
   /** Increments each time the transcoder restarts; chunks after a restart carry the discontinuity flag. */
   epoch: number;
   renditions: RenditionInfo[];
+  /** Needs a viewing password (known at publish time; the hub's directory carries later changes). */
+  protected?: boolean;
 }
 
 export const ChunkFlags = {

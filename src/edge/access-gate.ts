@@ -11,7 +11,11 @@ export class AccessGate {
   private readonly protectedStreams = new Set<string>();
   private readonly key: Buffer;
 
-  constructor(clusterSecret: string) {
+  constructor(
+    clusterSecret: string,
+    /** Protection carried by the stream itself (StreamInfo), for streams the hub's directory has not named yet. */
+    private readonly streamSaysProtected: (stream: string) => boolean = () => false,
+  ) {
     this.key = deriveKey(clusterSecret, 'stream-access');
   }
 
@@ -22,12 +26,12 @@ export class AccessGate {
   }
 
   isProtected(stream: string): boolean {
-    return this.protectedStreams.has(stream);
+    return this.protectedStreams.has(stream) || this.streamSaysProtected(stream);
   }
 
   /** True if the stream is open or the cookie header carries a valid token for it. */
   allows(stream: string, cookieHeader: string): boolean {
-    if (!this.protectedStreams.has(stream)) return true;
+    if (!this.isProtected(stream)) return true;
     return accessTokenValid(this.key, parseCookies(cookieHeader)[accessCookie(stream)], stream);
   }
 }

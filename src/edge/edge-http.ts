@@ -95,10 +95,13 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     res.onAborted(() => {
       aborted = true;
     });
+    const cookies = req.getHeader('cookie');
     const r = relay.ensure(name);
     void r.whenKnown(config.upstream.subscribeTimeoutMs).then((info) => {
       if (aborted) return;
       if (!info) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', `stream ${name} is not live`);
+      // The stream itself may say it is protected (StreamInfo), now that it is known here.
+      if (!gate.allows(name, cookies)) return passwordRequired(res, name);
       const base = config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : `http://${host}`;
       const mpd = buildMpd(info, { timeUrl: `${base}/time`, targetLatencyMs: config.viewer.targetLatencyMs, cacheSegments: config.cache.segments });
       count('manifest', '200');

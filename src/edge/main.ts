@@ -40,7 +40,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     metrics,
   });
   const counter = new ViewerCounter();
-  const gate = new AccessGate(config.clusterSecret);
+  const gate = new AccessGate(config.clusterSecret, (name) => relay.get(name)?.info?.protected === true);
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
 

@@ -16,6 +16,7 @@ import type { AccessGate } from './access-gate.js';
 
 interface ViewerData {
   stream: string;
+  cookies: string;
   remote: string;
   initialVideo: string | undefined;
   session: ViewerSession | undefined;
@@ -57,7 +58,7 @@ export function addViewerSocket(
         res.cork(() => res.writeStatus('403 Forbidden').writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED').end('this stream needs its password'));
         return;
       }
-      res.upgrade<ViewerData>({ stream, remote, initialVideo: video, session: undefined, closed: false }, key, protocol, ext, context);
+      res.upgrade<ViewerData>({ stream, cookies: req.getHeader('cookie'), remote, initialVideo: video, session: undefined, closed: false }, key, protocol, ext, context);
     },
     open: (ws) => {
       sockets.add(ws);
@@ -91,9 +92,12 @@ export function addViewerSocket(
       ws.cork(() => relay.attach(d.stream, session));
       const r = relay.get(d.stream);
       if (r && r.state === 'pending') {
-        // Tell the player promptly if the stream turns out not to exist.
+        // Tell the player promptly if the stream turns out not to exist, and re-check protection once the
+        // stream's own description arrives (before any media: inits and chunks come in later messages).
         void r.whenKnown(5000).then((info) => {
-          if (!info && !d.closed) ws.send(JSON.stringify({ type: 'end', reason: 'stream is not live' }), false);
+          if (d.closed) return;
+          if (!info) ws.send(JSON.stringify({ type: 'end', reason: 'stream is not live' }), false);
+          else if (!deps.gate.allows(d.stream, d.cookies)) session.close(4403, 'PASSWORD_REQUIRED: this stream needs its password');
         });
       }
     },

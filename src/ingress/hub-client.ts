@@ -36,7 +36,7 @@ export class HubClient implements StreamerAuthorizer {
     return r;
   }
 
-  async authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {
+  async authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
     let r: Response;
     try {
       r = await this.post('/internal/publish/authorize', { key });
@@ -46,7 +46,7 @@ export class HubClient implements StreamerAuthorizer {
     }
     if (r.status === 403) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     if (!r.ok) throw new TiercastError('HUB_UNAVAILABLE', `hub answered ${r.status}`);
-    return (await r.json()) as { name: string; title?: string; category?: string };
+    return (await r.json()) as { name: string; title?: string; category?: string; protected?: boolean };
   }
 
   reportLive(stream: string, live: boolean): void {
@@ -74,7 +74,7 @@ export class HubClient implements StreamerAuthorizer {
 export class ChainedAuthorizer implements StreamerAuthorizer {
   constructor(private readonly chain: StreamerAuthorizer[]) {}
 
-  async authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {
+  async authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
     let last: unknown = new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     for (const a of this.chain) {
       try {

@@ -23,6 +23,8 @@ export interface LiveStreamOptions {
   transcode: TranscodeConfig;
   logger: Logger;
   metrics: Metrics;
+  /** Needs a viewing password: travels down the tree in StreamInfo so edges refuse media at once. */
+  protected?: boolean;
   /** Called once when the stream ends for any reason (publisher left, transcoder gave up). */
   onClosed(reason: string): void;
 }
@@ -170,6 +172,7 @@ export class LiveStream {
       chunkDurationMs: this.opts.transcode.chunkDurationMs,
       epoch,
       renditions: this.planned.map((id) => this.inits.get(id)!.info),
+      ...(this.opts.protected ? { protected: true } : {}),
     };
     this.opts.relay.start(info);
     for (const id of this.planned) this.opts.relay.setInit(id, this.inits.get(id)!.data);

@@ -52,10 +52,11 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     relay.setDirectory(entries);
   };
 
-  const beginStream = (name: string, extra: { title?: string; category?: string }): LiveStream => {
+  const beginStream = (name: string, extra: { title?: string; category?: string; protected?: boolean }): LiveStream => {
     if (live.has(name)) throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
     const stream = new LiveStream({
       name,
+      protected: extra.protected,
       relay: relay.local(name),
       transcode: config.transcode,
       logger: logger.child({ module: 'live-stream', stream: name }),
@@ -79,7 +80,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   };
 
   const onPublish = async (req: PublishRequest): Promise<PublishSink> => {
-    let s: { name: string; title?: string; category?: string };
+    let s: { name: string; title?: string; category?: string; protected?: boolean };
     try {
       s = await streamers.authorize(req.publishName);
     } catch (err) {

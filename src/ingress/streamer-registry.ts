@@ -8,7 +8,7 @@ import { TiercastError } from '../common/errors/index.js';
 
 export interface StreamerAuthorizer {
   /** The streamer's public name for a key, or a BAD_STREAM_KEY error. */
-  authorize(key: string): Promise<{ name: string; title?: string; category?: string }>;
+  authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }>;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();

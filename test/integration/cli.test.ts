@@ -13,7 +13,11 @@ import { run, waitFor } from '../helpers/network.js';
 const BIN = 'bin/node-role.js';
 
 test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named demo', { timeout: 90_000 }, async () => {
-  const p = spawn(process.execPath, [BIN, 'all', '--demo'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TIERCAST_LOG_LEVEL: 'warn' } });
+  const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-all-'));
+  const p = spawn(process.execPath, [BIN, 'all', '--demo'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TIERCAST_LOG_LEVEL: 'warn', TIERCAST_HUB__DATA_DIR: dataDir },
+  });
   let out = '';
   let logs = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -29,15 +33,16 @@ test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named 
       const l = r ? ((await r.json()) as Array<{ name: string; live: boolean; viewers: number }>) : [];
       return l.some((s) => s.name === 'demo') && l;
     }, 40_000);
-    assert.deepEqual(Object.keys(list[0]!).sort(), ['category', 'live', 'name', 'title', 'viewers']);
+    for (const k of ['category', 'live', 'name', 'title', 'viewers']) assert.ok(k in list[0]!, `entries have ${k}`);
     const page = await (await fetch('http://127.0.0.1:8080/watch/demo')).text();
     assert.match(page, /<video/);
     const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', 'http://127.0.0.1:8080/live/demo/manifest.mpd']);
     assert.equal(probe.code, 0, probe.stderr);
     assert.ok(probe.stdout.includes('h264') && probe.stdout.includes('aac'));
-    for (const port of [8080, 8090, 8091]) {
+    for (const port of [8080, 8090, 8091, 8070]) {
       const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      assert.match(m, /tiercast_relay_chunks_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/, `metrics on ${port}`);
+      assert.match(m, /tiercast_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/, `metrics on ${port}`);
+      if (port !== 8070) assert.match(m, /tiercast_relay_chunks_total\{stream="demo",node_id="[^"]+",node_role="[^"]+"\} [1-9]/, `chunks relayed on ${port}`);
     }
     assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
   } finally {

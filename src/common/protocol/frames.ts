@@ -68,6 +68,7 @@ const streamStartSchema = z
     chunkDurationMs: z.number().int().positive(),
     epoch: z.number().int().nonnegative(),
     renditions: z.array(renditionSchema).min(1).max(32),
+    protected: z.boolean().optional(),
   })
   .strict();
 const streamEndSchema = z.object({ stream: nameSchema, reason: z.string().max(256), code: z.string().max(64).optional() }).strict();

@@ -1,0 +1,56 @@
+// Pure parts of the streamer dashboard: validating GET /api/dashboard, the PATCH for what changed, and
+// the status line. dashboard.js does the DOM.
+
+import { parseMembers } from './chat-format.js';
+
+/** A clean copy of the dashboard response, or null if it is not one. */
+export function parseDashboard(raw) {
+  if (!raw || typeof raw !== 'object' || !raw.streamer || typeof raw.streamer.name !== 'string') return null;
+  const s = raw.streamer;
+  const str = (v) => (typeof v === 'string' ? v : '');
+  const count = (v) => (Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+  return {
+    streamer: {
+      name: s.name,
+      title: str(s.title),
+      description: str(s.description),
+      category: str(s.category),
+      hasPassword: s.hasPassword === true,
+      createdAt: Number.isFinite(s.createdAt) ? s.createdAt : null,
+      lastLiveAt: Number.isFinite(s.lastLiveAt) ? s.lastLiveAt : null,
+    },
+    live: raw.live === true,
+    viewers: count(raw.viewers),
+    followers: count(raw.followers),
+    chatMembers: parseMembers(raw.chatMembers),
+    moderators: Array.isArray(raw.moderators) ? raw.moderators.filter((m) => typeof m === 'string').sort() : [],
+  };
+}
+
+/** The fields of the info form that differ from the saved channel (trimmed), or null if none do. */
+export function infoPatch(saved, form) {
+  const patch = {};
+  for (const key of ['title', 'category', 'description']) {
+    const value = String(form[key] ?? '').trim();
+    if (value !== (saved[key] ?? '')) patch[key] = value;
+  }
+  return Object.keys(patch).length ? patch : null;
+}
+
+/** A problem with the info form, or null (the hub's limits: title 140, category 64, description 2000). */
+export function checkInfo(form) {
+  if (String(form.title ?? '').trim().length > 140) return 'Titles are at most 140 characters.';
+  if (String(form.category ?? '').trim().length > 64) return 'Categories are at most 64 characters.';
+  if (String(form.description ?? '').trim().length > 2000) return 'Descriptions are at most 2000 characters.';
+  return null;
+}
+
+const dateFormat = (at) =>
+  new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** "Live" / "Offline" and a second line: when the channel was last live. */
+export function liveStatus(d, format = dateFormat) {
+  if (d.live) return { text: 'Live', sub: 'Streaming now', live: true };
+  const last = d.streamer.lastLiveAt;
+  return { text: 'Offline', sub: last ? `Last live ${format(last)}` : 'Never streamed yet', live: false };
+}
