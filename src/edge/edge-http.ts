@@ -45,6 +45,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     count('page', '200');
     page(res, 'index.html');
   });
+  app.get('/login', (res) => {
+    count('page', '200');
+    page(res, 'login.html');
+  });
+  app.get('/dashboard', (res) => {
+    count('page', '200');
+    page(res, 'dashboard.html');
+  });
   app.get('/watch/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {
       count('page', '404');

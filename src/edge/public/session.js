@@ -69,7 +69,7 @@ export async function mountSessionArea() {
   who.append(avatar, name);
   if (me.user.role !== 'user') who.append(el('span', 'role-tag', me.user.role));
   const items = [who];
-  if (me.user.role === 'streamer' && !location.pathname.startsWith('/dashboard')) {
+  if (me.user.role === 'streamer' && !/^\/(static\/)?dashboard/.test(location.pathname)) {
     const dash = el('a', 'session-link', 'Dashboard');
     dash.href = '/dashboard';
     items.push(dash);
