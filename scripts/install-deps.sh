@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(ffmpeg)
+want=(ffmpeg g++ make python3)
 if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver); fi
 
 missing=()

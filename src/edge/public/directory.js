@@ -1,79 +1,153 @@
-// The directory page: live channels from /api/streams as cards, refreshed every 5 s.
+// The directory page: channels from /api/streams as cards (thumbnail or a placeholder, a lock on
+// password-protected ones), category chips, live channels sorted by viewers or name, offline ones in their own
+// section, and a "Following live" row for logged-in viewers. Refreshed every 5 s.
 // Everything from the API goes into the page through textContent and validated attributes.
 
-import { formatViewers, hueFor, parseStreamEntry } from './format.js';
+import { categoriesOf, formatUptime, formatViewers, hueFor, parseStreamEntry } from './format.js';
+import { arrange, followingLive } from './directory-model.js';
+import { loadMe, mountSessionArea } from './session.js';
 
 const REFRESH_MS = 5_000;
+const $ = (id) => document.getElementById(id);
 
-const grid = document.getElementById('streams');
-const empty = document.getElementById('empty');
-const summary = document.getElementById('summary');
-const sortSelect = document.getElementById('sort');
+const grid = $('streams');
+const offlineGrid = $('offline');
+const empty = $('empty');
+const summary = $('summary');
+const sortSelect = $('sort');
+const chips = $('chips');
 
 /** @type {ReturnType<typeof parseStreamEntry>[]} */
 let streams = [];
+let following = null;
 let loaded = false;
 let lastRendered = '';
+let category = new URLSearchParams(location.search).get('category') ?? '';
 
-const SORTS = {
-  'viewers-desc': (a, b) => b.viewers - a.viewers || a.title.localeCompare(b.title),
-  'viewers-asc': (a, b) => a.viewers - b.viewers || a.title.localeCompare(b.title),
-  title: (a, b) => a.title.localeCompare(b.title, undefined, { sensitivity: 'base' }),
-};
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function lockIcon() {
+  const span = el('span', 'lock-badge');
+  span.title = 'Password-protected';
+  span.setAttribute('role', 'img');
+  span.setAttribute('aria-label', 'Password-protected');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '14');
+  svg.setAttribute('height', '14');
+  svg.setAttribute('aria-hidden', 'true');
+  const rect = document.createElementNS(svg.namespaceURI, 'rect');
+  for (const [k, v] of Object.entries({ x: 5, y: 10.5, width: 14, height: 10, rx: 2, fill: 'currentColor' })) rect.setAttribute(k, String(v));
+  const path = document.createElementNS(svg.namespaceURI, 'path');
+  for (const [k, v] of Object.entries({ d: 'M8 10.5V7.5a4 4 0 0 1 8 0v3', fill: 'none', stroke: 'currentColor', 'stroke-width': 2.2 })) path.setAttribute(k, String(v));
+  svg.append(rect, path);
+  span.append(svg);
+  return span;
+}
+
+function thumbnail(s) {
+  const thumb = el('div', 'thumb');
+  thumb.style.setProperty('--hue', String(hueFor(s.name)));
+  const initial = el('span', 'thumb-initial', s.title.slice(0, 1).toUpperCase());
+  initial.setAttribute('aria-hidden', 'true');
+  thumb.append(initial);
+  if (s.thumbnail) {
+    const img = el('img', 'thumb-img');
+    img.src = s.thumbnail;
+    img.alt = '';
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    // A missing or broken image leaves the placeholder showing.
+    img.addEventListener('error', () => img.remove());
+    thumb.append(img);
+  }
+  if (s.live) {
+    thumb.append(el('span', 'live-badge', 'LIVE'), el('span', 'viewer-badge', formatViewers(s.viewers)));
+  } else {
+    thumb.append(el('span', 'offline-badge', 'OFFLINE'));
+  }
+  if (s.protected) thumb.append(lockIcon());
+  return thumb;
+}
 
 function card(s) {
   const li = document.createElement('li');
-  const a = document.createElement('a');
-  a.className = 'card';
+  const a = el('a', s.live ? 'card' : 'card card-offline');
   a.href = `/watch/${encodeURIComponent(s.name)}`;
   a.dataset.name = s.name;
+  if (s.description) a.title = s.description.slice(0, 300);
 
-  const thumb = document.createElement('div');
-  thumb.className = 'thumb';
-  thumb.style.setProperty('--hue', String(hueFor(s.name)));
-  const initial = document.createElement('span');
-  initial.className = 'thumb-initial';
-  initial.setAttribute('aria-hidden', 'true');
-  initial.textContent = s.title.slice(0, 1).toUpperCase();
-  const live = document.createElement('span');
-  live.className = 'live-badge';
-  live.textContent = 'LIVE';
-  const viewers = document.createElement('span');
-  viewers.className = 'viewer-badge';
-  viewers.textContent = formatViewers(s.viewers);
-  thumb.append(initial, live, viewers);
-
-  const body = document.createElement('div');
-  body.className = 'card-body';
-  const title = document.createElement('h2');
-  title.className = 'card-title';
-  title.textContent = s.title;
-  const meta = document.createElement('p');
-  meta.className = 'card-meta';
-  meta.textContent = s.category ? `${s.name} · ${s.category}` : s.name;
-  body.append(title, meta);
-
-  a.append(thumb, body);
+  const body = el('div', 'card-body');
+  body.append(el('h2', 'card-title', s.title));
+  const meta = [s.name, s.category, s.live ? formatUptime(s.startedAt) : ''].filter(Boolean).join(' · ');
+  body.append(el('p', 'card-meta', meta));
+  a.append(thumbnail(s), body);
   li.append(a);
   return li;
 }
 
+function followingItem(s) {
+  const li = document.createElement('li');
+  const a = el('a', 'following-item');
+  a.href = `/watch/${encodeURIComponent(s.name)}`;
+  a.dataset.name = s.name;
+  const avatar = el('span', 'avatar', s.name.slice(0, 1).toUpperCase());
+  avatar.setAttribute('aria-hidden', 'true');
+  avatar.style.setProperty('--hue', String(hueFor(s.name)));
+  const text = el('span', 'following-text');
+  text.append(el('span', 'following-name', s.name), el('span', 'following-title', s.title));
+  a.append(avatar, text, el('span', 'following-viewers', formatViewers(s.viewers)));
+  li.append(a);
+  return li;
+}
+
+function renderChips() {
+  const cats = categoriesOf(streams);
+  if (category && !cats.some((c) => c.toLowerCase() === category.toLowerCase())) cats.push(category);
+  chips.hidden = cats.length === 0;
+  const make = (label, value) => {
+    const b = el('button', 'chip', label);
+    b.type = 'button';
+    b.dataset.category = value;
+    b.setAttribute('aria-pressed', String(value.toLowerCase() === category.toLowerCase()));
+    return b;
+  };
+  chips.replaceChildren(make('All', ''), ...cats.map((c) => make(c, c)));
+}
+
 function render() {
-  const sorted = streams.filter((s) => s.live).sort(SORTS[sortSelect.value] ?? SORTS['viewers-desc']);
-  const key = JSON.stringify(sorted);
+  const sort = sortSelect.value;
+  const { live, offline } = arrange(streams, { category, sort });
+  const follows = following ? followingLive(following, streams) : null;
+  const key = JSON.stringify([live, offline, follows, category, sort]);
   if (key === lastRendered) return;
   lastRendered = key;
   // Keep keyboard focus on the same channel across refreshes.
-  const focused =
-    document.activeElement instanceof HTMLElement ? document.activeElement.dataset.name : undefined;
-  grid.replaceChildren(...sorted.map(card));
-  if (focused) grid.querySelector(`a[data-name="${CSS.escape(focused)}"]`)?.focus();
-  empty.hidden = sorted.length > 0;
-  grid.hidden = sorted.length === 0;
+  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.name : undefined;
+  const focusedChip = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.category : undefined;
+  grid.replaceChildren(...live.map(card));
+  offlineGrid.replaceChildren(...offline.map(card));
+  $('offline-section').hidden = offline.length === 0;
+  renderChips();
+  if (follows) {
+    $('following').hidden = false;
+    $('following-list').replaceChildren(...follows.map(followingItem));
+    $('following-list').hidden = follows.length === 0;
+    $('following-empty').hidden = follows.length > 0;
+  }
+  if (focused) document.querySelector(`main a[data-name="${CSS.escape(focused)}"]`)?.focus();
+  if (focusedChip !== undefined) chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`)?.focus();
+  empty.hidden = live.length > 0;
+  grid.hidden = live.length === 0;
+  $('empty-title').textContent = category ? `Nobody is live in ${category}` : 'No one is live right now';
+  const n = live.length;
   summary.textContent =
-    sorted.length === 0
-      ? 'Nobody is streaming'
-      : `${sorted.length} ${sorted.length === 1 ? 'channel' : 'channels'} live`;
+    n === 0 ? (category ? `Nobody live in ${category}` : 'Nobody is streaming') : `${n} ${n === 1 ? 'channel' : 'channels'} live${category ? ` in ${category}` : ''}`;
 }
 
 async function refresh() {
@@ -100,9 +174,30 @@ function schedule() {
   }, REFRESH_MS);
 }
 
+function setCategory(value) {
+  category = value;
+  const params = new URLSearchParams(location.search);
+  if (value) params.set('category', value);
+  else params.delete('category');
+  const q = params.toString();
+  history.replaceState(null, '', q ? `${location.pathname}?${q}` : location.pathname);
+  render();
+}
+
 sortSelect.addEventListener('change', render);
+chips.addEventListener('click', (e) => {
+  const b = e.target instanceof Element ? e.target.closest('button[data-category]') : null;
+  if (b) setCategory(b.dataset.category === category ? '' : b.dataset.category);
+});
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(timer);
   else void refresh().then(schedule);
+});
+void mountSessionArea();
+void loadMe().then((me) => {
+  if (!me.user || me.user.role === 'streamer') return;
+  following = me.following;
+  lastRendered = '';
+  if (loaded) render();
 });
 void refresh().then(schedule);

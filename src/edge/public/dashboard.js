@@ -1,0 +1,251 @@
+// The streamer dashboard: needs a streamer session (or an account named like the channel); without one it
+// shows a stream-key login right here. Edits title, category and description, sets or removes the viewing
+// password, rotates the stream key (the new key is shown once, never stored by the page), and refreshes
+// live status, viewers, followers and chat members every 5 s without touching fields being edited.
+
+import { api } from './api.js';
+import { MIN_STREAM_PASSWORD, friendlyError } from './auth-rules.js';
+import { badgeNode } from './chat-view.js';
+import { formatViewers } from './format.js';
+import { checkInfo, infoPatch, liveStatus, parseDashboard } from './dashboard-rules.js';
+import { mountSessionArea } from './session.js';
+
+const REFRESH_MS = 5_000;
+const $ = (id) => document.getElementById(id);
+
+let data = null;
+let timer = null;
+let infoDirty = false;
+
+function show(section) {
+  $('dash-loading').hidden = true;
+  $('key-login').hidden = section !== 'login';
+  $('dash-content').hidden = section !== 'content';
+}
+
+function problem(text) {
+  $('dash-problem').textContent = text ?? '';
+  $('dash-problem').hidden = !text;
+}
+
+function fillInfo(s) {
+  const form = $('info-form');
+  form.elements.title.value = s.title;
+  form.elements.category.value = s.category;
+  form.elements.description.value = s.description;
+  infoDirty = false;
+}
+
+function nameItems(list, empty) {
+  if (!list.length) {
+    const li = document.createElement('li');
+    li.className = 'name-empty';
+    li.textContent = empty;
+    return [li];
+  }
+  return list.map((m) => {
+    const li = document.createElement('li');
+    const badge = typeof m === 'string' ? null : badgeNode(m.badge);
+    if (badge) li.append(badge, ' ');
+    const name = document.createElement('span');
+    name.className = 'name-item';
+    name.textContent = typeof m === 'string' ? m : m.name;
+    if (typeof m !== 'string') name.style.color = m.color;
+    li.append(name);
+    return li;
+  });
+}
+
+function render(d, first) {
+  const s = d.streamer;
+  document.title = `${s.name} · Dashboard · tiercast`;
+  $('dash-name').textContent = s.title ? `${s.name} · ${s.title}` : s.name;
+  $('dash-channel-link').href = `/watch/${encodeURIComponent(s.name)}`;
+  const status = liveStatus(d);
+  const live = $('stat-live');
+  live.textContent = status.text;
+  live.classList.toggle('is-live', status.live);
+  $('stat-live-sub').textContent = status.sub;
+  $('stat-viewers').textContent = String(d.viewers);
+  $('stat-viewers').title = formatViewers(d.viewers);
+  $('stat-followers').textContent = String(d.followers);
+  $('stat-chat').textContent = String(d.chatMembers.length);
+  $('dash-updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  $('dash-mods').replaceChildren(...nameItems(d.moderators, 'No moderators yet.'));
+  $('dash-members').replaceChildren(...nameItems(d.chatMembers, 'Nobody is in chat.'));
+  if (first || !infoDirty) fillInfo(s);
+  $('pw-state').textContent = s.hasPassword
+    ? 'This stream is password-protected: viewers need the password to watch and chat.'
+    : 'Anyone can watch this stream. Set a password to keep it private.';
+  $('pw-set').textContent = s.hasPassword ? 'Change password' : 'Set password';
+  $('pw-remove').hidden = !s.hasPassword;
+}
+
+async function load(first = false) {
+  const r = await api('GET', '/api/dashboard');
+  if (r.ok) {
+    const d = parseDashboard(r.data);
+    if (!d) return problem('The dashboard answered in an unexpected format.');
+    problem(null);
+    data = d;
+    render(d, first);
+    show('content');
+    return true;
+  }
+  if (r.error.code === 'UNAUTHENTICATED' || r.error.code === 'FORBIDDEN') {
+    stopRefresh();
+    $('key-login-sub').textContent =
+      r.error.code === 'FORBIDDEN'
+        ? 'This account has no channel. Log in with your stream key to manage your channel.'
+        : 'Log in with your stream key to manage your channel.';
+    show('login');
+    problem(null);
+    $('key-login-key').focus();
+    return false;
+  }
+  // Hub away or the network: keep what is shown and say so; the refresh keeps trying.
+  if (!data) $('dash-loading').hidden = true;
+  problem(friendlyError(r.error));
+  return false;
+}
+
+function startRefresh() {
+  stopRefresh();
+  timer = setInterval(() => {
+    if (!document.hidden) void load();
+  }, REFRESH_MS);
+}
+
+function stopRefresh() {
+  clearInterval(timer);
+  timer = null;
+}
+
+function formStatus(form, { ok = '', error = '' }) {
+  form.querySelector('.form-ok').textContent = ok;
+  form.querySelector('.form-error').textContent = error;
+}
+
+async function patch(body) {
+  const r = await api('PATCH', '/api/dashboard', body);
+  if (r.ok && r.data && r.data.streamer && data) {
+    data = parseDashboard({ ...data, streamer: r.data.streamer }) ?? data;
+    render(data, true);
+  }
+  return r;
+}
+
+function wireInfo() {
+  const form = $('info-form');
+  form.addEventListener('input', () => {
+    infoDirty = true;
+    formStatus(form, {});
+  });
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!data) return;
+    const values = Object.fromEntries(new FormData(form));
+    const error = checkInfo(values);
+    if (error) return formStatus(form, { error });
+    const body = infoPatch(data.streamer, values);
+    if (!body) return formStatus(form, { ok: 'Nothing changed.' });
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    const r = await patch(body);
+    button.disabled = false;
+    formStatus(form, r.ok ? { ok: 'Saved.' } : { error: friendlyError(r.error) });
+  });
+}
+
+function wirePassword() {
+  const form = $('pw-form');
+  const input = $('pw-input');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const password = input.value;
+    if (password.length < MIN_STREAM_PASSWORD) {
+      return formStatus(form, { error: `Use at least ${MIN_STREAM_PASSWORD} characters.` });
+    }
+    const r = await patch({ password });
+    if (r.ok) input.value = '';
+    formStatus(form, r.ok ? { ok: 'Password set. Share it with the viewers you want.' } : { error: friendlyError(r.error) });
+  });
+  $('pw-remove').addEventListener('click', async () => {
+    const r = await patch({ password: null });
+    formStatus(form, r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) });
+  });
+}
+
+function wireKey() {
+  const confirmBox = $('key-confirm');
+  const box = $('key-new');
+  const value = $('key-value');
+  $('key-rotate').addEventListener('click', () => {
+    confirmBox.hidden = false;
+    $('key-confirm-no').focus();
+  });
+  $('key-confirm-no').addEventListener('click', () => (confirmBox.hidden = true));
+  $('key-confirm-yes').addEventListener('click', async () => {
+    confirmBox.hidden = true;
+    $('key-error').textContent = '';
+    const r = await api('POST', '/api/dashboard/rotate-key');
+    if (!r.ok || !r.data || typeof r.data.key !== 'string') {
+      $('key-error').textContent = r.ok ? 'The server did not return a key.' : friendlyError(r.error);
+      return;
+    }
+    value.value = r.data.key;
+    $('key-copied').textContent = '';
+    box.hidden = false;
+    value.focus();
+    value.select();
+  });
+  $('key-copy').addEventListener('click', async () => {
+    let copied = false;
+    try {
+      await navigator.clipboard.writeText(value.value);
+      copied = true;
+    } catch {
+      // No clipboard API (plain http on another host): fall back to the selection.
+      value.select();
+      copied = document.execCommand('copy');
+    }
+    $('key-copied').textContent = copied ? 'Copied.' : 'Select the key and copy it by hand.';
+  });
+  $('key-hide').addEventListener('click', () => {
+    value.value = '';
+    box.hidden = true;
+  });
+}
+
+function wireKeyLogin() {
+  const form = $('key-login-form');
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const key = $('key-login-key').value.trim();
+    const error = form.querySelector('.form-error');
+    if (!key) return (error.textContent = 'Paste your stream key.');
+    const button = form.querySelector('button[type="submit"]');
+    button.disabled = true;
+    const r = await api('POST', '/api/auth/streamer', { key });
+    button.disabled = false;
+    if (!r.ok) {
+      error.textContent = r.error.code === 'BAD_CREDENTIALS' ? 'That stream key is not right.' : friendlyError(r.error);
+      return;
+    }
+    // The top bar and everything else follow the new session: start the page afresh.
+    location.reload();
+  });
+}
+
+async function main() {
+  void mountSessionArea();
+  wireInfo();
+  wirePassword();
+  wireKey();
+  wireKeyLogin();
+  const ok = await load(true);
+  // Logged out: nothing to refresh until the key login reloads the page.
+  if (ok || $('key-login').hidden) startRefresh();
+}
+
+void main();
