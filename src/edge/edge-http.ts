@@ -127,17 +127,21 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     if (!r || r.state !== 'live') return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
     r.lastUsed = Date.now();
     if (file === 'init.mp4') {
-      let aborted = false;
+      // onAborted first: the answer may be sent synchronously, and a finished response must not be touched.
+      let done = false;
+      const cancel: PendingRequest[] = [];
+      res.onAborted(() => {
+        done = true;
+        for (const c of cancel) c.cancel();
+      });
       const pending = waitForInit(r, rendition, config.viewer.segmentWaitMs, (data) => {
-        if (aborted) return;
+        if (done) return;
+        done = true;
         if (!data) return notFound(res, 'init', 'SEGMENT_NOT_FOUND', 'no such rendition');
         count('init', '200');
         send(res, '200 OK', data, { 'content-type': 'video/mp4', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
       });
-      res.onAborted(() => {
-        aborted = true;
-        pending.cancel();
-      });
+      cancel.push(pending);
       return;
     }
     const m = SEGMENT_RE.exec(file);

@@ -33,6 +33,7 @@ export async function startIntermediate(config: IntermediateConfig, parentLogger
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
   const cluster = new ClusterServer(app, {
+    nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     config: config.cluster,
     heartbeatIntervalMs: config.upstream.heartbeatIntervalMs,

@@ -36,6 +36,8 @@ export const clusterServerSchema = z.strictObject({
   maxFrameBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
   /** A relay child whose socket buffers more than this is disconnected; it reconnects and resumes. */
   maxBackpressureBytes: z.number().int().min(64 * 1024).default(32 * 1024 * 1024),
+  /** Child relays accepted; past it a new child is refused (503 PARENT_AT_CAPACITY) and tries another parent. */
+  maxChildren: z.number().int().min(1).default(200),
 });
 
 const base = {

@@ -22,6 +22,8 @@ export type ErrorCode =
   | 'CLUSTER_AUTH_FAILED'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_UNAVAILABLE'
+  | 'PARENT_AT_CAPACITY'
+  | 'PARENT_LOOP'
   // delivery
   | 'STREAM_NOT_FOUND'
   | 'SEGMENT_NOT_FOUND'

@@ -10,6 +10,7 @@ export const CloseCode = {
   STREAM_NOT_FOUND: 4404,
   SLOW_CONSUMER: 4008,
   HEARTBEAT_TIMEOUT: 4009,
+  PARENT_LOOP: 4010,
 } as const;
 
 export function closeCodeFor(code: ErrorCode | undefined): number {

@@ -44,7 +44,10 @@ const resumeSchema = z.object({
   chunk: z.number().int().nonnegative(),
 });
 
-const subscribeSchema = z.object({ stream: nameSchema, resume: z.array(resumeSchema).max(32).optional() }).strict();
+/** `path`: the node ids the request came through (child first); a parent finding itself in it refuses (loop). */
+const subscribeSchema = z
+  .object({ stream: nameSchema, resume: z.array(resumeSchema).max(32).optional(), path: z.array(z.string().max(64)).max(32).optional() })
+  .strict();
 const unsubscribeSchema = z.object({ stream: nameSchema }).strict();
 const renditionSchema = z
   .object({
@@ -86,7 +89,7 @@ export type DirectoryEntry = z.infer<typeof directoryEntrySchema>;
 const errorSchema = z.object({ code: z.string().max(64), message: z.string().max(1024), stream: nameSchema.optional() }).strict();
 
 export type Frame =
-  | { type: typeof FrameType.SUBSCRIBE; stream: string; resume?: ResumePosition[] }
+  | { type: typeof FrameType.SUBSCRIBE; stream: string; resume?: ResumePosition[]; path?: string[] }
   | { type: typeof FrameType.UNSUBSCRIBE; stream: string }
   | { type: typeof FrameType.STREAM_START; info: StreamInfo }
   | { type: typeof FrameType.STREAM_END; stream: string; reason: string; code?: string }
@@ -122,8 +125,12 @@ function writeName(buf: Buffer, offset: number, name: string): number {
   return offset + 1 + len;
 }
 
-export function encodeSubscribe(stream: string, resume?: ResumePosition[]): Buffer {
-  return jsonFrame(FrameType.SUBSCRIBE, resume && resume.length ? { stream, resume } : { stream });
+export function encodeSubscribe(stream: string, resume?: ResumePosition[], path?: string[]): Buffer {
+  return jsonFrame(FrameType.SUBSCRIBE, {
+    stream,
+    ...(resume && resume.length ? { resume } : {}),
+    ...(path && path.length ? { path } : {}),
+  });
 }
 export function encodeUnsubscribe(stream: string): Buffer {
   return jsonFrame(FrameType.UNSUBSCRIBE, { stream });
@@ -233,7 +240,7 @@ export function decodeFrame(buf: Buffer, limits: DecodeLimits = { maxFrameBytes:
   switch (type) {
     case FrameType.SUBSCRIBE: {
       const b = parseJson(buf, subscribeSchema, 'SUBSCRIBE');
-      return b.resume ? { type, stream: b.stream, resume: b.resume } : { type, stream: b.stream };
+      return { type, stream: b.stream, ...(b.resume ? { resume: b.resume } : {}), ...(b.path ? { path: b.path } : {}) };
     }
     case FrameType.UNSUBSCRIBE:
       return { type, stream: parseJson(buf, unsubscribeSchema, 'UNSUBSCRIBE').stream };

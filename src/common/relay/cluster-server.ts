@@ -35,6 +35,8 @@ interface ChildData {
 type ChildSocket = uWS.WebSocket<ChildData>;
 
 export interface ClusterServerOptions {
+  /** This node's id: a subscription whose path already contains it is a loop and is refused. */
+  nodeId: string;
   clusterSecret: string;
   config: ClusterServerConfig;
   heartbeatIntervalMs: number;
@@ -83,6 +85,14 @@ export class ClusterServer {
           });
           return;
         }
+        if (this.children.size >= opts.config.maxChildren) {
+          log.warn({ remote, child: check.nodeId, code: 'PARENT_AT_CAPACITY', children: this.children.size }, 'child refused: at capacity');
+          res.cork(() => {
+            res.writeStatus('503 Service Unavailable').writeHeader('x-tiercast-error', 'PARENT_AT_CAPACITY');
+            res.end('this parent is at capacity; try another');
+          });
+          return;
+        }
         res.upgrade<ChildData>({ nodeId: check.nodeId, remote, subs: new Map(), closed: false }, key, SUBPROTOCOL, ext, context);
       },
       open: (ws) => {
@@ -125,10 +135,16 @@ export class ClusterServer {
       switch (f.type) {
         case FrameType.SUBSCRIBE: {
           if (d.subs.has(f.stream)) return;
+          if (f.path?.includes(this.opts.nodeId) || d.nodeId === this.opts.nodeId) {
+            this.opts.metrics.protocolErrors.inc({ code: 'PARENT_LOOP' });
+            this.opts.logger.error({ child: d.nodeId, stream: f.stream, path: f.path, code: 'PARENT_LOOP' }, 'subscription refused: loop in the parents');
+            this.kill(ws, CloseCode.PARENT_LOOP, `PARENT_LOOP: ${this.opts.nodeId} is already on the path`);
+            return;
+          }
           const sub = this.subscriberFor(ws, f.stream);
           d.subs.set(f.stream, sub);
           this.opts.logger.info({ child: d.nodeId, stream: f.stream, resume: f.resume?.length ?? 0 }, 'child subscribed');
-          this.opts.relay.attach(f.stream, sub, f.resume);
+          this.opts.relay.attach(f.stream, sub, f.resume, f.path ?? [d.nodeId]);
           this.updateGauge();
           return;
         }
@@ -192,6 +208,7 @@ export class ClusterServer {
     for (const [s, n] of counts) this.opts.metrics.subscribers.set({ stream: s }, n);
   }
 
+  /** Children connected: the load a parent reports to discovery. */
   get childCount(): number {
     return this.children.size;
   }

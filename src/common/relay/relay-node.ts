@@ -18,15 +18,18 @@ export interface UpstreamHandler {
   onDirectory(entries: DirectoryEntry[]): void;
 }
 
-/** Transport-free view of the connection to a parent (see src/common/relay/ws-upstream-client.ts). */
+/** Transport-free view of the connection to a parent (implemented by UpstreamPool in upstream-pool.ts). */
 export interface UpstreamClient {
-  /** Keeps `stream` subscribed across reconnects; `resume` is asked at every (re)subscribe. */
-  subscribe(stream: string, resume: () => ResumePosition[]): void;
+  /** Keeps `stream` subscribed across reconnects; `resume` is asked at every (re)subscribe; `path` = the
+   * node ids the request came through, this node last (loop detection). */
+  subscribe(stream: string, resume: () => ResumePosition[], path?: string[]): void;
   unsubscribe(stream: string): void;
   close(): Promise<void>;
 }
 
 export interface RelayNodeOptions {
+  /** This node's id: appended to the path of upstream subscriptions (loop detection). */
+  nodeId?: string;
   cacheSegments: number;
   idleUnsubscribeMs: number;
   logger: Logger;
@@ -60,14 +63,14 @@ export class RelayNode implements UpstreamHandler {
   }
 
   /** The relay for `stream`, created (and subscribed upstream) on first use. */
-  ensure(stream: string): StreamRelay {
+  ensure(stream: string, path: string[] = []): StreamRelay {
     let relay = this.streams.get(stream);
     if (!relay) {
       relay = new StreamRelay(stream, this.opts.cacheSegments, this.opts.logger);
       this.streams.set(stream, relay);
       if (this.upstream) {
         const r = relay;
-        this.upstream.subscribe(stream, () => r.resumePositions());
+        this.upstream.subscribe(stream, () => r.resumePositions(), this.opts.nodeId ? [...path, this.opts.nodeId] : path);
         this.opts.metrics.upstreamSubscriptions.set(this.upstreamCount());
         this.opts.logger.info({ stream }, 'subscribed upstream');
       } else {
@@ -78,8 +81,8 @@ export class RelayNode implements UpstreamHandler {
     return relay;
   }
 
-  attach(stream: string, sub: StreamSubscriber, resume?: ResumePosition[]): StreamRelay {
-    const relay = this.ensure(stream);
+  attach(stream: string, sub: StreamSubscriber, resume?: ResumePosition[], path?: string[]): StreamRelay {
+    const relay = this.ensure(stream, path);
     relay.attach(sub, resume);
     return relay;
   }

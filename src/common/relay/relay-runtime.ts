@@ -5,7 +5,7 @@ import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { UpstreamConfig } from '../config/index.js';
 import { RelayNode } from './relay-node.js';
-import { WsUpstreamClient } from './ws-upstream-client.js';
+import { StaticParents, UpstreamPool, type ParentResolver } from './upstream-pool.js';
 
 export function createPullingRelay(opts: {
   nodeId: string;
@@ -15,14 +15,18 @@ export function createPullingRelay(opts: {
   maxFrameBytes: number;
   logger: Logger;
   metrics: Metrics;
-}): { relay: RelayNode; upstream: WsUpstreamClient } {
+  /** Default: the configured parents, in order. */
+  resolver?: ParentResolver;
+}): { relay: RelayNode; upstream: UpstreamPool } {
   const relay = new RelayNode({
+    nodeId: opts.nodeId,
     cacheSegments: opts.cacheSegments,
     idleUnsubscribeMs: opts.upstream.idleUnsubscribeMs,
     logger: opts.logger.child({ module: 'relay' }),
     metrics: opts.metrics,
   });
-  const upstream = new WsUpstreamClient({
+  const upstream = new UpstreamPool({
+    resolver: opts.resolver ?? new StaticParents(() => opts.upstream.parents),
     nodeId: opts.nodeId,
     clusterSecret: opts.clusterSecret,
     config: opts.upstream,

@@ -30,7 +30,8 @@ export function checkNewPassword(password, confirm) {
  * protocol-relative `//host` and backslash tricks are refused (no open redirect).
  */
 export function safeNextPath(next, fallback = '/') {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))
+    return fallback;
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(next)) return fallback;
   let u;
@@ -71,9 +72,10 @@ const MESSAGES = {
 export function friendlyError(err) {
   if (!err) return 'Something went wrong. Please try again.';
   if (err.code === 'NETWORK') return 'Could not reach the server. Check your connection and try again.';
-  if ((err.code === 'INVALID_VALUE' || err.code === 'BAD_REQUEST') && err.message) return sentence(err.message);
+  if ((err.code === 'INVALID_VALUE' || err.code === 'BAD_REQUEST') && err.message)
+    return sentence(err.message);
   if (err.code && Object.hasOwn(MESSAGES, err.code)) return MESSAGES[err.code];
-  if (err.status === 503) return MESSAGES.HUB_UNAVAILABLE;
+  if (err.status === 502 || err.status === 503 || err.status === 504) return MESSAGES.HUB_UNAVAILABLE;
   if (err.message) return sentence(err.message);
   return 'Something went wrong. Please try again.';
 }

@@ -62,13 +62,17 @@ export class Composer {
     const token = findToken(input.value, input.selectionStart ?? input.value.length);
     if (!token) return this.close();
     const { custom, members, self } = this.opts.sources();
-    const items = token.kind === 'emoji' ? suggestEmoji(token.query, custom) : suggestMembers(token.query, members, { self });
+    const items =
+      token.kind === 'emoji'
+        ? suggestEmoji(token.query, custom)
+        : suggestMembers(token.query, members, { self });
     if (!items.length) return this.close();
     this.token = token;
     this.items = items;
     // The best match is highlighted so Enter/Tab picks it; but a bare "@" or a name typed out in full
     // leaves Enter to send the message.
-    const typedOut = token.kind === 'mention' && items.some((i) => i.name.toLowerCase() === token.query.toLowerCase());
+    const typedOut =
+      token.kind === 'mention' && items.some((i) => i.name.toLowerCase() === token.query.toLowerCase());
     this.selected = token.kind === 'mention' && (!token.query || typedOut) ? -1 : 0;
     this.render();
   }

@@ -14,7 +14,8 @@ const BADGES = new Set(['host', 'moderator', 'user', 'guest', 'system']);
 
 // One scan for the three kinds of token; a mention needs a non-name character (or nothing) before the @,
 // so "mail@example" is not a mention.
-const TOKEN_RE = /(https?:\/\/[^\s<>"'`]+)|:([A-Za-z0-9_+-]{1,32}):|(?<![A-Za-z0-9_@])@([A-Za-z0-9_-]{1,32})/g;
+const TOKEN_RE =
+  /(https?:\/\/[^\s<>"'`]+)|:([A-Za-z0-9_+-]{1,32}):|(?<![A-Za-z0-9_@])@([A-Za-z0-9_-]{1,32})/g;
 
 /**
  * @typedef {{type:'text', text:string}
@@ -169,7 +170,10 @@ export function parseMembers(raw) {
   return raw
     .filter((m) => m && typeof m.name === 'string' && m.name.length > 0 && m.name.length <= 64)
     .map((m) => ({ name: m.name, color: safeColor(m.color), badge: BADGES.has(m.badge) ? m.badge : 'user' }))
-    .sort((a, b) => rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }));
+    .sort(
+      (a, b) =>
+        rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
+    );
 }
 
 /** The short label shown before a name, or null for plain members. */
@@ -255,10 +259,18 @@ export function describeClose(code, reason) {
   if (code === 4403) {
     const why = typeof reason === 'string' ? reason.trim() : '';
     if (Object.hasOwn(KICK_TEXT, why)) return { retry: false, code: why, text: KICK_TEXT[why] };
-    return { retry: false, code: 'KICKED', text: why ? `You were removed from this chat (${why}).` : 'You were removed from this chat.' };
+    return {
+      retry: false,
+      code: 'KICKED',
+      text: why ? `You were removed from this chat (${why}).` : 'You were removed from this chat.',
+    };
   }
   if (code === 1008 || code === 1003) {
-    return { retry: false, code: 'REFUSED', text: 'The chat closed the connection. Reload the page to join again.' };
+    return {
+      retry: false,
+      code: 'REFUSED',
+      text: 'The chat closed the connection. Reload the page to join again.',
+    };
   }
   return { retry: true, code: null, text: 'Chat disconnected, reconnecting…' };
 }

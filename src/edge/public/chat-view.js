@@ -15,7 +15,8 @@ export function partsToNodes(parts) {
   const frag = document.createDocumentFragment();
   for (const p of parts) {
     if (p.type === 'text') frag.append(p.text);
-    else if (p.type === 'mention') frag.append(el('span', p.self ? 'mention mention-self' : 'mention', `@${p.name}`));
+    else if (p.type === 'mention')
+      frag.append(el('span', p.self ? 'mention mention-self' : 'mention', `@${p.name}`));
     else if (p.type === 'link') {
       const a = el('a', 'chat-link', p.text);
       a.href = p.href;
@@ -68,16 +69,19 @@ export function messageNode(msg, ctx) {
   li.dataset.author = msg.author;
   li.title = formatClock(msg.at);
   if (msg.kind === 'system') {
-    li.append(el('span', 'msg-text', msg.text));
+    li.append(el('span', 'msg-body', msg.text));
     return li;
   }
   const parts = tokenize(msg.text, { custom: ctx.custom, self: ctx.self });
-  if (parts.some((p) => p.type === 'mention' && p.self) && msg.author.toLowerCase() !== (ctx.self ?? '').toLowerCase()) {
+  if (
+    parts.some((p) => p.type === 'mention' && p.self) &&
+    msg.author.toLowerCase() !== (ctx.self ?? '').toLowerCase()
+  ) {
     li.classList.add('mentions-me');
   }
   const badge = badgeNode(msg.badge);
   if (msg.kind === 'me') {
-    const line = el('span', 'msg-text');
+    const line = el('span', 'msg-body');
     line.style.color = msg.color;
     line.append('* ', authorNode(msg), ' ', partsToNodes(parts));
     if (badge) li.append(badge, ' ');
@@ -86,7 +90,7 @@ export function messageNode(msg, ctx) {
     if (badge) li.append(badge, ' ');
     li.append(authorNode(msg), el('span', 'colon', ': '));
     if (msg.kind === 'drawing') {
-      if (msg.text) li.append(el('span', 'msg-text', msg.text));
+      if (msg.text) li.append(el('span', 'msg-body', msg.text));
       const img = el('img', 'drawing');
       img.src = msg.image;
       img.alt = `Drawing by ${msg.author}`;
@@ -95,7 +99,7 @@ export function messageNode(msg, ctx) {
       img.decoding = 'async';
       li.append(img);
     } else {
-      const text = el('span', 'msg-text');
+      const text = el('span', 'msg-body');
       text.append(partsToNodes(parts));
       li.append(text);
     }
@@ -128,7 +132,8 @@ export function memberNodes(members, selfName) {
     name.style.color = m.color;
     name.dataset.author = m.name;
     li.append(name);
-    if (selfName && m.name.toLowerCase() === selfName.toLowerCase()) li.append(el('span', 'member-you', ' (you)'));
+    if (selfName && m.name.toLowerCase() === selfName.toLowerCase())
+      li.append(el('span', 'member-you', ' (you)'));
     return li;
   });
 }

@@ -83,7 +83,11 @@ export function mountChat({ channel, user }) {
 
   // ---- messages ----
 
-  const ctx = () => ({ custom: state.custom, self: state.you?.name ?? null, canModerate: !!state.you?.canModerate });
+  const ctx = () => ({
+    custom: state.custom,
+    self: state.you?.name ?? null,
+    canModerate: !!state.you?.canModerate,
+  });
 
   function scrollToBottom() {
     els.log.scrollTop = els.log.scrollHeight;
@@ -189,7 +193,12 @@ export function mountChat({ channel, user }) {
   function onYou(ev) {
     if (typeof ev.name !== 'string') return;
     const before = state.you;
-    state.you = { name: ev.name, color: safeColor(ev.color), badge: ev.badge, canModerate: ev.canModerate === true };
+    state.you = {
+      name: ev.name,
+      color: safeColor(ev.color),
+      badge: ev.badge,
+      canModerate: ev.canModerate === true,
+    };
     if (state.requestedName && state.requestedName.toLowerCase() !== ev.name.toLowerCase()) {
       // Shown after the history that follows, which replaces the list.
       state.pendingNotice = `The name ${state.requestedName} is not available here; you are ${ev.name}.`;
@@ -408,7 +417,8 @@ export function mountChat({ channel, user }) {
   function sendDrawing() {
     const image = pad?.toDataUrl();
     if (!image) return notice('info', 'Draw something first.');
-    if (image.length > MAX_DRAWING_BYTES) return notice('error', 'That drawing is too detailed to send; clear it and try a simpler one.');
+    if (image.length > MAX_DRAWING_BYTES)
+      return notice('error', 'That drawing is too detailed to send; clear it and try a simpler one.');
     if (send({ type: 'draw', image })) {
       pad.clear();
       els.drawPad.hidden = true;
@@ -417,6 +427,8 @@ export function mountChat({ channel, user }) {
     }
   }
 
+  els.input.disabled = els.send.disabled = els.drawToggle.disabled = false;
+  els.input.placeholder = 'Send a message';
   renderIdentity();
   renderStatus();
   conn.start();

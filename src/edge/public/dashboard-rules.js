@@ -23,7 +23,9 @@ export function parseDashboard(raw) {
     viewers: count(raw.viewers),
     followers: count(raw.followers),
     chatMembers: parseMembers(raw.chatMembers),
-    moderators: Array.isArray(raw.moderators) ? raw.moderators.filter((m) => typeof m === 'string').sort() : [],
+    moderators: Array.isArray(raw.moderators)
+      ? raw.moderators.filter((m) => typeof m === 'string').sort()
+      : [],
   };
 }
 

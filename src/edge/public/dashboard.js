@@ -168,11 +168,17 @@ function wirePassword() {
     }
     const r = await patch({ password });
     if (r.ok) input.value = '';
-    formStatus(form, r.ok ? { ok: 'Password set. Share it with the viewers you want.' } : { error: friendlyError(r.error) });
+    formStatus(
+      form,
+      r.ok ? { ok: 'Password set. Share it with the viewers you want.' } : { error: friendlyError(r.error) },
+    );
   });
   $('pw-remove').addEventListener('click', async () => {
     const r = await patch({ password: null });
-    formStatus(form, r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) });
+    formStatus(
+      form,
+      r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) },
+    );
   });
 }
 
@@ -229,7 +235,8 @@ function wireKeyLogin() {
     const r = await api('POST', '/api/auth/streamer', { key });
     button.disabled = false;
     if (!r.ok) {
-      error.textContent = r.error.code === 'BAD_CREDENTIALS' ? 'That stream key is not right.' : friendlyError(r.error);
+      error.textContent =
+        r.error.code === 'BAD_CREDENTIALS' ? 'That stream key is not right.' : friendlyError(r.error);
       return;
     }
     // The top bar and everything else follow the new session: start the page afresh.

@@ -3,7 +3,10 @@
 const byName = (a, b) => a.name.localeCompare(b.name, undefined, { sensitivity: 'base' });
 
 export const SORTS = {
-  viewers: (a, b) => b.viewers - a.viewers || a.title.localeCompare(b.title, undefined, { sensitivity: 'base' }) || byName(a, b),
+  viewers: (a, b) =>
+    b.viewers - a.viewers ||
+    a.title.localeCompare(b.title, undefined, { sensitivity: 'base' }) ||
+    byName(a, b),
   name: byName,
 };
 
@@ -27,7 +30,8 @@ export function followingLive(following, entries) {
   const out = [];
   for (const f of following) {
     const e = byKey.get(f.name);
-    if (e ? e.live : f.live) out.push(e ?? { name: f.name, title: f.name, category: '', live: true, viewers: 0 });
+    if (e ? e.live : f.live)
+      out.push(e ?? { name: f.name, title: f.name, category: '', live: true, viewers: 0 });
   }
   return out.sort(SORTS.viewers);
 }

@@ -42,9 +42,16 @@ function lockIcon() {
   svg.setAttribute('height', '14');
   svg.setAttribute('aria-hidden', 'true');
   const rect = document.createElementNS(svg.namespaceURI, 'rect');
-  for (const [k, v] of Object.entries({ x: 5, y: 10.5, width: 14, height: 10, rx: 2, fill: 'currentColor' })) rect.setAttribute(k, String(v));
+  for (const [k, v] of Object.entries({ x: 5, y: 10.5, width: 14, height: 10, rx: 2, fill: 'currentColor' }))
+    rect.setAttribute(k, String(v));
   const path = document.createElementNS(svg.namespaceURI, 'path');
-  for (const [k, v] of Object.entries({ d: 'M8 10.5V7.5a4 4 0 0 1 8 0v3', fill: 'none', stroke: 'currentColor', 'stroke-width': 2.2 })) path.setAttribute(k, String(v));
+  for (const [k, v] of Object.entries({
+    d: 'M8 10.5V7.5a4 4 0 0 1 8 0v3',
+    fill: 'none',
+    stroke: 'currentColor',
+    'stroke-width': 2.2,
+  }))
+    path.setAttribute(k, String(v));
   svg.append(rect, path);
   span.append(svg);
   return span;
@@ -128,8 +135,10 @@ function render() {
   if (key === lastRendered) return;
   lastRendered = key;
   // Keep keyboard focus on the same channel across refreshes.
-  const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.name : undefined;
-  const focusedChip = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.category : undefined;
+  const focused =
+    document.activeElement instanceof HTMLElement ? document.activeElement.dataset.name : undefined;
+  const focusedChip =
+    document.activeElement instanceof HTMLElement ? document.activeElement.dataset.category : undefined;
   grid.replaceChildren(...live.map(card));
   offlineGrid.replaceChildren(...offline.map(card));
   $('offline-section').hidden = offline.length === 0;
@@ -141,13 +150,18 @@ function render() {
     $('following-empty').hidden = follows.length > 0;
   }
   if (focused) document.querySelector(`main a[data-name="${CSS.escape(focused)}"]`)?.focus();
-  if (focusedChip !== undefined) chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`)?.focus();
+  if (focusedChip !== undefined)
+    chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`)?.focus();
   empty.hidden = live.length > 0;
   grid.hidden = live.length === 0;
   $('empty-title').textContent = category ? `Nobody is live in ${category}` : 'No one is live right now';
   const n = live.length;
   summary.textContent =
-    n === 0 ? (category ? `Nobody live in ${category}` : 'Nobody is streaming') : `${n} ${n === 1 ? 'channel' : 'channels'} live${category ? ` in ${category}` : ''}`;
+    n === 0
+      ? category
+        ? `Nobody live in ${category}`
+        : 'Nobody is streaming'
+      : `${n} ${n === 1 ? 'channel' : 'channels'} live${category ? ` in ${category}` : ''}`;
 }
 
 async function refresh() {

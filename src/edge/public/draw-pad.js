@@ -33,7 +33,8 @@ export class DrawPad {
     this.buildColors(colorsEl);
     canvas.addEventListener('pointerdown', (e) => this.down(e));
     canvas.addEventListener('pointermove', (e) => this.move(e));
-    for (const type of ['pointerup', 'pointercancel', 'pointerleave']) canvas.addEventListener(type, () => (this.last = null));
+    for (const type of ['pointerup', 'pointercancel', 'pointerleave'])
+      canvas.addEventListener(type, () => (this.last = null));
   }
 
   buildColors(colorsEl) {
@@ -56,7 +57,13 @@ export class DrawPad {
   }
 
   point(e) {
-    return canvasPoint(e.clientX, e.clientY, this.canvas.getBoundingClientRect(), this.canvas.width, this.canvas.height);
+    return canvasPoint(
+      e.clientX,
+      e.clientY,
+      this.canvas.getBoundingClientRect(),
+      this.canvas.width,
+      this.canvas.height,
+    );
   }
 
   down(e) {

@@ -70,7 +70,7 @@ export const STANDARD_EMOJI = Object.freeze({
   sparkles: '✨',
   zap: '⚡',
   boom: '💥',
-  '100': '💯',
+  100: '💯',
   tada: '🎉',
   confetti_ball: '🎊',
   gift: '🎁',

@@ -48,7 +48,9 @@ export function hueFor(name) {
 
 /** Thumbnails are same-origin image paths from the hub (`/thumbs/NAME.jpg?v=…`); anything else is dropped. */
 export function safeImagePath(path) {
-  return typeof path === 'string' && path.length <= 512 && /^\/(?![/\\])[^\s\\"'<>]*$/.test(path) ? path : null;
+  return typeof path === 'string' && path.length <= 512 && /^\/(?![/\\])[^\s\\"'<>]*$/.test(path)
+    ? path
+    : null;
 }
 
 /**
@@ -65,7 +67,8 @@ export function parseStreamEntry(raw) {
     description: typeof raw.description === 'string' ? raw.description.trim() : '',
     live: raw.live === true,
     viewers: Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
-    startedAt: raw.live === true && Number.isFinite(raw.startedAt) && raw.startedAt > 0 ? raw.startedAt : null,
+    startedAt:
+      raw.live === true && Number.isFinite(raw.startedAt) && raw.startedAt > 0 ? raw.startedAt : null,
     protected: raw.protected === true,
     thumbnail: safeImagePath(raw.thumbnail),
   };

@@ -29,7 +29,11 @@ function wireTabs() {
     const tab = $(`tab-${t}`);
     tab.addEventListener('click', () => {
       selectTab(t);
-      history.replaceState(null, '', `${location.pathname}?${new URLSearchParams({ ...(next !== '/' ? { next } : {}), tab: t })}`);
+      history.replaceState(
+        null,
+        '',
+        `${location.pathname}?${new URLSearchParams({ ...(next !== '/' ? { next } : {}), tab: t })}`,
+      );
     });
     // Arrow keys move between tabs (the WAI-ARIA tabs pattern).
     tab.addEventListener('keydown', (e) => {

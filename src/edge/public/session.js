@@ -15,10 +15,13 @@ let mePromise = null;
 /** The session from /api/me; `available` is false when the hub cannot be reached (treated as logged out). */
 export function loadMe() {
   mePromise ??= api('GET', '/api/me').then((r) => {
-    if (!r.ok || !r.data || typeof r.data !== 'object') return { user: null, following: [], available: false };
+    if (!r.ok || !r.data || typeof r.data !== 'object')
+      return { user: null, following: [], available: false };
     const u = r.data.user;
     const user =
-      u && typeof u.name === 'string' && ['user', 'admin', 'streamer'].includes(u.role) ? { name: u.name, role: u.role } : null;
+      u && typeof u.name === 'string' && ['user', 'admin', 'streamer'].includes(u.role)
+        ? { name: u.name, role: u.role }
+        : null;
     const following = Array.isArray(r.data.following)
       ? r.data.following
           .filter((f) => f && typeof f.name === 'string')

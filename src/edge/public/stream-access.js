@@ -19,7 +19,9 @@ async function directoryEntry(name) {
     const res = await fetch('/api/streams', { cache: 'no-store', signal: ctl.signal });
     if (!res.ok) return null;
     const list = await res.json();
-    return Array.isArray(list) ? (list.map(parseStreamEntry).find((e) => e && e.name === name) ?? null) : null;
+    return Array.isArray(list)
+      ? (list.map(parseStreamEntry).find((e) => e && e.name === name) ?? null)
+      : null;
   } catch {
     return null;
   } finally {
@@ -32,7 +34,10 @@ async function needsPassword(name) {
   const ctl = new AbortController();
   const t = setTimeout(() => ctl.abort(), PROBE_TIMEOUT_MS);
   try {
-    const res = await fetch(`/live/${encodeURIComponent(name)}/manifest.mpd`, { cache: 'no-store', signal: ctl.signal });
+    const res = await fetch(`/live/${encodeURIComponent(name)}/manifest.mpd`, {
+      cache: 'no-store',
+      signal: ctl.signal,
+    });
     if (res.status !== 403) return false;
     const body = await res.json().catch(() => null);
     return !body || !body.error || body.error.code === 'PASSWORD_REQUIRED';
@@ -84,7 +89,9 @@ export function streamAccess(name) {
   if (gate) return gate;
   const entry = directoryEntry(name);
   const locked = entry.then((e) => (e && e.protected ? needsPassword(name) : false));
-  const ready = locked.then((isLocked) => (isLocked ? new Promise((resolve) => showForm(name, resolve)) : undefined));
+  const ready = locked.then((isLocked) =>
+    isLocked ? new Promise((resolve) => showForm(name, resolve)) : undefined,
+  );
   gate = { entry, locked, ready };
   return gate;
 }

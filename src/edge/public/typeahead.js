@@ -58,7 +58,13 @@ export function suggestEmoji(query, custom = new Map(), limit = MAX_SUGGESTIONS)
     const r = rank(name, query);
     if (r >= 0) found.push({ r, custom: 1, item: { kind: 'emoji', name, char, insert: `:${name}:` } });
   }
-  found.sort((a, b) => a.r - b.r || a.custom - b.custom || a.item.name.length - b.item.name.length || a.item.name.localeCompare(b.item.name));
+  found.sort(
+    (a, b) =>
+      a.r - b.r ||
+      a.custom - b.custom ||
+      a.item.name.length - b.item.name.length ||
+      a.item.name.localeCompare(b.item.name),
+  );
   return found.slice(0, limit).map((f) => f.item);
 }
 
@@ -77,9 +83,15 @@ export function suggestMembers(query, members, opts = {}) {
     if (key === self || seen.has(key)) continue;
     seen.add(key);
     const r = query ? rank(m.name, query) : 1;
-    if (r >= 0) found.push({ r, item: { kind: 'mention', name: m.name, color: m.color, badge: m.badge, insert: `@${m.name}` } });
+    if (r >= 0)
+      found.push({
+        r,
+        item: { kind: 'mention', name: m.name, color: m.color, badge: m.badge, insert: `@${m.name}` },
+      });
   }
-  found.sort((a, b) => a.r - b.r || a.item.name.localeCompare(b.item.name, undefined, { sensitivity: 'base' }));
+  found.sort(
+    (a, b) => a.r - b.r || a.item.name.localeCompare(b.item.name, undefined, { sensitivity: 'base' }),
+  );
   return found.slice(0, opts.limit ?? MAX_SUGGESTIONS).map((f) => f.item);
 }
 

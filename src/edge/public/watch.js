@@ -47,7 +47,11 @@ function main() {
   }
   void mountFollowButton(name);
   const me = loadMe();
-  void streamAccess(name).ready.then(async () => {
+  const access = streamAccess(name);
+  void access.locked.then((locked) => {
+    if (locked) document.getElementById('chat-input').placeholder = 'Enter the stream password to chat';
+  });
+  void access.ready.then(async () => {
     const { user } = await me;
     mountChat({ channel: name, user });
   });

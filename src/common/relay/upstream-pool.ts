@@ -1,0 +1,209 @@
+/**
+ * Where each stream comes from: the relay's side of the tree. Every subscribed stream is assigned to a
+ * parent chosen by a ParentResolver (a static list, or discovery: region, tier, load, the stream's origin);
+ * streams to the same parent share one ParentConnection. When a parent dies, refuses (capacity, loop) or
+ * goes silent, each of its streams is reassigned at once to another parent, resuming from the last chunk
+ * held, so viewers see neither a gap nor a duplicate while the new parent's cache covers the outage.
+ */
+import type { Logger } from '../logging/index.js';
+import type { Metrics } from '../metrics/index.js';
+import type { UpstreamConfig } from '../config/index.js';
+import type { ResumePosition } from '../media.js';
+import type { DirectoryEntry } from '../protocol/index.js';
+import { ParentConnection } from './parent-connection.js';
+import type { UpstreamClient, UpstreamHandler } from './relay-node.js';
+
+export interface ParentResolver {
+  /** A parent URL for the stream, avoiding `exclude`; undefined when none is usable now. */
+  choose(stream: string, exclude: ReadonlySet<string>): Promise<string | undefined>;
+  /** A parent to stay connected to even without streams (the directory flows from it). */
+  home(): Promise<string | undefined>;
+}
+
+/** Parents from config, tried in order. */
+export class StaticParents implements ParentResolver {
+  constructor(private readonly parents: () => string[]) {}
+
+  choose(_stream: string, exclude: ReadonlySet<string>): Promise<string | undefined> {
+    return Promise.resolve(this.parents().find((p) => !exclude.has(p)));
+  }
+
+  home(): Promise<string | undefined> {
+    return Promise.resolve(this.parents()[0]);
+  }
+}
+
+interface Assignment {
+  stream: string;
+  resume: () => ResumePosition[];
+  path: string[];
+  conn: ParentConnection | undefined;
+  exclude: Set<string>;
+  attempt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface UpstreamPoolOptions {
+  nodeId: string;
+  clusterSecret: string;
+  config: UpstreamConfig;
+  maxFrameBytes: number;
+  handler: UpstreamHandler;
+  resolver: ParentResolver;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+export class UpstreamPool implements UpstreamClient {
+  private readonly conns = new Map<string, ParentConnection>();
+  private readonly streams = new Map<string, Assignment>();
+  private homeUrl: string | undefined;
+  private homeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: UpstreamPoolOptions) {}
+
+  /** Connects to the home parent at once, so the directory flows and failover is warm. */
+  start(): void {
+    void this.ensureHome();
+  }
+
+  get connectedParents(): string[] {
+    return [...this.conns.values()].filter((c) => c.open).map((c) => c.url);
+  }
+
+  parentOf(stream: string): string | undefined {
+    return this.streams.get(stream)?.conn?.url;
+  }
+
+  subscribe(stream: string, resume: () => ResumePosition[], path: string[] = []): void {
+    if (this.streams.has(stream)) return;
+    const a: Assignment = { stream, resume, path, conn: undefined, exclude: new Set(), attempt: 0, timer: undefined };
+    this.streams.set(stream, a);
+    void this.assign(a);
+  }
+
+  unsubscribe(stream: string): void {
+    const a = this.streams.get(stream);
+    if (!a) return;
+    this.streams.delete(stream);
+    if (a.timer) clearTimeout(a.timer);
+    a.conn?.remove(stream);
+    if (a.conn) this.dropIfIdle(a.conn);
+  }
+
+  private async assign(a: Assignment): Promise<void> {
+    if (this.closed || this.streams.get(a.stream) !== a) return;
+    const url = await this.opts.resolver.choose(a.stream, a.exclude);
+    if (this.closed || this.streams.get(a.stream) !== a) return;
+    if (!url) {
+      // Every candidate failed recently (or none is known yet): forget the exclusions and back off.
+      a.exclude.clear();
+      a.attempt++;
+      const delay = Math.min(this.opts.config.backoffMaxMs, this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt, 10));
+      if (a.attempt === 1) this.opts.logger.warn({ stream: a.stream, code: 'UPSTREAM_UNAVAILABLE' }, 'no parent available for the stream; retrying');
+      a.timer = setTimeout(() => {
+        a.timer = undefined;
+        void this.assign(a);
+      }, delay);
+      return;
+    }
+    const conn = this.connection(url);
+    a.conn = conn;
+    conn.add(a.stream, a.resume, a.path);
+  }
+
+  private connection(url: string): ParentConnection {
+    let conn = this.conns.get(url);
+    if (conn) return conn;
+    const c = this.opts;
+    conn = new ParentConnection({
+      url,
+      nodeId: c.nodeId,
+      clusterSecret: c.clusterSecret,
+      heartbeatIntervalMs: c.config.heartbeatIntervalMs,
+      heartbeatTimeoutMs: c.config.heartbeatTimeoutMs,
+      maxFrameBytes: c.maxFrameBytes,
+      handler: c.handler,
+      logger: c.logger,
+      metrics: c.metrics,
+      onOpen: (opened) => {
+        for (const a of this.streams.values()) if (a.conn === opened) a.attempt = 0;
+        this.updateGauge();
+      },
+      onDead: (dead, reason, code) => this.onDead(dead, reason, code),
+      onDirectory: () => this.publishDirectory(),
+    });
+    this.conns.set(url, conn);
+    return conn;
+  }
+
+  private onDead(conn: ParentConnection, reason: string, code: string | undefined): void {
+    if (this.conns.get(conn.url) === conn) this.conns.delete(conn.url);
+    this.updateGauge();
+    if (this.closed) return;
+    const moved = [...this.streams.values()].filter((a) => a.conn === conn);
+    if (moved.length) {
+      this.opts.metrics.upstreamReconnects.inc();
+      this.opts.logger.warn({ parent: conn.url, reason, code, streams: moved.length }, 'parent lost; moving its streams');
+    }
+    for (const a of moved) {
+      a.conn = undefined;
+      a.exclude.add(conn.url);
+      a.attempt++;
+      // The first move is immediate (failover speed); repeated failures back off.
+      const delay = a.attempt <= 1 ? 0 : Math.min(this.opts.config.backoffMaxMs, this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt - 1, 10));
+      a.timer = setTimeout(() => {
+        a.timer = undefined;
+        void this.assign(a);
+      }, delay);
+    }
+    if (conn.url === this.homeUrl) {
+      this.homeUrl = undefined;
+      this.homeTimer = setTimeout(() => void this.ensureHome(), this.opts.config.backoffInitialMs);
+    }
+    this.publishDirectory();
+  }
+
+  private async ensureHome(): Promise<void> {
+    if (this.closed || this.homeUrl) return;
+    const url = await this.opts.resolver.home();
+    if (this.closed) return;
+    if (!url) {
+      this.homeTimer = setTimeout(() => void this.ensureHome(), this.opts.config.backoffMaxMs);
+      return;
+    }
+    this.homeUrl = url;
+    this.connection(url);
+  }
+
+  private dropIfIdle(conn: ParentConnection): void {
+    if (conn.streamCount > 0 || conn.url === this.homeUrl) return;
+    this.conns.delete(conn.url);
+    void conn.close();
+    this.updateGauge();
+  }
+
+  /** Merged directory of every connected parent (each knows the streams of its part of the tree). */
+  private publishDirectory(): void {
+    const merged = new Map<string, DirectoryEntry>();
+    for (const c of this.conns.values()) for (const e of c.directory) if (!merged.has(e.name) || e.live) merged.set(e.name, e);
+    this.opts.handler.onDirectory([...merged.values()]);
+  }
+
+  private updateGauge(): void {
+    this.opts.metrics.upstreamConnected.set(this.connectedParents.length);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.homeTimer) clearTimeout(this.homeTimer);
+    for (const a of this.streams.values()) if (a.timer) clearTimeout(a.timer);
+    this.streams.clear();
+    const conns = [...this.conns.values()];
+    this.conns.clear();
+    await Promise.all(conns.map((c) => c.close()));
+    this.updateGauge();
+  }
+}
