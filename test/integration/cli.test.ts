@@ -22,8 +22,12 @@ test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named 
   let logs = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+  const exitedEarly = new Promise<never>((_, reject) =>
+    p.once('exit', (code) => reject(new Error(`node-role all exited early (${code}): ${logs.slice(-500)}`))),
+  );
+  exitedEarly.catch(() => undefined);
   try {
-    await waitFor('banner', () => out.includes('tiercast is running'), 30_000);
+    await Promise.race([waitFor('banner', () => out.includes('tiercast is running'), 30_000), exitedEarly]);
     assert.match(out, /rtmp:\/\/127\.0\.0\.1:1935\/live/);
     assert.match(out, /http:\/\/127\.0\.0\.1:8080\/watch\/demo/);
     const demoKey = /demo key: (\S+)\)/.exec(out)?.[1];
@@ -46,8 +50,11 @@ test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named 
     }
     assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
   } finally {
-    p.kill('SIGTERM');
-    await new Promise((r) => p.once('exit', r));
+    if (p.exitCode === null && p.signalCode === null) {
+      const gone = new Promise((r) => p.once('exit', r));
+      p.kill('SIGTERM');
+      await gone;
+    }
   }
 });
 

@@ -19,10 +19,7 @@ import { StreamClaims } from './consul-claims.js';
 import { buildRegistration, checkId, serviceId, validateSelf, type InvalidRegistration } from './consul-records.js';
 import { HealthWatch } from './consul-watch.js';
 import type { ConsulDiscoveryConfig } from './config.js';
-import { type Discovery, type DiscoveryMetrics, type NodeInfo, type NodeRole } from './types.js';
-
-/** Capacity reported for a node whose capacity is not known (static parents, an origin read from KV). */
-export const UNKNOWN_CAPACITY = Number.MAX_SAFE_INTEGER;
+import { UNKNOWN_CAPACITY, type Discovery, type DiscoveryMetrics, type NodeInfo, type NodeRole } from './types.js';
 
 /** Load changes re-register the service at most this often. */
 const LOAD_UPDATE_MIN_INTERVAL_MS = 1000;
@@ -88,9 +85,6 @@ export class ConsulDiscovery implements Discovery {
     if (this.closing) throw new ConfigError('discovery: start() after close()');
     if (this.self) throw new ConfigError('discovery: start() called twice', { node: this.self.id });
     this.self = { ...validateSelf(self) };
-    if (this.config.serviceAddress === undefined && /^(0\.0\.0\.0|\[::\])$/.test(new URL(self.wsUrl).hostname)) {
-      throw new ConfigError('discovery: the node URL must be reachable by others (not 0.0.0.0)', { node: self.id });
-    }
     this.runBeat();
     await this.beatInFlight;
     if (!this.registered) {
@@ -107,6 +101,11 @@ export class ConsulDiscovery implements Discovery {
     }
     if (!this.self || this.self.load === load) return;
     this.self = { ...this.self, load };
+    this.setLoadLater();
+  }
+
+  /** Registers the current load once the debounce window since the last registration has passed. */
+  private setLoadLater(): void {
     if (this.loadTimer || this.closing) return;
     const wait = Math.max(0, this.lastRegisterAt + LOAD_UPDATE_MIN_INTERVAL_MS - Date.now());
     this.loadTimer = setTimeout(() => {
@@ -222,8 +221,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   private reportInvalid(role: NodeRole, invalid: InvalidRegistration[]): void {
-    let seen = this.reported.get(role);
-    if (!seen) this.reported.set(role, (seen = new Map()));
+    const seen = this.reported.get(role) ?? new Map<string, string>();
     const now = new Map(invalid.map((i) => [i.id, i.reason]));
     for (const [id, reason] of now) {
       if (seen.get(id) === reason) continue;

@@ -21,6 +21,9 @@ export interface NodeInfo {
   load: number;
 }
 
+/** Capacity reported for a node whose capacity is not known (static parents, an origin read from KV). */
+export const UNKNOWN_CAPACITY = Number.MAX_SAFE_INTEGER;
+
 export interface Discovery {
   readonly backend: 'static' | 'consul';
   /**

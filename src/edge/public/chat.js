@@ -15,7 +15,8 @@ import {
   parseMessage,
   safeColor,
 } from './chat-format.js';
-import { memberNodes, menuNodes, messageNode, noticeNode } from './chat-view.js';
+import { memberNodes, messageNode, noticeNode } from './chat-view.js';
+import { NameMenu } from './chat-menu.js';
 import { Composer } from './chat-composer.js';
 import { DrawPad } from './draw-pad.js';
 import { loginHref } from './auth-rules.js';
@@ -79,7 +80,6 @@ export function mountChat({ channel, user }) {
   /** @type {Map<number, {msg: any, node: HTMLElement}>} */
   const shown = new Map();
   let pad = null;
-  let menuTarget = null;
 
   // ---- messages ----
 
@@ -237,6 +237,8 @@ export function mountChat({ channel, user }) {
     els.drawToggle.disabled = true;
     els.input.placeholder = placeholder;
     els.drawPad.hidden = true;
+    els.guestActions.hidden = true;
+    els.guestForm.hidden = true;
   }
 
   const conn = new ChatConnection({
@@ -248,7 +250,15 @@ export function mountChat({ channel, user }) {
       if (s === 'closed') {
         state.final = true;
         if (detail?.code !== state.lastNoticeCode) notice('error', detail?.text ?? 'Chat closed.');
-        setDisabled(detail?.code === 'GUESTS_NOT_ALLOWED' ? 'Log in to chat' : 'You cannot chat here');
+        if (detail?.code === 'GUESTS_NOT_ALLOWED') {
+          setDisabled('Log in to chat');
+          // Keep the way out: the login link, without the guest-name button.
+          els.guestActions.hidden = false;
+          $('chat-rename').hidden = true;
+          els.guestActions.querySelector('[aria-hidden]')?.setAttribute('hidden', '');
+        } else {
+          setDisabled('You cannot chat here');
+        }
       }
       renderStatus();
     },
@@ -325,80 +335,54 @@ export function mountChat({ channel, user }) {
     conn.restart();
   });
 
+  // ---- names and the moderator menu ----
+
+  const menu = new NameMenu({
+    menu: els.menu,
+    container: els.main,
+    onPick: (action, author) => {
+      if (action.type === 'mention') return composer.insert(`@${author}`);
+      if (action.type === 'ban' && !confirm(`Ban ${author} from this chat?`)) return;
+      send({ type: 'send', text: moderationCommand(action, author) });
+    },
+  });
+
+  /** A name or "⋯" was clicked: viewers mention the author, moderators get the menu. */
+  function onNameClick(e, fromMembers) {
+    const btn = e.target instanceof Element ? e.target.closest('button.author, button.msg-actions') : null;
+    if (!btn) return;
+    const li = btn.closest('li');
+    const author = btn.dataset.author ?? li?.dataset.author ?? '';
+    if (!state.you?.canModerate && btn.classList.contains('author')) {
+      if (CHAT_NAME_RE.test(author)) composer.insert(`@${author}`);
+      return;
+    }
+    const entry = !fromMembers && li?.dataset.seq ? shown.get(Number(li.dataset.seq)) : undefined;
+    const actions = [{ type: 'mention', label: `Mention @${author}` }];
+    if (entry) actions.push(...moderationActions(entry.msg, state.you));
+    else {
+      const badge = state.members.find((m) => m.name === author)?.badge ?? 'user';
+      const asMessage = { seq: -1, kind: 'text', author, badge };
+      actions.push(...moderationActions(asMessage, state.you).filter((a) => a.type !== 'delete'));
+    }
+    menu.open(btn, author, actions);
+  }
+
+  els.log.addEventListener('click', (e) => onNameClick(e, false));
+  els.memberList.addEventListener('click', (e) => onNameClick(e, true));
+
   // ---- scrolling ----
 
   els.log.addEventListener('scroll', () => {
     state.stick = isNearBottom(els.log.scrollTop, els.log.clientHeight, els.log.scrollHeight);
     if (state.stick) els.more.hidden = true;
-    closeMenu();
+    menu.close();
   });
   // Drawings and custom emoji grow a message after it was placed: stay at the bottom if we were there.
   els.log.addEventListener('load', () => state.stick && scrollToBottom(), true);
   els.more.addEventListener('click', () => {
     state.stick = true;
     scrollToBottom();
-  });
-
-  // ---- names and the moderator menu ----
-
-  function openMenu(anchor, target) {
-    const actions = [{ type: 'mention', label: `Mention @${target.author}` }];
-    if (target.msg) actions.push(...moderationActions(target.msg, state.you));
-    else if (state.you?.canModerate) {
-      const pseudo = { seq: -1, kind: 'text', author: target.author, badge: target.badge ?? 'user' };
-      actions.push(...moderationActions(pseudo, state.you).filter((a) => a.type !== 'delete'));
-    }
-    menuTarget = { ...target, actions };
-    els.menu.replaceChildren(...menuNodes(actions));
-    const box = els.main.getBoundingClientRect();
-    const r = anchor.getBoundingClientRect();
-    els.menu.hidden = false;
-    const top = Math.min(r.bottom - box.top + 4, box.height - els.menu.offsetHeight - 4);
-    els.menu.style.top = `${Math.max(4, top)}px`;
-    els.menu.style.left = `${Math.max(4, Math.min(r.left - box.left, box.width - els.menu.offsetWidth - 4))}px`;
-    els.menu.querySelector('button')?.focus();
-  }
-
-  function closeMenu() {
-    if (els.menu.hidden) return;
-    els.menu.hidden = true;
-    menuTarget = null;
-  }
-
-  function onNameClick(e, fromMembers) {
-    const t = e.target instanceof Element ? e.target : null;
-    const btn = t?.closest('button.author, button.msg-actions');
-    if (!btn) return;
-    const li = btn.closest('li');
-    const author = btn.dataset.author ?? li?.dataset.author ?? '';
-    const entry = !fromMembers && li?.dataset.seq ? shown.get(Number(li.dataset.seq)) : undefined;
-    if (!state.you?.canModerate && btn.classList.contains('author')) {
-      if (CHAT_NAME_RE.test(author)) composer.insert(`@${author}`);
-      return;
-    }
-    const member = state.members.find((m) => m.name === author);
-    openMenu(btn, { author, msg: entry?.msg, badge: member?.badge });
-  }
-
-  els.log.addEventListener('click', (e) => onNameClick(e, false));
-  els.memberList.addEventListener('click', (e) => onNameClick(e, true));
-  els.menu.addEventListener('click', (e) => {
-    const b = e.target instanceof Element ? e.target.closest('button[data-index]') : null;
-    if (!b || !menuTarget) return;
-    const action = menuTarget.actions[Number(b.dataset.index)];
-    const author = menuTarget.author;
-    closeMenu();
-    if (!action) return;
-    if (action.type === 'mention') return composer.insert(`@${author}`);
-    if (action.type === 'ban' && !confirm(`Ban ${author} from this chat?`)) return;
-    send({ type: 'send', text: moderationCommand(action, author) });
-  });
-  document.addEventListener('keydown', (e) => e.key === 'Escape' && closeMenu());
-  document.addEventListener('mousedown', (e) => {
-    if (!els.menu.hidden && e.target instanceof Node && !els.menu.contains(e.target)) {
-      const t = e.target instanceof Element ? e.target : null;
-      if (!t?.closest('button.author, button.msg-actions')) closeMenu();
-    }
   });
 
   // ---- drawing ----
