@@ -3,7 +3,7 @@
 // section, and a "Following live" row for logged-in viewers. Refreshed every 5 s.
 // Everything from the API goes into the page through textContent and validated attributes.
 
-import { categoriesOf, formatUptime, formatViewers, hueFor, parseStreamEntry } from './format.js';
+import { categoriesOf, formatUptime, formatViewers, hueFor, parseChannelEntry } from './format.js';
 import { arrange, followingLive } from './directory-model.js';
 import { loadMe, mountSessionArea } from './session.js';
 
@@ -17,7 +17,7 @@ const summary = $('summary');
 const sortSelect = $('sort');
 const chips = $('chips');
 
-/** @type {ReturnType<typeof parseStreamEntry>[]} */
+/** @type {ReturnType<typeof parseChannelEntry>[]} */
 let streams = [];
 let following = null;
 let loaded = false;
@@ -170,7 +170,7 @@ async function refresh() {
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const body = await res.json();
     if (!Array.isArray(body)) throw new Error('unexpected directory format');
-    streams = body.map(parseStreamEntry).filter(Boolean);
+    streams = body.map(parseChannelEntry).filter(Boolean);
     loaded = true;
     render();
   } catch {

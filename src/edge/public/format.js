@@ -53,10 +53,7 @@ export function safeImagePath(path) {
     : null;
 }
 
-/**
- * Validates one directory entry from /api/streams; returns a clean copy or null. Without a hub the edge
- * sends only name, title, category, live and viewers: the other fields get neutral defaults.
- */
+/** Validates one directory entry from /api/streams; returns a clean copy or null. */
 export function parseStreamEntry(raw) {
   if (!raw || typeof raw !== 'object' || typeof raw.name !== 'string' || !STREAM_NAME_RE.test(raw.name))
     return null;
@@ -64,11 +61,22 @@ export function parseStreamEntry(raw) {
     name: raw.name,
     title: typeof raw.title === 'string' && raw.title.trim() ? raw.title.trim() : raw.name,
     category: typeof raw.category === 'string' ? raw.category.trim() : '',
-    description: typeof raw.description === 'string' ? raw.description.trim() : '',
     live: raw.live === true,
     viewers: Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
-    startedAt:
-      raw.live === true && Number.isFinite(raw.startedAt) && raw.startedAt > 0 ? raw.startedAt : null,
+  };
+}
+
+/**
+ * A directory entry with the fields a hub adds (description, start time, password flag, thumbnail).
+ * Without a hub the edge sends only the basic ones: the others get neutral defaults.
+ */
+export function parseChannelEntry(raw) {
+  const base = parseStreamEntry(raw);
+  if (!base) return null;
+  return {
+    ...base,
+    description: typeof raw.description === 'string' ? raw.description.trim() : '',
+    startedAt: base.live && Number.isFinite(raw.startedAt) && raw.startedAt > 0 ? raw.startedAt : null,
     protected: raw.protected === true,
     thumbnail: safeImagePath(raw.thumbnail),
   };

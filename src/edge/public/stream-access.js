@@ -5,7 +5,7 @@
 
 import { api } from './api.js';
 import { friendlyError } from './auth-rules.js';
-import { parseStreamEntry } from './format.js';
+import { parseChannelEntry } from './format.js';
 
 const DIRECTORY_TIMEOUT_MS = 3000;
 const PROBE_TIMEOUT_MS = 1500;
@@ -20,7 +20,7 @@ async function directoryEntry(name) {
     if (!res.ok) return null;
     const list = await res.json();
     return Array.isArray(list)
-      ? (list.map(parseStreamEntry).find((e) => e && e.name === name) ?? null)
+      ? (list.map(parseChannelEntry).find((e) => e && e.name === name) ?? null)
       : null;
   } catch {
     return null;
@@ -83,7 +83,7 @@ function showForm(name, resolve) {
 /**
  * The page's access gate for stream `name` (one per page, shared by the player and the chat).
  * `locked` resolves to whether the form is shown; `ready` when playback and chat may start.
- * @returns {{locked: Promise<boolean>, ready: Promise<void>, entry: Promise<ReturnType<typeof parseStreamEntry>>}}
+ * @returns {{locked: Promise<boolean>, ready: Promise<void>, entry: Promise<ReturnType<typeof parseChannelEntry>>}}
  */
 export function streamAccess(name) {
   if (gate) return gate;

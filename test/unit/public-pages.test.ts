@@ -1,0 +1,272 @@
+/**
+ * Pure rules of the account, directory and dashboard pages, run in Node: where a login may send the browser
+ * (never off the site), what the forms refuse before asking the server, the sentence shown for an error code,
+ * how directory entries are validated and arranged, and what the dashboard saves.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { importPublicModule } from '../helpers/browser.js';
+
+interface AuthRules {
+  checkAccountName(name: unknown): string | null;
+  checkNewPassword(password: unknown, confirm?: string): string | null;
+  safeNextPath(next: unknown, fallback?: string): string;
+  loginHref(path: string): string;
+  friendlyError(err: { status?: number; code?: string; message?: string } | null): string;
+}
+interface Entry {
+  name: string;
+  title: string;
+  category: string;
+  description: string;
+  live: boolean;
+  viewers: number;
+  startedAt: number | null;
+  protected: boolean;
+  thumbnail: string | null;
+}
+interface Format {
+  parseChannelEntry(raw: unknown): Entry | null;
+  safeImagePath(p: unknown): string | null;
+  formatUptime(startedAt: number, now?: number): string;
+  categoriesOf(entries: Entry[]): string[];
+}
+interface DirectoryModel {
+  arrange(entries: Entry[], opts?: { category?: string; sort?: string }): { live: Entry[]; offline: Entry[] };
+  followingLive(following: Array<{ name: string; live: boolean }>, entries: Entry[]): Entry[];
+}
+interface DashboardRules {
+  parseDashboard(raw: unknown): {
+    streamer: {
+      name: string;
+      title: string;
+      description: string;
+      category: string;
+      hasPassword: boolean;
+      lastLiveAt: number | null;
+    };
+    live: boolean;
+    viewers: number;
+    followers: number;
+    chatMembers: Array<{ name: string }>;
+    moderators: string[];
+  } | null;
+  infoPatch(saved: Record<string, string>, form: Record<string, unknown>): Record<string, string> | null;
+  checkInfo(form: Record<string, unknown>): string | null;
+  liveStatus(
+    d: { live: boolean; streamer: { lastLiveAt: number | null } },
+    format?: (at: number) => string,
+  ): { text: string; sub: string; live: boolean };
+}
+interface ApiModule {
+  readCookie(cookies: string, name: string): string | null;
+}
+
+const auth = await importPublicModule<AuthRules>('auth-rules.js');
+const format = await importPublicModule<Format>('format.js');
+const dir = await importPublicModule<DirectoryModel>('directory-model.js');
+const dash = await importPublicModule<DashboardRules>('dashboard-rules.js');
+const api = await importPublicModule<ApiModule>('api.js');
+
+test('after login the browser goes only to a path on this site', () => {
+  assert.equal(auth.safeNextPath('/watch/demo'), '/watch/demo');
+  assert.equal(auth.safeNextPath('/watch/demo?transport=dash#chat'), '/watch/demo?transport=dash#chat');
+  for (const bad of [
+    'https://evil.example/',
+    '//evil.example/x',
+    '/\\evil.example',
+    '\\\\evil',
+    'javascript:alert(1)',
+    '',
+    null,
+    '/login?next=/x',
+    '/%0d%0aSet-Cookie:x',
+    '/a\nb',
+  ]) {
+    const out = auth.safeNextPath(bad, '/');
+    assert.ok(
+      out === '/' || (out.startsWith('/') && !out.startsWith('//') && !out.includes('\n')),
+      `${String(bad)} → ${out}`,
+    );
+    assert.ok(!/evil/.test(out), `${String(bad)} → ${out}`);
+  }
+  assert.equal(auth.safeNextPath(undefined, '/dashboard'), '/dashboard');
+  assert.equal(auth.loginHref('/watch/demo'), '/login?next=%2Fwatch%2Fdemo');
+  assert.equal(auth.loginHref('/'), '/login');
+});
+
+test('registration is checked before asking the server: name shape, password length, both passwords equal', () => {
+  assert.equal(auth.checkAccountName('alice_01'), null);
+  assert.match(auth.checkAccountName('a') ?? '', /2 to 32/);
+  assert.match(auth.checkAccountName('bad name') ?? '', /letters, digits/);
+  assert.match(auth.checkAccountName('') ?? '', /Choose/);
+  assert.equal(auth.checkNewPassword('password1', 'password1'), null);
+  assert.match(auth.checkNewPassword('short', 'short') ?? '', /at least 8/);
+  assert.match(auth.checkNewPassword('password1', 'password2') ?? '', /do not match/);
+});
+
+test('API errors become sentences; validation messages from the server are kept', () => {
+  assert.match(auth.friendlyError({ status: 503, code: 'HUB_UNAVAILABLE' }), /unavailable right now/);
+  assert.match(auth.friendlyError({ status: 502 }), /unavailable/);
+  assert.match(auth.friendlyError({ status: 409, code: 'DUPLICATE_NAME', message: 'x' }), /taken/);
+  assert.match(auth.friendlyError({ status: 429, code: 'RATE_LIMITED' }), /Too many attempts/);
+  assert.equal(
+    auth.friendlyError({
+      status: 400,
+      code: 'INVALID_VALUE',
+      message: 'password must be at least 8 characters',
+    }),
+    'Password must be at least 8 characters.',
+  );
+  assert.match(auth.friendlyError({ code: 'NETWORK' }), /Could not reach/);
+  assert.match(auth.friendlyError(null), /went wrong/);
+});
+
+test('the CSRF cookie is read from document.cookie', () => {
+  assert.equal(api.readCookie('a=1; tc_csrf=abc%3D; b=2', 'tc_csrf'), 'abc=');
+  assert.equal(api.readCookie('xtc_csrf=1', 'tc_csrf'), null);
+  assert.equal(api.readCookie('', 'tc_csrf'), null);
+});
+
+test('directory entries: full hub entries and the hub-less short form, thumbnails only as same-origin paths', () => {
+  const full = format.parseChannelEntry({
+    name: 'demo',
+    title: ' Demo ',
+    category: 'Games',
+    description: 'd',
+    live: true,
+    viewers: 3.7,
+    startedAt: 1000,
+    protected: true,
+    thumbnail: '/thumbs/demo.jpg?v=1',
+  });
+  assert.deepEqual(full, {
+    name: 'demo',
+    title: 'Demo',
+    category: 'Games',
+    description: 'd',
+    live: true,
+    viewers: 3,
+    startedAt: 1000,
+    protected: true,
+    thumbnail: '/thumbs/demo.jpg?v=1',
+  });
+  const short = format.parseChannelEntry({ name: 'cam', title: 'Cam', category: '', live: true, viewers: 0 });
+  assert.deepEqual(short, {
+    name: 'cam',
+    title: 'Cam',
+    category: '',
+    description: '',
+    live: true,
+    viewers: 0,
+    startedAt: null,
+    protected: false,
+    thumbnail: null,
+  });
+  assert.equal(format.parseChannelEntry({ name: '../x' }), null);
+  for (const bad of ['//evil/x.jpg', 'https://evil/x.jpg', '/x" onerror="y', 'javascript:x', 42])
+    assert.equal(format.safeImagePath(bad), null, String(bad));
+  assert.equal(format.formatUptime(0), '');
+  assert.equal(format.formatUptime(1_000, 31_000), 'just started');
+  assert.equal(format.formatUptime(0 + 1, 1 + 5 * 60_000), 'live for 5 min');
+  assert.equal(format.formatUptime(1, 1 + 80 * 60_000), 'live for 1 h 20 min');
+});
+
+const e = (name: string, live: boolean, viewers: number, category = '', title = name): Entry => ({
+  name,
+  title,
+  category,
+  description: '',
+  live,
+  viewers,
+  startedAt: null,
+  protected: false,
+  thumbnail: null,
+});
+
+test('the directory splits live and offline, filters by category and sorts by viewers or name', () => {
+  const entries = [
+    e('b', true, 5, 'Games'),
+    e('a', true, 9, 'Art'),
+    e('c', true, 5, 'games', 'Alpha'),
+    e('z', false, 0, 'Games'),
+    e('m', false, 0),
+  ];
+  const all = dir.arrange(entries);
+  assert.deepEqual(
+    all.live.map((x) => x.name),
+    ['a', 'c', 'b'],
+    'most viewers first, ties by title',
+  );
+  assert.deepEqual(
+    all.offline.map((x) => x.name),
+    ['m', 'z'],
+  );
+  assert.deepEqual(
+    dir.arrange(entries, { sort: 'name' }).live.map((x) => x.name),
+    ['a', 'b', 'c'],
+  );
+  const games = dir.arrange(entries, { category: 'GAMES' });
+  assert.deepEqual([games.live.map((x) => x.name), games.offline.map((x) => x.name)], [['c', 'b'], ['z']]);
+  assert.deepEqual(format.categoriesOf(entries), ['Games', 'Art']);
+  assert.deepEqual(
+    dir
+      .followingLive(
+        [
+          { name: 'b', live: true },
+          { name: 'z', live: true },
+          { name: 'a', live: false },
+        ],
+        entries,
+      )
+      .map((x) => x.name),
+    ['a', 'b'],
+    'the directory is fresher than /api/me',
+  );
+});
+
+test('the dashboard: response validated, only changed fields saved, status line', () => {
+  const d = dash.parseDashboard({
+    streamer: {
+      name: 'demo',
+      title: 'T',
+      description: '',
+      category: 'C',
+      hasPassword: true,
+      createdAt: 1,
+      lastLiveAt: null,
+    },
+    live: false,
+    viewers: -3,
+    followers: 2,
+    chatMembers: [{ name: 'x', color: '#123456', badge: 'user' }],
+    moderators: ['b', 'a', 5],
+  });
+  assert.ok(d);
+  assert.equal(d.viewers, 0);
+  assert.deepEqual(d.moderators, ['a', 'b']);
+  assert.equal(d.chatMembers.length, 1);
+  assert.equal(dash.parseDashboard({}), null);
+  assert.deepEqual(
+    dash.infoPatch(
+      { title: 'T', category: 'C', description: '' },
+      { title: ' New ', category: 'C', description: '' },
+    ),
+    { title: 'New' },
+  );
+  assert.equal(
+    dash.infoPatch(
+      { title: 'T', category: 'C', description: '' },
+      { title: 'T ', category: 'C', description: '' },
+    ),
+    null,
+  );
+  assert.match(dash.checkInfo({ title: 'x'.repeat(141) }) ?? '', /140/);
+  assert.equal(dash.checkInfo({ title: 'ok' }), null);
+  assert.deepEqual(dash.liveStatus(d), { text: 'Offline', sub: 'Never streamed yet', live: false });
+  assert.equal(
+    dash.liveStatus({ live: false, streamer: { lastLiveAt: 5 } }, () => 'then').sub,
+    'Last live then',
+  );
+  assert.equal(dash.liveStatus({ live: true, streamer: { lastLiveAt: 5 } }).text, 'Live');
+});
