@@ -35,7 +35,7 @@ test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named 
     const list = await waitFor('demo in the directory', async () => {
       const r = await fetch('http://127.0.0.1:8080/api/streams').catch(() => undefined);
       const l = r ? ((await r.json()) as Array<{ name: string; live: boolean; viewers: number }>) : [];
-      return l.some((s) => s.name === 'demo') && l;
+      return l.some((s) => s.name === 'demo' && s.live) && l;
     }, 40_000);
     for (const k of ['category', 'live', 'name', 'title', 'viewers']) assert.ok(k in list[0]!, `entries have ${k}`);
     const page = await (await fetch('http://127.0.0.1:8080/watch/demo')).text();

@@ -119,6 +119,11 @@ test('a password-protected stream is refused at every path until the viewer prov
   const otherStream = cookie.replace('tc_access_vault', 'tc_access_other');
   assert.equal((await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`, { headers: { cookie: otherStream } })).status, 403);
   assert.equal((await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code, 0);
+  // The CLI writes the store directly; edges learn it with the hub's next directory push (every 5 s).
+  await waitFor('edge knows vault is open again', async () => {
+    const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; protected: boolean }>;
+    return l.find((s) => s.name === 'vault')?.protected === false;
+  }, 15_000);
 });
 
 test('accounts: register, log in, follow; wrong password and bad names refused; no secret in responses', async () => {

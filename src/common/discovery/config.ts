@@ -6,9 +6,12 @@ import { z } from 'zod';
 import { MAX_TIER } from './types.js';
 
 /** Region names travel as Consul tags (`region:<name>`): keep them tag- and log-friendly. */
-export const regionSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", at most 63');
+export const regionSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and "-", at most 63');
 
-const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 const IPV6_RE = /^\[?[0-9A-Fa-f:.]{2,45}\]?$/;
 
 /** A DNS name, an IPv4 address or an IPv6 address (bracketed or not). */
@@ -40,7 +43,10 @@ export const consulDiscoverySchema = z
     /** Address advertised in the service registration; defaults to the host of the node's own URL. */
     serviceAddress: z.string().refine(isValidHost, 'a host name or an IP address').optional(),
   })
-  .refine((c) => c.retryInitialMs <= c.retryMaxMs, { message: 'retryInitialMs must not exceed retryMaxMs', path: ['retryInitialMs'] });
+  .refine((c) => c.retryInitialMs <= c.retryMaxMs, {
+    message: 'retryInitialMs must not exceed retryMaxMs',
+    path: ['retryInitialMs'],
+  });
 
 export const discoverySchema = z.strictObject({
   backend: z.enum(['static', 'consul']).default('static'),

@@ -29,16 +29,27 @@ interface ConsulClient {
     check: { pass(o: RequestOptions & { id: string }): Promise<unknown> };
   };
   health: {
-    service(o: RequestOptions & { service: string; passing?: boolean; index?: string; wait?: string }): Promise<unknown>;
+    service(
+      o: RequestOptions & { service: string; passing?: boolean; index?: string; wait?: string },
+    ): Promise<unknown>;
   };
   session: {
-    create(o: RequestOptions & { name?: string; ttl?: string; behavior?: 'release' | 'delete'; lockdelay?: string }): Promise<unknown>;
+    create(
+      o: RequestOptions & {
+        name?: string;
+        ttl?: string;
+        behavior?: 'release' | 'delete';
+        lockdelay?: string;
+      },
+    ): Promise<unknown>;
     renew(o: RequestOptions & { id: string }): Promise<unknown>;
     destroy(o: RequestOptions & { id: string }): Promise<unknown>;
   };
   kv: {
     get(o: RequestOptions & { key: string }): Promise<unknown>;
-    set(o: RequestOptions & { key: string; value: string; acquire?: string; release?: string; cas?: number }): Promise<unknown>;
+    set(
+      o: RequestOptions & { key: string; value: string; acquire?: string; release?: string; cas?: number },
+    ): Promise<unknown>;
     del(o: RequestOptions & { key: string; cas?: number }): Promise<unknown>;
   };
   destroy(): void;
@@ -161,7 +172,10 @@ export class ConsulApi {
   }
 
   /** A blocking query (when `index` is given) on the passing instances of a service. */
-  async healthService(service: string, q: { index: string | undefined; waitS: number }): Promise<HealthAnswer> {
+  async healthService(
+    service: string,
+    q: { index: string | undefined; waitS: number },
+  ): Promise<HealthAnswer> {
     // Consul adds up to wait/16 of jitter; past that (plus a normal request's timeout) the agent is not answering.
     const waitMs = q.waitS * 1000;
     const timeout = waitMs + Math.ceil(waitMs / 16) + this.opts.requestTimeoutMs;
@@ -176,18 +190,34 @@ export class ConsulApi {
         }),
       { timeout, includeResponse: true },
     );
-    if (!Array.isArray(result) || result.length < 1) throw new ConsulCallError('health query: unexpected client result', undefined, { malformed: true });
+    if (!Array.isArray(result) || result.length < 1)
+      throw new ConsulCallError('health query: unexpected client result', undefined, { malformed: true });
     const res: unknown = result[0];
-    const header = res !== null && typeof res === 'object' && 'headers' in res ? (res.headers as Record<string, unknown>)['x-consul-index'] : undefined;
+    const header =
+      res !== null && typeof res === 'object' && 'headers' in res
+        ? (res.headers as Record<string, unknown>)['x-consul-index']
+        : undefined;
     return { index: typeof header === 'string' ? header : undefined, body: result[1] ?? [] };
   }
 
-  async createSession(o: { name: string; ttlMs: number; lockDelayMs: number; behavior: 'release' | 'delete' }): Promise<string> {
+  async createSession(o: {
+    name: string;
+    ttlMs: number;
+    lockDelayMs: number;
+    behavior: 'release' | 'delete';
+  }): Promise<string> {
     const body = await this.call('create session', (r) =>
-      this.client.session.create({ ...r, name: o.name, ttl: formatDuration(o.ttlMs), behavior: o.behavior, lockdelay: formatDuration(o.lockDelayMs) }),
+      this.client.session.create({
+        ...r,
+        name: o.name,
+        ttl: formatDuration(o.ttlMs),
+        behavior: o.behavior,
+        lockdelay: formatDuration(o.lockDelayMs),
+      }),
     );
     const parsed = sessionCreatedSchema.safeParse(body);
-    if (!parsed.success) throw new ConsulCallError('create session: malformed answer', undefined, { malformed: true });
+    if (!parsed.success)
+      throw new ConsulCallError('create session: malformed answer', undefined, { malformed: true });
     return parsed.data.ID;
   }
 
@@ -206,24 +236,49 @@ export class ConsulApi {
     await this.call('destroy session', (o) => this.client.session.destroy({ ...o, id }));
   }
 
+  // KV writes answer `true` or `false`. The client resolves a `false` body as undefined (papi treats a falsy
+  // value as "no value"), so these calls ask for [response, body] to read the real answer.
   async kvAcquire(key: string, value: string, session: string): Promise<boolean> {
-    return booleanAnswer('kv acquire', await this.call('kv acquire', (o) => this.client.kv.set({ ...o, key, value, acquire: session })));
+    return booleanAnswer(
+      'kv acquire',
+      await this.call('kv acquire', (o) => this.client.kv.set({ ...o, key, value, acquire: session }), {
+        includeResponse: true,
+      }),
+    );
   }
 
   async kvRelease(key: string, value: string, session: string): Promise<boolean> {
-    return booleanAnswer('kv release', await this.call('kv release', (o) => this.client.kv.set({ ...o, key, value, release: session })));
+    return booleanAnswer(
+      'kv release',
+      await this.call('kv release', (o) => this.client.kv.set({ ...o, key, value, release: session }), {
+        includeResponse: true,
+      }),
+    );
   }
 
   async kvGet(key: string): Promise<KvEntry | undefined> {
     const item = await this.call('kv get', (o) => this.client.kv.get({ ...o, key }));
     if (item === undefined || item === null) return undefined;
     const parsed = kvItemSchema.safeParse(item);
-    if (!parsed.success || parsed.data.Key !== key) throw new ConsulCallError('kv get: malformed answer', undefined, { malformed: true });
-    return { key, value: parsed.data.Value ?? null, session: parsed.data.Session || undefined, modifyIndex: parsed.data.ModifyIndex };
+    if (!parsed.success || parsed.data.Key !== key)
+      throw new ConsulCallError('kv get: malformed answer', undefined, { malformed: true });
+    return {
+      key,
+      value: parsed.data.Value ?? null,
+      session: parsed.data.Session || undefined,
+      modifyIndex: parsed.data.ModifyIndex,
+    };
   }
 
   async kvDelete(key: string, cas?: number): Promise<boolean> {
-    return booleanAnswer('kv delete', await this.call('kv delete', (o) => this.client.kv.del({ ...o, key, ...(cas !== undefined ? { cas } : {}) })));
+    return booleanAnswer(
+      'kv delete',
+      await this.call(
+        'kv delete',
+        (o) => this.client.kv.del({ ...o, key, ...(cas !== undefined ? { cas } : {}) }),
+        { includeResponse: true },
+      ),
+    );
   }
 
   /** Aborts every request in flight and frees the keep-alive sockets. Idempotent. */
@@ -235,7 +290,11 @@ export class ConsulApi {
     this.client.destroy();
   }
 
-  private async call<T>(what: string, fn: (o: RequestOptions) => Promise<T>, opts: { timeout?: number; includeResponse?: boolean } = {}): Promise<T> {
+  private async call<T>(
+    what: string,
+    fn: (o: RequestOptions) => Promise<T>,
+    opts: { timeout?: number; includeResponse?: boolean } = {},
+  ): Promise<T> {
     if (this.closed) throw new ConsulCallError(`${what}: client closed (request aborted)`, undefined);
     const ctx = new RequestContext(opts.includeResponse ?? false);
     this.inFlight.add(ctx);
@@ -249,15 +308,24 @@ export class ConsulApi {
   }
 }
 
-function booleanAnswer(what: string, body: unknown): boolean {
-  if (typeof body !== 'boolean') throw new ConsulCallError(`${what}: malformed answer`, undefined, { malformed: true });
+/** The body of a [response, body] result (includeResponse), which must be a JSON boolean. */
+function booleanAnswer(what: string, result: unknown): boolean {
+  const body: unknown = Array.isArray(result) ? result[1] : undefined;
+  if (typeof body !== 'boolean')
+    throw new ConsulCallError(`${what}: malformed answer`, undefined, { malformed: true });
   return body;
 }
 
 function toCallError(what: string, err: unknown): ConsulCallError {
   if (err instanceof ConsulCallError) return err;
   let status: number | undefined;
-  if (err !== null && typeof err === 'object' && 'isResponse' in err && 'statusCode' in err && typeof err.statusCode === 'number') {
+  if (
+    err !== null &&
+    typeof err === 'object' &&
+    'isResponse' in err &&
+    'statusCode' in err &&
+    typeof err.statusCode === 'number'
+  ) {
     status = err.statusCode;
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -51,7 +51,10 @@ export class StreamClaims {
     } catch (err) {
       // The session's TTL (Behavior=delete) removes the claim eventually; say so rather than fail the caller.
       this.opts.onCallResult(err, 'release stream');
-      this.opts.logger.warn({ stream, err: errorMessage(err) }, 'could not release stream claim; it expires with the session');
+      this.opts.logger.warn(
+        { stream, err: errorMessage(err) },
+        'could not release stream claim; it expires with the session',
+      );
     }
   }
 
@@ -64,7 +67,12 @@ export class StreamClaims {
       this.opts.onCallResult(undefined, 'read stream claim');
     } catch (err) {
       this.opts.onCallResult(err, 'read stream claim');
-      throw new TiercastError('UPSTREAM_UNAVAILABLE', 'Consul cannot be asked for the stream origin', { stream, backend: 'consul' }, { cause: err });
+      throw new TiercastError(
+        'UPSTREAM_UNAVAILABLE',
+        'Consul cannot be asked for the stream origin',
+        { stream, backend: 'consul' },
+        { cause: err },
+      );
     }
     if (!entry?.session) return undefined;
     const claim = parseClaim(entry.value);
@@ -87,13 +95,21 @@ export class StreamClaims {
     if (!session) return;
     await Promise.all(
       held.map(([stream, self]) =>
-        this.releaseKey(stream, self, session).catch((err: unknown) => this.opts.logger.warn({ stream, err: errorMessage(err) }, 'could not release stream claim on close')),
+        this.releaseKey(stream, self, session).catch((err: unknown) =>
+          this.opts.logger.warn(
+            { stream, err: errorMessage(err) },
+            'could not release stream claim on close',
+          ),
+        ),
       ),
     );
     try {
       await this.opts.api.destroySession(session);
     } catch (err) {
-      this.opts.logger.warn({ err: errorMessage(err) }, 'could not destroy the claims session; Consul expires it');
+      this.opts.logger.warn(
+        { err: errorMessage(err) },
+        'could not destroy the claims session; Consul expires it',
+      );
     }
     this.session = undefined;
   }
@@ -111,7 +127,12 @@ export class StreamClaims {
         if (this.session === session) this.session = undefined;
         return this.acquire(stream, self, true);
       }
-      throw new TiercastError('UPSTREAM_UNAVAILABLE', 'Consul cannot decide the stream claim', { stream, backend: 'consul' }, { cause: err });
+      throw new TiercastError(
+        'UPSTREAM_UNAVAILABLE',
+        'Consul cannot decide the stream claim',
+        { stream, backend: 'consul' },
+        { cause: err },
+      );
     }
   }
 
@@ -136,7 +157,12 @@ export class StreamClaims {
     if (this.session) return Promise.resolve(this.session);
     if (!this.creating) {
       this.creating = this.opts.api
-        .createSession({ name: 'tiercast stream claims', ttlMs: this.opts.sessionTtlMs, lockDelayMs: this.opts.lockDelayMs, behavior: 'delete' })
+        .createSession({
+          name: 'tiercast stream claims',
+          ttlMs: this.opts.sessionTtlMs,
+          lockDelayMs: this.opts.lockDelayMs,
+          behavior: 'delete',
+        })
         .then(
           (id) => {
             this.opts.onCallResult(undefined, 'create session');
@@ -148,7 +174,12 @@ export class StreamClaims {
           (err: unknown) => {
             this.opts.onCallResult(err, 'create session');
             this.creating = undefined;
-            throw new TiercastError('UPSTREAM_UNAVAILABLE', 'Consul cannot open a claims session', { backend: 'consul' }, { cause: err });
+            throw new TiercastError(
+              'UPSTREAM_UNAVAILABLE',
+              'Consul cannot open a claims session',
+              { backend: 'consul' },
+              { cause: err },
+            );
           },
         );
     }
@@ -160,7 +191,9 @@ export class StreamClaims {
     this.renewTimer = setTimeout(() => {
       this.renewTimer = undefined;
       this.renewing = this.renew()
-        .catch((err: unknown) => this.opts.logger.warn({ err: errorMessage(err) }, 'claims session renewal failed'))
+        .catch((err: unknown) =>
+          this.opts.logger.warn({ err: errorMessage(err) }, 'claims session renewal failed'),
+        )
         .finally(() => {
           this.renewing = undefined;
           this.scheduleRenew();
@@ -184,7 +217,10 @@ export class StreamClaims {
       if (alive) return;
       // The session expired (an outage longer than its TTL): Consul deleted our claims.
       if (this.session === session) this.session = undefined;
-      this.opts.logger.warn({ streams: this.held.size }, 'claims session expired in Consul; claiming live streams again');
+      this.opts.logger.warn(
+        { streams: this.held.size },
+        'claims session expired in Consul; claiming live streams again',
+      );
     }
     // Take the claims again (also after a failed attempt), unless another ingress was quicker.
     for (const [stream, self] of [...this.held]) {
@@ -193,7 +229,10 @@ export class StreamClaims {
       try {
         ok = await this.acquire(stream, self);
       } catch (err) {
-        this.opts.logger.warn({ stream, err: errorMessage(err) }, 'could not claim stream again; retrying with the next renewal');
+        this.opts.logger.warn(
+          { stream, err: errorMessage(err) },
+          'could not claim stream again; retrying with the next renewal',
+        );
         continue;
       }
       if (!ok) {

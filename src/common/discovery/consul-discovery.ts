@@ -16,10 +16,22 @@ import { ConfigError, errorMessage } from '../errors/index.js';
 import { createLogger } from '../logging/index.js';
 import { ConsulApi, ConsulCallError } from './consul-api.js';
 import { StreamClaims } from './consul-claims.js';
-import { buildRegistration, checkId, serviceId, validateSelf, type InvalidRegistration } from './consul-records.js';
+import {
+  buildRegistration,
+  checkId,
+  serviceId,
+  validateSelf,
+  type InvalidRegistration,
+} from './consul-records.js';
 import { HealthWatch } from './consul-watch.js';
 import type { ConsulDiscoveryConfig } from './config.js';
-import { UNKNOWN_CAPACITY, type Discovery, type DiscoveryMetrics, type NodeInfo, type NodeRole } from './types.js';
+import {
+  UNKNOWN_CAPACITY,
+  type Discovery,
+  type DiscoveryMetrics,
+  type NodeInfo,
+  type NodeRole,
+} from './types.js';
 
 /** Load changes re-register the service at most this often. */
 const LOAD_UPDATE_MIN_INTERVAL_MS = 1000;
@@ -66,7 +78,11 @@ export class ConsulDiscovery implements Discovery {
     this.log = createLogger('discovery', { backend: 'consul' }, opts.logger);
     this.metrics = opts.metrics ?? {};
     this.random = opts.random ?? Math.random;
-    this.api = new ConsulApi({ address: opts.config.address, token: opts.config.token, requestTimeoutMs: opts.config.requestTimeoutMs });
+    this.api = new ConsulApi({
+      address: opts.config.address,
+      token: opts.config.token,
+      requestTimeoutMs: opts.config.requestTimeoutMs,
+    });
     this.claims = new StreamClaims({
       api: this.api,
       logger: this.log,
@@ -88,7 +104,10 @@ export class ConsulDiscovery implements Discovery {
     this.runBeat();
     await this.beatInFlight;
     if (!this.registered) {
-      this.log.warn({ service: serviceId(this.self) }, 'not registered in Consul yet; serving anyway and retrying in the background');
+      this.log.warn(
+        { service: serviceId(this.self) },
+        'not registered in Consul yet; serving anyway and retrying in the background',
+      );
     } else {
       this.log.info({ service: serviceId(this.self) }, 'registered in Consul');
     }
@@ -151,7 +170,15 @@ export class ConsulDiscovery implements Discovery {
     if (!claim) return undefined;
     const known = ingresses?.nodes.find((n) => n.id === claim.node_id);
     if (known) return { ...known };
-    return { id: claim.node_id, role: 'ingress', region: claim.region, tier: 0, wsUrl: claim.ws_url, capacity: UNKNOWN_CAPACITY, load: 0 };
+    return {
+      id: claim.node_id,
+      role: 'ingress',
+      region: claim.region,
+      tier: 0,
+      wsUrl: claim.ws_url,
+      capacity: UNKNOWN_CAPACITY,
+      load: 0,
+    };
   }
 
   close(): Promise<void> {
@@ -172,7 +199,10 @@ export class ConsulDiscovery implements Discovery {
         this.log.info({ service: serviceId(self) }, 'deregistered from Consul');
       } catch (err) {
         if (!(err instanceof ConsulCallError && err.rejected && err.status === 404)) {
-          this.log.warn({ service: serviceId(self), err: errorMessage(err) }, 'could not deregister; Consul drops the registration when its TTL check stays critical');
+          this.log.warn(
+            { service: serviceId(self), err: errorMessage(err) },
+            'could not deregister; Consul drops the registration when its TTL check stays critical',
+          );
         }
       }
     }
@@ -205,7 +235,12 @@ export class ConsulDiscovery implements Discovery {
     return w;
   }
 
-  private answered(role: NodeRole, nodes: NodeInfo[], invalid: InvalidRegistration[], changed: boolean): void {
+  private answered(
+    role: NodeRole,
+    nodes: NodeInfo[],
+    invalid: InvalidRegistration[],
+    changed: boolean,
+  ): void {
     this.callResult(undefined, `watch ${role}`);
     this.reportInvalid(role, invalid);
     this.metrics.nodes?.set({ role }, nodes.length);
@@ -289,12 +324,19 @@ export class ConsulDiscovery implements Discovery {
       this.callResult(undefined, 'heartbeat');
     } catch (err) {
       if (this.closing) return;
-      this.callResult(err, register ? 'register' : 'heartbeat');
-      if (err instanceof ConsulCallError && err.rejected && !register) {
-        // The agent does not know our check (it restarted, or reaped us): register again right away.
+      if (err instanceof ConsulCallError && err.status !== undefined && !register) {
+        // The agent answered but does not know our check (it restarted without its data, or reaped us; older
+        // agents say so with a 500): register again now. If Consul really is in trouble, that will tell.
+        this.callResult(undefined, 'heartbeat');
+        this.log.info(
+          { service: serviceId(self), err: errorMessage(err) },
+          'Consul no longer knows this node; registering again',
+        );
         this.registered = false;
         this.beatAgain = true;
+        return;
       }
+      this.callResult(err, register ? 'register' : 'heartbeat');
     }
   }
 
@@ -306,7 +348,8 @@ export class ConsulDiscovery implements Discovery {
     if (err instanceof ConsulCallError && err.aborted && this.closing) return;
     if (err === undefined || !(err instanceof ConsulCallError && err.outage)) {
       if (this.reachable !== true) {
-        if (this.reachable === false) this.log.info({ downMs: Date.now() - this.downSince }, 'Consul reachable again');
+        if (this.reachable === false)
+          this.log.info({ downMs: Date.now() - this.downSince }, 'Consul reachable again');
         this.reachable = true;
         this.refusals.clear();
         this.metrics.consulUp?.set(1);
@@ -320,7 +363,10 @@ export class ConsulDiscovery implements Discovery {
       this.reachable = false;
       this.downSince = Date.now();
       this.metrics.consulUp?.set(0);
-      this.log.warn({ op, err: errorMessage(err), address: this.config.address }, 'Consul unreachable: serving with the last known nodes and retrying');
+      this.log.warn(
+        { op, err: errorMessage(err), address: this.config.address },
+        'Consul unreachable: serving with the last known nodes and retrying',
+      );
     }
     this.registered = false;
   }

@@ -42,9 +42,11 @@ export function nodeUrlProblem(role: NodeRole, raw: string): string | undefined 
   } catch {
     return 'not a URL';
   }
-  if (!urlProtocols(role).includes(url.protocol)) return `protocol must be ${urlProtocols(role).join(' or ')}`;
+  if (!urlProtocols(role).includes(url.protocol))
+    return `protocol must be ${urlProtocols(role).join(' or ')}`;
   if (!url.hostname || !isValidHost(url.hostname)) return 'bad host';
-  if (url.hostname === '0.0.0.0' || url.hostname === '[::]') return 'unspecified address (0.0.0.0) cannot be dialled';
+  if (url.hostname === '0.0.0.0' || url.hostname === '[::]')
+    return 'unspecified address (0.0.0.0) cannot be dialled';
   if (url.username || url.password) return 'credentials in URL';
   if (url.search || url.hash) return 'query or fragment in URL';
   return undefined;
@@ -53,12 +55,16 @@ export function nodeUrlProblem(role: NodeRole, raw: string): string | undefined 
 /** Validates this node's own description before it is registered: malformed → ConfigError, nothing sent. */
 export function validateSelf(self: NodeInfo): NodeInfo {
   const ctx = { node: typeof self.id === 'string' ? self.id.slice(0, 64) : undefined };
-  if (typeof self.id !== 'string' || !NODE_ID_RE.test(self.id)) throw new ConfigError('discovery: node id must be 1-64 letters, digits, "_", ":" or "-"', ctx);
+  if (typeof self.id !== 'string' || !NODE_ID_RE.test(self.id))
+    throw new ConfigError('discovery: node id must be 1-64 letters, digits, "_", ":" or "-"', ctx);
   if (!NODE_ROLES.includes(self.role)) throw new ConfigError('discovery: unknown role', ctx);
   if (!regionSchema.safeParse(self.region).success) throw new ConfigError('discovery: malformed region', ctx);
-  if (!Number.isInteger(self.tier) || self.tier < 0 || self.tier > MAX_TIER) throw new ConfigError(`discovery: tier must be an integer 0-${MAX_TIER}`, ctx);
-  if (!Number.isSafeInteger(self.capacity) || self.capacity < 0) throw new ConfigError('discovery: capacity must be a non-negative integer', ctx);
-  if (!Number.isSafeInteger(self.load) || self.load < 0) throw new ConfigError('discovery: load must be a non-negative integer', ctx);
+  if (!Number.isInteger(self.tier) || self.tier < 0 || self.tier > MAX_TIER)
+    throw new ConfigError(`discovery: tier must be an integer 0-${MAX_TIER}`, ctx);
+  if (!Number.isSafeInteger(self.capacity) || self.capacity < 0)
+    throw new ConfigError('discovery: capacity must be a non-negative integer', ctx);
+  if (!Number.isSafeInteger(self.load) || self.load < 0)
+    throw new ConfigError('discovery: load must be a non-negative integer', ctx);
   const problem = nodeUrlProblem(self.role, self.wsUrl);
   if (problem) throw new ConfigError(`discovery: malformed node address (${problem})`, ctx);
   return self;
@@ -72,7 +78,13 @@ export interface ServiceRegistration {
   Address: string;
   Port: number;
   Meta: Record<string, string>;
-  Check: { CheckID: string; Name: string; TTL: string; Status: 'passing'; DeregisterCriticalServiceAfter: string };
+  Check: {
+    CheckID: string;
+    Name: string;
+    TTL: string;
+    Status: 'passing';
+    DeregisterCriticalServiceAfter: string;
+  };
 }
 
 export function buildRegistration(
@@ -125,7 +137,10 @@ export interface InvalidRegistration {
  * left out (the query asks for `passing` already; this keeps a lenient server from leaking sick nodes).
  * Throws only when the body as a whole is not a list (the caller treats that as a failed query).
  */
-export function parseHealthEntries(role: NodeRole, body: unknown): { nodes: NodeInfo[]; invalid: InvalidRegistration[] } {
+export function parseHealthEntries(
+  role: NodeRole,
+  body: unknown,
+): { nodes: NodeInfo[]; invalid: InvalidRegistration[] } {
   if (!Array.isArray(body)) throw new Error('health answer is not a list');
   const nodes: NodeInfo[] = [];
   const invalid: InvalidRegistration[] = [];
@@ -157,7 +172,8 @@ export function parseHealthEntries(role: NodeRole, body: unknown): { nodes: Node
 
 function nodeFromService(role: NodeRole, tags: string[], meta: Record<string, string>): NodeInfo | string {
   const region = tagValue(tags, 'region');
-  if (region === undefined || !regionSchema.safeParse(region).success) return 'missing or malformed region tag';
+  if (region === undefined || !regionSchema.safeParse(region).success)
+    return 'missing or malformed region tag';
   const tierText = tagValue(tags, 'tier');
   const tier = tierText !== undefined && /^\d{1,2}$/.test(tierText) ? Number(tierText) : NaN;
   if (!Number.isInteger(tier) || tier > MAX_TIER) return 'missing or malformed tier tag';
@@ -185,7 +201,11 @@ export interface StreamClaim {
   region: string;
 }
 
-const claimSchema = z.object({ node_id: z.string().regex(NODE_ID_RE), ws_url: z.string(), region: regionSchema.optional() });
+const claimSchema = z.object({
+  node_id: z.string().regex(NODE_ID_RE),
+  ws_url: z.string(),
+  region: regionSchema.optional(),
+});
 
 export function encodeClaim(self: NodeInfo): string {
   const claim: StreamClaim = { node_id: self.id, ws_url: self.wsUrl, region: self.region };

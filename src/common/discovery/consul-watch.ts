@@ -4,15 +4,15 @@
  * Follows Consul's rules for blocking clients: pass the last X-Consul-Index with `wait`; reset the index when it
  * goes backwards (the agent lost or restored its state); never block on an index ≤ 0 (Consul would answer at
  * once, forever); and rate-limit, because an answer is no proof of a change. On errors the last known nodes
- * are kept and the loop backs off with jitter. It never spins: every iteration either blocked in Consul, or
- * sleeps.
+ * are kept, the loop backs off with jitter and its next query is a plain read. It never spins: every
+ * iteration either blocked in Consul, or sleeps.
  */
 import { parseHealthEntries, serviceName, type InvalidRegistration } from './consul-records.js';
 import type { ConsulApi } from './consul-api.js';
 import type { NodeInfo, NodeRole } from './types.js';
 
 export interface HealthWatchOptions {
-  api: ConsulApi;
+  api: Pick<ConsulApi, 'healthService'>;
   role: NodeRole;
   waitS: number;
   retryInitialMs: number;
@@ -71,8 +71,14 @@ export class HealthWatch {
       } catch (err) {
         if (this.stopped) break;
         failures += 1;
+        // After a failure nothing is known about the agent (it may have restarted and lost its index): the
+        // next query is a plain read, which also tells at once when Consul is back.
+        this.index = undefined;
         this.opts.onError(err);
-        const ceiling = Math.min(this.opts.retryMaxMs, this.opts.retryInitialMs * 2 ** Math.min(failures - 1, 20));
+        const ceiling = Math.min(
+          this.opts.retryMaxMs,
+          this.opts.retryInitialMs * 2 ** Math.min(failures - 1, 20),
+        );
         // Full jitter on the upper half: spreads the reconnect storm after an outage, keeps a floor.
         delay = ceiling / 2 + (ceiling / 2) * this.opts.random();
       }

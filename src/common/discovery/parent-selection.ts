@@ -16,8 +16,17 @@ export interface ChooseParentOptions {
   random?: () => number;
 }
 
-export function isEligibleParent(c: NodeInfo, self: { tier: number }, exclude?: ReadonlySet<string>): boolean {
-  return c.tier < self.tier && c.load < c.capacity && !(exclude?.has(c.id) ?? false) && !(exclude?.has(c.wsUrl) ?? false);
+export function isEligibleParent(
+  c: NodeInfo,
+  self: { tier: number },
+  exclude?: ReadonlySet<string>,
+): boolean {
+  return (
+    c.tier < self.tier &&
+    c.load < c.capacity &&
+    !(exclude?.has(c.id) ?? false) &&
+    !(exclude?.has(c.wsUrl) ?? false)
+  );
 }
 
 export function chooseParent(
