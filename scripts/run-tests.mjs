@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's own test runner (through tsx, so tests are TypeScript).
-// Usage: node scripts/run-tests.mjs [unit|integration|browser ...]  (default: all tiers)
+// Usage: node scripts/run-tests.mjs [unit|integration|browser|netns ...]  (default: all tiers)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'browser'];
+const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'browser', 'netns'];
 const files = [];
 function walk(dir) {
   let entries = [];

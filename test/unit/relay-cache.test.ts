@@ -97,3 +97,19 @@ test('whenKnown resolves on start, on end, or on timeout', async () => {
   assert.equal(await p2, undefined);
   assert.equal(await new StreamRelay('y', 8, silentLogger).whenKnown(10), undefined);
 });
+
+test('a cold relay asked to resume passes the child position upstream (no lost segment on failover)', async () => {
+  const { RelayNode } = await import('../../src/common/relay/relay-node.js');
+  const { testMetrics } = await import('../helpers/fakes.js');
+  const asked: Array<{ stream: string; resume: unknown; path?: string[] }> = [];
+  const node = new RelayNode({ nodeId: 'inter-1a', cacheSegments: 8, idleUnsubscribeMs: 1000, logger: silentLogger, metrics: testMetrics() });
+  node.setUpstream({
+    subscribe: (stream, resume, path) => asked.push({ stream, resume: resume(), path }),
+    unsubscribe: () => undefined,
+    close: () => Promise.resolve(),
+  });
+  const child = { onInfo() {}, onInit() {}, onChunk() {}, onEnd() {} };
+  node.attach('demo', child, [{ rendition: 'v360', segment: 5, chunk: 4 }], ['edge-1', 'inter-2b']);
+  assert.deepEqual(asked, [{ stream: 'demo', resume: [{ rendition: 'v360', segment: 5, chunk: 4 }], path: ['edge-1', 'inter-2b', 'inter-1a'] }]);
+  await node.close();
+});

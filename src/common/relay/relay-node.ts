@@ -63,14 +63,21 @@ export class RelayNode implements UpstreamHandler {
   }
 
   /** The relay for `stream`, created (and subscribed upstream) on first use. */
-  ensure(stream: string, path: string[] = []): StreamRelay {
+  ensure(stream: string, path: string[] = [], resume: ResumePosition[] = []): StreamRelay {
     let relay = this.streams.get(stream);
     if (!relay) {
       relay = new StreamRelay(stream, this.opts.cacheSegments, this.opts.logger);
       this.streams.set(stream, relay);
       if (this.upstream) {
         const r = relay;
-        this.upstream.subscribe(stream, () => r.resumePositions(), this.opts.nodeId ? [...path, this.opts.nodeId] : path);
+        // Created for a child that resumes (it failed over to this cold node): ask our parent for the chunks
+        // after the child's position, or the child would lose everything up to the newest segment start.
+        // Once this relay holds chunks, its own positions take over.
+        const positions = () => {
+          const own = r.resumePositions();
+          return own.length > 0 ? own : resume;
+        };
+        this.upstream.subscribe(stream, positions, this.opts.nodeId ? [...path, this.opts.nodeId] : path);
         this.opts.metrics.upstreamSubscriptions.set(this.upstreamCount());
         this.opts.logger.info({ stream }, 'subscribed upstream');
       } else {
@@ -82,7 +89,7 @@ export class RelayNode implements UpstreamHandler {
   }
 
   attach(stream: string, sub: StreamSubscriber, resume?: ResumePosition[], path?: string[]): StreamRelay {
-    const relay = this.ensure(stream, path);
+    const relay = this.ensure(stream, path, resume);
     relay.attach(sub, resume);
     return relay;
   }
