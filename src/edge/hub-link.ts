@@ -24,6 +24,8 @@ export class HubLink {
       config: HubLinkConfig;
       logger: Logger;
       viewerCounts: () => Record<string, number>;
+      /** Link state for metrics (tiercast_edge_hub_connected). */
+      onState?: (connected: boolean) => void;
     },
   ) {
     this.reportTimer = setInterval(() => this.send({ t: 'viewers', counts: opts.viewerCounts() }), 2000);
@@ -54,6 +56,7 @@ export class HubLink {
     ws.on('open', () => {
       this.attempt = 0;
       log.info('linked to the hub');
+      this.opts.onState?.(true);
       this.relay?.onConnected();
       this.send({ t: 'viewers', counts: this.opts.viewerCounts() });
     });
@@ -73,6 +76,7 @@ export class HubLink {
     ws.on('close', () => {
       if (this.ws !== ws) return;
       this.ws = undefined;
+      this.opts.onState?.(false);
       this.relay?.onDisconnected();
       if (this.closed) return;
       this.attempt++;

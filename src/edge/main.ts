@@ -19,6 +19,8 @@ import { addChatSocket, chatTopic } from './chat-socket.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
 import type { HubDirectoryEntry } from '../common/protocol/index.js';
+import { setupDiscovery } from '../common/discovery-runtime.js';
+import { DiscoveryParents } from '../common/relay/discovery-parents.js';
 
 export interface EdgeNode {
   readonly port: number;
@@ -30,7 +32,18 @@ export interface EdgeNode {
 export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Promise<EdgeNode> {
   const logger = createLogger('edge', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'edge');
+  let viewerLoad = () => 0;
+  const nd = setupDiscovery({
+    config: config.discovery,
+    role: 'edge',
+    nodeId: config.nodeId,
+    parents: config.upstream.parents,
+    logger,
+    metrics,
+    load: () => viewerLoad(),
+  });
   const { relay } = createPullingRelay({
+    resolver: config.discovery.backend === 'consul' ? new DiscoveryParents(nd.discovery, nd.self, logger) : undefined,
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,
@@ -40,6 +53,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     metrics,
   });
   const counter = new ViewerCounter();
+  viewerLoad = () => relay.list().reduce((n, r) => n + counter.count(r.name), 0);
   const gate = new AccessGate(config.clusterSecret, (name) => relay.get(name)?.info?.protected === true);
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
@@ -55,6 +69,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       clusterSecret: config.clusterSecret,
       config: hub,
       logger: logger.child({ module: 'hub-link' }),
+      onState: (up) => metrics.hubConnected.set(up ? 1 : 0),
       viewerCounts: () => {
         const out: Record<string, number> = {};
         for (const e of hubDirectory ?? []) {
@@ -94,6 +109,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     hubDirectory: () => hubDirectory,
   });
   const listening = await listen(app, config.http.host, config.http.port);
+  await nd.register(config.http.host, listening.port, 'ws');
   if (hubLink && chatRelay) hubLink.start(chatRelay);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');
@@ -104,6 +120,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     relay,
     close: () =>
       (closing ??= (async () => {
+        await nd.close();
         listening.close();
         viewers.close();
         chatSockets.close();

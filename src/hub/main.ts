@@ -15,6 +15,7 @@ import { addRemoteRoutes } from './remote-api.js';
 import { Sessions } from './sessions.js';
 import { openStore } from './store/sqlite-store.js';
 import type { Store } from './store/types.js';
+import { setupDiscovery } from '../common/discovery-runtime.js';
 
 export interface HubNode {
   readonly port: number;
@@ -35,7 +36,14 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   const links = new EdgeLinkServer(app, { clusterSecret: config.clusterSecret, logger: logger.child({ module: 'edge-link' }), metrics });
   const chat = new ChatHub({
     store,
-    output: links,
+    output: {
+      broadcast: (channel, event) => {
+        if (event.type === 'message') metrics.chatMessages.inc();
+        links.broadcast(channel, event);
+      },
+      direct: (ref, event) => links.direct(ref, event),
+      kick: (ref, reason) => links.kick(ref, reason),
+    },
     limits: config.chat,
     logger: logger.child({ module: 'chat' }),
     verifySession: (t) => sessions.verify(t),
@@ -103,6 +111,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     store.close();
     throw err;
   }
+  const nd = setupDiscovery({ config: config.discovery, role: 'hub', nodeId: config.nodeId, logger, metrics, load: () => links.edgeCount });
+  await nd.register(config.http.host, listening.port, 'http');
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, dataDir: config.dataDir, streamers: store.streamers.list().length }, 'hub listening');
   const l = listening;
@@ -115,6 +125,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     directory,
     close: () =>
       (closing ??= (async () => {
+        await nd.close();
         clearInterval(periodic);
         if (pushTimer) clearTimeout(pushTimer);
         l.close();

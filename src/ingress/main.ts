@@ -18,6 +18,7 @@ import { RtmpServer, type PublishRequest, type PublishSink } from './rtmp/rtmp-s
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
+import { setupDiscovery } from '../common/discovery-runtime.js';
 
 export interface IngressNode {
   readonly port: number;
@@ -42,6 +43,12 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   // The static list keeps working beside the hub (the embedded default and quick setups).
   const streamers = authorizer ?? (hub ? new ChainedAuthorizer(config.streamers.length ? [staticList, hub] : [hub]) : staticList);
   const live = new Map<string, LiveStream>();
+  const nd = setupDiscovery({ config: config.discovery, role: 'ingress', nodeId: config.nodeId, logger, metrics, load: () => live.size });
+  // A claim lost during a Consul outage (another ingress took the name): this copy of the stream must stop.
+  nd.discovery.onClaimLost((stream) => {
+    logger.error({ stream, code: 'STREAM_ALREADY_LIVE' }, 'stream claim lost to another ingress; stopping the local publish');
+    void live.get(stream)?.close('claim lost to another ingress');
+  });
   const meta = new Map<string, { title?: string; category?: string; startedAt: number }>();
 
   const publishDirectory = () => {
@@ -63,6 +70,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
       metrics,
       onClosed: (reason) => {
         if (live.get(name) === stream) live.delete(name);
+        nd.discovery.releaseStream(name).catch((err: unknown) => logger.warn({ stream: name, err: (err as Error).message }, 'stream claim not released'));
         meta.delete(name);
         relay.unpin(name);
         hub?.reportLive(name, false);
@@ -88,6 +96,20 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
       metrics.publishRejected.inc({ code });
       logger.warn({ remote: req.remoteAddress, code }, 'publish refused');
       throw err instanceof TiercastError ? err : new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
+    }
+    // Exactly one ingress carries a name: the claim in discovery decides (static: always ours).
+    let claimed: boolean;
+    try {
+      claimed = live.has(s.name) ? false : await nd.discovery.claimStream(s.name);
+    } catch (err) {
+      metrics.publishRejected.inc({ code: 'UPSTREAM_UNAVAILABLE' });
+      logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'UPSTREAM_UNAVAILABLE', err: (err as Error).message }, 'publish refused: cannot claim the stream');
+      throw new TiercastError('STREAM_ALREADY_LIVE', 'cannot confirm the stream is not live elsewhere', { stream: s.name });
+    }
+    if (!claimed && !live.has(s.name)) {
+      metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
+      logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' }, 'publish refused: live on another ingress');
+      throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is live on another ingress', { stream: s.name });
     }
     let stream: LiveStream;
     try {
@@ -131,6 +153,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     await rtmp.close();
     throw err;
   }
+  await nd.register(config.http.host, listening.port, 'ws');
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) }, 'ingress listening');
 
@@ -167,6 +190,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
         l.close();
         cluster.close();
         await relay.close();
+        await nd.close();
         hub?.close();
         logger.info('ingress stopped');
       })()),

@@ -9,6 +9,8 @@ import { addMetricsRoute, createApp, listen, send } from '../common/http/uws-ser
 import { ClusterServer } from '../common/relay/cluster-server.js';
 import { createPullingRelay } from '../common/relay/relay-runtime.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
+import { setupDiscovery } from '../common/discovery-runtime.js';
+import { DiscoveryParents } from '../common/relay/discovery-parents.js';
 
 export interface IntermediateNode {
   readonly port: number;
@@ -20,7 +22,18 @@ export interface IntermediateNode {
 export async function startIntermediate(config: IntermediateConfig, parentLogger?: Logger): Promise<IntermediateNode> {
   const logger = createLogger('intermediate', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'intermediate');
+  let children = () => 0;
+  const nd = setupDiscovery({
+    config: config.discovery,
+    role: 'intermediate',
+    nodeId: config.nodeId,
+    parents: config.upstream.parents,
+    logger,
+    metrics,
+    load: () => children(),
+  });
   const { relay } = createPullingRelay({
+    resolver: config.discovery.backend === 'consul' ? new DiscoveryParents(nd.discovery, nd.self, logger) : undefined,
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,
@@ -41,7 +54,9 @@ export async function startIntermediate(config: IntermediateConfig, parentLogger
     logger: logger.child({ module: 'cluster' }),
     metrics,
   });
+  children = () => cluster.childCount;
   const listening = await listen(app, config.http.host, config.http.port);
+  await nd.register(config.http.host, listening.port, 'ws');
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'intermediate listening');
   let closing: Promise<void> | undefined;
@@ -51,6 +66,7 @@ export async function startIntermediate(config: IntermediateConfig, parentLogger
     relay,
     close: () =>
       (closing ??= (async () => {
+        await nd.close();
         listening.close();
         cluster.close();
         await relay.close();

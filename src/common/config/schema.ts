@@ -3,6 +3,7 @@
  * Limits and retry policies are config data, documented in docs/configuration.md.
  */
 import { z } from 'zod';
+import { discoverySchema } from '../discovery/config.js';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'letters, digits, "_", ":" or "-" (no dots)');
 const streamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64');
@@ -44,6 +45,8 @@ const base = {
   nodeId,
   clusterSecret: clusterSecretSchema,
   logLevel: logLevel.default('info'),
+  /** How the node announces itself and finds parents: `static` (config lists) or `consul`. */
+  discovery: discoverySchema.default(() => discoverySchema.parse({})),
 };
 
 export const rungSchema = z.strictObject({

@@ -27,6 +27,8 @@ export class StreamClaims {
   private renewTimer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
   private readonly held = new Map<string, NodeInfo>();
+  /** Releases that failed (Consul unreachable): retried with every renewal while the session lives. */
+  private readonly pendingRelease = new Map<string, NodeInfo>();
   private closed = false;
 
   constructor(private readonly opts: StreamClaimsOptions) {}
@@ -34,6 +36,7 @@ export class StreamClaims {
   async claim(stream: string, self: NodeInfo): Promise<boolean> {
     checkStreamName(stream);
     if (this.closed) throw new TiercastError('UPSTREAM_UNAVAILABLE', 'discovery is closed', { stream });
+    this.pendingRelease.delete(stream);
     const ok = await this.acquire(stream, self);
     if (ok) this.held.set(stream, self);
     return ok;
@@ -49,12 +52,10 @@ export class StreamClaims {
     try {
       await this.releaseKey(stream, self, session);
     } catch (err) {
-      // The session's TTL (Behavior=delete) removes the claim eventually; say so rather than fail the caller.
+      // Retried with each renewal; if the session dies first, Consul deletes the claim (Behavior=delete).
       this.opts.onCallResult(err, 'release stream');
-      this.opts.logger.warn(
-        { stream, err: errorMessage(err) },
-        'could not release stream claim; it expires with the session',
-      );
+      this.pendingRelease.set(stream, self);
+      this.opts.logger.warn({ stream, err: errorMessage(err) }, 'could not release stream claim; retrying');
     }
   }
 
@@ -90,8 +91,9 @@ export class StreamClaims {
     if (this.renewTimer) clearTimeout(this.renewTimer);
     await this.renewing;
     const session = this.session ?? (await this.creating?.catch(() => undefined));
-    const held = [...this.held];
+    const held = [...this.held, ...this.pendingRelease];
     this.held.clear();
+    this.pendingRelease.clear();
     if (!session) return;
     await Promise.all(
       held.map(([stream, self]) =>
@@ -141,6 +143,20 @@ export class StreamClaims {
       return await this.opts.api.renewSession(session);
     } catch {
       return true;
+    }
+  }
+
+  private async retryReleases(session: string): Promise<void> {
+    for (const [stream, self] of [...this.pendingRelease]) {
+      if (this.closed) return;
+      try {
+        await this.releaseKey(stream, self, session);
+        this.pendingRelease.delete(stream);
+        this.opts.logger.info({ stream }, 'stream claim released');
+      } catch (err) {
+        this.opts.onCallResult(err, 'release stream');
+        return;
+      }
     }
   }
 
@@ -214,9 +230,13 @@ export class StreamClaims {
         this.opts.onCallResult(err, 'renew session');
         return;
       }
-      if (alive) return;
+      if (alive) {
+        await this.retryReleases(session);
+        return;
+      }
       // The session expired (an outage longer than its TTL): Consul deleted our claims.
       if (this.session === session) this.session = undefined;
+      this.pendingRelease.clear();
       this.opts.logger.warn(
         { streams: this.held.size },
         'claims session expired in Consul; claiming live streams again',

@@ -364,7 +364,7 @@ export class ConsulDiscovery implements Discovery {
       this.downSince = Date.now();
       this.metrics.consulUp?.set(0);
       this.log.warn(
-        { op, err: errorMessage(err), address: this.config.address },
+        { op, err: errorMessage(err), consul: new URL(this.config.address).host },
         'Consul unreachable: serving with the last known nodes and retrying',
       );
     }
