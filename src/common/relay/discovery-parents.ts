@@ -31,6 +31,18 @@ export class DiscoveryParents implements ParentResolver {
     return chooseParent(candidates, this.self, { exclude })?.wsUrl;
   }
 
+  /** An offline stream pulled straight from an ingress follows its publisher to another ingress. */
+  async moveFor(stream: string, current: string): Promise<string | undefined> {
+    const ingresses = this.discovery.nodes('ingress');
+    if (!ingresses.some((n) => n.wsUrl === current)) return undefined;
+    try {
+      const origin = await this.discovery.streamOrigin(stream);
+      return origin && origin.wsUrl !== current ? origin.wsUrl : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   home(): Promise<string | undefined> {
     const any = [...this.relays(), ...this.discovery.nodes('ingress')];
     return Promise.resolve(chooseParent(any, this.self)?.wsUrl);

@@ -18,6 +18,11 @@ export interface ParentResolver {
   choose(stream: string, exclude: ReadonlySet<string>): Promise<string | undefined>;
   /** A parent to stay connected to even without streams (the directory flows from it). */
   home(): Promise<string | undefined>;
+  /**
+   * While a stream is offline: a better parent to move it to, if any (the publisher came back on another
+   * ingress). Optional: static parents never move.
+   */
+  moveFor?(stream: string, current: string): Promise<string | undefined>;
 }
 
 /** Parents from config, tried in order. */
@@ -34,6 +39,8 @@ export class StaticParents implements ParentResolver {
 }
 
 interface Assignment {
+  /** Re-resolves the stream's parent while it is offline (publisher gone). */
+  offlineTimer?: NodeJS.Timeout;
   stream: string;
   resume: () => ResumePosition[];
   path: string[];
@@ -88,6 +95,7 @@ export class UpstreamPool implements UpstreamClient {
     if (!a) return;
     this.streams.delete(stream);
     if (a.timer) clearTimeout(a.timer);
+    if (a.offlineTimer) clearInterval(a.offlineTimer);
     a.conn?.remove(stream);
     if (a.conn) this.dropIfIdle(a.conn);
   }
@@ -117,6 +125,21 @@ export class UpstreamPool implements UpstreamClient {
     let conn = this.conns.get(url);
     if (conn) return conn;
     const c = this.opts;
+    // Watch stream state on its way to the relay: an offline stream may have to follow its publisher.
+    const h = c.handler;
+    const handler = {
+      onStreamStart: (info: Parameters<typeof h.onStreamStart>[0]) => {
+        this.onStarted(info.name);
+        h.onStreamStart(info);
+      },
+      onInit: (init: Parameters<typeof h.onInit>[0], frame: Buffer) => h.onInit(init, frame),
+      onChunk: (chunk: Parameters<typeof h.onChunk>[0], frame: Buffer) => h.onChunk(chunk, frame),
+      onStreamEnd: (stream: string, reason: string, code: string | undefined) => {
+        h.onStreamEnd(stream, reason, code);
+        this.onEnded(stream);
+      },
+      onDirectory: (entries: Parameters<typeof h.onDirectory>[0]) => h.onDirectory(entries),
+    };
     conn = new ParentConnection({
       url,
       nodeId: c.nodeId,
@@ -124,7 +147,7 @@ export class UpstreamPool implements UpstreamClient {
       heartbeatIntervalMs: c.config.heartbeatIntervalMs,
       heartbeatTimeoutMs: c.config.heartbeatTimeoutMs,
       maxFrameBytes: c.maxFrameBytes,
-      handler: c.handler,
+      handler,
       logger: c.logger,
       metrics: c.metrics,
       onOpen: (opened) => {
@@ -136,6 +159,34 @@ export class UpstreamPool implements UpstreamClient {
     });
     this.conns.set(url, conn);
     return conn;
+  }
+
+  private onStarted(stream: string): void {
+    const a = this.streams.get(stream);
+    if (a?.offlineTimer) {
+      clearInterval(a.offlineTimer);
+      a.offlineTimer = undefined;
+    }
+  }
+
+  private onEnded(stream: string): void {
+    const a = this.streams.get(stream);
+    const moveFor = this.opts.resolver.moveFor?.bind(this.opts.resolver);
+    if (!a || !moveFor || a.offlineTimer) return;
+    a.offlineTimer = setInterval(() => {
+      const current = a.conn?.url;
+      if (!current || this.streams.get(stream) !== a) return;
+      void moveFor(stream, current).then((url) => {
+        if (!url || url === current || a.conn?.url !== current || this.streams.get(stream) !== a) return;
+        this.opts.logger.info({ stream, from: current, to: url }, 'stream moved to its new origin');
+        const old = a.conn;
+        old.remove(stream);
+        this.dropIfIdle(old);
+        a.conn = this.connection(url);
+        a.conn.add(stream, a.resume, a.path);
+      });
+    }, 1000);
+    a.offlineTimer.unref();
   }
 
   private onDead(conn: ParentConnection, reason: string, code: string | undefined): void {
@@ -199,7 +250,10 @@ export class UpstreamPool implements UpstreamClient {
     if (this.closed) return;
     this.closed = true;
     if (this.homeTimer) clearTimeout(this.homeTimer);
-    for (const a of this.streams.values()) if (a.timer) clearTimeout(a.timer);
+    for (const a of this.streams.values()) {
+      if (a.timer) clearTimeout(a.timer);
+      if (a.offlineTimer) clearInterval(a.offlineTimer);
+    }
     this.streams.clear();
     const conns = [...this.conns.values()];
     this.conns.clear();
