@@ -99,7 +99,7 @@ test('through Consul: the request travels up to the ingress with the stream; one
   assert.deepEqual(viewer.continuityProblems('a0'), []);
 
   // Consul goes away: the tree keeps serving with what it knows, and says so in its metrics.
-  consul.stop();
+  await consul.stop();
   const n = viewer.of('v240').length;
   await waitFor('still serving without Consul', () => viewer.of('v240').length > n + 10, 20_000);
   await waitFor('edge reports Consul down', async () => /tiercast_discovery_consul_up\{[^}]*\} 0/.test(await (await fetch(`${edge.url}/metrics`)).text()), 20_000);
