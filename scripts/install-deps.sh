@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(ffmpeg g++ make python3)
-if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver); fi
+# Tests also drive Chromium, scrape with Prometheus (promtool checks the rules) and validate the compose file.
+if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver prometheus docker-compose iproute2 python3); fi
 
 missing=()
 for pkg in "${want[@]}"; do

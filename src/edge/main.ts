@@ -63,6 +63,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   let chatRelay: ChatRelay | undefined;
   let hubLink: HubLink | undefined;
   if (config.hub) {
+    metrics.registry.registerMetric(metrics.hubConnected);
     const hub = config.hub;
     hubLink = new HubLink({
       nodeId: config.nodeId,

@@ -186,6 +186,8 @@ export class LiveStream {
     if (this.closed) return this.closing ?? Promise.resolve();
     this.closed = true;
     if (this.speedTimer) clearInterval(this.speedTimer);
+    // A stream that ended must not keep a stale speed (it would hold the slow-transcoder alert).
+    this.opts.metrics.ffmpegSpeed.remove({ stream: this.opts.name });
     this.probeTags = [];
     this.pending = [];
     const t = this.transcoder;

@@ -34,7 +34,8 @@ export function createMetrics(nodeId: string, role: string) {
     discoveryWatchErrors: new Counter({ name: 'tiercast_discovery_watch_errors_total', help: 'Failed discovery watch queries', labelNames: ['role'], registers: r }),
     discoveryNodes: new Gauge({ name: 'tiercast_discovery_nodes', help: 'Healthy nodes known per role', labelNames: ['role'], registers: r }),
     discoveryInvalid: new Counter({ name: 'tiercast_discovery_invalid_registrations_total', help: 'Registrations ignored as malformed', labelNames: ['role'], registers: r }),
-    hubConnected: new Gauge({ name: 'tiercast_edge_hub_connected', help: '1 while this edge is linked to the chat hub', registers: r }),
+    // Only edges with a hub export it (see edge main), so "0" always means "configured but unreachable".
+    hubConnected: new Gauge({ name: 'tiercast_edge_hub_connected', help: '1 while this edge is linked to the chat hub', registers: [] }),
     chatMessages: new Counter({ name: 'tiercast_hub_chat_messages_total', help: 'Chat messages accepted and broadcast by the hub', registers: r }),
     httpRequests: new Counter({ name: 'tiercast_edge_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: r }),
   };
