@@ -45,7 +45,7 @@ test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named 
     assert.ok(probe.stdout.includes('h264') && probe.stdout.includes('aac'));
     for (const port of [8080, 8090, 8091, 8070]) {
       const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      assert.match(m, /tiercast_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/, `metrics on ${port}`);
+      assert.match(m, /tiercast_process_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/, `metrics on ${port}`);
       if (port !== 8070) assert.match(m, /tiercast_relay_chunks_total\{stream="demo",node_id="[^"]+",node_role="[^"]+"\} [1-9]/, `chunks relayed on ${port}`);
     }
     assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
