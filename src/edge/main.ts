@@ -19,8 +19,6 @@ import { addChatSocket, chatTopic } from './chat-socket.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
 import type { HubDirectoryEntry } from '../common/protocol/index.js';
-import { setupDiscovery } from '../common/discovery-runtime.js';
-import { DiscoveryParents } from '../common/relay/discovery-parents.js';
 
 export interface EdgeNode {
   readonly port: number;
@@ -33,17 +31,10 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   const logger = createLogger('edge', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'edge');
   let viewerLoad = () => 0;
-  const nd = setupDiscovery({
-    config: config.discovery,
+  const { relay, nd } = createPullingRelay({
     role: 'edge',
-    nodeId: config.nodeId,
-    parents: config.upstream.parents,
-    logger,
-    metrics,
+    discovery: config.discovery,
     load: () => viewerLoad(),
-  });
-  const { relay } = createPullingRelay({
-    resolver: config.discovery.backend === 'consul' ? new DiscoveryParents(nd.discovery, nd.self, logger) : undefined,
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,

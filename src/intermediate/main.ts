@@ -9,8 +9,6 @@ import { addMetricsRoute, createApp, listen, send } from '../common/http/uws-ser
 import { ClusterServer } from '../common/relay/cluster-server.js';
 import { createPullingRelay } from '../common/relay/relay-runtime.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
-import { setupDiscovery } from '../common/discovery-runtime.js';
-import { DiscoveryParents } from '../common/relay/discovery-parents.js';
 
 export interface IntermediateNode {
   readonly port: number;
@@ -23,17 +21,10 @@ export async function startIntermediate(config: IntermediateConfig, parentLogger
   const logger = createLogger('intermediate', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'intermediate');
   let children = () => 0;
-  const nd = setupDiscovery({
-    config: config.discovery,
+  const { relay, nd } = createPullingRelay({
     role: 'intermediate',
-    nodeId: config.nodeId,
-    parents: config.upstream.parents,
-    logger,
-    metrics,
+    discovery: config.discovery,
     load: () => children(),
-  });
-  const { relay } = createPullingRelay({
-    resolver: config.discovery.backend === 'consul' ? new DiscoveryParents(nd.discovery, nd.self, logger) : undefined,
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,

@@ -1,23 +1,38 @@
 /**
- * Wiring shared by the relays (intermediate, edge): a RelayNode pulling from parents over WebSocket.
+ * Wiring shared by the relays (intermediate, edge): discovery for this node, and a RelayNode pulling from
+ * parents over WebSocket, chosen by discovery (Consul) or from the configured list (static).
  */
+import type { DiscoveryConfig } from '../discovery/index.js';
+import { setupDiscovery, type NodeDiscovery } from '../discovery-runtime.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { UpstreamConfig } from '../config/index.js';
+import { DiscoveryParents } from './discovery-parents.js';
 import { RelayNode } from './relay-node.js';
-import { StaticParents, UpstreamPool, type ParentResolver } from './upstream-pool.js';
+import { StaticParents, UpstreamPool } from './upstream-pool.js';
 
 export function createPullingRelay(opts: {
+  role: 'intermediate' | 'edge';
   nodeId: string;
   clusterSecret: string;
   upstream: UpstreamConfig;
+  discovery: DiscoveryConfig;
   cacheSegments: number;
   maxFrameBytes: number;
   logger: Logger;
   metrics: Metrics;
-  /** Default: the configured parents, in order. */
-  resolver?: ParentResolver;
-}): { relay: RelayNode; upstream: UpstreamPool } {
+  /** Children or viewers now: the load this node advertises (read every few seconds). */
+  load: () => number;
+}): { relay: RelayNode; upstream: UpstreamPool; nd: NodeDiscovery } {
+  const nd = setupDiscovery({
+    config: opts.discovery,
+    role: opts.role,
+    nodeId: opts.nodeId,
+    parents: opts.upstream.parents,
+    logger: opts.logger,
+    metrics: opts.metrics,
+    load: opts.load,
+  });
   const relay = new RelayNode({
     nodeId: opts.nodeId,
     cacheSegments: opts.cacheSegments,
@@ -26,7 +41,10 @@ export function createPullingRelay(opts: {
     metrics: opts.metrics,
   });
   const upstream = new UpstreamPool({
-    resolver: opts.resolver ?? new StaticParents(() => opts.upstream.parents),
+    resolver:
+      opts.discovery.backend === 'consul'
+        ? new DiscoveryParents(nd.discovery, nd.self, opts.logger)
+        : new StaticParents(() => opts.upstream.parents),
     nodeId: opts.nodeId,
     clusterSecret: opts.clusterSecret,
     config: opts.upstream,
@@ -37,5 +55,5 @@ export function createPullingRelay(opts: {
   });
   relay.setUpstream(upstream);
   upstream.start();
-  return { relay, upstream };
+  return { relay, upstream, nd };
 }
