@@ -1,0 +1,35 @@
+/** Debian's Chromium through playwright-core, with the picture probe (clock-code.ts) in every page. */
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { pageProbeSource } from './clock-code.js';
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.TIERCAST_BENCH_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+  });
+}
+
+export interface ProbeData {
+  samples: Array<[number, number]>;
+  unreadable: number;
+  stalls: number[];
+  firstFrameAt: number | null;
+  playingAt: number | null;
+  start: number;
+  maxGapMs: number;
+  gaps: Array<[number, number]>;
+  error?: string;
+}
+
+export async function openProbedPage(browser: Browser, url: string): Promise<{ page: Page; navigatedAt: number; close(): Promise<void> }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  await page.addInitScript(pageProbeSource);
+  const navigatedAt = Date.now();
+  await page.goto(url, { waitUntil: 'domcontentloaded' });
+  return { page, navigatedAt, close: () => context.close() };
+}
+
+export function readProbe(page: Page): Promise<ProbeData> {
+  return page.evaluate(() => (window as unknown as { __probe: ProbeData }).__probe);
+}

@@ -1,0 +1,72 @@
+/** The machine, the versions and the date of a run, and docs/benchmarks.md rendered from the results. */
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { run } from './media-files.js';
+import { markdownTable, type SectionResult } from './report.js';
+
+export interface Environment {
+  date: string;
+  cpu: string;
+  cores: number;
+  memGiB: number;
+  os: string;
+  kernel: string;
+  node: string;
+  ffmpeg: string;
+  nginx: string;
+  chromium: string;
+  tiercast: string;
+}
+
+const first = (s: string) => s.split('\n')[0]?.trim() ?? '';
+
+export async function collectEnvironment(): Promise<Environment> {
+  const root = join(import.meta.dirname, '..', '..');
+  const osRelease = existsSync('/etc/os-release') ? (/PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '') : '';
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const commit = (await run('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])).stdout.toString().trim();
+  const dirty = (await run('git', ['-C', root, 'status', '--porcelain', 'src'])).stdout.toString().trim() ? ' + uncommitted changes in src/' : '';
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
+    cores: cpus().length,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    os: osRelease,
+    kernel: first((await run('uname', ['-r'])).stdout.toString()),
+    node: process.version,
+    ffmpeg: first((await run('ffmpeg', ['-version'])).stdout.toString()).replace(/ Copyright.*/, ''),
+    nginx: `${(await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '')}, libnginx-mod-rtmp ${(await run('dpkg-query', ['-W', '-f=${Version}', 'libnginx-mod-rtmp'])).stdout.toString().trim()}`,
+    chromium: first((await run('/usr/bin/chromium', ['--version'])).stdout.toString()),
+    tiercast: `${pkg.version} (${commit}${dirty})`,
+  };
+}
+
+export function renderMarkdown(o: { env: Environment; results: SectionResult[]; quick: boolean; took: number; machineBusy: number; background: number; args: string[] }): string {
+  const e = o.env;
+  const analysis = join(import.meta.dirname, '..', 'analysis.md');
+  const out: string[] = [
+    '# Benchmarks: tiercast against nginx-rtmp',
+    '',
+    '<!-- Written by `npm run bench` (bench/run.ts); the analysis section comes from bench/analysis.md. -->',
+    '',
+    `Run of ${e.date}: \`npm run bench${o.args.length ? ` -- ${o.args.join(' ')}` : ''}\` (${o.quick ? 'quick' : 'full'} run, ${o.took.toFixed(0)} s; the two cores were ${(o.background * 100).toFixed(0)} % busy with other jobs just before it started and ${(o.machineBusy * 100).toFixed(0)} % busy on average during it, bench included).`,
+    '',
+    '| machine | versions |',
+    '|---|---|',
+    `| ${e.cpu}, ${e.cores} cores, ${e.memGiB} GiB, ${e.os}, Linux ${e.kernel}, loopback only | tiercast ${e.tiercast}; Node.js ${e.node}; ${e.ffmpeg}; peer: nginx ${e.nginx}; ${e.chromium} |`,
+    '',
+    'Every row is one run: tiercast\'s figure and the peer\'s (nginx with nginx-rtmp-module: RTMP in, HLS/DASH out of its own 1 s segmenter, files served by nginx) were measured in the same run, fed by the same publisher (one ffmpeg encode sent to both with the tee muxer) and read by the same clients.',
+    '',
+    markdownTable(o.results.flatMap((r) => r.rows)),
+    '',
+  ];
+  for (const r of o.results) {
+    out.push(`## ${r.name}`, '', `_${r.seconds.toFixed(0)} s._${r.error ? ` **Failed:** ${r.error}` : ''}`, '');
+    for (const n of r.notes) out.push(`- ${n}`);
+    if (r.notes.length) out.push('');
+    for (const p of r.plots) out.push(`![${p.title}](${p.file})`, '');
+  }
+  if (existsSync(analysis)) out.push(readFileSync(analysis, 'utf8').trim(), '');
+  return out.join('\n');
+}

@@ -1,0 +1,220 @@
+/**
+ * The load generator: a separate process (forked by load.ts, `node --import tsx`) holding many viewers
+ * so that its CPU never counts as the server's. Driven over the IPC channel with one request at a time:
+ * { id, cmd, ... } → { id, ok, result | error }.
+ *
+ * Groups of clients:
+ *  - `ws`: WebSocket viewers of the edge (normal, slow = reading at a fixed byte rate, or idle);
+ *  - `dash`: LL-DASH over HTTP against the edge: each client keeps one request per rendition open on the
+ *    live segment (chunked transfer) and asks for the next one as soon as it ends, like dash.js does;
+ *  - `hls`: HLS against nginx: the playlist every 500 ms, then each new fragment.
+ */
+import { HttpConn, newCounters, WsViewer, type ViewerCounters } from './load-clients.js';
+import { nowMs, sleep } from './stats.js';
+
+interface HttpCounters {
+  bytes: number;
+  errors: number;
+  segments: number;
+  notFound: number;
+  gaps: number;
+}
+
+interface Group {
+  kind: 'ws' | 'dash' | 'hls';
+  ws: WsViewer[];
+  http: HttpConn[];
+  wsCounters: ViewerCounters;
+  httpCounters: HttpCounters;
+  alive: boolean;
+}
+
+const groups = new Map<string, Group>();
+
+function group(name: string, kind: Group['kind']): Group {
+  let g = groups.get(name);
+  if (!g) {
+    g = { kind, ws: [], http: [], wsCounters: newCounters(), httpCounters: { bytes: 0, errors: 0, segments: 0, notFound: 0, gaps: 0 }, alive: true };
+    groups.set(name, g);
+  }
+  return g;
+}
+
+async function openWs(o: { group: string; url: string; count: number; readBytesPerSec?: number; measure?: boolean; concurrency?: number }): Promise<{ opened: number; failed: number; ms: number }> {
+  const g = group(o.group, 'ws');
+  const u = new URL(o.url);
+  const t0 = Date.now();
+  let opened = 0;
+  let failed = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < o.count) {
+      next++;
+      const v = new WsViewer({ host: u.hostname, port: Number(u.port), path: u.pathname + u.search, counters: g.wsCounters, readBytesPerSec: o.readBytesPerSec ?? 0, measure: o.measure ?? true });
+      g.ws.push(v);
+      try {
+        // A handshake that does not complete in 10 s counts as failed (never hang the ramp).
+        await Promise.race([v.opened, new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000).unref())]);
+        opened++;
+      } catch {
+        failed++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(o.concurrency ?? 64, o.count) }, worker));
+  return { opened, failed, ms: Date.now() - t0 };
+}
+
+function mpdTiming(mpd: string): { ast: number; segMs: number } {
+  const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)?.[1] ?? '');
+  const d = /<SegmentTemplate[^>]*timescale="(\d+)"[^>]*duration="(\d+)"/.exec(mpd);
+  if (!Number.isFinite(ast) || !d) throw new Error('cannot read the MPD timing');
+  return { ast, segMs: (Number(d[2]) / Number(d[1])) * 1000 };
+}
+
+async function openDash(o: { group: string; edgeUrl: string; stream: string; count: number; renditions: string[] }): Promise<{ opened: number }> {
+  const g = group(o.group, 'dash');
+  const u = new URL(o.edgeUrl);
+  const mpd = await (await fetch(`${o.edgeUrl}/live/${o.stream}/manifest.mpd`)).text();
+  const t = mpdTiming(mpd);
+  const current = () => Math.floor((Date.now() - t.ast) / t.segMs);
+  const c = g.httpCounters;
+  for (let i = 0; i < o.count; i++) {
+    for (const rendition of o.renditions) {
+      const conn = new HttpConn(u.hostname, Number(u.port), c);
+      g.http.push(conn);
+      void (async () => {
+        let n = current();
+        while (g.alive && !conn.closed) {
+          const r = await conn.get(`/live/${o.stream}/${rendition}/${n}.m4s`).catch(() => undefined);
+          if (!g.alive) return;
+          if (!r) {
+            await sleep(100);
+            continue;
+          }
+          if (r.status === 200) {
+            c.segments++;
+            n++;
+            continue;
+          }
+          c.notFound++;
+          const cur = current();
+          if (cur > n) {
+            c.gaps += cur - n;
+            n = cur;
+          } else await sleep(50);
+        }
+      })();
+    }
+  }
+  return { opened: o.count };
+}
+
+async function openHls(o: { group: string; baseUrl: string; stream: string; count: number; pollMs?: number }): Promise<{ opened: number }> {
+  const g = group(o.group, 'hls');
+  const u = new URL(o.baseUrl);
+  const c = g.httpCounters;
+  const poll = o.pollMs ?? 500;
+  for (let i = 0; i < o.count; i++) {
+    const conn = new HttpConn(u.hostname, Number(u.port), c);
+    g.http.push(conn);
+    void (async () => {
+      await sleep(Math.random() * poll);
+      let next = -1;
+      while (g.alive && !conn.closed) {
+        const t = nowMs();
+        const r = await conn.get(`/hls/${o.stream}.m3u8`, true).catch(() => undefined);
+        if (!g.alive) return;
+        if (r?.status === 200 && r.body) {
+          const text = r.body.toString();
+          const seq = Number(/#EXT-X-MEDIA-SEQUENCE:(\d+)/.exec(text)?.[1] ?? NaN);
+          const names = text.split('\n').filter((l) => l.endsWith('.ts'));
+          const last = seq + names.length - 1;
+          if (Number.isFinite(seq) && names.length) {
+            if (next < 0) next = last;
+            if (next < seq) {
+              c.gaps += seq - next;
+              next = seq;
+            }
+            while (next <= last && g.alive) {
+              const s = await conn.get(`/hls/${names[next - seq]}`).catch(() => undefined);
+              if (s?.status === 200) c.segments++;
+              else c.notFound++;
+              next++;
+            }
+          }
+        }
+        await sleep(Math.max(0, poll - (nowMs() - t)));
+      }
+    })();
+  }
+  return { opened: o.count };
+}
+
+function stats(o: { group?: string; reset?: boolean }) {
+  const list = o.group ? [groups.get(o.group)].filter((g): g is Group => !!g) : [...groups.values()];
+  const out = { bytes: 0, messages: 0, chunks: 0, gaps: 0, skipped: 0, closed: 0, errors: 0, segments: 0, notFound: 0, connected: 0, latency: { n: 0, p50: NaN, p95: NaN, p99: NaN }, edgeLatency: { n: 0, p50: NaN, p95: NaN, p99: NaN } };
+  for (const g of list) {
+    const w = g.wsCounters;
+    const h = g.httpCounters;
+    out.bytes += w.bytes + h.bytes;
+    out.messages += w.messages;
+    out.chunks += w.chunks;
+    out.gaps += w.gaps + h.gaps;
+    out.skipped += w.skipped;
+    out.closed += w.closed;
+    out.errors += w.errors + h.errors;
+    out.segments += h.segments;
+    out.notFound += h.notFound;
+    out.connected += g.ws.filter((v) => !v.closed).length + g.http.filter((c) => !c.closed).length;
+    if (list.length === 1) {
+      out.latency = { n: w.latency.n, p50: w.latency.percentile(50), p95: w.latency.percentile(95), p99: w.latency.percentile(99) };
+      out.edgeLatency = { n: w.edgeLatency.n, p50: w.edgeLatency.percentile(50), p95: w.edgeLatency.percentile(95), p99: w.edgeLatency.percentile(99) };
+    }
+    if (o.reset) {
+      Object.assign(w, { bytes: 0, messages: 0, chunks: 0, gaps: 0, skipped: 0, closed: 0, errors: 0 });
+      w.latency.reset();
+      w.edgeLatency.reset();
+      Object.assign(h, { bytes: 0, errors: 0, segments: 0, notFound: 0, gaps: 0 });
+    }
+  }
+  const u = process.cpuUsage();
+  return { ...out, cpuSeconds: (u.user + u.system) / 1e6 };
+}
+
+function close(o: { group?: string }) {
+  for (const [name, g] of [...groups]) {
+    if (o.group && name !== o.group) continue;
+    g.alive = false;
+    for (const v of g.ws) v.close();
+    for (const c of g.http) c.close();
+    groups.delete(name);
+  }
+  return { closed: true };
+}
+
+type Request = { id: number; cmd: string } & Record<string, unknown>;
+
+process.on('message', (m: Request) => {
+  const handle = async (): Promise<unknown> => {
+    switch (m.cmd) {
+      case 'ws':
+        return openWs(m as unknown as Parameters<typeof openWs>[0]);
+      case 'dash':
+        return openDash(m as unknown as Parameters<typeof openDash>[0]);
+      case 'hls':
+        return openHls(m as unknown as Parameters<typeof openHls>[0]);
+      case 'stats':
+        return stats(m as Parameters<typeof stats>[0]);
+      case 'close':
+        return close(m as Parameters<typeof close>[0]);
+      default:
+        throw new Error(`unknown command ${m.cmd}`);
+    }
+  };
+  handle().then(
+    (result) => process.send?.({ id: m.id, ok: true, result }),
+    (err: unknown) => process.send?.({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+  );
+});
+process.on('disconnect', () => process.exit(0));

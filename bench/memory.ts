@@ -1,0 +1,85 @@
+/**
+ * 4. Memory per connected viewer: the edge's RSS (/proc) as idle WebSocket viewers of a live stream join,
+ * 1,000 → 10,000. "Idle": the stream is live and every viewer has its session, init segments and the
+ * current segment's backlog, but no new media flows (the ingress's ffmpeg is paused with SIGSTOP while
+ * the RTMP publisher keeps the stream up), so send buffers do not count as per-viewer memory.
+ */
+import type { BenchContext } from './lib/context.js';
+import { CLIP } from './lib/context.js';
+import { LoadGen } from './lib/load.js';
+import { sourceClip } from './lib/media-files.js';
+import { childPids, commOf, onCleanup, rssBytes, stop } from './lib/procs.js';
+import type { Row, SectionResult } from './lib/report.js';
+import { fmt, linearFit, sleep } from './lib/stats.js';
+import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
+import { publishClip } from './hop-latency.js';
+
+export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'seconds'>> {
+  const clip = await sourceClip(CLIP.width, CLIP.height, CLIP.seconds, CLIP.kbps);
+  const { ingress, edge } = await startPair({ ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 400 }], preset: 'ultrafast' });
+  onCleanup(() => ingress.close());
+  onCleanup(() => edge.close());
+  const pub = publishClip(clip, [rtmpPublishUrl(ingress)]);
+  onCleanup(() => stop(pub));
+  await waitLive(edge.url);
+  const load = new LoadGen();
+  // One viewer first so that the edge holds the stream (subscribed, caches filled), then pause media.
+  await load.request('ws', { group: 'warm', url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`, count: 1 });
+  await sleep(ctx.pick(2500, 1500));
+  const ffmpeg = childPids(ingress.pid).filter((p) => commOf(p) === 'ffmpeg');
+  for (const p of ffmpeg) process.kill(p, 'SIGSTOP');
+  onCleanup(() => {
+    for (const p of ffmpeg) {
+      try {
+        process.kill(p, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+  });
+  await sleep(ctx.pick(1500, 500));
+  const steps = ctx.pick([1000, 2500, 5000, 7500, 10000], [1000, 2000]);
+  const points: Array<[number, number]> = [[0, rssBytes(edge.pid)]];
+  let connected = 0;
+  let failed = 0;
+  for (const n of steps) {
+    const r = await load.request<{ opened: number; failed: number; ms: number }>('ws', { group: `idle-${n}`, url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`, count: n - connected, concurrency: 200, measure: false });
+    connected = n;
+    failed += r.failed;
+    await sleep(ctx.pick(3000, 1000));
+    const rss = rssBytes(edge.pid);
+    points.push([n, rss]);
+    ctx.log(`memory: ${n} idle viewers (+${r.opened} in ${r.ms} ms), edge RSS ${fmt(rss / 2 ** 20, 1)} MiB`);
+  }
+  const s = await load.stats();
+  await load.close();
+  const fitPts = points.filter(([n]) => n >= 1000);
+  const fit = linearFit(
+    fitPts.map(([n]) => n),
+    fitPts.map(([, r]) => r),
+  );
+  const perViewer = fit.slope;
+  const rows: Row[] = [
+    {
+      section: 'memory',
+      what: `RSS per idle connected viewer (slope ${fitPts[0]?.[0]} → ${fitPts[fitPts.length - 1]?.[0]})`,
+      tiercast: `${fmt(perViewer / 1024, 1)} KB`,
+      peer: 'n/a (no connected viewers: HTTP polling)',
+      target: '≤ 16 KB',
+      met: Number.isFinite(perViewer) && perViewer <= 16 * 1024,
+    },
+  ];
+  const notes = [
+    `edge RSS: ${points.map(([n, r]) => `${n} → ${fmt(r / 2 ** 20, 1)} MiB`).join(', ')}; least-squares slope ${fmt(perViewer, 0)} bytes/viewer (r² ${fmt(fit.r2, 3)}); ${failed} connections failed, ${s.closed} closed by the edge during the ramp.`,
+    'Each viewer received info, the init segments and the current segment backlog (one 240p rendition + audio) before media stopped.',
+  ];
+  await stop(pub);
+  await edge.close();
+  await ingress.close();
+  return {
+    name: 'memory per viewer',
+    rows,
+    notes,
+    plots: [{ file: 'bench-memory-rss.svg', title: 'Edge RSS vs idle connected WebSocket viewers', xLabel: 'viewers', yLabel: 'RSS (MiB)', series: [{ name: 'tiercast edge', points: points.map(([n, r]) => [n, r / 2 ** 20]) }] }],
+  };
+}
