@@ -48,11 +48,20 @@ export interface Rig {
 }
 
 /** ingress (2 renditions) + one edge process + the peer, fed by the same clip; a load generator. */
-export async function startRig(ctx: BenchContext, o: { viewer?: Record<string, unknown>; edgeNodeArgs?: string[]; ingressNodeArgs?: string[] } = {}): Promise<Rig> {
+export async function startRig(
+  ctx: BenchContext,
+  o: { viewer?: Record<string, unknown>; edgeNodeArgs?: string[]; ingressNodeArgs?: string[] } = {},
+): Promise<Rig> {
   const clip = await sourceClip(CLIP.width, CLIP.height, CLIP.seconds, CLIP.kbps);
   // ultrafast: the transcoder is not what is measured here, and the two cores are needed by the edge and
   // the load generator.
-  const [peer, { ingress, edge }] = await Promise.all([startPeer(), startPair({ ladder: FANOUT_LADDER, preset: 'ultrafast', nodeArgs: o.ingressNodeArgs }, { viewer: o.viewer, nodeArgs: o.edgeNodeArgs })]);
+  const [peer, { ingress, edge }] = await Promise.all([
+    startPeer(),
+    startPair(
+      { ladder: FANOUT_LADDER, preset: 'ultrafast', nodeArgs: o.ingressNodeArgs },
+      { viewer: o.viewer, nodeArgs: o.edgeNodeArgs },
+    ),
+  ]);
   onCleanup(() => peer.close());
   onCleanup(() => ingress.close());
   onCleanup(() => edge.close());
@@ -79,14 +88,30 @@ export async function startRig(ctx: BenchContext, o: { viewer?: Record<string, u
 
 type Kind = 'ws' | 'dash' | 'hls';
 
-export async function step(rig: Rig, kind: Kind, n: number, seconds: number, settleMs: number): Promise<StepResult> {
+export async function step(
+  rig: Rig,
+  kind: Kind,
+  n: number,
+  seconds: number,
+  settleMs: number,
+): Promise<StepResult> {
   const group = `${kind}-${n}`;
   const ws = `${rig.edge.url.replace('http', 'ws')}/live/${STREAM}/ws`;
   if (kind === 'ws') await rig.load.request('ws', { group, url: ws, count: n, concurrency: 128 });
-  else if (kind === 'dash') await rig.load.request('dash', { group, edgeUrl: rig.edge.url, stream: STREAM, count: n, renditions: ['v720', 'a0'] });
+  else if (kind === 'dash')
+    await rig.load.request('dash', {
+      group,
+      edgeUrl: rig.edge.url,
+      stream: STREAM,
+      count: n,
+      renditions: ['v720', 'a0'],
+    });
   else await rig.load.request('hls', { group, baseUrl: rig.peer.httpUrl, stream: PEER_STREAM, count: n });
   await sleep(settleMs);
-  const server = kind === 'hls' ? new CpuMeter(() => [rig.peer.masterPid, ...rig.peer.workerPids()]) : new CpuMeter(() => [rig.edge.pid]);
+  const server =
+    kind === 'hls'
+      ? new CpuMeter(() => [rig.peer.masterPid, ...rig.peer.workerPids()])
+      : new CpuMeter(() => [rig.edge.pid]);
   const before: LoadStats = await rig.load.stats(group, true);
   const dropped0 = kind === 'hls' ? 0 : await edgeDropped(rig.edge.url);
   server.start();
@@ -113,14 +138,22 @@ export async function step(rig: Rig, kind: Kind, n: number, seconds: number, set
 }
 
 /** Steps up N until a step drops, a process saturates, or the list ends. */
-export async function ramp(ctx: BenchContext, rig: Rig, kind: Kind, ns: number[], seconds: number): Promise<{ steps: StepResult[]; maxClean: number; stoppedBy: string }> {
+export async function ramp(
+  ctx: BenchContext,
+  rig: Rig,
+  kind: Kind,
+  ns: number[],
+  seconds: number,
+): Promise<{ steps: StepResult[]; maxClean: number; stoppedBy: string }> {
   const steps: StepResult[] = [];
   let maxClean = 0;
   let stoppedBy = 'end of the list';
   for (const n of ns) {
     const r = await step(rig, kind, n, seconds, ctx.pick(2500, 1000));
     steps.push(r);
-    ctx.log(`fanout ${kind} N=${n}: ${fmt(r.bytes / r.wall / 1e6, 1)} MB/s, server ${fmt((r.serverCpu / r.wall) * 100)} % CPU, load gen ${fmt((r.loadCpu / r.wall) * 100)} %, ${fmt(r.perCpu / 1e9, 2)} GB/CPU-s, drops ${r.drops}`);
+    ctx.log(
+      `fanout ${kind} N=${n}: ${fmt(r.bytes / r.wall / 1e6, 1)} MB/s, server ${fmt((r.serverCpu / r.wall) * 100)} % CPU, load gen ${fmt((r.loadCpu / r.wall) * 100)} %, ${fmt(r.perCpu / 1e9, 2)} GB/CPU-s, drops ${r.drops}`,
+    );
     if (r.drops > 0) {
       stoppedBy = `drops at N=${n}`;
       break;
@@ -138,7 +171,11 @@ export async function ramp(ctx: BenchContext, rig: Rig, kind: Kind, ns: number[]
   return { steps, maxClean, stoppedBy };
 }
 
-const best = (steps: StepResult[]) => steps.filter((s) => s.drops === 0).reduce<StepResult | undefined>((a, s) => (!a || s.n > a.n ? s : a), undefined) ?? steps[steps.length - 1];
+const best = (steps: StepResult[]) =>
+  steps
+    .filter((s) => s.drops === 0)
+    .reduce<StepResult | undefined>((a, s) => (!a || s.n > a.n ? s : a), undefined) ??
+  steps[steps.length - 1];
 
 export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionResult, 'seconds'>> {
   const seconds = ctx.pick(8, 3);
@@ -152,15 +189,34 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
   const bd = best(dash.steps);
   const bh = best(hls.steps);
   // Compare the HTTP paths at the same N: the largest N both served without a drop.
-  const commonN = Math.max(0, ...dash.steps.filter((d) => d.drops === 0 && hls.steps.some((h) => h.n === d.n && h.drops === 0)).map((d) => d.n));
+  const commonN = Math.max(
+    0,
+    ...dash.steps
+      .filter((d) => d.drops === 0 && hls.steps.some((h) => h.n === d.n && h.drops === 0))
+      .map((d) => d.n),
+  );
   const dN = dash.steps.find((s) => s.n === commonN) ?? bd;
   const hN = hls.steps.find((s) => s.n === commonN) ?? bh;
   const gb = (v: number | undefined) => (v === undefined ? '—' : `${fmt(v / 1e9, 2)} GB/CPU-s`);
-  const cpuPerGb = (s: StepResult | undefined) => (s ? `${fmt((s.serverCpu / s.bytes) * 1e9, 2)} CPU-s/GB` : '—');
+  const cpuPerGb = (s: StepResult | undefined) =>
+    s ? `${fmt((s.serverCpu / s.bytes) * 1e9, 2)} CPU-s/GB` : '—';
   const ratio = dN && hN ? dN.perCpu / hN.perCpu : NaN;
   const rows: Row[] = [
-    { section: 'fan-out', what: `WebSocket: bytes per server CPU-second (N=${bw?.n})`, tiercast: `${gb(bw?.perCpu)} (${cpuPerGb(bw)})`, peer: 'n/a (no push path)', target: '≥ 1.2 GB/CPU-s', met: bw !== undefined && bw.perCpu >= 1.2e9 },
-    { section: 'fan-out', what: 'WebSocket: largest N with no drop (one edge process)', tiercast: `${ws.maxClean} (${ws.stoppedBy})`, peer: 'n/a', target: '' },
+    {
+      section: 'fan-out',
+      what: `WebSocket: bytes per server CPU-second (N=${bw?.n})`,
+      tiercast: `${gb(bw?.perCpu)} (${cpuPerGb(bw)})`,
+      peer: 'n/a (no push path)',
+      target: '≥ 1.2 GB/CPU-s',
+      met: bw !== undefined && bw.perCpu >= 1.2e9,
+    },
+    {
+      section: 'fan-out',
+      what: 'WebSocket: largest N with no drop (one edge process)',
+      tiercast: `${ws.maxClean} (${ws.stoppedBy})`,
+      peer: 'n/a',
+      target: '',
+    },
     {
       section: 'fan-out',
       what: `HTTP: bytes per server CPU-second, same N=${dN?.n} (LL-DASH vs HLS)`,
@@ -169,7 +225,13 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
       target: '≥ 0.5 × nginx',
       met: Number.isFinite(ratio) ? ratio >= 0.5 : undefined,
     },
-    { section: 'fan-out', what: 'HTTP: largest N with no drop', tiercast: `${dash.maxClean} (${dash.stoppedBy})`, peer: `${hls.maxClean} (${hls.stoppedBy})`, target: '' },
+    {
+      section: 'fan-out',
+      what: 'HTTP: largest N with no drop',
+      tiercast: `${dash.maxClean} (${dash.stoppedBy})`,
+      peer: `${hls.maxClean} (${hls.stoppedBy})`,
+      target: '',
+    },
   ];
   const line = (k: string, s: StepResult) =>
     `${k} N=${s.n}: ${fmt(s.bytes / s.wall / 1e6, 1)} MB/s delivered (${fmt((s.perViewerBps * 8) / 1e6, 2)} Mbit/s per viewer), server ${fmt(s.serverCpu, 2)} CPU-s in ${fmt(s.wall, 1)} s → ${fmt(s.perCpu / 1e9, 2)} GB/CPU-s; load generator ${fmt((s.loadCpu / s.wall) * 100)} % of a core; drops ${s.drops} (gaps ${s.gaps}, skipped ${s.skipped}, closed ${s.closed}, 404 ${s.notFound})`;
@@ -187,8 +249,14 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
       xLabel: 'concurrent viewers',
       yLabel: 'CPU-s per GB',
       series: [
-        { name: 'tiercast edge, WebSocket', points: ws.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]) },
-        { name: 'tiercast edge, LL-DASH HTTP', points: dash.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]) },
+        {
+          name: 'tiercast edge, WebSocket',
+          points: ws.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]),
+        },
+        {
+          name: 'tiercast edge, LL-DASH HTTP',
+          points: dash.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]),
+        },
         { name: 'nginx, HLS fragments', points: hls.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]) },
       ],
     },

@@ -11,7 +11,14 @@ import type { BenchContext } from './lib/context.js';
 import { launchChromium, openProbedPage, readProbe, type ProbeData } from './lib/browser.js';
 import { startPeer, waitPeerLive, PEER_STREAM, type Peer } from './lib/peer.js';
 import { start, stop, onCleanup } from './lib/procs.js';
-import { fmp4FrameLatencies, tsFrameLatencies, DashRecorder, HlsRecorder, RtmpReader, WsRecorder } from './lib/recorders.js';
+import {
+  fmp4FrameLatencies,
+  tsFrameLatencies,
+  DashRecorder,
+  HlsRecorder,
+  RtmpReader,
+  WsRecorder,
+} from './lib/recorders.js';
 import { cdf, type Plot, type Row, type SectionResult } from './lib/report.js';
 import { fmt, nowMs, sleep, summarize, type Summary } from './lib/stats.js';
 import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
@@ -42,15 +49,26 @@ interface PageResult {
 
 const s = (v: Summary, k: 'p50' | 'p95') => `${fmt(v[k] / 1000, 3)} s`;
 
-export async function g2gLatency(ctx: BenchContext, shared: { peer?: Peer }): Promise<Omit<SectionResult, 'seconds'>> {
+export async function g2gLatency(
+  ctx: BenchContext,
+  shared: { peer?: Peer },
+): Promise<Omit<SectionResult, 'seconds'>> {
   const warmup = ctx.pick(8, 3) * 1000;
   const window = ctx.pick(60, 3) * 1000;
   const notes: string[] = [];
-  const [peer, { ingress, edge }] = await Promise.all([shared.peer ?? startPeer(), startPair({ ladder: G2G_LADDER })]);
+  const [peer, { ingress, edge }] = await Promise.all([
+    shared.peer ?? startPeer(),
+    startPair({ ladder: G2G_LADDER }),
+  ]);
   if (!shared.peer) onCleanup(() => peer.close());
   onCleanup(() => edge.close());
   onCleanup(() => ingress.close());
-  const pub = start('node', ['--import', 'tsx', join(import.meta.dirname, 'lib', 'publisher-worker.ts'), JSON.stringify({ ...PUBLISHER, urls: [rtmpPublishUrl(ingress), peer.publishUrl] })]);
+  const pub = start('node', [
+    '--import',
+    'tsx',
+    join(import.meta.dirname, 'lib', 'publisher-worker.ts'),
+    JSON.stringify({ ...PUBLISHER, urls: [rtmpPublishUrl(ingress), peer.publishUrl] }),
+  ]);
   onCleanup(() => stop(pub));
   await waitLive(edge.url);
   await waitPeerLive(peer, 3);
@@ -101,7 +119,13 @@ export async function g2gLatency(ctx: BenchContext, shared: { peer?: Peer }): Pr
   const headlessTo = nowMs();
   const ingressMetrics = await scrape(`http://127.0.0.1:${ingress.port}`);
   const speed = metricSum(ingressMetrics, 'tiercast_transcoder_speed_ratio');
-  const pubStats = pub.output().trim().split('\n').filter((l) => l.startsWith('{')).pop() ?? '';
+  const pubStats =
+    pub
+      .output()
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .pop() ?? '';
   wsRec.close();
   dashRec.close();
   hlsRec.close();
@@ -116,13 +140,37 @@ export async function g2gLatency(ctx: BenchContext, shared: { peer?: Peer }): Pr
     tsFrameLatencies(hlsRec.units, headlessFrom, headlessTo),
   ]);
   const rtmpA = rtmp.samples.filter(([at]) => at >= headlessFrom && at <= headlessTo).map(([, l]) => l);
-  for (const [name, r] of [['WebSocket', wsA], ['LL-DASH', dashA]] as const) if (r.mismatch !== 0) notes.push(`headless ${name}: ${r.mismatch} frames between trun sample counts and decoded frames did not match (mapping kept in order)`);
+  for (const [name, r] of [
+    ['WebSocket', wsA],
+    ['LL-DASH', dashA],
+  ] as const)
+    if (r.mismatch !== 0)
+      notes.push(
+        `headless ${name}: ${r.mismatch} frames between trun sample counts and decoded frames did not match (mapping kept in order)`,
+      );
 
-  const S = { wsA: summarize(wsA.latencies), dashA: summarize(dashA.latencies), hlsA: summarize(hlsA.latencies), rtmpA: summarize(rtmpA) };
+  const S = {
+    wsA: summarize(wsA.latencies),
+    dashA: summarize(dashA.latencies),
+    hlsA: summarize(hlsA.latencies),
+    rtmpA: summarize(rtmpA),
+  };
   const [pWs, pDash, pHls, pPeerDash] = pages as [PageResult, PageResult, PageResult, PageResult];
   const rows: Row[] = [
-    { section: 'glass-to-glass', what: '(a) decodable by a headless client, WebSocket / RTMP p50 · p95', tiercast: `${s(S.wsA, 'p50')} · ${s(S.wsA, 'p95')}`, peer: `RTMP ${s(S.rtmpA, 'p50')} · ${s(S.rtmpA, 'p95')}`, target: '' },
-    { section: 'glass-to-glass', what: '(a) decodable by a headless client, HTTP (LL-DASH / HLS) p50 · p95', tiercast: `${s(S.dashA, 'p50')} · ${s(S.dashA, 'p95')}`, peer: `HLS ${s(S.hlsA, 'p50')} · ${s(S.hlsA, 'p95')}`, target: '' },
+    {
+      section: 'glass-to-glass',
+      what: '(a) decodable by a headless client, WebSocket / RTMP p50 · p95',
+      tiercast: `${s(S.wsA, 'p50')} · ${s(S.wsA, 'p95')}`,
+      peer: `RTMP ${s(S.rtmpA, 'p50')} · ${s(S.rtmpA, 'p95')}`,
+      target: '',
+    },
+    {
+      section: 'glass-to-glass',
+      what: '(a) decodable by a headless client, HTTP (LL-DASH / HLS) p50 · p95',
+      tiercast: `${s(S.dashA, 'p50')} · ${s(S.dashA, 'p95')}`,
+      peer: `HLS ${s(S.hlsA, 'p50')} · ${s(S.hlsA, 'p95')}`,
+      target: '',
+    },
     {
       section: 'glass-to-glass',
       what: '(b) shown in Chromium, WebSocket player p50 · p95 (stalls)',
@@ -153,7 +201,9 @@ export async function g2gLatency(ctx: BenchContext, shared: { peer?: Peer }): Pr
         `${p.stalls} waiting events, ${p.freezes} freezes > 250 ms, ${p.unreadable} unreadable frames${p.error ? `, probe error ${p.error}` : ''}`,
     );
   }
-  notes.push(`tiercast ladder: ${G2G_LADDER.map((r) => r.id).join(' + ')} + audio at the default preset; transcoder speed at the end ${fmt(speed, 2)} (1 = real time); publisher ${PUBLISHER.width}x${PUBLISHER.height} ${PUBLISHER.fps} fps x264 ${PUBLISHER.preset} ${PUBLISHER.kbps} kbit/s, counters ${pubStats}.`);
+  notes.push(
+    `tiercast ladder: ${G2G_LADDER.map((r) => r.id).join(' + ')} + audio at the default preset; transcoder speed at the end ${fmt(speed, 2)} (1 = real time); publisher ${PUBLISHER.width}x${PUBLISHER.height} ${PUBLISHER.fps} fps x264 ${PUBLISHER.preset} ${PUBLISHER.kbps} kbit/s, counters ${pubStats}.`,
+  );
   notes.push(
     `headless: WebSocket ${S.wsA.n} frames (${wsA.unreadable} unreadable), LL-DASH ${S.dashA.n} (${dashA.unreadable}), peer HLS ${S.hlsA.n} (${hlsA.unreadable}), peer RTMP ${S.rtmpA.n} (${rtmp.unreadable}) over ${fmt((headlessTo - headlessFrom) / 1000)} s`,
   );

@@ -12,7 +12,15 @@ import { sourceClip } from './lib/media-files.js';
 import { onCleanup, start, stop } from './lib/procs.js';
 import { type Row, type SectionResult } from './lib/report.js';
 import { fmt, nowMs, sleep, summarize } from './lib/stats.js';
-import { rtmpPublishUrl, startEdgeProc, startIngressProc, startIntermediateProc, STREAM, waitLive, type NodeProc } from './lib/tiercast.js';
+import {
+  rtmpPublishUrl,
+  startEdgeProc,
+  startIngressProc,
+  startIntermediateProc,
+  STREAM,
+  waitLive,
+  type NodeProc,
+} from './lib/tiercast.js';
 import { freePort } from './lib/peer.js';
 
 export const LIGHT_LADDER = [
@@ -23,7 +31,24 @@ export const LIGHT_LADDER = [
 /** Publishes the cached clip (copy, no re-encode: the cheapest possible publisher) in a loop. */
 export function publishClip(clip: string, urls: string[]) {
   const tee = urls.map((u) => `[f=flv:flvflags=no_duration_filesize:onfail=ignore]${u}`).join('|');
-  return start('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-stream_loop', '-1', '-i', clip, '-map', '0', '-c', 'copy', '-f', 'tee', tee]);
+  return start('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-re',
+    '-stream_loop',
+    '-1',
+    '-i',
+    clip,
+    '-map',
+    '0',
+    '-c',
+    'copy',
+    '-f',
+    'tee',
+    tee,
+  ]);
 }
 
 export async function hopLatency(ctx: BenchContext): Promise<Omit<SectionResult, 'seconds'>> {
@@ -89,8 +114,22 @@ export async function hopLatency(ctx: BenchContext): Promise<Omit<SectionResult,
   const perHop = three.map((d) => d / 3);
   const sp = summarize(perHop);
   const rows: Row[] = [
-    { section: 'relay tier', what: 'added by 1 tier (E1 − E0) p50 · p99', tiercast: `${fmt(s1.p50, 2)} · ${fmt(s1.p99, 2)} ms`, peer: 'n/a (no relay tiers)', target: '≤ 1 ms p99', met: s1.n > 0 && s1.p99 <= 1 },
-    { section: 'relay tier', what: 'added by 3 tiers (E3 − E0) p50 · p99, per tier', tiercast: `${fmt(s3.p50, 2)} · ${fmt(s3.p99, 2)} ms (${fmt(sp.p50, 2)} · ${fmt(sp.p99, 2)} ms per tier)`, peer: 'n/a', target: '≤ 1 ms p99 per tier', met: sp.n > 0 && sp.p99 <= 1 },
+    {
+      section: 'relay tier',
+      what: 'added by 1 tier (E1 − E0) p50 · p99',
+      tiercast: `${fmt(s1.p50, 2)} · ${fmt(s1.p99, 2)} ms`,
+      peer: 'n/a (no relay tiers)',
+      target: '≤ 1 ms p99',
+      met: s1.n > 0 && s1.p99 <= 1,
+    },
+    {
+      section: 'relay tier',
+      what: 'added by 3 tiers (E3 − E0) p50 · p99, per tier',
+      tiercast: `${fmt(s3.p50, 2)} · ${fmt(s3.p99, 2)} ms (${fmt(sp.p50, 2)} · ${fmt(sp.p99, 2)} ms per tier)`,
+      peer: 'n/a',
+      target: '≤ 1 ms p99 per tier',
+      met: sp.n > 0 && sp.p99 <= 1,
+    },
   ];
   const notes = [
     `${s1.n} chunks compared over ${fmt((nowMs() - t0) / 1000)} s (ladder ${LIGHT_LADDER.map((r) => r.id).join('+')}+audio, ~${fmt(one.length / (window / 1000), 1)} chunks/s per viewer); 0 tiers is the baseline every difference is taken from.`,

@@ -12,11 +12,17 @@ import { childPids, commOf, onCleanup, rssBytes, stop } from './lib/procs.js';
 import type { Row, SectionResult } from './lib/report.js';
 import { fmt, linearFit, sleep } from './lib/stats.js';
 import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
+import { Inspector } from './lib/inspector.js';
 import { publishClip } from './hop-latency.js';
 
 export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'seconds'>> {
   const clip = await sourceClip(CLIP.width, CLIP.height, CLIP.seconds, CLIP.kbps);
-  const { ingress, edge } = await startPair({ ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 400 }], preset: 'ultrafast' });
+  // The edge runs with the inspector (loopback, port chosen by the kernel) so that each step is read
+  // after a full GC, with the JS heap apart from the rest of the RSS.
+  const { ingress, edge } = await startPair(
+    { ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 400 }], preset: 'ultrafast' },
+    { nodeArgs: ['--inspect=127.0.0.1:0'] },
+  );
   onCleanup(() => ingress.close());
   onCleanup(() => edge.close());
   const pub = publishClip(clip, [rtmpPublishUrl(ingress)]);
@@ -24,7 +30,11 @@ export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'se
   await waitLive(edge.url);
   const load = new LoadGen();
   // One viewer first so that the edge holds the stream (subscribed, caches filled), then pause media.
-  await load.request('ws', { group: 'warm', url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`, count: 1 });
+  await load.request('ws', {
+    group: 'warm',
+    url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`,
+    count: 1,
+  });
   await sleep(ctx.pick(2500, 1500));
   const ffmpeg = childPids(ingress.pid).filter((p) => commOf(p) === 'ffmpeg');
   for (const p of ffmpeg) process.kill(p, 'SIGSTOP');
@@ -38,18 +48,33 @@ export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'se
     }
   });
   await sleep(ctx.pick(1500, 500));
+  const inspector = await Inspector.attach(() => edge.proc.output());
+  onCleanup(() => inspector.close());
+  const heap: Array<[number, number]> = [[0, (await inspector.gcAndHeap()).usedSize]];
   const steps = ctx.pick([1000, 2500, 5000, 7500, 10000], [1000, 2000]);
+  await inspector.gcAndHeap();
   const points: Array<[number, number]> = [[0, rssBytes(edge.pid)]];
   let connected = 0;
   let failed = 0;
   for (const n of steps) {
-    const r = await load.request<{ opened: number; failed: number; ms: number }>('ws', { group: `idle-${n}`, url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`, count: n - connected, concurrency: 200, measure: false });
+    const r = await load.request<{ opened: number; failed: number; ms: number }>('ws', {
+      group: `idle-${n}`,
+      url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`,
+      count: n - connected,
+      concurrency: 200,
+      measure: false,
+    });
     connected = n;
     failed += r.failed;
     await sleep(ctx.pick(3000, 1000));
+    const h = await inspector.gcAndHeap();
+    await sleep(500);
     const rss = rssBytes(edge.pid);
     points.push([n, rss]);
-    ctx.log(`memory: ${n} idle viewers (+${r.opened} in ${r.ms} ms), edge RSS ${fmt(rss / 2 ** 20, 1)} MiB`);
+    heap.push([n, h.usedSize]);
+    ctx.log(
+      `memory: ${n} idle viewers (+${r.opened} in ${r.ms} ms), edge RSS ${fmt(rss / 2 ** 20, 1)} MiB after a full GC, JS heap ${fmt(h.usedSize / 2 ** 20, 1)} MiB`,
+    );
   }
   const s = await load.stats();
   await load.close();
@@ -59,6 +84,11 @@ export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'se
     fitPts.map(([, r]) => r),
   );
   const perViewer = fit.slope;
+  const heapPts = heap.filter(([n]) => n >= 1000);
+  const heapFit = linearFit(
+    heapPts.map(([n]) => n),
+    heapPts.map(([, b]) => b),
+  );
   const rows: Row[] = [
     {
       section: 'memory',
@@ -71,8 +101,10 @@ export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'se
   ];
   const notes = [
     `edge RSS: ${points.map(([n, r]) => `${n} → ${fmt(r / 2 ** 20, 1)} MiB`).join(', ')}; least-squares slope ${fmt(perViewer, 0)} bytes/viewer (r² ${fmt(fit.r2, 3)}); ${failed} connections failed, ${s.closed} closed by the edge during the ramp.`,
-    'Each viewer received info, the init segments and the current segment backlog (one 240p rendition + audio) before media stopped.',
+    `of which JS heap (after a full GC): ${heap.map(([n, b]) => `${n} → ${fmt(b / 2 ** 20, 1)} MiB`).join(', ')}; slope ${fmt(heapFit.slope, 0)} bytes/viewer. The rest of the slope is native: uWebSockets.js sockets and their buffers, malloc.`,
+    'Each viewer received info, the init segments and the current segment backlog (one 240p rendition + audio) before media stopped; RSS is read after a full GC of the edge (inspector on loopback).',
   ];
+  inspector.close();
   await stop(pub);
   await edge.close();
   await ingress.close();
@@ -80,6 +112,14 @@ export async function memory(ctx: BenchContext): Promise<Omit<SectionResult, 'se
     name: 'memory per viewer',
     rows,
     notes,
-    plots: [{ file: 'bench-memory-rss.svg', title: 'Edge RSS vs idle connected WebSocket viewers', xLabel: 'viewers', yLabel: 'RSS (MiB)', series: [{ name: 'tiercast edge', points: points.map(([n, r]) => [n, r / 2 ** 20]) }] }],
+    plots: [
+      {
+        file: 'bench-memory-rss.svg',
+        title: 'Edge RSS vs idle connected WebSocket viewers',
+        xLabel: 'viewers',
+        yLabel: 'RSS (MiB)',
+        series: [{ name: 'tiercast edge', points: points.map(([n, r]) => [n, r / 2 ** 20]) }],
+      },
+    ],
   };
 }

@@ -4,7 +4,8 @@
  *
  *   npm run bench                      the full run (under 15 minutes)
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
- *   npm run bench -- --only=g2g,fanout run some measurements (g2g, hop, fanout, memory, ttff, transcode, slow)
+ *   npm run bench -- --only=g2g,fanout run some measurements (g2g, hop, memory, transcode, fanout, ttff, slow);
+ *                                      with --no-write while trying things: otherwise docs/ gets only those
  *   npm run bench -- --no-write        print only; leave docs/ alone
  *   npm run bench -- --render          rewrite docs/benchmarks.md from the last run (bench/out/last-run.json),
  *                                      e.g. after editing bench/analysis.md
@@ -29,9 +30,14 @@ import { slowConsumers } from './slow-consumers.js';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const write = !args.includes('--no-write');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',').filter(Boolean);
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
+  .filter(Boolean);
 const started = Date.now();
-const log = (m: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
+const log = (m: string) =>
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
 const ctx: BenchContext = { quick, pick: (full, q) => (quick ? q : full), log };
 
 type Measurement = (c: BenchContext, rig: Rig) => Promise<Omit<SectionResult, 'seconds'>>;
@@ -46,7 +52,10 @@ const all: Array<[string, Measurement, boolean]> = [
   ['slow', slowConsumers, true],
 ];
 const chosen = all.filter(([n]) => !only || only.includes(n));
-if (only) for (const n of only) if (!all.some(([a]) => a === n)) throw new Error(`unknown measurement ${n}; known: ${all.map(([a]) => a).join(', ')}`);
+if (only)
+  for (const n of only)
+    if (!all.some(([a]) => a === n))
+      throw new Error(`unknown measurement ${n}; known: ${all.map(([a]) => a).join(', ')}`);
 
 let interrupted = false;
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -93,7 +102,14 @@ async function main(): Promise<void> {
       results.push({ ...r, seconds: (Date.now() - t0) / 1000 });
     } catch (err) {
       log(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      results.push({ name, rows: [], notes: [], plots: [], seconds: (Date.now() - t0) / 1000, error: err instanceof Error ? err.message : String(err) });
+      results.push({
+        name,
+        rows: [],
+        notes: [],
+        plots: [],
+        seconds: (Date.now() - t0) / 1000,
+        error: err instanceof Error ? err.message : String(err),
+      });
       rig = undefined;
       await cleanupAll();
     }
@@ -107,11 +123,16 @@ async function main(): Promise<void> {
   const machineBusy = (busy1.busy - busy0.busy) / Math.max(1, busy1.total - busy0.total);
   const rows = results.flatMap((r) => r.rows);
   const took = (Date.now() - started) / 1000;
-  process.stdout.write(`\ntiercast vs nginx-rtmp — ${env.date} — ${env.cpu}, ${env.cores} cores — ${quick ? 'quick' : 'full'} run, ${took.toFixed(0)} s\n\n${textTable(rows)}\n`);
+  process.stdout.write(
+    `\ntiercast vs nginx-rtmp — ${env.date} — ${env.cpu}, ${env.cores} cores — ${quick ? 'quick' : 'full'} run, ${took.toFixed(0)} s\n\n${textTable(rows)}\n`,
+  );
   for (const r of results) if (r.error) process.stdout.write(`\n${r.name} FAILED: ${r.error}\n`);
   const run = { env, results, quick, took, machineBusy, background, args };
-  mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
-  writeFileSync(LAST_RUN, JSON.stringify(run));
+  // Only a complete run replaces the record --render works from (and docs/benchmarks.md).
+  if (write && !only) {
+    mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
+    writeFileSync(LAST_RUN, JSON.stringify(run));
+  }
   if (write) writeDocs(run);
 }
 

@@ -23,14 +23,22 @@ export async function slowConsumers(ctx: BenchContext, rig: Rig): Promise<Omit<S
     await rig.load.stats('normal', true);
     await sleep(window);
     const s = await rig.load.stats('normal', true);
-    ctx.log(`slow: ${label}: p50 ${fmt(s.latency.p50, 1)} ms, p95 ${fmt(s.latency.p95, 1)} ms, drops ${s.gaps + s.skipped + s.closed}`);
+    ctx.log(
+      `slow: ${label}: p50 ${fmt(s.latency.p50, 1)} ms, p95 ${fmt(s.latency.p95, 1)} ms, drops ${s.gaps + s.skipped + s.closed}`,
+    );
     return s;
   };
   const a = await measure('without slow viewers');
   const bytesPerViewer = a.bytes / (window / 1000) / normal;
   const slowRate = Math.round(bytesPerViewer / 10);
   const dropped0 = await edgeDropped(rig.edge.url);
-  await rig.load.request('ws', { group: 'slow', url, count: slow, readBytesPerSec: slowRate, measure: false });
+  await rig.load.request('ws', {
+    group: 'slow',
+    url,
+    count: slow,
+    readBytesPerSec: slowRate,
+    measure: false,
+  });
   const until = Date.now() + ctx.pick(40_000, 6_000);
   while (Date.now() < until && (await edgeDropped(rig.edge.url)) - dropped0 < slow) await sleep(500);
   const skippingAfter = (await edgeDropped(rig.edge.url)) - dropped0;
@@ -56,7 +64,14 @@ export async function slowConsumers(ctx: BenchContext, rig: Rig): Promise<Omit<S
       target: '≤ 5 % change',
       met: Math.abs(change) <= 0.05,
     },
-    { section: 'slow consumers', what: "others' drops without → with slow viewers", tiercast: `${drops(a)}${a2 ? ` / ${drops(a2)}` : ''} → ${drops(b)}`, peer: 'n/a', target: 'no change', met: drops(b) === 0 && drops(a) === 0 },
+    {
+      section: 'slow consumers',
+      what: "others' drops without → with slow viewers",
+      tiercast: `${drops(a)}${a2 ? ` / ${drops(a2)}` : ''} → ${drops(b)}`,
+      peer: 'n/a',
+      target: 'no change',
+      met: drops(b) === 0 && drops(a) === 0,
+    },
   ];
   const notes = [
     `Latency is chunk arrival at the viewer − the chunk's ingressTime (ingress → viewer, transcoding included). Without: p50 ${fmt(a.latency.p50, 1)}, p95 ${fmt(a.latency.p95, 1)}, p99 ${fmt(a.latency.p99, 1)} ms${a2 ? `; again without: p50 ${fmt(a2.latency.p50, 1)}, p95 ${fmt(a2.latency.p95, 1)} ms` : ''}; with: p50 ${fmt(b.latency.p50, 1)}, p95 ${fmt(b.latency.p95, 1)}, p99 ${fmt(b.latency.p99, 1)} ms.`,

@@ -20,7 +20,10 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
   const warm = ctx.pick(5, 2) * 1000;
   const window = ctx.pick(25, 5) * 1000;
   const clip = await sourceClip(CLIP.width, CLIP.height, CLIP.seconds, CLIP.kbps);
-  const plan = buildFfmpegPlan(defaultTranscodeOptions({ sourceHeight: CLIP.height }), { hasAudio: true, hasVideo: true });
+  const plan = buildFfmpegPlan(defaultTranscodeOptions({ sourceHeight: CLIP.height }), {
+    hasAudio: true,
+    hasVideo: true,
+  });
   const args = [...plan.args];
   const i = args.indexOf('pipe:0');
   args.splice(i - 1, 2, '-re', '-stream_loop', '-1', '-i', clip);
@@ -36,7 +39,8 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
     await sleep(window);
     const r = m.read();
     await stop(p);
-    if (p.exitCode !== null && p.exitCode !== 255 && p.exitCode !== 0 && r.cpu === 0) throw new Error(`plain ffmpeg failed: ${p.output()}`);
+    if (p.exitCode !== null && p.exitCode !== 255 && p.exitCode !== 0 && r.cpu === 0)
+      throw new Error(`plain ffmpeg failed: ${p.output()}`);
     return r;
   };
 
@@ -48,7 +52,11 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
     onCleanup(() => stop(pub));
     await waitLive(edge.url);
     const load = new LoadGen();
-    await load.request('ws', { group: 'one', url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`, count: 1 });
+    await load.request('ws', {
+      group: 'one',
+      url: `${edge.url.replace('http', 'ws')}/live/${STREAM}/ws`,
+      count: 1,
+    });
     await sleep(warm);
     const ff = childPids(ingress.pid).filter((p) => commOf(p) === 'ffmpeg');
     const node = new CpuMeter(() => [ingress.pid]);
@@ -89,12 +97,19 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
       peer: `ffmpeg alone ${fmt(plainRate * 100, 1)} % (nginx-rtmp does not transcode)`,
       target: '',
     },
-    { section: 'transcoding', what: "tiercast's overhead on ffmpeg: its Node process (total difference)", tiercast: `${pct(own)} (${pct(total)})`, peer: '', target: '≤ 5 %', met: own <= 0.05 && total <= 0.05 },
+    {
+      section: 'transcoding',
+      what: "tiercast's overhead on ffmpeg: its Node process (total difference)",
+      tiercast: `${pct(own)} (${pct(total)})`,
+      peer: '',
+      target: '≤ 5 %',
+      met: own <= 0.05 && total <= 0.05,
+    },
   ];
   const notes = [
     `Renditions: ${renditions} (the default ladder capped at the ${CLIP.height}p source), x264 ${defaultTranscodeOptions().preset}, 1 s segments of 200 ms chunks; source: ${CLIP.width}x${CLIP.height} 30 fps ${CLIP.kbps} kbit/s H.264 + AAC, looped, read in real time.`,
     `ffmpeg alone: ${plains.map((p) => `${fmt((p.cpu / p.wall) * 100, 1)} %`).join(', ')} of a core; tiercast's ffmpeg alone: ${fmt((t.ffmpeg / t.wall) * 100, 1)} %, its Node process: ${fmt((t.node / t.wall) * 100, 1)} %.`,
-    'Run-to-run spread of ffmpeg alone is the noise floor of this row (other engineers\' jobs share the two cores).',
+    "Run-to-run spread of ffmpeg alone is the noise floor of this row (other engineers' jobs share the two cores).",
   ];
   return { name: 'transcoding cost', rows, notes, plots: [] };
 }

@@ -19,7 +19,15 @@ async function wsJoin(edgeUrl: string): Promise<number> {
   const u = new URL(edgeUrl);
   const t0 = nowMs();
   let first: number | undefined;
-  const v = new WsViewer({ host: u.hostname, port: Number(u.port), path: `/live/${STREAM}/ws`, counters: newCounters(), readBytesPerSec: 0, measure: false, onChunk: (r, _s, _c, at) => void (r.startsWith('v') && first === undefined && (first = at)) });
+  const v = new WsViewer({
+    host: u.hostname,
+    port: Number(u.port),
+    path: `/live/${STREAM}/ws`,
+    counters: newCounters(),
+    readBytesPerSec: 0,
+    measure: false,
+    onChunk: (r, _s, _c, at) => void (r.startsWith('v') && first === undefined && (first = at)),
+  });
   await v.opened;
   const end = Date.now() + 5000;
   while (first === undefined && Date.now() < end) await sleep(2);
@@ -57,7 +65,33 @@ async function hlsJoin(baseUrl: string): Promise<number> {
 
 async function rtmpJoin(rtmpPort: number): Promise<number> {
   const t0 = nowMs();
-  const p = start('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-fflags', 'nobuffer', '-flags', 'low_delay', '-threads', '1', '-probesize', '32768', '-analyzeduration', '0', '-i', `rtmp://127.0.0.1:${rtmpPort}/live/${PEER_STREAM}`, '-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=64:36,format=gray', '-f', 'rawvideo', 'pipe:1']);
+  const p = start('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-fflags',
+    'nobuffer',
+    '-flags',
+    'low_delay',
+    '-threads',
+    '1',
+    '-probesize',
+    '32768',
+    '-analyzeduration',
+    '0',
+    '-i',
+    `rtmp://127.0.0.1:${rtmpPort}/live/${PEER_STREAM}`,
+    '-map',
+    '0:v:0',
+    '-frames:v',
+    '1',
+    '-vf',
+    'scale=64:36,format=gray',
+    '-f',
+    'rawvideo',
+    'pipe:1',
+  ]);
   const at = await new Promise<number>((resolve) => {
     const t = setTimeout(() => resolve(NaN), 8000);
     p.stdout!.once('data', () => {
@@ -74,7 +108,22 @@ export async function ttff(ctx: BenchContext, rig: Rig): Promise<Omit<SectionRes
   const r = { ws: [] as number[], dash: [] as number[], hls: [] as number[], rtmp: [] as number[] };
   // ffmpeg's own start-up, to tell it apart from nginx-rtmp's part of the RTMP figure.
   const spawnT0 = nowMs();
-  await new Promise<void>((resolve) => start('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'color=size=64x36', '-frames:v', '1', '-f', 'null', '-']).once('exit', () => resolve()));
+  await new Promise<void>((resolve) =>
+    start('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'color=size=64x36',
+      '-frames:v',
+      '1',
+      '-f',
+      'null',
+      '-',
+    ]).once('exit', () => resolve()),
+  );
   const ffmpegStartup = nowMs() - spawnT0;
   for (let i = 0; i < reps; i++) {
     await sleep(Math.random() * 1000);
@@ -85,11 +134,27 @@ export async function ttff(ctx: BenchContext, rig: Rig): Promise<Omit<SectionRes
     r.hls.push(await hlsJoin(rig.peer.httpUrl));
     if (i < ctx.pick(8, 2)) r.rtmp.push(await rtmpJoin(rig.peer.rtmpPort));
   }
-  const S = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summarize(v.filter(Number.isFinite))])) as Record<keyof typeof r, ReturnType<typeof summarize>>;
+  const S = Object.fromEntries(
+    Object.entries(r).map(([k, v]) => [k, summarize(v.filter(Number.isFinite))]),
+  ) as Record<keyof typeof r, ReturnType<typeof summarize>>;
   const f = (s: ReturnType<typeof summarize>) => `${fmt(s.p50)} · ${fmt(s.p95)} ms`;
   const rows: Row[] = [
-    { section: 'time to first frame', what: 'WebSocket join → first decodable frame p50 · p95 (peer: RTMP)', tiercast: f(S.ws), peer: `RTMP ${f(S.rtmp)}`, target: '≤ 500 ms', met: S.ws.n > 0 && S.ws.p95 <= 500 },
-    { section: 'time to first frame', what: 'HTTP join → first decodable frame p50 · p95 (LL-DASH / HLS)', tiercast: f(S.dash), peer: `HLS ${f(S.hls)}`, target: '≤ 500 ms', met: S.dash.n > 0 && S.dash.p95 <= 500 },
+    {
+      section: 'time to first frame',
+      what: 'WebSocket join → first decodable frame p50 · p95 (peer: RTMP)',
+      tiercast: f(S.ws),
+      peer: `RTMP ${f(S.rtmp)}`,
+      target: '≤ 500 ms',
+      met: S.ws.n > 0 && S.ws.p95 <= 500,
+    },
+    {
+      section: 'time to first frame',
+      what: 'HTTP join → first decodable frame p50 · p95 (LL-DASH / HLS)',
+      tiercast: f(S.dash),
+      peer: `HLS ${f(S.hls)}`,
+      target: '≤ 500 ms',
+      met: S.dash.n > 0 && S.dash.p95 <= 500,
+    },
   ];
   const notes = [
     `${reps} joins per path at random moments (peer RTMP: ${r.rtmp.length}); max WS ${fmt(S.ws.max)} ms, LL-DASH ${fmt(S.dash.max)} ms, HLS ${fmt(S.hls.max)} ms, RTMP ${fmt(S.rtmp.max)} ms.`,

@@ -5,7 +5,17 @@ import { pageProbeSource } from './clock-code.js';
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.TIERCAST_BENCH_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required',
+      '--disable-background-timer-throttling',
+      '--disable-renderer-backgrounding',
+    ],
   });
 }
 
@@ -21,7 +31,10 @@ export interface ProbeData {
   error?: string;
 }
 
-export async function openProbedPage(browser: Browser, url: string): Promise<{ page: Page; navigatedAt: number; close(): Promise<void> }> {
+export async function openProbedPage(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; navigatedAt: number; close(): Promise<void> }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   await page.addInitScript(pageProbeSource);

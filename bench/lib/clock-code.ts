@@ -76,7 +76,13 @@ export function paintClock(frame: Buffer, width: number, height: number, timeMs:
 }
 
 /** Reads a grey (one byte per pixel) frame of any size; undefined when unreadable. */
-export function readClockGray(gray: Uint8Array, width: number, height: number, nearMs: number, stride = 1): number | undefined {
+export function readClockGray(
+  gray: Uint8Array,
+  width: number,
+  height: number,
+  nearMs: number,
+  stride = 1,
+): number | undefined {
   const bandH = height * BAND_FRACTION;
   const cells: boolean[] = [];
   for (let row = 0; row < ROWS; row++) {

@@ -23,10 +23,14 @@ const first = (s: string) => s.split('\n')[0]?.trim() ?? '';
 
 export async function collectEnvironment(): Promise<Environment> {
   const root = join(import.meta.dirname, '..', '..');
-  const osRelease = existsSync('/etc/os-release') ? (/PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '') : '';
+  const osRelease = existsSync('/etc/os-release')
+    ? (/PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '')
+    : '';
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
   const commit = (await run('git', ['-C', root, 'rev-parse', '--short', 'HEAD'])).stdout.toString().trim();
-  const dirty = (await run('git', ['-C', root, 'status', '--porcelain', 'src'])).stdout.toString().trim() ? ' + uncommitted changes in src/' : '';
+  const dirty = (await run('git', ['-C', root, 'status', '--porcelain', 'src'])).stdout.toString().trim()
+    ? ' + uncommitted changes in src/'
+    : '';
   return {
     date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
     cpu: cpus()[0]?.model.trim() ?? 'unknown CPU',
@@ -42,7 +46,15 @@ export async function collectEnvironment(): Promise<Environment> {
   };
 }
 
-export function renderMarkdown(o: { env: Environment; results: SectionResult[]; quick: boolean; took: number; machineBusy: number; background: number; args: string[] }): string {
+export function renderMarkdown(o: {
+  env: Environment;
+  results: SectionResult[];
+  quick: boolean;
+  took: number;
+  machineBusy: number;
+  background: number;
+  args: string[];
+}): string {
   const e = o.env;
   const analysis = join(import.meta.dirname, '..', 'analysis.md');
   const out: string[] = [
@@ -56,13 +68,18 @@ export function renderMarkdown(o: { env: Environment; results: SectionResult[]; 
     '|---|---|',
     `| ${e.cpu}, ${e.cores} cores, ${e.memGiB} GiB, ${e.os}, Linux ${e.kernel}, loopback only | tiercast ${e.tiercast}; Node.js ${e.node}; ${e.ffmpeg}; peer: nginx ${e.nginx}; ${e.chromium} |`,
     '',
-    'Every row is one run: tiercast\'s figure and the peer\'s (nginx with nginx-rtmp-module: RTMP in, HLS/DASH out of its own 1 s segmenter, files served by nginx) were measured in the same run, fed by the same publisher (one ffmpeg encode sent to both with the tee muxer) and read by the same clients.',
+    "Every row is one run: tiercast's figure and the peer's (nginx with nginx-rtmp-module: RTMP in, HLS/DASH out of its own 1 s segmenter, files served by nginx) were measured in the same run, fed by the same publisher (one ffmpeg encode sent to both with the tee muxer) and read by the same clients.",
     '',
     markdownTable(o.results.flatMap((r) => r.rows)),
     '',
   ];
   for (const r of o.results) {
-    out.push(`## ${r.name}`, '', `_${r.seconds.toFixed(0)} s._${r.error ? ` **Failed:** ${r.error}` : ''}`, '');
+    out.push(
+      `## ${r.name}`,
+      '',
+      `_${r.seconds.toFixed(0)} s._${r.error ? ` **Failed:** ${r.error}` : ''}`,
+      '',
+    );
     for (const n of r.notes) out.push(`- ${n}`);
     if (r.notes.length) out.push('');
     for (const p of r.plots) out.push(`![${p.title}](${p.file})`, '');

@@ -49,7 +49,17 @@ export interface ViewerCounters {
 }
 
 export function newCounters(): ViewerCounters {
-  return { bytes: 0, messages: 0, chunks: 0, gaps: 0, skipped: 0, closed: 0, errors: 0, latency: new Histogram(), edgeLatency: new Histogram() };
+  return {
+    bytes: 0,
+    messages: 0,
+    chunks: 0,
+    gaps: 0,
+    skipped: 0,
+    closed: 0,
+    errors: 0,
+    latency: new Histogram(),
+    edgeLatency: new Histogram(),
+  };
 }
 
 export interface WsViewerOptions {
@@ -88,7 +98,9 @@ export class WsViewer {
     this.opened = new Promise((resolve, reject) => {
       const key = randomBytes(16).toString('base64');
       this.socket.once('connect', () =>
-        this.socket.write(`GET ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
+        this.socket.write(
+          `GET ${o.path} HTTP/1.1\r\nHost: ${o.host}:${o.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        ),
       );
       this.socket.on('data', (d: Buffer) => {
         const at = nowMs();
@@ -148,7 +160,8 @@ export class WsViewer {
         while (o < d.length && this.hdrLen < need) this.hdr[this.hdrLen++] = d[o++]!;
         if (this.hdrLen < need) return;
         this.op = this.hdr[0]! & 0x0f;
-        const len = len7 === 126 ? this.hdr.readUInt16BE(2) : len7 === 127 ? Number(this.hdr.readBigUInt64BE(2)) : len7;
+        const len =
+          len7 === 126 ? this.hdr.readUInt16BE(2) : len7 === 127 ? Number(this.hdr.readBigUInt64BE(2)) : len7;
         this.hdrLen = 0;
         this.remaining = len;
         this.want = this.op === 2 ? Math.min(len, 64) : Math.min(len, 1 << 20);
@@ -192,7 +205,8 @@ export class WsViewer {
       c.chunks++;
       const prev = this.last.get(rendition);
       if (prev) {
-        const next = (segment === prev[0] && chunk === prev[1] + 1) || (segment === prev[0] + 1 && chunk === 0);
+        const next =
+          (segment === prev[0] && chunk === prev[1] + 1) || (segment === prev[0] + 1 && chunk === 0);
         if (!next) c.gaps++;
       }
       this.last.set(rendition, [segment, chunk]);
@@ -246,7 +260,15 @@ export interface HttpResult {
 /** One keep-alive HTTP/1.1 connection; requests run one after another. */
 export class HttpConn {
   private socket: Socket | undefined;
-  private pending: { path: string; keepBody: boolean; progress?: (body: Buffer[]) => boolean; resolve: (r: HttpResult) => void; reject: (e: Error) => void } | undefined;
+  private pending:
+    | {
+        path: string;
+        keepBody: boolean;
+        progress?: (body: Buffer[]) => boolean;
+        resolve: (r: HttpResult) => void;
+        reject: (e: Error) => void;
+      }
+    | undefined;
   private head: Buffer = Buffer.alloc(0);
   private inBody = false;
   private status = 0;
@@ -296,7 +318,9 @@ export class HttpConn {
       this.body = [];
       this.got = 0;
       this.firstByteAt = 0;
-      this.ensure().write(`GET ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nConnection: keep-alive\r\n\r\n`);
+      this.ensure().write(
+        `GET ${path} HTTP/1.1\r\nHost: ${this.host}:${this.port}\r\nConnection: keep-alive\r\n\r\n`,
+      );
     });
   }
 
@@ -383,7 +407,13 @@ export class HttpConn {
     if (!p) return;
     this.pending = undefined;
     this.inBody = false;
-    p.resolve({ status: this.status, bytes: this.got, body: p.keepBody ? Buffer.concat(this.body) : undefined, firstByteAt: this.firstByteAt, doneAt: nowMs() });
+    p.resolve({
+      status: this.status,
+      bytes: this.got,
+      body: p.keepBody ? Buffer.concat(this.body) : undefined,
+      firstByteAt: this.firstByteAt,
+      doneAt: nowMs(),
+    });
   }
 
   close(): void {

@@ -34,13 +34,27 @@ const groups = new Map<string, Group>();
 function group(name: string, kind: Group['kind']): Group {
   let g = groups.get(name);
   if (!g) {
-    g = { kind, ws: [], http: [], wsCounters: newCounters(), httpCounters: { bytes: 0, errors: 0, segments: 0, notFound: 0, gaps: 0 }, alive: true };
+    g = {
+      kind,
+      ws: [],
+      http: [],
+      wsCounters: newCounters(),
+      httpCounters: { bytes: 0, errors: 0, segments: 0, notFound: 0, gaps: 0 },
+      alive: true,
+    };
     groups.set(name, g);
   }
   return g;
 }
 
-async function openWs(o: { group: string; url: string; count: number; readBytesPerSec?: number; measure?: boolean; concurrency?: number }): Promise<{ opened: number; failed: number; ms: number }> {
+async function openWs(o: {
+  group: string;
+  url: string;
+  count: number;
+  readBytesPerSec?: number;
+  measure?: boolean;
+  concurrency?: number;
+}): Promise<{ opened: number; failed: number; ms: number }> {
   const g = group(o.group, 'ws');
   const u = new URL(o.url);
   const t0 = Date.now();
@@ -50,11 +64,21 @@ async function openWs(o: { group: string; url: string; count: number; readBytesP
   const worker = async () => {
     while (next < o.count) {
       next++;
-      const v = new WsViewer({ host: u.hostname, port: Number(u.port), path: u.pathname + u.search, counters: g.wsCounters, readBytesPerSec: o.readBytesPerSec ?? 0, measure: o.measure ?? true });
+      const v = new WsViewer({
+        host: u.hostname,
+        port: Number(u.port),
+        path: u.pathname + u.search,
+        counters: g.wsCounters,
+        readBytesPerSec: o.readBytesPerSec ?? 0,
+        measure: o.measure ?? true,
+      });
       g.ws.push(v);
       try {
         // A handshake that does not complete in 10 s counts as failed (never hang the ramp).
-        await Promise.race([v.opened, new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000).unref())]);
+        await Promise.race([
+          v.opened,
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 10_000).unref()),
+        ]);
         opened++;
       } catch {
         failed++;
@@ -72,7 +96,13 @@ function mpdTiming(mpd: string): { ast: number; segMs: number } {
   return { ast, segMs: (Number(d[2]) / Number(d[1])) * 1000 };
 }
 
-async function openDash(o: { group: string; edgeUrl: string; stream: string; count: number; renditions: string[] }): Promise<{ opened: number }> {
+async function openDash(o: {
+  group: string;
+  edgeUrl: string;
+  stream: string;
+  count: number;
+  renditions: string[];
+}): Promise<{ opened: number }> {
   const g = group(o.group, 'dash');
   const u = new URL(o.edgeUrl);
   const mpd = await (await fetch(`${o.edgeUrl}/live/${o.stream}/manifest.mpd`)).text();
@@ -110,7 +140,13 @@ async function openDash(o: { group: string; edgeUrl: string; stream: string; cou
   return { opened: o.count };
 }
 
-async function openHls(o: { group: string; baseUrl: string; stream: string; count: number; pollMs?: number }): Promise<{ opened: number }> {
+function openHls(o: {
+  group: string;
+  baseUrl: string;
+  stream: string;
+  count: number;
+  pollMs?: number;
+}): Promise<{ opened: number }> {
   const g = group(o.group, 'hls');
   const u = new URL(o.baseUrl);
   const c = g.httpCounters;
@@ -148,12 +184,25 @@ async function openHls(o: { group: string; baseUrl: string; stream: string; coun
       }
     })();
   }
-  return { opened: o.count };
+  return Promise.resolve({ opened: o.count });
 }
 
 function stats(o: { group?: string; reset?: boolean }) {
   const list = o.group ? [groups.get(o.group)].filter((g): g is Group => !!g) : [...groups.values()];
-  const out = { bytes: 0, messages: 0, chunks: 0, gaps: 0, skipped: 0, closed: 0, errors: 0, segments: 0, notFound: 0, connected: 0, latency: { n: 0, p50: NaN, p95: NaN, p99: NaN }, edgeLatency: { n: 0, p50: NaN, p95: NaN, p99: NaN } };
+  const out = {
+    bytes: 0,
+    messages: 0,
+    chunks: 0,
+    gaps: 0,
+    skipped: 0,
+    closed: 0,
+    errors: 0,
+    segments: 0,
+    notFound: 0,
+    connected: 0,
+    latency: { n: 0, p50: NaN, p95: NaN, p99: NaN },
+    edgeLatency: { n: 0, p50: NaN, p95: NaN, p99: NaN },
+  };
   for (const g of list) {
     const w = g.wsCounters;
     const h = g.httpCounters;
@@ -168,8 +217,18 @@ function stats(o: { group?: string; reset?: boolean }) {
     out.notFound += h.notFound;
     out.connected += g.ws.filter((v) => !v.closed).length + g.http.filter((c) => !c.closed).length;
     if (list.length === 1) {
-      out.latency = { n: w.latency.n, p50: w.latency.percentile(50), p95: w.latency.percentile(95), p99: w.latency.percentile(99) };
-      out.edgeLatency = { n: w.edgeLatency.n, p50: w.edgeLatency.percentile(50), p95: w.edgeLatency.percentile(95), p99: w.edgeLatency.percentile(99) };
+      out.latency = {
+        n: w.latency.n,
+        p50: w.latency.percentile(50),
+        p95: w.latency.percentile(95),
+        p99: w.latency.percentile(99),
+      };
+      out.edgeLatency = {
+        n: w.edgeLatency.n,
+        p50: w.edgeLatency.percentile(50),
+        p95: w.edgeLatency.percentile(95),
+        p99: w.edgeLatency.percentile(99),
+      };
     }
     if (o.reset) {
       Object.assign(w, { bytes: 0, messages: 0, chunks: 0, gaps: 0, skipped: 0, closed: 0, errors: 0 });
@@ -214,7 +273,8 @@ process.on('message', (m: Request) => {
   };
   handle().then(
     (result) => process.send?.({ id: m.id, ok: true, result }),
-    (err: unknown) => process.send?.({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) =>
+      process.send?.({ id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) }),
   );
 });
 process.on('disconnect', () => process.exit(0));

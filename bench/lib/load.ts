@@ -25,7 +25,10 @@ export class LoadGen {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   constructor() {
-    this.proc = fork(join(import.meta.dirname, 'load-worker.ts'), [], { execArgv: ['--import', 'tsx', '--max-old-space-size=2048'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = fork(join(import.meta.dirname, 'load-worker.ts'), [], {
+      execArgv: ['--import', 'tsx', '--max-old-space-size=2048'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.proc.on('message', (m: { id: number; ok: boolean; result?: unknown; error?: string }) => {
       const w = this.waiting.get(m.id);
       if (!w) return;

@@ -55,13 +55,17 @@ export async function ensurePeerInstalled(log: (s: string) => void): Promise<voi
   if (hasPeer()) return;
   log('peer: installing nginx and libnginx-mod-rtmp with apt-get…');
   const root = process.getuid?.() === 0;
-  const apt = (args: string[]) => (root ? run('apt-get', args, { timeoutMs: 600_000 }) : run('sudo', ['apt-get', ...args], { timeoutMs: 600_000 }));
+  const apt = (args: string[]) =>
+    root
+      ? run('apt-get', args, { timeoutMs: 600_000 })
+      : run('sudo', ['apt-get', ...args], { timeoutMs: 600_000 });
   let r = await apt(['install', '-y', '-q', 'nginx', 'libnginx-mod-rtmp']);
   if (r.code !== 0) {
     await apt(['update', '-q']);
     r = await apt(['install', '-y', '-q', 'nginx', 'libnginx-mod-rtmp']);
   }
-  if (r.code !== 0 || !hasPeer()) throw new Error(`could not install the peer (nginx + libnginx-mod-rtmp): ${r.stderr.slice(-2000)}`);
+  if (r.code !== 0 || !hasPeer())
+    throw new Error(`could not install the peer (nginx + libnginx-mod-rtmp): ${r.stderr.slice(-2000)}`);
   // Debian's package starts a default server on port 80 where an init system exists; ours never uses it.
 }
 
@@ -70,7 +74,11 @@ async function playerScript(pkg: 'hls.js' | 'dashjs'): Promise<string> {
   // Both packages' "exports" hide their dist/ files: walk up from the main entry instead.
   try {
     for (let dir = dirname(require.resolve(pkg)); dir !== dirname(dir); dir = dirname(dir)) {
-      const candidate = join(dir, 'dist', ...(pkg === 'hls.js' ? ['hls.min.js'] : ['modern', 'umd', 'dash.all.min.js']));
+      const candidate = join(
+        dir,
+        'dist',
+        ...(pkg === 'hls.js' ? ['hls.min.js'] : ['modern', 'umd', 'dash.all.min.js']),
+      );
       if (existsSync(candidate)) return candidate;
     }
   } catch {
@@ -82,7 +90,9 @@ async function playerScript(pkg: 'hls.js' | 'dashjs'): Promise<string> {
   const file = join(dir, 'package', 'dist', 'hls.min.js');
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
-    const p = await run('npm', ['pack', `hls.js@${HLS_JS_VERSION}`, '--pack-destination', dir], { timeoutMs: 120_000 });
+    const p = await run('npm', ['pack', `hls.js@${HLS_JS_VERSION}`, '--pack-destination', dir], {
+      timeoutMs: 120_000,
+    });
     if (p.code !== 0) throw new Error(`npm pack hls.js failed: ${p.stderr}`);
     const t = await run('tar', ['-xzf', join(dir, `hls.js-${HLS_JS_VERSION}.tgz`), '-C', dir]);
     if (t.code !== 0 || !existsSync(file)) throw new Error(`could not unpack hls.js: ${t.stderr}`);
@@ -184,7 +194,9 @@ http {
   const confFile = join(prefix, 'nginx.conf');
   writeFileSync(confFile, conf);
   const v = (await run('nginx', ['-v'])).stderr.trim().replace('nginx version: ', '');
-  const rtmpPkg = (await run('dpkg-query', ['-W', '-f=${Version}', 'libnginx-mod-rtmp'])).stdout.toString().trim();
+  const rtmpPkg = (await run('dpkg-query', ['-W', '-f=${Version}', 'libnginx-mod-rtmp'])).stdout
+    .toString()
+    .trim();
   const proc = start('nginx', ['-e', join(prefix, 'logs', 'error.log'), '-p', prefix, '-c', confFile]);
   const t0 = Date.now();
   for (;;) {

@@ -69,7 +69,10 @@ const tick = () => {
 };
 tick();
 process.stdout.write('ready\n');
-setInterval(() => process.stdout.write(`${JSON.stringify({ frames: n, late, dropped, maxQueuedFrames })}\n`), 5000).unref();
+setInterval(
+  () => process.stdout.write(`${JSON.stringify({ frames: n, late, dropped, maxQueuedFrames })}\n`),
+  5000,
+).unref();
 const quit = () => {
   ff.removeAllListeners('exit');
   ff.stdin.end();

@@ -16,7 +16,12 @@ export interface Unit {
 }
 
 /** Frame latencies (ms) of a recorded fMP4 rendition: init + chunks with arrival times. */
-export async function fmp4FrameLatencies(init: Buffer | undefined, units: Unit[], from: number, to: number): Promise<{ latencies: number[]; unreadable: number; mismatch: number }> {
+export async function fmp4FrameLatencies(
+  init: Buffer | undefined,
+  units: Unit[],
+  from: number,
+  to: number,
+): Promise<{ latencies: number[]; unreadable: number; mismatch: number }> {
   if (!init || units.length === 0) return { latencies: [], unreadable: 0, mismatch: 0 };
   const counts = units.map((u) => sampleCount(u.bytes));
   const clocks = await decodeClocks(Buffer.concat([init, ...units.map((u) => u.bytes)]), Date.now());
@@ -77,7 +82,9 @@ export class DashRecorder {
     const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)?.[1] ?? '');
     const d = /<SegmentTemplate[^>]*timescale="(\d+)"[^>]*duration="(\d+)"/.exec(mpd);
     const segMs = d ? (Number(d[2]) / Number(d[1])) * 1000 : 1000;
-    this.init = Buffer.from(await (await fetch(`${edgeUrl}/live/${stream}/${rendition}/init.mp4`)).arrayBuffer());
+    this.init = Buffer.from(
+      await (await fetch(`${edgeUrl}/live/${stream}/${rendition}/init.mp4`)).arrayBuffer(),
+    );
     let n = Math.floor((Date.now() - ast) / segMs);
     while (this.alive) {
       const res = await fetch(`${edgeUrl}/live/${stream}/${rendition}/${n}.m4s`).catch(() => undefined);
@@ -148,7 +155,11 @@ export class HlsRecorder {
 }
 
 /** Frame latencies of HLS fragments: each fragment decoded on its own (nginx-rtmp cuts at keyframes). */
-export async function tsFrameLatencies(units: Unit[], from: number, to: number): Promise<{ latencies: number[]; unreadable: number }> {
+export async function tsFrameLatencies(
+  units: Unit[],
+  from: number,
+  to: number,
+): Promise<{ latencies: number[]; unreadable: number }> {
   const latencies: number[] = [];
   let unreadable = 0;
   const todo = units.filter((u) => u.at >= from && u.at <= to);
@@ -179,7 +190,33 @@ export class RtmpReader {
   constructor(url: string) {
     const W = 192;
     const H = 108;
-    this.proc = start('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-nostdin', '-fflags', 'nobuffer', '-flags', 'low_delay', '-threads', '1', '-probesize', '32768', '-analyzeduration', '0', '-i', url, '-map', '0:v:0', '-fps_mode', 'passthrough', '-vf', `scale=${W}:${H},format=gray`, '-f', 'rawvideo', 'pipe:1']);
+    this.proc = start('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-fflags',
+      'nobuffer',
+      '-flags',
+      'low_delay',
+      '-threads',
+      '1',
+      '-probesize',
+      '32768',
+      '-analyzeduration',
+      '0',
+      '-i',
+      url,
+      '-map',
+      '0:v:0',
+      '-fps_mode',
+      'passthrough',
+      '-vf',
+      `scale=${W}:${H},format=gray`,
+      '-f',
+      'rawvideo',
+      'pipe:1',
+    ]);
     const size = W * H;
     let buf: Buffer = Buffer.alloc(0);
     this.proc.stdout!.on('data', (d: Buffer) => {

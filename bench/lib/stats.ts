@@ -27,11 +27,22 @@ export function summarize(values: readonly number[]): Summary {
     if (v > max) max = v;
     sum += v;
   }
-  return { n, p50: percentile(values, 50), p95: percentile(values, 95), p99: percentile(values, 99), min, max, mean: sum / n };
+  return {
+    n,
+    p50: percentile(values, 50),
+    p95: percentile(values, 95),
+    p99: percentile(values, 99),
+    min,
+    max,
+    mean: sum / n,
+  };
 }
 
 /** Least-squares fit y = a + b x; returns the slope b and r². */
-export function linearFit(xs: readonly number[], ys: readonly number[]): { slope: number; intercept: number; r2: number } {
+export function linearFit(
+  xs: readonly number[],
+  ys: readonly number[],
+): { slope: number; intercept: number; r2: number } {
   const n = Math.min(xs.length, ys.length);
   if (n < 2) return { slope: NaN, intercept: NaN, r2: NaN };
   let sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0; // prettier-ignore

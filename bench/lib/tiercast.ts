@@ -44,18 +44,30 @@ function nodeEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-async function startNode(role: 'ingress' | 'intermediate' | 'edge', config: Record<string, unknown>, nodeArgs: string[] = []): Promise<NodeProc> {
+async function startNode(
+  role: 'ingress' | 'intermediate' | 'edge',
+  config: Record<string, unknown>,
+  nodeArgs: string[] = [],
+): Promise<NodeProc> {
   mkdirSync(RUN_DIR, { recursive: true });
   const id = `${role}-${++seq}`;
   const file = join(RUN_DIR, `${id}.json`);
   writeFileSync(file, JSON.stringify({ nodeId: id, logLevel: 'warn', ...config }, null, 2));
-  const proc = start('node', [...nodeArgs, join(ROOT, 'bin', 'node-role.js'), role, '--config', file], { env: nodeEnv(), cwd: ROOT });
+  const proc = start('node', [...nodeArgs, join(ROOT, 'bin', 'node-role.js'), role, '--config', file], {
+    env: nodeEnv(),
+    cwd: ROOT,
+  });
   const banner = await new Promise<string>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`${id} did not start in 30 s:\n${proc.output()}`)), 30_000);
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
-      const done = role === 'ingress' ? /relays:\s+\S+/.test(out) && /publish:/.test(out) : role === 'edge' ? /viewers:\s+\S+/.test(out) : /relays:\s+\S+/.test(out);
+      const done =
+        role === 'ingress'
+          ? /relays:\s+\S+/.test(out) && /publish:/.test(out)
+          : role === 'edge'
+            ? /viewers:\s+\S+/.test(out)
+            : /relays:\s+\S+/.test(out);
       if (done) {
         clearTimeout(t);
         resolve(out);
@@ -81,7 +93,13 @@ async function startNode(role: 'ingress' | 'intermediate' | 'edge', config: Reco
 }
 
 /** Ports may be chosen beforehand (freePort) so that a whole tree starts at once, children retrying. */
-export function startIngressProc(o: { ladder?: Rung[]; preset?: string; nodeArgs?: string[]; segments?: number; port?: number }): Promise<NodeProc> {
+export function startIngressProc(o: {
+  ladder?: Rung[];
+  preset?: string;
+  nodeArgs?: string[];
+  segments?: number;
+  port?: number;
+}): Promise<NodeProc> {
   return startNode(
     'ingress',
     {
@@ -99,17 +117,37 @@ export function startIngressProc(o: { ladder?: Rung[]; preset?: string; nodeArgs
 const upstream = (parent: string) => ({ parents: [parent], backoffMaxMs: 300 });
 
 export function startIntermediateProc(parent: string, o: { port?: number } = {}): Promise<NodeProc> {
-  return startNode('intermediate', { http: { host: '127.0.0.1', port: o.port ?? 0 }, upstream: upstream(parent) });
+  return startNode('intermediate', {
+    http: { host: '127.0.0.1', port: o.port ?? 0 },
+    upstream: upstream(parent),
+  });
 }
 
-export function startEdgeProc(parent: string, o: { nodeArgs?: string[]; viewer?: Record<string, unknown> } = {}): Promise<NodeProc> {
-  return startNode('edge', { http: { host: '127.0.0.1', port: 0 }, upstream: upstream(parent), ...(o.viewer ? { viewer: o.viewer } : {}) }, o.nodeArgs);
+export function startEdgeProc(
+  parent: string,
+  o: { nodeArgs?: string[]; viewer?: Record<string, unknown> } = {},
+): Promise<NodeProc> {
+  return startNode(
+    'edge',
+    {
+      http: { host: '127.0.0.1', port: 0 },
+      upstream: upstream(parent),
+      ...(o.viewer ? { viewer: o.viewer } : {}),
+    },
+    o.nodeArgs,
+  );
 }
 
 /** An ingress and an edge on it, started together. */
-export async function startPair(o: Parameters<typeof startIngressProc>[0], edge: Parameters<typeof startEdgeProc>[1] = {}): Promise<{ ingress: NodeProc; edge: NodeProc }> {
+export async function startPair(
+  o: Parameters<typeof startIngressProc>[0],
+  edge: Parameters<typeof startEdgeProc>[1] = {},
+): Promise<{ ingress: NodeProc; edge: NodeProc }> {
   const port = await freePort();
-  const [ingress, e] = await Promise.all([startIngressProc({ ...o, port }), startEdgeProc(`ws://127.0.0.1:${port}`, edge)]);
+  const [ingress, e] = await Promise.all([
+    startIngressProc({ ...o, port }),
+    startEdgeProc(`ws://127.0.0.1:${port}`, edge),
+  ]);
   return { ingress, edge: e };
 }
 
