@@ -24,12 +24,6 @@ export interface EdgeTarget {
   stream: string;
 }
 
-export function edgeTargetFromEnv(): EdgeTarget | undefined {
-  const edgeUrl = process.env.TIERCAST_TEST_EDGE_URL;
-  const stream = process.env.TIERCAST_TEST_STREAM;
-  if (!edgeUrl || !stream) return undefined;
-  return { edgeUrl: edgeUrl.replace(/\/+$/, ''), stream };
-}
 
 /**
  * Imports one of the page modules (plain browser ES modules in src/edge/public) into Node for unit
