@@ -153,6 +153,8 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   function streamSegment(res: HttpResponse, r: ReturnType<RelayNode['ensure']>, rendition: string, number: number, name: string): void {
     let aborted = false;
     const cancelers: PendingRequest[] = [];
+    // Bound once per request: prom-client hashes a label object on every labelled inc().
+    const bytesOut = metrics.bytesOut.labels({ stream: name, transport: 'http' });
     res.onAborted(() => {
       aborted = true;
       for (const c of cancelers) c.cancel();
@@ -175,7 +177,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
         write: (data) => {
           if (aborted) return;
           res.cork(() => res.write(data));
-          metrics.bytesOut.inc({ stream: name, transport: 'http' }, data.length);
+          bytesOut.inc(data.length);
         },
         end: () => {
           if (aborted) return;

@@ -63,6 +63,8 @@ export function addViewerSocket(
     open: (ws) => {
       sockets.add(ws);
       const d = ws.getUserData();
+      // Bound once per viewer: this inc() runs for every frame sent to every viewer.
+      const bytesOut = metrics.bytesOut.labels({ stream: d.stream, transport: 'ws' });
       const session = new ViewerSession(
         {
           sendBinary: (frame) => {
@@ -81,7 +83,7 @@ export function addViewerSocket(
         },
         config,
         {
-          onSent: (bytes) => metrics.bytesOut.inc({ stream: d.stream, transport: 'ws' }, bytes),
+          onSent: (bytes) => bytesOut.inc(bytes),
           onSkipped: () => metrics.chunksDropped.inc({ stream: d.stream, reason: 'slow_viewer' }),
         },
         d.initialVideo,
