@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { KEY, startNetwork, waitFor, type TestNetwork } from '../helpers/network.js';
-import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
+import { HubProcess, startHubWithCam } from '../helpers/hub-process.js';
 import { launchChromium } from '../helpers/browser.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-chatui-'));
@@ -19,21 +19,7 @@ let net: TestNetwork;
 let browser: Browser;
 
 before(async () => {
-  const add = await cli([
-    'streamer',
-    'add',
-    '--name',
-    'cam',
-    '--key',
-    KEY,
-    '--title',
-    'Test cam',
-    '--data-dir',
-    dataDir,
-  ]);
-  assert.equal(add.code, 0, add.stderr);
-  hub = new HubProcess(await freePort(), dataDir);
-  await hub.start();
+  hub = await startHubWithCam(dataDir, KEY);
   net = await startNetwork({ intermediates: 1, hubUrl: hub.url });
   browser = await launchChromium();
 });

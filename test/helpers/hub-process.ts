@@ -47,3 +47,12 @@ export class HubProcess {
     await new Promise((r) => p.once('exit', r));
   }
 }
+
+/** A hub process whose store already has the test streamer `cam` (added with the admin CLI, as an operator would). */
+export async function startHubWithCam(dataDir: string, key: string): Promise<HubProcess> {
+  const add = await cli(['streamer', 'add', '--name', 'cam', '--key', key, '--title', 'Test cam', '--data-dir', dataDir]);
+  if (add.code !== 0) throw new Error(`streamer add failed: ${add.stderr}`);
+  const hub = new HubProcess(await freePort(), dataDir);
+  await hub.start();
+  return hub;
+}

@@ -11,7 +11,7 @@ import { edgeSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
 import { KEY, SECRET, logger, startNetwork, waitFor, type TestNetwork } from '../helpers/network.js';
 import { ChatClient } from '../helpers/chat-client.js';
-import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
+import { HubProcess, startHubWithCam } from '../helpers/hub-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-hubchat-'));
 let hub: HubProcess;
@@ -19,10 +19,7 @@ let net: TestNetwork;
 let edgeB: EdgeNode;
 
 before(async () => {
-  const add = await cli(['streamer', 'add', '--name', 'cam', '--key', KEY, '--title', 'Test cam', '--data-dir', dataDir]);
-  assert.equal(add.code, 0, add.stderr);
-  hub = new HubProcess(await freePort(), dataDir);
-  await hub.start();
+  hub = await startHubWithCam(dataDir, KEY);
   net = await startNetwork({ intermediates: 1, hubUrl: hub.url });
   edgeB = await startEdge(
     edgeSchema.parse({

@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { KEY, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
-import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
+import { HubProcess, freePort, startHubWithCam } from '../helpers/hub-process.js';
 import { defaultNodeId } from '../../src/common/config/index.js';
 import { TestViewer } from '../helpers/viewer.js';
 import { ChatClient } from '../helpers/chat-client.js';
@@ -72,21 +72,7 @@ const byLabel = (list: Sample[], label: string) =>
 before(async () => {
   if (skip) return;
   const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-prom-hub-'));
-  const add = await cli([
-    'streamer',
-    'add',
-    '--name',
-    'cam',
-    '--key',
-    KEY,
-    '--title',
-    'Test cam',
-    '--data-dir',
-    dataDir,
-  ]);
-  assert.equal(add.code, 0, add.stderr);
-  hub = new HubProcess(await freePort(), dataDir);
-  await hub.start();
+  hub = await startHubWithCam(dataDir, KEY);
   net = await startNetwork({ intermediates: 2, hubUrl: hub.url });
   pub = publish(net.rtmpUrl, KEY, 180);
   await waitFor(
@@ -298,7 +284,12 @@ test(
       assert.ok(p99[role]! < 0.25, `${role}: loopback hop p99 ${p99[role]} s`);
     }
     // rate() over [1m] divides by the whole minute, so in this run's first minute it reads low: compare tiers.
-    const out = byLabel(await query('node_role:tiercast_relay_bytes_out:rate1m'), 'node_role');
+    // A recording rule's first value appears only after an evaluation that saw two scrapes of every tier.
+    let out: Record<string, number> = {};
+    await waitFor('bandwidth recorded for every tier', async () => {
+      out = byLabel(await query('node_role:tiercast_relay_bytes_out:rate1m'), 'node_role');
+      return ['ingress', 'intermediate', 'edge'].every((r) => (out[r] ?? 0) > 0);
+    }, 30_000, 500).catch(() => undefined);
     for (const role of ['ingress', 'intermediate', 'edge'])
       assert.ok(out[role]! > 0, `${role} sends ${out[role]} B/s`);
     assert.ok(
