@@ -1,5 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { errorCode, type ProcessError } from '../../src/common/errors/index.js';
 import { FfmpegProcess } from '../../src/ingress/transcoder/ffmpeg-supervisor.js';
@@ -136,4 +140,37 @@ test('an error line from ffmpeg is logged at warn', async () => {
     lines().some((l) => l.level === 40 && l.msg === 'ffmpeg' && /\[(error|fatal)\]/.test(l.line ?? '')),
   );
   await proc.close();
+});
+
+test('broken H.264 makes ffmpeg print hundreds of errors: the log gets a bounded number plus a suppressed count', async () => {
+  // A stream whose packets are corrupted by ffmpeg's noise bitstream filter, as a faulty encoder sends.
+  const dir = mkdtempSync(join(tmpdir(), 'tiercast-broken-'));
+  try {
+    const file = join(dir, 'broken.h264');
+    // prettier-ignore
+    const made = spawnSync('ffmpeg', [
+      '-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=30', '-t', '4',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '30', '-bsf:v', 'noise=amount=200', '-f', 'h264', file,
+    ]);
+    assert.equal(made.status, 0, String(made.stderr));
+    const { logger, lines } = captureLogger();
+    const proc = await FfmpegProcess.start({
+      args: ['-hide_banner', '-nostdin', '-loglevel', 'level+info', '-i', file, '-f', 'null', '-'],
+      outputPipes: 0,
+      logger,
+      startupWindowMs: 50,
+    });
+    const died = nextDied(proc);
+    await died; // it decodes the whole file and exits
+    await proc.close();
+    const logged = lines();
+    const errors = logged.filter((l) => l.msg === 'ffmpeg' && /\[error\]/.test(l.line ?? ''));
+    const summaries = logged.filter((l) => (l as { code?: string }).code === 'LOG_LINES_SUPPRESSED');
+    const suppressed = summaries.reduce((n, l) => n + ((l as { suppressed?: number }).suppressed ?? 0), 0);
+    assert.ok(errors.length > 0 && errors.length <= 50, `error lines logged: ${errors.length}`);
+    assert.ok(suppressed >= 100, `suppressed ${suppressed}`);
+    assert.ok(proc.lastLines().includes('[error]'), 'the tail for error messages is complete');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

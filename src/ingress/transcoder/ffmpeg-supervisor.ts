@@ -6,7 +6,8 @@
  * - After that, an exit that `close()` did not ask for is reported once as a typed 'died' event
  *   (TRANSCODER_DIED, with exit code/signal). "Failed to start" and "died later" stay distinct.
  * - stderr goes to the logger with the pid: error lines at warn, everything else at debug; the periodic
- *   stats line is parsed for `speed=` and not logged.
+ *   stats line is parsed for `speed=` and not logged. Repeated lines are rate-limited (a publisher sending
+ *   broken H.264 makes ffmpeg warn ~100 times a second), with a count of what was suppressed.
  * - `close()` is idempotent: end stdin, SIGTERM, SIGKILL after `killTimeoutMs`; it resolves once the
  *   process has exited, so no ffmpeg outlives its owner. If our own process dies, ffmpeg sees EOF on
  *   stdin and exits by itself.
@@ -17,6 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { ProcessError, errorMessage } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
+import { createLogRateLimiter, repeatKey, type LogRateLimiter } from '../../common/logging/rate-limit.js';
 import { SafeEmitter } from './safe-emitter.js';
 
 export interface FfmpegStartOptions {
@@ -45,6 +47,14 @@ const MAX_STDERR_LINE = 4096;
 const ERROR_LINE = /\[(error|fatal|panic)\]/;
 const STATS_LINE = /^(\[info\] )?(frame|size)=/;
 const SPEED = /speed=\s*([\d.]+)x/;
+/**
+ * stderr lines logged per ffmpeg: at most LINES_PER_KEY of one kind (numbers and addresses ignored) and
+ * LINES_TOTAL overall per LINE_WINDOW_MS. Enough to diagnose a run; the tail kept for error messages is
+ * not limited.
+ */
+const LINE_WINDOW_MS = 10_000;
+const LINES_PER_KEY = 5;
+const LINES_TOTAL = 50;
 
 export class FfmpegProcess extends SafeEmitter<FfmpegProcessEvents> {
   readonly pid: number;
@@ -63,9 +73,14 @@ export class FfmpegProcess extends SafeEmitter<FfmpegProcessEvents> {
   private readonly exitPromise: Promise<void>;
   private closePromise: Promise<void> | undefined;
   private startupDone = false;
+  private readonly perLine: LogRateLimiter;
+  private readonly allLines: LogRateLimiter;
 
   private constructor(child: ChildProcess, opts: FfmpegStartOptions) {
     super(opts.logger.child({ pid: child.pid }));
+    const what = 'repeated ffmpeg lines';
+    this.perLine = createLogRateLimiter(this.logger, { maxPerWindow: LINES_PER_KEY, windowMs: LINE_WINDOW_MS, maxKeys: 100, what });
+    this.allLines = createLogRateLimiter(this.logger, { maxPerWindow: LINES_TOTAL, windowMs: LINE_WINDOW_MS, what: 'ffmpeg lines' });
     this.child = child;
     this.pid = child.pid!;
     this.killTimeoutMs = opts.killTimeoutMs ?? 2000;
@@ -192,6 +207,8 @@ export class FfmpegProcess extends SafeEmitter<FfmpegProcessEvents> {
     for (const out of this.outputs) out.destroy();
     this.child.stderr?.destroy();
     this.stdin.destroy();
+    this.perLine.close();
+    this.allLines.close();
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -220,6 +237,7 @@ export class FfmpegProcess extends SafeEmitter<FfmpegProcessEvents> {
       }
       this.tail.push(line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line);
       if (this.tail.length > STDERR_TAIL_LINES) this.tail.shift();
+      if (!this.perLine.allow(repeatKey(line)) || !this.allLines.allow('all')) continue;
       if (ERROR_LINE.test(line)) this.logger.warn({ line }, 'ffmpeg');
       else this.logger.debug({ line }, 'ffmpeg');
     }
