@@ -47,7 +47,7 @@ export class HubLink {
     if (this.closed) return;
     const url = `${this.opts.config.url.replace(/^http/, 'ws').replace(/\/+$/, '')}/internal/edge`;
     const ws = new WebSocket(url, HUB_SUBPROTOCOL, {
-      headers: { [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId) },
+      headers: { [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'hub-link') },
       maxPayload: MAX_LINK_MESSAGE_BYTES,
       handshakeTimeout: 5000,
     });

@@ -1,14 +1,16 @@
 /**
- * Transport: browsers talk only to their edge. `/api/...` calls other than the directory are forwarded to
- * the hub's `/edge-api/...` with the cluster token and the client's address; `/emoji/*` and `/thumbs/*` are
- * fetched from the hub (thumbnails cached for a few seconds). Without a hub: 503 HUB_UNAVAILABLE.
+ * Transport: browsers talk only to their edge. `/api/...` calls that are on the viewer-API allow-list
+ * (src/common/http/viewer-api.ts), matched after normalising the path, are forwarded to the hub's
+ * `/edge-api/...` at their canonical path with a `viewer-proxy` cluster token (a capability the hub's
+ * cluster-only routes refuse) and the client's address; anything else is refused here. `/emoji/*` and
+ * `/thumbs/*` are fetched from the hub (thumbnails cached for a few seconds). Without a hub: 503 HUB_UNAVAILABLE.
  */
 import type { Logger } from '../common/logging/index.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
 import { readBody, requestInfo } from '../common/http/request.js';
 import { statusLine, writeApiResponse } from '../common/http/json-routes.js';
 import type { App, HttpResponse } from '../common/http/uws-server.js';
-import { CLIENT_IP_HEADER } from '../hub/account-api.js';
+import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, matchViewerApi } from '../common/http/viewer-api.js';
 
 const FORWARD_HEADERS = ['cookie', 'content-type', 'x-tiercast-csrf'];
 const MAX_BODY = 256 * 1024;
@@ -21,18 +23,25 @@ export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId
 
   app.any('/api/*', (res, req) => {
     const info = requestInfo(res, req);
-    if (!hubUrl) return unavailable(res);
     const method = info.method;
+    const route = matchViewerApi(method, info.url);
+    if (!route.ok) {
+      logger.info({ code: route.code, method, path: info.url.slice(0, 200), remote: info.remote, reason: route.reason }, 'API request refused');
+      const status = route.code === 'BAD_REQUEST' ? 400 : route.code === 'METHOD_NOT_ALLOWED' ? 405 : 404;
+      return writeApiResponse(res, { status, body: { error: { code: route.code, message: route.reason } } });
+    }
+    if (!hubUrl) return unavailable(res);
     const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
     let aborted = false;
     const bodyPromise = hasBody ? readBody(res, MAX_BODY) : Promise.resolve(undefined);
     if (!hasBody) res.onAborted(() => (aborted = true));
     const headers: Record<string, string> = {
-      [AUTH_HEADER]: createClusterToken(deps.clusterSecret, deps.nodeId),
+      [AUTH_HEADER]: createClusterToken(deps.clusterSecret, deps.nodeId, 'viewer-proxy'),
       [CLIENT_IP_HEADER]: info.remote,
     };
     for (const h of FORWARD_HEADERS) if (info.headers[h]) headers[h] = info.headers[h];
-    const target = `${hubUrl.replace(/\/+$/, '')}/edge-api${info.url.slice('/api'.length)}${info.query ? `?${info.query}` : ''}`;
+    // Built from the matched route only: neither the raw path nor the query reaches the hub.
+    const target = `${hubUrl.replace(/\/+$/, '')}${VIEWER_API_PREFIX}${route.path}`;
     bodyPromise
       .then(async (body) => {
         const r = await fetch(target, { method, headers, body: body ? new Uint8Array(body) : undefined, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });

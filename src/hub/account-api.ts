@@ -9,6 +9,7 @@ import type { Logger } from '../common/logging/index.js';
 import { ApiError, addJsonRoute, type ApiHandler, type ApiRequest } from '../common/http/json-routes.js';
 import type { App } from '../common/http/uws-server.js';
 import { cookie } from '../common/http/request.js';
+import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, VIEWER_API_ROUTES } from '../common/http/viewer-api.js';
 import { createCsrfToken, csrfOk } from './auth/tokens.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import type { ChatHub } from './chat/chat-hub.js';
@@ -18,7 +19,6 @@ import { parseBody, requireCluster, streamParam } from './internal-api.js';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, accessCookie, type Sessions } from './sessions.js';
 import type { Store } from './store/types.js';
 
-export const CLIENT_IP_HEADER = 'x-tiercast-client-ip';
 
 const credentials = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
 
@@ -44,14 +44,21 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   };
   const sessionCookie = (token: string) => cookie(SESSION_COOKIE, token, { maxAgeS: Math.floor(sessions.sessionTtlMs / 1000) });
 
-  /** Every /edge-api route: only edges may call; state changes need the CSRF header. */
-  const route = (method: 'get' | 'post' | 'put' | 'patch' | 'del', path: string, handler: ApiHandler, maxBodyBytes?: number) =>
+  /**
+   * Every /edge-api route: only an edge forwarding a viewer's call may reach it (a `viewer-proxy` token),
+   * state changes need the CSRF header, and the route must be on the shared allow-list the edge forwards.
+   */
+  const route = (method: 'get' | 'post' | 'put' | 'patch' | 'del', path: string, handler: ApiHandler, maxBodyBytes?: number) => {
+    const httpMethod = method === 'del' ? 'DELETE' : method.toUpperCase();
+    if (!VIEWER_API_ROUTES.some((r) => r.method === httpMethod && r.path === path)) {
+      throw new Error(`account route ${httpMethod} ${path} is missing from VIEWER_API_ROUTES (src/common/http/viewer-api.ts)`);
+    }
     addJsonRoute(
       app,
       method,
-      `/edge-api${path}`,
+      `${VIEWER_API_PREFIX}${path}`,
       (req) => {
-        requireCluster(deps.clusterSecret, req);
+        requireCluster(deps.clusterSecret, req, 'viewer-proxy');
         if (method !== 'get' && path !== '/auth/csrf' && !csrfOk(req.cookies[CSRF_COOKIE], req.headers[CSRF_HEADER])) {
           throw new ApiError('CSRF_FAILED', 'missing or wrong CSRF token');
         }
@@ -59,6 +66,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
       },
       { logger, maxBodyBytes },
     );
+  };
 
   route('get', '/auth/csrf', () => {
     const token = createCsrfToken();

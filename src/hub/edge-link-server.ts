@@ -60,7 +60,7 @@ export class EdgeLinkServer {
           res.cork(() => res.writeStatus('426 Upgrade Required').writeHeader('x-tiercast-error', 'PROTOCOL_VERSION_MISMATCH').end());
           return;
         }
-        const check = verifyClusterToken(opts.clusterSecret, token);
+        const check = verifyClusterToken(opts.clusterSecret, token, 'hub-link');
         if (!check.ok) {
           log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'edge link refused');
           opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });

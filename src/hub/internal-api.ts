@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { Logger } from '../common/logging/index.js';
-import { AUTH_HEADER, verifyClusterToken } from '../common/protocol/index.js';
+import { AUTH_HEADER, verifyClusterToken, type ClusterPurpose } from '../common/protocol/index.js';
 import { ApiError, addJsonRoute, type ApiRequest } from '../common/http/json-routes.js';
 import type { App } from '../common/http/uws-server.js';
 import type { Directory } from './directory.js';
@@ -13,8 +13,9 @@ import type { Store } from './store/types.js';
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_THUMBNAIL_BYTES = 512 * 1024;
 
-export function requireCluster(secret: string, req: ApiRequest): string {
-  const check = verifyClusterToken(secret, req.headers[AUTH_HEADER]);
+/** The caller holds a cluster token for `purpose` (docs/security.md: which purpose each route demands). */
+export function requireCluster(secret: string, req: ApiRequest, purpose: ClusterPurpose): string {
+  const check = verifyClusterToken(secret, req.headers[AUTH_HEADER], purpose);
   if (!check.ok) throw new ApiError('CLUSTER_AUTH_FAILED', `cluster authentication failed: ${check.reason}`);
   return check.nodeId;
 }
@@ -46,7 +47,7 @@ export function addInternalRoutes(
     'post',
     '/internal/publish/authorize',
     (req) => {
-      const node = requireCluster(clusterSecret, req);
+      const node = requireCluster(clusterSecret, req, 'node-api');
       const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(512) }), req.body);
       const s = store.streamers.verifyKey(key);
       if (!s) {
@@ -63,7 +64,7 @@ export function addInternalRoutes(
     'post',
     '/internal/streams/:name/live',
     (req) => {
-      const node = requireCluster(clusterSecret, req);
+      const node = requireCluster(clusterSecret, req, 'node-api');
       const name = streamParam(req);
       const { live } = parseBody(z.strictObject({ live: z.boolean() }), req.body);
       if (live) {
@@ -84,7 +85,7 @@ export function addInternalRoutes(
     'put',
     '/internal/streams/:name/thumbnail',
     (req) => {
-      requireCluster(clusterSecret, req);
+      requireCluster(clusterSecret, req, 'node-api');
       const name = streamParam(req);
       const data = req.rawBody;
       if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) throw new ApiError('INVALID_VALUE', 'thumbnail must be a JPEG');

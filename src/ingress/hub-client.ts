@@ -5,6 +5,7 @@
 import { TiercastError } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
+import { isWellFormedStreamKey } from '../common/protocol/node-api-limits.js';
 import type { StreamerAuthorizer } from './streamer-registry.js';
 
 const TIMEOUT_MS = 3000;
@@ -27,7 +28,7 @@ export class HubClient implements StreamerAuthorizer {
     const r = await fetch(`${this.opts.url.replace(/\/+$/, '')}${path}`, {
       method,
       headers: {
-        [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId),
+        [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'node-api'),
         'content-type': isJson ? 'application/json' : 'image/jpeg',
       },
       body: isJson ? JSON.stringify(body) : new Uint8Array(body),
@@ -37,6 +38,8 @@ export class HubClient implements StreamerAuthorizer {
   }
 
   async authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
+    // A key the hub would refuse for its shape is an invalid key, not a hub outage: refuse it here.
+    if (!isWellFormedStreamKey(key)) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     let r: Response;
     try {
       r = await this.post('/internal/publish/authorize', { key });
@@ -44,7 +47,8 @@ export class HubClient implements StreamerAuthorizer {
       this.opts.logger.error({ code: 'HUB_UNAVAILABLE', err: (err as Error).message }, 'cannot check a stream key: hub unreachable');
       throw new TiercastError('HUB_UNAVAILABLE', 'stream keys cannot be checked right now');
     }
-    if (r.status === 403) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
+    // 400: the hub found the key malformed (its rules may be stricter than ours): still an invalid key.
+    if (r.status === 403 || r.status === 400) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     if (!r.ok) throw new TiercastError('HUB_UNAVAILABLE', `hub answered ${r.status}`);
     return (await r.json()) as { name: string; title?: string; category?: string; protected?: boolean };
   }

@@ -40,14 +40,14 @@ function upgrade(url: string, opts: { token?: string; protocol?: string }): Prom
 
 test('a subscriber without the cluster secret is refused on upgrade', async () => {
   assert.deepEqual(await upgrade(net.ingress.url, {}), { status: 401, error: 'CLUSTER_AUTH_FAILED' });
-  assert.deepEqual(await upgrade(net.ingress.url, { token: createClusterToken('wrong-secret-wrong-secret', 'x') }), {
+  assert.deepEqual(await upgrade(net.ingress.url, { token: createClusterToken('wrong-secret-wrong-secret', 'x', 'relay') }), {
     status: 401,
     error: 'CLUSTER_AUTH_FAILED',
   });
 });
 
 test('a node speaking another protocol version is refused clearly', async () => {
-  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'x'), protocol: 'tiercast.v2' });
+  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'x', 'relay'), protocol: 'tiercast.v2' });
   assert.deepEqual(r, { status: 426, error: 'PROTOCOL_VERSION_MISMATCH' });
 });
 
@@ -55,7 +55,7 @@ test('a malformed frame closes only that child with a reason; others keep receiv
   const viewer = new TestViewer(`${net.edgeUrl.replace('http', 'ws')}/live/cam/ws`);
   await viewer.opened;
   await waitFor('viewer chunks', () => viewer.chunks.length > 5);
-  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'rogue') });
+  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'rogue', 'relay') });
   const ws = r.ws!;
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   ws.send(Buffer.from('this is not a tiercast frame'));
@@ -69,7 +69,7 @@ test('a malformed frame closes only that child with a reason; others keep receiv
 });
 
 test('an authenticated subscriber receives STREAM_START, inits and chunks', async () => {
-  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'probe') });
+  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'probe', 'relay') });
   const got: number[] = [];
   r.ws!.on('message', (d: Buffer) => got.push(d[3]!));
   r.ws!.send(encodeSubscribe('cam'));
@@ -100,7 +100,7 @@ test('failover: an edge whose parent dies moves to the next parent with no gap, 
     );
     // inter-b must already hold the stream in its cache for a gapless resume: warm it like a sibling would.
     const warm = new TestViewer(`${edge.url.replace('http', 'ws')}/live/cam/ws`);
-    const probe = await upgrade(extra.url, { token: createClusterToken(SECRET, 'warm') });
+    const probe = await upgrade(extra.url, { token: createClusterToken(SECRET, 'warm', 'relay') });
     probe.ws!.send(encodeSubscribe('cam'));
     await warm.opened;
     await waitFor('chunks before failover', () => warm.of('a0').length > 10 && warm.of('v360').length > 10);

@@ -8,8 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
-import { exited, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import { AUTH_HEADER, createClusterToken, type ClusterPurpose } from '../../src/common/protocol/index.js';
+import { SECRET, exited, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
 import { ChatClient } from '../helpers/chat-client.js';
 
@@ -70,6 +72,61 @@ test('the ingress checks keys with the hub; a rotated key stops working at once'
   assert.notEqual(await exited(old), 0, 'the old key is refused');
   assert.match(old.stderrText(), /Invalid stream key|BadName|error/i);
   key = /new stream key \(shown once\): (\S+)/.exec(rotated.stdout)![1]!;
+});
+
+/** Sends a path exactly as given (like `curl --path-as-is`): fetch would resolve dot segments first. */
+function rawRequest(base: string, method: string, path: string, body = ''): Promise<{ status: number; text: string }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const sock = connect(Number(u.port), u.hostname, () => {
+      sock.write(
+        `${method} ${path} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    });
+    let data = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d: string) => (data += d));
+    sock.on('error', reject);
+    sock.on('close', () => resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0), text: data }));
+  });
+}
+
+test('the edge forwards only account routes to the hub: cluster-only routes stay out of reach, however spelled', async () => {
+  const live = async () => ((await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>).find((s) => s.name === 'vault')?.live;
+  assert.equal(await live(), true);
+  const attempts: Array<[string, string, string]> = [];
+  for (const prefix of ['/api/..', '/api/%2e%2e', '/api/.%2E', '/api/..;', '/api\\..', '/api/me/../..', '//api/..', '/api/%252e%252e']) {
+    attempts.push(['POST', `${prefix}/internal/streams/vault/live`, '{"live":false}']);
+    attempts.push(['PUT', `${prefix}/internal/streams/vault/thumbnail`, '\u00ff\u00d8junk']);
+    attempts.push(['POST', `${prefix}/internal/publish/authorize`, JSON.stringify({ key })]);
+  }
+  for (const [method, path, body] of attempts) {
+    const r = await rawRequest(net.edgeUrl, method, path, body);
+    assert.ok([400, 404, 405].includes(r.status), `${method} ${path} answered ${r.status}`);
+    assert.ok(!r.text.includes('"name":"vault"'), `${path} must not be a stream-key oracle`);
+  }
+  assert.equal(await live(), true, 'vault is still live in the directory');
+  // The account routes still work through the proxy, spelled oddly or not.
+  const csrf = await rawRequest(net.edgeUrl, 'GET', '/api//auth/./csrf');
+  assert.equal(csrf.status, 200);
+  assert.match(csrf.text, /"csrf":/);
+
+  // Defence in depth: even a request that reached the hub with the token an edge forwards viewers' calls
+  // with is refused by the cluster-only routes, and a node's own token opens no account route.
+  const hubPost = (path: string, purpose: ClusterPurpose, body: unknown) =>
+    fetch(`${hub.url}${path}`, {
+      method: 'POST',
+      headers: { [AUTH_HEADER]: createClusterToken(SECRET, 'edge-t', purpose), 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  for (const purpose of ['viewer-proxy', 'relay', 'hub-link'] as const) {
+    const r = await hubPost('/internal/streams/vault/live', purpose, { live: false });
+    assert.equal(r.status, 401, `${purpose} token on a cluster-only route`);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'CLUSTER_AUTH_FAILED');
+    assert.equal((await hubPost('/internal/publish/authorize', purpose, { key })).status, 401);
+  }
+  assert.equal((await hubPost('/edge-api/auth/login', 'node-api', { name: 'x', password: 'y' })).status, 401);
+  assert.equal(await live(), true);
 });
 
 test('a password-protected stream is refused at every path until the viewer proves the password', async () => {

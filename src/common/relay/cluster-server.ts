@@ -75,7 +75,7 @@ export class ClusterServer {
           });
           return;
         }
-        const check = verifyClusterToken(opts.clusterSecret, token);
+        const check = verifyClusterToken(opts.clusterSecret, token, 'relay');
         if (!check.ok) {
           log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'child refused: cluster authentication');
           opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });

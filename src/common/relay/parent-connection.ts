@@ -53,7 +53,7 @@ export class ParentConnection {
   constructor(private readonly opts: ParentConnectionOptions) {
     const log = opts.logger.child({ parent: opts.url });
     this.ws = new WebSocket(`${opts.url.replace(/\/+$/, '')}/cluster`, SUBPROTOCOL, {
-      headers: { [AUTH_HEADER]: createClusterToken(opts.clusterSecret, opts.nodeId), [NODE_HEADER]: opts.nodeId },
+      headers: { [AUTH_HEADER]: createClusterToken(opts.clusterSecret, opts.nodeId, 'relay'), [NODE_HEADER]: opts.nodeId },
       handshakeTimeout: opts.heartbeatTimeoutMs * 3,
       maxPayload: opts.maxFrameBytes,
       perMessageDeflate: false,

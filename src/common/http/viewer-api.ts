@@ -1,0 +1,62 @@
+/**
+ * The contract between an edge and the hub for viewers' account calls: the one list of routes an edge may
+ * forward on a viewer's behalf (edge `/api/<route>` → hub `/edge-api/<route>`), and the header that carries
+ * the viewer's address. The hub registers exactly these routes; the edge forwards nothing else. Both sides
+ * import this table, so a route added on one side without the other fails the tests, not production.
+ */
+import { canonicalSegments } from './path.js';
+
+export const CLIENT_IP_HEADER = 'x-tiercast-client-ip';
+/** The hub's prefix for the routes below; the edge serves them under `/api`. */
+export const VIEWER_API_PREFIX = '/edge-api';
+
+export type ViewerApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** `:name` matches one stream/account name; every other segment matches itself. */
+export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string }[] = [
+  { method: 'GET', path: '/auth/csrf' },
+  { method: 'POST', path: '/auth/register' },
+  { method: 'POST', path: '/auth/login' },
+  { method: 'POST', path: '/auth/streamer' },
+  { method: 'POST', path: '/auth/logout' },
+  { method: 'GET', path: '/me' },
+  { method: 'PUT', path: '/follows/:name' },
+  { method: 'DELETE', path: '/follows/:name' },
+  { method: 'POST', path: '/streams/:name/unlock' },
+  { method: 'GET', path: '/dashboard' },
+  { method: 'PATCH', path: '/dashboard' },
+  { method: 'POST', path: '/dashboard/rotate-key' },
+];
+
+const NAME_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
+
+export type ViewerApiMatch =
+  | { ok: true; path: string }
+  | { ok: false; code: 'BAD_REQUEST' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED'; reason: string };
+
+/**
+ * Matches a raw path under `/api` (as the client sent it) against the allow-list after normalisation.
+ * On success `path` is the canonical route path, built only from matched segments, safe to append to the
+ * hub's URL: no spelling of it can resolve to anything but the route that matched.
+ */
+export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch {
+  let segs: string[];
+  try {
+    segs = canonicalSegments(rawPath);
+  } catch (err) {
+    return { ok: false, code: 'BAD_REQUEST', reason: (err as Error).message };
+  }
+  if (segs[0] !== 'api') return { ok: false, code: 'NOT_FOUND', reason: 'not an /api path' };
+  const rest = segs.slice(1);
+  let pathMatched = false;
+  for (const route of VIEWER_API_ROUTES) {
+    const want = route.path.split('/').slice(1);
+    if (want.length !== rest.length) continue;
+    if (!want.every((w, i) => (w === ':name' ? NAME_SEGMENT.test(rest[i]!) : w === rest[i]))) continue;
+    pathMatched = true;
+    if (route.method === method) return { ok: true, path: `/${rest.join('/')}` };
+  }
+  return pathMatched
+    ? { ok: false, code: 'METHOD_NOT_ALLOWED', reason: `${method} is not allowed here` }
+    : { ok: false, code: 'NOT_FOUND', reason: 'no such API route' };
+}
