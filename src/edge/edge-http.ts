@@ -8,6 +8,7 @@ import type { Metrics } from '../common/metrics/index.js';
 import type { EdgeConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
+import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMpd } from './mpd.js';
 import { serveSegment, waitForInit, type PendingRequest } from './segment-requests.js';
@@ -94,24 +95,29 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     send(res, '200 OK', JSON.stringify(out), { 'content-type': 'application/json', ...NO_STORE, 'access-control-allow-origin': '*' });
   });
 
+  // No request header reaches a document: the MPD's one URL comes from configuration or is relative.
+  const timeUrl = config.publicUrl ? `${config.publicUrl.replace(/\/+$/, '')}/time` : '/time';
+
   app.get('/live/:name/manifest.mpd', (res, req) => {
     const name = req.getParameter(0) ?? '';
-    const host = req.getHeader('host') || `127.0.0.1:${config.http.port}`;
     if (!isValidName(name)) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', 'no such stream');
-    if (!gate.allows(name, req.getHeader('cookie'))) return passwordRequired(res, name);
+    const cookies = req.getHeader('cookie');
+    if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    const cookies = req.getHeader('cookie');
     const r = relay.ensure(name);
-    void r.whenKnown(config.upstream.subscribeTimeoutMs).then((info) => {
+    const deadline = Date.now() + config.upstream.subscribeTimeoutMs;
+    void r.whenKnown(config.upstream.subscribeTimeoutMs).then(async (info) => {
       if (aborted) return;
       if (!info) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', `stream ${name} is not live`);
-      // The stream itself may say it is protected (StreamInfo), now that it is known here.
-      if (!gate.allows(name, cookies)) return passwordRequired(res, name);
-      const base = config.publicUrl ? config.publicUrl.replace(/\/+$/, '') : `http://${host}`;
-      const mpd = buildMpd(info, { timeUrl: `${base}/time`, targetLatencyMs: config.viewer.targetLatencyMs, cacheSegments: config.cache.segments });
+      // Now that the stream is known here, its protection can be (from the directory or its StreamInfo).
+      const access = await gate.settle(name, cookies, Math.max(0, deadline - Date.now()));
+      if (aborted) return;
+      if (access !== 'allow') return refuse(res, name, cookies);
+      const current = r.info ?? info;
+      const mpd = buildMpd(current, { timeUrl, targetLatencyMs: config.viewer.targetLatencyMs, cacheSegments: config.cache.segments });
       count('manifest', '200');
       send(res, '200 OK', mpd, { 'content-type': 'application/dash+xml', ...NO_STORE, 'access-control-allow-origin': '*' });
     });
@@ -122,10 +128,31 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     const rendition = req.getParameter(1) ?? '';
     const file = req.getParameter(2) ?? '';
     if (!isValidName(name) || !isValidName(rendition)) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
-    if (!gate.allows(name, req.getHeader('cookie'))) return passwordRequired(res, name);
+    const cookies = req.getHeader('cookie');
+    const access = gate.access(name, cookies);
+    if (access === 'deny') return passwordRequired(res, name);
     const r = relay.get(name);
     if (!r || r.state !== 'live') return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
     r.lastUsed = Date.now();
+    const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+    if (access === 'unknown') {
+      // Live here but protection not known yet (no directory from the hub yet): hold, send nothing until it is.
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      void gate.settle(name, cookies, config.viewer.segmentWaitMs).then((a) => {
+        if (aborted) return;
+        if (a !== 'allow') return refuse(res, name, cookies);
+        serveFile(res, r, name, rendition, file, remote);
+      });
+      return;
+    }
+    serveFile(res, r, name, rendition, file, remote);
+  });
+
+  function serveFile(res: HttpResponse, r: StreamRelay, name: string, rendition: string, file: string, remote: string): void {
+    // A later onAborted replaces an earlier one (uWS keeps one per response): each stage hooks its own.
     if (file === 'init.mp4') {
       // onAborted first: the answer may be sent synchronously, and a finished response must not be touched.
       let done = false;
@@ -146,11 +173,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     }
     const m = SEGMENT_RE.exec(file);
     if (!m) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
-    counter.httpSeen(name, Buffer.from(res.getRemoteAddressAsText()).toString());
+    counter.httpSeen(name, remote);
     streamSegment(res, r, rendition, Number(m[1]), name);
-  });
+  }
 
-  function streamSegment(res: HttpResponse, r: ReturnType<RelayNode['ensure']>, rendition: string, number: number, name: string): void {
+  function streamSegment(res: HttpResponse, r: StreamRelay, rendition: string, number: number, name: string): void {
     let aborted = false;
     const cancelers: PendingRequest[] = [];
     // Bound once per request: prom-client hashes a label object on every labelled inc().
@@ -193,6 +220,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       { waitMs: config.viewer.segmentWaitMs },
     );
     cancelers.push(pending);
+  }
+
+  /** After a wait: refused outright if known protected; 503 if the edge still cannot tell (never sends media). */
+  function refuse(res: HttpResponse, name: string, cookies: string): void {
+    if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
+    count('protected', '503');
+    logger.warn({ stream: name, code: 'HUB_UNAVAILABLE' }, 'refused: cannot tell yet whether the stream is password-protected');
+    sendError(res, '503 Service Unavailable', 'HUB_UNAVAILABLE', 'this edge cannot check access to the stream yet; try again');
   }
 
   function passwordRequired(res: HttpResponse, name: string): void {

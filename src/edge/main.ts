@@ -45,7 +45,15 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   });
   const counter = new ViewerCounter();
   viewerLoad = () => relay.list().reduce((n, r) => n + counter.count(r.name), 0);
-  const gate = new AccessGate(config.clusterSecret, (name) => relay.get(name)?.info?.protected === true);
+  const gate = new AccessGate(config.clusterSecret, {
+    // Known only once the stream's description has arrived here; until then the gate holds media viewers.
+    streamSaysProtected: (name) => {
+      const r = relay.get(name);
+      return r?.state === 'live' && r.info ? r.info.protected === true : undefined;
+    },
+    expectDirectory: config.hub !== undefined,
+    logger: logger.child({ module: 'access-gate' }),
+  });
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
 
@@ -83,11 +91,11 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       sendToHub: (m) => link.send(m),
       onDirectory: (entries) => {
         hubDirectory = entries;
-        gate.setProtected(entries.filter((e) => e.protected).map((e) => e.name));
+        gate.setDirectory(entries);
       },
     });
   }
-  const chatSockets = addChatSocket(app, { relay: () => chatRelay, gate, logger: logger.child({ module: 'chat-socket' }), maxMessageBytes: 3 * 1024 * 1024 });
+  const chatSockets = addChatSocket(app, { relay: () => chatRelay, gate, logger: logger.child({ module: 'chat-socket' }) });
   addHubProxy(app, { hubUrl: config.hub?.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-proxy' }) });
   const viewers = addViewerSocket(app, { relay, config: config.viewer, logger: logger.child({ module: 'viewers' }), metrics, counter, gate });
   addEdgeRoutes(app, {
@@ -116,6 +124,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
         listening.close();
         viewers.close();
         chatSockets.close();
+        gate.close();
         await hubLink?.close();
         await relay.close();
         logger.info('edge stopped');

@@ -7,7 +7,7 @@
 import type { RenditionInfo, StreamInfo } from '../common/media.js';
 
 export interface MpdOptions {
-  /** Absolute URL of the edge's /time endpoint (UTCTiming). */
+  /** URL of the edge's /time endpoint (UTCTiming): from configuration, or relative. Never from a request. */
   timeUrl: string;
   targetLatencyMs: number;
   /** Segments the edge keeps: the time-shift window. */
@@ -86,7 +86,7 @@ export function buildMpd(info: StreamInfo, opts: MpdOptions): string {
     `  <Period id="0" start="PT0S">`,
     ...sets,
     '  </Period>',
-    `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${opts.timeUrl}"/>`,
+    `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014"${attr('value', opts.timeUrl)}/>`,
     '</MPD>',
     '',
   ].join('\n');

@@ -2,7 +2,9 @@
  * One WebSocket viewer of one stream (domain; the socket is behind ViewerSink). It receives audio and one
  * video rendition. A viewer that reads too slowly is never allowed to grow memory or delay others: past
  * the backpressure ceiling it skips to the next segment start (a keyframe) and is told so; past the close
- * ceiling it is disconnected with a reason. Rendition switches take effect at the next segment start.
+ * ceiling it is disconnected with a reason. Skipping keeps the buffer under the close ceiling, so a viewer
+ * that reads nothing at all is caught separately: checkProgress() closes it once its buffer has not drained
+ * by a single byte for stallTimeoutMs. Rendition switches take effect at the next segment start.
  */
 import type { StreamInfo } from '../common/media.js';
 import type { CachedChunk, CachedInit } from '../common/relay/rendition-cache.js';
@@ -18,6 +20,8 @@ export interface ViewerSink {
 export interface ViewerLimits {
   maxBackpressureBytes: number;
   closeBackpressureBytes: number;
+  /** A viewer whose send buffer has not drained at all for this long is closed (it reads nothing). */
+  stallTimeoutMs: number;
 }
 
 export interface ViewerStats {
@@ -42,6 +46,10 @@ export class ViewerSession implements StreamSubscriber {
   /** Renditions waiting for a segment start before sending again (after a skip or a join). */
   private readonly waitingForStart = new Set<string>();
   private closed = false;
+  /** For checkProgress(): the buffer at the last check and what was written since. */
+  private lastBuffered = 0;
+  private writtenSinceCheck = 0;
+  private lastProgressAt = Date.now();
 
   constructor(
     private readonly sink: ViewerSink,
@@ -76,7 +84,7 @@ export class ViewerSession implements StreamSubscriber {
     // A (re)start: every rendition begins again at a segment start after its new init.
     this.waitingForStart.clear();
     for (const r of info.renditions) this.waitingForStart.add(r.id);
-    this.sink.sendText(JSON.stringify({ type: 'info', info }));
+    this.sendText(JSON.stringify({ type: 'info', info }));
   }
 
   onInit(rendition: string, init: CachedInit): void {
@@ -112,14 +120,40 @@ export class ViewerSession implements StreamSubscriber {
       // Drop the rest of this segment for every rendition; resume together at the next keyframe.
       if (this.info) for (const r of this.info.renditions) this.waitingForStart.add(r.id);
       this.stats.onSkipped();
-      this.sink.sendText(`{"type":"skipped","rendition":${JSON.stringify(m.rendition)}}`);
+      this.sendText(`{"type":"skipped","rendition":${JSON.stringify(m.rendition)}}`);
       return;
     }
     this.send(c.frame);
   }
 
   onEnd(reason: string): void {
-    this.sink.sendText(JSON.stringify({ type: 'end', reason }));
+    this.sendText(JSON.stringify({ type: 'end', reason }));
+  }
+
+  /** Every text to the viewer goes through here (also the transport's pongs), so progress is measured right. */
+  sendText(text: string): void {
+    if (this.closed) return;
+    this.sink.sendText(text);
+    this.writtenSinceCheck += Buffer.byteLength(text);
+  }
+
+  /**
+   * Called periodically by the transport. Progress means the viewer read something: the buffer is empty, or it
+   * holds less than it did plus what was written since. A socket that only sends pings makes none.
+   */
+  checkProgress(now = Date.now()): void {
+    if (this.closed) return;
+    const buffered = this.sink.bufferedAmount();
+    const drained = this.lastBuffered + this.writtenSinceCheck - buffered;
+    this.lastBuffered = buffered;
+    this.writtenSinceCheck = 0;
+    if (buffered === 0 || drained > 0) {
+      this.lastProgressAt = now;
+      return;
+    }
+    if (now - this.lastProgressAt >= this.limits.stallTimeoutMs) {
+      this.close(4008, `SLOW_CONSUMER: read nothing for ${Math.round((now - this.lastProgressAt) / 1000)} s`);
+    }
   }
 
   private wants(rendition: string): boolean {
@@ -130,6 +164,7 @@ export class ViewerSession implements StreamSubscriber {
 
   private send(frame: Buffer): void {
     this.sink.sendBinary(frame);
+    this.writtenSinceCheck += frame.length;
     this.stats.onSent(frame.length);
   }
 
@@ -138,4 +173,20 @@ export class ViewerSession implements StreamSubscriber {
     this.closed = true;
     this.sink.close(code, reason);
   }
+}
+
+/**
+ * The edge-wide cap on memory held for slow viewers: which viewers to close, most-buffered first, so that the
+ * total held in send buffers falls to `capBytes` or below. Pure, so the choice is tested without sockets.
+ */
+export function overCap<T>(viewers: Array<{ viewer: T; buffered: number }>, capBytes: number): T[] {
+  let total = viewers.reduce((n, v) => n + v.buffered, 0);
+  if (total <= capBytes) return [];
+  const out: T[] = [];
+  for (const v of [...viewers].sort((a, b) => b.buffered - a.buffered)) {
+    if (total <= capBytes || v.buffered === 0) break;
+    out.push(v.viewer);
+    total -= v.buffered;
+  }
+  return out;
 }

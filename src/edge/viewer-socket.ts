@@ -1,6 +1,8 @@
 /**
  * Transport: the viewers' WebSocket route `/live/NAME/ws` (uWebSockets.js). Parses the few control messages
- * a player sends and hands everything else to ViewerSession.
+ * a player sends and hands everything else to ViewerSession, behind an AdmittedViewer so nothing of a stream
+ * is sent before the access gate has allowed it. Once a second it checks every viewer's progress (a viewer
+ * that reads nothing is closed) and the edge-wide cap on memory held in viewers' send buffers.
  */
 import type uWS from 'uWebSockets.js';
 import { z } from 'zod';
@@ -10,7 +12,9 @@ import type { ViewerConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
 import type { App } from '../common/http/uws-server.js';
-import { ViewerSession } from './viewer-session.js';
+import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
+import { ViewerSession, overCap } from './viewer-session.js';
+import { AdmittedViewer } from './viewer-admission.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
 
@@ -20,6 +24,7 @@ interface ViewerData {
   remote: string;
   initialVideo: string | undefined;
   session: ViewerSession | undefined;
+  guard: AdmittedViewer | undefined;
   closed: boolean;
 }
 
@@ -28,16 +33,21 @@ const controlSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), t: z.number() }),
 ]);
 
+/** Control messages are a few dozen bytes; anything longer is not from our player. */
 const MAX_CONTROL_BYTES = 1024;
+/** How often progress and the edge-wide buffer cap are checked. */
+const SWEEP_MS = 1000;
+const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export function addViewerSocket(
   app: App,
   deps: { relay: RelayNode; config: ViewerConfig; logger: Logger; metrics: Metrics; counter: ViewerCounter; gate: AccessGate },
 ): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ViewerData>>();
-  const { relay, config, logger, metrics, counter } = deps;
+  const { relay, config, logger, metrics, counter, gate } = deps;
   app.ws<ViewerData>('/live/:name/ws', {
-    maxPayloadLength: MAX_CONTROL_BYTES,
+    // Read past our limit so an oversize message is closed with 1009 and a reason, not uWS's bare drop.
+    maxPayloadLength: readCeiling(MAX_CONTROL_BYTES),
     // uWS's own ceiling sits above ours: ViewerSession skips or closes first, with a reason.
     maxBackpressure: config.closeBackpressureBytes * 2,
     idleTimeout: 32,
@@ -53,12 +63,13 @@ export function addViewerSocket(
         res.cork(() => res.writeStatus('400 Bad Request').end('bad stream name'));
         return;
       }
-      if (!deps.gate.allows(stream, req.getHeader('cookie'))) {
+      // Known protected and no token: refused before the upgrade. Not known yet: upgraded, but held (open()).
+      if (gate.access(stream, req.getHeader('cookie')) === 'deny') {
         logger.info({ stream, code: 'PASSWORD_REQUIRED' }, 'media socket refused: stream is password-protected');
         res.cork(() => res.writeStatus('403 Forbidden').writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED').end('this stream needs its password'));
         return;
       }
-      res.upgrade<ViewerData>({ stream, cookies: req.getHeader('cookie'), remote, initialVideo: video, session: undefined, closed: false }, key, protocol, ext, context);
+      res.upgrade<ViewerData>({ stream, cookies: req.getHeader('cookie'), remote, initialVideo: video, session: undefined, guard: undefined, closed: false }, key, protocol, ext, context);
     },
     open: (ws) => {
       sockets.add(ws);
@@ -89,22 +100,32 @@ export function addViewerSocket(
         d.initialVideo,
       );
       d.session = session;
+      d.guard = new AdmittedViewer(
+        session,
+        () => gate.access(d.stream, d.cookies),
+        () => {
+          logger.info({ stream: d.stream, remote: d.remote, code: 'PASSWORD_REQUIRED' }, 'media socket refused: stream is password-protected');
+          session.close(4403, PASSWORD_REASON);
+        },
+      );
       counter.wsJoin(d.stream);
       metrics.viewers.inc({ stream: d.stream, transport: 'ws' });
-      ws.cork(() => relay.attach(d.stream, session));
+      const guard = d.guard;
+      ws.cork(() => relay.attach(d.stream, guard));
       const r = relay.get(d.stream);
       if (r && r.state === 'pending') {
-        // Tell the player promptly if the stream turns out not to exist, and re-check protection once the
-        // stream's own description arrives (before any media: inits and chunks come in later messages).
+        // Tell the player promptly if the stream turns out not to exist.
         void r.whenKnown(5000).then((info) => {
-          if (d.closed) return;
-          if (!info) ws.send(JSON.stringify({ type: 'end', reason: 'stream is not live' }), false);
-          else if (!deps.gate.allows(d.stream, d.cookies)) session.close(4403, 'PASSWORD_REQUIRED: this stream needs its password');
+          if (!d.closed && !info) session.sendText(JSON.stringify({ type: 'end', reason: 'stream is not live' }));
         });
       }
     },
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
+      if (refuseOversize(ws, message, MAX_CONTROL_BYTES, 'control messages')) {
+        logger.info({ stream: d.stream, remote: d.remote, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength }, 'oversize control message: socket closed');
+        return;
+      }
       if (isBinary || !d.session) return;
       let parsed: z.infer<typeof controlSchema>;
       try {
@@ -112,28 +133,60 @@ export function addViewerSocket(
         if (!r.success) throw new Error('invalid control message');
         parsed = r.data;
       } catch {
-        ws.send(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'unknown or malformed control message' }), false);
+        d.session.sendText(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'unknown or malformed control message' }));
         logger.debug({ stream: d.stream, remote: d.remote, code: 'BAD_REQUEST' }, 'bad control message from viewer');
         return;
       }
       if (parsed.type === 'ping') {
-        ws.send(JSON.stringify({ type: 'pong', t: parsed.t, server: Date.now() }), false);
+        d.session.sendText(JSON.stringify({ type: 'pong', t: parsed.t, server: Date.now() }));
       } else {
         const r = d.session.select(parsed.video);
-        if (!r.ok) ws.send(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: r.reason }), false);
+        if (!r.ok) d.session.sendText(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: r.reason }));
       }
     },
     close: (ws) => {
       const d = ws.getUserData();
       d.closed = true;
       sockets.delete(ws);
-      if (d.session) relay.detach(d.stream, d.session);
+      if (d.guard) relay.detach(d.stream, d.guard);
       counter.wsLeave(d.stream);
       metrics.viewers.dec({ stream: d.stream, transport: 'ws' });
     },
   });
+
+  // Protection changed (a password set or removed, the directory arrived): decide again for every viewer.
+  const offGate = gate.onChange(() => {
+    for (const ws of [...sockets]) {
+      const d = ws.getUserData();
+      if (d.closed || !d.guard) continue;
+      if (d.guard.recheck() === 'replay') {
+        // Newly allowed: attach again so the relay sends the description, inits and backlog from the start.
+        const guard = d.guard;
+        relay.detach(d.stream, guard);
+        ws.cork(() => relay.attach(d.stream, guard));
+      }
+    }
+  });
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    const held: Array<{ viewer: uWS.WebSocket<ViewerData>; buffered: number }> = [];
+    for (const ws of [...sockets]) {
+      const d = ws.getUserData();
+      if (d.closed || !d.session) continue;
+      d.session.checkProgress(now);
+      if (!d.closed) held.push({ viewer: ws, buffered: ws.getBufferedAmount() });
+    }
+    for (const ws of overCap(held, config.totalBackpressureBytes)) {
+      ws.getUserData().session?.close(4008, 'SLOW_CONSUMER: the edge holds too much for slow viewers; closing the slowest');
+    }
+  }, SWEEP_MS);
+  sweep.unref();
+
   return {
     close: () => {
+      clearInterval(sweep);
+      offGate();
       for (const ws of [...sockets]) {
         const d = ws.getUserData();
         if (!d.closed) {

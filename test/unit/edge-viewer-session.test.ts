@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ViewerSession, type ViewerSink } from '../../src/edge/viewer-session.js';
+import { ViewerSession, overCap, type ViewerSink } from '../../src/edge/viewer-session.js';
 import { StreamRelay } from '../../src/common/relay/stream-relay.js';
 import { decodeFrame, FrameType } from '../../src/common/protocol/index.js';
 import { makeChunk, makeInfo, makeSegment, silentLogger } from '../helpers/fakes.js';
@@ -27,7 +27,7 @@ function fakeSink() {
   return sink satisfies ViewerSink;
 }
 
-const limits = { maxBackpressureBytes: 1000, closeBackpressureBytes: 5000 };
+const limits = { maxBackpressureBytes: 1000, closeBackpressureBytes: 5000, stallTimeoutMs: 10_000 };
 const stats = { onSent() {}, onSkipped() {} };
 
 function liveRelay() {
@@ -88,4 +88,65 @@ test('stream end and restart are announced', () => {
   relay.start(makeInfo('demo', 1));
   const types = sink.texts.map((t) => (JSON.parse(t) as { type: string }).type);
   assert.deepEqual(types, ['info', 'end', 'info']);
+});
+
+test('a viewer that reads nothing while skipping keeps it under the close ceiling, and is closed after stallTimeoutMs', () => {
+  const relay = liveRelay();
+  const sink = fakeSink();
+  const s = new ViewerSession(sink, limits, stats);
+  relay.attach(s);
+  let now = 1_000_000;
+  // It reads nothing: everything written stays buffered, but skipping keeps the buffer under the close ceiling.
+  const sendBinary = sink.sendBinary.bind(sink);
+  const sendText = sink.sendText.bind(sink);
+  sink.sendBinary = (f: Buffer) => {
+    sendBinary(f);
+    sink.buffered += f.length;
+  };
+  sink.sendText = (t: string) => {
+    sendText(t);
+    sink.buffered += Buffer.byteLength(t);
+  };
+  for (let seg = 0; seg < 20; seg++) {
+    push(relay, makeSegment('v720', seg));
+    s.checkProgress((now += 1000));
+    if (sink.closed) break;
+    assert.ok(sink.buffered <= limits.closeBackpressureBytes);
+  }
+  assert.equal(sink.closed?.code, 4008);
+  assert.match(String(sink.closed?.reason), /^SLOW_CONSUMER: read nothing for \d+ s/);
+});
+
+test('a viewer that drains its buffer, however slowly, is not closed for stalling', () => {
+  const relay = liveRelay();
+  const sink = fakeSink();
+  const s = new ViewerSession(sink, limits, stats);
+  relay.attach(s);
+  sink.buffered = 900;
+  let now = 1_000_000;
+  for (let i = 0; i < 30; i++) {
+    sink.buffered -= 10; // reads 10 bytes a second
+    s.checkProgress((now += 1000));
+  }
+  assert.equal(sink.closed, undefined);
+  // Pings answered through the session count as written, not as progress.
+  for (let i = 0; i < 12; i++) {
+    s.sendText('{"type":"pong"}');
+    sink.buffered += 15;
+    s.checkProgress((now += 1000));
+  }
+  assert.equal((sink as { closed?: { code: number } }).closed?.code, 4008);
+});
+
+test('the edge-wide cap closes the most-buffered viewers first, just enough to fall under it', () => {
+  const viewers = [
+    { viewer: 'a', buffered: 100 },
+    { viewer: 'b', buffered: 5000 },
+    { viewer: 'c', buffered: 0 },
+    { viewer: 'd', buffered: 3000 },
+  ];
+  assert.deepEqual(overCap(viewers, 10_000), []);
+  assert.deepEqual(overCap(viewers, 8000), ['b']);
+  assert.deepEqual(overCap(viewers, 2000), ['b', 'd']);
+  assert.deepEqual(overCap(viewers, 0), ['b', 'd', 'a']);
 });

@@ -168,6 +168,10 @@ export const edgeSchema = z.strictObject({
   upstream: upstreamSchema.default(() => upstreamSchema.parse({})),
   cache: cacheSchema.default({ segments: 8 }),
   viewer: viewerSchema.default(() => viewerSchema.parse({})),
+  /** A viewer whose send buffer has not drained at all for this long is closed (4008): it reads nothing. */
+  stallTimeoutMs: z.number().int().min(1000).default(10_000),
+  /** Edge-wide cap on bytes held in viewers' send buffers; above it the most-buffered viewers are closed (4008). */
+  totalBackpressureBytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
   /** Public base URL used in links, if the edge sits behind a proxy. */
   publicUrl: z.url().optional(),
   hub: hubLinkSchema.optional(),
