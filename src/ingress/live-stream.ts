@@ -2,15 +2,21 @@
  * One live publish (from RTMP or a local capture input): buffers the first tags until the source can be
  * probed (size, tracks), starts a Transcoder, and publishes its renditions into the stream's relay.
  * close() is idempotent: it closes the transcoder (and so ffmpeg) and marks the stream offline.
+ *
+ * The stream counts as live (`isLive`, `onLive`) only once every rendition has produced its first chunk:
+ * a publish that never yields watchable media must not be listed. A codec the transcoder cannot take
+ * (checked on every audio/video tag) and a transcoder that gives up end the stream through `onFailed`,
+ * with a description for the streamer, right after `onClosed`.
  */
 import type { TranscodeConfig } from '../common/config/index.js';
-import { errorMessage } from '../common/errors/index.js';
+import { errorMessage, type ErrorCode } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import type { Metrics } from '../common/metrics/index.js';
 import type { MediaChunk, RenditionInfo, StreamInfo } from '../common/media.js';
 import { encodeMediaChunk } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import type { FlvTag } from './flv-reader.js';
+import { SUPPORTED_CODECS_TEXT, unsupportedCodec } from './transcoder/codecs.js';
 import { buildFfmpegPlan } from './transcoder/ladder.js';
 import { Transcoder } from './transcoder/transcoder.js';
 
@@ -27,6 +33,10 @@ export interface LiveStreamOptions {
   protected?: boolean;
   /** Called once when the stream ends for any reason (publisher left, transcoder gave up). */
   onClosed(reason: string): void;
+  /** Called once when the first chunks are out: the stream can be watched. */
+  onLive?(): void;
+  /** Called (after onClosed) when the stream cannot go on; `description` is for the streamer. */
+  onFailed?(code: ErrorCode, description: string): void;
 }
 
 export class LiveStream {
@@ -42,8 +52,18 @@ export class LiveStream {
 
   constructor(private readonly opts: LiveStreamOptions) {}
 
+  get isLive(): boolean {
+    return this.live && !this.closed;
+  }
+
   onTag(tag: FlvTag): void {
     if (this.closed) return;
+    const codec = unsupportedCodec(tag);
+    if (codec !== undefined) {
+      this.opts.logger.warn({ stream: this.opts.name, code: 'UNSUPPORTED_CODEC', codec }, 'publish refused: unsupported codec');
+      this.fail('UNSUPPORTED_CODEC', `Unsupported codec ${codec}: publish ${SUPPORTED_CODECS_TEXT}`);
+      return;
+    }
     if (this.transcoder) {
       this.transcoder.write(tag);
       return;
@@ -76,6 +96,7 @@ export class LiveStream {
         logger,
         ffmpegPath: transcode.ffmpegPath,
         restart: { maxRestarts: transcode.maxRestarts, backoffMs: transcode.restartBackoffMs },
+        stallTimeoutMs: transcode.stallTimeoutMs,
       });
       if (this.closed) {
         await t.close();
@@ -91,7 +112,7 @@ export class LiveStream {
       });
       t.on('fatal', (err) => {
         logger.error({ stream: name, code: err.code, err: err.message }, 'transcoder gave up');
-        void this.close(`transcoder failed: ${err.code}`);
+        this.fail(err.code, 'The stream could not be transcoded; check the encoder settings and publish again');
       });
       this.speedTimer = setInterval(() => {
         if (t.speed !== undefined) metrics.ffmpegSpeed.set({ stream: name }, t.speed);
@@ -101,8 +122,8 @@ export class LiveStream {
       this.probeTags = [];
       for (const tag of tags) t.write(tag);
     } catch (err) {
-      logger.error({ stream: name, err: errorMessage(err) }, 'transcoder failed to start');
-      void this.close('transcoder failed to start');
+      logger.error({ stream: name, code: 'TRANSCODER_START_FAILED', err: errorMessage(err) }, 'transcoder failed to start');
+      this.fail('TRANSCODER_START_FAILED', 'The stream could not be transcoded right now; try again shortly');
     }
   }
 
@@ -161,6 +182,22 @@ export class LiveStream {
     this.pending = [];
     for (const c of pending) this.pushChunk(c);
     this.opts.logger.info({ stream: this.opts.name, renditions: this.planned }, 'stream is live');
+    try {
+      this.opts.onLive?.();
+    } catch (err) {
+      this.opts.logger.error({ err: errorMessage(err) }, 'onLive listener threw');
+    }
+  }
+
+  /** Ends the stream for a reason the streamer must hear about (once; later failures are moot). */
+  private fail(code: ErrorCode, description: string): void {
+    if (this.closed) return;
+    void this.close(`failed: ${code}`);
+    try {
+      this.opts.onFailed?.(code, description);
+    } catch (err) {
+      this.opts.logger.error({ err: errorMessage(err) }, 'onFailed listener threw');
+    }
   }
 
   private publishInfo(epoch: number): void {

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { IngressConfig } from '../common/config/index.js';
-import { TiercastError, errorMessage } from '../common/errors/index.js';
+import { TiercastError, errorMessage, type ErrorCode } from '../common/errors/index.js';
 import { createLogger, type Logger } from '../common/logging/index.js';
 import { createMetrics, type Metrics } from '../common/metrics/index.js';
 import { addMetricsRoute, createApp, listen, send } from '../common/http/uws-server.js';
@@ -14,7 +14,8 @@ import { RelayNode } from '../common/relay/relay-node.js';
 import type { DirectoryEntry } from '../common/protocol/index.js';
 import { FlvReader, type FlvTag } from './flv-reader.js';
 import { LiveStream } from './live-stream.js';
-import { RtmpServer, type PublishRequest, type PublishSink } from './rtmp/rtmp-server.js';
+import { RtmpServer, type PublishControl, type PublishRequest, type PublishSink } from './rtmp/rtmp-server.js';
+import { createLogRateLimiter, repeatKey } from '../common/logging/rate-limit.js';
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
@@ -51,15 +52,20 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   });
   const meta = new Map<string, { title?: string; category?: string; startedAt: number }>();
 
+  // Only streams that produce media are listed: a publish still starting (or that never will) is not.
   const publishDirectory = () => {
-    const entries: DirectoryEntry[] = [...live.keys()].map((name) => {
+    const entries: DirectoryEntry[] = [...live].filter(([, s]) => s.isLive).map(([name]) => {
       const m = meta.get(name);
       return { name, live: true, title: m?.title, category: m?.category, startedAt: m?.startedAt };
     });
     relay.setDirectory(entries);
   };
 
-  const beginStream = (name: string, extra: { title?: string; category?: string; protected?: boolean }): LiveStream => {
+  const beginStream = (
+    name: string,
+    extra: { title?: string; category?: string; protected?: boolean },
+    onFailed?: (code: ErrorCode, description: string) => void,
+  ): LiveStream => {
     if (live.has(name)) throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
     const stream = new LiveStream({
       name,
@@ -68,6 +74,11 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
       transcode: config.transcode,
       logger: logger.child({ module: 'live-stream', stream: name }),
       metrics,
+      onLive: () => {
+        hub?.reportLive(name, true);
+        publishDirectory();
+      },
+      onFailed,
       onClosed: (reason) => {
         if (live.get(name) === stream) live.delete(name);
         nd.discovery.releaseStream(name).catch((err: unknown) => logger.warn({ stream: name, err: (err as Error).message }, 'stream claim not released'));
@@ -81,13 +92,11 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     });
     live.set(name, stream);
     meta.set(name, { ...extra, startedAt: Date.now() });
-    hub?.reportLive(name, true);
     metrics.publishers.set(live.size);
-    publishDirectory();
     return stream;
   };
 
-  const onPublish = async (req: PublishRequest): Promise<PublishSink> => {
+  const onPublish = async (req: PublishRequest, control: PublishControl): Promise<PublishSink> => {
     let s: { name: string; title?: string; category?: string; protected?: boolean };
     try {
       s = await streamers.authorize(req.publishName);
@@ -113,7 +122,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     }
     let stream: LiveStream;
     try {
-      stream = beginStream(s.name, s);
+      stream = beginStream(s.name, s, (code, description) => control.fail(code, description));
     } catch (err) {
       metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
       logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' }, 'publish refused');
@@ -130,6 +139,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     host: config.rtmp.host,
     port: config.rtmp.port,
     maxMessageBytes: config.rtmpMaxMessageBytes,
+    pending: config.rtmpPending,
     onPublish,
     logger: logger.child({ module: 'rtmp' }),
   });
@@ -203,11 +213,11 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
  */
 function publishCaptureInput(
   o: { input: string; format?: string; name: string },
-  beginStream: (name: string, extra: { title?: string }) => LiveStream,
+  beginStream: (name: string, extra: { title?: string }, onFailed?: (code: ErrorCode, description: string) => void) => LiveStream,
   ffmpegPath: string,
   logger: Logger,
 ): { close(): Promise<void> } {
-  const stream = beginStream(o.name, { title: o.name });
+  const stream = beginStream(o.name, { title: o.name }, (code, description) => logger.error({ code }, `capture input failed: ${description}`));
   const args = [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
     ...(o.format ? ['-f', o.format] : []),
@@ -232,7 +242,13 @@ function publishCaptureInput(
     for (const t of tags) stream.onTag(t);
   });
   proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d: string) => logger.warn({ pid: proc.pid }, `capture ffmpeg: ${d.trim()}`));
+  // A failing device can make ffmpeg repeat itself many times a second.
+  const lines = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: 'repeated capture ffmpeg lines' });
+  proc.stderr.on('data', (d: string) => {
+    const text = d.trim().slice(0, 4096);
+    if (lines.allow(repeatKey(text))) logger.warn({ pid: proc.pid }, `capture ffmpeg: ${text}`);
+  });
+  proc.on('exit', () => lines.close());
   proc.on('error', (err) => logger.error({ err: err.message }, 'capture ffmpeg failed to start'));
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
   proc.on('exit', (code, signal) => {

@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { Logger } from '../common/logging/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
+import { MAX_THUMBNAIL_BYTES } from '../common/protocol/node-api-limits.js';
 
 export function thumbnailInput(relay: StreamRelay): Buffer | undefined {
   const video = relay.info?.renditions.filter((r) => r.kind === 'video').sort((a, b) => (a.height ?? 0) - (b.height ?? 0))[0];
@@ -17,16 +18,26 @@ export function thumbnailInput(relay: StreamRelay): Buffer | undefined {
   return first ? Buffer.concat([cache.init.data, first.meta.payload]) : undefined;
 }
 
+/**
+ * Fits the still in 320x320 (a publisher's odd aspect ratio must not make a huge JPEG), and refuses one
+ * larger than the hub accepts: it would only be refused there.
+ */
 export function makeJpeg(ffmpegPath: string, mp4: Buffer, timeoutMs = 5000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const p = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1'], {
+    const scale = 'scale=320:320:force_original_aspect_ratio=decrease:force_divisible_by=2';
+    const p = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', scale, '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1'], {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
+    let size = 0;
     let err = '';
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    p.stdout.on('data', (d: Buffer) => {
+      size += d.length;
+      if (size <= MAX_THUMBNAIL_BYTES) out.push(d);
+      else if (p.exitCode === null) p.kill('SIGKILL');
+    });
+    p.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-1000)));
     p.on('error', (e) => {
       clearTimeout(t);
       reject(e);
@@ -34,7 +45,8 @@ export function makeJpeg(ffmpegPath: string, mp4: Buffer, timeoutMs = 5000): Pro
     p.on('exit', (code) => {
       clearTimeout(t);
       const jpeg = Buffer.concat(out);
-      if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) resolve(jpeg);
+      if (size > MAX_THUMBNAIL_BYTES) reject(new Error(`thumbnail over ${MAX_THUMBNAIL_BYTES} bytes`));
+      else if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) resolve(jpeg);
       else reject(new Error(`ffmpeg exited ${code}: ${err.trim().slice(0, 200)}`));
     });
     p.stdin.on('error', () => undefined);

@@ -74,6 +74,8 @@ export const transcodeSchema = z
     preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
     maxRestarts: z.number().int().min(0).default(10),
     restartBackoffMs: z.number().int().min(0).default(500),
+    /** Watchdog: an ffmpeg fed media that produces no chunk for this long is killed and restarted. */
+    stallTimeoutMs: z.number().int().min(1000).default(5000),
   })
   .refine((t) => t.chunkDurationMs < t.segmentDurationMs, {
     message: 'chunkDurationMs must be shorter than segmentDurationMs',
@@ -129,6 +131,14 @@ export const ingressSchema = z
     ...base,
     rtmp: listenSchema.default({ host: '0.0.0.0', port: 1935 }),
     rtmpMaxMessageBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+    /** RTMP connections without an accepted publish (unauthenticated): caps and deadline. */
+    rtmpPending: z
+      .strictObject({
+        maxConnections: z.number().int().min(1).default(64),
+        maxPerAddress: z.number().int().min(1).default(8),
+        timeoutMs: z.number().int().min(1000).default(10_000),
+      })
+      .default({ maxConnections: 64, maxPerAddress: 8, timeoutMs: 10_000 }),
     http: listenSchema.default({ host: '0.0.0.0', port: 8090 }),
     streamers: z.array(streamerSchema).default([]),
     transcode: transcodeSchema.default(() => transcodeSchema.parse({})),

@@ -57,13 +57,13 @@ interface CsidState {
 }
 
 export class ChunkStreamParser {
-  private readonly maxMessageBytes: number;
+  private maxMessageBytes: number;
   /**
    * Ceiling on bytes held in partial messages across all chunk streams. Publishers interleave audio
    * and video on two or three csids, so twice the message limit never refuses a real one, while a
    * peer opening thousands of csids with half-sent messages cannot grow memory without bound.
    */
-  private readonly maxPartialBytes: number;
+  private maxPartialBytes: number;
   private inChunkSize = DEFAULT_CHUNK_SIZE;
   private readonly streams = new Map<number, CsidState>();
   private pending: Buffer = EMPTY;
@@ -78,6 +78,20 @@ export class ChunkStreamParser {
 
   get chunkSize(): number {
     return this.inChunkSize;
+  }
+
+  /** Bytes currently held in partial messages. */
+  get bufferedBytes(): number {
+    return this.partialBytes + this.pending.length;
+  }
+
+  /**
+   * Changes the message limit (and so the partial-message ceiling) for the bytes that follow: the session
+   * starts small and raises it once a publish is accepted.
+   */
+  setMaxMessageBytes(bytes: number): void {
+    this.maxMessageBytes = bytes;
+    this.maxPartialBytes = bytes * 2;
   }
 
   /** Feeds bytes; returns the messages they complete, in order. Throws ProtocolError on a violation. */

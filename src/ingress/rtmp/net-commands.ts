@@ -5,7 +5,7 @@
  */
 import { decodeAmf0, decodeAmf0All, encodeAmf0, isAmfObject } from './amf0.js';
 import type { AmfValue } from './amf0.js';
-import type { OutgoingMessage } from './chunk-stream.js';
+import type { OutgoingMessage, RtmpMessage } from './chunk-stream.js';
 import {
   Csid,
   MessageType,
@@ -13,6 +13,7 @@ import {
   UserControlEvent,
   setChunkSizeBody,
   setPeerBandwidthBody,
+  splitAggregate,
   userControlBody,
   windowAckSizeBody,
 } from './protocol-messages.js';
@@ -53,6 +54,28 @@ export function scriptDataBody(body: Buffer): Buffer | undefined {
   if (first.value !== '@setDataFrame' || first.offset >= body.length) return undefined;
   const rest = body.subarray(first.offset);
   return typeof decodeAmf0(rest, 0).value === 'string' ? rest : undefined;
+}
+
+/**
+ * The FLV tags a data, audio, video or aggregate message carries (metadata only for data messages;
+ * other script data such as cue points is dropped). Empty bodies are dropped too.
+ */
+export function mediaTags(msg: RtmpMessage): Array<{ type: 8 | 9 | 18; timestamp: number; data: Buffer }> {
+  const out: Array<{ type: 8 | 9 | 18; timestamp: number; data: Buffer }> = [];
+  const add = (typeId: number, timestamp: number, data: Buffer): void => {
+    if (typeId === MessageType.AUDIO || typeId === MessageType.VIDEO) {
+      if (data.length > 0) out.push({ type: typeId, timestamp, data });
+    } else if (typeId === MessageType.DATA_AMF0 || typeId === MessageType.DATA_AMF3) {
+      const script = scriptDataBody(typeId === MessageType.DATA_AMF3 ? data.subarray(1) : data);
+      if (script && script.length > 0) out.push({ type: 18, timestamp, data: script });
+    }
+  };
+  if (msg.typeId === MessageType.AGGREGATE) {
+    for (const part of splitAggregate(msg.payload, msg.timestamp)) add(part.typeId, part.timestamp, part.data);
+  } else {
+    add(msg.typeId, msg.timestamp, msg.payload);
+  }
+  return out;
 }
 
 export function commandMessage(csid: number, streamId: number, ...values: AmfValue[]): OutgoingMessage {

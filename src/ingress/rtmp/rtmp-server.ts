@@ -6,6 +6,12 @@
  * dead peer or a port scanner); messages above `maxMessageBytes` close the connection. A protocol
  * error closes only the connection that caused it.
  *
+ * Unauthenticated connections (no accepted publish yet) are bounded: at most `pending.maxConnections`
+ * at once and `pending.maxPerAddress` per peer address (more are closed at once, RTMP_TOO_MANY_CONNECTIONS:
+ * an RTMP client cannot be told why before its handshake), each must get a publish accepted within
+ * `pending.timeoutMs`, and each may buffer only a small amount (see PENDING_MAX_MESSAGE_BYTES). Together
+ * they bound what strangers can make the node hold. Warnings about a peer are rate-limited per address.
+ *
  * Closing: `close()` is idempotent; it stops accepting, closes every session (which closes its
  * PublishSink with reason "server closing") and resolves when the listening socket is closed.
  */
@@ -14,17 +20,22 @@ import type { Logger } from '../../common/logging/index.js';
 import { createLogger } from '../../common/logging/index.js';
 import { errorMessage } from '../../common/errors/index.js';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './chunk-stream.js';
+import { createLogRateLimiter, type LogRateLimiter } from '../../common/logging/rate-limit.js';
+import type { ErrorCode } from '../../common/errors/index.js';
 import { RtmpSession } from './rtmp-session.js';
-import type { PublishRequest, PublishSink } from './types.js';
+import type { PublishControl, PublishRequest, PublishSink } from './types.js';
 
-export type { FlvTag, PublishRequest, PublishSink } from './types.js';
+export type { FlvTag, PublishControl, PublishRequest, PublishSink } from './types.js';
 
 export interface RtmpServerOptions {
   host: string;
   port: number;
   maxMessageBytes?: number;
-  /** called on `publish`; resolve a sink to accept, or throw a TiercastError (code BAD_STREAM_KEY or STREAM_ALREADY_LIVE) to refuse */
-  onPublish(req: PublishRequest): Promise<PublishSink>;
+  /**
+   * called on `publish`; resolve a sink to accept, or throw a TiercastError (code BAD_STREAM_KEY or
+   * STREAM_ALREADY_LIVE) to refuse. `control.fail()` ends an accepted publish later, with a reason.
+   */
+  onPublish(req: PublishRequest, control: PublishControl): Promise<PublishSink>;
   logger?: Logger;
   /** Application names accepted in `connect` (the first path segment of the RTMP URL). Default ['live']. */
   apps?: string[];
@@ -32,7 +43,19 @@ export interface RtmpServerOptions {
   handshakeTimeoutMs?: number;
   /** Default 30 000 ms. */
   idleTimeoutMs?: number;
+  /** Limits on connections without an accepted publish; defaults in DEFAULT_PENDING. */
+  pending?: Partial<PendingLimits>;
 }
+
+export interface PendingLimits {
+  maxConnections: number;
+  maxPerAddress: number;
+  /** Handshake + connect + publish accepted within this. */
+  timeoutMs: number;
+}
+
+/** The config schema's defaults (rtmpPending), for servers created without them (tests). */
+export const DEFAULT_PENDING: PendingLimits = { maxConnections: 64, maxPerAddress: 8, timeoutMs: 10_000 };
 
 const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -42,9 +65,17 @@ export class RtmpServer {
   private readonly sessions = new Set<RtmpSession>();
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
+  private readonly limits: PendingLimits;
+  /** Sessions without an accepted publish, and how many per address. */
+  private readonly pending = new Set<RtmpSession>();
+  private readonly pendingByAddress = new Map<string, number>();
+  private readonly warnings: LogRateLimiter;
 
   private constructor(private readonly opts: RtmpServerOptions) {
     this.log = opts.logger ?? createLogger('rtmp-server');
+    this.limits = { ...DEFAULT_PENDING, ...opts.pending };
+    // Per code and address: 5 lines per 10 s, then one line with the count.
+    this.warnings = createLogRateLimiter(this.log, { maxPerWindow: 5, windowMs: 10_000, what: 'RTMP warnings' });
     this.server = net.createServer((socket) => this.onConnection(socket));
   }
 
@@ -65,6 +96,11 @@ export class RtmpServer {
 
   get sessionCount(): number {
     return this.sessions.size;
+  }
+
+  /** Connections without an accepted publish. */
+  get pendingCount(): number {
+    return this.pending.size;
   }
 
   private listen(): Promise<void> {
@@ -91,6 +127,7 @@ export class RtmpServer {
       for (const session of [...this.sessions]) session.close('server closing');
     }).then(() => {
       this.server.removeAllListeners();
+      this.warnings.close();
       this.log.info('RTMP server closed');
     });
     return this.closing;
@@ -103,6 +140,24 @@ export class RtmpServer {
     }
     const ip = socket.remoteAddress ?? 'unknown';
     const log = this.log.child({ remote: `${ip}:${socket.remotePort ?? 0}` });
+    const fromAddress = this.pendingByAddress.get(ip) ?? 0;
+    if (this.pending.size >= this.limits.maxConnections || fromAddress >= this.limits.maxPerAddress) {
+      const perAddress = fromAddress >= this.limits.maxPerAddress;
+      if (this.warnings.allow(`RTMP_TOO_MANY_CONNECTIONS ${ip}`)) {
+        log.warn(
+          { code: 'RTMP_TOO_MANY_CONNECTIONS', pending: this.pending.size, fromAddress, limit: perAddress ? 'maxPerAddress' : 'maxConnections' },
+          'too many connections without a publish; closing the new one',
+        );
+      }
+      socket.destroy();
+      return;
+    }
+    const leavePending = (s: RtmpSession): void => {
+      if (!this.pending.delete(s)) return;
+      const n = (this.pendingByAddress.get(ip) ?? 1) - 1;
+      if (n > 0) this.pendingByAddress.set(ip, n);
+      else this.pendingByAddress.delete(ip);
+    };
     socket.setNoDelay(true);
     const session = new RtmpSession({
       transport: {
@@ -112,14 +167,22 @@ export class RtmpServer {
         },
         destroy: () => socket.destroy(),
       },
-      onPublish: (req) => this.opts.onPublish(req),
+      onPublish: (req, control) => this.opts.onPublish(req, control),
       apps: this.opts.apps ?? ['live'],
       maxMessageBytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
       handshakeTimeoutMs: this.opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      publishTimeoutMs: this.limits.timeoutMs,
+      onPublishAccepted: leavePending,
+      allowWarning: (code: ErrorCode) => this.warnings.allow(`${code} ${ip}`),
       logger: log,
-      onClosed: (s) => this.sessions.delete(s),
+      onClosed: (s) => {
+        leavePending(s);
+        this.sessions.delete(s);
+      },
     });
     this.sessions.add(session);
+    this.pending.add(session);
+    this.pendingByAddress.set(ip, fromAddress + 1);
     log.debug('connection accepted');
 
     socket.setTimeout(this.opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS);

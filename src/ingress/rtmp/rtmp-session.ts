@@ -12,6 +12,12 @@
  * not close it again). A sink accepted after the session closed (onPublish resolved late) is closed
  * at once.
  *
+ * Before a publish is accepted the peer is unauthenticated: messages are limited to
+ * `pendingMaxMessageBytes` (so partial messages hold at most twice that) and handshake, connect and
+ * publish must be accepted within `publishTimeoutMs` (RTMP_PUBLISH_TIMEOUT). After, the full
+ * `maxMessageBytes` applies. The consumer may end an accepted publish with `control.fail()`: the
+ * publisher gets a NetStream.Publish.Failed status with the description, and the connection closes.
+ *
  * Stream keys: the publish name is passed to onPublish and nowhere else. It is never logged, never
  * put in a status description, and error messages from onPublish are scrubbed of it before logging.
  */
@@ -28,58 +34,34 @@ import {
   acknowledgementBody,
   parseUserControl,
   readU32Body,
-  splitAggregate,
 } from './protocol-messages.js';
 import {
   connectAcceptedMessages,
   connectApp,
   connectRejectedMessage,
   controlMessage,
+  mediaTags,
   onFCPublishMessage,
   onStatusMessage,
   parseCommand,
   publishStartMessages,
   resultMessage,
-  scriptDataBody,
   userControlMessage,
 } from './net-commands.js';
 import type { Command } from './net-commands.js';
-import type { FlvTag, PublishRequest, PublishSink } from './types.js';
+import type { FlvTag, PublishControl, PublishRequest, PublishSink } from './types.js';
+import {
+  DEFAULT_PUBLISH_TIMEOUT_MS,
+  OUT_CHUNK_SIZE,
+  PENDING_MAX_MESSAGE_BYTES,
+  REFUSAL_DESCRIPTIONS,
+  WINDOW_ACK_SIZE,
+  type RtmpSessionOptions,
+} from './session-options.js';
 
-export interface SessionTransport {
-  /** The peer's IP address, passed to onPublish. */
-  readonly remoteAddress: string;
-  write(data: Buffer): void;
-  destroy(): void;
-}
-
-export interface RtmpSessionOptions {
-  transport: SessionTransport;
-  onPublish(req: PublishRequest): Promise<PublishSink>;
-  apps: readonly string[];
-  maxMessageBytes: number;
-  handshakeTimeoutMs: number;
-  /** Already bound to the connection (e.g. `{ remote: 'ip:port' }`): the session adds no bindings. */
-  logger: Logger;
-  onClosed?(session: RtmpSession): void;
-  /** Delay between a refusal status and closing, so the client reads the reason. Default 250 ms. */
-  refuseCloseDelayMs?: number;
-  now?: () => number;
-}
-
-/**
- * The acknowledgement window we announce, and the one we acknowledge by until the client announces
- * its own (nginx-rtmp does the same; ffmpeg and OBS only log missing acks, Flash-era clients stall).
- */
-const WINDOW_ACK_SIZE = 2_500_000;
-/** Outgoing chunk size: our largest message (the connect _result) fits in one chunk. */
-const OUT_CHUNK_SIZE = 4096;
-
-const REFUSAL_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
-  BAD_STREAM_KEY: 'Invalid stream key',
-  STREAM_ALREADY_LIVE: 'Stream already publishing',
-  HUB_UNAVAILABLE: 'Stream keys cannot be checked right now; try again shortly',
-};
+export type { RtmpSessionOptions, SessionTransport } from './session-options.js';
+export { PENDING_MAX_MESSAGE_BYTES } from './session-options.js';
+import { isWellFormedStreamKey } from '../../common/protocol/node-api-limits.js';
 
 interface PublishAttempt {
   streamId: number;
@@ -99,6 +81,7 @@ export class RtmpSession {
   private nextStreamId = 1;
   private publish: PublishAttempt | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private publishTimer: NodeJS.Timeout | undefined;
   private refuseTimer: NodeJS.Timeout | undefined;
   private bytesIn = 0;
   private lastAckAt = 0;
@@ -107,14 +90,31 @@ export class RtmpSession {
   private sinkErrors = 0;
 
   constructor(private readonly opts: RtmpSessionOptions) {
-    this.parser = new ChunkStreamParser({ maxMessageBytes: opts.maxMessageBytes });
+    this.parser = new ChunkStreamParser({
+      maxMessageBytes: Math.min(opts.pendingMaxMessageBytes ?? PENDING_MAX_MESSAGE_BYTES, opts.maxMessageBytes),
+    });
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
     this.handshakeTimer = setTimeout(() => {
       this.handshakeTimer = undefined;
-      this.log.warn({ code: 'RTMP_HANDSHAKE_FAILED' }, 'handshake timed out; closing connection');
+      this.warn('RTMP_HANDSHAKE_FAILED', {}, 'handshake timed out; closing connection');
       this.close('handshake timeout');
     }, opts.handshakeTimeoutMs);
+    this.publishTimer = setTimeout(() => {
+      this.publishTimer = undefined;
+      this.warn('RTMP_PUBLISH_TIMEOUT', {}, 'no accepted publish in time; closing connection');
+      this.close('publish timeout');
+    }, opts.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS);
+  }
+
+  /** Whether a publish was accepted on this connection (it is then no longer unauthenticated). */
+  get authenticated(): boolean {
+    return this.publishTimer === undefined && !this.closed;
+  }
+
+  /** Bytes held in partial messages. */
+  get bufferedBytes(): number {
+    return this.parser.bufferedBytes;
   }
 
   get isClosed(): boolean {
@@ -146,7 +146,7 @@ export class RtmpSession {
       this.maybeAcknowledge();
     } catch (err) {
       if (err instanceof TiercastError) {
-        this.log.warn({ code: err.code, err: err.message }, 'RTMP protocol error; closing connection');
+        this.warn(err.code, { err: err.message }, 'RTMP protocol error; closing connection');
       } else {
         this.log.error({ err: errorMessage(err) }, 'unexpected error handling RTMP data; closing connection');
       }
@@ -159,8 +159,9 @@ export class RtmpSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.publishTimer);
     clearTimeout(this.refuseTimer);
-    this.handshakeTimer = this.refuseTimer = undefined;
+    this.handshakeTimer = this.publishTimer = this.refuseTimer = undefined;
     this.endPublish(reason);
     this.opts.transport.destroy();
     this.log.debug({ reason }, 'session closed');
@@ -193,28 +194,12 @@ export class RtmpSession {
         // An AMF3 command starts with a format byte, then AMF0 values (we announce objectEncoding 0).
         return this.onCommand(msg.streamId, msg.payload.subarray(1));
       case MessageType.DATA_AMF0:
-      case MessageType.DATA_AMF3: {
-        if (!this.isLive(msg.streamId)) return;
-        const body = msg.typeId === MessageType.DATA_AMF3 ? msg.payload.subarray(1) : msg.payload;
-        const script = scriptDataBody(body);
-        if (script) this.emitTag(18, msg.timestamp, script, receivedAt);
-        else this.log.debug('ignoring data message other than metadata');
-        return;
-      }
+      case MessageType.DATA_AMF3:
       case MessageType.AUDIO:
       case MessageType.VIDEO:
-        if (this.isLive(msg.streamId)) this.emitTag(msg.typeId, msg.timestamp, msg.payload, receivedAt);
-        return;
       case MessageType.AGGREGATE:
         if (!this.isLive(msg.streamId)) return;
-        for (const part of splitAggregate(msg.payload, msg.timestamp)) {
-          if (part.typeId === 8 || part.typeId === 9)
-            this.emitTag(part.typeId, part.timestamp, part.data, receivedAt);
-          if (part.typeId === 18) {
-            const script = scriptDataBody(part.data);
-            if (script) this.emitTag(18, part.timestamp, script, receivedAt);
-          }
-        }
+        for (const t of mediaTags(msg)) this.emitTag(t.type, t.timestamp, t.data, receivedAt);
         return;
       default:
         this.log.debug({ type: msg.typeId }, 'ignoring RTMP message type');
@@ -277,7 +262,8 @@ export class RtmpSession {
       this.send(onStatusMessage(streamId, 'error', 'NetStream.Publish.BadName', description));
       return;
     }
-    if (typeof nameValue !== 'string' || nameValue === '') {
+    // Empty, oversize or control characters: an invalid key, refused here without asking anyone.
+    if (!isWellFormedStreamKey(nameValue)) {
       this.refuse(streamId, 'BAD_STREAM_KEY');
       return;
     }
@@ -289,8 +275,9 @@ export class RtmpSession {
       remoteAddress: this.opts.transport.remoteAddress,
     };
     // Promise.resolve().then: an onPublish that throws synchronously is a refusal too.
+    const control: PublishControl = { fail: (code, description) => this.failPublish(attempt, code, description) };
     void Promise.resolve()
-      .then(() => this.opts.onPublish(req))
+      .then(() => this.opts.onPublish(req, control))
       .then(
         (sink) => this.onAccepted(attempt, sink),
         (err: unknown) => this.onRefused(attempt, err, nameValue),
@@ -304,6 +291,10 @@ export class RtmpSession {
       return;
     }
     attempt.sink = sink;
+    clearTimeout(this.publishTimer);
+    this.publishTimer = undefined;
+    this.parser.setMaxMessageBytes(this.opts.maxMessageBytes);
+    this.opts.onPublishAccepted?.(this);
     for (const m of publishStartMessages(attempt.streamId)) this.send(m);
     this.log.info({ app: this.app }, 'publish started');
   }
@@ -321,9 +312,19 @@ export class RtmpSession {
 
   /** `code` undefined: onPublish failed rather than refused. */
   private refuse(streamId: number, code: ErrorCode | undefined): void {
-    this.log.warn({ code }, 'publish refused');
+    if (code) this.warn(code, {}, 'publish refused');
+    else this.log.warn('publish refused');
     const description = (code && REFUSAL_DESCRIPTIONS[code]) ?? 'Publish refused';
     this.send(onStatusMessage(streamId, 'error', 'NetStream.Publish.BadName', description));
+    this.closeSoon();
+  }
+
+  /** The consumer gave up on an accepted publish (e.g. a codec the transcoder cannot take). */
+  private failPublish(attempt: PublishAttempt, code: ErrorCode, description: string): void {
+    if (this.closed || attempt.ended || this.publish !== attempt) return;
+    this.log.warn({ code }, 'publish failed; closing connection');
+    this.send(onStatusMessage(attempt.streamId, 'error', 'NetStream.Publish.Failed', description));
+    this.endPublish(`failed: ${code}`);
     this.closeSoon();
   }
 
@@ -377,6 +378,10 @@ export class RtmpSession {
       // By now the status has reached the client (ffmpeg prints it and exits on its own).
       this.close('refused');
     }, this.opts.refuseCloseDelayMs ?? 250);
+  }
+
+  private warn(code: ErrorCode, fields: Record<string, unknown>, msg: string): void {
+    if (this.opts.allowWarning?.(code) ?? true) this.log.warn({ code, ...fields }, msg);
   }
 
   private send(msg: OutgoingMessage): void {

@@ -184,6 +184,14 @@ export class FfmpegProcess extends SafeEmitter<FfmpegProcessEvents> {
     return this.tail.length > 0 ? this.tail.join(' | ') : '(no output)';
   }
 
+  /**
+   * SIGKILL now, for a process that cannot be asked (stopped, wedged: SIGTERM would wait in its queue).
+   * Follow with close() to wait for the exit; an exit without close() is reported as 'died'.
+   */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
   /** Idempotent. Resolves once the process has exited; 'died' is not emitted for this exit. */
   close(): Promise<void> {
     this.closePromise ??= this.doClose();

@@ -85,6 +85,11 @@ export class FlvInput {
     opts.stdin.write(flvHeader({ audio: opts.source.hasAudio, video: opts.source.hasVideo }));
   }
 
+  /** Whether media flows to ffmpeg (the start tag has been written). */
+  get started(): boolean {
+    return !this.waitingForStart;
+  }
+
   write(tag: FlvTag, kind: TagKind, config: StreamConfig): void {
     if (kind === 'ignore' || !this.opts.stdin.writable) return;
     if (this.waitingForStart) {

@@ -5,7 +5,7 @@
  */
 import { createFile, MP4BoxBuffer, type Movie } from 'mp4box';
 import { TiercastError } from '../../common/errors/index.js';
-import type { TrackKind } from '../../common/media.js';
+import type { RenditionInfo, TrackKind } from '../../common/media.js';
 
 export interface InitInfo {
   kind: TrackKind;
@@ -81,4 +81,31 @@ export function readInitInfo(
     info.defaultSampleFlags = trex.default_sample_flags;
   }
   return info;
+}
+
+/**
+ * What the manifest says about a rendition, from its init segment and its first fragment (the frame rate
+ * can only be read from a real fragment: samples x timescale / duration).
+ */
+export function renditionInfoOf(
+  output: { rendition: string; bandwidth: number },
+  info: InitInfo,
+  firstMoof: { sampleCount: number; duration: number },
+): RenditionInfo {
+  const frameRate =
+    info.kind === 'video' && firstMoof.duration > 0
+      ? Math.round(((firstMoof.sampleCount * info.timescale) / firstMoof.duration) * 1000) / 1000
+      : undefined;
+  return {
+    id: output.rendition,
+    kind: info.kind,
+    codecs: info.codecs,
+    bandwidth: output.bandwidth,
+    timescale: info.timescale,
+    ...(info.width !== undefined && { width: info.width }),
+    ...(info.height !== undefined && { height: info.height }),
+    ...(frameRate !== undefined && { frameRate }),
+    ...(info.sampleRate !== undefined && { sampleRate: info.sampleRate }),
+    ...(info.channels !== undefined && { channels: info.channels }),
+  };
 }

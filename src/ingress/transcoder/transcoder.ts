@@ -9,14 +9,19 @@
  * the previous run's last chunk), so segment numbers keep increasing without duplicates. The first chunk
  * of each rendition after a restart carries DISCONTINUITY and `epoch` increments. More than
  * `restart.maxRestarts` consecutive failures (a run that produced chunks for STABLE_RUN_MS resets the count)
- * emit 'fatal' and close the transcoder.
+ * emit 'fatal' and close the transcoder; before any run has produced output, STARTUP_MAX_RESTARTS at most
+ * (a source ffmpeg cannot turn into anything should not keep the publisher waiting for minutes).
+ *
+ * Watchdog: a run fed media that produces nothing for `stallTimeoutMs` (stopped or wedged without exiting)
+ * is killed (SIGKILL) and ends like a crash (TRANSCODER_STALLED), so the normal restart path continues the
+ * timeline.
  *
  * Closing: `close()` is idempotent; it cancels a pending restart, closes the ffmpeg process (stdin EOF,
  * SIGTERM, SIGKILL) and waits for it to exit, then drops every listener. 'fatal' closes it too.
  */
 import { ProcessError, TiercastError, errorMessage } from '../../common/errors/index.js';
-import { createLogger, type Logger } from '../../common/logging/index.js';
-import type { MediaChunk, RenditionInfo } from '../../common/media.js';
+import { createLogger } from '../../common/logging/index.js';
+import type { RenditionInfo } from '../../common/media.js';
 import { BoxSplitter } from './fmp4-boxes.js';
 import { CmafSegmenter, type SegmenterOutput } from './cmaf-segmenter.js';
 import { FfmpegProcess } from './ffmpeg-supervisor.js';
@@ -25,52 +30,20 @@ import type { FlvTag } from './flv-writer.js';
 import { buildFfmpegPlan, type FfmpegPlan, type SourceTracks, type TranscodeOptions } from './ladder.js';
 import { probeSource, type SourceInfo } from './source-probe.js';
 import { SafeEmitter } from './safe-emitter.js';
-import type { InitInfo } from './init-info.js';
+import { renditionInfoOf, type InitInfo } from './init-info.js';
+import { StallWatchdog } from './stall-watchdog.js';
+import {
+  DEFAULT_MAX_STDIN_BUFFER,
+  DEFAULT_STALL_TIMEOUT_MS,
+  MAX_BACKOFF_MS,
+  STABLE_RUN_MS,
+  STARTUP_MAX_RESTARTS,
+  type TranscoderEvents,
+  type TranscoderStartOptions,
+} from './transcoder-options.js';
 
-export interface RestartPolicy {
-  /** Consecutive failed runs tolerated before giving up with 'fatal'. */
-  maxRestarts: number;
-  /** First retry delay; doubles per consecutive failure, capped at MAX_BACKOFF_MS. */
-  backoffMs: number;
-}
-
-export interface TranscoderStartOptions {
-  stream: string;
-  options: TranscodeOptions;
-  logger: Logger;
-  /** Default "ffmpeg" on PATH. */
-  ffmpegPath?: string;
-  restart: RestartPolicy;
-  /** Which tracks the publisher sends (see probeSource); default both. */
-  source?: SourceTracks;
-  /**
-   * Bytes queued for ffmpeg's stdin above which video is dropped until the next keyframe (audio above
-   * twice this). Bounds memory when ffmpeg cannot keep up; 4 MiB is ~7 s of a 4.5 Mbit/s source.
-   */
-  maxStdinBufferBytes?: number;
-  startupWindowMs?: number;
-  killTimeoutMs?: number;
-  /**
-   * Continue the timeline of an earlier publish of the same stream (the publisher reconnected): same
-   * availabilityStartTime, segment numbers after `nextSegment`, epoch after `epoch`. Players then cross the
-   * gap as a discontinuity instead of reloading a new timeline.
-   */
-  continueTimeline?: { availabilityStartTime: number; endSeconds: number; nextSegment: number; epoch: number };
-}
-
-export type TranscoderEvents = {
-  /** A rendition's init segment, before its first chunk (again after a restart only if the bytes changed). */
-  init: [rendition: RenditionInfo, init: Buffer];
-  chunk: [chunk: MediaChunk];
-  /** A new ffmpeg run is up after a crash; chunks from it belong to this epoch. */
-  restart: [epoch: number];
-  /** Gave up restarting; the transcoder closes itself. */
-  fatal: [error: TiercastError];
-};
-
-export const STABLE_RUN_MS = 30_000;
-export const MAX_BACKOFF_MS = 30_000;
-const DEFAULT_MAX_STDIN_BUFFER = 4 * 1024 * 1024;
+export type { RestartPolicy, TranscoderEvents, TranscoderStartOptions } from './transcoder-options.js';
+export { MAX_BACKOFF_MS, STABLE_RUN_MS, STARTUP_MAX_RESTARTS } from './transcoder-options.js';
 
 interface Run {
   epoch: number;
@@ -86,6 +59,7 @@ interface Run {
   minSegment: number;
   chunks: number;
   ended: boolean;
+  watchdog: StallWatchdog;
 }
 
 export class Transcoder extends SafeEmitter<TranscoderEvents> {
@@ -102,6 +76,8 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
   private restarting: Promise<void> | undefined;
   private closePromise: Promise<void> | undefined;
   private ast: number | undefined;
+  /** Whether any run has produced output: until then failures are counted against STARTUP_MAX_RESTARTS. */
+  private produced = false;
   private timelineEnd = 0;
   private nextSegment = 0;
   private readonly config: StreamConfig;
@@ -184,7 +160,9 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
     if (this.closed) return;
     const kind = this.config.observe(tag);
     const run = this.run;
-    if (run && !run.ended) run.input.write(tag, kind, this.config);
+    if (!run || run.ended) return;
+    run.input.write(tag, kind, this.config);
+    if (kind === 'media' && run.input.started) run.watchdog.fed();
   }
 
   /** Idempotent; resolves when ffmpeg has exited. */
@@ -199,6 +177,7 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
     this.run = undefined;
     if (run) {
       run.ended = true;
+      run.watchdog.close();
       this.stopping.add(run.proc.close());
     }
     await this.restarting; // a process spawned meanwhile is closed by restart() itself
@@ -257,6 +236,10 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
       minSegment: this.nextSegment,
       chunks: 0,
       ended: false,
+      watchdog: new StallWatchdog({
+        timeoutMs: this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
+        onStall: (silentMs) => this.onStall(run, silentMs),
+      }),
     };
     proc.on('died', (err) => this.endRun(run, err));
     for (const [i, out] of proc.outputs.entries()) {
@@ -267,6 +250,8 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
 
   private onOutput(run: Run, index: number, data: Buffer): void {
     if (run.ended) return;
+    run.watchdog.produced();
+    this.produced = true;
     try {
       for (const box of run.splitters[index]!.push(data)) {
         const segmenter = (run.segmenters[index] ??= this.createSegmenter(run, index));
@@ -315,23 +300,7 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
     if (pending) {
       // Published with the first chunk so the frame rate can be read from a real fragment.
       run.pendingInit[index] = undefined;
-      const { info } = pending;
-      const frameRate =
-        info.kind === 'video' && out.moof.duration > 0
-          ? Math.round(((out.moof.sampleCount * info.timescale) / out.moof.duration) * 1000) / 1000
-          : undefined;
-      const rendition: RenditionInfo = {
-        id: output.rendition,
-        kind: info.kind,
-        codecs: info.codecs,
-        bandwidth: output.bandwidth,
-        timescale: info.timescale,
-        ...(info.width !== undefined && { width: info.width }),
-        ...(info.height !== undefined && { height: info.height }),
-        ...(frameRate !== undefined && { frameRate }),
-        ...(info.sampleRate !== undefined && { sampleRate: info.sampleRate }),
-        ...(info.channels !== undefined && { channels: info.channels }),
-      };
+      const rendition = renditionInfoOf(output, pending.info, out.moof);
       const previous = this.lastInit.get(output.rendition);
       this.renditionInfo.set(output.rendition, rendition);
       if (!previous || !previous.equals(pending.data)) {
@@ -343,10 +312,22 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
     this.safeEmit('chunk', out.chunk);
   }
 
-  /** The run is over (died, or its output is unusable): account for its timeline and schedule a restart. */
+  private onStall(run: Run, silentMs: number): void {
+    if (run.ended || this.closed || run !== this.run) return;
+    const err = new ProcessError('TRANSCODER_STALLED', `ffmpeg produced nothing for ${silentMs} ms while fed; killing it`, {
+      stream: this.stream,
+      pid: run.proc.pid,
+    });
+    this.logger.warn({ code: err.code, pid: run.proc.pid, silentMs }, 'ffmpeg stalled; restarting it');
+    run.proc.kill();
+    this.endRun(run, err);
+  }
+
+  /** The run is over (died, stalled, or its output is unusable): account for its timeline and schedule a restart. */
   private endRun(run: Run, err: TiercastError): void {
     if (run.ended || this.closed || run !== this.run) return;
     run.ended = true;
+    run.watchdog.close();
     this.run = undefined;
     for (const s of run.segmenters) {
       if (!s) continue;
@@ -364,7 +345,8 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
 
   private scheduleRestart(lastError: TiercastError): void {
     if (this.closed) return;
-    if (this.consecutiveFailures > this.opts.restart.maxRestarts) {
+    const max = this.produced ? this.opts.restart.maxRestarts : Math.min(this.opts.restart.maxRestarts, STARTUP_MAX_RESTARTS);
+    if (this.consecutiveFailures > max) {
       const fatal = new ProcessError(
         'TRANSCODER_DIED',
         `ffmpeg failed ${this.consecutiveFailures} times in a row, giving up: ${lastError.message}`,
