@@ -76,11 +76,11 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   route('post', '/auth/register', (req) => {
     throttle(req);
     const { name, password } = parseBody(credentials, req.body);
-    if (store.streamers.get(name) && !store.users.getByName(name)) {
-      // A streamer's name is theirs: they claim it by logging in with the stream key first.
-      throw new ApiError('DUPLICATE_NAME', 'that name belongs to a streamer');
-    }
-    const user = store.users.create(name, password);
+    // A streamer's name is theirs: only someone logged in with that streamer's key may register it, and the
+    // account becomes the streamer's own (host badge, dashboard). Every other look-alike is refused by the store.
+    const s = session(req);
+    const claim = s?.kind === 'streamer' && s.name.toLowerCase() === name.toLowerCase() ? s.name : undefined;
+    const user = store.users.create(name, password, 'user', claim);
     logger.info({ user: user.name }, 'account registered');
     return { status: 201, body: { user: { name: user.name, role: user.role } }, cookies: [sessionCookie(sessions.issueUser(user))] };
   });
@@ -145,12 +145,12 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     };
   });
 
-  /** The channel a session may manage: a streamer login, or an account named like the streamer. */
+  /** The channel a session may manage: a stream-key login, or the streamer's own account (never a name match). */
   const managed = (req: ApiRequest): string => {
     const s = session(req);
     if (!s) throw new ApiError('UNAUTHENTICATED', 'log in with your stream key');
-    const name = s.name;
-    if (!store.streamers.get(name)) throw new ApiError('FORBIDDEN', 'this account has no channel');
+    const name = s.kind === 'streamer' ? s.name : store.streamers.ownedBy(s.userId);
+    if (name === undefined || !store.streamers.get(name)) throw new ApiError('FORBIDDEN', 'this account has no channel');
     return name;
   };
 

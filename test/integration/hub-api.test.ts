@@ -204,6 +204,33 @@ test('accounts: register, log in, follow; wrong password and bad names refused; 
   assert.ok(!text.includes('hunter2'));
 });
 
+test('a look-alike of a streamer’s name cannot be registered; the streamer claims it with the key and manages the channel', async () => {
+  const csrf = await csrfPair();
+  // Each attempt counts against the login rate limit of this address: two spellings stand for the class
+  // (the unit tests of src/common/names.ts and the store cover the rest).
+  for (const name of ['VAULT', 'vau1t']) {
+    const r = await post('/api/auth/register', { name, password: 'hunter2hunter2' }, csrf);
+    assert.equal(r.status, 409, `${name}: ${await r.clone().text()}`);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'DUPLICATE_NAME');
+  }
+  const keyLogin = await post('/api/auth/streamer', { key }, csrf);
+  assert.equal(keyLogin.status, 200);
+  const streamerCookie = keyLogin.headers.getSetCookie().find((c) => c.startsWith('tc_session='))!.split(';')[0]!;
+  const claim = await fetch(`${net.edgeUrl}/api/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tiercast-csrf': csrf, cookie: `${streamerCookie}; tc_csrf=${csrf}` },
+    body: JSON.stringify({ name: 'vault', password: 'vault-own-password' }),
+  });
+  assert.equal(claim.status, 201, await claim.clone().text());
+  const login = await post('/api/auth/login', { name: 'vault', password: 'vault-own-password' }, csrf);
+  const account = login.headers.getSetCookie().find((c) => c.startsWith('tc_session='))!.split(';')[0]!;
+  const dash = await fetch(`${net.edgeUrl}/api/dashboard`, { headers: { cookie: account } });
+  assert.equal(dash.status, 200, 'the streamer’s own account manages the channel');
+  const other = await post('/api/auth/register', { name: 'bystander', password: 'hunter2hunter2' }, csrf);
+  const otherCookie = other.headers.getSetCookie().find((c) => c.startsWith('tc_session='))!.split(';')[0]!;
+  assert.equal((await fetch(`${net.edgeUrl}/api/dashboard`, { headers: { cookie: otherCookie } })).status, 403);
+});
+
 test('remote-control API: works with the streamer credentials, refuses the wrong ones', async () => {
   const basic = (n: string, k: string) => ({ authorization: `Basic ${Buffer.from(`${n}:${k}`).toString('base64')}` });
   const api = `${hub.url}/api/v1/streams/vault`;

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
+import { namesCollide } from '../../src/common/names.js';
 import { ChatHub } from '../../src/hub/chat/chat-hub.js';
 import type { ChatEvent, ChatIdentity, ChatMessageView, ConnRef } from '../../src/hub/chat/events.js';
 import {
@@ -40,6 +41,7 @@ export class FakeStore implements Store {
   private readonly followRows = new Set<string>();
   private readonly chatRows = new Map<string, StoredChatMessage[]>();
   private nextUserId = 1;
+  private readonly owners = new Map<string, number>();
 
   constructor(private readonly historySize = 500) {}
 
@@ -89,11 +91,31 @@ export class FakeStore implements Store {
       const row = this.streamerRows.get(name);
       if (row) row.lastLiveAt = at;
     },
+    ownerOf: (name) => {
+      const id = this.owners.get(name);
+      return this.userRows.find((u) => u.id === id)?.name;
+    },
+    ownedBy: (userId) => [...this.owners].find(([, id]) => id === userId)?.[0],
+  };
+
+  /** Same rules as the SQLite registry, over the maps above. */
+  names: Store['names'] = {
+    holders: (name) => [
+      ...[...this.streamerRows.keys()].filter((n) => namesCollide(n, name)).map((n) => ({ kind: 'streamer' as const, name: n })),
+      ...this.userRows.filter((u) => namesCollide(u.name, name)).map((u) => ({ kind: 'user' as const, name: u.name })),
+    ],
+    refuseTaken: (kind, name, claim) => {
+      const h = this.names.holders(name).find((x) => !(kind === 'user' && x.kind === 'streamer' && x.name === claim));
+      if (h) throw Object.assign(new Error(`name ${name} collides with ${h.kind} ${h.name}`), { code: 'DUPLICATE_NAME' });
+    },
+    refuseEmojiTaken: () => undefined,
+    setKey: () => undefined,
   };
 
   users: Store['users'] = {
-    create: (name, password, role: UserRole = 'user') => {
+    create: (name, password, role: UserRole = 'user', claim?: string) => {
       if (this.userRows.some((u) => same(u.name, name))) throw new Error(`duplicate user ${name}`);
+      if (claim !== undefined) this.owners.set(claim, this.nextUserId);
       const row = {
         id: this.nextUserId++,
         name,
@@ -368,8 +390,8 @@ export function makeHarness(
 }
 
 /** Registers an account and a session token for it. */
-export function addUser(h: Harness, name: string, role: UserRole = 'user'): string {
-  const user = h.store.users.create(name, `pw-${name}`, role);
+export function addUser(h: Harness, name: string, role: UserRole = 'user', claim?: string): string {
+  const user = h.store.users.create(name, `pw-${name}`, role, claim);
   const token = `session-${name}`;
   h.sessions.set(token, { kind: 'user', userId: user.id, name: user.name, role });
   return token;

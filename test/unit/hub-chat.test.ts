@@ -60,12 +60,13 @@ test('guests not allowed: a guest is refused, an account is not', () => {
   assert.equal(h.net.last(u, 'you')!.name, 'carol');
 });
 
-test('badges: user, moderator, host by stream key, host by account name, admin everywhere', () => {
+test('badges: user, moderator, host by stream key, host by the streamer’s own account, admin everywhere', () => {
   const h = makeHarness();
   const user = addUser(h, 'carol');
   const mod = addUser(h, 'dave');
   h.store.moderators.add('alice', 'dave');
-  const hostAccount = addUser(h, 'bob');
+  // bob's own account: registered while logged in with bob's stream key.
+  const hostAccount = addUser(h, 'bob', 'user', 'bob');
   const admin = addUser(h, 'root', 'admin');
   const streamer = addStreamerSession(h, 'alice');
   const badge = (conn: string, channel: string, session: string) => {
@@ -268,8 +269,9 @@ test('markup stays a literal string in the event: nothing escaped, nothing else 
 test('control characters and bidi overrides are stripped; newlines become spaces', () => {
   const h = makeHarness();
   const a = h.join('e1', 'c1', 'alice', { guestName: 'zed' });
-  h.say(a, '  hi\u0000\u0007 there\nfriend\u202e gnp.exe \u200d👍 ');
-  assert.equal(h.net.messages(a)[0]!.text, 'hi there friend gnp.exe \u200d👍');
+  h.say(a, '  hi\u0000\u0007 there\nfriend\u202e gnp.exe \u200d👍 👩\u200d💻');
+  // A joiner is kept only inside an emoji sequence.
+  assert.equal(h.net.messages(a)[0]!.text, 'hi there friend gnp.exe 👍 👩\u200d💻');
 });
 
 test('word filter: whole words, any case, replaced by ****', () => {
@@ -389,4 +391,24 @@ test('close() is idempotent and later calls are ignored', () => {
   h.say(a, 'after close');
   assert.deepEqual(h.store.stored('alice'), []);
   assert.deepEqual(h.hub.members('alice'), []);
+});
+
+test('look-alike names: no guest or account may pass for the streamer, and a name match never makes a host', () => {
+  const h = makeHarness();
+  // An account that predates the name rules (the fake store does not refuse it) and merely matches by name.
+  const impostor = addUser(h, 'ALICE');
+  for (const [i, guestName] of ['Alice', 'ALICE', 'a1ice', 'AL1CE'].entries()) {
+    const ref = h.join('e1', `g${i}`, 'alice', { guestName });
+    const you = h.net.last(ref, 'you')!;
+    assert.notEqual(you.name.toLowerCase(), guestName.toLowerCase(), `guest ${guestName} got a name of its own`);
+    assert.match(you.name, /^guest-\d+$/);
+  }
+  const ref = h.join('e1', 'imp', 'alice', { session: impostor });
+  const you = h.net.last(ref, 'you')!;
+  assert.deepEqual([you.badge, you.canModerate], ['user', false], 'a name match is not the host');
+  const victim = h.join('e1', 'v', 'alice', { guestName: 'victim' });
+  h.say(ref, '/mute victim');
+  h.say(victim, 'still talking');
+  assert.equal(h.net.lastNoticeCode(ref), 'FORBIDDEN', 'the impostor cannot mute');
+  assert.ok(h.net.messages(victim).some((m) => m.text === 'still talking'), 'the victim still talks');
 });

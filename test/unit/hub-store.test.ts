@@ -45,6 +45,9 @@ function withStore<T>(
 }
 
 const KEY = 'alice-key-0123456789abcdef';
+/** The newest schema version this code ships; tests add migrations after it. */
+const LATEST = loadMigrations().length;
+const file = (v: number, name: string) => `${String(v).padStart(3, '0')}_${name}.sql`;
 
 test('migrations apply once, are recorded, and data survives reopening', () => {
   const dataDir = freshDir();
@@ -61,7 +64,7 @@ test('migrations apply once, are recorded, and data survives reopening', () => {
   db.close();
   assert.deepEqual(
     rows.map((r) => r.version),
-    [1],
+    loadMigrations().map((m) => m.version),
   );
   assert.ok(rows[0] && rows[0].applied_at > 0);
 });
@@ -70,17 +73,17 @@ test('a database newer than the code is refused with a clear error, and left unt
   const dataDir = freshDir();
   withStore(() => undefined, { dataDir });
   const db = rawDb(dataDir);
-  db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (2, 0)').run();
+  db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(LATEST + 1);
   db.close();
   assert.throws(
     () => openStore({ dataDir, logger }),
     (err: unknown) =>
       err instanceof TiercastError &&
       err.code === 'CONFIG_INVALID' &&
-      /schema version 2, newer than this tiercast understands \(1\)/.test(err.message),
+      new RegExp(`schema version ${LATEST + 1}, newer than this tiercast understands \\(${LATEST}\\)`).test(err.message),
   );
   const again = rawDb(dataDir);
-  assert.equal((again.prepare('SELECT count(*) AS c FROM schema_migrations').get() as { c: number }).c, 2);
+  assert.equal((again.prepare('SELECT count(*) AS c FROM schema_migrations').get() as { c: number }).c, LATEST + 1);
   again.close();
 });
 
@@ -90,7 +93,7 @@ test('a new migration applies on the next start; a failing one rolls back comple
   const dir2 = join(root, `m${++n}`);
   cpSync(migrationsDir(), dir2, { recursive: true });
   writeFileSync(
-    join(dir2, '002_notes.sql'),
+    join(dir2, file(LATEST + 1, 'notes')),
     'CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT) STRICT;',
   );
   const s2 = openStore({ dataDir, logger, migrationsDir: dir2 });
@@ -99,12 +102,12 @@ test('a new migration applies on the next start; a failing one rolls back comple
   const dir3 = join(root, `m${++n}`);
   cpSync(dir2, dir3, { recursive: true });
   writeFileSync(
-    join(dir3, '003_broken.sql'),
+    join(dir3, file(LATEST + 2, 'broken')),
     'CREATE TABLE half (id INTEGER); INSERT INTO nowhere VALUES (1);',
   );
   assert.throws(
     () => openStore({ dataDir, logger, migrationsDir: dir3 }),
-    /schema migration 3 \(broken\) failed/,
+    new RegExp(`schema migration ${LATEST + 2} \\(broken\\) failed`),
   );
   const db = rawDb(dataDir);
   const versions = (
@@ -112,7 +115,7 @@ test('a new migration applies on the next start; a failing one rolls back comple
   ).map((r) => r.version);
   const half = db.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").get();
   db.close();
-  assert.deepEqual(versions, [1, 2]);
+  assert.deepEqual(versions, [...loadMigrations().map((m) => m.version), LATEST + 1]);
   assert.equal(half, undefined);
 });
 
@@ -123,8 +126,8 @@ test('migration files are found from src and from compiled dist, and must be num
   assert.equal(fromDist, join(pkgRoot, 'src', 'hub', 'store', 'migrations'));
   const gap = join(root, `m${++n}`);
   cpSync(migrationsDir(), gap, { recursive: true });
-  writeFileSync(join(gap, '003_skipped.sql'), 'SELECT 1;');
-  assert.throws(() => loadMigrations(gap), /without gaps: expected 2, found 3/);
+  writeFileSync(join(gap, file(LATEST + 2, 'skipped')), 'SELECT 1;');
+  assert.throws(() => loadMigrations(gap), new RegExp(`without gaps: expected ${LATEST + 1}, found ${LATEST + 2}`));
 });
 
 test('streamers: add, get, list, update, markLive, remove, with clear errors', () => {
@@ -267,4 +270,36 @@ test('close is idempotent and a closed store refuses work', () => {
   s.close();
   s.close();
   assert.throws(() => s.streamers.list());
+});
+
+test('names are unique by skeleton across streamers and accounts; the streamer alone can claim theirs', () => {
+  withStore((s) => {
+    s.streamers.add({ name: 'demo', key: KEY });
+    for (const impostor of ['DEMO', 'Demo', 'dem0', 'derno', 'DEM0']) {
+      rejects(() => s.users.create(impostor, 'long-password-1'), 'DUPLICATE_NAME', /streamer/);
+      rejects(() => s.streamers.add({ name: impostor, key: `other-key-${impostor}-0123456789` }), 'DUPLICATE_NAME');
+    }
+    // Only the caller proven to hold demo's key may register demo, and the account becomes the owner.
+    rejects(() => s.users.create('demo', 'long-password-1', 'user', 'someone-else'), 'DUPLICATE_NAME');
+    const own = s.users.create('demo', 'long-password-1', 'user', 'demo');
+    assert.equal(s.streamers.ownerOf('demo'), 'demo');
+    assert.equal(s.streamers.ownedBy(own.id), 'demo');
+    s.users.create('alice', 'long-password-1');
+    rejects(() => s.users.create('ALICE', 'long-password-1'), 'DUPLICATE_NAME');
+    rejects(() => s.users.create('a1ice', 'long-password-1'), 'DUPLICATE_NAME');
+    rejects(() => s.streamers.add({ name: 'Alice', key: 'alice-own-key-0123456789' }), 'DUPLICATE_NAME', /account/);
+    assert.deepEqual(s.names.holders('DEM0').map((h) => h.kind).sort(), ['streamer', 'user']);
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
+    s.emoji.add({ name: 'smile', data: png, mime: 'image/png' });
+    rejects(() => s.emoji.add({ name: 'smi1e', data: png, mime: 'image/png' }), 'DUPLICATE_NAME');
+  });
+});
+
+test('name keys are recomputed for rows written before the registry existed', () => {
+  const dataDir = freshDir();
+  withStore((s) => s.streamers.add({ name: 'demo', key: KEY }), { dataDir });
+  const db = rawDb(dataDir);
+  db.prepare('UPDATE streamers SET name_key = NULL').run();
+  db.close();
+  withStore((s) => rejects(() => s.users.create('DEMO', 'long-password-1'), 'DUPLICATE_NAME'), { dataDir });
 });

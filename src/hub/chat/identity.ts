@@ -33,9 +33,13 @@ export function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-/** The host is the streamer, or the account with the streamer's name; admins moderate everywhere. */
-export function standing(store: Store, channel: string, account: string, role: UserRole): Standing {
-  const host = sameName(account, channel);
+/**
+ * The host is whoever proved the stream key (a streamer session for this channel) or the streamer's own
+ * account (linked when it was registered with the key): never someone whose name merely matches.
+ * Admins moderate everywhere.
+ */
+export function standing(store: Store, channel: string, account: string, role: UserRole, provedKey = false): Standing {
+  const host = provedKey || store.streamers.ownerOf(channel) === account;
   const mod = store.moderators.is(channel, account);
   const rank: Rank = role === 'admin' ? 3 : host ? 2 : mod ? 1 : 0;
   const badge: ChatBadge = host ? 'host' : role === 'admin' || mod ? 'moderator' : 'user';
@@ -81,7 +85,7 @@ export function resolveIdentity(
       key: memberKeyForAccount(session.name),
       name: session.name,
       account: session.name,
-      ...standing(deps.store, channel, session.name, role),
+      ...standing(deps.store, channel, session.name, role, session.name === channel),
     };
   }
   if (!deps.guestsAllowed) return undefined;
@@ -105,8 +109,11 @@ export function nameAvailable(
   exceptKey?: string,
 ): boolean {
   if (!isValidName(name, deps.wordFilter)) return false;
-  const own = ownAccount !== undefined && sameName(ownAccount, name);
-  if (!own && (deps.store.users.getByName(name) !== undefined || deps.channelExists(name))) return false;
+  // Compared by skeleton (src/common/names.ts): Demo, dem0 and DEMO are the streamer demo's name. A member
+  // may use only the name of their own account (or, for the streamer, their channel's).
+  const own = (holder: string) => ownAccount !== undefined && sameName(ownAccount, holder);
+  if (deps.store.names.holders(name).some((h) => !own(h.name))) return false;
+  if (!own(name) && deps.channelExists(name)) return false;
   return !deps.members.nameTaken(channel, name, exceptKey);
 }
 

@@ -3,6 +3,7 @@
  * connection it has open there, on any edge, or a guest (one connection each). Display name, colour and
  * badge belong to the member, so a /name or a /mod shows on all of its tabs at once.
  */
+import { nameSkeleton } from '../../common/names.js';
 import type { ChatBadge } from '../store/types.js';
 import type { ConnRef, MemberView } from './events.js';
 
@@ -98,9 +99,11 @@ export class MemberRegistry {
     return undefined;
   }
 
+  /** Taken when another member's name is one a viewer could mistake for it (skeleton, not just case). */
   nameTaken(channel: string, name: string, exceptKey?: string): boolean {
-    const m = this.byName(channel, name);
-    return m !== undefined && m.key !== exceptKey;
+    const key = nameSkeleton(name);
+    for (const m of this.channels.get(channel)?.values() ?? []) if (m.key !== exceptKey && nameSkeleton(m.name) === key) return true;
+    return false;
   }
 
   departedByName(channel: string, name: string): Departed | undefined {

@@ -3,9 +3,10 @@
  * command level; here each action checks its target (nobody acts on someone of equal or higher rank),
  * changes the store, tells the channel with a system message and logs it.
  */
+import { namesCollide } from '../../common/names.js';
 import type { SanctionKind, SanctionTarget } from '../store/types.js';
 import type { Command } from './commands.js';
-import { accountStanding, memberKeyForAccount, sameName, standing } from './identity.js';
+import { accountStanding, memberKeyForAccount, standing } from './identity.js';
 import type { Conn, Member, Rank } from './members.js';
 import type { ChatRoom } from './room.js';
 import {
@@ -74,7 +75,8 @@ function findSubject(
         ips: [],
       },
     };
-  const hostRank: Rank = sameName(name, channel) ? 2 : 0;
+  // Someone absent, named like the channel: rank them as the host so a look-alike cannot be used to sanction them.
+  const hostRank: Rank = namesCollide(name, channel) ? 2 : 0;
   return { subject: { name, rank: hostRank, ips: [] } };
 }
 
@@ -174,7 +176,7 @@ function setModerator(room: ChatRoom, actor: Conn, name: string, on: boolean): v
     );
     return;
   }
-  if (sameName(user.name, channel)) {
+  if (room.store.streamers.ownerOf(channel) === user.name) {
     room.notice(actor.ref, 'info', undefined, `${user.name} is the host.`);
     return;
   }

@@ -19,8 +19,10 @@ export function createEmojiRepo(ctx: RepoContext): EmojiRepo {
     add(e) {
       const name = checkEmojiName(e.name);
       const { data, mime } = checkEmojiData(name, e.data, e.mime);
+      ctx.names.refuseEmojiTaken(name);
       try {
         insert.run(name, mime, data, ctx.now());
+        ctx.names.setKey('emoji', name);
       } catch (err) {
         if (isUniqueViolation(err) || (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new HubError('DUPLICATE_NAME', 'an emoji with this name already exists', { emoji: name });

@@ -2,11 +2,13 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../../common/logging/index.js';
 import { HubError } from './errors.js';
+import type { NameRegistry } from './name-registry.js';
 
 export interface RepoContext {
   db: BetterSqlite3.Database;
   now: () => number;
   logger: Logger;
+  names: NameRegistry;
 }
 
 /** Ids by exact name, for repos whose rows hang off a streamer or a user. */

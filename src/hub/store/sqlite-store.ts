@@ -13,6 +13,7 @@ import type { Logger } from '../../common/logging/index.js';
 import { createChatHistoryRepo } from './chat-history-repo.js';
 import { createFollowRepo, createModeratorRepo, createSanctionRepo } from './channel-repos.js';
 import { createEmojiRepo } from './emoji-repo.js';
+import { createNameRegistry } from './name-registry.js';
 import { loadMigrations, migrate, migrationsDir as defaultMigrationsDir } from './migrations.js';
 import { Lookups, type RepoContext } from './repo-context.js';
 import { createStreamerRepo } from './streamers-repo.js';
@@ -62,11 +63,13 @@ export function openStore(opts: StoreOptions): Store {
     throw err;
   }
 
-  const ctx: RepoContext = { db, now: opts.now ?? Date.now, logger };
+  const names = createNameRegistry(db);
+  const ctx: RepoContext = { db, now: opts.now ?? Date.now, logger, names };
   const lookups = new Lookups(db);
   let closed = false;
   logger.debug({ db: path, historySize }, 'hub store open');
   return {
+    names,
     streamers: createStreamerRepo(ctx),
     users: createUserRepo(ctx),
     moderators: createModeratorRepo(ctx, lookups),

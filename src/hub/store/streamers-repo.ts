@@ -67,6 +67,10 @@ export function createStreamerRepo(ctx: RepoContext): StreamerRepo {
     'SELECT password_hash FROM streamers WHERE name = ?',
   );
   const setLive = db.prepare<[number, string]>('UPDATE streamers SET last_live_at = ? WHERE name = ?');
+  const owner = db.prepare<[string], { name: string }>(
+    'SELECT u.name AS name FROM streamers s JOIN users u ON u.id = s.owner_user_id WHERE s.name = ?',
+  );
+  const owned = db.prepare<[number], { name: string }>('SELECT name FROM streamers WHERE owner_user_id = ?');
 
   function require(name: string): Row {
     const row = typeof name === 'string' ? byName.get(name) : undefined;
@@ -105,6 +109,7 @@ export function createStreamerRepo(ctx: RepoContext): StreamerRepo {
       const password =
         input.password === undefined ? undefined : checkPassword(input.password, { streamer: name });
       refuseKeyInUse(key, name);
+      ctx.names.refuseTaken('streamer', name);
       try {
         insert.run({
           name,
@@ -116,6 +121,7 @@ export function createStreamerRepo(ctx: RepoContext): StreamerRepo {
           category,
           createdAt: ctx.now(),
         });
+        ctx.names.setKey('streamers', name);
       } catch (err) {
         if (isUniqueViolation(err))
           throw new HubError('DUPLICATE_NAME', 'a streamer with this name already exists', {
@@ -186,6 +192,12 @@ export function createStreamerRepo(ctx: RepoContext): StreamerRepo {
       return verifySecret(password, stored);
     },
 
+    ownerOf(name) {
+      return typeof name === 'string' ? owner.get(name)?.name : undefined;
+    },
+    ownedBy(userId) {
+      return owned.get(userId)?.name;
+    },
     markLive(name, at) {
       if (!Number.isFinite(at))
         throw new HubError('INVALID_VALUE', 'markLive: time must be a number', { streamer: name });

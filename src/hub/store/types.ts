@@ -3,6 +3,7 @@
  * Every method is synchronous (better-sqlite3). Errors are HubError with a stable code.
  * Secrets (stream keys, passwords) go in and are hashed; they never come back out.
  */
+import type { NameRegistry } from './name-registry.js';
 
 export type HubErrorCode =
   | 'DUPLICATE_NAME'
@@ -86,10 +87,15 @@ export interface StreamerRepo {
   verifyKey(key: string): StreamerRecord | undefined;
   verifyPassword(name: string, password: string): boolean;
   markLive(name: string, at: number): void;
+  /** The streamer's own account (linked when it was registered with the stream key), by account name. */
+  ownerOf(name: string): string | undefined;
+  /** The channel an account owns, if any. */
+  ownedBy(userId: number): string | undefined;
 }
 
 export interface UserRepo {
-  create(name: string, password: string, role?: UserRole): UserRecord;
+  /** `claim`: the streamer whose own account this is (the caller proved the stream key); links it as the owner. */
+  create(name: string, password: string, role?: UserRole, claim?: string): UserRecord;
   verify(name: string, password: string): UserRecord | undefined;
   get(id: number): UserRecord | undefined;
   getByName(name: string): UserRecord | undefined;
@@ -139,6 +145,7 @@ export interface ChatHistoryRepo {
 }
 
 export interface Store {
+  names: NameRegistry;
   streamers: StreamerRepo;
   users: UserRepo;
   moderators: ModeratorRepo;

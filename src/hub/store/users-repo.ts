@@ -33,6 +33,7 @@ export function createUserRepo(ctx: RepoContext): UserRepo {
     'INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)',
   );
   const del = db.prepare<[string]>('DELETE FROM users WHERE name = ?');
+  const linkOwner = db.prepare<[number, string]>('UPDATE streamers SET owner_user_id = ? WHERE name = ?');
   const setRoleStmt = db.prepare<[UserRole, string]>('UPDATE users SET role = ? WHERE name = ?');
   const setHash = db.prepare<[string, string]>('UPDATE users SET password_hash = ? WHERE name = ?');
 
@@ -43,20 +44,26 @@ export function createUserRepo(ctx: RepoContext): UserRepo {
   }
 
   return {
-    create(name, password, role = 'user') {
+    create(name, password, role = 'user', claim) {
       checkUserName(name);
       checkPassword(password, { user: name });
       checkRole(role);
       if (byName.get(name))
         throw new HubError('DUPLICATE_NAME', 'a user with this name already exists', { user: name });
+      ctx.names.refuseTaken('user', name, claim);
       try {
-        insert.run(name, hashSecret(password), role, ctx.now());
+        const hash = hashSecret(password);
+        ctx.db.transaction(() => {
+          const id = insert.run(name, hash, role, ctx.now()).lastInsertRowid;
+          ctx.names.setKey('users', name);
+          if (claim !== undefined) linkOwner.run(Number(id), claim);
+        })();
       } catch (err) {
         if (isUniqueViolation(err))
           throw new HubError('DUPLICATE_NAME', 'a user with this name already exists', { user: name });
         throw err;
       }
-      ctx.logger.info({ user: name, role }, 'user created');
+      ctx.logger.info({ user: name, role, ...(claim !== undefined ? { ownerOf: claim } : {}) }, 'user created');
       return toRecord(require(name));
     },
 
