@@ -3,7 +3,11 @@
  * hub is unreachable, viewers are told chat is reconnecting and what they send is queued (bounded; past
  * the bound a message is refused with a notice, never dropped silently); on reconnect every connection
  * rejoins and the queue is delivered in order. Video is not involved at all.
+ *
+ * This is the first hop: a message over the hub's limits (announced on the link, the ceilings until then)
+ * is refused here with the hub's own code, so it never travels, queues, or reaches the link.
  */
+import { CEILING_LIMITS, checkDrawing, checkText, type ChatSizeLimits } from '../common/chat/index.js';
 import type { Logger } from '../common/logging/index.js';
 import type { EdgeToHub, HubDirectoryEntry, HubToEdge } from '../common/protocol/index.js';
 
@@ -30,6 +34,7 @@ export class ChatRelay {
   private readonly conns = new Map<string, { channel: string; identity: Identity; viewer: ChatViewer }>();
   private queue: Array<Extract<EdgeToHub, { t: 'act' }>> = [];
   private connected = false;
+  private limits: ChatSizeLimits = CEILING_LIMITS;
 
   constructor(private readonly opts: ChatRelayOptions) {}
 
@@ -43,6 +48,7 @@ export class ChatRelay {
 
   join(conn: string, channel: string, identity: Identity, viewer: ChatViewer): void {
     this.conns.set(conn, { channel, identity, viewer });
+    viewer.send(this.limitsEvent());
     if (this.connected) this.opts.sendToHub({ t: 'join', conn, channel, identity });
     else viewer.send(JSON.stringify({ type: 'status', state: 'reconnecting' }));
   }
@@ -56,6 +62,12 @@ export class ChatRelay {
   act(conn: string, action: Action): void {
     const c = this.conns.get(conn);
     if (!c) return;
+    const refused = this.refusal(action);
+    if (refused) {
+      c.viewer.send(JSON.stringify({ type: 'notice', level: 'error', code: refused.code, text: refused.text }));
+      this.opts.logger.info({ channel: c.channel, code: refused.code, chars: action.type === 'send' ? action.text.length : action.image.length }, 'chat message refused at the edge');
+      return;
+    }
     const m: EdgeToHub = { t: 'act', conn, action };
     if (this.connected && this.opts.sendToHub(m)) return;
     if (this.queue.length >= this.opts.queueLimit) {
@@ -93,6 +105,12 @@ export class ChatRelay {
 
   onHubMessage(m: HubToEdge): void {
     switch (m.t) {
+      case 'limits': {
+        this.limits = m.chat;
+        const event = this.limitsEvent();
+        for (const c of this.conns.values()) c.viewer.send(event);
+        return;
+      }
       case 'broadcast':
         this.opts.publish(m.channel, JSON.stringify(m.event));
         return;
@@ -111,6 +129,26 @@ export class ChatRelay {
         this.opts.onDirectory(m.entries);
         return;
     }
+  }
+
+  /** The same checks, codes and wording as the hub's (shared rules), before anything is sent or queued. */
+  private refusal(action: Action): { code: string; text: string } | undefined {
+    const { maxMessageChars, maxDrawingBytes } = this.limits;
+    if (action.type === 'draw') {
+      // Shape (BAD_DRAWING) is the hub's to judge; size is what protects the path.
+      const check = checkDrawing(action.image, maxDrawingBytes);
+      if (!check.ok && check.code === 'DRAWING_TOO_LARGE') return { code: check.code, text: 'That drawing is too large.' };
+      return undefined;
+    }
+    const check = checkText(action.text, maxMessageChars);
+    if (check.ok) return undefined;
+    return check.code === 'EMPTY_MESSAGE'
+      ? { code: check.code, text: 'Empty message.' }
+      : { code: check.code, text: `Messages are limited to ${maxMessageChars} characters.` };
+  }
+
+  private limitsEvent(): string {
+    return JSON.stringify({ type: 'limits', ...this.limits });
   }
 
   /** Channels with local chat connections, for viewer-count style reports. */

@@ -1,12 +1,17 @@
 /**
  * Transport: viewers' chat WebSocket `/chat/NAME` (uWebSockets.js). Each socket subscribes to the channel's
- * topic so a hub broadcast is one publish; control is parsed here and handed to ChatRelay.
+ * topic so a hub broadcast is one publish; control is parsed here and handed to ChatRelay, which checks
+ * sizes against the hub's limits. Frames up to CHAT_FRAME_CEILING_BYTES are read and answered with a code;
+ * larger ones are closed with 1009 and a reason (ws-oversize.ts). A socket of a stream that becomes
+ * password-protected is closed with 4403 unless its cookie holds a valid access token.
  */
 import { randomBytes } from 'node:crypto';
 import type uWS from 'uWebSockets.js';
 import { z } from 'zod';
 import type { Logger } from '../common/logging/index.js';
+import { CHAT_FRAME_CEILING_BYTES, CHAT_FRAME_GRACE_BYTES, CHAT_SOCKET_MAX_BACKPRESSURE } from '../common/chat/index.js';
 import { parseCookies } from '../common/http/request.js';
+import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { App } from '../common/http/uws-server.js';
 import { SESSION_COOKIE } from '../hub/sessions.js';
@@ -17,24 +22,45 @@ interface ChatData {
   conn: string;
   channel: string;
   session: string | undefined;
+  /** The upgrade's cookie header, to re-check access when the stream's protection changes. */
+  cookies: string;
   guestName: string | undefined;
   ip: string;
   closed: boolean;
 }
 
+// No length limits here: the frame ceiling bounds the input, and ChatRelay refuses long text and large
+// drawings with their own codes (MESSAGE_TOO_LONG, DRAWING_TOO_LARGE) instead of "malformed".
 const actionSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('send'), text: z.string().max(20_000), id: z.string().max(64).optional() }),
-  z.strictObject({ type: z.literal('draw'), image: z.string().max(3_000_000), id: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('send'), text: z.string(), id: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('draw'), image: z.string(), id: z.string().max(64).optional() }),
 ]);
+
+const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export const chatTopic = (channel: string) => `chat/${channel}`;
 
-export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefined; gate: AccessGate; logger: Logger; maxMessageBytes: number }): { close(): void } {
+export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefined; gate: AccessGate; logger: Logger }): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ChatData>>();
   const { logger, gate } = deps;
+  const end = (ws: uWS.WebSocket<ChatData>, code: number, reason: string) => {
+    const d = ws.getUserData();
+    if (d.closed) return;
+    d.closed = true;
+    ws.end(code, reason);
+  };
+  // A password set while viewers chat: the same notification the media sockets get from the gate.
+  const offGate = gate.onChange(() => {
+    for (const ws of [...sockets]) {
+      const d = ws.getUserData();
+      if (d.closed || gate.allows(d.channel, d.cookies)) continue;
+      logger.info({ channel: d.channel, code: 'PASSWORD_REQUIRED' }, 'chat closed: stream became password-protected');
+      end(ws, 4403, PASSWORD_REASON);
+    }
+  });
   app.ws<ChatData>('/chat/:name', {
-    maxPayloadLength: deps.maxMessageBytes,
-    maxBackpressure: 1024 * 1024,
+    maxPayloadLength: readCeiling(CHAT_FRAME_CEILING_BYTES, CHAT_FRAME_CEILING_BYTES + CHAT_FRAME_GRACE_BYTES),
+    maxBackpressure: CHAT_SOCKET_MAX_BACKPRESSURE,
     closeOnBackpressureLimit: 1,
     idleTimeout: 60,
     sendPingsAutomatically: true,
@@ -59,6 +85,7 @@ export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefin
         conn: randomBytes(9).toString('base64url'),
         channel,
         session: parseCookies(cookies)[SESSION_COOKIE],
+        cookies,
         guestName: guestName?.slice(0, 64),
         ip,
         closed: false,
@@ -82,18 +109,19 @@ export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefin
           send: (json) => {
             if (!d.closed) ws.send(json, false);
           },
-          close: (code, reason) => {
-            if (d.closed) return;
-            d.closed = true;
-            ws.end(code, reason);
-          },
+          close: (code, reason) => end(ws, code, reason),
         },
       );
     },
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
       const relay = deps.relay();
-      if (isBinary || !relay) return;
+      if (isBinary || !relay || d.closed) return;
+      if (refuseOversize(ws, message, CHAT_FRAME_CEILING_BYTES, 'chat messages')) {
+        d.closed = true;
+        logger.info({ channel: d.channel, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength }, 'chat socket closed: frame over the ceiling');
+        return;
+      }
       let action: z.infer<typeof actionSchema>;
       try {
         const r = actionSchema.safeParse(JSON.parse(Buffer.from(message).toString('utf8')));
@@ -114,13 +142,8 @@ export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefin
   });
   return {
     close: () => {
-      for (const ws of [...sockets]) {
-        const d = ws.getUserData();
-        if (!d.closed) {
-          d.closed = true;
-          ws.end(1001, 'edge shutting down');
-        }
-      }
+      offGate();
+      for (const ws of [...sockets]) end(ws, 1001, 'edge shutting down');
     },
   };
 }

@@ -4,9 +4,9 @@
  */
 import WebSocket from 'ws';
 import type { HubLinkConfig } from '../common/config/index.js';
-import { errorMessage } from '../common/errors/index.js';
+import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
-import { AUTH_HEADER, HUB_SUBPROTOCOL, MAX_LINK_MESSAGE_BYTES, createClusterToken, decodeHubToEdge, encodeLink, type EdgeToHub } from '../common/protocol/index.js';
+import { AUTH_HEADER, HUB_SUBPROTOCOL, LINK_FRAME_CEILING_BYTES, createClusterToken, decodeHubToEdge, encodeLinkChecked, type EdgeToHub } from '../common/protocol/index.js';
 import type { ChatRelay } from './chat-relay.js';
 
 export class HubLink {
@@ -37,9 +37,21 @@ export class HubLink {
     this.connect();
   }
 
+  /**
+   * False when the link is down (the caller may queue and retry). A message over the link limit is dropped
+   * with a log line and reported as handled: sending it would make the hub close the link for every viewer,
+   * and retrying it could never succeed. (ChatRelay's checks keep viewers' messages far below the limit.)
+   */
   send(m: EdgeToHub): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
-    this.ws.send(encodeLink(m));
+    let text: string;
+    try {
+      text = encodeLinkChecked(m);
+    } catch (err) {
+      this.opts.logger.error({ code: errorCode(err), t: m.t, err: errorMessage(err) }, 'oversize link message dropped');
+      return true;
+    }
+    this.ws.send(text);
     return true;
   }
 
@@ -48,7 +60,8 @@ export class HubLink {
     const url = `${this.opts.config.url.replace(/^http/, 'ws').replace(/\/+$/, '')}/internal/edge`;
     const ws = new WebSocket(url, HUB_SUBPROTOCOL, {
       headers: { [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'hub-link') },
-      maxPayload: MAX_LINK_MESSAGE_BYTES,
+      // Above the hub's sending limit: an oversize message is dropped with a log line, not the link.
+      maxPayload: LINK_FRAME_CEILING_BYTES,
       handshakeTimeout: 5000,
     });
     this.ws = ws;
@@ -65,7 +78,7 @@ export class HubLink {
       try {
         this.relay?.onHubMessage(decodeHubToEdge(data.toString('utf8')));
       } catch (err) {
-        log.warn({ err: errorMessage(err) }, 'bad message from the hub ignored');
+        log.warn({ code: errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME', err: errorMessage(err) }, 'bad message from the hub ignored');
       }
     });
     ws.on('unexpected-response', (_req, res) => {

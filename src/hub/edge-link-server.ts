@@ -11,11 +11,13 @@ import {
   AUTH_HEADER,
   CloseCode,
   HUB_SUBPROTOCOL,
-  MAX_LINK_MESSAGE_BYTES,
+  LINK_FRAME_CEILING_BYTES,
   decodeEdgeToHub,
-  encodeLink,
+  encodeLinkChecked,
   verifyClusterToken,
+  type HubToEdge,
 } from '../common/protocol/index.js';
+import type { ChatSizeLimits } from '../common/chat/index.js';
 import type { App } from '../common/http/uws-server.js';
 import type { ChatEvent, ConnRef } from './chat/events.js';
 import type { DirectoryEntryView } from './directory.js';
@@ -28,6 +30,8 @@ export interface EdgeLinkHandler {
   edgeGone(edge: string): void;
   /** The directory to send a newly connected edge. */
   directory(): DirectoryEntryView[];
+  /** The chat limits this hub enforces, announced to each edge so it refuses oversize messages first. */
+  chatLimits(): ChatSizeLimits;
 }
 
 interface EdgeData {
@@ -45,7 +49,8 @@ export class EdgeLinkServer {
   ) {
     const log = opts.logger;
     app.ws<EdgeData>('/internal/edge', {
-      maxPayloadLength: MAX_LINK_MESSAGE_BYTES,
+      // Above the sending limit: an oversize message from an edge is dropped with a log line, not the link.
+      maxPayloadLength: LINK_FRAME_CEILING_BYTES,
       maxBackpressure: 64 * 1024 * 1024,
       idleTimeout: 32,
       sendPingsAutomatically: true,
@@ -80,7 +85,10 @@ export class EdgeLinkServer {
         }
         this.edges.set(d.edge, ws);
         log.info({ edge: d.edge }, 'edge linked');
-        if (this.handler) ws.send(encodeLink({ t: 'directory', entries: this.handler.directory() }), false);
+        if (this.handler) {
+          this.sendTo([ws], { t: 'limits', chat: this.handler.chatLimits() });
+          this.sendTo([ws], { t: 'directory', entries: this.handler.directory() });
+        }
       },
       message: (ws, message, isBinary) => {
         const d = ws.getUserData();
@@ -121,23 +129,38 @@ export class EdgeLinkServer {
   }
 
   broadcast(channel: string, event: ChatEvent): void {
-    const text = encodeLink({ t: 'broadcast', channel, event: event as unknown as Record<string, unknown> });
-    for (const ws of this.edges.values()) if (!ws.getUserData().closed) ws.send(text, false);
+    this.sendTo(this.edges.values(), { t: 'broadcast', channel, event: event as unknown as Record<string, unknown> });
   }
 
   direct(ref: ConnRef, event: ChatEvent): void {
     const ws = this.edges.get(ref.edge);
-    if (ws && !ws.getUserData().closed) ws.send(encodeLink({ t: 'direct', conn: ref.conn, event: event as unknown as Record<string, unknown> }), false);
+    if (ws) this.sendTo([ws], { t: 'direct', conn: ref.conn, event: event as unknown as Record<string, unknown> });
   }
 
   kick(ref: ConnRef, reason: string): void {
     const ws = this.edges.get(ref.edge);
-    if (ws && !ws.getUserData().closed) ws.send(encodeLink({ t: 'kick', conn: ref.conn, reason }), false);
+    if (ws) this.sendTo([ws], { t: 'kick', conn: ref.conn, reason });
   }
 
   publishDirectory(entries: DirectoryEntryView[]): void {
-    const text = encodeLink({ t: 'directory', entries });
-    for (const ws of this.edges.values()) if (!ws.getUserData().closed) ws.send(text, false);
+    this.sendTo(this.edges.values(), { t: 'directory', entries });
+  }
+
+  /**
+   * Serialises once and sends to each open link. A message over the link limit would make the edge's socket
+   * close the whole link (every viewer's chat on that edge): it is dropped instead, with a log line.
+   */
+  private sendTo(links: Iterable<uWS.WebSocket<EdgeData>>, m: HubToEdge): void {
+    let text: string;
+    try {
+      text = encodeLinkChecked(m);
+    } catch (err) {
+      const code = errorCode(err) ?? 'PROTOCOL_FRAME_TOO_LARGE';
+      this.opts.metrics.protocolErrors.inc({ code });
+      this.opts.logger.error({ code, t: m.t, err: errorMessage(err) }, 'oversize link message dropped');
+      return;
+    }
+    for (const ws of links) if (!ws.getUserData().closed) ws.send(text, false);
   }
 
   get edgeCount(): number {

@@ -73,6 +73,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
       changed();
     },
     directory: () => directory.entries(store.streamers.list()),
+    chatLimits: () => ({ maxMessageChars: config.chat.maxMessageChars, maxDrawingBytes: config.chat.maxDrawingBytes }),
   });
 
   addMetricsRoute(app, metrics.registry, logger);

@@ -3,6 +3,7 @@
  * Limits and retry policies are config data, documented in docs/configuration.md.
  */
 import { z } from 'zod';
+import { MAX_DRAWING_BYTES, MAX_MESSAGE_CHARS } from '../chat/limits.js';
 import { discoverySchema } from '../discovery/config.js';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'letters, digits, "_", ":" or "-" (no dots)');
@@ -103,8 +104,9 @@ export const hubLinkSchema = z.strictObject({
 });
 
 export const chatSchema = z.strictObject({
-  maxMessageChars: z.number().int().min(1).max(10_000).default(500),
-  maxDrawingBytes: z.number().int().min(1024).max(2_000_000).default(100_000),
+  // Ceilings from src/common/chat/limits.ts: what one link message and a join's history can carry.
+  maxMessageChars: z.number().int().min(1).max(MAX_MESSAGE_CHARS).default(500),
+  maxDrawingBytes: z.number().int().min(1024).max(MAX_DRAWING_BYTES).default(100_000),
   userRate: z.strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) }).default({ messages: 5, perMs: 5000 }),
   ipRate: z.strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) }).default({ messages: 20, perMs: 5000 }),
   historyOnJoin: z.number().int().min(0).max(500).default(50),

@@ -5,10 +5,11 @@
  * events for one connection, kicks, and the directory. Decoding validates at the boundary.
  */
 import { z } from 'zod';
+import { MAX_DRAWING_BYTES, MAX_LINK_MESSAGE_BYTES, MAX_MESSAGE_CHARS, maxRawTextUnits } from '../chat/limits.js';
 import { ProtocolError } from '../errors/index.js';
 
 export const HUB_SUBPROTOCOL = 'tiercast-hub.v1';
-export const MAX_LINK_MESSAGE_BYTES = 512 * 1024;
+export { LINK_FRAME_CEILING_BYTES, MAX_LINK_MESSAGE_BYTES } from '../chat/limits.js';
 
 const conn = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const channel = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
@@ -19,8 +20,9 @@ const identity = z.strictObject({
   ip: z.string().max(64),
 });
 const action = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('send'), text: z.string().max(20_000), id: z.string().max(64).optional() }),
-  z.strictObject({ type: z.literal('draw'), image: z.string().max(3_000_000), id: z.string().max(64).optional() }),
+  // The edge has already refused anything over the hub's limits; these are the ceilings every limit is under.
+  z.strictObject({ type: z.literal('send'), text: z.string().max(maxRawTextUnits(MAX_MESSAGE_CHARS)), id: z.string().max(64).optional() }),
+  z.strictObject({ type: z.literal('draw'), image: z.string().max(MAX_DRAWING_BYTES), id: z.string().max(64).optional() }),
 ]);
 
 export const edgeToHubSchema = z.discriminatedUnion('t', [
@@ -43,7 +45,14 @@ const directoryEntry = z.strictObject({
   thumbnail: z.string().nullable(),
 });
 
+/** The hub's chat limits, announced on link open: the edge checks them at the first hop and tells browsers. */
+const limits = z.strictObject({
+  maxMessageChars: z.number().int().min(1).max(MAX_MESSAGE_CHARS),
+  maxDrawingBytes: z.number().int().min(1).max(MAX_DRAWING_BYTES),
+});
+
 export const hubToEdgeSchema = z.discriminatedUnion('t', [
+  z.strictObject({ t: z.literal('limits'), chat: limits }),
   z.strictObject({ t: z.literal('broadcast'), channel, event: z.record(z.string(), z.unknown()) }),
   z.strictObject({ t: z.literal('direct'), conn, event: z.record(z.string(), z.unknown()) }),
   z.strictObject({ t: z.literal('kick'), conn, reason: z.string().max(256) }),
@@ -53,7 +62,8 @@ export type HubToEdge = z.infer<typeof hubToEdgeSchema>;
 export type HubDirectoryEntry = z.infer<typeof directoryEntry>;
 
 function decode<T>(schema: z.ZodType<T>, text: string, what: string): T {
-  if (text.length > MAX_LINK_MESSAGE_BYTES) throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `${what} message too large`, { bytes: text.length });
+  // Characters, not bytes: cheap, and never fewer than the bytes' count of a message that was within the limit.
+  if (text.length > MAX_LINK_MESSAGE_BYTES) throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `${what} message too large`, { chars: text.length });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -70,3 +80,19 @@ function decode<T>(schema: z.ZodType<T>, text: string, what: string): T {
 export const decodeEdgeToHub = (text: string): EdgeToHub => decode(edgeToHubSchema, text, 'edge');
 export const decodeHubToEdge = (text: string): HubToEdge => decode(hubToEdgeSchema, text, 'hub');
 export const encodeLink = (m: EdgeToHub | HubToEdge): string => JSON.stringify(m);
+
+/**
+ * Encodes for sending, or throws PROTOCOL_FRAME_TOO_LARGE if the message is over MAX_LINK_MESSAGE_BYTES: the
+ * peer's socket would close the whole link on it. Callers drop that one message and log the code.
+ */
+export function encodeLinkChecked(m: EdgeToHub | HubToEdge): string {
+  const text = JSON.stringify(m);
+  // UTF-8 is at most 3 bytes per UTF-16 unit: short texts need no byte count.
+  if (text.length * 3 > MAX_LINK_MESSAGE_BYTES) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > MAX_LINK_MESSAGE_BYTES) {
+      throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `link message "${m.t}" over ${MAX_LINK_MESSAGE_BYTES} bytes not sent`, { bytes });
+    }
+  }
+  return text;
+}

@@ -207,6 +207,19 @@ export function outgoingText(input) {
   return text ? text : null;
 }
 
+/**
+ * The size limits the edge announces (`{"type":"limits",…}`): positive integers, or the previous values.
+ * @param {any} ev
+ * @param {{maxMessageChars: number, maxDrawingBytes: number}} previous
+ */
+export function parseLimits(ev, previous) {
+  const ok = (n) => Number.isSafeInteger(n) && n > 0;
+  return {
+    maxMessageChars: ok(ev?.maxMessageChars) ? ev.maxMessageChars : previous.maxMessageChars,
+    maxDrawingBytes: ok(ev?.maxDrawingBytes) ? ev.maxDrawingBytes : previous.maxDrawingBytes,
+  };
+}
+
 /** The slash command behind a moderator menu entry. */
 export function moderationCommand(action, target) {
   switch (action.type) {

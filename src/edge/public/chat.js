@@ -11,6 +11,7 @@ import {
   moderationActions,
   moderationCommand,
   outgoingText,
+  parseLimits,
   parseMembers,
   parseMessage,
   safeColor,
@@ -22,7 +23,8 @@ import { DrawPad } from './draw-pad.js';
 import { loginHref } from './auth-rules.js';
 
 const GUEST_KEY = 'tiercast.guestName';
-const MAX_DRAWING_BYTES = 100_000;
+// Until the edge announces the hub's limits (a `limits` event on join): the hub's defaults.
+const DEFAULT_LIMITS = { maxMessageChars: 500, maxDrawingBytes: 100_000 };
 const MAX_NOTICES = 40;
 const GUEST_NAME_RE = /^[A-Za-z0-9_-]{2,32}$/;
 
@@ -75,6 +77,7 @@ export function mountChat({ channel, user }) {
     lastNoticeCode: null,
     requestedName: null,
     pendingNotice: null,
+    limits: DEFAULT_LIMITS,
   };
   const log = new MessageLog(300);
   /** @type {Map<number, {msg: any, node: HTMLElement}>} */
@@ -153,12 +156,17 @@ export function mountChat({ channel, user }) {
         break;
       case 'history':
         if (!Array.isArray(ev.messages)) break;
-        clearMessages();
+        // A long history comes in pages: the first replaces the list, the next ones add to it.
+        if (ev.append !== true) clearMessages();
         for (const m of ev.messages) addMessage(m);
         state.stick = true;
         scrollToBottom();
         if (state.pendingNotice) notice('info', state.pendingNotice);
         state.pendingNotice = null;
+        break;
+      case 'limits':
+        state.limits = parseLimits(ev, state.limits);
+        els.input.maxLength = state.limits.maxMessageChars;
         break;
       case 'message':
         addMessage(ev.msg);
@@ -401,7 +409,7 @@ export function mountChat({ channel, user }) {
   function sendDrawing() {
     const image = pad?.toDataUrl();
     if (!image) return notice('info', 'Draw something first.');
-    if (image.length > MAX_DRAWING_BYTES)
+    if (image.length > state.limits.maxDrawingBytes)
       return notice('error', 'That drawing is too detailed to send; clear it and try a simpler one.');
     if (send({ type: 'draw', image })) {
       pad.clear();

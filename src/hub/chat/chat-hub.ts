@@ -18,13 +18,14 @@ import {
   resolveIdentity,
   type IdentityDeps,
 } from './identity.js';
+import { pageHistory } from './history-pages.js';
 import { handleDraw, handleSend } from './member-actions.js';
 import { MemberRegistry, refKey, type Conn, type Member } from './members.js';
 import { checkAndRecord, SlidingWindowLimiter } from './rate-limit.js';
 import type { ChatRoom, Draft } from './room.js';
 import { SafeOutput } from './safe-output.js';
 import { isSanctioned, type SanctionSubject } from './sanctions.js';
-import { charCount, compileWordFilter, isValidName, sanitizeText, type WordFilter } from './text-rules.js';
+import { checkText, compileWordFilter, isValidName, type WordFilter } from './text-rules.js';
 import { ChatError, type ChatHubOptions, type ChatLimits, type ChatNoticeCode } from './types.js';
 
 const SYSTEM_COLOR = '#90a4ae';
@@ -115,9 +116,9 @@ export class ChatHub {
   postAsStreamer(channel: string, text: string): ChatMessageView {
     if (this.closed) throw new ChatError('NOT_FOUND', 'chat is closed', { channel });
     if (!this.opts.channelExists(channel)) throw new ChatError('NOT_FOUND', 'no such channel', { channel });
-    const clean = sanitizeText(text);
-    if (clean.length === 0) throw new ChatError('INVALID_VALUE', 'empty message', { channel });
-    if (charCount(clean) > this.limits.maxMessageChars) {
+    const check = checkText(text, this.limits.maxMessageChars);
+    if (!check.ok && check.code === 'EMPTY_MESSAGE') throw new ChatError('INVALID_VALUE', 'empty message', { channel });
+    if (!check.ok) {
       throw new ChatError(
         'PAYLOAD_TOO_LARGE',
         `message longer than ${this.limits.maxMessageChars} characters`,
@@ -131,7 +132,7 @@ export class ChatHub {
       author,
       color: host?.color ?? defaultColor(author),
       badge: 'host',
-      text: this.filter(clean),
+      text: this.filter(check.text),
     });
   }
 
@@ -197,11 +198,9 @@ export class ChatHub {
     }
     this.registry.attach(member, ref, identity.ip);
     this.out.direct(ref, this.youEvent(member));
-    this.out.direct(ref, {
-      type: 'history',
-      channel,
-      messages: this.recent(channel, this.limits.historyOnJoin),
-    });
+    // In pages that each fit one link message, within a byte budget (history-pages.ts).
+    const pages = pageHistory(this.recent(channel, this.limits.historyOnJoin));
+    pages.forEach((messages, i) => this.out.direct(ref, { type: 'history', channel, messages, ...(i > 0 ? { append: true as const } : {}) }));
     this.out.direct(ref, { type: 'emoji', list: this.emojiList() });
     if (!existing) this.broadcastMembers(channel);
     this.logger.debug({ channel, name: member.name, badge: member.badge, edge: ref.edge }, 'chat join');

@@ -24,15 +24,17 @@ export interface MemberView {
 /** hub → browser */
 export type ChatEvent =
   | { type: 'message'; channel: string; msg: ChatMessageView }
-  | { type: 'history'; channel: string; messages: ChatMessageView[] }
+  /** Sent in pages (each fits one link message): the first replaces what the viewer shows, `append` ones add to it. */
+  | { type: 'history'; channel: string; messages: ChatMessageView[]; append?: true }
   | { type: 'members'; channel: string; members: MemberView[] }
   | { type: 'you'; name: string; color: string; badge: ChatBadge; canModerate: boolean }
   | { type: 'notice'; level: 'info' | 'error'; code?: string; text: string }
   | { type: 'delete'; channel: string; seqs: number[] }
   | { type: 'clear'; channel: string }
   | { type: 'emoji'; list: Array<{ name: string; url: string }> }
-  /** edge-generated (the only ones): the hub link's state. */
-  | { type: 'status'; state: 'connected' | 'reconnecting' };
+  /** edge-generated (the only ones): the hub link's state, and the size limits the hub enforces. */
+  | { type: 'status'; state: 'connected' | 'reconnecting' }
+  | { type: 'limits'; maxMessageChars: number; maxDrawingBytes: number };
 
 /** browser → edge → hub */
 export type ChatAction =

@@ -8,7 +8,7 @@ import { helpText, levelAllows, parseInput, type CommandLevel } from './commands
 import type { Conn, Member } from './members.js';
 import { runModeration } from './moderation.js';
 import type { ChatRoom } from './room.js';
-import { charCount, checkDrawing, sanitizeText } from './text-rules.js';
+import { checkDrawing, checkText } from './text-rules.js';
 
 export function levelOf(member: Member): CommandLevel {
   return member.rank >= 2 ? 'owner' : member.rank === 1 ? 'moderator' : 'everyone';
@@ -38,17 +38,14 @@ export function handleDraw(room: ChatRoom, conn: Conn, image: string): void {
 
 export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
   const max = room.limits.maxMessageChars;
-  // Huge input is refused before any per-character work (sanitising cannot shrink it below the limit anyway).
-  const text = raw.length > max * 4 + 64 ? raw : sanitizeText(raw);
-  if (text.length === 0) {
-    room.notice(conn.ref, 'error', 'EMPTY_MESSAGE', 'Empty message.');
+  // The same check the edge made at the first hop (shared rules); the hub is the authority.
+  const check = checkText(raw, max);
+  if (!check.ok) {
+    const text = check.code === 'EMPTY_MESSAGE' ? 'Empty message.' : `Messages are limited to ${max} characters.`;
+    room.notice(conn.ref, 'error', check.code, text);
     return;
   }
-  if (charCount(text) > max) {
-    room.notice(conn.ref, 'error', 'MESSAGE_TOO_LONG', `Messages are limited to ${max} characters.`);
-    return;
-  }
-  const parsed = parseInput(text);
+  const parsed = parseInput(check.text);
   const level = levelOf(conn.member);
   if (parsed.kind === 'text') {
     if (refuseIfMuted(room, conn)) return;

@@ -1,42 +1,72 @@
 /**
- * Pure text rules for chat: sanitising, the word filter, name and drawing validation.
- *
- * The server never HTML-escapes: messages are plain strings in JSON and clients render them with textContent.
- * Escaping here would double-escape on every client and corrupt what people typed (`a < b`). What the server
- * does remove is what a plain-text renderer cannot make safe: control characters and bidi overrides (which
- * can make a line read as if someone else wrote it).
+ * Pure text rules for chat on the hub: the word filter and name validation. Sanitising, lengths and drawing
+ * checks are shared with the edge (src/common/chat/text.ts) so both hops give the same answer.
  */
+import { isInvisible } from '../../common/chat/index.js';
 
-// C0/C1 controls, line/paragraph separators, bidi embeddings/overrides/isolates.
-const STRIP = /[\p{Cc}\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
-// Tabs and newlines become spaces rather than gluing words together.
-const WHITESPACE_CONTROLS = /[\t\n\r\v\f]+/g;
-// Unpaired UTF-16 surrogates cannot be encoded as UTF-8; replace them like a decoder would.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-export function sanitizeText(input: string): string {
-  return input.replace(WHITESPACE_CONTROLS, ' ').replace(STRIP, '').replace(LONE_SURROGATE, '\ufffd').trim();
-}
-
-/** Length in code points, what a person counts as characters (emoji count once, mostly). */
-export function charCount(s: string): number {
-  let n = 0;
-  for (const _ of s) n++;
-  return n;
-}
+export { charCount, checkDrawing, checkText, sanitizeText, type DrawingCheck, type TextCheck } from '../../common/chat/index.js';
 
 export type WordFilter = (text: string) => string;
 
-/** Case-insensitive whole-word replacement by ****; letters, digits and _ count as word characters. */
+/**
+ * The form words are compared in, one code point at a time: compatibility decomposition (NFKD: fullwidth
+ * and styled letters become plain ones, ligatures split), case folding, invisible characters removed. NFKD
+ * rather than NFKC because it maps each code point on its own, so a match maps back to the exact span of
+ * the original text; filter words go through the same function, so `café` and `cafe\u0301` match alike.
+ */
+function fold(cp: string): string {
+  if (cp.length === 1 && cp.charCodeAt(0) < 0x80) return cp.toLowerCase();
+  if (isInvisible(cp)) return '';
+  // toUpperCase().toLowerCase() approximates full case folding (ß → ss, ſ → s); NFKD again for what casing composes.
+  return cp.normalize('NFKD').toUpperCase().toLowerCase().normalize('NFKD');
+}
+
+function foldAll(text: string): string {
+  let out = '';
+  for (const cp of text) out += fold(cp);
+  return out;
+}
+
+const WORD_CHAR = String.raw`[\p{L}\p{N}_]`;
+
+/**
+ * Whole-word replacement by ****, matched on the folded form above (so `ＢＡＤ`, `Bad` and `b\u200bad` all
+ * match `bad`) and replaced in the original text: what is not filtered stays exactly as it was typed.
+ * Letters, digits and _ count as word characters.
+ */
 export function compileWordFilter(words: readonly string[]): WordFilter {
-  const alternatives = words
-    .map((w) => w.trim())
-    .filter((w) => w.length > 0)
+  const alternatives = [...new Set(words.map((w) => foldAll(w.trim())).filter((w) => w.length > 0))]
     .sort((a, b) => b.length - a.length)
     .map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
   if (alternatives.length === 0) return (text) => text;
-  const re = new RegExp(`(?<![\\p{L}\\p{N}_])(?:${alternatives.join('|')})(?![\\p{L}\\p{N}_])`, 'giu');
-  return (text) => text.replace(re, '****');
+  const re = new RegExp(`(?<!${WORD_CHAR})(?:${alternatives.join('|')})(?!${WORD_CHAR})`, 'gu');
+  return (text) => {
+    // folded text, and for each of its UTF-16 units the original span [start, end) it came from
+    let folded = '';
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let offset = 0;
+    for (const cp of text) {
+      const f = fold(cp);
+      for (let i = 0; i < f.length; i++) {
+        starts.push(offset);
+        ends.push(offset + cp.length);
+      }
+      folded += f;
+      offset += cp.length;
+    }
+    let out = '';
+    let copied = 0;
+    for (const m of folded.matchAll(re)) {
+      if (m[0].length === 0) continue;
+      const from = starts[m.index]!;
+      const to = ends[m.index + m[0].length - 1]!;
+      if (from < copied) continue;
+      out += text.slice(copied, from) + '****';
+      copied = to;
+    }
+    return out + text.slice(copied);
+  };
 }
 
 export const NAME_PATTERN = /^[A-Za-z0-9_-]{2,24}$/;
@@ -51,24 +81,4 @@ export function isReservedName(name: string): boolean {
 /** Shape-only check of a display name (availability is the hub's business). */
 export function isValidName(name: string, filter: WordFilter): boolean {
   return NAME_PATTERN.test(name) && !isReservedName(name) && filter(name) === name;
-}
-
-export type DrawingCheck = { ok: true } | { ok: false; code: 'DRAWING_TOO_LARGE' | 'BAD_DRAWING' };
-
-const PNG_PREFIX = 'data:image/png;base64,';
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-/** A drawing must be a PNG data URL of at most maxBytes; the size is checked before anything looks inside. */
-export function checkDrawing(image: string, maxBytes: number): DrawingCheck {
-  if (Buffer.byteLength(image, 'utf8') > maxBytes) return { ok: false, code: 'DRAWING_TOO_LARGE' };
-  if (!image.startsWith(PNG_PREFIX)) return { ok: false, code: 'BAD_DRAWING' };
-  const b64 = image.slice(PNG_PREFIX.length);
-  if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64))
-    return { ok: false, code: 'BAD_DRAWING' };
-  const head = Buffer.from(b64.slice(0, 12), 'base64');
-  if (head.length < PNG_MAGIC.length || !head.subarray(0, PNG_MAGIC.length).equals(PNG_MAGIC)) {
-    return { ok: false, code: 'BAD_DRAWING' };
-  }
-  return { ok: true };
 }
