@@ -35,6 +35,8 @@ export class ChatRelay {
   private queue: Array<Extract<EdgeToHub, { t: 'act' }>> = [];
   private connected = false;
   private limits: ChatSizeLimits = CEILING_LIMITS;
+  /** Pages of a directory still arriving (a long directory is sent as several link messages). */
+  private directoryPages: HubDirectoryEntry[][] = [];
 
   constructor(private readonly opts: ChatRelayOptions) {}
 
@@ -125,9 +127,21 @@ export class ChatRelay {
         }
         return;
       }
-      case 'directory':
-        this.opts.onDirectory(m.entries);
+      case 'directory': {
+        if (m.pages === undefined || m.page === undefined) {
+          this.opts.onDirectory(m.entries);
+          return;
+        }
+        if (m.page === 0) this.directoryPages = [];
+        if (m.page !== this.directoryPages.length) return; // a page went missing: wait for the next push
+        this.directoryPages.push(m.entries);
+        if (this.directoryPages.length === m.pages) {
+          const all = this.directoryPages.flat();
+          this.directoryPages = [];
+          this.opts.onDirectory(all);
+        }
         return;
+      }
     }
   }
 

@@ -13,6 +13,7 @@ import {
   HUB_SUBPROTOCOL,
   LINK_FRAME_CEILING_BYTES,
   decodeEdgeToHub,
+  directoryPages,
   encodeLinkChecked,
   verifyClusterToken,
   type HubToEdge,
@@ -87,7 +88,7 @@ export class EdgeLinkServer {
         log.info({ edge: d.edge }, 'edge linked');
         if (this.handler) {
           this.sendTo([ws], { t: 'limits', chat: this.handler.chatLimits() });
-          this.sendTo([ws], { t: 'directory', entries: this.handler.directory() });
+          for (const m of directoryPages(this.handler.directory())) this.sendTo([ws], m);
         }
       },
       message: (ws, message, isBinary) => {
@@ -143,7 +144,7 @@ export class EdgeLinkServer {
   }
 
   publishDirectory(entries: DirectoryEntryView[]): void {
-    this.sendTo(this.edges.values(), { t: 'directory', entries });
+    for (const m of directoryPages(entries)) this.sendTo(this.edges.values(), m);
   }
 
   /**

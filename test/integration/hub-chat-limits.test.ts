@@ -27,6 +27,10 @@ const HUB_MAX_DRAWING = 100_000;
 before(async () => {
   hub = await startHubWithCam(dataDir, KEY);
   net = await startNetwork({ intermediates: 0, hubUrl: hub.url });
+  // Linked once the hub's own limits have reached the edge (until then it uses the ceilings).
+  const probe = new ChatClient(net.edgeUrl, 'cam', { name: 'probe' });
+  await waitFor('edge linked to the hub', () => probe.events.some((e) => e.type === 'limits' && e.maxDrawingBytes === HUB_MAX_DRAWING));
+  probe.close();
 });
 
 after(async () => {

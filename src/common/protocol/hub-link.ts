@@ -5,7 +5,7 @@
  * events for one connection, kicks, and the directory. Decoding validates at the boundary.
  */
 import { z } from 'zod';
-import { MAX_DRAWING_BYTES, MAX_LINK_MESSAGE_BYTES, MAX_MESSAGE_CHARS, maxRawTextUnits } from '../chat/limits.js';
+import { LINK_ENVELOPE_BYTES, MAX_DRAWING_BYTES, MAX_LINK_MESSAGE_BYTES, MAX_MESSAGE_CHARS, maxRawTextUnits } from '../chat/limits.js';
 import { ProtocolError } from '../errors/index.js';
 
 export const HUB_SUBPROTOCOL = 'tiercast-hub.v1';
@@ -56,7 +56,13 @@ export const hubToEdgeSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('broadcast'), channel, event: z.record(z.string(), z.unknown()) }),
   z.strictObject({ t: z.literal('direct'), conn, event: z.record(z.string(), z.unknown()) }),
   z.strictObject({ t: z.literal('kick'), conn, reason: z.string().max(256) }),
-  z.strictObject({ t: z.literal('directory'), entries: z.array(directoryEntry).max(100_000) }),
+  // A long directory comes in pages (each one link message); the edge applies it when the last has arrived.
+  z.strictObject({
+    t: z.literal('directory'),
+    entries: z.array(directoryEntry).max(100_000),
+    page: z.number().int().nonnegative().optional(),
+    pages: z.number().int().positive().optional(),
+  }),
 ]);
 export type HubToEdge = z.infer<typeof hubToEdgeSchema>;
 export type HubDirectoryEntry = z.infer<typeof directoryEntry>;
@@ -80,6 +86,24 @@ function decode<T>(schema: z.ZodType<T>, text: string, what: string): T {
 export const decodeEdgeToHub = (text: string): EdgeToHub => decode(edgeToHubSchema, text, 'edge');
 export const decodeHubToEdge = (text: string): HubToEdge => decode(hubToEdgeSchema, text, 'hub');
 export const encodeLink = (m: EdgeToHub | HubToEdge): string => JSON.stringify(m);
+
+/** The directory as link messages that each fit MAX_LINK_MESSAGE_BYTES (one page unless it is long). */
+export function directoryPages(entries: HubDirectoryEntry[]): HubToEdge[] {
+  const budget = MAX_LINK_MESSAGE_BYTES - LINK_ENVELOPE_BYTES;
+  const pages: HubDirectoryEntry[][] = [[]];
+  let bytes = 0;
+  for (const e of entries) {
+    const size = Buffer.byteLength(JSON.stringify(e), 'utf8') + 1;
+    if (bytes + size > budget && pages.at(-1)!.length > 0) {
+      pages.push([]);
+      bytes = 0;
+    }
+    pages.at(-1)!.push(e);
+    bytes += size;
+  }
+  if (pages.length === 1) return [{ t: 'directory', entries: pages[0]! }];
+  return pages.map((p, page) => ({ t: 'directory', entries: p, page, pages: pages.length }));
+}
 
 /**
  * Encodes for sending, or throws PROTOCOL_FRAME_TOO_LARGE if the message is over MAX_LINK_MESSAGE_BYTES: the

@@ -174,6 +174,7 @@ export function mountChat({ channel, user }) {
         break;
       case 'members':
         state.members = parseMembers(ev.members);
+        state.memberTotal = Number.isSafeInteger(ev.total) && ev.total >= state.members.length ? ev.total : state.members.length;
         renderMembers();
         break;
       case 'notice':
@@ -298,7 +299,7 @@ export function mountChat({ channel, user }) {
   // ---- members, identity ----
 
   function renderMembers() {
-    els.memberCount.textContent = String(state.members.length);
+    els.memberCount.textContent = String(state.memberTotal ?? state.members.length);
     els.memberList.replaceChildren(...memberNodes(state.members, state.you?.name ?? null));
   }
 

@@ -30,6 +30,8 @@ import { ChatError, type ChatHubOptions, type ChatLimits, type ChatNoticeCode } 
 
 const SYSTEM_COLOR = '#90a4ae';
 const MAX_RECENT = 1000;
+/** A member view is at most ~200 bytes of JSON: 2000 of them stay well inside one link message (512 KiB). */
+const MAX_MEMBERS_LISTED = 2000;
 
 export class ChatHub {
   private readonly store: Store;
@@ -304,7 +306,9 @@ export class ChatHub {
   }
 
   private broadcastMembers(channel: string): void {
-    this.out.broadcast(channel, { type: 'members', channel, members: this.registry.views(channel) });
+    // Listed up to a bound so the event stays one link message however busy the channel; the count is exact.
+    const all = this.registry.views(channel);
+    this.out.broadcast(channel, { type: 'members', channel, members: all.slice(0, MAX_MEMBERS_LISTED), total: all.length });
   }
 
   private emojiList(): Array<{ name: string; url: string }> {

@@ -26,7 +26,8 @@ export type ChatEvent =
   | { type: 'message'; channel: string; msg: ChatMessageView }
   /** Sent in pages (each fits one link message): the first replaces what the viewer shows, `append` ones add to it. */
   | { type: 'history'; channel: string; messages: ChatMessageView[]; append?: true }
-  | { type: 'members'; channel: string; members: MemberView[] }
+  /** `members` lists at most a couple of thousand; `total` counts them all. */
+  | { type: 'members'; channel: string; members: MemberView[]; total: number }
   | { type: 'you'; name: string; color: string; badge: ChatBadge; canModerate: boolean }
   | { type: 'notice'; level: 'info' | 'error'; code?: string; text: string }
   | { type: 'delete'; channel: string; seqs: number[] }
