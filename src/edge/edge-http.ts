@@ -4,6 +4,7 @@
  * nothing here reads a file named by a request.
  */
 import type { Logger } from '../common/logging/index.js';
+import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import type { Metrics } from '../common/metrics/index.js';
 import type { EdgeConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
@@ -236,9 +237,12 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     sendError(res, '403 Forbidden', 'PASSWORD_REQUIRED', 'this stream needs its password');
   }
 
+  // Anyone can ask for any name: one line per request would let a client write the log (route + code key,
+  // not the name, so a scan of many names is limited too).
+  const notFoundLog = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: '404 lines', level: 'debug' });
   function notFound(res: HttpResponse, route: string, code: string, message: string): void {
     count(route, '404');
-    logger.debug({ route, code }, message);
+    if (notFoundLog.allow(`${route} ${code}`)) logger.debug({ route, code }, message);
     sendError(res, '404 Not Found', code, message);
   }
 

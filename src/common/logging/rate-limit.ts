@@ -111,18 +111,18 @@ export class LogRateLimiter {
 }
 
 /**
- * A LogRateLimiter whose summary goes to `logger` at warn as
+ * A LogRateLimiter whose summary goes to `logger` (at `level`, default warn: that of the lines it limits) as
  * `{ code: 'LOG_LINES_SUPPRESSED', repeated, suppressed, windowMs }` (not `key`: the logger redacts that
  * field, as it could be a stream key).
  */
 export function createLogRateLimiter(
   logger: Logger,
-  opts: Omit<LogRateLimitOptions, 'onSuppressed'> & { what?: string },
+  opts: Omit<LogRateLimitOptions, 'onSuppressed'> & { what?: string; level?: 'warn' | 'info' | 'debug' },
 ): LogRateLimiter {
   return new LogRateLimiter({
     ...opts,
     onSuppressed: (key, suppressed, windowMs) =>
-      logger.warn(
+      logger[opts.level ?? 'warn'](
         { code: 'LOG_LINES_SUPPRESSED', repeated: key.slice(0, 200), suppressed, windowMs },
         `${opts.what ?? 'repeated log lines'} suppressed`,
       ),

@@ -143,7 +143,8 @@ export class ClusterServer {
           }
           const sub = this.subscriberFor(ws, f.stream);
           d.subs.set(f.stream, sub);
-          this.opts.logger.info({ child: d.nodeId, stream: f.stream, resume: f.resume?.length ?? 0 }, 'child subscribed');
+          // Debug: a child subscribes on behalf of any viewer request, for unknown names too.
+          this.opts.logger.debug({ child: d.nodeId, stream: f.stream, resume: f.resume?.length ?? 0 }, 'child subscribed');
           this.opts.relay.attach(f.stream, sub, f.resume, f.path ?? [d.nodeId]);
           this.updateGauge();
           return;

@@ -79,7 +79,8 @@ export class RelayNode implements UpstreamHandler {
         };
         this.upstream.subscribe(stream, positions, this.opts.nodeId ? [...path, this.opts.nodeId] : path);
         this.opts.metrics.upstreamSubscriptions.set(this.upstreamCount());
-        this.opts.logger.info({ stream }, 'subscribed upstream');
+        // Debug: any viewer can ask for any name (an unknown one too), so this is per request, not per stream.
+        this.opts.logger.debug({ stream }, 'subscribed upstream');
       } else {
         relay.end('stream is not live', 'STREAM_NOT_FOUND');
       }
@@ -168,7 +169,7 @@ export class RelayNode implements UpstreamHandler {
       relay.close();
       if (this.upstream) {
         this.upstream.unsubscribe(name);
-        this.opts.logger.info({ stream: name }, 'unsubscribed upstream after idle timeout');
+        this.opts.logger.debug({ stream: name }, 'unsubscribed upstream after idle timeout');
       }
     }
     this.opts.metrics.upstreamSubscriptions.set(this.upstreamCount());

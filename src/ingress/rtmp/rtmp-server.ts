@@ -103,6 +103,13 @@ export class RtmpServer {
     return this.pending.size;
   }
 
+  /** Bytes held in partial messages by connections without an accepted publish. */
+  get pendingBufferedBytes(): number {
+    let n = 0;
+    for (const s of this.pending) n += s.bufferedBytes;
+    return n;
+  }
+
   private listen(): Promise<void> {
     const { host, port } = this.opts;
     return new Promise((resolve, reject) => {

@@ -52,6 +52,7 @@ import type { Command } from './net-commands.js';
 import type { FlvTag, PublishControl, PublishRequest, PublishSink } from './types.js';
 import {
   DEFAULT_PUBLISH_TIMEOUT_MS,
+  FAILURE_CLOSE_DELAY_MS,
   OUT_CHUNK_SIZE,
   PENDING_MAX_MESSAGE_BYTES,
   REFUSAL_DESCRIPTIONS,
@@ -325,7 +326,9 @@ export class RtmpSession {
     this.log.warn({ code }, 'publish failed; closing connection');
     this.send(onStatusMessage(attempt.streamId, 'error', 'NetStream.Publish.Failed', description));
     this.endPublish(`failed: ${code}`);
-    this.closeSoon();
+    // A client in the middle of publishing reads replies only now and then (ffmpeg: every 10 packets);
+    // closing sooner makes its next write fail with EPIPE before it has seen the reason.
+    this.closeSoon(FAILURE_CLOSE_DELAY_MS);
   }
 
   private isLive(streamId: number): boolean {
@@ -371,13 +374,13 @@ export class RtmpSession {
     this.send(controlMessage(MessageType.ACKNOWLEDGEMENT, acknowledgementBody(this.bytesIn % 2 ** 32)));
   }
 
-  private closeSoon(): void {
+  private closeSoon(delayMs = this.opts.refuseCloseDelayMs ?? 250): void {
     if (this.refuseTimer) return;
     this.refuseTimer = setTimeout(() => {
       this.refuseTimer = undefined;
       // By now the status has reached the client (ffmpeg prints it and exits on its own).
       this.close('refused');
-    }, this.opts.refuseCloseDelayMs ?? 250);
+    }, delayMs);
   }
 
   private warn(code: ErrorCode, fields: Record<string, unknown>, msg: string): void {

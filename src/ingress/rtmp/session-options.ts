@@ -54,6 +54,8 @@ export const OUT_CHUNK_SIZE = 4096;
  */
 export const PENDING_MAX_MESSAGE_BYTES = 64 * 1024;
 export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
+/** Between NetStream.Publish.Failed and closing: long enough for a busy publisher to read it. */
+export const FAILURE_CLOSE_DELAY_MS = 2000;
 
 export const REFUSAL_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   BAD_STREAM_KEY: 'Invalid stream key',
