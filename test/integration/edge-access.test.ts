@@ -83,7 +83,7 @@ function watch(url: string, headers: Record<string, string> = {}, ms = 6000) {
 }
 
 test('a cold edge (no directory from its hub yet) sends nothing of a protected stream to a viewer without the cookie', async () => {
-  cold = await startEdge(
+  const edge = (cold = await startEdge(
     edgeSchema.parse({
       nodeId: 'edge-cold',
       clusterSecret: SECRET,
@@ -92,8 +92,8 @@ test('a cold edge (no directory from its hub yet) sends nothing of a protected s
       hub: { url: `http://127.0.0.1:${(silentHub.address() as { port: number }).port}` },
     }),
     logger,
-  );
-  const wsUrl = `${cold.url.replace('http', 'ws')}/live/vault/ws`;
+  ));
+  const wsUrl = `${edge.url.replace('http', 'ws')}/live/vault/ws`;
   const v = await watch(wsUrl).done;
   assert.equal(v.binaryBytes, 0, 'no init segment or chunk');
   assert.deepEqual(v.texts.filter((t) => t.type === 'info'), [], 'not even the stream description');
@@ -101,7 +101,7 @@ test('a cold edge (no directory from its hub yet) sends nothing of a protected s
   assert.match(v.close.reason, /^PASSWORD_REQUIRED/);
   // Every other path, now that the stream is known here: refused with the code, no bytes of media.
   for (const p of ['/live/vault/manifest.mpd', '/live/vault/v360/init.mp4', '/live/vault/v360/1.m4s']) {
-    const r = await fetch(`${cold.url}${p}`);
+    const r = await fetch(`${edge.url}${p}`);
     assert.equal(r.status, 403, p);
     assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'PASSWORD_REQUIRED', p);
   }
