@@ -18,6 +18,7 @@ import type { Directory } from './directory.js';
 import { parseBody, requireCluster, streamParam } from './internal-api.js';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, accessCookie, type Sessions } from './sessions.js';
 import type { Store } from './store/types.js';
+import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
 
 const credentials = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
@@ -98,7 +99,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
 
   route('post', '/auth/streamer', (req) => {
     throttle(req);
-    const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(512) }), req.body);
+    const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(MAX_STREAM_KEY_CHARS) }), req.body);
     const s = store.streamers.verifyKey(key);
     if (!s) {
       logger.info({ code: 'BAD_STREAM_KEY', ip: clientIp(req) }, 'streamer login refused');

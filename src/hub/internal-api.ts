@@ -9,9 +9,9 @@ import { ApiError, addJsonRoute, type ApiRequest } from '../common/http/json-rou
 import type { App } from '../common/http/uws-server.js';
 import type { Directory } from './directory.js';
 import type { Store } from './store/types.js';
+import { MAX_STREAM_KEY_CHARS, MAX_THUMBNAIL_BYTES } from '../common/protocol/node-api-limits.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_THUMBNAIL_BYTES = 512 * 1024;
 
 /** The caller holds a cluster token for `purpose` (docs/security.md: which purpose each route demands). */
 export function requireCluster(secret: string, req: ApiRequest, purpose: ClusterPurpose): string {
@@ -48,7 +48,7 @@ export function addInternalRoutes(
     '/internal/publish/authorize',
     (req) => {
       const node = requireCluster(clusterSecret, req, 'node-api');
-      const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(512) }), req.body);
+      const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(MAX_STREAM_KEY_CHARS) }), req.body);
       const s = store.streamers.verifyKey(key);
       if (!s) {
         logger.warn({ ingress: node, code: 'BAD_STREAM_KEY' }, 'publish key refused');

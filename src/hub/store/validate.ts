@@ -2,6 +2,7 @@
  * Value rules for everything the store accepts. Checked in TypeScript (so errors name the field) and,
  * where cheap, again by CHECK constraints in the schema. Lengths count code points, not UTF-16 units.
  */
+import { MAX_STREAM_KEY_CHARS } from '../../common/protocol/node-api-limits.js';
 import { HubError } from './errors.js';
 import type { EmojiRecord, UserRole } from './types.js';
 
@@ -113,10 +114,11 @@ export function checkStreamKey(value: unknown, context: Record<string, string>):
       context,
     );
   }
-  if (value.length > LIMITS.maxSecretChars) {
+  // Not maxSecretChars: a key longer than what RTMP sessions and the hub's key check accept could never publish.
+  if (value.length > MAX_STREAM_KEY_CHARS) {
     throw new HubError(
       'INVALID_VALUE',
-      `stream key is longer than ${LIMITS.maxSecretChars} characters`,
+      `stream key is longer than ${MAX_STREAM_KEY_CHARS} characters`,
       context,
     );
   }
