@@ -47,7 +47,7 @@ export const MAX_HISTORY_BYTES = 8 * (MAX_DRAWING_BYTES + LINK_ENVELOPE_BYTES);
  */
 export const CHAT_FRAME_CEILING_BYTES = 3 * 1024 * 1024;
 
-/** Frames this far above the ceiling are still read, to close them with 1009 and a reason (see ws-frame-limit.ts). */
+/** Frames this far above the ceiling are still read, to close them with 1009 and a reason (see src/common/http/ws-oversize.ts). */
 export const CHAT_FRAME_GRACE_BYTES = 1024 * 1024;
 
 /** A chat socket's send-buffer ceiling (closed above it): a whole join history plus a few live events fit. */

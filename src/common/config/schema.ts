@@ -168,6 +168,10 @@ export const viewerSchema = z.strictObject({
   maxBackpressureBytes: z.number().int().min(16 * 1024).default(2 * 1024 * 1024),
   /** Above this the viewer is disconnected with a reason (it cannot keep up even after skipping). */
   closeBackpressureBytes: z.number().int().min(32 * 1024).default(8 * 1024 * 1024),
+  /** A viewer whose send buffer has not drained at all for this long is closed (4008): it reads nothing. */
+  stallTimeoutMs: z.number().int().min(1000).default(10_000),
+  /** Edge-wide cap on bytes held in viewers' send buffers; above it the most-buffered viewers are closed (4008). */
+  totalBackpressureBytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
   /** How long a request for the next, not yet started, segment is held open. */
   segmentWaitMs: z.number().int().min(0).default(3000),
   /** dash.js target latency advertised in the MPD ServiceDescription. */
@@ -180,10 +184,6 @@ export const edgeSchema = z.strictObject({
   upstream: upstreamSchema.default(() => upstreamSchema.parse({})),
   cache: cacheSchema.default({ segments: 8 }),
   viewer: viewerSchema.default(() => viewerSchema.parse({})),
-  /** A viewer whose send buffer has not drained at all for this long is closed (4008): it reads nothing. */
-  stallTimeoutMs: z.number().int().min(1000).default(10_000),
-  /** Edge-wide cap on bytes held in viewers' send buffers; above it the most-buffered viewers are closed (4008). */
-  totalBackpressureBytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
   /** Public base URL used in links, if the edge sits behind a proxy. */
   publicUrl: z.url().optional(),
   hub: hubLinkSchema.optional(),
