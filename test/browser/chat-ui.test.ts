@@ -246,6 +246,16 @@ test(
     await visitor.locator('#unlock').waitFor({ state: 'hidden' });
     await sees(visitor, 'history after unlocking', `${ACCOUNT}: live now`);
     await say(visitor, 'I am in');
+    await sees(visitor, 'the unlocked viewer chats', /I am in/);
+    // A viewer who was chatting without the password was closed (4403) and told why; once unlocked, they
+    // hear what was said meanwhile.
+    await waitFor('the earlier viewer is told', async () =>
+      /needs its password/.test(await alice.locator('#chat-log').innerText()),
+    );
+    await alice.reload();
+    await alice.fill('#unlock-password', 'open-sesame-1');
+    await alice.click('#unlock button[type="submit"]');
+    await alice.locator('#unlock').waitFor({ state: 'hidden' });
     await sees(alice, 'the unlocked viewer is heard', /I am in/);
 
     await streamer.click('#pw-remove');

@@ -232,6 +232,9 @@ test('a kick (4403) is final with a sentence for its code; a drop is retried', (
   assert.equal(m.describeClose(4403, 'GUESTS_NOT_ALLOWED').code, 'GUESTS_NOT_ALLOWED');
   assert.match(m.describeClose(4403, 'SOMETHING').text, /removed from this chat \(SOMETHING\)/);
   assert.equal(m.describeClose(4403, '').text, 'You were removed from this chat.');
+  const pw = m.describeClose(4403, 'PASSWORD_REQUIRED: this stream needs its password');
+  assert.deepEqual([pw.retry, pw.code], [false, 'PASSWORD_REQUIRED']);
+  assert.match(pw.text, /needs its password/);
   assert.equal(m.describeClose(1001, 'going away').retry, true);
   assert.equal(m.describeClose(1006, '').retry, true);
   assert.equal(m.describeClose(1008, '').retry, false);

@@ -261,6 +261,7 @@ const KICK_TEXT = {
   BANNED: 'You are banned from this chat.',
   GUESTS_NOT_ALLOWED: 'Guests cannot chat here: log in to join the chat.',
   STREAM_NOT_FOUND: 'There is no chat for this channel.',
+  PASSWORD_REQUIRED: 'This stream now needs its password: reload the page and unlock it to keep chatting.',
 };
 
 /**
@@ -271,7 +272,9 @@ const KICK_TEXT = {
 export function describeClose(code, reason) {
   if (code === 4403) {
     const why = typeof reason === 'string' ? reason.trim() : '';
-    if (Object.hasOwn(KICK_TEXT, why)) return { retry: false, code: why, text: KICK_TEXT[why] };
+    // A reason is a code, optionally followed by ": explanation" (PASSWORD_REQUIRED: this stream needs…).
+    const kick = why.split(':', 1)[0] ?? '';
+    if (Object.hasOwn(KICK_TEXT, kick)) return { retry: false, code: kick, text: KICK_TEXT[kick] };
     return {
       retry: false,
       code: 'KICKED',
