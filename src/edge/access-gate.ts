@@ -11,8 +11,7 @@
  */
 import { parseCookies } from '../common/http/request.js';
 import type { Logger } from '../common/logging/index.js';
-import { deriveKey } from '../hub/auth/tokens.js';
-import { accessCookie, accessTokenValid } from '../hub/sessions.js';
+import { accessCookie, accessTokenValid, deriveKey } from '../common/protocol/session-tokens.js';
 
 export type Access = 'allow' | 'deny' | 'unknown';
 

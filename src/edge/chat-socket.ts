@@ -14,7 +14,7 @@ import { parseCookies } from '../common/http/request.js';
 import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { App } from '../common/http/uws-server.js';
-import { SESSION_COOKIE } from '../hub/sessions.js';
+import { SESSION_COOKIE } from '../common/protocol/session-tokens.js';
 import type { AccessGate } from './access-gate.js';
 import type { ChatRelay } from './chat-relay.js';
 

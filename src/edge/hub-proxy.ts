@@ -7,12 +7,13 @@
  */
 import type { Logger } from '../common/logging/index.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
+import { CSRF_HEADER } from '../common/protocol/session-tokens.js';
 import { readBody, requestInfo } from '../common/http/request.js';
 import { statusLine, writeApiResponse } from '../common/http/json-routes.js';
 import type { App, HttpResponse } from '../common/http/uws-server.js';
 import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, matchViewerApi } from '../common/http/viewer-api.js';
 
-const FORWARD_HEADERS = ['cookie', 'content-type', 'x-tiercast-csrf'];
+const FORWARD_HEADERS = ['cookie', 'content-type', CSRF_HEADER];
 const MAX_BODY = 256 * 1024;
 const TIMEOUT_MS = 5000;
 

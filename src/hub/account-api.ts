@@ -10,13 +10,14 @@ import { ApiError, addJsonRoute, type ApiHandler, type ApiRequest } from '../com
 import type { App } from '../common/http/uws-server.js';
 import { cookie } from '../common/http/request.js';
 import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, VIEWER_API_ROUTES } from '../common/http/viewer-api.js';
-import { createCsrfToken, csrfOk } from './auth/tokens.js';
+import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, accessCookie } from '../common/protocol/session-tokens.js';
+import { createCsrfToken, csrfOk } from './auth/csrf.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import type { ChatHub } from './chat/chat-hub.js';
 import type { SessionInfo } from './chat/types.js';
 import type { Directory } from './directory.js';
 import { parseBody, requireCluster, streamParam } from './internal-api.js';
-import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, accessCookie, type Sessions } from './sessions.js';
+import type { Sessions } from './sessions.js';
 import type { Store } from './store/types.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 

@@ -2,14 +2,9 @@
  * Login sessions and stream-access tokens, signed with keys derived from the cluster secret so that edges
  * verify access tokens locally, without a round trip per request.
  */
-import { deriveKey, signToken, verifyToken } from './auth/tokens.js';
+import { deriveKey, signToken, verifyToken } from '../common/protocol/session-tokens.js';
 import type { SessionInfo } from './chat/types.js';
 import type { Store, UserRecord } from './store/types.js';
-
-export const SESSION_COOKIE = 'tc_session';
-export const CSRF_COOKIE = 'tc_csrf';
-export const CSRF_HEADER = 'x-tiercast-csrf';
-export const accessCookie = (stream: string) => `tc_access_${stream}`;
 
 interface SessionPayload {
   typ: 'session';
@@ -67,12 +62,4 @@ export class Sessions {
   get sessionTtlMs(): number {
     return this.ttl.sessionMs;
   }
-}
-
-/** Edge side: checks a stream-access token without asking the hub. */
-export function accessTokenValid(clusterSecret: string | Buffer, token: string | undefined, stream: string): boolean {
-  if (!token) return false;
-  const key = typeof clusterSecret === 'string' ? deriveKey(clusterSecret, 'stream-access') : clusterSecret;
-  const p = verifyToken(key, token) as { typ?: string; stream?: string } | undefined;
-  return !!p && p.typ === 'access' && p.stream === stream;
 }

@@ -15,8 +15,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { edgeSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
-import { deriveKey, signAccess } from '../../src/hub/auth/tokens.js';
-import { accessCookie } from '../../src/hub/sessions.js';
+import { accessCookie, deriveKey, signAccess } from '../../src/common/protocol/session-tokens.js';
 import { SECRET, logger, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
 

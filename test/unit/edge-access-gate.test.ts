@@ -9,8 +9,7 @@ import { AccessGate } from '../../src/edge/access-gate.js';
 import { AdmittedViewer } from '../../src/edge/viewer-admission.js';
 import { ViewerSession } from '../../src/edge/viewer-session.js';
 import { StreamRelay } from '../../src/common/relay/stream-relay.js';
-import { deriveKey, signAccess } from '../../src/hub/auth/tokens.js';
-import { accessCookie } from '../../src/hub/sessions.js';
+import { accessCookie, deriveKey, signAccess } from '../../src/common/protocol/session-tokens.js';
 import { makeInfo, makeSegment, silentLogger } from '../helpers/fakes.js';
 
 const SECRET = 'unit-cluster-secret-0123456789';

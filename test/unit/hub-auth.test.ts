@@ -3,9 +3,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { hashSecret, verifyNothing, verifySecret } from '../../src/hub/auth/passwords.js';
 import { RateLimiter } from '../../src/hub/auth/rate-limit.js';
+import { createCsrfToken, csrfOk } from '../../src/hub/auth/csrf.js';
 import {
-  createCsrfToken,
-  csrfOk,
   deriveKey,
   sessionUserId,
   signAccess,
@@ -14,7 +13,7 @@ import {
   verifyAccess,
   verifySession,
   verifyToken,
-} from '../../src/hub/auth/tokens.js';
+} from '../../src/common/protocol/session-tokens.js';
 
 const SECRET = 'cluster-secret-for-tests-0123456789';
 const sessionKey = deriveKey(SECRET, 'session');

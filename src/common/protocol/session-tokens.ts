@@ -4,8 +4,19 @@
  * stream-access token even if the payloads were alike, and the cluster secret itself never signs anything
  * a browser holds. Edges verify stream-access tokens locally with the same derivation: no round trip.
  * Payloads are signed, not encrypted: nothing secret goes in them.
+ *
+ * Shared by the hub (which issues them) and the edges (which check access tokens and read the cookies): the
+ * format and the cookie names live here so that neither role imports the other.
  */
-import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+
+/** The login session cookie (HttpOnly, SameSite=Strict): a session token. */
+export const SESSION_COOKIE = 'tc_session';
+/** The CSRF double-submit pair: a cookie the page echoes in this header. */
+export const CSRF_COOKIE = 'tc_csrf';
+export const CSRF_HEADER = 'x-tiercast-csrf';
+/** Proof of a stream's viewing password (HttpOnly): an access token for that stream. */
+export const accessCookie = (stream: string) => `tc_access_${stream}`;
 
 export type TokenPurpose = 'session' | 'stream-access';
 
@@ -138,16 +149,10 @@ export function verifyAccess(
   return p as AccessPayload;
 }
 
-/** A CSRF token for the double-submit pattern: set as a cookie, echoed by the page in a header. */
-export function createCsrfToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-/** The double-submit check: both present, the same, and long enough to have come from createCsrfToken. */
-export function csrfOk(cookieValue: string | undefined, headerValue: string | undefined): boolean {
-  if (typeof cookieValue !== 'string' || typeof headerValue !== 'string') return false;
-  if (cookieValue.length < 32 || cookieValue.length > 256) return false;
-  const a = Buffer.from(cookieValue);
-  const b = Buffer.from(headerValue);
-  return a.length === b.length && timingSafeEqual(a, b);
+/** Edge side: checks a stream-access token without asking the hub. */
+export function accessTokenValid(clusterSecret: string | Buffer, token: string | undefined, stream: string): boolean {
+  if (!token) return false;
+  const key = typeof clusterSecret === 'string' ? deriveKey(clusterSecret, 'stream-access') : clusterSecret;
+  const p = verifyToken(key, token) as { typ?: string; stream?: string } | undefined;
+  return !!p && p.typ === 'access' && p.stream === stream;
 }
