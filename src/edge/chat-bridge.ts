@@ -1,5 +1,5 @@
 /**
- * The edge's half of chat (domain): local viewer connections, relayed to the hub over one link. While the
+ * The edge's half of chat (domain): bridges local viewer connections to the hub over one link. While the
  * hub is unreachable, viewers are told chat is reconnecting and what they send is queued (bounded; past
  * the bound a message is refused with a notice, never dropped silently); on reconnect every connection
  * rejoins and the queue is delivered in order. Video is not involved at all.
@@ -17,7 +17,7 @@ export interface ChatViewer {
   close(code: number, reason: string): void;
 }
 
-export interface ChatRelayOptions {
+export interface ChatBridgeOptions {
   queueLimit: number;
   logger: Logger;
   /** Fan-out to every local viewer of a channel (uWS topic publish: one serialisation, one call). */
@@ -30,7 +30,7 @@ export interface ChatRelayOptions {
 type Identity = Extract<EdgeToHub, { t: 'join' }>['identity'];
 type Action = Extract<EdgeToHub, { t: 'act' }>['action'];
 
-export class ChatRelay {
+export class ChatBridge {
   private readonly conns = new Map<string, { channel: string; identity: Identity; viewer: ChatViewer }>();
   private queue: Array<Extract<EdgeToHub, { t: 'act' }>> = [];
   private connected = false;
@@ -38,7 +38,7 @@ export class ChatRelay {
   /** Pages of a directory still arriving (a long directory is sent as several link messages). */
   private directoryPages: HubDirectoryEntry[][] = [];
 
-  constructor(private readonly opts: ChatRelayOptions) {}
+  constructor(private readonly opts: ChatBridgeOptions) {}
 
   get queued(): number {
     return this.queue.length;

@@ -1,6 +1,6 @@
 /**
  * Transport: viewers' chat WebSocket `/chat/NAME` (uWebSockets.js). Each socket subscribes to the channel's
- * topic so a hub broadcast is one publish; control is parsed here and handed to ChatRelay, which checks
+ * topic so a hub broadcast is one publish; control is parsed here and handed to ChatBridge, which checks
  * sizes against the hub's limits. Frames up to CHAT_FRAME_CEILING_BYTES are read and answered with a code;
  * larger ones are closed with 1009 and a reason (ws-oversize.ts). A socket of a stream that becomes
  * password-protected is closed with 4403 unless its cookie holds a valid access token.
@@ -16,7 +16,7 @@ import { isValidName } from '../common/protocol/index.js';
 import type { App } from '../common/http/uws-server.js';
 import { SESSION_COOKIE } from '../common/protocol/session-tokens.js';
 import type { AccessGate } from './access-gate.js';
-import type { ChatRelay } from './chat-relay.js';
+import type { ChatBridge } from './chat-bridge.js';
 
 interface ChatData {
   conn: string;
@@ -29,7 +29,7 @@ interface ChatData {
   closed: boolean;
 }
 
-// No length limits here: the frame ceiling bounds the input, and ChatRelay refuses long text and large
+// No length limits here: the frame ceiling bounds the input, and ChatBridge refuses long text and large
 // drawings with their own codes (MESSAGE_TOO_LONG, DRAWING_TOO_LARGE) instead of "malformed".
 const actionSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('send'), text: z.string(), id: z.string().max(64).optional() }),
@@ -40,7 +40,7 @@ const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export const chatTopic = (channel: string) => `chat/${channel}`;
 
-export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefined; gate: AccessGate; logger: Logger }): { close(): void } {
+export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefined; gate: AccessGate; logger: Logger }): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ChatData>>();
   const { logger, gate } = deps;
   const end = (ws: uWS.WebSocket<ChatData>, code: number, reason: string) => {
@@ -96,12 +96,12 @@ export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefin
       const d = ws.getUserData();
       sockets.add(ws);
       ws.subscribe(chatTopic(d.channel));
-      const relay = deps.relay();
-      if (!relay) {
+      const chat = deps.chat();
+      if (!chat) {
         ws.send(JSON.stringify({ type: 'notice', level: 'error', code: 'CHAT_DISABLED', text: 'Chat is not enabled on this network.' }), false);
         return;
       }
-      relay.join(
+      chat.join(
         d.conn,
         d.channel,
         { ip: d.ip, ...(d.session ? { session: d.session } : {}), ...(d.guestName ? { guestName: d.guestName } : {}) },
@@ -115,8 +115,8 @@ export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefin
     },
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
-      const relay = deps.relay();
-      if (isBinary || !relay || d.closed) return;
+      const chat = deps.chat();
+      if (isBinary || !chat || d.closed) return;
       if (refuseOversize(ws, message, CHAT_FRAME_CEILING_BYTES, 'chat messages')) {
         d.closed = true;
         logger.info({ channel: d.channel, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength }, 'chat socket closed: frame over the ceiling');
@@ -131,13 +131,13 @@ export function addChatSocket(app: App, deps: { relay: () => ChatRelay | undefin
         ws.send(JSON.stringify({ type: 'notice', level: 'error', code: 'BAD_REQUEST', text: 'Malformed chat message.' }), false);
         return;
       }
-      relay.act(d.conn, action);
+      chat.act(d.conn, action);
     },
     close: (ws) => {
       const d = ws.getUserData();
       d.closed = true;
       sockets.delete(ws);
-      deps.relay()?.leave(d.conn);
+      deps.chat()?.leave(d.conn);
     },
   });
   return {

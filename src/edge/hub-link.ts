@@ -1,17 +1,24 @@
 /**
  * Transport: the edge's WebSocket link to the hub (`/internal/edge`), with the `ws` client. Reconnects with
- * backoff forever; reports viewer counts every few seconds. Everything it receives goes to ChatRelay.
+ * backoff forever; reports viewer counts every few seconds. Everything it receives goes to its handler (the
+ * ChatBridge), through a small interface so the domain side can be tested without a socket.
  */
 import WebSocket from 'ws';
 import type { HubLinkConfig } from '../common/config/index.js';
 import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
-import { AUTH_HEADER, HUB_SUBPROTOCOL, LINK_FRAME_CEILING_BYTES, createClusterToken, decodeHubToEdge, encodeLinkChecked, type EdgeToHub } from '../common/protocol/index.js';
-import type { ChatRelay } from './chat-relay.js';
+import { AUTH_HEADER, HUB_SUBPROTOCOL, LINK_FRAME_CEILING_BYTES, createClusterToken, decodeHubToEdge, encodeLinkChecked, type EdgeToHub, type HubToEdge } from '../common/protocol/index.js';
+
+/** What the link reports to (the edge's ChatBridge): the link's state and every message from the hub. */
+export interface HubLinkHandler {
+  onConnected(): void;
+  onDisconnected(): void;
+  onHubMessage(m: HubToEdge): void;
+}
 
 export class HubLink {
   private ws: WebSocket | undefined;
-  private relay: ChatRelay | undefined;
+  private handler: HubLinkHandler | undefined;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly reportTimer: NodeJS.Timeout;
@@ -32,15 +39,15 @@ export class HubLink {
     this.reportTimer.unref();
   }
 
-  start(relay: ChatRelay): void {
-    this.relay = relay;
+  start(handler: HubLinkHandler): void {
+    this.handler = handler;
     this.connect();
   }
 
   /**
    * False when the link is down (the caller may queue and retry). A message over the link limit is dropped
    * with a log line and reported as handled: sending it would make the hub close the link for every viewer,
-   * and retrying it could never succeed. (ChatRelay's checks keep viewers' messages far below the limit.)
+   * and retrying it could never succeed. (ChatBridge's checks keep viewers' messages far below the limit.)
    */
   send(m: EdgeToHub): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
@@ -70,13 +77,13 @@ export class HubLink {
       this.attempt = 0;
       log.info('linked to the hub');
       this.opts.onState?.(true);
-      this.relay?.onConnected();
+      this.handler?.onConnected();
       this.send({ t: 'viewers', counts: this.opts.viewerCounts() });
     });
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) return;
       try {
-        this.relay?.onHubMessage(decodeHubToEdge(data.toString('utf8')));
+        this.handler?.onHubMessage(decodeHubToEdge(data.toString('utf8')));
       } catch (err) {
         log.warn({ code: errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME', err: errorMessage(err) }, 'bad message from the hub ignored');
       }
@@ -90,7 +97,7 @@ export class HubLink {
       if (this.ws !== ws) return;
       this.ws = undefined;
       this.opts.onState?.(false);
-      this.relay?.onDisconnected();
+      this.handler?.onDisconnected();
       if (this.closed) return;
       this.attempt++;
       const delay = Math.min(this.opts.config.reconnectBackoffMaxMs, 100 * 2 ** Math.min(this.attempt, 10));

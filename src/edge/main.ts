@@ -14,7 +14,7 @@ import { loadStaticFiles } from './static-files.js';
 import { ViewerCounter } from './viewer-count.js';
 import { addViewerSocket } from './viewer-socket.js';
 import { AccessGate } from './access-gate.js';
-import { ChatRelay } from './chat-relay.js';
+import { ChatBridge } from './chat-bridge.js';
 import { addChatSocket, chatTopic } from './chat-socket.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
@@ -59,7 +59,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
 
   // Chat, accounts and the hub's directory, when a hub is configured.
   let hubDirectory: HubDirectoryEntry[] | undefined;
-  let chatRelay: ChatRelay | undefined;
+  let chatBridge: ChatBridge | undefined;
   let hubLink: HubLink | undefined;
   if (config.hub) {
     metrics.registry.registerMetric(metrics.hubConnected);
@@ -84,7 +84,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       },
     });
     const link = hubLink;
-    chatRelay = new ChatRelay({
+    chatBridge = new ChatBridge({
       queueLimit: hub.queueLimit,
       logger: logger.child({ module: 'chat' }),
       publish: (channel, json) => app.publish(chatTopic(channel), json, false),
@@ -95,7 +95,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       },
     });
   }
-  const chatSockets = addChatSocket(app, { relay: () => chatRelay, gate, logger: logger.child({ module: 'chat-socket' }) });
+  const chatSockets = addChatSocket(app, { chat: () => chatBridge, gate, logger: logger.child({ module: 'chat-socket' }) });
   addHubProxy(app, { hubUrl: config.hub?.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-proxy' }) });
   const viewers = addViewerSocket(app, { relay, config: config.viewer, logger: logger.child({ module: 'viewers' }), metrics, counter, gate });
   addEdgeRoutes(app, {
@@ -110,7 +110,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   });
   const listening = await listen(app, config.http.host, config.http.port);
   await nd.register(config.http.host, listening.port, 'ws');
-  if (hubLink && chatRelay) hubLink.start(chatRelay);
+  if (hubLink && chatBridge) hubLink.start(chatBridge);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');
   let closing: Promise<void> | undefined;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MAX_LINK_MESSAGE_BYTES } from '../../src/common/chat/index.js';
 import { directoryPages, encodeLinkChecked, type HubDirectoryEntry } from '../../src/common/protocol/index.js';
-import { ChatRelay } from '../../src/edge/chat-relay.js';
+import { ChatBridge } from '../../src/edge/chat-bridge.js';
 
 const entry = (i: number): HubDirectoryEntry => ({
   name: `streamer${i}`,
@@ -22,8 +22,8 @@ const entry = (i: number): HubDirectoryEntry => ({
   thumbnail: null,
 });
 
-function relay(onDirectory: (e: HubDirectoryEntry[]) => void): ChatRelay {
-  return new ChatRelay({ queueLimit: 10, logger: pino({ level: 'silent' }), publish: () => undefined, sendToHub: () => true, onDirectory });
+function bridge(onDirectory: (e: HubDirectoryEntry[]) => void): ChatBridge {
+  return new ChatBridge({ queueLimit: 10, logger: pino({ level: 'silent' }), publish: () => undefined, sendToHub: () => true, onDirectory });
 }
 
 test('300 streamers with 2000-character descriptions: pages within the link limit, applied whole at the edge', () => {
@@ -33,7 +33,7 @@ test('300 streamers with 2000-character descriptions: pages within the link limi
   assert.ok(pages.length >= 4);
   for (const p of pages) assert.ok(Buffer.byteLength(encodeLinkChecked(p)) <= MAX_LINK_MESSAGE_BYTES);
   const applied: HubDirectoryEntry[][] = [];
-  const r = relay((e) => applied.push(e));
+  const r = bridge((e) => applied.push(e));
   for (const p of pages.slice(0, -1)) r.onHubMessage(p);
   assert.equal(applied.length, 0, 'nothing applied before the last page');
   r.onHubMessage(pages.at(-1)!);
@@ -46,7 +46,7 @@ test('a short directory is one message without page numbers; a broken sequence i
   assert.deepEqual(directoryPages([entry(1)]), [{ t: 'directory', entries: [entry(1)] }]);
   const pages = directoryPages(Array.from({ length: 300 }, (_, i) => entry(i)));
   const applied: HubDirectoryEntry[][] = [];
-  const r = relay((e) => applied.push(e));
+  const r = bridge((e) => applied.push(e));
   r.onHubMessage(pages[0]!);
   r.onHubMessage(pages[2]!); // page 1 missing
   for (const p of pages.slice(3)) r.onHubMessage(p);
