@@ -10,6 +10,7 @@
  * the viewer and send nothing of the stream until it is known (check first, send after).
  */
 import { parseCookies } from '../common/http/request.js';
+import { callSafely } from '../common/events/safe-emitter.js';
 import type { Logger } from '../common/logging/index.js';
 import { accessCookie, accessTokenValid, deriveKey } from '../common/protocol/session-tokens.js';
 
@@ -120,13 +121,7 @@ export class AccessGate {
   }
 
   private changed(): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l();
-      } catch (err) {
-        this.opts.logger?.error({ err }, 'access-gate listener threw; ignored');
-      }
-    }
+    for (const l of [...this.listeners]) callSafely(this.opts.logger, 'access-gate listener threw; ignored', {}, l);
   }
 
   close(): void {

@@ -10,6 +10,7 @@
  */
 import type { TranscodeConfig } from '../common/config/index.js';
 import { errorMessage, type ErrorCode } from '../common/errors/index.js';
+import { callSafely } from '../common/events/safe-emitter.js';
 import type { Logger } from '../common/logging/index.js';
 import type { Metrics } from '../common/metrics/index.js';
 import type { MediaChunk, RenditionInfo, StreamInfo } from '../common/media.js';
@@ -182,22 +183,14 @@ export class LiveStream {
     this.pending = [];
     for (const c of pending) this.pushChunk(c);
     this.opts.logger.info({ stream: this.opts.name, renditions: this.planned }, 'stream is live');
-    try {
-      this.opts.onLive?.();
-    } catch (err) {
-      this.opts.logger.error({ err: errorMessage(err) }, 'onLive listener threw');
-    }
+    callSafely(this.opts.logger, 'onLive listener threw', {}, () => this.opts.onLive?.());
   }
 
   /** Ends the stream for a reason the streamer must hear about (once; later failures are moot). */
   private fail(code: ErrorCode, description: string): void {
     if (this.closed) return;
     void this.close(`failed: ${code}`);
-    try {
-      this.opts.onFailed?.(code, description);
-    } catch (err) {
-      this.opts.logger.error({ err: errorMessage(err) }, 'onFailed listener threw');
-    }
+    callSafely(this.opts.logger, 'onFailed listener threw', {}, () => this.opts.onFailed?.(code, description));
   }
 
   private publishInfo(epoch: number): void {

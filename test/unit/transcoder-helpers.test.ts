@@ -1,32 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { pino } from 'pino';
-import { SafeEmitter } from '../../src/ingress/transcoder/safe-emitter.js';
 import { WallclockMap } from '../../src/ingress/transcoder/wallclock-map.js';
-
-test('SafeEmitter: a throwing listener is logged and the others still run; once() runs once', () => {
-  const lines: string[] = [];
-  const logger = pino({ level: 'error' }, { write: (s: string) => lines.push(s) });
-  class E extends SafeEmitter<{ x: [n: number] }> {
-    fire(n: number): boolean {
-      return this.safeEmit('x', n);
-    }
-  }
-  const e = new E(logger);
-  const seen: number[] = [];
-  e.on('x', () => {
-    throw new Error('boom');
-  });
-  e.on('x', (n) => seen.push(n));
-  e.once('x', (n) => seen.push(n * 10));
-  assert.equal(e.fire(1), true);
-  assert.equal(e.fire(2), true);
-  assert.deepEqual(seen, [1, 10, 2]);
-  assert.equal(lines.length, 2);
-  assert.match(lines[0]!, /event listener threw/);
-  assert.match(lines[0]!, /boom/);
-  assert.equal(e.listenerCount('x'), 2);
-});
 
 test('WallclockMap: nearest earlier frame, first frame for earlier times, bounded window', () => {
   const m = new WallclockMap(1000);

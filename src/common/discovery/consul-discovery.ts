@@ -13,6 +13,7 @@
  */
 import type { Logger } from 'pino';
 import { ConfigError, errorMessage } from '../errors/index.js';
+import { SafeEmitter } from '../events/safe-emitter.js';
 import { createLogger } from '../logging/index.js';
 import { ConsulApi, ConsulCallError } from './consul-api.js';
 import { StreamClaims } from './consul-claims.js';
@@ -45,6 +46,7 @@ export interface ConsulDiscoveryOptions {
 }
 
 type Listener = (nodes: NodeInfo[]) => void;
+type DiscoveryEvents = { [R in NodeRole as `nodes:${R}`]: [nodes: NodeInfo[]] } & { claimLost: [stream: string] };
 
 export class ConsulDiscovery implements Discovery {
   readonly backend = 'consul' as const;
@@ -54,8 +56,7 @@ export class ConsulDiscovery implements Discovery {
   private readonly metrics: DiscoveryMetrics;
   private readonly random: () => number;
   private readonly watches = new Map<NodeRole, HealthWatch>();
-  private readonly listeners = new Map<NodeRole, Set<Listener>>();
-  private readonly claimLostListeners = new Set<(stream: string) => void>();
+  private readonly events: SafeEmitter<DiscoveryEvents>;
   /** Invalid registrations already reported (service id → reason), so each is logged once. */
   private readonly reported = new Map<NodeRole, Map<string, string>>();
   private readonly claims: StreamClaims;
@@ -76,6 +77,7 @@ export class ConsulDiscovery implements Discovery {
   constructor(opts: ConsulDiscoveryOptions) {
     this.config = opts.config;
     this.log = createLogger('discovery', { backend: 'consul' }, opts.logger);
+    this.events = new SafeEmitter(this.log);
     this.metrics = opts.metrics ?? {};
     this.random = opts.random ?? Math.random;
     this.api = new ConsulApi({
@@ -138,13 +140,10 @@ export class ConsulDiscovery implements Discovery {
   }
 
   onChange(role: NodeRole, listener: Listener): () => void {
-    let set = this.listeners.get(role);
-    if (!set) this.listeners.set(role, (set = new Set()));
-    set.add(listener);
+    // Each listener gets its own copy: one that edits the list cannot change what the next one sees.
+    const off = this.events.on(`nodes:${role}`, (nodes) => listener(nodes.map((n) => ({ ...n }))));
     this.watch(role);
-    return () => {
-      set.delete(listener);
-    };
+    return off;
   }
 
   claimStream(stream: string): Promise<boolean> {
@@ -158,10 +157,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   onClaimLost(listener: (stream: string) => void): () => void {
-    this.claimLostListeners.add(listener);
-    return () => {
-      this.claimLostListeners.delete(listener);
-    };
+    return this.events.on('claimLost', listener);
   }
 
   async streamOrigin(stream: string): Promise<NodeInfo | undefined> {
@@ -209,8 +205,7 @@ export class ConsulDiscovery implements Discovery {
     const stopping = [...this.watches.values()].map((w) => w.stop());
     this.api.close();
     await Promise.all(stopping);
-    this.listeners.clear();
-    this.claimLostListeners.clear();
+    this.events.removeAllListeners();
   }
 
   private watch(role: NodeRole): HealthWatch | undefined {
@@ -246,13 +241,7 @@ export class ConsulDiscovery implements Discovery {
     this.metrics.nodes?.set({ role }, nodes.length);
     if (!changed || this.closing) return;
     this.log.debug({ role, nodes: nodes.map((n) => n.id) }, 'nodes changed');
-    for (const listener of [...(this.listeners.get(role) ?? [])]) {
-      try {
-        listener(nodes.map((n) => ({ ...n })));
-      } catch (err) {
-        this.log.error({ role, err: errorMessage(err) }, 'discovery listener threw');
-      }
-    }
+    this.events.safeEmit(`nodes:${role}`, nodes);
   }
 
   private reportInvalid(role: NodeRole, invalid: InvalidRegistration[]): void {
@@ -267,13 +256,7 @@ export class ConsulDiscovery implements Discovery {
   }
 
   private emitClaimLost(stream: string): void {
-    for (const listener of [...this.claimLostListeners]) {
-      try {
-        listener(stream);
-      } catch (err) {
-        this.log.error({ stream, err: errorMessage(err) }, 'claim-lost listener threw');
-      }
-    }
+    this.events.safeEmit('claimLost', stream);
   }
 
   /** Registration and heartbeat, one at a time: a run asked for while one is in flight follows it. */

@@ -3,6 +3,7 @@
  * on demand, from a parent through an UpstreamClient (intermediate, edge). One upstream subscription per
  * stream is shared by all local subscribers; it is dropped `idleUnsubscribeMs` after the last one leaves.
  */
+import { SafeEmitter } from '../events/safe-emitter.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { InitSegment, MediaChunk, ResumePosition, StreamInfo } from '../media.js';
@@ -42,9 +43,10 @@ export class RelayNode implements UpstreamHandler {
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private directoryEntries: DirectoryEntry[] = [];
-  private readonly directoryListeners = new Set<(entries: DirectoryEntry[]) => void>();
+  private readonly events: SafeEmitter<{ directory: [entries: DirectoryEntry[]] }>;
 
   constructor(private readonly opts: RelayNodeOptions) {
+    this.events = new SafeEmitter(opts.logger);
     this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, opts.idleUnsubscribeMs / 2)));
     this.sweeper.unref();
   }
@@ -140,18 +142,11 @@ export class RelayNode implements UpstreamHandler {
 
   setDirectory(entries: DirectoryEntry[]): void {
     this.directoryEntries = entries;
-    for (const l of this.directoryListeners) {
-      try {
-        l(entries);
-      } catch (err) {
-        this.opts.logger.error({ err }, 'directory listener threw; ignored');
-      }
-    }
+    this.events.safeEmit('directory', entries);
   }
 
   onDirectoryChange(listener: (entries: DirectoryEntry[]) => void): () => void {
-    this.directoryListeners.add(listener);
-    return () => this.directoryListeners.delete(listener);
+    return this.events.on('directory', listener);
   }
 
   // --- housekeeping -------------------------------------------------------------------------------
@@ -199,7 +194,7 @@ export class RelayNode implements UpstreamHandler {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.sweeper);
-    this.directoryListeners.clear();
+    this.events.removeAllListeners();
     await this.upstream?.close();
     for (const r of this.streams.values()) r.close();
     this.streams.clear();

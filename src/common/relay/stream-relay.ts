@@ -3,6 +3,7 @@
  * to (child relays, WebSocket viewers, HTTP requests waiting for a segment). Transport-free: subscribers
  * are an interface, implemented by the cluster server, the viewer sockets and the segment server.
  */
+import { callSafely } from '../events/safe-emitter.js';
 import type { Logger } from '../logging/index.js';
 import { encodeInitSegment, encodeStreamEnd, encodeStreamStart } from '../protocol/index.js';
 import type { MediaChunk, ResumePosition, StreamInfo } from '../media.js';
@@ -116,6 +117,11 @@ export class StreamRelay {
     this.lastUsed = Date.now();
   }
 
+  /** Marks the stream in use now (a request served from the cache, not subscribed): holds off the idle sweep. */
+  touch(): void {
+    this.lastUsed = Date.now();
+  }
+
   /** The newest segment number that every rendition has from its start (video starts there on a keyframe). */
   commonStartSegment(): number | undefined {
     let start: number | undefined;
@@ -162,11 +168,7 @@ export class StreamRelay {
 
   /** A subscriber that throws is logged and kept from disturbing the others. */
   private safe(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.logger.error({ err, stream: this.name }, 'subscriber threw while receiving; ignored');
-    }
+    callSafely(this.logger, 'subscriber threw while receiving; ignored', { stream: this.name }, fn);
   }
 
   close(): void {

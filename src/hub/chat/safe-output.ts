@@ -2,6 +2,7 @@
  * ChatOutput as the hub uses it: an output that throws (a closed socket, a bug in the transport) is logged
  * and costs that one delivery, never the hub's state or the other recipients.
  */
+import { callSafely } from '../../common/events/safe-emitter.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { ChatEvent, ConnRef } from './events.js';
 import type { ChatNoticeCode, ChatOutput } from './types.js';
@@ -32,10 +33,6 @@ export class SafeOutput {
   }
 
   private safely(op: string, fn: () => void, ctx: Record<string, unknown>): void {
-    try {
-      fn();
-    } catch (err) {
-      this.logger.error({ err, op, ...ctx }, 'chat output failed');
-    }
+    callSafely(this.logger, 'chat output failed', { op, ...ctx }, fn);
   }
 }

@@ -21,6 +21,7 @@
  * Stream keys: the publish name is passed to onPublish and nowhere else. It is never logged, never
  * put in a status description, and error messages from onPublish are scrubbed of it before logging.
  */
+import { callSafely } from '../../common/events/safe-emitter.js';
 import type { Logger } from '../../common/logging/index.js';
 import { TiercastError, errorMessage } from '../../common/errors/index.js';
 import type { ErrorCode } from '../../common/errors/index.js';
@@ -341,12 +342,9 @@ export class RtmpSession {
     if (!sink || data.length === 0) return;
     const tag: FlvTag = { type, timestamp, data, receivedAt };
     this.tags++;
-    try {
-      sink.onTag(tag);
-    } catch (err) {
-      // A failing consumer must not take the publisher down; log the first failure, count the rest.
-      if (this.sinkErrors++ === 0) this.log.error({ err: errorMessage(err) }, 'publish sink onTag threw');
-    }
+    // A failing consumer must not take the publisher down; log the first failure, count the rest.
+    const log = this.sinkErrors === 0 ? this.log : undefined;
+    if (!callSafely(log, 'publish sink onTag threw', {}, () => sink.onTag(tag))) this.sinkErrors++;
   }
 
   private endPublish(reason: string): void {
@@ -360,11 +358,7 @@ export class RtmpSession {
   }
 
   private closeSink(sink: PublishSink, reason: string): void {
-    try {
-      sink.close(reason);
-    } catch (err) {
-      this.log.error({ err: errorMessage(err) }, 'publish sink close threw');
-    }
+    callSafely(this.log, 'publish sink close threw', {}, () => sink.close(reason));
   }
 
   private maybeAcknowledge(): void {

@@ -19,7 +19,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ProcessError, errorMessage } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import { createLogRateLimiter, repeatKey, type LogRateLimiter } from '../../common/logging/rate-limit.js';
-import { SafeEmitter } from './safe-emitter.js';
+import { SafeEmitter } from '../../common/events/safe-emitter.js';
 
 export interface FfmpegStartOptions {
   args: string[];

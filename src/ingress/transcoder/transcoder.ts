@@ -29,7 +29,7 @@ import { FlvInput, StreamConfig } from './flv-input.js';
 import type { FlvTag } from './flv-writer.js';
 import { buildFfmpegPlan, type FfmpegPlan, type SourceTracks, type TranscodeOptions } from './ladder.js';
 import { probeSource, type SourceInfo } from './source-probe.js';
-import { SafeEmitter } from './safe-emitter.js';
+import { SafeEmitter } from '../../common/events/safe-emitter.js';
 import { renditionInfoOf, type InitInfo } from './init-info.js';
 import { StallWatchdog } from './stall-watchdog.js';
 import {
