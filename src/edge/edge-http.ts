@@ -8,19 +8,28 @@ import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import type { Metrics } from '../common/metrics/index.js';
 import type { EdgeConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
-import type { RelayNode } from '../common/relay/relay-node.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMpd } from './mpd.js';
-import { serveSegment, waitForInit, type PendingRequest } from './segment-requests.js';
+import { serveSegment, waitForInit, type PendingRequest, type SegmentSource } from './segment-requests.js';
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
-import type { HubDirectoryEntry } from '../common/protocol/index.js';
+import type { DirectoryEntry, HubDirectoryEntry } from '../common/protocol/index.js';
+
+/** A stream as the routes use it: what segment delivery reads, its description, and marking it in use. */
+export type ServedStream = SegmentSource & Pick<StreamRelay, 'whenKnown' | 'touch'>;
+
+/** What the routes need of the edge's RelayNode: a stream found or subscribed, and the tree's directory. */
+export interface EdgeStreams {
+  ensure(name: string): ServedStream;
+  get(name: string): ServedStream | undefined;
+  readonly directory: readonly DirectoryEntry[];
+}
 
 export interface EdgeHttpDeps {
   config: EdgeConfig;
-  relay: RelayNode;
+  relay: EdgeStreams;
   logger: Logger;
   metrics: Metrics;
   counter: ViewerCounter;
@@ -134,7 +143,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     if (access === 'deny') return passwordRequired(res, name);
     const r = relay.get(name);
     if (!r || r.state !== 'live') return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
-    r.lastUsed = Date.now();
+    r.touch();
     const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
     if (access === 'unknown') {
       // Live here but protection not known yet (no directory from the hub yet): hold, send nothing until it is.
@@ -152,7 +161,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     serveFile(res, r, name, rendition, file, remote);
   });
 
-  function serveFile(res: HttpResponse, r: StreamRelay, name: string, rendition: string, file: string, remote: string): void {
+  function serveFile(res: HttpResponse, r: ServedStream, name: string, rendition: string, file: string, remote: string): void {
     // A later onAborted replaces an earlier one (uWS keeps one per response): each stage hooks its own.
     if (file === 'init.mp4') {
       // onAborted first: the answer may be sent synchronously, and a finished response must not be touched.
@@ -178,7 +187,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     streamSegment(res, r, rendition, Number(m[1]), name);
   }
 
-  function streamSegment(res: HttpResponse, r: StreamRelay, rendition: string, number: number, name: string): void {
+  function streamSegment(res: HttpResponse, r: ServedStream, rendition: string, number: number, name: string): void {
     let aborted = false;
     const cancelers: PendingRequest[] = [];
     // Bound once per request: prom-client hashes a label object on every labelled inc().

@@ -7,8 +7,11 @@ import { ChunkFlags, hasFlag } from '../common/media.js';
 import type { CachedChunk } from '../common/relay/rendition-cache.js';
 import type { StreamRelay, StreamSubscriber } from '../common/relay/stream-relay.js';
 
+/** What segment delivery reads of a stream (a StreamRelay): its state, its caches, and listening for more. */
+export type SegmentSource = Pick<StreamRelay, 'info' | 'state' | 'renditions' | 'listen' | 'detach'>;
+
 /** Waits for a rendition's init segment when the stream is live but it has not arrived yet. */
-export function waitForInit(relay: StreamRelay, rendition: string, waitMs: number, done: (data: Buffer | undefined) => void): PendingRequest {
+export function waitForInit(relay: SegmentSource, rendition: string, waitMs: number, done: (data: Buffer | undefined) => void): PendingRequest {
   const have = relay.renditions.get(rendition)?.init;
   if (have || relay.state !== 'live' || !relay.info?.renditions.some((r) => r.id === rendition)) {
     done(have?.data);
@@ -56,7 +59,7 @@ export interface PendingRequest {
 const NOTHING: PendingRequest = { cancel: () => undefined };
 
 export function serveSegment(
-  relay: StreamRelay,
+  relay: SegmentSource,
   rendition: string,
   number: number,
   res: SegmentResponse,
