@@ -15,7 +15,7 @@ import { startEdge } from '../edge/main.js';
 import { DemoPublisher } from '../ingress/demo-publisher.js';
 import { startIngress } from '../ingress/main.js';
 import { startIntermediate } from '../intermediate/main.js';
-import { startLocalNetwork } from '../network/local-network.js';
+import { startLocalNetwork } from '../all-in-one/local-network.js';
 import { startHub } from '../hub/main.js';
 import { addAdminCommands } from './admin-commands.js';
 

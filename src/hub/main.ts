@@ -15,7 +15,7 @@ import { addRemoteRoutes } from './remote-api.js';
 import { Sessions } from './sessions.js';
 import { openStore } from './store/sqlite-store.js';
 import type { Store } from './store/types.js';
-import { setupDiscovery } from '../common/discovery-runtime.js';
+import { setupDiscovery } from '../common/discovery/node-discovery.js';
 
 export interface HubNode {
   readonly port: number;

@@ -19,7 +19,7 @@ import { createLogRateLimiter, repeatKey } from '../common/logging/rate-limit.js
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
-import { setupDiscovery } from '../common/discovery-runtime.js';
+import { setupDiscovery } from '../common/discovery/node-discovery.js';
 
 export interface IngressNode {
   readonly port: number;

@@ -3,7 +3,7 @@
  * parents over WebSocket, chosen by discovery (Consul) or from the configured list (static).
  */
 import type { DiscoveryConfig } from '../discovery/index.js';
-import { setupDiscovery, type NodeDiscovery } from '../discovery-runtime.js';
+import { setupDiscovery, type NodeDiscovery } from '../discovery/node-discovery.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { UpstreamConfig } from '../config/index.js';

@@ -3,9 +3,9 @@
  * listens, report load every few seconds, and close on stop.
  */
 import { hostname } from 'node:os';
-import type { Logger } from './logging/index.js';
-import type { Metrics } from './metrics/index.js';
-import { createDiscovery, describeSelf, selfTier, type Discovery, type DiscoveryConfig, type NodeRole } from './discovery/index.js';
+import type { Logger } from '../logging/index.js';
+import type { Metrics } from '../metrics/index.js';
+import { createDiscovery, describeSelf, selfTier, type Discovery, type DiscoveryConfig, type NodeRole } from './index.js';
 
 export interface NodeDiscovery {
   readonly discovery: Discovery;
