@@ -4,18 +4,23 @@
 import { applyCompletion, findToken, moveSelection, suggestEmoji, suggestMembers } from './typeahead.js';
 import { suggestionNodes } from './chat-view.js';
 
+/** @import { Member } from './chat-format.js' */
+/** @import { Suggestion, Token } from './typeahead.js' */
+
 export class Composer {
   /**
    * @param {{
    *   form: HTMLFormElement, input: HTMLInputElement, list: HTMLUListElement,
    *   onSend: (text: string) => boolean,
-   *   sources: () => {custom: Map<string,string>, members: Array<{name:string,color:string,badge:string}>, self: string|null},
+   *   sources: () => {custom: Map<string,string>, members: Member[], self: string|null},
    * }} opts
    */
   constructor(opts) {
     this.opts = opts;
+    /** @type {Suggestion[]} */
     this.items = [];
     this.selected = -1;
+    /** @type {Token | null} */
     this.token = null;
     const { form, input, list } = opts;
     form.addEventListener('submit', (e) => {
@@ -36,12 +41,13 @@ export class Composer {
     // mousedown, not click: picking must not blur the input first.
     list.addEventListener('mousedown', (e) => {
       const li = e.target instanceof Element ? e.target.closest('li[data-index]') : null;
-      if (!li) return;
+      if (!(li instanceof HTMLElement)) return;
       e.preventDefault();
       this.pick(Number(li.dataset.index));
     });
   }
 
+  /** @param {KeyboardEvent} e */
   keydown(e) {
     if (!this.items.length) return;
     if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
@@ -86,6 +92,7 @@ export class Composer {
     else input.removeAttribute('aria-activedescendant');
   }
 
+  /** @param {number} index */
   pick(index) {
     const item = this.items[index];
     if (!item || !this.token) return this.close();
@@ -97,7 +104,10 @@ export class Composer {
     input.focus();
   }
 
-  /** Puts text (a mention) at the caret, e.g. when a name is clicked. */
+  /**
+   * Puts text (a mention) at the caret, e.g. when a name is clicked.
+   * @param {string} text
+   */
   insert(text) {
     const { input } = this.opts;
     const at = input.selectionStart ?? input.value.length;

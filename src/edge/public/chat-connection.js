@@ -2,15 +2,56 @@
 // A close with 4403 (kicked or banned) is final. The WebSocket constructor and timers are injectable so the
 // reconnect rules run in Node tests; nothing touches the browser at import time.
 
-import { describeClose } from './chat-format.js';
+import { asRecord, describeClose } from './chat-format.js';
 
-/** Reconnect delay after `attempt` failures in a row: 0.5 s doubling to 15 s, ±20 % so edges are not stampeded. */
+/**
+ * One JSON event from the chat socket; chat.js validates each field before use.
+ * @typedef {{type: string} & Record<string, unknown>} ChatEvent
+ */
+
+/** @typedef {'connecting'|'open'|'retrying'|'closed'} ConnectionState */
+/** @typedef {{text: string, delayMs?: number, code?: string | null}} StateDetail */
+
+/**
+ * What the connection needs of a WebSocket: the browser's, or a fake in Node tests.
+ * @typedef {{
+ *   readonly readyState: number,
+ *   send(data: string): void,
+ *   close(code?: number, reason?: string): void,
+ *   onopen: ((e: Event) => void) | null,
+ *   onmessage: ((e: MessageEvent) => void) | null,
+ *   onclose: ((e: CloseEvent) => void) | null,
+ *   onerror: ((e: Event) => void) | null,
+ * }} SocketLike
+ */
+
+/**
+ * @typedef {{
+ *   url: () => string,
+ *   onEvent: (event: ChatEvent) => void,
+ *   onState: (state: ConnectionState, detail?: StateDetail) => void,
+ *   WebSocketImpl?: new (url: string) => SocketLike,
+ *   setTimer?: (fn: () => void, ms: number) => unknown,
+ *   clearTimer?: (t: unknown) => void,
+ *   random?: () => number,
+ * }} ConnectionOptions
+ */
+
+/**
+ * Reconnect delay after `attempt` failures in a row: 0.5 s doubling to 15 s, ±20 % so edges are not stampeded.
+ * @param {number} attempt
+ */
 export function reconnectDelay(attempt, random = Math.random, baseMs = 500, maxMs = 15_000) {
   const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt, 16)));
   return Math.round(raw * (0.8 + 0.4 * random()));
 }
 
-/** `ws(s)://host/chat/NAME[?name=guest]` for the page's origin. */
+/**
+ * `ws(s)://host/chat/NAME[?name=guest]` for the page's origin.
+ * @param {{protocol: string, host: string}} loc
+ * @param {string} channel
+ * @param {string | null} [guestName]
+ */
 export function chatUrl(loc, channel, guestName) {
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
   const q = guestName ? `?name=${encodeURIComponent(guestName)}` : '';
@@ -18,20 +59,12 @@ export function chatUrl(loc, channel, guestName) {
 }
 
 export class ChatConnection {
-  /**
-   * @param {{
-   *   url: () => string,
-   *   onEvent: (event: any) => void,
-   *   onState: (state: 'connecting'|'open'|'retrying'|'closed', detail?: {text:string, delayMs?:number, code?:string|null}) => void,
-   *   WebSocketImpl?: typeof WebSocket,
-   *   setTimer?: (fn: () => void, ms: number) => any,
-   *   clearTimer?: (t: any) => void,
-   *   random?: () => number,
-   * }} opts
-   */
+  /** @param {ConnectionOptions} opts */
   constructor(opts) {
     this.opts = opts;
+    /** @type {SocketLike | null} */
     this.ws = null;
+    /** @type {unknown} */
     this.timer = null;
     this.attempt = 0;
     this.stopped = false;
@@ -55,10 +88,14 @@ export class ChatConnection {
     this.start();
   }
 
-  /** Sends an action; false if the socket is not open (the caller keeps the text). */
+  /**
+   * Sends an action; false if the socket is not open (the caller keeps the text).
+   * @param {{type: string} & Record<string, unknown>} action
+   */
   send(action) {
-    if (!this.isOpen) return false;
-    this.ws.send(JSON.stringify(action));
+    const ws = this.ws;
+    if (!ws || !this.isOpen) return false;
+    ws.send(JSON.stringify(action));
     return true;
   }
 
@@ -68,6 +105,7 @@ export class ChatConnection {
   }
 
   open() {
+    /** @type {new (url: string) => SocketLike} */
     const Impl = this.opts.WebSocketImpl ?? WebSocket;
     this.opts.onState('connecting');
     let ws;
@@ -87,11 +125,11 @@ export class ChatConnection {
       if (this.ws !== ws || typeof e.data !== 'string') return;
       let event;
       try {
-        event = JSON.parse(e.data);
+        event = asRecord(JSON.parse(e.data));
       } catch {
         return;
       }
-      if (event && typeof event === 'object' && typeof event.type === 'string') this.opts.onEvent(event);
+      if (event && typeof event.type === 'string') this.opts.onEvent({ ...event, type: event.type });
     };
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
@@ -102,6 +140,7 @@ export class ChatConnection {
     ws.onerror = () => {};
   }
 
+  /** @param {number} code @param {string} reason */
   retry(code, reason) {
     if (this.stopped) return;
     const what = describeClose(code, reason);
@@ -121,7 +160,9 @@ export class ChatConnection {
 
   detach() {
     if (this.timer !== null) {
-      (this.opts.clearTimer ?? clearTimeout)(this.timer);
+      const clearTimer =
+        this.opts.clearTimer ?? ((t) => clearTimeout(/** @type {ReturnType<typeof setTimeout>} */ (t)));
+      clearTimer(this.timer);
       this.timer = null;
     }
     const ws = this.ws;

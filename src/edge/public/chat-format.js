@@ -17,6 +17,24 @@ const BADGES = new Set(['host', 'moderator', 'user', 'guest', 'system']);
 const TOKEN_RE =
   /(https?:\/\/[^\s<>"'`]+)|:([A-Za-z0-9_+-]{1,32}):|(?<![A-Za-z0-9_@])@([A-Za-z0-9_-]{1,32})/g;
 
+/** @typedef {'host'|'moderator'|'user'|'guest'|'system'} Badge */
+/** @typedef {'text'|'me'|'system'|'drawing'} MessageKind */
+
+/**
+ * A chat message as the page shows it: what parseMessage let through.
+ * @typedef {{seq: number, kind: MessageKind, author: string, color: string, badge: Badge, text: string,
+ *   at: number, image?: string}} ChatMessage
+ */
+
+/** @typedef {{name: string, color: string, badge: Badge}} Member */
+
+/** @typedef {{maxMessageChars: number, maxDrawingBytes: number}} ChatLimits */
+
+/**
+ * An entry of the moderator menu (`mention` is the page's own; the others become slash commands).
+ * @typedef {{type: string, label: string, seq?: number, minutes?: number, danger?: boolean}} MenuAction
+ */
+
 /**
  * @typedef {{type:'text', text:string}
  *   | {type:'mention', name:string, self:boolean}
@@ -36,6 +54,7 @@ export function tokenize(text, opts = {}) {
   const self = opts.self ? opts.self.toLowerCase() : null;
   /** @type {Part[]} */
   const parts = [];
+  /** @param {string} s */
   const pushText = (s) => {
     if (!s) return;
     const last = parts[parts.length - 1];
@@ -66,7 +85,7 @@ export function tokenize(text, opts = {}) {
       parts.push(url ? { type: 'emoji', name, url } : { type: 'emoji', name, char });
       pos = m.index + m[0].length;
     } else {
-      const name = m[3];
+      const name = m[3] ?? '';
       pushText(text.slice(pos, m.index));
       parts.push({ type: 'mention', name, self: self !== null && name.toLowerCase() === self });
       pos = m.index + m[0].length;
@@ -76,12 +95,19 @@ export function tokenize(text, opts = {}) {
   return parts;
 }
 
-/** True if any part of the text mentions `self`. */
+/**
+ * True if any part of the text mentions `self`.
+ * @param {string} text
+ * @param {string | null} self
+ */
 export function mentionsName(text, self) {
   return !!self && tokenize(text, { self }).some((p) => p.type === 'mention' && p.self);
 }
 
-/** Trailing punctuation ends a sentence, not a link; a ")" stays only if it closes one in the link. */
+/**
+ * Trailing punctuation ends a sentence, not a link; a ")" stays only if it closes one in the link.
+ * @param {string} s
+ */
 function trimLink(s) {
   let out = s;
   for (;;) {
@@ -93,13 +119,17 @@ function trimLink(s) {
   }
 }
 
+/** @param {string} s @param {string} ch */
 function count(s, ch) {
   let n = 0;
   for (const c of s) if (c === ch) n++;
   return n;
 }
 
-/** An http(s) URL's normalised form, or null (no javascript:, data:, credentials in URLs). */
+/**
+ * An http(s) URL's normalised form, or null (no javascript:, data:, credentials in URLs).
+ * @param {string} s
+ */
 export function safeHttpUrl(s) {
   let u;
   try {
@@ -112,17 +142,27 @@ export function safeHttpUrl(s) {
   return u.href;
 }
 
-/** Drawings are shown only as PNG data URLs: never a remote image or another type. */
+/**
+ * Drawings are shown only as PNG data URLs: never a remote image or another type.
+ * @param {unknown} image
+ * @returns {image is string}
+ */
 export function isSafeDrawing(image) {
   return typeof image === 'string' && image.length < 4_000_000 && DRAWING_RE.test(image);
 }
 
-/** A #rrggbb colour, or the fallback. */
+/**
+ * A #rrggbb colour, or the fallback.
+ * @param {unknown} color
+ */
 export function safeColor(color, fallback = '#9aa1b2') {
   return typeof color === 'string' && COLOR_RE.test(color) ? color : fallback;
 }
 
-/** Custom emoji images: a same-origin path or an image data URL; anything else is refused. */
+/**
+ * Custom emoji images: a same-origin path or an image data URL; anything else is refused.
+ * @param {unknown} url
+ */
 export function safeEmojiUrl(url) {
   if (typeof url !== 'string' || url.length > 200_000) return null;
   if (/^\/(?![/\\])[^\s\\]*$/.test(url)) return url;
@@ -130,11 +170,16 @@ export function safeEmojiUrl(url) {
   return null;
 }
 
-/** The custom emoji list of an `emoji` event as a name → url map (invalid entries dropped). */
+/**
+ * The custom emoji list of an `emoji` event as a name → url map (invalid entries dropped).
+ * @param {unknown} list
+ */
 export function emojiMap(list) {
+  /** @type {Map<string, string>} */
   const map = new Map();
   if (!Array.isArray(list)) return map;
-  for (const e of list) {
+  for (const item of list) {
+    const e = asRecord(item);
     if (!e || typeof e.name !== 'string' || !EMOJI_NAME_RE.test(e.name)) continue;
     const url = safeEmojiUrl(e.url);
     if (url) map.set(e.name, url);
@@ -142,19 +187,50 @@ export function emojiMap(list) {
   return map;
 }
 
-/** Validates one message from the server; a clean copy or null. */
-export function parseMessage(raw) {
-  if (!raw || typeof raw !== 'object') return null;
-  if (!Number.isSafeInteger(raw.seq) || raw.seq < 0) return null;
-  if (!KINDS.has(raw.kind) || typeof raw.text !== 'string') return null;
+/**
+ * A JSON value as an object whose fields can be checked one by one, or null.
+ * @param {unknown} v
+ * @returns {Record<string, unknown> | null}
+ */
+export function asRecord(v) {
+  return v && typeof v === 'object' ? /** @type {Record<string, unknown>} */ (v) : null;
+}
+
+/**
+ * @param {unknown} v
+ * @returns {v is MessageKind}
+ */
+function isKind(v) {
+  return KINDS.has(/** @type {string} */ (v));
+}
+
+/**
+ * @param {unknown} v
+ * @returns {v is Badge}
+ */
+function isBadge(v) {
+  return BADGES.has(/** @type {string} */ (v));
+}
+
+/**
+ * Validates one message from the server; a clean copy or null.
+ * @param {unknown} value
+ * @returns {ChatMessage | null}
+ */
+export function parseMessage(value) {
+  const raw = asRecord(value);
+  if (!raw) return null;
+  if (typeof raw.seq !== 'number' || !Number.isSafeInteger(raw.seq) || raw.seq < 0) return null;
+  if (!isKind(raw.kind) || typeof raw.text !== 'string') return null;
+  /** @type {ChatMessage} */
   const msg = {
     seq: raw.seq,
     kind: raw.kind,
     author: typeof raw.author === 'string' ? raw.author : '',
     color: safeColor(raw.color),
-    badge: BADGES.has(raw.badge) ? raw.badge : 'user',
+    badge: isBadge(raw.badge) ? raw.badge : 'user',
     text: raw.text,
-    at: Number.isFinite(raw.at) ? raw.at : Date.now(),
+    at: typeof raw.at === 'number' && Number.isFinite(raw.at) ? raw.at : Date.now(),
   };
   if (raw.kind === 'drawing') {
     if (!isSafeDrawing(raw.image)) return null;
@@ -163,20 +239,31 @@ export function parseMessage(raw) {
   return msg;
 }
 
-/** Validates a member list; sorted hosts, moderators, then everyone else by name. */
+/**
+ * Validates a member list; sorted hosts, moderators, then everyone else by name.
+ * @param {unknown} raw
+ * @returns {Member[]}
+ */
 export function parseMembers(raw) {
   if (!Array.isArray(raw)) return [];
+  /** @type {Record<Badge, number>} */
   const rank = { host: 0, moderator: 1, user: 2, guest: 3, system: 4 };
-  return raw
-    .filter((m) => m && typeof m.name === 'string' && m.name.length > 0 && m.name.length <= 64)
-    .map((m) => ({ name: m.name, color: safeColor(m.color), badge: BADGES.has(m.badge) ? m.badge : 'user' }))
-    .sort(
-      (a, b) =>
-        rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
-    );
+  /** @type {Member[]} */
+  const members = [];
+  for (const item of raw) {
+    const m = asRecord(item);
+    if (m && typeof m.name === 'string' && m.name.length > 0 && m.name.length <= 64)
+      members.push({ name: m.name, color: safeColor(m.color), badge: isBadge(m.badge) ? m.badge : 'user' });
+  }
+  return members.sort(
+    (a, b) => rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
+  );
 }
 
-/** The short label shown before a name, or null for plain members. */
+/**
+ * The short label shown before a name, or null for plain members.
+ * @param {string | undefined} badge
+ */
 export function badgeLabel(badge) {
   switch (badge) {
     case 'host':
@@ -190,7 +277,10 @@ export function badgeLabel(badge) {
   }
 }
 
-/** "14:05" in the viewer's locale. */
+/**
+ * "14:05" in the viewer's locale.
+ * @param {number} at
+ */
 export function formatClock(at) {
   const d = new Date(at);
   if (Number.isNaN(d.getTime())) return '';
@@ -200,6 +290,7 @@ export function formatClock(at) {
 /**
  * The text to send for what the user typed: trimmed, or null if there is nothing to send.
  * Slash commands go as typed; the hub parses them (and `//text` sends "/text").
+ * @param {unknown} input
  */
 export function outgoingText(input) {
   if (typeof input !== 'string') return null;
@@ -209,18 +300,25 @@ export function outgoingText(input) {
 
 /**
  * The size limits the edge announces (`{"type":"limits",…}`): positive integers, or the previous values.
- * @param {any} ev
- * @param {{maxMessageChars: number, maxDrawingBytes: number}} previous
+ * @param {unknown} event
+ * @param {ChatLimits} previous
+ * @returns {ChatLimits}
  */
-export function parseLimits(ev, previous) {
-  const ok = (n) => Number.isSafeInteger(n) && n > 0;
+export function parseLimits(event, previous) {
+  const ev = asRecord(event);
+  /** @type {(n: unknown) => n is number} */
+  const ok = (n) => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
   return {
     maxMessageChars: ok(ev?.maxMessageChars) ? ev.maxMessageChars : previous.maxMessageChars,
     maxDrawingBytes: ok(ev?.maxDrawingBytes) ? ev.maxDrawingBytes : previous.maxDrawingBytes,
   };
 }
 
-/** The slash command behind a moderator menu entry. */
+/**
+ * The slash command behind a moderator menu entry.
+ * @param {{type: string, seq?: number, minutes?: number}} action
+ * @param {string} target
+ */
 export function moderationCommand(action, target) {
   switch (action.type) {
     case 'delete':
@@ -242,9 +340,15 @@ export function moderationCommand(action, target) {
   }
 }
 
-/** Which menu entries a moderator gets on a message (never on system lines; no sanctions on the host or yourself). */
+/**
+ * Which menu entries a moderator gets on a message (never on system lines; no sanctions on the host or yourself).
+ * @param {{seq: number, kind: string, author: string, badge: string} | null | undefined} msg
+ * @param {{name: string, canModerate: boolean} | null} you
+ * @returns {MenuAction[]}
+ */
 export function moderationActions(msg, you) {
   if (!you || !you.canModerate || !msg || msg.kind === 'system') return [];
+  /** @type {MenuAction[]} */
   const actions = [{ type: 'delete', seq: msg.seq, label: 'Delete message' }];
   const self = msg.author.toLowerCase() === String(you.name).toLowerCase();
   if (self || msg.badge === 'host' || !CHAT_NAME_RE.test(msg.author)) return actions;
@@ -257,6 +361,7 @@ export function moderationActions(msg, you) {
   return actions;
 }
 
+/** @type {Record<string, string>} */
 const KICK_TEXT = {
   BANNED: 'You are banned from this chat.',
   GUESTS_NOT_ALLOWED: 'Guests cannot chat here: log in to join the chat.',
@@ -268,13 +373,17 @@ const KICK_TEXT = {
  * What a socket close means for the viewer: the text to show, whether to reconnect, and the kick code.
  * 4403 is a kick (its reason is a code such as BANNED): final. 1008/1003 are protocol refusals: final.
  * Anything else (1001 going away, 1006 abnormal, an edge restart) is retried with backoff.
+ * @param {number} code
+ * @param {string} reason
+ * @returns {{retry: boolean, code: string | null, text: string}}
  */
 export function describeClose(code, reason) {
   if (code === 4403) {
     const why = typeof reason === 'string' ? reason.trim() : '';
     // A reason is a code, optionally followed by ": explanation" (PASSWORD_REQUIRED: this stream needs…).
     const kick = why.split(':', 1)[0] ?? '';
-    if (Object.hasOwn(KICK_TEXT, kick)) return { retry: false, code: kick, text: KICK_TEXT[kick] };
+    const text = Object.hasOwn(KICK_TEXT, kick) ? KICK_TEXT[kick] : undefined;
+    if (text !== undefined) return { retry: false, code: kick, text };
     return {
       retry: false,
       code: 'KICKED',

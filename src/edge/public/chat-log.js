@@ -14,10 +14,12 @@ export class MessageLog {
     return this.seqs.length;
   }
 
+  /** @param {number} seq */
   has(seq) {
     return this.indexOf(seq) >= 0;
   }
 
+  /** @param {number} seq */
   indexOf(seq) {
     const i = this.lowerBound(seq);
     return this.seqs[i] === seq ? i : -1;
@@ -27,18 +29,22 @@ export class MessageLog {
    * Records a message. Returns null for a duplicate; else where it goes (`before`: the seq it is inserted
    * in front of, or null to append) and which seqs fell out of the window (`evicted`, oldest first).
    * A message older than everything in a full log is evicted at once (returned in `evicted` itself).
+   * @param {number} seq
    * @returns {{before: number|null, evicted: number[]} | null}
    */
   add(seq) {
     const i = this.lowerBound(seq);
     if (this.seqs[i] === seq) return null;
     this.seqs.splice(i, 0, seq);
-    const before = i + 1 < this.seqs.length ? this.seqs[i + 1] : null;
+    const before = this.seqs[i + 1] ?? null;
     const evicted = this.seqs.length > this.limit ? this.seqs.splice(0, this.seqs.length - this.limit) : [];
     return { before, evicted };
   }
 
-  /** Forgets the given seqs; returns those that were present. */
+  /**
+   * Forgets the given seqs; returns those that were present.
+   * @param {Iterable<number>} seqs
+   */
   remove(seqs) {
     const gone = [];
     for (const seq of seqs) {
@@ -55,20 +61,28 @@ export class MessageLog {
     this.seqs = [];
   }
 
-  /** First index whose seq is >= the given one. */
+  /**
+   * First index whose seq is >= the given one.
+   * @param {number} seq
+   */
   lowerBound(seq) {
     let lo = 0;
     let hi = this.seqs.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.seqs[mid] < seq) lo = mid + 1;
+      if (/** @type {number} */ (this.seqs[mid]) < seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 }
 
-/** Whether a scroll container is (close enough to) the bottom to keep following new messages. */
+/**
+ * Whether a scroll container is (close enough to) the bottom to keep following new messages.
+ * @param {number} scrollTop
+ * @param {number} clientHeight
+ * @param {number} scrollHeight
+ */
 export function isNearBottom(scrollTop, clientHeight, scrollHeight, slack = 48) {
   return scrollHeight - (scrollTop + clientHeight) <= slack;
 }

@@ -4,18 +4,21 @@
 
 import { menuNodes } from './chat-view.js';
 
+/** @import { MenuAction } from './chat-format.js' */
+
 export class NameMenu {
   /**
    * @param {{menu: HTMLElement, container: HTMLElement,
-   *   onPick: (action: {type: string, label: string}, author: string) => void}} opts
+   *   onPick: (action: MenuAction, author: string) => void}} opts
    */
   constructor(opts) {
     this.opts = opts;
+    /** @type {{author: string, actions: MenuAction[]} | null} */
     this.target = null;
     const { menu } = opts;
     menu.addEventListener('click', (e) => {
       const b = e.target instanceof Element ? e.target.closest('button[data-index]') : null;
-      if (!b || !this.target) return;
+      if (!(b instanceof HTMLElement) || !this.target) return;
       const { actions, author } = this.target;
       const action = actions[Number(b.dataset.index)];
       this.close();
@@ -29,7 +32,12 @@ export class NameMenu {
     });
   }
 
-  /** Opens under `anchor`, kept inside the container. */
+  /**
+   * Opens under `anchor`, kept inside the container.
+   * @param {Element} anchor
+   * @param {string} author
+   * @param {MenuAction[]} actions
+   */
   open(anchor, author, actions) {
     const { menu, container } = this.opts;
     this.target = { author, actions };

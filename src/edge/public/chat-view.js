@@ -3,6 +3,16 @@
 
 import { badgeLabel, formatClock, tokenize } from './chat-format.js';
 
+/** @import { ChatMessage, Member, MenuAction, Part } from './chat-format.js' */
+/** @import { Suggestion } from './typeahead.js' */
+
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [className]
+ * @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
 function el(tag, className, text) {
   const e = document.createElement(tag);
   if (className) e.className = className;
@@ -10,7 +20,10 @@ function el(tag, className, text) {
   return e;
 }
 
-/** A message's text parts as nodes. */
+/**
+ * A message's text parts as nodes.
+ * @param {Part[]} parts
+ */
 export function partsToNodes(parts) {
   const frag = document.createDocumentFragment();
   for (const p of parts) {
@@ -42,6 +55,7 @@ export function partsToNodes(parts) {
   return frag;
 }
 
+/** @param {string | undefined} badge */
 export function badgeNode(badge) {
   const label = badgeLabel(badge);
   if (!label) return null;
@@ -49,7 +63,10 @@ export function badgeNode(badge) {
   return b;
 }
 
-/** The author's name as a button (opens the moderator menu or mentions them). */
+/**
+ * The author's name as a button (opens the moderator menu or mentions them).
+ * @param {ChatMessage} msg
+ */
 function authorNode(msg) {
   const b = el('button', 'author', msg.author);
   b.type = 'button';
@@ -60,7 +77,7 @@ function authorNode(msg) {
 
 /**
  * One chat message as an <li>.
- * @param {ReturnType<import('./chat-format.js').parseMessage>} msg
+ * @param {ChatMessage} msg
  * @param {{custom: Map<string,string>, self: string|null, canModerate: boolean}} ctx
  */
 export function messageNode(msg, ctx) {
@@ -92,7 +109,7 @@ export function messageNode(msg, ctx) {
     if (msg.kind === 'drawing') {
       if (msg.text) li.append(el('span', 'msg-body', msg.text));
       const img = el('img', 'drawing');
-      img.src = msg.image;
+      img.src = msg.image ?? '';
       img.alt = `Drawing by ${msg.author}`;
       img.width = 300;
       img.height = 150;
@@ -115,13 +132,21 @@ export function messageNode(msg, ctx) {
   return li;
 }
 
-/** A notice from the server (help text keeps its line breaks through CSS white-space: pre-line). */
+/**
+ * A notice from the server (help text keeps its line breaks through CSS white-space: pre-line).
+ * @param {unknown} level 'error' or anything else (shown as info)
+ * @param {string} text
+ */
 export function noticeNode(level, text) {
   const li = el('li', `notice notice-${level === 'error' ? 'error' : 'info'}`, text);
   li.setAttribute('role', level === 'error' ? 'alert' : 'note');
   return li;
 }
 
+/**
+ * @param {Member[]} members
+ * @param {string | null} selfName
+ */
 export function memberNodes(members, selfName) {
   return members.map((m) => {
     const li = el('li', 'member');
@@ -138,6 +163,10 @@ export function memberNodes(members, selfName) {
   });
 }
 
+/**
+ * @param {Suggestion[]} items
+ * @param {number} selected
+ */
 export function suggestionNodes(items, selected) {
   return items.map((item, i) => {
     const li = el('li', 'suggestion');
@@ -166,6 +195,7 @@ export function suggestionNodes(items, selected) {
   });
 }
 
+/** @param {MenuAction[]} actions */
 export function menuNodes(actions) {
   return actions.map((a, i) => {
     const b = el('button', a.danger ? 'menu-item danger' : 'menu-item', a.label);

@@ -3,6 +3,11 @@
 
 import { STANDARD_EMOJI } from './emoji.js';
 
+/** @typedef {{kind: 'emoji'|'mention', query: string, start: number, end: number}} Token */
+/** @typedef {{kind: 'emoji', name: string, url?: string, char?: string, insert: string}} EmojiSuggestion */
+/** @typedef {{kind: 'mention', name: string, color?: string, badge?: string, insert: string}} MemberSuggestion */
+/** @typedef {EmojiSuggestion | MemberSuggestion} Suggestion */
+
 /** An emoji query needs two characters after the colon (":s" would match half the table). */
 export const EMOJI_MIN_CHARS = 2;
 export const MAX_SUGGESTIONS = 8;
@@ -13,26 +18,31 @@ const NAME_CHAR = /[A-Za-z0-9_+-]/;
  * The token the caret is in, if it is one the type-ahead completes.
  * @param {string} value
  * @param {number} caret
- * @returns {{kind:'emoji'|'mention', query:string, start:number, end:number} | null}
+ * @returns {Token | null}
  */
 export function findToken(value, caret) {
   if (typeof value !== 'string' || !Number.isInteger(caret) || caret < 0 || caret > value.length) return null;
   let start = caret;
-  while (start > 0 && !/\s/.test(value[start - 1])) start--;
+  while (start > 0 && !/\s/.test(value[start - 1] ?? '')) start--;
   // The word may go on after the caret (editing in the middle): replace it whole.
   let end = caret;
-  while (end < value.length && NAME_CHAR.test(value[end])) end++;
+  while (end < value.length && NAME_CHAR.test(value[end] ?? '')) end++;
   const word = value.slice(start, caret);
   const emoji = /^:([A-Za-z0-9_+-]*)$/.exec(word);
-  if (emoji && emoji[1].length >= EMOJI_MIN_CHARS && emoji[1].length <= 32) {
-    return { kind: 'emoji', query: emoji[1], start, end };
+  const emojiQuery = emoji?.[1];
+  if (emojiQuery !== undefined && emojiQuery.length >= EMOJI_MIN_CHARS && emojiQuery.length <= 32) {
+    return { kind: 'emoji', query: emojiQuery, start, end };
   }
-  const mention = /^@([A-Za-z0-9_-]*)$/.exec(word);
-  if (mention && mention[1].length <= 32) return { kind: 'mention', query: mention[1], start, end };
+  const mentionQuery = /^@([A-Za-z0-9_-]*)$/.exec(word)?.[1];
+  if (mentionQuery !== undefined && mentionQuery.length <= 32) return { kind: 'mention', query: mentionQuery, start, end };
   return null;
 }
 
-/** Exact match first, then prefix matches, then the rest that contain the query; ties by name. */
+/**
+ * Exact match first, then prefix matches, then the rest that contain the query; ties by name.
+ * @param {string} name
+ * @param {string} query
+ */
 function rank(name, query) {
   const n = name.toLowerCase();
   const q = query.toLowerCase();
@@ -45,9 +55,10 @@ function rank(name, query) {
 /**
  * @param {string} query
  * @param {Map<string,string>} custom custom emoji name → url (listed before standard ones of equal rank)
- * @returns {Array<{kind:'emoji', name:string, url?:string, char?:string, insert:string}>}
+ * @returns {EmojiSuggestion[]}
  */
 export function suggestEmoji(query, custom = new Map(), limit = MAX_SUGGESTIONS) {
+  /** @type {Array<{r: number, custom: number, item: EmojiSuggestion}>} */
   const found = [];
   for (const [name, url] of custom) {
     const r = rank(name, query);
@@ -72,11 +83,12 @@ export function suggestEmoji(query, custom = new Map(), limit = MAX_SUGGESTIONS)
  * @param {string} query
  * @param {Array<{name:string, color?:string, badge?:string}>} members
  * @param {{self?: string|null, limit?: number}} [opts] `self` is left out (nobody mentions themselves)
- * @returns {Array<{kind:'mention', name:string, color?:string, badge?:string, insert:string}>}
+ * @returns {MemberSuggestion[]}
  */
 export function suggestMembers(query, members, opts = {}) {
   const self = opts.self ? opts.self.toLowerCase() : null;
   const seen = new Set();
+  /** @type {Array<{r: number, item: MemberSuggestion}>} */
   const found = [];
   for (const m of members ?? []) {
     const key = m.name.toLowerCase();
@@ -95,7 +107,12 @@ export function suggestMembers(query, members, opts = {}) {
   return found.slice(0, opts.limit ?? MAX_SUGGESTIONS).map((f) => f.item);
 }
 
-/** The input after picking `insert` for `token`: a space follows unless one is already there. */
+/**
+ * The input after picking `insert` for `token`: a space follows unless one is already there.
+ * @param {string} value
+ * @param {{start: number, end: number}} token
+ * @param {string} insert
+ */
 export function applyCompletion(value, token, insert) {
   const rest = value.slice(token.end);
   const spacer = rest.startsWith(' ') ? '' : ' ';
@@ -103,7 +120,12 @@ export function applyCompletion(value, token, insert) {
   return { value: head + rest, caret: head.length + (spacer ? 0 : 1) };
 }
 
-/** Moves a highlighted row by delta, wrapping around; -1 when the list is empty. */
+/**
+ * Moves a highlighted row by delta, wrapping around; -1 when the list is empty.
+ * @param {number} index
+ * @param {number} delta
+ * @param {number} length
+ */
 export function moveSelection(index, delta, length) {
   if (length <= 0) return -1;
   if (index < 0) return delta > 0 ? 0 : length - 1;
