@@ -1,5 +1,14 @@
 import tseslint from 'typescript-eslint';
 
+// Borders between roles: a role imports only src/common and itself, and src/common imports no role. The
+// composition roots src/cli and src/all-in-one are the only folders that wire several roles together.
+const ROLES = ['edge', 'hub', 'ingress', 'intermediate'];
+const importsNone = (folders, message) => ({
+  'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${[...folders, 'cli', 'all-in-one'].join('|')})(/|$)`, message }] }],
+});
+const ROLE_BORDER =
+  'A role imports only src/common and itself: shared formats live in src/common so roles can be deployed and changed apart.';
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/out/**', 'src/edge/public/**', 'bin/**', 'scripts/*.mjs', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
@@ -36,5 +45,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
     },
+  },
+  ...ROLES.map((role) => ({ files: [`src/${role}/**`], rules: importsNone(ROLES.filter((r) => r !== role), ROLE_BORDER) })),
+  {
+    files: ['src/common/**'],
+    rules: importsNone(ROLES, `src/common is shared by every role and imports none of them. ${ROLE_BORDER}`),
   },
 );
