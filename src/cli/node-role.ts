@@ -98,7 +98,7 @@ program
 for (const role of ['intermediate', 'edge'] as const) {
   program
     .command(role)
-    .description(role === 'edge' ? 'serves viewers: pages, LL-DASH, WebSocket push, directory' : 'relays streams between tiers')
+    .description(role === 'edge' ? 'serves viewers: pages, LL-DASH, WebSocket push, the stream list' : 'relays streams between tiers')
     .option('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--parent <url>', 'parent WebSocket URL (repeatable; tried in order)', collect)
     .option('--port <port>', 'HTTP/WebSocket port', int)
@@ -187,7 +187,7 @@ program
       printBanner([
         'tiercast is running: ingress → intermediate → edge',
         `  publish (OBS "Server"):  rtmp://${host}:${net.ingress.rtmpPort}/live   with the stream key as "Stream Key"`,
-        `  directory:               http://${host}:${net.edge.port}/`,
+        `  home page:               http://${host}:${net.edge.port}/`,
         `  player:                  http://${host}:${net.edge.port}/watch/<name>`,
         `  streamers configured:    ${keys.join(', ') || '(none: add one with node-role streamer add --name NAME)'}`,
         ...(demoKey ? [`  demo stream:             http://${host}:${net.edge.port}/watch/demo   (demo key: ${demoKey})`] : []),

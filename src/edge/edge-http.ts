@@ -35,7 +35,7 @@ export interface EdgeHttpDeps {
   counter: ViewerCounter;
   files: Map<string, StaticFile>;
   gate: AccessGate;
-  /** The hub's directory when a hub is linked (all streamers, live or not); else the tree's. */
+  /** The hub's directory (all streamers, live or not) once a linked hub sent it; else the routes use the tree's. */
   hubDirectory: () => HubDirectoryEntry[] | undefined;
 }
 
@@ -86,6 +86,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   });
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain', ...NO_STORE }));
 
+  // The stream list: the hub's directory as it stands, or without one the tree's live streams.
   app.get('/api/streams', (res) => {
     const hub = deps.hubDirectory();
     if (hub) {

@@ -1,6 +1,6 @@
 /**
  * Edge node: pulls streams from a parent on demand and serves viewers: pages, LL-DASH over HTTP,
- * the WebSocket push path, the directory and /metrics.
+ * the WebSocket push path, the stream list (`/api/streams`) and /metrics.
  * Closing order: stop listening → close viewers → drop upstream → stop relay.
  */
 import type { EdgeConfig } from '../common/config/index.js';
