@@ -1,6 +1,6 @@
 /**
  * The hub's chat: the single authority for who is in which channel, what they may say and in which order
- * messages happened. Edges forward joins and actions here and relay the resulting events verbatim, so a mute,
+ * messages happened. Edges forward joins and actions here and pass the resulting events on verbatim, so a mute,
  * a ban or a rename holds on every edge at once. Transport-free: it talks to the world through ChatOutput.
  *
  * Closing: close() forgets members, counters and rate windows and makes every later call a no-op. It does not
