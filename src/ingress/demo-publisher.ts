@@ -1,9 +1,10 @@
 /**
  * `--demo`: publishes a test pattern with a tone through the real RTMP path (ffmpeg's RTMP client), so a
- * newcomer sees video without OBS. Restarted if it dies; close() stops it for good (SIGTERM, then SIGKILL).
+ * newcomer sees video without OBS. Restarted if it dies (not if it cannot start); close() stops it for good (SIGTERM, then SIGKILL).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
+import { FfmpegProcess } from './transcoder/ffmpeg-supervisor.js';
 
 export interface DemoPublisherOptions {
   rtmpUrl: string;
@@ -28,26 +29,47 @@ export function demoArgs(o: Pick<DemoPublisherOptions, 'rtmpUrl' | 'key' | 'widt
 }
 
 export class DemoPublisher {
-  private proc: ChildProcess | undefined;
+  private proc: FfmpegProcess | undefined;
   private closed = false;
   private restartTimer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | undefined;
 
   constructor(private readonly opts: DemoPublisherOptions) {}
 
   start(): void {
     if (this.closed) return;
+    this.starting = this.run();
+  }
+
+  private async run(): Promise<void> {
     const log = this.opts.logger;
-    const proc = spawn(this.opts.ffmpegPath ?? 'ffmpeg', demoArgs(this.opts), { stdio: ['ignore', 'ignore', 'pipe'] });
+    const key = this.opts.key;
+    let proc: FfmpegProcess;
+    try {
+      proc = await FfmpegProcess.start({
+        args: demoArgs(this.opts),
+        ffmpegPath: this.opts.ffmpegPath,
+        outputPipes: 0,
+        logger: log,
+        codes: { startFailed: 'PROCESS_START_FAILED', died: 'PROCESS_DIED' },
+        stderrLevel: 'warn',
+        // The key is in argv: keep it out of every log line and error message.
+        redact: (text) => text.replaceAll(key, '[key]'),
+      });
+    } catch (err) {
+      // Not retried: a missing ffmpeg or bad arguments would fail the same way every second.
+      log.error({ code: errorCode(err), err: errorMessage(err) }, 'demo publisher failed to start');
+      return;
+    }
+    if (this.closed) {
+      await proc.close();
+      return;
+    }
     this.proc = proc;
-    proc.on('error', (err) => log.error({ err: err.message }, 'demo publisher failed to start'));
-    proc.stderr?.setEncoding('utf8');
-    proc.stderr?.on('data', (d: string) => {
-      for (const line of d.split('\n').filter(Boolean)) log.warn({ pid: proc.pid }, `demo ffmpeg: ${line.replaceAll(this.opts.key, '[key]')}`);
-    });
-    proc.on('exit', (code, signal) => {
+    proc.on('died', () => {
       if (this.proc === proc) this.proc = undefined;
       if (this.closed) return;
-      log.warn({ code, signal }, 'demo publisher exited; restarting in 1 s');
+      log.warn('demo publisher exited; restarting in 1 s');
       this.restartTimer = setTimeout(() => this.start(), 1000);
     });
     log.info({ pid: proc.pid }, 'demo publisher started');
@@ -56,15 +78,7 @@ export class DemoPublisher {
   async close(): Promise<void> {
     this.closed = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
-    const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => proc.kill('SIGKILL'), 2000);
-      proc.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      proc.kill('SIGTERM');
-    });
+    await this.starting;
+    await this.proc?.close();
   }
 }

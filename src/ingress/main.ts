@@ -3,19 +3,17 @@
  * the stream's relay → child relays over /cluster. Also publishes the directory of live streams downward.
  * Closing order: stop RTMP → close live streams (ffmpeg) → close children → stop relay.
  */
-import { spawn } from 'node:child_process';
 import type { IngressConfig } from '../common/config/index.js';
-import { TiercastError, errorMessage, type ErrorCode } from '../common/errors/index.js';
+import { TiercastError, type ErrorCode } from '../common/errors/index.js';
 import { createLogger, type Logger } from '../common/logging/index.js';
 import { createMetrics, type Metrics } from '../common/metrics/index.js';
 import { addMetricsRoute, createApp, listen, send } from '../common/http/uws-server.js';
 import { ClusterServer } from '../common/relay/cluster-server.js';
 import { RelayNode } from '../common/relay/relay-node.js';
 import type { DirectoryEntry } from '../common/protocol/index.js';
-import { FlvReader, type FlvTag } from './flv-reader.js';
+import { publishCaptureInput } from './capture-input.js';
 import { LiveStream } from './live-stream.js';
 import { RtmpServer, type PublishControl, type PublishRequest, type PublishSink } from './rtmp/rtmp-server.js';
-import { createLogRateLimiter, repeatKey } from '../common/logging/rate-limit.js';
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
@@ -186,10 +184,10 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     relay,
     metrics,
     live,
-    publishInput: (o) => {
-      const input = publishCaptureInput(o, beginStream, config.transcode.ffmpegPath, logger.child({ module: 'capture', stream: o.name }));
+    publishInput: async (o) => {
+      const input = await publishCaptureInput(o, beginStream, config.transcode.ffmpegPath, logger.child({ module: 'capture', stream: o.name }));
       inputs.add(input);
-      return Promise.resolve(input);
+      return input;
     },
     close: () =>
       (closing ??= (async () => {
@@ -204,69 +202,5 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
         hub?.close();
         logger.info('ingress stopped');
       })()),
-  };
-}
-
-/**
- * A local capture device or file as a publisher: ffmpeg encodes it to FLV on stdout, which enters the same
- * path as RTMP. If the capture ffmpeg dies, the stream ends (the device is gone).
- */
-function publishCaptureInput(
-  o: { input: string; format?: string; name: string },
-  beginStream: (name: string, extra: { title?: string }, onFailed?: (code: ErrorCode, description: string) => void) => LiveStream,
-  ffmpegPath: string,
-  logger: Logger,
-): { close(): Promise<void> } {
-  const stream = beginStream(o.name, { title: o.name }, (code, description) => logger.error({ code }, `capture input failed: ${description}`));
-  const args = [
-    '-hide_banner', '-loglevel', 'error', '-nostdin',
-    ...(o.format ? ['-f', o.format] : []),
-    ...(o.format === 'lavfi' || !o.format ? ['-re'] : []),
-    '-i', o.input,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-ar', '48000',
-    '-f', 'flv', 'pipe:1',
-  ];
-  const proc = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const reader = new FlvReader();
-  let closed = false;
-  proc.stdout.on('data', (d: Buffer) => {
-    let tags: FlvTag[];
-    try {
-      tags = reader.push(d);
-    } catch (err) {
-      logger.error({ err: errorMessage(err) }, 'capture output unreadable; stopping');
-      proc.kill('SIGKILL');
-      return;
-    }
-    for (const t of tags) stream.onTag(t);
-  });
-  proc.stderr.setEncoding('utf8');
-  // A failing device can make ffmpeg repeat itself many times a second.
-  const lines = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: 'repeated capture ffmpeg lines' });
-  proc.stderr.on('data', (d: string) => {
-    const text = d.trim().slice(0, 4096);
-    if (lines.allow(repeatKey(text))) logger.warn({ pid: proc.pid }, `capture ffmpeg: ${text}`);
-  });
-  proc.on('exit', () => lines.close());
-  proc.on('error', (err) => logger.error({ err: err.message }, 'capture ffmpeg failed to start'));
-  const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()));
-  proc.on('exit', (code, signal) => {
-    if (!closed) logger.warn({ code, signal }, 'capture input ended');
-    void stream.close('capture input ended');
-  });
-  logger.info({ pid: proc.pid }, 'capture input started');
-  return {
-    close: async () => {
-      if (closed) return;
-      closed = true;
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill('SIGTERM');
-        const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
-        await exited;
-        clearTimeout(t);
-      }
-      await stream.close('capture input stopped');
-    },
   };
 }

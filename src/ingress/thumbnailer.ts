@@ -3,10 +3,11 @@
  * of the smallest video rendition (a keyframe) is decoded by a short-lived ffmpeg into a 320-pixel JPEG.
  * The transcoder is not touched; a failure only skips that still.
  */
-import { spawn } from 'node:child_process';
+import { ProcessError } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { MAX_THUMBNAIL_BYTES } from '../common/protocol/node-api-limits.js';
+import { FfmpegProcess } from './transcoder/ffmpeg-supervisor.js';
 
 export function thumbnailInput(relay: StreamRelay): Buffer | undefined {
   const video = relay.info?.renditions.filter((r) => r.kind === 'video').sort((a, b) => (a.height ?? 0) - (b.height ?? 0))[0];
@@ -20,38 +21,38 @@ export function thumbnailInput(relay: StreamRelay): Buffer | undefined {
 
 /**
  * Fits the still in 320x320 (a publisher's odd aspect ratio must not make a huge JPEG), and refuses one
- * larger than the hub accepts: it would only be refused there.
+ * larger than the hub accepts: it would only be refused there. The ffmpeg is a supervised job: killed
+ * after `timeoutMs`, its stderr logged at debug, failures THUMBNAIL_FAILED.
  */
-export function makeJpeg(ffmpegPath: string, mp4: Buffer, timeoutMs = 5000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const scale = 'scale=320:320:force_original_aspect_ratio=decrease:force_divisible_by=2';
-    const p = spawn(ffmpegPath, ['-hide_banner', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', scale, '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:1'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const out: Buffer[] = [];
-    let size = 0;
-    let err = '';
-    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d: Buffer) => {
-      size += d.length;
-      if (size <= MAX_THUMBNAIL_BYTES) out.push(d);
-      else if (p.exitCode === null) p.kill('SIGKILL');
-    });
-    p.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-1000)));
-    p.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    p.on('exit', (code) => {
-      clearTimeout(t);
-      const jpeg = Buffer.concat(out);
-      if (size > MAX_THUMBNAIL_BYTES) reject(new Error(`thumbnail over ${MAX_THUMBNAIL_BYTES} bytes`));
-      else if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) resolve(jpeg);
-      else reject(new Error(`ffmpeg exited ${code}: ${err.trim().slice(0, 200)}`));
-    });
-    p.stdin.on('error', () => undefined);
-    p.stdin.end(mp4);
+export async function makeJpeg(ffmpegPath: string, mp4: Buffer, logger: Logger, timeoutMs = 5000): Promise<Buffer> {
+  const scale = 'scale=320:320:force_original_aspect_ratio=decrease:force_divisible_by=2';
+  // prettier-ignore
+  const args = ['-hide_banner', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', scale, '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:3'];
+  const proc = await FfmpegProcess.start({
+    args,
+    ffmpegPath,
+    outputPipes: 1,
+    logger,
+    job: true,
+    startupWindowMs: 0,
+    codes: { startFailed: 'THUMBNAIL_FAILED', died: 'THUMBNAIL_FAILED' },
   });
+  const out: Buffer[] = [];
+  let size = 0;
+  const t = setTimeout(() => proc.kill(), timeoutMs);
+  proc.outputs[0]!.on('data', (d: Buffer) => {
+    size += d.length;
+    if (size <= MAX_THUMBNAIL_BYTES) out.push(d);
+    else proc.kill();
+  });
+  proc.stdin.end(mp4);
+  const { code } = await proc.wait();
+  clearTimeout(t);
+  await proc.close();
+  const jpeg = Buffer.concat(out);
+  if (size > MAX_THUMBNAIL_BYTES) throw new ProcessError('THUMBNAIL_FAILED', `thumbnail over ${MAX_THUMBNAIL_BYTES} bytes`, { pid: proc.pid });
+  if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) return jpeg;
+  throw new ProcessError('THUMBNAIL_FAILED', `ffmpeg exited ${code}: ${proc.lastLines().slice(0, 200)}`, { pid: proc.pid });
 }
 
 export class Thumbnailer {
@@ -80,7 +81,7 @@ export class Thumbnailer {
         const input = thumbnailInput(relay);
         if (!input) continue;
         try {
-          await this.opts.deliver(relay.name, await makeJpeg(this.opts.ffmpegPath, input));
+          await this.opts.deliver(relay.name, await makeJpeg(this.opts.ffmpegPath, input, this.opts.logger.child({ stream: relay.name })));
         } catch (err) {
           this.opts.logger.debug({ stream: relay.name, code: 'THUMBNAIL_FAILED', err: (err as Error).message }, 'thumbnail skipped');
         }

@@ -19,6 +19,9 @@ export type ErrorCode =
   | 'TRANSCODER_DIED'
   | 'TRANSCODER_STALLED'
   | 'MP4_PARSE_ERROR'
+  // other child processes (capture input, demo publisher)
+  | 'PROCESS_START_FAILED'
+  | 'PROCESS_DIED'
   // inter-tier protocol
   | 'PROTOCOL_MALFORMED_FRAME'
   | 'PROTOCOL_VERSION_MISMATCH'
