@@ -12,20 +12,7 @@ import {
   encodeSubscribe,
 } from '../../src/common/protocol/index.js';
 import { ChunkFlags, type MediaChunk } from '../../src/common/media.js';
-import { importPublicModule } from '../helpers/browser.js';
-
-type Decoded =
-  | { type: 'init'; stream: string; rendition: string; data: Uint8Array }
-  | ({ type: 'chunk'; payload: Uint8Array } & Omit<MediaChunk, 'payload'>)
-  | { type: 'heartbeat'; time: number };
-
-interface FramesModule {
-  decodeFrame(buf: ArrayBuffer | ArrayBufferView): Decoded;
-  hasFlag(flags: number, flag: number): boolean;
-  ChunkFlags: Record<keyof typeof ChunkFlags, number>;
-}
-
-const frames = await importPublicModule<FramesModule>('frames.js');
+import * as frames from '../../src/edge/public/frames.js';
 
 /** What a browser gets: a standalone ArrayBuffer holding exactly the message. */
 function asMessage(buf: Buffer): ArrayBuffer {

@@ -5,41 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importPublicModule } from '../helpers/browser.js';
+import { ChunkTimeline } from '../../src/edge/public/chunk-timeline.js';
+import { ClockSync } from '../../src/edge/public/clock-sync.js';
+import { AutoQuality } from '../../src/edge/public/auto-quality.js';
+import { LiveEdge, skipGap } from '../../src/edge/public/live-edge.js';
+import * as fmt from '../../src/edge/public/format.js';
 
-interface Entry {
-  start: number;
-  end: number;
-  ingressTime: number;
-  rendition: string;
-}
-interface TimelineModule {
-  ChunkTimeline: new () => {
-    add(e: Entry): void;
-    at(t: number): Entry | null;
-    ingressTimeAt(t: number): number | null;
-    dropBefore(t: number): void;
-    entries: Entry[];
-  };
-}
-interface ClockModule {
-  ClockSync: new () => {
-    addSample(sentAt: number, serverMs: number, receivedAt: number): void;
-    offset: number | null;
-  };
-}
-interface AutoModule {
-  AutoQuality: new (
-    options?: Record<string, number>,
-    now?: () => number,
-  ) => {
-    setRenditions(r: Array<{ id: string; bandwidth: number; height?: number }>): string | null;
-    onSkipped(rendition: string | undefined): string | null;
-    onStall(): string | null;
-    tick(): string | null;
-    current: string | null;
-  };
-}
+/** A media element's fields the live-edge logic reads and writes. */
 interface FakeMedia {
   currentTime: number;
   playbackRate: number;
@@ -47,32 +19,6 @@ interface FakeMedia {
   seeking: boolean;
   buffered: { length: number; start(i: number): number; end(i: number): number };
 }
-interface LiveEdgeModule {
-  LiveEdge: new (
-    options?: Record<string, unknown>,
-    now?: () => number,
-  ) => {
-    control(media: FakeMedia, latency: number | null): void;
-    targetLatency(): number;
-    onStall(): void;
-    setChunkDuration(ms: number): void;
-  };
-  skipGap: (media: FakeMedia) => boolean;
-}
-interface FormatModule {
-  streamNameFromPath(p: string): string | null;
-  renditionLabel(r: { id: string; bandwidth: number; height?: number; frameRate?: number }): string;
-  formatViewers(n: number): string;
-  parseStreamEntry(
-    raw: unknown,
-  ): { name: string; title: string; category: string; live: boolean; viewers: number } | null;
-}
-
-const { ChunkTimeline } = await importPublicModule<TimelineModule>('chunk-timeline.js');
-const { ClockSync } = await importPublicModule<ClockModule>('clock-sync.js');
-const { AutoQuality } = await importPublicModule<AutoModule>('auto-quality.js');
-const { LiveEdge, skipGap } = await importPublicModule<LiveEdgeModule>('live-edge.js');
-const fmt = await importPublicModule<FormatModule>('format.js');
 
 function media(ranges: Array<[number, number]>, currentTime: number): FakeMedia {
   return {

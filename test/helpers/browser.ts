@@ -1,6 +1,4 @@
 /** Debian's Chromium, driven by playwright-core (no browser download: `npx playwright install` cannot work here). */
-import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 
 export function launchChromium(): Promise<Browser> {
@@ -24,12 +22,3 @@ export interface EdgeTarget {
   stream: string;
 }
 
-
-/**
- * Imports one of the page modules (plain browser ES modules in src/edge/public) into Node for unit
- * tests. The caller states the shape it uses: the modules are JavaScript without declarations.
- */
-export async function importPublicModule<T>(file: string): Promise<T> {
-  const url = pathToFileURL(resolve(import.meta.dirname, '../../src/edge/public', file)).href;
-  return (await import(url)) as T;
-}

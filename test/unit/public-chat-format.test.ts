@@ -5,44 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importPublicModule } from '../helpers/browser.js';
-
-type Part =
-  | { type: 'text'; text: string }
-  | { type: 'mention'; name: string; self: boolean }
-  | { type: 'emoji'; name: string; url?: string; char?: string }
-  | { type: 'link'; href: string; text: string };
-interface Msg {
-  seq: number;
-  kind: string;
-  author: string;
-  color: string;
-  badge: string;
-  text: string;
-  image?: string;
-  at: number;
-}
-interface ChatFormat {
-  tokenize(text: string, opts?: { custom?: Map<string, string>; self?: string | null }): Part[];
-  mentionsName(text: string, self: string): boolean;
-  isSafeDrawing(image: unknown): boolean;
-  safeColor(color: unknown, fallback?: string): string;
-  safeEmojiUrl(url: unknown): string | null;
-  safeHttpUrl(url: string): string | null;
-  emojiMap(list: unknown): Map<string, string>;
-  parseMessage(raw: unknown): Msg | null;
-  parseMembers(raw: unknown): Array<{ name: string; color: string; badge: string }>;
-  badgeLabel(badge: string): string | null;
-  outgoingText(input: unknown): string | null;
-  moderationCommand(action: { type: string; seq?: number; minutes?: number }, target: string): string;
-  moderationActions(
-    msg: Partial<Msg>,
-    you: { name: string; canModerate: boolean } | null,
-  ): Array<{ type: string; seq?: number; minutes?: number; label: string }>;
-  describeClose(code: number, reason: string): { retry: boolean; code: string | null; text: string };
-}
-
-const m = await importPublicModule<ChatFormat>('chat-format.js');
+import * as m from '../../src/edge/public/chat-format.js';
 const PNG =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 

@@ -5,37 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importPublicModule } from '../helpers/browser.js';
-
-interface LogModule {
-  MessageLog: new (limit?: number) => {
-    seqs: number[];
-    size: number;
-    has(seq: number): boolean;
-    add(seq: number): { before: number | null; evicted: number[] } | null;
-    remove(seqs: number[]): number[];
-    clear(): void;
-  };
-  isNearBottom: (scrollTop: number, clientHeight: number, scrollHeight: number, slack?: number) => boolean;
-}
-type State = 'connecting' | 'open' | 'retrying' | 'closed';
-interface ConnModule {
-  reconnectDelay: (attempt: number, random?: () => number, baseMs?: number, maxMs?: number) => number;
-  chatUrl: (loc: { protocol: string; host: string }, channel: string, guest?: string | null) => string;
-  ChatConnection: new (opts: {
-    url: () => string;
-    onEvent: (e: { type: string }) => void;
-    onState: (s: State, detail?: { text: string; delayMs?: number; code?: string | null }) => void;
-    WebSocketImpl?: unknown;
-    setTimer?: (fn: () => void, ms: number) => unknown;
-    clearTimer?: (t: unknown) => void;
-    random?: () => number;
-  }) => { start(): void; restart(): void; send(a: unknown): boolean; close(): void; isOpen: boolean };
-}
-
-const { MessageLog, isNearBottom } = await importPublicModule<LogModule>('chat-log.js');
-const { ChatConnection, chatUrl, reconnectDelay } =
-  await importPublicModule<ConnModule>('chat-connection.js');
+import { MessageLog, isNearBottom } from '../../src/edge/public/chat-log.js';
+import { ChatConnection, chatUrl, reconnectDelay, type ConnectionState } from '../../src/edge/public/chat-connection.js';
 
 test('messages are kept in seq order and a repeated seq is ignored', () => {
   const log = new MessageLog(10);
@@ -121,7 +92,7 @@ class FakeSocket {
 
 function harness() {
   FakeSocket.all = [];
-  const states: Array<[State, string | undefined]> = [];
+  const states: Array<[ConnectionState, string | undefined]> = [];
   const events: Array<{ type: string }> = [];
   const timers: Array<{ fn: () => void; ms: number }> = [];
   const conn = new ChatConnection({

@@ -5,68 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importPublicModule } from '../helpers/browser.js';
-
-interface AuthRules {
-  checkAccountName(name: unknown): string | null;
-  checkNewPassword(password: unknown, confirm?: string): string | null;
-  safeNextPath(next: unknown, fallback?: string): string;
-  loginHref(path: string): string;
-  friendlyError(err: { status?: number; code?: string; message?: string } | null): string;
-}
-interface Entry {
-  name: string;
-  title: string;
-  category: string;
-  description: string;
-  live: boolean;
-  viewers: number;
-  startedAt: number | null;
-  protected: boolean;
-  thumbnail: string | null;
-}
-interface Format {
-  parseChannelEntry(raw: unknown): Entry | null;
-  safeImagePath(p: unknown): string | null;
-  formatUptime(startedAt: number, now?: number): string;
-  categoriesOf(entries: Entry[]): string[];
-}
-interface DirectoryModel {
-  arrange(entries: Entry[], opts?: { category?: string; sort?: string }): { live: Entry[]; offline: Entry[] };
-  followingLive(following: Array<{ name: string; live: boolean }>, entries: Entry[]): Entry[];
-}
-interface DashboardRules {
-  parseDashboard(raw: unknown): {
-    streamer: {
-      name: string;
-      title: string;
-      description: string;
-      category: string;
-      hasPassword: boolean;
-      lastLiveAt: number | null;
-    };
-    live: boolean;
-    viewers: number;
-    followers: number;
-    chatMembers: Array<{ name: string }>;
-    moderators: string[];
-  } | null;
-  infoPatch(saved: Record<string, string>, form: Record<string, unknown>): Record<string, string> | null;
-  checkInfo(form: Record<string, unknown>): string | null;
-  liveStatus(
-    d: { live: boolean; streamer: { lastLiveAt: number | null } },
-    format?: (at: number) => string,
-  ): { text: string; sub: string; live: boolean };
-}
-interface ApiModule {
-  readCookie(cookies: string, name: string): string | null;
-}
-
-const auth = await importPublicModule<AuthRules>('auth-rules.js');
-const format = await importPublicModule<Format>('format.js');
-const dir = await importPublicModule<DirectoryModel>('directory-model.js');
-const dash = await importPublicModule<DashboardRules>('dashboard-rules.js');
-const api = await importPublicModule<ApiModule>('api.js');
+import * as auth from '../../src/edge/public/auth-rules.js';
+import * as format from '../../src/edge/public/format.js';
+import * as dir from '../../src/edge/public/directory-model.js';
+import * as dash from '../../src/edge/public/dashboard-rules.js';
+import * as api from '../../src/edge/public/api.js';
+import type { ChannelEntry } from '../../src/edge/public/format.js';
 
 test('after login the browser goes only to a path on this site', () => {
   assert.equal(auth.safeNextPath('/watch/demo'), '/watch/demo');
@@ -172,7 +116,7 @@ test('directory entries: full hub entries and the hub-less short form, thumbnail
   assert.equal(format.formatUptime(1, 1 + 80 * 60_000), 'live for 1 h 20 min');
 });
 
-const e = (name: string, live: boolean, viewers: number, category = '', title = name): Entry => ({
+const e = (name: string, live: boolean, viewers: number, category = '', title = name): ChannelEntry => ({
   name,
   title,
   category,

@@ -4,34 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { importPublicModule } from '../helpers/browser.js';
-
-interface Token {
-  kind: 'emoji' | 'mention';
-  query: string;
-  start: number;
-  end: number;
-}
-interface Item {
-  kind: string;
-  name: string;
-  url?: string;
-  char?: string;
-  insert: string;
-}
-interface Typeahead {
-  findToken(value: string, caret: number): Token | null;
-  suggestEmoji(query: string, custom?: Map<string, string>, limit?: number): Item[];
-  suggestMembers(
-    query: string,
-    members: Array<{ name: string; color?: string; badge?: string }>,
-    opts?: { self?: string | null; limit?: number },
-  ): Item[];
-  applyCompletion(value: string, token: Token, insert: string): { value: string; caret: number };
-  moveSelection(index: number, delta: number, length: number): number;
-}
-
-const t = await importPublicModule<Typeahead>('typeahead.js');
+import * as t from '../../src/edge/public/typeahead.js';
 
 test('an emoji query starts after a colon and two name characters', () => {
   assert.equal(t.findToken('hi :s', 5), null);

@@ -5,7 +5,20 @@
 const CSRF_COOKIE = 'tc_csrf';
 const CSRF_HEADER = 'x-tiercast-csrf';
 
-/** The value of a cookie in a `document.cookie` string. */
+import { asRecord } from './json.js';
+
+/**
+ * An API call's outcome: `data` when ok (unchecked JSON, null for 204), `error` when not.
+ * @typedef {{ok: true, status: number, data: unknown, error?: undefined}
+ *   | {ok: false, status: number, data?: undefined, error: ApiError}} ApiResult
+ */
+/** @typedef {{code: string, message: string, status?: number}} ApiError */
+
+/**
+ * The value of a cookie in a `document.cookie` string.
+ * @param {string | null | undefined} cookieString
+ * @param {string} name
+ */
 export function readCookie(cookieString, name) {
   for (const part of String(cookieString ?? '').split(';')) {
     const i = part.indexOf('=');
@@ -20,6 +33,7 @@ export function readCookie(cookieString, name) {
   return null;
 }
 
+/** @type {Promise<string | null> | null} */
 let csrfPromise = null;
 
 async function csrfToken(fresh = false) {
@@ -27,11 +41,9 @@ async function csrfToken(fresh = false) {
   if (existing) return existing;
   csrfPromise ??= fetch('/api/auth/csrf', { cache: 'no-store', credentials: 'same-origin' })
     .then(async (res) => {
-      const body = await res.json().catch(() => null);
+      const body = asRecord(await res.json().catch(() => null));
       // The cookie is what the hub compares against; the body carries the same value.
-      return (
-        readCookie(document.cookie, CSRF_COOKIE) ?? (body && typeof body.csrf === 'string' ? body.csrf : null)
-      );
+      return readCookie(document.cookie, CSRF_COOKIE) ?? (body && typeof body.csrf === 'string' ? body.csrf : null);
     })
     .finally(() => {
       csrfPromise = null;
@@ -45,9 +57,12 @@ async function csrfToken(fresh = false) {
  * @param {'GET'|'POST'|'PUT'|'PATCH'|'DELETE'} method
  * @param {string} path
  * @param {unknown} [body]
+ * @returns {Promise<ApiResult>}
  */
 export async function api(method, path, body, retried = false) {
+  /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
+  /** @type {RequestInit} */
   const init = { method, headers, cache: 'no-store', credentials: 'same-origin' };
   if (method !== 'GET') {
     try {
@@ -65,11 +80,13 @@ export async function api(method, path, body, retried = false) {
   } catch {
     return { ok: false, status: 0, error: { code: 'NETWORK', message: 'network error' } };
   }
+  /** @type {unknown} */
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (res.ok) return { ok: true, status: res.status, data };
+  const err = asRecord(asRecord(data)?.error);
   const error =
-    data && data.error && typeof data.error.code === 'string'
-      ? { code: data.error.code, message: typeof data.error.message === 'string' ? data.error.message : '' }
+    err && typeof err.code === 'string'
+      ? { code: err.code, message: typeof err.message === 'string' ? err.message : '' }
       : { code: res.status === 503 ? 'HUB_UNAVAILABLE' : `HTTP_${res.status}`, message: '' };
   if (error.code === 'CSRF_FAILED' && !retried && method !== 'GET') return api(method, path, body, true);
   return { ok: false, status: res.status, error: { ...error, status: res.status } };

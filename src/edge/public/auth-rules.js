@@ -7,7 +7,10 @@ export const MIN_PASSWORD = 8;
 /** Viewing passwords of a stream (the dashboard), as the hub accepts them. */
 export const MIN_STREAM_PASSWORD = 8;
 
-/** A problem with the name, or null. */
+/**
+ * A problem with the name, or null.
+ * @param {unknown} name
+ */
 export function checkAccountName(name) {
   if (typeof name !== 'string' || name.length === 0) return 'Choose a name.';
   if (name.length < 2 || name.length > 32) return 'Names are 2 to 32 characters long.';
@@ -15,7 +18,11 @@ export function checkAccountName(name) {
   return null;
 }
 
-/** A problem with a new password, or null. */
+/**
+ * A problem with a new password, or null.
+ * @param {unknown} password
+ * @param {string} [confirm] the second entry, when the form asks twice
+ */
 export function checkNewPassword(password, confirm) {
   if (typeof password !== 'string' || password.length < MIN_PASSWORD) {
     return `Passwords are at least ${MIN_PASSWORD} characters long.`;
@@ -28,6 +35,7 @@ export function checkNewPassword(password, confirm) {
 /**
  * Where to go after logging in: a path on this site from `?next=`, else the fallback. Absolute URLs,
  * protocol-relative `//host` and backslash tricks are refused (no open redirect).
+ * @param {unknown} next
  */
 export function safeNextPath(next, fallback = '/') {
   if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))
@@ -45,17 +53,22 @@ export function safeNextPath(next, fallback = '/') {
   return u.pathname + u.search + u.hash;
 }
 
-/** The login page, coming back to `path` afterwards. */
+/**
+ * The login page, coming back to `path` afterwards.
+ * @param {string} path
+ */
 export function loginHref(path) {
   const next = safeNextPath(path, '/');
   return next === '/' ? '/login' : `/login?next=${encodeURIComponent(next)}`;
 }
 
+const HUB_UNAVAILABLE = 'Accounts and chat are unavailable right now. Please try again in a little while.';
+/** @type {Record<string, string>} */
 const MESSAGES = {
   BAD_CREDENTIALS: 'That did not match. Check it and try again.',
   DUPLICATE_NAME: 'That name is taken. Try another one.',
   RATE_LIMITED: 'Too many attempts. Wait a minute and try again.',
-  HUB_UNAVAILABLE: 'Accounts and chat are unavailable right now. Please try again in a little while.',
+  HUB_UNAVAILABLE,
   CSRF_FAILED: 'Your session expired. Please try again.',
   UNAUTHENTICATED: 'Please log in first.',
   FORBIDDEN: 'You are not allowed to do that.',
@@ -74,15 +87,17 @@ export function friendlyError(err) {
   if (err.code === 'NETWORK') return 'Could not reach the server. Check your connection and try again.';
   if ((err.code === 'INVALID_VALUE' || err.code === 'BAD_REQUEST') && err.message)
     return sentence(err.message);
-  if (err.code && Object.hasOwn(MESSAGES, err.code)) return MESSAGES[err.code];
-  if (err.status === 502 || err.status === 503 || err.status === 504) return MESSAGES.HUB_UNAVAILABLE;
+  const known = err.code && Object.hasOwn(MESSAGES, err.code) ? MESSAGES[err.code] : undefined;
+  if (known !== undefined) return known;
+  if (err.status === 502 || err.status === 503 || err.status === 504) return HUB_UNAVAILABLE;
   if (err.message) return sentence(err.message);
   return 'Something went wrong. Please try again.';
 }
 
+/** @param {string} s */
 function sentence(s) {
   const t = String(s).trim().slice(0, 300);
   if (!t) return 'Something went wrong. Please try again.';
-  const first = t[0].toUpperCase() + t.slice(1);
+  const first = t.charAt(0).toUpperCase() + t.slice(1);
   return /[.!?]$/.test(first) ? first : `${first}.`;
 }

@@ -31,6 +31,7 @@ export class AutoQuality {
     this.now = now;
     /** @type {VideoRendition[]} ascending bandwidth */
     this.ladder = [];
+    /** @type {string | null} the selected rendition's id */
     this.current = null;
     this.lastChange = 0;
     this.lastProblem = 0;
@@ -49,8 +50,8 @@ export class AutoQuality {
     const keep = this.current && this.ladder.some((r) => r.id === this.current);
     if (!keep) {
       const fitting = this.ladder.filter((r) => (r.height ?? 0) <= this.opts.startMaxHeight);
-      const start = fitting.length > 0 ? fitting[fitting.length - 1] : this.ladder[0];
-      this.switchTo(start.id);
+      const start = fitting[fitting.length - 1] ?? this.ladder[0];
+      if (start) this.switchTo(start.id);
     }
     return this.current;
   }
@@ -74,8 +75,8 @@ export class AutoQuality {
   tick() {
     const t = this.now();
     const i = this.index();
-    if (i < 0 || i >= this.ladder.length - 1) return null;
-    const up = this.ladder[i + 1];
+    const up = i < 0 ? undefined : this.ladder[i + 1];
+    if (!up) return null;
     const wait = this.penalty.get(up.id) ?? this.opts.healthyMs;
     if (t - Math.max(this.lastChange, this.lastProblem) < wait) return null;
     this.lastStepUp = t;
@@ -87,19 +88,21 @@ export class AutoQuality {
     if (t - this.lastChange < this.opts.settleMs) return null;
     this.lastProblem = t;
     const i = this.index();
-    if (i > 0 && this.lastStepUp > 0 && t - this.lastStepUp < this.opts.probationMs) {
-      const failed = this.current;
+    const failed = this.current;
+    if (failed !== null && i > 0 && this.lastStepUp > 0 && t - this.lastStepUp < this.opts.probationMs) {
       const prev = this.penalty.get(failed) ?? this.opts.healthyMs;
       this.penalty.set(failed, Math.min(prev * 2, this.opts.maxHealthyMs));
     }
-    if (i <= 0) return null;
-    return this.switchTo(this.ladder[i - 1].id);
+    const down = i > 0 ? this.ladder[i - 1] : undefined;
+    if (!down) return null;
+    return this.switchTo(down.id);
   }
 
   index() {
     return this.ladder.findIndex((r) => r.id === this.current);
   }
 
+  /** @param {string} id */
   switchTo(id) {
     this.current = id;
     this.lastChange = this.now();

@@ -2,7 +2,8 @@
 // A close with 4403 (kicked or banned) is final. The WebSocket constructor and timers are injectable so the
 // reconnect rules run in Node tests; nothing touches the browser at import time.
 
-import { asRecord, describeClose } from './chat-format.js';
+import { describeClose } from './chat-format.js';
+import { asRecord } from './json.js';
 
 /**
  * One JSON event from the chat socket; chat.js validates each field before use.

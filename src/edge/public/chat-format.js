@@ -3,6 +3,7 @@
 // chat-view.js turns the parts into nodes with textContent, so no chat text is ever parsed as HTML.
 
 import { STANDARD_EMOJI } from './emoji.js';
+import { asRecord } from './json.js';
 
 /** Chat names as the hub accepts them (accounts, guests, streamers). */
 export const CHAT_NAME_RE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -185,15 +186,6 @@ export function emojiMap(list) {
     if (url) map.set(e.name, url);
   }
   return map;
-}
-
-/**
- * A JSON value as an object whose fields can be checked one by one, or null.
- * @param {unknown} v
- * @returns {Record<string, unknown> | null}
- */
-export function asRecord(v) {
-  return v && typeof v === 'object' ? /** @type {Record<string, unknown>} */ (v) : null;
 }
 
 /**

@@ -2,23 +2,10 @@
 // goes in through textContent; images only from validated URLs (chat-format.js). No innerHTML anywhere.
 
 import { badgeLabel, formatClock, tokenize } from './chat-format.js';
+import { el } from './dom.js';
 
 /** @import { ChatMessage, Member, MenuAction, Part } from './chat-format.js' */
 /** @import { Suggestion } from './typeahead.js' */
-
-/**
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag
- * @param {string} [className]
- * @param {string} [text]
- * @returns {HTMLElementTagNameMap[K]}
- */
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 /**
  * A message's text parts as nodes.

@@ -20,17 +20,21 @@ export class ChunkTimeline {
 
   /**
    * The chunk whose media covers time t; the last one before t if t is in a small hole after it.
+   * @param {number} t media time in seconds
    * @returns {TimelineEntry | null}
    */
   at(t) {
     for (let i = this.entries.length - 1; i >= 0; i--) {
-      const e = this.entries[i];
+      const e = /** @type {TimelineEntry} */ (this.entries[i]);
       if (e.start <= t + 1e-3) return t - e.end < 1 ? e : null;
     }
     return null;
   }
 
-  /** Wall-clock ms at which ingress received the frame at media time t, or null. */
+  /**
+   * Wall-clock ms at which ingress received the frame at media time t, or null.
+   * @param {number} t
+   */
   ingressTimeAt(t) {
     const e = this.at(t);
     return e ? e.ingressTime + (t - e.start) * 1000 : null;
@@ -40,10 +44,13 @@ export class ChunkTimeline {
     return this.entries[this.entries.length - 1] ?? null;
   }
 
-  /** Forgets chunks that ended before t (keeps at least one). */
+  /**
+   * Forgets chunks that ended before t (keeps at least one).
+   * @param {number} t
+   */
   dropBefore(t) {
     let i = 0;
-    while (i < this.entries.length - 1 && this.entries[i].end < t) i++;
+    while (i < this.entries.length - 1 && (this.entries[i]?.end ?? t) < t) i++;
     if (i > 0) this.entries.splice(0, i);
   }
 

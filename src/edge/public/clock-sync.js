@@ -29,10 +29,9 @@ export class ClockSync {
 
   /** Server − local in ms, or null before the first pong. */
   get offset() {
-    if (this.samples.length === 0) return null;
-    let best = this.samples[0];
-    for (const s of this.samples) if (s.rtt < best.rtt) best = s;
-    return best.offset;
+    let best = null;
+    for (const s of this.samples) if (!best || s.rtt < best.rtt) best = s;
+    return best ? best.offset : null;
   }
 
   /** Server wall clock now in ms, or null before the first pong. */

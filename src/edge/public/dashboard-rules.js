@@ -2,13 +2,26 @@
 // the status line. dashboard.js does the DOM.
 
 import { parseMembers } from './chat-format.js';
+import { asRecord } from './json.js';
 
-/** A clean copy of the dashboard response, or null if it is not one. */
-export function parseDashboard(raw) {
-  if (!raw || typeof raw !== 'object' || !raw.streamer || typeof raw.streamer.name !== 'string') return null;
-  const s = raw.streamer;
+/**
+ * @param {unknown} v
+ * @returns {v is number}
+ */
+const isFiniteNumber = (v) => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * A clean copy of the dashboard response, or null if it is not one.
+ * @param {unknown} value
+ */
+export function parseDashboard(value) {
+  const raw = asRecord(value);
+  const s = asRecord(raw?.streamer);
+  if (!raw || !s || typeof s.name !== 'string') return null;
+  /** @param {unknown} v */
   const str = (v) => (typeof v === 'string' ? v : '');
-  const count = (v) => (Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+  /** @param {unknown} v */
+  const count = (v) => (isFiniteNumber(v) && v > 0 ? Math.floor(v) : 0);
   return {
     streamer: {
       name: s.name,
@@ -16,30 +29,38 @@ export function parseDashboard(raw) {
       description: str(s.description),
       category: str(s.category),
       hasPassword: s.hasPassword === true,
-      createdAt: Number.isFinite(s.createdAt) ? s.createdAt : null,
-      lastLiveAt: Number.isFinite(s.lastLiveAt) ? s.lastLiveAt : null,
+      createdAt: isFiniteNumber(s.createdAt) ? s.createdAt : null,
+      lastLiveAt: isFiniteNumber(s.lastLiveAt) ? s.lastLiveAt : null,
     },
     live: raw.live === true,
     viewers: count(raw.viewers),
     followers: count(raw.followers),
     chatMembers: parseMembers(raw.chatMembers),
     moderators: Array.isArray(raw.moderators)
-      ? raw.moderators.filter((m) => typeof m === 'string').sort()
+      ? raw.moderators.filter(/** @returns {m is string} */ (m) => typeof m === 'string').sort()
       : [],
   };
 }
 
-/** The fields of the info form that differ from the saved channel (trimmed), or null if none do. */
+/**
+ * The fields of the info form that differ from the saved channel (trimmed), or null if none do.
+ * @param {{title?: string, category?: string, description?: string}} saved
+ * @param {Record<string, unknown>} form
+ */
 export function infoPatch(saved, form) {
+  /** @type {Record<string, string>} */
   const patch = {};
-  for (const key of ['title', 'category', 'description']) {
+  for (const key of /** @type {const} */ (['title', 'category', 'description'])) {
     const value = String(form[key] ?? '').trim();
     if (value !== (saved[key] ?? '')) patch[key] = value;
   }
   return Object.keys(patch).length ? patch : null;
 }
 
-/** A problem with the info form, or null (the hub's limits: title 140, category 64, description 2000). */
+/**
+ * A problem with the info form, or null (the hub's limits: title 140, category 64, description 2000).
+ * @param {Record<string, unknown>} form
+ */
 export function checkInfo(form) {
   if (String(form.title ?? '').trim().length > 140) return 'Titles are at most 140 characters.';
   if (String(form.category ?? '').trim().length > 64) return 'Categories are at most 64 characters.';
@@ -47,10 +68,14 @@ export function checkInfo(form) {
   return null;
 }
 
+/** @param {number} at */
 const dateFormat = (at) =>
   new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
-/** "Live" / "Offline" and a second line: when the channel was last live. */
+/**
+ * "Live" / "Offline" and a second line: when the channel was last live.
+ * @param {{live: boolean, streamer: {lastLiveAt: number | null}}} d
+ */
 export function liveStatus(d, format = dateFormat) {
   if (d.live) return { text: 'Live', sub: 'Streaming now', live: true };
   const last = d.streamer.lastLiveAt;

@@ -9,33 +9,48 @@ import { badgeNode } from './chat-view.js';
 import { formatViewers } from './format.js';
 import { checkInfo, infoPatch, liveStatus, parseDashboard } from './dashboard-rules.js';
 import { mountSessionArea } from './session.js';
+import { byId, formField, query } from './dom.js';
+import { asRecord } from './json.js';
+
+/** @import { Member } from './chat-format.js' */
+/** @typedef {NonNullable<ReturnType<typeof parseDashboard>>} Dashboard */
 
 const REFRESH_MS = 5_000;
-const $ = (id) => document.getElementById(id);
+/** For elements used only as plain HTML elements (text, hidden, focus). */
+const $ = (/** @type {string} */ id) => byId(id, HTMLElement);
 
+/** @type {Dashboard | null} */
 let data = null;
+/** @type {ReturnType<typeof setInterval> | null} */
 let timer = null;
 let infoDirty = false;
 
+/** @param {'login'|'content'} section */
 function show(section) {
   $('dash-loading').hidden = true;
   $('key-login').hidden = section !== 'login';
   $('dash-content').hidden = section !== 'content';
 }
 
+/** @param {string | null} text */
 function problem(text) {
   $('dash-problem').textContent = text ?? '';
   $('dash-problem').hidden = !text;
 }
 
+/** @param {Dashboard['streamer']} s */
 function fillInfo(s) {
-  const form = $('info-form');
-  form.elements.title.value = s.title;
-  form.elements.category.value = s.category;
-  form.elements.description.value = s.description;
+  const form = byId('info-form', HTMLFormElement);
+  formField(form, 'title').value = s.title;
+  formField(form, 'category').value = s.category;
+  formField(form, 'description').value = s.description;
   infoDirty = false;
 }
 
+/**
+ * @param {Array<string | Member>} list
+ * @param {string} empty
+ */
 function nameItems(list, empty) {
   if (!list.length) {
     const li = document.createElement('li');
@@ -56,11 +71,15 @@ function nameItems(list, empty) {
   });
 }
 
+/**
+ * @param {Dashboard} d
+ * @param {boolean} first
+ */
 function render(d, first) {
   const s = d.streamer;
   document.title = `${s.name} · Dashboard · tiercast`;
   $('dash-name').textContent = s.title ? `${s.name} · ${s.title}` : s.name;
-  $('dash-channel-link').href = `/watch/${encodeURIComponent(s.name)}`;
+  byId('dash-channel-link', HTMLAnchorElement).href = `/watch/${encodeURIComponent(s.name)}`;
   const status = liveStatus(d);
   const live = $('stat-live');
   live.textContent = status.text;
@@ -117,26 +136,32 @@ function startRefresh() {
 }
 
 function stopRefresh() {
-  clearInterval(timer);
+  clearInterval(timer ?? undefined);
   timer = null;
 }
 
+/**
+ * @param {HTMLFormElement} form
+ * @param {{ok?: string, error?: string}} status
+ */
 function formStatus(form, { ok = '', error = '' }) {
-  form.querySelector('.form-ok').textContent = ok;
-  form.querySelector('.form-error').textContent = error;
+  query(form, '.form-ok', HTMLElement).textContent = ok;
+  query(form, '.form-error', HTMLElement).textContent = error;
 }
 
+/** @param {Record<string, unknown>} body */
 async function patch(body) {
   const r = await api('PATCH', '/api/dashboard', body);
-  if (r.ok && r.data && r.data.streamer && data) {
-    data = parseDashboard({ ...data, streamer: r.data.streamer }) ?? data;
+  const streamer = r.ok ? asRecord(r.data)?.streamer : undefined;
+  if (streamer && data) {
+    data = parseDashboard({ ...data, streamer }) ?? data;
     render(data, true);
   }
   return r;
 }
 
 function wireInfo() {
-  const form = $('info-form');
+  const form = byId('info-form', HTMLFormElement);
   form.addEventListener('input', () => {
     infoDirty = true;
     formStatus(form, {});
@@ -149,7 +174,7 @@ function wireInfo() {
     if (error) return formStatus(form, { error });
     const body = infoPatch(data.streamer, values);
     if (!body) return formStatus(form, { ok: 'Nothing changed.' });
-    const button = form.querySelector('button[type="submit"]');
+    const button = query(form, 'button[type="submit"]', HTMLButtonElement);
     button.disabled = true;
     const r = await patch(body);
     button.disabled = false;
@@ -158,8 +183,8 @@ function wireInfo() {
 }
 
 function wirePassword() {
-  const form = $('pw-form');
-  const input = $('pw-input');
+  const form = byId('pw-form', HTMLFormElement);
+  const input = byId('pw-input', HTMLInputElement);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const password = input.value;
@@ -185,7 +210,7 @@ function wirePassword() {
 function wireKey() {
   const confirmBox = $('key-confirm');
   const box = $('key-new');
-  const value = $('key-value');
+  const value = byId('key-value', HTMLInputElement);
   $('key-rotate').addEventListener('click', () => {
     confirmBox.hidden = false;
     $('key-confirm-no').focus();
@@ -195,11 +220,12 @@ function wireKey() {
     confirmBox.hidden = true;
     $('key-error').textContent = '';
     const r = await api('POST', '/api/dashboard/rotate-key');
-    if (!r.ok || !r.data || typeof r.data.key !== 'string') {
+    const key = r.ok ? asRecord(r.data)?.key : undefined;
+    if (typeof key !== 'string') {
       $('key-error').textContent = r.ok ? 'The server did not return a key.' : friendlyError(r.error);
       return;
     }
-    value.value = r.data.key;
+    value.value = key;
     $('key-copied').textContent = '';
     box.hidden = false;
     value.focus();
@@ -224,13 +250,13 @@ function wireKey() {
 }
 
 function wireKeyLogin() {
-  const form = $('key-login-form');
+  const form = byId('key-login-form', HTMLFormElement);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const key = $('key-login-key').value.trim();
-    const error = form.querySelector('.form-error');
+    const key = byId('key-login-key', HTMLInputElement).value.trim();
+    const error = query(form, '.form-error', HTMLElement);
     if (!key) return (error.textContent = 'Paste your stream key.');
-    const button = form.querySelector('button[type="submit"]');
+    const button = query(form, 'button[type="submit"]', HTMLButtonElement);
     button.disabled = true;
     const r = await api('POST', '/api/auth/streamer', { key });
     button.disabled = false;

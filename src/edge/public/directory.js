@@ -6,30 +6,27 @@
 import { categoriesOf, formatUptime, formatViewers, hueFor, parseChannelEntry } from './format.js';
 import { arrange, followingLive } from './directory-model.js';
 import { loadMe, mountSessionArea } from './session.js';
+import { byId, el } from './dom.js';
+
+/** @import { ChannelEntry, StreamEntry } from './format.js' */
+/** @import { Me } from './session.js' */
 
 const REFRESH_MS = 5_000;
-const $ = (id) => document.getElementById(id);
 
-const grid = $('streams');
-const offlineGrid = $('offline');
-const empty = $('empty');
-const summary = $('summary');
-const sortSelect = $('sort');
-const chips = $('chips');
+const grid = byId('streams', HTMLElement);
+const offlineGrid = byId('offline', HTMLElement);
+const empty = byId('empty', HTMLElement);
+const summary = byId('summary', HTMLElement);
+const sortSelect = byId('sort', HTMLSelectElement);
+const chips = byId('chips', HTMLElement);
 
-/** @type {ReturnType<typeof parseChannelEntry>[]} */
+/** @type {ChannelEntry[]} */
 let streams = [];
+/** @type {Me['following'] | null} */
 let following = null;
 let loaded = false;
 let lastRendered = '';
 let category = new URLSearchParams(location.search).get('category') ?? '';
-
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function lockIcon() {
   const span = el('span', 'lock-badge');
@@ -57,6 +54,7 @@ function lockIcon() {
   return span;
 }
 
+/** @param {ChannelEntry} s */
 function thumbnail(s) {
   const thumb = el('div', 'thumb');
   thumb.style.setProperty('--hue', String(hueFor(s.name)));
@@ -82,6 +80,7 @@ function thumbnail(s) {
   return thumb;
 }
 
+/** @param {ChannelEntry} s */
 function card(s) {
   const li = document.createElement('li');
   const a = el('a', s.live ? 'card' : 'card card-offline');
@@ -98,6 +97,7 @@ function card(s) {
   return li;
 }
 
+/** @param {StreamEntry} s */
 function followingItem(s) {
   const li = document.createElement('li');
   const a = el('a', 'following-item');
@@ -117,6 +117,10 @@ function renderChips() {
   const cats = categoriesOf(streams);
   if (category && !cats.some((c) => c.toLowerCase() === category.toLowerCase())) cats.push(category);
   chips.hidden = cats.length === 0;
+  /**
+   * @param {string} label
+   * @param {string} value
+   */
   const make = (label, value) => {
     const b = el('button', 'chip', label);
     b.type = 'button';
@@ -125,6 +129,11 @@ function renderChips() {
     return b;
   };
   chips.replaceChildren(make('All', ''), ...cats.map((c) => make(c, c)));
+}
+
+/** @param {Element | null} target */
+function focus(target) {
+  if (target instanceof HTMLElement) target.focus();
 }
 
 function render() {
@@ -141,20 +150,20 @@ function render() {
     document.activeElement instanceof HTMLElement ? document.activeElement.dataset.category : undefined;
   grid.replaceChildren(...live.map(card));
   offlineGrid.replaceChildren(...offline.map(card));
-  $('offline-section').hidden = offline.length === 0;
+  byId('offline-section', HTMLElement).hidden = offline.length === 0;
   renderChips();
   if (follows) {
-    $('following').hidden = false;
-    $('following-list').replaceChildren(...follows.map(followingItem));
-    $('following-list').hidden = follows.length === 0;
-    $('following-empty').hidden = follows.length > 0;
+    const list = byId('following-list', HTMLElement);
+    byId('following', HTMLElement).hidden = false;
+    list.replaceChildren(...follows.map(followingItem));
+    list.hidden = follows.length === 0;
+    byId('following-empty', HTMLElement).hidden = follows.length > 0;
   }
-  if (focused) document.querySelector(`main a[data-name="${CSS.escape(focused)}"]`)?.focus();
-  if (focusedChip !== undefined)
-    chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`)?.focus();
+  if (focused) focus(document.querySelector(`main a[data-name="${CSS.escape(focused)}"]`));
+  if (focusedChip !== undefined) focus(chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`));
   empty.hidden = live.length > 0;
   grid.hidden = live.length === 0;
-  $('empty-title').textContent = category ? `Nobody is live in ${category}` : 'No one is live right now';
+  byId('empty-title', HTMLElement).textContent = category ? `Nobody is live in ${category}` : 'No one is live right now';
   const n = live.length;
   summary.textContent =
     n === 0
@@ -168,9 +177,10 @@ async function refresh() {
   try {
     const res = await fetch('/api/streams', { cache: 'no-store' });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    /** @type {unknown} */
     const body = await res.json();
     if (!Array.isArray(body)) throw new Error('unexpected directory format');
-    streams = body.map(parseChannelEntry).filter(Boolean);
+    streams = body.map(parseChannelEntry).filter((e) => e !== null);
     loaded = true;
     render();
   } catch {
@@ -179,7 +189,8 @@ async function refresh() {
   }
 }
 
-let timer = null;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let timer;
 function schedule() {
   clearTimeout(timer);
   timer = setTimeout(async () => {
@@ -188,6 +199,7 @@ function schedule() {
   }, REFRESH_MS);
 }
 
+/** @param {string} value */
 function setCategory(value) {
   category = value;
   const params = new URLSearchParams(location.search);
@@ -201,7 +213,7 @@ function setCategory(value) {
 sortSelect.addEventListener('change', render);
 chips.addEventListener('click', (e) => {
   const b = e.target instanceof Element ? e.target.closest('button[data-category]') : null;
-  if (b) setCategory(b.dataset.category === category ? '' : b.dataset.category);
+  if (b instanceof HTMLElement) setCategory(b.dataset.category === category ? '' : (b.dataset.category ?? ''));
 });
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(timer);

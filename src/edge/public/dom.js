@@ -42,3 +42,30 @@ export function optionalById(id, type) {
   if (!(el instanceof type)) throw new Error(`#${id} is not a ${type.name}`);
   return el;
 }
+
+/**
+ * A new element with a class and text (textContent: never parsed as HTML).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {string} [className]
+ * @param {string} [text]
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/**
+ * A form's text control (an input or a textarea) by name.
+ * @param {HTMLFormElement} form
+ * @param {string} name
+ * @returns {HTMLInputElement | HTMLTextAreaElement}
+ */
+export function formField(form, name) {
+  const field = form.elements.namedItem(name);
+  if (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) return field;
+  throw new Error(`form #${form.id} has no text field "${name}"`);
+}

@@ -14,7 +14,17 @@ export const PEN_COLORS = [
 ];
 const BACKGROUND = '#ffffff';
 
-/** Canvas pixel coordinates of a pointer event over an element of the given rectangle. */
+/** @typedef {{x: number, y: number}} Point */
+
+/**
+ * Canvas pixel coordinates of a pointer event over an element of the given rectangle.
+ * @param {number} clientX
+ * @param {number} clientY
+ * @param {{left: number, top: number, width: number, height: number}} rect
+ * @param {number} width
+ * @param {number} height
+ * @returns {Point}
+ */
 export function canvasPoint(clientX, clientY, rect, width, height) {
   const x = ((clientX - rect.left) / (rect.width || 1)) * width;
   const y = ((clientY - rect.top) / (rect.height || 1)) * height;
@@ -25,9 +35,12 @@ export class DrawPad {
   /** @param {HTMLCanvasElement} canvas @param {HTMLElement} colorsEl */
   constructor(canvas, colorsEl) {
     this.canvas = canvas;
-    this.ctx = canvas.getContext('2d');
-    this.color = PEN_COLORS[0].value;
+    const ctx = canvas.getContext('2d');
+    if (!ctx) throw new Error('the drawing pad needs a 2D canvas context');
+    this.ctx = ctx;
+    this.color = PEN_COLORS[0]?.value ?? BACKGROUND;
     this.dirty = false;
+    /** @type {Point | null} */
     this.last = null;
     this.clear();
     this.buildColors(colorsEl);
@@ -37,6 +50,7 @@ export class DrawPad {
       canvas.addEventListener(type, () => (this.last = null));
   }
 
+  /** @param {HTMLElement} colorsEl */
   buildColors(colorsEl) {
     const buttons = PEN_COLORS.map((c, i) => {
       const b = document.createElement('button');
@@ -56,6 +70,7 @@ export class DrawPad {
     colorsEl.replaceChildren(...buttons);
   }
 
+  /** @param {PointerEvent} e */
   point(e) {
     return canvasPoint(
       e.clientX,
@@ -66,6 +81,7 @@ export class DrawPad {
     );
   }
 
+  /** @param {PointerEvent} e */
   down(e) {
     e.preventDefault();
     this.canvas.setPointerCapture?.(e.pointerId);
@@ -73,6 +89,7 @@ export class DrawPad {
     this.stroke(this.last, this.last);
   }
 
+  /** @param {PointerEvent} e */
   move(e) {
     if (!this.last) return;
     const p = this.point(e);
@@ -80,6 +97,10 @@ export class DrawPad {
     this.last = p;
   }
 
+  /**
+   * @param {Point} from
+   * @param {Point} to
+   */
   stroke(from, to) {
     const ctx = this.ctx;
     ctx.strokeStyle = this.color;

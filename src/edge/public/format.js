@@ -1,29 +1,50 @@
 // Small pure helpers shared by the pages: names, labels, numbers.
 
+import { asRecord } from './json.js';
+
+/**
+ * A directory entry as every edge sends it.
+ * @typedef {{name: string, title: string, category: string, live: boolean, viewers: number}} StreamEntry
+ */
+/**
+ * With the fields a hub adds.
+ * @typedef {StreamEntry & {description: string, startedAt: number | null, protected: boolean,
+ *   thumbnail: string | null}} ChannelEntry
+ */
+
 /** Stream names as the edge accepts them (src/common/protocol/frames.ts NAME_RE). */
 export const STREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** "/watch/NAME" (optionally with a trailing slash) → NAME, or null if it is not a valid name. */
+/**
+ * "/watch/NAME" (optionally with a trailing slash) → NAME, or null if it is not a valid name.
+ * @param {string} pathname
+ */
 export function streamNameFromPath(pathname) {
-  const m = /^\/watch\/([^/]+)\/?$/.exec(pathname);
-  if (!m) return null;
+  const encoded = /^\/watch\/([^/]+)\/?$/.exec(pathname)?.[1];
+  if (encoded === undefined) return null;
   let name;
   try {
-    name = decodeURIComponent(m[1]);
+    name = decodeURIComponent(encoded);
   } catch {
     return null;
   }
   return STREAM_NAME_RE.test(name) ? name : null;
 }
 
-/** "2.5 Mbps", "800 kbps". */
+/**
+ * "2.5 Mbps", "800 kbps".
+ * @param {number} bps
+ */
 export function formatBitrate(bps) {
   if (!Number.isFinite(bps) || bps <= 0) return '';
   if (bps >= 1_000_000) return `${(bps / 1_000_000).toFixed(1).replace(/\.0$/, '')} Mbps`;
   return `${Math.round(bps / 1000)} kbps`;
 }
 
-/** "720p · 2.5 Mbps", "1080p60 · 6 Mbps"; falls back to the id when the height is unknown. */
+/**
+ * "720p · 2.5 Mbps", "1080p60 · 6 Mbps"; falls back to the id when the height is unknown.
+ * @param {{id: string, bandwidth: number, height?: number, frameRate?: number}} r
+ */
 export function renditionLabel(r) {
   let res = r.height ? `${r.height}p` : r.id;
   if (r.height && r.frameRate && r.frameRate > 31) res += Math.round(r.frameRate);
@@ -33,58 +54,80 @@ export function renditionLabel(r) {
 
 const viewerFormat = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
 
-/** "1 viewer", "1.2K viewers". */
+/**
+ * "1 viewer", "1.2K viewers".
+ * @param {number} n
+ */
 export function formatViewers(n) {
   const count = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
   return `${viewerFormat.format(count)} ${count === 1 ? 'viewer' : 'viewers'}`;
 }
 
-/** A stable hue per name, for placeholder thumbnails. */
+/**
+ * A stable hue per name, for placeholder thumbnails.
+ * @param {string} name
+ */
 export function hueFor(name) {
   let h = 0;
   for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
   return h % 360;
 }
 
-/** Thumbnails are same-origin image paths from the hub (`/thumbs/NAME.jpg?v=…`); anything else is dropped. */
+/**
+ * Thumbnails are same-origin image paths from the hub (`/thumbs/NAME.jpg?v=…`); anything else is dropped.
+ * @param {unknown} path
+ */
 export function safeImagePath(path) {
   return typeof path === 'string' && path.length <= 512 && /^\/(?![/\\])[^\s\\"'<>]*$/.test(path)
     ? path
     : null;
 }
 
-/** Validates one directory entry from /api/streams; returns a clean copy or null. */
-export function parseStreamEntry(raw) {
-  if (!raw || typeof raw !== 'object' || typeof raw.name !== 'string' || !STREAM_NAME_RE.test(raw.name))
-    return null;
+/**
+ * Validates one directory entry from /api/streams; returns a clean copy or null.
+ * @param {unknown} value
+ * @returns {StreamEntry | null}
+ */
+export function parseStreamEntry(value) {
+  const raw = asRecord(value);
+  if (!raw || typeof raw.name !== 'string' || !STREAM_NAME_RE.test(raw.name)) return null;
   return {
     name: raw.name,
     title: typeof raw.title === 'string' && raw.title.trim() ? raw.title.trim() : raw.name,
     category: typeof raw.category === 'string' ? raw.category.trim() : '',
     live: raw.live === true,
-    viewers: Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
+    viewers: typeof raw.viewers === 'number' && Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
   };
 }
 
 /**
  * A directory entry with the fields a hub adds (description, start time, password flag, thumbnail).
  * Without a hub the edge sends only the basic ones: the others get neutral defaults.
+ * @param {unknown} value
+ * @returns {ChannelEntry | null}
  */
-export function parseChannelEntry(raw) {
-  const base = parseStreamEntry(raw);
-  if (!base) return null;
+export function parseChannelEntry(value) {
+  const base = parseStreamEntry(value);
+  const raw = asRecord(value);
+  if (!base || !raw) return null;
   return {
     ...base,
     description: typeof raw.description === 'string' ? raw.description.trim() : '',
-    startedAt: base.live && Number.isFinite(raw.startedAt) && raw.startedAt > 0 ? raw.startedAt : null,
+    startedAt:
+      base.live && typeof raw.startedAt === 'number' && Number.isFinite(raw.startedAt) && raw.startedAt > 0
+        ? raw.startedAt
+        : null,
     protected: raw.protected === true,
     thumbnail: safeImagePath(raw.thumbnail),
   };
 }
 
-/** "live for 1 h 20 min", "live for 5 min", "just started". */
+/**
+ * "live for 1 h 20 min", "live for 5 min", "just started".
+ * @param {number | null} startedAt
+ */
 export function formatUptime(startedAt, now = Date.now()) {
-  if (!Number.isFinite(startedAt) || startedAt <= 0) return '';
+  if (startedAt === null || !Number.isFinite(startedAt) || startedAt <= 0) return '';
   const min = Math.floor((now - startedAt) / 60_000);
   if (min < 1) return 'just started';
   if (min < 60) return `live for ${min} min`;
@@ -93,8 +136,12 @@ export function formatUptime(startedAt, now = Date.now()) {
   return m ? `live for ${h} h ${m} min` : `live for ${h} h`;
 }
 
-/** Distinct categories of the entries, most channels first, then by name. */
+/**
+ * Distinct categories of the entries, most channels first, then by name.
+ * @param {StreamEntry[]} entries
+ */
 export function categoriesOf(entries) {
+  /** @type {Map<string, {name: string, count: number}>} */
   const counts = new Map();
   for (const e of entries) {
     if (!e.category) continue;

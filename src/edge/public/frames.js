@@ -42,6 +42,10 @@ export class FrameError extends Error {
   }
 }
 
+/**
+ * @param {string} message
+ * @returns {never}
+ */
 function fail(message) {
   throw new FrameError('PROTOCOL_MALFORMED_FRAME', message);
 }
@@ -53,26 +57,29 @@ function fail(message) {
  */
 function readName(bytes, offset) {
   if (offset >= bytes.length) fail('truncated name');
-  const len = bytes[offset];
+  const len = bytes[offset] ?? 0;
   const end = offset + 1 + len;
   if (end > bytes.length) fail('truncated name');
   // Names are ASCII by construction (NAME_RE), so a latin1 read is exact.
   let name = '';
-  for (let i = offset + 1; i < end; i++) name += String.fromCharCode(bytes[i]);
+  for (let i = offset + 1; i < end; i++) name += String.fromCharCode(bytes[i] ?? 0);
   if (!NAME_RE.test(name)) fail('invalid name');
   return [name, end];
 }
+
+/** @typedef {{ type: 'init', stream: string, rendition: string, data: Uint8Array }} InitFrame */
+/**
+ * @typedef {{ type: 'chunk', stream: string, rendition: string, segment: number, chunk: number, flags: number,
+ *   decodeTime: number, duration: number, ingressTime: number, sentTime: number, payload: Uint8Array }} ChunkFrame
+ */
+/** @typedef {{ type: 'heartbeat', time: number }} HeartbeatFrame */
+/** @typedef {InitFrame | ChunkFrame | HeartbeatFrame} ViewerFrame */
 
 /**
  * Decodes one binary WebSocket message. Payloads are Uint8Array views into `buffer` (no copy).
  *
  * @param {ArrayBuffer | ArrayBufferView} buffer
- * @returns {
- *   | { type: 'init', stream: string, rendition: string, data: Uint8Array }
- *   | { type: 'chunk', stream: string, rendition: string, segment: number, chunk: number, flags: number,
- *       decodeTime: number, duration: number, ingressTime: number, sentTime: number, payload: Uint8Array }
- *   | { type: 'heartbeat', time: number }
- * }
+ * @returns {ViewerFrame}
  */
 export function decodeFrame(buffer) {
   const bytes = ArrayBuffer.isView(buffer)

@@ -17,7 +17,7 @@ export const LIVE_EDGE_DEFAULTS = Object.freeze({
   maxExtraSeconds: 0.6,
   calmMs: 30_000,
   /** Overrides the computed target (seconds) when set. */
-  targetLatency: null,
+  targetLatency: /** @type {number | null} */ (null),
   /** Speed up once latency exceeds the target by this much... */
   catchupThreshold: 0.3,
   catchupRate: 1.1,
@@ -34,7 +34,10 @@ export const LIVE_EDGE_DEFAULTS = Object.freeze({
 /** Samples of the buffer ahead kept to find its minimum (8 ticks of 250 ms: two seconds). */
 const AHEAD_SAMPLES = 8;
 
-/** Seconds of media buffered ahead of the playhead in the range that contains it. */
+/**
+ * Seconds of media buffered ahead of the playhead in the range that contains it.
+ * @param {Pick<HTMLMediaElement, 'currentTime' | 'buffered'>} media
+ */
 export function bufferedAhead(media) {
   const b = media.buffered;
   const ct = media.currentTime;
@@ -45,6 +48,7 @@ export function bufferedAhead(media) {
 /**
  * After a discontinuity or a reconnect the buffer has holes, and a media element does not play
  * across them. Seeks past one when the playhead sits in it or has run into its edge.
+ * @param {Pick<HTMLMediaElement, 'currentTime' | 'buffered'>} media
  * @returns {boolean} whether it seeked
  */
 export function skipGap(media) {
@@ -87,7 +91,8 @@ export class LiveEdge {
   }
 
   targetLatency() {
-    if (this.opts.targetLatency > 0) return this.opts.targetLatency;
+    const fixed = this.opts.targetLatency;
+    if (fixed !== null && fixed > 0) return fixed;
     return this.chunkSeconds + this.opts.targetExtraSeconds + this.extraForStalls;
   }
 

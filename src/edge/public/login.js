@@ -5,28 +5,45 @@
 import { api } from './api.js';
 import { checkAccountName, checkNewPassword, friendlyError, safeNextPath } from './auth-rules.js';
 import { loadMe, logOut, mountSessionArea } from './session.js';
+import { byId, query } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
+/** @import { ApiResult } from './api.js' */
+/** @typedef {'login'|'register'|'streamer'} Tab */
+/** @typedef {Record<string, FormDataEntryValue | undefined>} FormValues */
+
 const params = new URLSearchParams(location.search);
 const next = safeNextPath(params.get('next'), '/');
+/** @type {Tab[]} */
 const TABS = ['login', 'register', 'streamer'];
 
+/**
+ * @param {Tab} which
+ * @param {boolean} [focus]
+ */
 function selectTab(which, focus = false) {
   for (const t of TABS) {
-    const tab = $(`tab-${t}`);
+    const tab = byId(`tab-${t}`, HTMLElement);
     const on = t === which;
     tab.setAttribute('aria-selected', String(on));
     tab.tabIndex = on ? 0 : -1;
-    $(`panel-${t}`).hidden = !on;
+    byId(`panel-${t}`, HTMLElement).hidden = !on;
     if (on && focus) tab.focus();
   }
-  const first = $(`panel-${which}`).querySelector('input');
+  const first = byId(`panel-${which}`, HTMLElement).querySelector('input');
   if (!focus) first?.focus();
+}
+
+/**
+ * @param {unknown} tab
+ * @returns {tab is Tab}
+ */
+function isTab(tab) {
+  return TABS.includes(/** @type {Tab} */ (tab));
 }
 
 function wireTabs() {
   for (const t of TABS) {
-    const tab = $(`tab-${t}`);
+    const tab = byId(`tab-${t}`, HTMLElement);
     tab.addEventListener('click', () => {
       selectTab(t);
       history.replaceState(
@@ -38,20 +55,27 @@ function wireTabs() {
     // Arrow keys move between tabs (the WAI-ARIA tabs pattern).
     tab.addEventListener('keydown', (e) => {
       const i = TABS.indexOf(t);
-      if (e.key === 'ArrowRight') selectTab(TABS[(i + 1) % TABS.length], true);
-      else if (e.key === 'ArrowLeft') selectTab(TABS[(i + TABS.length - 1) % TABS.length], true);
+      if (e.key === 'ArrowRight') selectTab(TABS[(i + 1) % TABS.length] ?? t, true);
+      else if (e.key === 'ArrowLeft') selectTab(TABS[(i + TABS.length - 1) % TABS.length] ?? t, true);
       else return;
       e.preventDefault();
     });
   }
 }
 
-/** Runs a form's submit: validates, calls the API, shows the error or leaves the page. */
+/**
+ * Runs a form's submit: validates, calls the API, shows the error or leaves the page.
+ * @param {HTMLFormElement} form
+ * @param {(values: FormValues) => string | null} validate
+ * @param {(values: FormValues) => Promise<ApiResult>} call
+ * @param {string} destination
+ */
 function handle(form, validate, call, destination) {
-  const error = form.querySelector('.form-error');
-  const button = form.querySelector('button[type="submit"]');
+  const error = query(form, '.form-error', HTMLElement);
+  const button = query(form, 'button[type="submit"]', HTMLButtonElement);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    /** @type {FormValues} */
     const values = Object.fromEntries(new FormData(form));
     const problem = validate(values);
     error.textContent = problem ?? '';
@@ -67,6 +91,7 @@ function handle(form, validate, call, destination) {
   });
 }
 
+/** @param {string} formId */
 function badCredentials(formId) {
   return formId === 'panel-streamer' ? 'That stream key is not right.' : 'Wrong name or password.';
 }
@@ -75,22 +100,24 @@ async function main() {
   void mountSessionArea();
   wireTabs();
   const wanted = params.get('tab');
-  selectTab(TABS.includes(wanted) ? wanted : 'login');
+  selectTab(isTab(wanted) ? wanted : 'login');
 
   handle(
-    $('panel-login'),
+    byId('panel-login', HTMLFormElement),
     (v) => (!v.name ? 'Type your name.' : !v.password ? 'Type your password.' : null),
     (v) => api('POST', '/api/auth/login', { name: String(v.name).trim(), password: v.password }),
     next,
   );
   handle(
-    $('panel-register'),
-    (v) => checkAccountName(String(v.name).trim()) ?? checkNewPassword(v.password, v.confirm),
+    byId('panel-register', HTMLFormElement),
+    (v) =>
+      checkAccountName(String(v.name).trim()) ??
+      checkNewPassword(v.password, typeof v.confirm === 'string' ? v.confirm : undefined),
     (v) => api('POST', '/api/auth/register', { name: String(v.name).trim(), password: v.password }),
     next,
   );
   handle(
-    $('panel-streamer'),
+    byId('panel-streamer', HTMLFormElement),
     (v) => (!String(v.key).trim() ? 'Paste your stream key.' : null),
     (v) => api('POST', '/api/auth/streamer', { key: String(v.key).trim() }),
     params.has('next') ? next : '/dashboard',
@@ -98,15 +125,16 @@ async function main() {
 
   const me = await loadMe();
   if (me.user) {
-    $('already').hidden = false;
-    $('already-name').textContent = me.user.name;
-    $('already-continue').href = me.user.role === 'streamer' && !params.has('next') ? '/dashboard' : next;
-    $('already-logout').addEventListener('click', () => void logOut(location.pathname + location.search));
+    byId('already', HTMLElement).hidden = false;
+    byId('already-name', HTMLElement).textContent = me.user.name;
+    byId('already-continue', HTMLAnchorElement).href =
+      me.user.role === 'streamer' && !params.has('next') ? '/dashboard' : next;
+    byId('already-logout', HTMLElement).addEventListener('click', () => void logOut(location.pathname + location.search));
   } else if (!me.available) {
     const note = document.createElement('p');
     note.className = 'notice-banner';
     note.textContent = friendlyError({ code: 'HUB_UNAVAILABLE' });
-    $('auth-forms').before(note);
+    byId('auth-forms', HTMLElement).before(note);
   }
 }
 

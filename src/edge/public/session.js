@@ -4,29 +4,41 @@
 import { api } from './api.js';
 import { loginHref } from './auth-rules.js';
 import { hueFor } from './format.js';
+import { asArray, asRecord } from './json.js';
+import { el } from './dom.js';
 
 /**
  * @typedef {{name: string, role: 'user'|'admin'|'streamer'}} User
  * @typedef {{user: User|null, following: Array<{name: string, live: boolean}>, available: boolean}} Me
  */
 
+/** @type {Promise<Me> | null} */
 let mePromise = null;
 
-/** The session from /api/me; `available` is false when the hub cannot be reached (treated as logged out). */
+/**
+ * @param {unknown} role
+ * @returns {role is User['role']}
+ */
+function isRole(role) {
+  return role === 'user' || role === 'admin' || role === 'streamer';
+}
+
+/**
+ * The session from /api/me; `available` is false when the hub cannot be reached (treated as logged out).
+ * @returns {Promise<Me>}
+ */
 export function loadMe() {
   mePromise ??= api('GET', '/api/me').then((r) => {
-    if (!r.ok || !r.data || typeof r.data !== 'object')
-      return { user: null, following: [], available: false };
-    const u = r.data.user;
-    const user =
-      u && typeof u.name === 'string' && ['user', 'admin', 'streamer'].includes(u.role)
-        ? { name: u.name, role: u.role }
-        : null;
-    const following = Array.isArray(r.data.following)
-      ? r.data.following
-          .filter((f) => f && typeof f.name === 'string')
-          .map((f) => ({ name: f.name, live: f.live === true }))
-      : [];
+    const data = r.ok ? asRecord(r.data) : null;
+    if (!data) return { user: null, following: [], available: false };
+    const u = asRecord(data.user);
+    const user = u && typeof u.name === 'string' && isRole(u.role) ? { name: u.name, role: u.role } : null;
+    /** @type {Me['following']} */
+    const following = [];
+    for (const item of asArray(data.following)) {
+      const f = asRecord(item);
+      if (f && typeof f.name === 'string') following.push({ name: f.name, live: f.live === true });
+    }
     return { user, following, available: true };
   });
   return mePromise;
@@ -38,22 +50,11 @@ export async function logOut(after = '/') {
   location.assign(after);
 }
 
-function el(tag, className, text) {
-  const e = document.createElement(tag);
-  if (className) e.className = className;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 /** Fills the top bar's session area (created if the page has none). */
 export async function mountSessionArea() {
   const bar = document.querySelector('.topbar');
   if (!bar) return;
-  let area = bar.querySelector('.session');
-  if (!area) {
-    area = el('div', 'session');
-    bar.append(area);
-  }
+  const area = bar.querySelector('.session') ?? bar.appendChild(el('div', 'session'));
   area.setAttribute('aria-live', 'polite');
   const me = await loadMe();
   const onLoginPage = location.pathname === '/login' || location.pathname.endsWith('/login.html');

@@ -2,21 +2,29 @@
 // remove or changeType is called while the buffer is still `updating`, so every operation goes
 // through this queue and runs only after the previous one's `updateend`.
 
+import { asRecord } from './json.js';
+
 /** Queued operations beyond this mean the decoder is not keeping up; the oldest media is dropped. */
 const MAX_QUEUED_OPS = 300;
+
+/**
+ * @typedef {{ op: 'append', data: BufferSource } | { op: 'remove', start: number, end: number }
+ *   | { op: 'changeType', type: string }} QueuedOp
+ */
+/** @typedef {{ onUpdated?: () => void, onError?: (err: unknown) => void, onQuotaExceeded?: () => boolean }} QueueHooks */
 
 export class SourceBufferQueue {
   /**
    * @param {MediaSource} mediaSource
    * @param {string} mimeType e.g. 'video/mp4; codecs="avc1.4d401f"'
-   * @param {{ onUpdated?: () => void, onError?: (err: unknown) => void, onQuotaExceeded?: () => boolean }} hooks
+   * @param {QueueHooks} hooks
    *   onQuotaExceeded returns true when it queued a remove that frees space.
    */
   constructor(mediaSource, mimeType, hooks = {}) {
     this.mediaSource = mediaSource;
     this.mimeType = mimeType;
     this.hooks = hooks;
-    /** @type {Array<{ op: 'append', data: BufferSource } | { op: 'remove', start: number, end: number } | { op: 'changeType', type: string }>} */
+    /** @type {QueuedOp[]} */
     this.ops = [];
     this.closed = false;
     this.dropped = 0;
@@ -25,7 +33,7 @@ export class SourceBufferQueue {
       this.pump();
       this.safeHook('onUpdated');
     };
-    this.onSbError = () => this.safeHook('onError', new Error(`SourceBuffer error (${this.mimeType})`));
+    this.onSbError = () => this.hookError(new Error(`SourceBuffer error (${this.mimeType})`));
     this.sourceBuffer.addEventListener('updateend', this.onUpdateEnd);
     this.sourceBuffer.addEventListener('error', this.onSbError);
   }
@@ -43,7 +51,10 @@ export class SourceBufferQueue {
     this.pump();
   }
 
-  /** Switches the codec for the next init segment (e.g. another H.264 profile/level). */
+  /**
+   * Switches the codec for the next init segment (e.g. another H.264 profile/level).
+   * @param {string} mimeType
+   */
   changeType(mimeType) {
     if (typeof this.sourceBuffer.changeType !== 'function' || mimeType === this.mimeType) return;
     this.mimeType = mimeType;
@@ -75,6 +86,7 @@ export class SourceBufferQueue {
     this.sourceBuffer.removeEventListener('error', this.onSbError);
   }
 
+  /** @param {QueuedOp} op */
   push(op) {
     if (this.closed) return;
     this.ops.push(op);
@@ -97,7 +109,7 @@ export class SourceBufferQueue {
       else if (next.op === 'remove') this.sourceBuffer.remove(next.start, next.end);
       else this.sourceBuffer.changeType(next.type);
     } catch (err) {
-      if (err && err.name === 'QuotaExceededError' && next.op === 'append') {
+      if (asRecord(err)?.name === 'QuotaExceededError' && next.op === 'append') {
         // The buffer is full: put the data back and let the owner trim behind the playhead first;
         // if there is nothing left to trim, this piece of media cannot be kept.
         this.ops.unshift(next);
@@ -108,7 +120,7 @@ export class SourceBufferQueue {
         }
         return;
       }
-      this.safeHook('onError', err);
+      this.hookError(err);
       // changeType does not fire updateend; carry on with the rest of the queue.
       queueMicrotask(() => this.pump());
       return;
@@ -116,7 +128,18 @@ export class SourceBufferQueue {
     if (next.op === 'changeType') this.pump();
   }
 
+  /** @param {unknown} err */
+  hookError(err) {
+    this.safeHook('onError', err);
+  }
+
+  /**
+   * Calls an owner's hook; what it throws is logged, not thrown into the append loop.
+   * @param {keyof QueueHooks} name
+   * @param {unknown} [arg]
+   */
   safeHook(name, arg) {
+    /** @type {((arg: unknown) => unknown) | undefined} */
     const fn = this.hooks[name];
     if (!fn) return undefined;
     try {

@@ -6,18 +6,29 @@
 import { api } from './api.js';
 import { friendlyError } from './auth-rules.js';
 import { parseChannelEntry } from './format.js';
+import { byId, query } from './dom.js';
+import { asRecord } from './json.js';
+
+/** @import { ChannelEntry } from './format.js' */
+/** @typedef {{locked: Promise<boolean>, ready: Promise<void>, entry: Promise<ChannelEntry | null>}} AccessGate */
 
 const DIRECTORY_TIMEOUT_MS = 3000;
 const PROBE_TIMEOUT_MS = 1500;
 
+/** @type {AccessGate | null} */
 let gate = null;
 
+/**
+ * @param {string} name
+ * @returns {Promise<ChannelEntry | null>}
+ */
 async function directoryEntry(name) {
   const ctl = new AbortController();
   const t = setTimeout(() => ctl.abort(), DIRECTORY_TIMEOUT_MS);
   try {
     const res = await fetch('/api/streams', { cache: 'no-store', signal: ctl.signal });
     if (!res.ok) return null;
+    /** @type {unknown} */
     const list = await res.json();
     return Array.isArray(list)
       ? (list.map(parseChannelEntry).find((e) => e && e.name === name) ?? null)
@@ -29,7 +40,10 @@ async function directoryEntry(name) {
   }
 }
 
-/** True if the edge refuses this stream's manifest for want of the password. */
+/**
+ * True if the edge refuses this stream's manifest for want of the password.
+ * @param {string} name
+ */
 async function needsPassword(name) {
   const ctl = new AbortController();
   const t = setTimeout(() => ctl.abort(), PROBE_TIMEOUT_MS);
@@ -39,8 +53,9 @@ async function needsPassword(name) {
       signal: ctl.signal,
     });
     if (res.status !== 403) return false;
-    const body = await res.json().catch(() => null);
-    return !body || !body.error || body.error.code === 'PASSWORD_REQUIRED';
+    const body = asRecord(await res.json().catch(() => null));
+    const error = asRecord(body?.error);
+    return !body || !body.error || error?.code === 'PASSWORD_REQUIRED';
   } catch {
     // A slow answer means the edge is waiting for an offline stream: it let us through.
     return false;
@@ -50,11 +65,15 @@ async function needsPassword(name) {
   }
 }
 
+/**
+ * @param {string} name
+ * @param {() => void} resolve
+ */
 function showForm(name, resolve) {
-  const form = document.getElementById('unlock');
-  const input = document.getElementById('unlock-password');
-  const error = document.getElementById('unlock-error');
-  const button = form.querySelector('button[type="submit"]');
+  const form = byId('unlock', HTMLFormElement);
+  const input = byId('unlock-password', HTMLInputElement);
+  const error = byId('unlock-error', HTMLElement);
+  const button = query(form, 'button[type="submit"]', HTMLButtonElement);
   form.hidden = false;
   input.focus();
   form.addEventListener('submit', async (e) => {
@@ -83,14 +102,15 @@ function showForm(name, resolve) {
 /**
  * The page's access gate for stream `name` (one per page, shared by the player and the chat).
  * `locked` resolves to whether the form is shown; `ready` when playback and chat may start.
- * @returns {{locked: Promise<boolean>, ready: Promise<void>, entry: Promise<ReturnType<typeof parseChannelEntry>>}}
+ * @param {string} name
+ * @returns {AccessGate}
  */
 export function streamAccess(name) {
   if (gate) return gate;
   const entry = directoryEntry(name);
   const locked = entry.then((e) => (e && e.protected ? needsPassword(name) : false));
   const ready = locked.then((isLocked) =>
-    isLocked ? new Promise((resolve) => showForm(name, resolve)) : undefined,
+    isLocked ? new Promise((resolve) => showForm(name, () => resolve(undefined))) : undefined,
   );
   gate = { entry, locked, ready };
   return gate;

@@ -7,12 +7,17 @@ import { streamNameFromPath } from './format.js';
 import { loadMe, mountSessionArea } from './session.js';
 import { streamAccess } from './stream-access.js';
 import { mountChat } from './chat.js';
+import { byId } from './dom.js';
+import { asArray, asRecord } from './json.js';
 
 const name = streamNameFromPath(location.pathname);
 
-/** "Follow" / "Following" for accounts (not for a streamer's own channel, nor for logged-out viewers). */
+/**
+ * "Follow" / "Following" for accounts (not for a streamer's own channel, nor for logged-out viewers).
+ * @param {string} channel
+ */
 async function mountFollowButton(channel) {
-  const button = document.getElementById('follow');
+  const button = byId('follow', HTMLButtonElement);
   const me = await loadMe();
   if (!me.user || me.user.role === 'streamer' || me.user.name.toLowerCase() === channel.toLowerCase()) return;
   let following = me.following.some((f) => f.name === channel);
@@ -28,8 +33,9 @@ async function mountFollowButton(channel) {
     button.disabled = true;
     const r = await api(following ? 'DELETE' : 'PUT', `/api/follows/${encodeURIComponent(channel)}`);
     button.disabled = false;
-    if (r.ok && r.data && Array.isArray(r.data.following)) {
-      following = r.data.following.includes(channel);
+    const data = asRecord(r.data);
+    if (r.ok && data && Array.isArray(data.following)) {
+      following = asArray(data.following).includes(channel);
       render();
     } else if (r.error?.code === 'UNAUTHENTICATED') {
       location.assign(loginHref(location.pathname));
@@ -42,14 +48,14 @@ async function mountFollowButton(channel) {
 function main() {
   void mountSessionArea();
   if (!name) {
-    document.getElementById('chat').hidden = true;
+    byId('chat', HTMLElement).hidden = true;
     return;
   }
   void mountFollowButton(name);
   const me = loadMe();
   const access = streamAccess(name);
   void access.locked.then((locked) => {
-    if (locked) document.getElementById('chat-input').placeholder = 'Enter the stream password to chat';
+    if (locked) byId('chat-input', HTMLInputElement).placeholder = 'Enter the stream password to chat';
   });
   void access.ready.then(async () => {
     const { user } = await me;
