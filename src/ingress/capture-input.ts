@@ -7,7 +7,7 @@
 import type { ErrorCode } from '../common/errors/index.js';
 import { errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
-import { FlvReader, type FlvTag } from './flv-reader.js';
+import { FlvReader, type FlvTag } from './flv/flv-reader.js';
 import type { LiveStream } from './live-stream.js';
 import { FfmpegProcess } from './transcoder/ffmpeg-supervisor.js';
 

@@ -16,8 +16,8 @@ import type { Metrics } from '../common/metrics/index.js';
 import type { MediaChunk, RenditionInfo, StreamInfo } from '../common/media.js';
 import { encodeMediaChunk } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
-import type { FlvTag } from './flv-reader.js';
-import { SUPPORTED_CODECS_TEXT, unsupportedCodec } from './transcoder/codecs.js';
+import type { FlvTag } from './flv/flv-tag.js';
+import { SUPPORTED_CODECS_TEXT, unsupportedCodec } from './flv/codecs.js';
 import { buildFfmpegPlan } from './transcoder/ladder.js';
 import { Transcoder } from './transcoder/transcoder.js';
 

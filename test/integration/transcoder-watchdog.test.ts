@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { pino } from 'pino';
 import { ChunkFlags, hasFlag, type MediaChunk } from '../../src/common/media.js';
-import { isSequenceHeader, isVideoKeyframe, type FlvTag } from '../../src/ingress/transcoder/flv-writer.js';
+import { isSequenceHeader, isVideoKeyframe, type FlvTag } from '../../src/ingress/flv/flv-tag.js';
 import { defaultTranscodeOptions } from '../../src/ingress/transcoder/ladder.js';
 import { StallWatchdog } from '../../src/ingress/transcoder/stall-watchdog.js';
 import { Transcoder } from '../../src/ingress/transcoder/transcoder.js';

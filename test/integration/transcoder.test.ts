@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { errorCode } from '../../src/common/errors/index.js';
 import { ChunkFlags, hasFlag, type MediaChunk, type RenditionInfo } from '../../src/common/media.js';
 import { BoxSplitter, readMoof } from '../../src/ingress/transcoder/fmp4-boxes.js';
-import { isSequenceHeader, isVideoKeyframe, type FlvTag } from '../../src/ingress/transcoder/flv-writer.js';
+import { isSequenceHeader, isVideoKeyframe, type FlvTag } from '../../src/ingress/flv/flv-tag.js';
 import { defaultTranscodeOptions } from '../../src/ingress/transcoder/ladder.js';
 import { Transcoder } from '../../src/ingress/transcoder/transcoder.js';
 import { FlvReader } from '../fixtures/transcoder/flv-reader.js';

@@ -2,7 +2,8 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { FlvInput, StreamConfig } from '../../src/ingress/transcoder/flv-input.js';
-import { flvHeader, serializeTag, type FlvTag } from '../../src/ingress/transcoder/flv-writer.js';
+import { type FlvTag } from '../../src/ingress/flv/flv-tag.js';
+import { flvHeader, serializeTag } from '../../src/ingress/flv/flv-writer.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -2,14 +2,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { errorCode } from '../../src/common/errors/index.js';
-import {
-  flvHeader,
-  isEndOfSequence,
-  isMetadataTag,
-  isSequenceHeader,
-  isVideoKeyframe,
-  serializeTag,
-} from '../../src/ingress/transcoder/flv-writer.js';
+import { isEndOfSequence, isMetadataTag, isSequenceHeader, isVideoKeyframe } from '../../src/ingress/flv/flv-tag.js';
+import { flvHeader, serializeTag } from '../../src/ingress/flv/flv-writer.js';
 import { parseFlv } from '../fixtures/transcoder/flv-reader.js';
 
 const fixture = readFileSync(new URL('../fixtures/transcoder/source-head.flv', import.meta.url));

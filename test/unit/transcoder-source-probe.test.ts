@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import type { FlvTag } from '../../src/ingress/transcoder/flv-writer.js';
+import type { FlvTag } from '../../src/ingress/flv/flv-tag.js';
 import {
   normalizeMetadata,
   parseScriptData,

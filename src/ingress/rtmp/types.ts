@@ -3,15 +3,9 @@
  * other code imports.
  */
 import type { ErrorCode } from '../../common/errors/index.js';
+import type { FlvTag } from '../flv/flv-tag.js';
 
-export interface FlvTag {
-  type: 8 | 9 | 18;
-  /** ms, RTMP timestamp (32-bit, extended) */
-  timestamp: number;
-  data: Buffer;
-  /** Date.now() when the message was fully received */
-  receivedAt: number;
-}
+export type { FlvTag };
 
 export interface PublishRequest {
   app: string;

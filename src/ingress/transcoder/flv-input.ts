@@ -14,14 +14,13 @@ import type { Logger } from '../../common/logging/index.js';
 import {
   FLV_TAG_AUDIO,
   FLV_TAG_VIDEO,
-  flvHeader,
   isEndOfSequence,
   isMetadataTag,
   isSequenceHeader,
   isVideoKeyframe,
-  serializeTag,
   type FlvTag,
-} from './flv-writer.js';
+} from '../flv/flv-tag.js';
+import { flvHeader, serializeTag } from '../flv/flv-writer.js';
 import type { SourceTracks } from './ladder.js';
 import { normalizeMetadata } from './source-probe.js';
 import { WallclockMap } from './wallclock-map.js';

@@ -26,7 +26,7 @@ import { BoxSplitter } from './fmp4-boxes.js';
 import { CmafSegmenter, type SegmenterOutput } from './cmaf-segmenter.js';
 import { FfmpegProcess } from './ffmpeg-supervisor.js';
 import { FlvInput, StreamConfig } from './flv-input.js';
-import type { FlvTag } from './flv-writer.js';
+import type { FlvTag } from '../flv/flv-tag.js';
 import { buildFfmpegPlan, type FfmpegPlan, type SourceTracks, type TranscodeOptions } from './ladder.js';
 import { probeSource, type SourceInfo } from './source-probe.js';
 import { SafeEmitter } from '../../common/events/safe-emitter.js';

@@ -7,7 +7,7 @@
  * be accepted by RTMP and then produce nothing watchable, so a publish is refused at its first such tag
  * with a description naming the codec. (HEVC/AV1 support comes with the ingest issue.)
  */
-import { FLV_TAG_AUDIO, FLV_TAG_VIDEO, type FlvTag } from './flv-writer.js';
+import { FLV_TAG_AUDIO, FLV_TAG_VIDEO, type FlvTag } from './flv-tag.js';
 
 const VIDEO_CODECS: Record<number, string> = {
   1: 'JPEG',

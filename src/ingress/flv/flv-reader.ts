@@ -1,15 +1,11 @@
 /**
- * Pure incremental FLV reader: turns an FLV byte stream (ffmpeg `-f flv pipe:1`, used for local capture
+ * Pure incremental FLV reader: turns an FLV byte stream (ffmpeg `-f flv pipe:3`, used for local capture
  * devices) into tags shaped like the RTMP server's, so both inputs share one path into the transcoder.
  */
-import { ProtocolError } from '../common/errors/index.js';
+import { ProtocolError } from '../../common/errors/index.js';
+import type { FlvTag } from './flv-tag.js';
 
-export interface FlvTag {
-  type: 8 | 9 | 18;
-  timestamp: number;
-  data: Buffer;
-  receivedAt: number;
-}
+export type { FlvTag };
 
 const MAX_TAG_BYTES = 16 * 1024 * 1024;
 
