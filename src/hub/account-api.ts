@@ -18,6 +18,7 @@ import type { SessionInfo } from './chat/types.js';
 import type { Directory } from './directory.js';
 import { parseBody, requireCluster, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
+import { streamerUpdateSchema } from './streamer-update.js';
 import type { Store } from './store/types.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
@@ -173,15 +174,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
 
   route('patch', '/dashboard', (req) => {
     const name = managed(req);
-    const patch = parseBody(
-      z.strictObject({
-        title: z.string().max(140).optional(),
-        description: z.string().max(2000).optional(),
-        category: z.string().max(64).optional(),
-        password: z.string().min(8).max(1024).nullable().optional(),
-      }),
-      req.body,
-    );
+    const patch = parseBody(streamerUpdateSchema, req.body);
     const s = store.streamers.update(name, patch);
     logger.info({ stream: name, fields: Object.keys(patch) }, 'channel updated from the dashboard');
     deps.changed();

@@ -12,6 +12,7 @@ import type { ChatHub } from './chat/chat-hub.js';
 import type { Directory } from './directory.js';
 import { parseBody, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
+import { streamerUpdateSchema } from './streamer-update.js';
 import type { Store } from './store/types.js';
 
 export function addRemoteRoutes(
@@ -101,15 +102,7 @@ export function addRemoteRoutes(
     '/api/v1/streams/:name',
     wrap((req) => {
       const name = own(req);
-      const patch = parseBody(
-        z.strictObject({
-          title: z.string().max(140).optional(),
-          description: z.string().max(2000).optional(),
-          category: z.string().max(64).optional(),
-          password: z.string().min(8).max(1024).nullable().optional(),
-        }),
-        req.body,
-      );
+      const patch = parseBody(streamerUpdateSchema, req.body);
       store.streamers.update(name, patch);
       logger.info({ stream: name, fields: Object.keys(patch) }, 'channel updated through the remote API');
       deps.changed();
