@@ -40,7 +40,6 @@ export function checkNewPassword(password, confirm) {
 export function safeNextPath(next, fallback = '/') {
   if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\'))
     return fallback;
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(next)) return fallback;
   let u;
   try {

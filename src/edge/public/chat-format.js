@@ -51,6 +51,7 @@ const TOKEN_RE =
  * @returns {Part[]}
  */
 export function tokenize(text, opts = {}) {
+  /** @type {Map<string, string>} */
   const custom = opts.custom ?? new Map();
   const self = opts.self ? opts.self.toLowerCase() : null;
   /** @type {Part[]} */

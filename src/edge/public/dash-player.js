@@ -5,7 +5,19 @@
 // dash.js switches itself to low-latency mode from the MPD (availabilityTimeComplete=false); the
 // settings below choose how close to the edge it plays and how it catches up.
 
+import { asRecord } from './json.js';
+
 export const DASH_SCRIPT = '/static/dash.all.min.js';
+
+/** @typedef {typeof import('dashjs')} DashJs */
+/** @import { MediaPlayerClass, MediaPlayerSettingClass } from 'dashjs' */
+/** @typedef {{ id: string, bandwidth: number, width?: number, height?: number }} DashRendition */
+/**
+ * dash.js merges what updateSettings gets into its defaults, but its types mark a few nested groups
+ * (abr.throughput.ewma, sampleSettings) as required; settings are written as a deep partial.
+ * @template T
+ * @typedef {{ [K in keyof T]?: NonNullable<T[K]> extends object ? DeepPartial<NonNullable<T[K]>> : T[K] }} DeepPartial
+ */
 
 /**
  * Settings for dash.js 5.2 (names from node_modules/dashjs/index.d.ts, MediaPlayerSettingClass).
@@ -13,6 +25,8 @@ export const DASH_SCRIPT = '/static/dash.all.min.js';
  * its target within ±10 ms without stalls at 0.6 to 1.0 s; LoL+ sat 10 to 30 ms above it and started
  * slower. 0.8 s leaves room for a real network and keeps glass-to-glass under 1.2 s. `?target=`
  * on the page overrides it.
+ * @param {number} targetLatency seconds
+ * @returns {DeepPartial<MediaPlayerSettingClass>}
  */
 export function lowLatencySettings(targetLatency) {
   return {
@@ -42,7 +56,10 @@ export function lowLatencySettings(targetLatency) {
   };
 }
 
-/** Loads dash.js once, as a classic script (CSP 'self' allows it; no inline code). */
+/**
+ * Loads dash.js once, as a classic script (CSP 'self' allows it; no inline code).
+ * @returns {Promise<DashJs>}
+ */
 export function loadDashJs(src = DASH_SCRIPT) {
   if (globalThis.dashjs) return Promise.resolve(globalThis.dashjs);
   return new Promise((resolve, reject) => {
@@ -66,7 +83,7 @@ export class DashPlayer {
   /**
    * @param {{ video: HTMLVideoElement, manifestUrl: string, targetLatency?: number,
    *   onStatus?: (status: string, detail?: string) => void,
-   *   onRenditions?: (video: Array<{ id: string, bandwidth: number, width?: number, height?: number }>) => void,
+   *   onRenditions?: (video: DashRendition[]) => void,
    *   onQuality?: (id: string | null) => void }} params
    */
   constructor({ video, manifestUrl, targetLatency = 0.8, onStatus, onRenditions, onQuality }) {
@@ -74,14 +91,20 @@ export class DashPlayer {
     this.manifestUrl = manifestUrl;
     this.targetLatency = targetLatency;
     this.cb = { onStatus, onRenditions, onQuality };
+    /** @type {MediaPlayerClass | null} */
     this.player = null;
     this.choice = 'auto';
+    /** @type {string | null} the video representation on screen */
     this.rendered = null;
+    /** @type {DashRendition[]} */
     this.reps = [];
     this.stalls = 0;
     this.playedOnce = false;
     this.retryAttempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | null} */
     this.retryTimer = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.watchdogTimer = undefined;
     this.closed = false;
     this.lastProgress = { time: -1, at: performance.now() };
     this.onWaiting = () => {
@@ -102,7 +125,7 @@ export class DashPlayer {
     if (this.closed) return;
     const p = dashjs.MediaPlayer().create();
     this.player = p;
-    p.updateSettings(lowLatencySettings(this.targetLatency));
+    p.updateSettings(/** @type {MediaPlayerSettingClass} */ (lowLatencySettings(this.targetLatency)));
     const E = dashjs.MediaPlayer.events;
     p.on(E.STREAM_INITIALIZED, () => this.onStreamInitialized());
     p.on(E.QUALITY_CHANGE_RENDERED, (e) => {
@@ -116,7 +139,9 @@ export class DashPlayer {
   }
 
   onStreamInitialized() {
-    const reps = this.player.getRepresentationsByType('video') ?? [];
+    const player = this.player;
+    if (!player) return;
+    const reps = player.getRepresentationsByType('video') ?? [];
     this.reps = reps.map((r) => ({
       id: String(r.id),
       bandwidth: r.bandwidth,
@@ -124,18 +149,19 @@ export class DashPlayer {
       height: r.height,
     }));
     this.cb.onRenditions?.(this.reps);
-    this.rendered = this.player.getCurrentRepresentationForType('video')?.id ?? null;
+    this.rendered = player.getCurrentRepresentationForType('video')?.id ?? null;
     this.cb.onQuality?.(this.rendered);
     if (this.choice !== 'auto') this.setQuality(this.choice);
   }
 
+  /** @param {unknown} e dash.js's error event */
   onError(e) {
-    const err = e?.error ?? {};
+    const err = asRecord(asRecord(e)?.error) ?? {};
     const code = err.code ?? 'unknown';
     // A manifest that cannot be loaded means the stream is not live (404) or the edge is away.
     // 11 MANIFEST_LOADER_LOADING_FAILURE, 25 DOWNLOAD_ERROR_ID_MANIFEST (dash.js Errors).
     const offline = code === 11 || code === 25;
-    this.cb.onStatus?.(offline ? 'offline' : 'reconnecting', err.message);
+    this.cb.onStatus?.(offline ? 'offline' : 'reconnecting', typeof err.message === 'string' ? err.message : undefined);
     this.scheduleReattach();
   }
 
@@ -204,7 +230,7 @@ export class DashPlayer {
   close() {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.retryTimer);
+    clearTimeout(this.retryTimer ?? undefined);
     clearInterval(this.watchdogTimer);
     this.video.removeEventListener('waiting', this.onWaiting);
     this.video.removeEventListener('playing', this.onPlaying);

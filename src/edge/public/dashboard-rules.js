@@ -11,6 +11,12 @@ import { asRecord } from './json.js';
 const isFiniteNumber = (v) => typeof v === 'number' && Number.isFinite(v);
 
 /**
+ * A form field's text: forms hold strings; anything else (a missing field) counts as empty.
+ * @param {unknown} v
+ */
+const fieldText = (v) => (typeof v === 'string' ? v : '');
+
+/**
  * A clean copy of the dashboard response, or null if it is not one.
  * @param {unknown} value
  */
@@ -51,7 +57,7 @@ export function infoPatch(saved, form) {
   /** @type {Record<string, string>} */
   const patch = {};
   for (const key of /** @type {const} */ (['title', 'category', 'description'])) {
-    const value = String(form[key] ?? '').trim();
+    const value = fieldText(form[key]).trim();
     if (value !== (saved[key] ?? '')) patch[key] = value;
   }
   return Object.keys(patch).length ? patch : null;
@@ -62,9 +68,9 @@ export function infoPatch(saved, form) {
  * @param {Record<string, unknown>} form
  */
 export function checkInfo(form) {
-  if (String(form.title ?? '').trim().length > 140) return 'Titles are at most 140 characters.';
-  if (String(form.category ?? '').trim().length > 64) return 'Categories are at most 64 characters.';
-  if (String(form.description ?? '').trim().length > 2000) return 'Descriptions are at most 2000 characters.';
+  if (fieldText(form.title).trim().length > 140) return 'Titles are at most 140 characters.';
+  if (fieldText(form.category).trim().length > 64) return 'Categories are at most 64 characters.';
+  if (fieldText(form.description).trim().length > 2000) return 'Descriptions are at most 2000 characters.';
   return null;
 }
 

@@ -9,7 +9,7 @@ import { badgeNode } from './chat-view.js';
 import { formatViewers } from './format.js';
 import { checkInfo, infoPatch, liveStatus, parseDashboard } from './dashboard-rules.js';
 import { mountSessionArea } from './session.js';
-import { byId, formField, query } from './dom.js';
+import { asyncListener, byId, formField, query } from './dom.js';
 import { asRecord } from './json.js';
 
 /** @import { Member } from './chat-format.js' */
@@ -166,7 +166,7 @@ function wireInfo() {
     infoDirty = true;
     formStatus(form, {});
   });
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', asyncListener(async (e) => {
     e.preventDefault();
     if (!data) return;
     const values = Object.fromEntries(new FormData(form));
@@ -179,13 +179,13 @@ function wireInfo() {
     const r = await patch(body);
     button.disabled = false;
     formStatus(form, r.ok ? { ok: 'Saved.' } : { error: friendlyError(r.error) });
-  });
+  }));
 }
 
 function wirePassword() {
   const form = byId('pw-form', HTMLFormElement);
   const input = byId('pw-input', HTMLInputElement);
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', asyncListener(async (e) => {
     e.preventDefault();
     const password = input.value;
     if (password.length < MIN_STREAM_PASSWORD) {
@@ -197,14 +197,14 @@ function wirePassword() {
       form,
       r.ok ? { ok: 'Password set. Share it with the viewers you want.' } : { error: friendlyError(r.error) },
     );
-  });
-  $('pw-remove').addEventListener('click', async () => {
+  }));
+  $('pw-remove').addEventListener('click', asyncListener(async () => {
     const r = await patch({ password: null });
     formStatus(
       form,
       r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) },
     );
-  });
+  }));
 }
 
 function wireKey() {
@@ -216,7 +216,7 @@ function wireKey() {
     $('key-confirm-no').focus();
   });
   $('key-confirm-no').addEventListener('click', () => (confirmBox.hidden = true));
-  $('key-confirm-yes').addEventListener('click', async () => {
+  $('key-confirm-yes').addEventListener('click', asyncListener(async () => {
     confirmBox.hidden = true;
     $('key-error').textContent = '';
     const r = await api('POST', '/api/dashboard/rotate-key');
@@ -230,8 +230,8 @@ function wireKey() {
     box.hidden = false;
     value.focus();
     value.select();
-  });
-  $('key-copy').addEventListener('click', async () => {
+  }));
+  $('key-copy').addEventListener('click', asyncListener(async () => {
     let copied = false;
     try {
       await navigator.clipboard.writeText(value.value);
@@ -242,7 +242,7 @@ function wireKey() {
       copied = document.execCommand('copy');
     }
     $('key-copied').textContent = copied ? 'Copied.' : 'Select the key and copy it by hand.';
-  });
+  }));
   $('key-hide').addEventListener('click', () => {
     value.value = '';
     box.hidden = true;
@@ -251,7 +251,7 @@ function wireKey() {
 
 function wireKeyLogin() {
   const form = byId('key-login-form', HTMLFormElement);
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', asyncListener(async (e) => {
     e.preventDefault();
     const key = byId('key-login-key', HTMLInputElement).value.trim();
     const error = query(form, '.form-error', HTMLElement);
@@ -267,7 +267,7 @@ function wireKeyLogin() {
     }
     // The top bar and everything else follow the new session: start the page afresh.
     location.reload();
-  });
+  }));
 }
 
 async function main() {

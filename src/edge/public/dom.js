@@ -69,3 +69,14 @@ export function formField(form, name) {
   if (field instanceof HTMLInputElement || field instanceof HTMLTextAreaElement) return field;
   throw new Error(`form #${form.id} has no text field "${name}"`);
 }
+
+/**
+ * An async function as an event listener. The browser does not wait for a listener's promise; `void` says
+ * so, and a rejection still surfaces as an unhandled one, as it did from an async listener.
+ * @template {Event} E
+ * @param {(e: E) => Promise<unknown>} fn
+ * @returns {(e: E) => void}
+ */
+export function asyncListener(fn) {
+  return (e) => void fn(e);
+}

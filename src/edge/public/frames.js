@@ -67,10 +67,13 @@ function readName(bytes, offset) {
   return [name, end];
 }
 
-/** @typedef {{ type: 'init', stream: string, rendition: string, data: Uint8Array }} InitFrame */
+// Views over an ArrayBuffer (what a WebSocket with binaryType 'arraybuffer' delivers), so a SourceBuffer
+// takes them as they are.
+/** @typedef {Uint8Array<ArrayBuffer>} Bytes */
+/** @typedef {{ type: 'init', stream: string, rendition: string, data: Bytes }} InitFrame */
 /**
  * @typedef {{ type: 'chunk', stream: string, rendition: string, segment: number, chunk: number, flags: number,
- *   decodeTime: number, duration: number, ingressTime: number, sentTime: number, payload: Uint8Array }} ChunkFrame
+ *   decodeTime: number, duration: number, ingressTime: number, sentTime: number, payload: Bytes }} ChunkFrame
  */
 /** @typedef {{ type: 'heartbeat', time: number }} HeartbeatFrame */
 /** @typedef {InitFrame | ChunkFrame | HeartbeatFrame} ViewerFrame */
@@ -78,7 +81,7 @@ function readName(bytes, offset) {
 /**
  * Decodes one binary WebSocket message. Payloads are Uint8Array views into `buffer` (no copy).
  *
- * @param {ArrayBuffer | ArrayBufferView} buffer
+ * @param {ArrayBuffer | ArrayBufferView<ArrayBuffer>} buffer
  * @returns {ViewerFrame}
  */
 export function decodeFrame(buffer) {

@@ -5,7 +5,7 @@
 import { api } from './api.js';
 import { checkAccountName, checkNewPassword, friendlyError, safeNextPath } from './auth-rules.js';
 import { loadMe, logOut, mountSessionArea } from './session.js';
-import { byId, query } from './dom.js';
+import { asyncListener, byId, query } from './dom.js';
 
 /** @import { ApiResult } from './api.js' */
 /** @typedef {'login'|'register'|'streamer'} Tab */
@@ -73,7 +73,7 @@ function wireTabs() {
 function handle(form, validate, call, destination) {
   const error = query(form, '.form-error', HTMLElement);
   const button = query(form, 'button[type="submit"]', HTMLButtonElement);
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', asyncListener(async (e) => {
     e.preventDefault();
     /** @type {FormValues} */
     const values = Object.fromEntries(new FormData(form));
@@ -88,7 +88,15 @@ function handle(form, validate, call, destination) {
     }
     button.disabled = false;
     error.textContent = r.error.code === 'BAD_CREDENTIALS' ? badCredentials(form.id) : friendlyError(r.error);
-  });
+  }));
+}
+
+/**
+ * A form field's text (an absent field counts as empty).
+ * @param {FormDataEntryValue | undefined} v
+ */
+function fieldText(v) {
+  return typeof v === 'string' ? v : '';
 }
 
 /** @param {string} formId */
@@ -105,21 +113,21 @@ async function main() {
   handle(
     byId('panel-login', HTMLFormElement),
     (v) => (!v.name ? 'Type your name.' : !v.password ? 'Type your password.' : null),
-    (v) => api('POST', '/api/auth/login', { name: String(v.name).trim(), password: v.password }),
+    (v) => api('POST', '/api/auth/login', { name: fieldText(v.name).trim(), password: v.password }),
     next,
   );
   handle(
     byId('panel-register', HTMLFormElement),
     (v) =>
-      checkAccountName(String(v.name).trim()) ??
+      checkAccountName(fieldText(v.name).trim()) ??
       checkNewPassword(v.password, typeof v.confirm === 'string' ? v.confirm : undefined),
-    (v) => api('POST', '/api/auth/register', { name: String(v.name).trim(), password: v.password }),
+    (v) => api('POST', '/api/auth/register', { name: fieldText(v.name).trim(), password: v.password }),
     next,
   );
   handle(
     byId('panel-streamer', HTMLFormElement),
-    (v) => (!String(v.key).trim() ? 'Paste your stream key.' : null),
-    (v) => api('POST', '/api/auth/streamer', { key: String(v.key).trim() }),
+    (v) => (!fieldText(v.key).trim() ? 'Paste your stream key.' : null),
+    (v) => api('POST', '/api/auth/streamer', { key: fieldText(v.key).trim() }),
     params.has('next') ? next : '/dashboard',
   );
 

@@ -10,16 +10,21 @@ import { SourceBufferQueue } from './source-buffer-queue.js';
 import { ChunkTimeline } from './chunk-timeline.js';
 import { localNow } from './clock-sync.js';
 
+/** @import { ChunkFrame, InitFrame } from './frames.js' */
+/** @import { Rendition } from './viewer-messages.js' */
+/** @typedef {'video' | 'audio'} TrackKind */
+
 /** Frames kept while the MediaSource opens (a few seconds of chunks). */
 const MAX_PENDING_FRAMES = 200;
 
+/** @param {Rendition} r */
 const mimeOf = (r) => `${r.kind}/mp4; codecs="${r.codecs}"`;
 
 export class MediaSink {
   /**
    * @param {HTMLVideoElement} video
-   * @param {Map<string, import('./ws-player.js').Rendition>} renditions by id
-   * @param {(kind: 'video' | 'audio') => import('./ws-player.js').Rendition | null} codecRendition
+   * @param {Map<string, Rendition>} renditions by id
+   * @param {(kind: TrackKind) => Rendition | null} codecRendition
    *   the rendition whose codec each SourceBuffer is created with
    * @param {{ onUpdated?: () => void, onUnsupported?: (codecs: string) => void }} hooks
    */
@@ -30,12 +35,13 @@ export class MediaSink {
     this.timeline = new ChunkTimeline();
     /** @type {{ video?: SourceBufferQueue, audio?: SourceBufferQueue }} */
     this.queues = {};
-    /** @type {Map<string, Uint8Array>} init segments of the current epoch, by rendition */
+    /** @type {Map<string, Uint8Array<ArrayBuffer>>} init segments of the current epoch, by rendition */
     this.inits = new Map();
-    /** Which rendition's init each SourceBuffer holds. */
+    /** @type {Record<TrackKind, string | null>} which rendition's init each SourceBuffer holds */
     this.appended = { video: null, audio: null };
-    /** A fresh SourceBuffer can only start decoding at a keyframe. */
+    /** @type {Record<TrackKind, boolean>} a fresh SourceBuffer can only start decoding at a keyframe */
     this.needKeyframe = { video: true, audio: false };
+    /** @type {Array<InitFrame | ChunkFrame>} */
     this.pending = [];
     this.ready = false;
     this.closed = false;
@@ -46,7 +52,10 @@ export class MediaSink {
     video.src = this.objectUrl;
   }
 
-  /** After an "info" on the same timeline: new rendition details (the buffers stay). */
+  /**
+   * After an "info" on the same timeline: new rendition details (the buffers stay).
+   * @param {Map<string, Rendition>} renditions
+   */
   setRenditions(renditions) {
     this.renditions = renditions;
   }
@@ -56,7 +65,7 @@ export class MediaSink {
     this.inits.clear();
   }
 
-  /** @param {{ type: 'init', rendition: string, data: Uint8Array } | { type: 'chunk' } & Record<string, any>} f */
+  /** @param {InitFrame | ChunkFrame} f */
   push(f) {
     if (this.closed) return;
     // Not mediaSource.readyState: it turns 'open' before the queued sourceopen handler has run.
@@ -73,7 +82,11 @@ export class MediaSink {
     return !this.ready || Object.values(this.queues).some((q) => q.pending > 0 || q.sourceBuffer.updating);
   }
 
-  /** Removes media more than `keep` seconds behind the playhead. @returns whether a removal was queued */
+  /**
+   * Removes media more than `keep` seconds behind the playhead.
+   * @param {number} keep
+   * @returns whether a removal was queued
+   */
   trim(keep) {
     const ct = this.video.currentTime;
     let queued = false;
@@ -98,14 +111,17 @@ export class MediaSink {
     URL.revokeObjectURL(this.objectUrl);
   }
 
+  /** @param {(kind: TrackKind) => Rendition | null} codecRendition */
   onOpen(codecRendition) {
     if (this.closed) return;
+    /** @param {TrackKind} kind */
     const hooks = (kind) => ({
       onUpdated: () => this.hooks.onUpdated?.(),
+      /** @param {unknown} err */
       onError: (err) => console.warn(`tiercast: ${kind} SourceBuffer`, err),
       onQuotaExceeded: () => this.trim(1),
     });
-    for (const kind of ['video', 'audio']) {
+    for (const kind of /** @type {const} */ (['video', 'audio'])) {
       const r = codecRendition(kind);
       if (!r) continue;
       if (!MediaSource.isTypeSupported(mimeOf(r))) {
@@ -120,6 +136,7 @@ export class MediaSink {
     for (const f of pending) this.push(f);
   }
 
+  /** @param {InitFrame} f */
   addInit(f) {
     const r = this.renditions.get(f.rendition);
     if (!r) return;
@@ -128,6 +145,7 @@ export class MediaSink {
     this.appendInit(r);
   }
 
+  /** @param {Rendition} r */
   appendInit(r) {
     const q = this.queues[r.kind];
     const init = this.inits.get(r.id);
@@ -138,6 +156,7 @@ export class MediaSink {
     return true;
   }
 
+  /** @param {ChunkFrame} f */
   addChunk(f) {
     const r = this.renditions.get(f.rendition);
     const q = r && this.queues[r.kind];

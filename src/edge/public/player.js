@@ -5,7 +5,12 @@ import { WsPlayer } from './ws-player.js';
 import { DashPlayer } from './dash-player.js';
 import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry } from './format.js';
 import { streamAccess } from './stream-access.js';
+import { byId } from './dom.js';
 
+/** @import { DashRendition } from './dash-player.js' */
+/** @typedef {DashRendition & { frameRate?: number }} QualityOption a video rendition of either player */
+
+/** @type {Record<string, string>} */
 const STATUS_TEXT = {
   connecting: 'Connecting…',
   buffering: 'Connecting…',
@@ -18,24 +23,31 @@ const STATUS_TEXT = {
 const LATENCY_EVERY_MS = 250;
 const META_EVERY_MS = 15_000;
 
-const $ = (id) => document.getElementById(id);
-const video = $('video');
+/** For elements used only as plain HTML elements (text, hidden). */
+const $ = (/** @type {string} */ id) => byId(id, HTMLElement);
+const video = byId('video', HTMLVideoElement);
 const statusEl = $('status');
 const overlay = $('overlay');
 const latencyEl = $('latency');
-const qualitySelect = $('quality');
-const unmuteBtn = $('unmute');
-const playBtn = $('play');
-const fullscreenBtn = $('fullscreen');
+const qualitySelect = byId('quality', HTMLSelectElement);
+const unmuteBtn = byId('unmute', HTMLButtonElement);
+const playBtn = byId('play', HTMLButtonElement);
+const fullscreenBtn = byId('fullscreen', HTMLButtonElement);
 
 const params = new URLSearchParams(location.search);
 const transport = params.get('transport') === 'dash' ? 'dash' : 'ws';
 const target = Number(params.get('target'));
 const name = streamNameFromPath(location.pathname);
 
+/** @type {QualityOption[]} highest first */
 let renditionList = [];
+/** @type {WsPlayer | DashPlayer | null} */
 let player = null;
 
+/**
+ * @param {string} status
+ * @param {string} [detail]
+ */
 function setStatus(status, detail) {
   const text = status === 'error' && detail ? detail : (STATUS_TEXT[status] ?? status);
   statusEl.textContent = text;
@@ -46,6 +58,7 @@ function setStatus(status, detail) {
   if (detail === 'Click play to start') playBtn.hidden = false;
 }
 
+/** @param {QualityOption[]} list */
 function fillQualityMenu(list) {
   renditionList = [...list].sort((a, b) => (b.height ?? 0) - (a.height ?? 0) || b.bandwidth - a.bandwidth);
   const chosen = qualitySelect.value || 'auto';
@@ -56,6 +69,7 @@ function fillQualityMenu(list) {
   qualitySelect.disabled = renditionList.length === 0;
 }
 
+/** @param {string | null} id */
 function showQuality(id) {
   // In Auto mode, say what Auto picked: "Auto (720p)".
   const auto = qualitySelect.options[0];
@@ -79,6 +93,7 @@ async function refreshMeta() {
   try {
     const res = await fetch('/api/streams', { cache: 'no-store' });
     if (!res.ok) return;
+    /** @type {unknown} */
     const list = await res.json();
     const entry = Array.isArray(list) ? list.map(parseStreamEntry).find((e) => e && e.name === name) : null;
     if (!entry) return;
@@ -152,6 +167,7 @@ function main() {
   void access.ready.then(() => startPlayer(name));
 }
 
+/** @param {string} name */
 function startPlayer(name) {
   const common = {
     video,
@@ -176,7 +192,9 @@ function startPlayer(name) {
       manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href,
       targetLatency: target > 0 ? target : 0.8,
     });
-    player.start().catch((err) => setStatus('error', `Could not start the player: ${err.message}`));
+    player
+      .start()
+      .catch((err) => setStatus('error', `Could not start the player: ${err instanceof Error ? err.message : String(err)}`));
   }
   setInterval(updateLatency, LATENCY_EVERY_MS);
   window.addEventListener('pagehide', () => player?.close());

@@ -6,7 +6,7 @@
 import { api } from './api.js';
 import { friendlyError } from './auth-rules.js';
 import { parseChannelEntry } from './format.js';
-import { byId, query } from './dom.js';
+import { asyncListener, byId, query } from './dom.js';
 import { asRecord } from './json.js';
 
 /** @import { ChannelEntry } from './format.js' */
@@ -76,7 +76,7 @@ function showForm(name, resolve) {
   const button = query(form, 'button[type="submit"]', HTMLButtonElement);
   form.hidden = false;
   input.focus();
-  form.addEventListener('submit', async (e) => {
+  form.addEventListener('submit', asyncListener(async (e) => {
     e.preventDefault();
     const password = input.value;
     if (!password) {
@@ -96,7 +96,7 @@ function showForm(name, resolve) {
     error.textContent =
       r.error.code === 'BAD_CREDENTIALS' ? 'That password is not right. Try again.' : friendlyError(r.error);
     input.select();
-  });
+  }));
 }
 
 /**
@@ -109,6 +109,7 @@ export function streamAccess(name) {
   if (gate) return gate;
   const entry = directoryEntry(name);
   const locked = entry.then((e) => (e && e.protected ? needsPassword(name) : false));
+  /** @type {Promise<void>} */
   const ready = locked.then((isLocked) =>
     isLocked ? new Promise((resolve) => showForm(name, () => resolve(undefined))) : undefined,
   );

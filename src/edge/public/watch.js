@@ -7,7 +7,7 @@ import { streamNameFromPath } from './format.js';
 import { loadMe, mountSessionArea } from './session.js';
 import { streamAccess } from './stream-access.js';
 import { mountChat } from './chat.js';
-import { byId } from './dom.js';
+import { asyncListener, byId } from './dom.js';
 import { asArray, asRecord } from './json.js';
 
 const name = streamNameFromPath(location.pathname);
@@ -29,7 +29,7 @@ async function mountFollowButton(channel) {
   };
   render();
   button.hidden = false;
-  button.addEventListener('click', async () => {
+  button.addEventListener('click', asyncListener(async () => {
     button.disabled = true;
     const r = await api(following ? 'DELETE' : 'PUT', `/api/follows/${encodeURIComponent(channel)}`);
     button.disabled = false;
@@ -42,7 +42,7 @@ async function mountFollowButton(channel) {
     } else {
       button.title = 'Could not update, try again';
     }
-  });
+  }));
 }
 
 function main() {

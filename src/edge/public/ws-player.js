@@ -15,6 +15,11 @@ import { ClockSync, localNow } from './clock-sync.js';
 import { AutoQuality } from './auto-quality.js';
 import { LiveEdge } from './live-edge.js';
 import { MediaSink } from './media-sink.js';
+import { parseViewerMessage } from './viewer-messages.js';
+import { asRecord } from './json.js';
+
+/** @import { LIVE_EDGE_DEFAULTS } from './live-edge.js' */
+/** @import { Rendition, StreamInfo } from './viewer-messages.js' */
 
 export const WS_DEFAULTS = Object.freeze({
   /** Media kept behind the playhead. */
@@ -31,11 +36,7 @@ export const WS_DEFAULTS = Object.freeze({
 
 const OFFLINE_CODES = /NOT_FOUND|OFFLINE/;
 
-/**
- * @typedef {'connecting' | 'live' | 'buffering' | 'offline' | 'reconnecting' | 'error'} PlayerStatus
- * @typedef {{ id: string, kind: 'video' | 'audio', codecs: string, bandwidth: number, width?: number,
- *   height?: number, frameRate?: number, timescale: number }} Rendition
- */
+/** @typedef {'connecting' | 'live' | 'buffering' | 'offline' | 'reconnecting' | 'error'} PlayerStatus */
 
 export class WsPlayer {
   /**
@@ -43,7 +44,7 @@ export class WsPlayer {
    *   onStatus?: (status: PlayerStatus, detail?: string) => void,
    *   onRenditions?: (video: Rendition[]) => void,
    *   onQuality?: (id: string | null) => void,
-   *   options?: Partial<typeof WS_DEFAULTS & typeof import('./live-edge.js').LIVE_EDGE_DEFAULTS> }} params
+   *   options?: Partial<typeof WS_DEFAULTS & typeof LIVE_EDGE_DEFAULTS> }} params
    */
   constructor({ video, url, stream, onStatus, onRenditions, onQuality, options = {} }) {
     this.video = video;
@@ -58,17 +59,30 @@ export class WsPlayer {
     this.sink = null;
     /** 'auto' or a video rendition id. */
     this.choice = 'auto';
+    /** @type {string | null} the video rendition last asked for */
     this.selected = null;
+    /** @type {StreamInfo | null} */
     this.info = null;
     /** @type {Map<string, Rendition>} */
     this.renditionsById = new Map();
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.reconnectAttempt = 0;
+    /** @type {Set<ReturnType<typeof setTimeout>>} */
     this.timers = new Set();
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.tickTimer = this.pingTimer = undefined;
     this.closed = false;
     this.offline = false;
+    /** @type {string | null} the status last reported, with its detail */
     this.status = null;
+    /** @type {string | null} */
     this.shownQuality = null;
+    this.started = false;
+    this.startedAt = 0;
+    this.playedOnce = false;
+    /** @type {{ time: number, at: number }} where the playhead was, and when */
+    this.lastProgress = { time: -1, at: 0 };
     this.tickCount = 0;
     /** Waiting events after playback first started (not counting the stream ending). */
     this.stalls = 0;
@@ -140,7 +154,8 @@ export class WsPlayer {
       this.later(() => this.ping(), 1000);
       this.pingTimer = setInterval(() => this.ping(), this.opts.pingEveryMs);
     };
-    ws.onmessage = (ev) => {
+    // binaryType 'arraybuffer': every binary message is an ArrayBuffer.
+    ws.onmessage = (/** @type {MessageEvent<string | ArrayBuffer>} */ ev) => {
       try {
         if (typeof ev.data === 'string') this.onText(ev.data);
         else this.onBinary(ev.data);
@@ -161,6 +176,7 @@ export class WsPlayer {
     };
   }
 
+  /** @param {number} code @param {string} reason */
   dropSocket(code, reason) {
     const ws = this.ws;
     if (!ws) return;
@@ -170,6 +186,7 @@ export class WsPlayer {
     ws.close(code, reason);
   }
 
+  /** @param {{ type: string } & Record<string, unknown>} msg */
   send(msg) {
     if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(msg));
   }
@@ -178,15 +195,17 @@ export class WsPlayer {
     this.send({ type: 'ping', t: localNow() });
   }
 
+  /** @param {string | null} id */
   select(id) {
     if (!id) return;
     this.selected = id;
     this.send({ type: 'select', video: id });
   }
 
+  /** @param {string} text */
   onText(text) {
-    const msg = JSON.parse(text);
-    switch (msg.type) {
+    const msg = parseViewerMessage(text);
+    switch (msg?.type) {
       case 'info':
         this.onInfo(msg.info);
         break;
@@ -209,7 +228,7 @@ export class WsPlayer {
       case 'skipped': {
         // The edge names the rendition whose chunk hit the ceiling, audio included; a skip naming
         // another video rendition is stale (from before a switch). A manual choice is respected.
-        const named = this.renditionsById.get(msg.rendition);
+        const named = this.renditionsById.get(msg.rendition ?? '');
         if (this.choice === 'auto')
           this.select(this.auto.onSkipped(named?.kind === 'video' ? named.id : undefined));
         break;
@@ -219,26 +238,27 @@ export class WsPlayer {
     }
   }
 
+  /** @param {StreamInfo} info */
   onInfo(info) {
-    if (!info || !Array.isArray(info.renditions)) return;
     const prev = this.info;
     this.info = info;
     this.reconnectAttempt = 0;
     this.offline = false;
     this.renditionsById = new Map(info.renditions.map((r) => [r.id, r]));
     this.edge.setChunkDuration(info.chunkDurationMs);
-    const sameTimeline = prev && this.sink && prev.availabilityStartTime === info.availabilityStartTime;
-    if (!sameTimeline || kindsOf(prev) !== kindsOf(info)) {
+    const sink = this.sink;
+    if (!prev || !sink || prev.availabilityStartTime !== info.availabilityStartTime || kindsOf(prev) !== kindsOf(info)) {
       this.resetMedia();
     } else {
-      this.sink.setRenditions(this.renditionsById);
-      if (prev.epoch !== info.epoch) this.sink.clearInits();
+      sink.setRenditions(this.renditionsById);
+      if (prev.epoch !== info.epoch) sink.clearInits();
     }
     this.cb.onRenditions?.(this.videoRenditions());
     this.setQuality(this.choice);
     this.setStatus(this.started && !this.video.paused ? 'live' : 'buffering');
   }
 
+  /** @param {ArrayBuffer} buf */
   onBinary(buf) {
     const f = decodeFrame(buf);
     if (f.type === 'heartbeat' || f.stream !== this.stream) return;
@@ -270,7 +290,10 @@ export class WsPlayer {
     });
   }
 
-  /** SourceBuffers are created with the codec of the rendition about to be selected. */
+  /**
+   * SourceBuffers are created with the codec of the rendition about to be selected.
+   * @param {'video' | 'audio'} kind
+   */
   codecRendition(kind) {
     const sel = this.renditionsById.get(this.selected ?? '');
     if (sel && sel.kind === kind) return sel;
@@ -295,7 +318,7 @@ export class WsPlayer {
     this.video.play().then(
       () => this.setStatus('live'),
       (err) =>
-        this.setStatus('error', err && err.name === 'NotAllowedError' ? 'Click play to start' : String(err)),
+        this.setStatus('error', asRecord(err)?.name === 'NotAllowedError' ? 'Click play to start' : String(err)),
     );
   }
 
@@ -360,6 +383,7 @@ export class WsPlayer {
       this.select(this.auto.onStall());
   }
 
+  /** @param {PlayerStatus} status @param {string} [detail] */
   setStatus(status, detail) {
     const key = `${status}:${detail ?? ''}`;
     if (key === this.status) return;
@@ -367,6 +391,7 @@ export class WsPlayer {
     this.cb.onStatus?.(status, detail);
   }
 
+  /** @param {() => void} fn @param {number} ms */
   later(fn, ms) {
     const t = setTimeout(() => {
       this.timers.delete(t);
@@ -376,6 +401,7 @@ export class WsPlayer {
   }
 }
 
+/** @param {StreamInfo | null} info */
 function kindsOf(info) {
   return info ? [...new Set(info.renditions.map((r) => r.kind))].sort().join(',') : '';
 }
