@@ -78,9 +78,9 @@ export class WsPlayer {
     this.status = null;
     /** @type {string | null} */
     this.shownQuality = null;
-    this.started = false;
+    // Playback state, set again by resetPlayback() for every new MediaSource.
+    this.started = this.playedOnce = false;
     this.startedAt = 0;
-    this.playedOnce = false;
     /** @type {{ time: number, at: number }} where the playhead was, and when */
     this.lastProgress = { time: -1, at: 0 };
     this.tickCount = 0;
@@ -290,10 +290,7 @@ export class WsPlayer {
     });
   }
 
-  /**
-   * SourceBuffers are created with the codec of the rendition about to be selected.
-   * @param {'video' | 'audio'} kind
-   */
+  /** SourceBuffers are created with the codec of the rendition about to be selected. @param {'video' | 'audio'} kind */
   codecRendition(kind) {
     const sel = this.renditionsById.get(this.selected ?? '');
     if (sel && sel.kind === kind) return sel;
