@@ -7,6 +7,7 @@
  * This is the first hop: a message over the hub's limits (announced on the link, the ceilings until then)
  * is refused here with the hub's own code, so it never travels, queues, or reaches the link.
  */
+import type { ChatNoticeCode } from '../common/errors/index.js';
 import { CEILING_LIMITS, checkDrawing, checkText, type ChatSizeLimits } from '../common/chat/index.js';
 import type { Logger } from '../common/logging/index.js';
 import type { EdgeToHub, HubDirectoryEntry, HubToEdge } from '../common/protocol/index.js';
@@ -146,7 +147,7 @@ export class ChatBridge {
   }
 
   /** The same checks, codes and wording as the hub's (shared rules), before anything is sent or queued. */
-  private refusal(action: Action): { code: string; text: string } | undefined {
+  private refusal(action: Action): { code: ChatNoticeCode; text: string } | undefined {
     const { maxMessageChars, maxDrawingBytes } = this.limits;
     if (action.type === 'draw') {
       // Shape (BAD_DRAWING) is the hub's to judge; size is what protects the path.

@@ -3,6 +3,7 @@
  * segment server; maps error codes to statuses. Every response to a bad path is a 404 from a lookup:
  * nothing here reads a file named by a request.
  */
+import type { ErrorCode } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import type { Metrics } from '../common/metrics/index.js';
@@ -250,7 +251,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   // Anyone can ask for any name: one line per request would let a client write the log (route + code key,
   // not the name, so a scan of many names is limited too).
   const notFoundLog = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: '404 lines', level: 'debug' });
-  function notFound(res: HttpResponse, route: string, code: string, message: string): void {
+  function notFound(res: HttpResponse, route: string, code: ErrorCode, message: string): void {
     count(route, '404');
     if (notFoundLog.allow(`${route} ${code}`)) logger.debug({ route, code }, message);
     sendError(res, '404 Not Found', code, message);

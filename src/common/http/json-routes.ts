@@ -3,6 +3,7 @@
  * plain request object, maps errors with a `code` to statuses, and logs refusals with their code.
  * Handlers never see uWS objects, so API logic stays transport-free and testable.
  */
+import { TiercastError, type ErrorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import type { App, HttpResponse } from './uws-server.js';
 import { BodyTooLarge, parseCookies, readBody, requestInfo, type RequestInfo } from './request.js';
@@ -25,8 +26,8 @@ export interface ApiResponse {
 
 export type ApiHandler = (req: ApiRequest) => Promise<ApiResponse> | ApiResponse;
 
-/** Error codes → HTTP statuses (docs/errors.md). Unknown codes are 400 if the error has a code, else 500. */
-const STATUS: Record<string, number> = {
+/** Error codes → HTTP statuses (docs/errors.md). Other codes are 400; an error without a code is 500. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
   INVALID_VALUE: 400,
   PAYLOAD_TOO_LARGE: 413,
@@ -67,21 +68,21 @@ export function statusLine(status: number): string {
   return TEXT[status] ?? `${status} Status`;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly status = STATUS[code] ?? 400,
-  ) {
-    super(message);
+/** An API refusal with its HTTP status (by default the code's). */
+export class ApiError extends TiercastError {
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, status = STATUS[code] ?? 400) {
+    super(code, message);
+    this.name = 'ApiError';
+    this.status = status;
   }
 }
 
-export function errorStatus(err: unknown): { status: number; code: string; message: string } {
-  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : undefined;
+export function errorStatus(err: unknown): { status: number; code: ErrorCode; message: string } {
   if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof BodyTooLarge) return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: err.message };
-  if (code) return { status: STATUS[code] ?? 400, code, message: (err as Error).message };
+  if (err instanceof TiercastError) return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }
 

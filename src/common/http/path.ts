@@ -4,10 +4,16 @@
  * URL parser downstream might treat as equal is compared as equal here: percent-encoding, dot segments,
  * repeated slashes, backslashes and `;` parameters. Whatever cannot be reduced safely is refused.
  */
+import { TiercastError } from '../errors/index.js';
 
 /** Why a path was refused; the caller answers 400/404 and logs it with the code. */
-export class UnsafePath extends Error {
-  readonly code = 'BAD_REQUEST';
+export class UnsafePath extends TiercastError {
+  declare readonly code: 'BAD_REQUEST';
+
+  constructor(message: string) {
+    super('BAD_REQUEST', message);
+    this.name = 'UnsafePath';
+  }
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import uWS from 'uWebSockets.js';
 import type { Registry } from 'prom-client';
+import type { ErrorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 
 export type App = uWS.TemplatedApp;
@@ -53,7 +54,7 @@ export function send(res: HttpResponse, status: string, body: string | Buffer, h
   });
 }
 
-export function sendError(res: HttpResponse, status: string, code: string, message: string): void {
+export function sendError(res: HttpResponse, status: string, code: ErrorCode, message: string): void {
   send(res, status, JSON.stringify({ error: { code, message } }), {
     'content-type': 'application/json',
     'cache-control': 'no-store',

@@ -8,7 +8,7 @@ import type { ClusterServerConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { StreamInfo } from '../media.js';
-import { errorCode, errorMessage } from '../errors/index.js';
+import { ProtocolError, errorCode, errorMessage } from '../errors/index.js';
 import {
   AUTH_HEADER,
   CloseCode,
@@ -161,7 +161,7 @@ export class ClusterServer {
         case FrameType.HEARTBEAT:
           return;
         default:
-          throw Object.assign(new Error(`frame type ${f.type} is not accepted from a child`), { code: 'PROTOCOL_MALFORMED_FRAME' });
+          throw new ProtocolError('PROTOCOL_MALFORMED_FRAME', `frame type ${f.type} is not accepted from a child`, { child: d.nodeId });
       }
     } catch (err) {
       const code = errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME';

@@ -2,6 +2,7 @@
  * Chat events: what a viewer's browser receives (JSON text frames on the edge's /chat/NAME socket) and
  * what it may send. The edge forwards hub events to browsers verbatim; it never builds them itself.
  */
+import type { ChatNoticeCode } from '../../common/errors/index.js';
 import type { ChatBadge, ChatKind } from '../store/types.js';
 
 export interface ChatMessageView {
@@ -29,7 +30,7 @@ export type ChatEvent =
   /** `members` lists at most a couple of thousand; `total` counts them all. */
   | { type: 'members'; channel: string; members: MemberView[]; total: number }
   | { type: 'you'; name: string; color: string; badge: ChatBadge; canModerate: boolean }
-  | { type: 'notice'; level: 'info' | 'error'; code?: string; text: string }
+  | { type: 'notice'; level: 'info' | 'error'; code?: ChatNoticeCode; text: string }
   | { type: 'delete'; channel: string; seqs: number[] }
   | { type: 'clear'; channel: string }
   | { type: 'emoji'; list: Array<{ name: string; url: string }> }

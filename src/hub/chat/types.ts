@@ -2,6 +2,7 @@
  * The chat hub's ports: what it needs from the rest of the hub (store, session check, channel list) and what it
  * drives (ChatOutput, implemented by the hub's edge-link transport). Nothing here knows about sockets.
  */
+import { TiercastError, type ChatNoticeCode, type ErrorContext } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { HubErrorCode, Store } from '../store/types.js';
 import type { ChatEvent, ConnRef } from './events.js';
@@ -60,42 +61,15 @@ export interface ChatHubOptions {
   now?: () => number;
 }
 
-/** Codes of `notice` events the hub sends to one connection (listed in docs/errors.md, chat section). */
-export type ChatNoticeCode =
-  | 'STREAM_NOT_FOUND'
-  | 'BANNED'
-  | 'GUESTS_NOT_ALLOWED'
-  | 'NOT_JOINED'
-  | 'BAD_REQUEST'
-  | 'EMPTY_MESSAGE'
-  | 'MESSAGE_TOO_LONG'
-  | 'DRAWING_TOO_LARGE'
-  | 'BAD_DRAWING'
-  | 'RATE_LIMITED'
-  | 'MUTED'
-  | 'UNKNOWN_COMMAND'
-  | 'BAD_COMMAND'
-  | 'FORBIDDEN'
-  | 'INVALID_NAME'
-  | 'NAME_TAKEN'
-  | 'INVALID_COLOR'
-  | 'UNKNOWN_NAME'
-  | 'INTERNAL';
+/** Codes of `notice` events (listed in docs/errors.md, chat section): the chat group of src/common/errors. */
+export type { ChatNoticeCode };
 
 /** Thrown by the hub's REST-facing methods (postAsStreamer); transport maps the code like a HubError's. */
-export class ChatError extends Error {
-  readonly code: HubErrorCode;
-  constructor(
-    code: HubErrorCode,
-    message: string,
-    context: Record<string, string | number | undefined> = {},
-  ) {
-    const ctx = Object.entries(context)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}:${String(v)}`)
-      .join(', ');
-    super(ctx ? `${message} [${ctx}]` : message);
+export class ChatError extends TiercastError {
+  declare readonly code: HubErrorCode;
+
+  constructor(code: HubErrorCode, message: string, context: ErrorContext = {}) {
+    super(code, message, context);
     this.name = 'ChatError';
-    this.code = code;
   }
 }

@@ -1,31 +1,19 @@
 /**
- * Errors of the hub's store, auth and admin functions. HubError extends Error rather than TiercastError
- * because its codes (HubErrorCode, listed in ./types.ts) are not TiercastError's ErrorCode: pretending
- * otherwise would let `errorCode()` return codes its type does not admit. Transport maps `code` to HTTP.
- * Messages carry context as `[streamer:alice]` and never contain a stream key or a password.
+ * Errors of the hub's store, auth and admin functions: a TiercastError whose code is one of the API group
+ * (HubErrorCode). Transport maps `code` to HTTP. Messages carry context as `[streamer:alice]` and never
+ * contain a stream key or a password.
  */
+import { TiercastError, type ErrorContext } from '../../common/errors/index.js';
 import type { HubErrorCode } from './types.js';
 
-export type ErrorContext = Record<string, string | number | undefined>;
+export type { ErrorContext };
 
-export class HubError extends Error {
-  readonly code: HubErrorCode;
-  readonly context: ErrorContext;
+export class HubError extends TiercastError {
+  declare readonly code: HubErrorCode;
 
-  constructor(
-    code: HubErrorCode,
-    message: string,
-    context: ErrorContext = {},
-    options?: { cause?: unknown },
-  ) {
-    const ctx = Object.entries(context)
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}:${String(v)}`)
-      .join(', ');
-    super(ctx ? `${message} [${ctx}]` : message, options);
+  constructor(code: HubErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(code, message, context, options);
     this.name = 'HubError';
-    this.code = code;
-    this.context = context;
   }
 }
 

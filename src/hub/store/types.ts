@@ -3,19 +3,11 @@
  * Every method is synchronous (better-sqlite3). Errors are HubError with a stable code.
  * Secrets (stream keys, passwords) go in and are hashed; they never come back out.
  */
+import type { ApiErrorCode } from '../../common/errors/index.js';
 import type { NameRegistry } from './name-registry.js';
 
-export type HubErrorCode =
-  | 'DUPLICATE_NAME'
-  | 'UNKNOWN_NAME'
-  | 'INVALID_VALUE'
-  | 'BAD_CREDENTIALS'
-  | 'FORBIDDEN'
-  | 'RATE_LIMITED'
-  | 'NOT_FOUND'
-  | 'PAYLOAD_TOO_LARGE'
-  | 'CSRF_FAILED'
-  | 'UNAUTHENTICATED';
+/** The store's and the hub APIs' codes: the API group of the one list in src/common/errors. */
+export type HubErrorCode = ApiErrorCode;
 
 export interface StreamerRecord {
   name: string;

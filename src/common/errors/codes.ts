@@ -1,0 +1,109 @@
+/**
+ * Every error code tiercast uses, in one list: errors, HTTP error bodies, log lines, WebSocket close
+ * reasons and chat notices all carry one of these. The three groups are the three tables of
+ * docs/errors.md (a code may be in more than one: `BAD_REQUEST` is a node, API and chat code);
+ * test/unit/error-codes-doc.test.ts checks that each table lists exactly its group. WebSocket close codes
+ * are numbers, not codes: they are in `src/common/protocol/close-codes.ts` and their own table.
+ */
+
+/** Codes of the media nodes (ingress, relays, edges) and of things every node does. */
+export const NODE_ERROR_CODES = [
+  // configuration
+  'CONFIG_INVALID',
+  // ingest
+  'BAD_STREAM_KEY',
+  'STREAM_ALREADY_LIVE',
+  'RTMP_PROTOCOL_ERROR',
+  'RTMP_HANDSHAKE_FAILED',
+  'RTMP_MESSAGE_TOO_LARGE',
+  'RTMP_PUBLISH_TIMEOUT',
+  'RTMP_TOO_MANY_CONNECTIONS',
+  'UNSUPPORTED_CODEC',
+  // transcoding
+  'TRANSCODER_START_FAILED',
+  'TRANSCODER_DIED',
+  'TRANSCODER_STALLED',
+  'MP4_PARSE_ERROR',
+  // other child processes (capture input, demo publisher)
+  'PROCESS_START_FAILED',
+  'PROCESS_DIED',
+  // inter-tier protocol
+  'PROTOCOL_MALFORMED_FRAME',
+  'PROTOCOL_VERSION_MISMATCH',
+  'PROTOCOL_FRAME_TOO_LARGE',
+  'CLUSTER_AUTH_FAILED',
+  'UPSTREAM_TIMEOUT',
+  'UPSTREAM_UNAVAILABLE',
+  'PARENT_AT_CAPACITY',
+  'PARENT_LOOP',
+  // delivery
+  'STREAM_NOT_FOUND',
+  'SEGMENT_NOT_FOUND',
+  'BAD_REQUEST',
+  'SLOW_CONSUMER',
+  'PASSWORD_REQUIRED',
+  // hub, as the nodes see it
+  'HUB_UNAVAILABLE',
+  'THUMBNAIL_FAILED',
+  // operations
+  'LOG_LINES_SUPPRESSED',
+  'METRICS_FAILED',
+] as const;
+
+/** Codes of the hub's store and of the JSON APIs (`{"error":{"code","message"}}`). */
+export const API_ERROR_CODES = [
+  'BAD_REQUEST',
+  'DUPLICATE_NAME',
+  'UNKNOWN_NAME',
+  'INVALID_VALUE',
+  'BAD_CREDENTIALS',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'CSRF_FAILED',
+  'CLUSTER_AUTH_FAILED',
+  'RATE_LIMITED',
+  'PAYLOAD_TOO_LARGE',
+  'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'INTERNAL',
+] as const;
+
+/** Codes of chat `notice` events sent to one connection, by the hub or (CHAT_*) by the edge. */
+export const CHAT_NOTICE_CODES = [
+  'STREAM_NOT_FOUND',
+  'BANNED',
+  'GUESTS_NOT_ALLOWED',
+  'NOT_JOINED',
+  'BAD_REQUEST',
+  'EMPTY_MESSAGE',
+  'MESSAGE_TOO_LONG',
+  'DRAWING_TOO_LARGE',
+  'BAD_DRAWING',
+  'RATE_LIMITED',
+  'MUTED',
+  'UNKNOWN_COMMAND',
+  'BAD_COMMAND',
+  'FORBIDDEN',
+  'INVALID_NAME',
+  'NAME_TAKEN',
+  'INVALID_COLOR',
+  'UNKNOWN_NAME',
+  'INTERNAL',
+  'CHAT_QUEUED',
+  'CHAT_QUEUE_FULL',
+  'CHAT_DISABLED',
+] as const;
+
+export type NodeErrorCode = (typeof NODE_ERROR_CODES)[number];
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+export type ChatNoticeCode = (typeof CHAT_NOTICE_CODES)[number];
+export type ErrorCode = NodeErrorCode | ApiErrorCode | ChatNoticeCode;
+
+/** Every code once. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  ...new Set<ErrorCode>([...NODE_ERROR_CODES, ...API_ERROR_CODES, ...CHAT_NOTICE_CODES]),
+];
+
+export function isErrorCode(s: unknown): s is ErrorCode {
+  return typeof s === 'string' && (ERROR_CODES as readonly string[]).includes(s);
+}
