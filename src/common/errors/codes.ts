@@ -4,6 +4,9 @@
  * docs/errors.md (a code may be in more than one: `BAD_REQUEST` is a node, API and chat code);
  * test/unit/error-codes-doc.test.ts checks that each table lists exactly its group. WebSocket close codes
  * are numbers, not codes: they are in `src/common/protocol/close-codes.ts` and their own table.
+ *
+ * A code read from the wire (a STREAM_END or ERROR frame, a hub notice) stays a string until checked with
+ * `isErrorCode`: a peer of another version may send one this list does not have.
  */
 
 /** Codes of the media nodes (ingress, relays, edges) and of things every node does. */

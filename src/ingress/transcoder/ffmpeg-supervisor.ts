@@ -9,34 +9,22 @@
  * stdio: fd 0 = input, fd 1 ignored, fd 2 = logs/stats, fds 3.. = one output pipe per rendition
  * (`pipe:3` …).
  */
-import type { ErrorCode } from '../../common/errors/index.js';
-import type { Logger } from '../../common/logging/index.js';
 import {
   SupervisedProcess,
   type LineClass,
   type SupervisedProcessOptions,
 } from '../../common/process/supervised-process.js';
 
-export interface FfmpegStartOptions {
-  args: string[];
+/**
+ * SupervisedProcess's options with ffmpeg's defaults: codes TRANSCODER_START_FAILED and TRANSCODER_DIED,
+ * lines without an error tag at debug.
+ */
+export type FfmpegStartOptions = Omit<SupervisedProcessOptions, 'command' | 'name' | 'outputPipes'> & {
   /** Default "ffmpeg" (looked up on PATH). */
   ffmpegPath?: string;
-  /** Number of output pipes; they are fds 3 .. 3 + outputPipes - 1 in the child. */
+  /** Number of output pipes; they are fds 3 .. 3 + outputPipes - 1 in the child (`pipe:3` …). */
   outputPipes: number;
-  logger: Logger;
-  /** An exit within this many ms of spawning is a start failure. Argument errors exit in well under 100 ms. */
-  startupWindowMs?: number;
-  /** Time between SIGTERM and SIGKILL in close(). */
-  killTimeoutMs?: number;
-  /** Added to error messages, e.g. { stream }. */
-  context?: Record<string, string | number | undefined>;
-  /** Default TRANSCODER_START_FAILED and TRANSCODER_DIED. */
-  codes?: { startFailed: ErrorCode; died: ErrorCode };
-  job?: boolean;
-  /** Level of lines without an error tag; default debug. */
-  stderrLevel?: 'warn' | 'debug';
-  redact?: (text: string) => string;
-}
+};
 
 const ERROR_LINE = /\[(error|fatal|panic)\]/;
 const STATS_LINE = /^(\[info\] )?(frame|size)=/;
