@@ -4,6 +4,7 @@
  * (ports may be 0). Closing goes leaves first: edge, intermediate, ingress, hub.
  */
 import type { AllConfig } from '../common/config/index.js';
+import { hubLinkSchema } from '../common/config/schema.js';
 import type { Logger } from '../common/logging/index.js';
 import { startEdge, type EdgeNode } from '../edge/main.js';
 import { startHub, type HubNode } from '../hub/main.js';
@@ -28,7 +29,8 @@ export async function startLocalNetwork(cfg: AllConfig, logger?: Logger, opts: {
       if (s.get('demo')) s.rotateKey('demo', opts.demoKey);
       else s.add({ name: 'demo', key: opts.demoKey, title: 'tiercast demo: test pattern', category: 'Demo' });
     }
-    const hubLink = { ...(cfg.ingress.hub ?? { queueLimit: 1000, reconnectBackoffMaxMs: 5000 }), url: hub.url };
+    // Defaults from the schema, not restated here.
+    const hubLink = { ...(cfg.ingress.hub ?? hubLinkSchema.parse({ url: hub.url })), url: hub.url };
     const ingress = await startIngress({ ...cfg.ingress, hub: hubLink }, logger);
     started.unshift(ingress);
     const intermediate = await startIntermediate({ ...cfg.intermediate, upstream: { ...cfg.intermediate.upstream, parents: [ingress.url] } }, logger);

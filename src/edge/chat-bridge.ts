@@ -11,6 +11,7 @@ import type { ChatNoticeCode } from '../common/errors/index.js';
 import { CEILING_LIMITS, checkDrawing, checkText, type ChatSizeLimits } from '../common/chat/index.js';
 import type { Logger } from '../common/logging/index.js';
 import type { EdgeToHub, HubDirectoryEntry, HubToEdge } from '../common/protocol/index.js';
+import { CloseCode } from '../common/protocol/close-codes.js';
 
 export interface ChatViewer {
   /** Sends a JSON text event to this viewer. */
@@ -124,7 +125,7 @@ export class ChatBridge {
         const c = this.conns.get(m.conn);
         if (c) {
           this.leave(m.conn);
-          c.viewer.close(4403, m.reason.slice(0, 120));
+          c.viewer.close(CloseCode.FORBIDDEN, m.reason.slice(0, 120));
         }
         return;
       }

@@ -17,6 +17,7 @@ import type { App } from '../common/http/uws-server.js';
 import { SESSION_COOKIE } from '../common/protocol/session-tokens.js';
 import type { AccessGate } from './access-gate.js';
 import type { ChatBridge } from './chat-bridge.js';
+import { CloseCode } from '../common/protocol/close-codes.js';
 
 interface ChatData {
   conn: string;
@@ -40,7 +41,7 @@ const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export const chatTopic = (channel: string) => `chat/${channel}`;
 
-export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefined; gate: AccessGate; logger: Logger }): { close(): void } {
+export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefined; gate: AccessGate; logger: Logger; idleTimeoutS: number }): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ChatData>>();
   const { logger, gate } = deps;
   const end = (ws: uWS.WebSocket<ChatData>, code: number, reason: string) => {
@@ -55,14 +56,14 @@ export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefin
       const d = ws.getUserData();
       if (d.closed || gate.allows(d.channel, d.cookies)) continue;
       logger.info({ channel: d.channel, code: 'PASSWORD_REQUIRED' }, 'chat closed: stream became password-protected');
-      end(ws, 4403, PASSWORD_REASON);
+      end(ws, CloseCode.FORBIDDEN, PASSWORD_REASON);
     }
   });
   app.ws<ChatData>('/chat/:name', {
     maxPayloadLength: readCeiling(CHAT_FRAME_CEILING_BYTES, CHAT_FRAME_CEILING_BYTES + CHAT_FRAME_GRACE_BYTES),
     maxBackpressure: CHAT_SOCKET_MAX_BACKPRESSURE,
     closeOnBackpressureLimit: 1,
-    idleTimeout: 60,
+    idleTimeout: deps.idleTimeoutS,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const channel = req.getParameter(0) ?? '';

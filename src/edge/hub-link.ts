@@ -69,7 +69,7 @@ export class HubLink {
       headers: { [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'hub-link') },
       // Above the hub's sending limit: an oversize message is dropped with a log line, not the link.
       maxPayload: LINK_FRAME_CEILING_BYTES,
-      handshakeTimeout: 5000,
+      handshakeTimeout: this.opts.config.requestTimeoutMs,
     });
     this.ws = ws;
     const log = this.opts.logger;

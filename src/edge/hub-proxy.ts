@@ -15,9 +15,8 @@ import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, matchViewerApi } from '../common/h
 
 const FORWARD_HEADERS = ['cookie', 'content-type', CSRF_HEADER];
 const MAX_BODY = 256 * 1024;
-const TIMEOUT_MS = 5000;
 
-export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId: string; clusterSecret: string; logger: Logger }): void {
+export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId: string; clusterSecret: string; logger: Logger; timeoutMs: number }): void {
   const { hubUrl, logger } = deps;
   const unavailable = (res: HttpResponse) =>
     writeApiResponse(res, { status: 503, body: { error: { code: 'HUB_UNAVAILABLE', message: 'accounts and chat are unavailable right now' } } });
@@ -45,7 +44,7 @@ export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId
     const target = `${hubUrl.replace(/\/+$/, '')}${VIEWER_API_PREFIX}${route.path}`;
     bodyPromise
       .then(async (body) => {
-        const r = await fetch(target, { method, headers, body: body ? new Uint8Array(body) : undefined, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
+        const r = await fetch(target, { method, headers, body: body ? new Uint8Array(body) : undefined, signal: AbortSignal.timeout(deps.timeoutMs), redirect: 'manual' });
         const data = Buffer.from(await r.arrayBuffer());
         if (aborted) return;
         res.cork(() => {
@@ -81,7 +80,7 @@ export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId
       if (cached && Date.now() - cached.at < cacheMs && type) {
         return writeApiResponse(res, { raw: { data: cached.data, contentType: type }, headers: { 'cache-control': 'public, max-age=5' } });
       }
-      fetch(`${hubUrl.replace(/\/+$/, '')}${prefix}${file}`, { signal: AbortSignal.timeout(TIMEOUT_MS) })
+      fetch(`${hubUrl.replace(/\/+$/, '')}${prefix}${file}`, { signal: AbortSignal.timeout(deps.timeoutMs) })
         .then(async (r) => {
           const data = Buffer.from(await r.arrayBuffer());
           if (aborted) return;

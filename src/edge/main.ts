@@ -30,21 +30,18 @@ export interface EdgeNode {
 export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Promise<EdgeNode> {
   const logger = createLogger('edge', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'edge');
-  let viewerLoad = () => 0;
   const { relay, nd } = createPullingRelay({
     role: 'edge',
     discovery: config.discovery,
-    load: () => viewerLoad(),
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,
     cacheSegments: config.cache.segments,
-    maxFrameBytes: 16 * 1024 * 1024,
+    maxFrameBytes: config.upstream.maxFrameBytes,
     logger,
     metrics,
   });
   const counter = new ViewerCounter();
-  viewerLoad = () => relay.list().reduce((n, r) => n + counter.count(r.name), 0);
   const gate = new AccessGate(config.clusterSecret, {
     // Known only once the stream's description has arrived here; until then the gate holds media viewers.
     streamSaysProtected: (name) => {
@@ -95,8 +92,8 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       },
     });
   }
-  const chatSockets = addChatSocket(app, { chat: () => chatBridge, gate, logger: logger.child({ module: 'chat-socket' }) });
-  addHubProxy(app, { hubUrl: config.hub?.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-proxy' }) });
+  const chatSockets = addChatSocket(app, { chat: () => chatBridge, gate, logger: logger.child({ module: 'chat-socket' }), idleTimeoutS: config.viewer.chatIdleTimeoutS });
+  addHubProxy(app, { hubUrl: config.hub?.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-proxy' }), timeoutMs: config.hub?.requestTimeoutMs ?? 5000 });
   const viewers = addViewerSocket(app, { relay, config: config.viewer, logger: logger.child({ module: 'viewers' }), metrics, counter, gate });
   addEdgeRoutes(app, {
     config,
@@ -109,7 +106,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     hubDirectory: () => hubDirectory,
   });
   const listening = await listen(app, config.http.host, config.http.port);
-  await nd.register(config.http.host, listening.port, 'ws');
+  await nd.register(config.http.host, listening.port, 'ws', () => relay.list().reduce((n, r) => n + counter.count(r.name), 0));
   if (hubLink && chatBridge) hubLink.start(chatBridge);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');

@@ -17,6 +17,7 @@ import { ViewerSession, overCap } from './viewer-session.js';
 import { AdmittedViewer } from './viewer-admission.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
+import { CloseCode } from '../common/protocol/close-codes.js';
 
 interface ViewerData {
   stream: string;
@@ -50,7 +51,7 @@ export function addViewerSocket(
     maxPayloadLength: readCeiling(MAX_CONTROL_BYTES),
     // uWS's own ceiling sits above ours: ViewerSession skips or closes first, with a reason.
     maxBackpressure: config.closeBackpressureBytes * 2,
-    idleTimeout: 32,
+    idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const stream = req.getParameter(0) ?? '';
@@ -105,7 +106,7 @@ export function addViewerSocket(
         () => gate.access(d.stream, d.cookies),
         () => {
           logger.info({ stream: d.stream, remote: d.remote, code: 'PASSWORD_REQUIRED' }, 'media socket refused: stream is password-protected');
-          session.close(4403, PASSWORD_REASON);
+          session.close(CloseCode.FORBIDDEN, PASSWORD_REASON);
         },
       );
       counter.wsJoin(d.stream);
@@ -115,7 +116,7 @@ export function addViewerSocket(
       const r = relay.get(d.stream);
       if (r && r.state === 'pending') {
         // Tell the player promptly if the stream turns out not to exist.
-        void r.whenKnown(5000).then((info) => {
+        void r.whenKnown(config.streamWaitMs).then((info) => {
           if (!d.closed && !info) session.sendText(JSON.stringify({ type: 'end', reason: 'stream is not live' }));
         });
       }

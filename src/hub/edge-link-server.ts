@@ -20,15 +20,21 @@ import {
 } from '../common/protocol/index.js';
 import type { ChatSizeLimits } from '../common/chat/index.js';
 import type { App } from '../common/http/uws-server.js';
+import { SafeEmitter, type EventMap } from '../common/events/safe-emitter.js';
 import type { ChatEvent, ConnRef } from './chat/events.js';
 import type { DirectoryEntryView } from './directory.js';
 
-export interface EdgeLinkHandler {
-  join(ref: ConnRef, channel: string, identity: { session?: string; guestName?: string; ip: string }): void;
-  leave(ref: ConnRef): void;
-  act(ref: ConnRef, action: { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string }): void;
-  viewers(edge: string, counts: Record<string, number>): void;
-  edgeGone(edge: string): void;
+/** What edges send, as events (the chat hub and the directory subscribe; a throwing listener is logged). */
+export interface EdgeLinkEvents extends EventMap {
+  join: [ref: ConnRef, channel: string, identity: { session?: string; guestName?: string; ip: string }];
+  leave: [ref: ConnRef];
+  act: [ref: ConnRef, action: { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string }];
+  viewers: [edge: string, counts: Record<string, number>];
+  edgeGone: [edge: string];
+}
+
+/** What a newly connected edge is told first. */
+export interface EdgeLinkGreeting {
   /** The directory to send a newly connected edge. */
   directory(): DirectoryEntryView[];
   /** The chat limits this hub enforces, announced to each edge so it refuses oversize messages first. */
@@ -40,20 +46,20 @@ interface EdgeData {
   closed: boolean;
 }
 
-export class EdgeLinkServer {
+export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
   private readonly edges = new Map<string, uWS.WebSocket<EdgeData>>();
-  private handler: EdgeLinkHandler | undefined;
 
   constructor(
     app: App,
-    private readonly opts: { clusterSecret: string; logger: Logger; metrics: Metrics },
+    private readonly opts: { clusterSecret: string; logger: Logger; metrics: Metrics; greeting: EdgeLinkGreeting; idleTimeoutS: number },
   ) {
+    super(opts.logger, { module: 'edge-link' });
     const log = opts.logger;
     app.ws<EdgeData>('/internal/edge', {
       // Above the sending limit: an oversize message from an edge is dropped with a log line, not the link.
       maxPayloadLength: LINK_FRAME_CEILING_BYTES,
       maxBackpressure: 64 * 1024 * 1024,
-      idleTimeout: 32,
+      idleTimeout: opts.idleTimeoutS,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
         const token = req.getHeader(AUTH_HEADER);
@@ -82,30 +88,31 @@ export class EdgeLinkServer {
           // The same edge reconnected before its old socket timed out: the new link wins.
           old.getUserData().closed = true;
           old.end(CloseCode.GOING_AWAY, 'replaced by a newer link from the same edge');
-          this.handler?.edgeGone(d.edge);
+          this.safeEmit('edgeGone', d.edge);
         }
         this.edges.set(d.edge, ws);
         log.info({ edge: d.edge }, 'edge linked');
-        if (this.handler) {
-          this.sendTo([ws], { t: 'limits', chat: this.handler.chatLimits() });
-          for (const m of directoryPages(this.handler.directory())) this.sendTo([ws], m);
-        }
+        this.sendTo([ws], { t: 'limits', chat: opts.greeting.chatLimits() });
+        for (const m of directoryPages(opts.greeting.directory())) this.sendTo([ws], m);
       },
       message: (ws, message, isBinary) => {
         const d = ws.getUserData();
-        if (isBinary || !this.handler) return;
+        if (isBinary) return;
         try {
           const m = decodeEdgeToHub(Buffer.from(message).toString('utf8'));
-          const h = this.handler;
           switch (m.t) {
             case 'join':
-              return h.join({ edge: d.edge, conn: m.conn }, m.channel, m.identity);
+              this.safeEmit('join', { edge: d.edge, conn: m.conn }, m.channel, m.identity);
+              return;
             case 'leave':
-              return h.leave({ edge: d.edge, conn: m.conn });
+              this.safeEmit('leave', { edge: d.edge, conn: m.conn });
+              return;
             case 'act':
-              return h.act({ edge: d.edge, conn: m.conn }, m.action);
+              this.safeEmit('act', { edge: d.edge, conn: m.conn }, m.action);
+              return;
             case 'viewers':
-              return h.viewers(d.edge, m.counts);
+              this.safeEmit('viewers', d.edge, m.counts);
+              return;
           }
         } catch (err) {
           const code = errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME';
@@ -119,14 +126,10 @@ export class EdgeLinkServer {
         d.closed = true;
         if (!wasCurrent) return;
         this.edges.delete(d.edge);
-        this.handler?.edgeGone(d.edge);
+        this.safeEmit('edgeGone', d.edge);
         log.info({ edge: d.edge }, 'edge link closed');
       },
     });
-  }
-
-  setHandler(h: EdgeLinkHandler): void {
-    this.handler = h;
   }
 
   broadcast(channel: string, event: ChatEvent): void {

@@ -33,7 +33,16 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   const directory = new Directory();
   const sessions = new Sessions(config.clusterSecret, store, { sessionMs: config.sessionTtlMs, accessMs: config.accessTokenTtlMs });
   const app = createApp();
-  const links = new EdgeLinkServer(app, { clusterSecret: config.clusterSecret, logger: logger.child({ module: 'edge-link' }), metrics });
+  const links = new EdgeLinkServer(app, {
+    clusterSecret: config.clusterSecret,
+    logger: logger.child({ module: 'edge-link' }),
+    metrics,
+    idleTimeoutS: config.edgeLinkIdleTimeoutS,
+    greeting: {
+      directory: () => directory.entries(store.streamers.list()),
+      chatLimits: () => ({ maxMessageChars: config.chat.maxMessageChars, maxDrawingBytes: config.chat.maxDrawingBytes }),
+    },
+  });
   const chat = new ChatHub({
     store,
     output: {
@@ -59,21 +68,19 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
       links.publishDirectory(directory.entries(store.streamers.list()));
     }, 100);
   };
-  const periodic = setInterval(changed, 5000);
+  const periodic = setInterval(changed, config.directoryPushIntervalMs);
   periodic.unref();
 
-  links.setHandler({
-    join: (ref, channel, identity) => chat.join(ref, channel, identity),
-    leave: (ref) => chat.leave(ref),
-    act: (ref, action) => chat.act(ref, action),
-    viewers: (edge, counts) => directory.reportViewers(edge, counts),
-    edgeGone: (edge) => {
-      chat.dropEdge(edge);
-      directory.dropEdge(edge);
-      changed();
-    },
-    directory: () => directory.entries(store.streamers.list()),
-    chatLimits: () => ({ maxMessageChars: config.chat.maxMessageChars, maxDrawingBytes: config.chat.maxDrawingBytes }),
+  // What edges send goes to the chat hub and the directory (the links are the chat's output, so the two are
+  // joined by events rather than by handing one to the other before it exists).
+  links.on('join', (ref, channel, identity) => chat.join(ref, channel, identity));
+  links.on('leave', (ref) => chat.leave(ref));
+  links.on('act', (ref, action) => chat.act(ref, action));
+  links.on('viewers', (edge, counts) => directory.reportViewers(edge, counts));
+  links.on('edgeGone', (edge) => {
+    chat.dropEdge(edge);
+    directory.dropEdge(edge);
+    changed();
   });
 
   addMetricsRoute(app, metrics.registry, logger);
@@ -112,8 +119,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     store.close();
     throw err;
   }
-  const nd = setupDiscovery({ config: config.discovery, role: 'hub', nodeId: config.nodeId, logger, metrics, load: () => links.edgeCount });
-  await nd.register(config.http.host, listening.port, 'http');
+  const nd = setupDiscovery({ config: config.discovery, role: 'hub', nodeId: config.nodeId, logger, metrics });
+  await nd.register(config.http.host, listening.port, 'http', () => links.edgeCount);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, dataDir: config.dataDir, streamers: store.streamers.list().length }, 'hub listening');
   const l = listening;

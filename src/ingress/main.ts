@@ -42,7 +42,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   // The static list keeps working beside the hub (the embedded default and quick setups).
   const streamers = authorizer ?? (hub ? new ChainedAuthorizer(config.streamers.length ? [staticList, hub] : [hub]) : staticList);
   const live = new Map<string, LiveStream>();
-  const nd = setupDiscovery({ config: config.discovery, role: 'ingress', nodeId: config.nodeId, logger, metrics, load: () => live.size });
+  const nd = setupDiscovery({ config: config.discovery, role: 'ingress', nodeId: config.nodeId, logger, metrics });
   // A claim lost during a Consul outage (another ingress took the name): this copy of the stream must stop.
   nd.discovery.onClaimLost((stream) => {
     logger.error({ stream, code: 'STREAM_ALREADY_LIVE' }, 'stream claim lost to another ingress; stopping the local publish');
@@ -161,7 +161,7 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     await rtmp.close();
     throw err;
   }
-  await nd.register(config.http.host, listening.port, 'ws');
+  await nd.register(config.http.host, listening.port, 'ws', () => live.size);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) }, 'ingress listening');
 

@@ -20,16 +20,14 @@ export interface IntermediateNode {
 export async function startIntermediate(config: IntermediateConfig, parentLogger?: Logger): Promise<IntermediateNode> {
   const logger = createLogger('intermediate', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'intermediate');
-  let children = () => 0;
   const { relay, nd } = createPullingRelay({
     role: 'intermediate',
     discovery: config.discovery,
-    load: () => children(),
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,
     cacheSegments: config.cache.segments,
-    maxFrameBytes: config.cluster.maxFrameBytes,
+    maxFrameBytes: config.upstream.maxFrameBytes,
     logger,
     metrics,
   });
@@ -45,9 +43,8 @@ export async function startIntermediate(config: IntermediateConfig, parentLogger
     logger: logger.child({ module: 'cluster' }),
     metrics,
   });
-  children = () => cluster.childCount;
   const listening = await listen(app, config.http.host, config.http.port);
-  await nd.register(config.http.host, listening.port, 'ws');
+  await nd.register(config.http.host, listening.port, 'ws', () => cluster.childCount);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'intermediate listening');
   let closing: Promise<void> | undefined;

@@ -25,7 +25,7 @@ function errorOf(fn: () => unknown): TiercastError {
 }
 
 test('the committed sample configs are valid', () => {
-  for (const role of ['ingress', 'intermediate', 'edge'] as const) {
+  for (const role of ['ingress', 'intermediate', 'edge', 'hub'] as const) {
     const cfg = loadRoleConfig(role, { configFile: `config/${role}.sample.yaml`, env });
     assert.equal(cfg.nodeId, `${role}-1`);
   }

@@ -102,11 +102,17 @@ test('a cold relay asked to resume passes the child position upstream (no lost s
   const { RelayNode } = await import('../../src/common/relay/relay-node.js');
   const { testMetrics } = await import('../helpers/fakes.js');
   const asked: Array<{ stream: string; resume: unknown; path?: string[] }> = [];
-  const node = new RelayNode({ nodeId: 'inter-1a', cacheSegments: 8, idleUnsubscribeMs: 1000, logger: silentLogger, metrics: testMetrics() });
-  node.setUpstream({
-    subscribe: (stream, resume, path) => asked.push({ stream, resume: resume(), path }),
-    unsubscribe: () => undefined,
-    close: () => Promise.resolve(),
+  const node = new RelayNode({
+    nodeId: 'inter-1a',
+    cacheSegments: 8,
+    idleUnsubscribeMs: 1000,
+    logger: silentLogger,
+    metrics: testMetrics(),
+    upstream: () => ({
+      subscribe: (stream, resume, path) => asked.push({ stream, resume: resume(), path }),
+      unsubscribe: () => undefined,
+      close: () => Promise.resolve(),
+    }),
   });
   const child = { onInfo() {}, onInit() {}, onChunk() {}, onEnd() {} };
   node.attach('demo', child, [{ rendition: 'v360', segment: 5, chunk: 4 }], ['edge-1', 'inter-2b']);

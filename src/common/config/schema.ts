@@ -32,6 +32,8 @@ export const upstreamSchema = z.strictObject({
   idleUnsubscribeMs: z.number().int().min(0).default(10_000),
   /** How long a child's subscribe waits for a stream to appear upstream before "not found". */
   subscribeTimeoutMs: z.number().int().min(100).default(5000),
+  /** Largest frame accepted from a parent (an init segment or a chunk of the top rendition fits easily). */
+  maxFrameBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
 });
 
 export const clusterServerSchema = z.strictObject({
@@ -40,6 +42,8 @@ export const clusterServerSchema = z.strictObject({
   maxBackpressureBytes: z.number().int().min(64 * 1024).default(32 * 1024 * 1024),
   /** Child relays accepted; past it a new child is refused (503 PARENT_AT_CAPACITY) and tries another parent. */
   maxChildren: z.number().int().min(1).default(200),
+  /** uWS closes a child socket silent this long (pings keep a healthy one alive); seconds, ≥ 8. */
+  idleTimeoutS: z.number().int().min(8).max(960).default(16),
 });
 
 const base = {
@@ -101,6 +105,8 @@ export const hubLinkSchema = z.strictObject({
   /** Edge: chat messages queued per edge while the hub is unreachable (oldest dropped first, with a notice). */
   queueLimit: z.number().int().min(0).default(1000),
   reconnectBackoffMaxMs: z.number().int().min(100).default(5000),
+  /** The link's WebSocket handshake, and each account call an edge forwards to the hub. */
+  requestTimeoutMs: z.number().int().min(100).default(5000),
 });
 
 export const chatSchema = z.strictObject({
@@ -126,6 +132,10 @@ export const hubSchema = z.strictObject({
   accessTokenTtlMs: z.number().int().min(10_000).default(3600_000),
   /** Login attempts per client IP per minute (accounts, stream-key logins, viewing passwords). */
   loginRatePerMinute: z.number().int().min(1).default(10),
+  /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */
+  directoryPushIntervalMs: z.number().int().min(500).default(5000),
+  /** uWS closes an edge link silent this long (pings keep a healthy one alive); seconds, ≥ 8. */
+  edgeLinkIdleTimeoutS: z.number().int().min(8).max(960).default(32),
 });
 
 export const ingressSchema = z
@@ -176,6 +186,12 @@ export const viewerSchema = z.strictObject({
   segmentWaitMs: z.number().int().min(0).default(3000),
   /** dash.js target latency advertised in the MPD ServiceDescription. */
   targetLatencyMs: z.number().int().min(100).default(1000),
+  /** How long a media socket for a stream not (yet) carried here waits for it before `{"type":"end"}`. */
+  streamWaitMs: z.number().int().min(100).default(5000),
+  /** uWS closes a media socket silent this long (automatic pings keep a live player's open); seconds, ≥ 8. */
+  idleTimeoutS: z.number().int().min(8).max(960).default(32),
+  /** The same for chat sockets, which can be quiet for longer. */
+  chatIdleTimeoutS: z.number().int().min(8).max(960).default(60),
 });
 
 export const edgeSchema = z.strictObject({

@@ -10,8 +10,11 @@ import { createDiscovery, describeSelf, selfTier, type Discovery, type Discovery
 export interface NodeDiscovery {
   readonly discovery: Discovery;
   readonly self: { id: string; region: string; tier: number };
-  /** Registers the node (resolves even if Consul is away: it retries in the background). */
-  register(listenHost: string, port: number, scheme: 'ws' | 'http'): Promise<void>;
+  /**
+   * Registers the node (resolves even if Consul is away: it retries in the background). `load` (children or
+   * viewers now) is read at once and every few seconds; it is given here, when everything it reads exists.
+   */
+  register(listenHost: string, port: number, scheme: 'ws' | 'http', load?: () => number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,7 +31,6 @@ export function setupDiscovery(opts: {
   parents?: readonly string[];
   logger: Logger;
   metrics: Metrics;
-  load: () => number;
 }): NodeDiscovery {
   const m = opts.metrics;
   const discovery = createDiscovery(opts.config, opts.logger.child({ module: 'discovery' }), {
@@ -40,10 +42,10 @@ export function setupDiscovery(opts: {
   return {
     discovery,
     self: { id: opts.nodeId, region: opts.config.region, tier: selfTier(opts.config, opts.role) },
-    register: async (listenHost, port, scheme) => {
+    register: async (listenHost, port, scheme, load = () => 0) => {
       const wsUrl = `${scheme}://${advertisedHost(opts.config, listenHost)}:${port}`;
-      await discovery.start(describeSelf(opts.config, { id: opts.nodeId, role: opts.role, wsUrl, load: opts.load() }));
-      loadTimer = setInterval(() => discovery.setLoad(opts.load()), 2000);
+      await discovery.start(describeSelf(opts.config, { id: opts.nodeId, role: opts.role, wsUrl, load: load() }));
+      loadTimer = setInterval(() => discovery.setLoad(load()), 2000);
       loadTimer.unref();
     },
     close: async () => {

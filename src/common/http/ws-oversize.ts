@@ -6,9 +6,10 @@
  * close 1009 and `PAYLOAD_TOO_LARGE: …`. Only a message past the ceiling still gets uWS's abrupt close.
  */
 import type uWS from 'uWebSockets.js';
+import { CloseCode } from '../protocol/close-codes.js';
 
 /** RFC 6455 "Message Too Big". */
-export const CLOSE_MESSAGE_TOO_BIG = 1009;
+export const CLOSE_MESSAGE_TOO_BIG = CloseCode.MESSAGE_TOO_BIG;
 
 /**
  * uWS buffers a fragmented message up to maxPayloadLength per socket before handing it over, so the ceiling

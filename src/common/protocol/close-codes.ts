@@ -3,10 +3,14 @@ import type { ErrorCode } from '../errors/index.js';
 
 export const CloseCode = {
   GOING_AWAY: 1001,
+  /** RFC 6455 "message too big": a frame over the socket's limit (src/common/http/ws-oversize.ts). */
+  MESSAGE_TOO_BIG: 1009,
   AUTH_FAILED: 4001,
   VERSION_MISMATCH: 4002,
   MALFORMED_FRAME: 4003,
   FRAME_TOO_LARGE: 4004,
+  /** Refused for this viewer: a password is needed, or a moderator removed them (the reason says which). */
+  FORBIDDEN: 4403,
   STREAM_NOT_FOUND: 4404,
   SLOW_CONSUMER: 4008,
   HEARTBEAT_TIMEOUT: 4009,

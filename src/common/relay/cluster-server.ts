@@ -57,7 +57,7 @@ export class ClusterServer {
     app.ws<ChildData>('/cluster', {
       maxPayloadLength: opts.config.maxFrameBytes,
       maxBackpressure: opts.config.maxBackpressureBytes * 2,
-      idleTimeout: 16,
+      idleTimeout: opts.config.idleTimeoutS,
       sendPingsAutomatically: true,
       upgrade: (res, req, context) => {
         const protocols = req.getHeader('sec-websocket-protocol');

@@ -35,11 +35,16 @@ export interface RelayNodeOptions {
   idleUnsubscribeMs: number;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * For relays that pull from a parent: makes the upstream client, given this node as the handler of what
+   * it delivers (the two point at each other, so the node creates its client rather than being handed one).
+   */
+  upstream?: (handler: UpstreamHandler) => UpstreamClient;
 }
 
 export class RelayNode implements UpstreamHandler {
   private readonly streams = new Map<string, StreamRelay>();
-  private upstream: UpstreamClient | undefined;
+  private readonly upstream: UpstreamClient | undefined;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
   private directoryEntries: DirectoryEntry[] = [];
@@ -47,13 +52,9 @@ export class RelayNode implements UpstreamHandler {
 
   constructor(private readonly opts: RelayNodeOptions) {
     this.events = new SafeEmitter(opts.logger);
+    this.upstream = opts.upstream?.(this);
     this.sweeper = setInterval(() => this.sweep(), Math.max(250, Math.min(1000, opts.idleUnsubscribeMs / 2)));
     this.sweeper.unref();
-  }
-
-  /** Set once by main for relays that pull from a parent. */
-  setUpstream(upstream: UpstreamClient): void {
-    this.upstream = upstream;
   }
 
   get(stream: string): StreamRelay | undefined {

@@ -8,7 +8,7 @@ import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { UpstreamConfig } from '../config/index.js';
 import { DiscoveryParents } from './discovery-parents.js';
-import { RelayNode } from './relay-node.js';
+import { RelayNode, type UpstreamHandler } from './relay-node.js';
 import { StaticParents, UpstreamPool } from './upstream-pool.js';
 
 export function createPullingRelay(opts: {
@@ -21,8 +21,6 @@ export function createPullingRelay(opts: {
   maxFrameBytes: number;
   logger: Logger;
   metrics: Metrics;
-  /** Children or viewers now: the load this node advertises (read every few seconds). */
-  load: () => number;
 }): { relay: RelayNode; upstream: UpstreamPool; nd: NodeDiscovery } {
   const nd = setupDiscovery({
     config: opts.discovery,
@@ -31,16 +29,8 @@ export function createPullingRelay(opts: {
     parents: opts.upstream.parents,
     logger: opts.logger,
     metrics: opts.metrics,
-    load: opts.load,
   });
-  const relay = new RelayNode({
-    nodeId: opts.nodeId,
-    cacheSegments: opts.cacheSegments,
-    idleUnsubscribeMs: opts.upstream.idleUnsubscribeMs,
-    logger: opts.logger.child({ module: 'relay' }),
-    metrics: opts.metrics,
-  });
-  const upstream = new UpstreamPool({
+  const makeUpstream = (handler: UpstreamHandler) => new UpstreamPool({
     resolver:
       opts.discovery.backend === 'consul'
         ? new DiscoveryParents(nd.discovery, nd.self, opts.logger)
@@ -49,11 +39,20 @@ export function createPullingRelay(opts: {
     clusterSecret: opts.clusterSecret,
     config: opts.upstream,
     maxFrameBytes: opts.maxFrameBytes,
-    handler: relay,
+    handler,
     logger: opts.logger.child({ module: 'upstream' }),
     metrics: opts.metrics,
   });
-  relay.setUpstream(upstream);
+  let upstream: UpstreamPool | undefined;
+  const relay = new RelayNode({
+    nodeId: opts.nodeId,
+    cacheSegments: opts.cacheSegments,
+    idleUnsubscribeMs: opts.upstream.idleUnsubscribeMs,
+    logger: opts.logger.child({ module: 'relay' }),
+    metrics: opts.metrics,
+    upstream: (handler) => (upstream = makeUpstream(handler)),
+  });
+  if (!upstream) throw new Error('createPullingRelay: the relay did not create its upstream');
   upstream.start();
   return { relay, upstream, nd };
 }
