@@ -4,7 +4,10 @@ import tseslint from 'typescript-eslint';
 // composition roots src/cli and src/all-in-one are the only folders that wire several roles together.
 const ROLES = ['edge', 'hub', 'ingress', 'intermediate'];
 const importsNone = (folders, message) => ({
-  'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./)+(${[...folders, 'cli', 'all-in-one'].join('|')})(/|$)`, message }] }],
+  'no-restricted-imports': [
+    'error',
+    { patterns: [{ regex: `^(\\.\\./)+(${[...folders, 'cli', 'all-in-one'].join('|')})(/|$)`, message }] },
+  ],
 });
 const ROLE_BORDER =
   'A role imports only src/common and itself: shared formats live in src/common so roles can be deployed and changed apart.';
@@ -18,7 +21,15 @@ export default tseslint.config(
       // node:test's test()/describe() return promises the runner itself awaits.
       '@typescript-eslint/no-floating-promises': [
         'error',
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after'] }] },
+        {
+          allowForKnownSafeCalls: [
+            {
+              from: 'package',
+              package: 'node:test',
+              name: ['test', 'it', 'describe', 'suite', 'before', 'after'],
+            },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
@@ -28,7 +39,8 @@ export default tseslint.config(
         {
           object: 'process',
           property: 'env',
-          message: 'Read configuration once in src/common/config (TIERCAST_* variables); modules receive typed config.',
+          message:
+            'Read configuration once in src/common/config (TIERCAST_* variables); modules receive typed config.',
         },
       ],
     },
@@ -53,7 +65,13 @@ export default tseslint.config(
     files: ['src/edge/public/**'],
     rules: { 'no-console': ['error', { allow: ['warn', 'error'] }] },
   },
-  ...ROLES.map((role) => ({ files: [`src/${role}/**`], rules: importsNone(ROLES.filter((r) => r !== role), ROLE_BORDER) })),
+  ...ROLES.map((role) => ({
+    files: [`src/${role}/**`],
+    rules: importsNone(
+      ROLES.filter((r) => r !== role),
+      ROLE_BORDER,
+    ),
+  })),
   {
     files: ['src/common/**'],
     rules: importsNone(ROLES, `src/common is shared by every role and imports none of them. ${ROLE_BORDER}`),

@@ -5,11 +5,17 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'integration', 'browser', 'netns'];
+const tiers = process.argv.slice(2).length
+  ? process.argv.slice(2)
+  : ['unit', 'integration', 'browser', 'netns'];
 const files = [];
 function walk(dir) {
   let entries = [];
-  try { entries = readdirSync(dir); } catch { return; }
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const e of entries.sort()) {
     const p = join(dir, e);
     if (statSync(p).isDirectory()) walk(p);
@@ -22,7 +28,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 // Integration tests own real ports and processes: run files one at a time.
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  stdio: 'inherit',
-});
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exit(r.status ?? 1);

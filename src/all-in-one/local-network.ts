@@ -19,7 +19,11 @@ export interface LocalNetwork {
   close(): Promise<void>;
 }
 
-export async function startLocalNetwork(cfg: AllConfig, logger?: Logger, opts: { demoKey?: string } = {}): Promise<LocalNetwork> {
+export async function startLocalNetwork(
+  cfg: AllConfig,
+  logger?: Logger,
+  opts: { demoKey?: string } = {},
+): Promise<LocalNetwork> {
   const hub = await startHub(cfg.hub, logger);
   const started: Array<{ close(): Promise<void> }> = [hub];
   try {
@@ -33,10 +37,17 @@ export async function startLocalNetwork(cfg: AllConfig, logger?: Logger, opts: {
     const hubLink = { ...(cfg.ingress.hub ?? hubLinkSchema.parse({ url: hub.url })), url: hub.url };
     const ingress = await startIngress({ ...cfg.ingress, hub: hubLink }, logger);
     started.unshift(ingress);
-    const intermediate = await startIntermediate({ ...cfg.intermediate, upstream: { ...cfg.intermediate.upstream, parents: [ingress.url] } }, logger);
+    const intermediate = await startIntermediate(
+      { ...cfg.intermediate, upstream: { ...cfg.intermediate.upstream, parents: [ingress.url] } },
+      logger,
+    );
     started.unshift(intermediate);
     const edge = await startEdge(
-      { ...cfg.edge, hub: { ...(cfg.edge.hub ?? hubLink), url: hub.url }, upstream: { ...cfg.edge.upstream, parents: [intermediate.url] } },
+      {
+        ...cfg.edge,
+        hub: { ...(cfg.edge.hub ?? hubLink), url: hub.url },
+        upstream: { ...cfg.edge.upstream, parents: [intermediate.url] },
+      },
       logger,
     );
     started.unshift(edge);

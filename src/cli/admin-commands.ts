@@ -33,7 +33,11 @@ interface StoreOpts {
 
 function dataDirOf(o: StoreOpts): string {
   if (o.dataDir) return o.dataDir;
-  if (o.config) return loadRoleConfig('hub', { configFile: o.config, env: { ...process.env, TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16) } }).dataDir;
+  if (o.config)
+    return loadRoleConfig('hub', {
+      configFile: o.config,
+      env: { ...process.env, TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16) },
+    }).dataDir;
   return process.env.TIERCAST_DATA_DIR ?? process.env.TIERCAST_HUB__DATA_DIR ?? './data';
 }
 
@@ -51,12 +55,16 @@ function out(text: string): void {
 }
 
 function storeOptions(cmd: Command): Command {
-  return cmd.option('--data-dir <dir>', 'the hub data directory (default ./data or TIERCAST_HUB__DATA_DIR)').option('-c, --config <file>', 'hub config file (for its dataDir)');
+  return cmd
+    .option('--data-dir <dir>', 'the hub data directory (default ./data or TIERCAST_HUB__DATA_DIR)')
+    .option('-c, --config <file>', 'hub config file (for its dataDir)');
 }
 
 /** Registers the admin commands; `run` wraps each action with the CLI's error handling. */
 export function addAdminCommands(program: Command, run: (fn: () => Promise<void>) => Promise<void>): void {
-  const streamer = program.command('streamer').description('manage streamers (stream keys, titles, viewing passwords)');
+  const streamer = program
+    .command('streamer')
+    .description('manage streamers (stream keys, titles, viewing passwords)');
   storeOptions(streamer.command('add').description('add a streamer; prints a generated key if none is given'))
     .requiredOption('--name <name>', 'public stream name')
     .option('--key <key>', 'stream key (at least 16 characters); generated when omitted')
@@ -64,14 +72,31 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
     .option('--description <text>')
     .option('--category <category>')
     .option('--password <password>', 'viewing password (makes the stream private)')
-    .action((o: StoreOpts & { name: string; key?: string; title?: string; description?: string; category?: string; password?: string }) =>
-      run(() =>
-        withStore(o, (store) => {
-          const r = streamerAdd(store, { name: o.name, key: o.key, title: o.title, description: o.description, category: o.category, password: o.password });
-          out(`added streamer ${r.streamer.name}`);
-          if (r.generatedKey) out(`stream key (shown once): ${r.generatedKey}`);
-        }),
-      ),
+    .action(
+      (
+        o: StoreOpts & {
+          name: string;
+          key?: string;
+          title?: string;
+          description?: string;
+          category?: string;
+          password?: string;
+        },
+      ) =>
+        run(() =>
+          withStore(o, (store) => {
+            const r = streamerAdd(store, {
+              name: o.name,
+              key: o.key,
+              title: o.title,
+              description: o.description,
+              category: o.category,
+              password: o.password,
+            });
+            out(`added streamer ${r.streamer.name}`);
+            if (r.generatedKey) out(`stream key (shown once): ${r.generatedKey}`);
+          }),
+        ),
     );
   storeOptions(streamer.command('set').description('change a streamer; --rotate-key prints a new key'))
     .requiredOption('--name <name>')
@@ -82,17 +107,38 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
     .option('--category <category>')
     .option('--password <password>', 'set the viewing password')
     .option('--no-password', 'remove the viewing password')
-    .action((o: StoreOpts & { name: string; key?: string; rotateKey?: boolean; title?: string; description?: string; category?: string; password?: string | boolean }) =>
-      run(() =>
-        withStore(o, (store) => {
-          const password = o.password === false ? null : typeof o.password === 'string' ? o.password : undefined;
-          const r = streamerSet(store, o.name, { key: o.key, rotateKey: o.rotateKey, title: o.title, description: o.description, category: o.category, password });
-          out(`updated streamer ${r.streamer.name}`);
-          if (r.generatedKey) out(`new stream key (shown once): ${r.generatedKey}`);
-        }),
-      ),
+    .action(
+      (
+        o: StoreOpts & {
+          name: string;
+          key?: string;
+          rotateKey?: boolean;
+          title?: string;
+          description?: string;
+          category?: string;
+          password?: string | boolean;
+        },
+      ) =>
+        run(() =>
+          withStore(o, (store) => {
+            const password =
+              o.password === false ? null : typeof o.password === 'string' ? o.password : undefined;
+            const r = streamerSet(store, o.name, {
+              key: o.key,
+              rotateKey: o.rotateKey,
+              title: o.title,
+              description: o.description,
+              category: o.category,
+              password,
+            });
+            out(`updated streamer ${r.streamer.name}`);
+            if (r.generatedKey) out(`new stream key (shown once): ${r.generatedKey}`);
+          }),
+        ),
     );
-  storeOptions(streamer.command('remove').description('remove a streamer and their chat, follows and moderators'))
+  storeOptions(
+    streamer.command('remove').description('remove a streamer and their chat, follows and moderators'),
+  )
     .requiredOption('--name <name>')
     .action((o: StoreOpts & { name: string }) =>
       run(() =>
@@ -102,8 +148,8 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
         }),
       ),
     );
-  storeOptions(streamer.command('list').description('list streamers (never shows keys)')).action((o: StoreOpts) =>
-    run(() => withStore(o, (store) => out(formatStreamerTable(streamerList(store))))),
+  storeOptions(streamer.command('list').description('list streamers (never shows keys)')).action(
+    (o: StoreOpts) => run(() => withStore(o, (store) => out(formatStreamerTable(streamerList(store))))),
   );
 
   const emoji = program.command('emoji').description('manage custom chat emoji (:name:)');
@@ -128,7 +174,9 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
         }),
       ),
     );
-  storeOptions(emoji.command('list')).action((o: StoreOpts) => run(() => withStore(o, (store) => out(formatEmojiTable(emojiList(store))))));
+  storeOptions(emoji.command('list')).action((o: StoreOpts) =>
+    run(() => withStore(o, (store) => out(formatEmojiTable(emojiList(store))))),
+  );
 
   const user = program.command('user').description('manage viewer accounts and site admins');
   storeOptions(user.command('add'))
@@ -153,7 +201,9 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
         }),
       ),
     );
-  storeOptions(user.command('list')).action((o: StoreOpts) => run(() => withStore(o, (store) => out(formatUserTable(userList(store))))));
+  storeOptions(user.command('list')).action((o: StoreOpts) =>
+    run(() => withStore(o, (store) => out(formatUserTable(userList(store))))),
+  );
   storeOptions(user.command('set-role'))
     .requiredOption('--name <name>')
     .requiredOption('--role <role>', 'user or admin')

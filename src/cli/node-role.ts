@@ -3,12 +3,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
-import {
-  loadAllConfig,
-  loadRoleConfig,
-  type AllConfig,
-  type PlainObject,
-} from '../common/config/index.js';
+import { loadAllConfig, loadRoleConfig, type AllConfig, type PlainObject } from '../common/config/index.js';
 import { TiercastError, errorMessage } from '../common/errors/index.js';
 import { configureLogging } from '../common/logging/index.js';
 import { startEdge } from '../edge/main.js';
@@ -31,7 +26,12 @@ function collect(v: string, prev: string[] = []): string[] {
 
 function fail(err: unknown): never {
   const own = (err as { code?: unknown })?.code;
-  const code = err instanceof TiercastError ? err.code : typeof own === 'string' && /^[A-Z_]+$/.test(own) ? own : 'FAILED';
+  const code =
+    err instanceof TiercastError
+      ? err.code
+      : typeof own === 'string' && /^[A-Z_]+$/.test(own)
+        ? own
+        : 'FAILED';
   process.stderr.write(`node-role: ${code}: ${errorMessage(err)}\n`);
   process.exit(2);
 }
@@ -60,7 +60,10 @@ function printBanner(lines: string[]): void {
 }
 
 const program = new Command();
-program.name('node-role').description('tiercast: start a node of a live-streaming network').showHelpAfterError();
+program
+  .name('node-role')
+  .description('tiercast: start a node of a live-streaming network')
+  .showHelpAfterError();
 
 program
   .command('ingress')
@@ -68,37 +71,54 @@ program
   .option('-c, --config <file>', 'config file (YAML or JSON)')
   .option('--rtmp-port <port>', 'RTMP port', int)
   .option('--port <port>', 'cluster/metrics HTTP port', int)
-  .option('--input <ffmpeg-input>', 'publish a local capture device or file (any ffmpeg input, e.g. /dev/video0) without RTMP')
+  .option(
+    '--input <ffmpeg-input>',
+    'publish a local capture device or file (any ffmpeg input, e.g. /dev/video0) without RTMP',
+  )
   .option('--input-format <format>', 'ffmpeg input format for --input (e.g. v4l2, lavfi)')
   .option('--name <name>', 'stream name for --input')
-  .action(async (o: { config?: string; rtmpPort?: number; port?: number; input?: string; inputFormat?: string; name?: string }) => {
-    try {
-      if (o.input && !o.name) throw new InvalidArgumentError('--input needs --name');
-      const flags: PlainObject = {};
-      if (o.rtmpPort !== undefined) flags.rtmp = { port: o.rtmpPort };
-      if (o.port !== undefined) flags.http = { port: o.port };
-      const cfg = loadRoleConfig('ingress', { configFile: o.config, flags });
-      const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role: 'ingress' });
-      const node = await startIngress(cfg, logger);
-      const closables: Closable[] = [node];
-      if (o.input && o.name) closables.unshift(await node.publishInput({ input: o.input, format: o.inputFormat, name: o.name }));
-      printBanner([
-        `tiercast ingress ${cfg.nodeId}`,
-        `  publish:  rtmp://<this-host>:${node.rtmpPort}/live   (stream key = OBS "Stream Key")`,
-        `  relays:   ${node.url}/cluster`,
-        `  streamers configured: ${cfg.streamers.map((s) => s.name).join(', ') || '(none)'}`,
-        ...(o.input ? [`  local input published as: ${o.name}`] : []),
-      ]);
-      closeOnSignal(closables);
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .action(
+    async (o: {
+      config?: string;
+      rtmpPort?: number;
+      port?: number;
+      input?: string;
+      inputFormat?: string;
+      name?: string;
+    }) => {
+      try {
+        if (o.input && !o.name) throw new InvalidArgumentError('--input needs --name');
+        const flags: PlainObject = {};
+        if (o.rtmpPort !== undefined) flags.rtmp = { port: o.rtmpPort };
+        if (o.port !== undefined) flags.http = { port: o.port };
+        const cfg = loadRoleConfig('ingress', { configFile: o.config, flags });
+        const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role: 'ingress' });
+        const node = await startIngress(cfg, logger);
+        const closables: Closable[] = [node];
+        if (o.input && o.name)
+          closables.unshift(await node.publishInput({ input: o.input, format: o.inputFormat, name: o.name }));
+        printBanner([
+          `tiercast ingress ${cfg.nodeId}`,
+          `  publish:  rtmp://<this-host>:${node.rtmpPort}/live   (stream key = OBS "Stream Key")`,
+          `  relays:   ${node.url}/cluster`,
+          `  streamers configured: ${cfg.streamers.map((s) => s.name).join(', ') || '(none)'}`,
+          ...(o.input ? [`  local input published as: ${o.name}`] : []),
+        ]);
+        closeOnSignal(closables);
+      } catch (err) {
+        fail(err);
+      }
+    },
+  );
 
 for (const role of ['intermediate', 'edge'] as const) {
   program
     .command(role)
-    .description(role === 'edge' ? 'serves viewers: pages, LL-DASH, WebSocket push, the stream list' : 'relays streams between tiers')
+    .description(
+      role === 'edge'
+        ? 'serves viewers: pages, LL-DASH, WebSocket push, the stream list'
+        : 'relays streams between tiers',
+    )
     .option('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--parent <url>', 'parent WebSocket URL (repeatable; tried in order)', collect)
     .option('--port <port>', 'HTTP/WebSocket port', int)
@@ -111,13 +131,21 @@ for (const role of ['intermediate', 'edge'] as const) {
           const cfg = loadRoleConfig('edge', { configFile: o.config, flags });
           const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role });
           const node = await startEdge(cfg, logger);
-          printBanner([`tiercast edge ${cfg.nodeId}`, `  viewers:  ${node.url}/`, `  parents:  ${cfg.upstream.parents.join(', ') || '(none!)'}`]);
+          printBanner([
+            `tiercast edge ${cfg.nodeId}`,
+            `  viewers:  ${node.url}/`,
+            `  parents:  ${cfg.upstream.parents.join(', ') || '(none!)'}`,
+          ]);
           closeOnSignal([node]);
         } else {
           const cfg = loadRoleConfig('intermediate', { configFile: o.config, flags });
           const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role });
           const node = await startIntermediate(cfg, logger);
-          printBanner([`tiercast intermediate ${cfg.nodeId}`, `  relays:   ${node.url}/cluster`, `  parents:  ${cfg.upstream.parents.join(', ') || '(none!)'}`]);
+          printBanner([
+            `tiercast intermediate ${cfg.nodeId}`,
+            `  relays:   ${node.url}/cluster`,
+            `  parents:  ${cfg.upstream.parents.join(', ') || '(none!)'}`,
+          ]);
           closeOnSignal([node]);
         }
       } catch (err) {
@@ -144,7 +172,12 @@ program
         `tiercast hub ${cfg.nodeId}`,
         `  edges and ingress:  hub.url = ${node.url}`,
         `  remote-control API: ${node.url}/api/v1/streams/<name>`,
-        `  data:               ${cfg.dataDir}   streamers: ${node.store.streamers.list().map((s) => s.name).join(', ') || '(none: node-role streamer add --name NAME)'}`,
+        `  data:               ${cfg.dataDir}   streamers: ${
+          node.store.streamers
+            .list()
+            .map((s) => s.name)
+            .join(', ') || '(none: node-role streamer add --name NAME)'
+        }`,
       ]);
       closeOnSignal([node]);
     } catch (err) {
@@ -183,14 +216,21 @@ program
         demo.start();
         closables.unshift(demo);
       }
-      const keys = [...new Set([...cfg.ingress.streamers.map((s) => s.name), ...net.hub.store.streamers.list().map((s) => s.name)])];
+      const keys = [
+        ...new Set([
+          ...cfg.ingress.streamers.map((s) => s.name),
+          ...net.hub.store.streamers.list().map((s) => s.name),
+        ]),
+      ];
       printBanner([
         'tiercast is running: ingress → intermediate → edge',
         `  publish (OBS "Server"):  rtmp://${host}:${net.ingress.rtmpPort}/live   with the stream key as "Stream Key"`,
         `  home page:               http://${host}:${net.edge.port}/`,
         `  player:                  http://${host}:${net.edge.port}/watch/<name>`,
         `  streamers configured:    ${keys.join(', ') || '(none: add one with node-role streamer add --name NAME)'}`,
-        ...(demoKey ? [`  demo stream:             http://${host}:${net.edge.port}/watch/demo   (demo key: ${demoKey})`] : []),
+        ...(demoKey
+          ? [`  demo stream:             http://${host}:${net.edge.port}/watch/demo   (demo key: ${demoKey})`]
+          : []),
         `  hub (accounts, chat, remote API): ${net.hub.url}   data in ${cfg.hub.dataDir}`,
         `  metrics:                 http://${host}:${net.edge.port}/metrics (edge), :${net.intermediate.port}/metrics, :${net.ingress.port}/metrics`,
       ]);

@@ -51,7 +51,10 @@ export class AccessGate {
       this.graceTimer = setTimeout(() => {
         this.graceOver = true;
         if (!this.directory) {
-          opts.logger?.warn({ code: 'HUB_UNAVAILABLE' }, "no directory from the hub yet: streams' own protection flag decides until it arrives");
+          opts.logger?.warn(
+            { code: 'HUB_UNAVAILABLE' },
+            "no directory from the hub yet: streams' own protection flag decides until it arrives",
+          );
           this.changed();
         }
       }, opts.directoryGraceMs ?? DEFAULT_DIRECTORY_GRACE_MS);
@@ -121,7 +124,8 @@ export class AccessGate {
   }
 
   private changed(): void {
-    for (const l of [...this.listeners]) callSafely(this.opts.logger, 'access-gate listener threw; ignored', {}, l);
+    for (const l of [...this.listeners])
+      callSafely(this.opts.logger, 'access-gate listener threw; ignored', {}, l);
   }
 
   close(): void {

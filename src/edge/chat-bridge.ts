@@ -68,19 +68,45 @@ export class ChatBridge {
     if (!c) return;
     const refused = this.refusal(action);
     if (refused) {
-      c.viewer.send(JSON.stringify({ type: 'notice', level: 'error', code: refused.code, text: refused.text }));
-      this.opts.logger.info({ channel: c.channel, code: refused.code, chars: action.type === 'send' ? action.text.length : action.image.length }, 'chat message refused at the edge');
+      c.viewer.send(
+        JSON.stringify({ type: 'notice', level: 'error', code: refused.code, text: refused.text }),
+      );
+      this.opts.logger.info(
+        {
+          channel: c.channel,
+          code: refused.code,
+          chars: action.type === 'send' ? action.text.length : action.image.length,
+        },
+        'chat message refused at the edge',
+      );
       return;
     }
     const m: EdgeToHub = { t: 'act', conn, action };
     if (this.connected && this.opts.sendToHub(m)) return;
     if (this.queue.length >= this.opts.queueLimit) {
-      c.viewer.send(JSON.stringify({ type: 'notice', level: 'error', code: 'CHAT_QUEUE_FULL', text: 'Chat is reconnecting and its queue is full; your message was not sent.' }));
-      this.opts.logger.warn({ channel: c.channel, code: 'CHAT_QUEUE_FULL' }, 'chat message refused while the hub is away');
+      c.viewer.send(
+        JSON.stringify({
+          type: 'notice',
+          level: 'error',
+          code: 'CHAT_QUEUE_FULL',
+          text: 'Chat is reconnecting and its queue is full; your message was not sent.',
+        }),
+      );
+      this.opts.logger.warn(
+        { channel: c.channel, code: 'CHAT_QUEUE_FULL' },
+        'chat message refused while the hub is away',
+      );
       return;
     }
     this.queue.push(m);
-    c.viewer.send(JSON.stringify({ type: 'notice', level: 'info', code: 'CHAT_QUEUED', text: 'Chat is reconnecting; your message will be sent when it is back.' }));
+    c.viewer.send(
+      JSON.stringify({
+        type: 'notice',
+        level: 'info',
+        code: 'CHAT_QUEUED',
+        text: 'Chat is reconnecting; your message will be sent when it is back.',
+      }),
+    );
   }
 
   /** The hub link came up: rejoin every connection, then deliver what was queued, in order. */
@@ -98,13 +124,15 @@ export class ChatBridge {
         this.queue.push(m);
       }
     }
-    if (q.length) this.opts.logger.info({ delivered: q.length - this.queue.length }, 'queued chat messages delivered');
+    if (q.length)
+      this.opts.logger.info({ delivered: q.length - this.queue.length }, 'queued chat messages delivered');
   }
 
   onDisconnected(): void {
     if (!this.connected) return;
     this.connected = false;
-    for (const c of this.conns.values()) c.viewer.send(JSON.stringify({ type: 'status', state: 'reconnecting' }));
+    for (const c of this.conns.values())
+      c.viewer.send(JSON.stringify({ type: 'status', state: 'reconnecting' }));
   }
 
   onHubMessage(m: HubToEdge): void {
@@ -153,7 +181,8 @@ export class ChatBridge {
     if (action.type === 'draw') {
       // Shape (BAD_DRAWING) is the hub's to judge; size is what protects the path.
       const check = checkDrawing(action.image, maxDrawingBytes);
-      if (!check.ok && check.code === 'DRAWING_TOO_LARGE') return { code: check.code, text: 'That drawing is too large.' };
+      if (!check.ok && check.code === 'DRAWING_TOO_LARGE')
+        return { code: check.code, text: 'That drawing is too large.' };
       return undefined;
     }
     const check = checkText(action.text, maxMessageChars);

@@ -9,7 +9,11 @@ import { randomBytes } from 'node:crypto';
 import type uWS from 'uWebSockets.js';
 import { z } from 'zod';
 import type { Logger } from '../common/logging/index.js';
-import { CHAT_FRAME_CEILING_BYTES, CHAT_FRAME_GRACE_BYTES, CHAT_SOCKET_MAX_BACKPRESSURE } from '../common/chat/index.js';
+import {
+  CHAT_FRAME_CEILING_BYTES,
+  CHAT_FRAME_GRACE_BYTES,
+  CHAT_SOCKET_MAX_BACKPRESSURE,
+} from '../common/chat/index.js';
 import { parseCookies } from '../common/http/request.js';
 import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
 import { isValidName } from '../common/protocol/index.js';
@@ -41,7 +45,10 @@ const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export const chatTopic = (channel: string) => `chat/${channel}`;
 
-export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefined; gate: AccessGate; logger: Logger; idleTimeoutS: number }): { close(): void } {
+export function addChatSocket(
+  app: App,
+  deps: { chat: () => ChatBridge | undefined; gate: AccessGate; logger: Logger; idleTimeoutS: number },
+): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ChatData>>();
   const { logger, gate } = deps;
   const end = (ws: uWS.WebSocket<ChatData>, code: number, reason: string) => {
@@ -55,12 +62,18 @@ export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefin
     for (const ws of [...sockets]) {
       const d = ws.getUserData();
       if (d.closed || gate.allows(d.channel, d.cookies)) continue;
-      logger.info({ channel: d.channel, code: 'PASSWORD_REQUIRED' }, 'chat closed: stream became password-protected');
+      logger.info(
+        { channel: d.channel, code: 'PASSWORD_REQUIRED' },
+        'chat closed: stream became password-protected',
+      );
       end(ws, CloseCode.FORBIDDEN, PASSWORD_REASON);
     }
   });
   app.ws<ChatData>('/chat/:name', {
-    maxPayloadLength: readCeiling(CHAT_FRAME_CEILING_BYTES, CHAT_FRAME_CEILING_BYTES + CHAT_FRAME_GRACE_BYTES),
+    maxPayloadLength: readCeiling(
+      CHAT_FRAME_CEILING_BYTES,
+      CHAT_FRAME_CEILING_BYTES + CHAT_FRAME_GRACE_BYTES,
+    ),
     maxBackpressure: CHAT_SOCKET_MAX_BACKPRESSURE,
     closeOnBackpressureLimit: 1,
     idleTimeout: deps.idleTimeoutS,
@@ -79,7 +92,12 @@ export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefin
       }
       if (!gate.allows(channel, cookies)) {
         logger.info({ channel, code: 'PASSWORD_REQUIRED' }, 'chat refused: stream is password-protected');
-        res.cork(() => res.writeStatus('403 Forbidden').writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED').end('this stream needs its password'));
+        res.cork(() =>
+          res
+            .writeStatus('403 Forbidden')
+            .writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED')
+            .end('this stream needs its password'),
+        );
         return;
       }
       const data: ChatData = {
@@ -99,13 +117,25 @@ export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefin
       ws.subscribe(chatTopic(d.channel));
       const chat = deps.chat();
       if (!chat) {
-        ws.send(JSON.stringify({ type: 'notice', level: 'error', code: 'CHAT_DISABLED', text: 'Chat is not enabled on this network.' }), false);
+        ws.send(
+          JSON.stringify({
+            type: 'notice',
+            level: 'error',
+            code: 'CHAT_DISABLED',
+            text: 'Chat is not enabled on this network.',
+          }),
+          false,
+        );
         return;
       }
       chat.join(
         d.conn,
         d.channel,
-        { ip: d.ip, ...(d.session ? { session: d.session } : {}), ...(d.guestName ? { guestName: d.guestName } : {}) },
+        {
+          ip: d.ip,
+          ...(d.session ? { session: d.session } : {}),
+          ...(d.guestName ? { guestName: d.guestName } : {}),
+        },
         {
           send: (json) => {
             if (!d.closed) ws.send(json, false);
@@ -120,7 +150,10 @@ export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefin
       if (isBinary || !chat || d.closed) return;
       if (refuseOversize(ws, message, CHAT_FRAME_CEILING_BYTES, 'chat messages')) {
         d.closed = true;
-        logger.info({ channel: d.channel, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength }, 'chat socket closed: frame over the ceiling');
+        logger.info(
+          { channel: d.channel, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength },
+          'chat socket closed: frame over the ceiling',
+        );
         return;
       }
       let action: z.infer<typeof actionSchema>;
@@ -129,7 +162,15 @@ export function addChatSocket(app: App, deps: { chat: () => ChatBridge | undefin
         if (!r.success) throw new Error('invalid');
         action = r.data;
       } catch {
-        ws.send(JSON.stringify({ type: 'notice', level: 'error', code: 'BAD_REQUEST', text: 'Malformed chat message.' }), false);
+        ws.send(
+          JSON.stringify({
+            type: 'notice',
+            level: 'error',
+            code: 'BAD_REQUEST',
+            text: 'Malformed chat message.',
+          }),
+          false,
+        );
         return;
       }
       chat.act(d.conn, action);

@@ -45,12 +45,17 @@ const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
 
 export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   const { config, relay, logger, metrics, counter, files, gate } = deps;
-  const count = (route: string, status: string) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) });
+  const count = (route: string, status: string) =>
+    metrics.httpRequests.inc({ route, status: status.slice(0, 3) });
 
   const page = (res: HttpResponse, name: string) => {
     const f = files.get(name);
     if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'page not found');
-    send(res, '200 OK', f.body, { 'content-type': f.contentType, 'cache-control': 'no-cache', ...securityHeaders });
+    send(res, '200 OK', f.body, {
+      'content-type': f.contentType,
+      'cache-control': 'no-cache',
+      ...securityHeaders,
+    });
   };
 
   app.get('/', (res) => {
@@ -83,7 +88,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     send(res, '200 OK', f.body, { 'content-type': f.contentType, 'cache-control': 'public, max-age=300' });
   });
   app.get('/time', (res) => {
-    send(res, '200 OK', new Date().toISOString(), { 'content-type': 'text/plain', ...NO_STORE, 'access-control-allow-origin': '*' });
+    send(res, '200 OK', new Date().toISOString(), {
+      'content-type': 'text/plain',
+      ...NO_STORE,
+      'access-control-allow-origin': '*',
+    });
   });
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain', ...NO_STORE }));
 
@@ -104,7 +113,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
         viewers: counter.count(e.name),
       }));
     count('api', '200');
-    send(res, '200 OK', JSON.stringify(out), { 'content-type': 'application/json', ...NO_STORE, 'access-control-allow-origin': '*' });
+    send(res, '200 OK', JSON.stringify(out), {
+      'content-type': 'application/json',
+      ...NO_STORE,
+      'access-control-allow-origin': '*',
+    });
   });
 
   // No request header reaches a document: the MPD's one URL comes from configuration or is relative.
@@ -129,9 +142,17 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       if (aborted) return;
       if (access !== 'allow') return refuse(res, name, cookies);
       const current = r.info ?? info;
-      const mpd = buildMpd(current, { timeUrl, targetLatencyMs: config.viewer.targetLatencyMs, cacheSegments: config.cache.segments });
+      const mpd = buildMpd(current, {
+        timeUrl,
+        targetLatencyMs: config.viewer.targetLatencyMs,
+        cacheSegments: config.cache.segments,
+      });
       count('manifest', '200');
-      send(res, '200 OK', mpd, { 'content-type': 'application/dash+xml', ...NO_STORE, 'access-control-allow-origin': '*' });
+      send(res, '200 OK', mpd, {
+        'content-type': 'application/dash+xml',
+        ...NO_STORE,
+        'access-control-allow-origin': '*',
+      });
     });
   });
 
@@ -139,12 +160,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     const name = req.getParameter(0) ?? '';
     const rendition = req.getParameter(1) ?? '';
     const file = req.getParameter(2) ?? '';
-    if (!isValidName(name) || !isValidName(rendition)) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
+    if (!isValidName(name) || !isValidName(rendition))
+      return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
     const cookies = req.getHeader('cookie');
     const access = gate.access(name, cookies);
     if (access === 'deny') return passwordRequired(res, name);
     const r = relay.get(name);
-    if (!r || r.state !== 'live') return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
+    if (!r || r.state !== 'live')
+      return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
     r.touch();
     const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
     if (access === 'unknown') {
@@ -163,7 +186,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     serveFile(res, r, name, rendition, file, remote);
   });
 
-  function serveFile(res: HttpResponse, r: ServedStream, name: string, rendition: string, file: string, remote: string): void {
+  function serveFile(
+    res: HttpResponse,
+    r: ServedStream,
+    name: string,
+    rendition: string,
+    file: string,
+    remote: string,
+  ): void {
     // A later onAborted replaces an earlier one (uWS keeps one per response): each stage hooks its own.
     if (file === 'init.mp4') {
       // onAborted first: the answer may be sent synchronously, and a finished response must not be touched.
@@ -178,7 +208,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
         done = true;
         if (!data) return notFound(res, 'init', 'SEGMENT_NOT_FOUND', 'no such rendition');
         count('init', '200');
-        send(res, '200 OK', data, { 'content-type': 'video/mp4', 'cache-control': 'no-cache', 'access-control-allow-origin': '*' });
+        send(res, '200 OK', data, {
+          'content-type': 'video/mp4',
+          'cache-control': 'no-cache',
+          'access-control-allow-origin': '*',
+        });
       });
       cancel.push(pending);
       return;
@@ -189,7 +223,13 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     streamSegment(res, r, rendition, Number(m[1]), name);
   }
 
-  function streamSegment(res: HttpResponse, r: ServedStream, rendition: string, number: number, name: string): void {
+  function streamSegment(
+    res: HttpResponse,
+    r: ServedStream,
+    rendition: string,
+    number: number,
+    name: string,
+  ): void {
     let aborted = false;
     const cancelers: PendingRequest[] = [];
     // Bound once per request: prom-client hashes a label object on every labelled inc().
@@ -238,8 +278,16 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   function refuse(res: HttpResponse, name: string, cookies: string): void {
     if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
     count('protected', '503');
-    logger.warn({ stream: name, code: 'HUB_UNAVAILABLE' }, 'refused: cannot tell yet whether the stream is password-protected');
-    sendError(res, '503 Service Unavailable', 'HUB_UNAVAILABLE', 'this edge cannot check access to the stream yet; try again');
+    logger.warn(
+      { stream: name, code: 'HUB_UNAVAILABLE' },
+      'refused: cannot tell yet whether the stream is password-protected',
+    );
+    sendError(
+      res,
+      '503 Service Unavailable',
+      'HUB_UNAVAILABLE',
+      'this edge cannot check access to the stream yet; try again',
+    );
   }
 
   function passwordRequired(res: HttpResponse, name: string): void {
@@ -250,7 +298,12 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
 
   // Anyone can ask for any name: one line per request would let a client write the log (route + code key,
   // not the name, so a scan of many names is limited too).
-  const notFoundLog = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: '404 lines', level: 'debug' });
+  const notFoundLog = createLogRateLimiter(logger, {
+    maxPerWindow: 5,
+    windowMs: 10_000,
+    what: '404 lines',
+    level: 'debug',
+  });
   function notFound(res: HttpResponse, route: string, code: ErrorCode, message: string): void {
     count(route, '404');
     if (notFoundLog.allow(`${route} ${code}`)) logger.debug({ route, code }, message);
@@ -266,7 +319,8 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
 
 /** Pages only load our own scripts: a message or title can never run as code. */
 const securityHeaders = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'",
+  'content-security-policy':
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };

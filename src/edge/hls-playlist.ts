@@ -83,7 +83,11 @@ export function buildMasterPlaylist(info: StreamInfo): string {
   }
   if (!video.length) {
     // Audio-only stream: the audio rendition is the variant.
-    for (const a of audio) lines.push(`#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(a.bandwidth * 1.1)},CODECS=${quoted(a.codecs)}`, `${a.id}/playlist.m3u8`);
+    for (const a of audio)
+      lines.push(
+        `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(a.bandwidth * 1.1)},CODECS=${quoted(a.codecs)}`,
+        `${a.id}/playlist.m3u8`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -107,10 +111,15 @@ export function buildMediaPlaylist(info: StreamInfo, opts: MediaPlaylistOptions)
   const withParts = Math.max(0, segs.length - partSegments);
   segs.forEach((s, i) => {
     if (s.discontinuity && i > 0) lines.push('#EXT-X-DISCONTINUITY');
-    if (i === 0 || s.discontinuity) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(info.availabilityStartTime + s.startS * 1000).toISOString()}`);
+    if (i === 0 || s.discontinuity)
+      lines.push(
+        `#EXT-X-PROGRAM-DATE-TIME:${new Date(info.availabilityStartTime + s.startS * 1000).toISOString()}`,
+      );
     if (i >= withParts) {
       s.parts.forEach((p, k) => {
-        lines.push(`#EXT-X-PART:DURATION=${fixed(p.durationS)},URI="${s.number}.${k}.m4s"${p.independent ? ',INDEPENDENT=YES' : ''}`);
+        lines.push(
+          `#EXT-X-PART:DURATION=${fixed(p.durationS)},URI="${s.number}.${k}.m4s"${p.independent ? ',INDEPENDENT=YES' : ''}`,
+        );
       });
     }
     if (s.complete) lines.push(`#EXTINF:${fixed(segmentDuration(s))},`, `${s.number}.m4s`);

@@ -7,7 +7,16 @@ import WebSocket from 'ws';
 import type { HubLinkConfig } from '../common/config/index.js';
 import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
-import { AUTH_HEADER, HUB_SUBPROTOCOL, LINK_FRAME_CEILING_BYTES, createClusterToken, decodeHubToEdge, encodeLinkChecked, type EdgeToHub, type HubToEdge } from '../common/protocol/index.js';
+import {
+  AUTH_HEADER,
+  HUB_SUBPROTOCOL,
+  LINK_FRAME_CEILING_BYTES,
+  createClusterToken,
+  decodeHubToEdge,
+  encodeLinkChecked,
+  type EdgeToHub,
+  type HubToEdge,
+} from '../common/protocol/index.js';
 
 /** What the link reports to (the edge's ChatBridge): the link's state and every message from the hub. */
 export interface HubLinkHandler {
@@ -55,7 +64,10 @@ export class HubLink {
     try {
       text = encodeLinkChecked(m);
     } catch (err) {
-      this.opts.logger.error({ code: errorCode(err), t: m.t, err: errorMessage(err) }, 'oversize link message dropped');
+      this.opts.logger.error(
+        { code: errorCode(err), t: m.t, err: errorMessage(err) },
+        'oversize link message dropped',
+      );
       return true;
     }
     this.ws.send(text);
@@ -85,7 +97,10 @@ export class HubLink {
       try {
         this.handler?.onHubMessage(decodeHubToEdge(data.toString('utf8')));
       } catch (err) {
-        log.warn({ code: errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME', err: errorMessage(err) }, 'bad message from the hub ignored');
+        log.warn(
+          { code: errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME', err: errorMessage(err) },
+          'bad message from the hub ignored',
+        );
       }
     });
     ws.on('unexpected-response', (_req, res) => {

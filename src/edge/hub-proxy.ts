@@ -16,17 +16,32 @@ import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, matchViewerApi } from '../common/h
 const FORWARD_HEADERS = ['cookie', 'content-type', CSRF_HEADER];
 const MAX_BODY = 256 * 1024;
 
-export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId: string; clusterSecret: string; logger: Logger; timeoutMs: number }): void {
+export function addHubProxy(
+  app: App,
+  deps: {
+    hubUrl: string | undefined;
+    nodeId: string;
+    clusterSecret: string;
+    logger: Logger;
+    timeoutMs: number;
+  },
+): void {
   const { hubUrl, logger } = deps;
   const unavailable = (res: HttpResponse) =>
-    writeApiResponse(res, { status: 503, body: { error: { code: 'HUB_UNAVAILABLE', message: 'accounts and chat are unavailable right now' } } });
+    writeApiResponse(res, {
+      status: 503,
+      body: { error: { code: 'HUB_UNAVAILABLE', message: 'accounts and chat are unavailable right now' } },
+    });
 
   app.any('/api/*', (res, req) => {
     const info = requestInfo(res, req);
     const method = info.method;
     const route = matchViewerApi(method, info.url);
     if (!route.ok) {
-      logger.info({ code: route.code, method, path: info.url.slice(0, 200), remote: info.remote, reason: route.reason }, 'API request refused');
+      logger.info(
+        { code: route.code, method, path: info.url.slice(0, 200), remote: info.remote, reason: route.reason },
+        'API request refused',
+      );
       const status = route.code === 'BAD_REQUEST' ? 400 : route.code === 'METHOD_NOT_ALLOWED' ? 405 : 404;
       return writeApiResponse(res, { status, body: { error: { code: route.code, message: route.reason } } });
     }
@@ -44,7 +59,13 @@ export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId
     const target = `${hubUrl.replace(/\/+$/, '')}${VIEWER_API_PREFIX}${route.path}`;
     bodyPromise
       .then(async (body) => {
-        const r = await fetch(target, { method, headers, body: body ? new Uint8Array(body) : undefined, signal: AbortSignal.timeout(deps.timeoutMs), redirect: 'manual' });
+        const r = await fetch(target, {
+          method,
+          headers,
+          body: body ? new Uint8Array(body) : undefined,
+          signal: AbortSignal.timeout(deps.timeoutMs),
+          redirect: 'manual',
+        });
         const data = Buffer.from(await r.arrayBuffer());
         if (aborted) return;
         res.cork(() => {
@@ -60,8 +81,15 @@ export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId
         if ((err as Error)?.message === 'client aborted') return;
         if (aborted) return;
         const tooLarge = (err as Error)?.constructor?.name === 'BodyTooLarge';
-        logger.warn({ code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'HUB_UNAVAILABLE', path: info.url }, 'hub API call failed');
-        if (tooLarge) writeApiResponse(res, { status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } } });
+        logger.warn(
+          { code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'HUB_UNAVAILABLE', path: info.url },
+          'hub API call failed',
+        );
+        if (tooLarge)
+          writeApiResponse(res, {
+            status: 413,
+            body: { error: { code: 'PAYLOAD_TOO_LARGE', message: 'request body too large' } },
+          });
         else unavailable(res);
       });
   });
@@ -71,24 +99,37 @@ export function addHubProxy(app: App, deps: { hubUrl: string | undefined; nodeId
     app.get(`${prefix}:file`, (res, req) => {
       const file = req.getParameter(0) ?? '';
       if (!hubUrl || !/^[A-Za-z0-9_-]{1,64}(\.jpg)?$/.test(file)) {
-        return writeApiResponse(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'not found' } } });
+        return writeApiResponse(res, {
+          status: 404,
+          body: { error: { code: 'NOT_FOUND', message: 'not found' } },
+        });
       }
       let aborted = false;
       res.onAborted(() => (aborted = true));
       const cached = thumbs.get(prefix + file);
       const type = prefix === '/thumbs/' ? 'image/jpeg' : undefined;
       if (cached && Date.now() - cached.at < cacheMs && type) {
-        return writeApiResponse(res, { raw: { data: cached.data, contentType: type }, headers: { 'cache-control': 'public, max-age=5' } });
+        return writeApiResponse(res, {
+          raw: { data: cached.data, contentType: type },
+          headers: { 'cache-control': 'public, max-age=5' },
+        });
       }
       fetch(`${hubUrl.replace(/\/+$/, '')}${prefix}${file}`, { signal: AbortSignal.timeout(deps.timeoutMs) })
         .then(async (r) => {
           const data = Buffer.from(await r.arrayBuffer());
           if (aborted) return;
-          if (!r.ok) return writeApiResponse(res, { status: 404, body: { error: { code: 'NOT_FOUND', message: 'not found' } } });
+          if (!r.ok)
+            return writeApiResponse(res, {
+              status: 404,
+              body: { error: { code: 'NOT_FOUND', message: 'not found' } },
+            });
           const contentType = r.headers.get('content-type') ?? 'application/octet-stream';
           if (type) thumbs.set(prefix + file, { at: Date.now(), data });
           if (thumbs.size > 1000) thumbs.clear();
-          writeApiResponse(res, { raw: { data, contentType }, headers: { 'cache-control': `public, max-age=${Math.ceil(cacheMs / 1000)}` } });
+          writeApiResponse(res, {
+            raw: { data, contentType },
+            headers: { 'cache-control': `public, max-age=${Math.ceil(cacheMs / 1000)}` },
+          });
         })
         .catch(() => {
           if (!aborted) unavailable(res);

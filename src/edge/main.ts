@@ -92,9 +92,27 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       },
     });
   }
-  const chatSockets = addChatSocket(app, { chat: () => chatBridge, gate, logger: logger.child({ module: 'chat-socket' }), idleTimeoutS: config.viewer.chatIdleTimeoutS });
-  addHubProxy(app, { hubUrl: config.hub?.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-proxy' }), timeoutMs: config.hub?.requestTimeoutMs ?? 5000 });
-  const viewers = addViewerSocket(app, { relay, config: config.viewer, logger: logger.child({ module: 'viewers' }), metrics, counter, gate });
+  const chatSockets = addChatSocket(app, {
+    chat: () => chatBridge,
+    gate,
+    logger: logger.child({ module: 'chat-socket' }),
+    idleTimeoutS: config.viewer.chatIdleTimeoutS,
+  });
+  addHubProxy(app, {
+    hubUrl: config.hub?.url,
+    nodeId: config.nodeId,
+    clusterSecret: config.clusterSecret,
+    logger: logger.child({ module: 'hub-proxy' }),
+    timeoutMs: config.hub?.requestTimeoutMs ?? 5000,
+  });
+  const viewers = addViewerSocket(app, {
+    relay,
+    config: config.viewer,
+    logger: logger.child({ module: 'viewers' }),
+    metrics,
+    counter,
+    gate,
+  });
   addEdgeRoutes(app, {
     config,
     relay,
@@ -106,7 +124,9 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     hubDirectory: () => hubDirectory,
   });
   const listening = await listen(app, config.http.host, config.http.port);
-  await nd.register(config.http.host, listening.port, 'ws', () => relay.list().reduce((n, r) => n + counter.count(r.name), 0));
+  await nd.register(config.http.host, listening.port, 'ws', () =>
+    relay.list().reduce((n, r) => n + counter.count(r.name), 0),
+  );
   if (hubLink && chatBridge) hubLink.start(chatBridge);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');

@@ -36,7 +36,13 @@ function adaptationSet(id: number, kind: 'video' | 'audio', reps: RenditionInfo[
   const lines: string[] = [];
   lines.push(
     `    <AdaptationSet${attr('id', id)}${attr('contentType', kind)} mimeType="${kind}/mp4" segmentAlignment="true" startWithSAP="1"${
-      kind === 'video' ? ' maxWidth="' + Math.max(...reps.map((r) => r.width ?? 0)) + '" maxHeight="' + Math.max(...reps.map((r) => r.height ?? 0)) + '"' : ''
+      kind === 'video'
+        ? ' maxWidth="' +
+          Math.max(...reps.map((r) => r.width ?? 0)) +
+          '" maxHeight="' +
+          Math.max(...reps.map((r) => r.height ?? 0)) +
+          '"'
+        : ''
     }>`,
   );
   lines.push(

@@ -11,7 +11,12 @@ import type { StreamRelay, StreamSubscriber } from '../common/relay/stream-relay
 export type SegmentSource = Pick<StreamRelay, 'info' | 'state' | 'renditions' | 'listen' | 'detach'>;
 
 /** Waits for a rendition's init segment when the stream is live but it has not arrived yet. */
-export function waitForInit(relay: SegmentSource, rendition: string, waitMs: number, done: (data: Buffer | undefined) => void): PendingRequest {
+export function waitForInit(
+  relay: SegmentSource,
+  rendition: string,
+  waitMs: number,
+  done: (data: Buffer | undefined) => void,
+): PendingRequest {
   const have = relay.renditions.get(rendition)?.init;
   if (have || relay.state !== 'live' || !relay.info?.renditions.some((r) => r.id === rendition)) {
     done(have?.data);

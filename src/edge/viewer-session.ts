@@ -31,7 +31,9 @@ export interface ViewerStats {
 
 /** Default video: the highest rendition at most 720 lines tall (or the smallest one). */
 export function defaultVideo(info: StreamInfo): string | undefined {
-  const video = info.renditions.filter((r) => r.kind === 'video').sort((a, b) => (b.height ?? 0) - (a.height ?? 0));
+  const video = info.renditions
+    .filter((r) => r.kind === 'video')
+    .sort((a, b) => (b.height ?? 0) - (a.height ?? 0));
   return (video.find((r) => (r.height ?? 0) <= 720) ?? video[video.length - 1])?.id;
 }
 
@@ -66,7 +68,11 @@ export class ViewerSession implements StreamSubscriber {
 
   /** `auto` lets the edge pick the default; the player drives adaptation by selecting renditions. */
   select(video: string): { ok: true } | { ok: false; reason: string } {
-    if (video !== 'auto' && this.info && !this.info.renditions.some((r) => r.id === video && r.kind === 'video')) {
+    if (
+      video !== 'auto' &&
+      this.info &&
+      !this.info.renditions.some((r) => r.id === video && r.kind === 'video')
+    ) {
       return { ok: false, reason: `unknown video rendition ${video}` };
     }
     this.requested = video;
@@ -78,7 +84,10 @@ export class ViewerSession implements StreamSubscriber {
   onInfo(info: StreamInfo): void {
     this.info = info;
     this.inits.clear();
-    const want = this.requested !== 'auto' && info.renditions.some((r) => r.id === this.requested) ? this.requested : defaultVideo(info);
+    const want =
+      this.requested !== 'auto' && info.renditions.some((r) => r.id === this.requested)
+        ? this.requested
+        : defaultVideo(info);
     this.video = want;
     this.pendingVideo = undefined;
     // A (re)start: every rendition begins again at a segment start after its new init.

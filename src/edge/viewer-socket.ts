@@ -42,7 +42,14 @@ const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export function addViewerSocket(
   app: App,
-  deps: { relay: RelayNode; config: ViewerConfig; logger: Logger; metrics: Metrics; counter: ViewerCounter; gate: AccessGate },
+  deps: {
+    relay: RelayNode;
+    config: ViewerConfig;
+    logger: Logger;
+    metrics: Metrics;
+    counter: ViewerCounter;
+    gate: AccessGate;
+  },
 ): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ViewerData>>();
   const { relay, config, logger, metrics, counter, gate } = deps;
@@ -66,11 +73,33 @@ export function addViewerSocket(
       }
       // Known protected and no token: refused before the upgrade. Not known yet: upgraded, but held (open()).
       if (gate.access(stream, req.getHeader('cookie')) === 'deny') {
-        logger.info({ stream, code: 'PASSWORD_REQUIRED' }, 'media socket refused: stream is password-protected');
-        res.cork(() => res.writeStatus('403 Forbidden').writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED').end('this stream needs its password'));
+        logger.info(
+          { stream, code: 'PASSWORD_REQUIRED' },
+          'media socket refused: stream is password-protected',
+        );
+        res.cork(() =>
+          res
+            .writeStatus('403 Forbidden')
+            .writeHeader('x-tiercast-error', 'PASSWORD_REQUIRED')
+            .end('this stream needs its password'),
+        );
         return;
       }
-      res.upgrade<ViewerData>({ stream, cookies: req.getHeader('cookie'), remote, initialVideo: video, session: undefined, guard: undefined, closed: false }, key, protocol, ext, context);
+      res.upgrade<ViewerData>(
+        {
+          stream,
+          cookies: req.getHeader('cookie'),
+          remote,
+          initialVideo: video,
+          session: undefined,
+          guard: undefined,
+          closed: false,
+        },
+        key,
+        protocol,
+        ext,
+        context,
+      );
     },
     open: (ws) => {
       sockets.add(ws);
@@ -89,7 +118,10 @@ export function addViewerSocket(
           close: (code, reason) => {
             if (d.closed) return;
             d.closed = true;
-            logger.info({ stream: d.stream, remote: d.remote, code, reason }, 'viewer disconnected by the edge');
+            logger.info(
+              { stream: d.stream, remote: d.remote, code, reason },
+              'viewer disconnected by the edge',
+            );
             ws.end(code, reason);
           },
         },
@@ -105,7 +137,10 @@ export function addViewerSocket(
         session,
         () => gate.access(d.stream, d.cookies),
         () => {
-          logger.info({ stream: d.stream, remote: d.remote, code: 'PASSWORD_REQUIRED' }, 'media socket refused: stream is password-protected');
+          logger.info(
+            { stream: d.stream, remote: d.remote, code: 'PASSWORD_REQUIRED' },
+            'media socket refused: stream is password-protected',
+          );
           session.close(CloseCode.FORBIDDEN, PASSWORD_REASON);
         },
       );
@@ -117,14 +152,18 @@ export function addViewerSocket(
       if (r && r.state === 'pending') {
         // Tell the player promptly if the stream turns out not to exist.
         void r.whenKnown(config.streamWaitMs).then((info) => {
-          if (!d.closed && !info) session.sendText(JSON.stringify({ type: 'end', reason: 'stream is not live' }));
+          if (!d.closed && !info)
+            session.sendText(JSON.stringify({ type: 'end', reason: 'stream is not live' }));
         });
       }
     },
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
       if (refuseOversize(ws, message, MAX_CONTROL_BYTES, 'control messages')) {
-        logger.info({ stream: d.stream, remote: d.remote, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength }, 'oversize control message: socket closed');
+        logger.info(
+          { stream: d.stream, remote: d.remote, code: 'PAYLOAD_TOO_LARGE', bytes: message.byteLength },
+          'oversize control message: socket closed',
+        );
         return;
       }
       if (isBinary || !d.session) return;
@@ -134,15 +173,25 @@ export function addViewerSocket(
         if (!r.success) throw new Error('invalid control message');
         parsed = r.data;
       } catch {
-        d.session.sendText(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: 'unknown or malformed control message' }));
-        logger.debug({ stream: d.stream, remote: d.remote, code: 'BAD_REQUEST' }, 'bad control message from viewer');
+        d.session.sendText(
+          JSON.stringify({
+            type: 'error',
+            code: 'BAD_REQUEST',
+            message: 'unknown or malformed control message',
+          }),
+        );
+        logger.debug(
+          { stream: d.stream, remote: d.remote, code: 'BAD_REQUEST' },
+          'bad control message from viewer',
+        );
         return;
       }
       if (parsed.type === 'ping') {
         d.session.sendText(JSON.stringify({ type: 'pong', t: parsed.t, server: Date.now() }));
       } else {
         const r = d.session.select(parsed.video);
-        if (!r.ok) d.session.sendText(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: r.reason }));
+        if (!r.ok)
+          d.session.sendText(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: r.reason }));
       }
     },
     close: (ws) => {
@@ -179,7 +228,10 @@ export function addViewerSocket(
       if (!d.closed) held.push({ viewer: ws, buffered: ws.getBufferedAmount() });
     }
     for (const ws of overCap(held, config.totalBackpressureBytes)) {
-      ws.getUserData().session?.close(4008, 'SLOW_CONSUMER: the edge holds too much for slow viewers; closing the slowest');
+      ws.getUserData().session?.close(
+        4008,
+        'SLOW_CONSUMER: the edge holds too much for slow viewers; closing the slowest',
+      );
     }
   }, SWEEP_MS);
   sweep.unref();

@@ -22,8 +22,10 @@ import { streamerUpdateSchema } from './streamer-update.js';
 import type { Store } from './store/types.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
-
-const credentials = z.strictObject({ name: z.string().min(1).max(64), password: z.string().min(1).max(1024) });
+const credentials = z.strictObject({
+  name: z.string().min(1).max(64),
+  password: z.string().min(1).max(1024),
+});
 
 export interface AccountApiDeps {
   clusterSecret: string;
@@ -43,18 +45,27 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   const clientIp = (req: ApiRequest) => req.headers[CLIENT_IP_HEADER] ?? 'unknown';
   const session = (req: ApiRequest): SessionInfo | undefined => sessions.verify(req.cookies[SESSION_COOKIE]);
   const throttle = (req: ApiRequest) => {
-    if (!limiter.take(`login:${clientIp(req)}`)) throw new ApiError('RATE_LIMITED', 'too many attempts; wait a minute');
+    if (!limiter.take(`login:${clientIp(req)}`))
+      throw new ApiError('RATE_LIMITED', 'too many attempts; wait a minute');
   };
-  const sessionCookie = (token: string) => cookie(SESSION_COOKIE, token, { maxAgeS: Math.floor(sessions.sessionTtlMs / 1000) });
+  const sessionCookie = (token: string) =>
+    cookie(SESSION_COOKIE, token, { maxAgeS: Math.floor(sessions.sessionTtlMs / 1000) });
 
   /**
    * Every /edge-api route: only an edge forwarding a viewer's call may reach it (a `viewer-proxy` token),
    * state changes need the CSRF header, and the route must be on the shared allow-list the edge forwards.
    */
-  const route = (method: 'get' | 'post' | 'put' | 'patch' | 'del', path: string, handler: ApiHandler, maxBodyBytes?: number) => {
+  const route = (
+    method: 'get' | 'post' | 'put' | 'patch' | 'del',
+    path: string,
+    handler: ApiHandler,
+    maxBodyBytes?: number,
+  ) => {
     const httpMethod = method === 'del' ? 'DELETE' : method.toUpperCase();
     if (!VIEWER_API_ROUTES.some((r) => r.method === httpMethod && r.path === path)) {
-      throw new Error(`account route ${httpMethod} ${path} is missing from VIEWER_API_ROUTES (src/common/http/viewer-api.ts)`);
+      throw new Error(
+        `account route ${httpMethod} ${path} is missing from VIEWER_API_ROUTES (src/common/http/viewer-api.ts)`,
+      );
     }
     addJsonRoute(
       app,
@@ -62,7 +73,11 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
       `${VIEWER_API_PREFIX}${path}`,
       (req) => {
         requireCluster(deps.clusterSecret, req, 'viewer-proxy');
-        if (method !== 'get' && path !== '/auth/csrf' && !csrfOk(req.cookies[CSRF_COOKIE], req.headers[CSRF_HEADER])) {
+        if (
+          method !== 'get' &&
+          path !== '/auth/csrf' &&
+          !csrfOk(req.cookies[CSRF_COOKIE], req.headers[CSRF_HEADER])
+        ) {
           throw new ApiError('CSRF_FAILED', 'missing or wrong CSRF token');
         }
         return handler(req);
@@ -85,7 +100,11 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     const claim = s?.kind === 'streamer' && s.name.toLowerCase() === name.toLowerCase() ? s.name : undefined;
     const user = store.users.create(name, password, 'user', claim);
     logger.info({ user: user.name }, 'account registered');
-    return { status: 201, body: { user: { name: user.name, role: user.role } }, cookies: [sessionCookie(sessions.issueUser(user))] };
+    return {
+      status: 201,
+      body: { user: { name: user.name, role: user.role } },
+      cookies: [sessionCookie(sessions.issueUser(user))],
+    };
   });
 
   route('post', '/auth/login', (req) => {
@@ -96,7 +115,10 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
       logger.info({ code: 'BAD_CREDENTIALS', ip: clientIp(req) }, 'login refused');
       throw new ApiError('BAD_CREDENTIALS', 'wrong name or password');
     }
-    return { body: { user: { name: user.name, role: user.role } }, cookies: [sessionCookie(sessions.issueUser(user))] };
+    return {
+      body: { user: { name: user.name, role: user.role } },
+      cookies: [sessionCookie(sessions.issueUser(user))],
+    };
   });
 
   route('post', '/auth/streamer', (req) => {
@@ -110,13 +132,18 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     return { body: { streamer: { name: s.name } }, cookies: [sessionCookie(sessions.issueStreamer(s.name))] };
   });
 
-  route('post', '/auth/logout', () => ({ status: 204, cookies: [cookie(SESSION_COOKIE, '', { maxAgeS: 0 })] }));
+  route('post', '/auth/logout', () => ({
+    status: 204,
+    cookies: [cookie(SESSION_COOKIE, '', { maxAgeS: 0 })],
+  }));
 
   route('get', '/me', (req) => {
     const s = session(req);
     if (!s) return { body: { user: null, following: [] } };
     if (s.kind === 'streamer') return { body: { user: { name: s.name, role: 'streamer' }, following: [] } };
-    const following = store.follows.list(s.userId).map((name) => ({ name, live: deps.directory.isLive(name) }));
+    const following = store.follows
+      .list(s.userId)
+      .map((name) => ({ name, live: deps.directory.isLive(name) }));
     return { body: { user: { name: s.name, role: s.role }, following } };
   });
 
@@ -144,7 +171,11 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     }
     return {
       body: { ok: true },
-      cookies: [cookie(accessCookie(name), sessions.issueAccess(name), { maxAgeS: Math.floor(sessions.accessTtlMs / 1000) })],
+      cookies: [
+        cookie(accessCookie(name), sessions.issueAccess(name), {
+          maxAgeS: Math.floor(sessions.accessTtlMs / 1000),
+        }),
+      ],
     };
   });
 
@@ -153,7 +184,8 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     const s = session(req);
     if (!s) throw new ApiError('UNAUTHENTICATED', 'log in with your stream key');
     const name = s.kind === 'streamer' ? s.name : store.streamers.ownedBy(s.userId);
-    if (name === undefined || !store.streamers.get(name)) throw new ApiError('FORBIDDEN', 'this account has no channel');
+    if (name === undefined || !store.streamers.get(name))
+      throw new ApiError('FORBIDDEN', 'this account has no channel');
     return name;
   };
 

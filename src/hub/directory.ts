@@ -42,7 +42,8 @@ export class Directory {
 
   reportViewers(edge: string, counts: Record<string, number>): void {
     const m = new Map<string, number>();
-    for (const [s, n] of Object.entries(counts)) if (Number.isInteger(n) && n > 0) m.set(s, Math.min(n, 10_000_000));
+    for (const [s, n] of Object.entries(counts))
+      if (Number.isInteger(n) && n > 0) m.set(s, Math.min(n, 10_000_000));
     this.viewers.set(edge, m);
   }
 
@@ -81,6 +82,8 @@ export class Directory {
           thumbnail: l && t && !s.hasPassword ? `/thumbs/${s.name}.jpg?v=${t.at}` : null,
         };
       })
-      .sort((a, b) => Number(b.live) - Number(a.live) || b.viewers - a.viewers || a.name.localeCompare(b.name));
+      .sort(
+        (a, b) => Number(b.live) - Number(a.live) || b.viewers - a.viewers || a.name.localeCompare(b.name),
+      );
   }
 }

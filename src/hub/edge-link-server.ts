@@ -28,7 +28,10 @@ import type { DirectoryEntryView } from './directory.js';
 export interface EdgeLinkEvents extends EventMap {
   join: [ref: ConnRef, channel: string, identity: { session?: string; guestName?: string; ip: string }];
   leave: [ref: ConnRef];
-  act: [ref: ConnRef, action: { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string }];
+  act: [
+    ref: ConnRef,
+    action: { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string },
+  ];
   viewers: [edge: string, counts: Record<string, number>];
   edgeGone: [edge: string];
 }
@@ -51,7 +54,13 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
 
   constructor(
     app: App,
-    private readonly opts: { clusterSecret: string; logger: Logger; metrics: Metrics; greeting: EdgeLinkGreeting; idleTimeoutS: number },
+    private readonly opts: {
+      clusterSecret: string;
+      logger: Logger;
+      metrics: Metrics;
+      greeting: EdgeLinkGreeting;
+      idleTimeoutS: number;
+    },
   ) {
     super(opts.logger, { module: 'edge-link' });
     const log = opts.logger;
@@ -67,16 +76,28 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
         const key = req.getHeader('sec-websocket-key');
         const ext = req.getHeader('sec-websocket-extensions');
         const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
-        if (!protocols.split(',').map((p) => p.trim()).includes(HUB_SUBPROTOCOL)) {
+        if (
+          !protocols
+            .split(',')
+            .map((p) => p.trim())
+            .includes(HUB_SUBPROTOCOL)
+        ) {
           log.warn({ remote, code: 'PROTOCOL_VERSION_MISMATCH' }, 'edge link refused: protocol version');
-          res.cork(() => res.writeStatus('426 Upgrade Required').writeHeader('x-tiercast-error', 'PROTOCOL_VERSION_MISMATCH').end());
+          res.cork(() =>
+            res
+              .writeStatus('426 Upgrade Required')
+              .writeHeader('x-tiercast-error', 'PROTOCOL_VERSION_MISMATCH')
+              .end(),
+          );
           return;
         }
         const check = verifyClusterToken(opts.clusterSecret, token, 'hub-link');
         if (!check.ok) {
           log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'edge link refused');
           opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });
-          res.cork(() => res.writeStatus('401 Unauthorized').writeHeader('x-tiercast-error', 'CLUSTER_AUTH_FAILED').end());
+          res.cork(() =>
+            res.writeStatus('401 Unauthorized').writeHeader('x-tiercast-error', 'CLUSTER_AUTH_FAILED').end(),
+          );
           return;
         }
         res.upgrade<EdgeData>({ edge: check.nodeId, closed: false }, key, HUB_SUBPROTOCOL, ext, context);
@@ -133,12 +154,17 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
   }
 
   broadcast(channel: string, event: ChatEvent): void {
-    this.sendTo(this.edges.values(), { t: 'broadcast', channel, event: event as unknown as Record<string, unknown> });
+    this.sendTo(this.edges.values(), {
+      t: 'broadcast',
+      channel,
+      event: event as unknown as Record<string, unknown>,
+    });
   }
 
   direct(ref: ConnRef, event: ChatEvent): void {
     const ws = this.edges.get(ref.edge);
-    if (ws) this.sendTo([ws], { t: 'direct', conn: ref.conn, event: event as unknown as Record<string, unknown> });
+    if (ws)
+      this.sendTo([ws], { t: 'direct', conn: ref.conn, event: event as unknown as Record<string, unknown> });
   }
 
   kick(ref: ConnRef, reason: string): void {

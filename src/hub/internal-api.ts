@@ -24,7 +24,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) {
     const first = r.error.issues[0];
-    throw new ApiError('INVALID_VALUE', first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'invalid body');
+    throw new ApiError(
+      'INVALID_VALUE',
+      first ? `${first.path.join('.') || 'body'}: ${first.message}` : 'invalid body',
+    );
   }
   return r.data;
 }
@@ -48,7 +51,10 @@ export function addInternalRoutes(
     '/internal/publish/authorize',
     (req) => {
       const node = requireCluster(clusterSecret, req, 'node-api');
-      const { key } = parseBody(z.strictObject({ key: z.string().min(1).max(MAX_STREAM_KEY_CHARS) }), req.body);
+      const { key } = parseBody(
+        z.strictObject({ key: z.string().min(1).max(MAX_STREAM_KEY_CHARS) }),
+        req.body,
+      );
       const s = store.streamers.verifyKey(key);
       if (!s) {
         logger.warn({ ingress: node, code: 'BAD_STREAM_KEY' }, 'publish key refused');
@@ -88,7 +94,8 @@ export function addInternalRoutes(
       requireCluster(clusterSecret, req, 'node-api');
       const name = streamParam(req);
       const data = req.rawBody;
-      if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) throw new ApiError('INVALID_VALUE', 'thumbnail must be a JPEG');
+      if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8)
+        throw new ApiError('INVALID_VALUE', 'thumbnail must be a JPEG');
       directory.setThumbnail(name, data);
       changed();
       return { status: 204 };

@@ -29,9 +29,16 @@ export interface HubNode {
 export async function startHub(config: HubConfig, parentLogger?: Logger): Promise<HubNode> {
   const logger = createLogger('hub', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'hub');
-  const store = openStore({ dataDir: config.dataDir, historySize: config.chat.historySize, logger: logger.child({ module: 'store' }) });
+  const store = openStore({
+    dataDir: config.dataDir,
+    historySize: config.chat.historySize,
+    logger: logger.child({ module: 'store' }),
+  });
   const directory = new Directory();
-  const sessions = new Sessions(config.clusterSecret, store, { sessionMs: config.sessionTtlMs, accessMs: config.accessTokenTtlMs });
+  const sessions = new Sessions(config.clusterSecret, store, {
+    sessionMs: config.sessionTtlMs,
+    accessMs: config.accessTokenTtlMs,
+  });
   const app = createApp();
   const links = new EdgeLinkServer(app, {
     clusterSecret: config.clusterSecret,
@@ -40,7 +47,10 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     idleTimeoutS: config.edgeLinkIdleTimeoutS,
     greeting: {
       directory: () => directory.entries(store.streamers.list()),
-      chatLimits: () => ({ maxMessageChars: config.chat.maxMessageChars, maxDrawingBytes: config.chat.maxDrawingBytes }),
+      chatLimits: () => ({
+        maxMessageChars: config.chat.maxMessageChars,
+        maxDrawingBytes: config.chat.maxDrawingBytes,
+      }),
     },
   });
   const chat = new ChatHub({
@@ -85,7 +95,13 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
 
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
-  addInternalRoutes(app, { clusterSecret: config.clusterSecret, store, directory, logger: logger.child({ module: 'internal-api' }), changed });
+  addInternalRoutes(app, {
+    clusterSecret: config.clusterSecret,
+    store,
+    directory,
+    logger: logger.child({ module: 'internal-api' }),
+    changed,
+  });
   addAccountRoutes(app, {
     clusterSecret: config.clusterSecret,
     store,
@@ -96,11 +112,23 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     loginRatePerMinute: config.loginRatePerMinute,
     changed,
   });
-  addRemoteRoutes(app, { store, sessions, chat, directory, logger: logger.child({ module: 'remote-api' }), changed, loginRatePerMinute: config.loginRatePerMinute });
+  addRemoteRoutes(app, {
+    store,
+    sessions,
+    chat,
+    directory,
+    logger: logger.child({ module: 'remote-api' }),
+    changed,
+    loginRatePerMinute: config.loginRatePerMinute,
+  });
   app.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');
     if (!e) return sendError(res, '404 Not Found', 'NOT_FOUND', 'no such emoji');
-    send(res, '200 OK', e.data, { 'content-type': e.mime, 'cache-control': 'public, max-age=3600', 'x-content-type-options': 'nosniff' });
+    send(res, '200 OK', e.data, {
+      'content-type': e.mime,
+      'cache-control': 'public, max-age=3600',
+      'x-content-type-options': 'nosniff',
+    });
   });
   app.get('/thumbs/:file', (res, req) => {
     const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(req.getParameter(0) ?? '');
@@ -119,10 +147,19 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     store.close();
     throw err;
   }
-  const nd = setupDiscovery({ config: config.discovery, role: 'hub', nodeId: config.nodeId, logger, metrics });
+  const nd = setupDiscovery({
+    config: config.discovery,
+    role: 'hub',
+    nodeId: config.nodeId,
+    logger,
+    metrics,
+  });
   await nd.register(config.http.host, listening.port, 'http', () => links.edgeCount);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
-  logger.info({ port: listening.port, dataDir: config.dataDir, streamers: store.streamers.list().length }, 'hub listening');
+  logger.info(
+    { port: listening.port, dataDir: config.dataDir, streamers: store.streamers.list().length },
+    'hub listening',
+  );
   const l = listening;
   let closing: Promise<void> | undefined;
   return {

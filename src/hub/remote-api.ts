@@ -17,7 +17,15 @@ import type { Store } from './store/types.js';
 
 export function addRemoteRoutes(
   app: App,
-  deps: { store: Store; sessions: Sessions; chat: ChatHub; directory: Directory; logger: Logger; changed: () => void; loginRatePerMinute: number },
+  deps: {
+    store: Store;
+    sessions: Sessions;
+    chat: ChatHub;
+    directory: Directory;
+    logger: Logger;
+    changed: () => void;
+    loginRatePerMinute: number;
+  },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
   const limiter = new RateLimiter({ capacity: deps.loginRatePerMinute * 6, perMs: 60_000 });
@@ -26,7 +34,8 @@ export function addRemoteRoutes(
   const authenticate = (req: ApiRequest): string => {
     const auth = req.headers.authorization ?? '';
     if (auth.startsWith('Basic ')) {
-      if (!limiter.take(`remote:${req.remote.split(':')[0]}`)) throw new ApiError('RATE_LIMITED', 'too many attempts');
+      if (!limiter.take(`remote:${req.remote.split(':')[0]}`))
+        throw new ApiError('RATE_LIMITED', 'too many attempts');
       const decoded = Buffer.from(auth.slice(6), 'base64').toString('utf8');
       const i = decoded.indexOf(':');
       const name = decoded.slice(0, i);
@@ -61,7 +70,11 @@ export function addRemoteRoutes(
         return await h(req);
       } catch (err) {
         if (err instanceof ApiError && err.code === 'UNAUTHENTICATED') {
-          return { status: 401, headers: unauthorizedHeader, body: { error: { code: err.code, message: err.message } } };
+          return {
+            status: 401,
+            headers: unauthorizedHeader,
+            body: { error: { code: err.code, message: err.message } },
+          };
         }
         throw err;
       }
@@ -94,7 +107,13 @@ export function addRemoteRoutes(
     };
   };
 
-  addJsonRoute(app, 'get', '/api/v1/streams/:name', wrap((req) => ({ body: info(own(req)) })), opts);
+  addJsonRoute(
+    app,
+    'get',
+    '/api/v1/streams/:name',
+    wrap((req) => ({ body: info(own(req)) })),
+    opts,
+  );
 
   addJsonRoute(
     app,
@@ -117,7 +136,10 @@ export function addRemoteRoutes(
     '/api/v1/streams/:name/chat',
     wrap((req) => {
       const name = own(req);
-      const limit = Math.min(200, Math.max(1, Number(new URLSearchParams(req.query).get('limit') ?? 50) || 50));
+      const limit = Math.min(
+        200,
+        Math.max(1, Number(new URLSearchParams(req.query).get('limit') ?? 50) || 50),
+      );
       return { body: { messages: chat.recent(name, limit) } };
     }),
     opts,

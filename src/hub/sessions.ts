@@ -28,11 +28,19 @@ export class Sessions {
   }
 
   issueUser(user: UserRecord): string {
-    return signToken(this.sessionKey, { typ: 'session', sub: `u:${user.id}`, name: user.name, role: user.role }, this.ttl.sessionMs);
+    return signToken(
+      this.sessionKey,
+      { typ: 'session', sub: `u:${user.id}`, name: user.name, role: user.role },
+      this.ttl.sessionMs,
+    );
   }
 
   issueStreamer(name: string): string {
-    return signToken(this.sessionKey, { typ: 'session', sub: `s:${name}`, name, role: 'streamer' }, this.ttl.sessionMs);
+    return signToken(
+      this.sessionKey,
+      { typ: 'session', sub: `s:${name}`, name, role: 'streamer' },
+      this.ttl.sessionMs,
+    );
   }
 
   /** The session's holder, re-checked against the store (a removed user's token stops working). */

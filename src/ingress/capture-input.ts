@@ -25,13 +25,31 @@ export type BeginStream = (
 
 export function captureArgs(o: CaptureInputOptions): string[] {
   return [
-    '-hide_banner', '-loglevel', 'level+error', '-nostdin',
+    '-hide_banner',
+    '-loglevel',
+    'level+error',
+    '-nostdin',
     ...(o.format ? ['-f', o.format] : []),
     ...(o.format === 'lavfi' || !o.format ? ['-re'] : []),
-    '-i', o.input,
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-ar', '48000',
-    '-f', 'flv', 'pipe:3',
+    '-i',
+    o.input,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-tune',
+    'zerolatency',
+    '-g',
+    '30',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-ar',
+    '48000',
+    '-f',
+    'flv',
+    'pipe:3',
   ];
 }
 
@@ -41,7 +59,9 @@ export async function publishCaptureInput(
   ffmpegPath: string,
   logger: Logger,
 ): Promise<{ close(): Promise<void> }> {
-  const stream = beginStream(o.name, { title: o.name }, (code, description) => logger.error({ code }, `capture input failed: ${description}`));
+  const stream = beginStream(o.name, { title: o.name }, (code, description) =>
+    logger.error({ code }, `capture input failed: ${description}`),
+  );
   let proc: FfmpegProcess;
   try {
     proc = await FfmpegProcess.start({

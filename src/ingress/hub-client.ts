@@ -14,11 +14,10 @@ export class HubClient implements StreamerAuthorizer {
   private readonly live = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    private readonly opts: { url: string; nodeId: string; clusterSecret: string; logger: Logger },
-  ) {
+  constructor(private readonly opts: { url: string; nodeId: string; clusterSecret: string; logger: Logger }) {
     this.timer = setInterval(() => {
-      for (const s of this.live) void this.post(`/internal/streams/${s}/live`, { live: true }).catch(() => undefined);
+      for (const s of this.live)
+        void this.post(`/internal/streams/${s}/live`, { live: true }).catch(() => undefined);
     }, 10_000);
     this.timer.unref();
   }
@@ -37,14 +36,19 @@ export class HubClient implements StreamerAuthorizer {
     return r;
   }
 
-  async authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
+  async authorize(
+    key: string,
+  ): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
     // A key the hub would refuse for its shape is an invalid key, not a hub outage: refuse it here.
     if (!isWellFormedStreamKey(key)) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     let r: Response;
     try {
       r = await this.post('/internal/publish/authorize', { key });
     } catch (err) {
-      this.opts.logger.error({ code: 'HUB_UNAVAILABLE', err: (err as Error).message }, 'cannot check a stream key: hub unreachable');
+      this.opts.logger.error(
+        { code: 'HUB_UNAVAILABLE', err: (err as Error).message },
+        'cannot check a stream key: hub unreachable',
+      );
       throw new TiercastError('HUB_UNAVAILABLE', 'stream keys cannot be checked right now');
     }
     // 400: the hub found the key malformed (its rules may be stricter than ours): still an invalid key.
@@ -60,7 +64,11 @@ export class HubClient implements StreamerAuthorizer {
       (r) => {
         if (!r.ok) this.opts.logger.warn({ stream, status: r.status }, 'hub refused a live report');
       },
-      (err: unknown) => this.opts.logger.warn({ stream, code: 'HUB_UNAVAILABLE', err: (err as Error).message }, 'live report not delivered; will retry'),
+      (err: unknown) =>
+        this.opts.logger.warn(
+          { stream, code: 'HUB_UNAVAILABLE', err: (err as Error).message },
+          'live report not delivered; will retry',
+        ),
     );
   }
 
@@ -78,7 +86,9 @@ export class HubClient implements StreamerAuthorizer {
 export class ChainedAuthorizer implements StreamerAuthorizer {
   constructor(private readonly chain: StreamerAuthorizer[]) {}
 
-  async authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
+  async authorize(
+    key: string,
+  ): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
     let last: unknown = new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     for (const a of this.chain) {
       try {

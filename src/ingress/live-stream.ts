@@ -61,7 +61,10 @@ export class LiveStream {
     if (this.closed) return;
     const codec = unsupportedCodec(tag);
     if (codec !== undefined) {
-      this.opts.logger.warn({ stream: this.opts.name, code: 'UNSUPPORTED_CODEC', codec }, 'publish refused: unsupported codec');
+      this.opts.logger.warn(
+        { stream: this.opts.name, code: 'UNSUPPORTED_CODEC', codec },
+        'publish refused: unsupported codec',
+      );
       this.fail('UNSUPPORTED_CODEC', `Unsupported codec ${codec}: publish ${SUPPORTED_CODECS_TEXT}`);
       return;
     }
@@ -71,7 +74,8 @@ export class LiveStream {
     }
     this.probeTags.push(tag);
     const sawKeyframe = tag.type === 9 && (tag.data[0]! & 0xf0) === 0x10 && tag.data[1] === 1;
-    if (!this.starting && (sawKeyframe || this.probeTags.length >= PROBE_MAX_TAGS)) void this.startTranscoder();
+    if (!this.starting && (sawKeyframe || this.probeTags.length >= PROBE_MAX_TAGS))
+      void this.startTranscoder();
   }
 
   private async startTranscoder(): Promise<void> {
@@ -113,7 +117,10 @@ export class LiveStream {
       });
       t.on('fatal', (err) => {
         logger.error({ stream: name, code: err.code, err: err.message }, 'transcoder gave up');
-        this.fail(err.code, 'The stream could not be transcoded; check the encoder settings and publish again');
+        this.fail(
+          err.code,
+          'The stream could not be transcoded; check the encoder settings and publish again',
+        );
       });
       this.speedTimer = setInterval(() => {
         if (t.speed !== undefined) metrics.ffmpegSpeed.set({ stream: name }, t.speed);
@@ -123,7 +130,10 @@ export class LiveStream {
       this.probeTags = [];
       for (const tag of tags) t.write(tag);
     } catch (err) {
-      logger.error({ stream: name, code: 'TRANSCODER_START_FAILED', err: errorMessage(err) }, 'transcoder failed to start');
+      logger.error(
+        { stream: name, code: 'TRANSCODER_START_FAILED', err: errorMessage(err) },
+        'transcoder failed to start',
+      );
       this.fail('TRANSCODER_START_FAILED', 'The stream could not be transcoded right now; try again shortly');
     }
   }
@@ -132,7 +142,8 @@ export class LiveStream {
    * A publisher that reconnects continues its stream's timeline (same availabilityStartTime, later segment
    * numbers), so players cross the gap as a discontinuity instead of reloading.
    */
-  private previousTimeline(): { availabilityStartTime: number; endSeconds: number; nextSegment: number; epoch: number } | undefined {
+  private previousTimeline():
+    { availabilityStartTime: number; endSeconds: number; nextSegment: number; epoch: number } | undefined {
     const relay = this.opts.relay;
     const info = relay.info;
     if (!info || info.segmentDurationMs !== this.opts.transcode.segmentDurationMs) return undefined;
@@ -190,7 +201,9 @@ export class LiveStream {
   private fail(code: ErrorCode, description: string): void {
     if (this.closed) return;
     void this.close(`failed: ${code}`);
-    callSafely(this.opts.logger, 'onFailed listener threw', {}, () => this.opts.onFailed?.(code, description));
+    callSafely(this.opts.logger, 'onFailed listener threw', {}, () =>
+      this.opts.onFailed?.(code, description),
+    );
   }
 
   private publishInfo(epoch: number): void {

@@ -13,7 +13,12 @@ import { RelayNode } from '../common/relay/relay-node.js';
 import type { DirectoryEntry } from '../common/protocol/index.js';
 import { publishCaptureInput } from './capture-input.js';
 import { LiveStream } from './live-stream.js';
-import { RtmpServer, type PublishControl, type PublishRequest, type PublishSink } from './rtmp/rtmp-server.js';
+import {
+  RtmpServer,
+  type PublishControl,
+  type PublishRequest,
+  type PublishSink,
+} from './rtmp/rtmp-server.js';
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
@@ -31,31 +36,58 @@ export interface IngressNode {
   close(): Promise<void>;
 }
 
-export async function startIngress(config: IngressConfig, parentLogger?: Logger, authorizer?: StreamerAuthorizer): Promise<IngressNode> {
+export async function startIngress(
+  config: IngressConfig,
+  parentLogger?: Logger,
+  authorizer?: StreamerAuthorizer,
+): Promise<IngressNode> {
   const logger = createLogger('ingress', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'ingress');
-  const relay = new RelayNode({ cacheSegments: config.cache.segments, idleUnsubscribeMs: 10_000, logger: logger.child({ module: 'relay' }), metrics });
+  const relay = new RelayNode({
+    cacheSegments: config.cache.segments,
+    idleUnsubscribeMs: 10_000,
+    logger: logger.child({ module: 'relay' }),
+    metrics,
+  });
   const hub = config.hub
-    ? new HubClient({ url: config.hub.url, nodeId: config.nodeId, clusterSecret: config.clusterSecret, logger: logger.child({ module: 'hub-client' }) })
+    ? new HubClient({
+        url: config.hub.url,
+        nodeId: config.nodeId,
+        clusterSecret: config.clusterSecret,
+        logger: logger.child({ module: 'hub-client' }),
+      })
     : undefined;
   const staticList = new StaticStreamerRegistry(config.streamers);
   // The static list keeps working beside the hub (the embedded default and quick setups).
-  const streamers = authorizer ?? (hub ? new ChainedAuthorizer(config.streamers.length ? [staticList, hub] : [hub]) : staticList);
+  const streamers =
+    authorizer ??
+    (hub ? new ChainedAuthorizer(config.streamers.length ? [staticList, hub] : [hub]) : staticList);
   const live = new Map<string, LiveStream>();
-  const nd = setupDiscovery({ config: config.discovery, role: 'ingress', nodeId: config.nodeId, logger, metrics });
+  const nd = setupDiscovery({
+    config: config.discovery,
+    role: 'ingress',
+    nodeId: config.nodeId,
+    logger,
+    metrics,
+  });
   // A claim lost during a Consul outage (another ingress took the name): this copy of the stream must stop.
   nd.discovery.onClaimLost((stream) => {
-    logger.error({ stream, code: 'STREAM_ALREADY_LIVE' }, 'stream claim lost to another ingress; stopping the local publish');
+    logger.error(
+      { stream, code: 'STREAM_ALREADY_LIVE' },
+      'stream claim lost to another ingress; stopping the local publish',
+    );
     void live.get(stream)?.close('claim lost to another ingress');
   });
   const meta = new Map<string, { title?: string; category?: string; startedAt: number }>();
 
   // Only streams that produce media are listed: a publish still starting (or that never will) is not.
   const publishDirectory = () => {
-    const entries: DirectoryEntry[] = [...live].filter(([, s]) => s.isLive).map(([name]) => {
-      const m = meta.get(name);
-      return { name, live: true, title: m?.title, category: m?.category, startedAt: m?.startedAt };
-    });
+    const entries: DirectoryEntry[] = [...live]
+      .filter(([, s]) => s.isLive)
+      .map(([name]) => {
+        const m = meta.get(name);
+        return { name, live: true, title: m?.title, category: m?.category, startedAt: m?.startedAt };
+      });
     relay.setDirectory(entries);
   };
 
@@ -64,7 +96,8 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     extra: { title?: string; category?: string; protected?: boolean },
     onFailed?: (code: ErrorCode, description: string) => void,
   ): LiveStream => {
-    if (live.has(name)) throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
+    if (live.has(name))
+      throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
     const stream = new LiveStream({
       name,
       protected: extra.protected,
@@ -79,7 +112,11 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
       onFailed,
       onClosed: (reason) => {
         if (live.get(name) === stream) live.delete(name);
-        nd.discovery.releaseStream(name).catch((err: unknown) => logger.warn({ stream: name, err: (err as Error).message }, 'stream claim not released'));
+        nd.discovery
+          .releaseStream(name)
+          .catch((err: unknown) =>
+            logger.warn({ stream: name, err: (err as Error).message }, 'stream claim not released'),
+          );
         meta.delete(name);
         relay.unpin(name);
         hub?.reportLive(name, false);
@@ -110,12 +147,25 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
       claimed = live.has(s.name) ? false : await nd.discovery.claimStream(s.name);
     } catch (err) {
       metrics.publishRejected.inc({ code: 'UPSTREAM_UNAVAILABLE' });
-      logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'UPSTREAM_UNAVAILABLE', err: (err as Error).message }, 'publish refused: cannot claim the stream');
-      throw new TiercastError('STREAM_ALREADY_LIVE', 'cannot confirm the stream is not live elsewhere', { stream: s.name });
+      logger.warn(
+        {
+          remote: req.remoteAddress,
+          stream: s.name,
+          code: 'UPSTREAM_UNAVAILABLE',
+          err: (err as Error).message,
+        },
+        'publish refused: cannot claim the stream',
+      );
+      throw new TiercastError('STREAM_ALREADY_LIVE', 'cannot confirm the stream is not live elsewhere', {
+        stream: s.name,
+      });
     }
     if (!claimed && !live.has(s.name)) {
       metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
-      logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' }, 'publish refused: live on another ingress');
+      logger.warn(
+        { remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' },
+        'publish refused: live on another ingress',
+      );
       throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is live on another ingress', { stream: s.name });
     }
     let stream: LiveStream;
@@ -123,7 +173,10 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
       stream = beginStream(s.name, s, (code, description) => control.fail(code, description));
     } catch (err) {
       metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
-      logger.warn({ remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' }, 'publish refused');
+      logger.warn(
+        { remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' },
+        'publish refused',
+      );
       throw err;
     }
     logger.info({ remote: req.remoteAddress, stream: s.name }, 'publisher connected');
@@ -163,7 +216,10 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
   }
   await nd.register(config.http.host, listening.port, 'ws', () => live.size);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
-  logger.info({ rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) }, 'ingress listening');
+  logger.info(
+    { rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) },
+    'ingress listening',
+  );
 
   const thumbnailer = hub
     ? new Thumbnailer({
@@ -185,7 +241,12 @@ export async function startIngress(config: IngressConfig, parentLogger?: Logger,
     metrics,
     live,
     publishInput: async (o) => {
-      const input = await publishCaptureInput(o, beginStream, config.transcode.ffmpegPath, logger.child({ module: 'capture', stream: o.name }));
+      const input = await publishCaptureInput(
+        o,
+        beginStream,
+        config.transcode.ffmpegPath,
+        logger.child({ module: 'capture', stream: o.name }),
+      );
       inputs.add(input);
       return input;
     },

@@ -17,7 +17,12 @@ export class StaticStreamerRegistry implements StreamerAuthorizer {
   private readonly entries: Array<{ hash: Buffer; name: string; title?: string; category?: string }>;
 
   constructor(streamers: StreamerConfig[]) {
-    this.entries = streamers.map((s) => ({ hash: digest(s.key), name: s.name, title: s.title, category: s.category }));
+    this.entries = streamers.map((s) => ({
+      hash: digest(s.key),
+      name: s.name,
+      title: s.title,
+      category: s.category,
+    }));
   }
 
   authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {

@@ -10,7 +10,9 @@ import { MAX_THUMBNAIL_BYTES } from '../common/protocol/node-api-limits.js';
 import { FfmpegProcess } from './transcoder/ffmpeg-supervisor.js';
 
 export function thumbnailInput(relay: StreamRelay): Buffer | undefined {
-  const video = relay.info?.renditions.filter((r) => r.kind === 'video').sort((a, b) => (a.height ?? 0) - (b.height ?? 0))[0];
+  const video = relay.info?.renditions
+    .filter((r) => r.kind === 'video')
+    .sort((a, b) => (a.height ?? 0) - (b.height ?? 0))[0];
   if (!video) return undefined;
   const cache = relay.renditions.get(video.id);
   const n = cache?.latestStartSegment();
@@ -24,7 +26,12 @@ export function thumbnailInput(relay: StreamRelay): Buffer | undefined {
  * larger than the hub accepts: it would only be refused there. The ffmpeg is a supervised job: killed
  * after `timeoutMs`, its stderr logged at debug, failures THUMBNAIL_FAILED.
  */
-export async function makeJpeg(ffmpegPath: string, mp4: Buffer, logger: Logger, timeoutMs = 5000): Promise<Buffer> {
+export async function makeJpeg(
+  ffmpegPath: string,
+  mp4: Buffer,
+  logger: Logger,
+  timeoutMs = 5000,
+): Promise<Buffer> {
   const scale = 'scale=320:320:force_original_aspect_ratio=decrease:force_divisible_by=2';
   // prettier-ignore
   const args = ['-hide_banner', '-loglevel', 'error', '-f', 'mp4', '-i', 'pipe:0', '-frames:v', '1', '-vf', scale, '-q:v', '5', '-f', 'image2', '-c:v', 'mjpeg', 'pipe:3'];
@@ -50,9 +57,14 @@ export async function makeJpeg(ffmpegPath: string, mp4: Buffer, logger: Logger, 
   clearTimeout(t);
   await proc.close();
   const jpeg = Buffer.concat(out);
-  if (size > MAX_THUMBNAIL_BYTES) throw new ProcessError('THUMBNAIL_FAILED', `thumbnail over ${MAX_THUMBNAIL_BYTES} bytes`, { pid: proc.pid });
+  if (size > MAX_THUMBNAIL_BYTES)
+    throw new ProcessError('THUMBNAIL_FAILED', `thumbnail over ${MAX_THUMBNAIL_BYTES} bytes`, {
+      pid: proc.pid,
+    });
   if (code === 0 && jpeg.length > 2 && jpeg[0] === 0xff && jpeg[1] === 0xd8) return jpeg;
-  throw new ProcessError('THUMBNAIL_FAILED', `ffmpeg exited ${code}: ${proc.lastLines().slice(0, 200)}`, { pid: proc.pid });
+  throw new ProcessError('THUMBNAIL_FAILED', `ffmpeg exited ${code}: ${proc.lastLines().slice(0, 200)}`, {
+    pid: proc.pid,
+  });
 }
 
 export class Thumbnailer {
@@ -81,9 +93,15 @@ export class Thumbnailer {
         const input = thumbnailInput(relay);
         if (!input) continue;
         try {
-          await this.opts.deliver(relay.name, await makeJpeg(this.opts.ffmpegPath, input, this.opts.logger.child({ stream: relay.name })));
+          await this.opts.deliver(
+            relay.name,
+            await makeJpeg(this.opts.ffmpegPath, input, this.opts.logger.child({ stream: relay.name })),
+          );
         } catch (err) {
-          this.opts.logger.debug({ stream: relay.name, code: 'THUMBNAIL_FAILED', err: (err as Error).message }, 'thumbnail skipped');
+          this.opts.logger.debug(
+            { stream: relay.name, code: 'THUMBNAIL_FAILED', err: (err as Error).message },
+            'thumbnail skipped',
+          );
         }
       }
     } finally {

@@ -17,7 +17,10 @@ export interface IntermediateNode {
   close(): Promise<void>;
 }
 
-export async function startIntermediate(config: IntermediateConfig, parentLogger?: Logger): Promise<IntermediateNode> {
+export async function startIntermediate(
+  config: IntermediateConfig,
+  parentLogger?: Logger,
+): Promise<IntermediateNode> {
   const logger = createLogger('intermediate', { node_id: config.nodeId }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'intermediate');
   const { relay, nd } = createPullingRelay({

@@ -33,43 +33,64 @@ const videoTime = (page: Page) => page.evaluate(() => document.querySelector('vi
 
 async function playsOn(page: Page, label: string, seconds = 2): Promise<void> {
   const t0 = await videoTime(page);
-  await waitFor(`${label}: video time advancing`, async () => (await videoTime(page)) > t0 + seconds, 20_000, 200);
+  await waitFor(
+    `${label}: video time advancing`,
+    async () => (await videoTime(page)) > t0 + seconds,
+    20_000,
+    200,
+  );
 }
 
 for (const transport of ['ws', 'dash'] as const) {
-  test(`the watch page plays over ${transport}, switches quality, and survives a transcoder crash`, { timeout: 120_000 }, async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    try {
-      await page.goto(`${net.edgeUrl}/watch/cam?transport=${transport}`);
-      await waitFor('playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
-      await playsOn(page, 'initial');
-      const latency = await page.evaluate(() => window.tiercast.latency());
-      assert.ok(typeof latency === 'number' && Number.isFinite(latency) && latency > 0 && latency < 10, `latency ${latency}`);
-      assert.match((await page.textContent('#latency')) ?? '', /\d/);
+  test(
+    `the watch page plays over ${transport}, switches quality, and survives a transcoder crash`,
+    { timeout: 120_000 },
+    async () => {
+      const page = await browser.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      try {
+        await page.goto(`${net.edgeUrl}/watch/cam?transport=${transport}`);
+        await waitFor('playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
+        await playsOn(page, 'initial');
+        const latency = await page.evaluate(() => window.tiercast.latency());
+        assert.ok(
+          typeof latency === 'number' && Number.isFinite(latency) && latency > 0 && latency < 10,
+          `latency ${latency}`,
+        );
+        assert.match((await page.textContent('#latency')) ?? '', /\d/);
 
-      const renditions = await page.evaluate(() => window.tiercast.renditions());
-      assert.deepEqual([...renditions].sort(), ['v240', 'v360']);
-      await page.selectOption('#quality', 'v240');
-      await waitFor('quality switched to v240', async () => (await page.evaluate(() => window.tiercast.quality())) === 'v240', 15_000, 200);
-      await playsOn(page, 'after the switch');
+        const renditions = await page.evaluate(() => window.tiercast.renditions());
+        assert.deepEqual([...renditions].sort(), ['v240', 'v360']);
+        await page.selectOption('#quality', 'v240');
+        await waitFor(
+          'quality switched to v240',
+          async () => (await page.evaluate(() => window.tiercast.quality())) === 'v240',
+          15_000,
+          200,
+        );
+        await playsOn(page, 'after the switch');
 
-      // Mark the page: if the player reloaded it, the mark would be gone.
-      await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
-      const pid = net.ingress.live.get('cam')!.transcoderPid!;
-      process.kill(pid, 'SIGKILL');
-      await waitFor('transcoder restarted', () => {
-        const p = net.ingress.live.get('cam')?.transcoderPid;
-        return p !== undefined && p !== pid;
-      });
-      await playsOn(page, 'after the transcoder crash', 3);
-      assert.equal(await page.evaluate(() => (window as unknown as { mark: number }).mark), 42, 'no page reload');
-      assert.deepEqual(errors, []);
-    } finally {
-      await page.close();
-    }
-  });
+        // Mark the page: if the player reloaded it, the mark would be gone.
+        await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
+        const pid = net.ingress.live.get('cam')!.transcoderPid!;
+        process.kill(pid, 'SIGKILL');
+        await waitFor('transcoder restarted', () => {
+          const p = net.ingress.live.get('cam')?.transcoderPid;
+          return p !== undefined && p !== pid;
+        });
+        await playsOn(page, 'after the transcoder crash', 3);
+        assert.equal(
+          await page.evaluate(() => (window as unknown as { mark: number }).mark),
+          42,
+          'no page reload',
+        );
+        assert.deepEqual(errors, []);
+      } finally {
+        await page.close();
+      }
+    },
+  );
 }
 
 test('the directory page lists the live stream with a link to its player', async () => {

@@ -21,4 +21,3 @@ export interface EdgeTarget {
   edgeUrl: string;
   stream: string;
 }
-

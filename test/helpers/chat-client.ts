@@ -17,13 +17,19 @@ export class ChatClient {
 
   constructor(edgeUrl: string, channel: string, opts: { name?: string; cookie?: string } = {}) {
     const q = opts.name ? `?name=${encodeURIComponent(opts.name)}` : '';
-    this.ws = new WebSocket(`${edgeUrl.replace(/^http/, 'ws')}/chat/${channel}${q}`, { headers: opts.cookie ? { cookie: opts.cookie } : {} });
+    this.ws = new WebSocket(`${edgeUrl.replace(/^http/, 'ws')}/chat/${channel}${q}`, {
+      headers: opts.cookie ? { cookie: opts.cookie } : {},
+    });
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
-      this.ws.once('unexpected-response', (_req, res) => reject(new Error(`refused: ${res.statusCode} ${String(res.headers['x-tiercast-error'])}`)));
+      this.ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`refused: ${res.statusCode} ${String(res.headers['x-tiercast-error'])}`)),
+      );
       this.ws.once('error', reject);
     });
-    this.ws.on('message', (d: Buffer) => this.events.push(JSON.parse(d.toString()) as Record<string, unknown> & { type: string }));
+    this.ws.on('message', (d: Buffer) =>
+      this.events.push(JSON.parse(d.toString()) as Record<string, unknown> & { type: string }),
+    );
     this.ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
   }
 
@@ -41,7 +47,9 @@ export class ChatClient {
   }
 
   texts(): string[] {
-    return this.messages().filter((m) => m.kind === 'text' || m.kind === 'me').map((m) => `${m.author}: ${m.text}`);
+    return this.messages()
+      .filter((m) => m.kind === 'text' || m.kind === 'me')
+      .map((m) => `${m.author}: ${m.text}`);
   }
 
   notices(): string[] {

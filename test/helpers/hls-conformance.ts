@@ -7,7 +7,13 @@ export interface ParsedMediaPlaylist {
   partTarget: number;
   mediaSequence: number;
   discontinuitySequence: number;
-  segments: Array<{ number: number; uri: string; duration: number; discontinuity: boolean; parts: Array<{ uri: string; duration: number }> }>;
+  segments: Array<{
+    number: number;
+    uri: string;
+    duration: number;
+    discontinuity: boolean;
+    parts: Array<{ uri: string; duration: number }>;
+  }>;
   /** Parts after the last complete segment (the segment in progress). */
   trailingParts: Array<{ uri: string; duration: number }>;
   preloadHint: string | undefined;
@@ -22,7 +28,10 @@ function attrs(s: string): Record<string, string> {
 }
 
 export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
-  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const tag = (name: string) => lines.find((l) => l.startsWith(`#${name}:`))?.slice(name.length + 2);
   const p: ParsedMediaPlaylist = {
     targetDuration: Number(tag('EXT-X-TARGETDURATION')),
@@ -57,30 +66,44 @@ export function parseMediaPlaylist(text: string): ParsedMediaPlaylist {
 
 export function violations(p: ParsedMediaPlaylist): string[] {
   const out: string[] = [];
-  if (!Number.isInteger(p.targetDuration) || p.targetDuration < 1) out.push(`bad EXT-X-TARGETDURATION ${p.targetDuration}`);
+  if (!Number.isInteger(p.targetDuration) || p.targetDuration < 1)
+    out.push(`bad EXT-X-TARGETDURATION ${p.targetDuration}`);
   if (!(p.partTarget > 0)) out.push('missing PART-TARGET');
   if (p.serverControl['CAN-BLOCK-RELOAD'] !== 'YES') out.push('CAN-BLOCK-RELOAD is not YES');
   const holdBack = Number(p.serverControl['PART-HOLD-BACK']);
-  if (!(holdBack >= 2 * p.partTarget)) out.push(`PART-HOLD-BACK ${holdBack} < 2 × PART-TARGET ${p.partTarget}`);
+  if (!(holdBack >= 2 * p.partTarget))
+    out.push(`PART-HOLD-BACK ${holdBack} < 2 × PART-TARGET ${p.partTarget}`);
   if (!p.hasProgramDateTime) out.push('no EXT-X-PROGRAM-DATE-TIME');
   if (!p.preloadHint) out.push('no EXT-X-PRELOAD-HINT');
   for (const s of p.segments) {
-    if (Math.round(s.duration) > p.targetDuration) out.push(`segment ${s.uri} (${s.duration}s) rounds above the target duration ${p.targetDuration}`);
+    if (Math.round(s.duration) > p.targetDuration)
+      out.push(`segment ${s.uri} (${s.duration}s) rounds above the target duration ${p.targetDuration}`);
     if (s.uri !== `${s.number}.m4s`) out.push(`segment ${s.uri} listed at media sequence ${s.number}`);
     if (s.parts.length) {
       const sum = s.parts.reduce((a, x) => a + x.duration, 0);
-      if (Math.abs(sum - s.duration) > 0.002 * s.parts.length) out.push(`parts of ${s.uri} add up to ${sum}, EXTINF says ${s.duration}`);
+      if (Math.abs(sum - s.duration) > 0.002 * s.parts.length)
+        out.push(`parts of ${s.uri} add up to ${sum}, EXTINF says ${s.duration}`);
     }
   }
-  const allParts = [...p.segments.flatMap((s) => s.parts.map((x) => ({ ...x, seg: s.number }))), ...p.trailingParts.map((x) => ({ ...x, seg: -1 }))];
+  const allParts = [
+    ...p.segments.flatMap((s) => s.parts.map((x) => ({ ...x, seg: s.number }))),
+    ...p.trailingParts.map((x) => ({ ...x, seg: -1 })),
+  ];
   for (const part of allParts) {
-    if (part.duration > p.partTarget + 1e-6) out.push(`part ${part.uri} (${part.duration}s) is longer than PART-TARGET ${p.partTarget}`);
+    if (part.duration > p.partTarget + 1e-6)
+      out.push(`part ${part.uri} (${part.duration}s) is longer than PART-TARGET ${p.partTarget}`);
   }
   // Part numbering: N.0, N.1, … within each segment, no gap.
-  for (const s of p.segments) s.parts.forEach((x, k) => x.uri !== `${s.number}.${k}.m4s` && out.push(`part ${x.uri} out of order in ${s.number}`));
+  for (const s of p.segments)
+    s.parts.forEach(
+      (x, k) => x.uri !== `${s.number}.${k}.m4s` && out.push(`part ${x.uri} out of order in ${s.number}`),
+    );
   const open = p.segments.length ? p.segments.at(-1)!.number + 1 : p.mediaSequence;
-  p.trailingParts.forEach((x, k) => x.uri !== `${open}.${k}.m4s` && out.push(`trailing part ${x.uri} should be ${open}.${k}.m4s`));
+  p.trailingParts.forEach(
+    (x, k) => x.uri !== `${open}.${k}.m4s` && out.push(`trailing part ${x.uri} should be ${open}.${k}.m4s`),
+  );
   const expectedHint = `${open}.${p.trailingParts.length}.m4s`;
-  if (p.preloadHint && p.preloadHint !== expectedHint) out.push(`preload hint ${p.preloadHint}, expected ${expectedHint}`);
+  if (p.preloadHint && p.preloadHint !== expectedHint)
+    out.push(`preload hint ${p.preloadHint}, expected ${expectedHint}`);
   return out;
 }

@@ -33,11 +33,19 @@ export class HubProcess {
   }
 
   async start(): Promise<void> {
-    this.proc = spawn(process.execPath, ['bin/node-role.js', 'hub', '--port', String(this.port), '--data-dir', this.dataDir], {
-      env: { ...cliEnv, TIERCAST_HTTP__HOST: '127.0.0.1' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    await waitFor('hub healthy', async () => (await fetch(`${this.url}/healthz`).catch(() => undefined))?.ok, 20_000);
+    this.proc = spawn(
+      process.execPath,
+      ['bin/node-role.js', 'hub', '--port', String(this.port), '--data-dir', this.dataDir],
+      {
+        env: { ...cliEnv, TIERCAST_HTTP__HOST: '127.0.0.1' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    await waitFor(
+      'hub healthy',
+      async () => (await fetch(`${this.url}/healthz`).catch(() => undefined))?.ok,
+      20_000,
+    );
   }
 
   async kill(): Promise<void> {
@@ -50,7 +58,18 @@ export class HubProcess {
 
 /** A hub process whose store already has the test streamer `cam` (added with the admin CLI, as an operator would). */
 export async function startHubWithCam(dataDir: string, key: string): Promise<HubProcess> {
-  const add = await cli(['streamer', 'add', '--name', 'cam', '--key', key, '--title', 'Test cam', '--data-dir', dataDir]);
+  const add = await cli([
+    'streamer',
+    'add',
+    '--name',
+    'cam',
+    '--key',
+    key,
+    '--title',
+    'Test cam',
+    '--data-dir',
+    dataDir,
+  ]);
   if (add.code !== 0) throw new Error(`streamer add failed: ${add.stderr}`);
   const hub = new HubProcess(await freePort(), dataDir);
   await hub.start();

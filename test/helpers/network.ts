@@ -27,7 +27,9 @@ export interface TestNetwork {
   close(): Promise<void>;
 }
 
-export function startTestHub(opts: { dataDir?: string; port?: number; chat?: Record<string, unknown> } = {}): Promise<HubNode> {
+export function startTestHub(
+  opts: { dataDir?: string; port?: number; chat?: Record<string, unknown> } = {},
+): Promise<HubNode> {
   return startHub(
     hubSchema.parse({
       nodeId: 'hub-t',
@@ -41,7 +43,13 @@ export function startTestHub(opts: { dataDir?: string; port?: number; chat?: Rec
 }
 
 export async function startNetwork(
-  opts: { intermediates?: number; ladder?: Array<{ id: string; height: number; videoBitrateKbps: number }>; segments?: number; hub?: HubNode; hubUrl?: string } = {},
+  opts: {
+    intermediates?: number;
+    ladder?: Array<{ id: string; height: number; videoBitrateKbps: number }>;
+    segments?: number;
+    hub?: HubNode;
+    hubUrl?: string;
+  } = {},
 ): Promise<TestNetwork> {
   const hubUrl = opts.hubUrl ?? opts.hub?.url;
   const hubLink = hubUrl ? { hub: { url: hubUrl, reconnectBackoffMaxMs: 300 } } : {};
@@ -107,17 +115,47 @@ export async function startNetwork(
 }
 
 /** A real ffmpeg publishing a 640x360 test pattern with a tone over RTMP. */
-export function publish(rtmpUrl: string, key = KEY, seconds = 60): ChildProcess & { stderrText: () => string } {
+export function publish(
+  rtmpUrl: string,
+  key = KEY,
+  seconds = 60,
+): ChildProcess & { stderrText: () => string } {
   const p = spawn(
     'ffmpeg',
     [
-      '-hide_banner', '-loglevel', 'error', '-nostdin',
-      '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-      '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-      '-t', String(seconds),
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '30', '-pix_fmt', 'yuv420p',
-      '-c:a', 'aac', '-ar', '48000',
-      '-f', 'flv', `${rtmpUrl}/${key}`,
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-nostdin',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=30',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
+      '-t',
+      String(seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '30',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-ar',
+      '48000',
+      '-f',
+      'flv',
+      `${rtmpUrl}/${key}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -137,7 +175,12 @@ export async function stop(p: ChildProcess): Promise<void> {
   await exited(p);
 }
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -148,7 +191,11 @@ export async function waitFor<T>(what: string, fn: () => T | undefined | false |
 }
 
 /** Runs a command, resolving with its exit code, stdout and stderr. */
-export function run(cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

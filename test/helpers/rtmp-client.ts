@@ -4,7 +4,11 @@
  * chosen source address (any 127.x.y.z reaches a server on 127.0.0.1).
  */
 import net from 'node:net';
-import { ChunkStreamEncoder, ChunkStreamParser, type RtmpMessage } from '../../src/ingress/rtmp/chunk-stream.js';
+import {
+  ChunkStreamEncoder,
+  ChunkStreamParser,
+  type RtmpMessage,
+} from '../../src/ingress/rtmp/chunk-stream.js';
 import { decodeAmf0All, encodeAmf0, type AmfValue } from '../../src/ingress/rtmp/amf0.js';
 import { HANDSHAKE_SIZE } from '../../src/ingress/rtmp/handshake.js';
 
@@ -49,7 +53,8 @@ export class RtmpTestClient {
   }
 
   send(typeId: number, streamId: number, payload: Buffer, timestamp = 0, csid = 3): void {
-    if (!this.socket.destroyed) this.socket.write(this.enc.encode({ csid, typeId, streamId, timestamp, payload }));
+    if (!this.socket.destroyed)
+      this.socket.write(this.enc.encode({ csid, typeId, streamId, timestamp, payload }));
   }
 
   command(streamId: number, ...values: AmfValue[]): void {

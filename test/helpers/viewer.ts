@@ -35,7 +35,14 @@ export class TestViewer {
       if (f.type === FrameType.INIT_SEGMENT) this.inits.push(f.init.rendition);
       if (f.type === FrameType.MEDIA_CHUNK) {
         const c = f.chunk;
-        this.chunks.push({ rendition: c.rendition, segment: c.segment, chunk: c.chunk, flags: c.flags, ingressTime: c.ingressTime, at: Date.now() });
+        this.chunks.push({
+          rendition: c.rendition,
+          segment: c.segment,
+          chunk: c.chunk,
+          flags: c.flags,
+          ingressTime: c.ingressTime,
+          at: Date.now(),
+        });
       }
     });
     this.ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
@@ -52,7 +59,9 @@ export class TestViewer {
     for (let i = 1; i < list.length; i++) {
       const a = list[i - 1]!;
       const b = list[i]!;
-      const next = (b.segment === a.segment && b.chunk === a.chunk + 1) || (b.segment === a.segment + 1 && b.chunk === 0);
+      const next =
+        (b.segment === a.segment && b.chunk === a.chunk + 1) ||
+        (b.segment === a.segment + 1 && b.chunk === 0);
       const restart = b.segment > a.segment && b.chunk === 0 && (b.flags & ChunkFlags.DISCONTINUITY) !== 0;
       if (!next && !restart) problems.push(`${a.segment}/${a.chunk} -> ${b.segment}/${b.chunk}`);
     }

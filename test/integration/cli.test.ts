@@ -12,51 +12,79 @@ import { run, waitFor } from '../helpers/network.js';
 
 const BIN = 'bin/node-role.js';
 
-test('node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named demo', { timeout: 90_000 }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-all-'));
-  const p = spawn(process.execPath, [BIN, 'all', '--demo'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, TIERCAST_LOG_LEVEL: 'warn', TIERCAST_HUB__DATA_DIR: dataDir },
-  });
-  let out = '';
-  let logs = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (logs += d.toString()));
-  const exitedEarly = new Promise<never>((_, reject) =>
-    p.once('exit', (code) => reject(new Error(`node-role all exited early (${code}): ${logs.slice(-500)}`))),
-  );
-  exitedEarly.catch(() => undefined);
-  try {
-    await Promise.race([waitFor('banner', () => out.includes('tiercast is running'), 30_000), exitedEarly]);
-    assert.match(out, /rtmp:\/\/127\.0\.0\.1:1935\/live/);
-    assert.match(out, /http:\/\/127\.0\.0\.1:8080\/watch\/demo/);
-    const demoKey = /demo key: (\S+)\)/.exec(out)?.[1];
-    assert.ok(demoKey, 'the demo key is shown (the only key ever printed)');
-    const list = await waitFor('demo in the directory', async () => {
-      const r = await fetch('http://127.0.0.1:8080/api/streams').catch(() => undefined);
-      const l = r ? ((await r.json()) as Array<{ name: string; live: boolean; viewers: number }>) : [];
-      return l.some((s) => s.name === 'demo' && s.live) && l;
-    }, 40_000);
-    for (const k of ['category', 'live', 'name', 'title', 'viewers']) assert.ok(k in list[0]!, `entries have ${k}`);
-    const page = await (await fetch('http://127.0.0.1:8080/watch/demo')).text();
-    assert.match(page, /<video/);
-    const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', 'http://127.0.0.1:8080/live/demo/manifest.mpd']);
-    assert.equal(probe.code, 0, probe.stderr);
-    assert.ok(probe.stdout.includes('h264') && probe.stdout.includes('aac'));
-    for (const port of [8080, 8090, 8091, 8070]) {
-      const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      assert.match(m, /tiercast_process_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/, `metrics on ${port}`);
-      if (port !== 8070) assert.match(m, /tiercast_relay_chunks_total\{stream="demo",node_id="[^"]+",node_role="[^"]+"\} [1-9]/, `chunks relayed on ${port}`);
+test(
+  'node-role all --demo: RTMP on 1935, the edge on 8080, a live stream named demo',
+  { timeout: 90_000 },
+  async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-all-'));
+    const p = spawn(process.execPath, [BIN, 'all', '--demo'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TIERCAST_LOG_LEVEL: 'warn', TIERCAST_HUB__DATA_DIR: dataDir },
+    });
+    let out = '';
+    let logs = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    const exitedEarly = new Promise<never>((_, reject) =>
+      p.once('exit', (code) =>
+        reject(new Error(`node-role all exited early (${code}): ${logs.slice(-500)}`)),
+      ),
+    );
+    exitedEarly.catch(() => undefined);
+    try {
+      await Promise.race([waitFor('banner', () => out.includes('tiercast is running'), 30_000), exitedEarly]);
+      assert.match(out, /rtmp:\/\/127\.0\.0\.1:1935\/live/);
+      assert.match(out, /http:\/\/127\.0\.0\.1:8080\/watch\/demo/);
+      const demoKey = /demo key: (\S+)\)/.exec(out)?.[1];
+      assert.ok(demoKey, 'the demo key is shown (the only key ever printed)');
+      const list = await waitFor(
+        'demo in the directory',
+        async () => {
+          const r = await fetch('http://127.0.0.1:8080/api/streams').catch(() => undefined);
+          const l = r ? ((await r.json()) as Array<{ name: string; live: boolean; viewers: number }>) : [];
+          return l.some((s) => s.name === 'demo' && s.live) && l;
+        },
+        40_000,
+      );
+      for (const k of ['category', 'live', 'name', 'title', 'viewers'])
+        assert.ok(k in list[0]!, `entries have ${k}`);
+      const page = await (await fetch('http://127.0.0.1:8080/watch/demo')).text();
+      assert.match(page, /<video/);
+      const probe = await run('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'stream=codec_name',
+        '-of',
+        'csv=p=0',
+        'http://127.0.0.1:8080/live/demo/manifest.mpd',
+      ]);
+      assert.equal(probe.code, 0, probe.stderr);
+      assert.ok(probe.stdout.includes('h264') && probe.stdout.includes('aac'));
+      for (const port of [8080, 8090, 8091, 8070]) {
+        const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        assert.match(
+          m,
+          /tiercast_process_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/,
+          `metrics on ${port}`,
+        );
+        if (port !== 8070)
+          assert.match(
+            m,
+            /tiercast_relay_chunks_total\{stream="demo",node_id="[^"]+",node_role="[^"]+"\} [1-9]/,
+            `chunks relayed on ${port}`,
+          );
+      }
+      assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
+    } finally {
+      if (p.exitCode === null && p.signalCode === null) {
+        const gone = new Promise((r) => p.once('exit', r));
+        p.kill('SIGTERM');
+        await gone;
+      }
     }
-    assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
-  } finally {
-    if (p.exitCode === null && p.signalCode === null) {
-      const gone = new Promise((r) => p.once('exit', r));
-      p.kill('SIGTERM');
-      await gone;
-    }
-  }
-});
+  },
+);
 
 test('an unknown config key stops start-up with the key named', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tiercast-cli-'));
@@ -71,7 +99,10 @@ test('an edge without a cluster secret refuses to start', async () => {
   const env = { ...process.env };
   delete env.TIERCAST_CLUSTER_SECRET;
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [BIN, 'edge', '--port', '0'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [BIN, 'edge', '--port', '0'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     p.on('exit', (code) => resolve({ code, stderr }));

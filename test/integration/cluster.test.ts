@@ -6,9 +6,23 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { edgeSchema } from '../../src/common/config/index.js';
-import { createClusterToken, encodeSubscribe, SUBPROTOCOL, AUTH_HEADER } from '../../src/common/protocol/index.js';
+import {
+  createClusterToken,
+  encodeSubscribe,
+  SUBPROTOCOL,
+  AUTH_HEADER,
+} from '../../src/common/protocol/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
-import { publish, run, startNetwork, stop, waitFor, logger, SECRET, type TestNetwork } from '../helpers/network.js';
+import {
+  publish,
+  run,
+  startNetwork,
+  stop,
+  waitFor,
+  logger,
+  SECRET,
+  type TestNetwork,
+} from '../helpers/network.js';
 import { TestViewer } from '../helpers/viewer.js';
 import { startIntermediate } from '../../src/intermediate/main.js';
 import { intermediateSchema } from '../../src/common/config/index.js';
@@ -27,12 +41,17 @@ after(async () => {
   await net.close();
 });
 
-function upgrade(url: string, opts: { token?: string; protocol?: string }): Promise<{ status?: number; error?: string; ws?: WebSocket }> {
+function upgrade(
+  url: string,
+  opts: { token?: string; protocol?: string },
+): Promise<{ status?: number; error?: string; ws?: WebSocket }> {
   return new Promise((resolve) => {
     const headers: Record<string, string> = {};
     if (opts.token) headers[AUTH_HEADER] = opts.token;
     const ws = new WebSocket(`${url}/cluster`, opts.protocol ?? SUBPROTOCOL, { headers });
-    ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode, error: String(res.headers['x-tiercast-error']) }));
+    ws.on('unexpected-response', (_req, res) =>
+      resolve({ status: res.statusCode, error: String(res.headers['x-tiercast-error']) }),
+    );
     ws.on('open', () => resolve({ ws }));
     ws.on('error', () => undefined);
   });
@@ -40,14 +59,20 @@ function upgrade(url: string, opts: { token?: string; protocol?: string }): Prom
 
 test('a subscriber without the cluster secret is refused on upgrade', async () => {
   assert.deepEqual(await upgrade(net.ingress.url, {}), { status: 401, error: 'CLUSTER_AUTH_FAILED' });
-  assert.deepEqual(await upgrade(net.ingress.url, { token: createClusterToken('wrong-secret-wrong-secret', 'x', 'relay') }), {
-    status: 401,
-    error: 'CLUSTER_AUTH_FAILED',
-  });
+  assert.deepEqual(
+    await upgrade(net.ingress.url, { token: createClusterToken('wrong-secret-wrong-secret', 'x', 'relay') }),
+    {
+      status: 401,
+      error: 'CLUSTER_AUTH_FAILED',
+    },
+  );
 });
 
 test('a node speaking another protocol version is refused clearly', async () => {
-  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'x', 'relay'), protocol: 'tiercast.v2' });
+  const r = await upgrade(net.ingress.url, {
+    token: createClusterToken(SECRET, 'x', 'relay'),
+    protocol: 'tiercast.v2',
+  });
   assert.deepEqual(r, { status: 426, error: 'PROTOCOL_VERSION_MISMATCH' });
 });
 
@@ -57,7 +82,9 @@ test('a malformed frame closes only that child with a reason; others keep receiv
   await waitFor('viewer chunks', () => viewer.chunks.length > 5);
   const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'rogue', 'relay') });
   const ws = r.ws!;
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
   ws.send(Buffer.from('this is not a tiercast frame'));
   const c = await closed;
   assert.equal(c.code, 4003);
@@ -80,11 +107,21 @@ test('an authenticated subscriber receives STREAM_START, inits and chunks', asyn
 
 test('failover: an edge whose parent dies moves to the next parent with no gap, no duplicate, no disconnect', async () => {
   const extra = await startIntermediate(
-    intermediateSchema.parse({ nodeId: 'inter-b', clusterSecret: SECRET, http: { host: '127.0.0.1', port: 0 }, upstream: { parents: [net.ingress.url] } }),
+    intermediateSchema.parse({
+      nodeId: 'inter-b',
+      clusterSecret: SECRET,
+      http: { host: '127.0.0.1', port: 0 },
+      upstream: { parents: [net.ingress.url] },
+    }),
     logger,
   );
   const interA = await startIntermediate(
-    intermediateSchema.parse({ nodeId: 'inter-a', clusterSecret: SECRET, http: { host: '127.0.0.1', port: 0 }, upstream: { parents: [net.ingress.url] } }),
+    intermediateSchema.parse({
+      nodeId: 'inter-a',
+      clusterSecret: SECRET,
+      http: { host: '127.0.0.1', port: 0 },
+      upstream: { parents: [net.ingress.url] },
+    }),
     logger,
   );
   let edge: EdgeNode | undefined;
@@ -132,10 +169,33 @@ test('ffmpeg killed mid-stream: the transcoder restarts and viewers ride through
   const n = viewer.of('v360').length;
   await waitFor('chunks after restart', () => viewer.of('v360').length > n + 15, 20_000);
   assert.equal(viewer.closed, undefined);
-  assert.deepEqual(viewer.continuityProblems('v360'), [], 'restart is a marked discontinuity, never a duplicate');
-  assert.ok(viewer.of('v360').some((c) => (c.flags & 8) !== 0), 'the restart is flagged as a discontinuity');
+  assert.deepEqual(
+    viewer.continuityProblems('v360'),
+    [],
+    'restart is a marked discontinuity, never a duplicate',
+  );
+  assert.ok(
+    viewer.of('v360').some((c) => (c.flags & 8) !== 0),
+    'the restart is flagged as a discontinuity',
+  );
   assert.ok(viewer.texts.filter((t) => t.type === 'info').length >= 2, 'a new epoch was announced');
   viewer.close();
-  const r = await run('ffmpeg', ['-v', 'error', '-i', `${net.edgeUrl}/live/cam/manifest.mpd`, '-map', '0:v:0', '-frames:v', '60', '-f', 'null', '-'], 40_000);
+  const r = await run(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-i',
+      `${net.edgeUrl}/live/cam/manifest.mpd`,
+      '-map',
+      '0:v:0',
+      '-frames:v',
+      '60',
+      '-f',
+      'null',
+      '-',
+    ],
+    40_000,
+  );
   assert.equal(r.code, 0, r.stderr);
 });

@@ -24,10 +24,27 @@ const publishers: Array<ReturnType<typeof publish>> = [];
 const discovery = () => ({
   backend: 'consul',
   region: 'eu',
-  consul: { address: consul.address, ttlMs: 1000, watchWaitS: 2, sessionTtlMs: 10_000, lockDelayMs: 0, retryInitialMs: 50, retryMaxMs: 500 },
+  consul: {
+    address: consul.address,
+    ttlMs: 1000,
+    watchWaitS: 2,
+    sessionTtlMs: 10_000,
+    lockDelayMs: 0,
+    retryInitialMs: 50,
+    retryMaxMs: 500,
+  },
 });
-const transcode = { preset: 'ultrafast', ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 300 }], restartBackoffMs: 100 };
-const upstream = { heartbeatTimeoutMs: 600, backoffInitialMs: 50, backoffMaxMs: 500, idleUnsubscribeMs: 20_000 };
+const transcode = {
+  preset: 'ultrafast',
+  ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 300 }],
+  restartBackoffMs: 100,
+};
+const upstream = {
+  heartbeatTimeoutMs: 600,
+  backoffInitialMs: 50,
+  backoffMaxMs: 500,
+  idleUnsubscribeMs: 20_000,
+};
 
 async function ingress(id: string): Promise<IngressNode> {
   return startIngress(
@@ -46,7 +63,13 @@ async function ingress(id: string): Promise<IngressNode> {
 
 async function intermediate(id: string): Promise<IntermediateNode> {
   return startIntermediate(
-    intermediateSchema.parse({ nodeId: id, clusterSecret: SECRET, http: { host: '127.0.0.1', port: 0 }, upstream, discovery: { ...discovery(), tier: 1 } }),
+    intermediateSchema.parse({
+      nodeId: id,
+      clusterSecret: SECRET,
+      http: { host: '127.0.0.1', port: 0 },
+      upstream,
+      discovery: { ...discovery(), tier: 1 },
+    }),
     logger,
   );
 }
@@ -57,7 +80,13 @@ before(async () => {
   ingB = await ingress('ingress-b');
   inters = [await intermediate('inter-1a'), await intermediate('inter-1b')];
   edge = await startEdge(
-    edgeSchema.parse({ nodeId: 'edge-c', clusterSecret: SECRET, http: { host: '127.0.0.1', port: 0 }, upstream, discovery: discovery() }),
+    edgeSchema.parse({
+      nodeId: 'edge-c',
+      clusterSecret: SECRET,
+      http: { host: '127.0.0.1', port: 0 },
+      upstream,
+      discovery: discovery(),
+    }),
     logger,
   );
 });
@@ -73,48 +102,62 @@ after(async () => {
 
 const rtmp = (n: IngressNode) => `rtmp://127.0.0.1:${n.rtmpPort}/live`;
 
-test('through Consul: the request travels up to the ingress with the stream; one ingress per name; failover; Consul outage; the stream moves to the other ingress', { timeout: 120_000 }, async () => {
-  const pubA = publish(rtmp(ingA), KEY, 120);
-  publishers.push(pubA);
-  await waitFor('ingress-a live', () => ingA.live.has('cam'), 20_000);
+test(
+  'through Consul: the request travels up to the ingress with the stream; one ingress per name; failover; Consul outage; the stream moves to the other ingress',
+  { timeout: 120_000 },
+  async () => {
+    const pubA = publish(rtmp(ingA), KEY, 120);
+    publishers.push(pubA);
+    await waitFor('ingress-a live', () => ingA.live.has('cam'), 20_000);
 
-  // Exactly one ingress carries a name: the second publish is refused with a reason.
-  const pubB = publish(rtmp(ingB), KEY, 10);
-  assert.notEqual(await exited(pubB), 0);
-  assert.match(pubB.stderrText(), /already publishing|BadName|error/i);
-  assert.ok(!ingB.live.has('cam'));
+    // Exactly one ingress carries a name: the second publish is refused with a reason.
+    const pubB = publish(rtmp(ingB), KEY, 10);
+    assert.notEqual(await exited(pubB), 0);
+    assert.match(pubB.stderrText(), /already publishing|BadName|error/i);
+    assert.ok(!ingB.live.has('cam'));
 
-  const viewer = new TestViewer(`${edge.url.replace('http', 'ws')}/live/cam/ws`);
-  await viewer.opened;
-  await waitFor('viewer receives through the tree', () => viewer.of('v240').length > 10, 30_000);
-  const via = inters.find((n) => n.relay.get('cam'));
-  assert.ok(via, 'the edge pulled through a tier-1 intermediate');
+    const viewer = new TestViewer(`${edge.url.replace('http', 'ws')}/live/cam/ws`);
+    await viewer.opened;
+    await waitFor('viewer receives through the tree', () => viewer.of('v240').length > 10, 30_000);
+    const via = inters.find((n) => n.relay.get('cam'));
+    assert.ok(via, 'the edge pulled through a tier-1 intermediate');
 
-  // Kill the relay the edge uses: discovery offers the other one, and the viewer sees no gap.
-  const before = viewer.of('v240').length;
-  await via.close();
-  inters = inters.filter((n) => n !== via);
-  await waitFor('chunks after the relay died', () => viewer.of('v240').length > before + 15, 20_000);
-  assert.deepEqual(viewer.continuityProblems('v240'), []);
-  assert.deepEqual(viewer.continuityProblems('a0'), []);
+    // Kill the relay the edge uses: discovery offers the other one, and the viewer sees no gap.
+    const before = viewer.of('v240').length;
+    await via.close();
+    inters = inters.filter((n) => n !== via);
+    await waitFor('chunks after the relay died', () => viewer.of('v240').length > before + 15, 20_000);
+    assert.deepEqual(viewer.continuityProblems('v240'), []);
+    assert.deepEqual(viewer.continuityProblems('a0'), []);
 
-  // Consul goes away: the tree keeps serving with what it knows, and says so in its metrics.
-  await consul.stop();
-  const n = viewer.of('v240').length;
-  await waitFor('still serving without Consul', () => viewer.of('v240').length > n + 10, 20_000);
-  await waitFor('edge reports Consul down', async () => /tiercast_discovery_consul_up\{[^}]*\} 0/.test(await (await fetch(`${edge.url}/metrics`)).text()), 20_000);
-  await consul.start();
-  await waitFor('edge reports Consul back', async () => /tiercast_discovery_consul_up\{[^}]*\} 1/.test(await (await fetch(`${edge.url}/metrics`)).text()), 20_000);
+    // Consul goes away: the tree keeps serving with what it knows, and says so in its metrics.
+    await consul.stop();
+    const n = viewer.of('v240').length;
+    await waitFor('still serving without Consul', () => viewer.of('v240').length > n + 10, 20_000);
+    await waitFor(
+      'edge reports Consul down',
+      async () =>
+        /tiercast_discovery_consul_up\{[^}]*\} 0/.test(await (await fetch(`${edge.url}/metrics`)).text()),
+      20_000,
+    );
+    await consul.start();
+    await waitFor(
+      'edge reports Consul back',
+      async () =>
+        /tiercast_discovery_consul_up\{[^}]*\} 1/.test(await (await fetch(`${edge.url}/metrics`)).text()),
+      20_000,
+    );
 
-  // The publisher moves to the other ingress: the viewer keeps its socket and gets the stream again.
-  await stop(pubA);
-  await waitFor('end announced', () => viewer.texts.some((t) => t.type === 'end'), 15_000);
-  await waitFor('claim released', () => !ingA.live.has('cam'));
-  const pubB2 = publish(rtmp(ingB), KEY, 120);
-  publishers.push(pubB2);
-  await waitFor('ingress-b live', () => ingB.live.has('cam'), 20_000);
-  const m = viewer.of('v240').length;
-  await waitFor('stream back through ingress-b', () => viewer.of('v240').length > m + 10, 40_000);
-  assert.equal(viewer.closed, undefined, 'the viewer stayed connected throughout');
-  viewer.close();
-});
+    // The publisher moves to the other ingress: the viewer keeps its socket and gets the stream again.
+    await stop(pubA);
+    await waitFor('end announced', () => viewer.texts.some((t) => t.type === 'end'), 15_000);
+    await waitFor('claim released', () => !ingA.live.has('cam'));
+    const pubB2 = publish(rtmp(ingB), KEY, 120);
+    publishers.push(pubB2);
+    await waitFor('ingress-b live', () => ingB.live.has('cam'), 20_000);
+    const m = viewer.of('v240').length;
+    await waitFor('stream back through ingress-b', () => viewer.of('v240').length > m + 10, 40_000);
+    assert.equal(viewer.closed, undefined, 'the viewer stayed connected throughout');
+    viewer.close();
+  },
+);

@@ -16,7 +16,15 @@ import WebSocket from 'ws';
 import { edgeSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
 import { accessCookie, deriveKey, signAccess } from '../../src/common/protocol/session-tokens.js';
-import { SECRET, logger, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import {
+  SECRET,
+  logger,
+  publish,
+  startNetwork,
+  stop,
+  waitFor,
+  type TestNetwork,
+} from '../helpers/network.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tiercast-access-'));
@@ -29,17 +37,33 @@ const held: Socket[] = [];
 let cold: EdgeNode | undefined;
 
 before(async () => {
-  const add = await cli(['streamer', 'add', '--name', 'vault', '--password', 'open sesame', '--data-dir', dataDir]);
+  const add = await cli([
+    'streamer',
+    'add',
+    '--name',
+    'vault',
+    '--password',
+    'open sesame',
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(add.code, 0, add.stderr);
   const key = /stream key \(shown once\): (\S+)/.exec(add.stdout)![1]!;
   hub = new HubProcess(await freePort(), dataDir);
   await hub.start();
   net = await startNetwork({ intermediates: 1, hubUrl: hub.url });
   pub = publish(net.rtmpUrl, key, 180);
-  await waitFor('vault live on the edge', async () => {
-    const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>;
-    return l.some((s) => s.name === 'vault' && s.live);
-  }, 30_000);
+  await waitFor(
+    'vault live on the edge',
+    async () => {
+      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
+        name: string;
+        live: boolean;
+      }>;
+      return l.some((s) => s.name === 'vault' && s.live);
+    },
+    30_000,
+  );
   // A "hub" that accepts connections and never answers: the cold edge never gets a directory.
   silentHub = createServer((s) => held.push(s.on('error', () => undefined)));
   await new Promise<void>((r) => silentHub.listen(0, '127.0.0.1', r));
@@ -56,7 +80,12 @@ after(async () => {
 
 /** Everything a media-socket viewer receives until it is closed or `ms` pass. */
 function watch(url: string, headers: Record<string, string> = {}, ms = 6000) {
-  const got = { binaryBytes: 0, texts: [] as Array<{ type: string }>, close: undefined as undefined | { code: number; reason: string }, status: 0 };
+  const got = {
+    binaryBytes: 0,
+    texts: [] as Array<{ type: string }>,
+    close: undefined as undefined | { code: number; reason: string },
+    status: 0,
+  };
   const ws = new WebSocket(url, { headers });
   ws.on('message', (data: Buffer, isBinary) => {
     if (isBinary) got.binaryBytes += data.length;
@@ -95,7 +124,11 @@ test('a cold edge (no directory from its hub yet) sends nothing of a protected s
   const wsUrl = `${edge.url.replace('http', 'ws')}/live/vault/ws`;
   const v = await watch(wsUrl).done;
   assert.equal(v.binaryBytes, 0, 'no init segment or chunk');
-  assert.deepEqual(v.texts.filter((t) => t.type === 'info'), [], 'not even the stream description');
+  assert.deepEqual(
+    v.texts.filter((t) => t.type === 'info'),
+    [],
+    'not even the stream description',
+  );
   assert.equal(v.close?.code, 4403);
   assert.match(v.close.reason, /^PASSWORD_REQUIRED/);
   // Every other path, now that the stream is known here: refused with the code, no bytes of media.
@@ -115,21 +148,38 @@ test('a cold edge (no directory from its hub yet) sends nothing of a protected s
 test('removing the password serves video again without a republish; setting it closes sockets without a token (4403)', async () => {
   const edgeWs = `${net.edgeUrl.replace('http', 'ws')}/live/vault/ws`;
   assert.equal((await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`)).status, 403);
-  assert.equal((await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code, 0);
+  assert.equal(
+    (await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code,
+    0,
+  );
   // The CLI writes the store; edges learn it with the hub's next directory push (every 5 s).
-  await waitFor('the directory says vault is open', async () => {
-    const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; protected: boolean }>;
-    return l.find((s) => s.name === 'vault')?.protected === false;
-  }, 15_000);
+  await waitFor(
+    'the directory says vault is open',
+    async () => {
+      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
+        name: string;
+        protected: boolean;
+      }>;
+      return l.find((s) => s.name === 'vault')?.protected === false;
+    },
+    15_000,
+  );
   // The publish (and its StreamInfo, still saying "protected") is the same one: no republish.
   const mpd = await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`);
   assert.equal(mpd.status, 200, 'MPD served');
   assert.equal((await fetch(`${net.edgeUrl}/live/vault/v360/init.mp4`)).status, 200, 'init segment served');
   const open = watch(edgeWs, {}, 60_000);
   const tokened = watch(edgeWs, { cookie }, 60_000);
-  await waitFor('media flows without a cookie', () => open.got.binaryBytes > 0 && tokened.got.binaryBytes > 0);
+  await waitFor(
+    'media flows without a cookie',
+    () => open.got.binaryBytes > 0 && tokened.got.binaryBytes > 0,
+  );
 
-  assert.equal((await cli(['streamer', 'set', '--name', 'vault', '--password', 'open sesame', '--data-dir', dataDir])).code, 0);
+  assert.equal(
+    (await cli(['streamer', 'set', '--name', 'vault', '--password', 'open sesame', '--data-dir', dataDir]))
+      .code,
+    0,
+  );
   const closed = await open.done;
   assert.equal(closed.close?.code, 4403, 'the viewer without a token is closed');
   assert.match(closed.close.reason, /^PASSWORD_REQUIRED/);
@@ -141,7 +191,11 @@ test('removing the password serves video again without a republish; setting it c
 });
 
 /** GET with an arbitrary Host header (fetch does not allow setting it). */
-function getWithHost(url: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+function getWithHost(
+  url: string,
+  host: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { headers: { ...headers, host } }, (res) => {
       let body = '';
@@ -156,7 +210,17 @@ function getWithHost(url: string, host: string, headers: Record<string, string> 
 
 test('a hostile Host header never reaches a served document', async () => {
   const hostile = 'evil.example"/><script>alert(1)</script><x a="';
-  const docs = ['/', '/login', '/dashboard', '/watch/vault', '/live/vault/manifest.mpd', '/api/streams', '/time', '/healthz', '/no/such/page'];
+  const docs = [
+    '/',
+    '/login',
+    '/dashboard',
+    '/watch/vault',
+    '/live/vault/manifest.mpd',
+    '/api/streams',
+    '/time',
+    '/healthz',
+    '/no/such/page',
+  ];
   for (const p of docs) {
     const r = await getWithHost(`${net.edgeUrl}${p}`, hostile, { cookie });
     assert.ok(!r.body.includes('evil.example'), `${p} (${r.status}) reflects the Host header`);

@@ -10,7 +10,15 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { edgeSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
-import { SECRET, logger, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import {
+  SECRET,
+  logger,
+  publish,
+  startNetwork,
+  stop,
+  waitFor,
+  type TestNetwork,
+} from '../helpers/network.js';
 
 const CLIENT = fileURLToPath(new URL('../fixtures/clients/non-reading-ws.py', import.meta.url));
 let net: TestNetwork;
@@ -19,7 +27,10 @@ let pub: ReturnType<typeof publish> | undefined;
 
 before(async () => {
   // A heavy rendition fills the kernel's socket buffers (megabytes on loopback) in seconds, not a minute.
-  net = await startNetwork({ intermediates: 1, ladder: [{ id: 'v360', height: 360, videoBitrateKbps: 8000 }] });
+  net = await startNetwork({
+    intermediates: 1,
+    ladder: [{ id: 'v360', height: 360, videoBitrateKbps: 8000 }],
+  });
   pub = publish(net.rtmpUrl, undefined, 180);
   edge = await startEdge(
     edgeSchema.parse({
@@ -28,11 +39,19 @@ before(async () => {
       http: { host: '127.0.0.1', port: 0 },
       upstream: { parents: [net.intermediates[0]!.url], idleUnsubscribeMs: 2000 },
       // Small ceilings and a short stall time so the test does not wait for 8 MiB and 10 s.
-      viewer: { maxBackpressureBytes: 64 * 1024, closeBackpressureBytes: 4 * 1024 * 1024, stallTimeoutMs: 3000 },
+      viewer: {
+        maxBackpressureBytes: 64 * 1024,
+        closeBackpressureBytes: 4 * 1024 * 1024,
+        stallTimeoutMs: 3000,
+      },
     }),
     logger,
   );
-  await waitFor('cam live on the edge', async () => (await fetch(`${edge.url}/live/cam/manifest.mpd`)).status === 200, 30_000);
+  await waitFor(
+    'cam live on the edge',
+    async () => (await fetch(`${edge.url}/live/cam/manifest.mpd`)).status === 200,
+    30_000,
+  );
 });
 
 after(async () => {
@@ -56,7 +75,8 @@ function closeFrameIn(data: Buffer): { code: number; reason: string } | undefine
       at += 8;
     }
     if (at + len > data.length) return undefined;
-    if (opcode === 0x8) return { code: data.readUInt16BE(at), reason: data.subarray(at + 2, at + len).toString() };
+    if (opcode === 0x8)
+      return { code: data.readUInt16BE(at), reason: data.subarray(at + 2, at + len).toString() };
     i = at + len;
   }
   return undefined;
@@ -70,14 +90,21 @@ async function wsViewers(): Promise<number> {
 
 test('a media socket that never reads but keeps pinging is closed with 4008 and a reason', async () => {
   // A real socket with a small receive buffer (see the client's header), pinging twice a second.
-  const client = spawn('python3', [CLIENT, '127.0.0.1', new URL(edge.url).port, '/live/cam/ws'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const client = spawn('python3', [CLIENT, '127.0.0.1', new URL(edge.url).port, '/live/cam/ws'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
   client.stdout.setEncoding('utf8');
   client.stdout.on('data', (d: string) => (out += d));
   const exited = new Promise((r) => client.once('exit', r));
   try {
     await waitFor('upgraded', () => out.startsWith('upgraded\n'));
-    await waitFor('the edge drops the viewer that reads nothing', async () => (await wsViewers()) === 0, 60_000, 250);
+    await waitFor(
+      'the edge drops the viewer that reads nothing',
+      async () => (await wsViewers()) === 0,
+      60_000,
+      250,
+    );
     // Now it reads what was queued for it: that ends with a close frame giving the code and the reason.
     client.stdin.write('read\n');
     await exited;
@@ -98,7 +125,9 @@ test('an oversize control message is closed with 1009 and a reason; a normal one
   await new Promise<void>((r) => ws.once('open', () => r()));
   ws.send(JSON.stringify({ type: 'ping', t: 1 }));
   await waitFor('pong', () => texts.some((t) => t.type === 'pong'));
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.once('close', (code, reason) => r({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.once('close', (code, reason) => r({ code, reason: reason.toString() })),
+  );
   ws.send(JSON.stringify({ type: 'select', video: 'x'.repeat(4000) }));
   const c = await closed;
   assert.equal(c.code, 1009);

@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { AUTH_HEADER, createClusterToken, type ClusterPurpose } from '../../src/common/protocol/index.js';
-import { SECRET, exited, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import {
+  SECRET,
+  exited,
+  publish,
+  startNetwork,
+  stop,
+  waitFor,
+  type TestNetwork,
+} from '../helpers/network.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
 import { ChatClient } from '../helpers/chat-client.js';
 
@@ -22,7 +30,18 @@ let key: string;
 let pub: ReturnType<typeof publish> | undefined;
 
 before(async () => {
-  const add = await cli(['streamer', 'add', '--name', 'vault', '--title', 'Secret stuff', '--category', 'Talk', '--data-dir', dataDir]);
+  const add = await cli([
+    'streamer',
+    'add',
+    '--name',
+    'vault',
+    '--title',
+    'Secret stuff',
+    '--category',
+    'Talk',
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(add.code, 0, add.stderr);
   key = /stream key \(shown once\): (\S+)/.exec(add.stdout)![1]!;
   hub = new HubProcess(await freePort(), dataDir);
@@ -50,22 +69,65 @@ test('admin CLI: add, list, set, duplicate and unknown names, remove', async () 
   const bad = await cli(['streamer', 'add', '--name', 'bad name!', '--data-dir', dataDir]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /INVALID_VALUE/);
-  const tmp = await cli(['streamer', 'add', '--name', "x');DROP_TABLE", '--key', 'k'.repeat(20), '--data-dir', dataDir]);
+  const tmp = await cli([
+    'streamer',
+    'add',
+    '--name',
+    "x');DROP_TABLE",
+    '--key',
+    'k'.repeat(20),
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(tmp.code, 2, 'SQL metacharacters are refused as a name, not executed');
-  assert.equal((await cli(['streamer', 'add', '--name', 'temp', '--title', "Bobby'); DROP TABLE streamers;--", '--data-dir', dataDir])).code, 0);
+  assert.equal(
+    (
+      await cli([
+        'streamer',
+        'add',
+        '--name',
+        'temp',
+        '--title',
+        "Bobby'); DROP TABLE streamers;--",
+        '--data-dir',
+        dataDir,
+      ])
+    ).code,
+    0,
+  );
   assert.match((await cli(['streamer', 'list', '--data-dir', dataDir])).stdout, /DROP TABLE streamers/);
   assert.equal((await cli(['streamer', 'remove', '--name', 'temp', '--data-dir', dataDir])).code, 0);
   assert.ok(!(await cli(['streamer', 'list', '--data-dir', dataDir])).stdout.includes('temp'));
-  const u = await cli(['user', 'add', '--name', 'admin1', '--password', 'correct horse battery', '--role', 'admin', '--data-dir', dataDir]);
+  const u = await cli([
+    'user',
+    'add',
+    '--name',
+    'admin1',
+    '--password',
+    'correct horse battery',
+    '--role',
+    'admin',
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(u.code, 0, u.stderr);
   assert.match((await cli(['user', 'list', '--data-dir', dataDir])).stdout, /admin1\s+admin/);
-  const db = readdirSync(dataDir).map((f) => readFileSync(join(dataDir, f)).toString('latin1')).join('');
-  assert.ok(!db.includes(key) && !db.includes('correct horse battery'), 'no key or password in clear in the database files');
+  const db = readdirSync(dataDir)
+    .map((f) => readFileSync(join(dataDir, f)).toString('latin1'))
+    .join('');
+  assert.ok(
+    !db.includes(key) && !db.includes('correct horse battery'),
+    'no key or password in clear in the database files',
+  );
 });
 
 test('the ingress checks keys with the hub; a rotated key stops working at once', async () => {
   pub = publish(net.rtmpUrl, key, 120);
-  await waitFor('vault live', async () => ((await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>).some((s) => s.name === 'vault' && s.live));
+  await waitFor('vault live', async () =>
+    (
+      (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>
+    ).some((s) => s.name === 'vault' && s.live),
+  );
   const rotated = await cli(['streamer', 'set', '--name', 'vault', '--rotate-key', '--data-dir', dataDir]);
   assert.equal(rotated.code, 0, rotated.stderr);
   const old = publish(net.rtmpUrl, key, 5);
@@ -75,7 +137,12 @@ test('the ingress checks keys with the hub; a rotated key stops working at once'
 });
 
 /** Sends a path exactly as given (like `curl --path-as-is`): fetch would resolve dot segments first. */
-function rawRequest(base: string, method: string, path: string, body = ''): Promise<{ status: number; text: string }> {
+function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  body = '',
+): Promise<{ status: number; text: string }> {
   const u = new URL(base);
   return new Promise((resolve, reject) => {
     const sock = connect(Number(u.port), u.hostname, () => {
@@ -87,15 +154,29 @@ function rawRequest(base: string, method: string, path: string, body = ''): Prom
     sock.setEncoding('latin1');
     sock.on('data', (d: string) => (data += d));
     sock.on('error', reject);
-    sock.on('close', () => resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0), text: data }));
+    sock.on('close', () =>
+      resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0), text: data }),
+    );
   });
 }
 
 test('the edge forwards only account routes to the hub: cluster-only routes stay out of reach, however spelled', async () => {
-  const live = async () => ((await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>).find((s) => s.name === 'vault')?.live;
+  const live = async () =>
+    (
+      (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>
+    ).find((s) => s.name === 'vault')?.live;
   assert.equal(await live(), true);
   const attempts: Array<[string, string, string]> = [];
-  for (const prefix of ['/api/..', '/api/%2e%2e', '/api/.%2E', '/api/..;', '/api\\..', '/api/me/../..', '//api/..', '/api/%252e%252e']) {
+  for (const prefix of [
+    '/api/..',
+    '/api/%2e%2e',
+    '/api/.%2E',
+    '/api/..;',
+    '/api\\..',
+    '/api/me/../..',
+    '//api/..',
+    '/api/%252e%252e',
+  ]) {
     attempts.push(['POST', `${prefix}/internal/streams/vault/live`, '{"live":false}']);
     attempts.push(['PUT', `${prefix}/internal/streams/vault/thumbnail`, '\u00ff\u00d8junk']);
     attempts.push(['POST', `${prefix}/internal/publish/authorize`, JSON.stringify({ key })]);
@@ -116,7 +197,10 @@ test('the edge forwards only account routes to the hub: cluster-only routes stay
   const hubPost = (path: string, purpose: ClusterPurpose, body: unknown) =>
     fetch(`${hub.url}${path}`, {
       method: 'POST',
-      headers: { [AUTH_HEADER]: createClusterToken(SECRET, 'edge-t', purpose), 'content-type': 'application/json' },
+      headers: {
+        [AUTH_HEADER]: createClusterToken(SECRET, 'edge-t', purpose),
+        'content-type': 'application/json',
+      },
       body: JSON.stringify(body),
     });
   for (const purpose of ['viewer-proxy', 'relay', 'hub-link'] as const) {
@@ -130,12 +214,28 @@ test('the edge forwards only account routes to the hub: cluster-only routes stay
 });
 
 test('a password-protected stream is refused at every path until the viewer proves the password', async () => {
-  const set = await cli(['streamer', 'set', '--name', 'vault', '--password', 'open sesame', '--data-dir', dataDir]);
+  const set = await cli([
+    'streamer',
+    'set',
+    '--name',
+    'vault',
+    '--password',
+    'open sesame',
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(set.code, 0, set.stderr);
-  await waitFor('edge knows vault is protected', async () => {
-    const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; protected: boolean }>;
-    return l.find((s) => s.name === 'vault')?.protected === true;
-  }, 15_000);
+  await waitFor(
+    'edge knows vault is protected',
+    async () => {
+      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
+        name: string;
+        protected: boolean;
+      }>;
+      return l.find((s) => s.name === 'vault')?.protected === true;
+    },
+    15_000,
+  );
   const paths = ['/live/vault/manifest.mpd', '/live/vault/v360/init.mp4', '/live/vault/v360/3.m4s'];
   for (const p of paths) {
     const r = await fetch(`${net.edgeUrl}${p}`);
@@ -144,7 +244,9 @@ test('a password-protected stream is refused at every path until the viewer prov
   }
   const wsStatus = (path: string, cookie?: string) =>
     new Promise<number>((resolve) => {
-      const ws = new WebSocket(`${net.edgeUrl.replace('http', 'ws')}${path}`, { headers: cookie ? { cookie } : {} });
+      const ws = new WebSocket(`${net.edgeUrl.replace('http', 'ws')}${path}`, {
+        headers: cookie ? { cookie } : {},
+      });
       ws.on('unexpected-response', (_q, res) => resolve(res.statusCode ?? 0));
       ws.on('open', () => {
         ws.terminate();
@@ -154,13 +256,20 @@ test('a password-protected stream is refused at every path until the viewer prov
     });
   assert.equal(await wsStatus('/live/vault/ws'), 403);
   assert.equal(await wsStatus('/chat/vault'), 403);
-  const thumb = await (await fetch(`${net.edgeUrl}/api/streams`)).json() as Array<{ name: string; thumbnail: string | null }>;
+  const thumb = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
+    name: string;
+    thumbnail: string | null;
+  }>;
   assert.equal(thumb.find((s) => s.name === 'vault')?.thumbnail, null, 'no thumbnail leaks a private stream');
 
   const csrf = await csrfPair();
   const wrong = await post('/api/streams/vault/unlock', { password: 'nope' }, csrf);
   assert.equal(wrong.status, 401);
-  const noCsrf = await fetch(`${net.edgeUrl}/api/streams/vault/unlock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'open sesame' }) });
+  const noCsrf = await fetch(`${net.edgeUrl}/api/streams/vault/unlock`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ password: 'open sesame' }),
+  });
   assert.equal(noCsrf.status, 403, 'CSRF header required');
   const right = await post('/api/streams/vault/unlock', { password: 'open sesame' }, csrf);
   assert.equal(right.status, 200);
@@ -172,15 +281,32 @@ test('a password-protected stream is refused at every path until the viewer prov
   assert.equal(await wsStatus('/live/vault/ws', cookie), 101);
   assert.equal(await wsStatus('/chat/vault', cookie), 101);
   const forged = cookie.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A'));
-  assert.equal((await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`, { headers: { cookie: forged } })).status, 403, 'a forged token is refused');
+  assert.equal(
+    (await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`, { headers: { cookie: forged } })).status,
+    403,
+    'a forged token is refused',
+  );
   const otherStream = cookie.replace('tc_access_vault', 'tc_access_other');
-  assert.equal((await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`, { headers: { cookie: otherStream } })).status, 403);
-  assert.equal((await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code, 0);
+  assert.equal(
+    (await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`, { headers: { cookie: otherStream } })).status,
+    403,
+  );
+  assert.equal(
+    (await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code,
+    0,
+  );
   // The CLI writes the store directly; edges learn it with the hub's next directory push (every 5 s).
-  await waitFor('edge knows vault is open again', async () => {
-    const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; protected: boolean }>;
-    return l.find((s) => s.name === 'vault')?.protected === false;
-  }, 15_000);
+  await waitFor(
+    'edge knows vault is open again',
+    async () => {
+      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
+        name: string;
+        protected: boolean;
+      }>;
+      return l.find((s) => s.name === 'vault')?.protected === false;
+    },
+    15_000,
+  );
 });
 
 test('accounts: register, log in, follow; wrong password and bad names refused; no secret in responses', async () => {
@@ -195,9 +321,15 @@ test('accounts: register, log in, follow; wrong password and bad names refused; 
   const badLogin = await post('/api/auth/login', { name: 'viewer1', password: 'wrong-password' }, csrf);
   assert.equal(badLogin.status, 401);
   const cookie = `${session.split(';')[0]}; tc_csrf=${csrf}`;
-  const follow = await fetch(`${net.edgeUrl}/api/follows/vault`, { method: 'PUT', headers: { cookie, 'x-tiercast-csrf': csrf } });
+  const follow = await fetch(`${net.edgeUrl}/api/follows/vault`, {
+    method: 'PUT',
+    headers: { cookie, 'x-tiercast-csrf': csrf },
+  });
   assert.equal(follow.status, 200, await follow.clone().text());
-  const me = (await (await fetch(`${net.edgeUrl}/api/me`, { headers: { cookie } })).json()) as { user: { name: string }; following: Array<{ name: string; live: boolean }> };
+  const me = (await (await fetch(`${net.edgeUrl}/api/me`, { headers: { cookie } })).json()) as {
+    user: { name: string };
+    following: Array<{ name: string; live: boolean }>;
+  };
   assert.equal(me.user.name, 'viewer1');
   assert.deepEqual(me.following, [{ name: 'vault', live: true }]);
   const text = JSON.stringify(me) + (await reg.text());
@@ -215,48 +347,91 @@ test('a look-alike of a streamer’s name cannot be registered; the streamer cla
   }
   const keyLogin = await post('/api/auth/streamer', { key }, csrf);
   assert.equal(keyLogin.status, 200);
-  const streamerCookie = keyLogin.headers.getSetCookie().find((c) => c.startsWith('tc_session='))!.split(';')[0]!;
+  const streamerCookie = keyLogin.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('tc_session='))!
+    .split(';')[0]!;
   const claim = await fetch(`${net.edgeUrl}/api/auth/register`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-tiercast-csrf': csrf, cookie: `${streamerCookie}; tc_csrf=${csrf}` },
+    headers: {
+      'content-type': 'application/json',
+      'x-tiercast-csrf': csrf,
+      cookie: `${streamerCookie}; tc_csrf=${csrf}`,
+    },
     body: JSON.stringify({ name: 'vault', password: 'vault-own-password' }),
   });
   assert.equal(claim.status, 201, await claim.clone().text());
   // Registering logs the new account in: its session is the account's, not the stream-key login's.
-  const account = claim.headers.getSetCookie().find((c) => c.startsWith('tc_session='))!.split(';')[0]!;
+  const account = claim.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('tc_session='))!
+    .split(';')[0]!;
   assert.notEqual(account, streamerCookie);
   const dash = await fetch(`${net.edgeUrl}/api/dashboard`, { headers: { cookie: account } });
   assert.equal(dash.status, 200, 'the streamer’s own account manages the channel');
   const other = await post('/api/auth/register', { name: 'bystander', password: 'hunter2hunter2' }, csrf);
-  const otherCookie = other.headers.getSetCookie().find((c) => c.startsWith('tc_session='))!.split(';')[0]!;
-  assert.equal((await fetch(`${net.edgeUrl}/api/dashboard`, { headers: { cookie: otherCookie } })).status, 403);
+  const otherCookie = other.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('tc_session='))!
+    .split(';')[0]!;
+  assert.equal(
+    (await fetch(`${net.edgeUrl}/api/dashboard`, { headers: { cookie: otherCookie } })).status,
+    403,
+  );
 });
 
 test('remote-control API: works with the streamer credentials, refuses the wrong ones', async () => {
-  const basic = (n: string, k: string) => ({ authorization: `Basic ${Buffer.from(`${n}:${k}`).toString('base64')}` });
+  const basic = (n: string, k: string) => ({
+    authorization: `Basic ${Buffer.from(`${n}:${k}`).toString('base64')}`,
+  });
   const api = `${hub.url}/api/v1/streams/vault`;
   assert.equal((await fetch(api)).status, 401);
   assert.equal((await fetch(api, { headers: basic('vault', 'wrong-key-wrong-key') })).status, 401);
   const info = await fetch(api, { headers: basic('vault', key) });
   assert.equal(info.status, 200);
-  const body = (await info.json()) as { live: boolean; title: string; viewers: number; chatMembers: string[] };
+  const body = (await info.json()) as {
+    live: boolean;
+    title: string;
+    viewers: number;
+    chatMembers: string[];
+  };
   assert.equal(body.live, true);
   assert.equal(body.title, 'Secret stuff');
   const viewer = new ChatClient(net.edgeUrl, 'vault', { name: 'fan' });
   await viewer.opened;
-  await waitFor('fan in chat', async () => ((await (await fetch(api, { headers: basic('vault', key) })).json()) as { chatMembers: string[] }).chatMembers.includes('fan'));
+  await waitFor('fan in chat', async () =>
+    (
+      (await (await fetch(api, { headers: basic('vault', key) })).json()) as { chatMembers: string[] }
+    ).chatMembers.includes('fan'),
+  );
   const tokenRes = await fetch(`${hub.url}/api/v1/token`, { method: 'POST', headers: basic('vault', key) });
   const { token } = (await tokenRes.json()) as { token: string };
   const bearer = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-  const patch = await fetch(api, { method: 'PATCH', headers: bearer, body: JSON.stringify({ title: 'New <b>title</b>' }) });
+  const patch = await fetch(api, {
+    method: 'PATCH',
+    headers: bearer,
+    body: JSON.stringify({ title: 'New <b>title</b>' }),
+  });
   assert.equal(patch.status, 200);
   assert.equal(((await patch.json()) as { title: string }).title, 'New <b>title</b>');
-  const sent = await fetch(`${api}/chat`, { method: 'POST', headers: bearer, body: JSON.stringify({ text: 'hello from the API' }) });
+  const sent = await fetch(`${api}/chat`, {
+    method: 'POST',
+    headers: bearer,
+    body: JSON.stringify({ text: 'hello from the API' }),
+  });
   assert.equal(sent.status, 201);
-  await waitFor('viewer sees the host message', () => viewer.messages().some((m) => m.text === 'hello from the API' && m.badge === 'host'));
-  const recent = (await (await fetch(`${api}/chat?limit=5`, { headers: bearer })).json()) as { messages: Array<{ text: string }> };
+  await waitFor('viewer sees the host message', () =>
+    viewer.messages().some((m) => m.text === 'hello from the API' && m.badge === 'host'),
+  );
+  const recent = (await (await fetch(`${api}/chat?limit=5`, { headers: bearer })).json()) as {
+    messages: Array<{ text: string }>;
+  };
   assert.ok(recent.messages.some((m) => m.text === 'hello from the API'));
-  const bad = await fetch(api, { method: 'PATCH', headers: bearer, body: JSON.stringify({ title: 'x'.repeat(500) }) });
+  const bad = await fetch(api, {
+    method: 'PATCH',
+    headers: bearer,
+    body: JSON.stringify({ title: 'x'.repeat(500) }),
+  });
   assert.equal(bad.status, 400);
   const other = await fetch(`${hub.url}/api/v1/streams/somebody-else`, { headers: bearer });
   assert.equal(other.status, 403);

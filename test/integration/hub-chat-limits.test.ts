@@ -29,7 +29,9 @@ before(async () => {
   net = await startNetwork({ intermediates: 0, hubUrl: hub.url });
   // Linked once the hub's own limits have reached the edge (until then it uses the ceilings).
   const probe = new ChatClient(net.edgeUrl, 'cam', { name: 'probe' });
-  await waitFor('edge linked to the hub', () => probe.events.some((e) => e.type === 'limits' && e.maxDrawingBytes === HUB_MAX_DRAWING));
+  await waitFor('edge linked to the hub', () =>
+    probe.events.some((e) => e.type === 'limits' && e.maxDrawingBytes === HUB_MAX_DRAWING),
+  );
   probe.close();
 });
 
@@ -51,14 +53,17 @@ function png(bytes: number): string {
 }
 
 const draw = (c: ChatClient, image: string) => c.ws.send(JSON.stringify({ type: 'draw', image }));
-const linkDropped = (...cs: ChatClient[]) => cs.some((c) => c.events.some((e) => e.type === 'status' && e.state === 'reconnecting'));
+const linkDropped = (...cs: ChatClient[]) =>
+  cs.some((c) => c.events.some((e) => e.type === 'status' && e.state === 'reconnecting'));
 const count = (c: ChatClient, code: string) => c.notices().filter((n) => n === code).length;
 
 test("drawings of 0.6 MB and 3 MB get DRAWING_TOO_LARGE at the edge; the link stays up and others' messages flow", async () => {
   const a = new ChatClient(net.edgeUrl, 'cam', { name: 'artist' });
   const b = new ChatClient(net.edgeUrl, 'cam', { name: 'watcher' });
   await Promise.all([joined(a), joined(b)]);
-  await waitFor('the hub announced its limits', () => a.events.some((e) => e.type === 'limits' && e.maxDrawingBytes === HUB_MAX_DRAWING));
+  await waitFor('the hub announced its limits', () =>
+    a.events.some((e) => e.type === 'limits' && e.maxDrawingBytes === HUB_MAX_DRAWING),
+  );
   for (const bytes of [600_000, 3_000_000, HUB_MAX_DRAWING + 4]) {
     const before = count(a, 'DRAWING_TOO_LARGE');
     draw(a, png(bytes));
@@ -67,7 +72,10 @@ test("drawings of 0.6 MB and 3 MB get DRAWING_TOO_LARGE at the edge; the link st
   }
   b.send('still talking');
   a.send('me too');
-  await waitFor('messages delivered after the refusals', () => a.texts().includes('watcher: still talking') && b.texts().includes('artist: me too'));
+  await waitFor(
+    'messages delivered after the refusals',
+    () => a.texts().includes('watcher: still talking') && b.texts().includes('artist: me too'),
+  );
   assert.ok(!linkDropped(a, b), 'the edge never lost its hub link');
   assert.ok(!b.messages().some((m) => m.kind === 'drawing'), 'nothing oversize was delivered');
   a.close();
@@ -100,24 +108,49 @@ test('a frame past the edge ceiling is closed with 1009 and a reason, not droppe
 });
 
 test('with ten maximum-size drawings stored, a new viewer gets the whole history in pages and chat keeps flowing', async () => {
-  const painters = [new ChatClient(net.edgeUrl, 'cam', { name: 'painter1' }), new ChatClient(net.edgeUrl, 'cam', { name: 'painter2' })];
+  const painters = [
+    new ChatClient(net.edgeUrl, 'cam', { name: 'painter1' }),
+    new ChatClient(net.edgeUrl, 'cam', { name: 'painter2' }),
+  ];
   await Promise.all(painters.map(joined));
   // Five each: within the per-user (5 / 5 s) and per-address (20 / 5 s) rate limits.
   for (let i = 0; i < 5; i++) for (const p of painters) draw(p, png(HUB_MAX_DRAWING));
-  await waitFor('ten drawings stored and broadcast', () => painters[0]!.messages().filter((m) => m.kind === 'drawing').length >= 10, 20_000);
-  assert.deepEqual(painters.flatMap((p) => p.notices()), [], 'no drawing was refused');
+  await waitFor(
+    'ten drawings stored and broadcast',
+    () => painters[0]!.messages().filter((m) => m.kind === 'drawing').length >= 10,
+    20_000,
+  );
+  assert.deepEqual(
+    painters.flatMap((p) => p.notices()),
+    [],
+    'no drawing was refused',
+  );
   for (const p of painters) p.close();
 
   const late = new ChatClient(net.edgeUrl, 'cam', { name: 'latecomer' });
   const other = new ChatClient(net.edgeUrl, 'cam', { name: 'regular' });
   await Promise.all([joined(late), joined(other)]);
   const pages = () => late.events.filter((e) => e.type === 'history');
-  await waitFor('all ten drawings in the history', () => late.messages().filter((m) => m.kind === 'drawing').length >= 10, 15_000);
+  await waitFor(
+    'all ten drawings in the history',
+    () => late.messages().filter((m) => m.kind === 'drawing').length >= 10,
+    15_000,
+  );
   assert.ok(pages().length >= 2, `history came in ${pages().length} pages`);
-  assert.ok(pages().slice(1).every((p) => p.append === true), 'pages after the first add to the list');
+  assert.ok(
+    pages()
+      .slice(1)
+      .every((p) => p.append === true),
+    'pages after the first add to the list',
+  );
   late.send('hello after the history');
   other.send('welcome');
-  await waitFor('messages flow on the edge', () => other.texts().includes('latecomer: hello after the history') && late.texts().includes('regular: welcome'));
+  await waitFor(
+    'messages flow on the edge',
+    () =>
+      other.texts().includes('latecomer: hello after the history') &&
+      late.texts().includes('regular: welcome'),
+  );
   // Joins again and again: each gets the history; the link never drops (it flapped on every join before).
   for (let i = 0; i < 3; i++) {
     const c = new ChatClient(net.edgeUrl, 'cam', { name: `visitor${i}` });
@@ -140,9 +173,24 @@ test('an oversize message on the hub link costs that message, not the link', asy
   ws.on('close', (code) => (closed = code));
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   // What a buggy or older edge might send: a drawing over the link limit.
-  ws.send(JSON.stringify({ t: 'act', conn: 'c1', action: { type: 'draw', image: png(MAX_LINK_MESSAGE_BYTES + 100_000) } }));
-  ws.send(JSON.stringify({ t: 'join', conn: 'c1', channel: 'cam', identity: { guestName: 'rawedge', ip: '127.0.0.2' } }));
-  await waitFor('the next message on the same link is served', () => got.some((m) => m.t === 'direct' && (m.event as { type: string }).type === 'you'));
+  ws.send(
+    JSON.stringify({
+      t: 'act',
+      conn: 'c1',
+      action: { type: 'draw', image: png(MAX_LINK_MESSAGE_BYTES + 100_000) },
+    }),
+  );
+  ws.send(
+    JSON.stringify({
+      t: 'join',
+      conn: 'c1',
+      channel: 'cam',
+      identity: { guestName: 'rawedge', ip: '127.0.0.2' },
+    }),
+  );
+  await waitFor('the next message on the same link is served', () =>
+    got.some((m) => m.t === 'direct' && (m.event as { type: string }).type === 'you'),
+  );
   assert.equal(closed, undefined, 'the link is still open');
   ws.close();
 });
@@ -151,14 +199,22 @@ test('a drawing stored under an older, larger limit is shown as a short line; th
   await hub.kill();
   const db = new Database(join(dataDir, 'tiercast.db'));
   const id = (db.prepare("SELECT id FROM streamers WHERE name = 'cam'").get() as { id: number }).id;
-  const last = (db.prepare('SELECT last_seq FROM chat_channels WHERE streamer_id = ?').get(id) as { last_seq: number }).last_seq;
-  db.prepare("INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at) VALUES (?, ?, 'drawing', 'oldtimer', '#ffffff', 'guest', '', ?, ?)").run(id, last + 1, png(2_000_000), Date.now());
+  const last = (
+    db.prepare('SELECT last_seq FROM chat_channels WHERE streamer_id = ?').get(id) as { last_seq: number }
+  ).last_seq;
+  db.prepare(
+    "INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at) VALUES (?, ?, 'drawing', 'oldtimer', '#ffffff', 'guest', '', ?, ?)",
+  ).run(id, last + 1, png(2_000_000), Date.now());
   db.prepare('UPDATE chat_channels SET last_seq = ? WHERE streamer_id = ?').run(last + 1, id);
   db.close();
   await hub.start();
   const c = new ChatClient(net.edgeUrl, 'cam', { name: 'archivist' });
   await waitFor('joined after the hub came back', () => !c.closed && c.you(), 15_000);
-  await waitFor('history with the old drawing replaced', () => c.messages().some((m) => m.seq === last + 1), 15_000);
+  await waitFor(
+    'history with the old drawing replaced',
+    () => c.messages().some((m) => m.seq === last + 1),
+    15_000,
+  );
   const old = c.messages().find((m) => m.seq === last + 1)!;
   assert.equal(old.kind, 'system');
   assert.match(old.text, /drawing by oldtimer is too large to show/);
@@ -171,7 +227,16 @@ test('a drawing stored under an older, larger limit is shown as a short line; th
 test('setting a password closes open chat sockets with 4403, except for viewers holding the access token', async () => {
   const plain = new ChatClient(net.edgeUrl, 'cam', { name: 'nopass' });
   await joined(plain);
-  const set = await cli(['streamer', 'set', '--name', 'cam', '--password', 'open sesame', '--data-dir', dataDir]);
+  const set = await cli([
+    'streamer',
+    'set',
+    '--name',
+    'cam',
+    '--password',
+    'open sesame',
+    '--data-dir',
+    dataDir,
+  ]);
   assert.equal(set.code, 0, set.stderr);
   try {
     // The CLI writes the store; the hub pushes its directory to the edges within 5 s.
@@ -186,7 +251,10 @@ test('setting a password closes open chat sockets with 4403, except for viewers 
       body: JSON.stringify({ password: 'open sesame' }),
     });
     assert.equal(unlock.status, 200);
-    const cookie = unlock.headers.getSetCookie().find((c) => c.startsWith('tc_access_cam='))!.split(';')[0]!;
+    const cookie = unlock.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('tc_access_cam='))!
+      .split(';')[0]!;
     const holder = new ChatClient(net.edgeUrl, 'cam', { name: 'haspass', cookie });
     await joined(holder);
     holder.send('I know the password');

@@ -77,7 +77,9 @@ test('a mute given on one edge holds on the other', async () => {
   await Promise.all([joined(host), joined(troll), joined(watcher)]);
   assert.equal(host.you()?.badge, 'host');
   host.send('/mute troll 10');
-  await waitFor('mute announced', () => watcher.messages().some((m) => m.kind === 'system' && m.text.includes('troll')));
+  await waitFor('mute announced', () =>
+    watcher.messages().some((m) => m.kind === 'system' && m.text.includes('troll')),
+  );
   troll.send('spam spam');
   await waitFor('troll told he is muted', () => troll.notices().includes('MUTED'));
   await new Promise((r) => setTimeout(r, 300));
@@ -95,14 +97,23 @@ test('the hub is killed and restarted mid-chat: messages sent meanwhile arrive, 
   a.send('before');
   await waitFor('before', () => b.texts().includes('carol: before'));
   await hub.kill();
-  await waitFor('reconnecting shown', () => a.events.some((e) => e.type === 'status' && e.state === 'reconnecting'));
+  await waitFor('reconnecting shown', () =>
+    a.events.some((e) => e.type === 'status' && e.state === 'reconnecting'),
+  );
   a.send('during-1');
   b.send('during-2');
-  await waitFor('queued notices', () => a.notices().includes('CHAT_QUEUED') && b.notices().includes('CHAT_QUEUED'));
+  await waitFor(
+    'queued notices',
+    () => a.notices().includes('CHAT_QUEUED') && b.notices().includes('CHAT_QUEUED'),
+  );
   const apiDuringOutage = await fetch(`${net.edgeUrl}/api/streams`);
   assert.equal(apiDuringOutage.status, 200, 'the edge keeps serving');
   await hub.start();
-  await waitFor('queued messages delivered to both edges', () => ['carol: during-1', 'dave: during-2'].every((t) => a.texts().includes(t) && b.texts().includes(t)), 15_000);
+  await waitFor(
+    'queued messages delivered to both edges',
+    () => ['carol: during-1', 'dave: during-2'].every((t) => a.texts().includes(t) && b.texts().includes(t)),
+    15_000,
+  );
   assert.deepEqual(a.texts(), b.texts());
   assert.ok(a.events.some((e) => e.type === 'status' && e.state === 'connected'));
   a.close();

@@ -50,7 +50,12 @@ before(async () => {
       rtmp: { host: '127.0.0.1', port: 0 },
       http: { host: '127.0.0.1', port: 0 },
       hub: { url: `http://127.0.0.1:${(hub.address() as AddressInfo).port}` },
-      transcode: { preset: 'ultrafast', ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 300 }], restartBackoffMs: 100, stallTimeoutMs: 1000 },
+      transcode: {
+        preset: 'ultrafast',
+        ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 300 }],
+        restartBackoffMs: 100,
+        stallTimeoutMs: 1000,
+      },
     }),
     logger,
   );
@@ -119,7 +124,13 @@ void describe('publishes that cannot be watched', { timeout: 90_000 }, () => {
     let ts = 0;
     const feed = setInterval(() => {
       // AVC keyframes (0x17, NALU) full of noise: ffmpeg decodes nothing from them.
-      c.send(9, 1, Buffer.concat([Buffer.from([0x17, 1, 0, 0, 0]), Buffer.alloc(2000, ts & 0xff)]), (ts += 33), 6);
+      c.send(
+        9,
+        1,
+        Buffer.concat([Buffer.from([0x17, 1, 0, 0, 0]), Buffer.alloc(2000, ts & 0xff)]),
+        (ts += 33),
+        6,
+      );
     }, 33);
     try {
       const status = await c.nextStatus(40_000);
@@ -155,7 +166,10 @@ void describe('publishes that cannot be watched', { timeout: 90_000 }, () => {
     ], { stdio: ['ignore', 'ignore', 'ignore'] });
     for (let i = 0; i < 200 && !node.relay.directory.some((e) => e.name === 'cam'); i++) await sleep(50);
     assert.ok(node.live.get('cam')?.isLive, 'live');
-    assert.ok(node.relay.directory.some((e) => e.name === 'cam'), 'listed');
+    assert.ok(
+      node.relay.directory.some((e) => e.name === 'cam'),
+      'listed',
+    );
     await new Promise((r) => child.once('close', r));
     await noStreamLeft();
     assert.equal(node.relay.directory.length, 0);

@@ -4,7 +4,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { publish, run, startNetwork, stop, waitFor, exited, KEY, type TestNetwork } from '../helpers/network.js';
+import {
+  publish,
+  run,
+  startNetwork,
+  stop,
+  waitFor,
+  exited,
+  KEY,
+  type TestNetwork,
+} from '../helpers/network.js';
 
 let net: TestNetwork;
 let pub: ReturnType<typeof publish>;
@@ -27,14 +36,27 @@ after(async () => {
 test('the edge lists the stream under its public name, never the key', async () => {
   const body = await (await fetch(`${net.edgeUrl}/api/streams`)).text();
   const list = JSON.parse(body) as Array<Record<string, unknown>>;
-  assert.deepEqual(list.find((s) => s.name === 'cam'), { name: 'cam', title: 'Test cam', category: 'Testing', live: true, viewers: 0 });
+  assert.deepEqual(
+    list.find((s) => s.name === 'cam'),
+    { name: 'cam', title: 'Test cam', category: 'Testing', live: true, viewers: 0 },
+  );
   assert.ok(!body.includes(KEY));
 });
 
 test('ffprobe reads every rendition of the MPD through two intermediates', async () => {
-  const r = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', `${net.edgeUrl}/live/cam/manifest.mpd`]);
+  const r = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'stream=codec_name,width,height',
+    '-of',
+    'json',
+    `${net.edgeUrl}/live/cam/manifest.mpd`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
-  const streams = (JSON.parse(r.stdout) as { streams: Array<{ codec_name: string; width?: number; height?: number }> }).streams;
+  const streams = (
+    JSON.parse(r.stdout) as { streams: Array<{ codec_name: string; width?: number; height?: number }> }
+  ).streams;
   assert.deepEqual(
     streams.map((s) => `${s.codec_name}:${s.height ?? '-'}`),
     ['h264:360', 'h264:240', 'aac:-'],
@@ -50,7 +72,22 @@ for (const [label, map] of [
     // Count frames rather than use -t: ffmpeg's DASH demuxer opens renditions one after another, so their
     // start times differ by the time it takes to open each (it waits for live segments like a player does).
     const limit = label === 'audio' ? ['-frames:a', '140'] : ['-frames:v', '90'];
-    const r = await run('ffmpeg', ['-v', 'error', '-i', `${net.edgeUrl}/live/cam/manifest.mpd`, '-map', map, ...limit, '-f', 'framemd5', '-'], 40_000);
+    const r = await run(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-i',
+        `${net.edgeUrl}/live/cam/manifest.mpd`,
+        '-map',
+        map,
+        ...limit,
+        '-f',
+        'framemd5',
+        '-',
+      ],
+      40_000,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr.trim(), '', 'no decode errors');
     const frames = r.stdout.split('\n').filter((l) => /^\d/.test(l)).length;

@@ -286,10 +286,15 @@ test(
     // rate() over [1m] divides by the whole minute, so in this run's first minute it reads low: compare tiers.
     // A recording rule's first value appears only after an evaluation that saw two scrapes of every tier.
     let out: Record<string, number> = {};
-    await waitFor('bandwidth recorded for every tier', async () => {
-      out = byLabel(await query('node_role:tiercast_relay_bytes_out:rate1m'), 'node_role');
-      return ['ingress', 'intermediate', 'edge'].every((r) => (out[r] ?? 0) > 0);
-    }, 30_000, 500).catch(() => undefined);
+    await waitFor(
+      'bandwidth recorded for every tier',
+      async () => {
+        out = byLabel(await query('node_role:tiercast_relay_bytes_out:rate1m'), 'node_role');
+        return ['ingress', 'intermediate', 'edge'].every((r) => (out[r] ?? 0) > 0);
+      },
+      30_000,
+      500,
+    ).catch(() => undefined);
     for (const role of ['ingress', 'intermediate', 'edge'])
       assert.ok(out[role]! > 0, `${role} sends ${out[role]} B/s`);
     assert.ok(

@@ -34,7 +34,8 @@ async function startServer(pending: Partial<PendingLimits>) {
     pending,
     logger: pino({ level: 'info' }, { write: (s: string) => void logs.push(s) }),
     onPublish: (req) => {
-      if (req.publishName !== KEY) return Promise.reject(new TiercastError('BAD_STREAM_KEY', 'invalid stream key'));
+      if (req.publishName !== KEY)
+        return Promise.reject(new TiercastError('BAD_STREAM_KEY', 'invalid stream key'));
       const sink: PublishSink = { onTag: () => void tags++, close: () => undefined };
       return Promise.resolve(sink);
     },
@@ -87,9 +88,14 @@ void describe('unauthenticated RTMP connections', { timeout: 60_000 }, () => {
     // Before the fix each of these could hold 16 MiB (2 x rtmpMaxMessageBytes) of partial messages.
     for (const c of hostile.slice(0, 10)) partialMessage(c, 4, 8 * 1024 * 1024 - 1, 200_000);
     // Messages under the limit on many chunk streams: the partial ceiling (2 x 64 KiB) holds.
-    for (const c of hostile.slice(10)) for (let csid = 4; csid < 12; csid++) partialMessage(c, csid, 60_000, 50_000);
+    for (const c of hostile.slice(10))
+      for (let csid = 4; csid < 12; csid++) partialMessage(c, csid, 60_000, 50_000);
     await Promise.race([Promise.all(hostile.map((c) => c.closed)), sleep(5000)]);
-    assert.deepEqual(hostile.map((c) => c.isClosed), hostile.map(() => true), 'every hostile connection closed');
+    assert.deepEqual(
+      hostile.map((c) => c.isClosed),
+      hostile.map(() => true),
+      'every hostile connection closed',
+    );
     assert.equal(h.server.pendingCount, 0);
     assert.match(h.logs.join(''), /"code":"RTMP_MESSAGE_TOO_LARGE"/);
 
@@ -103,7 +109,10 @@ void describe('unauthenticated RTMP connections', { timeout: 60_000 }, () => {
     }
     await sleep(300);
     assert.ok(holders.every((c) => !c.isClosed));
-    assert.ok(h.server.pendingBufferedBytes <= 30 * 2 * PENDING_MAX_MESSAGE_BYTES, `held ${h.server.pendingBufferedBytes}`);
+    assert.ok(
+      h.server.pendingBufferedBytes <= 30 * 2 * PENDING_MAX_MESSAGE_BYTES,
+      `held ${h.server.pendingBufferedBytes}`,
+    );
   });
 
   void it('caps connections per address and in total; a legitimate ffmpeg publish from another address still works', async () => {
@@ -111,7 +120,9 @@ void describe('unauthenticated RTMP connections', { timeout: 60_000 }, () => {
     const fromOne = await Promise.all(Array.from({ length: 10 }, () => client(h.server.port, '127.0.0.4')));
     await sleep(300);
     assert.equal(fromOne.filter((c) => !c.isClosed).length, 4, 'per-address cap');
-    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => client(h.server.port, `127.0.1.${i + 1}`)));
+    const others = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => client(h.server.port, `127.0.1.${i + 1}`)),
+    );
     await sleep(300);
     assert.equal(h.server.pendingCount, 12, 'total cap');
     assert.ok(others.filter((c) => c.isClosed).length >= 2);

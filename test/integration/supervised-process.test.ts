@@ -7,7 +7,10 @@ import { SupervisedProcess } from '../../src/common/process/supervised-process.j
 
 function capture(): { logger: Logger; text: () => string } {
   const raw: string[] = [];
-  return { logger: pino({ level: 'trace' }, { write: (s: string) => raw.push(s) }), text: () => raw.join('') };
+  return {
+    logger: pino({ level: 'trace' }, { write: (s: string) => raw.push(s) }),
+    text: () => raw.join(''),
+  };
 }
 
 test('a job ends by itself: wait() gives its exit, no died event; stderr and args are redacted', async () => {
@@ -33,10 +36,21 @@ test('a job ends by itself: wait() gives its exit, no died event; stderr and arg
 test('default codes: PROCESS_START_FAILED for an exit in the startup window, PROCESS_DIED later', async () => {
   const { logger } = capture();
   await assert.rejects(
-    SupervisedProcess.spawn({ command: '/bin/sh', args: ['-c', 'echo bad >&2; exit 2'], logger, startupWindowMs: 1000 }),
-    (err: Error) => errorCode(err) === 'PROCESS_START_FAILED' && /code 2/.test(err.message) && /bad/.test(err.message),
+    SupervisedProcess.spawn({
+      command: '/bin/sh',
+      args: ['-c', 'echo bad >&2; exit 2'],
+      logger,
+      startupWindowMs: 1000,
+    }),
+    (err: Error) =>
+      errorCode(err) === 'PROCESS_START_FAILED' && /code 2/.test(err.message) && /bad/.test(err.message),
   );
-  const proc = await SupervisedProcess.spawn({ command: '/bin/sh', args: ['-c', 'sleep 0.3; exit 1'], logger, startupWindowMs: 50 });
+  const proc = await SupervisedProcess.spawn({
+    command: '/bin/sh',
+    args: ['-c', 'sleep 0.3; exit 1'],
+    logger,
+    startupWindowMs: 50,
+  });
   const err = await new Promise<Error>((resolve) => proc.once('died', resolve));
   assert.equal(errorCode(err), 'PROCESS_DIED');
   await proc.close();

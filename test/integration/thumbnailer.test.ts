@@ -18,7 +18,11 @@ test('makeJpeg: one keyframe of fragmented MP4 becomes a JPEG no larger than 320
   const jpeg = await makeJpeg('ffmpeg', made.stdout, logger);
   assert.equal(jpeg[0], 0xff);
   assert.equal(jpeg[1], 0xd8);
-  const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', '-'], { input: jpeg });
+  const probe = spawnSync(
+    'ffprobe',
+    ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', '-'],
+    { input: jpeg },
+  );
   assert.equal(String(probe.stdout).trim(), '320,180');
 });
 

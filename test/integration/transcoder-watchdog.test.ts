@@ -37,62 +37,69 @@ async function waitFor(what: string, cond: () => boolean, timeoutMs: number): Pr
   }
 }
 
-test('an ffmpeg stopped with SIGSTOP is killed and replaced; chunks continue on the same timeline', { timeout: 90_000 }, async (t) => {
-  const lines: string[] = [];
-  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
-  const publisher: ChildProcess = spawn('ffmpeg', PUBLISHER_ARGS, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const live: { transcoder?: Transcoder } = {};
-  const stopped: number[] = [];
-  t.after(async () => {
-    publisher.kill('SIGKILL');
-    for (const pid of stopped) if (alive(pid)) process.kill(pid, 'SIGKILL');
-    await live.transcoder?.close();
-  });
-  const early: FlvTag[] = [];
-  const reader = new FlvReader();
-  publisher.stdout!.on('data', (data: Buffer) => {
-    for (const tag of reader.push(data)) {
-      if (live.transcoder) live.transcoder.write(tag);
-      else early.push(tag);
-    }
-  });
-  await waitFor('a keyframe', () => early.some((x) => isVideoKeyframe(x) && !isSequenceHeader(x)), 10_000);
-  const source = Transcoder.probeSource(early);
-  const chunks: MediaChunk[] = [];
-  const restarts: number[] = [];
-  const tr = await Transcoder.start({
-    stream: 'wd',
-    options: defaultTranscodeOptions({ sourceHeight: source.height }),
-    logger,
-    restart: { maxRestarts: 3, backoffMs: 100 },
-    source,
-    stallTimeoutMs: 2000,
-  });
-  tr.on('chunk', (c) => chunks.push(c));
-  tr.on('restart', (epoch) => restarts.push(epoch));
-  live.transcoder = tr;
-  for (const tag of early.splice(0)) tr.write(tag);
-  const video = (list = chunks) => list.filter((c) => c.rendition === 'v240');
-  await waitFor('~2 s of chunks', () => video().some((c) => c.segment >= 2), 30_000);
+test(
+  'an ffmpeg stopped with SIGSTOP is killed and replaced; chunks continue on the same timeline',
+  { timeout: 90_000 },
+  async (t) => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+    const publisher: ChildProcess = spawn('ffmpeg', PUBLISHER_ARGS, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const live: { transcoder?: Transcoder } = {};
+    const stopped: number[] = [];
+    t.after(async () => {
+      publisher.kill('SIGKILL');
+      for (const pid of stopped) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      await live.transcoder?.close();
+    });
+    const early: FlvTag[] = [];
+    const reader = new FlvReader();
+    publisher.stdout!.on('data', (data: Buffer) => {
+      for (const tag of reader.push(data)) {
+        if (live.transcoder) live.transcoder.write(tag);
+        else early.push(tag);
+      }
+    });
+    await waitFor('a keyframe', () => early.some((x) => isVideoKeyframe(x) && !isSequenceHeader(x)), 10_000);
+    const source = Transcoder.probeSource(early);
+    const chunks: MediaChunk[] = [];
+    const restarts: number[] = [];
+    const tr = await Transcoder.start({
+      stream: 'wd',
+      options: defaultTranscodeOptions({ sourceHeight: source.height }),
+      logger,
+      restart: { maxRestarts: 3, backoffMs: 100 },
+      source,
+      stallTimeoutMs: 2000,
+    });
+    tr.on('chunk', (c) => chunks.push(c));
+    tr.on('restart', (epoch) => restarts.push(epoch));
+    live.transcoder = tr;
+    for (const tag of early.splice(0)) tr.write(tag);
+    const video = (list = chunks) => list.filter((c) => c.rendition === 'v240');
+    await waitFor('~2 s of chunks', () => video().some((c) => c.segment >= 2), 30_000);
 
-  const pid1 = tr.pid!;
-  stopped.push(pid1);
-  process.kill(pid1, 'SIGSTOP');
-  const lastBefore = video().at(-1)!;
-  const countBefore = chunks.length;
-  await waitFor('the watchdog restart', () => restarts.length === 1, 15_000);
-  await waitFor('chunks from the new ffmpeg', () => video(chunks.slice(countBefore)).length >= 10, 20_000);
+    const pid1 = tr.pid!;
+    stopped.push(pid1);
+    process.kill(pid1, 'SIGSTOP');
+    const lastBefore = video().at(-1)!;
+    const countBefore = chunks.length;
+    await waitFor('the watchdog restart', () => restarts.length === 1, 15_000);
+    await waitFor('chunks from the new ffmpeg', () => video(chunks.slice(countBefore)).length >= 10, 20_000);
 
-  assert.notEqual(tr.pid, pid1, 'a new ffmpeg');
-  await waitFor('the stopped ffmpeg is gone', () => !alive(pid1), 5000);
-  const after = video(chunks.slice(countBefore));
-  const first = after[0]!;
-  assert.ok(hasFlag(first, ChunkFlags.DISCONTINUITY), 'the first chunk after the restart is a discontinuity');
-  assert.ok(first.segment > lastBefore.segment, `segment ${first.segment} after ${lastBefore.segment}`);
-  assert.ok(first.decodeTime >= lastBefore.decodeTime + lastBefore.duration, 'the timeline continues');
-  const log = lines.join('');
-  assert.match(log, /"code":"TRANSCODER_STALLED"/);
-});
+    assert.notEqual(tr.pid, pid1, 'a new ffmpeg');
+    await waitFor('the stopped ffmpeg is gone', () => !alive(pid1), 5000);
+    const after = video(chunks.slice(countBefore));
+    const first = after[0]!;
+    assert.ok(
+      hasFlag(first, ChunkFlags.DISCONTINUITY),
+      'the first chunk after the restart is a discontinuity',
+    );
+    assert.ok(first.segment > lastBefore.segment, `segment ${first.segment} after ${lastBefore.segment}`);
+    assert.ok(first.decodeTime >= lastBefore.decodeTime + lastBefore.duration, 'the timeline continues');
+    const log = lines.join('');
+    assert.match(log, /"code":"TRANSCODER_STALLED"/);
+  },
+);
 
 void describe('StallWatchdog', () => {
   function clock() {

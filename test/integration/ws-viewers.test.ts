@@ -55,7 +55,10 @@ test('select switches rendition at the next keyframe; bad control messages get a
   v.send({ type: 'select', video: 'v9999' });
   v.ws.send('not json at all');
   v.send({ type: 'ping', t: 5 });
-  await waitFor('replies', () => v.texts.filter((t) => t.type === 'error').length >= 2 && v.texts.some((t) => t.type === 'pong'));
+  await waitFor(
+    'replies',
+    () => v.texts.filter((t) => t.type === 'error').length >= 2 && v.texts.some((t) => t.type === 'pong'),
+  );
   assert.equal(v.closed, undefined);
   v.close();
 });
@@ -71,7 +74,7 @@ test('slow viewers that stop reading do not delay a fast one', async () => {
   const slow = [0, 1, 2].map(() => new TestViewer(`${wsBase}/live/cam/ws`));
   await Promise.all(slow.map((s) => s.opened));
   // Stop reading: the edge's socket buffers for them fill up while the fast viewer keeps going.
-  for (const s of slow) ((s.ws as unknown as { _socket: Socket })._socket).pause();
+  for (const s of slow) (s.ws as unknown as { _socket: Socket })._socket.pause();
   const fast = new TestViewer(`${wsBase}/live/cam/ws`);
   await fast.opened;
   await new Promise((r) => setTimeout(r, 6000));
@@ -79,7 +82,10 @@ test('slow viewers that stop reading do not delay a fast one', async () => {
   assert.ok(chunks.length >= 25, `fast viewer got ${chunks.length} chunks in 6 s`);
   assert.deepEqual(fast.continuityProblems('v360'), []);
   // Live chunks (after the join backlog) reach the fast viewer promptly.
-  const live = chunks.slice(10).map((c) => c.at - c.ingressTime).sort((a, b) => a - b);
+  const live = chunks
+    .slice(10)
+    .map((c) => c.at - c.ingressTime)
+    .sort((a, b) => a - b);
   const p95 = live[Math.floor(live.length * 0.95)]!;
   assert.ok(p95 < 1500, `fast viewer p95 delay ${p95} ms`);
   fast.close();

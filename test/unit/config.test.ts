@@ -36,20 +36,31 @@ test('the committed sample configs are valid', () => {
 });
 
 test('an unknown key stops start-up with the key named', () => {
-  const e = errorOf(() => loadRoleConfig('edge', { configFile: file('e.yaml', 'upstream:\n  parnets: [ws://x:1]\n'), env }));
+  const e = errorOf(() =>
+    loadRoleConfig('edge', { configFile: file('e.yaml', 'upstream:\n  parnets: [ws://x:1]\n'), env }),
+  );
   assert.equal(e.code, 'CONFIG_INVALID');
   assert.match(e.message, /unknown key upstream\.parnets/);
-  const top = errorOf(() => loadRoleConfig('ingress', { configFile: file('i.yaml', 'rtmpPort: 1935\n'), env }));
+  const top = errorOf(() =>
+    loadRoleConfig('ingress', { configFile: file('i.yaml', 'rtmpPort: 1935\n'), env }),
+  );
   assert.match(top.message, /unknown key rtmpPort/);
 });
 
 test('a bad value names the key and never echoes the value', () => {
-  const e = errorOf(() => loadRoleConfig('ingress', { configFile: file('b.yaml', 'transcode:\n  chunkDurationMs: 400\n'), env }));
+  const e = errorOf(() =>
+    loadRoleConfig('ingress', { configFile: file('b.yaml', 'transcode:\n  chunkDurationMs: 400\n'), env }),
+  );
   assert.match(e.message, /transcode\.chunkDurationMs/);
   const s = errorOf(() => loadRoleConfig('edge', { env: { TIERCAST_CLUSTER_SECRET: 'shortsecret' } }));
   assert.match(s.message, /clusterSecret/);
   assert.ok(!s.message.includes('shortsecret'));
-  const k = errorOf(() => loadRoleConfig('ingress', { configFile: file('k.yaml', 'streamers:\n  - { name: "bad name!", key: supersecretkey }\n'), env }));
+  const k = errorOf(() =>
+    loadRoleConfig('ingress', {
+      configFile: file('k.yaml', 'streamers:\n  - { name: "bad name!", key: supersecretkey }\n'),
+      env,
+    }),
+  );
   assert.match(k.message, /streamers\.0\.name/);
   assert.ok(!k.message.includes('supersecretkey'));
 });
@@ -62,7 +73,12 @@ test('a role without a cluster secret refuses to start', () => {
 test('environment and flags override the file, in that order', () => {
   const cfg = loadRoleConfig('edge', {
     configFile: 'config/edge.sample.yaml',
-    env: { ...env, TIERCAST_HTTP__PORT: '9001', TIERCAST_VIEWER__TARGET_LATENCY_MS: '800', TIERCAST_TEST_WHATEVER: 'x' },
+    env: {
+      ...env,
+      TIERCAST_HTTP__PORT: '9001',
+      TIERCAST_VIEWER__TARGET_LATENCY_MS: '800',
+      TIERCAST_TEST_WHATEVER: 'x',
+    },
     flags: { upstream: { parents: ['ws://p:1'] } },
   });
   assert.equal(cfg.http.port, 9001);

@@ -13,10 +13,15 @@ import { accessCookie, deriveKey, signAccess } from '../../src/common/protocol/s
 import { makeInfo, makeSegment, silentLogger } from '../helpers/fakes.js';
 
 const SECRET = 'unit-cluster-secret-0123456789';
-const cookieFor = (stream: string) => `${accessCookie(stream)}=${signAccess(deriveKey(SECRET, 'stream-access'), stream, 60_000)}`;
+const cookieFor = (stream: string) =>
+  `${accessCookie(stream)}=${signAccess(deriveKey(SECRET, 'stream-access'), stream, 60_000)}`;
 
 function gateWith(own: Map<string, boolean>, expectDirectory: boolean, directoryGraceMs = 60_000) {
-  return new AccessGate(SECRET, { streamSaysProtected: (s) => own.get(s), expectDirectory, directoryGraceMs });
+  return new AccessGate(SECRET, {
+    streamSaysProtected: (s) => own.get(s),
+    expectDirectory,
+    directoryGraceMs,
+  });
 }
 
 test('protection: unknown until the directory or the stream says; the directory outranks the stream', () => {
@@ -28,11 +33,26 @@ test('protection: unknown until the directory or the stream says; the directory 
   assert.equal(gate.access('vault', cookieFor('vault')), 'allow');
   assert.equal(gate.access('vault', cookieFor('other')), 'deny', 'a token is for one stream');
   own.set('open', false);
-  assert.equal(gate.access('open', ''), 'unknown', 'an edge with a hub does not trust a publish-time "open" before the directory');
+  assert.equal(
+    gate.access('open', ''),
+    'unknown',
+    'an edge with a hub does not trust a publish-time "open" before the directory',
+  );
   gate.setDirectory([{ name: 'vault', protected: false }]);
-  assert.equal(gate.access('vault', ''), 'allow', 'password removed: the directory wins over the stale StreamInfo flag');
-  assert.equal(gate.access('open', ''), 'allow', 'not in the directory: its own flag decides once a directory exists');
-  gate.setDirectory([{ name: 'vault', protected: false }, { name: 'open', protected: true }]);
+  assert.equal(
+    gate.access('vault', ''),
+    'allow',
+    'password removed: the directory wins over the stale StreamInfo flag',
+  );
+  assert.equal(
+    gate.access('open', ''),
+    'allow',
+    'not in the directory: its own flag decides once a directory exists',
+  );
+  gate.setDirectory([
+    { name: 'vault', protected: false },
+    { name: 'open', protected: true },
+  ]);
   assert.equal(gate.access('open', ''), 'deny', 'password set after publish: the directory wins');
   assert.equal(gate.allows('open', ''), false);
   gate.close();
@@ -65,7 +85,11 @@ test('listeners hear of a directory only when protection changed', () => {
 });
 
 function viewerOf(gate: AccessGate, cookie = '') {
-  const out = { texts: [] as string[], binary: 0, closed: undefined as undefined | { code: number; reason: string } };
+  const out = {
+    texts: [] as string[],
+    binary: 0,
+    closed: undefined as undefined | { code: number; reason: string },
+  };
   const session = new ViewerSession(
     {
       sendBinary: (f) => (out.binary += f.length),
@@ -76,7 +100,11 @@ function viewerOf(gate: AccessGate, cookie = '') {
     { maxBackpressureBytes: 1 << 20, closeBackpressureBytes: 1 << 22, stallTimeoutMs: 10_000 },
     { onSent() {}, onSkipped() {} },
   );
-  const guard = new AdmittedViewer(session, () => gate.access('demo', cookie), () => session.close(4403, 'PASSWORD_REQUIRED: this stream needs its password'));
+  const guard = new AdmittedViewer(
+    session,
+    () => gate.access('demo', cookie),
+    () => session.close(4403, 'PASSWORD_REQUIRED: this stream needs its password'),
+  );
   return { out, guard };
 }
 
@@ -91,7 +119,11 @@ function liveRelay(isProtected: boolean): StreamRelay {
 test('a held viewer gets nothing of the stream; refused once known protected, replayed once known open', () => {
   const relay = liveRelay(true);
   const infoOf = (r: StreamRelay) => (r.state === 'live' ? r.info?.protected === true : undefined);
-  const gate = new AccessGate(SECRET, { streamSaysProtected: () => infoOf(relay), expectDirectory: true, directoryGraceMs: 60_000 });
+  const gate = new AccessGate(SECRET, {
+    streamSaysProtected: () => infoOf(relay),
+    expectDirectory: true,
+    directoryGraceMs: 60_000,
+  });
   const refused = viewerOf(gate);
   relay.attach(refused.guard);
   for (const c of makeSegment('v720', 1)) relay.push(c.meta, c.frame);
@@ -102,7 +134,11 @@ test('a held viewer gets nothing of the stream; refused once known protected, re
   // The directory says open (the password was removed after publishing): a held viewer is let in.
   const open = new StreamRelay('demo', 8, silentLogger);
   open.start(makeInfo());
-  const gate2 = new AccessGate(SECRET, { streamSaysProtected: () => infoOf(open), expectDirectory: true, directoryGraceMs: 60_000 });
+  const gate2 = new AccessGate(SECRET, {
+    streamSaysProtected: () => infoOf(open),
+    expectDirectory: true,
+    directoryGraceMs: 60_000,
+  });
   const held = viewerOf(gate2);
   open.attach(held.guard);
   open.setInit('v720', Buffer.from('init'));

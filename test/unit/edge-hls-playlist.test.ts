@@ -14,26 +14,51 @@ import { parseMediaPlaylist, violations } from '../helpers/hls-conformance.js';
 
 const info = makeInfo('demo');
 
-function seg(number: number, parts: number, complete: boolean, discontinuity = false, dur = 0.2): PlaylistSegment {
-  return { number, startS: number, complete, discontinuity, parts: Array.from({ length: parts }, (_, k) => ({ durationS: dur, independent: k === 0 })) };
+function seg(
+  number: number,
+  parts: number,
+  complete: boolean,
+  discontinuity = false,
+  dur = 0.2,
+): PlaylistSegment {
+  return {
+    number,
+    startS: number,
+    complete,
+    discontinuity,
+    parts: Array.from({ length: parts }, (_, k) => ({ durationS: dur, independent: k === 0 })),
+  };
 }
 
 test('the master playlist lists every video rendition with bandwidth, resolution, codecs and frame rate, and audio as a group', () => {
   const m = buildMasterPlaylist(info);
   assert.match(m, /^#EXTM3U\n/);
   for (const r of info.renditions.filter((x) => x.kind === 'video')) {
-    assert.match(m, new RegExp(`#EXT-X-STREAM-INF:BANDWIDTH=\\d+,AVERAGE-BANDWIDTH=\\d+,CODECS="${r.codecs}[^"]*"(,RESOLUTION=${r.width}x${r.height})?.*\\n${r.id}/playlist.m3u8`));
+    assert.match(
+      m,
+      new RegExp(
+        `#EXT-X-STREAM-INF:BANDWIDTH=\\d+,AVERAGE-BANDWIDTH=\\d+,CODECS="${r.codecs}[^"]*"(,RESOLUTION=${r.width}x${r.height})?.*\\n${r.id}/playlist.m3u8`,
+      ),
+    );
   }
   const audio = info.renditions.find((x) => x.kind === 'audio');
-  if (audio) assert.match(m, new RegExp(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio".*URI="${audio.id}/playlist.m3u8"`));
+  if (audio)
+    assert.match(m, new RegExp(`#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio".*URI="${audio.id}/playlist.m3u8"`));
 });
 
 test('a media playlist follows the rules: target duration, part target, parts adding up, preload hint', () => {
-  const text = buildMediaPlaylist(info, { partTargetS: 0.2, segments: [seg(10, 5, true), seg(11, 5, true), seg(12, 5, true), seg(13, 2, false)], discontinuitySequence: 0 });
+  const text = buildMediaPlaylist(info, {
+    partTargetS: 0.2,
+    segments: [seg(10, 5, true), seg(11, 5, true), seg(12, 5, true), seg(13, 2, false)],
+    discontinuitySequence: 0,
+  });
   const p = parseMediaPlaylist(text);
   assert.deepEqual(violations(p), []);
   assert.equal(p.mediaSequence, 10);
-  assert.deepEqual(p.trailingParts.map((x) => x.uri), ['13.0.m4s', '13.1.m4s']);
+  assert.deepEqual(
+    p.trailingParts.map((x) => x.uri),
+    ['13.0.m4s', '13.1.m4s'],
+  );
   assert.equal(p.preloadHint, '13.2.m4s');
   assert.equal(p.segments[0]!.parts.length, 0, 'old segments are listed whole');
   assert.equal(p.segments[2]!.parts.length, 5);
@@ -42,13 +67,19 @@ test('a media playlist follows the rules: target duration, part target, parts ad
 });
 
 test('after a complete segment the hint points at the next segment’s first part', () => {
-  const p = parseMediaPlaylist(buildMediaPlaylist(info, { partTargetS: 0.2, segments: [seg(3, 5, true)], discontinuitySequence: 0 }));
+  const p = parseMediaPlaylist(
+    buildMediaPlaylist(info, { partTargetS: 0.2, segments: [seg(3, 5, true)], discontinuitySequence: 0 }),
+  );
   assert.equal(p.preloadHint, '4.0.m4s');
   assert.deepEqual(violations(p), []);
 });
 
 test('a transcoder restart is a discontinuity with a date; the sequence counts the ones that slid out', () => {
-  const text = buildMediaPlaylist(info, { partTargetS: 0.2, segments: [seg(7, 5, true), seg(8, 3, true, true), seg(9, 1, false)], discontinuitySequence: 2 });
+  const text = buildMediaPlaylist(info, {
+    partTargetS: 0.2,
+    segments: [seg(7, 5, true), seg(8, 3, true, true), seg(9, 1, false)],
+    discontinuitySequence: 2,
+  });
   const p = parseMediaPlaylist(text);
   assert.deepEqual(violations(p), []);
   assert.equal(p.discontinuitySequence, 2);
@@ -59,7 +90,13 @@ test('a transcoder restart is a discontinuity with a date; the sequence counts t
 });
 
 test('the checker catches what breaks players', () => {
-  const long = parseMediaPlaylist(buildMediaPlaylist(info, { partTargetS: 0.2, segments: [seg(1, 5, true, false, 0.25)], discontinuitySequence: 0 }));
+  const long = parseMediaPlaylist(
+    buildMediaPlaylist(info, {
+      partTargetS: 0.2,
+      segments: [seg(1, 5, true, false, 0.25)],
+      discontinuitySequence: 0,
+    }),
+  );
   assert.ok(violations(long).some((v) => /longer than PART-TARGET/.test(v)));
 });
 
@@ -67,14 +104,28 @@ test('audio parts are whole AAC frames: PART-TARGET covers them', () => {
   const audio = info.renditions.find((r) => r.kind === 'audio')!;
   const t = partTargetSeconds({ ...info, chunkDurationMs: 200 }, { ...audio, sampleRate: 48000 });
   assert.ok(Math.abs(t - 10 * (1024 / 48000)) < 1e-9, `${t}`);
-  assert.equal(partTargetSeconds({ ...info, chunkDurationMs: 200 }, info.renditions.find((r) => r.kind === 'video')!), 0.2);
+  assert.equal(
+    partTargetSeconds(
+      { ...info, chunkDurationMs: 200 },
+      info.renditions.find((r) => r.kind === 'video')!,
+    ),
+    0.2,
+  );
 });
 
 test('blocking-reload directives: parsed strictly; ready, wait, or refused when too far ahead', () => {
   const q = (s: string) => parseReloadDirective(new URLSearchParams(s));
   assert.equal(q(''), undefined);
   assert.deepEqual(q('_HLS_msn=12&_HLS_part=3'), { msn: 12, part: 3 });
-  for (const bad of ['_HLS_part=1', '_HLS_msn=-1', '_HLS_msn=abc', '_HLS_msn=1e3', '_HLS_msn=99999999999', '_HLS_msn=1&_HLS_part=-2', '_HLS_msn=1&_HLS_part=x']) {
+  for (const bad of [
+    '_HLS_part=1',
+    '_HLS_msn=-1',
+    '_HLS_msn=abc',
+    '_HLS_msn=1e3',
+    '_HLS_msn=99999999999',
+    '_HLS_msn=1&_HLS_part=-2',
+    '_HLS_msn=1&_HLS_part=x',
+  ]) {
     assert.ok(q(bad) && 'error' in q(bad)!, bad);
   }
   const newest = { segment: 10, parts: 2, complete: false };
@@ -82,7 +133,10 @@ test('blocking-reload directives: parsed strictly; ready, wait, or refused when 
   assert.equal(directiveState(newest, { msn: 9, part: undefined }, 5), 'ready');
   assert.equal(directiveState(newest, { msn: 10, part: 2 }, 5), 'wait');
   assert.equal(directiveState(newest, { msn: 10, part: undefined }, 5), 'wait');
-  assert.equal(directiveState({ ...newest, complete: true, parts: 5 }, { msn: 10, part: undefined }, 5), 'ready');
+  assert.equal(
+    directiveState({ ...newest, complete: true, parts: 5 }, { msn: 10, part: undefined }, 5),
+    'ready',
+  );
   assert.equal(directiveState(newest, { msn: 10, part: 6 }, 5), 'ahead');
   assert.equal(directiveState(newest, { msn: 13, part: undefined }, 5), 'ahead');
   assert.equal(directiveState({ ...newest, parts: 4 }, { msn: 11, part: 0 }, 5), 'wait');

@@ -3,13 +3,24 @@ import assert from 'node:assert/strict';
 import { buildMpd } from '../../src/edge/mpd.js';
 import { makeInfo } from '../helpers/fakes.js';
 
-const mpd = buildMpd(makeInfo(), { timeUrl: 'http://edge:8080/time', targetLatencyMs: 1000, cacheSegments: 8, now: 1_700_000_010_000 });
+const mpd = buildMpd(makeInfo(), {
+  timeUrl: 'http://edge:8080/time',
+  targetLatencyMs: 1000,
+  cacheSegments: 8,
+  now: 1_700_000_010_000,
+});
 
 test('MPD is a dynamic LL-DASH manifest anchored at the stream start', () => {
   assert.match(mpd, /type="dynamic"/);
   assert.match(mpd, /availabilityStartTime="2023-11-14T22:13:20.000Z"/);
-  assert.match(mpd, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="http:\/\/edge:8080\/time"\/>/);
-  assert.match(mpd, /<ProducerReferenceTime id="0" type="encoder" wallClockTime="2023-11-14T22:13:20.000Z" presentationTime="0"\/>/);
+  assert.match(
+    mpd,
+    /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="http:\/\/edge:8080\/time"\/>/,
+  );
+  assert.match(
+    mpd,
+    /<ProducerReferenceTime id="0" type="encoder" wallClockTime="2023-11-14T22:13:20.000Z" presentationTime="0"\/>/,
+  );
   assert.match(mpd, /<Latency referenceId="0" target="1000"/);
 });
 
@@ -21,9 +32,14 @@ test('SegmentTemplate uses $Number$, one segment per second of media, early avai
 });
 
 test('every rendition is listed with its codec, size and bandwidth, highest first', () => {
-  const reps = [...mpd.matchAll(/<Representation id="([^"]+)" codecs="([^"]+)" bandwidth="(\d+)"/g)].map((m) => m[1]);
+  const reps = [...mpd.matchAll(/<Representation id="([^"]+)" codecs="([^"]+)" bandwidth="(\d+)"/g)].map(
+    (m) => m[1],
+  );
   assert.deepEqual(reps, ['v720', 'v360', 'a0']);
-  assert.match(mpd, /id="v720" codecs="avc1.4d401f" bandwidth="2500000" width="1280" height="720" frameRate="30"/);
+  assert.match(
+    mpd,
+    /id="v720" codecs="avc1.4d401f" bandwidth="2500000" width="1280" height="720" frameRate="30"/,
+  );
   assert.match(mpd, /audioSamplingRate="48000"><AudioChannelConfiguration [^>]+value="2"\/>/);
 });
 

@@ -13,7 +13,8 @@ function fakeSink() {
     closed: undefined as undefined | { code: number; reason: string },
     sendBinary(frame: Buffer) {
       const f = decodeFrame(frame);
-      if (f.type === FrameType.MEDIA_CHUNK) sink.frames.push(`${f.chunk.rendition}:${f.chunk.segment}/${f.chunk.chunk}`);
+      if (f.type === FrameType.MEDIA_CHUNK)
+        sink.frames.push(`${f.chunk.rendition}:${f.chunk.segment}/${f.chunk.chunk}`);
       if (f.type === FrameType.INIT_SEGMENT) sink.frames.push(`init:${f.init.rendition}`);
     },
     sendText(t: string) {
@@ -36,7 +37,8 @@ function liveRelay() {
   for (const r of ['v720', 'v360', 'a0']) relay.setInit(r, Buffer.from(`init-${r}`));
   return relay;
 }
-const push = (relay: StreamRelay, chunks: ReturnType<typeof makeSegment>) => chunks.forEach((c) => relay.push(c.meta, c.frame));
+const push = (relay: StreamRelay, chunks: ReturnType<typeof makeSegment>) =>
+  chunks.forEach((c) => relay.push(c.meta, c.frame));
 
 test('a viewer gets info, the default video (≤720p) and audio, nothing else', () => {
   const relay = liveRelay();
@@ -46,7 +48,17 @@ test('a viewer gets info, the default video (≤720p) and audio, nothing else', 
   push(relay, makeSegment('v360', 0));
   push(relay, makeSegment('a0', 0, 2));
   assert.equal(JSON.parse(sink.texts[0]!).type, 'info');
-  assert.deepEqual(sink.frames, ['init:v720', 'init:a0', 'v720:0/0', 'v720:0/1', 'v720:0/2', 'v720:0/3', 'v720:0/4', 'a0:0/0', 'a0:0/1']);
+  assert.deepEqual(sink.frames, [
+    'init:v720',
+    'init:a0',
+    'v720:0/0',
+    'v720:0/1',
+    'v720:0/2',
+    'v720:0/3',
+    'v720:0/4',
+    'a0:0/0',
+    'a0:0/1',
+  ]);
 });
 
 test('switching rendition happens at the next segment start, with its init first', () => {
@@ -74,7 +86,11 @@ test('a slow viewer skips to the next keyframe and is told; a hopeless one is cl
   assert.ok(sink.texts.some((t) => JSON.parse(t).type === 'skipped'));
   sink.buffered = 0;
   push(relay, makeSegment('v720', 1).slice(0, 2));
-  assert.deepEqual(sink.frames.slice(-3), ['v720:0/1', 'v720:1/0', 'v720:1/1'], 'resumes on a keyframe, nothing torn');
+  assert.deepEqual(
+    sink.frames.slice(-3),
+    ['v720:0/1', 'v720:1/0', 'v720:1/1'],
+    'resumes on a keyframe, nothing torn',
+  );
   sink.buffered = 10_000;
   push(relay, [makeChunk('v720', 1, 2)]);
   assert.equal(sink.closed?.code, 4008);

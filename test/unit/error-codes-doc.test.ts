@@ -62,7 +62,8 @@ test('every close code in close-codes.ts is in the close-code table', () => {
     .map((l) => /^\| (\d{4}) \|/.exec(l)?.[1])
     .filter((c): c is string => c !== undefined)
     .map(Number);
-  for (const [name, code] of Object.entries(CloseCode)) assert.ok(rows.includes(code), `close code ${name} (${code}) documented`);
+  for (const [name, code] of Object.entries(CloseCode))
+    assert.ok(rows.includes(code), `close code ${name} (${code}) documented`);
 });
 
 test('ERROR_CODES is the union of the groups, each code once; isErrorCode knows them and nothing else', () => {

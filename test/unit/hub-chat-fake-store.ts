@@ -101,12 +101,21 @@ export class FakeStore implements Store {
   /** Same rules as the SQLite registry, over the maps above. */
   names: Store['names'] = {
     holders: (name) => [
-      ...[...this.streamerRows.keys()].filter((n) => namesCollide(n, name)).map((n) => ({ kind: 'streamer' as const, name: n })),
-      ...this.userRows.filter((u) => namesCollide(u.name, name)).map((u) => ({ kind: 'user' as const, name: u.name })),
+      ...[...this.streamerRows.keys()]
+        .filter((n) => namesCollide(n, name))
+        .map((n) => ({ kind: 'streamer' as const, name: n })),
+      ...this.userRows
+        .filter((u) => namesCollide(u.name, name))
+        .map((u) => ({ kind: 'user' as const, name: u.name })),
     ],
     refuseTaken: (kind, name, claim) => {
-      const h = this.names.holders(name).find((x) => !(kind === 'user' && x.kind === 'streamer' && x.name === claim));
-      if (h) throw Object.assign(new Error(`name ${name} collides with ${h.kind} ${h.name}`), { code: 'DUPLICATE_NAME' });
+      const h = this.names
+        .holders(name)
+        .find((x) => !(kind === 'user' && x.kind === 'streamer' && x.name === claim));
+      if (h)
+        throw Object.assign(new Error(`name ${name} collides with ${h.kind} ${h.name}`), {
+          code: 'DUPLICATE_NAME',
+        });
     },
     refuseEmojiTaken: () => undefined,
     setKey: () => undefined,

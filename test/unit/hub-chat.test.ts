@@ -400,7 +400,11 @@ test('look-alike names: no guest or account may pass for the streamer, and a nam
   for (const [i, guestName] of ['Alice', 'ALICE', 'a1ice', 'AL1CE'].entries()) {
     const ref = h.join('e1', `g${i}`, 'alice', { guestName });
     const you = h.net.last(ref, 'you')!;
-    assert.notEqual(you.name.toLowerCase(), guestName.toLowerCase(), `guest ${guestName} got a name of its own`);
+    assert.notEqual(
+      you.name.toLowerCase(),
+      guestName.toLowerCase(),
+      `guest ${guestName} got a name of its own`,
+    );
     assert.match(you.name, /^guest-\d+$/);
   }
   const ref = h.join('e1', 'imp', 'alice', { session: impostor });
@@ -410,5 +414,8 @@ test('look-alike names: no guest or account may pass for the streamer, and a nam
   h.say(ref, '/mute victim');
   h.say(victim, 'still talking');
   assert.equal(h.net.lastNoticeCode(ref), 'FORBIDDEN', 'the impostor cannot mute');
-  assert.ok(h.net.messages(victim).some((m) => m.text === 'still talking'), 'the victim still talks');
+  assert.ok(
+    h.net.messages(victim).some((m) => m.text === 'still talking'),
+    'the victim still talks',
+  );
 });

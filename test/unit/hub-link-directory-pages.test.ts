@@ -7,7 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MAX_LINK_MESSAGE_BYTES } from '../../src/common/chat/index.js';
-import { directoryPages, encodeLinkChecked, type HubDirectoryEntry } from '../../src/common/protocol/index.js';
+import {
+  directoryPages,
+  encodeLinkChecked,
+  type HubDirectoryEntry,
+} from '../../src/common/protocol/index.js';
 import { ChatBridge } from '../../src/edge/chat-bridge.js';
 
 const entry = (i: number): HubDirectoryEntry => ({
@@ -23,12 +27,21 @@ const entry = (i: number): HubDirectoryEntry => ({
 });
 
 function bridge(onDirectory: (e: HubDirectoryEntry[]) => void): ChatBridge {
-  return new ChatBridge({ queueLimit: 10, logger: pino({ level: 'silent' }), publish: () => undefined, sendToHub: () => true, onDirectory });
+  return new ChatBridge({
+    queueLimit: 10,
+    logger: pino({ level: 'silent' }),
+    publish: () => undefined,
+    sendToHub: () => true,
+    onDirectory,
+  });
 }
 
 test('300 streamers with 2000-character descriptions: pages within the link limit, applied whole at the edge', () => {
   const entries = Array.from({ length: 300 }, (_, i) => entry(i));
-  assert.ok(Buffer.byteLength(JSON.stringify(entries)) > MAX_LINK_MESSAGE_BYTES, 'the directory alone is over one link message');
+  assert.ok(
+    Buffer.byteLength(JSON.stringify(entries)) > MAX_LINK_MESSAGE_BYTES,
+    'the directory alone is over one link message',
+  );
   const pages = directoryPages(entries);
   assert.ok(pages.length >= 4);
   for (const p of pages) assert.ok(Buffer.byteLength(encodeLinkChecked(p)) <= MAX_LINK_MESSAGE_BYTES);
@@ -38,7 +51,10 @@ test('300 streamers with 2000-character descriptions: pages within the link limi
   assert.equal(applied.length, 0, 'nothing applied before the last page');
   r.onHubMessage(pages.at(-1)!);
   assert.equal(applied.length, 1);
-  assert.deepEqual(applied[0]!.map((e) => e.name), entries.map((e) => e.name));
+  assert.deepEqual(
+    applied[0]!.map((e) => e.name),
+    entries.map((e) => e.name),
+  );
   assert.equal(applied[0]!.find((e) => e.protected)?.name, 'streamer299');
 });
 

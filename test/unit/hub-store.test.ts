@@ -80,10 +80,15 @@ test('a database newer than the code is refused with a clear error, and left unt
     (err: unknown) =>
       err instanceof TiercastError &&
       err.code === 'CONFIG_INVALID' &&
-      new RegExp(`schema version ${LATEST + 1}, newer than this tiercast understands \\(${LATEST}\\)`).test(err.message),
+      new RegExp(`schema version ${LATEST + 1}, newer than this tiercast understands \\(${LATEST}\\)`).test(
+        err.message,
+      ),
   );
   const again = rawDb(dataDir);
-  assert.equal((again.prepare('SELECT count(*) AS c FROM schema_migrations').get() as { c: number }).c, LATEST + 1);
+  assert.equal(
+    (again.prepare('SELECT count(*) AS c FROM schema_migrations').get() as { c: number }).c,
+    LATEST + 1,
+  );
   again.close();
 });
 
@@ -127,7 +132,10 @@ test('migration files are found from src and from compiled dist, and must be num
   const gap = join(root, `m${++n}`);
   cpSync(migrationsDir(), gap, { recursive: true });
   writeFileSync(join(gap, file(LATEST + 2, 'skipped')), 'SELECT 1;');
-  assert.throws(() => loadMigrations(gap), new RegExp(`without gaps: expected ${LATEST + 1}, found ${LATEST + 2}`));
+  assert.throws(
+    () => loadMigrations(gap),
+    new RegExp(`without gaps: expected ${LATEST + 1}, found ${LATEST + 2}`),
+  );
 });
 
 test('streamers: add, get, list, update, markLive, remove, with clear errors', () => {
@@ -277,7 +285,10 @@ test('names are unique by skeleton across streamers and accounts; the streamer a
     s.streamers.add({ name: 'demo', key: KEY });
     for (const impostor of ['DEMO', 'Demo', 'dem0', 'derno', 'DEM0']) {
       rejects(() => s.users.create(impostor, 'long-password-1'), 'DUPLICATE_NAME', /streamer/);
-      rejects(() => s.streamers.add({ name: impostor, key: `other-key-${impostor}-0123456789` }), 'DUPLICATE_NAME');
+      rejects(
+        () => s.streamers.add({ name: impostor, key: `other-key-${impostor}-0123456789` }),
+        'DUPLICATE_NAME',
+      );
     }
     // Only the caller proven to hold demo's key may register demo, and the account becomes the owner.
     rejects(() => s.users.create('demo', 'long-password-1', 'user', 'someone-else'), 'DUPLICATE_NAME');
@@ -287,8 +298,18 @@ test('names are unique by skeleton across streamers and accounts; the streamer a
     s.users.create('alice', 'long-password-1');
     rejects(() => s.users.create('ALICE', 'long-password-1'), 'DUPLICATE_NAME');
     rejects(() => s.users.create('a1ice', 'long-password-1'), 'DUPLICATE_NAME');
-    rejects(() => s.streamers.add({ name: 'Alice', key: 'alice-own-key-0123456789' }), 'DUPLICATE_NAME', /account/);
-    assert.deepEqual(s.names.holders('DEM0').map((h) => h.kind).sort(), ['streamer', 'user']);
+    rejects(
+      () => s.streamers.add({ name: 'Alice', key: 'alice-own-key-0123456789' }),
+      'DUPLICATE_NAME',
+      /account/,
+    );
+    assert.deepEqual(
+      s.names
+        .holders('DEM0')
+        .map((h) => h.kind)
+        .sort(),
+      ['streamer', 'user'],
+    );
     const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]);
     s.emoji.add({ name: 'smile', data: png, mime: 'image/png' });
     rejects(() => s.emoji.add({ name: 'smi1e', data: png, mime: 'image/png' }), 'DUPLICATE_NAME');

@@ -87,6 +87,9 @@ void describe('LogRateLimiter', () => {
       repeatKey('[h264 @ 0x55d0a1b2c3d0] error while decoding MB 12 34, bytestream -5'),
       repeatKey('[h264 @ 0x55d0a1b2f000] error while decoding MB 7 9, bytestream -12'),
     );
-    assert.notEqual(repeatKey('[h264 @ 0x1] no frame!'), repeatKey('[h264 @ 0x1] error while decoding MB 1 2'));
+    assert.notEqual(
+      repeatKey('[h264 @ 0x1] no frame!'),
+      repeatKey('[h264 @ 0x1] error while decoding MB 1 2'),
+    );
   });
 });

@@ -5,16 +5,43 @@ import { hasHiddenCharacters, nameSkeleton, namesCollide, normalizeName } from '
 
 test('case, digits for letters, rn/m, fullwidth, Cyrillic and Greek look-alikes, invisible characters: one name', () => {
   const lookalikes = [
-    'DEMO', 'Demo', 'dem0', 'DEM0', 'derno', 'ｄｅｍｏ', 'ＤＥＭＯ', 'ԁеmо', 'dеmo', 'dεmo'.replace('ε', 'е'),
-    'de\u200bmo', 'de\u200cmo', 'de\u200dmo', 'de\u2060mo', '\ufeffdemo', 'de\u202emo', 'de\u2066mo\u2069', 'demo\ufe0f', 'démo',
+    'DEMO',
+    'Demo',
+    'dem0',
+    'DEM0',
+    'derno',
+    'ｄｅｍｏ',
+    'ＤＥＭＯ',
+    'ԁеmо',
+    'dеmo',
+    'dεmo'.replace('ε', 'е'),
+    'de\u200bmo',
+    'de\u200cmo',
+    'de\u200dmo',
+    'de\u2060mo',
+    '\ufeffdemo',
+    'de\u202emo',
+    'de\u2066mo\u2069',
+    'demo\ufe0f',
+    'démo',
   ];
-  for (const n of lookalikes) assert.ok(namesCollide(n, 'demo'), `${JSON.stringify(n)} collides with demo (skeleton ${nameSkeleton(n)})`);
+  for (const n of lookalikes)
+    assert.ok(
+      namesCollide(n, 'demo'),
+      `${JSON.stringify(n)} collides with demo (skeleton ${nameSkeleton(n)})`,
+    );
   assert.ok(namesCollide('paypaI', 'paypal'), 'capital I and small l');
   assert.ok(namesCollide('a1ice', 'alice'));
 });
 
 test('different names stay different', () => {
-  for (const [a, b] of [['demo', 'demos'], ['demo', 'dome'], ['alice', 'alicia'], ['de-mo', 'de_mo'], ['bob', 'rob']]) {
+  for (const [a, b] of [
+    ['demo', 'demos'],
+    ['demo', 'dome'],
+    ['alice', 'alicia'],
+    ['de-mo', 'de_mo'],
+    ['bob', 'rob'],
+  ]) {
     assert.ok(!namesCollide(a!, b!), `${a} vs ${b}`);
   }
 });

@@ -83,7 +83,17 @@ test('control frames round-trip', () => {
     segmentDurationMs: 1000,
     chunkDurationMs: 200,
     epoch: 0,
-    renditions: [{ id: 'a0', kind: 'audio', codecs: 'mp4a.40.2', bandwidth: 128000, timescale: 48000, sampleRate: 48000, channels: 2 }],
+    renditions: [
+      {
+        id: 'a0',
+        kind: 'audio',
+        codecs: 'mp4a.40.2',
+        bandwidth: 128000,
+        timescale: 48000,
+        sampleRate: 48000,
+        channels: 2,
+      },
+    ],
   };
   assert.deepEqual(decodeFrame(encodeStreamStart(info)), { type: FrameType.STREAM_START, info });
   assert.deepEqual(decodeFrame(encodeSubscribe('demo', [{ rendition: 'a0', segment: 3, chunk: 1 }])), {
@@ -102,7 +112,9 @@ test('control frames round-trip', () => {
     type: FrameType.DIRECTORY,
     entries: [{ name: 'demo', live: true }],
   });
-  const init = decodeFrame(encodeInitSegment({ stream: 'demo', rendition: 'a0', data: Buffer.from('ftypmoov') }));
+  const init = decodeFrame(
+    encodeInitSegment({ stream: 'demo', rendition: 'a0', data: Buffer.from('ftypmoov') }),
+  );
   assert.ok(init.type === FrameType.INIT_SEGMENT);
   assert.equal(init.init.data.toString(), 'ftypmoov');
 });
@@ -119,7 +131,10 @@ function codeOf(fn: () => unknown): string | undefined {
 test('a frame of another protocol version is refused clearly', () => {
   const f = encodeHeartbeat(1);
   f[2] = PROTOCOL_VERSION + 1;
-  assert.equal(codeOf(() => decodeFrame(f)), 'PROTOCOL_VERSION_MISMATCH');
+  assert.equal(
+    codeOf(() => decodeFrame(f)),
+    'PROTOCOL_VERSION_MISMATCH',
+  );
 });
 
 test('malformed frames are refused with a code, never crash', () => {
@@ -129,19 +144,30 @@ test('malformed frames are refused with a code, never crash', () => {
     Buffer.from([0x54, 0x43, 1, 99]),
     Buffer.from([0x54, 0x43, 1, FrameType.SUBSCRIBE, 0x7b]),
     Buffer.concat([Buffer.from([0x54, 0x43, 1, FrameType.SUBSCRIBE]), Buffer.from('{"stream":"../etc"}')]),
-    Buffer.concat([Buffer.from([0x54, 0x43, 1, FrameType.SUBSCRIBE]), Buffer.from('{"stream":"a","extra":1}')]),
+    Buffer.concat([
+      Buffer.from([0x54, 0x43, 1, FrameType.SUBSCRIBE]),
+      Buffer.from('{"stream":"a","extra":1}'),
+    ]),
     encodeMediaChunk(chunk).subarray(0, 20),
     Buffer.from([0x54, 0x43, 1, FrameType.HEARTBEAT, 0]),
   ];
-  for (const c of cases) assert.equal(codeOf(() => decodeFrame(c)), 'PROTOCOL_MALFORMED_FRAME', c.toString('hex'));
+  for (const c of cases)
+    assert.equal(
+      codeOf(() => decodeFrame(c)),
+      'PROTOCOL_MALFORMED_FRAME',
+      c.toString('hex'),
+    );
   const big = encodeMediaChunk({ ...chunk, payload: Buffer.alloc(2048) });
-  assert.equal(codeOf(() => decodeFrame(big, { maxFrameBytes: 1024 })), 'PROTOCOL_FRAME_TOO_LARGE');
+  assert.equal(
+    codeOf(() => decodeFrame(big, { maxFrameBytes: 1024 })),
+    'PROTOCOL_FRAME_TOO_LARGE',
+  );
 });
 
 test('fuzz: random mutations never throw anything but a ProtocolError', () => {
   const base = encodeMediaChunk(chunk);
   let seed = 1;
-  const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < 2000; i++) {
     const f = Buffer.from(base.subarray(0, Math.floor(rnd() * base.length) + 1));
     for (let k = 0; k < 3; k++) f[Math.floor(rnd() * f.length)] = Math.floor(rnd() * 256);

@@ -101,15 +101,26 @@ for (const f of viewerFrames) {
 for (const f of malformedFrames) {
   test(`${f.name}: both decoders refuse it with ${f.code}`, () => {
     const bytes = fromHex(f.hex);
-    assert.equal(codeOf(() => decodeFrame(bytes)), f.code, 'server');
-    assert.equal(codeOf(() => page.decodeFrame(asMessage(bytes))), f.code, 'page');
+    assert.equal(
+      codeOf(() => decodeFrame(bytes)),
+      f.code,
+      'server',
+    );
+    assert.equal(
+      codeOf(() => page.decodeFrame(asMessage(bytes))),
+      f.code,
+      'page',
+    );
   });
 }
 
 test('a control frame decodes on the server and is refused by the page', () => {
   const bytes = fromHex(subscribeFrame.hex);
   assert.deepEqual(decodeFrame(bytes), { type: FrameType.SUBSCRIBE, stream: subscribeFrame.stream });
-  assert.equal(codeOf(() => page.decodeFrame(asMessage(bytes))), 'PROTOCOL_UNEXPECTED_FRAME');
+  assert.equal(
+    codeOf(() => page.decodeFrame(asMessage(bytes))),
+    'PROTOCOL_UNEXPECTED_FRAME',
+  );
 });
 
 test("the page's constants are the server's", () => {

@@ -6,7 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageLog, isNearBottom } from '../../src/edge/public/chat-log.js';
-import { ChatConnection, chatUrl, reconnectDelay, type ConnectionState } from '../../src/edge/public/chat-connection.js';
+import {
+  ChatConnection,
+  chatUrl,
+  reconnectDelay,
+  type ConnectionState,
+} from '../../src/edge/public/chat-connection.js';
 
 test('messages are kept in seq order and a repeated seq is ignored', () => {
   const log = new MessageLog(10);

@@ -77,7 +77,14 @@ test('a resuming subscriber gets exactly the chunks after its position: no gap, 
 test('a throwing subscriber does not stop delivery to the others', () => {
   const relay = new StreamRelay('demo', 8, silentLogger);
   relay.start(makeInfo());
-  const bad: StreamSubscriber = { onInfo() {}, onInit() {}, onChunk() { throw new Error('boom'); }, onEnd() {} };
+  const bad: StreamSubscriber = {
+    onInfo() {},
+    onInit() {},
+    onChunk() {
+      throw new Error('boom');
+    },
+    onEnd() {},
+  };
   const good = recorder();
   relay.attach(bad);
   relay.attach(good);
@@ -116,6 +123,12 @@ test('a cold relay asked to resume passes the child position upstream (no lost s
   });
   const child = { onInfo() {}, onInit() {}, onChunk() {}, onEnd() {} };
   node.attach('demo', child, [{ rendition: 'v360', segment: 5, chunk: 4 }], ['edge-1', 'inter-2b']);
-  assert.deepEqual(asked, [{ stream: 'demo', resume: [{ rendition: 'v360', segment: 5, chunk: 4 }], path: ['edge-1', 'inter-2b', 'inter-1a'] }]);
+  assert.deepEqual(asked, [
+    {
+      stream: 'demo',
+      resume: [{ rendition: 'v360', segment: 5, chunk: 4 }],
+      path: ['edge-1', 'inter-2b', 'inter-1a'],
+    },
+  ]);
   await node.close();
 });

@@ -50,7 +50,12 @@ test('SafeEmitter: on/once return an unsubscribe; off removes; a throwing listen
   assert.equal(e.safeEmit('dir', ['z']), false);
   assert.equal(e.listenerCount('dir'), 0);
   assert.doesNotThrow(() => e.safeEmit('lost', 'alice'));
-  const logged = JSON.parse(lines[0]!) as { msg: string; event: string; stream: string; err: { message: string } };
+  const logged = JSON.parse(lines[0]!) as {
+    msg: string;
+    event: string;
+    stream: string;
+    err: { message: string };
+  };
   assert.equal(logged.msg, 'event listener threw');
   assert.equal(logged.event, 'lost');
   assert.equal(logged.stream, 'alice');
@@ -78,7 +83,10 @@ test('SafeEmitter: the same function added twice is two registrations; each unsu
 
 test('callSafely: returns whether the call completed; logs with context, or stays silent without a logger', () => {
   const { logger, lines } = capture();
-  assert.equal(callSafely(logger, 'sink threw', { stream: 's' }, () => undefined), true);
+  assert.equal(
+    callSafely(logger, 'sink threw', { stream: 's' }, () => undefined),
+    true,
+  );
   assert.equal(
     callSafely(logger, 'sink threw', { stream: 's' }, () => {
       throw new Error('x');

@@ -2,7 +2,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { errorCode } from '../../src/common/errors/index.js';
-import { isEndOfSequence, isMetadataTag, isSequenceHeader, isVideoKeyframe } from '../../src/ingress/flv/flv-tag.js';
+import {
+  isEndOfSequence,
+  isMetadataTag,
+  isSequenceHeader,
+  isVideoKeyframe,
+} from '../../src/ingress/flv/flv-tag.js';
 import { flvHeader, serializeTag } from '../../src/ingress/flv/flv-writer.js';
 import { parseFlv } from '../fixtures/transcoder/flv-reader.js';
 

@@ -53,13 +53,20 @@ test('harmless spellings of an allowed route are reduced to it', () => {
   assert.deepEqual(matchViewerApi('GET', '/api/./me'), { ok: true, path: '/me' });
   assert.deepEqual(matchViewerApi('GET', '/api/x/../me'), { ok: true, path: '/me' });
   assert.deepEqual(matchViewerApi('GET', '/api/me;jsessionid=1'), { ok: true, path: '/me' });
-  assert.deepEqual(matchViewerApi('POST', '/api/streams/%64emo/unlock'), { ok: true, path: '/streams/demo/unlock' });
+  assert.deepEqual(matchViewerApi('POST', '/api/streams/%64emo/unlock'), {
+    ok: true,
+    path: '/streams/demo/unlock',
+  });
   assert.deepEqual(matchViewerApi('POST', '/api\\auth\\login'), { ok: true, path: '/auth/login' });
 });
 
 test('a known route with the wrong method is refused as such; unknown names are not forwarded', () => {
   assert.equal(matchViewerApi('DELETE', '/api/me').ok, false);
-  assert.deepEqual(matchViewerApi('DELETE', '/api/me'), { ok: false, code: 'METHOD_NOT_ALLOWED', reason: 'DELETE is not allowed here' });
+  assert.deepEqual(matchViewerApi('DELETE', '/api/me'), {
+    ok: false,
+    code: 'METHOD_NOT_ALLOWED',
+    reason: 'DELETE is not allowed here',
+  });
   assert.equal(matchViewerApi('PUT', '/api/follows/bad name').ok, false);
   assert.equal(matchViewerApi('PUT', `/api/follows/${'a'.repeat(65)}`).ok, false);
 });

@@ -60,7 +60,10 @@ export interface ChatSizeLimits {
 }
 
 /** What an edge assumes until its hub has announced its own limits. */
-export const CEILING_LIMITS: ChatSizeLimits = { maxMessageChars: MAX_MESSAGE_CHARS, maxDrawingBytes: MAX_DRAWING_BYTES };
+export const CEILING_LIMITS: ChatSizeLimits = {
+  maxMessageChars: MAX_MESSAGE_CHARS,
+  maxDrawingBytes: MAX_DRAWING_BYTES,
+};
 
 /**
  * Raw text longer than this (UTF-16 units) is refused as too long before any per-character work. Sanitising

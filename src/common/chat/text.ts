@@ -25,7 +25,8 @@ const IS_INVISIBLE = /^[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029
 
 // The few invisible characters that carry meaning are kept only where they do:
 // a zero-width joiner inside an emoji sequence (👨‍👩‍👧),
-const EMOJI_ZWJ = /(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}]\ufe0f?)\u200d(?=\p{Extended_Pictographic})/uy;
+const EMOJI_ZWJ =
+  /(?<=[\p{Extended_Pictographic}\p{Emoji_Modifier}]\ufe0f?)\u200d(?=\p{Extended_Pictographic})/uy;
 // the text/emoji presentation selectors right after an emoji (❤️, 1️⃣),
 const EMOJI_PRESENTATION = /(?<=\p{Emoji})[\ufe0e\ufe0f]/uy;
 // and ZWNJ/ZWJ between two letters of a script whose spelling uses them (Persian, Indic scripts).
@@ -42,7 +43,9 @@ function keptInContext(text: string, offset: number): boolean {
 
 export function sanitizeText(input: string): string {
   const text = input.replace(WHITESPACE_CONTROLS, ' ').replace(LONE_SURROGATE, '\ufffd');
-  return text.replace(INVISIBLE, (ch: string, offset: number) => (keptInContext(text, offset) ? ch : '')).trim();
+  return text
+    .replace(INVISIBLE, (ch: string, offset: number) => (keptInContext(text, offset) ? ch : ''))
+    .trim();
 }
 
 /** True for a character (one code point) that `sanitizeText` removes outside the contexts above. */
@@ -57,7 +60,8 @@ export function charCount(s: string): number {
   return n;
 }
 
-export type TextCheck = { ok: true; text: string } | { ok: false; code: 'EMPTY_MESSAGE' | 'MESSAGE_TOO_LONG' };
+export type TextCheck =
+  { ok: true; text: string } | { ok: false; code: 'EMPTY_MESSAGE' | 'MESSAGE_TOO_LONG' };
 
 /** A chat message's text: sanitised, not empty, at most `maxChars` code points. Same answer on edge and hub. */
 export function checkText(raw: string, maxChars: number): TextCheck {
@@ -77,10 +81,12 @@ const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** A drawing must be a PNG data URL of at most maxBytes; the size is checked before anything looks inside. */
 export function checkDrawing(image: string, maxBytes: number): DrawingCheck {
   // A data URL is ASCII: more UTF-16 units than bytes allowed means too large without counting UTF-8 bytes.
-  if (image.length > maxBytes || Buffer.byteLength(image, 'utf8') > maxBytes) return { ok: false, code: 'DRAWING_TOO_LARGE' };
+  if (image.length > maxBytes || Buffer.byteLength(image, 'utf8') > maxBytes)
+    return { ok: false, code: 'DRAWING_TOO_LARGE' };
   if (!image.startsWith(PNG_PREFIX)) return { ok: false, code: 'BAD_DRAWING' };
   const b64 = image.slice(PNG_PREFIX.length);
-  if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64)) return { ok: false, code: 'BAD_DRAWING' };
+  if (b64.length === 0 || b64.length % 4 !== 0 || !BASE64.test(b64))
+    return { ok: false, code: 'BAD_DRAWING' };
   const head = Buffer.from(b64.slice(0, 12), 'base64');
   if (head.length < PNG_MAGIC.length || !head.subarray(0, PNG_MAGIC.length).equals(PNG_MAGIC)) {
     return { ok: false, code: 'BAD_DRAWING' };

@@ -50,7 +50,10 @@ function coerce(raw: string): unknown {
 }
 
 /** TIERCAST_* variables as a nested object. `prefix` selects a role section in `node-role all` (e.g. EDGE__). */
-export function envOverrides(env: NodeJS.ProcessEnv, ignore: (name: string) => boolean = () => false): PlainObject {
+export function envOverrides(
+  env: NodeJS.ProcessEnv,
+  ignore: (name: string) => boolean = () => false,
+): PlainObject {
   const out: PlainObject = {};
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('TIERCAST_') || value === undefined || ignore(name)) continue;

@@ -19,7 +19,12 @@ import {
   type Role,
 } from './schema.js';
 
-const schemas = { ingress: ingressSchema, intermediate: intermediateSchema, edge: edgeSchema, hub: hubSchema } as const;
+const schemas = {
+  ingress: ingressSchema,
+  intermediate: intermediateSchema,
+  edge: edgeSchema,
+  hub: hubSchema,
+} as const;
 type RoleConfig<R extends Role> = R extends 'ingress'
   ? IngressConfig
   : R extends 'intermediate'
@@ -32,7 +37,10 @@ type RoleConfig<R extends Role> = R extends 'ingress'
 const notConfig = (name: string) => name.startsWith('TIERCAST_TEST_');
 
 export function defaultNodeId(role: string): string {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'host';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_-]/g, '-')
+      .slice(0, 40) || 'host';
   return `${role}-${host}`;
 }
 
@@ -48,7 +56,9 @@ export function loadRoleConfig<R extends Role>(role: R, opts: LoadOptions = {}):
   const env = envOverrides(opts.env ?? process.env, notConfig);
   const raw = deepMerge(deepMerge(deepMerge({ nodeId: defaultNodeId(role) }, file), env), opts.flags ?? {});
   if (raw.clusterSecret === undefined) {
-    throw new ConfigError(`${role} needs a cluster secret: set clusterSecret in the config file or TIERCAST_CLUSTER_SECRET`);
+    throw new ConfigError(
+      `${role} needs a cluster secret: set clusterSecret in the config file or TIERCAST_CLUSTER_SECRET`,
+    );
   }
   return validateConfig(schemas[role], raw, role) as RoleConfig<R>;
 }
@@ -74,26 +84,45 @@ export interface AllConfig {
 /** The embedded default: ingress → one intermediate → one edge, wired on loopback. */
 export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
   const file = opts.configFile ? readConfigFile(opts.configFile) : {};
-  const merged = deepMerge(deepMerge(file, envOverrides(opts.env ?? process.env, notConfig)), opts.flags ?? {});
+  const merged = deepMerge(
+    deepMerge(file, envOverrides(opts.env ?? process.env, notConfig)),
+    opts.flags ?? {},
+  );
   const top = validateConfig(allFileSchema, merged, 'all');
   const generatedSecret = top.clusterSecret === undefined;
   const shared: PlainObject = {
     clusterSecret: top.clusterSecret ?? randomBytes(24).toString('base64url'),
     ...(top.logLevel ? { logLevel: top.logLevel } : {}),
   };
-  const hubRaw = deepMerge({ ...shared, nodeId: 'hub-1', http: { host: '127.0.0.1', port: 8070 } }, top.hub ?? {});
+  const hubRaw = deepMerge(
+    { ...shared, nodeId: 'hub-1', http: { host: '127.0.0.1', port: 8070 } },
+    top.hub ?? {},
+  );
   const hub = validateConfig(hubSchema, hubRaw, 'hub');
   const hubLink = { url: `http://127.0.0.1:${hub.http.port}` };
-  const ingressRaw = deepMerge({ ...shared, nodeId: 'ingress-1', http: { host: '127.0.0.1', port: 8090 }, hub: hubLink }, top.ingress ?? {});
+  const ingressRaw = deepMerge(
+    { ...shared, nodeId: 'ingress-1', http: { host: '127.0.0.1', port: 8090 }, hub: hubLink },
+    top.ingress ?? {},
+  );
   const ingress = validateConfig(ingressSchema, ingressRaw, 'ingress');
   const ingressUrl = `ws://127.0.0.1:${ingress.http.port}`;
   const interRaw = deepMerge(
-    { ...shared, nodeId: 'intermediate-1', http: { host: '127.0.0.1', port: 8091 }, upstream: { parents: [ingressUrl] } },
+    {
+      ...shared,
+      nodeId: 'intermediate-1',
+      http: { host: '127.0.0.1', port: 8091 },
+      upstream: { parents: [ingressUrl] },
+    },
     top.intermediate ?? {},
   );
   const intermediate = validateConfig(intermediateSchema, interRaw, 'intermediate');
   const edgeRaw = deepMerge(
-    { ...shared, nodeId: 'edge-1', upstream: { parents: [`ws://127.0.0.1:${intermediate.http.port}`] }, hub: hubLink },
+    {
+      ...shared,
+      nodeId: 'edge-1',
+      upstream: { parents: [`ws://127.0.0.1:${intermediate.http.port}`] },
+      hub: hubLink,
+    },
     top.edge ?? {},
   );
   const edge = validateConfig(edgeSchema, edgeRaw, 'edge');

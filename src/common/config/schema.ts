@@ -33,13 +33,25 @@ export const upstreamSchema = z.strictObject({
   /** How long a child's subscribe waits for a stream to appear upstream before "not found". */
   subscribeTimeoutMs: z.number().int().min(100).default(5000),
   /** Largest frame accepted from a parent (an init segment or a chunk of the top rendition fits easily). */
-  maxFrameBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
 });
 
 export const clusterServerSchema = z.strictObject({
-  maxFrameBytes: z.number().int().min(1024).default(16 * 1024 * 1024),
+  maxFrameBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(16 * 1024 * 1024),
   /** A relay child whose socket buffers more than this is disconnected; it reconnects and resumes. */
-  maxBackpressureBytes: z.number().int().min(64 * 1024).default(32 * 1024 * 1024),
+  maxBackpressureBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(32 * 1024 * 1024),
   /** Child relays accepted; past it a new child is refused (503 PARENT_AT_CAPACITY) and tries another parent. */
   maxChildren: z.number().int().min(1).default(200),
   /** uWS closes a child socket silent this long (pings keep a healthy one alive); seconds, ≥ 8. */
@@ -113,8 +125,12 @@ export const chatSchema = z.strictObject({
   // Ceilings from src/common/chat/limits.ts: what one link message and a join's history can carry.
   maxMessageChars: z.number().int().min(1).max(MAX_MESSAGE_CHARS).default(500),
   maxDrawingBytes: z.number().int().min(1024).max(MAX_DRAWING_BYTES).default(100_000),
-  userRate: z.strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) }).default({ messages: 5, perMs: 5000 }),
-  ipRate: z.strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) }).default({ messages: 20, perMs: 5000 }),
+  userRate: z
+    .strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) })
+    .default({ messages: 5, perMs: 5000 }),
+  ipRate: z
+    .strictObject({ messages: z.number().int().min(1), perMs: z.number().int().min(100) })
+    .default({ messages: 20, perMs: 5000 }),
   historyOnJoin: z.number().int().min(0).max(500).default(50),
   historySize: z.number().int().min(0).max(10_000).default(200),
   wordFilter: z.array(z.string().min(1).max(64)).default([]),
@@ -128,7 +144,11 @@ export const hubSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   chat: chatSchema.default(() => chatSchema.parse({})),
   /** Lifetime of login sessions and of stream-access tokens (password-protected streams). */
-  sessionTtlMs: z.number().int().min(60_000).default(7 * 24 * 3600_000),
+  sessionTtlMs: z
+    .number()
+    .int()
+    .min(60_000)
+    .default(7 * 24 * 3600_000),
   accessTokenTtlMs: z.number().int().min(10_000).default(3600_000),
   /** Login attempts per client IP per minute (accounts, stream-key logins, viewing passwords). */
   loginRatePerMinute: z.number().int().min(1).default(10),
@@ -142,7 +162,11 @@ export const ingressSchema = z
   .strictObject({
     ...base,
     rtmp: listenSchema.default({ host: '0.0.0.0', port: 1935 }),
-    rtmpMaxMessageBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+    rtmpMaxMessageBytes: z
+      .number()
+      .int()
+      .min(64 * 1024)
+      .default(8 * 1024 * 1024),
     /** RTMP connections without an accepted publish (unauthenticated): caps and deadline. */
     rtmpPending: z
       .strictObject({
@@ -175,13 +199,25 @@ export const intermediateSchema = z.strictObject({
 
 export const viewerSchema = z.strictObject({
   /** Per-viewer socket buffer ceiling; above it the viewer skips to the next keyframe. */
-  maxBackpressureBytes: z.number().int().min(16 * 1024).default(2 * 1024 * 1024),
+  maxBackpressureBytes: z
+    .number()
+    .int()
+    .min(16 * 1024)
+    .default(2 * 1024 * 1024),
   /** Above this the viewer is disconnected with a reason (it cannot keep up even after skipping). */
-  closeBackpressureBytes: z.number().int().min(32 * 1024).default(8 * 1024 * 1024),
+  closeBackpressureBytes: z
+    .number()
+    .int()
+    .min(32 * 1024)
+    .default(8 * 1024 * 1024),
   /** A viewer whose send buffer has not drained at all for this long is closed (4008): it reads nothing. */
   stallTimeoutMs: z.number().int().min(1000).default(10_000),
   /** Edge-wide cap on bytes held in viewers' send buffers; above it the most-buffered viewers are closed (4008). */
-  totalBackpressureBytes: z.number().int().min(1024 * 1024).default(512 * 1024 * 1024),
+  totalBackpressureBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(512 * 1024 * 1024),
   /** How long a request for the next, not yet started, segment is held open. */
   segmentWaitMs: z.number().int().min(0).default(3000),
   /** dash.js target latency advertised in the MPD ServiceDescription. */

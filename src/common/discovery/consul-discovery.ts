@@ -46,7 +46,9 @@ export interface ConsulDiscoveryOptions {
 }
 
 type Listener = (nodes: NodeInfo[]) => void;
-type DiscoveryEvents = { [R in NodeRole as `nodes:${R}`]: [nodes: NodeInfo[]] } & { claimLost: [stream: string] };
+type DiscoveryEvents = { [R in NodeRole as `nodes:${R}`]: [nodes: NodeInfo[]] } & {
+  claimLost: [stream: string];
+};
 
 export class ConsulDiscovery implements Discovery {
   readonly backend = 'consul' as const;

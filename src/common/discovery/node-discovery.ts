@@ -5,7 +5,14 @@
 import { hostname } from 'node:os';
 import type { Logger } from '../logging/index.js';
 import type { Metrics } from '../metrics/index.js';
-import { createDiscovery, describeSelf, selfTier, type Discovery, type DiscoveryConfig, type NodeRole } from './index.js';
+import {
+  createDiscovery,
+  describeSelf,
+  selfTier,
+  type Discovery,
+  type DiscoveryConfig,
+  type NodeRole,
+} from './index.js';
 
 export interface NodeDiscovery {
   readonly discovery: Discovery;
@@ -36,7 +43,12 @@ export function setupDiscovery(opts: {
   const discovery = createDiscovery(opts.config, opts.logger.child({ module: 'discovery' }), {
     role: opts.role,
     parents: opts.parents,
-    metrics: { consulUp: m.consulUp, watchErrors: m.discoveryWatchErrors, nodes: m.discoveryNodes, invalidRegistrations: m.discoveryInvalid },
+    metrics: {
+      consulUp: m.consulUp,
+      watchErrors: m.discoveryWatchErrors,
+      nodes: m.discoveryNodes,
+      invalidRegistrations: m.discoveryInvalid,
+    },
   });
   let loadTimer: NodeJS.Timeout | undefined;
   return {
@@ -44,7 +56,9 @@ export function setupDiscovery(opts: {
     self: { id: opts.nodeId, region: opts.config.region, tier: selfTier(opts.config, opts.role) },
     register: async (listenHost, port, scheme, load = () => 0) => {
       const wsUrl = `${scheme}://${advertisedHost(opts.config, listenHost)}:${port}`;
-      await discovery.start(describeSelf(opts.config, { id: opts.nodeId, role: opts.role, wsUrl, load: load() }));
+      await discovery.start(
+        describeSelf(opts.config, { id: opts.nodeId, role: opts.role, wsUrl, load: load() }),
+      );
       loadTimer = setInterval(() => discovery.setLoad(load()), 2000);
       loadTimer.unref();
     },

@@ -19,7 +19,12 @@ export type LogContext = Record<string, unknown>;
  * Runs `fn`; if it throws, logs `message` with the error and `context` at error level (nothing if
  * `logger` is undefined: the caller counts instead) and returns false.
  */
-export function callSafely(logger: Logger | undefined, message: string, context: LogContext, fn: () => void): boolean {
+export function callSafely(
+  logger: Logger | undefined,
+  message: string,
+  context: LogContext,
+  fn: () => void,
+): boolean {
   try {
     fn();
     return true;
@@ -80,7 +85,11 @@ export class SafeEmitter<E extends EventMap> {
     return true;
   }
 
-  private add<K extends keyof E & string>(event: K, listener: (...args: E[K]) => void, once: boolean): Unsubscribe {
+  private add<K extends keyof E & string>(
+    event: K,
+    listener: (...args: E[K]) => void,
+    once: boolean,
+  ): Unsubscribe {
     let list = this.listeners.get(event);
     if (!list) {
       list = [];

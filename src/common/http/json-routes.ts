@@ -82,7 +82,8 @@ export class ApiError extends TiercastError {
 export function errorStatus(err: unknown): { status: number; code: ErrorCode; message: string } {
   if (err instanceof ApiError) return { status: err.status, code: err.code, message: err.message };
   if (err instanceof BodyTooLarge) return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: err.message };
-  if (err instanceof TiercastError) return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
+  if (err instanceof TiercastError)
+    return { status: STATUS[err.code] ?? 400, code: err.code, message: err.message };
   return { status: 500, code: 'INTERNAL', message: 'internal error' };
 }
 

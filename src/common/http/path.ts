@@ -35,7 +35,8 @@ export function canonicalSegments(rawPath: string): string[] {
     }
     // A segment that still holds an escape after one decoding was encoded twice: a later hop could decode it
     // again into a separator or a dot segment. A decoded separator in a segment is refused for the same reason.
-    if (/%[0-9A-Fa-f]{2}/.test(seg) || /[/\\;]/.test(seg)) throw new UnsafePath('encoded separator or double encoding');
+    if (/%[0-9A-Fa-f]{2}/.test(seg) || /[/\\;]/.test(seg))
+      throw new UnsafePath('encoded separator or double encoding');
     if (/[\u0000-\u001f\u007f]/.test(seg)) throw new UnsafePath('control character in path');
     if (seg === '' || seg === '.') continue;
     if (seg === '..') {

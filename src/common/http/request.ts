@@ -76,7 +76,11 @@ export function requestInfo(res: HttpResponse, req: HttpRequest): RequestInfo {
   };
 }
 
-export function cookie(name: string, value: string, opts: { maxAgeS?: number; httpOnly?: boolean; path?: string } = {}): string {
+export function cookie(
+  name: string,
+  value: string,
+  opts: { maxAgeS?: number; httpOnly?: boolean; path?: string } = {},
+): string {
   const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${opts.path ?? '/'}`, 'SameSite=Strict'];
   if (opts.httpOnly !== false) parts.push('HttpOnly');
   if (opts.maxAgeS !== undefined) parts.push(`Max-Age=${opts.maxAgeS}`);

@@ -46,7 +46,12 @@ export function remoteAddress(res: HttpResponse | uWS.WebSocket<unknown>): strin
 }
 
 /** Ends a response with a body; everything written inside one cork (one syscall). */
-export function send(res: HttpResponse, status: string, body: string | Buffer, headers: Record<string, string> = {}): void {
+export function send(
+  res: HttpResponse,
+  status: string,
+  body: string | Buffer,
+  headers: Record<string, string> = {},
+): void {
   res.cork(() => {
     res.writeStatus(status);
     for (const [k, v] of Object.entries(headers)) res.writeHeader(k, v);
@@ -73,7 +78,8 @@ export function addMetricsRoute(app: App, registry: Registry, logger: Logger): v
       },
       (err: unknown) => {
         logger.error({ err }, 'metrics collection failed');
-        if (!aborted) sendError(res, '500 Internal Server Error', 'METRICS_FAILED', 'metrics collection failed');
+        if (!aborted)
+          sendError(res, '500 Internal Server Error', 'METRICS_FAILED', 'metrics collection failed');
       },
     );
   });

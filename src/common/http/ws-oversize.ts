@@ -21,7 +21,12 @@ export function readCeiling(limitBytes: number, ceilingBytes = 64 * 1024): numbe
 }
 
 /** Closes the socket with 1009 and a reason if `message` is over `limitBytes`; true if it did. */
-export function refuseOversize(ws: uWS.WebSocket<unknown>, message: ArrayBuffer, limitBytes: number, what: string): boolean {
+export function refuseOversize(
+  ws: uWS.WebSocket<unknown>,
+  message: ArrayBuffer,
+  limitBytes: number,
+  what: string,
+): boolean {
   if (message.byteLength <= limitBytes) return false;
   // A close reason is at most 123 bytes: keep it short.
   ws.end(CLOSE_MESSAGE_TOO_BIG, `PAYLOAD_TOO_LARGE: ${what} are at most ${limitBytes} bytes`.slice(0, 123));

@@ -17,11 +17,18 @@ export function configureLogging(opts: LoggingOptions): Logger {
     base: { node_id: opts.nodeId, role: opts.role },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Belt and braces: stream keys and secrets must never be logged, even if someone passes them by mistake.
-    redact: { paths: ['key', 'streamKey', 'secret', 'password', '*.key', '*.streamKey', '*.secret', '*.password'], censor: '[redacted]' },
+    redact: {
+      paths: ['key', 'streamKey', 'secret', 'password', '*.key', '*.streamKey', '*.secret', '*.password'],
+      censor: '[redacted]',
+    },
   });
   return root;
 }
 
-export function createLogger(module: string, bindings: Record<string, unknown> = {}, parent: Logger = root): Logger {
+export function createLogger(
+  module: string,
+  bindings: Record<string, unknown> = {},
+  parent: Logger = root,
+): Logger {
   return parent.child({ module, ...bindings });
 }

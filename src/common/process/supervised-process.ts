@@ -101,8 +101,17 @@ export class SupervisedProcess extends SafeEmitter<SupervisedProcessEvents> {
     this.name = processName(opts);
     this.codes = opts.codes ?? { startFailed: 'PROCESS_START_FAILED', died: 'PROCESS_DIED' };
     const what = `repeated ${this.name} lines`;
-    this.perLine = createLogRateLimiter(this.logger, { maxPerWindow: LINES_PER_KEY, windowMs: LINE_WINDOW_MS, maxKeys: 100, what });
-    this.allLines = createLogRateLimiter(this.logger, { maxPerWindow: LINES_TOTAL, windowMs: LINE_WINDOW_MS, what: `${this.name} lines` });
+    this.perLine = createLogRateLimiter(this.logger, {
+      maxPerWindow: LINES_PER_KEY,
+      windowMs: LINE_WINDOW_MS,
+      maxKeys: 100,
+      what,
+    });
+    this.allLines = createLogRateLimiter(this.logger, {
+      maxPerWindow: LINES_TOTAL,
+      windowMs: LINE_WINDOW_MS,
+      what: `${this.name} lines`,
+    });
     this.child = child;
     this.pid = child.pid!;
     this.killTimeoutMs = opts.killTimeoutMs ?? 2000;
@@ -152,7 +161,9 @@ export class SupervisedProcess extends SafeEmitter<SupervisedProcessEvents> {
     const stdio: ('pipe' | 'ignore')[] = ['pipe', 'ignore', 'pipe'];
     for (let i = 0; i < (opts.outputPipes ?? 0); i++) stdio.push('pipe');
     const cannotSpawn = (err: unknown): ProcessError =>
-      new ProcessError(startFailed, redact(`cannot spawn ${name}: ${errorMessage(err)}`), context, { cause: err });
+      new ProcessError(startFailed, redact(`cannot spawn ${name}: ${errorMessage(err)}`), context, {
+        cause: err,
+      });
     let child: ChildProcess;
     try {
       child = spawn(opts.command, opts.args, { stdio, windowsHide: true });
@@ -237,7 +248,10 @@ export class SupervisedProcess extends SafeEmitter<SupervisedProcessEvents> {
       this.child.kill('SIGTERM');
       const killTimer = setTimeout(() => {
         if (!this.exited) {
-          this.logger.warn({ timeoutMs: this.killTimeoutMs }, `${this.name} ignored SIGTERM, sending SIGKILL`);
+          this.logger.warn(
+            { timeoutMs: this.killTimeoutMs },
+            `${this.name} ignored SIGTERM, sending SIGKILL`,
+          );
           this.child.kill('SIGKILL');
         }
       }, this.killTimeoutMs);

@@ -30,7 +30,9 @@ function purposeKey(secret: string, purpose: ClusterPurpose): Buffer {
   const id = `${purpose}\0${secret}`;
   let key = keys.get(id);
   if (!key) {
-    key = Buffer.from(hkdfSync('sha256', secret, 'tiercast-cluster-tokens', `tiercast-cluster:${purpose}`, 32));
+    key = Buffer.from(
+      hkdfSync('sha256', secret, 'tiercast-cluster-tokens', `tiercast-cluster:${purpose}`, 32),
+    );
     // A node has one secret; the bound only guards against a caller passing many.
     if (keys.size > 64) keys.clear();
     keys.set(id, key);
@@ -39,10 +41,17 @@ function purposeKey(secret: string, purpose: ClusterPurpose): Buffer {
 }
 
 function mac(secret: string, purpose: ClusterPurpose, nodeId: string, issuedAt: number): string {
-  return createHmac('sha256', purposeKey(secret, purpose)).update(`${purpose}:${nodeId}:${issuedAt}`).digest('hex');
+  return createHmac('sha256', purposeKey(secret, purpose))
+    .update(`${purpose}:${nodeId}:${issuedAt}`)
+    .digest('hex');
 }
 
-export function createClusterToken(secret: string, nodeId: string, purpose: ClusterPurpose, now = Date.now()): string {
+export function createClusterToken(
+  secret: string,
+  nodeId: string,
+  purpose: ClusterPurpose,
+  now = Date.now(),
+): string {
   return `${purpose}.${nodeId}.${now}.${mac(secret, purpose, nodeId, now)}`;
 }
 
@@ -63,15 +72,23 @@ export function verifyClusterToken(
   if (parts.length !== 4) return { ok: false, reason: 'malformed cluster token' };
   const [given, nodeId, issued, sig] = parts as [string, string, string, string];
   const issuedAt = Number(issued);
-  if (!/^[A-Za-z0-9_:-]{1,128}$/.test(nodeId) || !/^\d{1,16}$/.test(issued) || !Number.isSafeInteger(issuedAt)) {
+  if (
+    !/^[A-Za-z0-9_:-]{1,128}$/.test(nodeId) ||
+    !/^\d{1,16}$/.test(issued) ||
+    !Number.isSafeInteger(issuedAt)
+  ) {
     return { ok: false, reason: 'malformed cluster token' };
   }
   if (given !== purpose) {
-    return { ok: false, reason: `cluster token is for ${(CLUSTER_PURPOSES as readonly string[]).includes(given) ? given : 'an unknown purpose'}, not ${purpose}` };
+    return {
+      ok: false,
+      reason: `cluster token is for ${(CLUSTER_PURPOSES as readonly string[]).includes(given) ? given : 'an unknown purpose'}, not ${purpose}`,
+    };
   }
   if (Math.abs(now - issuedAt) > maxAgeMs) return { ok: false, reason: 'expired cluster token' };
   const expected = Buffer.from(mac(secret, purpose, nodeId, issuedAt), 'hex');
   const actual = Buffer.from(sig, 'hex');
-  if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) return { ok: false, reason: 'bad cluster token' };
+  if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
+    return { ok: false, reason: 'bad cluster token' };
   return { ok: true, nodeId };
 }

@@ -46,7 +46,11 @@ const resumeSchema = z.object({
 
 /** `path`: the node ids the request came through (child first); a parent finding itself in it refuses (loop). */
 const subscribeSchema = z
-  .object({ stream: nameSchema, resume: z.array(resumeSchema).max(32).optional(), path: z.array(z.string().max(64)).max(32).optional() })
+  .object({
+    stream: nameSchema,
+    resume: z.array(resumeSchema).max(32).optional(),
+    path: z.array(z.string().max(64)).max(32).optional(),
+  })
   .strict();
 const unsubscribeSchema = z.object({ stream: nameSchema }).strict();
 const renditionSchema = z
@@ -74,7 +78,9 @@ const streamStartSchema = z
     protected: z.boolean().optional(),
   })
   .strict();
-const streamEndSchema = z.object({ stream: nameSchema, reason: z.string().max(256), code: z.string().max(64).optional() }).strict();
+const streamEndSchema = z
+  .object({ stream: nameSchema, reason: z.string().max(256), code: z.string().max(64).optional() })
+  .strict();
 const directoryEntrySchema = z
   .object({
     name: nameSchema,
@@ -86,7 +92,9 @@ const directoryEntrySchema = z
   .strict();
 const directorySchema = z.object({ entries: z.array(directoryEntrySchema).max(10_000) }).strict();
 export type DirectoryEntry = z.infer<typeof directoryEntrySchema>;
-const errorSchema = z.object({ code: z.string().max(64), message: z.string().max(1024), stream: nameSchema.optional() }).strict();
+const errorSchema = z
+  .object({ code: z.string().max(64), message: z.string().max(1024), stream: nameSchema.optional() })
+  .strict();
 
 export type Frame =
   | { type: typeof FrameType.SUBSCRIBE; stream: string; resume?: ResumePosition[]; path?: string[] }
@@ -154,7 +162,10 @@ export function encodeHeartbeat(time: number): Buffer {
 }
 
 export function encodeInitSegment(init: InitSegment): Buffer {
-  const buf = header(FrameType.INIT_SEGMENT, 2 + init.stream.length + init.rendition.length + init.data.length);
+  const buf = header(
+    FrameType.INIT_SEGMENT,
+    2 + init.stream.length + init.rendition.length + init.data.length,
+  );
   let o = writeName(buf, HEADER_BYTES, init.stream);
   o = writeName(buf, o, init.rendition);
   init.data.copy(buf, o);
@@ -165,7 +176,10 @@ export function encodeInitSegment(init: InitSegment): Buffer {
 const CHUNK_FIXED = 4 + 2 + 1 + 8 + 4 + 8 + 8;
 
 export function encodeMediaChunk(c: MediaChunk): Buffer {
-  const buf = header(FrameType.MEDIA_CHUNK, 2 + c.stream.length + c.rendition.length + CHUNK_FIXED + c.payload.length);
+  const buf = header(
+    FrameType.MEDIA_CHUNK,
+    2 + c.stream.length + c.rendition.length + CHUNK_FIXED + c.payload.length,
+  );
   let o = writeName(buf, HEADER_BYTES, c.stream);
   o = writeName(buf, o, c.rendition);
   o = buf.writeUInt32BE(c.segment, o);
@@ -217,7 +231,10 @@ function parseJson<T>(buf: Buffer, schema: z.ZodType<T>, what: string): T {
     fail(`${what} body is not JSON`);
   }
   const r = schema.safeParse(raw);
-  if (!r.success) fail(`${what} body invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!r.success)
+    fail(
+      `${what} body invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
@@ -229,7 +246,8 @@ export function decodeFrame(buf: Buffer, limits: DecodeLimits = { maxFrameBytes:
       limit: limits.maxFrameBytes,
     });
   }
-  if (buf.length < HEADER_BYTES || buf[0] !== MAGIC0 || buf[1] !== MAGIC1) fail('bad magic', { bytes: buf.length });
+  if (buf.length < HEADER_BYTES || buf[0] !== MAGIC0 || buf[1] !== MAGIC1)
+    fail('bad magic', { bytes: buf.length });
   if (buf[2] !== PROTOCOL_VERSION) {
     throw new ProtocolError('PROTOCOL_VERSION_MISMATCH', 'peer speaks another protocol version', {
       ours: PROTOCOL_VERSION,
@@ -240,7 +258,12 @@ export function decodeFrame(buf: Buffer, limits: DecodeLimits = { maxFrameBytes:
   switch (type) {
     case FrameType.SUBSCRIBE: {
       const b = parseJson(buf, subscribeSchema, 'SUBSCRIBE');
-      return { type, stream: b.stream, ...(b.resume ? { resume: b.resume } : {}), ...(b.path ? { path: b.path } : {}) };
+      return {
+        type,
+        stream: b.stream,
+        ...(b.resume ? { resume: b.resume } : {}),
+        ...(b.path ? { path: b.path } : {}),
+      };
     }
     case FrameType.UNSUBSCRIBE:
       return { type, stream: parseJson(buf, unsubscribeSchema, 'UNSUBSCRIBE').stream };
@@ -248,11 +271,15 @@ export function decodeFrame(buf: Buffer, limits: DecodeLimits = { maxFrameBytes:
       return { type, info: parseJson<StreamInfo>(buf, streamStartSchema, 'STREAM_START') };
     case FrameType.STREAM_END: {
       const b = parseJson(buf, streamEndSchema, 'STREAM_END');
-      return b.code ? { type, stream: b.stream, reason: b.reason, code: b.code } : { type, stream: b.stream, reason: b.reason };
+      return b.code
+        ? { type, stream: b.stream, reason: b.reason, code: b.code }
+        : { type, stream: b.stream, reason: b.reason };
     }
     case FrameType.ERROR: {
       const b = parseJson(buf, errorSchema, 'ERROR');
-      return b.stream ? { type, code: b.code, message: b.message, stream: b.stream } : { type, code: b.code, message: b.message };
+      return b.stream
+        ? { type, code: b.code, message: b.message, stream: b.stream }
+        : { type, code: b.code, message: b.message };
     }
     case FrameType.DIRECTORY:
       return { type, entries: parseJson(buf, directorySchema, 'DIRECTORY').entries };
@@ -281,7 +308,18 @@ export function decodeFrame(buf: Buffer, limits: DecodeLimits = { maxFrameBytes:
       if (!Number.isFinite(decodeTime) || decodeTime < 0) fail('MEDIA_CHUNK decodeTime invalid');
       return {
         type,
-        chunk: { stream, rendition, segment, chunk, flags, decodeTime, duration, ingressTime, sentTime, payload: buf.subarray(o) },
+        chunk: {
+          stream,
+          rendition,
+          segment,
+          chunk,
+          flags,
+          decodeTime,
+          duration,
+          ingressTime,
+          sentTime,
+          payload: buf.subarray(o),
+        },
       };
     }
     default:

@@ -5,7 +5,13 @@
  * events for one connection, kicks, and the directory. Decoding validates at the boundary.
  */
 import { z } from 'zod';
-import { LINK_ENVELOPE_BYTES, MAX_DRAWING_BYTES, MAX_LINK_MESSAGE_BYTES, MAX_MESSAGE_CHARS, maxRawTextUnits } from '../chat/limits.js';
+import {
+  LINK_ENVELOPE_BYTES,
+  MAX_DRAWING_BYTES,
+  MAX_LINK_MESSAGE_BYTES,
+  MAX_MESSAGE_CHARS,
+  maxRawTextUnits,
+} from '../chat/limits.js';
 import { ProtocolError } from '../errors/index.js';
 
 export const HUB_SUBPROTOCOL = 'tiercast-hub.v1';
@@ -21,8 +27,16 @@ const identity = z.strictObject({
 });
 const action = z.discriminatedUnion('type', [
   // The edge has already refused anything over the hub's limits; these are the ceilings every limit is under.
-  z.strictObject({ type: z.literal('send'), text: z.string().max(maxRawTextUnits(MAX_MESSAGE_CHARS)), id: z.string().max(64).optional() }),
-  z.strictObject({ type: z.literal('draw'), image: z.string().max(MAX_DRAWING_BYTES), id: z.string().max(64).optional() }),
+  z.strictObject({
+    type: z.literal('send'),
+    text: z.string().max(maxRawTextUnits(MAX_MESSAGE_CHARS)),
+    id: z.string().max(64).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('draw'),
+    image: z.string().max(MAX_DRAWING_BYTES),
+    id: z.string().max(64).optional(),
+  }),
 ]);
 
 export const edgeToHubSchema = z.discriminatedUnion('t', [
@@ -69,7 +83,8 @@ export type HubDirectoryEntry = z.infer<typeof directoryEntry>;
 
 function decode<T>(schema: z.ZodType<T>, text: string, what: string): T {
   // Characters, not bytes: cheap, and never fewer than the bytes' count of a message that was within the limit.
-  if (text.length > MAX_LINK_MESSAGE_BYTES) throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `${what} message too large`, { chars: text.length });
+  if (text.length > MAX_LINK_MESSAGE_BYTES)
+    throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `${what} message too large`, { chars: text.length });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -78,7 +93,13 @@ function decode<T>(schema: z.ZodType<T>, text: string, what: string): T {
   }
   const r = schema.safeParse(raw);
   if (!r.success) {
-    throw new ProtocolError('PROTOCOL_MALFORMED_FRAME', `${what} message invalid: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ').slice(0, 300)}`);
+    throw new ProtocolError(
+      'PROTOCOL_MALFORMED_FRAME',
+      `${what} message invalid: ${r.error.issues
+        .map((i) => `${i.path.join('.')}: ${i.message}`)
+        .join('; ')
+        .slice(0, 300)}`,
+    );
   }
   return r.data;
 }
@@ -115,7 +136,11 @@ export function encodeLinkChecked(m: EdgeToHub | HubToEdge): string {
   if (text.length * 3 > MAX_LINK_MESSAGE_BYTES) {
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > MAX_LINK_MESSAGE_BYTES) {
-      throw new ProtocolError('PROTOCOL_FRAME_TOO_LARGE', `link message "${m.t}" over ${MAX_LINK_MESSAGE_BYTES} bytes not sent`, { bytes });
+      throw new ProtocolError(
+        'PROTOCOL_FRAME_TOO_LARGE',
+        `link message "${m.t}" over ${MAX_LINK_MESSAGE_BYTES} bytes not sent`,
+        { bytes },
+      );
     }
   }
   return text;

@@ -18,5 +18,7 @@ export const MAX_STREAM_KEY_CHARS = 512;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function isWellFormedStreamKey(key: unknown): key is string {
-  return typeof key === 'string' && key.length > 0 && key.length <= MAX_STREAM_KEY_CHARS && !CONTROL.test(key);
+  return (
+    typeof key === 'string' && key.length > 0 && key.length <= MAX_STREAM_KEY_CHARS && !CONTROL.test(key)
+  );
 }

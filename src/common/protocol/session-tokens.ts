@@ -150,7 +150,11 @@ export function verifyAccess(
 }
 
 /** Edge side: checks a stream-access token without asking the hub. */
-export function accessTokenValid(clusterSecret: string | Buffer, token: string | undefined, stream: string): boolean {
+export function accessTokenValid(
+  clusterSecret: string | Buffer,
+  token: string | undefined,
+  stream: string,
+): boolean {
   if (!token) return false;
   const key = typeof clusterSecret === 'string' ? deriveKey(clusterSecret, 'stream-access') : clusterSecret;
   const p = verifyToken(key, token) as { typ?: string; stream?: string } | undefined;

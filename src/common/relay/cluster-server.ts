@@ -67,17 +67,25 @@ export class ClusterServer {
         const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
         const offered = protocols.split(',').map((p) => p.trim());
         if (!offered.includes(SUBPROTOCOL)) {
-          log.warn({ remote, offered: protocols.slice(0, 64), code: 'PROTOCOL_VERSION_MISMATCH' }, 'child refused: protocol version');
+          log.warn(
+            { remote, offered: protocols.slice(0, 64), code: 'PROTOCOL_VERSION_MISMATCH' },
+            'child refused: protocol version',
+          );
           opts.metrics.protocolErrors.inc({ code: 'PROTOCOL_VERSION_MISMATCH' });
           res.cork(() => {
-            res.writeStatus('426 Upgrade Required').writeHeader('x-tiercast-error', 'PROTOCOL_VERSION_MISMATCH');
+            res
+              .writeStatus('426 Upgrade Required')
+              .writeHeader('x-tiercast-error', 'PROTOCOL_VERSION_MISMATCH');
             res.end(`this node speaks ${SUBPROTOCOL}`);
           });
           return;
         }
         const check = verifyClusterToken(opts.clusterSecret, token, 'relay');
         if (!check.ok) {
-          log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'child refused: cluster authentication');
+          log.warn(
+            { remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason },
+            'child refused: cluster authentication',
+          );
           opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });
           res.cork(() => {
             res.writeStatus('401 Unauthorized').writeHeader('x-tiercast-error', 'CLUSTER_AUTH_FAILED');
@@ -86,14 +94,23 @@ export class ClusterServer {
           return;
         }
         if (this.children.size >= opts.config.maxChildren) {
-          log.warn({ remote, child: check.nodeId, code: 'PARENT_AT_CAPACITY', children: this.children.size }, 'child refused: at capacity');
+          log.warn(
+            { remote, child: check.nodeId, code: 'PARENT_AT_CAPACITY', children: this.children.size },
+            'child refused: at capacity',
+          );
           res.cork(() => {
             res.writeStatus('503 Service Unavailable').writeHeader('x-tiercast-error', 'PARENT_AT_CAPACITY');
             res.end('this parent is at capacity; try another');
           });
           return;
         }
-        res.upgrade<ChildData>({ nodeId: check.nodeId, remote, subs: new Map(), closed: false }, key, SUBPROTOCOL, ext, context);
+        res.upgrade<ChildData>(
+          { nodeId: check.nodeId, remote, subs: new Map(), closed: false },
+          key,
+          SUBPROTOCOL,
+          ext,
+          context,
+        );
       },
       open: (ws) => {
         this.children.add(ws);
@@ -102,7 +119,8 @@ export class ClusterServer {
         ws.send(encodeDirectory(opts.relay.directory), true);
       },
       message: (ws, message, isBinary) => {
-        if (!isBinary) return this.kill(ws, CloseCode.MALFORMED_FRAME, 'text frames are not part of the protocol');
+        if (!isBinary)
+          return this.kill(ws, CloseCode.MALFORMED_FRAME, 'text frames are not part of the protocol');
         this.onFrame(ws, Buffer.from(message));
       },
       drain: () => undefined,
@@ -137,14 +155,20 @@ export class ClusterServer {
           if (d.subs.has(f.stream)) return;
           if (f.path?.includes(this.opts.nodeId) || d.nodeId === this.opts.nodeId) {
             this.opts.metrics.protocolErrors.inc({ code: 'PARENT_LOOP' });
-            this.opts.logger.error({ child: d.nodeId, stream: f.stream, path: f.path, code: 'PARENT_LOOP' }, 'subscription refused: loop in the parents');
+            this.opts.logger.error(
+              { child: d.nodeId, stream: f.stream, path: f.path, code: 'PARENT_LOOP' },
+              'subscription refused: loop in the parents',
+            );
             this.kill(ws, CloseCode.PARENT_LOOP, `PARENT_LOOP: ${this.opts.nodeId} is already on the path`);
             return;
           }
           const sub = this.subscriberFor(ws, f.stream);
           d.subs.set(f.stream, sub);
           // Debug: a child subscribes on behalf of any viewer request, for unknown names too.
-          this.opts.logger.debug({ child: d.nodeId, stream: f.stream, resume: f.resume?.length ?? 0 }, 'child subscribed');
+          this.opts.logger.debug(
+            { child: d.nodeId, stream: f.stream, resume: f.resume?.length ?? 0 },
+            'child subscribed',
+          );
           this.opts.relay.attach(f.stream, sub, f.resume, f.path ?? [d.nodeId]);
           this.updateGauge();
           return;
@@ -161,12 +185,19 @@ export class ClusterServer {
         case FrameType.HEARTBEAT:
           return;
         default:
-          throw new ProtocolError('PROTOCOL_MALFORMED_FRAME', `frame type ${f.type} is not accepted from a child`, { child: d.nodeId });
+          throw new ProtocolError(
+            'PROTOCOL_MALFORMED_FRAME',
+            `frame type ${f.type} is not accepted from a child`,
+            { child: d.nodeId },
+          );
       }
     } catch (err) {
       const code = errorCode(err) ?? 'PROTOCOL_MALFORMED_FRAME';
       this.opts.metrics.protocolErrors.inc({ code });
-      this.opts.logger.warn({ child: d.nodeId, code, err: errorMessage(err) }, 'closing child after a bad frame');
+      this.opts.logger.warn(
+        { child: d.nodeId, code, err: errorMessage(err) },
+        'closing child after a bad frame',
+      );
       this.kill(ws, closeCodeFor(code), `${code}: ${errorMessage(err)}`.slice(0, 120));
     }
   }
@@ -180,7 +211,10 @@ export class ClusterServer {
       // A relay child must get every chunk; past the ceiling it is cut and resumes from its position.
       if (ws.getBufferedAmount() > this.opts.config.maxBackpressureBytes) {
         m.chunksDropped.inc({ stream, reason: 'slow_child' });
-        this.opts.logger.warn({ child: d.nodeId, stream, buffered: ws.getBufferedAmount() }, 'child too slow; disconnecting');
+        this.opts.logger.warn(
+          { child: d.nodeId, stream, buffered: ws.getBufferedAmount() },
+          'child too slow; disconnecting',
+        );
         this.kill(ws, CloseCode.SLOW_CONSUMER, 'SLOW_CONSUMER: backpressure ceiling reached');
       }
     };
@@ -204,7 +238,8 @@ export class ClusterServer {
 
   private updateGauge(): void {
     const counts = new Map<string, number>();
-    for (const ws of this.children) for (const s of ws.getUserData().subs.keys()) counts.set(s, (counts.get(s) ?? 0) + 1);
+    for (const ws of this.children)
+      for (const s of ws.getUserData().subs.keys()) counts.set(s, (counts.get(s) ?? 0) + 1);
     this.opts.metrics.subscribers.reset();
     for (const [s, n] of counts) this.opts.metrics.subscribers.set({ stream: s }, n);
   }

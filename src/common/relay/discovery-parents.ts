@@ -25,7 +25,10 @@ export class DiscoveryParents implements ParentResolver {
     try {
       origin = await this.discovery.streamOrigin(stream);
     } catch (err) {
-      this.logger.debug({ stream, err: (err as Error).message }, 'stream origin unknown (discovery unreachable)');
+      this.logger.debug(
+        { stream, err: (err as Error).message },
+        'stream origin unknown (discovery unreachable)',
+      );
     }
     if (origin) candidates.push(origin);
     return chooseParent(candidates, this.self, { exclude })?.wsUrl;

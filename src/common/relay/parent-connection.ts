@@ -53,7 +53,10 @@ export class ParentConnection {
   constructor(private readonly opts: ParentConnectionOptions) {
     const log = opts.logger.child({ parent: opts.url });
     this.ws = new WebSocket(`${opts.url.replace(/\/+$/, '')}/cluster`, SUBPROTOCOL, {
-      headers: { [AUTH_HEADER]: createClusterToken(opts.clusterSecret, opts.nodeId, 'relay'), [NODE_HEADER]: opts.nodeId },
+      headers: {
+        [AUTH_HEADER]: createClusterToken(opts.clusterSecret, opts.nodeId, 'relay'),
+        [NODE_HEADER]: opts.nodeId,
+      },
       handshakeTimeout: opts.heartbeatTimeoutMs * 3,
       maxPayload: opts.maxFrameBytes,
       perMessageDeflate: false,
@@ -78,7 +81,9 @@ export class ParentConnection {
       if (isBinary) this.onFrame(data, log);
     });
     ws.on('error', (err) => log.debug({ err: errorMessage(err) }, 'parent connection error'));
-    ws.on('close', (code, reason) => this.die(`closed ${code} ${reason.toString()}`.trim(), code === 4008 ? 'SLOW_CONSUMER' : undefined));
+    ws.on('close', (code, reason) =>
+      this.die(`closed ${code} ${reason.toString()}`.trim(), code === 4008 ? 'SLOW_CONSUMER' : undefined),
+    );
   }
 
   get url(): string {
@@ -145,7 +150,10 @@ export class ParentConnection {
       }
     } catch (err) {
       this.opts.metrics.protocolErrors.inc({ code: errorCode(err) ?? 'UNKNOWN' });
-      log.error({ code: errorCode(err), err: errorMessage(err) }, 'bad frame from parent; dropping this parent');
+      log.error(
+        { code: errorCode(err), err: errorMessage(err) },
+        'bad frame from parent; dropping this parent',
+      );
       this.ws.terminate();
     }
   }

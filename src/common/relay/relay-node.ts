@@ -122,7 +122,10 @@ export class RelayNode implements UpstreamHandler {
     }
     if (r === 'gap') {
       m.chunksDropped.inc({ stream: chunk.stream, reason: 'gap' });
-      this.opts.logger.warn({ stream: chunk.stream, rendition: chunk.rendition, segment: chunk.segment, chunk: chunk.chunk }, 'gap in chunk sequence');
+      this.opts.logger.warn(
+        { stream: chunk.stream, rendition: chunk.rendition, segment: chunk.segment, chunk: chunk.chunk },
+        'gap in chunk sequence',
+      );
     }
     m.chunksRelayed.inc({ stream: chunk.stream });
     m.bytesIn.inc({ stream: chunk.stream }, frame.length);

@@ -30,19 +30,20 @@ export function createPullingRelay(opts: {
     logger: opts.logger,
     metrics: opts.metrics,
   });
-  const makeUpstream = (handler: UpstreamHandler) => new UpstreamPool({
-    resolver:
-      opts.discovery.backend === 'consul'
-        ? new DiscoveryParents(nd.discovery, nd.self, opts.logger)
-        : new StaticParents(() => opts.upstream.parents),
-    nodeId: opts.nodeId,
-    clusterSecret: opts.clusterSecret,
-    config: opts.upstream,
-    maxFrameBytes: opts.maxFrameBytes,
-    handler,
-    logger: opts.logger.child({ module: 'upstream' }),
-    metrics: opts.metrics,
-  });
+  const makeUpstream = (handler: UpstreamHandler) =>
+    new UpstreamPool({
+      resolver:
+        opts.discovery.backend === 'consul'
+          ? new DiscoveryParents(nd.discovery, nd.self, opts.logger)
+          : new StaticParents(() => opts.upstream.parents),
+      nodeId: opts.nodeId,
+      clusterSecret: opts.clusterSecret,
+      config: opts.upstream,
+      maxFrameBytes: opts.maxFrameBytes,
+      handler,
+      logger: opts.logger.child({ module: 'upstream' }),
+      metrics: opts.metrics,
+    });
   let upstream: UpstreamPool | undefined;
   const relay = new RelayNode({
     nodeId: opts.nodeId,

@@ -24,7 +24,10 @@ export interface CachedSegment {
 
 export type AddResult = 'ok' | 'duplicate' | 'gap';
 
-export function comparePosition(a: { segment: number; chunk: number }, b: { segment: number; chunk: number }): number {
+export function comparePosition(
+  a: { segment: number; chunk: number },
+  b: { segment: number; chunk: number },
+): number {
   return a.segment !== b.segment ? a.segment - b.segment : a.chunk - b.chunk;
 }
 
@@ -51,7 +54,9 @@ export class RenditionCache {
     if (last) {
       const contiguous =
         (m.segment === last.segment && m.chunk === last.chunk + 1) ||
-        (m.segment > last.segment && m.chunk === 0 && (m.segment === last.segment + 1 || hasFlag(m, ChunkFlags.DISCONTINUITY)));
+        (m.segment > last.segment &&
+          m.chunk === 0 &&
+          (m.segment === last.segment + 1 || hasFlag(m, ChunkFlags.DISCONTINUITY)));
       if (!contiguous) result = 'gap';
       if (m.segment !== last.segment) {
         const prev = this.segments.get(last.segment);

@@ -44,7 +44,8 @@ export class StreamRelay {
     }
     const ids = new Set(info.renditions.map((r) => r.id));
     for (const id of [...this.renditions.keys()]) if (!ids.has(id)) this.renditions.delete(id);
-    for (const id of ids) if (!this.renditions.has(id)) this.renditions.set(id, new RenditionCache(id, this.maxSegments));
+    for (const id of ids)
+      if (!this.renditions.has(id)) this.renditions.set(id, new RenditionCache(id, this.maxSegments));
     this.info = info;
     this.infoFrame = encodeStreamStart(info);
     this.state = 'live';
@@ -59,7 +60,10 @@ export class StreamRelay {
       this.logger.warn({ stream: this.name, rendition }, 'init segment for an unknown rendition ignored');
       return;
     }
-    const init: CachedInit = { data, frame: frame ?? encodeInitSegment({ stream: this.name, rendition, data }) };
+    const init: CachedInit = {
+      data,
+      frame: frame ?? encodeInitSegment({ stream: this.name, rendition, data }),
+    };
     cache.init = init;
     for (const s of this.subscribers) this.safe(() => s.onInit(rendition, init));
   }
@@ -92,7 +96,11 @@ export class StreamRelay {
     this.subscribers.add(sub);
     this.lastUsed = Date.now();
     if (this.state === 'offline' && this.endReason) {
-      sub.onEnd(this.endReason.reason, this.endReason.code, encodeStreamEnd(this.name, this.endReason.reason, this.endReason.code));
+      sub.onEnd(
+        this.endReason.reason,
+        this.endReason.code,
+        encodeStreamEnd(this.name, this.endReason.reason, this.endReason.code),
+      );
     }
     if (!this.info || !this.infoFrame || this.state !== 'live') return;
     sub.onInfo(this.info, this.infoFrame);

@@ -85,7 +85,15 @@ export class UpstreamPool implements UpstreamClient {
 
   subscribe(stream: string, resume: () => ResumePosition[], path: string[] = []): void {
     if (this.streams.has(stream)) return;
-    const a: Assignment = { stream, resume, path, conn: undefined, exclude: new Set(), attempt: 0, timer: undefined };
+    const a: Assignment = {
+      stream,
+      resume,
+      path,
+      conn: undefined,
+      exclude: new Set(),
+      attempt: 0,
+      timer: undefined,
+    };
     this.streams.set(stream, a);
     void this.assign(a);
   }
@@ -108,8 +116,15 @@ export class UpstreamPool implements UpstreamClient {
       // Every candidate failed recently (or none is known yet): forget the exclusions and back off.
       a.exclude.clear();
       a.attempt++;
-      const delay = Math.min(this.opts.config.backoffMaxMs, this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt, 10));
-      if (a.attempt === 1) this.opts.logger.warn({ stream: a.stream, code: 'UPSTREAM_UNAVAILABLE' }, 'no parent available for the stream; retrying');
+      const delay = Math.min(
+        this.opts.config.backoffMaxMs,
+        this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt, 10),
+      );
+      if (a.attempt === 1)
+        this.opts.logger.warn(
+          { stream: a.stream, code: 'UPSTREAM_UNAVAILABLE' },
+          'no parent available for the stream; retrying',
+        );
       a.timer = setTimeout(() => {
         a.timer = undefined;
         void this.assign(a);
@@ -196,14 +211,23 @@ export class UpstreamPool implements UpstreamClient {
     const moved = [...this.streams.values()].filter((a) => a.conn === conn);
     if (moved.length) {
       this.opts.metrics.upstreamReconnects.inc();
-      this.opts.logger.warn({ parent: conn.url, reason, code, streams: moved.length }, 'parent lost; moving its streams');
+      this.opts.logger.warn(
+        { parent: conn.url, reason, code, streams: moved.length },
+        'parent lost; moving its streams',
+      );
     }
     for (const a of moved) {
       a.conn = undefined;
       a.exclude.add(conn.url);
       a.attempt++;
       // The first move is immediate (failover speed); repeated failures back off.
-      const delay = a.attempt <= 1 ? 0 : Math.min(this.opts.config.backoffMaxMs, this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt - 1, 10));
+      const delay =
+        a.attempt <= 1
+          ? 0
+          : Math.min(
+              this.opts.config.backoffMaxMs,
+              this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt - 1, 10),
+            );
       a.timer = setTimeout(() => {
         a.timer = undefined;
         void this.assign(a);
@@ -238,7 +262,8 @@ export class UpstreamPool implements UpstreamClient {
   /** Merged directory of every connected parent (each knows the streams of its part of the tree). */
   private publishDirectory(): void {
     const merged = new Map<string, DirectoryEntry>();
-    for (const c of this.conns.values()) for (const e of c.directory) if (!merged.has(e.name) || e.live) merged.set(e.name, e);
+    for (const c of this.conns.values())
+      for (const e of c.directory) if (!merged.has(e.name) || e.live) merged.set(e.name, e);
     this.opts.handler.onDirectory([...merged.values()]);
   }
 

@@ -43,7 +43,9 @@ async function csrfToken(fresh = false) {
     .then(async (res) => {
       const body = asRecord(await res.json().catch(() => null));
       // The cookie is what the hub compares against; the body carries the same value.
-      return readCookie(document.cookie, CSRF_COOKIE) ?? (body && typeof body.csrf === 'string' ? body.csrf : null);
+      return (
+        readCookie(document.cookie, CSRF_COOKIE) ?? (body && typeof body.csrf === 'string' ? body.csrf : null)
+      );
     })
     .finally(() => {
       csrfPromise = null;

@@ -249,7 +249,8 @@ export function parseMembers(raw) {
       members.push({ name: m.name, color: safeColor(m.color), badge: isBadge(m.badge) ? m.badge : 'user' });
   }
   return members.sort(
-    (a, b) => rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
+    (a, b) =>
+      rank[a.badge] - rank[b.badge] || a.name.localeCompare(b.name, undefined, { sensitivity: 'base' }),
   );
 }
 

@@ -161,7 +161,10 @@ export class DashPlayer {
     // A manifest that cannot be loaded means the stream is not live (404) or the edge is away.
     // 11 MANIFEST_LOADER_LOADING_FAILURE, 25 DOWNLOAD_ERROR_ID_MANIFEST (dash.js Errors).
     const offline = code === 11 || code === 25;
-    this.cb.onStatus?.(offline ? 'offline' : 'reconnecting', typeof err.message === 'string' ? err.message : undefined);
+    this.cb.onStatus?.(
+      offline ? 'offline' : 'reconnecting',
+      typeof err.message === 'string' ? err.message : undefined,
+    );
     this.scheduleReattach();
   }
 

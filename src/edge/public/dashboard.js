@@ -166,45 +166,56 @@ function wireInfo() {
     infoDirty = true;
     formStatus(form, {});
   });
-  form.addEventListener('submit', asyncListener(async (e) => {
-    e.preventDefault();
-    if (!data) return;
-    const values = Object.fromEntries(new FormData(form));
-    const error = checkInfo(values);
-    if (error) return formStatus(form, { error });
-    const body = infoPatch(data.streamer, values);
-    if (!body) return formStatus(form, { ok: 'Nothing changed.' });
-    const button = query(form, 'button[type="submit"]', HTMLButtonElement);
-    button.disabled = true;
-    const r = await patch(body);
-    button.disabled = false;
-    formStatus(form, r.ok ? { ok: 'Saved.' } : { error: friendlyError(r.error) });
-  }));
+  form.addEventListener(
+    'submit',
+    asyncListener(async (e) => {
+      e.preventDefault();
+      if (!data) return;
+      const values = Object.fromEntries(new FormData(form));
+      const error = checkInfo(values);
+      if (error) return formStatus(form, { error });
+      const body = infoPatch(data.streamer, values);
+      if (!body) return formStatus(form, { ok: 'Nothing changed.' });
+      const button = query(form, 'button[type="submit"]', HTMLButtonElement);
+      button.disabled = true;
+      const r = await patch(body);
+      button.disabled = false;
+      formStatus(form, r.ok ? { ok: 'Saved.' } : { error: friendlyError(r.error) });
+    }),
+  );
 }
 
 function wirePassword() {
   const form = byId('pw-form', HTMLFormElement);
   const input = byId('pw-input', HTMLInputElement);
-  form.addEventListener('submit', asyncListener(async (e) => {
-    e.preventDefault();
-    const password = input.value;
-    if (password.length < MIN_STREAM_PASSWORD) {
-      return formStatus(form, { error: `Use at least ${MIN_STREAM_PASSWORD} characters.` });
-    }
-    const r = await patch({ password });
-    if (r.ok) input.value = '';
-    formStatus(
-      form,
-      r.ok ? { ok: 'Password set. Share it with the viewers you want.' } : { error: friendlyError(r.error) },
-    );
-  }));
-  $('pw-remove').addEventListener('click', asyncListener(async () => {
-    const r = await patch({ password: null });
-    formStatus(
-      form,
-      r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) },
-    );
-  }));
+  form.addEventListener(
+    'submit',
+    asyncListener(async (e) => {
+      e.preventDefault();
+      const password = input.value;
+      if (password.length < MIN_STREAM_PASSWORD) {
+        return formStatus(form, { error: `Use at least ${MIN_STREAM_PASSWORD} characters.` });
+      }
+      const r = await patch({ password });
+      if (r.ok) input.value = '';
+      formStatus(
+        form,
+        r.ok
+          ? { ok: 'Password set. Share it with the viewers you want.' }
+          : { error: friendlyError(r.error) },
+      );
+    }),
+  );
+  $('pw-remove').addEventListener(
+    'click',
+    asyncListener(async () => {
+      const r = await patch({ password: null });
+      formStatus(
+        form,
+        r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) },
+      );
+    }),
+  );
 }
 
 function wireKey() {
@@ -216,33 +227,39 @@ function wireKey() {
     $('key-confirm-no').focus();
   });
   $('key-confirm-no').addEventListener('click', () => (confirmBox.hidden = true));
-  $('key-confirm-yes').addEventListener('click', asyncListener(async () => {
-    confirmBox.hidden = true;
-    $('key-error').textContent = '';
-    const r = await api('POST', '/api/dashboard/rotate-key');
-    const key = r.ok ? asRecord(r.data)?.key : undefined;
-    if (typeof key !== 'string') {
-      $('key-error').textContent = r.ok ? 'The server did not return a key.' : friendlyError(r.error);
-      return;
-    }
-    value.value = key;
-    $('key-copied').textContent = '';
-    box.hidden = false;
-    value.focus();
-    value.select();
-  }));
-  $('key-copy').addEventListener('click', asyncListener(async () => {
-    let copied = false;
-    try {
-      await navigator.clipboard.writeText(value.value);
-      copied = true;
-    } catch {
-      // No clipboard API (plain http on another host): fall back to the selection.
+  $('key-confirm-yes').addEventListener(
+    'click',
+    asyncListener(async () => {
+      confirmBox.hidden = true;
+      $('key-error').textContent = '';
+      const r = await api('POST', '/api/dashboard/rotate-key');
+      const key = r.ok ? asRecord(r.data)?.key : undefined;
+      if (typeof key !== 'string') {
+        $('key-error').textContent = r.ok ? 'The server did not return a key.' : friendlyError(r.error);
+        return;
+      }
+      value.value = key;
+      $('key-copied').textContent = '';
+      box.hidden = false;
+      value.focus();
       value.select();
-      copied = document.execCommand('copy');
-    }
-    $('key-copied').textContent = copied ? 'Copied.' : 'Select the key and copy it by hand.';
-  }));
+    }),
+  );
+  $('key-copy').addEventListener(
+    'click',
+    asyncListener(async () => {
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(value.value);
+        copied = true;
+      } catch {
+        // No clipboard API (plain http on another host): fall back to the selection.
+        value.select();
+        copied = document.execCommand('copy');
+      }
+      $('key-copied').textContent = copied ? 'Copied.' : 'Select the key and copy it by hand.';
+    }),
+  );
   $('key-hide').addEventListener('click', () => {
     value.value = '';
     box.hidden = true;
@@ -251,23 +268,26 @@ function wireKey() {
 
 function wireKeyLogin() {
   const form = byId('key-login-form', HTMLFormElement);
-  form.addEventListener('submit', asyncListener(async (e) => {
-    e.preventDefault();
-    const key = byId('key-login-key', HTMLInputElement).value.trim();
-    const error = query(form, '.form-error', HTMLElement);
-    if (!key) return (error.textContent = 'Paste your stream key.');
-    const button = query(form, 'button[type="submit"]', HTMLButtonElement);
-    button.disabled = true;
-    const r = await api('POST', '/api/auth/streamer', { key });
-    button.disabled = false;
-    if (!r.ok) {
-      error.textContent =
-        r.error.code === 'BAD_CREDENTIALS' ? 'That stream key is not right.' : friendlyError(r.error);
-      return;
-    }
-    // The top bar and everything else follow the new session: start the page afresh.
-    location.reload();
-  }));
+  form.addEventListener(
+    'submit',
+    asyncListener(async (e) => {
+      e.preventDefault();
+      const key = byId('key-login-key', HTMLInputElement).value.trim();
+      const error = query(form, '.form-error', HTMLElement);
+      if (!key) return (error.textContent = 'Paste your stream key.');
+      const button = query(form, 'button[type="submit"]', HTMLButtonElement);
+      button.disabled = true;
+      const r = await api('POST', '/api/auth/streamer', { key });
+      button.disabled = false;
+      if (!r.ok) {
+        error.textContent =
+          r.error.code === 'BAD_CREDENTIALS' ? 'That stream key is not right.' : friendlyError(r.error);
+        return;
+      }
+      // The top bar and everything else follow the new session: start the page afresh.
+      location.reload();
+    }),
+  );
 }
 
 async function main() {

@@ -160,10 +160,13 @@ function render() {
     byId('following-empty', HTMLElement).hidden = follows.length > 0;
   }
   if (focused) focus(document.querySelector(`main a[data-name="${CSS.escape(focused)}"]`));
-  if (focusedChip !== undefined) focus(chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`));
+  if (focusedChip !== undefined)
+    focus(chips.querySelector(`button[data-category="${CSS.escape(focusedChip)}"]`));
   empty.hidden = live.length > 0;
   grid.hidden = live.length === 0;
-  byId('empty-title', HTMLElement).textContent = category ? `Nobody is live in ${category}` : 'No one is live right now';
+  byId('empty-title', HTMLElement).textContent = category
+    ? `Nobody is live in ${category}`
+    : 'No one is live right now';
   const n = live.length;
   summary.textContent =
     n === 0
@@ -213,7 +216,8 @@ function setCategory(value) {
 sortSelect.addEventListener('change', render);
 chips.addEventListener('click', (e) => {
   const b = e.target instanceof Element ? e.target.closest('button[data-category]') : null;
-  if (b instanceof HTMLElement) setCategory(b.dataset.category === category ? '' : (b.dataset.category ?? ''));
+  if (b instanceof HTMLElement)
+    setCategory(b.dataset.category === category ? '' : (b.dataset.category ?? ''));
 });
 document.addEventListener('visibilitychange', () => {
   if (document.hidden) clearTimeout(timer);

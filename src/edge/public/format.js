@@ -96,7 +96,10 @@ export function parseStreamEntry(value) {
     title: typeof raw.title === 'string' && raw.title.trim() ? raw.title.trim() : raw.name,
     category: typeof raw.category === 'string' ? raw.category.trim() : '',
     live: raw.live === true,
-    viewers: typeof raw.viewers === 'number' && Number.isFinite(raw.viewers) && raw.viewers > 0 ? Math.floor(raw.viewers) : 0,
+    viewers:
+      typeof raw.viewers === 'number' && Number.isFinite(raw.viewers) && raw.viewers > 0
+        ? Math.floor(raw.viewers)
+        : 0,
   };
 }
 

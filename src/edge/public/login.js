@@ -73,22 +73,26 @@ function wireTabs() {
 function handle(form, validate, call, destination) {
   const error = query(form, '.form-error', HTMLElement);
   const button = query(form, 'button[type="submit"]', HTMLButtonElement);
-  form.addEventListener('submit', asyncListener(async (e) => {
-    e.preventDefault();
-    /** @type {FormValues} */
-    const values = Object.fromEntries(new FormData(form));
-    const problem = validate(values);
-    error.textContent = problem ?? '';
-    if (problem) return;
-    button.disabled = true;
-    const r = await call(values);
-    if (r.ok) {
-      location.assign(destination);
-      return;
-    }
-    button.disabled = false;
-    error.textContent = r.error.code === 'BAD_CREDENTIALS' ? badCredentials(form.id) : friendlyError(r.error);
-  }));
+  form.addEventListener(
+    'submit',
+    asyncListener(async (e) => {
+      e.preventDefault();
+      /** @type {FormValues} */
+      const values = Object.fromEntries(new FormData(form));
+      const problem = validate(values);
+      error.textContent = problem ?? '';
+      if (problem) return;
+      button.disabled = true;
+      const r = await call(values);
+      if (r.ok) {
+        location.assign(destination);
+        return;
+      }
+      button.disabled = false;
+      error.textContent =
+        r.error.code === 'BAD_CREDENTIALS' ? badCredentials(form.id) : friendlyError(r.error);
+    }),
+  );
 }
 
 /**
@@ -137,7 +141,10 @@ async function main() {
     byId('already-name', HTMLElement).textContent = me.user.name;
     byId('already-continue', HTMLAnchorElement).href =
       me.user.role === 'streamer' && !params.has('next') ? '/dashboard' : next;
-    byId('already-logout', HTMLElement).addEventListener('click', () => void logOut(location.pathname + location.search));
+    byId('already-logout', HTMLElement).addEventListener(
+      'click',
+      () => void logOut(location.pathname + location.search),
+    );
   } else if (!me.available) {
     const note = document.createElement('p');
     note.className = 'notice-banner';

@@ -194,7 +194,9 @@ function startPlayer(name) {
     });
     player
       .start()
-      .catch((err) => setStatus('error', `Could not start the player: ${err instanceof Error ? err.message : String(err)}`));
+      .catch((err) =>
+        setStatus('error', `Could not start the player: ${err instanceof Error ? err.message : String(err)}`),
+      );
   }
   setInterval(updateLatency, LATENCY_EVERY_MS);
   window.addEventListener('pagehide', () => player?.close());

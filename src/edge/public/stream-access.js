@@ -76,27 +76,32 @@ function showForm(name, resolve) {
   const button = query(form, 'button[type="submit"]', HTMLButtonElement);
   form.hidden = false;
   input.focus();
-  form.addEventListener('submit', asyncListener(async (e) => {
-    e.preventDefault();
-    const password = input.value;
-    if (!password) {
-      error.textContent = 'Type the password the streamer gave you.';
-      return;
-    }
-    button.disabled = true;
-    error.textContent = '';
-    const r = await api('POST', `/api/streams/${encodeURIComponent(name)}/unlock`, { password });
-    button.disabled = false;
-    if (r.ok) {
-      form.hidden = true;
-      input.value = '';
-      resolve();
-      return;
-    }
-    error.textContent =
-      r.error.code === 'BAD_CREDENTIALS' ? 'That password is not right. Try again.' : friendlyError(r.error);
-    input.select();
-  }));
+  form.addEventListener(
+    'submit',
+    asyncListener(async (e) => {
+      e.preventDefault();
+      const password = input.value;
+      if (!password) {
+        error.textContent = 'Type the password the streamer gave you.';
+        return;
+      }
+      button.disabled = true;
+      error.textContent = '';
+      const r = await api('POST', `/api/streams/${encodeURIComponent(name)}/unlock`, { password });
+      button.disabled = false;
+      if (r.ok) {
+        form.hidden = true;
+        input.value = '';
+        resolve();
+        return;
+      }
+      error.textContent =
+        r.error.code === 'BAD_CREDENTIALS'
+          ? 'That password is not right. Try again.'
+          : friendlyError(r.error);
+      input.select();
+    }),
+  );
 }
 
 /**

@@ -34,7 +34,8 @@ export function findToken(value, caret) {
     return { kind: 'emoji', query: emojiQuery, start, end };
   }
   const mentionQuery = /^@([A-Za-z0-9_-]*)$/.exec(word)?.[1];
-  if (mentionQuery !== undefined && mentionQuery.length <= 32) return { kind: 'mention', query: mentionQuery, start, end };
+  if (mentionQuery !== undefined && mentionQuery.length <= 32)
+    return { kind: 'mention', query: mentionQuery, start, end };
   return null;
 }
 

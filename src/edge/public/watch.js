@@ -29,20 +29,23 @@ async function mountFollowButton(channel) {
   };
   render();
   button.hidden = false;
-  button.addEventListener('click', asyncListener(async () => {
-    button.disabled = true;
-    const r = await api(following ? 'DELETE' : 'PUT', `/api/follows/${encodeURIComponent(channel)}`);
-    button.disabled = false;
-    const data = asRecord(r.data);
-    if (r.ok && data && Array.isArray(data.following)) {
-      following = asArray(data.following).includes(channel);
-      render();
-    } else if (r.error?.code === 'UNAUTHENTICATED') {
-      location.assign(loginHref(location.pathname));
-    } else {
-      button.title = 'Could not update, try again';
-    }
-  }));
+  button.addEventListener(
+    'click',
+    asyncListener(async () => {
+      button.disabled = true;
+      const r = await api(following ? 'DELETE' : 'PUT', `/api/follows/${encodeURIComponent(channel)}`);
+      button.disabled = false;
+      const data = asRecord(r.data);
+      if (r.ok && data && Array.isArray(data.following)) {
+        following = asArray(data.following).includes(channel);
+        render();
+      } else if (r.error?.code === 'UNAUTHENTICATED') {
+        location.assign(loginHref(location.pathname));
+      } else {
+        button.title = 'Could not update, try again';
+      }
+    }),
+  );
 }
 
 function main() {

@@ -247,7 +247,12 @@ export class WsPlayer {
     this.renditionsById = new Map(info.renditions.map((r) => [r.id, r]));
     this.edge.setChunkDuration(info.chunkDurationMs);
     const sink = this.sink;
-    if (!prev || !sink || prev.availabilityStartTime !== info.availabilityStartTime || kindsOf(prev) !== kindsOf(info)) {
+    if (
+      !prev ||
+      !sink ||
+      prev.availabilityStartTime !== info.availabilityStartTime ||
+      kindsOf(prev) !== kindsOf(info)
+    ) {
       this.resetMedia();
     } else {
       sink.setRenditions(this.renditionsById);
@@ -315,7 +320,10 @@ export class WsPlayer {
     this.video.play().then(
       () => this.setStatus('live'),
       (err) =>
-        this.setStatus('error', asRecord(err)?.name === 'NotAllowedError' ? 'Click play to start' : String(err)),
+        this.setStatus(
+          'error',
+          asRecord(err)?.name === 'NotAllowedError' ? 'Click play to start' : String(err),
+        ),
     );
   }
 

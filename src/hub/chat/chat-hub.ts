@@ -119,7 +119,8 @@ export class ChatHub {
     if (this.closed) throw new ChatError('NOT_FOUND', 'chat is closed', { channel });
     if (!this.opts.channelExists(channel)) throw new ChatError('NOT_FOUND', 'no such channel', { channel });
     const check = checkText(text, this.limits.maxMessageChars);
-    if (!check.ok && check.code === 'EMPTY_MESSAGE') throw new ChatError('INVALID_VALUE', 'empty message', { channel });
+    if (!check.ok && check.code === 'EMPTY_MESSAGE')
+      throw new ChatError('INVALID_VALUE', 'empty message', { channel });
     if (!check.ok) {
       throw new ChatError(
         'PAYLOAD_TOO_LARGE',
@@ -202,7 +203,14 @@ export class ChatHub {
     this.out.direct(ref, this.youEvent(member));
     // In pages that each fit one link message, within a byte budget (history-pages.ts).
     const pages = pageHistory(this.recent(channel, this.limits.historyOnJoin));
-    pages.forEach((messages, i) => this.out.direct(ref, { type: 'history', channel, messages, ...(i > 0 ? { append: true as const } : {}) }));
+    pages.forEach((messages, i) =>
+      this.out.direct(ref, {
+        type: 'history',
+        channel,
+        messages,
+        ...(i > 0 ? { append: true as const } : {}),
+      }),
+    );
     this.out.direct(ref, { type: 'emoji', list: this.emojiList() });
     if (!existing) this.broadcastMembers(channel);
     this.logger.debug({ channel, name: member.name, badge: member.badge, edge: ref.edge }, 'chat join');
@@ -308,7 +316,12 @@ export class ChatHub {
   private broadcastMembers(channel: string): void {
     // Listed up to a bound so the event stays one link message however busy the channel; the count is exact.
     const all = this.registry.views(channel);
-    this.out.broadcast(channel, { type: 'members', channel, members: all.slice(0, MAX_MEMBERS_LISTED), total: all.length });
+    this.out.broadcast(channel, {
+      type: 'members',
+      channel,
+      members: all.slice(0, MAX_MEMBERS_LISTED),
+      total: all.length,
+    });
   }
 
   private emojiList(): Array<{ name: string; url: string }> {

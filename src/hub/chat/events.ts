@@ -40,8 +40,7 @@ export type ChatEvent =
 
 /** browser → edge → hub */
 export type ChatAction =
-  | { type: 'send'; text: string; id?: string }
-  | { type: 'draw'; image: string; id?: string };
+  { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string };
 
 /** Who a chat connection is, established by the edge (cookie session) and checked by the hub. */
 export interface ChatIdentity {

@@ -28,11 +28,22 @@ const size = (m: ChatMessageView) => Buffer.byteLength(JSON.stringify(m), 'utf8'
 
 function tooLargeToShow(m: ChatMessageView): ChatMessageView {
   const what = m.kind === 'drawing' ? 'A drawing' : 'A message';
-  return { seq: m.seq, kind: 'system', author: 'system', color: m.color, badge: 'system', text: `${what} by ${m.author.slice(0, 64)} is too large to show.`, at: m.at };
+  return {
+    seq: m.seq,
+    kind: 'system',
+    author: 'system',
+    color: m.color,
+    badge: 'system',
+    text: `${what} by ${m.author.slice(0, 64)} is too large to show.`,
+    at: m.at,
+  };
 }
 
 /** `messages` oldest first; returns pages oldest first, at least one (possibly empty: it clears the viewer's list). */
-export function pageHistory(messages: readonly ChatMessageView[], budget: HistoryBudget = DEFAULT_HISTORY_BUDGET): ChatMessageView[][] {
+export function pageHistory(
+  messages: readonly ChatMessageView[],
+  budget: HistoryBudget = DEFAULT_HISTORY_BUDGET,
+): ChatMessageView[][] {
   const kept: Array<{ m: ChatMessageView; bytes: number }> = [];
   let total = 0;
   for (let i = messages.length - 1; i >= 0; i--) {

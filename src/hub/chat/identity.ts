@@ -38,7 +38,13 @@ export function sameName(a: string, b: string): boolean {
  * account (linked when it was registered with the key): never someone whose name merely matches.
  * Admins moderate everywhere.
  */
-export function standing(store: Store, channel: string, account: string, role: UserRole, provedKey = false): Standing {
+export function standing(
+  store: Store,
+  channel: string,
+  account: string,
+  role: UserRole,
+  provedKey = false,
+): Standing {
   const host = provedKey || store.streamers.ownerOf(channel) === account;
   const mod = store.moderators.is(channel, account);
   const rank: Rank = role === 'admin' ? 3 : host ? 2 : mod ? 1 : 0;

@@ -41,7 +41,8 @@ export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
   // The same check the edge made at the first hop (shared rules); the hub is the authority.
   const check = checkText(raw, max);
   if (!check.ok) {
-    const text = check.code === 'EMPTY_MESSAGE' ? 'Empty message.' : `Messages are limited to ${max} characters.`;
+    const text =
+      check.code === 'EMPTY_MESSAGE' ? 'Empty message.' : `Messages are limited to ${max} characters.`;
     room.notice(conn.ref, 'error', check.code, text);
     return;
   }

@@ -102,7 +102,8 @@ export class MemberRegistry {
   /** Taken when another member's name is one a viewer could mistake for it (skeleton, not just case). */
   nameTaken(channel: string, name: string, exceptKey?: string): boolean {
     const key = nameSkeleton(name);
-    for (const m of this.channels.get(channel)?.values() ?? []) if (m.key !== exceptKey && nameSkeleton(m.name) === key) return true;
+    for (const m of this.channels.get(channel)?.values() ?? [])
+      if (m.key !== exceptKey && nameSkeleton(m.name) === key) return true;
     return false;
   }
 

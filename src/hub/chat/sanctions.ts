@@ -23,7 +23,8 @@ export interface SanctionSubject {
 export function targetsOf(subject: SanctionSubject, withIp = true): SanctionTarget[] {
   const targets: SanctionTarget[] = [{ type: 'name', value: subject.name.toLowerCase() }];
   if (subject.account !== undefined) targets.push({ type: 'user', value: subject.account.toLowerCase() });
-  if (withIp && subject.rank === 0) for (const ip of new Set(subject.ips)) targets.push({ type: 'ip', value: ip });
+  if (withIp && subject.rank === 0)
+    for (const ip of new Set(subject.ips)) targets.push({ type: 'ip', value: ip });
   return dedupe(targets);
 }
 

@@ -4,7 +4,14 @@
  */
 import { isInvisible } from '../../common/chat/index.js';
 
-export { charCount, checkDrawing, checkText, sanitizeText, type DrawingCheck, type TextCheck } from '../../common/chat/index.js';
+export {
+  charCount,
+  checkDrawing,
+  checkText,
+  sanitizeText,
+  type DrawingCheck,
+  type TextCheck,
+} from '../../common/chat/index.js';
 
 export type WordFilter = (text: string) => string;
 

@@ -11,7 +11,12 @@ export type { ErrorContext };
 export class HubError extends TiercastError {
   declare readonly code: HubErrorCode;
 
-  constructor(code: HubErrorCode, message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+  constructor(
+    code: HubErrorCode,
+    message: string,
+    context: ErrorContext = {},
+    options?: { cause?: unknown },
+  ) {
     super(code, message, context, options);
     this.name = 'HubError';
   }

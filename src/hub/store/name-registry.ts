@@ -29,7 +29,8 @@ export function createNameRegistry(db: BetterSqlite3.Database): NameRegistry {
   const recompute = db.transaction(() => {
     for (const table of TABLES) {
       const update = db.prepare<[string, string]>(`UPDATE ${table} SET name_key = ? WHERE name = ?`);
-      for (const { name } of db.prepare<[], { name: string }>(`SELECT name FROM ${table}`).all()) update.run(nameSkeleton(name), name);
+      for (const { name } of db.prepare<[], { name: string }>(`SELECT name FROM ${table}`).all())
+        update.run(nameSkeleton(name), name);
     }
   });
   recompute();
@@ -53,7 +54,12 @@ export function createNameRegistry(db: BetterSqlite3.Database): NameRegistry {
     holders,
     refuseTaken(kind, name, claim) {
       for (const h of holders(name)) {
-        const own = claim !== undefined && h.kind === 'streamer' && h.name === claim && kind === 'user' && name.toLowerCase() === claim.toLowerCase();
+        const own =
+          claim !== undefined &&
+          h.kind === 'streamer' &&
+          h.name === claim &&
+          kind === 'user' &&
+          name.toLowerCase() === claim.toLowerCase();
         if (own) continue;
         const what = h.kind === 'streamer' ? 'a streamer' : 'an account';
         const same = h.name.toLowerCase() === name.toLowerCase();
@@ -68,7 +74,12 @@ export function createNameRegistry(db: BetterSqlite3.Database): NameRegistry {
     },
     refuseEmojiTaken(name) {
       const taken = emoji.all(nameSkeleton(name))[0];
-      if (taken) throw new HubError('DUPLICATE_NAME', `an emoji ${taken.name === name ? 'with this name' : 'with a name too like this one'} already exists`, { emoji: name });
+      if (taken)
+        throw new HubError(
+          'DUPLICATE_NAME',
+          `an emoji ${taken.name === name ? 'with this name' : 'with a name too like this one'} already exists`,
+          { emoji: name },
+        );
     },
     setKey(table, name) {
       setters[table].run(nameSkeleton(name), name);

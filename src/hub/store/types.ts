@@ -68,11 +68,21 @@ export interface SanctionRecord {
 }
 
 export interface StreamerRepo {
-  add(input: { name: string; key: string; title?: string; description?: string; category?: string; password?: string }): StreamerRecord;
+  add(input: {
+    name: string;
+    key: string;
+    title?: string;
+    description?: string;
+    category?: string;
+    password?: string;
+  }): StreamerRecord;
   remove(name: string): void;
   list(): StreamerRecord[];
   get(name: string): StreamerRecord | undefined;
-  update(name: string, patch: { title?: string; description?: string; category?: string; password?: string | null }): StreamerRecord;
+  update(
+    name: string,
+    patch: { title?: string; description?: string; category?: string; password?: string | null },
+  ): StreamerRecord;
   /** Replaces the key; the old one stops working at once. */
   rotateKey(name: string, newKey: string): void;
   /** The streamer whose key this is, or undefined. Constant work whether or not it matches. */

@@ -63,7 +63,10 @@ export function createUserRepo(ctx: RepoContext): UserRepo {
           throw new HubError('DUPLICATE_NAME', 'a user with this name already exists', { user: name });
         throw err;
       }
-      ctx.logger.info({ user: name, role, ...(claim !== undefined ? { ownerOf: claim } : {}) }, 'user created');
+      ctx.logger.info(
+        { user: name, role, ...(claim !== undefined ? { ownerOf: claim } : {}) },
+        'user created',
+      );
       return toRecord(require(name));
     },
 

@@ -19,7 +19,8 @@ export class FlvReader {
     const out: FlvTag[] = [];
     if (!this.headerDone) {
       if (this.buf.length < 13) return out;
-      if (this.buf.toString('latin1', 0, 3) !== 'FLV') throw new ProtocolError('RTMP_PROTOCOL_ERROR', 'input is not FLV');
+      if (this.buf.toString('latin1', 0, 3) !== 'FLV')
+        throw new ProtocolError('RTMP_PROTOCOL_ERROR', 'input is not FLV');
       const headerSize = this.buf.readUInt32BE(5);
       if (this.buf.length < headerSize + 4) return out;
       this.buf = this.buf.subarray(headerSize + 4);
@@ -28,7 +29,8 @@ export class FlvReader {
     while (this.buf.length >= 11) {
       const type = this.buf[0]! & 0x1f;
       const size = this.buf.readUIntBE(1, 3);
-      if (size > MAX_TAG_BYTES) throw new ProtocolError('RTMP_MESSAGE_TOO_LARGE', 'FLV tag too large', { bytes: size });
+      if (size > MAX_TAG_BYTES)
+        throw new ProtocolError('RTMP_MESSAGE_TOO_LARGE', 'FLV tag too large', { bytes: size });
       if (this.buf.length < 11 + size + 4) break;
       const timestamp = (this.buf.readUIntBE(4, 3) | (this.buf[7]! << 24)) >>> 0;
       const body = Buffer.from(this.buf.subarray(11, 11 + size));

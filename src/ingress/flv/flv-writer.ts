@@ -5,7 +5,6 @@
 import { TiercastError } from '../../common/errors/index.js';
 import type { FlvTag } from './flv-tag.js';
 
-
 const FLV_HEADER_SIZE = 9;
 const TAG_HEADER_SIZE = 11;
 /** The DataSize field is 24 bits. */

@@ -71,7 +71,8 @@ export function mediaTags(msg: RtmpMessage): Array<{ type: 8 | 9 | 18; timestamp
     }
   };
   if (msg.typeId === MessageType.AGGREGATE) {
-    for (const part of splitAggregate(msg.payload, msg.timestamp)) add(part.typeId, part.timestamp, part.data);
+    for (const part of splitAggregate(msg.payload, msg.timestamp))
+      add(part.typeId, part.timestamp, part.data);
   } else {
     add(msg.typeId, msg.timestamp, msg.payload);
   }

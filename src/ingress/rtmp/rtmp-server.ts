@@ -75,7 +75,11 @@ export class RtmpServer {
     this.log = opts.logger ?? createLogger('rtmp-server');
     this.limits = { ...DEFAULT_PENDING, ...opts.pending };
     // Per code and address: 5 lines per 10 s, then one line with the count.
-    this.warnings = createLogRateLimiter(this.log, { maxPerWindow: 5, windowMs: 10_000, what: 'RTMP warnings' });
+    this.warnings = createLogRateLimiter(this.log, {
+      maxPerWindow: 5,
+      windowMs: 10_000,
+      what: 'RTMP warnings',
+    });
     this.server = net.createServer((socket) => this.onConnection(socket));
   }
 
@@ -152,7 +156,12 @@ export class RtmpServer {
       const perAddress = fromAddress >= this.limits.maxPerAddress;
       if (this.warnings.allow(`RTMP_TOO_MANY_CONNECTIONS ${ip}`)) {
         log.warn(
-          { code: 'RTMP_TOO_MANY_CONNECTIONS', pending: this.pending.size, fromAddress, limit: perAddress ? 'maxPerAddress' : 'maxConnections' },
+          {
+            code: 'RTMP_TOO_MANY_CONNECTIONS',
+            pending: this.pending.size,
+            fromAddress,
+            limit: perAddress ? 'maxPerAddress' : 'maxConnections',
+          },
           'too many connections without a publish; closing the new one',
         );
       }

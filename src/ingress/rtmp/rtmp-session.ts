@@ -93,7 +93,10 @@ export class RtmpSession {
 
   constructor(private readonly opts: RtmpSessionOptions) {
     this.parser = new ChunkStreamParser({
-      maxMessageBytes: Math.min(opts.pendingMaxMessageBytes ?? PENDING_MAX_MESSAGE_BYTES, opts.maxMessageBytes),
+      maxMessageBytes: Math.min(
+        opts.pendingMaxMessageBytes ?? PENDING_MAX_MESSAGE_BYTES,
+        opts.maxMessageBytes,
+      ),
     });
     this.log = opts.logger;
     this.now = opts.now ?? Date.now;
@@ -277,7 +280,9 @@ export class RtmpSession {
       remoteAddress: this.opts.transport.remoteAddress,
     };
     // Promise.resolve().then: an onPublish that throws synchronously is a refusal too.
-    const control: PublishControl = { fail: (code, description) => this.failPublish(attempt, code, description) };
+    const control: PublishControl = {
+      fail: (code, description) => this.failPublish(attempt, code, description),
+    };
     void Promise.resolve()
       .then(() => this.opts.onPublish(req, control))
       .then(

@@ -62,4 +62,3 @@ export const REFUSAL_DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   STREAM_ALREADY_LIVE: 'Stream already publishing',
   HUB_UNAVAILABLE: 'Stream keys cannot be checked right now; try again shortly',
 };
-

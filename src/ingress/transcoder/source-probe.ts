@@ -3,7 +3,13 @@
  * header's SPS. The transcoder needs the source height (to drop ladder rungs above it) and whether there
  * is audio/video (to plan ffmpeg outputs) before it can start ffmpeg.
  */
-import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, isSequenceHeader, type FlvTag } from '../flv/flv-tag.js';
+import {
+  FLV_TAG_AUDIO,
+  FLV_TAG_SCRIPT,
+  FLV_TAG_VIDEO,
+  isSequenceHeader,
+  type FlvTag,
+} from '../flv/flv-tag.js';
 
 export interface SourceInfo {
   hasAudio: boolean;

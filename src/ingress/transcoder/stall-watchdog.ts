@@ -30,7 +30,8 @@ export class StallWatchdog {
   /** Media was written to ffmpeg. */
   fed(): void {
     const now = this.now();
-    if (this.waitingSince === undefined || now - this.lastFedAt > this.opts.timeoutMs / 2) this.waitingSince = now;
+    if (this.waitingSince === undefined || now - this.lastFedAt > this.opts.timeoutMs / 2)
+      this.waitingSince = now;
     this.lastFedAt = now;
   }
 

@@ -36,7 +36,12 @@ export interface TranscoderStartOptions {
    * availabilityStartTime, segment numbers after `nextSegment`, epoch after `epoch`. Players then cross the
    * gap as a discontinuity instead of reloading a new timeline.
    */
-  continueTimeline?: { availabilityStartTime: number; endSeconds: number; nextSegment: number; epoch: number };
+  continueTimeline?: {
+    availabilityStartTime: number;
+    endSeconds: number;
+    nextSegment: number;
+    epoch: number;
+  };
 }
 
 export type TranscoderEvents = {

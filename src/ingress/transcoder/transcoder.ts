@@ -314,10 +314,14 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
 
   private onStall(run: Run, silentMs: number): void {
     if (run.ended || this.closed || run !== this.run) return;
-    const err = new ProcessError('TRANSCODER_STALLED', `ffmpeg produced nothing for ${silentMs} ms while fed; killing it`, {
-      stream: this.stream,
-      pid: run.proc.pid,
-    });
+    const err = new ProcessError(
+      'TRANSCODER_STALLED',
+      `ffmpeg produced nothing for ${silentMs} ms while fed; killing it`,
+      {
+        stream: this.stream,
+        pid: run.proc.pid,
+      },
+    );
     this.logger.warn({ code: err.code, pid: run.proc.pid, silentMs }, 'ffmpeg stalled; restarting it');
     run.proc.kill();
     this.endRun(run, err);
@@ -345,7 +349,9 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
 
   private scheduleRestart(lastError: TiercastError): void {
     if (this.closed) return;
-    const max = this.produced ? this.opts.restart.maxRestarts : Math.min(this.opts.restart.maxRestarts, STARTUP_MAX_RESTARTS);
+    const max = this.produced
+      ? this.opts.restart.maxRestarts
+      : Math.min(this.opts.restart.maxRestarts, STARTUP_MAX_RESTARTS);
     if (this.consecutiveFailures > max) {
       const fatal = new ProcessError(
         'TRANSCODER_DIED',
