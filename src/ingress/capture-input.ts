@@ -10,6 +10,7 @@ import type { Logger } from '../common/logging/index.js';
 import { FlvReader, type FlvTag } from './flv/flv-reader.js';
 import type { LiveStream } from './live-stream.js';
 import { FfmpegProcess } from './transcoder/ffmpeg-supervisor.js';
+import { sourceEncodeArgs } from './source-encode.js';
 
 export interface CaptureInputOptions {
   input: string;
@@ -33,22 +34,7 @@ export function captureArgs(o: CaptureInputOptions): string[] {
     ...(o.format === 'lavfi' || !o.format ? ['-re'] : []),
     '-i',
     o.input,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-g',
-    '30',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-ar',
-    '48000',
-    '-f',
-    'flv',
+    ...sourceEncodeArgs(),
     'pipe:3',
   ];
 }

@@ -5,6 +5,7 @@
 import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { FfmpegProcess } from './transcoder/ffmpeg-supervisor.js';
+import { sourceEncodeArgs } from './source-encode.js';
 
 export interface DemoPublisherOptions {
   rtmpUrl: string;
@@ -33,26 +34,7 @@ export function demoArgs(o: Pick<DemoPublisherOptions, 'rtmpUrl' | 'key' | 'widt
     'lavfi',
     '-i',
     'sine=frequency=440:beep_factor=4:sample_rate=48000',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-tune',
-    'zerolatency',
-    '-g',
-    '30',
-    '-b:v',
-    '3000k',
-    '-pix_fmt',
-    'yuv420p',
-    '-c:a',
-    'aac',
-    '-b:a',
-    '128k',
-    '-ar',
-    '48000',
-    '-f',
-    'flv',
+    ...sourceEncodeArgs({ videoBitrateKbps: 3000, audioBitrateKbps: 128 }),
     `${o.rtmpUrl.replace(/\/+$/, '')}/${o.key}`,
   ];
 }

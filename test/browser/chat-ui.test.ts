@@ -8,7 +8,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
+import {
+  KEY,
+  startNetwork,
+  startTestHub,
+  waitFor,
+  waitForProtection,
+  type TestNetwork,
+} from '../helpers/network.js';
 import { launchChromium } from '../helpers/browser.js';
 import type { HubNode } from '../../src/hub/main.js';
 
@@ -31,13 +38,7 @@ before(async () => {
   hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
   hub.store.emoji.add({ name: 'tc', mime: 'image/png', data: PNG });
   net = await startNetwork({ intermediates: 1, hub });
-  await waitFor('the edge has the hub directory', async () => {
-    const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
-      name: string;
-      protected?: boolean;
-    }>;
-    return list.some((s) => s.name === 'cam' && s.protected === false);
-  });
+  await waitForProtection(net.edgeUrl, 'cam', false);
   browser = await launchChromium();
 });
 
@@ -224,13 +225,7 @@ test(
     await waitFor('password set', async () =>
       /protected/.test(await streamer.locator('#pw-state').innerText()),
     );
-    await waitFor('the edge knows the stream is protected', async () => {
-      const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
-        name: string;
-        protected?: boolean;
-      }>;
-      return list.some((s) => s.name === 'cam' && s.protected === true);
-    });
+    await waitForProtection(net.edgeUrl, 'cam', true);
 
     const visitor = await newPage();
     await visitor.goto(`${net.edgeUrl}/watch/cam`);

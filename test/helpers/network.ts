@@ -12,6 +12,7 @@ import { startHub, type HubNode } from '../../src/hub/main.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
 import { startIngress, type IngressNode } from '../../src/ingress/main.js';
 import { startIntermediate, type IntermediateNode } from '../../src/intermediate/main.js';
+import { sourceEncodeArgs } from '../../src/ingress/source-encode.js';
 
 export const SECRET = 'test-cluster-secret-0123456789';
 export const KEY = 'live_test_key_123456';
@@ -139,22 +140,7 @@ export function publish(
       'sine=frequency=440:sample_rate=48000',
       '-t',
       String(seconds),
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-tune',
-      'zerolatency',
-      '-g',
-      '30',
-      '-pix_fmt',
-      'yuv420p',
-      '-c:a',
-      'aac',
-      '-ar',
-      '48000',
-      '-f',
-      'flv',
+      ...sourceEncodeArgs(),
       `${rtmpUrl}/${key}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
@@ -208,4 +194,24 @@ export function run(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** Waits until an edge's stream list says `name` is (or is not) password-protected: the hub's directory arrived. */
+export function waitForProtection(
+  edgeUrl: string,
+  name: string,
+  protectedNow: boolean,
+  timeoutMs = 15_000,
+): Promise<true> {
+  return waitFor(
+    `the edge lists ${name} as ${protectedNow ? 'protected' : 'open'}`,
+    async () => {
+      const list = (await (await fetch(`${edgeUrl}/api/streams`)).json()) as Array<{
+        name: string;
+        protected?: boolean;
+      }>;
+      return list.find((s) => s.name === name)?.protected === protectedNow;
+    },
+    timeoutMs,
+  );
 }

@@ -24,6 +24,7 @@ import {
   stop,
   waitFor,
   type TestNetwork,
+  waitForProtection,
 } from '../helpers/network.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
 
@@ -153,17 +154,7 @@ test('removing the password serves video again without a republish; setting it c
     0,
   );
   // The CLI writes the store; edges learn it with the hub's next directory push (every 5 s).
-  await waitFor(
-    'the directory says vault is open',
-    async () => {
-      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
-        name: string;
-        protected: boolean;
-      }>;
-      return l.find((s) => s.name === 'vault')?.protected === false;
-    },
-    15_000,
-  );
+  await waitForProtection(net.edgeUrl, 'vault', false);
   // The publish (and its StreamInfo, still saying "protected") is the same one: no republish.
   const mpd = await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`);
   assert.equal(mpd.status, 200, 'MPD served');

@@ -19,6 +19,7 @@ import {
   stop,
   waitFor,
   type TestNetwork,
+  waitForProtection,
 } from '../helpers/network.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
 import { ChatClient } from '../helpers/chat-client.js';
@@ -225,17 +226,7 @@ test('a password-protected stream is refused at every path until the viewer prov
     dataDir,
   ]);
   assert.equal(set.code, 0, set.stderr);
-  await waitFor(
-    'edge knows vault is protected',
-    async () => {
-      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
-        name: string;
-        protected: boolean;
-      }>;
-      return l.find((s) => s.name === 'vault')?.protected === true;
-    },
-    15_000,
-  );
+  await waitForProtection(net.edgeUrl, 'vault', true);
   const paths = ['/live/vault/manifest.mpd', '/live/vault/v360/init.mp4', '/live/vault/v360/3.m4s'];
   for (const p of paths) {
     const r = await fetch(`${net.edgeUrl}${p}`);
@@ -296,17 +287,7 @@ test('a password-protected stream is refused at every path until the viewer prov
     0,
   );
   // The CLI writes the store directly; edges learn it with the hub's next directory push (every 5 s).
-  await waitFor(
-    'edge knows vault is open again',
-    async () => {
-      const l = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
-        name: string;
-        protected: boolean;
-      }>;
-      return l.find((s) => s.name === 'vault')?.protected === false;
-    },
-    15_000,
-  );
+  await waitForProtection(net.edgeUrl, 'vault', false);
 });
 
 test('accounts: register, log in, follow; wrong password and bad names refused; no secret in responses', async () => {
