@@ -12,6 +12,7 @@ import { isValidName } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMpd } from './mpd.js';
+import { addHlsRoutes, respondPart, type WithKnownStream } from './hls-http.js';
 import { serveSegment, waitForInit, type PendingRequest, type SegmentSource } from './segment-requests.js';
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
@@ -42,6 +43,8 @@ export interface EdgeHttpDeps {
 
 const NO_STORE = { 'cache-control': 'no-store' };
 const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
+/** An LL-HLS part: chunk P of segment N (src/edge/hls-playlist.ts). */
+const PART_RE = /^(\d{1,10})\.(\d{1,4})\.m4s$/;
 
 export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   const { config, relay, logger, metrics, counter, files, gate } = deps;
@@ -123,9 +126,13 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   // No request header reaches a document: the MPD's one URL comes from configuration or is relative.
   const timeUrl = config.publicUrl ? `${config.publicUrl.replace(/\/+$/, '')}/time` : '/time';
 
-  app.get('/live/:name/manifest.mpd', (res, req) => {
+  /**
+   * For documents about a stream (MPD, HLS playlists): subscribes if needed, waits until the stream is known
+   * here and its protection is decided, and only then calls `answer` (never for a refused viewer).
+   */
+  const withKnownStream: WithKnownStream = (res, req, route, answer) => {
     const name = req.getParameter(0) ?? '';
-    if (!isValidName(name)) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', 'no such stream');
+    if (!isValidName(name)) return notFound(res, route, 'STREAM_NOT_FOUND', 'no such stream');
     const cookies = req.getHeader('cookie');
     if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
     let aborted = false;
@@ -136,13 +143,19 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     const deadline = Date.now() + config.upstream.subscribeTimeoutMs;
     void r.whenKnown(config.upstream.subscribeTimeoutMs).then(async (info) => {
       if (aborted) return;
-      if (!info) return notFound(res, 'manifest', 'STREAM_NOT_FOUND', `stream ${name} is not live`);
+      if (!info) return notFound(res, route, 'STREAM_NOT_FOUND', `stream ${name} is not live`);
       // Now that the stream is known here, its protection can be (from the directory or its StreamInfo).
       const access = await gate.settle(name, cookies, Math.max(0, deadline - Date.now()));
       if (aborted) return;
       if (access !== 'allow') return refuse(res, name, cookies);
-      const current = r.info ?? info;
-      const mpd = buildMpd(current, {
+      r.touch();
+      answer(r, r.info ?? info, () => aborted);
+    });
+  };
+
+  app.get('/live/:name/manifest.mpd', (res, req) =>
+    withKnownStream(res, req, 'manifest', (_r, info) => {
+      const mpd = buildMpd(info, {
         timeUrl,
         targetLatencyMs: config.viewer.targetLatencyMs,
         cacheSegments: config.cache.segments,
@@ -153,8 +166,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
         ...NO_STORE,
         'access-control-allow-origin': '*',
       });
-    });
-  });
+    }),
+  );
+
+  // Registered before the segment route: uWS prefers the literal `playlist.m3u8` to the `:file` parameter.
+  addHlsRoutes(app, { withKnownStream, notFound, count, waitMs: config.viewer.segmentWaitMs });
 
   app.get('/live/:name/:rendition/:file', (res, req) => {
     const name = req.getParameter(0) ?? '';
@@ -216,6 +232,16 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       });
       cancel.push(pending);
       return;
+    }
+    const part = PART_RE.exec(file);
+    if (part) {
+      counter.httpSeen(name, remote);
+      return respondPart(res, r, rendition, Number(part[1]), Number(part[2]), {
+        waitMs: config.viewer.segmentWaitMs,
+        count,
+        notFound,
+        bytesOut: metrics.bytesOut.labels({ stream: name, transport: 'http' }),
+      });
     }
     const m = SEGMENT_RE.exec(file);
     if (!m) return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');

@@ -38,7 +38,7 @@ export class RenditionCache {
 
   constructor(
     readonly id: string,
-    private readonly maxSegments: number,
+    readonly maxSegments: number,
   ) {}
 
   get last(): MediaChunk | undefined {
