@@ -6,7 +6,7 @@ declare var dashjs: typeof import('dashjs') | undefined;
 
 /** What the watch page exposes for tests and benchmarks (player.js sets it at start-up). */
 interface TiercastPageApi {
-  transport: 'ws' | 'dash';
+  transport: 'ws' | 'dash' | 'hls' | 'none';
   latency(): number | null;
   quality(): string | null;
   renditions(): string[];

@@ -1,8 +1,10 @@
-// The watch page: picks a transport (?transport=ws|dash, default ws, the lowest latency), wires
-// the player to the controls, and exposes window.tiercast for tests and benchmarks.
+// The watch page: picks a transport by what the browser can play (?transport=ws|dash|hls asks for one;
+// default ws, the lowest latency; native HLS where there is no MSE), wires the player to the controls,
+// and exposes window.tiercast for tests and benchmarks.
 
 import { WsPlayer } from './ws-player.js';
 import { DashPlayer } from './dash-player.js';
+import { NativeHlsPlayer, browserCapabilities, chooseTransport } from './native-hls-player.js';
 import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry } from './format.js';
 import { streamAccess } from './stream-access.js';
 import { byId } from './dom.js';
@@ -21,6 +23,7 @@ const STATUS_TEXT = {
   locked: 'Password required',
 };
 const LATENCY_EVERY_MS = 250;
+const TRANSPORT_LABEL = { ws: 'WebSocket', dash: 'LL-DASH', hls: 'HLS (built-in player)', none: 'none' };
 const META_EVERY_MS = 15_000;
 
 /** For elements used only as plain HTML elements (text, hidden). */
@@ -35,13 +38,14 @@ const playBtn = byId('play', HTMLButtonElement);
 const fullscreenBtn = byId('fullscreen', HTMLButtonElement);
 
 const params = new URLSearchParams(location.search);
-const transport = params.get('transport') === 'dash' ? 'dash' : 'ws';
+const choice = chooseTransport(params.get('transport'), browserCapabilities(video));
+const transport = choice.transport;
 const target = Number(params.get('target'));
 const name = streamNameFromPath(location.pathname);
 
 /** @type {QualityOption[]} highest first */
 let renditionList = [];
-/** @type {WsPlayer | DashPlayer | null} */
+/** @type {WsPlayer | DashPlayer | NativeHlsPlayer | null} */
 let player = null;
 
 /**
@@ -150,7 +154,12 @@ function wireControls() {
 function main() {
   exposeApi();
   wireControls();
-  $('transport').textContent = transport === 'ws' ? 'WebSocket' : 'LL-DASH';
+  $('transport').textContent = TRANSPORT_LABEL[transport];
+  if (transport === 'none') {
+    setStatus('error', choice.reason);
+    qualitySelect.disabled = true;
+    return;
+  }
   if (!name) {
     $('title').textContent = 'Stream not found';
     setStatus('error', 'This is not a valid stream address.');
@@ -186,6 +195,11 @@ function startPlayer(name) {
       options,
     });
     player.start();
+  } else if (transport === 'hls') {
+    player = new NativeHlsPlayer({ video, playlistUrl: `${path}/master.m3u8`, onStatus: setStatus });
+    player.start();
+    // The browser picks the quality: the menu says so.
+    fillQualityMenu([]);
   } else {
     player = new DashPlayer({
       ...common,

@@ -1,0 +1,132 @@
+/**
+ * HLS in a real Chromium through ingress → intermediate → edge: a browser without Media Source Extensions
+ * (an iPhone before iOS 17.1, an in-app browser) plays /watch/NAME with its built-in HLS player; a browser
+ * with neither MSE nor HLS is told why in words; hls.js in low-latency mode plays the edge's LL-HLS.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import type { Browser, Page } from 'playwright-core';
+import { publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import { launchChromium } from '../helpers/browser.js';
+
+let net: TestNetwork;
+let pub: ReturnType<typeof publish>;
+let browser: Browser;
+
+before(async () => {
+  net = await startNetwork({ intermediates: 1 });
+  pub = publish(net.rtmpUrl, undefined, 300);
+  await waitFor(
+    'the edge serves the playlist',
+    async () => (await fetch(`${net.edgeUrl}/live/cam/v360/playlist.m3u8`)).ok,
+    30_000,
+  );
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await stop(pub);
+  await net.close();
+});
+
+const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')!.currentTime);
+
+async function advances(page: Page, what: string): Promise<void> {
+  await waitFor(`${what}: playback started`, async () => (await videoTime(page)) > 0.5, 40_000, 200);
+  const t0 = await videoTime(page);
+  await waitFor(`${what}: video time advancing`, async () => (await videoTime(page)) > t0 + 2, 20_000, 200);
+}
+
+test(
+  'without Media Source Extensions the watch page plays the built-in HLS player',
+  { timeout: 120_000 },
+  async () => {
+    const context = await browser.newContext();
+    // What an iPhone before iOS 17.1 offers a page: no MediaSource, no ManagedMediaSource.
+    await context.addInitScript(() => {
+      delete (globalThis as { MediaSource?: unknown }).MediaSource;
+      delete (globalThis as { ManagedMediaSource?: unknown }).ManagedMediaSource;
+    });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${net.edgeUrl}/watch/cam`);
+      assert.equal(await page.evaluate(() => 'MediaSource' in window), false);
+      assert.equal(await page.evaluate(() => window.tiercast.transport), 'hls');
+      await advances(page, 'native HLS');
+      assert.equal(await page.locator('#status').innerText(), 'Live');
+      assert.match(await page.locator('#transport').innerText(), /HLS/);
+    } finally {
+      await context.close();
+    }
+  },
+);
+
+test('a browser with neither MSE nor HLS says so in words instead of "Connecting…" forever', async () => {
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    delete (globalThis as { MediaSource?: unknown }).MediaSource;
+    HTMLMediaElement.prototype.canPlayType = () => '';
+  });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${net.edgeUrl}/watch/cam`);
+    await waitFor('the reason is shown', async () =>
+      /cannot play live video/.test(await page.locator('#status').innerText()),
+    );
+    assert.equal(await page.evaluate(() => window.tiercast.transport), 'none');
+  } finally {
+    await context.close();
+  }
+});
+
+test(
+  'hls.js in low-latency mode plays the edge’s LL-HLS, every rendition',
+  { timeout: 120_000 },
+  async () => {
+    const hlsJs = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    try {
+      // A page of the edge's origin, so playlists and parts are same-origin requests.
+      await page.goto(`${net.edgeUrl}/healthz`);
+      await page.addScriptTag({ path: hlsJs });
+      page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      const levels = await page.evaluate(async (src) => {
+        type HlsCtor = {
+          new (c: object): {
+            loadSource(u: string): void;
+            attachMedia(v: HTMLVideoElement): void;
+            on(e: string, f: (e: string, d: { levels: unknown[] }) => void): void;
+            levels: unknown[];
+            currentLevel: number;
+          };
+          Events: Record<string, string>;
+        };
+        const Hls = (window as unknown as { Hls: HlsCtor }).Hls;
+        const video = document.createElement('video');
+        video.muted = true;
+        document.body.append(video);
+        const hls = new Hls({ lowLatencyMode: true });
+        (window as unknown as { hls: unknown }).hls = hls;
+        hls.loadSource(src);
+        hls.attachMedia(video);
+        await new Promise<void>((resolve) => hls.on(Hls.Events.MANIFEST_PARSED!, () => resolve()));
+        void video.play();
+        return hls.levels.length;
+      }, `${net.edgeUrl}/live/cam/master.m3u8`);
+      assert.equal(levels, 2, 'both video renditions');
+      await advances(page, 'hls.js');
+      // Switch to the other rendition and keep playing.
+      await page.evaluate(() => {
+        const h = (window as unknown as { hls: { currentLevel: number; levels: unknown[] } }).hls;
+        h.currentLevel = h.currentLevel === 0 ? 1 : 0;
+      });
+      await advances(page, 'hls.js after a quality switch');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+);
