@@ -13,6 +13,7 @@ import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMpd } from './mpd.js';
 import { addHlsRoutes, respondPart, type WithKnownStream } from './hls-http.js';
+import { addOembedRoute } from './oembed.js';
 import { serveSegment, waitForInit, type PendingRequest, type SegmentSource } from './segment-requests.js';
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
@@ -81,6 +82,20 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     count('page', '200');
     page(res, 'watch.html');
   });
+  app.get('/embed/:name', (res, req) => {
+    if (!isValidName(req.getParameter(0) ?? '')) {
+      count('page', '404');
+      return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
+    }
+    count('page', '200');
+    page(res, 'embed.html');
+  });
+  // A title for oEmbed: from the hub's directory or the tree's; undefined for a name no one streams under.
+  const streamTitle = (name: string) => {
+    const e = (deps.hubDirectory() ?? relay.directory).find((x) => x.name === name);
+    return e ? (e.title ?? e.name) : undefined;
+  };
+  addOembedRoute(app, { publicUrl: config.publicUrl, title: streamTitle, count });
   app.get('/static/:file', (res, req) => {
     const f = files.get(req.getParameter(0) ?? '');
     if (!f) {

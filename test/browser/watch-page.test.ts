@@ -104,3 +104,46 @@ test('the directory page lists the live stream with a link to its player', async
     await page.close();
   }
 });
+
+test(
+  '/embed/NAME is the player alone, with keyboard controls; the watch page announces it through oEmbed',
+  { timeout: 60_000 },
+  async () => {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${net.edgeUrl}/embed/cam`);
+      await waitFor('embedded playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
+      assert.equal(await page.locator('#chat').count(), 0, 'no chat in the embed');
+      assert.equal(await page.locator('header').count(), 0, 'no site header in the embed');
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
+      const muted = () => page.evaluate(() => document.querySelector('video')!.muted);
+      const before = await muted();
+      await page.keyboard.press('m');
+      assert.equal(await muted(), !before, 'm toggles mute');
+      await page.evaluate(() => (document.querySelector('video')!.volume = 0.5));
+      await page.keyboard.press('ArrowUp');
+      const volume = await page.evaluate(() => document.querySelector('video')!.volume);
+      assert.ok(Math.abs(volume - 0.6) < 1e-6, `volume ${volume}`);
+      await page.keyboard.press('k');
+      assert.equal(await page.evaluate(() => document.querySelector('video')!.paused), true, 'k pauses');
+
+      await page.goto(`${net.edgeUrl}/watch/cam`);
+      const href = await page.locator('link[type="application/json+oembed"]').getAttribute('href');
+      assert.ok(href, 'the watch page links its oEmbed');
+      const o = (await (await fetch(new URL(href, net.edgeUrl))).json()) as {
+        type: string;
+        html: string;
+        title: string;
+      };
+      assert.equal(o.type, 'video');
+      assert.ok(o.html.includes(`src="${net.edgeUrl}/embed/cam"`), o.html);
+      assert.equal(
+        (await fetch(`${net.edgeUrl}/oembed?url=${encodeURIComponent(`${net.edgeUrl}/watch/nobody`)}`))
+          .status,
+        404,
+      );
+    } finally {
+      await page.close();
+    }
+  },
+);

@@ -20,7 +20,7 @@ export const STREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
  * @param {string} pathname
  */
 export function streamNameFromPath(pathname) {
-  const encoded = /^\/watch\/([^/]+)\/?$/.exec(pathname)?.[1];
+  const encoded = /^\/(?:watch|embed)\/([^/]+)\/?$/.exec(pathname)?.[1];
   if (encoded === undefined) return null;
   let name;
   try {

@@ -36,6 +36,7 @@ const qualitySelect = byId('quality', HTMLSelectElement);
 const unmuteBtn = byId('unmute', HTMLButtonElement);
 const playBtn = byId('play', HTMLButtonElement);
 const fullscreenBtn = byId('fullscreen', HTMLButtonElement);
+const volumeSlider = byId('volume', HTMLInputElement);
 
 const params = new URLSearchParams(location.search);
 const choice = chooseTransport(params.get('transport'), browserCapabilities(video));
@@ -88,6 +89,7 @@ function updateLatency() {
 }
 
 function updateMuteButton() {
+  volumeSlider.value = String(video.muted ? 0 : video.volume);
   unmuteBtn.textContent = video.muted ? 'Unmute' : 'Mute';
   unmuteBtn.setAttribute('aria-pressed', String(!video.muted));
   unmuteBtn.classList.toggle('attention', video.muted);
@@ -141,13 +143,59 @@ function wireControls() {
   });
   video.addEventListener('pause', () => (playBtn.hidden = false));
   video.addEventListener('playing', () => (playBtn.hidden = true));
-  if (document.fullscreenEnabled) {
-    fullscreenBtn.addEventListener('click', () => {
-      if (document.fullscreenElement) void document.exitFullscreen();
-      else void $('stage').requestFullscreen();
-    });
-  } else {
-    fullscreenBtn.hidden = true;
+  const toggleFullscreen = () => {
+    if (document.fullscreenElement) void document.exitFullscreen();
+    else void $('stage').requestFullscreen();
+  };
+  if (document.fullscreenEnabled) fullscreenBtn.addEventListener('click', toggleFullscreen);
+  else fullscreenBtn.hidden = true;
+  volumeSlider.addEventListener('input', () => {
+    video.volume = Number(volumeSlider.value);
+    video.muted = video.volume === 0;
+  });
+  document.addEventListener('keydown', (e) => {
+    const key = playerKey(e);
+    if (!key) return;
+    e.preventDefault();
+    if (key === 'play') {
+      if (video.paused) void video.play().catch(() => (playBtn.hidden = false));
+      else video.pause();
+    } else if (key === 'mute') unmuteBtn.click();
+    else if (key === 'fullscreen' && document.fullscreenEnabled) toggleFullscreen();
+    else if (key === 'louder' || key === 'quieter') {
+      video.volume = Math.min(1, Math.max(0, video.volume + (key === 'louder' ? 0.1 : -0.1)));
+      video.muted = video.volume === 0;
+    }
+  });
+}
+
+/**
+ * The player's keys, as on common video sites: space or k play/pause, m mute, f full screen, up/down
+ * volume. Not while typing (chat, password) or on a control that uses the key itself.
+ * @param {KeyboardEvent} e
+ * @returns {'play' | 'mute' | 'fullscreen' | 'louder' | 'quieter' | null}
+ */
+function playerKey(e) {
+  if (e.ctrlKey || e.metaKey || e.altKey) return null;
+  const t = e.target;
+  if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement)
+    return null;
+  if (t instanceof HTMLElement && t.isContentEditable) return null;
+  if (t instanceof HTMLButtonElement && (e.key === ' ' || e.key === 'Enter')) return null;
+  switch (e.key) {
+    case ' ':
+    case 'k':
+      return 'play';
+    case 'm':
+      return 'mute';
+    case 'f':
+      return 'fullscreen';
+    case 'ArrowUp':
+      return 'louder';
+    case 'ArrowDown':
+      return 'quieter';
+    default:
+      return null;
   }
 }
 
@@ -168,6 +216,12 @@ function main() {
   }
   $('title').textContent = name;
   document.title = `${name} · tiercast`;
+  // oEmbed discovery: sites that unfurl a pasted watch link find the embeddable player.
+  const oembed = document.createElement('link');
+  oembed.rel = 'alternate';
+  oembed.type = 'application/json+oembed';
+  oembed.href = `/oembed?url=${encodeURIComponent(location.origin + location.pathname)}`;
+  document.head.append(oembed);
   void refreshMeta();
   setInterval(() => void refreshMeta(), META_EVERY_MS);
   // A password-protected stream starts once the viewer has unlocked it (stream-access.js shows the form).
