@@ -43,12 +43,17 @@ export function playlistSegments(cache: RenditionCache, rendition: RenditionInfo
   return out;
 }
 
-/** The newest position a playlist of this rendition shows, for blocking-reload decisions. */
-export function newestPosition(
-  segments: PlaylistSegment[],
+/**
+ * The newest position in the cache, which is what a playlist's last entry shows (a segment that starts at its
+ * first chunk), read without building the playlist: blocking reloads ask this on every chunk.
+ */
+export function newestInCache(
+  cache: RenditionCache,
 ): { segment: number; parts: number; complete: boolean } | undefined {
-  const last = segments.at(-1);
-  return last && { segment: last.number, parts: last.parts.length, complete: last.complete };
+  const last = cache.last;
+  const seg = last && cache.segment(last.segment);
+  if (!seg || seg.chunks[0]?.meta.chunk !== 0) return undefined;
+  return { segment: seg.number, parts: seg.chunks.length, complete: seg.complete };
 }
 
 /**
@@ -65,9 +70,7 @@ export function waitForPlaylist(
 ): PendingRequest {
   const state = () => {
     const cache = relay.renditions.get(rendition.id);
-    return cache
-      ? directiveState(newestPosition(playlistSegments(cache, rendition)), directive, partsPerSegment)
-      : 'wait';
+    return cache ? directiveState(newestInCache(cache), directive, partsPerSegment) : 'wait';
   };
   const now = state();
   if (now !== 'wait') {
