@@ -18,6 +18,7 @@ import { serveSegment, waitForInit, type PendingRequest, type SegmentSource } fr
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
+import type { EdgeEntry } from './edge-selection-http.js';
 import type { DirectoryEntry, HubDirectoryEntry } from '../common/protocol/index.js';
 
 /** A stream as the routes use it: what segment delivery reads, its description, and marking it in use. */
@@ -40,6 +41,8 @@ export interface EdgeHttpDeps {
   gate: AccessGate;
   /** The hub's directory (all streamers, live or not) once a linked hub sent it; else the routes use the tree's. */
   hubDirectory: () => HubDirectoryEntry[] | undefined;
+  /** Edge selection at the entry routes (pages, manifests): a 302 to a better edge, or "full". */
+  entry?: EdgeEntry;
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -74,11 +77,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     count('page', '200');
     page(res, 'dashboard.html');
   });
+  const divert = (res: HttpResponse, req: HttpRequest, route: string) =>
+    deps.entry?.divert(res, req, route) ?? false;
   app.get('/watch/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {
       count('page', '404');
       return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
     }
+    if (divert(res, req, 'page')) return;
     count('page', '200');
     page(res, 'watch.html');
   });
@@ -87,8 +93,19 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       count('page', '404');
       return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
     }
+    if (divert(res, req, 'page')) return;
     count('page', '200');
     page(res, 'embed.html');
+  });
+  // The chat alone, for a popup window or an OBS browser source; a valid name no one streams under gets the
+  // page, as on /watch (the chat says what is wrong).
+  app.get('/popout-chat/:name', (res, req) => {
+    if (!isValidName(req.getParameter(0) ?? '')) {
+      count('page', '404');
+      return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
+    }
+    count('page', '200');
+    page(res, 'popout-chat.html');
   });
   // A title for oEmbed: from the hub's directory or the tree's; undefined for a name no one streams under.
   const streamTitle = (name: string) => {
@@ -168,7 +185,8 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     });
   };
 
-  app.get('/live/:name/manifest.mpd', (res, req) =>
+  app.get('/live/:name/manifest.mpd', (res, req) => {
+    if (divert(res, req, 'manifest')) return;
     withKnownStream(res, req, 'manifest', (_r, info) => {
       const mpd = buildMpd(info, {
         timeUrl,
@@ -181,11 +199,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
         ...NO_STORE,
         'access-control-allow-origin': '*',
       });
-    }),
-  );
+    });
+  });
 
   // Registered before the segment route: uWS prefers the literal `playlist.m3u8` to the `:file` parameter.
-  addHlsRoutes(app, { withKnownStream, notFound, count, waitMs: config.viewer.segmentWaitMs });
+  addHlsRoutes(app, { withKnownStream, notFound, count, waitMs: config.viewer.segmentWaitMs, divert });
 
   app.get('/live/:name/:rendition/:file', (res, req) => {
     const name = req.getParameter(0) ?? '';

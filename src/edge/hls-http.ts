@@ -34,6 +34,8 @@ export interface HlsRouteDeps {
   count: (route: string, status: string) => void;
   /** How long a part that does not exist yet is waited for (a preload hint asks for it early). */
   waitMs: number;
+  /** Edge selection at the multivariant playlist (the viewer's entry): true when it answered. */
+  divert?: (res: HttpResponse, req: HttpRequest, route: string) => boolean;
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
@@ -42,12 +44,13 @@ const HEADERS = { 'cache-control': 'no-cache', 'access-control-allow-origin': '*
 export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
   const { withKnownStream, notFound, count } = deps;
 
-  app.get('/live/:name/master.m3u8', (res, req) =>
+  app.get('/live/:name/master.m3u8', (res, req) => {
+    if (deps.divert?.(res, req, 'playlist')) return;
     withKnownStream(res, req, 'playlist', (_s, info) => {
       count('playlist', '200');
       send(res, '200 OK', buildMasterPlaylist(info), { 'content-type': PLAYLIST_TYPE, ...HEADERS });
-    }),
-  );
+    });
+  });
 
   app.get('/live/:name/:rendition/playlist.m3u8', (res, req) => {
     const rendition = req.getParameter(1) ?? '';

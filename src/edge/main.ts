@@ -19,6 +19,12 @@ import { addChatSocket, chatTopic } from './chat-socket.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
 import type { HubDirectoryEntry } from '../common/protocol/index.js';
+import { UNKNOWN_CAPACITY } from '../common/discovery/index.js';
+import { advertisedHost } from '../common/discovery/node-discovery.js';
+import { EdgeSelector, candidateFromNode, type EdgeCandidate } from './edge-selection.js';
+import { addEdgeSelection } from './edge-selection-http.js';
+import { RegionMap } from './region-map.js';
+import { openGeoIp } from './geoip.js';
 
 export interface EdgeNode {
   readonly port: number;
@@ -29,10 +35,16 @@ export interface EdgeNode {
 
 export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Promise<EdgeNode> {
   const logger = createLogger('edge', { node_id: config.nodeId }, parentLogger);
+  // Configuration mistakes stop the start, naming the entry: before anything listens or connects.
+  const sel = config.edgeSelection;
+  const regions = new RegionMap(sel.regions);
+  const geoip = sel.geoip ? await openGeoIp(sel.geoip.database, sel.geoip.regions) : undefined;
   const metrics = createMetrics(config.nodeId, 'edge');
+  // The capacity advertised in discovery is maxViewers when set: other edges rank this one by it.
+  const capacity = config.maxViewers ?? config.discovery.capacity;
   const { relay, nd } = createPullingRelay({
     role: 'edge',
-    discovery: config.discovery,
+    discovery: { ...config.discovery, capacity },
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     upstream: config.upstream,
@@ -53,6 +65,41 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   });
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
+
+  // Edge selection: this edge (its URL is known once it listens), the others from discovery and the config.
+  const totalViewers = () => counter.total();
+  let selfUrl = config.publicUrl?.replace(/\/+$/, '') ?? '';
+  const peers: EdgeCandidate[] = sel.peers.map((p) => ({
+    id: `peer:${new URL(p.url).host}`,
+    region: p.region,
+    url: p.url.replace(/\/+$/, ''),
+    load: 0,
+    capacity: UNKNOWN_CAPACITY,
+  }));
+  const selector = new EdgeSelector({
+    self: () => ({
+      id: config.nodeId,
+      region: config.discovery.region,
+      url: selfUrl,
+      load: totalViewers(),
+      capacity: config.maxViewers ?? UNKNOWN_CAPACITY,
+    }),
+    others: () => [
+      ...nd.discovery
+        .nodes('edge')
+        .filter((n) => n.id !== config.nodeId)
+        .map(candidateFromNode),
+      ...peers.filter((p) => p.url !== selfUrl),
+    ],
+    regions,
+    geoip,
+  });
+  const entry = addEdgeSelection(app, {
+    selector,
+    redirect: sel.redirect,
+    logger: logger.child({ module: 'edge-selection' }),
+    count: (route, status) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) }),
+  });
 
   // Chat, accounts and the hub's directory, when a hub is configured.
   let hubDirectory: HubDirectoryEntry[] | undefined;
@@ -112,6 +159,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     metrics,
     counter,
     gate,
+    atCapacity: () => selector.atCapacity(),
   });
   addEdgeRoutes(app, {
     config,
@@ -122,11 +170,11 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     files: loadStaticFiles(),
     gate,
     hubDirectory: () => hubDirectory,
+    entry,
   });
   const listening = await listen(app, config.http.host, config.http.port);
-  await nd.register(config.http.host, listening.port, 'ws', () =>
-    relay.list().reduce((n, r) => n + counter.count(r.name), 0),
-  );
+  selfUrl ||= `http://${advertisedHost(config.discovery, config.http.host)}:${listening.port}`;
+  await nd.register(config.http.host, listening.port, 'ws', totalViewers, config.publicUrl);
   if (hubLink && chatBridge) hubLink.start(chatBridge);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');

@@ -27,6 +27,13 @@ export class ViewerCounter {
     m.set(client, now);
   }
 
+  /** Viewers of every stream at this edge. */
+  total(now = Date.now()): number {
+    let n = 0;
+    for (const stream of new Set([...this.ws.keys(), ...this.http.keys()])) n += this.count(stream, now);
+    return n;
+  }
+
   count(stream: string, now = Date.now()): number {
     let n = this.ws.get(stream) ?? 0;
     const m = this.http.get(stream);

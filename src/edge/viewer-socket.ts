@@ -18,6 +18,7 @@ import { AdmittedViewer } from './viewer-admission.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
 import { CloseCode } from '../common/protocol/close-codes.js';
+import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 
 interface ViewerData {
   stream: string;
@@ -27,6 +28,8 @@ interface ViewerData {
   session: ViewerSession | undefined;
   guard: AdmittedViewer | undefined;
   closed: boolean;
+  /** Refused because the edge is full: closed with 4503 as soon as it opens, never counted. */
+  full: boolean;
 }
 
 const controlSchema = z.discriminatedUnion('type', [
@@ -49,10 +52,13 @@ export function addViewerSocket(
     metrics: Metrics;
     counter: ViewerCounter;
     gate: AccessGate;
+    /** Whether the edge has no room for another viewer (edge.maxViewers). */
+    atCapacity?: () => boolean;
   },
 ): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ViewerData>>();
   const { relay, config, logger, metrics, counter, gate } = deps;
+  const fullLog = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: 'full lines' });
   app.ws<ViewerData>('/live/:name/ws', {
     // Read past our limit so an oversize message is closed with 1009 and a reason, not uWS's bare drop.
     maxPayloadLength: readCeiling(MAX_CONTROL_BYTES),
@@ -94,6 +100,7 @@ export function addViewerSocket(
           session: undefined,
           guard: undefined,
           closed: false,
+          full: deps.atCapacity?.() ?? false,
         },
         key,
         protocol,
@@ -102,8 +109,19 @@ export function addViewerSocket(
       );
     },
     open: (ws) => {
-      sockets.add(ws);
       const d = ws.getUserData();
+      if (d.full) {
+        // Upgraded only so that the player can read why (an upgrade refusal is a bare 1006 in a browser).
+        d.closed = true;
+        if (fullLog.allow('full'))
+          logger.warn(
+            { stream: d.stream, code: 'EDGE_AT_CAPACITY' },
+            'media socket refused: this edge is full',
+          );
+        ws.end(CloseCode.EDGE_AT_CAPACITY, 'EDGE_AT_CAPACITY: this edge is full; try another edge');
+        return;
+      }
+      sockets.add(ws);
       // Bound once per viewer: this inc() runs for every frame sent to every viewer.
       const bytesOut = metrics.bytesOut.labels({ stream: d.stream, transport: 'ws' });
       const session = new ViewerSession(
@@ -196,6 +214,7 @@ export function addViewerSocket(
     },
     close: (ws) => {
       const d = ws.getUserData();
+      if (d.full) return;
       d.closed = true;
       sockets.delete(ws);
       if (d.guard) relay.detach(d.stream, d.guard);

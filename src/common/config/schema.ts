@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { MAX_DRAWING_BYTES, MAX_MESSAGE_CHARS } from '../chat/limits.js';
-import { discoverySchema } from '../discovery/config.js';
+import { discoverySchema, regionSchema } from '../discovery/config.js';
 
 const nodeId = z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'letters, digits, "_", ":" or "-" (no dots)');
 const streamName = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, "_" or "-", at most 64');
@@ -230,6 +230,23 @@ export const viewerSchema = z.strictObject({
   chatIdleTimeoutS: z.number().int().min(8).max(960).default(60),
 });
 
+/** Which edge a viewer is sent to (src/edge/edge-selection.ts, docs/operations.md "Edge selection"). */
+export const edgeSelectionSchema = z.strictObject({
+  /** CIDR block → region; blocks must not overlap (checked at start-up, naming the entry). */
+  regions: z.array(z.strictObject({ cidr: z.string().min(1).max(64), region: regionSchema })).default([]),
+  /** A MaxMind-format (.mmdb) country database the operator provides, and country/continent → region. */
+  geoip: z
+    .strictObject({
+      database: z.string().min(1),
+      regions: z.record(z.string().regex(/^[A-Z]{2}$/, 'an ISO country or continent code'), regionSchema),
+    })
+    .optional(),
+  /** Answer /watch, /embed and the manifests with a 302 to a better edge (another region, or this one full). */
+  redirect: z.boolean().default(true),
+  /** Other edges, for the static discovery backend (with Consul, edges find each other there). */
+  peers: z.array(z.strictObject({ url: z.url({ protocol: /^https?$/ }), region: regionSchema })).default([]),
+});
+
 export const edgeSchema = z.strictObject({
   ...base,
   http: listenSchema.default({ host: '0.0.0.0', port: 8080 }),
@@ -239,11 +256,16 @@ export const edgeSchema = z.strictObject({
   /** Public base URL used in links, if the edge sits behind a proxy. */
   publicUrl: z.url().optional(),
   hub: hubLinkSchema.optional(),
+  /** Viewers this edge takes; past it new viewers are sent to another edge or refused (EDGE_AT_CAPACITY).
+   * Also the capacity it advertises in discovery. Unset: no limit, discovery.capacity advertised. */
+  maxViewers: z.number().int().min(1).optional(),
+  edgeSelection: edgeSelectionSchema.default(() => edgeSelectionSchema.parse({})),
 });
 
 export type IngressConfig = z.infer<typeof ingressSchema>;
 export type IntermediateConfig = z.infer<typeof intermediateSchema>;
 export type EdgeConfig = z.infer<typeof edgeSchema>;
+export type EdgeSelectionConfig = z.infer<typeof edgeSelectionSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export type TranscodeConfig = z.infer<typeof transcodeSchema>;
 export type StreamerConfig = z.infer<typeof streamerSchema>;

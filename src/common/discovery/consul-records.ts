@@ -52,6 +52,22 @@ export function nodeUrlProblem(role: NodeRole, raw: string): string | undefined 
   return undefined;
 }
 
+/** Why an edge's public base URL is unusable (http or https, a host, no credentials, query or fragment). */
+export function publicUrlProblem(raw: string): string | undefined {
+  if (raw.length > 512) return 'url longer than 512 characters';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'protocol must be http: or https:';
+  if (!url.hostname || !isValidHost(url.hostname)) return 'bad host';
+  if (url.username || url.password) return 'credentials in URL';
+  if (url.search || url.hash) return 'query or fragment in URL';
+  return undefined;
+}
+
 /** Validates this node's own description before it is registered: malformed → ConfigError, nothing sent. */
 export function validateSelf(self: NodeInfo): NodeInfo {
   const ctx = { node: typeof self.id === 'string' ? self.id.slice(0, 64) : undefined };
@@ -67,6 +83,8 @@ export function validateSelf(self: NodeInfo): NodeInfo {
     throw new ConfigError('discovery: load must be a non-negative integer', ctx);
   const problem = nodeUrlProblem(self.role, self.wsUrl);
   if (problem) throw new ConfigError(`discovery: malformed node address (${problem})`, ctx);
+  const publicProblem = self.publicUrl === undefined ? undefined : publicUrlProblem(self.publicUrl);
+  if (publicProblem) throw new ConfigError(`discovery: malformed public URL (${publicProblem})`, ctx);
   return self;
 }
 
@@ -100,7 +118,13 @@ export function buildRegistration(
     Tags: [`region:${self.region}`, `tier:${self.tier}`],
     Address: opts.serviceAddress ?? host,
     Port: url.port ? Number(url.port) : defaultPort,
-    Meta: { node_id: self.id, ws_url: self.wsUrl, capacity: String(self.capacity), load: String(self.load) },
+    Meta: {
+      node_id: self.id,
+      ws_url: self.wsUrl,
+      capacity: String(self.capacity),
+      load: String(self.load),
+      ...(self.publicUrl ? { public_url: self.publicUrl } : {}),
+    },
     // Registered passing: a TTL check starts critical otherwise, and the node would be invisible until its
     // first heartbeat. Re-registration (a load change) then also counts as a heartbeat.
     Check: {
@@ -185,7 +209,21 @@ function nodeFromService(role: NodeRole, tags: string[], meta: Record<string, st
   if (urlProblem) return `malformed ws_url meta (${urlProblem})`;
   if (!countString.safeParse(meta.capacity).success) return 'missing or malformed capacity meta';
   if (!countString.safeParse(meta.load).success) return 'missing or malformed load meta';
-  return { id, role, region, tier, wsUrl, capacity: Number(meta.capacity), load: Number(meta.load) };
+  const node: NodeInfo = {
+    id,
+    role,
+    region,
+    tier,
+    wsUrl,
+    capacity: Number(meta.capacity),
+    load: Number(meta.load),
+  };
+  if (meta.public_url !== undefined) {
+    const problem = publicUrlProblem(meta.public_url);
+    if (problem) return `malformed public_url meta (${problem})`;
+    node.publicUrl = meta.public_url;
+  }
+  return node;
 }
 
 function tagValue(tags: string[], name: string): string | undefined {

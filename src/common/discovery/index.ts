@@ -45,9 +45,10 @@ export function selfTier(config: Pick<DiscoveryConfig, 'tier'>, role: NodeRole):
 /** This node's description for `start()`, from its config and the URL it listens on. */
 export function describeSelf(
   config: DiscoveryConfig,
-  node: { id: string; role: NodeRole; wsUrl: string; load?: number },
+  node: { id: string; role: NodeRole; wsUrl: string; load?: number; publicUrl?: string },
 ): NodeInfo {
   return {
+    ...(node.publicUrl ? { publicUrl: node.publicUrl } : {}),
     id: node.id,
     role: node.role,
     region: config.region,

@@ -21,7 +21,13 @@ export interface NodeDiscovery {
    * Registers the node (resolves even if Consul is away: it retries in the background). `load` (children or
    * viewers now) is read at once and every few seconds; it is given here, when everything it reads exists.
    */
-  register(listenHost: string, port: number, scheme: 'ws' | 'http', load?: () => number): Promise<void>;
+  register(
+    listenHost: string,
+    port: number,
+    scheme: 'ws' | 'http',
+    load?: () => number,
+    publicUrl?: string,
+  ): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -54,10 +60,10 @@ export function setupDiscovery(opts: {
   return {
     discovery,
     self: { id: opts.nodeId, region: opts.config.region, tier: selfTier(opts.config, opts.role) },
-    register: async (listenHost, port, scheme, load = () => 0) => {
+    register: async (listenHost, port, scheme, load = () => 0, publicUrl) => {
       const wsUrl = `${scheme}://${advertisedHost(opts.config, listenHost)}:${port}`;
       await discovery.start(
-        describeSelf(opts.config, { id: opts.nodeId, role: opts.role, wsUrl, load: load() }),
+        describeSelf(opts.config, { id: opts.nodeId, role: opts.role, wsUrl, load: load(), publicUrl }),
       );
       loadTimer = setInterval(() => discovery.setLoad(load()), 2000);
       loadTimer.unref();

@@ -19,6 +19,8 @@ export interface NodeInfo {
   capacity: number;
   /** Current children/viewers. */
   load: number;
+  /** Edges: the http(s) base URL viewers use, when it is not the node's own address (behind a proxy). */
+  publicUrl?: string;
 }
 
 /** Capacity reported for a node whose capacity is not known (static parents, an origin read from KV). */

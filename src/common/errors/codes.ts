@@ -45,6 +45,7 @@ export const NODE_ERROR_CODES = [
   'BAD_REQUEST',
   'SLOW_CONSUMER',
   'PASSWORD_REQUIRED',
+  'EDGE_AT_CAPACITY',
   // hub, as the nodes see it
   'HUB_UNAVAILABLE',
   'THUMBNAIL_FAILED',

@@ -15,6 +15,8 @@ export const CloseCode = {
   SLOW_CONSUMER: 4008,
   HEARTBEAT_TIMEOUT: 4009,
   PARENT_LOOP: 4010,
+  /** A media socket refused because the edge is full (reason `EDGE_AT_CAPACITY: …`). */
+  EDGE_AT_CAPACITY: 4503,
 } as const;
 
 export function closeCodeFor(code: ErrorCode | undefined): number {
