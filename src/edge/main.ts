@@ -39,6 +39,11 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   const sel = config.edgeSelection;
   const regions = new RegionMap(sel.regions);
   const geoip = sel.geoip ? await openGeoIp(sel.geoip.database, sel.geoip.regions) : undefined;
+  if (geoip)
+    logger.info(
+      { database: sel.geoip?.database, type: geoip.databaseType, built: geoip.builtAt.toISOString() },
+      'GeoIP database loaded',
+    );
   const metrics = createMetrics(config.nodeId, 'edge');
   // The capacity advertised in discovery is maxViewers when set: other edges rank this one by it.
   const capacity = config.maxViewers ?? config.discovery.capacity;
