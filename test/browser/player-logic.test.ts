@@ -166,6 +166,8 @@ test('Auto starts at the best rendition up to 720p, steps down on trouble and ba
 test('page helpers: stream names from the address, menu labels, directory entries', () => {
   assert.equal(fmt.streamNameFromPath('/watch/demo'), 'demo');
   assert.equal(fmt.streamNameFromPath('/watch/Cam_2-b/'), 'Cam_2-b');
+  assert.equal(fmt.streamNameFromPath('/embed/demo'), 'demo');
+  assert.equal(fmt.streamNameFromPath('/popout-chat/demo'), 'demo');
   for (const bad of [
     '/watch/',
     '/watch/a%20b',
@@ -173,6 +175,7 @@ test('page helpers: stream names from the address, menu labels, directory entrie
     '/watch/%E0%A4%A',
     `/watch/${'x'.repeat(65)}`,
     '/live/demo',
+    '/popout-chat/',
   ]) {
     assert.equal(fmt.streamNameFromPath(bad), null, bad);
   }

@@ -15,6 +15,8 @@ import { ChatIdentity } from './chat-identity.js';
 import { ConnectionStatus } from './chat-status.js';
 import { DrawingPanel } from './chat-drawing.js';
 import { byId, query } from './dom.js';
+import { loadMe } from './session.js';
+import { streamAccess } from './stream-access.js';
 
 /** @import { ChatEvent, ConnectionState, StateDetail } from './chat-connection.js' */
 /** @import { ChatLimits } from './chat-format.js' */
@@ -223,4 +225,21 @@ export function mountChat({ channel, user }) {
   conn.start();
   window.addEventListener('pagehide', () => conn.close());
   return { close: () => conn.close() };
+}
+
+/**
+ * The chat of a page about stream `channel` (the watch page, the popout chat): mounted with the viewer's
+ * session once the stream is accessible, so a protected stream's chat waits for its password.
+ * @param {string} channel
+ */
+export function mountChatWhenAccessible(channel) {
+  const me = loadMe();
+  const access = streamAccess(channel);
+  void access.locked.then((locked) => {
+    if (locked) byId('chat-input', HTMLInputElement).placeholder = 'Enter the stream password to chat';
+  });
+  void access.ready.then(async () => {
+    const { user } = await me;
+    mountChat({ channel, user });
+  });
 }

@@ -16,11 +16,12 @@ import { asRecord } from './json.js';
 export const STREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
- * "/watch/NAME" (optionally with a trailing slash) → NAME, or null if it is not a valid name.
+ * "/watch/NAME", "/embed/NAME" or "/popout-chat/NAME" (optionally with a trailing slash) → NAME, or null if
+ * it is not a valid name.
  * @param {string} pathname
  */
 export function streamNameFromPath(pathname) {
-  const encoded = /^\/(?:watch|embed)\/([^/]+)\/?$/.exec(pathname)?.[1];
+  const encoded = /^\/(?:watch|embed|popout-chat)\/([^/]+)\/?$/.exec(pathname)?.[1];
   if (encoded === undefined) return null;
   let name;
   try {

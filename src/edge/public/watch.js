@@ -1,12 +1,12 @@
 // The watch page around the player (player.js): login state in the top bar, the follow button next to the
-// title, and the chat panel, which starts once the stream is accessible (stream-access.js).
+// title, and the chat panel, which starts once the stream is accessible (stream-access.js) and can be popped
+// out into a window of its own (popout-chat.html).
 
 import { api } from './api.js';
 import { loginHref } from './auth-rules.js';
 import { streamNameFromPath } from './format.js';
 import { loadMe, mountSessionArea } from './session.js';
-import { streamAccess } from './stream-access.js';
-import { mountChat } from './chat.js';
+import { mountChatWhenAccessible } from './chat.js';
 import { asyncListener, byId } from './dom.js';
 import { asArray, asRecord } from './json.js';
 
@@ -48,6 +48,22 @@ async function mountFollowButton(channel) {
   );
 }
 
+/**
+ * "Pop out chat": the chat alone (/popout-chat/NAME) in a small window of its own; a modified click (new tab,
+ * new window) keeps the link's own behaviour.
+ * @param {string} channel
+ */
+function mountPopoutLink(channel) {
+  const link = byId('chat-popout', HTMLAnchorElement);
+  link.href = `/popout-chat/${encodeURIComponent(channel)}`;
+  link.addEventListener('click', (e) => {
+    if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    e.preventDefault();
+    // The same window name each time: a second click brings that window back instead of opening another.
+    window.open(link.href, `tiercast-chat-${channel}`, 'popup,width=400,height=680');
+  });
+}
+
 function main() {
   void mountSessionArea();
   if (!name) {
@@ -55,15 +71,8 @@ function main() {
     return;
   }
   void mountFollowButton(name);
-  const me = loadMe();
-  const access = streamAccess(name);
-  void access.locked.then((locked) => {
-    if (locked) byId('chat-input', HTMLInputElement).placeholder = 'Enter the stream password to chat';
-  });
-  void access.ready.then(async () => {
-    const { user } = await me;
-    mountChat({ channel: name, user });
-  });
+  mountPopoutLink(name);
+  mountChatWhenAccessible(name);
 }
 
 main();
