@@ -22,6 +22,8 @@ const TYPES: Record<string, string> = {
   '.json': 'application/json',
 };
 
+const require = createRequire(import.meta.url);
+
 export function publicDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // src/edge/static-files.ts in development, dist/edge/static-files.js when built.
@@ -40,16 +42,30 @@ export function loadStaticFiles(dir = publicDir()): Map<string, StaticFile> {
       files.set(name, { body: readFileSync(join(dir, name)), contentType: type });
     }
   }
-  const require = createRequire(import.meta.url);
-  // dashjs's "exports" hide package.json; its main entry sits under dist/, next to the UMD build.
-  let dash = '';
-  for (let dir = dirname(require.resolve('dashjs')); dir !== dirname(dir); dir = dirname(dir)) {
-    const candidate = join(dir, 'dist', 'modern', 'umd', 'dash.all.min.js');
-    if (existsSync(candidate)) {
-      dash = candidate;
-      break;
-    }
-  }
+  // Players loaded by the watch page only in their mode (dash-player.js, hlsjs-player.js), served from the
+  // installed packages so their versions are the ones in package-lock.json.
+  const dash = dashJsBuild();
   if (dash) files.set('dash.all.min.js', { body: readFileSync(dash), contentType: TYPES['.js']! });
+  const hls = resolveOrNull('hls.js/dist/hls.min.js');
+  if (hls) files.set('hls.min.js', { body: readFileSync(hls), contentType: TYPES['.js']! });
   return files;
+}
+
+function resolveOrNull(specifier: string): string | null {
+  try {
+    return require.resolve(specifier);
+  } catch {
+    return null; // not installed: that mode's script is then a 404 and the page falls back
+  }
+}
+
+/** dashjs's "exports" hide package.json; its main entry sits under dist/, next to the UMD build. */
+function dashJsBuild(): string | null {
+  const main = resolveOrNull('dashjs');
+  if (!main) return null;
+  for (let dir = dirname(main); dir !== dirname(dir); dir = dirname(dir)) {
+    const candidate = join(dir, 'dist', 'modern', 'umd', 'dash.all.min.js');
+    if (existsSync(candidate)) return candidate;
+  }
+  return null;
 }
