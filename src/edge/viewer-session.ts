@@ -6,7 +6,7 @@
  * that reads nothing at all is caught separately: checkProgress() closes it once its buffer has not drained
  * by a single byte for stallTimeoutMs. Rendition switches take effect at the next segment start.
  */
-import type { StreamInfo } from '../common/media.js';
+import type { ResumePosition, StreamInfo } from '../common/media.js';
 import type { CachedChunk, CachedInit } from '../common/relay/rendition-cache.js';
 import type { StreamSubscriber } from '../common/relay/stream-relay.js';
 
@@ -52,14 +52,20 @@ export class ViewerSession implements StreamSubscriber {
   private lastBuffered = 0;
   private writtenSinceCheck = 0;
   private lastProgressAt = Date.now();
+  /** Where the player left off, per rendition: used by the first description only. */
+  private resumeAt: Map<string, ResumePosition>;
+  /** Renditions continuing mid-segment: their next chunk must follow the player's last, or start a segment. */
+  private readonly continuing = new Map<string, ResumePosition>();
 
   constructor(
     private readonly sink: ViewerSink,
     private readonly limits: ViewerLimits,
     private readonly stats: ViewerStats,
     initialVideo?: string,
+    resume: readonly ResumePosition[] = [],
   ) {
     if (initialVideo) this.requested = initialVideo;
+    this.resumeAt = new Map(resume.map((p) => [p.rendition, p]));
   }
 
   get currentVideo(): string | undefined {
@@ -90,9 +96,16 @@ export class ViewerSession implements StreamSubscriber {
         : defaultVideo(info);
     this.video = want;
     this.pendingVideo = undefined;
-    // A (re)start: every rendition begins again at a segment start after its new init.
+    // A (re)start: every rendition begins again at a segment start after its new init, except, on the
+    // first description only, those the player resumes (the relay sends them from the chunk after theirs).
     this.waitingForStart.clear();
-    for (const r of info.renditions) this.waitingForStart.add(r.id);
+    this.continuing.clear();
+    for (const r of info.renditions) {
+      const at = this.resumeAt.get(r.id);
+      if (at) this.continuing.set(r.id, at);
+      else this.waitingForStart.add(r.id);
+    }
+    this.resumeAt = new Map();
     this.sendText(JSON.stringify({ type: 'info', info }));
   }
 
@@ -116,6 +129,15 @@ export class ViewerSession implements StreamSubscriber {
       }
     }
     if (!this.wants(m.rendition)) return;
+    const at = this.continuing.get(m.rendition);
+    if (at) {
+      // Only the chunk right after the player's last one continues its media; anything else waits for a start.
+      const next =
+        (m.segment === at.segment && m.chunk === at.chunk + 1) ||
+        (m.segment === at.segment + 1 && m.chunk === 0);
+      if (!next && !segmentStart) return;
+      this.continuing.delete(m.rendition);
+    }
     if (this.waitingForStart.has(m.rendition)) {
       if (!segmentStart) return;
       this.waitingForStart.delete(m.rendition);

@@ -10,6 +10,7 @@ import type { Logger } from '../common/logging/index.js';
 import type { Metrics } from '../common/metrics/index.js';
 import type { ViewerConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
+import type { ResumePosition } from '../common/media.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
 import type { App } from '../common/http/uws-server.js';
 import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
@@ -25,6 +26,8 @@ interface ViewerData {
   cookies: string;
   remote: string;
   initialVideo: string | undefined;
+  /** Where a player that was watching elsewhere (another edge, or this one before a drop) left off. */
+  resume: ResumePosition[];
   session: ViewerSession | undefined;
   guard: AdmittedViewer | undefined;
   closed: boolean;
@@ -69,12 +72,22 @@ export function addViewerSocket(
     upgrade: (res, req, context) => {
       const stream = req.getParameter(0) ?? '';
       const video = req.getQuery('video') || undefined;
+      const resume = parseResume(req.getQuery('resume') ?? '');
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const ext = req.getHeader('sec-websocket-extensions');
       const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
       if (!isValidName(stream) || (video !== undefined && !isValidName(video))) {
         res.cork(() => res.writeStatus('400 Bad Request').end('bad stream name'));
+        return;
+      }
+      if (!resume) {
+        res.cork(() =>
+          res
+            .writeStatus('400 Bad Request')
+            .writeHeader('x-tiercast-error', 'BAD_REQUEST')
+            .end('malformed resume position'),
+        );
         return;
       }
       // Known protected and no token: refused before the upgrade. Not known yet: upgraded, but held (open()).
@@ -97,6 +110,7 @@ export function addViewerSocket(
           cookies: req.getHeader('cookie'),
           remote,
           initialVideo: video,
+          resume,
           session: undefined,
           guard: undefined,
           closed: false,
@@ -149,6 +163,7 @@ export function addViewerSocket(
           onSkipped: () => metrics.chunksDropped.inc({ stream: d.stream, reason: 'slow_viewer' }),
         },
         d.initialVideo,
+        d.resume,
       );
       d.session = session;
       d.guard = new AdmittedViewer(
@@ -165,7 +180,7 @@ export function addViewerSocket(
       counter.wsJoin(d.stream);
       metrics.viewers.inc({ stream: d.stream, transport: 'ws' });
       const guard = d.guard;
-      ws.cork(() => relay.attach(d.stream, guard));
+      ws.cork(() => relay.attach(d.stream, guard, d.resume));
       const r = relay.get(d.stream);
       if (r && r.state === 'pending') {
         // Tell the player promptly if the stream turns out not to exist.
@@ -268,4 +283,28 @@ export function addViewerSocket(
       }
     },
   };
+}
+
+const RESUME_RE = /^([A-Za-z0-9_-]{1,64}):(\d{1,10})\.(\d{1,5})$/;
+/** Renditions a player receives at once: one video and its audio, with room to spare. */
+const MAX_RESUME = 4;
+
+/**
+ * `resume=v360:12.3,a0:12.4`: per rendition, the last chunk (segment.chunk) the player has. Empty → [];
+ * anything else malformed → undefined (refused with 400).
+ */
+export function parseResume(raw: string): ResumePosition[] | undefined {
+  if (raw === '') return [];
+  const parts = raw.split(',');
+  if (parts.length > MAX_RESUME) return undefined;
+  const out: ResumePosition[] = [];
+  for (const p of parts) {
+    const m = RESUME_RE.exec(p);
+    if (!m) return undefined;
+    const segment = Number(m[2]);
+    const chunk = Number(m[3]);
+    if (segment > 0xffffffff || chunk > 0xffff || out.some((o) => o.rendition === m[1])) return undefined;
+    out.push({ rendition: m[1]!, segment, chunk });
+  }
+  return out;
 }

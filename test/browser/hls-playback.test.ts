@@ -1,7 +1,8 @@
 /**
  * HLS in a real Chromium through ingress → intermediate → edge: a browser without Media Source Extensions
  * (an iPhone before iOS 17.1, an in-app browser) plays /watch/NAME with its built-in HLS player; a browser
- * with neither MSE nor HLS is told why in words; hls.js in low-latency mode plays the edge's LL-HLS.
+ * with neither MSE nor HLS is told why in words; hls.js in low-latency mode plays the edge's LL-HLS, on its
+ * own and as the watch page's ?transport=hls (latency read-out from the stream's clock, quality menu).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,9 +55,10 @@ test(
       await page.goto(`${net.edgeUrl}/watch/cam`);
       assert.equal(await page.evaluate(() => 'MediaSource' in window), false);
       assert.equal(await page.evaluate(() => window.tiercast.transport), 'hls');
+      assert.equal(await page.evaluate(() => window.tiercast.hlsPlayer), 'native');
       await advances(page, 'native HLS');
       assert.equal(await page.locator('#status').innerText(), 'Live');
-      assert.match(await page.locator('#transport').innerText(), /HLS/);
+      assert.equal(await page.locator('#transport').innerText(), 'HLS (built-in player)');
     } finally {
       await context.close();
     }
@@ -125,6 +127,73 @@ test(
       });
       await advances(page, 'hls.js after a quality switch');
       assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+);
+
+test(
+  'the watch page with ?transport=hls plays through hls.js: latency from the stream’s clock, every rendition in the quality menu',
+  { timeout: 120_000 },
+  async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    // Failed loads are judged by URL below (without a hub, the page's /api/me is answered 503).
+    page.on(
+      'console',
+      (m) => m.type() === 'error' && !m.text().startsWith('Failed to load resource') && errors.push(m.text()),
+    );
+    const failedStatic: string[] = [];
+    page.on(
+      'response',
+      (r) => r.status() >= 400 && r.url().includes('/static/') && failedStatic.push(r.url()),
+    );
+    const scripts: string[] = [];
+    page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
+    try {
+      await page.goto(`${net.edgeUrl}/watch/cam?transport=hls`);
+      await advances(page, 'hls.js on the watch page');
+      assert.equal(await page.evaluate(() => window.tiercast.transport), 'hls');
+      assert.equal(await page.evaluate(() => window.tiercast.hlsPlayer), 'hls.js');
+      assert.equal(await page.locator('#transport').innerText(), 'LL-HLS (hls.js)');
+      assert.ok(scripts.includes('/static/hls.min.js'), 'hls.js loaded from the edge');
+      assert.ok(!scripts.includes('/static/dash.all.min.js'), 'dash.js not loaded');
+      await waitFor('status Live', async () => (await page.locator('#status').innerText()) === 'Live');
+
+      // The read-out is ingress → screen: at least the playlist's PART-HOLD-BACK (three 200 ms parts) behind.
+      await waitFor('a latency read-out', async () => /\d/.test(await page.locator('#latency').innerText()));
+      const latency = await page.evaluate(() => window.tiercast.latency());
+      assert.ok(typeof latency === 'number' && latency > 0.5 && latency < 10, `latency ${latency}`);
+      assert.match(await page.locator('#latency').innerText(), /^Latency \d+\.\d\d s$/);
+
+      const options = await page
+        .locator('#quality option')
+        .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      assert.deepEqual(options, ['auto', 'v360', 'v240'], 'Auto, then every rendition, highest first');
+      assert.deepEqual([...(await page.evaluate(() => window.tiercast.renditions()))].sort(), [
+        'v240',
+        'v360',
+      ]);
+      await page.selectOption('#quality', 'v240');
+      await waitFor(
+        'quality switched to v240',
+        async () => (await page.evaluate(() => window.tiercast.quality())) === 'v240',
+        20_000,
+        200,
+      );
+      await advances(page, 'hls.js after choosing v240');
+      await page.selectOption('#quality', 'v360');
+      await waitFor(
+        'quality switched to v360',
+        async () => (await page.evaluate(() => window.tiercast.quality())) === 'v360',
+        20_000,
+        200,
+      );
+      assert.deepEqual(await page.evaluate(() => window.tiercast.fallbacks), []);
+      assert.deepEqual(errors, []);
+      assert.deepEqual(failedStatic, []);
     } finally {
       await page.close();
     }

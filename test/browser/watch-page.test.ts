@@ -85,6 +85,9 @@ for (const transport of ['ws', 'dash'] as const) {
           42,
           'no page reload',
         );
+        // The transport asked for is the one that played: no fallback hid a failure.
+        assert.equal(await page.evaluate(() => window.tiercast.transport), transport);
+        assert.deepEqual(await page.evaluate(() => window.tiercast.fallbacks), []);
         assert.deepEqual(errors, []);
       } finally {
         await page.close();

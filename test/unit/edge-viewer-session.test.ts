@@ -166,3 +166,47 @@ test('the edge-wide cap closes the most-buffered viewers first, just enough to f
   assert.deepEqual(overCap(viewers, 2000), ['b', 'd']);
   assert.deepEqual(overCap(viewers, 0), ['b', 'd', 'a']);
 });
+
+test('a player resuming where it left off gets the chunk after its last one, mid-segment, and nothing twice', () => {
+  const relay = liveRelay();
+  push(relay, makeSegment('v720', 0));
+  push(relay, makeSegment('a0', 0));
+  push(relay, makeSegment('v720', 1).slice(0, 3));
+  push(relay, makeSegment('a0', 1).slice(0, 2));
+  const sink = fakeSink();
+  const resume = [
+    { rendition: 'v720', segment: 1, chunk: 1 },
+    { rendition: 'a0', segment: 1, chunk: 0 },
+  ];
+  relay.attach(new ViewerSession(sink, limits, stats, 'v720', resume), resume);
+  const media = () => sink.frames.filter((f) => !f.startsWith('init'));
+  assert.deepEqual(media(), ['v720:1/2', 'a0:1/1']);
+  // Live chunks continue; a repeat of what the player has (this edge was behind) is not sent.
+  relay.push(makeChunk('a0', 1, 2).meta, makeChunk('a0', 1, 2).frame);
+  relay.push(makeChunk('v720', 1, 3).meta, makeChunk('v720', 1, 3).frame);
+  assert.deepEqual(media(), ['v720:1/2', 'a0:1/1', 'a0:1/2', 'v720:1/3']);
+});
+
+test('a resume position this edge cannot continue from waits for the next segment start instead of a hole mid-GOP', () => {
+  const relay = liveRelay();
+  push(relay, makeSegment('v720', 4).slice(0, 2));
+  const sink = fakeSink();
+  // The player is at 4/3, which this edge has not got yet; it then receives 4/2 (a repeat), 4/4 (a hole).
+  const resume = [{ rendition: 'v720', segment: 4, chunk: 3 }];
+  const session = new ViewerSession(sink, limits, stats, 'v720', resume);
+  relay.attach(session, resume);
+  for (const c of [makeChunk('v720', 4, 2), makeChunk('v720', 4, 4, { end: true }), makeChunk('v720', 5, 0)])
+    relay.push(c.meta, c.frame);
+  // 4/4 follows 4/3, so it continues; 4/2 is already there.
+  assert.deepEqual(
+    sink.frames.filter((f) => !f.startsWith('init')),
+    ['v720:4/4', 'v720:5/0'],
+  );
+  const other = fakeSink();
+  relay.attach(
+    new ViewerSession(other, limits, stats, 'v720', [{ rendition: 'v720', segment: 2, chunk: 1 }]),
+    [{ rendition: 'v720', segment: 2, chunk: 1 }],
+  );
+  // Too old for this cache: the backlog starts at a segment start, never mid-segment.
+  assert.match(other.frames.filter((f) => !f.startsWith('init'))[0] ?? '', /\/0$/);
+});

@@ -83,14 +83,15 @@ export class DashPlayer {
   /**
    * @param {{ video: HTMLVideoElement, manifestUrl: string, targetLatency?: number,
    *   onStatus?: (status: string, detail?: string) => void,
+   *   onFailure?: (reason: string) => void,
    *   onRenditions?: (video: DashRendition[]) => void,
    *   onQuality?: (id: string | null) => void }} params
    */
-  constructor({ video, manifestUrl, targetLatency = 0.8, onStatus, onRenditions, onQuality }) {
+  constructor({ video, manifestUrl, targetLatency = 0.8, onStatus, onFailure, onRenditions, onQuality }) {
     this.video = video;
     this.manifestUrl = manifestUrl;
     this.targetLatency = targetLatency;
-    this.cb = { onStatus, onRenditions, onQuality };
+    this.cb = { onStatus, onFailure, onRenditions, onQuality };
     /** @type {MediaPlayerClass | null} */
     this.player = null;
     this.choice = 'auto';
@@ -161,10 +162,11 @@ export class DashPlayer {
     // A manifest that cannot be loaded means the stream is not live (404) or the edge is away.
     // 11 MANIFEST_LOADER_LOADING_FAILURE, 25 DOWNLOAD_ERROR_ID_MANIFEST (dash.js Errors).
     const offline = code === 11 || code === 25;
-    this.cb.onStatus?.(
-      offline ? 'offline' : 'reconnecting',
-      typeof err.message === 'string' ? err.message : undefined,
-    );
+    const message = typeof err.message === 'string' ? err.message : undefined;
+    this.cb.onStatus?.(offline ? 'offline' : 'reconnecting', message);
+    // 23 CAPABILITY_MEDIASOURCE_ERROR, 35 MEDIASOURCE_TYPE_UNSUPPORTED: this browser cannot play it this way.
+    if ((code === 23 || code === 35) && !this.playedOnce)
+      this.cb.onFailure?.(`dash.js error ${code}${message ? ` (${message})` : ''}`);
     this.scheduleReattach();
   }
 

@@ -3,10 +3,22 @@
 // dash.js's UMD build (/static/dash.all.min.js, loaded only for the LL-DASH mode) defines this global.
 // eslint-disable-next-line no-var
 declare var dashjs: typeof import('dashjs') | undefined;
+// hls.js's UMD build (/static/hls.min.js, loaded only for the LL-HLS mode) defines this global.
+// eslint-disable-next-line no-var
+declare var Hls: typeof import('hls.js').default | undefined;
+// Safari 17+ and iOS 17.1+: a MediaSource with a `streaming` flag and 'startstreaming'/'endstreaming' events
+// (not in TypeScript's DOM types yet). Chromium has none.
+// eslint-disable-next-line no-var
+declare var ManagedMediaSource: typeof MediaSource | undefined;
 
 /** What the watch page exposes for tests and benchmarks (player.js sets it at start-up). */
 interface TiercastPageApi {
-  transport: 'ws' | 'dash' | 'hls' | 'none';
+  /** The transport playing now (it changes when one fails and the next is tried): WebSocket, LL-DASH, HLS. */
+  readonly transport: 'ws' | 'dash' | 'hls' | 'none';
+  /** Which player plays HLS: hls.js over MSE or the browser's built-in one; null on another transport. */
+  readonly hlsPlayer: 'hls.js' | 'native' | null;
+  /** The transports given up on, in order, and why. */
+  readonly fallbacks: ReadonlyArray<{ transport: string; reason: string }>;
   latency(): number | null;
   quality(): string | null;
   renditions(): string[];

@@ -4,6 +4,11 @@
 //
 // A rendition switch is just "append that rendition's init, then its chunks": the SourceBuffer
 // follows whatever init came last. Frames that arrive before the MediaSource has opened are held.
+//
+// Where there is no MediaSource but a ManagedMediaSource (iPhones from iOS 17.1, Safari 17+ elsewhere), that
+// one is used, with what it asks of a page: remote playback (AirPlay) disabled, since a MediaSource cannot be
+// sent to another device, and media appended only while the browser says it is streaming (between
+// 'startstreaming' and 'endstreaming'). Frames pushed meanwhile are held as before the MediaSource opened.
 
 import { ChunkFlags, hasFlag } from './frames.js';
 import { SourceBufferQueue } from './source-buffer-queue.js';
@@ -14,8 +19,19 @@ import { localNow } from './clock-sync.js';
 /** @import { Rendition } from './viewer-messages.js' */
 /** @typedef {'video' | 'audio'} TrackKind */
 
-/** Frames kept while the MediaSource opens (a few seconds of chunks). */
+/** Frames kept while the MediaSource opens or is not streaming (a few seconds of chunks). */
 const MAX_PENDING_FRAMES = 200;
+
+/**
+ * The MediaSource constructor this browser has: the plain one where it exists (no streaming gate needed for
+ * media that is pushed anyway), else the managed one.
+ * @returns {{ MS: typeof MediaSource, managed: boolean }}
+ */
+export function mediaSourceClass() {
+  if ('MediaSource' in globalThis) return { MS: MediaSource, managed: false };
+  if (globalThis.ManagedMediaSource) return { MS: globalThis.ManagedMediaSource, managed: true };
+  throw new Error('this browser has no MediaSource');
+}
 
 /** @param {Rendition} r */
 const mimeOf = (r) => `${r.kind}/mp4; codecs="${r.codecs}"`;
@@ -46,7 +62,23 @@ export class MediaSink {
     this.ready = false;
     this.closed = false;
     this.lastDataAt = 0;
-    this.mediaSource = new MediaSource();
+    const { MS, managed } = mediaSourceClass();
+    this.MS = MS;
+    this.mediaSource = new MS();
+    /** Whether appends are allowed now: always with a plain MediaSource. */
+    this.streaming = !managed || /** @type {{ streaming?: boolean }} */ (this.mediaSource).streaming === true;
+    this.onStartStreaming = () => {
+      this.streaming = true;
+      for (const q of Object.values(this.queues)) q.pump();
+      this.flushPending();
+    };
+    this.onEndStreaming = () => (this.streaming = false);
+    if (managed) {
+      // ManagedMediaSource does not open on an element that could be sent to AirPlay.
+      video.disableRemotePlayback = true;
+      this.mediaSource.addEventListener('startstreaming', this.onStartStreaming);
+      this.mediaSource.addEventListener('endstreaming', this.onEndStreaming);
+    }
     this.objectUrl = URL.createObjectURL(this.mediaSource);
     this.mediaSource.addEventListener('sourceopen', () => this.onOpen(codecRendition), { once: true });
     video.src = this.objectUrl;
@@ -69,12 +101,28 @@ export class MediaSink {
   push(f) {
     if (this.closed) return;
     // Not mediaSource.readyState: it turns 'open' before the queued sourceopen handler has run.
-    if (!this.ready) {
-      if (this.pending.length < MAX_PENDING_FRAMES) this.pending.push(f);
+    if (!this.ready || !this.streaming) {
+      this.hold(f);
       return;
     }
     if (f.type === 'init') this.addInit(f);
     else this.addChunk(f);
+  }
+
+  /** @param {InitFrame | ChunkFrame} f */
+  hold(f) {
+    if (this.pending.length >= MAX_PENDING_FRAMES) {
+      // Held too long for live: drop the held media (keep the inits) and resume at the next keyframe.
+      this.pending = this.pending.filter((p) => p.type === 'init');
+      this.needKeyframe.video = true;
+    }
+    this.pending.push(f);
+  }
+
+  flushPending() {
+    const pending = this.pending;
+    this.pending = [];
+    for (const f of pending) this.push(f);
   }
 
   /** Whether appends are still queued or running (e.g. the opening burst). */
@@ -108,6 +156,8 @@ export class MediaSink {
     this.closed = true;
     for (const q of Object.values(this.queues)) q.close();
     this.pending = [];
+    this.mediaSource.removeEventListener('startstreaming', this.onStartStreaming);
+    this.mediaSource.removeEventListener('endstreaming', this.onEndStreaming);
     URL.revokeObjectURL(this.objectUrl);
   }
 
@@ -120,20 +170,27 @@ export class MediaSink {
       /** @param {unknown} err */
       onError: (err) => console.warn(`tiercast: ${kind} SourceBuffer`, err),
       onQuotaExceeded: () => this.trim(1),
+      mayAppend: () => this.streaming,
     });
     for (const kind of /** @type {const} */ (['video', 'audio'])) {
       const r = codecRendition(kind);
       if (!r) continue;
-      if (!MediaSource.isTypeSupported(mimeOf(r))) {
+      if (!this.MS.isTypeSupported(mimeOf(r))) {
         this.hooks.onUnsupported?.(r.codecs);
+        if (this.closed) return; // the owner gave up on this sink
         continue;
       }
-      this.queues[kind] = new SourceBufferQueue(this.mediaSource, mimeOf(r), hooks(kind));
+      try {
+        this.queues[kind] = new SourceBufferQueue(this.mediaSource, mimeOf(r), hooks(kind));
+      } catch (err) {
+        // isTypeSupported said yes, addSourceBuffer said no (e.g. no decoder left for another buffer).
+        console.warn(`tiercast: no ${kind} SourceBuffer`, err);
+        this.hooks.onUnsupported?.(r.codecs);
+        if (this.closed) return;
+      }
     }
     this.ready = true;
-    const pending = this.pending;
-    this.pending = [];
-    for (const f of pending) this.push(f);
+    this.flushPending();
   }
 
   /** @param {InitFrame} f */

@@ -3,69 +3,46 @@
 // quality and the distance to the live edge; this class only reports status and stalls, and reads the
 // latency where the element exposes the playlist's wall clock (`getStartDate()`, Safari).
 
+import { PLAY_BLOCKED } from './transport-chain.js';
+
 /** A stalled element with no progress for this long is given the playlist again. */
 const STUCK_MS = 8_000;
-
-/**
- * The transport a browser can play, in order of preference: the WebSocket player over MSE, LL-DASH or
- * hls.js also over MSE, native HLS where there is no MSE at all. `requested` (the page's ?transport=) wins
- * when the browser can play it.
- * @param {string | null} requested
- * @param {{ mse: boolean, nativeHls: boolean }} can
- * @returns {{ transport: 'ws' | 'dash' | 'hls' | 'none', reason?: string }}
- */
-export function chooseTransport(requested, can) {
-  if ((requested === 'ws' || requested === 'dash') && can.mse) return { transport: requested };
-  if (requested === 'hls' && can.nativeHls) return { transport: 'hls' };
-  if (can.mse) return { transport: 'ws' };
-  if (can.nativeHls) return { transport: 'hls' };
-  return {
-    transport: 'none',
-    reason:
-      'This browser cannot play live video: it has neither Media Source Extensions nor a built-in HLS player. ' +
-      'Try a current version of Safari, Chrome, Firefox or Edge.',
-  };
-}
-
-/** @param {HTMLVideoElement} video */
-export function browserCapabilities(video) {
-  return {
-    mse: 'MediaSource' in globalThis || 'ManagedMediaSource' in globalThis,
-    nativeHls: video.canPlayType('application/vnd.apple.mpegurl') !== '',
-  };
-}
+/** After an error, the playlist is given again after this long, doubling up to the maximum. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 10_000;
 
 export class NativeHlsPlayer {
   /**
    * @param {{ video: HTMLVideoElement, playlistUrl: string,
-   *   onStatus?: (status: string, detail?: string) => void }} params
+   *   onStatus?: (status: string, detail?: string) => void,
+   *   onFailure?: (reason: string) => void }} params
    */
-  constructor({ video, playlistUrl, onStatus }) {
+  constructor({ video, playlistUrl, onStatus, onFailure }) {
     this.video = video;
     this.playlistUrl = playlistUrl;
     this.onStatus = onStatus;
+    this.onFailure = onFailure;
     this.stalls = 0;
     this.playedOnce = false;
+    this.offline = false;
     this.closed = false;
+    this.retryAttempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retryTimer = undefined;
     this.lastProgress = { time: -1, at: performance.now() };
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this.watchdog = undefined;
     this.onWaiting = () => {
-      if (this.playedOnce && !video.seeking) this.stalls++;
-      if (this.playedOnce) this.onStatus?.('buffering');
+      if (this.playedOnce && !video.seeking && !this.offline) this.stalls++;
+      if (this.playedOnce && !this.offline) this.onStatus?.('buffering');
     };
     this.onPlaying = () => {
       this.playedOnce = true;
+      this.offline = false;
+      this.retryAttempt = 0;
       this.onStatus?.('live');
     };
-    this.onError = () => {
-      const code = video.error?.code;
-      this.onStatus?.(
-        'error',
-        `The browser's HLS player failed${code ? ` (media error ${code})` : ''}; retrying…`,
-      );
-      this.reload();
-    };
+    this.onError = () => void this.handleError();
   }
 
   start() {
@@ -80,12 +57,51 @@ export class NativeHlsPlayer {
   reload() {
     if (this.closed) return;
     this.video.src = this.playlistUrl;
-    this.video.play().catch(() => this.onStatus?.('connecting', 'Click play to start'));
+    this.video.play().catch(() => !this.closed && this.onStatus?.('connecting', PLAY_BLOCKED));
+  }
+
+  /**
+   * The element says only "media error N": ask the edge whether the stream is there at all. A missing
+   * stream is offline (wait for it); a stream the element cannot play, before it ever played, is this
+   * transport failing.
+   */
+  async handleError() {
+    const code = this.video.error?.code;
+    /** @type {number} */
+    let http = 0;
+    try {
+      http = (await fetch(this.playlistUrl, { cache: 'no-store' })).status;
+    } catch {
+      // The edge is unreachable: retry like any error.
+    }
+    if (this.closed) return;
+    if (http === 404 || http === 410) {
+      this.offline = true;
+      this.onStatus?.('offline');
+    } else {
+      this.onStatus?.(
+        'error',
+        `The browser's HLS player failed${code ? ` (media error ${code})` : ''}; retrying…`,
+      );
+      if (http === 200 && !this.playedOnce && code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED)
+        this.onFailure?.(`the built-in HLS player cannot play this stream (media error ${code})`);
+    }
+    this.retryLater();
+  }
+
+  retryLater() {
+    if (this.closed || this.retryTimer) return;
+    const ms = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** this.retryAttempt);
+    this.retryAttempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.reload();
+    }, ms);
   }
 
   check() {
     const now = performance.now();
-    if (this.video.currentTime !== this.lastProgress.time || this.video.paused) {
+    if (this.video.currentTime !== this.lastProgress.time || this.video.paused || this.retryTimer) {
       this.lastProgress = { time: this.video.currentTime, at: now };
     } else if (now - this.lastProgress.at > STUCK_MS) {
       this.lastProgress.at = now;
@@ -120,6 +136,7 @@ export class NativeHlsPlayer {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.watchdog);
+    clearTimeout(this.retryTimer);
     this.video.removeEventListener('waiting', this.onWaiting);
     this.video.removeEventListener('playing', this.onPlaying);
     this.video.removeEventListener('error', this.onError);

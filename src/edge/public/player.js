@@ -1,16 +1,23 @@
-// The watch page: picks a transport by what the browser can play (?transport=ws|dash|hls asks for one;
-// default ws, the lowest latency; native HLS where there is no MSE), wires the player to the controls,
-// and exposes window.tiercast for tests and benchmarks.
+// The watch page: tries the transports the browser can play, in order (transport-choice.js: WebSocket,
+// hls.js, dash.js, the built-in HLS player; ?transport=ws|hls|dash|native puts one first), moves to the next
+// without a reload when one fails (transport-chain.js), wires the player to the controls, and exposes
+// window.tiercast for tests and benchmarks.
 
 import { WsPlayer } from './ws-player.js';
 import { DashPlayer } from './dash-player.js';
-import { NativeHlsPlayer, browserCapabilities, chooseTransport } from './native-hls-player.js';
+import { NativeHlsPlayer } from './native-hls-player.js';
+import { HlsJsPlayer } from './hlsjs-player.js';
+import { browserCapabilities, chooseTransport } from './transport-choice.js';
+import { PLAY_BLOCKED, TransportChain } from './transport-chain.js';
 import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry } from './format.js';
 import { streamAccess } from './stream-access.js';
 import { byId } from './dom.js';
 
 /** @import { DashRendition } from './dash-player.js' */
-/** @typedef {DashRendition & { frameRate?: number }} QualityOption a video rendition of either player */
+/** @import { Transport } from './transport-choice.js' */
+/** @import { ChainHooks } from './transport-chain.js' */
+/** @typedef {DashRendition & { frameRate?: number }} QualityOption a video rendition of any player */
+/** @typedef {WsPlayer | HlsJsPlayer | DashPlayer | NativeHlsPlayer} Player */
 
 /** @type {Record<string, string>} */
 const STATUS_TEXT = {
@@ -23,7 +30,15 @@ const STATUS_TEXT = {
   locked: 'Password required',
 };
 const LATENCY_EVERY_MS = 250;
-const TRANSPORT_LABEL = { ws: 'WebSocket', dash: 'LL-DASH', hls: 'HLS (built-in player)', none: 'none' };
+/** @type {Record<Transport, string>} */
+const TRANSPORT_LABEL = {
+  ws: 'WebSocket',
+  hls: 'LL-HLS (hls.js)',
+  dash: 'LL-DASH',
+  native: 'HLS (built-in player)',
+};
+/** @type {Record<Transport, TiercastPageApi['transport']>} what window.tiercast.transport says */
+const PAGE_TRANSPORT = { ws: 'ws', hls: 'hls', dash: 'dash', native: 'hls' };
 const META_EVERY_MS = 15_000;
 
 /** For elements used only as plain HTML elements (text, hidden). */
@@ -40,14 +55,18 @@ const volumeSlider = byId('volume', HTMLInputElement);
 
 const params = new URLSearchParams(location.search);
 const choice = chooseTransport(params.get('transport'), browserCapabilities(video));
-const transport = choice.transport;
 const target = Number(params.get('target'));
 const name = streamNameFromPath(location.pathname);
 
 /** @type {QualityOption[]} highest first */
 let renditionList = [];
-/** @type {WsPlayer | DashPlayer | NativeHlsPlayer | null} */
+/** @type {Player | null} */
 let player = null;
+/** @type {TransportChain<Player> | null} */
+let chain = null;
+
+/** @returns {Transport | null} the transport playing, or the first to try before playback starts */
+const currentTransport = () => chain?.transport ?? choice.order[0] ?? null;
 
 /**
  * @param {string} status
@@ -60,7 +79,7 @@ function setStatus(status, detail) {
   document.body.dataset.status = status;
   overlay.textContent = status === 'live' ? '' : text;
   overlay.hidden = status === 'live';
-  if (detail === 'Click play to start') playBtn.hidden = false;
+  if (detail === PLAY_BLOCKED) playBtn.hidden = false;
 }
 
 /** @param {QualityOption[]} list */
@@ -114,7 +133,17 @@ async function refreshMeta() {
 
 function exposeApi() {
   window.tiercast = {
-    transport,
+    get transport() {
+      const t = currentTransport();
+      return t ? PAGE_TRANSPORT[t] : 'none';
+    },
+    get hlsPlayer() {
+      const t = currentTransport();
+      return t === 'hls' ? 'hls.js' : t === 'native' ? 'native' : null;
+    },
+    get fallbacks() {
+      return chain ? [...chain.failures] : [];
+    },
     latency: () => (player ? player.latency() : null),
     quality: () => (player ? player.quality() : null),
     renditions: () => (player ? player.renditions() : []),
@@ -202,8 +231,9 @@ function playerKey(e) {
 function main() {
   exposeApi();
   wireControls();
-  $('transport').textContent = TRANSPORT_LABEL[transport];
-  if (transport === 'none') {
+  const first = choice.order[0];
+  $('transport').textContent = first ? TRANSPORT_LABEL[first] : 'none';
+  if (!first) {
     setStatus('error', choice.reason);
     qualitySelect.disabled = true;
     return;
@@ -232,44 +262,69 @@ function main() {
 
 /** @param {string} name */
 function startPlayer(name) {
+  chain = new TransportChain({
+    order: choice.order,
+    create: (t, hooks) => createPlayer(t, name, hooks),
+    onStatus: setStatus,
+    onSwitch: (t, p, failed) => {
+      player = p;
+      const label = $('transport');
+      label.textContent = TRANSPORT_LABEL[t];
+      label.title = failed ? `${TRANSPORT_LABEL[failed.transport]} did not play: ${failed.reason}` : '';
+      // A new player has its own renditions (none for the built-in player, which chooses itself).
+      fillQualityMenu([]);
+    },
+  });
+  chain.start();
+  setInterval(updateLatency, LATENCY_EVERY_MS);
+  window.addEventListener('pagehide', () => chain?.close());
+  // A page restored from the back/forward cache has a closed player: start afresh.
+  window.addEventListener('pageshow', (e) => e.persisted && location.reload());
+}
+
+/**
+ * @param {Transport} t
+ * @param {string} name
+ * @param {ChainHooks} hooks
+ * @returns {Player}
+ */
+function createPlayer(t, name, hooks) {
+  if (player) {
+    // The previous transport left its source and speed on the element: the next one starts clean.
+    video.removeAttribute('src');
+    video.load();
+    video.playbackRate = 1;
+  }
   const common = {
     video,
-    onStatus: setStatus,
+    onStatus: hooks.onStatus,
+    onFailure: hooks.onFailure,
     onRenditions: fillQualityMenu,
     onQuality: showQuality,
   };
   const path = `/live/${encodeURIComponent(name)}`;
-  if (transport === 'ws') {
-    const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const options = target > 0 ? { targetLatency: target } : {};
-    player = new WsPlayer({
-      ...common,
-      url: `${scheme}://${location.host}${path}/ws`,
-      stream: name,
-      options,
-    });
-    player.start();
-  } else if (transport === 'hls') {
-    player = new NativeHlsPlayer({ video, playlistUrl: `${path}/master.m3u8`, onStatus: setStatus });
-    player.start();
-    // The browser picks the quality: the menu says so.
-    fillQualityMenu([]);
-  } else {
-    player = new DashPlayer({
-      ...common,
-      manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href,
-      targetLatency: target > 0 ? target : 0.8,
-    });
-    player
-      .start()
-      .catch((err) =>
-        setStatus('error', `Could not start the player: ${err instanceof Error ? err.message : String(err)}`),
-      );
+  switch (t) {
+    case 'ws': {
+      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      const options = target > 0 ? { targetLatency: target } : {};
+      return new WsPlayer({
+        ...common,
+        url: `${scheme}://${location.host}${path}/ws`,
+        stream: name,
+        options,
+      });
+    }
+    case 'hls':
+      return new HlsJsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
+    case 'dash':
+      return new DashPlayer({
+        ...common,
+        manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href,
+        targetLatency: target > 0 ? target : 0.8,
+      });
+    case 'native':
+      return new NativeHlsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
   }
-  setInterval(updateLatency, LATENCY_EVERY_MS);
-  window.addEventListener('pagehide', () => player?.close());
-  // A page restored from the back/forward cache has a closed player: start afresh.
-  window.addEventListener('pageshow', (e) => e.persisted && location.reload());
 }
 
 main();

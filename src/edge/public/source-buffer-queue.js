@@ -11,14 +11,18 @@ const MAX_QUEUED_OPS = 300;
  * @typedef {{ op: 'append', data: BufferSource } | { op: 'remove', start: number, end: number }
  *   | { op: 'changeType', type: string }} QueuedOp
  */
-/** @typedef {{ onUpdated?: () => void, onError?: (err: unknown) => void, onQuotaExceeded?: () => boolean }} QueueHooks */
+/**
+ * @typedef {{ onUpdated?: () => void, onError?: (err: unknown) => void, onQuotaExceeded?: () => boolean,
+ *   mayAppend?: () => boolean }} QueueHooks
+ */
 
 export class SourceBufferQueue {
   /**
    * @param {MediaSource} mediaSource
    * @param {string} mimeType e.g. 'video/mp4; codecs="avc1.4d401f"'
    * @param {QueueHooks} hooks
-   *   onQuotaExceeded returns true when it queued a remove that frees space.
+   *   onQuotaExceeded returns true when it queued a remove that frees space; while mayAppend returns false
+   *   (a ManagedMediaSource that is not streaming) appends wait in the queue, removes still run.
    */
   constructor(mediaSource, mimeType, hooks = {}) {
     this.mediaSource = mediaSource;
@@ -102,6 +106,7 @@ export class SourceBufferQueue {
 
   pump() {
     if (this.closed || this.sourceBuffer.updating || this.mediaSource.readyState !== 'open') return;
+    if (this.ops[0]?.op === 'append' && this.hooks.mayAppend?.() === false) return;
     const next = this.ops.shift();
     if (!next) return;
     try {

@@ -44,14 +44,15 @@ export class WsPlayer {
    *   onStatus?: (status: PlayerStatus, detail?: string) => void,
    *   onRenditions?: (video: Rendition[]) => void,
    *   onQuality?: (id: string | null) => void,
+   *   onFailure?: (reason: string) => void,
    *   options?: Partial<typeof WS_DEFAULTS & typeof LIVE_EDGE_DEFAULTS> }} params
    */
-  constructor({ video, url, stream, onStatus, onRenditions, onQuality, options = {} }) {
+  constructor({ video, url, stream, onStatus, onRenditions, onQuality, onFailure, options = {} }) {
     this.video = video;
     this.url = url;
     this.stream = stream;
     this.opts = { ...WS_DEFAULTS, ...options };
-    this.cb = { onStatus, onRenditions, onQuality };
+    this.cb = { onStatus, onRenditions, onQuality, onFailure };
     this.clock = new ClockSync();
     this.auto = new AutoQuality();
     this.edge = new LiveEdge(options);
@@ -291,7 +292,11 @@ export class WsPlayer {
     this.teardownMedia();
     this.sink = new MediaSink(this.video, this.renditionsById, (kind) => this.codecRendition(kind), {
       onUpdated: () => this.maybeStart(),
-      onUnsupported: (codecs) => this.setStatus('error', `This browser cannot play ${codecs}`),
+      onUnsupported: (codecs) => {
+        this.setStatus('error', `This browser cannot play ${codecs}`);
+        // The page may have another transport that can.
+        this.cb.onFailure?.(`cannot play ${codecs} through MSE`);
+      },
     });
   }
 
