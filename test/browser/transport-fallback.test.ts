@@ -230,21 +230,18 @@ test(
       assert.equal(p.appendsWhileNotStreaming, 0);
 
       // The browser says stop for 1.5 s: nothing is appended meanwhile, and playback carries on afterwards.
-      const before = (await probe(page)).appends;
-      await page.evaluate(() =>
-        (
-          window as unknown as { mms: { source: { setStreaming(on: boolean): void } } }
-        ).mms.source.setStreaming(false),
-      );
+      type Control = { mms: { appends: number; source: { setStreaming(on: boolean): void } } };
+      // Counted in the same turn as the stop: an append just before it is not one made while stopped.
+      const before = await page.evaluate(() => {
+        const { mms } = window as unknown as Control;
+        mms.source.setStreaming(false);
+        return mms.appends;
+      });
       await new Promise((r) => setTimeout(r, 1_500));
       const during = await probe(page);
       assert.equal(during.appendsWhileNotStreaming, 0);
       assert.equal(during.appends, before, 'no appends while not streaming');
-      await page.evaluate(() =>
-        (
-          window as unknown as { mms: { source: { setStreaming(on: boolean): void } } }
-        ).mms.source.setStreaming(true),
-      );
+      await page.evaluate(() => (window as unknown as Control).mms.source.setStreaming(true));
       await waitFor('held media appended', async () => (await probe(page)).appends > before, 5_000, 100);
       await advances(page, 'after streaming resumed');
       assert.deepEqual(await page.evaluate(() => window.tiercast.fallbacks), []);
