@@ -24,6 +24,12 @@ interface TiercastPageApi {
   renditions(): string[];
   setQuality(idOrAuto: string): void;
   readonly stalls: number;
+  /** WebSocket player: how often it moved to another edge (its edge died, was cut off or was full). */
+  edgeMoves(): number;
+  /** WebSocket player: chunks dropped as repeats (an edge's opening burst after a move or reconnect). */
+  repeatsDropped(): number;
+  /** The video element's buffered ranges, [start, end] in seconds: a hole is a missing chunk. */
+  bufferedRanges(): Array<[number, number]>;
 }
 
 interface Window {

@@ -62,6 +62,10 @@ export class MediaSink {
     this.ready = false;
     this.closed = false;
     this.lastDataAt = 0;
+    /** Media time up to which chunks were appended, per kind; repeats end at or before it. */
+    this.appendedUntil = { video: -Infinity, audio: -Infinity };
+    /** Chunks dropped as repeats. */
+    this.repeats = 0;
     const { MS, managed } = mediaSourceClass();
     this.MS = MS;
     this.mediaSource = new MS();
@@ -197,6 +201,10 @@ export class MediaSink {
   addInit(f) {
     const r = this.renditions.get(f.rendition);
     if (!r) return;
+    // The same init again (a reconnect, or another edge after a move) is not appended: an init segment
+    // makes MSE wait for the next keyframe, which would drop the frames the player resumes with.
+    const had = this.inits.get(f.rendition);
+    if (had && this.appended[r.kind] === r.id && sameBytes(had, f.data)) return;
     // Copy: a view would keep the whole WebSocket message alive.
     this.inits.set(f.rendition, f.data.slice());
     this.appendInit(r);
@@ -220,10 +228,19 @@ export class MediaSink {
     if (!q) return;
     // A chunk of another rendition than the SourceBuffer holds (a switch) needs that rendition's init first.
     if (this.appended[r.kind] !== r.id && !this.appendInit(r)) return;
+    // A chunk that ends where appended media already ends is a repeat: the opening burst of an edge the
+    // player moved to, or of a reconnect, resends the current segment. Appending it again would be harmless
+    // to MSE but it is not new media.
+    const end = (f.decodeTime + f.duration) / r.timescale;
+    if (end <= this.appendedUntil[r.kind] + 1e-4) {
+      this.repeats++;
+      return;
+    }
     if (this.needKeyframe[r.kind]) {
       if (!hasFlag(f.flags, ChunkFlags.KEYFRAME) && !hasFlag(f.flags, ChunkFlags.SEGMENT_START)) return;
       this.needKeyframe[r.kind] = false;
     }
+    this.appendedUntil[r.kind] = end;
     q.append(f.payload);
     this.lastDataAt = localNow();
     if (r.kind !== (this.queues.video ? 'video' : 'audio')) return;
@@ -234,4 +251,11 @@ export class MediaSink {
       rendition: r.id,
     });
   }
+}
+
+/** @param {Uint8Array} a @param {Uint8Array} b */
+function sameBytes(a, b) {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -4,6 +4,7 @@
 // window.tiercast for tests and benchmarks.
 
 import { WsPlayer } from './ws-player.js';
+import { watchEdgeList } from './edge-list.js';
 import { DashPlayer } from './dash-player.js';
 import { NativeHlsPlayer } from './native-hls-player.js';
 import { HlsJsPlayer } from './hlsjs-player.js';
@@ -131,6 +132,9 @@ async function refreshMeta() {
   }
 }
 
+/** @type {{ urls: () => string[] } | undefined} the other edges, for the WebSocket player's failover */
+let edges;
+
 function exposeApi() {
   window.tiercast = {
     get transport() {
@@ -154,6 +158,12 @@ function exposeApi() {
     },
     get stalls() {
       return player ? player.stalls : 0;
+    },
+    edgeMoves: () => (player instanceof WsPlayer ? player.failovers : 0),
+    repeatsDropped: () => (player instanceof WsPlayer ? (player.sink?.repeats ?? 0) : 0),
+    bufferedRanges: () => {
+      const b = video.buffered;
+      return Array.from({ length: b.length }, (_, i) => [b.start(i), b.end(i)]);
     },
   };
 }
@@ -307,12 +317,16 @@ function createPlayer(t, name, hooks) {
     case 'ws': {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const options = target > 0 ? { targetLatency: target } : {};
-      return new WsPlayer({
+      const ws = new WsPlayer({
         ...common,
         url: `${scheme}://${location.host}${path}/ws`,
         stream: name,
         options,
       });
+      // When this edge dies, is cut off or is full, the player moves to the next edge without a reload.
+      edges ??= watchEdgeList(name);
+      ws.setFailover(edges.urls);
+      return ws;
     }
     case 'hls':
       return new HlsJsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });

@@ -32,7 +32,15 @@ export const WS_DEFAULTS = Object.freeze({
   stuckMs: 5_000,
   /** Stalls this soon after (re)starting are the decoder warming up, not the link failing. */
   warmupMs: 2_000,
+  /** With other edges known: an open socket silent this long (no media, no pong) counts as a dead edge. */
+  silenceMs: 1_500,
 });
+
+/**
+ * Closes after which the player moves to another edge: abnormal (1006: killed or unreachable), going
+ * away (1001: the edge stops), edge full (4503), a server error (1011) and "edge silent" (4000, ours).
+ */
+const FAILOVER_CLOSE = new Set([1001, 1006, 1011, 4000, 4503]);
 
 const OFFLINE_CODES = /NOT_FOUND|OFFLINE/;
 
@@ -85,6 +93,16 @@ export class WsPlayer {
     /** @type {{ time: number, at: number }} where the playhead was, and when */
     this.lastProgress = { time: -1, at: 0 };
     this.tickCount = 0;
+    /** @type {(() => string[]) | undefined} other edges' media-socket URLs, best first */
+    this.failover = undefined;
+    /** @type {string | undefined} the edge failover moved to */
+    this.activeUrl = undefined;
+    this.edgesTried = 0;
+    /** Moves to another edge so far (tests and the stats read it). */
+    this.failovers = 0;
+    this.lastMessageAt = 0;
+    /** @type {Map<string, { segment: number, chunk: number }>} the last chunk received per rendition */
+    this.lastChunk = new Map();
     /** Waiting events after playback first started (not counting the stream ending). */
     this.stalls = 0;
     this.resetPlayback();
@@ -144,19 +162,23 @@ export class WsPlayer {
   connect() {
     if (this.closed) return;
     this.setStatus(this.reconnectAttempt === 0 && !this.started ? 'connecting' : 'reconnecting');
-    const ws = new WebSocket(this.url);
+    const ws = new WebSocket(this.resumeUrl(this.edgeUrl()));
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    this.lastMessageAt = localNow();
     ws.onopen = () => {
       this.clock.reset();
       this.ping();
       // A few quick samples so the latency read-out is right from the first frame.
       this.later(() => this.ping(), 300);
       this.later(() => this.ping(), 1000);
-      this.pingTimer = setInterval(() => this.ping(), this.opts.pingEveryMs);
+      // With other edges to go to, pings also prove this one alive when no media flows (silenceMs).
+      const every = this.failover ? Math.min(this.opts.pingEveryMs, 1000) : this.opts.pingEveryMs;
+      this.pingTimer = setInterval(() => this.ping(), every);
     };
     // binaryType 'arraybuffer': every binary message is an ArrayBuffer.
     ws.onmessage = (/** @type {MessageEvent<string | ArrayBuffer>} */ ev) => {
+      this.lastMessageAt = localNow();
       try {
         if (typeof ev.data === 'string') this.onText(ev.data);
         else this.onBinary(ev.data);
@@ -165,16 +187,68 @@ export class WsPlayer {
         console.warn('tiercast: dropped a message', err);
       }
     };
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       clearInterval(this.pingTimer);
       if (this.ws !== ws || this.closed) return;
       this.ws = null;
+      if (!this.offline) this.setStatus('reconnecting');
+      // This edge died, was cut off or is full: go straight to the next one (the stream is the same
+      // there; the new edge's first burst repeats what we have, and the sink drops the repeats).
+      if (this.failover && !this.offline && FAILOVER_CLOSE.has(ev.code) && this.moveToNextEdge()) {
+        this.later(() => this.connect(), 0);
+        return;
+      }
       const base = Math.min(this.opts.reconnectMaxMs, this.opts.reconnectMinMs * 2 ** this.reconnectAttempt);
       this.reconnectAttempt++;
-      if (!this.offline) this.setStatus('reconnecting');
       // Jitter, so that viewers of a restarted edge do not all come back in the same millisecond.
       this.later(() => this.connect(), base * (0.75 + Math.random() * 0.5));
     };
+  }
+
+  /**
+   * Other edges to move to when this one fails, best first (from the edge's /api/edges list). Without it
+   * the player reconnects to its own edge with backoff.
+   * @param {() => string[]} urls the media-socket URLs of the other edges
+   */
+  setFailover(urls) {
+    this.failover = urls;
+  }
+
+  /**
+   * The socket URL with where this player left off (the last chunk per rendition, and the video rendition
+   * it was on), so that an edge it moves or reconnects to continues from the next chunk: nothing missing.
+   * @param {string} base
+   */
+  resumeUrl(base) {
+    if (!this.sink || this.lastChunk.size === 0) return base;
+    const url = new URL(base);
+    const video = this.sink.appended.video;
+    const kept = [...this.lastChunk].filter(
+      ([id]) => id === video || this.renditionsById.get(id)?.kind === 'audio',
+    );
+    if (video) url.searchParams.set('video', video);
+    if (kept.length)
+      url.searchParams.set('resume', kept.map(([id, p]) => `${id}:${p.segment}.${p.chunk}`).join(','));
+    return url.href;
+  }
+
+  /** The media-socket URL in use: the page's own edge, or the one failover moved to. */
+  edgeUrl() {
+    return this.activeUrl ?? this.url;
+  }
+
+  /**
+   * Picks the next edge after the current one in [own edge, ...others]; false once every edge was tried
+   * since media last flowed (then the usual backoff applies).
+   */
+  moveToNextEdge() {
+    const list = [this.url, ...(this.failover?.() ?? []).filter((u) => u !== this.url)];
+    if (list.length < 2 || this.edgesTried >= list.length - 1) return false;
+    const at = list.indexOf(this.edgeUrl());
+    this.activeUrl = list[(at + 1) % list.length];
+    this.edgesTried++;
+    this.failovers++;
+    return true;
   }
 
   /** @param {number} code @param {string} reason */
@@ -244,6 +318,7 @@ export class WsPlayer {
     const prev = this.info;
     this.info = info;
     this.reconnectAttempt = 0;
+    this.edgesTried = 0;
     this.offline = false;
     this.renditionsById = new Map(info.renditions.map((r) => [r.id, r]));
     this.edge.setChunkDuration(info.chunkDurationMs);
@@ -268,6 +343,8 @@ export class WsPlayer {
   onBinary(buf) {
     const f = decodeFrame(buf);
     if (f.type === 'heartbeat' || f.stream !== this.stream) return;
+    if (f.type === 'chunk' && this.sink)
+      this.lastChunk.set(f.rendition, { segment: f.segment, chunk: f.chunk });
     this.sink?.push(f);
   }
 
@@ -282,6 +359,7 @@ export class WsPlayer {
   }
 
   teardownMedia() {
+    this.lastChunk.clear();
     this.sink?.close();
     this.sink = null;
     this.resetPlayback();
@@ -351,6 +429,7 @@ export class WsPlayer {
     }
     const v = this.video;
     this.edge.control(v, this.latency());
+    this.checkSilence();
     if (this.tickCount % 8 === 0) this.sink?.trim(this.opts.keepBehindSeconds);
     this.watchdog();
     if (this.choice === 'auto' && !v.paused && v.readyState >= 3) this.select(this.auto.tick());
@@ -360,6 +439,19 @@ export class WsPlayer {
       this.cb.onQuality?.(q);
     }
     if (!this.offline && !v.paused && v.readyState >= 3 && this.ws) this.setStatus('live');
+  }
+
+  /** An edge cut off without a close (no FIN reaches us) is silent: drop it and move on. */
+  checkSilence() {
+    const ws = this.ws;
+    if (!this.failover || !ws || this.offline) return;
+    // A connection attempt to an unreachable host hangs: give it twice as long as an open socket.
+    const limit = ws.readyState === WebSocket.OPEN ? this.opts.silenceMs : 2 * this.opts.silenceMs;
+    if (localNow() - this.lastMessageAt < limit) return;
+    console.warn('tiercast: edge silent, moving to another edge');
+    this.dropSocket(4000, 'edge silent');
+    if (!this.moveToNextEdge()) this.reconnectAttempt++;
+    this.connect();
   }
 
   watchdog() {
