@@ -1,9 +1,16 @@
 /** Debian's Chromium, driven by playwright-core (no browser download: `npx playwright install` cannot work here). */
 import { chromium, type Browser } from 'playwright-core';
 
-export function launchChromium(): Promise<Browser> {
+/** The browser binary: TIERCAST_TEST_CHROMIUM, else Debian's. */
+export const CHROMIUM_PATH = process.env.TIERCAST_TEST_CHROMIUM ?? '/usr/bin/chromium';
+
+/**
+ * `executablePath` replaces the binary, e.g. with a script that starts it inside a network namespace
+ * (playwright talks to it over inherited pipes, which `ip netns exec` keeps).
+ */
+export function launchChromium(opts: { executablePath?: string } = {}): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env.TIERCAST_TEST_CHROMIUM ?? '/usr/bin/chromium',
+    executablePath: opts.executablePath ?? CHROMIUM_PATH,
     args: [
       '--headless',
       '--no-sandbox',
