@@ -4,7 +4,7 @@
  *
  *   npm run bench                      the full run (under 15 minutes)
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
- *   npm run bench -- --only=g2g,fanout run some measurements (g2g, hop, memory, transcode, fanout, ttff, slow);
+ *   npm run bench -- --only=g2g,fanout run some measurements (g2g, hop, memory, transcode, failover, fanout, ttff, slow);
  *                                      with --no-write while trying things: otherwise docs/ gets only those
  *   npm run bench -- --no-write        print only; leave docs/ alone
  *   npm run bench -- --render          rewrite docs/benchmarks.md from the last run (bench/out/last-run.json),
@@ -26,6 +26,7 @@ import { memory } from './memory.js';
 import { ttff } from './ttff.js';
 import { transcodeCost } from './transcode-cost.js';
 import { slowConsumers } from './slow-consumers.js';
+import { edgeFailover } from './failover.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -47,6 +48,7 @@ const all: Array<[string, Measurement, boolean]> = [
   ['hop', hopLatency, false],
   ['memory', memory, false],
   ['transcode', transcodeCost, false],
+  ['failover', edgeFailover, false],
   ['fanout', fanout, true],
   ['ttff', ttff, true],
   ['slow', slowConsumers, true],

@@ -125,14 +125,20 @@ export function startIntermediateProc(parent: string, o: { port?: number } = {})
 
 export function startEdgeProc(
   parent: string,
-  o: { nodeArgs?: string[]; viewer?: Record<string, unknown> } = {},
+  o: {
+    nodeArgs?: string[];
+    viewer?: Record<string, unknown>;
+    port?: number;
+    edgeSelection?: Record<string, unknown>;
+  } = {},
 ): Promise<NodeProc> {
   return startNode(
     'edge',
     {
-      http: { host: '127.0.0.1', port: 0 },
+      http: { host: '127.0.0.1', port: o.port ?? 0 },
       upstream: upstream(parent),
       ...(o.viewer ? { viewer: o.viewer } : {}),
+      ...(o.edgeSelection ? { edgeSelection: o.edgeSelection } : {}),
     },
     o.nodeArgs,
   );
