@@ -20,6 +20,7 @@ import {
   type PublishSink,
 } from './rtmp/rtmp-server.js';
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
+import { createPublishFlow } from './publish-flow.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
@@ -131,59 +132,21 @@ export async function startIngress(
     return stream;
   };
 
+  const publishFlow = createPublishFlow({
+    streamers,
+    discovery: nd.discovery,
+    live,
+    beginStream,
+    metrics,
+    logger,
+  });
   const onPublish = async (req: PublishRequest, control: PublishControl): Promise<PublishSink> => {
-    let s: { name: string; title?: string; category?: string; protected?: boolean };
-    try {
-      s = await streamers.authorize(req.publishName);
-    } catch (err) {
-      const code = err instanceof TiercastError ? err.code : 'BAD_STREAM_KEY';
-      metrics.publishRejected.inc({ code });
-      logger.warn({ remote: req.remoteAddress, code }, 'publish refused');
-      throw err instanceof TiercastError ? err : new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
-    }
-    // Exactly one ingress carries a name: the claim in discovery decides (static: always ours).
-    let claimed: boolean;
-    try {
-      claimed = live.has(s.name) ? false : await nd.discovery.claimStream(s.name);
-    } catch (err) {
-      metrics.publishRejected.inc({ code: 'UPSTREAM_UNAVAILABLE' });
-      logger.warn(
-        {
-          remote: req.remoteAddress,
-          stream: s.name,
-          code: 'UPSTREAM_UNAVAILABLE',
-          err: (err as Error).message,
-        },
-        'publish refused: cannot claim the stream',
-      );
-      throw new TiercastError('STREAM_ALREADY_LIVE', 'cannot confirm the stream is not live elsewhere', {
-        stream: s.name,
-      });
-    }
-    if (!claimed && !live.has(s.name)) {
-      metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
-      logger.warn(
-        { remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' },
-        'publish refused: live on another ingress',
-      );
-      throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is live on another ingress', { stream: s.name });
-    }
-    let stream: LiveStream;
-    try {
-      stream = beginStream(s.name, s, (code, description) => control.fail(code, description));
-    } catch (err) {
-      metrics.publishRejected.inc({ code: 'STREAM_ALREADY_LIVE' });
-      logger.warn(
-        { remote: req.remoteAddress, stream: s.name, code: 'STREAM_ALREADY_LIVE' },
-        'publish refused',
-      );
-      throw err;
-    }
-    logger.info({ remote: req.remoteAddress, stream: s.name }, 'publisher connected');
-    return {
-      onTag: (tag) => stream.onTag(tag),
-      close: (reason) => void stream.close(`publisher left: ${reason}`),
-    };
+    const { sink } = await publishFlow({
+      key: req.publishName,
+      remoteAddress: req.remoteAddress,
+      onFailed: (code, description) => control.fail(code, description),
+    });
+    return sink;
   };
 
   const rtmp = await RtmpServer.create({
