@@ -21,6 +21,7 @@ import {
 } from './rtmp/rtmp-server.js';
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { createPublishFlow } from './publish-flow.js';
+import { addBrowserIngest } from './browser-ingest/ingest-socket.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
@@ -161,6 +162,12 @@ export async function startIngress(
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
+  const browserIngest = addBrowserIngest(app, {
+    publish: publishFlow,
+    isLive: (name) => live.get(name)?.isLive === true,
+    logger: logger.child({ module: 'browser-ingest' }),
+    metrics,
+  });
   const cluster = new ClusterServer(app, {
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
@@ -216,6 +223,7 @@ export async function startIngress(
     close: () =>
       (closing ??= (async () => {
         await rtmp.close();
+        browserIngest.close();
         thumbnailer?.close();
         for (const i of inputs) await i.close();
         await Promise.all([...live.values()].map((s) => s.close('ingress shutting down')));

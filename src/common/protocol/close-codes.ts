@@ -15,6 +15,10 @@ export const CloseCode = {
   SLOW_CONSUMER: 4008,
   HEARTBEAT_TIMEOUT: 4009,
   PARENT_LOOP: 4010,
+  /** A browser publish refused or ended: stream live elsewhere, codec, transcoder (the JSON before it says why). */
+  PUBLISH_REFUSED: 4409,
+  /** A browser publish sending media faster than real time. */
+  TOO_FAST: 4429,
   /** A media socket refused because the edge is full (reason `EDGE_AT_CAPACITY: …`). */
   EDGE_AT_CAPACITY: 4503,
 } as const;
