@@ -3,7 +3,8 @@
  * process; N viewers in the load-generator process (load-worker.ts); server CPU from /proc. Steps up N
  * until a step drops chunks (or a process saturates). The same N as HTTP clients: tiercast's LL-DASH
  * (one request per rendition held on the live segment) and nginx serving nginx-rtmp's HLS fragments of
- * the same source (same bitrate) from disk with sendfile.
+ * the same source (same bitrate) from disk with sendfile. And tiercast's LL-HLS at the same N: per rendition a
+ * blocking playlist reload and a part request every part, as hls.js in lowLatencyMode does.
  */
 import type { BenchContext } from './lib/context.js';
 import { CLIP } from './lib/context.js';
@@ -37,6 +38,10 @@ export interface StepResult {
   perCpu: number;
   /** Delivered bytes per second per viewer. */
   perViewerBps: number;
+  /** HTTP requests the clients made. */
+  requests: number;
+  /** Bytes of playlist responses (LL-HLS), included in `bytes`. */
+  playlistBytes: number;
 }
 
 export interface Rig {
@@ -86,7 +91,7 @@ export async function startRig(
   };
 }
 
-type Kind = 'ws' | 'dash' | 'hls';
+type Kind = 'ws' | 'dash' | 'hls' | 'llhls';
 
 export async function step(
   rig: Rig,
@@ -98,8 +103,8 @@ export async function step(
   const group = `${kind}-${n}`;
   const ws = `${rig.edge.url.replace('http', 'ws')}/live/${STREAM}/ws`;
   if (kind === 'ws') await rig.load.request('ws', { group, url: ws, count: n, concurrency: 128 });
-  else if (kind === 'dash')
-    await rig.load.request('dash', {
+  else if (kind === 'dash' || kind === 'llhls')
+    await rig.load.request(kind, {
       group,
       edgeUrl: rig.edge.url,
       stream: STREAM,
@@ -117,7 +122,8 @@ export async function step(
   server.start();
   await sleep(seconds * 1000);
   const { cpu, wall } = server.read();
-  const s = await rig.load.stats(group, true);
+  // load-worker.ts reports these two besides LoadStats.
+  const s = (await rig.load.stats(group, true)) as LoadStats & { requests: number; playlistBytes: number };
   const dropped = kind === 'hls' ? 0 : (await edgeDropped(rig.edge.url)) - dropped0;
   await rig.load.request('close', { group });
   const drops = s.gaps + s.skipped + s.closed + dropped + (kind === 'ws' ? 0 : 0);
@@ -134,6 +140,8 @@ export async function step(
     notFound: s.notFound,
     perCpu: cpu > 0 ? s.bytes / cpu : NaN,
     perViewerBps: s.bytes / wall / n,
+    requests: s.requests,
+    playlistBytes: s.playlistBytes,
   };
 }
 
@@ -152,7 +160,7 @@ export async function ramp(
     const r = await step(rig, kind, n, seconds, ctx.pick(2500, 1000));
     steps.push(r);
     ctx.log(
-      `fanout ${kind} N=${n}: ${fmt(r.bytes / r.wall / 1e6, 1)} MB/s, server ${fmt((r.serverCpu / r.wall) * 100)} % CPU, load gen ${fmt((r.loadCpu / r.wall) * 100)} %, ${fmt(r.perCpu / 1e9, 2)} GB/CPU-s, drops ${r.drops}`,
+      `fanout ${kind} N=${n}: ${fmt(r.bytes / r.wall / 1e6, 1)} MB/s, server ${fmt((r.serverCpu / r.wall) * 100)} % CPU, load gen ${fmt((r.loadCpu / r.wall) * 100)} %, ${fmt(r.perCpu / 1e9, 2)} GB/CPU-s, drops ${r.drops}${kind === 'ws' ? '' : `, ${fmt(r.requests / r.wall)} requests/s`}`,
     );
     if (r.drops > 0) {
       stoppedBy = `drops at N=${n}`;
@@ -184,6 +192,7 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
   const ws = await ramp(ctx, rig, 'ws', wsNs, seconds);
   const dash = await ramp(ctx, rig, 'dash', httpNs, seconds);
   const hls = await ramp(ctx, rig, 'hls', httpNs, seconds);
+  const llhls = await ramp(ctx, rig, 'llhls', httpNs, seconds);
 
   const bw = best(ws.steps);
   const bd = best(dash.steps);
@@ -201,6 +210,16 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
   const cpuPerGb = (s: StepResult | undefined) =>
     s ? `${fmt((s.serverCpu / s.bytes) * 1e9, 2)} CPU-s/GB` : '—';
   const ratio = dN && hN ? dN.perCpu / hN.perCpu : NaN;
+  // LL-HLS against LL-DASH, both from the edge: the largest N both served without a drop.
+  const llN = Math.max(
+    0,
+    ...llhls.steps
+      .filter((l) => l.drops === 0 && dash.steps.some((d) => d.n === l.n && d.drops === 0))
+      .map((l) => l.n),
+  );
+  const lL = llhls.steps.find((s) => s.n === llN) ?? best(llhls.steps);
+  const lD = dash.steps.find((s) => s.n === llN) ?? bd;
+  const llRatio = lL && lD ? lL.perCpu / lD.perCpu : NaN;
   const rows: Row[] = [
     {
       section: 'fan-out',
@@ -232,6 +251,21 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
       peer: `${hls.maxClean} (${hls.stoppedBy})`,
       target: '',
     },
+    {
+      section: 'fan-out',
+      what: `HTTP: bytes per server CPU-second, same N=${lL?.n} (LL-HLS parts vs LL-DASH)`,
+      tiercast: `LL-HLS ${gb(lL?.perCpu)} (${cpuPerGb(lL)}) vs LL-DASH ${gb(lD?.perCpu)} (${cpuPerGb(lD)})`,
+      peer: 'n/a (no low-latency HLS)',
+      target: '≥ LL-DASH',
+      met: Number.isFinite(llRatio) ? llRatio >= 1 : undefined,
+    },
+    {
+      section: 'fan-out',
+      what: 'HTTP: LL-HLS largest N with no drop',
+      tiercast: `${llhls.maxClean} (${llhls.stoppedBy})`,
+      peer: 'n/a',
+      target: '',
+    },
   ];
   const line = (k: string, s: StepResult) =>
     `${k} N=${s.n}: ${fmt(s.bytes / s.wall / 1e6, 1)} MB/s delivered (${fmt((s.perViewerBps * 8) / 1e6, 2)} Mbit/s per viewer), server ${fmt(s.serverCpu, 2)} CPU-s in ${fmt(s.wall, 1)} s → ${fmt(s.perCpu / 1e9, 2)} GB/CPU-s; load generator ${fmt((s.loadCpu / s.wall) * 100)} % of a core; drops ${s.drops} (gaps ${s.gaps}, skipped ${s.skipped}, closed ${s.closed}, 404 ${s.notFound})`;
@@ -240,6 +274,11 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
     ...ws.steps.map((s) => line('WebSocket', s)),
     ...dash.steps.map((s) => line('tiercast LL-DASH', s)),
     ...hls.steps.map((s) => line('nginx HLS', s)),
+    `LL-HLS/LL-DASH bytes per server CPU-second at N=${lL?.n}: ${fmt(llRatio, 2)}.`,
+    ...llhls.steps.map((s) => {
+      const d = dash.steps.find((x) => x.n === s.n);
+      return `${line('tiercast LL-HLS', s)}; ${fmt(s.requests / s.wall)} requests/s (LL-DASH at this N: ${d ? fmt(d.requests / d.wall) : '—'}), playlists ${fmt((s.playlistBytes / s.bytes) * 100, 1)} % of the bytes`;
+    }),
     'Server CPU is the edge process (tiercast) or nginx master + worker (peer; its worker also ingests RTMP and writes the fragments). Bytes are what the clients read from their sockets, headers included.',
   ];
   const plots: Plot[] = [
@@ -258,6 +297,10 @@ export async function fanout(ctx: BenchContext, rig: Rig): Promise<Omit<SectionR
           points: dash.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]),
         },
         { name: 'nginx, HLS fragments', points: hls.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]) },
+        {
+          name: 'tiercast edge, LL-HLS parts',
+          points: llhls.steps.map((s) => [s.n, (s.serverCpu / s.bytes) * 1e9]),
+        },
       ],
     },
   ];

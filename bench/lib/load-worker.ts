@@ -7,7 +7,9 @@
  *  - `ws`: WebSocket viewers of the edge (normal, slow = reading at a fixed byte rate, or idle);
  *  - `dash`: LL-DASH over HTTP against the edge: each client keeps one request per rendition open on the
  *    live segment (chunked transfer) and asks for the next one as soon as it ends, like dash.js does;
- *  - `hls`: HLS against nginx: the playlist every 500 ms, then each new fragment.
+ *  - `hls`: HLS against nginx: the playlist every 500 ms, then each new fragment;
+ *  - `llhls`: LL-HLS against the edge, like hls.js in lowLatencyMode: per rendition a blocking playlist
+ *    reload for the next part and, at the same time, that part (the preload hint, answered when it exists).
  */
 import { HttpConn, newCounters, WsViewer, type ViewerCounters } from './load-clients.js';
 import { nowMs, sleep } from './stats.js';
@@ -18,10 +20,24 @@ interface HttpCounters {
   segments: number;
   notFound: number;
   gaps: number;
+  /** Requests made (every playlist and media request). */
+  requests: number;
+  /** Bytes of playlist responses (llhls), headers included; also counted in `bytes`. */
+  playlistBytes: number;
 }
 
+const newHttpCounters = (): HttpCounters => ({
+  bytes: 0,
+  errors: 0,
+  segments: 0,
+  notFound: 0,
+  gaps: 0,
+  requests: 0,
+  playlistBytes: 0,
+});
+
 interface Group {
-  kind: 'ws' | 'dash' | 'hls';
+  kind: 'ws' | 'dash' | 'hls' | 'llhls';
   ws: WsViewer[];
   http: HttpConn[];
   wsCounters: ViewerCounters;
@@ -39,7 +55,7 @@ function group(name: string, kind: Group['kind']): Group {
       ws: [],
       http: [],
       wsCounters: newCounters(),
-      httpCounters: { bytes: 0, errors: 0, segments: 0, notFound: 0, gaps: 0 },
+      httpCounters: newHttpCounters(),
       alive: true,
     };
     groups.set(name, g);
@@ -116,6 +132,7 @@ async function openDash(o: {
       void (async () => {
         let n = current();
         while (g.alive && !conn.closed) {
+          c.requests++;
           const r = await conn.get(`/live/${o.stream}/${rendition}/${n}.m4s`).catch(() => undefined);
           if (!g.alive) return;
           if (!r) {
@@ -159,6 +176,7 @@ function openHls(o: {
       let next = -1;
       while (g.alive && !conn.closed) {
         const t = nowMs();
+        c.requests++;
         const r = await conn.get(`/hls/${o.stream}.m3u8`, true).catch(() => undefined);
         if (!g.alive) return;
         if (r?.status === 200 && r.body) {
@@ -173,6 +191,7 @@ function openHls(o: {
               next = seq;
             }
             while (next <= last && g.alive) {
+              c.requests++;
               const s = await conn.get(`/hls/${names[next - seq]}`).catch(() => undefined);
               if (s?.status === 200) c.segments++;
               else c.notFound++;
@@ -184,6 +203,109 @@ function openHls(o: {
       }
     })();
   }
+  return Promise.resolve({ opened: o.count });
+}
+
+/** A part's place in a rendition: segment (media sequence number) and part index in it. */
+type PartRef = [segment: number, part: number];
+
+const later = (a: PartRef, b: PartRef) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+/** Whether `b` may be the part right after `a` (the next part, or the next segment's first). */
+const adjacent = (a: PartRef, b: PartRef) =>
+  (b[0] === a[0] && b[1] === a[1] + 1) || (b[0] === a[0] + 1 && b[1] === 0);
+
+/** The parts a media playlist lists (`#EXT-X-PART`, in order) and its `#EXT-X-PRELOAD-HINT` (always last). */
+function partRefs(text: string): { listed: PartRef[]; hint: PartRef | undefined } {
+  const listed: PartRef[] = [];
+  for (const m of text.matchAll(/URI="(\d+)\.(\d+)\.m4s"/g)) listed.push([Number(m[1]), Number(m[2])]);
+  const hint = text.includes('#EXT-X-PRELOAD-HINT') ? listed.pop() : undefined;
+  return { listed, hint };
+}
+
+function openLlHls(o: {
+  group: string;
+  edgeUrl: string;
+  stream: string;
+  count: number;
+  renditions: string[];
+}): Promise<{ opened: number }> {
+  const g = group(o.group, 'llhls');
+  const u = new URL(o.edgeUrl);
+  const c = g.httpCounters;
+  // Playlist responses count in `bytes` like everything else, and in `playlistBytes` to tell the overhead.
+  const playlistCounters = {
+    get bytes() {
+      return c.playlistBytes;
+    },
+    set bytes(v: number) {
+      c.bytes += v - c.playlistBytes;
+      c.playlistBytes = v;
+    },
+    get errors() {
+      return c.errors;
+    },
+    set errors(v: number) {
+      c.errors = v;
+    },
+  };
+  const follow = async (pl: HttpConn, pt: HttpConn, base: string) => {
+    let prev: PartRef | undefined; // the last part received
+    let next: PartRef | undefined; // the part asked for next; undefined: (re)join at the live edge
+    const got = (p: PartRef, listed: PartRef[]) => {
+      if (prev) {
+        const between = listed.filter((x) => later(x, prev!) && later(p, x)).length;
+        c.gaps += between || (adjacent(prev, p) ? 0 : 1);
+      }
+      prev = p;
+      c.segments++;
+    };
+    const part = (p: PartRef) => {
+      c.requests++;
+      return pt.get(`${base}${p[0]}.${p[1]}.m4s`).catch(() => undefined);
+    };
+    // Parts the playlist lists past the last one received (a reload that came back further on), then the hint.
+    const advance = async (refs: { listed: PartRef[]; hint: PartRef | undefined }) => {
+      for (const p of refs.listed) {
+        if (!g.alive || !prev || !later(p, prev)) continue;
+        const r = await part(p);
+        if (r?.status === 200) got(p, refs.listed);
+        else if (r) c.notFound++;
+      }
+      next = refs.hint;
+    };
+    while (g.alive) {
+      const want = next;
+      if (!want) {
+        c.requests++;
+        const r = await pl.get(`${base}playlist.m3u8`, true).catch(() => undefined);
+        if (!g.alive) return;
+        const refs = r?.status === 200 && r.body ? partRefs(r.body.toString('latin1')) : undefined;
+        if (refs?.hint) await advance(refs);
+        else await sleep(100);
+        continue;
+      }
+      // hls.js in lowLatencyMode: a blocking reload for the next part and, meanwhile, that part itself.
+      c.requests++;
+      const [r, media] = await Promise.all([
+        pl.get(`${base}playlist.m3u8?_HLS_msn=${want[0]}&_HLS_part=${want[1]}`, true).catch(() => undefined),
+        part(want),
+      ]);
+      if (!g.alive) return;
+      const refs = r?.status === 200 && r.body ? partRefs(r.body.toString('latin1')) : undefined;
+      if (media?.status === 200) got(want, refs?.listed ?? []);
+      else if (media) c.notFound++;
+      // A refused or failed reload (503: the part did not come; 400: too far ahead): rejoin at the live edge.
+      if (refs?.hint) await advance(refs);
+      else next = undefined;
+    }
+  };
+  for (let i = 0; i < o.count; i++)
+    for (const rendition of o.renditions) {
+      const pl = new HttpConn(u.hostname, Number(u.port), playlistCounters);
+      const pt = new HttpConn(u.hostname, Number(u.port), c);
+      g.http.push(pl, pt);
+      void follow(pl, pt, `/live/${o.stream}/${rendition}/`);
+    }
   return Promise.resolve({ opened: o.count });
 }
 
@@ -199,6 +321,8 @@ function stats(o: { group?: string; reset?: boolean }) {
     errors: 0,
     segments: 0,
     notFound: 0,
+    requests: 0,
+    playlistBytes: 0,
     connected: 0,
     latency: { n: 0, p50: NaN, p95: NaN, p99: NaN },
     edgeLatency: { n: 0, p50: NaN, p95: NaN, p99: NaN },
@@ -215,6 +339,8 @@ function stats(o: { group?: string; reset?: boolean }) {
     out.errors += w.errors + h.errors;
     out.segments += h.segments;
     out.notFound += h.notFound;
+    out.requests += h.requests;
+    out.playlistBytes += h.playlistBytes;
     out.connected += g.ws.filter((v) => !v.closed).length + g.http.filter((c) => !c.closed).length;
     if (list.length === 1) {
       out.latency = {
@@ -234,7 +360,7 @@ function stats(o: { group?: string; reset?: boolean }) {
       Object.assign(w, { bytes: 0, messages: 0, chunks: 0, gaps: 0, skipped: 0, closed: 0, errors: 0 });
       w.latency.reset();
       w.edgeLatency.reset();
-      Object.assign(h, { bytes: 0, errors: 0, segments: 0, notFound: 0, gaps: 0 });
+      Object.assign(h, newHttpCounters());
     }
   }
   const u = process.cpuUsage();
@@ -263,6 +389,8 @@ process.on('message', (m: Request) => {
         return openDash(m as unknown as Parameters<typeof openDash>[0]);
       case 'hls':
         return openHls(m as unknown as Parameters<typeof openHls>[0]);
+      case 'llhls':
+        return openLlHls(m as unknown as Parameters<typeof openLlHls>[0]);
       case 'stats':
         return stats(m as Parameters<typeof stats>[0]);
       case 'close':

@@ -10,14 +10,8 @@ import type { ErrorCode } from '../common/errors/index.js';
 import type { StreamInfo } from '../common/media.js';
 import { isValidName } from '../common/protocol/index.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
-import {
-  buildMasterPlaylist,
-  buildMediaPlaylist,
-  parseReloadDirective,
-  partTargetSeconds,
-  targetDurationSeconds,
-} from './hls-playlist.js';
-import { playlistSegments, servePart, waitForPlaylist } from './hls-requests.js';
+import { buildMasterPlaylist, parseReloadDirective, targetDurationSeconds } from './hls-playlist.js';
+import { renderedMediaPlaylist, servePart, waitForPlaylist } from './hls-requests.js';
 import type { PendingRequest, SegmentSource } from './segment-requests.js';
 
 /** Runs `answer` once the stream named by the route's first parameter is known here and access is allowed. */
@@ -65,12 +59,11 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
       const aborted = () => waitAborted || streamAborted();
       const r = isValidName(rendition) ? info.renditions.find((x) => x.id === rendition) : undefined;
       if (!r) return notFound(res, 'playlist', 'SEGMENT_NOT_FOUND', 'no such rendition');
-      const partTargetS = partTargetSeconds(info, r);
       const answer = (retried = false): void => {
         if (aborted()) return;
         const cache = stream.renditions.get(r.id);
-        const segments = cache ? playlistSegments(cache, r) : [];
-        if (!segments.length) {
+        const playlist = cache && renderedMediaPlaylist(cache, info, r);
+        if (!playlist) {
           if (retried) return notFound(res, 'playlist', 'SEGMENT_NOT_FOUND', 'no segment yet');
           // A cold edge has just subscribed: its first chunks are on their way. Hold this request for them.
           const cold: PendingRequest[] = [];
@@ -81,18 +74,13 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
           cold.push(waitForPlaylist(stream, r, { msn: 0, part: 0 }, 1, deps.waitMs, () => answer(true)));
           return;
         }
-        const discontinuities = segments.filter((s, i) => i > 0 && s.discontinuity).length;
-        const text = buildMediaPlaylist(info, {
-          partTargetS,
-          segments,
-          discontinuitySequence: Math.max(0, info.epoch - discontinuities),
-        });
         count('playlist', '200');
-        send(res, '200 OK', text, { 'content-type': PLAYLIST_TYPE, ...HEADERS });
+        send(res, '200 OK', playlist.body, { 'content-type': PLAYLIST_TYPE, ...HEADERS });
       };
       if (!directive) return answer();
       const cache = stream.renditions.get(r.id);
-      const target = targetDurationSeconds(info, cache ? playlistSegments(cache, r) : []);
+      const target =
+        (cache && renderedMediaPlaylist(cache, info, r)?.targetS) ?? targetDurationSeconds(info, []);
       const partsPerSegment = Math.max(1, Math.round(info.segmentDurationMs / info.chunkDurationMs));
       // onAborted first: the answer may come synchronously, and a finished response must not be touched.
       const cancel: PendingRequest[] = [];

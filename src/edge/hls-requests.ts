@@ -3,10 +3,22 @@
  * parts (one chunk each) answered as soon as they exist, and blocking playlist reloads held until the
  * playlist can satisfy them.
  */
-import { ChunkFlags, hasFlag, type RenditionInfo } from '../common/media.js';
+import {
+  ChunkFlags,
+  hasFlag,
+  type MediaChunk,
+  type RenditionInfo,
+  type StreamInfo,
+} from '../common/media.js';
 import type { RenditionCache } from '../common/relay/rendition-cache.js';
 import type { StreamSubscriber } from '../common/relay/stream-relay.js';
-import { directiveState, type PlaylistSegment } from './hls-playlist.js';
+import {
+  buildMediaPlaylist,
+  directiveState,
+  partTargetSeconds,
+  targetDurationSeconds,
+  type PlaylistSegment,
+} from './hls-playlist.js';
 import type { PendingRequest, SegmentSource } from './segment-requests.js';
 
 const NOTHING: PendingRequest = { cancel: () => undefined };
@@ -41,6 +53,45 @@ export function playlistSegments(cache: RenditionCache, rendition: RenditionInfo
     });
   }
   return out;
+}
+
+export interface RenderedPlaylist {
+  body: Buffer;
+  /** EXT-X-TARGETDURATION, seconds: how long a blocking reload may be held is three of these. */
+  targetS: number;
+}
+
+const rendered = new WeakMap<
+  RenditionCache,
+  { last: MediaChunk; info: StreamInfo; rendition: RenditionInfo; playlist: RenderedPlaylist }
+>();
+
+/**
+ * A rendition's media playlist, or undefined while it would list no segment. Rendered once per state of
+ * the cache: one chunk releases the blocking reload of every viewer at once, all for the same text, and the
+ * cache changes (a chunk added, a segment completed or evicted) only with its newest chunk, a new object
+ * each time. A new StreamInfo (a restart) is a new object too.
+ */
+export function renderedMediaPlaylist(
+  cache: RenditionCache,
+  info: StreamInfo,
+  rendition: RenditionInfo,
+): RenderedPlaylist | undefined {
+  const last = cache.last;
+  if (!last) return undefined;
+  const hit = rendered.get(cache);
+  if (hit && hit.last === last && hit.info === info && hit.rendition === rendition) return hit.playlist;
+  const segments = playlistSegments(cache, rendition);
+  if (!segments.length) return undefined;
+  const discontinuities = segments.filter((s, i) => i > 0 && s.discontinuity).length;
+  const text = buildMediaPlaylist(info, {
+    partTargetS: partTargetSeconds(info, rendition),
+    segments,
+    discontinuitySequence: Math.max(0, info.epoch - discontinuities),
+  });
+  const playlist = { body: Buffer.from(text), targetS: targetDurationSeconds(info, segments) };
+  rendered.set(cache, { last, info, rendition, playlist });
+  return playlist;
 }
 
 /**
