@@ -47,6 +47,8 @@ export async function startLocalNetwork(
         ...cfg.edge,
         hub: { ...(cfg.edge.hub ?? hubLink), url: hub.url },
         upstream: { ...cfg.edge.upstream, parents: [intermediate.url] },
+        // The /broadcast page sends to this ingress (the page puts its own host in for a loopback address).
+        broadcast: { ingestUrl: `${ingress.url}/publish/ws`, ...cfg.edge.broadcast },
       },
       logger,
     );

@@ -77,6 +77,10 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     count('page', '200');
     page(res, 'dashboard.html');
   });
+  app.get('/broadcast', (res) => {
+    count('page', '200');
+    page(res, 'broadcast.html');
+  });
   const divert = (res: HttpResponse, req: HttpRequest, route: string) =>
     deps.entry?.divert(res, req, route) ?? false;
   app.get('/watch/:name', (res, req) => {

@@ -10,6 +10,7 @@ import { addMetricsRoute, createApp, listen } from '../common/http/uws-server.js
 import { createPullingRelay } from '../common/relay/relay-runtime.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
 import { addEdgeRoutes } from './edge-http.js';
+import { addBroadcastApi, browserIngestUrl } from './broadcast-http.js';
 import { loadStaticFiles } from './static-files.js';
 import { ViewerCounter } from './viewer-count.js';
 import { addViewerSocket } from './viewer-socket.js';
@@ -165,6 +166,11 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     counter,
     gate,
     atCapacity: () => selector.atCapacity(),
+  });
+  addBroadcastApi(app, {
+    ingestUrl: () =>
+      browserIngestUrl(config.broadcast.ingestUrl, nd.discovery.nodes('ingress'), config.discovery.region),
+    count: (route, status) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) }),
   });
   addEdgeRoutes(app, {
     config,

@@ -1,8 +1,8 @@
 /**
  * Every page the edge serves, checked by axe-core in headless Chromium against a real hub and tree with a
  * live stream: the home page, /watch/NAME (playing, with chat messages; and a password-protected stream
- * showing its form), /embed/NAME, /popout-chat/NAME (opaque, transparent, and for the protected stream), /login, and /dashboard (the
- * key form and a streamer's dashboard). No finding of impact "serious" or "critical" may remain. And on a
+ * showing its form), /embed/NAME, /popout-chat/NAME (opaque, transparent, and for the protected stream), /login, /dashboard (the
+ * key form and a streamer's dashboard) and /broadcast. No finding of impact "serious" or "critical" may remain. And on a
  * phone (390×844) the watch page shows the video and the chat input without scrolling.
  */
 import { after, before, test } from 'node:test';
@@ -167,6 +167,11 @@ test('no page has a serious or critical axe finding', { timeout: 180_000 }, asyn
   await dash.click('#key-login-form button[type="submit"]');
   await dash.locator('#dash-content').waitFor();
   found.push(...(await axeFindings(dash, '/dashboard (streamer)')));
+  // A streamer's header links to /broadcast; the page itself before going live.
+  await dash.locator('.session a[href="/broadcast"]').click();
+  await dash.locator('#stream-key').waitFor();
+  await dash.locator('.session-name').waitFor();
+  found.push(...(await axeFindings(dash, '/broadcast (streamer)')));
 
   assert.deepEqual(found, [], `axe findings:\n${found.join('\n')}`);
   assert.deepEqual(errors, []);

@@ -8,7 +8,9 @@ export const CHROMIUM_PATH = process.env.TIERCAST_TEST_CHROMIUM ?? '/usr/bin/chr
  * `executablePath` replaces the binary, e.g. with a script that starts it inside a network namespace
  * (playwright talks to it over inherited pipes, which `ip netns exec` keeps).
  */
-export function launchChromium(opts: { executablePath?: string } = {}): Promise<Browser> {
+export function launchChromium(
+  opts: { executablePath?: string; fakeMedia?: boolean } = {},
+): Promise<Browser> {
   return chromium.launch({
     executablePath: opts.executablePath ?? CHROMIUM_PATH,
     args: [
@@ -19,6 +21,8 @@ export function launchChromium(opts: { executablePath?: string } = {}): Promise<
       '--disable-component-update',
       '--no-first-run',
       '--autoplay-policy=no-user-gesture-required',
+      // A test pattern and a beep instead of a camera and microphone, allowed without a prompt (/broadcast).
+      ...(opts.fakeMedia ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : []),
     ],
   });
 }

@@ -50,8 +50,11 @@ export async function startNetwork(
     segments?: number;
     hub?: HubNode;
     hubUrl?: string;
+    /** Where the nodes log (default: the silent test logger). */
+    logger?: typeof logger;
   } = {},
 ): Promise<TestNetwork> {
+  const log = opts.logger ?? logger;
   const hubUrl = opts.hubUrl ?? opts.hub?.url;
   const hubLink = hubUrl ? { hub: { url: hubUrl, reconnectBackoffMaxMs: 300 } } : {};
   const ingress = await startIngress(
@@ -73,7 +76,7 @@ export async function startNetwork(
       thumbnailIntervalMs: 1000,
       ...hubLink,
     }),
-    logger,
+    log,
   );
   const intermediates: IntermediateNode[] = [];
   let parent = ingress.url;
@@ -85,7 +88,7 @@ export async function startNetwork(
         http: { host: '127.0.0.1', port: 0 },
         upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
       }),
-      logger,
+      log,
     );
     intermediates.push(n);
     parent = n.url;
@@ -96,9 +99,10 @@ export async function startNetwork(
       clusterSecret: SECRET,
       http: { host: '127.0.0.1', port: 0 },
       upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
+      broadcast: { ingestUrl: `${ingress.url}/publish/ws` },
       ...hubLink,
     }),
-    logger,
+    log,
   );
   return {
     hub: opts.hub,

@@ -260,6 +260,8 @@ export const edgeSchema = z.strictObject({
    * Also the capacity it advertises in discovery. Unset: no limit, discovery.capacity advertised. */
   maxViewers: z.number().int().min(1).optional(),
   edgeSelection: edgeSelectionSchema.default(() => edgeSelectionSchema.parse({})),
+  /** The /broadcast page: the ingress's browser ingest socket (ws(s)://…/publish/ws); unset: from discovery. */
+  broadcast: z.strictObject({ ingestUrl: z.url({ protocol: /^wss?$/ }).optional() }).default({}),
 });
 
 export type IngressConfig = z.infer<typeof ingressSchema>;

@@ -32,6 +32,27 @@ interface TiercastPageApi {
   bufferedRanges(): Array<[number, number]>;
 }
 
+/** What the /broadcast page exposes for tests and benchmarks (broadcast.js). */
+interface TiercastBroadcastApi {
+  /** The status dot: 'offline', 'connecting', 'live' or 'error'. */
+  readonly state: string;
+  readonly reconnects: number;
+  /** Closes the ingest socket as a lost connection would (the page reconnects by itself). */
+  dropConnection(): void;
+}
+
 interface Window {
   tiercast: TiercastPageApi;
+  tiercastBroadcast: TiercastBroadcastApi;
 }
+
+// Chromium's insertable streams for a capture track (the /broadcast page reads camera, screen and microphone
+// frames with it for WebCodecs); not in TypeScript's DOM types. The page checks it exists before use.
+// eslint-disable-next-line no-var
+declare var MediaStreamTrackProcessor:
+  | {
+      new (init: { track: MediaStreamTrack; maxBufferSize?: number }): {
+        readonly readable: ReadableStream<VideoFrame | AudioData>;
+      };
+    }
+  | undefined;

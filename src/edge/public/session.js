@@ -78,6 +78,11 @@ export async function mountSessionArea() {
     dash.href = '/dashboard';
     items.push(dash);
   }
+  if (me.user.role !== 'user' && location.pathname !== '/broadcast') {
+    const live = el('a', 'session-link', 'Go live');
+    live.href = '/broadcast';
+    items.push(live);
+  }
   const out = el('button', 'link-button', 'Log out');
   out.type = 'button';
   out.addEventListener('click', () => {

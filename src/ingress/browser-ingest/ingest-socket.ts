@@ -12,12 +12,13 @@ import { readCeiling } from '../../common/http/ws-oversize.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { Metrics } from '../../common/metrics/index.js';
 import { CloseCode } from '../../common/protocol/close-codes.js';
+import { BROWSER_INGEST_PATH } from '../../common/protocol/browser-ingest.js';
 import { unsupportedCodec } from '../flv/codecs.js';
 import type { PublishFlow } from '../publish-flow.js';
 import { INGEST_MAX_TEXT_BYTES } from './ingest-protocol.js';
 import { BrowserIngestSession, DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-session.js';
 
-export const BROWSER_INGEST_PATH = '/publish/ws';
+export { BROWSER_INGEST_PATH };
 
 /**
  * Browsers encode Opus, not AAC: audio is sent only once the transcoder takes Opus (Enhanced RTMP ex-audio,

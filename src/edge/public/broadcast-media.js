@@ -1,0 +1,312 @@
+// The /broadcast page's media: capture (camera, screen, or screen with the camera in a corner), and the
+// WebCodecs encoders that turn it into tag bodies for the ingest socket (ingest-frames.js). H.264 video
+// (realtime, baseline, a keyframe every 2 s or on request) and, when the ingress takes it, Opus audio.
+// Frames are read with MediaStreamTrackProcessor so a hidden tab keeps encoding (timers there slow down).
+
+import { avcCodecFor, videoBitrateFor } from './broadcast-rules.js';
+import {
+  TAG_AUDIO,
+  TAG_VIDEO,
+  avcFrame,
+  avcSequenceHeader,
+  opusFrame,
+  opusHead,
+  opusSequenceStart,
+} from './ingest-frames.js';
+
+const KEYFRAME_EVERY_US = 2_000_000;
+/** Frames waiting in the encoder above which new frames are dropped (the machine cannot keep up). */
+const MAX_ENCODE_QUEUE = 3;
+
+/** Why this browser cannot broadcast, or null. */
+export function missingSupport() {
+  if (typeof VideoEncoder === 'undefined') return 'this browser cannot broadcast: no WebCodecs';
+  if (typeof MediaStreamTrackProcessor === 'undefined')
+    return 'this browser cannot broadcast: it cannot read camera frames (no MediaStreamTrackProcessor)';
+  if (!navigator.mediaDevices?.getUserMedia) return 'this browser cannot broadcast: no camera access';
+  return null;
+}
+
+/**
+ * @typedef {{preview: MediaStream, video: MediaStreamTrack, audio: MediaStreamTrack | null, stop(): void}} Sources
+ */
+
+/**
+ * Asks for the devices. `both` draws the screen with the camera in the lower right corner on a canvas.
+ * @param {'camera' | 'screen' | 'both'} video
+ * @param {boolean} mic
+ * @returns {Promise<Sources>}
+ */
+export async function openSources(video, mic) {
+  /** @type {MediaStreamTrack[]} */
+  const owned = [];
+  const stop = () => owned.forEach((t) => t.stop());
+  try {
+    const audio = mic
+      ? ((await navigator.mediaDevices.getUserMedia({ audio: true })).getAudioTracks()[0] ?? null)
+      : null;
+    if (audio) owned.push(audio);
+    const camera = async () => {
+      const t = (
+        await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720, frameRate: 30 } })
+      ).getVideoTracks()[0];
+      if (!t) throw new Error('no camera');
+      owned.push(t);
+      return t;
+    };
+    const screen = async () => {
+      const t = (
+        await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 30 }, audio: false })
+      ).getVideoTracks()[0];
+      if (!t) throw new Error('no screen');
+      owned.push(t);
+      return t;
+    };
+    /** @type {MediaStreamTrack} */
+    let track;
+    if (video === 'camera') track = await camera();
+    else if (video === 'screen') track = await screen();
+    else track = pictureInPicture(await screen(), await camera(), owned);
+    const preview = new MediaStream([track]);
+    return { preview, video: track, audio, stop };
+  } catch (err) {
+    stop();
+    throw err;
+  }
+}
+
+/**
+ * The screen with the camera at a quarter of its width in the lower right corner, drawn on a canvas each
+ * time a screen frame arrives (not on a timer); the latest camera frame is kept.
+ * @param {MediaStreamTrack} screen
+ * @param {MediaStreamTrack} cam
+ * @param {MediaStreamTrack[]} owned
+ */
+function pictureInPicture(screen, cam, owned) {
+  const canvas = document.createElement('canvas');
+  canvas.width = 1280;
+  canvas.height = 720;
+  const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
+  const out = canvas.captureStream(30).getVideoTracks()[0];
+  if (!out || !MediaStreamTrackProcessor) throw new Error('cannot compose the picture');
+  owned.push(out);
+  /** @type {{frame: VideoFrame | null}} */
+  const cam$ = { frame: null };
+  const camReader = new MediaStreamTrackProcessor({ track: cam }).readable.getReader();
+  const screenReader = new MediaStreamTrackProcessor({ track: screen }).readable.getReader();
+  void (async () => {
+    for (;;) {
+      const { value, done } = await camReader.read();
+      if (done) break;
+      if (!(value instanceof VideoFrame)) continue;
+      cam$.frame?.close();
+      cam$.frame = value;
+    }
+  })();
+  void (async () => {
+    for (;;) {
+      const { value, done } = await screenReader.read();
+      if (done) break;
+      if (!(value instanceof VideoFrame)) continue;
+      const w = canvas.width;
+      const h = canvas.height;
+      const scale = Math.min(w / value.displayWidth, h / value.displayHeight);
+      const sw = value.displayWidth * scale;
+      const sh = value.displayHeight * scale;
+      ctx.fillStyle = '#000';
+      ctx.fillRect(0, 0, w, h);
+      ctx.drawImage(value, (w - sw) / 2, (h - sh) / 2, sw, sh);
+      value.close();
+      const c = cam$.frame;
+      if (c) {
+        const cw = w / 4;
+        const ch = (cw * c.displayHeight) / c.displayWidth;
+        ctx.drawImage(c, w - cw - 16, h - ch - 16, cw, ch);
+      }
+    }
+    cam$.frame?.close();
+  })();
+  return out;
+}
+
+/**
+ * @typedef {{type: 8 | 9, timestampMs: number, body: Uint8Array, key: boolean}} EncodedTag
+ */
+
+/**
+ * Encodes the sources while running; `onTag` gets every tag body (sequence headers included). The
+ * sequence headers are kept so a new socket can start with them.
+ */
+export class LiveEncoder {
+  /**
+   * @param {{video: MediaStreamTrack, audio: MediaStreamTrack | null, onTag: (t: EncodedTag) => void,
+   *   onError: (message: string) => void}} opts
+   */
+  constructor(opts) {
+    this.opts = opts;
+    /** @type {Uint8Array | null} */
+    this.videoConfig = null;
+    /** @type {Uint8Array | null} */
+    this.audioConfig = null;
+    this.droppedFrames = 0;
+    this.stopped = false;
+    this.wantKey = true;
+    this.lastKeyUs = -Infinity;
+    this.t0 = performance.now();
+    /** @type {Map<string, {base: number, offsetUs: number}>} */
+    this.clocks = new Map();
+    /** @type {VideoEncoder | null} */
+    this.video = null;
+    /** @type {AudioEncoder | null} */
+    this.audio = null;
+    this.size = { width: 0, height: 0 };
+    /** @type {ReadableStreamDefaultReader<VideoFrame | AudioData> | undefined} */
+    this.videoReader = undefined;
+    /** @type {ReadableStreamDefaultReader<VideoFrame | AudioData> | undefined} */
+    this.audioReader = undefined;
+  }
+
+  start() {
+    void this.readVideo();
+    if (this.opts.audio) void this.readAudio(this.opts.audio);
+  }
+
+  /** The next video frame is encoded as a keyframe (a new socket must start with one). */
+  requestKeyframe() {
+    this.wantKey = true;
+  }
+
+  /**
+   * Media time in ms for a capture timestamp (µs) of one track: each track from its first frame, placed
+   * at the moment that frame arrived, so audio and video line up.
+   * @param {string} track
+   * @param {number} us
+   */
+  mediaMs(track, us) {
+    let c = this.clocks.get(track);
+    if (!c) {
+      c = { base: us, offsetUs: (performance.now() - this.t0) * 1000 };
+      this.clocks.set(track, c);
+    }
+    return (us - c.base + c.offsetUs) / 1000;
+  }
+
+  async readVideo() {
+    if (!MediaStreamTrackProcessor) return;
+    const reader = new MediaStreamTrackProcessor({ track: this.opts.video }).readable.getReader();
+    this.videoReader = reader;
+    while (!this.stopped) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (!(value instanceof VideoFrame)) continue;
+      try {
+        this.encodeVideo(value);
+      } finally {
+        value.close();
+      }
+    }
+  }
+
+  /** @param {VideoFrame} frame */
+  encodeVideo(frame) {
+    if (this.stopped) return;
+    // Even dimensions, as H.264 4:2:0 needs.
+    const width = frame.displayWidth & ~1;
+    const height = frame.displayHeight & ~1;
+    if (!this.video || width !== this.size.width || height !== this.size.height) {
+      this.video?.close();
+      this.size = { width, height };
+      this.video = new VideoEncoder({
+        output: (chunk, meta) => this.onVideoChunk(chunk, meta),
+        error: (e) => this.opts.onError(`video encoder: ${e.message}`),
+      });
+      this.video.configure({
+        codec: avcCodecFor(width, height),
+        width,
+        height,
+        bitrate: videoBitrateFor(width, height),
+        framerate: 30,
+        latencyMode: 'realtime',
+        avc: { format: 'avc' },
+      });
+      this.wantKey = true;
+    }
+    if (this.video.encodeQueueSize > MAX_ENCODE_QUEUE) {
+      this.droppedFrames++;
+      return;
+    }
+    const key = this.wantKey || frame.timestamp - this.lastKeyUs >= KEYFRAME_EVERY_US;
+    if (key) {
+      this.wantKey = false;
+      this.lastKeyUs = frame.timestamp;
+    }
+    this.video.encode(frame, { keyFrame: key });
+  }
+
+  /**
+   * @param {EncodedVideoChunk} chunk
+   * @param {EncodedVideoChunkMetadata | undefined} meta
+   */
+  onVideoChunk(chunk, meta) {
+    const ts = this.mediaMs('video', chunk.timestamp);
+    const desc = meta?.decoderConfig?.description;
+    if (desc) {
+      const record = ArrayBuffer.isView(desc)
+        ? new Uint8Array(desc.buffer, desc.byteOffset, desc.byteLength).slice()
+        : new Uint8Array(desc).slice();
+      this.videoConfig = avcSequenceHeader(record);
+      this.opts.onTag({ type: TAG_VIDEO, timestampMs: ts, body: this.videoConfig, key: true });
+    }
+    const data = new Uint8Array(chunk.byteLength);
+    chunk.copyTo(data);
+    const key = chunk.type === 'key';
+    this.opts.onTag({ type: TAG_VIDEO, timestampMs: ts, body: avcFrame(key, data), key });
+  }
+
+  /** @param {MediaStreamTrack} track */
+  async readAudio(track) {
+    if (!MediaStreamTrackProcessor || typeof AudioEncoder === 'undefined') return;
+    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    this.audioReader = reader;
+    while (!this.stopped) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      if (!(value instanceof AudioData)) continue;
+      try {
+        if (!this.audio) {
+          const channels = Math.min(2, value.numberOfChannels);
+          this.audioConfig = opusSequenceStart(opusHead(channels, value.sampleRate));
+          this.audio = new AudioEncoder({
+            output: (chunk) => {
+              const data = new Uint8Array(chunk.byteLength);
+              chunk.copyTo(data);
+              const ts = this.mediaMs('audio', chunk.timestamp);
+              this.opts.onTag({ type: TAG_AUDIO, timestampMs: ts, body: opusFrame(data), key: false });
+            },
+            error: (e) => this.opts.onError(`audio encoder: ${e.message}`),
+          });
+          this.audio.configure({
+            codec: 'opus',
+            sampleRate: value.sampleRate,
+            numberOfChannels: channels,
+            bitrate: 96_000,
+          });
+          this.opts.onTag({ type: TAG_AUDIO, timestampMs: 0, body: this.audioConfig, key: true });
+        }
+        if (this.audio.encodeQueueSize < 20) this.audio.encode(value);
+      } finally {
+        value.close();
+      }
+    }
+  }
+
+  stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    void this.videoReader?.cancel().catch(() => {});
+    void this.audioReader?.cancel().catch(() => {});
+    for (const e of [this.video, this.audio]) {
+      if (e && e.state !== 'closed') e.close();
+    }
+  }
+}

@@ -1,0 +1,217 @@
+// The /broadcast page: a streamer goes live from the browser. Picks the sources (broadcast-media.js),
+// encodes with WebCodecs and sends tags to the ingress the edge names (/api/broadcast/ingest) over one
+// socket (broadcast-link.js), shows the health, the viewer count (/api/streams of this edge) and, once the
+// ingress has said the stream's name, its chat (chat.js, as on the watch page).
+
+import { api } from './api.js';
+import { socketUrlFor } from './broadcast-rules.js';
+import { IngestLink } from './broadcast-link.js';
+import { LiveEncoder, missingSupport, openSources } from './broadcast-media.js';
+import { mountChatWhenAccessible } from './chat.js';
+import { byId } from './dom.js';
+import { formatBitrate, formatViewers, parseStreamEntry } from './format.js';
+import { asArray, asRecord } from './json.js';
+import { mountSessionArea } from './session.js';
+
+/** @import { LinkState } from './broadcast-link.js' */
+/** @import { Sources } from './broadcast-media.js' */
+
+const $ = (/** @type {string} */ id) => byId(id, HTMLElement);
+const form = byId('go-live', HTMLFormElement);
+const keyInput = byId('stream-key', HTMLInputElement);
+const startButton = byId('start', HTMLButtonElement);
+const preview = byId('preview', HTMLVideoElement);
+const status = $('status');
+const errorLine = $('error');
+
+void mountSessionArea();
+
+/** @type {{sources: Sources, encoder: LiveEncoder, link: IngestLink} | null} */
+let session = null;
+/** @type {string | null} */
+let streamName = null;
+let chatMounted = false;
+/** @type {number | undefined} */
+let viewerTimer;
+/** @type {number | undefined} */
+let healthTimer;
+
+// For tests and benchmarks: the link's state, and a way to cut the socket as a network change would.
+window.tiercastBroadcast = {
+  get state() {
+    return status.dataset.status ?? 'offline';
+  },
+  get reconnects() {
+    return session?.link.health.reconnects ?? 0;
+  },
+  dropConnection: () => session?.link.ws?.close(),
+};
+
+const unsupported = missingSupport();
+if (unsupported) {
+  const banner = $('unsupported');
+  banner.textContent = unsupported.charAt(0).toUpperCase() + unsupported.slice(1) + '.';
+  banner.hidden = false;
+  startButton.disabled = true;
+}
+
+/**
+ * @param {'live' | 'offline' | 'error' | 'connecting'} kind
+ * @param {string} text
+ */
+function setStatus(kind, text) {
+  status.dataset.status = kind;
+  status.textContent = text;
+}
+
+/** @param {boolean} on */
+function setRunning(on) {
+  startButton.textContent = on ? 'Stop broadcast' : 'Start broadcast';
+  keyInput.disabled = on;
+  byId('video-source', HTMLSelectElement).disabled = on;
+  byId('use-mic', HTMLInputElement).disabled = on;
+  $('overlay').hidden = on;
+}
+
+form.addEventListener('submit', (ev) => {
+  // Never a navigation: the key must not reach a URL or a request body to the edge.
+  ev.preventDefault();
+  if (session) stop();
+  else void start();
+});
+
+async function start() {
+  errorLine.textContent = '';
+  const key = keyInput.value.trim();
+  if (!key) {
+    errorLine.textContent = 'Paste your stream key.';
+    keyInput.focus();
+    return;
+  }
+  startButton.disabled = true;
+  setStatus('connecting', 'Starting…');
+  try {
+    const where = await api('GET', '/api/broadcast/ingest');
+    const found = where.ok ? asRecord(where.data)?.url : undefined;
+    const url = typeof found === 'string' ? found : null;
+    if (!url) throw new Error(where.ok ? 'This site has no ingest for browsers.' : where.error.message);
+    const video = /** @type {'camera' | 'screen' | 'both'} */ (byId('video-source', HTMLSelectElement).value);
+    const sources = await openSources(video, byId('use-mic', HTMLInputElement).checked);
+    preview.srcObject = sources.preview;
+    /** @type {IngestLink | null} */
+    let linkRef = null;
+    const encoder = new LiveEncoder({
+      video: sources.video,
+      audio: sources.audio,
+      onTag: (t) => linkRef?.send(t),
+      onError: (message) => fail(`The encoder stopped: ${message}`),
+    });
+    const link = new IngestLink({
+      url: socketUrlFor(url, location),
+      key,
+      encoder,
+      onState,
+      onAccepted: (name, audio) => {
+        streamName = name;
+        $('title').textContent = `Broadcasting as ${name}`;
+        $('stream-name').textContent = name;
+        const note = $('audio-note');
+        note.hidden = audio || !sources.audio;
+        note.textContent = 'This server takes video only from browsers for now: viewers will not hear you.';
+        if (!chatMounted) {
+          chatMounted = true;
+          mountChatWhenAccessible(name);
+        }
+      },
+    });
+    linkRef = link;
+    session = { sources, encoder, link };
+    setRunning(true);
+    encoder.start();
+    link.start();
+    viewerTimer = window.setInterval(() => void refreshViewers(), 3000);
+    healthTimer = window.setInterval(showHealth, 1000);
+  } catch (err) {
+    fail(describeStartError(err));
+  } finally {
+    startButton.disabled = !!unsupported;
+  }
+}
+
+/** @param {unknown} err */
+function describeStartError(err) {
+  if (err instanceof DOMException && err.name === 'NotAllowedError')
+    return 'The browser was not allowed to use the camera, microphone or screen.';
+  if (err instanceof DOMException && err.name === 'NotFoundError')
+    return 'No camera or microphone was found.';
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * @param {LinkState} state
+ * @param {string} detail
+ */
+function onState(state, detail) {
+  switch (state) {
+    case 'connecting':
+      return setStatus('connecting', 'Connecting to the ingress…');
+    case 'sending':
+      return setStatus('connecting', 'Starting the stream…');
+    case 'live':
+      return setStatus('live', 'Live');
+    case 'reconnecting':
+      return setStatus('connecting', detail || 'Reconnecting…');
+    case 'refused':
+      return fail(detail);
+    case 'stopped':
+      return setStatus('offline', 'Not live');
+  }
+}
+
+/** Ends the broadcast with words for the streamer. @param {string} message */
+function fail(message) {
+  stop();
+  setStatus('error', 'Not live');
+  errorLine.textContent = message;
+}
+
+function stop() {
+  const s = session;
+  session = null;
+  clearInterval(viewerTimer);
+  clearInterval(healthTimer);
+  if (s) {
+    s.link.stop();
+    s.encoder.stop();
+    s.sources.stop();
+  }
+  preview.srcObject = null;
+  setRunning(false);
+  $('uplink-warning').hidden = true;
+  if (status.dataset.status !== 'error') setStatus('offline', 'Not live');
+}
+
+function showHealth() {
+  if (!session) return;
+  const h = session.link.health;
+  $('health-bitrate').textContent = formatBitrate(h.sentBps) || '—';
+  $('health-server').textContent = h.serverKbps === null ? '—' : formatBitrate(h.serverKbps * 1000) || '0';
+  $('health-dropped').textContent = String(h.dropped);
+  $('health-rtt').textContent = h.rttMs === null ? '—' : `${h.rttMs} ms`;
+  $('health-reconnects').textContent = String(h.reconnects);
+  $('uplink-warning').hidden = !h.behind;
+}
+
+async function refreshViewers() {
+  if (!streamName) return;
+  const r = await api('GET', '/api/streams');
+  if (!r.ok) return;
+  for (const item of asArray(r.data)) {
+    const e = parseStreamEntry(item);
+    if (e && e.name === streamName) {
+      $('viewers').textContent = formatViewers(e.viewers);
+      return;
+    }
+  }
+  $('viewers').textContent = formatViewers(0);
+}
