@@ -225,6 +225,7 @@ program
       printBanner([
         'tiercast is running: ingress → intermediate → edge',
         `  publish (OBS "Server"):  rtmp://${host}:${net.ingress.rtmpPort}/live   with the stream key as "Stream Key"`,
+        `  go live from a browser:  http://${host}:${net.edge.port}/broadcast   (same stream key)`,
         `  home page:               http://${host}:${net.edge.port}/`,
         `  player:                  http://${host}:${net.edge.port}/watch/<name>`,
         `  streamers configured:    ${keys.join(', ') || '(none: add one with node-role streamer add --name NAME)'}`,
