@@ -17,12 +17,15 @@ import type { MediaChunk, RenditionInfo, StreamInfo } from '../common/media.js';
 import { encodeMediaChunk } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import type { FlvTag } from './flv/flv-tag.js';
-import { SUPPORTED_CODECS_TEXT, unsupportedCodec } from './flv/codecs.js';
+import { SUPPORTED_CODECS_TEXT, codecName, malformedTag, unsupportedCodec } from './flv/codecs.js';
+import { isLegacyCodec, tryMediaPacket } from './flv/media-packet.js';
 import { buildFfmpegPlan } from './transcoder/ladder.js';
 import { Transcoder } from './transcoder/transcoder.js';
 
 /** Tags buffered while waiting to learn the source's shape; ~3 s of a typical stream. */
 const PROBE_MAX_TAGS = 300;
+/** After the first keyframe, how long to wait for audio that metadata announced (its codec picks the container). */
+const PROBE_AUDIO_WAIT_MS = 1000;
 
 export interface LiveStreamOptions {
   name: string;
@@ -50,6 +53,10 @@ export class LiveStream {
   private pending: MediaChunk[] = [];
   private live = false;
   private speedTimer: NodeJS.Timeout | undefined;
+  /** The codec of each track, fixed by its first packet: a change ends the publish (CODEC_CHANGED). */
+  private readonly codecs: { video?: string; audio?: string } = {};
+  private keyframeAt: number | undefined;
+  private container: 'flv' | 'matroska' = 'flv';
 
   constructor(private readonly opts: LiveStreamOptions) {}
 
@@ -68,14 +75,68 @@ export class LiveStream {
       this.fail('UNSUPPORTED_CODEC', `Unsupported codec ${codec}: publish ${SUPPORTED_CODECS_TEXT}`);
       return;
     }
+    const malformed = malformedTag(tag);
+    if (malformed !== undefined) {
+      this.opts.logger.warn(
+        { stream: this.opts.name, code: 'MALFORMED_MEDIA_TAG', reason: malformed },
+        'publish refused: malformed media',
+      );
+      this.fail(
+        'MALFORMED_MEDIA_TAG',
+        `The encoder sent a ${malformed}; check its settings and publish again`,
+      );
+      return;
+    }
+    const packet = tryMediaPacket(tag);
+    if (packet && (packet.kind === 'config' || packet.kind === 'frame')) {
+      const first = this.codecs[packet.track];
+      if (first === undefined) {
+        this.codecs[packet.track] = packet.codec;
+        if (this.transcoder && this.container === 'flv' && !isLegacyCodec(packet))
+          this.opts.logger.warn(
+            { stream: this.opts.name, track: packet.track, codec: codecName(packet.codec) },
+            'a track began after the transcoder started, in a codec legacy FLV cannot carry: dropped',
+          );
+      } else if (first !== packet.codec) {
+        const [from, to] = [codecName(first), codecName(packet.codec)];
+        this.opts.logger.warn(
+          { stream: this.opts.name, code: 'CODEC_CHANGED', track: packet.track, from, to },
+          'publish ended: codec changed mid-stream',
+        );
+        this.fail(
+          'CODEC_CHANGED',
+          `The ${packet.track} codec changed mid-stream from ${from} to ${to}; publish again to switch codecs`,
+        );
+        return;
+      }
+    }
     if (this.transcoder) {
+      // ffmpeg reading legacy FLV cannot take an Enhanced RTMP tag that shows up late (warned about above).
+      if (this.container === 'flv' && packet && !isLegacyCodec(packet)) return;
       this.transcoder.write(tag);
       return;
     }
     this.probeTags.push(tag);
-    const sawKeyframe = tag.type === 9 && (tag.data[0]! & 0xf0) === 0x10 && tag.data[1] === 1;
-    if (!this.starting && (sawKeyframe || this.probeTags.length >= PROBE_MAX_TAGS))
-      void this.startTranscoder();
+    if (
+      this.keyframeAt === undefined &&
+      packet?.kind === 'frame' &&
+      packet.track === 'video' &&
+      packet.keyframe
+    )
+      this.keyframeAt = tag.receivedAt;
+    if (!this.starting && this.probeDone(tag)) void this.startTranscoder();
+  }
+
+  /**
+   * Enough tags to start: a video keyframe, and the first audio tag if metadata announced audio (its codec
+   * decides between FLV and Matroska), waited for at most PROBE_AUDIO_WAIT_MS; or PROBE_MAX_TAGS tags.
+   */
+  private probeDone(last: FlvTag): boolean {
+    if (this.probeTags.length >= PROBE_MAX_TAGS) return true;
+    if (this.keyframeAt === undefined) return false;
+    if (this.codecs.audio !== undefined || last.receivedAt - this.keyframeAt >= PROBE_AUDIO_WAIT_MS)
+      return true;
+    return !Transcoder.probeSource(this.probeTags.filter((t) => t.type === 18)).hasAudio;
   }
 
   private async startTranscoder(): Promise<void> {
@@ -90,7 +151,14 @@ export class LiveStream {
       preset: transcode.preset,
       sourceHeight: source.height,
     };
-    const tracks = { hasAudio: source.hasAudio, hasVideo: source.hasVideo };
+    // Matroska as soon as a track is in a codec legacy FLV cannot carry to ffmpeg 5.1.
+    this.container = this.probeTags.some((t) => {
+      const p = tryMediaPacket(t);
+      return p !== undefined && p.kind !== 'ignore' && !isLegacyCodec(p);
+    })
+      ? 'matroska'
+      : 'flv';
+    const tracks = { hasAudio: source.hasAudio, hasVideo: source.hasVideo, container: this.container };
     try {
       this.planned = buildFfmpegPlan(options, tracks).outputs.map((o) => o.rendition);
       const t = await Transcoder.start({

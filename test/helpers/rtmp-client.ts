@@ -52,6 +52,14 @@ export class RtmpTestClient {
     this.socket.write(Buffer.alloc(HANDSHAKE_SIZE, 8));
   }
 
+  /** Announces and uses a larger outgoing chunk size (fewer chunks per video frame). */
+  setChunkSize(size: number): void {
+    const body = Buffer.alloc(4);
+    body.writeUInt32BE(size);
+    this.send(1, 0, body, 0, 2);
+    this.enc.setChunkSize(size);
+  }
+
   send(typeId: number, streamId: number, payload: Buffer, timestamp = 0, csid = 3): void {
     if (!this.socket.destroyed)
       this.socket.write(this.enc.encode({ csid, typeId, streamId, timestamp, payload }));
@@ -61,9 +69,20 @@ export class RtmpTestClient {
     this.send(20, streamId, encodeAmf0(...values));
   }
 
-  /** connect + createStream + publish, as ffmpeg sends them; resolves with the first onStatus info. */
-  async publish(name: string): Promise<Record<string, AmfValue>> {
-    this.command(0, 'connect', 1, { app: 'live', type: 'nonprivate', tcUrl: 'rtmp://127.0.0.1/live' });
+  /**
+   * connect + createStream + publish, as ffmpeg sends them; resolves with the first onStatus info.
+   * `connectExtras` adds properties to the connect command object (Enhanced RTMP's fourCcList).
+   */
+  async publish(
+    name: string,
+    connectExtras: Record<string, AmfValue> = {},
+  ): Promise<Record<string, AmfValue>> {
+    this.command(0, 'connect', 1, {
+      app: 'live',
+      type: 'nonprivate',
+      tcUrl: 'rtmp://127.0.0.1/live',
+      ...connectExtras,
+    });
     this.command(0, 'createStream', 2, null);
     this.command(1, 'publish', 3, null, name, 'live');
     return this.nextStatus();

@@ -21,6 +21,7 @@ const VIDEO_FRAME_KEY = 1;
 const VIDEO_CODEC_AVC = 7;
 const VIDEO_CODEC_HEVC_LEGACY = 12;
 const AUDIO_FORMAT_AAC = 10;
+const AUDIO_FORMAT_EX_HEADER = 9;
 
 /** A video tag whose FrameType is 1 (keyframe / IDR), including the AVC sequence header. */
 export function isVideoKeyframe(tag: Pick<FlvTag, 'type' | 'data'>): boolean {
@@ -39,7 +40,11 @@ export function isSequenceHeader(tag: Pick<FlvTag, 'type' | 'data'>): boolean {
     if ((tag.data[0]! & 0x80) !== 0) return low === 0;
     return (low === VIDEO_CODEC_AVC || low === VIDEO_CODEC_HEVC_LEGACY) && tag.data[1] === 0;
   }
-  if (tag.type === FLV_TAG_AUDIO) return tag.data[0]! >> 4 === AUDIO_FORMAT_AAC && tag.data[1] === 0;
+  if (tag.type === FLV_TAG_AUDIO) {
+    // Enhanced RTMP ex-audio (SoundFormat 9): the low nibble is the AudioPacketType, 0 = SequenceStart.
+    if (tag.data[0]! >> 4 === AUDIO_FORMAT_EX_HEADER) return (tag.data[0]! & 0x0f) === 0;
+    return tag.data[0]! >> 4 === AUDIO_FORMAT_AAC && tag.data[1] === 0;
+  }
   return false;
 }
 
@@ -50,8 +55,10 @@ export function isMetadataTag(tag: Pick<FlvTag, 'type' | 'data'>): boolean {
   return head.includes('onMetaData');
 }
 
-/** AVC end of sequence (AVCPacketType 2): carries no picture. */
+/** AVC end of sequence (AVCPacketType 2) or Enhanced RTMP SequenceEnd: carries no picture. */
 export function isEndOfSequence(tag: Pick<FlvTag, 'type' | 'data'>): boolean {
+  if (tag.type === FLV_TAG_VIDEO && tag.data.length >= 1 && (tag.data[0]! & 0x80) !== 0)
+    return (tag.data[0]! & 0x0f) === 2;
   return (
     tag.type === FLV_TAG_VIDEO &&
     tag.data.length >= 2 &&

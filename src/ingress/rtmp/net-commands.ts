@@ -91,11 +91,26 @@ export function userControlMessage(event: number, value: number): OutgoingMessag
   return controlMessage(MessageType.USER_CONTROL, userControlBody(event, value));
 }
 
-/** The reply to an accepted connect, in the order FMS sends it. */
+/**
+ * The Enhanced RTMP codec list a client announces in `connect` (`fourCcList`, e.g. OBS 30+ sends
+ * ["av01", "vp09", "hvc1"]); undefined when it announces none (a legacy client).
+ */
+export function connectFourCcList(commandObject: AmfValue): string[] | undefined {
+  if (!isAmfObject(commandObject)) return undefined;
+  const list = commandObject.fourCcList;
+  if (!Array.isArray(list)) return undefined;
+  return list.filter((v): v is string => typeof v === 'string').map((v) => v.slice(0, 8));
+}
+
+/**
+ * The reply to an accepted connect, in the order FMS sends it. `fourCcList`: the Enhanced RTMP codecs
+ * the server takes, answered (in the properties object) only to a client that announced its own.
+ */
 export function connectAcceptedMessages(
   txn: number,
   windowAckSize: number,
   chunkSize: number,
+  fourCcList?: readonly string[],
 ): OutgoingMessage[] {
   return [
     controlMessage(MessageType.WINDOW_ACK_SIZE, windowAckSizeBody(windowAckSize)),
@@ -109,7 +124,7 @@ export function connectAcceptedMessages(
       0,
       '_result',
       txn,
-      { fmsVer: 'FMS/3,0,1,123', capabilities: 31 },
+      { fmsVer: 'FMS/3,0,1,123', capabilities: 31, ...(fourCcList ? { fourCcList: [...fourCcList] } : {}) },
       // objectEncoding 0: we speak AMF0 only, whatever the client offered.
       {
         level: 'status',

@@ -39,6 +39,7 @@ import {
 import {
   connectAcceptedMessages,
   connectApp,
+  connectFourCcList,
   connectRejectedMessage,
   controlMessage,
   mediaTags,
@@ -49,6 +50,7 @@ import {
   resultMessage,
   userControlMessage,
 } from './net-commands.js';
+import { SUPPORTED_FOURCCS } from '../flv/codecs.js';
 import type { Command } from './net-commands.js';
 import type { FlvTag, PublishControl, PublishRequest, PublishSink } from './types.js';
 import {
@@ -257,8 +259,10 @@ export class RtmpSession {
       return;
     }
     this.app = app;
-    for (const m of connectAcceptedMessages(cmd.txn, WINDOW_ACK_SIZE, OUT_CHUNK_SIZE)) this.send(m);
-    this.log.debug({ app }, 'connected');
+    const offered = connectFourCcList(cmd.commandObject);
+    const reply = offered ? SUPPORTED_FOURCCS : undefined;
+    for (const m of connectAcceptedMessages(cmd.txn, WINDOW_ACK_SIZE, OUT_CHUNK_SIZE, reply)) this.send(m);
+    this.log.debug({ app, fourCcList: offered }, 'connected');
   }
 
   private onPublishCommand(streamId: number, nameValue: AmfValue): void {

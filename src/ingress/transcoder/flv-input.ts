@@ -1,8 +1,9 @@
 /**
- * The FLV side of one ffmpeg run: what the transcoder writes to ffmpeg's stdin, and when.
+ * The input side of one ffmpeg run: what the transcoder writes to ffmpeg's stdin, and when (in legacy FLV
+ * or Matroska, see input-muxers.ts; `source.container` chooses).
  * - StreamConfig keeps the publisher's onMetaData and AVC/AAC sequence headers for the whole publish, so
  *   a restarted ffmpeg can be started mid-stream.
- * - FlvInput (one per run) writes the FLV header, then holds everything back until the next video
+ * - FlvInput (one per run) writes the container header, then holds everything back until the next video
  *   keyframe (the first audio frame for audio-only streams), sends the stored config just before it, and
  *   from then on passes tags through. It bounds memory when ffmpeg's stdin is jammed: above the ceiling,
  *   video is dropped until a keyframe can be written (audio only above twice the ceiling).
@@ -20,17 +21,18 @@ import {
   isVideoKeyframe,
   type FlvTag,
 } from '../flv/flv-tag.js';
-import { flvHeader, serializeTag } from '../flv/flv-writer.js';
+import { FlvMuxer, MkvMuxer, type InputMuxer, type StoredConfig } from './input-muxers.js';
 import type { SourceTracks } from './ladder.js';
 import { normalizeMetadata } from './source-probe.js';
 import { WallclockMap } from './wallclock-map.js';
 
 export type TagKind = 'config' | 'media' | 'ignore';
 
-export class StreamConfig {
+export class StreamConfig implements StoredConfig {
   metadata: FlvTag | undefined;
   video: FlvTag | undefined;
   audio: FlvTag | undefined;
+  audioSample: FlvTag | undefined;
 
   constructor(private readonly source: SourceTracks) {}
 
@@ -49,6 +51,7 @@ export class StreamConfig {
       else this.audio = tag;
       return 'config';
     }
+    if (tag.type === FLV_TAG_AUDIO) this.audioSample ??= tag;
     return 'media';
   }
 
@@ -79,9 +82,15 @@ export class FlvInput {
   private skipping = false;
   private droppedVideo = 0;
   private droppedAudio = 0;
+  private readonly muxer: InputMuxer;
 
   constructor(private readonly opts: FlvInputOptions) {
-    opts.stdin.write(flvHeader({ audio: opts.source.hasAudio, video: opts.source.hasVideo }));
+    this.muxer =
+      opts.source.container === 'matroska'
+        ? new MkvMuxer(opts.source, opts.logger)
+        : new FlvMuxer(opts.source);
+    const head = this.muxer.open();
+    if (head) opts.stdin.write(head);
   }
 
   /** Whether media flows to ffmpeg (the start tag has been written). */
@@ -94,10 +103,10 @@ export class FlvInput {
     if (this.waitingForStart) {
       if (kind !== 'media' || !this.isStartTag(tag)) return; // config is sent with the start tag
       this.waitingForStart = false;
-      for (const c of config.all()) this.send({ ...c, timestamp: tag.timestamp });
+      this.send(() => this.muxer.start(config, tag));
     } else if (kind === 'config') {
       // Mid-stream config (e.g. a new resolution) goes straight through.
-      this.send(isMetadataTag(tag) ? config.metadata! : tag);
+      this.send(() => this.muxer.config(tag, config));
       return;
     } else if (!this.admit(tag)) {
       return;
@@ -108,7 +117,7 @@ export class FlvInput {
     }
     const map = tag.type === FLV_TAG_VIDEO ? this.maps.video : this.maps.audio;
     map.add(tag.timestamp - this.baseTs, tag.receivedAt);
-    this.send(tag);
+    this.send(() => this.muxer.media(tag));
   }
 
   private isStartTag(tag: FlvTag): boolean {
@@ -148,11 +157,13 @@ export class FlvInput {
     return false;
   }
 
-  private send(tag: Pick<FlvTag, 'type' | 'timestamp' | 'data'>): void {
+  private send(bytes: () => Buffer | Buffer[] | undefined): void {
     try {
-      this.opts.stdin.write(serializeTag(tag));
+      const out = bytes();
+      if (out === undefined) return;
+      for (const b of Array.isArray(out) ? out : [out]) this.opts.stdin.write(b);
     } catch (err) {
-      this.opts.logger.warn({ err }, 'dropping an FLV tag that cannot be written');
+      this.opts.logger.warn({ err }, 'dropping a tag that cannot be written');
     }
   }
 }

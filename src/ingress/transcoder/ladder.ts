@@ -141,6 +141,8 @@ export interface FfmpegPlan {
 export interface SourceTracks {
   hasAudio: boolean;
   hasVideo: boolean;
+  /** What the transcoder writes to ffmpeg: legacy FLV (default) or Matroska for Enhanced RTMP codecs. */
+  container?: 'flv' | 'matroska';
 }
 
 function fragmentFlags(chunkDurationMs: number, keyframes: boolean): string[] {
@@ -172,7 +174,8 @@ export function buildFfmpegPlan(options: TranscodeOptions, source: SourceTracks)
   // Not `-fflags nobuffer`: it discards the packets read while probing, a different amount per stream,
   // which shifted audio ~0.6 s against video in our measurements. A short analyzeduration keeps probing
   // (the only startup delay) small instead; the transcoder writes both sequence headers before any frame.
-  args.push('-analyzeduration', String(ANALYZE_DURATION_US), '-f', 'flv', '-i', 'pipe:0');
+  const format = source.container === 'matroska' ? 'matroska' : 'flv';
+  args.push('-analyzeduration', String(ANALYZE_DURATION_US), '-f', format, '-i', 'pipe:0');
   const outputs: OutputPlan[] = [];
   let fd = FIRST_OUTPUT_FD;
 
