@@ -2,18 +2,21 @@
  * Going live from the browser: Chromium with a fake camera opens /broadcast on the edge of a tree
  * (ingress → intermediate → edge), enters the key and starts; the stream goes live and a second page
  * watching /watch/cam sees its video time advance; the broadcaster sees a viewer. A cut socket reconnects
- * by itself and the viewer's video goes on. A wrong key is refused with words on the page. The key is in
- * no URL the pages requested and in no log line of any node.
+ * by itself and the viewer's video goes on. The viewer's chat message shows beside the broadcaster's
+ * preview. A wrong key is refused with words on the page. The key is in no URL the pages requested and in
+ * no log line of any node or the hub.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { KEY, startNetwork, waitFor, type TestNetwork } from '../helpers/network.js';
+import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
+import type { HubNode } from '../../src/hub/main.js';
 import { launchChromium } from '../helpers/browser.js';
 
 const logs: string[] = [];
 const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(s) });
+let hub: HubNode;
 let net: TestNetwork;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
@@ -22,7 +25,9 @@ const urls: string[] = [];
 const pageErrors: string[] = [];
 
 before(async () => {
-  net = await startNetwork({ intermediates: 1, logger });
+  hub = await startTestHub({ logger });
+  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'From a browser', category: 'Testing' });
+  net = await startNetwork({ intermediates: 1, hub, logger });
   browser = await launchChromium({ fakeMedia: true });
 });
 
@@ -30,6 +35,7 @@ after(async () => {
   for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   await net?.close();
+  await hub?.close();
 });
 
 async function newPage(): Promise<Page> {
@@ -84,6 +90,12 @@ test('a page goes live from /broadcast and a viewer watches it through the tree'
     10_000,
   );
   assert.match((await broadcaster.textContent('#health-bitrate')) ?? '', /bps$/);
+
+  // The chat beside the preview: a viewer's message reaches the broadcaster.
+  await waitFor("the viewer's chat", () => viewer.locator('#chat-input').isEnabled(), 15_000);
+  await viewer.fill('#chat-input', 'hello from the audience');
+  await viewer.press('#chat-input', 'Enter');
+  await broadcaster.locator('#chat-log', { hasText: 'hello from the audience' }).waitFor({ timeout: 10_000 });
 
   // A lost connection: the page reconnects by itself (keyframe first) and the viewer's video goes on.
   await broadcaster.evaluate('window.tiercastBroadcast.dropConnection()');

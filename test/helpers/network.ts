@@ -29,7 +29,7 @@ export interface TestNetwork {
 }
 
 export function startTestHub(
-  opts: { dataDir?: string; port?: number; chat?: Record<string, unknown> } = {},
+  opts: { dataDir?: string; port?: number; chat?: Record<string, unknown>; logger?: typeof logger } = {},
 ): Promise<HubNode> {
   return startHub(
     hubSchema.parse({
@@ -39,7 +39,7 @@ export function startTestHub(
       dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tiercast-hub-')),
       ...(opts.chat ? { chat: opts.chat } : {}),
     }),
-    logger,
+    opts.logger ?? logger,
   );
 }
 
