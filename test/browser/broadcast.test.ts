@@ -1,7 +1,8 @@
 /**
  * Going live from the browser: Chromium with a fake camera opens /broadcast on the edge of a tree
  * (ingress → intermediate → edge), enters the key and starts; the stream goes live and a second page
- * watching /watch/cam sees its video time advance; the broadcaster sees a viewer. A cut socket reconnects
+ * watching /watch/cam sees its video time advance and decodes its audio (Opus from the page); the
+ * broadcaster sees a viewer. A cut socket reconnects
  * by itself and the viewer's video goes on. The viewer's chat message shows beside the broadcaster's
  * preview. A wrong key is refused with words on the page. The key is in no URL the pages requested and in
  * no log line of any node or the hub.
@@ -57,8 +58,6 @@ test('a page goes live from /broadcast and a viewer watches it through the tree'
   broadcaster = await newPage();
   await broadcaster.goto(`${net.edgeUrl}/broadcast`);
   await broadcaster.fill('#stream-key', KEY);
-  // Video only: Opus from the page depends on the transcoder's Matroska input (issue 11, part 3).
-  await broadcaster.uncheck('#use-mic');
   const started = Date.now();
   await broadcaster.click('#start');
   await waitFor(
@@ -83,6 +82,14 @@ test('a page goes live from /broadcast and a viewer watches it through the tree'
   const b = await videoTime(viewer);
   assert.ok(b - a > 1, `the viewer's video advances (${a} → ${b})`);
   console.log(`# start → viewer playing: ${Date.now() - started} ms`);
+  // The fake microphone's beep went out as Opus and comes back as the stream's audio: the viewer decodes it.
+  assert.equal(await broadcaster.isVisible('#audio-note'), false, 'no "viewers will not hear you" note');
+  await waitFor(
+    'the viewer to decode audio',
+    async () =>
+      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
+    10_000,
+  );
 
   await waitFor(
     'the broadcaster to show a viewer',

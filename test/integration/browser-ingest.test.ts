@@ -107,7 +107,11 @@ function sendCamera(c: Client): void {
 describe('browser ingest socket', () => {
   it('a page sending H.264 tags goes live; stats and pongs come back', async () => {
     const c = await hello(KEY2);
-    assert.deepEqual(c.messages[0], { ok: true, name: 'other', audio: c.messages[0]!.audio });
+    assert.deepEqual(
+      c.messages[0],
+      { ok: true, name: 'other', audio: true },
+      'Opus is taken: the page sends sound',
+    );
     sendCamera(c);
     await waitFor('stream "other" live', () => node.live.get('other')?.isLive, 30_000);
     c.ws.send(JSON.stringify({ type: 'ping', t: 42 }));

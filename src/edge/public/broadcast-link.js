@@ -46,8 +46,8 @@ export class IngestLink {
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this.retry = undefined;
     this.tick = 0;
-    /** @type {number | undefined} the last video tag's time: a resent sequence header carries it */
-    this.lastVideoMs = undefined;
+    /** @type {number | undefined} the newest media time encoded: a resent sequence header carries it */
+    this.lastMs = undefined;
   }
 
   start() {
@@ -98,8 +98,10 @@ export class IngestLink {
       this.attempt = 0;
       const { encoder } = this.opts;
       // The sequence headers first, then the next keyframe (asked for now).
-      if (encoder.audioConfig && a.audio) this.sendTag(8, 0, encoder.audioConfig);
-      if (encoder.videoConfig) this.sendTag(TAG_VIDEO, this.lastVideoMs ?? 0, encoder.videoConfig);
+      // At the current media time: the ingress measures pace from a socket's first tag.
+      const now = this.lastMs ?? 0;
+      if (encoder.audioConfig && a.audio) this.sendTag(8, now, encoder.audioConfig);
+      if (encoder.videoConfig) this.sendTag(TAG_VIDEO, now, encoder.videoConfig);
       encoder.requestKeyframe();
       this.opts.onAccepted(a.name, a.audio);
       this.opts.onState('sending', '');
@@ -119,7 +121,7 @@ export class IngestLink {
    * @param {EncodedTag} t
    */
   send(t) {
-    if (t.type === TAG_VIDEO) this.lastVideoMs = t.timestampMs;
+    this.lastMs = Math.max(this.lastMs ?? 0, t.timestampMs);
     const ws = this.ws;
     if (!ws || !this.accepted || ws.readyState !== WebSocket.OPEN) return;
     if (t.type === TAG_VIDEO) {
