@@ -13,14 +13,18 @@ import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { FlvInput, StreamConfig } from '../../src/ingress/transcoder/flv-input.js';
 import type { SourceTracks } from '../../src/ingress/transcoder/ladder.js';
+import type { FlvTag } from '../../src/ingress/flv/flv-tag.js';
 import { encodeMp4, tagsFromMp4, type EncodeOptions, type TagOptions } from '../helpers/media-tags.js';
 
 const run = promisify(execFile);
 
 /** What the transcoder would write to ffmpeg's stdin for these tags. */
 async function matroskaOf(enc: EncodeOptions, tagOpts: TagOptions = {}): Promise<Buffer> {
-  const tags = tagsFromMp4(await encodeMp4(enc), tagOpts);
-  const source: SourceTracks = { hasVideo: !!enc.video, hasAudio: !!enc.audio, container: 'matroska' };
+  return matroskaOfTags(tagsFromMp4(await encodeMp4(enc), tagOpts), !!enc.video, !!enc.audio);
+}
+
+function matroskaOfTags(tags: FlvTag[], hasVideo: boolean, hasAudio: boolean): Buffer {
+  const source: SourceTracks = { hasVideo, hasAudio, container: 'matroska' };
   const written: Buffer[] = [];
   const stdin = {
     writable: true,
@@ -106,5 +110,28 @@ void describe('Matroska transcoder input (real ffprobe / ffmpeg)', () => {
     const decoded = await decodeFromPipe(mkv);
     assert.equal(decoded.frames, 30, decoded.stderr);
     assert.equal(decoded.stderr, '');
+  });
+
+  void it('a HEVC sequence header that changes mid-stream (new size) goes in-band: the new size decodes', async () => {
+    const small = tagsFromMp4(await encodeMp4({ video: 'libx265', seconds: 1, width: 320, height: 240 }));
+    const large = tagsFromMp4(await encodeMp4({ video: 'libx265', seconds: 1, width: 640, height: 360 }));
+    const shift = small.at(-1)!.timestamp + 33;
+    const tags = [...small, ...large.filter((t) => t.type !== 18).map((t) => ({ ...t, timestamp: t.timestamp + shift }))]; // prettier-ignore
+    const mkv = matroskaOfTags(tags, true, false);
+    const decoded = await decodeFromPipe(mkv);
+    assert.equal(decoded.frames, 60, decoded.stderr);
+    const dir = await mkdtemp(join(tmpdir(), 'tiercast-mkv-'));
+    try {
+      await writeFile(join(dir, 'in.mkv'), mkv);
+      const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=width', '-of', 'csv=p=0', join(dir, 'in.mkv')]); // prettier-ignore
+      const widths = stdout
+        .trim()
+        .split('\n')
+        .map((l) => parseInt(l, 10))
+        .filter((w) => w > 0);
+      assert.deepEqual([widths.length, widths[0], widths.at(-1)], [60, 320, 640]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,7 +3,8 @@
  * - legacy FLV (H.264 + AAC/MP3, every tag passed through as it came), which ffmpeg has always read;
  * - Matroska, when a track uses a codec ffmpeg 5.1's FLV demuxer cannot read (Enhanced RTMP HEVC, AV1,
  *   VP9, Opus): the tracks are declared from the stored sequence headers at the start tag (Matroska wants
- *   them before the first frame), then each frame becomes a SimpleBlock. ffmpeg 5.1 reads all of these
+ *   them before the first frame), then each frame becomes a SimpleBlock; a changed AVC/HEVC sequence
+ *   header goes in-band before the next keyframe. ffmpeg 5.1 reads all of these
  *   codecs from Matroska on a pipe (`-f matroska -i pipe:0`).
  * FlvInput (flv-input.ts) decides when to start and what to drop; a muxer only turns tags into bytes.
  */
@@ -68,6 +69,51 @@ const DEFAULT_OPUS_HEAD = Buffer.from([
   ...Buffer.from('OpusHead', 'latin1'), 1, 2, 0x38, 0x01, 0x80, 0xbb, 0, 0, 0, 0, 0,
 ]); // prettier-ignore
 
+/**
+ * The parameter-set NAL units (SPS/PPS, and VPS for HEVC) of an AVC or HEVC configuration record, each
+ * prefixed with its length as the record says frames are: what to put in-band before a keyframe when the
+ * configuration changes mid-stream (Matroska declares CodecPrivate once; the decoders take in-band sets).
+ */
+export function inBandParameterSets(codec: string, record: Buffer): Buffer | undefined {
+  try {
+    const nals: Buffer[] = [];
+    let lengthSize: number;
+    let pos: number;
+    const take = (): void => {
+      const len = record.readUInt16BE(pos);
+      if (pos + 2 + len > record.length) throw new RangeError('parameter set truncated');
+      nals.push(record.subarray(pos + 2, pos + 2 + len));
+      pos += 2 + len;
+    };
+    if (codec === 'avc1') {
+      lengthSize = (record[4]! & 3) + 1;
+      pos = 6;
+      for (let n = record[5]! & 0x1f; n > 0; n--) take();
+      for (let n = record[pos++]!; n > 0; n--) take();
+    } else if (codec === 'hvc1') {
+      lengthSize = (record[21]! & 3) + 1;
+      pos = 23;
+      for (let arrays = record[22]!; arrays > 0; arrays--) {
+        const count = record.readUInt16BE(pos + 1);
+        pos += 3;
+        for (let n = count; n > 0; n--) take();
+      }
+    } else {
+      return undefined;
+    }
+    if (nals.length === 0) return undefined;
+    return Buffer.concat(
+      nals.flatMap((nal) => {
+        const len = Buffer.alloc(lengthSize);
+        len.writeUIntBE(nal.length, 0, lengthSize);
+        return [len, nal];
+      }),
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 const VIDEO_TRACK = 1;
 const AUDIO_TRACK = 2;
 
@@ -97,6 +143,8 @@ function audioTrack(packet: MediaPacket | undefined, sample: FlvTag | undefined)
 export class MkvMuxer implements InputMuxer {
   private videoConfig: Buffer | undefined;
   private audioConfig: Buffer | undefined;
+  /** Parameter sets of a changed AVC/HEVC configuration, put in-band before the next keyframe. */
+  private pendingParameterSets: Buffer | undefined;
   private warned = false;
 
   constructor(
@@ -134,10 +182,17 @@ export class MkvMuxer implements InputMuxer {
   }
 
   config(tag: FlvTag): undefined {
-    // Matroska declares CodecPrivate once; a changed one takes effect when ffmpeg next restarts.
+    // Matroska declares CodecPrivate once: a changed AVC/HEVC configuration (a new resolution) goes
+    // in-band before the next keyframe; other codecs keep the first until ffmpeg next restarts.
     const packet = tryMediaPacket(tag);
     const before = tag.type === FLV_TAG_VIDEO ? this.videoConfig : this.audioConfig;
-    if (packet && before && !before.equals(packet.payload) && !this.warned) {
+    if (!packet || !before || before.equals(packet.payload)) return undefined;
+    const inBand = packet.track === 'video' ? inBandParameterSets(packet.codec, packet.payload) : undefined;
+    if (inBand) {
+      this.videoConfig = packet.payload;
+      this.pendingParameterSets = inBand;
+      this.logger.info('video sequence header changed mid-stream; sending its parameter sets in-band');
+    } else if (!this.warned) {
       this.warned = true;
       this.logger.warn({ track: packet.track }, 'sequence header changed mid-stream; ffmpeg keeps the first');
     }
@@ -148,6 +203,11 @@ export class MkvMuxer implements InputMuxer {
     const packet = tryMediaPacket(tag);
     if (!packet || packet.kind !== 'frame' || packet.payload.length === 0) return undefined;
     const track = tag.type === FLV_TAG_AUDIO ? AUDIO_TRACK : VIDEO_TRACK;
-    return mkvFrame(track, tag.timestamp, packet.cts, packet.keyframe, packet.payload);
+    let payload = packet.payload;
+    if (track === VIDEO_TRACK && packet.keyframe && this.pendingParameterSets) {
+      payload = Buffer.concat([this.pendingParameterSets, payload]);
+      this.pendingParameterSets = undefined;
+    }
+    return mkvFrame(track, tag.timestamp, packet.cts, packet.keyframe, payload);
   }
 }
