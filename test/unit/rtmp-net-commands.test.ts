@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { AmfEcmaArray, decodeAmf0All, encodeAmf0 } from '../../src/ingress/rtmp/amf0.js';
 import {
   connectAcceptedMessages,
+  connectFourCcList,
   connectApp,
   onStatusMessage,
   parseCommand,
@@ -53,6 +54,19 @@ void describe('net-commands', () => {
     assert.equal(txn, 1);
     assert.deepEqual(props, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 });
     assert.equal((info as Record<string, unknown>).code, 'NetConnection.Connect.Success');
+  });
+
+  void it("Enhanced RTMP: reads the client's fourCcList and answers its own only to a client that sent one", () => {
+    assert.deepEqual(connectFourCcList({ app: 'live', fourCcList: ['av01', 'vp09', 'hvc1', 7] }), [
+      'av01',
+      'vp09',
+      'hvc1',
+    ]);
+    assert.equal(connectFourCcList({ app: 'live' }), undefined);
+    assert.equal(connectFourCcList(null), undefined);
+    const reply = connectAcceptedMessages(1, 2_500_000, 4096, ['hvc1', 'Opus']);
+    const [, , props] = decodeAmf0All(reply[3]!.payload);
+    assert.deepEqual(props, { fmsVer: 'FMS/3,0,1,123', capabilities: 31, fourCcList: ['hvc1', 'Opus'] });
   });
 
   void it('sends onStatus on the publishing stream id', () => {
