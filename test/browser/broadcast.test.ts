@@ -135,8 +135,37 @@ test('a wrong key is refused with words on the page', async () => {
   assert.equal(await page.textContent('#start'), 'Start broadcast');
 });
 
-test('the key is in no URL and no log line', async () => {
+test('without MediaStreamTrackProcessor (Firefox, Safari) the page reads a <video> and an AudioWorklet', async () => {
   await broadcaster.click('#start'); // Stop
+  await waitFor('the first broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
+  const page = await newPage();
+  await page.addInitScript('delete window.MediaStreamTrackProcessor');
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  assert.equal(await page.evaluate('typeof MediaStreamTrackProcessor'), 'undefined');
+  await page.fill('#stream-key', KEY);
+  await page.click('#start');
+  await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
+  const viewer = await newPage();
+  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 1, 20_000);
+  await waitFor(
+    'the viewer to decode audio',
+    async () =>
+      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
+    10_000,
+  );
+  await page.click('#start'); // Stop
+});
+
+test('a browser without WebCodecs is told it cannot broadcast', async () => {
+  const page = await newPage();
+  await page.addInitScript('delete window.VideoEncoder');
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  assert.equal(await page.textContent('#unsupported'), 'This browser cannot broadcast: no WebCodecs.');
+  assert.equal(await page.isDisabled('#start'), true);
+});
+
+test('the key is in no URL and no log line', () => {
   assert.ok(
     urls.some((u) => u.endsWith('/publish/ws')),
     'the ingest socket was opened',

@@ -1,7 +1,8 @@
 // The /broadcast page's media: capture (camera, screen, or screen with the camera in a corner), and the
 // WebCodecs encoders that turn it into tag bodies for the ingest socket (ingest-frames.js). H.264 video
 // (realtime, baseline, a keyframe every 2 s or on request) and, when the ingress takes it, Opus audio.
-// Frames are read with MediaStreamTrackProcessor so a hidden tab keeps encoding (timers there slow down).
+// Frames are read with MediaStreamTrackProcessor so a hidden tab keeps encoding (timers there slow down);
+// browsers without it (Firefox, Safari) read a hidden <video>'s frames and an AudioWorklet's samples instead.
 
 import { avcCodecFor, videoBitrateFor } from './broadcast-rules.js';
 import {
@@ -21,10 +22,91 @@ const MAX_ENCODE_QUEUE = 3;
 /** Why this browser cannot broadcast, or null. */
 export function missingSupport() {
   if (typeof VideoEncoder === 'undefined') return 'this browser cannot broadcast: no WebCodecs';
-  if (typeof MediaStreamTrackProcessor === 'undefined')
-    return 'this browser cannot broadcast: it cannot read camera frames (no MediaStreamTrackProcessor)';
   if (!navigator.mediaDevices?.getUserMedia) return 'this browser cannot broadcast: no camera access';
   return null;
+}
+
+/**
+ * A track's frames: MediaStreamTrackProcessor where there is one (Chromium: keeps going in a hidden tab);
+ * elsewhere a hidden <video>'s frames (requestVideoFrameCallback) or an AudioWorklet's samples.
+ * @param {MediaStreamTrack} track
+ * @returns {Promise<ReadableStreamDefaultReader<VideoFrame | AudioData>>}
+ */
+export async function frameReader(track) {
+  // `typeof`: a bare name the browser lacks would throw.
+  if (typeof MediaStreamTrackProcessor !== 'undefined' && MediaStreamTrackProcessor)
+    return new MediaStreamTrackProcessor({ track }).readable.getReader();
+  return (track.kind === 'video' ? videoElementFrames(track) : await workletAudio(track)).getReader();
+}
+
+/**
+ * @param {MediaStreamTrack} track
+ * @returns {ReadableStream<VideoFrame | AudioData>}
+ */
+function videoElementFrames(track) {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.playsInline = true;
+  video.srcObject = new MediaStream([track]);
+  let stopped = false;
+  return new ReadableStream(
+    {
+      start(controller) {
+        void video.play();
+        const onFrame = () => {
+          if (stopped) return;
+          // A consumer that is behind gets no new frame (the encoder's queue counts drops on its side).
+          if ((controller.desiredSize ?? 0) > 0 && video.videoWidth > 0)
+            controller.enqueue(new VideoFrame(video, { timestamp: Math.round(performance.now() * 1000) }));
+          video.requestVideoFrameCallback(onFrame);
+        };
+        video.requestVideoFrameCallback(onFrame);
+      },
+      cancel() {
+        stopped = true;
+        video.srcObject = null;
+      },
+    },
+    { highWaterMark: 2 },
+  );
+}
+
+/**
+ * @param {MediaStreamTrack} track
+ * @returns {Promise<ReadableStream<VideoFrame | AudioData>>}
+ */
+async function workletAudio(track) {
+  const ctx = new AudioContext();
+  await ctx.audioWorklet.addModule('/static/broadcast-audio-worklet.js');
+  const source = ctx.createMediaStreamSource(new MediaStream([track]));
+  const node = new AudioWorkletNode(ctx, 'tiercast-capture', { numberOfOutputs: 0 });
+  source.connect(node);
+  return new ReadableStream({
+    start(controller) {
+      node.port.onmessage = (/** @type {MessageEvent<Float32Array[]>} */ ev) => {
+        const channels = ev.data;
+        const frames = channels[0]?.length ?? 0;
+        if (!frames) return;
+        const data = new Float32Array(frames * channels.length);
+        channels.forEach((c, i) => data.set(c, i * frames));
+        controller.enqueue(
+          new AudioData({
+            format: 'f32-planar',
+            sampleRate: ctx.sampleRate,
+            numberOfFrames: frames,
+            numberOfChannels: channels.length,
+            timestamp: Math.round(performance.now() * 1000),
+            data,
+          }),
+        );
+      };
+    },
+    cancel() {
+      node.port.onmessage = null;
+      source.disconnect();
+      void ctx.close();
+    },
+  });
 }
 
 /**
@@ -88,13 +170,12 @@ function pictureInPicture(screen, cam, owned) {
   canvas.height = 720;
   const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext('2d'));
   const out = canvas.captureStream(30).getVideoTracks()[0];
-  if (!out || !MediaStreamTrackProcessor) throw new Error('cannot compose the picture');
+  if (!out) throw new Error('cannot compose the picture');
   owned.push(out);
   /** @type {{frame: VideoFrame | null}} */
   const cam$ = { frame: null };
-  const camReader = new MediaStreamTrackProcessor({ track: cam }).readable.getReader();
-  const screenReader = new MediaStreamTrackProcessor({ track: screen }).readable.getReader();
   void (async () => {
+    const camReader = await frameReader(cam);
     for (;;) {
       const { value, done } = await camReader.read();
       if (done) break;
@@ -104,6 +185,7 @@ function pictureInPicture(screen, cam, owned) {
     }
   })();
   void (async () => {
+    const screenReader = await frameReader(screen);
     for (;;) {
       const { value, done } = await screenReader.read();
       if (done) break;
@@ -192,8 +274,7 @@ export class LiveEncoder {
   }
 
   async readVideo() {
-    if (!MediaStreamTrackProcessor) return;
-    const reader = new MediaStreamTrackProcessor({ track: this.opts.video }).readable.getReader();
+    const reader = await frameReader(this.opts.video);
     this.videoReader = reader;
     while (!this.stopped) {
       const { value, done } = await reader.read();
@@ -265,8 +346,8 @@ export class LiveEncoder {
 
   /** @param {MediaStreamTrack} track */
   async readAudio(track) {
-    if (!MediaStreamTrackProcessor || typeof AudioEncoder === 'undefined') return;
-    const reader = new MediaStreamTrackProcessor({ track }).readable.getReader();
+    if (typeof AudioEncoder === 'undefined') return;
+    const reader = await frameReader(track);
     this.audioReader = reader;
     while (!this.stopped) {
       const { value, done } = await reader.read();

@@ -56,3 +56,10 @@ declare var MediaStreamTrackProcessor:
       };
     }
   | undefined;
+
+// The AudioWorkletGlobalScope of broadcast-audio-worklet.js (not in TypeScript's DOM types; only that file
+// uses them).
+declare class AudioWorkletProcessor {
+  readonly port: MessagePort;
+}
+declare function registerProcessor(name: string, processor: new () => AudioWorkletProcessor): void;
