@@ -22,6 +22,7 @@ import {
 import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
 import { createPublishFlow } from './publish-flow.js';
 import { addBrowserIngest } from './browser-ingest/ingest-socket.js';
+import { addWhip } from './whip/whip-http.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
@@ -168,6 +169,17 @@ export async function startIngress(
     logger: logger.child({ module: 'browser-ingest' }),
     metrics,
   });
+  const iceHost = config.whip.iceHost ?? config.http.host;
+  const whip = addWhip(app, {
+    publish: publishFlow,
+    ice: {
+      bindHost: iceHost === '0.0.0.0' ? undefined : iceHost,
+      announced: config.whip.announcedAddresses,
+      portRange: config.whip.icePortRange,
+    },
+    logger: logger.child({ module: 'whip' }),
+    metrics,
+  });
   const cluster = new ClusterServer(app, {
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
@@ -224,6 +236,7 @@ export async function startIngress(
       (closing ??= (async () => {
         await rtmp.close();
         browserIngest.close();
+        whip.close();
         thumbnailer?.close();
         for (const i of inputs) await i.close();
         await Promise.all([...live.values()].map((s) => s.close('ingress shutting down')));

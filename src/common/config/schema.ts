@@ -183,6 +183,20 @@ export const ingressSchema = z
     hub: hubLinkSchema.optional(),
     /** How often a still of each live stream is sent to the hub for the directory. */
     thumbnailIntervalMs: z.number().int().min(1000).default(5000),
+    /** WHIP ingest (POST /whip on the HTTP port): the UDP side of its peer connections. */
+    whip: z
+      .strictObject({
+        /** Address the ICE UDP sockets bind to; unset: http.host (0.0.0.0: every interface). */
+        iceHost: z.string().min(1).optional(),
+        /** Addresses announced as host candidates instead (a public address in front of a NAT). */
+        announcedAddresses: z.array(z.string().min(1)).default([]),
+        /** UDP port range [min, max] for ICE; unset: any free port. */
+        icePortRange: z
+          .tuple([z.number().int().min(1024).max(65535), z.number().int().min(1024).max(65535)])
+          .refine(([a, b]) => a <= b, { message: 'icePortRange: min must not exceed max' })
+          .optional(),
+      })
+      .default({ announcedAddresses: [] }),
   })
   .refine((c) => new Set(c.streamers.map((s) => s.name)).size === c.streamers.length, {
     message: 'streamer names must be unique',
