@@ -2,7 +2,8 @@
  * The browser ingest socket (/publish/ws on the ingress) against a real ingress and ffmpeg: H.264 tags sent
  * as a page sends them go live; a wrong key, garbage, media before the key, an oversize frame and media
  * faster than real time are each refused with a code and words, closing only that socket, while another
- * stream published the same way stays live. No log line holds a key.
+ * stream published the same way stays live. A second socket with the same key takes the stream over (a
+ * browser reconnecting before its old socket is known dead). No log line holds a key.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -172,6 +173,22 @@ describe('browser ingest socket', () => {
     const err = c.messages.find((m) => m.type === 'error');
     assert.equal(err?.code, 'BROWSER_INGEST_TOO_FAST');
     assert.match(String(err?.message), /faster than real time/);
+  });
+
+  it('a browser reconnecting before its old socket is known dead takes its stream over', async () => {
+    const old = await hello(KEY);
+    assert.equal(old.messages[0]?.ok, true);
+    const fresh = await hello(KEY);
+    assert.deepEqual(fresh.messages[0], { ok: true, name: 'cam', audio: true });
+    const { code } = await old.closed;
+    assert.equal(code, 4409);
+    const err = old.messages.find((m) => m.type === 'error');
+    assert.equal(err?.code, 'STREAM_ALREADY_LIVE');
+    assert.match(String(err?.message), /newer connection from a browser took this stream over/);
+    assert.ok(node.live.has('cam'), 'the new socket carries the stream');
+    fresh.ws.close();
+    await fresh.closed;
+    await waitFor('the stream to end with its socket', () => !node.live.has('cam'), 3000, 20);
   });
 
   it('the other stream stayed live through all of it', async () => {
