@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FlvTag } from '../../src/ingress/flv/flv-tag.js';
 import { encodeAmf0 } from '../../src/ingress/rtmp/amf0.js';
-import { opusHeadFromDops, readMp4, type Mp4Track } from './mp4-samples.js';
+import { audioSpecificConfigFromEsds, opusHeadFromDops, readMp4, type Mp4Track } from './mp4-samples.js';
 
 const run = promisify(execFile);
 
@@ -19,7 +19,7 @@ export type VideoEncoder = 'libx264' | 'libx265' | 'libsvtav1' | 'libaom-av1' | 
 
 export interface EncodeOptions {
   video?: VideoEncoder;
-  audio?: 'libopus';
+  audio?: 'libopus' | 'aac';
   seconds: number;
   width?: number;
   height?: number;
@@ -73,6 +73,7 @@ const FOURCC: Record<string, string> = {
   av01: 'av01',
   vp09: 'vp09',
   Opus: 'Opus',
+  mp4a: 'mp4a',
 };
 
 function si24(v: number): Buffer {
@@ -109,6 +110,8 @@ export function metadataBody(width: number, height: number, fps: number): Buffer
 export interface TagOptions {
   /** Send H.264 in the Enhanced RTMP form ('avc1') rather than legacy FLV. Other video codecs always are. */
   enhancedAvc?: boolean;
+  /** Send AAC in the Enhanced RTMP form ('mp4a') rather than legacy FLV (OBS sends it legacy). Opus always is. */
+  enhancedAac?: boolean;
 }
 
 /** The tracks' samples as FLV tags (ms timestamps, decode order, configs first), metadata first. */
@@ -134,8 +137,13 @@ export function tagsFromMp4(tracks: readonly Mp4Track[], opts: TagOptions = {}):
           : exVideoBody(cc, 1, s.key, s.data, withCts ? cts : undefined);
         add(9, ms(s.dts), body, 3);
       }
+    } else if (cc === 'mp4a' && !opts.enhancedAac) {
+      // Legacy AAC: SoundFormat 10, 44 kHz, 16-bit, stereo flags (ignored by decoders), AACPacketType.
+      add(8, 0, Buffer.concat([Buffer.from([0xaf, 0]), audioSpecificConfigFromEsds(t.config)]), 2);
+      for (const s of t.samples) add(8, ms(s.dts), Buffer.concat([Buffer.from([0xaf, 1]), s.data]), 3);
     } else {
-      add(8, 0, exAudioBody(cc, 0, opusHeadFromDops(t.config)), 2);
+      const config = cc === 'mp4a' ? audioSpecificConfigFromEsds(t.config) : opusHeadFromDops(t.config);
+      add(8, 0, exAudioBody(cc, 0, config), 2);
       for (const s of t.samples) add(8, ms(s.dts), exAudioBody(cc, 1, s.data), 3);
     }
   }

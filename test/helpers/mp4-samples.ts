@@ -116,6 +116,29 @@ export function readMp4(file: Buffer): Mp4Track[] {
   return [...boxes(moov)].filter((b) => b.type === 'trak').map((b) => readTrack(file, b.body));
 }
 
+/** The AudioSpecificConfig inside an MP4 esds box body (its DecoderSpecificInfo descriptor, tag 5). */
+export function audioSpecificConfigFromEsds(esds: Buffer): Buffer {
+  let pos = 4; // version and flags
+  const descriptor = (): { tag: number; start: number; size: number } => {
+    const tag = esds[pos++]!;
+    let size = 0;
+    for (let i = 0; i < 4; i++) {
+      const b = esds[pos++]!;
+      size = (size << 7) | (b & 0x7f);
+      if ((b & 0x80) === 0) break;
+    }
+    return { tag, start: pos, size };
+  };
+  descriptor(); // ES_Descriptor
+  const flags = esds[pos + 2]!;
+  pos += 3 + (flags & 0x80 ? 2 : 0) + (flags & 0x20 ? 1 + esds[pos + 3]! : 0) + (flags & 0x40 ? 2 : 0);
+  descriptor(); // DecoderConfigDescriptor
+  pos += 13;
+  const info = descriptor();
+  if (info.tag !== 5) throw new Error('no DecoderSpecificInfo in esds');
+  return esds.subarray(info.start, info.start + info.size);
+}
+
 /** OpusHead (RFC 7845) from an MP4 dOps box body (the same fields, big-endian, no magic). */
 export function opusHeadFromDops(dops: Buffer): Buffer {
   const head = Buffer.alloc(19);

@@ -2,7 +2,8 @@
  * Every codec OBS 30+ sends goes live through a real ingress and edge, from a publisher that really
  * sends Enhanced RTMP (test/helpers/tag-publisher.ts with ffmpeg-encoded elementary streams):
  * - H.264 + Opus (the browser's codecs): the ingress writes Matroska to ffmpeg, the ladder plays with AAC;
- * - HEVC and AV1 over Enhanced RTMP: live, and the edge serves H.264 renditions ffmpeg decodes;
+ * - HEVC (with AAC, as OBS 30 sends it), AV1 and VP9 over Enhanced RTMP: live, and the edge serves H.264
+ *   renditions ffmpeg decodes (and keeps serving after ffmpeg is killed);
  * - an unknown FourCC, a truncated sequence header and a codec change mid-stream each end that publish
  *   with a NetStream.Publish.Failed the streamer reads (no transcoder restart loop);
  * and the H.264 + Opus stream keeps playing on the same ingress throughout.
@@ -147,8 +148,8 @@ void describe('Enhanced RTMP and Matroska input', () => {
     assert.deepEqual(props.fourCcList, ['hvc1', 'av01', 'vp09', 'avc1', 'Opus', 'mp4a']);
   });
 
-  void it('HEVC (hvc1, B-frames) + Opus over Enhanced RTMP: live, the edge serves H.264 that decodes', async (t) => {
-    const tags = tagsFromMp4(await encodeMp4({ video: 'libx265', audio: 'libopus', seconds: 4, width: 640, height: 360 })); // prettier-ignore
+  void it('HEVC (hvc1, B-frames) + legacy AAC, as OBS 30 sends them: live, the edge serves H.264 that decodes', async (t) => {
+    const tags = tagsFromMp4(await encodeMp4({ video: 'libx265', audio: 'aac', seconds: 4, width: 640, height: 360 })); // prettier-ignore
     const ms = await publishUntilLive(KEYS.cam, tags, 'cam', ['v360', 'v240', 'a0']);
     t.diagnostic(`HEVC over Enhanced RTMP: live at the edge ${ms} ms after publish`);
     assert.equal(await decodesFromEdge('cam', 'v360'), 'h264');

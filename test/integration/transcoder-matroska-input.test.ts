@@ -95,6 +95,18 @@ void describe('Matroska transcoder input (real ffprobe / ffmpeg)', () => {
     assert.equal(decoded.stderr, '');
   });
 
+  void it('HEVC + AAC as OBS 30 sends them (ex-video hvc1, legacy AAC) and with ex-audio mp4a', async () => {
+    for (const enhancedAac of [false, true]) {
+      const mkv = await matroskaOf({ video: 'libx265', audio: 'aac', seconds: 1 }, { enhancedAac });
+      const { streams } = await probe(mkv);
+      const a = streams.find((s) => s.codec_type === 'audio');
+      assert.deepEqual([streams[0]?.codec_name, a?.codec_name, a?.sample_rate, a?.channels], ['hevc', 'aac', '48000', 1]); // prettier-ignore
+      assert.ok(Math.abs(Number(a?.nb_read_frames) - 47) <= 2, `aac frames: ${a?.nb_read_frames}`);
+      const decoded = await decodeFromPipe(mkv);
+      assert.equal(decoded.frames, 30, decoded.stderr);
+    }
+  });
+
   void it('H.264 in the Enhanced RTMP form (avc1, with composition times): every frame decodes', async () => {
     const mkv = await matroskaOf({ video: 'libx264', seconds: 1 }, { enhancedAvc: true });
     const decoded = await decodeFromPipe(mkv);
