@@ -205,8 +205,10 @@ export class WhipSession {
     for (const tag of tags) {
       if (this.closed) return;
       this.firstTagAt ??= tag.receivedAt;
+      if (tag.type === 9 && tag.data[1] === 0 && this.seen.has('video'))
+        this.deps.logger.info({ session: this.id, timestamp: tag.timestamp }, 'WHIP video SPS/PPS changed');
       const track = tag.type === 9 ? 'video' : 'audio';
-      if (!this.seen.has(track)) {
+      if (tag.type !== 18 && !this.seen.has(track)) {
         this.seen.add(track);
         this.deps.logger.info({ session: this.id, track, timestamp: tag.timestamp }, 'WHIP first media tag');
       }
@@ -215,12 +217,13 @@ export class WhipSession {
   }
 
   private onTick(): void {
-    if (this.closed || !this.video) return;
+    if (this.closed) return;
     const now = Date.now();
     if (this.lastRtpAt !== undefined && now - this.lastRtpAt > MEDIA_TIMEOUT_MS) {
       this.end('no media from the publisher for 5 s');
       return;
     }
+    if (!this.video) return;
     this.handle(this.depacketizer.tick(now), now);
     if (this.depacketizer.waitingForKeyframe || !this.writer.started) this.requestKeyframe(now);
   }
@@ -233,6 +236,8 @@ export class WhipSession {
 
   private onState(state: string): void {
     if (state === 'connected') {
+      // From here media must flow: the silence timeout counts from the connection if no RTP came yet.
+      this.lastRtpAt ??= Date.now();
       clearTimeout(this.connectTimer);
       clearTimeout(this.disconnectTimer);
       this.disconnectTimer = undefined;
