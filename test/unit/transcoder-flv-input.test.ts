@@ -126,3 +126,17 @@ test('nothing is written once stdin is no longer writable', () => {
   write(key(0));
   assert.equal(stdin.writes.length, 1);
 });
+
+test('Enhanced RTMP Metadata flagged as a keyframe is ignored: the real keyframe starts the run', () => {
+  const source = { hasAudio: false, hasVideo: true, container: 'matroska' as const };
+  const { stdin, write, first } = setup(source);
+  const exConfig = tag(9, 0, '90' + Buffer.from('hvc1').toString('hex') + '01'.repeat(23));
+  const exMetadata = tag(9, 0, '94' + Buffer.from('hvc1').toString('hex') + '0a0009');
+  const exKey = tag(9, 40, '91' + Buffer.from('hvc1').toString('hex') + '000000aa');
+  for (const t of [exConfig, exMetadata]) write(t);
+  assert.equal(stdin.writes.length, 0, 'Matroska writes nothing before the start tag');
+  write(exKey);
+  assert.deepEqual(first, [exKey]);
+  assert.equal(stdin.writes.length, 2, 'the Matroska header, then the keyframe');
+  assert.ok(stdin.writes[1]!.subarray(-1).equals(Buffer.from([0xaa])));
+});

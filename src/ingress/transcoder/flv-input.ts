@@ -21,6 +21,7 @@ import {
   isVideoKeyframe,
   type FlvTag,
 } from '../flv/flv-tag.js';
+import { tryMediaPacket } from '../flv/media-packet.js';
 import { FlvMuxer, MkvMuxer, type InputMuxer, type StoredConfig } from './input-muxers.js';
 import type { SourceTracks } from './ladder.js';
 import { normalizeMetadata } from './source-probe.js';
@@ -46,6 +47,9 @@ export class StreamConfig implements StoredConfig {
     }
     // Other script data (cue points, |RtmpSampleAccess) means nothing to ffmpeg.
     if (tag.type !== FLV_TAG_AUDIO && tag.type !== FLV_TAG_VIDEO) return 'ignore';
+    // Nor do Enhanced RTMP Metadata (colorInfo) and command frames: one flagged as a keyframe must not
+    // pass for the start tag.
+    if (tryMediaPacket(tag)?.kind === 'ignore') return 'ignore';
     if (isSequenceHeader(tag)) {
       if (tag.type === FLV_TAG_VIDEO) this.video = tag;
       else this.audio = tag;
