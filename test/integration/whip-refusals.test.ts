@@ -1,8 +1,9 @@
 /**
  * WHIP (POST /whip on the ingress) refusals, each with its status, code and reason, while the ingress
- * keeps serving an RTMP stream: wrong or missing token → 401, not application/sdp → 415, a malformed
- * offer → 400 with the reason, an offer without H.264 → 400, more than 4 tracks → 400, a 1 MB body → 413,
- * an unknown resource → 404, PATCH → 405; CORS preflight. No log line holds a key.
+ * keeps serving an RTMP stream: wrong or missing token → 401, the RTMP stream's key → 409, not
+ * application/sdp → 415, a malformed offer → 400 with the reason, an offer without H.264 → 400, more than
+ * 4 tracks → 400, a 1 MB body → 413, an unknown resource → 404, PATCH → 405; CORS preflight. No log line
+ * holds a key.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -110,6 +111,13 @@ test('a wrong or missing token is 401 BAD_STREAM_KEY', async () => {
   assert.equal(node.live.has('cam'), false);
 });
 
+test('the key of a stream already live (here over RTMP) is 409 STREAM_ALREADY_LIVE', async () => {
+  const r = await post(offer(), { authorization: `Bearer ${RTMP_KEY}` });
+  assert.equal(r.status, 409);
+  assert.equal(r.error.code, 'STREAM_ALREADY_LIVE');
+  assert.equal(node.live.get('rtmpcam')?.isLive, true, 'the RTMP publish is not taken over');
+});
+
 test('a body that is not application/sdp is 415', async () => {
   const r = await post(offer(), { 'content-type': 'application/json' });
   assert.equal(r.status, 415);
@@ -167,4 +175,5 @@ test('the RTMP stream stayed live through all of it', () => {
   const refused = logs.filter((l) => l.includes('WHIP publish refused'));
   assert.equal(refused.length, 7, refused.join('\n'));
   assert.ok(logs.some((l) => l.includes('"publish refused"') && l.includes('BAD_STREAM_KEY')));
+  assert.ok(logs.some((l) => l.includes('publish refused') && l.includes('STREAM_ALREADY_LIVE')));
 });
