@@ -103,8 +103,9 @@ export function exAudioBody(fourCc: string, packetType: number, payload: Buffer)
 }
 
 /** onMetaData as OBS sends it (@setDataFrame stripped, as the RTMP server stores it). */
-export function metadataBody(width: number, height: number, fps: number): Buffer {
-  return encodeAmf0('onMetaData', { width, height, framerate: fps });
+export function metadataBody(width: number, height: number, fps: number, audioFourCc?: string): Buffer {
+  const audio = audioFourCc ? { audiocodecid: Buffer.from(audioFourCc, 'latin1').readUInt32BE(0) } : {};
+  return encodeAmf0('onMetaData', { width, height, framerate: fps, ...audio });
 }
 
 export interface TagOptions {
@@ -121,7 +122,9 @@ export function tagsFromMp4(tracks: readonly Mp4Track[], opts: TagOptions = {}):
     out.push({ tag: { type, timestamp, data, receivedAt: 0 }, order });
   };
   const video = tracks.find((t) => t.handler === 'vide');
-  if (video) add(18, 0, metadataBody(video.width ?? 0, video.height ?? 0, 30), 0);
+  const audio = tracks.find((t) => t.handler === 'soun');
+  const audioCc = audio && FOURCC[audio.format];
+  if (video) add(18, 0, metadataBody(video.width ?? 0, video.height ?? 0, 30, audioCc), 0);
   for (const t of tracks) {
     const ms = (v: number): number => Math.round((v * 1000) / t.timescale);
     const cc = FOURCC[t.format];

@@ -255,6 +255,19 @@ void describe('Enhanced RTMP and Matroska input', () => {
     publishers.pop();
   });
 
+  void it('Opus that starts 500 ms after the first keyframe (metadata announced it) still picks Matroska and is heard', async () => {
+    const tags = tagsFromMp4(await encodeMp4({ video: 'libx264', audio: 'libopus', seconds: 4, width: 640, height: 360 })); // prettier-ignore
+    const late = tags.flatMap((t) => {
+      if (t.type !== 8) return [t];
+      if (t.data[0] === 0x90) return [{ ...t, timestamp: 500 }]; // the OpusHead, sent with the first frame
+      return t.timestamp >= 500 ? [t] : [];
+    });
+    late.sort((a, b) => a.timestamp - b.timestamp || (a.type === 8 && a.data[0] === 0x90 ? -1 : 0));
+    await publishUntilLive(KEYS.cam, late, 'cam', ['v360', 'a0']);
+    assert.equal(await decodesFromEdge('cam', 'a0'), 'aac');
+    await endPublish(publishers.pop());
+  });
+
   void it('the other stream (H.264 + Opus) played on throughout, without a gap', async () => {
     const before = otherViewer.of('v360').length;
     await sleep(2000);
@@ -263,8 +276,8 @@ void describe('Enhanced RTMP and Matroska input', () => {
     for (const id of ['v360', 'v240', 'a0']) assert.deepEqual(otherViewer.continuityProblems(id), [], id);
     assert.ok(otherViewer.of('a0').length > 20, `audio chunks: ${otherViewer.of('a0').length}`);
     assert.equal(restartsOf('other'), 0);
-    // The log lines the restart checks above count are really there (HEVC, AV1, VP9, codec change).
-    assert.equal(transcoderStarts('cam'), 4);
+    // The log lines the restart checks above count are really there (HEVC, AV1, VP9, codec change, late Opus).
+    assert.equal(transcoderStarts('cam'), 5);
   });
 });
 
