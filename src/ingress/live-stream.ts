@@ -1,12 +1,14 @@
 /**
- * One live publish (from RTMP or a local capture input): buffers the first tags until the source can be
- * probed (size, tracks), starts a Transcoder, and publishes its renditions into the stream's relay.
- * close() is idempotent: it closes the transcoder (and so ffmpeg) and marks the stream offline.
+ * One live publish (from RTMP, WHIP, the browser socket or a local capture input; all hand it FLV tags,
+ * Enhanced RTMP ones included): buffers the first tags until the source can be probed (size, tracks, and
+ * whether a codec needs the Matroska input), starts a Transcoder, and publishes its renditions into the
+ * stream's relay. close() is idempotent: it closes the transcoder (and so ffmpeg) and marks the stream offline.
  *
  * The stream counts as live (`isLive`, `onLive`) only once every rendition has produced its first chunk:
- * a publish that never yields watchable media must not be listed. A codec the transcoder cannot take
- * (checked on every audio/video tag) and a transcoder that gives up end the stream through `onFailed`,
- * with a description for the streamer, right after `onClosed`.
+ * a publish that never yields watchable media must not be listed. A codec the transcoder cannot take, a
+ * malformed header or sequence header, a codec that changes mid-stream (checked on every audio/video tag)
+ * and a transcoder that gives up end the stream through `onFailed`, with a description for the streamer,
+ * right after `onClosed`.
  */
 import type { TranscodeConfig } from '../common/config/index.js';
 import { errorMessage, type ErrorCode } from '../common/errors/index.js';
