@@ -24,14 +24,22 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
     hasAudio: true,
     hasVideo: true,
   });
-  const args = [...plan.args];
-  const i = args.indexOf('pipe:0');
-  args.splice(i - 1, 2, '-re', '-stream_loop', '-1', '-i', clip);
-  const plainArgs = ['-y', ...args.map((a) => (/^pipe:\d+$/.test(a) ? '/dev/null' : a))];
+  const toPlain = (planArgs: string[]): string[] => {
+    const args = [...planArgs];
+    const i = args.indexOf('pipe:0');
+    args.splice(i - 1, 2, '-re', '-stream_loop', '-1', '-i', clip);
+    return ['-y', ...args.map((a) => (/^pipe:\d+$/.test(a) ? '/dev/null' : a))];
+  };
+  const plainArgs = toPlain(plan.args);
   const renditions = plan.outputs.map((o) => o.rendition).join(', ');
+  // Transcode off: the publisher's H.264 copied as the "src" rendition, only the audio is encoded.
+  const offPlan = buildFfmpegPlan(
+    defaultTranscodeOptions({ sourceHeight: CLIP.height, passthrough: true, videoTranscodeOff: true }),
+    { hasAudio: true, hasVideo: true },
+  );
 
-  const plainRun = async (): Promise<{ cpu: number; wall: number }> => {
-    const p = start('ffmpeg', plainArgs);
+  const plainRun = async (runArgs = plainArgs): Promise<{ cpu: number; wall: number }> => {
+    const p = start('ffmpeg', runArgs);
     onCleanup(() => stop(p));
     await sleep(warm);
     const m = new CpuMeter(() => [p.pid!]);
@@ -82,6 +90,9 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
     ctx.log(`transcode: plain ffmpeg again, ${window / 1000} s`);
     plains.push(await plainRun());
   }
+  ctx.log(`transcode: plain ffmpeg, passthrough only (transcode off), ${window / 1000} s`);
+  const off = await plainRun(toPlain(offPlan.args));
+  const offRate = off.cpu / off.wall;
   const plainRate = plains.reduce((a, p) => a + p.cpu / p.wall, 0) / plains.length;
   const tRate = t.cpu / t.wall;
   // tiercast's own overhead: its Node process, measured against ffmpeg alone. The total difference is a
@@ -104,6 +115,13 @@ export async function transcodeCost(ctx: BenchContext): Promise<Omit<SectionResu
       peer: '',
       target: '≤ 5 %',
       met: own <= 0.05 && total <= 0.05,
+    },
+    {
+      section: 'transcoding',
+      what: `CPU per stream: passthrough only (transcode off) vs default ladder, ffmpeg alone (${CLIP.height}p source)`,
+      tiercast: `${fmt(offRate * 100, 1)} % of a core vs ${fmt(plainRate * 100, 1)} % (${offPlan.outputs.map((o) => o.rendition).join(', ')} vs ${renditions})`,
+      peer: '',
+      target: '',
     },
   ];
   const notes = [

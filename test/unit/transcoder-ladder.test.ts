@@ -4,6 +4,7 @@ import { errorCode } from '../../src/common/errors/index.js';
 import {
   DEFAULT_LADDER,
   buildFfmpegPlan,
+  canPassThrough,
   defaultTranscodeOptions,
   selectRungs,
 } from '../../src/ingress/transcoder/ladder.js';
@@ -159,4 +160,67 @@ test('validation: chunk duration must be in 1..250 ms and not above the segment 
     () => buildFfmpegPlan(defaultTranscodeOptions(), { hasAudio: false, hasVideo: false }),
     (err) => errorCode(err) === 'CONFIG_INVALID',
   );
+});
+
+test('buildFfmpegPlan: passthrough adds the H.264 copied as "src", first, and the x264 rungs follow its keyframes', () => {
+  const plan = buildFfmpegPlan(
+    defaultTranscodeOptions({ sourceHeight: 360, passthrough: true, sourceBitrateKbps: 2000 }),
+    { hasAudio: true, hasVideo: true },
+  );
+  assert.deepEqual(
+    plan.outputs.map((o) => [o.fd, o.rendition, o.kind, o.bandwidth, o.height]),
+    [
+      [3, 'src', 'video', 2_000_000, 360],
+      [4, 'v360', 'video', 700_000, 360],
+      [5, 'v240', 'video', 400_000, 240],
+      [6, 'a0', 'audio', 128_000, undefined],
+    ],
+  );
+  const a = plan.args;
+  const src = a.slice(a.indexOf('-map'), a.indexOf('pipe:3') + 1);
+  assert.deepEqual(src.slice(0, 4), ['-map', '0:v:0', '-c:v', 'copy']);
+  assert.ok(!src.includes('-filter_complex') && !src.includes('libx264'));
+  // Keyframes where the source has them, not every segment duration: every rendition switches together.
+  assert.equal(a.filter((x) => x === 'source').length, 2);
+  assert.ok(!a.some((x) => x.startsWith('expr:gte')));
+  assert.equal(a.filter((x) => x === 'libx264').length, 2);
+});
+
+test('buildFfmpegPlan: transcode off keeps only the copied video and audio, no x264 and no filter graph', () => {
+  const plan = buildFfmpegPlan(
+    defaultTranscodeOptions({ sourceHeight: 1080, passthrough: true, videoTranscodeOff: true }),
+    { hasAudio: true, hasVideo: true },
+  );
+  assert.deepEqual(
+    plan.outputs.map((o) => o.rendition),
+    ['src', 'a0'],
+  );
+  assert.ok(!plan.args.includes('libx264'));
+  assert.ok(!plan.args.includes('-filter_complex'));
+  assert.ok(plan.args.includes('copy'));
+});
+
+test('passthrough is for H.264 only: HEVC, AV1 and VP9 sources get the ladder and no "src"', () => {
+  assert.equal(canPassThrough({ hasAudio: true, hasVideo: true }), true);
+  assert.equal(
+    canPassThrough({ hasAudio: true, hasVideo: true, container: 'matroska', videoCodec: 'avc1' }),
+    true,
+  );
+  for (const videoCodec of ['hvc1', 'av01', 'vp09']) {
+    assert.equal(
+      canPassThrough({ hasAudio: true, hasVideo: true, container: 'matroska', videoCodec }),
+      false,
+    );
+    const plan = buildFfmpegPlan(
+      defaultTranscodeOptions({ sourceHeight: 360, passthrough: true, videoTranscodeOff: true }),
+      { hasAudio: true, hasVideo: true, container: 'matroska', videoCodec },
+    );
+    assert.deepEqual(
+      plan.outputs.map((o) => o.rendition),
+      ['v360', 'v240', 'a0'],
+    );
+    assert.ok(!plan.args.includes('copy'));
+    assert.ok(plan.args.includes('expr:gte(t,n_forced*1)'));
+  }
+  assert.equal(canPassThrough({ hasAudio: true, hasVideo: false }), false);
 });

@@ -36,6 +36,17 @@ export interface TranscodeOptions {
   preset: string;
   /** Height of the published video, if known: rungs above it are dropped. */
   sourceHeight?: number;
+  /**
+   * Add the publisher's H.264 as a `src` rendition, remuxed with `-c:v copy` (listed first); the x264
+   * rungs then put keyframes where the source has them (`-force_key_frames source`) so every rendition
+   * switches at the same instants. Only for H.264 sources: HEVC/AV1/VP9 are not passed through.
+   * Not yet reachable from the config (see issue 11 section 4).
+   */
+  passthrough?: boolean;
+  /** Declared or measured bitrate of the published video (onMetaData videodatarate), for the manifests. */
+  sourceBitrateKbps?: number;
+  /** With passthrough: no x264 rung at all (transcode off), only the Source rendition and audio. */
+  videoTranscodeOff?: boolean;
 }
 
 export const DEFAULT_LADDER: readonly LadderRung[] = Object.freeze([
@@ -47,6 +58,8 @@ export const DEFAULT_LADDER: readonly LadderRung[] = Object.freeze([
 ]);
 
 export const AUDIO_RENDITION_ID = 'a0';
+/** The passed-through (not re-encoded) publisher video. */
+export const SOURCE_RENDITION_ID = 'src';
 export const AUDIO_SAMPLE_RATE = 48000;
 export const AUDIO_CHANNELS = 2;
 export const MAX_CHUNK_DURATION_MS = 250;
@@ -143,6 +156,15 @@ export interface SourceTracks {
   hasVideo: boolean;
   /** What the transcoder writes to ffmpeg: legacy FLV (default) or Matroska for Enhanced RTMP codecs. */
   container?: 'flv' | 'matroska';
+  /** FourCC of the published video ('avc1', 'hvc1', 'av01', 'vp09'); unknown means legacy FLV H.264. */
+  videoCodec?: string;
+}
+
+/** Only H.264 is passed through: browsers cannot all decode HEVC/AV1/VP9 in MSE/HLS. */
+export function canPassThrough(source: SourceTracks): boolean {
+  if (!source.hasVideo) return false;
+  if (source.videoCodec !== undefined) return source.videoCodec === 'avc1';
+  return source.container !== 'matroska';
 }
 
 function fragmentFlags(chunkDurationMs: number, keyframes: boolean): string[] {
@@ -179,7 +201,26 @@ export function buildFfmpegPlan(options: TranscodeOptions, source: SourceTracks)
   const outputs: OutputPlan[] = [];
   let fd = FIRST_OUTPUT_FD;
 
-  if (source.hasVideo) {
+  const passthrough = options.passthrough === true && canPassThrough(source);
+  if (passthrough) {
+    args.push(
+      '-map', '0:v:0', '-c:v', 'copy',
+      '-video_track_timescale', '90000',
+      ...fragmentFlags(options.chunkDurationMs, true),
+      `pipe:${fd}`,
+    ); // prettier-ignore
+    outputs.push({
+      fd,
+      rendition: SOURCE_RENDITION_ID,
+      kind: 'video',
+      bandwidth:
+        (options.sourceBitrateKbps ?? Math.max(...options.ladder.map((r) => r.videoBitrateKbps))) * 1000,
+      ...(options.sourceHeight !== undefined ? { height: options.sourceHeight } : {}),
+    });
+    fd++;
+  }
+
+  if (source.hasVideo && !(passthrough && options.videoTranscodeOff === true)) {
     const rungs = selectRungs(options.ladder, options.sourceHeight);
     const labels = rungs.map((_, i) => `s${i}`);
     const split =
@@ -197,7 +238,8 @@ export function buildFfmpegPlan(options: TranscodeOptions, source: SourceTracks)
         '-c:v', 'libx264', '-preset', options.preset, '-tune', 'zerolatency', '-profile:v', 'main',
         '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`,
         '-fps_mode', 'passthrough', '-enc_time_base', '-1',
-        '-g', gop, '-sc_threshold', '0', '-force_key_frames', `expr:gte(t,n_forced*${segSeconds})`,
+        '-g', gop, '-sc_threshold', '0',
+        '-force_key_frames', passthrough ? 'source' : `expr:gte(t,n_forced*${segSeconds})`,
         '-video_track_timescale', '90000',
         ...fragmentFlags(options.chunkDurationMs, true),
         `pipe:${fd}`,
