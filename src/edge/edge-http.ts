@@ -20,13 +20,16 @@ import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
 import type { EdgeEntry } from './edge-selection-http.js';
 import type { DirectoryEntry, HubDirectoryEntry } from '../common/protocol/index.js';
+import type { ResumePosition } from '../common/media.js';
+import { parseResume } from './viewer-socket.js';
 
 /** A stream as the routes use it: what segment delivery reads, its description, and marking it in use. */
 export type ServedStream = SegmentSource & Pick<StreamRelay, 'whenKnown' | 'touch'>;
 
 /** What the routes need of the edge's RelayNode: a stream found or subscribed, and the tree's directory. */
 export interface EdgeStreams {
-  ensure(name: string): ServedStream;
+  /** `resume`: where the viewer is, for a stream this edge subscribes to now (see RelayNode.ensure). */
+  ensure(name: string, path?: string[], resume?: ResumePosition[]): ServedStream;
   get(name: string): ServedStream | undefined;
   readonly directory: readonly DirectoryEntry[];
 }
@@ -46,6 +49,8 @@ export interface EdgeHttpDeps {
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
+/** The stream's documents and media, and their 404s, are readable by the pages of every edge. */
+const PUBLIC_MEDIA = { 'access-control-allow-origin': '*' };
 const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
 /** An LL-HLS part: chunk P of segment N (src/edge/hls-playlist.ts). */
 const PART_RE = /^(\d{1,10})\.(\d{1,4})\.m4s$/;
@@ -171,11 +176,13 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     if (!isValidName(name)) return notFound(res, route, 'STREAM_NOT_FOUND', 'no such stream');
     const cookies = req.getHeader('cookie');
     if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
+    // A player that moved here from another edge names where it is: a cold edge subscribes from there.
+    const resume = parseResume(new URLSearchParams(req.getQuery() ?? '').get('resume') ?? '') ?? [];
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
-    const r = relay.ensure(name);
+    const r = relay.ensure(name, [], resume);
     const deadline = Date.now() + config.upstream.subscribeTimeoutMs;
     void r.whenKnown(config.upstream.subscribeTimeoutMs).then(async (info) => {
       if (aborted) return;
@@ -350,6 +357,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       '503 Service Unavailable',
       'HUB_UNAVAILABLE',
       'this edge cannot check access to the stream yet; try again',
+      PUBLIC_MEDIA,
     );
   }
 
@@ -370,7 +378,9 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   function notFound(res: HttpResponse, route: string, code: ErrorCode, message: string): void {
     count(route, '404');
     if (notFoundLog.allow(`${route} ${code}`)) logger.debug({ route, code }, message);
-    sendError(res, '404 Not Found', code, message);
+    // Readable from a page of another edge (a player that moved here): a 404 says "not here", which a
+    // blocked answer would not.
+    sendError(res, '404 Not Found', code, message, PUBLIC_MEDIA);
   }
 
   app.any('/*', (res, req: HttpRequest) => {
@@ -380,10 +390,13 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   });
 }
 
-/** Pages only load our own scripts: a message or title can never run as code. */
+/**
+ * Pages only load our own scripts: a message or title can never run as code. They connect anywhere over
+ * http(s) as over ws(s): a player whose edge is gone fetches the same stream from another edge.
+ */
 const securityHeaders = {
   'content-security-policy':
-    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'",
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self' ws: wss: http: https:; style-src 'self' 'unsafe-inline'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 };

@@ -33,7 +33,9 @@ export interface HlsRouteDeps {
 }
 
 const PLAYLIST_TYPE = 'application/vnd.apple.mpegurl';
-const HEADERS = { 'cache-control': 'no-cache', 'access-control-allow-origin': '*' };
+/** Playlists, parts and their errors are readable by the pages of every edge (a player that moved here). */
+const CORS = { 'access-control-allow-origin': '*' };
+const HEADERS = { 'cache-control': 'no-cache', ...CORS };
 
 export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
   const { withKnownStream, notFound, count } = deps;
@@ -51,7 +53,7 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
     const directive = parseReloadDirective(new URLSearchParams(req.getQuery() ?? ''));
     if (directive && 'error' in directive) {
       count('playlist', '400');
-      return sendError(res, '400 Bad Request', 'BAD_REQUEST', directive.error);
+      return sendError(res, '400 Bad Request', 'BAD_REQUEST', directive.error, CORS);
     }
     withKnownStream(res, req, 'playlist', (stream, info, streamAborted) => {
       // uWS keeps one onAborted per response: the wait below replaces the caller's, so track both here.
@@ -99,6 +101,7 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
             '400 Bad Request',
             'BAD_REQUEST',
             'the requested part is too far ahead of the live edge',
+            CORS,
           );
         }
         if (outcome === 'gone') return notFound(res, 'playlist', 'STREAM_NOT_FOUND', 'the stream ended');
@@ -108,6 +111,7 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
           '503 Service Unavailable',
           'UPSTREAM_TIMEOUT',
           'the requested part did not arrive in time',
+          CORS,
         );
       });
       cancel.push(pending);

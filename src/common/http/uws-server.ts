@@ -59,10 +59,17 @@ export function send(
   });
 }
 
-export function sendError(res: HttpResponse, status: string, code: ErrorCode, message: string): void {
+export function sendError(
+  res: HttpResponse,
+  status: string,
+  code: ErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   send(res, status, JSON.stringify({ error: { code, message } }), {
     'content-type': 'application/json',
     'cache-control': 'no-store',
+    ...headers,
   });
 }
 

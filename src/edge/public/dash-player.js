@@ -11,6 +11,8 @@ export const DASH_SCRIPT = '/static/dash.all.min.js';
 
 /** @typedef {typeof import('dashjs')} DashJs */
 /** @import { MediaPlayerClass, MediaPlayerSettingClass } from 'dashjs' */
+/** @import { CommonMediaRequest, CommonMediaResponse } from '@svta/cml-request' */
+/** @import { EdgeFailover } from './http-failover.js' */
 /** @typedef {{ id: string, bandwidth: number, width?: number, height?: number }} DashRendition */
 /**
  * dash.js merges what updateSettings gets into its defaults, but its types mark a few nested groups
@@ -73,6 +75,9 @@ export function loadDashJs(src = DASH_SCRIPT) {
   });
 }
 
+/** The scheme of the edge's UTCTiming (/time answers an ISO date: src/edge/mpd.ts). */
+const UTC_TIMING_SCHEME = 'urn:mpeg:dash:utc:http-iso:2014';
+
 /** First re-attach comes quickly (a start-up hiccup), later ones back off (a stream that is away). */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
@@ -108,6 +113,8 @@ export class DashPlayer {
     this.watchdogTimer = undefined;
     this.closed = false;
     this.lastProgress = { time: -1, at: performance.now() };
+    /** @type {EdgeFailover | null} other edges to move to when this one is gone */
+    this.failover = null;
     this.onWaiting = () => {
       if (this.playedOnce && !this.video.seeking) this.stalls++;
     };
@@ -135,8 +142,22 @@ export class DashPlayer {
       this.cb.onQuality?.(this.rendered);
     });
     p.on(E.ERROR, (e) => this.onError(e));
+    if (this.failover) throughFailover(p, this.failover);
     p.initialize(this.video, this.manifestUrl, true);
+    // The clock is the edge's (the MPD's UTCTiming, /time): without this, when it does not answer dash.js
+    // asks a third party's (time.akamai.com), which the page's CSP does not keep out (other edges are
+    // reached over http(s)). After initialize(), which puts that default in.
+    p.clearDefaultUTCTimingSources();
     this.watchdogTimer = setInterval(() => this.watchdog(), 1000);
+  }
+
+  /**
+   * Other edges to move to when this one is gone (http-failover.js); before start(). Without it the
+   * player retries its own edge.
+   * @param {EdgeFailover} failover
+   */
+  setFailover(failover) {
+    this.failover = failover;
   }
 
   onStreamInitialized() {
@@ -163,6 +184,8 @@ export class DashPlayer {
     // 11 MANIFEST_LOADER_LOADING_FAILURE, 25 DOWNLOAD_ERROR_ID_MANIFEST (dash.js Errors).
     const offline = code === 11 || code === 25;
     const message = typeof err.message === 'string' ? err.message : undefined;
+    // 16 TIME_SYNC_FAILED: the edge's clock did not answer; dash.js keeps the offset it had, playback goes on.
+    if (code === 16) return;
     this.cb.onStatus?.(offline ? 'offline' : 'reconnecting', message);
     // 23 CAPABILITY_MEDIASOURCE_ERROR, 35 MEDIASOURCE_TYPE_UNSUPPORTED: this browser cannot play it this way.
     if ((code === 23 || code === 35) && !this.playedOnce)
@@ -242,4 +265,44 @@ export class DashPlayer {
     this.player?.destroy();
     this.player = null;
   }
+}
+
+/**
+ * dash.js's requests through the edge failover: each attempt goes to the edge in use; one that found its
+ * edge gone decides the move before dash.js sees the failure, and dash.js's own retry (a tenth of a
+ * second for a low-latency segment) then goes to the next edge. dash.js keeps its MPD, buffer and segment
+ * numbers: it sees only its own URLs.
+ * @param {MediaPlayerClass} p
+ * @param {EdgeFailover} failover
+ */
+function throughFailover(p, failover) {
+  /** @type {WeakMap<CommonMediaRequest, { base: string, url: string }>} */
+  const sent = new WeakMap();
+  // dash.js asks the MPD's clock (UTCTiming) with a request of its own, which does not pass the interceptors:
+  // after a move it fails at the old edge, then tries this one.
+  failover.onMoved((base) => {
+    p.clearDefaultUTCTimingSources();
+    p.addUTCTimingSource(UTC_TIMING_SCHEME, `${base}/time`);
+  });
+  p.addRequestInterceptor((request) => {
+    const base = failover.current();
+    sent.set(request, { base, url: request.url });
+    request.url = failover.rewrite(request.url, base);
+    return Promise.resolve(request);
+  });
+  p.addResponseInterceptor(async (/** @type {CommonMediaResponse} */ response) => {
+    const s = sent.get(response.request);
+    if (!s) return response;
+    const status = response.status ?? 0;
+    const ctl = asRecord(response.request.customData)?.abortController;
+    const aborted = ctl instanceof AbortController && ctl.signal.aborted;
+    // A chunked segment cut off mid-way ends with its status but no body.
+    const cut = status >= 200 && status < 300 && response.data == null;
+    if (status >= 200 && status < 300 && !cut) failover.ok(s.base);
+    else if (status >= 400 && status < 500) await failover.warmed(s.base);
+    else if (!aborted) await failover.failed(s.base, cut ? 0 : status);
+    // dash.js takes the MPD's address as the base of its segments: keep it this edge's.
+    if (s.base !== failover.own) response.url = s.url;
+    return response;
+  });
 }

@@ -7,13 +7,13 @@ import { asRecord } from './json.js';
 const REFRESH_MS = 30_000;
 
 /**
- * Media-socket URLs of the other edges in an /api/edges answer (this edge left out), or [] for anything
- * that does not look like one. Only http(s) URLs are taken.
+ * Base URLs of the other edges in an /api/edges answer (this edge left out), best first, without a trailing
+ * slash: `BASE/live/NAME/...` is the same stream there. [] for anything that does not look like one; only
+ * http(s) URLs are taken.
  * @param {unknown} body
- * @param {string} stream
  * @returns {string[]}
  */
-export function socketUrlsFromList(body, stream) {
+export function edgeBasesFromList(body) {
   const rec = asRecord(body);
   if (!rec || !Array.isArray(rec.edges)) return [];
   /** @type {string[]} */
@@ -28,31 +28,66 @@ export function socketUrlsFromList(body, stream) {
       continue;
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
-    const scheme = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    out.push(
-      `${scheme}//${url.host}${url.pathname.replace(/\/+$/, '')}/live/${encodeURIComponent(stream)}/ws`,
-    );
+    out.push(`${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`);
   }
   return out;
 }
 
 /**
- * Keeps the list fresh while the page lives. `urls()` is what the player reads when it must move.
+ * The media-socket URL of stream `stream` at an edge's base URL.
+ * @param {string} base
  * @param {string} stream
- * @returns {{ urls: () => string[] }}
+ */
+export function socketUrlAt(base, stream) {
+  const scheme = base.startsWith('https:') ? 'wss:' : 'ws:';
+  return `${scheme}${base.slice(base.indexOf('//'))}/live/${encodeURIComponent(stream)}/ws`;
+}
+
+/**
+ * The base URL of the edge behind a media-socket URL (the inverse of socketUrlAt).
+ * @param {string} url
+ */
+export function baseOfSocketUrl(url) {
+  const u = new URL(url);
+  const scheme = u.protocol === 'wss:' ? 'https:' : 'http:';
+  return `${scheme}//${u.host}${u.pathname.replace(/\/live\/[^/]+\/ws$/, '')}`;
+}
+
+/**
+ * Media-socket URLs of the other edges in an /api/edges answer (this edge left out), or [] for anything
+ * that does not look like one. Only http(s) URLs are taken.
+ * @param {unknown} body
+ * @param {string} stream
+ * @returns {string[]}
+ */
+export function socketUrlsFromList(body, stream) {
+  return edgeBasesFromList(body).map((base) => socketUrlAt(base, stream));
+}
+
+/**
+ * Keeps the list fresh while the page lives. `urls()` (media sockets) and `bases()` (base URLs) are what
+ * the players read when they must move.
+ * @param {string} stream
+ * @returns {{ urls: () => string[], bases: () => string[] }}
  */
 export function watchEdgeList(stream) {
+  /** @type {string[]} */
+  let bases = [];
   /** @type {string[]} */
   let urls = [];
   const refresh = async () => {
     try {
       const res = await fetch(`/api/edges/${encodeURIComponent(stream)}`, { cache: 'no-store' });
-      if (res.ok) urls = socketUrlsFromList(await res.json(), stream);
+      if (!res.ok) return;
+      /** @type {unknown} */
+      const body = await res.json();
+      bases = edgeBasesFromList(body);
+      urls = bases.map((base) => socketUrlAt(base, stream));
     } catch {
       // Keep the last list: the edge that would answer may be the one that just failed.
     }
   };
   void refresh();
   setInterval(() => void refresh(), REFRESH_MS);
-  return { urls: () => urls };
+  return { urls: () => urls, bases: () => bases };
 }

@@ -24,8 +24,10 @@ interface TiercastPageApi {
   renditions(): string[];
   setQuality(idOrAuto: string): void;
   readonly stalls: number;
-  /** WebSocket player: how often it moved to another edge (its edge died, was cut off or was full). */
+  /** How often the player (WebSocket, hls.js, dash.js) moved to another edge: its edge died, was cut off, was full. */
   edgeMoves(): number;
+  /** The base URL of the edge the media comes from now (this page's edge until a move). */
+  edge(): string;
   /** WebSocket player: chunks dropped as repeats (an edge's opening burst after a move or reconnect). */
   repeatsDropped(): number;
   /** The video element's buffered ranges, [start, end] in seconds: a hole is a missing chunk. */

@@ -12,6 +12,7 @@
 import { ClockSync, localNow } from './clock-sync.js';
 import { PLAY_BLOCKED } from './transport-chain.js';
 import { asRecord } from './json.js';
+import { edgeLoaderConfig } from './hlsjs-edge-loader.js';
 
 export const HLS_SCRIPT = '/static/hls.min.js';
 
@@ -19,6 +20,7 @@ export const HLS_SCRIPT = '/static/hls.min.js';
 /** @typedef {import('hls.js').default} HlsInstance */
 /** @import { ErrorData, HlsConfig, Level } from 'hls.js' */
 /** @import { DashRendition } from './dash-player.js' */
+/** @import { EdgeFailover } from './http-failover.js' */
 /** @typedef {DashRendition & { frameRate?: number }} HlsRendition */
 
 /** First restart comes quickly (a start-up hiccup), later ones back off (a stream that is away). */
@@ -123,6 +125,8 @@ export class HlsJsPlayer {
     /** @type {string | null} */
     this.status = null;
     this.clock = new ClockSync();
+    /** @type {EdgeFailover | null} other edges to move to when this one is gone */
+    this.failover = null;
     /** @type {Set<ReturnType<typeof setTimeout>>} */
     this.timers = new Set();
     /** @type {ReturnType<typeof setInterval>[]} */
@@ -152,12 +156,27 @@ export class HlsJsPlayer {
     this.attach();
   }
 
+  /**
+   * Other edges to move to when this one is gone (http-failover.js); before start(). Without it hls.js
+   * retries its own edge.
+   * @param {EdgeFailover} failover
+   */
+  setFailover(failover) {
+    this.failover = failover;
+    // Another edge, another clock: the latency read-out samples the new one.
+    failover.onMoved(() => {
+      this.clock.reset();
+      for (const ms of CLOCK_SAMPLES_AT_MS) this.later(() => void this.syncClock(), ms);
+    });
+  }
+
   /** A fresh hls.js on the element: at start, and after a fatal error or a stream that went away. */
   attach() {
     const Hls = this.Hls;
     if (!Hls || this.closed) return;
     this.hls?.destroy();
-    const hls = new Hls(hlsJsConfig());
+    const edges = this.failover ? edgeLoaderConfig(Hls.DefaultConfig.loader, this.failover) : {};
+    const hls = new Hls({ ...hlsJsConfig(), ...edges });
     this.hls = hls;
     this.lastProgress = { time: -1, at: performance.now() };
     const E = Hls.Events;
@@ -256,7 +275,7 @@ export class HlsJsPlayer {
   async syncClock() {
     const sentAt = localNow();
     try {
-      const res = await fetch('/time', { cache: 'no-store' });
+      const res = await fetch(this.failover?.rewrite('/time') ?? '/time', { cache: 'no-store' });
       const text = await res.text();
       if (res.ok) this.clock.addSample(sentAt, Date.parse(text));
     } catch {

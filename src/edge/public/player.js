@@ -4,7 +4,8 @@
 // window.tiercast for tests and benchmarks.
 
 import { WsPlayer } from './ws-player.js';
-import { watchEdgeList } from './edge-list.js';
+import { baseOfSocketUrl, watchEdgeList } from './edge-list.js';
+import { EdgeFailover } from './http-failover.js';
 import { DashPlayer } from './dash-player.js';
 import { NativeHlsPlayer } from './native-hls-player.js';
 import { HlsJsPlayer } from './hlsjs-player.js';
@@ -132,8 +133,21 @@ async function refreshMeta() {
   }
 }
 
-/** @type {{ urls: () => string[] } | undefined} the other edges, for the WebSocket player's failover */
+/** @type {{ urls: () => string[], bases: () => string[] } | undefined} the other edges, to move to */
 let edges;
+/**
+ * Whether the HTTP players may move to another edge: only for a stream known to be open. A protected one is
+ * unlocked by a cookie of this edge's origin, which another edge never sees.
+ */
+let httpMayMove = false;
+
+/** The edge the player gets its media from (its base URL), and how often it moved to another. */
+function edgeInUse() {
+  if (player instanceof WsPlayer) return { base: baseOfSocketUrl(player.edgeUrl()), moves: player.failovers };
+  if (player instanceof HlsJsPlayer || player instanceof DashPlayer)
+    return { base: player.failover?.current() ?? location.origin, moves: player.failover?.moves ?? 0 };
+  return { base: location.origin, moves: 0 };
+}
 
 function exposeApi() {
   window.tiercast = {
@@ -159,7 +173,8 @@ function exposeApi() {
     get stalls() {
       return player ? player.stalls : 0;
     },
-    edgeMoves: () => (player instanceof WsPlayer ? player.failovers : 0),
+    edgeMoves: () => edgeInUse().moves,
+    edge: () => edgeInUse().base,
     repeatsDropped: () => (player instanceof WsPlayer ? (player.sink?.repeats ?? 0) : 0),
     bufferedRanges: () => {
       const b = video.buffered;
@@ -267,7 +282,11 @@ function main() {
   // A password-protected stream starts once the viewer has unlocked it (stream-access.js shows the form).
   const access = streamAccess(name);
   void access.locked.then((locked) => locked && setStatus('locked'));
-  void access.ready.then(() => startPlayer(name));
+  void access.ready.then(async () => {
+    const entry = await access.entry;
+    httpMayMove = entry !== null && !entry.protected;
+    startPlayer(name);
+  });
 }
 
 /** @param {string} name */
@@ -328,17 +347,38 @@ function createPlayer(t, name, hooks) {
       ws.setFailover(edges.urls);
       return ws;
     }
-    case 'hls':
-      return new HlsJsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
-    case 'dash':
-      return new DashPlayer({
+    case 'hls': {
+      const hls = new HlsJsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
+      const failover = httpFailover(name, `${path}/master.m3u8`);
+      if (failover) hls.setFailover(failover);
+      return hls;
+    }
+    case 'dash': {
+      const dash = new DashPlayer({
         ...common,
         manifestUrl: new URL(`${path}/manifest.mpd`, location.href).href,
         targetLatency: target > 0 ? target : 0.8,
       });
+      const failover = httpFailover(name, `${path}/manifest.mpd`);
+      if (failover) dash.setFailover(failover);
+      return dash;
+    }
     case 'native':
       return new NativeHlsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
   }
+}
+
+/**
+ * When this edge is gone, the HTTP players send their requests to the next edge (http-failover.js).
+ * @param {string} name
+ * @param {string} warmPath the document that makes an edge subscribe to the stream
+ */
+function httpFailover(name, warmPath) {
+  if (!httpMayMove) return null;
+  edges ??= watchEdgeList(name);
+  const failover = new EdgeFailover({ own: location.origin, others: edges.bases, warmPath });
+  failover.onMoved((base) => console.warn(`tiercast: edge gone, moved to ${base}`));
+  return failover;
 }
 
 main();
