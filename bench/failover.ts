@@ -26,7 +26,7 @@ import { installStallMeter, readStalls } from '../test/helpers/stall-meter.js';
 import { join } from 'node:path';
 
 /** The transports whose players move between edges (the watch page's `?transport=`). */
-const TRANSPORTS = ['ws'] as const;
+const TRANSPORTS = ['ws', 'hls', 'dash'] as const;
 const PUBLISHER = { width: 640, height: 360, fps: 30, kbps: 1000, preset: 'veryfast' };
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -100,7 +100,7 @@ export async function edgeFailover(ctx: BenchContext): Promise<Omit<SectionResul
         transport,
         longestMs: stalls.longestMs,
         samePage: (await page.evaluate('window.pageMarker')) === 42,
-        sameTransport: (await page.evaluate('window.tiercast.transport')) === transport,
+        sameTransport: (await page.evaluate<string>('window.tiercast.transport')) === transport,
       });
       ctx.log(`failover ${transport} round ${r + 1}/${rounds}: longest stall ${fmt(stalls.longestMs)} ms`);
       await page.close();
