@@ -6,6 +6,8 @@
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
  *   npm run bench -- --only=g2g,fanout run some measurements (g2g, hop, memory, transcode, failover, fanout, ttff, slow);
  *                                      with --no-write while trying things: otherwise docs/ gets only those
+ *   npm run bench -- --only=g2g --merge  re-run some measurements and put them into the last full run
+ *                                      (bench/out/last-run.json) and docs/benchmarks.md, marked as re-run
  *   npm run bench -- --no-write        print only; leave docs/ alone
  *   npm run bench -- --render          rewrite docs/benchmarks.md from the last run (bench/out/last-run.json),
  *                                      e.g. after editing bench/analysis.md
@@ -31,6 +33,7 @@ import { edgeFailover } from './failover.js';
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const write = !args.includes('--no-write');
+const merge = args.includes('--merge');
 const only = args
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -128,6 +131,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\ntiercast vs nginx-rtmp — ${env.date} — ${env.cpu}, ${env.cores} cores — ${quick ? 'quick' : 'full'} run, ${took.toFixed(0)} s\n\n${textTable(rows)}\n`,
   );
+  for (const r of results) for (const n of r.notes) process.stdout.write(`\n${r.name}: ${n}\n`);
   for (const r of results) if (r.error) process.stdout.write(`\n${r.name} FAILED: ${r.error}\n`);
   const run = { env, results, quick, took, machineBusy, background, args };
   // Only a complete run replaces the record --render works from (and docs/benchmarks.md).
@@ -135,7 +139,20 @@ async function main(): Promise<void> {
     mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
     writeFileSync(LAST_RUN, JSON.stringify(run));
   }
-  if (write) writeDocs(run);
+  if (write && only && merge) {
+    const last = JSON.parse(readFileSync(LAST_RUN, 'utf8')) as typeof run & {
+      rerun?: Array<{ names: string[]; date: string }>;
+    };
+    const fresh = new Map(results.map((r) => [r.name, { ...r, ranAt: env.date }]));
+    const merged = {
+      ...last,
+      results: last.results.map((r) => fresh.get(r.name) ?? r),
+      rerun: [...(last.rerun ?? []), { names: only, date: env.date }],
+    };
+    for (const r of fresh.values()) if (!last.results.some((l) => l.name === r.name)) merged.results.push(r);
+    writeFileSync(LAST_RUN, JSON.stringify(merged));
+    writeDocs(merged);
+  } else if (write) writeDocs(run);
 }
 
 try {

@@ -54,6 +54,8 @@ export function renderMarkdown(o: {
   machineBusy: number;
   background: number;
   args: string[];
+  /** Sections re-run later with `--only=… --merge`, and when. */
+  rerun?: Array<{ names: string[]; date: string }>;
 }): string {
   const e = o.env;
   const analysis = join(import.meta.dirname, '..', 'analysis.md');
@@ -64,6 +66,10 @@ export function renderMarkdown(o: {
     '',
     `Run of ${e.date}: \`npm run bench${o.args.length ? ` -- ${o.args.join(' ')}` : ''}\` (${o.quick ? 'quick' : 'full'} run, ${o.took.toFixed(0)} s; the two cores were ${(o.background * 100).toFixed(0)} % busy with other jobs just before it started and ${(o.machineBusy * 100).toFixed(0)} % busy on average during it, bench included).`,
     '',
+    ...(o.rerun ?? []).flatMap((r) => [
+      `Re-run on ${r.date} with \`--only=${r.names.join(',')} --merge\` (same machine, the rest of the run unchanged): ${r.names.join(', ')}.`,
+      '',
+    ]),
     '| machine | versions |',
     '|---|---|',
     `| ${e.cpu}, ${e.cores} cores, ${e.memGiB} GiB, ${e.os}, Linux ${e.kernel}, loopback only | tiercast ${e.tiercast}; Node.js ${e.node}; ${e.ffmpeg}; peer: nginx ${e.nginx}; ${e.chromium} |`,
@@ -77,7 +83,7 @@ export function renderMarkdown(o: {
     out.push(
       `## ${r.name}`,
       '',
-      `_${r.seconds.toFixed(0)} s._${r.error ? ` **Failed:** ${r.error}` : ''}`,
+      `_${r.seconds.toFixed(0)} s${r.ranAt ? `, re-run ${r.ranAt}` : ''}._${r.error ? ` **Failed:** ${r.error}` : ''}`,
       '',
     );
     for (const n of r.notes) out.push(`- ${n}`);

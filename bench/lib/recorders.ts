@@ -78,13 +78,21 @@ export class DashRecorder {
     this.done = this.loop(edgeUrl, stream, rendition).catch(() => undefined);
   }
   private async loop(edgeUrl: string, stream: string, rendition: string): Promise<void> {
-    const mpd = await (await fetch(`${edgeUrl}/live/${stream}/manifest.mpd`)).text();
-    const ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)?.[1] ?? '');
+    // The edge may not have the stream's MPD or init yet (it subscribes on the first request): retry.
+    let mpd = '';
+    let ast = NaN;
+    while (this.alive && (!Number.isFinite(ast) || !this.init)) {
+      mpd = await fetch(`${edgeUrl}/live/${stream}/manifest.mpd`)
+        .then((r) => (r.ok ? r.text() : ''))
+        .catch(() => '');
+      ast = Date.parse(/availabilityStartTime="([^"]+)"/.exec(mpd)?.[1] ?? '');
+      const init = await fetch(`${edgeUrl}/live/${stream}/${rendition}/init.mp4`).catch(() => undefined);
+      if (init?.ok) this.init = Buffer.from(await init.arrayBuffer());
+      else await init?.body?.cancel();
+      if (!Number.isFinite(ast) || !this.init) await sleep(100);
+    }
     const d = /<SegmentTemplate[^>]*timescale="(\d+)"[^>]*duration="(\d+)"/.exec(mpd);
     const segMs = d ? (Number(d[2]) / Number(d[1])) * 1000 : 1000;
-    this.init = Buffer.from(
-      await (await fetch(`${edgeUrl}/live/${stream}/${rendition}/init.mp4`)).arrayBuffer(),
-    );
     let n = Math.floor((Date.now() - ast) / segMs);
     while (this.alive) {
       const res = await fetch(`${edgeUrl}/live/${stream}/${rendition}/${n}.m4s`).catch(() => undefined);

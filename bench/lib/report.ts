@@ -30,6 +30,8 @@ export interface SectionResult {
   name: string;
   rows: Row[];
   notes: string[];
+  /** Set when the section was re-run alone (`--merge`) after the run the page is about. */
+  ranAt?: string;
   plots: Plot[];
   seconds: number;
   error?: string;
