@@ -41,7 +41,7 @@ export const G2G_LADDER = [
   { id: 'v240', height: 240, videoBitrateKbps: 400 },
 ];
 
-interface PageResult {
+export interface PageResult {
   label: string;
   latencies: number[];
   summary: Summary;
@@ -89,7 +89,6 @@ export async function g2gLatency(
 
   const browser = await launchChromium();
   onCleanup(() => browser.close());
-  const pages: PageResult[] = [];
   const targets: Array<[string, string]> = [
     ['tiercast WebSocket (ws-player)', `${edge.url}/watch/${STREAM}?transport=ws`],
     ['tiercast LL-DASH (dash.js)', `${edge.url}/watch/${STREAM}?transport=dash`],
@@ -98,42 +97,7 @@ export async function g2gLatency(
     ['peer HLS (hls.js, liveSyncDurationCount 1)', `${peer.httpUrl}/hls.html`],
     ['peer DASH (dash.js, liveDelay 2 s)', `${peer.httpUrl}/dash.html`],
   ];
-  for (const [label, url] of targets) {
-    ctx.log(`g2g: ${label}: ${warmup / 1000} s warm-up + ${window / 1000} s`);
-    const p = await openProbedPage(browser, url);
-    await sleep(warmup);
-    const from = nowMs();
-    await sleep(window);
-    const to = nowMs();
-    let data: ProbeData | undefined;
-    let transport: string | undefined;
-    try {
-      data = await readProbe(p.page);
-      // Which transport played: a page that fell back to another one measures that one, not its label.
-      if (label.startsWith('tiercast'))
-        transport = String(
-          await p.page.evaluate(
-            'window.tiercast ? [window.tiercast.transport, window.tiercast.hlsPlayer].filter(Boolean).join("/") : "(no player)"',
-          ),
-        );
-    } catch (err) {
-      notes.push(`${label}: the probe could not be read: ${String(err)}`);
-    }
-    await p.close();
-    const inWindow = (data?.samples ?? []).filter(([shown]) => shown >= from && shown <= to);
-    const latencies = inWindow.map(([shown, painted]) => shown - painted);
-    pages.push({
-      label,
-      latencies,
-      summary: summarize(latencies),
-      stalls: (data?.stalls ?? []).filter((t) => t >= from && t <= to).length,
-      freezes: (data?.gaps ?? []).filter(([t]) => t >= from && t <= to).length,
-      unreadable: data?.unreadable ?? 0,
-      firstFrameMs: data?.firstFrameAt ? data.firstFrameAt - p.navigatedAt : undefined,
-      transport,
-      error: data?.error,
-    });
-  }
+  const pages = await measurePages(ctx, browser, targets, { warmup, window }, notes);
   const headlessTo = nowMs();
   const ingressMetrics = await scrape(`http://127.0.0.1:${ingress.port}`);
   const speed = metricSum(ingressMetrics, 'tiercast_transcoder_speed_ratio');
@@ -274,4 +238,56 @@ export async function g2gLatency(
   await edge.close();
   await ingress.close();
   return { name: 'glass-to-glass latency', rows, notes, plots };
+}
+
+/**
+ * Each page in turn in one Chromium: opened, `warmup` ms to settle, then every frame shown during `window`
+ * ms read off the picture. tiercast pages also say what played (`transport` and, when a `?quality=` was
+ * asked for, the quality menu's value).
+ */
+export async function measurePages(
+  ctx: BenchContext,
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+  targets: Array<[string, string]>,
+  { warmup, window }: { warmup: number; window: number },
+  notes: string[],
+): Promise<PageResult[]> {
+  const pages: PageResult[] = [];
+  for (const [label, url] of targets) {
+    ctx.log(`${label}: ${warmup / 1000} s warm-up + ${window / 1000} s`);
+    const p = await openProbedPage(browser, url);
+    await sleep(warmup);
+    const from = nowMs();
+    await sleep(window);
+    const to = nowMs();
+    let data: ProbeData | undefined;
+    let transport: string | undefined;
+    try {
+      data = await readProbe(p.page);
+      // Which transport played: a page that fell back to another one measures that one, not its label.
+      if (label.startsWith('tiercast'))
+        transport = String(
+          await p.page.evaluate(
+            'window.tiercast ? [window.tiercast.transport, window.tiercast.hlsPlayer].filter(Boolean).join("/") + (location.search.includes("quality=") ? " quality " + document.getElementById("quality").value : "") : "(no player)"',
+          ),
+        );
+    } catch (err) {
+      notes.push(`${label}: the probe could not be read: ${String(err)}`);
+    }
+    await p.close();
+    const inWindow = (data?.samples ?? []).filter(([shown]) => shown >= from && shown <= to);
+    const latencies = inWindow.map(([shown, painted]) => shown - painted);
+    pages.push({
+      label,
+      latencies,
+      summary: summarize(latencies),
+      stalls: (data?.stalls ?? []).filter((t) => t >= from && t <= to).length,
+      freezes: (data?.gaps ?? []).filter(([t]) => t >= from && t <= to).length,
+      unreadable: data?.unreadable ?? 0,
+      firstFrameMs: data?.firstFrameAt ? data.firstFrameAt - p.navigatedAt : undefined,
+      transport,
+      error: data?.error,
+    });
+  }
+  return pages;
 }

@@ -4,7 +4,7 @@
  *
  *   npm run bench                      the full run (under 15 minutes)
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
- *   npm run bench -- --only=g2g,fanout run some measurements (g2g, hop, memory, transcode, failover, fanout, ttff, slow);
+ *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, failover, fanout, ttff, slow);
  *                                      with --no-write while trying things: otherwise docs/ gets only those
  *   npm run bench -- --only=g2g --merge  re-run some measurements and put them into the last full run
  *                                      (bench/out/last-run.json) and docs/benchmarks.md, marked as re-run
@@ -29,6 +29,8 @@ import { ttff } from './ttff.js';
 import { transcodeCost } from './transcode-cost.js';
 import { slowConsumers } from './slow-consumers.js';
 import { edgeFailover } from './failover.js';
+import { sourceG2g } from './source-g2g.js';
+import { browserIngest } from './browser-ingest.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -48,6 +50,8 @@ type Measurement = (c: BenchContext, rig: Rig) => Promise<Omit<SectionResult, 's
 /** The last three share one rig (ingress + edge + peer + load generator), started once. */
 const all: Array<[string, Measurement, boolean]> = [
   ['g2g', (c) => g2gLatency(c, {}), false],
+  ['source', sourceG2g, false],
+  ['ingest', browserIngest, false],
   ['hop', hopLatency, false],
   ['memory', memory, false],
   ['transcode', transcodeCost, false],

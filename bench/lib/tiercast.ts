@@ -96,6 +96,8 @@ async function startNode(
 export function startIngressProc(o: {
   ladder?: Rung[];
   preset?: string;
+  /** transcode.mode: ladder (default), passthrough, off. */
+  mode?: 'ladder' | 'passthrough' | 'off';
   nodeArgs?: string[];
   segments?: number;
   port?: number;
@@ -106,7 +108,11 @@ export function startIngressProc(o: {
       rtmp: { host: '127.0.0.1', port: 0 },
       http: { host: '127.0.0.1', port: o.port ?? 0 },
       streamers: [{ name: STREAM, key: STREAM_KEY, title: 'bench' }],
-      transcode: { ...(o.ladder ? { ladder: o.ladder } : {}), ...(o.preset ? { preset: o.preset } : {}) },
+      transcode: {
+        ...(o.ladder ? { ladder: o.ladder } : {}),
+        ...(o.preset ? { preset: o.preset } : {}),
+        ...(o.mode ? { mode: o.mode } : {}),
+      },
       cache: { segments: o.segments ?? 8 },
     },
     o.nodeArgs,
@@ -130,6 +136,8 @@ export function startEdgeProc(
     viewer?: Record<string, unknown>;
     port?: number;
     edgeSelection?: Record<string, unknown>;
+    /** The /broadcast page's ingress (`{ ingestUrl: 'ws://…/publish/ws' }`). */
+    broadcast?: Record<string, unknown>;
   } = {},
 ): Promise<NodeProc> {
   return startNode(
@@ -139,6 +147,7 @@ export function startEdgeProc(
       upstream: upstream(parent),
       ...(o.viewer ? { viewer: o.viewer } : {}),
       ...(o.edgeSelection ? { edgeSelection: o.edgeSelection } : {}),
+      ...(o.broadcast ? { broadcast: o.broadcast } : {}),
     },
     o.nodeArgs,
   );

@@ -23,11 +23,24 @@ export interface RenditionInfo {
   timescale: number;
 }
 
+/** The publisher's own video passed through (transcode mode passthrough/off): "Source" in every menu. */
+export const SOURCE_RENDITION_ID = 'src';
+
+/** Order of video renditions in manifests and menus: Source first, then by bandwidth, highest first. */
+export function byQuality(
+  a: Pick<RenditionInfo, 'id' | 'bandwidth'>,
+  b: Pick<RenditionInfo, 'id' | 'bandwidth'>,
+): number {
+  const src = Number(b.id === SOURCE_RENDITION_ID) - Number(a.id === SOURCE_RENDITION_ID);
+  return src || b.bandwidth - a.bandwidth;
+}
+
 export interface StreamInfo {
   /** Public stream name (the streamer's name, never the key). */
   name: string;
   /** Wall-clock ms at which media time 0 was received by ingress: the MPD's availabilityStartTime. */
   availabilityStartTime: number;
+  /** The configured segment duration, or with passthrough the source's keyframe interval (may be fractional). */
   segmentDurationMs: number;
   chunkDurationMs: number;
   /** Increments each time the transcoder restarts; chunks after a restart carry the discontinuity flag. */

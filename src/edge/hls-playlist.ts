@@ -6,7 +6,7 @@
  * resource still being written), which hls.js and Safari both play, and it is the layout Apple's own examples
  * use. Plain HLS clients ignore the part tags and play the segments a few segments behind.
  */
-import type { RenditionInfo, StreamInfo } from '../common/media.js';
+import { byQuality, type RenditionInfo, type StreamInfo } from '../common/media.js';
 
 /** One segment as the playlist sees it; parts in order from chunk 0. */
 export interface PlaylistSegment {
@@ -59,7 +59,7 @@ function segmentDuration(s: PlaylistSegment): number {
 }
 
 export function buildMasterPlaylist(info: StreamInfo): string {
-  const video = info.renditions.filter((r) => r.kind === 'video').sort((a, b) => b.bandwidth - a.bandwidth);
+  const video = info.renditions.filter((r) => r.kind === 'video').sort(byQuality);
   const audio = info.renditions.filter((r) => r.kind === 'audio');
   const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS'];
   audio.forEach((a, i) => {

@@ -4,7 +4,7 @@
  * segment n covers [n·d, (n+1)·d). availabilityTimeOffset lets players ask for a segment as soon as its
  * first chunk exists; the edge then streams it with chunked transfer (availabilityTimeComplete="false").
  */
-import type { RenditionInfo, StreamInfo } from '../common/media.js';
+import { byQuality, type RenditionInfo, type StreamInfo } from '../common/media.js';
 
 export interface MpdOptions {
   /** URL of the edge's /time endpoint (UTCTiming): from configuration, or relative. Never from a request. */
@@ -73,7 +73,7 @@ function adaptationSet(id: number, kind: 'video' | 'audio', reps: RenditionInfo[
 
 export function buildMpd(info: StreamInfo, opts: MpdOptions): string {
   const now = opts.now ?? Date.now();
-  const video = info.renditions.filter((r) => r.kind === 'video').sort((a, b) => b.bandwidth - a.bandwidth);
+  const video = info.renditions.filter((r) => r.kind === 'video').sort(byQuality);
   const audio = info.renditions.filter((r) => r.kind === 'audio');
   const windowMs = Math.max(2, opts.cacheSegments - 2) * info.segmentDurationMs;
   const sets: string[] = [];
@@ -83,7 +83,7 @@ export function buildMpd(info: StreamInfo, opts: MpdOptions): string {
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011,urn:mpeg:dash:profile:cmaf:2019"` +
       ` type="dynamic" availabilityStartTime="${iso(info.availabilityStartTime)}" publishTime="${iso(now)}"` +
-      ` minimumUpdatePeriod="PT30S" maxSegmentDuration="${seconds(info.segmentDurationMs)}" minBufferTime="${seconds(info.chunkDurationMs * 2)}"` +
+      ` minimumUpdatePeriod="PT30S" maxSegmentDuration="${seconds(Math.ceil(info.segmentDurationMs))}" minBufferTime="${seconds(info.chunkDurationMs * 2)}"` +
       ` timeShiftBufferDepth="${seconds(windowMs)}">`,
     `  <ServiceDescription id="0">`,
     `    <Latency referenceId="0" target="${opts.targetLatencyMs}" min="${Math.round(opts.targetLatencyMs / 2)}" max="${opts.targetLatencyMs * 3}"/>`,

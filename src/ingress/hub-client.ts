@@ -6,7 +6,7 @@ import { TiercastError } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
 import { isWellFormedStreamKey } from '../common/protocol/node-api-limits.js';
-import type { StreamerAuthorizer } from './streamer-registry.js';
+import type { StreamerAuthorizer, StreamerProfile } from './streamer-registry.js';
 
 const TIMEOUT_MS = 3000;
 
@@ -36,9 +36,7 @@ export class HubClient implements StreamerAuthorizer {
     return r;
   }
 
-  async authorize(
-    key: string,
-  ): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
+  async authorize(key: string): Promise<StreamerProfile> {
     // A key the hub would refuse for its shape is an invalid key, not a hub outage: refuse it here.
     if (!isWellFormedStreamKey(key)) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     let r: Response;
@@ -54,7 +52,7 @@ export class HubClient implements StreamerAuthorizer {
     // 400: the hub found the key malformed (its rules may be stricter than ours): still an invalid key.
     if (r.status === 403 || r.status === 400) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     if (!r.ok) throw new TiercastError('HUB_UNAVAILABLE', `hub answered ${r.status}`);
-    return (await r.json()) as { name: string; title?: string; category?: string; protected?: boolean };
+    return (await r.json()) as StreamerProfile;
   }
 
   reportLive(stream: string, live: boolean): void {
@@ -86,9 +84,7 @@ export class HubClient implements StreamerAuthorizer {
 export class ChainedAuthorizer implements StreamerAuthorizer {
   constructor(private readonly chain: StreamerAuthorizer[]) {}
 
-  async authorize(
-    key: string,
-  ): Promise<{ name: string; title?: string; category?: string; protected?: boolean }> {
+  async authorize(key: string): Promise<StreamerProfile> {
     let last: unknown = new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     for (const a of this.chain) {
       try {

@@ -10,7 +10,7 @@
  * and a transcoder that gives up end the stream through `onFailed`, with a description for the streamer,
  * right after `onClosed`.
  */
-import type { TranscodeConfig } from '../common/config/index.js';
+import type { TranscodeConfig, TranscodeMode } from '../common/config/index.js';
 import { errorMessage, type ErrorCode } from '../common/errors/index.js';
 import { callSafely } from '../common/events/safe-emitter.js';
 import type { Logger } from '../common/logging/index.js';
@@ -21,18 +21,23 @@ import type { StreamRelay } from '../common/relay/stream-relay.js';
 import type { FlvTag } from './flv/flv-tag.js';
 import { SUPPORTED_CODECS_TEXT, codecName, malformedTag, unsupportedCodec } from './flv/codecs.js';
 import { isLegacyCodec, tryMediaPacket } from './flv/media-packet.js';
-import { buildFfmpegPlan } from './transcoder/ladder.js';
+import { buildFfmpegPlan, canPassThrough } from './transcoder/ladder.js';
+import { MAX_SOURCE_GOP_MS, passthroughSegmentMs } from './transcoder/source-gop.js';
 import { Transcoder } from './transcoder/transcoder.js';
 
 /** Tags buffered while waiting to learn the source's shape; ~3 s of a typical stream. */
 const PROBE_MAX_TAGS = 300;
 /** After the first keyframe, how long to wait for audio that metadata announced (its codec picks the container). */
 const PROBE_AUDIO_WAIT_MS = 1000;
+/** With passthrough the probe waits for the second keyframe (the GOP is the segment duration): ~10 s of tags. */
+const PASSTHROUGH_PROBE_MAX_TAGS = 3000;
 
 export interface LiveStreamOptions {
   name: string;
   relay: StreamRelay;
   transcode: TranscodeConfig;
+  /** This publish's mode (the streamer's, else the ingress's `transcode.mode`). */
+  transcodeMode?: TranscodeMode;
   logger: Logger;
   metrics: Metrics;
   /** Needs a viewing password: travels down the tree in StreamInfo so edges refuse media at once. */
@@ -58,9 +63,21 @@ export class LiveStream {
   /** The codec of each track, fixed by its first packet: a change ends the publish (CODEC_CHANGED). */
   private readonly codecs: { video?: string; audio?: string } = {};
   private keyframeAt: number | undefined;
+  /** FLV timestamps of the video keyframes seen while probing (passthrough measures the GOP from them). */
+  private readonly probeKeyframes: number[] = [];
   private container: 'flv' | 'matroska' = 'flv';
+  private segmentDurationMs: number;
+  /** With the Source rendition on: when the last video keyframe arrived (the NO_KEYFRAMES watchdog). */
+  private lastKeyframeAt = 0;
+  private keyframeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: LiveStreamOptions) {}
+  private get mode(): TranscodeMode {
+    return this.opts.transcodeMode ?? this.opts.transcode.mode;
+  }
+
+  constructor(private readonly opts: LiveStreamOptions) {
+    this.segmentDurationMs = opts.transcode.segmentDurationMs;
+  }
 
   get isLive(): boolean {
     return this.live && !this.closed;
@@ -112,20 +129,19 @@ export class LiveStream {
         return;
       }
     }
+    const keyframe = packet?.kind === 'frame' && packet.track === 'video' && packet.keyframe;
     if (this.transcoder) {
+      if (keyframe) this.lastKeyframeAt = tag.receivedAt;
       // ffmpeg reading legacy FLV cannot take an Enhanced RTMP tag that shows up late (warned about above).
       if (this.container === 'flv' && packet && !isLegacyCodec(packet)) return;
       this.transcoder.write(tag);
       return;
     }
     this.probeTags.push(tag);
-    if (
-      this.keyframeAt === undefined &&
-      packet?.kind === 'frame' &&
-      packet.track === 'video' &&
-      packet.keyframe
-    )
-      this.keyframeAt = tag.receivedAt;
+    if (keyframe) {
+      this.keyframeAt ??= tag.receivedAt;
+      this.probeKeyframes.push(tag.timestamp);
+    }
     if (!this.starting && this.probeDone(tag)) void this.startTranscoder();
   }
 
@@ -134,6 +150,12 @@ export class LiveStream {
    * decides between FLV and Matroska), waited for at most PROBE_AUDIO_WAIT_MS; or PROBE_MAX_TAGS tags.
    */
   private probeDone(last: FlvTag): boolean {
+    if (this.wantsSourceGop()) {
+      // Passthrough: the segment duration is the source's GOP, so wait for the second keyframe.
+      if (this.probeTags.length >= PASSTHROUGH_PROBE_MAX_TAGS) return true;
+      if (this.keyframeAt === undefined) return false;
+      return this.probeKeyframes.length >= 2 || last.receivedAt - this.keyframeAt > MAX_SOURCE_GOP_MS;
+    }
     if (this.probeTags.length >= PROBE_MAX_TAGS) return true;
     if (this.keyframeAt === undefined) return false;
     if (this.codecs.audio !== undefined || last.receivedAt - this.keyframeAt >= PROBE_AUDIO_WAIT_MS)
@@ -141,18 +163,15 @@ export class LiveStream {
     return !Transcoder.probeSource(this.probeTags.filter((t) => t.type === 18)).hasAudio;
   }
 
+  /** Passthrough wanted and the video is H.264 (the only codec passed through): the GOP must be measured. */
+  private wantsSourceGop(): boolean {
+    return this.mode !== 'ladder' && this.codecs.video === 'avc1';
+  }
+
   private async startTranscoder(): Promise<void> {
     this.starting = true;
     const { name, transcode, logger, metrics } = this.opts;
     const source = Transcoder.probeSource(this.probeTags);
-    const options = {
-      ladder: transcode.ladder,
-      audioBitrateKbps: transcode.audioBitrateKbps,
-      segmentDurationMs: transcode.segmentDurationMs,
-      chunkDurationMs: transcode.chunkDurationMs,
-      preset: transcode.preset,
-      sourceHeight: source.height,
-    };
     // Matroska as soon as a track is in a codec legacy FLV cannot carry to ffmpeg 5.1.
     this.container = this.probeTags.some((t) => {
       const p = tryMediaPacket(t);
@@ -160,7 +179,32 @@ export class LiveStream {
     })
       ? 'matroska'
       : 'flv';
-    const tracks = { hasAudio: source.hasAudio, hasVideo: source.hasVideo, container: this.container };
+    const tracks = {
+      hasAudio: source.hasAudio,
+      hasVideo: source.hasVideo,
+      container: this.container,
+      ...(this.codecs.video !== undefined ? { videoCodec: this.codecs.video } : {}),
+    };
+    const passthrough = this.choosePassthrough(tracks, source.frameRate);
+    if (passthrough === 'failed') return;
+    if (passthrough) this.segmentDurationMs = passthrough.segmentDurationMs;
+    const options = {
+      ladder: transcode.ladder,
+      audioBitrateKbps: transcode.audioBitrateKbps,
+      segmentDurationMs: this.segmentDurationMs,
+      chunkDurationMs: transcode.chunkDurationMs,
+      preset: transcode.preset,
+      sourceHeight: source.height,
+      ...(passthrough
+        ? {
+            passthrough: true,
+            videoTranscodeOff: this.mode === 'off',
+            ...(source.videoBitrateKbps !== undefined
+              ? { sourceBitrateKbps: Math.round(source.videoBitrateKbps) }
+              : {}),
+          }
+        : {}),
+    };
     try {
       this.planned = buildFfmpegPlan(options, tracks).outputs.map((o) => o.rendition);
       const t = await Transcoder.start({
@@ -196,6 +240,7 @@ export class LiveStream {
         if (t.speed !== undefined) metrics.ffmpegSpeed.set({ stream: name }, t.speed);
       }, 2000);
       this.speedTimer.unref();
+      if (passthrough) this.watchKeyframes();
       const tags = this.probeTags;
       this.probeTags = [];
       for (const tag of tags) t.write(tag);
@@ -209,6 +254,76 @@ export class LiveStream {
   }
 
   /**
+   * Whether this publish gets the Source rendition, and its segment duration (the source's GOP). A source
+   * that is not H.264 is transcoded to the ladder whatever the mode (browsers cannot all play HEVC/AV1);
+   * a keyframe interval that cannot be a segment (none within MAX_SOURCE_GOP_MS, or shorter than a chunk)
+   * drops Source with a warning, or, with transcoding off (nothing else to show), ends the publish.
+   */
+  private choosePassthrough(
+    tracks: { hasAudio: boolean; hasVideo: boolean; container: 'flv' | 'matroska'; videoCodec?: string },
+    frameRate: number | undefined,
+  ): { segmentDurationMs: number } | false | 'failed' {
+    const { logger, name, transcode } = this.opts;
+    if (this.mode === 'ladder') return false;
+    if (!canPassThrough(tracks)) {
+      logger.info(
+        { stream: name, mode: this.mode, codec: this.codecs.video },
+        'Source quality needs H.264: this publish is transcoded to the ladder',
+      );
+      return false;
+    }
+    const [k0, k1] = this.probeKeyframes;
+    const gap = k0 !== undefined && k1 !== undefined ? k1 - k0 : Infinity;
+    const segmentDurationMs = passthroughSegmentMs(gap, transcode.chunkDurationMs, frameRate);
+    if (segmentDurationMs !== undefined) {
+      logger.info({ stream: name, mode: this.mode, segmentDurationMs, gapMs: gap }, 'Source quality on');
+      return { segmentDurationMs };
+    }
+    const why =
+      gap === Infinity
+        ? `no second keyframe within ${MAX_SOURCE_GOP_MS / 1000} s`
+        : `keyframes ${gap} ms apart`;
+    logger.warn(
+      {
+        stream: name,
+        code: 'KEYFRAME_INTERVAL_UNSUPPORTED',
+        mode: this.mode,
+        gapMs: gap === Infinity ? null : gap,
+      },
+      `Source quality off: ${why}`,
+    );
+    if (this.mode === 'off') {
+      this.fail(
+        'KEYFRAME_INTERVAL_UNSUPPORTED',
+        `Source quality needs a keyframe at least every ${MAX_SOURCE_GOP_MS / 1000} s (found ${why}): set the encoder's keyframe interval to 1 or 2 s and publish again`,
+      );
+      return 'failed';
+    }
+    return false;
+  }
+
+  /** With Source on, a source without keyframes cannot be segmented: end it after `noKeyframeTimeoutMs`. */
+  private watchKeyframes(): void {
+    const limitMs = this.opts.transcode.noKeyframeTimeoutMs;
+    this.lastKeyframeAt = Date.now();
+    this.keyframeTimer = setInterval(
+      () => {
+        if (Date.now() - this.lastKeyframeAt < limitMs) return;
+        this.opts.logger.warn(
+          { stream: this.opts.name, code: 'NO_KEYFRAMES', limitMs },
+          'publish ended: no keyframe with Source quality on',
+        );
+        this.fail(
+          'NO_KEYFRAMES',
+          `No keyframe from the encoder for ${limitMs / 1000} s: set its keyframe interval to 1 or 2 s and publish again`,
+        );
+      },
+      Math.min(1000, limitMs / 4),
+    );
+    this.keyframeTimer.unref();
+  }
+
+  /**
    * A publisher that reconnects continues its stream's timeline (same availabilityStartTime, later segment
    * numbers), so players cross the gap as a discontinuity instead of reloading.
    */
@@ -216,7 +331,7 @@ export class LiveStream {
     { availabilityStartTime: number; endSeconds: number; nextSegment: number; epoch: number } | undefined {
     const relay = this.opts.relay;
     const info = relay.info;
-    if (!info || info.segmentDurationMs !== this.opts.transcode.segmentDurationMs) return undefined;
+    if (!info || info.segmentDurationMs !== this.segmentDurationMs) return undefined;
     let endSeconds = 0;
     let nextSegment = 0;
     for (const r of info.renditions) {
@@ -281,7 +396,7 @@ export class LiveStream {
     const info: StreamInfo = {
       name: this.opts.name,
       availabilityStartTime: t.availabilityStartTime ?? Date.now(),
-      segmentDurationMs: this.opts.transcode.segmentDurationMs,
+      segmentDurationMs: this.segmentDurationMs,
       chunkDurationMs: this.opts.transcode.chunkDurationMs,
       epoch,
       renditions: this.planned.map((id) => this.inits.get(id)!.info),
@@ -299,6 +414,7 @@ export class LiveStream {
     if (this.closed) return this.closing ?? Promise.resolve();
     this.closed = true;
     if (this.speedTimer) clearInterval(this.speedTimer);
+    if (this.keyframeTimer) clearInterval(this.keyframeTimer);
     // A stream that ended must not keep a stale speed (it would hold the slow-transcoder alert).
     this.opts.metrics.ffmpegSpeed.remove({ stream: this.opts.name });
     this.probeTags = [];

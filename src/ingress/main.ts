@@ -19,7 +19,11 @@ import {
   type PublishRequest,
   type PublishSink,
 } from './rtmp/rtmp-server.js';
-import { StaticStreamerRegistry, type StreamerAuthorizer } from './streamer-registry.js';
+import {
+  StaticStreamerRegistry,
+  type StreamerAuthorizer,
+  type StreamerProfile,
+} from './streamer-registry.js';
 import { createPublishFlow } from './publish-flow.js';
 import { addBrowserIngest } from './browser-ingest/ingest-socket.js';
 import { addWhip } from './whip/whip-http.js';
@@ -96,7 +100,7 @@ export async function startIngress(
 
   const beginStream = (
     name: string,
-    extra: { title?: string; category?: string; protected?: boolean },
+    extra: Omit<StreamerProfile, 'name'>,
     onFailed?: (code: ErrorCode, description: string) => void,
   ): LiveStream => {
     if (live.has(name))
@@ -106,6 +110,7 @@ export async function startIngress(
       protected: extra.protected,
       relay: relay.local(name),
       transcode: config.transcode,
+      transcodeMode: extra.transcode ?? config.transcode.mode,
       logger: logger.child({ module: 'live-stream', stream: name }),
       metrics,
       onLive: () => {

@@ -10,14 +10,7 @@ import type { Metrics } from '../common/metrics/index.js';
 import type { Discovery } from '../common/discovery/index.js';
 import type { LiveStream } from './live-stream.js';
 import type { PublishSink } from './rtmp/rtmp-server.js';
-import type { StreamerAuthorizer } from './streamer-registry.js';
-
-export interface StreamerProfile {
-  name: string;
-  title?: string;
-  category?: string;
-  protected?: boolean;
-}
+import type { StreamerAuthorizer, StreamerProfile } from './streamer-registry.js';
 
 export interface PublishFlowDeps {
   streamers: StreamerAuthorizer;

@@ -3,34 +3,42 @@
  * and never kept in logs or errors. The hub replaces this static list in a later issue (same interface).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { StreamerConfig } from '../common/config/index.js';
+import type { StreamerConfig, TranscodeMode } from '../common/config/index.js';
 import { TiercastError } from '../common/errors/index.js';
 
 export interface StreamerAuthorizer {
   /** The streamer's public name for a key, or a BAD_STREAM_KEY error. */
-  authorize(key: string): Promise<{ name: string; title?: string; category?: string; protected?: boolean }>;
+  authorize(key: string): Promise<StreamerProfile>;
+}
+
+/** What an accepted key says about its streamer. */
+export interface StreamerProfile {
+  name: string;
+  title?: string;
+  category?: string;
+  protected?: boolean;
+  /** Overrides the ingress's `transcode.mode` for this streamer. */
+  transcode?: TranscodeMode;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
 export class StaticStreamerRegistry implements StreamerAuthorizer {
-  private readonly entries: Array<{ hash: Buffer; name: string; title?: string; category?: string }>;
+  private readonly entries: Array<{ hash: Buffer; profile: StreamerProfile }>;
 
   constructor(streamers: StreamerConfig[]) {
     this.entries = streamers.map((s) => ({
       hash: digest(s.key),
-      name: s.name,
-      title: s.title,
-      category: s.category,
+      profile: { name: s.name, title: s.title, category: s.category, transcode: s.transcode },
     }));
   }
 
-  authorize(key: string): Promise<{ name: string; title?: string; category?: string }> {
+  authorize(key: string): Promise<StreamerProfile> {
     const h = digest(key);
     let found: (typeof this.entries)[number] | undefined;
     // Compare against every entry so timing says nothing about which (or whether one) matched.
     for (const e of this.entries) if (timingSafeEqual(e.hash, h)) found = e;
     if (!found) return Promise.reject(new TiercastError('BAD_STREAM_KEY', 'invalid stream key'));
-    return Promise.resolve({ name: found.name, title: found.title, category: found.category });
+    return Promise.resolve({ ...found.profile });
   }
 }

@@ -185,6 +185,20 @@ test('page helpers: stream names from the address, menu labels, directory entrie
     '1080p60 · 6 Mbps',
   );
   assert.equal(fmt.renditionLabel({ id: 'low', bandwidth: 300_000 }), 'low · 300 kbps');
+  assert.equal(
+    fmt.renditionLabel({ id: 'src', bandwidth: 6_000_000, height: 1080 }),
+    'Source (1080p) · 6 Mbps',
+  );
+  // The quality menu: Source first even when a rung has more bits, then the tallest picture first.
+  const menu = [
+    { id: 'v480', bandwidth: 1_200_000, height: 480 },
+    { id: 'src', bandwidth: 1_000_000, height: 480 },
+    { id: 'v720', bandwidth: 2_500_000, height: 720 },
+  ].sort(fmt.byQuality);
+  assert.deepEqual(
+    menu.map((r) => r.id),
+    ['src', 'v720', 'v480'],
+  );
   assert.equal(fmt.formatViewers(1), '1 viewer');
   assert.equal(fmt.formatViewers(-3), '0 viewers');
   assert.deepEqual(fmt.parseStreamEntry({ name: 'demo', title: ' ', live: true, viewers: 4.7 }), {

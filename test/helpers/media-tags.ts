@@ -24,6 +24,10 @@ export interface EncodeOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** Frames from one keyframe to the next (default: one second's worth). */
+  gop?: number;
+  /** Keyframes only at these times, e.g. '0,1,2' (x264 `-force_key_frames`), none after them. */
+  keyframesAt?: string;
 }
 
 const FAST: Record<VideoEncoder, string[]> = {
@@ -48,8 +52,19 @@ export async function encodeMp4(opts: EncodeOptions): Promise<Mp4Track[]> {
       '-c:v',
       opts.video,
       ...FAST[opts.video],
-      '-g',
-      String(fps),
+      ...(opts.keyframesAt !== undefined
+        ? [
+            '-g',
+            '100000',
+            '-keyint_min',
+            '100000',
+            '-sc_threshold',
+            '0',
+            '-force_key_frames',
+            opts.keyframesAt,
+          ]
+        : ['-g', String(opts.gop ?? fps)]),
+      ...(opts.gop !== undefined ? ['-keyint_min', String(opts.gop), '-sc_threshold', '0'] : []),
       '-pix_fmt',
       'yuv420p',
       '-b:v',

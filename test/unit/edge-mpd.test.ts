@@ -50,3 +50,14 @@ test('attribute values are escaped', () => {
   assert.ok(!m.includes('"<x>'));
   assert.match(m, /codecs="avc1&quot;&lt;x>"/);
 });
+
+test('passthrough: Source is listed first whatever its bandwidth, and a GOP of 1501.5 ms is exact in ticks', () => {
+  const info = makeInfo();
+  info.segmentDurationMs = 1501.5; // 45 frames at 29.97 fps
+  info.renditions.unshift({ ...info.renditions[1]!, id: 'src', bandwidth: 600_000 });
+  const m = buildMpd(info, { timeUrl: 'http://e/time', targetLatencyMs: 1000, cacheSegments: 8 });
+  const reps = [...m.matchAll(/<Representation id="([^"]+)"/g)].map((x) => x[1]);
+  assert.deepEqual(reps, ['src', 'v720', 'v360', 'a0']);
+  assert.match(m, /timescale="90000" duration="135135"/);
+  assert.match(m, /maxSegmentDuration="PT1.502S"/);
+});

@@ -257,3 +257,29 @@ test('out-of-order boxes are MP4_PARSE_ERROR', () => {
   assert.throws(() => s.push(moof!), isParseError);
   assert.throws(() => s.push(vInitBoxes[1]!), isParseError); // second moov
 });
+
+test('sourceKeyframes (passthrough): segments = the source GOP, which sits a phase after the boundaries', () => {
+  // 2 s GOP at 30 fps starting 10 frames in (where ffmpeg put the source's first keyframe), 200 ms chunks.
+  const gop = (k: number, seq: number): Mp4Box[] =>
+    Array.from({ length: 10 }, (_, i) =>
+      fragment(seq + i, 30000 + k * 180000 + i * 18000, Array(6).fill(3000), i === 0),
+    ).flat();
+  const boxes = [...vInitBoxes, ...gop(0, 1), ...gop(1, 11), ...gop(2, 21).slice(0, 2)];
+  const plain = feed(segmenter({ segmentDurationMs: 2000 }), boxes);
+  // Without the phase, the chunk ending past the nominal boundary closes the segment one chunk early.
+  assert.equal(plain.warnings.length, 2);
+  const run = feed(segmenter({ segmentDurationMs: 2000, sourceKeyframes: true }), boxes);
+  assert.deepEqual(run.warnings, []);
+  const ends = run.chunks
+    .filter((c) => hasFlag(c, ChunkFlags.SEGMENT_END))
+    .map((c) => `${c.segment}.${c.chunk}`);
+  assert.deepEqual(ends, ['0.9', '1.9']);
+  assert.deepEqual(
+    run.chunks.filter((c) => hasFlag(c, ChunkFlags.SEGMENT_START)).map((c) => [c.segment, flagsOf(c)]),
+    [
+      [0, 'KEYFRAME|SEGMENT_START'],
+      [1, 'KEYFRAME|SEGMENT_START'],
+      [2, 'KEYFRAME|SEGMENT_START'],
+    ],
+  );
+});

@@ -72,9 +72,18 @@ export const rungSchema = z.strictObject({
   videoBitrateKbps: z.number().int().min(50).max(100_000),
 });
 
+/**
+ * What the transcoder makes of a publish. `ladder`: the x264 ladder only. `passthrough`: the publisher's
+ * H.264 remuxed as a "Source" rendition (listed first) plus the ladder, keyframed where the source is;
+ * the segment duration becomes the source's keyframe interval. `off`: Source and audio only, no x264.
+ * Sources that are not H.264 (HEVC, AV1, VP9) are always transcoded to the ladder.
+ */
+export const transcodeMode = z.enum(['ladder', 'passthrough', 'off']);
+
 export const transcodeSchema = z
   .strictObject({
     ffmpegPath: z.string().default('ffmpeg'),
+    mode: transcodeMode.default('ladder'),
     ladder: z
       .array(rungSchema)
       .min(1)
@@ -93,6 +102,8 @@ export const transcodeSchema = z
     restartBackoffMs: z.number().int().min(0).default(500),
     /** Watchdog: an ffmpeg fed media that produces no chunk for this long is killed and restarted. */
     stallTimeoutMs: z.number().int().min(1000).default(5000),
+    /** With Source on (mode passthrough/off): a source this long without a keyframe ends its publish (NO_KEYFRAMES). */
+    noKeyframeTimeoutMs: z.number().int().min(1000).default(30_000),
   })
   .refine((t) => t.chunkDurationMs < t.segmentDurationMs, {
     message: 'chunkDurationMs must be shorter than segmentDurationMs',
@@ -108,6 +119,8 @@ export const streamerSchema = z.strictObject({
   key: z.string().min(8, 'stream keys need at least 8 characters'),
   title: z.string().max(140).optional(),
   category: z.string().max(64).optional(),
+  /** This streamer's transcode mode, over the ingress's `transcode.mode`. */
+  transcode: transcodeMode.optional(),
 });
 
 /** Where a node finds the hub (accounts, stream keys, chat, directory). Optional: without it the
@@ -284,6 +297,7 @@ export type EdgeConfig = z.infer<typeof edgeSchema>;
 export type EdgeSelectionConfig = z.infer<typeof edgeSelectionSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export type TranscodeConfig = z.infer<typeof transcodeSchema>;
+export type TranscodeMode = z.infer<typeof transcodeMode>;
 export type StreamerConfig = z.infer<typeof streamerSchema>;
 export type ViewerConfig = z.infer<typeof viewerSchema>;
 export type ClusterServerConfig = z.infer<typeof clusterServerSchema>;

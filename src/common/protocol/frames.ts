@@ -71,7 +71,8 @@ const streamStartSchema = z
   .object({
     name: nameSchema,
     availabilityStartTime: z.number(),
-    segmentDurationMs: z.number().int().positive(),
+    // Not always whole: with passthrough it is the source's GOP (45 frames at 29.97 fps: 1501.5 ms).
+    segmentDurationMs: z.number().positive().max(60_000),
     chunkDurationMs: z.number().int().positive(),
     epoch: z.number().int().nonnegative(),
     renditions: z.array(renditionSchema).min(1).max(32),

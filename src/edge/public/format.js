@@ -42,15 +42,30 @@ export function formatBitrate(bps) {
   return `${Math.round(bps / 1000)} kbps`;
 }
 
+/** The rendition id of the publisher's own video, passed through (the server's SOURCE_RENDITION_ID). */
+export const SOURCE_ID = 'src';
+
 /**
- * "720p · 2.5 Mbps", "1080p60 · 6 Mbps"; falls back to the id when the height is unknown.
+ * "720p · 2.5 Mbps", "1080p60 · 6 Mbps", "Source (1080p) · 6 Mbps"; falls back to the id when the height
+ * is unknown.
  * @param {{id: string, bandwidth: number, height?: number, frameRate?: number}} r
  */
 export function renditionLabel(r) {
   let res = r.height ? `${r.height}p` : r.id;
   if (r.height && r.frameRate && r.frameRate > 31) res += Math.round(r.frameRate);
+  if (r.id === SOURCE_ID) res = r.height ? `Source (${res})` : 'Source';
   const rate = formatBitrate(r.bandwidth);
   return rate ? `${res} · ${rate}` : res;
+}
+
+/**
+ * Menu order: Source first, then the highest picture first.
+ * @param {{id: string, bandwidth: number, height?: number}} a
+ * @param {{id: string, bandwidth: number, height?: number}} b
+ */
+export function byQuality(a, b) {
+  const src = Number(b.id === SOURCE_ID) - Number(a.id === SOURCE_ID);
+  return src || (b.height ?? 0) - (a.height ?? 0) || b.bandwidth - a.bandwidth;
 }
 
 const viewerFormat = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });

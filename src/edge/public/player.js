@@ -11,7 +11,7 @@ import { NativeHlsPlayer } from './native-hls-player.js';
 import { HlsJsPlayer } from './hlsjs-player.js';
 import { browserCapabilities, chooseTransport } from './transport-choice.js';
 import { PLAY_BLOCKED, TransportChain } from './transport-chain.js';
-import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry } from './format.js';
+import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry, byQuality } from './format.js';
 import { streamAccess } from './stream-access.js';
 import { byId } from './dom.js';
 
@@ -58,6 +58,8 @@ const volumeSlider = byId('volume', HTMLInputElement);
 const params = new URLSearchParams(location.search);
 const choice = chooseTransport(params.get('transport'), browserCapabilities(video));
 const target = Number(params.get('target'));
+/** `?quality=src`: start with that rendition (a link to Source) once the player lists it; then the menu rules. */
+let wantedQuality = params.get('quality');
 const name = streamNameFromPath(location.pathname);
 
 /** @type {QualityOption[]} highest first */
@@ -86,13 +88,20 @@ function setStatus(status, detail) {
 
 /** @param {QualityOption[]} list */
 function fillQualityMenu(list) {
-  renditionList = [...list].sort((a, b) => (b.height ?? 0) - (a.height ?? 0) || b.bandwidth - a.bandwidth);
+  renditionList = [...list].sort(byQuality);
   const chosen = qualitySelect.value || 'auto';
   const options = [new Option('Auto', 'auto')];
   for (const r of renditionList) options.push(new Option(renditionLabel(r), r.id));
   qualitySelect.replaceChildren(...options);
   qualitySelect.value = renditionList.some((r) => r.id === chosen) ? chosen : 'auto';
   qualitySelect.disabled = renditionList.length === 0;
+  const wanted = wantedQuality;
+  if (wanted && renditionList.some((r) => r.id === wanted)) {
+    wantedQuality = null;
+    qualitySelect.value = wanted;
+    // The player calls this while it lists its renditions: choose once it is done.
+    queueMicrotask(() => player?.setQuality(wanted));
+  }
 }
 
 /** @param {string | null} id */

@@ -14,6 +14,9 @@
  *   segment, so the flag can be trusted; should a video fragment there lack a keyframe (not expected
  *   with forced keyframes), a warning is returned.
  * - Segment numbers only increase (never below `minSegment`), chunk indices restart at 0 per segment.
+ * - `sourceKeyframes` (passthrough: the segment duration is the source's GOP): the video keyframes sit at
+ *   the boundaries plus a constant phase (where ffmpeg put the source's first keyframe); boundaries are
+ *   taken from that phase, so no chunk before the next keyframe closes a segment early.
  * - DISCONTINUITY marks the first chunk when `discontinuity` is set (first run after a restart).
  */
 import { TiercastError } from '../../common/errors/index.js';
@@ -31,6 +34,8 @@ export interface SegmenterOptions {
   minSegment?: number;
   /** Set DISCONTINUITY on the first chunk. */
   discontinuity?: boolean;
+  /** Video segments follow the source's keyframes (passthrough): boundaries shifted by their phase. */
+  sourceKeyframes?: boolean;
   /**
    * Wall-clock ms at which ingress received the frame at this media time. The argument is in seconds on
    * this run's own timeline (ffmpeg's tfdt, before `timeOffset`).
@@ -67,6 +72,8 @@ export class CmafSegmenter {
   private previousEnded = false;
   private chunks = 0;
   private lastEnd: number | undefined;
+  /** Ticks after each boundary at which the source's keyframes sit (`sourceKeyframes` video only). */
+  private phase = 0;
 
   constructor(opts: SegmenterOptions) {
     if (!(opts.segmentDurationMs > 0)) throw new RangeError('segmentDurationMs must be positive');
@@ -154,7 +161,9 @@ export class CmafSegmenter {
     const start = info.baseMediaDecodeTime;
     const end = start + info.duration;
     const halfFrame = info.sampleCount > 0 ? info.duration / info.sampleCount / 2 : 0;
-    const candidate = Math.floor((start + halfFrame) / this.segTicks);
+    if (this.timeIndex === undefined && isVideo && this.opts.sourceKeyframes && info.firstSampleIsSync)
+      this.phase = start % this.segTicks;
+    const candidate = Math.floor((start - this.phase + halfFrame) / this.segTicks);
 
     let newSegment: boolean;
     if (this.timeIndex === undefined) {
@@ -193,7 +202,7 @@ export class CmafSegmenter {
     this.chunkIndex = newSegment ? 0 : this.chunkIndex + 1;
     const segment = timeIndex + this.numberShift;
     this.segment = segment;
-    const nextBoundary = (timeIndex + 1) * this.segTicks;
+    const nextBoundary = (timeIndex + 1) * this.segTicks + this.phase;
     const ends = end + halfFrame >= nextBoundary;
     this.previousEnded = ends;
 

@@ -17,7 +17,7 @@
  * - no `frag_keyframe` for audio: every AAC frame is a sync sample, so only the duration cuts.
  */
 import { ConfigError } from '../../common/errors/index.js';
-import type { TrackKind } from '../../common/media.js';
+import { SOURCE_RENDITION_ID, type TrackKind } from '../../common/media.js';
 
 export interface LadderRung {
   id: string;
@@ -40,7 +40,6 @@ export interface TranscodeOptions {
    * Add the publisher's H.264 as a `src` rendition, remuxed with `-c:v copy` (listed first); the x264
    * rungs then put keyframes where the source has them (`-force_key_frames source`) so every rendition
    * switches at the same instants. Only for H.264 sources: HEVC/AV1/VP9 are not passed through.
-   * Not yet reachable from the config (see issue 11 section 4).
    */
   passthrough?: boolean;
   /** Declared or measured bitrate of the published video (onMetaData videodatarate), for the manifests. */
@@ -59,7 +58,7 @@ export const DEFAULT_LADDER: readonly LadderRung[] = Object.freeze([
 
 export const AUDIO_RENDITION_ID = 'a0';
 /** The passed-through (not re-encoded) publisher video. */
-export const SOURCE_RENDITION_ID = 'src';
+export { SOURCE_RENDITION_ID };
 export const AUDIO_SAMPLE_RATE = 48000;
 export const AUDIO_CHANNELS = 2;
 export const MAX_CHUNK_DURATION_MS = 250;

@@ -17,6 +17,8 @@ export interface SourceInfo {
   width?: number;
   height?: number;
   frameRate?: number;
+  /** onMetaData `videodatarate` (kbit/s), as OBS and ffmpeg declare it. */
+  videoBitrateKbps?: number;
 }
 
 export type AmfValue =
@@ -258,6 +260,8 @@ export function probeSource(tags: readonly Pick<FlvTag, 'type' | 'data'>[]): Sou
       info.width ??= num('width');
       info.height ??= num('height');
       info.frameRate ??= num('framerate') ?? num('videoframerate');
+      const rate = num('videodatarate');
+      if (rate !== undefined) info.videoBitrateKbps ??= rate;
       if (meta.audiocodecid !== undefined && meta.audiocodecid !== null) info.hasAudio = true;
       if (meta.videocodecid !== undefined && meta.videocodecid !== null) info.hasVideo = true;
     } else if (tag.type === FLV_TAG_AUDIO) {

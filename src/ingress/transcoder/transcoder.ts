@@ -282,6 +282,7 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
       timeOffset: run.timeOffset,
       minSegment: run.minSegment,
       discontinuity: run.epoch > 0,
+      sourceKeyframes: this.options.passthrough === true,
       ingressTimeOf: (t) => map.lookup(t * 1000) ?? fallback.lookup(t * 1000) ?? Date.now(),
     });
   }
