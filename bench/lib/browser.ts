@@ -2,7 +2,8 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { pageProbeSource } from './clock-code.js';
 
-export function launchChromium(): Promise<Browser> {
+/** `extraArgs`: more Chromium flags (e.g. `--allow-loopback-in-peer-connection` for WebRTC on loopback). */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.TIERCAST_BENCH_CHROMIUM ?? '/usr/bin/chromium',
     args: [
@@ -15,6 +16,7 @@ export function launchChromium(): Promise<Browser> {
       '--autoplay-policy=no-user-gesture-required',
       '--disable-background-timer-throttling',
       '--disable-renderer-backgrounding',
+      ...extraArgs,
     ],
   });
 }
