@@ -53,7 +53,7 @@ export class WsRecorder {
       const at = nowMs();
       if (!isBinary) return;
       const f = decodeFrame(data);
-      if (f.type === FrameType.INIT_SEGMENT && f.init.rendition.startsWith('v')) {
+      if (f.type === FrameType.INIT_SEGMENT && f.init.rendition !== 'a0') {
         if (this.rendition && this.rendition !== f.init.rendition) return;
         this.rendition = f.init.rendition;
         this.init = Buffer.from(f.init.data);
