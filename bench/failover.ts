@@ -11,7 +11,7 @@ import type { Page } from 'playwright-core';
 import type { BenchContext } from './lib/context.js';
 import { launchChromium } from './lib/browser.js';
 import { freePort } from './lib/peer.js';
-import { onCleanup, start, stop } from './lib/procs.js';
+import { onCleanup, startClockPublisher, stop } from './lib/procs.js';
 import type { Row, SectionResult } from './lib/report.js';
 import { fmt, sleep, summarize } from './lib/stats.js';
 import {
@@ -23,7 +23,6 @@ import {
   type NodeProc,
 } from './lib/tiercast.js';
 import { installStallMeter, readStalls } from '../test/helpers/stall-meter.js';
-import { join } from 'node:path';
 
 /** The transports whose players move between edges (the watch page's `?transport=`). */
 const TRANSPORTS = ['ws', 'hls', 'dash'] as const;
@@ -60,13 +59,7 @@ export async function edgeFailover(ctx: BenchContext): Promise<Omit<SectionResul
   onCleanup(() => ingress.close());
   const edges: NodeProc[] = [await startEdge(0), await startEdge(1)];
   onCleanup(() => Promise.all(edges.map((e) => e.close())).then(() => undefined));
-  const pub = start('node', [
-    '--import',
-    'tsx',
-    join(import.meta.dirname, 'lib', 'publisher-worker.ts'),
-    JSON.stringify({ ...PUBLISHER, urls: [rtmpPublishUrl(ingress)] }),
-  ]);
-  onCleanup(() => stop(pub));
+  const pub = startClockPublisher(PUBLISHER, [rtmpPublishUrl(ingress)]);
   for (const e of edges) await waitLive(e.url);
   const browser = await launchChromium();
   onCleanup(() => browser.close());

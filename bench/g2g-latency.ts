@@ -10,7 +10,7 @@
 import type { BenchContext } from './lib/context.js';
 import { launchChromium, openProbedPage, readProbe, type ProbeData } from './lib/browser.js';
 import { startPeer, waitPeerLive, PEER_STREAM, type Peer } from './lib/peer.js';
-import { start, stop, onCleanup } from './lib/procs.js';
+import { stop, onCleanup, startClockPublisher } from './lib/procs.js';
 import {
   fmp4FrameLatencies,
   tsFrameLatencies,
@@ -22,7 +22,6 @@ import {
 import { cdf, type Plot, type Row, type SectionResult } from './lib/report.js';
 import { fmt, nowMs, sleep, summarize, type Summary } from './lib/stats.js';
 import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
-import { join } from 'node:path';
 import { metricSum, scrape } from './lib/metrics.js';
 
 /**
@@ -70,13 +69,7 @@ export async function g2gLatency(
   if (!shared.peer) onCleanup(() => peer.close());
   onCleanup(() => edge.close());
   onCleanup(() => ingress.close());
-  const pub = start('node', [
-    '--import',
-    'tsx',
-    join(import.meta.dirname, 'lib', 'publisher-worker.ts'),
-    JSON.stringify({ ...PUBLISHER, urls: [rtmpPublishUrl(ingress), peer.publishUrl] }),
-  ]);
-  onCleanup(() => stop(pub));
+  const pub = startClockPublisher(PUBLISHER, [rtmpPublishUrl(ingress), peer.publishUrl]);
   await waitLive(edge.url);
   await waitPeerLive(peer, 3);
   ctx.log('g2g: both systems live; headless recorders on');

@@ -7,12 +7,11 @@
  */
 import type { BenchContext } from './lib/context.js';
 import { launchChromium } from './lib/browser.js';
-import { CpuMeter, onCleanup, start, stop } from './lib/procs.js';
+import { CpuMeter, onCleanup, startClockPublisher, stop } from './lib/procs.js';
 import { fmp4FrameLatencies, WsRecorder } from './lib/recorders.js';
 import type { Row, SectionResult } from './lib/report.js';
 import { fmt, nowMs, sleep, summarize, type Summary } from './lib/stats.js';
 import { childPids, rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
-import { join } from 'node:path';
 import { G2G_LADDER, measurePages, PUBLISHER, type PageResult } from './g2g-latency.js';
 
 const s = (v: Summary) => `${fmt(v.p50 / 1000, 3)} s · ${fmt(v.p95 / 1000, 3)} s`;
@@ -24,13 +23,7 @@ export async function sourceG2g(ctx: BenchContext): Promise<Omit<SectionResult, 
   const { ingress, edge } = await startPair({ ladder: G2G_LADDER, mode: 'passthrough' });
   onCleanup(() => edge.close());
   onCleanup(() => ingress.close());
-  const pub = start('node', [
-    '--import',
-    'tsx',
-    join(import.meta.dirname, 'lib', 'publisher-worker.ts'),
-    JSON.stringify({ ...PUBLISHER, urls: [rtmpPublishUrl(ingress)] }),
-  ]);
-  onCleanup(() => stop(pub));
+  const pub = startClockPublisher(PUBLISHER, [rtmpPublishUrl(ingress)]);
   await waitLive(edge.url);
   const mpd = await (await fetch(`${edge.url}/live/${STREAM}/manifest.mpd`)).text();
   const reps = [...mpd.matchAll(/<Representation id="([^"]+)"/g)].map((m) => m[1]).join(', ');

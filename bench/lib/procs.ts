@@ -5,6 +5,7 @@
  */
 import { spawn, execFileSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 
 const running = new Set<ChildProcess>();
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -161,4 +162,22 @@ export function systemCpuTicks(): { busy: number; total: number } {
   const idle = (line[3] ?? 0) + (line[4] ?? 0);
   const total = line.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
+}
+
+/**
+ * Starts the clock publisher (publisher-worker.ts, a process of its own) sending one encode to every URL;
+ * stopped at cleanup.
+ */
+export function startClockPublisher(
+  o: { width: number; height: number; fps: number; kbps: number; preset: string },
+  urls: string[],
+): Spawned {
+  const pub = start('node', [
+    '--import',
+    'tsx',
+    join(import.meta.dirname, 'publisher-worker.ts'),
+    JSON.stringify({ ...o, urls }),
+  ]);
+  onCleanup(() => stop(pub));
+  return pub;
 }
