@@ -57,7 +57,10 @@ describe('browser ingest frames', () => {
   });
 
   it('text messages: the key, pings; a bad one is refused without repeating it', () => {
-    assert.deepEqual(decodePageMessage('{"key":"k1"}'), { ok: true, value: { kind: 'hello', key: 'k1' } });
+    assert.deepEqual(decodePageMessage('{"key":"k1"}'), {
+      ok: true,
+      value: { kind: 'hello', key: 'k1', format: 'tags' },
+    });
     assert.deepEqual(decodePageMessage('{"type":"ping","t":5}'), { ok: true, value: { kind: 'ping', t: 5 } });
     const r = decodePageMessage('{"key":42,"secret":"live_abc"}');
     assert.ok(!r.ok && !r.reason.includes('live_abc'));

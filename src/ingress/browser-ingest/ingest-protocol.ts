@@ -3,7 +3,8 @@
  * "Browser ingest"). Pure encode/decode, validated here, typed inside. The page's encoder is
  * src/edge/public/ingest-frames.js; both are tested against the same bytes.
  *
- * Text messages are JSON: the page's first message is `{"key": KEY}` (the only place the key travels);
+ * Text messages are JSON: the page's first message is `{"key": KEY}` (the only place the key travels),
+ * or `{"key": KEY, "format": "webm"}` from a page without WebCodecs (below);
  * the ingress answers `{"ok":true,"name":NAME,"audio":BOOL}` or `{"ok":false,"code","message"}` and
  * closes. Later the page sends `{"type":"ping","t":N}` (answered with `pong`), the ingress sends `stats`
  * every second and `error` before it closes.
@@ -14,6 +15,10 @@
  *
  *   type:u8 (8 audio, 9 video)  timestamp:u32 BE (ms)  body (the FLV tag body: legacy AVC, or Enhanced
  *   RTMP ex-audio/ex-video; the composition time is inside the body, as in FLV)
+ *
+ * With `"format": "webm"` (the MediaRecorder fallback) the binary messages are instead the chunks of one
+ * WebM file as MediaRecorder writes it (any sizes, in order; H.264, VP8, VP9 or AV1 with Opus), read by
+ * src/ingress/mkv/mkv-to-flv.ts into the same tags. A new socket starts a new file.
  */
 import { FLV_TAG_AUDIO, FLV_TAG_VIDEO } from '../flv/flv-tag.js';
 
@@ -64,7 +69,10 @@ export function encodeIngestTag(tag: IngestTag): Buffer {
   return Buffer.concat([head, tag.body]);
 }
 
-export type PageMessage = { kind: 'hello'; key: string } | { kind: 'ping'; t: number };
+/** How the page frames its media: one tag per message, or the byte stream of one WebM file. */
+export type IngestFormat = 'tags' | 'webm';
+
+export type PageMessage = { kind: 'hello'; key: string; format: IngestFormat } | { kind: 'ping'; t: number };
 
 /** A text message from the page; the reason never repeats what was sent (it may hold the key). */
 export function decodePageMessage(text: string): Decoded<PageMessage> {
@@ -80,7 +88,10 @@ export function decodePageMessage(text: string): Decoded<PageMessage> {
   if ('key' in o) {
     if (typeof o.key !== 'string' || o.key.length === 0 || o.key.length > 256)
       return { ok: false, reason: 'the key must be a string of 1 to 256 characters' };
-    return { ok: true, value: { kind: 'hello', key: o.key } };
+    const format = o.format ?? 'tags';
+    if (format !== 'tags' && format !== 'webm')
+      return { ok: false, reason: 'the format must be "tags" or "webm"' };
+    return { ok: true, value: { kind: 'hello', key: o.key, format } };
   }
   if (o.type === 'ping' && typeof o.t === 'number' && Number.isFinite(o.t))
     return { ok: true, value: { kind: 'ping', t: o.t } };

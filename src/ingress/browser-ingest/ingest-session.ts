@@ -5,10 +5,15 @@
  * Every refusal sends `{"type":"error"}` or `{"ok":false}` with words for the streamer, logs a line with
  * the code (never the key) and closes this socket only. Knows no socket: the transport gives it a port.
  *
+ * A page without WebCodecs sends a WebM byte stream instead (hello `"format": "webm"`): a WebmTagWriter turns
+ * it into the same tags, which then pass the same checks; a stream that is not WebM is refused like garbage.
+ *
  * A browser that reconnects while its old socket is not yet known dead (a network change) takes its
  * stream over: the older browser session of the same name is ended first, as the key holder asked.
  */
 import { TiercastError, errorMessage, type ErrorCode } from '../../common/errors/index.js';
+import type { FlvTag } from '../flv/flv-tag.js';
+import { WebmTagWriter } from '../mkv/mkv-to-flv.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { Metrics } from '../../common/metrics/index.js';
 import { CloseCode } from '../../common/protocol/close-codes.js';
@@ -68,6 +73,8 @@ export class BrowserIngestSession {
   private lastBehindMs = 0;
   private bytesThisSecond = 0;
   private framesTotal = 0;
+  /** Set when the page sends a WebM byte stream (MediaRecorder) rather than tags. */
+  private webm: WebmTagWriter | undefined;
   private readonly helloTimer: NodeJS.Timeout;
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -98,6 +105,8 @@ export class BrowserIngestSession {
       return this.refuse('BROWSER_INGEST_MALFORMED', 'the key is sent once', CloseCode.MALFORMED_FRAME);
     clearTimeout(this.helloTimer);
     this.state = 'authorizing';
+    if (m.value.format === 'webm')
+      this.webm = new WebmTagWriter({ maxElementBytes: this.deps.limits.maxFrameBytes });
     void this.authorize(m.value.key);
   }
 
@@ -165,10 +174,34 @@ export class BrowserIngestSession {
         `a media message is at most ${this.deps.limits.maxFrameBytes} bytes`,
         CloseCode.MESSAGE_TOO_BIG,
       );
+    const now = this.now();
+    this.bytesThisSecond += msg.length;
+    if (this.webm) {
+      let tags: FlvTag[];
+      try {
+        tags = this.webm.push(msg, now);
+      } catch (err) {
+        if (!(err instanceof TiercastError)) throw err;
+        const close =
+          err.code === 'PAYLOAD_TOO_LARGE'
+            ? CloseCode.MESSAGE_TOO_BIG
+            : err.code === 'UNSUPPORTED_CODEC'
+              ? CloseCode.PUBLISH_REFUSED
+              : CloseCode.MALFORMED_FRAME;
+        return this.refuse(err.code, err.message, close);
+      }
+      for (const tag of tags) if (!this.accept(tag)) return;
+      return;
+    }
     const d = decodeIngestTag(msg);
     if (!d.ok) return this.refuse('BROWSER_INGEST_MALFORMED', d.reason, CloseCode.MALFORMED_FRAME);
     const { type, timestamp, body } = d.value;
-    const now = this.now();
+    this.accept({ type, timestamp, data: Buffer.from(body), receivedAt: now });
+  }
+
+  /** Checks one tag's pace and hands it to the stream; false when the publish was refused. */
+  private accept(tag: FlvTag): boolean {
+    const { timestamp, receivedAt: now } = tag;
     if (this.firstTs === undefined) {
       this.firstTs = timestamp;
       this.firstAt = now;
@@ -176,23 +209,27 @@ export class BrowserIngestSession {
     }
     const media = timestamp - this.firstTs;
     const wall = now - this.firstAt;
-    if (media - wall > this.deps.limits.maxAheadMs)
-      return this.refuse(
+    if (media - wall > this.deps.limits.maxAheadMs) {
+      this.refuse(
         'BROWSER_INGEST_TOO_FAST',
         `media arrives faster than real time (${Math.round((media - wall) / 1000)} s ahead)`,
         CloseCode.TOO_FAST,
       );
-    if (timestamp < this.maxTs - 10_000)
-      return this.refuse(
+      return false;
+    }
+    if (timestamp < this.maxTs - 10_000) {
+      this.refuse(
         'BROWSER_INGEST_MALFORMED',
         'timestamps went back more than 10 s',
         CloseCode.MALFORMED_FRAME,
       );
+      return false;
+    }
     this.maxTs = Math.max(this.maxTs, timestamp);
     this.lastBehindMs = Math.max(0, wall - (this.maxTs - this.firstTs));
-    this.bytesThisSecond += msg.length;
-    this.framesTotal++;
-    this.sink!.onTag({ type, timestamp, data: Buffer.from(body), receivedAt: now });
+    if (tag.type !== 18) this.framesTotal++;
+    this.sink!.onTag(tag);
+    return true;
   }
 
   private sendStats(): void {

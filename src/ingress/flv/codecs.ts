@@ -40,6 +40,7 @@ const FOURCC_NAMES: Record<string, string> = {
   hvc1: 'HEVC',
   av01: 'AV1',
   vp09: 'VP9',
+  vp08: 'VP8',
   avc1: 'H.264',
   Opus: 'Opus',
   fLaC: 'FLAC',
@@ -49,7 +50,7 @@ const FOURCC_NAMES: Record<string, string> = {
   mp4a: 'AAC',
 };
 /** Codecs the transcoder takes (legacy FLV or, for the Enhanced RTMP ones, Matroska to ffmpeg). */
-const SUPPORTED_VIDEO = new Set(['avc1', 'hvc1', 'av01', 'vp09']);
+const SUPPORTED_VIDEO = new Set(['avc1', 'hvc1', 'av01', 'vp09', 'vp08']);
 const SUPPORTED_AUDIO = new Set(['mp4a', 'Opus', '.mp3']);
 /** What ffmpeg accepts in the codec list of an Enhanced RTMP connect reply. */
 export const SUPPORTED_FOURCCS = ['hvc1', 'av01', 'vp09', 'avc1', 'Opus', 'mp4a'];
@@ -102,6 +103,7 @@ const CONFIG_SHAPE: Record<string, { min: number; check?: (b: Buffer) => boolean
   hvc1: { min: 23, check: (b) => b[0] === 1, name: 'HEVCDecoderConfigurationRecord' },
   av01: { min: 4, check: (b) => b[0] === 0x81, name: 'AV1CodecConfigurationRecord' },
   vp09: { min: 8, name: 'VPCodecConfigurationRecord' },
+  vp08: { min: 8, name: 'VPCodecConfigurationRecord' },
   Opus: { min: 19, check: (b) => b.toString('latin1', 0, 8) === 'OpusHead', name: 'OpusHead' },
   mp4a: { min: 2, name: 'AudioSpecificConfig' },
 };

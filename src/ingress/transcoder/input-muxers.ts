@@ -61,6 +61,7 @@ const VIDEO_CODEC_IDS: Record<string, string> = {
   hvc1: 'V_MPEGH/ISO/HEVC',
   av01: 'V_AV1',
   vp09: 'V_VP9',
+  vp08: 'V_VP8',
 };
 const AUDIO_CODEC_IDS: Record<string, string> = { Opus: 'A_OPUS', mp4a: 'A_AAC', '.mp3': 'A_MPEG/L3' };
 const AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
@@ -167,8 +168,8 @@ export class MkvMuxer implements InputMuxer {
         number: VIDEO_TRACK,
         type: 'video',
         codecId: VIDEO_CODEC_IDS[packet?.codec ?? 'avc1'] ?? 'V_MPEG4/ISO/AVC',
-        // Matroska's VP9 CodecPrivate is not the VPCodecConfigurationRecord; ffmpeg needs none.
-        ...(cfg && packet?.codec !== 'vp09' ? { codecPrivate: cfg } : {}),
+        // Matroska's VP8/VP9 CodecPrivate is not the VPCodecConfigurationRecord; ffmpeg needs none.
+        ...(cfg && packet?.codec !== 'vp09' && packet?.codec !== 'vp08' ? { codecPrivate: cfg } : {}),
         width: dims.width,
         height: dims.height,
       });
