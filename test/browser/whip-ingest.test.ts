@@ -115,6 +115,27 @@ test('Chromium publishes over WHIP: live on the edge, playing, then DELETE ends 
       (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
     10_000,
   );
+  // The ingress's congestion feedback lets Chromium's sender raise its estimate from its 300 kbit/s start
+  // (with werift's own feedback it fell to 90–300 kbit/s and sent 320x180 at 12 fps, "bandwidth" limited).
+  const sending = await waitFor(
+    "Chromium's WHIP sender to send the camera's full picture with a bandwidth estimate above 1 Mbit/s",
+    async () => {
+      const s = await publisher.evaluate<{ available: number; width: number; limit: string }>(`(async () => {
+        let available = 0, width = 0, limit = '';
+        (await window.whipPc.getStats()).forEach((r) => {
+          if (r.type === 'candidate-pair' && r.nominated && r.availableOutgoingBitrate) available = r.availableOutgoingBitrate;
+          if (r.type === 'outbound-rtp' && r.kind === 'video') { width = r.frameWidth; limit = r.qualityLimitationReason; }
+        });
+        return { available, width, limit };
+      })()`);
+      return s.available > 1_000_000 && s.width === 640 && s.limit !== 'bandwidth' ? s : false;
+    },
+    20_000,
+    500,
+  );
+  console.log(
+    `WHIP sender: estimate ${(sending.available / 1e6).toFixed(2)} Mbit/s, ${sending.width} px wide`,
+  );
 
   const del = await publisher.evaluate<number>(
     `fetch(${JSON.stringify(ingressHttp + res.location!)}, { method: 'DELETE' }).then((r) => r.status)`,

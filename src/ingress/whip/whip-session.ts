@@ -2,7 +2,8 @@
  * One WHIP publish: a werift peer connection answering the publisher's offer (ICE, DTLS and SRTP are
  * werift's), its H.264 and Opus RTP turned into FLV tags for the publish's LiveStream. werift sends the
  * NACKs for lost video packets (nack negotiated); this file asks for a keyframe (PLI) at the start, after
- * a loss the reorder buffer gave up on, and every second while no decodable picture has come.
+ * a loss the reorder buffer gave up on, and every second while no decodable picture has come. The
+ * transport-wide congestion feedback that lets a browser sender raise its bitrate is ours (twcc-feedback.ts).
  *
  * A peer connection that fails, or stays disconnected for DISCONNECT_GRACE_MS, or never connects within
  * CONNECT_TIMEOUT_MS, or whose RTP stops for MEDIA_TIMEOUT_MS (werift sees a vanished peer only after
@@ -25,6 +26,7 @@ import type { PublishSink } from '../rtmp/rtmp-server.js';
 import { H264Depacketizer, type DepacketizeResult } from './h264-rtp.js';
 import { WhipTagWriter } from './rtp-to-flv.js';
 import type { OfferSummary } from './sdp-offer.js';
+import { installTwccRecorder } from './twcc-feedback.js';
 
 const CONNECT_TIMEOUT_MS = 15_000;
 const DISCONNECT_GRACE_MS = 5_000;
@@ -73,6 +75,7 @@ export class WhipSession {
   private lastRtpAt: number | undefined;
   private readonly seen = new Set<'video' | 'audio'>();
   private closed = false;
+  private readonly stopTwcc: (() => void)[] = [];
   /** Date.now() of the first tag handed to the LiveStream. */
   firstTagAt: number | undefined;
 
@@ -136,6 +139,8 @@ export class WhipSession {
   /** Applies the offer and returns the complete answer (non-trickle: every candidate in it). */
   async answer(offerSdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
+    // Correct transport-wide feedback, so a browser sender's bandwidth estimate can rise (twcc-feedback.ts).
+    for (const t of this.pc.getTransceivers()) this.stopTwcc.push(installTwccRecorder(t.receiver));
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     if (this.pc.iceGatheringState !== 'complete') {
       await new Promise<void>((resolve) => {
@@ -255,6 +260,7 @@ export class WhipSession {
     clearInterval(this.tick);
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
+    for (const stop of this.stopTwcc) stop();
     this.deps.sink.close(reason);
     this.pc.close().catch(() => undefined);
     this.deps.onEnded(reason);
