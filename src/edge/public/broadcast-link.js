@@ -3,13 +3,18 @@
 // A socket that drops is replaced (0.5 s … 5 s backoff) and the stream goes on for viewers as after an RTMP
 // reconnect; a refusal (wrong key, codec, too fast, …) ends it with the ingress's words. When the uplink
 // cannot keep up (unsent bytes above SEND_LIMIT) video is dropped until the next keyframe, and counted.
+// With the MediaRecorder fallback (broadcast-recorder.js) the socket says `"format": "webm"` and carries one
+// WebM file from its acceptance on; a WebM stream cannot skip bytes, so an uplink that falls too far
+// behind (WEBM_DROP_LIMIT unsent) gets a new socket and a new file instead.
 
 import { reconnectDelayMs, readAnswer, shouldReconnect, uplinkBehind } from './broadcast-rules.js';
 import { TAG_VIDEO, encodeTag } from './ingest-frames.js';
 
 /** @import { EncodedTag, LiveEncoder } from './broadcast-media.js' */
+/** @import { RecorderEncoder } from './broadcast-recorder.js' */
 
 const SEND_LIMIT = 4 * 1024 * 1024;
+const WEBM_DROP_LIMIT = 8 * 1024 * 1024;
 const PING_EVERY_MS = 2000;
 
 /**
@@ -20,7 +25,7 @@ const PING_EVERY_MS = 2000;
 
 export class IngestLink {
   /**
-   * @param {{url: string, key: string, encoder: LiveEncoder,
+   * @param {{url: string, key: string, encoder: LiveEncoder | RecorderEncoder,
    *   onState: (s: LinkState, detail: string) => void, onAccepted: (name: string, audio: boolean) => void}} opts
    */
   constructor(opts) {
@@ -64,7 +69,9 @@ export class IngestLink {
     const ws = new WebSocket(this.opts.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ key: this.opts.key }));
+    const webm = this.opts.encoder.format === 'webm';
+    ws.onopen = () =>
+      ws.send(JSON.stringify(webm ? { key: this.opts.key, format: 'webm' } : { key: this.opts.key }));
     ws.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return;
       this.onAnswer(ev.data);
@@ -73,6 +80,7 @@ export class IngestLink {
       if (this.ws !== ws) return;
       this.ws = null;
       this.accepted = false;
+      if (this.opts.encoder.format === 'webm') this.opts.encoder.end();
       if (this.stopped) return;
       if (!shouldReconnect(ev.code, this.refused)) {
         if (!this.refused) {
@@ -97,6 +105,13 @@ export class IngestLink {
       this.accepted = true;
       this.attempt = 0;
       const { encoder } = this.opts;
+      if (encoder.format === 'webm') {
+        // A new WebM file for this socket: its header, then a keyframe.
+        encoder.begin();
+        this.opts.onAccepted(a.name, a.audio);
+        this.opts.onState('sending', '');
+        return;
+      }
       // The sequence headers first, then the next keyframe (asked for now).
       // At the current media time: the ingress measures pace from a socket's first tag.
       const now = this.lastMs ?? 0;
@@ -137,6 +152,23 @@ export class IngestLink {
       return;
     }
     this.sendTag(t.type, t.timestampMs, t.body);
+  }
+
+  /**
+   * A chunk of this socket's WebM file (MediaRecorder): sent in order, never dropped alone; an uplink too
+   * far behind gets a new socket (and so a new file starting at a keyframe).
+   * @param {Uint8Array} bytes
+   */
+  sendBytes(bytes) {
+    const ws = this.ws;
+    if (!ws || !this.accepted || ws.readyState !== WebSocket.OPEN) return;
+    if (ws.bufferedAmount > WEBM_DROP_LIMIT) {
+      this.dropped++;
+      ws.close();
+      return;
+    }
+    ws.send(bytes);
+    this.sentBytes += bytes.length;
   }
 
   /**

@@ -3,8 +3,10 @@
 // (realtime, baseline, a keyframe every 2 s or on request) and, when the ingress takes it, Opus audio.
 // Frames are read with MediaStreamTrackProcessor so a hidden tab keeps encoding (timers there slow down);
 // browsers without it (Firefox, Safari) read a hidden <video>'s frames and an AudioWorklet's samples instead.
+// Where WebCodecs is missing, MediaRecorder records WebM instead (broadcast-recorder.js).
 
 import { avcCodecFor, videoBitrateFor } from './broadcast-rules.js';
+import { recorderMimeType } from './broadcast-recorder.js';
 import {
   TAG_AUDIO,
   TAG_VIDEO,
@@ -19,9 +21,20 @@ const KEYFRAME_EVERY_US = 2_000_000;
 /** Frames waiting in the encoder above which new frames are dropped (the machine cannot keep up). */
 const MAX_ENCODE_QUEUE = 3;
 
+/**
+ * How this browser encodes: WebCodecs tags, or MediaRecorder's WebM (with its mime type) where WebCodecs'
+ * VideoEncoder is missing; null when it can do neither.
+ * @returns {{kind: 'webcodecs'} | {kind: 'webm', mimeType: string} | null}
+ */
+export function encodingPath() {
+  if (typeof VideoEncoder !== 'undefined') return { kind: 'webcodecs' };
+  const mimeType = recorderMimeType();
+  return mimeType ? { kind: 'webm', mimeType } : null;
+}
+
 /** Why this browser cannot broadcast, or null. */
 export function missingSupport() {
-  if (typeof VideoEncoder === 'undefined') return 'this browser cannot broadcast: no WebCodecs';
+  if (!encodingPath()) return 'this browser cannot broadcast: no WebCodecs or MediaRecorder';
   if (!navigator.mediaDevices?.getUserMedia) return 'this browser cannot broadcast: no camera access';
   return null;
 }
@@ -226,6 +239,8 @@ export class LiveEncoder {
    */
   constructor(opts) {
     this.opts = opts;
+    /** @type {'tags'} */
+    this.format = 'tags';
     /** @type {Uint8Array | null} */
     this.videoConfig = null;
     /** @type {Uint8Array | null} */

@@ -1,12 +1,14 @@
 // The /broadcast page: a streamer goes live from the browser. Picks the sources (broadcast-media.js),
-// encodes with WebCodecs and sends tags to the ingress the edge names (/api/broadcast/ingest) over one
+// encodes with WebCodecs (or, where it is missing, records WebM with MediaRecorder: broadcast-recorder.js)
+// and sends tags (or the WebM bytes) to the ingress the edge names (/api/broadcast/ingest) over one
 // socket (broadcast-link.js), shows the health, the viewer count (/api/streams of this edge) and, once the
 // ingress has said the stream's name, its chat (chat.js, as on the watch page).
 
 import { api } from './api.js';
 import { socketUrlFor } from './broadcast-rules.js';
 import { IngestLink } from './broadcast-link.js';
-import { LiveEncoder, missingSupport, openSources } from './broadcast-media.js';
+import { LiveEncoder, encodingPath, missingSupport, openSources } from './broadcast-media.js';
+import { RecorderEncoder, recorderCodecsLabel } from './broadcast-recorder.js';
 import { mountChatWhenAccessible } from './chat.js';
 import { byId } from './dom.js';
 import { formatBitrate, formatViewers, parseStreamEntry } from './format.js';
@@ -26,7 +28,7 @@ const errorLine = $('error');
 
 void mountSessionArea();
 
-/** @type {{sources: Sources, encoder: LiveEncoder, link: IngestLink} | null} */
+/** @type {{sources: Sources, encoder: LiveEncoder | RecorderEncoder, link: IngestLink} | null} */
 let session = null;
 /** @type {string | null} */
 let streamName = null;
@@ -47,6 +49,12 @@ window.tiercastBroadcast = {
   dropConnection: () => session?.link.ws?.close(),
 };
 
+const path = encodingPath();
+$('health-encoder').textContent = !path
+  ? '—'
+  : path.kind === 'webm'
+    ? `WebM (MediaRecorder, ${recorderCodecsLabel(path.mimeType)})`
+    : 'WebCodecs (H.264 + Opus)';
 const unsupported = missingSupport();
 if (unsupported) {
   const banner = $('unsupported');
@@ -100,12 +108,22 @@ async function start() {
     preview.srcObject = sources.preview;
     /** @type {IngestLink | null} */
     let linkRef = null;
-    const encoder = new LiveEncoder({
-      video: sources.video,
-      audio: sources.audio,
-      onTag: (t) => linkRef?.send(t),
-      onError: (message) => fail(`The encoder stopped: ${message}`),
-    });
+    const onError = (/** @type {string} */ message) => fail(`The encoder stopped: ${message}`);
+    const encoder =
+      path?.kind === 'webm'
+        ? new RecorderEncoder({
+            video: sources.video,
+            audio: sources.audio,
+            mimeType: path.mimeType,
+            onChunk: (bytes) => linkRef?.sendBytes(bytes),
+            onError,
+          })
+        : new LiveEncoder({
+            video: sources.video,
+            audio: sources.audio,
+            onTag: (t) => linkRef?.send(t),
+            onError,
+          });
     const link = new IngestLink({
       url: socketUrlFor(url, location),
       key,

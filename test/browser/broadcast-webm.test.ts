@@ -1,0 +1,134 @@
+/**
+ * Going live from a browser without WebCodecs: Chromium with a fake camera and microphone, VideoEncoder and
+ * AudioEncoder deleted before the page loads, opens /broadcast on the edge of a tree (ingress →
+ * intermediate → edge). The page says it records WebM with MediaRecorder, goes live, and a second page
+ * watching /watch/cam sees its video time advance and decodes its audio; the health panel shows the rate.
+ * A cut socket reconnects with a new WebM file and the viewer's video goes on. A browser with neither
+ * WebCodecs nor MediaRecorder is told it cannot broadcast. The key is in no URL and no log line.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
+import type { HubNode } from '../../src/hub/main.js';
+import { launchChromium } from '../helpers/browser.js';
+
+const logs: string[] = [];
+const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(s) });
+let hub: HubNode;
+let net: TestNetwork;
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const urls: string[] = [];
+const pageErrors: string[] = [];
+const NO_WEBCODECS = 'delete window.VideoEncoder; delete window.AudioEncoder;';
+
+before(async () => {
+  hub = await startTestHub({ logger });
+  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'From a browser', category: 'Testing' });
+  net = await startNetwork({ intermediates: 1, hub, logger });
+  browser = await launchChromium({ fakeMedia: true });
+});
+
+after(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close();
+  await net?.close();
+  await hub?.close();
+});
+
+async function newPage(initScript?: string): Promise<Page> {
+  const ctx = await browser.newContext();
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  if (initScript) await page.addInitScript(initScript);
+  page.on('request', (r) => urls.push(r.url()));
+  page.on('websocket', (ws) => urls.push(ws.url()));
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  return page;
+}
+
+const videoTime = (page: Page) =>
+  page.evaluate<number>('document.querySelector("video") ? document.querySelector("video").currentTime : 0');
+
+test('without WebCodecs the page records WebM with MediaRecorder, goes live, and a viewer watches', async () => {
+  const page = await newPage(NO_WEBCODECS);
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  assert.equal(await page.evaluate('typeof VideoEncoder'), 'undefined');
+  assert.equal(await page.isVisible('#unsupported'), false, 'no "cannot broadcast" banner');
+  assert.equal(await page.textContent('#health-encoder'), 'WebM (MediaRecorder, H.264 + Opus)');
+  await page.fill('#stream-key', KEY);
+  const started = Date.now();
+  await page.click('#start');
+  await waitFor(
+    'the page to say Live',
+    async () => {
+      const error = (await page.textContent('#error'))?.trim();
+      if (error) throw new Error(`the page says: ${error}`);
+      return (await page.textContent('#status')) === 'Live';
+    },
+    30_000,
+  );
+  console.log(`# WebM: start → live (the ingress's first chunks out): ${Date.now() - started} ms`);
+
+  const viewer = await newPage();
+  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 0.5, 20_000);
+  console.log(`# WebM: start → viewer playing: ${Date.now() - started} ms`);
+  const a = await videoTime(viewer);
+  await new Promise((r) => setTimeout(r, 2000));
+  const b = await videoTime(viewer);
+  assert.ok(b - a > 1, `the viewer's video advances (${a} → ${b})`);
+  await waitFor(
+    'the viewer to decode audio',
+    async () =>
+      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
+    10_000,
+  );
+  assert.match((await page.textContent('#health-bitrate')) ?? '', /bps$/);
+  await waitFor(
+    'the ingress to report what it receives',
+    async () => /bps$/.test((await page.textContent('#health-server')) ?? ''),
+    5000,
+  );
+  assert.match((await page.textContent('#health-rtt')) ?? '', /^\d+ ms$/);
+
+  // A lost connection: a new socket, a new WebM file (header and keyframe first); the viewer goes on.
+  await page.evaluate('window.tiercastBroadcast.dropConnection()');
+  await waitFor(
+    'the page to reconnect',
+    async () => (await page.evaluate('window.tiercastBroadcast.reconnects')) === 1,
+    10_000,
+  );
+  await waitFor(
+    'the page to be live again',
+    async () => (await page.textContent('#status')) === 'Live',
+    30_000,
+  );
+  const c = await videoTime(viewer);
+  await waitFor(
+    'the viewer to go on after the reconnect',
+    async () => (await videoTime(viewer)) > c + 1,
+    20_000,
+  );
+  await page.click('#start'); // Stop
+  await waitFor('the broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
+});
+
+test('a browser with neither WebCodecs nor MediaRecorder is told it cannot broadcast', async () => {
+  const page = await newPage(`${NO_WEBCODECS} delete window.MediaRecorder;`);
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  assert.equal(
+    await page.textContent('#unsupported'),
+    'This browser cannot broadcast: no WebCodecs or MediaRecorder.',
+  );
+  assert.equal(await page.isDisabled('#start'), true);
+});
+
+test('the key is in no URL and no log line; no page error', () => {
+  assert.ok(urls.some((u) => u.endsWith('/publish/ws')));
+  for (const u of urls) assert.ok(!u.includes(KEY), `a URL holds the key: ${u}`);
+  for (const l of logs) assert.ok(!l.includes(KEY), `a log line holds the key: ${l}`);
+  assert.deepEqual(pageErrors, []);
+});
