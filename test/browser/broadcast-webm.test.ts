@@ -3,7 +3,8 @@
  * AudioEncoder deleted before the page loads, opens /broadcast on the edge of a tree (ingress →
  * intermediate → edge). The page says it records WebM with MediaRecorder, goes live, and a second page
  * watching /watch/cam sees its video time advance and decodes its audio; the health panel shows the rate.
- * A cut socket reconnects with a new WebM file and the viewer's video goes on. A browser with neither
+ * A cut socket reconnects with a new WebM file and the viewer's video goes on. Without H.264 in
+ * MediaRecorder (Firefox) the page sends VP8, which viewers watch transcoded. A browser with neither
  * WebCodecs nor MediaRecorder is told it cannot broadcast. The key is in no URL and no log line.
  */
 import { after, before, test } from 'node:test';
@@ -112,6 +113,28 @@ test('without WebCodecs the page records WebM with MediaRecorder, goes live, and
     async () => (await videoTime(viewer)) > c + 1,
     20_000,
   );
+  await page.click('#start'); // Stop
+  await waitFor('the broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
+});
+
+test("a browser whose MediaRecorder has no H.264 (Firefox's case) sends VP8, transcoded for viewers", async () => {
+  const page = await newPage(
+    `${NO_WEBCODECS} const can = MediaRecorder.isTypeSupported.bind(MediaRecorder);
+     MediaRecorder.isTypeSupported = (t) => !/h264|avc1/i.test(t) && can(t);`,
+  );
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  assert.equal(await page.textContent('#health-encoder'), 'WebM (MediaRecorder, VP8 + Opus)');
+  await page.fill('#stream-key', KEY);
+  const started = Date.now();
+  await page.click('#start');
+  await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
+  console.log(`# WebM VP8: start → live: ${Date.now() - started} ms`);
+  const viewer = await newPage();
+  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 1, 20_000);
+  const a = await videoTime(viewer);
+  await new Promise((r) => setTimeout(r, 2000));
+  assert.ok((await videoTime(viewer)) - a > 1, 'the VP8 stream plays');
   await page.click('#start'); // Stop
   await waitFor('the broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
 });
