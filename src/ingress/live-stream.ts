@@ -31,6 +31,11 @@ const PROBE_MAX_TAGS = 300;
 const PROBE_AUDIO_WAIT_MS = 1000;
 /** With passthrough the probe waits for the second keyframe (the GOP is the segment duration): ~10 s of tags. */
 const PASSTHROUGH_PROBE_MAX_TAGS = 3000;
+/**
+ * And never more than this many bytes, whatever the tag count (10 s of a 20 Mbit/s source): a publisher's
+ * huge frames cannot make the ingress hold an unbounded probe. Past it the probe ends with what it has.
+ */
+export const PROBE_MAX_BYTES = 24 * 1024 * 1024;
 
 export interface LiveStreamOptions {
   name: string;
@@ -52,6 +57,7 @@ export interface LiveStreamOptions {
 
 export class LiveStream {
   private probeTags: FlvTag[] = [];
+  private probeBytes = 0;
   private transcoder: Transcoder | undefined;
   private starting = false;
   private closed = false;
@@ -138,6 +144,7 @@ export class LiveStream {
       return;
     }
     this.probeTags.push(tag);
+    this.probeBytes += tag.data.length;
     if (keyframe) {
       this.keyframeAt ??= tag.receivedAt;
       this.probeKeyframes.push(tag.timestamp);
@@ -150,6 +157,7 @@ export class LiveStream {
    * decides between FLV and Matroska), waited for at most PROBE_AUDIO_WAIT_MS; or PROBE_MAX_TAGS tags.
    */
   private probeDone(last: FlvTag): boolean {
+    if (this.probeBytes >= PROBE_MAX_BYTES) return true;
     if (this.wantsSourceGop()) {
       // Passthrough: the segment duration is the source's GOP, so wait for the second keyframe.
       if (this.probeTags.length >= PASSTHROUGH_PROBE_MAX_TAGS) return true;
@@ -243,6 +251,7 @@ export class LiveStream {
       if (passthrough) this.watchKeyframes();
       const tags = this.probeTags;
       this.probeTags = [];
+      this.probeBytes = 0;
       for (const tag of tags) t.write(tag);
     } catch (err) {
       logger.error(
@@ -281,7 +290,7 @@ export class LiveStream {
     }
     const why =
       gap === Infinity
-        ? `no second keyframe within ${MAX_SOURCE_GOP_MS / 1000} s`
+        ? `no second keyframe within ${MAX_SOURCE_GOP_MS / 1000} s or ${PROBE_MAX_BYTES / 1024 / 1024} MiB`
         : `keyframes ${gap} ms apart`;
     logger.warn(
       {
@@ -289,6 +298,7 @@ export class LiveStream {
         code: 'KEYFRAME_INTERVAL_UNSUPPORTED',
         mode: this.mode,
         gapMs: gap === Infinity ? null : gap,
+        probedBytes: this.probeBytes,
       },
       `Source quality off: ${why}`,
     );
@@ -418,6 +428,7 @@ export class LiveStream {
     // A stream that ended must not keep a stale speed (it would hold the slow-transcoder alert).
     this.opts.metrics.ffmpegSpeed.remove({ stream: this.opts.name });
     this.probeTags = [];
+    this.probeBytes = 0;
     this.pending = [];
     const t = this.transcoder;
     this.transcoder = undefined;

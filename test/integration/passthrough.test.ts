@@ -7,7 +7,9 @@
  *   same instants, each with a keyframe;
  * - a streamer with `transcode: off`: Source and audio only, no x264 rendition;
  * - a source that stops sending keyframes ends its publish with NO_KEYFRAMES and words for the streamer,
- *   while the other stream plays on.
+ *   while the other stream plays on;
+ * - a source of huge frames and no second keyframe: the ingress holds at most PROBE_MAX_BYTES while it
+ *   looks for the GOP, then goes live on the ladder without Source.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { edgeSchema, ingressSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
+import { PROBE_MAX_BYTES } from '../../src/ingress/live-stream.js';
 import { startIngress, type IngressNode } from '../../src/ingress/main.js';
 import { encodeMp4, tagsFromMp4 } from '../helpers/media-tags.js';
 import { run, SECRET, waitFor } from '../helpers/network.js';
@@ -28,6 +31,7 @@ const KEYS = {
   cam: 'passthrough-cam-key-01',
   bare: 'passthrough-bare-key-02',
   nokey: 'passthrough-nokey-03',
+  huge: 'passthrough-huge-04',
 };
 const logs: string[] = [];
 const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(s) });
@@ -48,6 +52,7 @@ before(async () => {
         { name: 'cam', key: KEYS.cam },
         { name: 'bare', key: KEYS.bare, transcode: 'off' },
         { name: 'nokey', key: KEYS.nokey },
+        { name: 'huge', key: KEYS.huge },
       ],
       transcode: {
         mode: 'passthrough',
@@ -211,6 +216,33 @@ void describe('Source quality (passthrough) and transcoding off', () => {
       async () => !(await fetch(`${edge.url}/live/nokey/master.m3u8`)).ok,
       15_000,
     );
+    await publishers.pop()!.stop();
+  });
+
+  void it('huge frames and one keyframe: the probe stops at its byte bound and the ladder goes live', async () => {
+    // Every frame after the keyframe carries 1 MiB of filler NAL units (type 12, valid H.264 that decoders
+    // skip): 24 MiB arrive in under a second, long before the 10 s the probe would wait for a keyframe.
+    const filler = Buffer.alloc(4 + 1024 * 1024, 0xff);
+    filler.writeUInt32BE(filler.length - 4, 0);
+    filler[4] = 0x0c;
+    const tags = tagsFromMp4(await encodeMp4({ video: 'libx264', seconds: 12, width: 320, height: 240, keyframesAt: '0' })); // prettier-ignore
+    const padded = tags.map((t) =>
+      t.type === 9 && t.data[0] === 0x27 ? { ...t, data: Buffer.concat([t.data, filler]) } : t,
+    );
+    const p = await publish(KEYS.huge, padded);
+    await completeSegments('huge', 'v240', 1);
+    const master = await text('/live/huge/master.m3u8');
+    assert.doesNotMatch(master, /\/src\//, 'no Source rendition');
+    const line = logs
+      .map((l) => JSON.parse(l) as { code?: string; stream?: string; probedBytes?: number; msg: string })
+      .find((l) => l.code === 'KEYFRAME_INTERVAL_UNSUPPORTED' && l.stream === 'huge');
+    assert.ok(line, 'the log says why Source is off');
+    assert.match(line.msg, /no second keyframe within 10 s or 24 MiB/);
+    assert.ok(
+      line.probedBytes! >= PROBE_MAX_BYTES && line.probedBytes! < PROBE_MAX_BYTES + 2 * filler.length,
+      `held ${line.probedBytes} bytes while probing`,
+    );
+    assert.notEqual(p.status.code, 'NetStream.Publish.Failed');
     await publishers.pop()!.stop();
   });
 
