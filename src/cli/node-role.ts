@@ -100,6 +100,9 @@ program
         printBanner([
           `tiercast ingress ${cfg.nodeId}`,
           `  publish:  rtmp://<this-host>:${node.rtmpPort}/live   (stream key = OBS "Stream Key")`,
+          ...(node.srtPort !== undefined
+            ? [`  SRT:      srt://<this-host>:${node.srtPort}?streamid=<stream key>`]
+            : []),
           `  relays:   ${node.url}/cluster`,
           `  streamers configured: ${cfg.streamers.map((s) => s.name).join(', ') || '(none)'}`,
           ...(o.input ? [`  local input published as: ${o.name}`] : []),
@@ -225,6 +228,9 @@ program
       printBanner([
         'tiercast is running: ingress → intermediate → edge',
         `  publish (OBS "Server"):  rtmp://${host}:${net.ingress.rtmpPort}/live   with the stream key as "Stream Key"`,
+        ...(net.ingress.srtPort !== undefined
+          ? [`  publish over SRT:        srt://${host}:${net.ingress.srtPort}?streamid=<stream key>`]
+          : []),
         `  go live from a browser:  http://${host}:${net.edge.port}/broadcast   (same stream key)`,
         `  home page:               http://${host}:${net.edge.port}/`,
         `  player:                  http://${host}:${net.edge.port}/watch/<name>`,

@@ -27,6 +27,7 @@ import {
 import { createPublishFlow } from './publish-flow.js';
 import { addBrowserIngest } from './browser-ingest/ingest-socket.js';
 import { addWhip } from './whip/whip-http.js';
+import { SrtServer } from './srt/srt-server.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
@@ -34,6 +35,8 @@ import { setupDiscovery } from '../common/discovery/node-discovery.js';
 export interface IngressNode {
   readonly port: number;
   readonly rtmpPort: number;
+  /** The SRT ingest port, when `srt.enabled`. */
+  readonly srtPort: number | undefined;
   readonly url: string;
   readonly relay: RelayNode;
   readonly metrics: Metrics;
@@ -165,6 +168,22 @@ export async function startIngress(
     logger: logger.child({ module: 'rtmp' }),
   });
 
+  let srt: SrtServer | undefined;
+  try {
+    srt = config.srt.enabled
+      ? await SrtServer.create({
+          ...config.srt,
+          ffmpegPath: config.transcode.ffmpegPath,
+          publish: publishFlow,
+          logger: logger.child({ module: 'srt' }),
+          metrics,
+        })
+      : undefined;
+  } catch (err) {
+    await rtmp.close();
+    throw err;
+  }
+
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
@@ -199,12 +218,18 @@ export async function startIngress(
     listening = await listen(app, config.http.host, config.http.port);
   } catch (err) {
     await rtmp.close();
+    await srt?.close();
     throw err;
   }
   await nd.register(config.http.host, listening.port, 'ws', () => live.size);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info(
-    { rtmpPort: rtmp.port, port: listening.port, streamers: config.streamers.map((s) => s.name) },
+    {
+      rtmpPort: rtmp.port,
+      srtPort: srt?.port,
+      port: listening.port,
+      streamers: config.streamers.map((s) => s.name),
+    },
     'ingress listening',
   );
 
@@ -223,6 +248,7 @@ export async function startIngress(
   return {
     port: l.port,
     rtmpPort: rtmp.port,
+    srtPort: srt?.port,
     url: `ws://${host}:${l.port}`,
     relay,
     metrics,
@@ -240,6 +266,7 @@ export async function startIngress(
     close: () =>
       (closing ??= (async () => {
         await rtmp.close();
+        await srt?.close();
         browserIngest.close();
         whip.close();
         thumbnailer?.close();

@@ -101,7 +101,14 @@ export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
   const hub = validateConfig(hubSchema, hubRaw, 'hub');
   const hubLink = { url: `http://127.0.0.1:${hub.http.port}` };
   const ingressRaw = deepMerge(
-    { ...shared, nodeId: 'ingress-1', http: { host: '127.0.0.1', port: 8090 }, hub: hubLink },
+    {
+      ...shared,
+      nodeId: 'ingress-1',
+      http: { host: '127.0.0.1', port: 8090 },
+      hub: hubLink,
+      // One machine shows every way to go live: SRT on UDP 9000 too (off by default on a lone ingress).
+      srt: { enabled: true },
+    },
     top.ingress ?? {},
   );
   const ingress = validateConfig(ingressSchema, ingressRaw, 'ingress');

@@ -210,6 +210,30 @@ export const ingressSchema = z
           .optional(),
       })
       .default({ announcedAddresses: [] }),
+    /**
+     * SRT ingest (`srt://HOST:PORT?streamid=KEY`): one UDP port, off unless enabled (`node-role all` turns
+     * it on). Each accepted publish runs one ffmpeg (libsrt listener on loopback, MPEG-TS → FLV tags).
+     */
+    srt: z
+      .strictObject({
+        enabled: z.boolean().default(false),
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(9000),
+        /** Receiver latency (TSBPD) offered to callers; the larger of the caller's and this one applies. */
+        latencyMs: z.number().int().min(20).max(8000).default(120),
+        /** Conclusions whose key is being checked at once; more are refused (SRT reject 1402). */
+        maxPending: z.number().int().min(1).default(16),
+        /** A publisher that sends nothing this long is ended. */
+        idleTimeoutMs: z.number().int().min(1000).default(10_000),
+      })
+      .default({
+        enabled: false,
+        host: '0.0.0.0',
+        port: 9000,
+        latencyMs: 120,
+        maxPending: 16,
+        idleTimeoutMs: 10_000,
+      }),
   })
   .refine((c) => new Set(c.streamers.map((s) => s.name)).size === c.streamers.length, {
     message: 'streamer names must be unique',
