@@ -3,7 +3,8 @@
  * AudioEncoder deleted before the page loads, opens /broadcast on the edge of a tree (ingress →
  * intermediate → edge). The page says it records WebM with MediaRecorder, goes live, and a second page
  * watching /watch/cam sees its video time advance and decodes its audio; the health panel shows the rate.
- * A cut socket reconnects with a new WebM file and the viewer's video goes on. Without H.264 in
+ * A cut socket reconnects with a new WebM file and the viewer's video goes on. With Source quality on,
+ * the recorder's H.264 is passed through (its GOP 2 s). Without H.264 in
  * MediaRecorder (Firefox) the page sends VP8, which viewers watch transcoded. A browser with neither
  * WebCodecs nor MediaRecorder is told it cannot broadcast. The key is in no URL and no log line.
  */
@@ -23,6 +24,7 @@ let browser: Browser;
 const contexts: BrowserContext[] = [];
 const urls: string[] = [];
 const pageErrors: string[] = [];
+const SOURCE_KEY = 'webm_source_key_0123456789';
 const NO_WEBCODECS = 'delete window.VideoEncoder; delete window.AudioEncoder;';
 
 before(async () => {
@@ -117,6 +119,37 @@ test('without WebCodecs the page records WebM with MediaRecorder, goes live, and
   await waitFor('the broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
 });
 
+test("with Source quality on, MediaRecorder's H.264 (a keyframe every 2 s) is passed through as Source", async () => {
+  // A streamer only the hub knows (the ingress's static list, which has 'cam', is asked first), Source on.
+  hub.store.streamers.add({ name: 'srcq', key: SOURCE_KEY, title: 'Source', category: 'Testing' });
+  hub.store.streamers.update('srcq', { transcode: 'passthrough' });
+  const page = await newPage(NO_WEBCODECS);
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.fill('#stream-key', SOURCE_KEY);
+  const started = Date.now();
+  await page.click('#start');
+  await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
+  console.log(`# WebM H.264 with Source: start → live: ${Date.now() - started} ms`);
+  const on = logs
+    .map((l) => JSON.parse(l) as { msg?: string; stream?: string; segmentDurationMs?: number })
+    .find((o) => o.msg === 'Source quality on' && o.stream === 'srcq');
+  assert.ok(on, 'Source quality is on');
+  // The segment duration is the measured GOP: Chromium honours videoKeyFrameIntervalDuration (2 s).
+  assert.ok(on.segmentDurationMs! >= 1800 && on.segmentDurationMs! <= 2200, `GOP ${on.segmentDurationMs} ms`);
+  const master = await waitFor(
+    'the Source rendition in the playlist',
+    async () => {
+      const r = await fetch(`${net.edgeUrl}/live/srcq/master.m3u8`);
+      const t = r.ok ? await r.text() : '';
+      return t.includes('src/playlist.m3u8') ? t : false;
+    },
+    15_000,
+  );
+  assert.match(master, /src\/playlist\.m3u8/);
+  await page.click('#start'); // Stop
+  await waitFor('the broadcast to end', () => !net.ingress.live.has('srcq'), 10_000);
+});
+
 test("a browser whose MediaRecorder has no H.264 (Firefox's case) sends VP8, transcoded for viewers", async () => {
   const page = await newPage(
     `${NO_WEBCODECS} const can = MediaRecorder.isTypeSupported.bind(MediaRecorder);
@@ -151,7 +184,9 @@ test('a browser with neither WebCodecs nor MediaRecorder is told it cannot broad
 
 test('the key is in no URL and no log line; no page error', () => {
   assert.ok(urls.some((u) => u.endsWith('/publish/ws')));
-  for (const u of urls) assert.ok(!u.includes(KEY), `a URL holds the key: ${u}`);
-  for (const l of logs) assert.ok(!l.includes(KEY), `a log line holds the key: ${l}`);
+  for (const k of [KEY, SOURCE_KEY]) {
+    for (const u of urls) assert.ok(!u.includes(k), `a URL holds the key: ${u}`);
+    for (const l of logs) assert.ok(!l.includes(k), `a log line holds the key: ${l}`);
+  }
   assert.deepEqual(pageErrors, []);
 });
