@@ -240,6 +240,28 @@ describe('WebM → FLV tags', () => {
     assert.match(e.message, /V_MPEG4\/ISO\/ASP .*send H\.264, VP8, VP9 or AV1 video with Opus audio/);
   });
 
+  it('corrupted bytes give tags or a TiercastError with a code, never another exception', () => {
+    let seed = 1;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const codes = new Set<string>();
+    for (let i = 0; i < 400; i++) {
+      const b = Buffer.from(CHROMIUM);
+      // Half of the runs hit the headers (the first 600 bytes), half anywhere.
+      const span = i % 2 ? 600 : b.length;
+      for (let k = 1 + Math.floor(rnd() * 8); k > 0; k--)
+        b[Math.floor(rnd() * span)] = Math.floor(rnd() * 256);
+      const w = new WebmTagWriter(LIMITS);
+      try {
+        for (let p = 0; p < b.length; p += 997) w.push(b.subarray(p, p + 997), 0);
+      } catch (err) {
+        assert.ok(err instanceof TiercastError, String(err));
+        codes.add(err.code);
+      }
+      assert.ok(w.buffered <= LIMITS.maxElementBytes + 16);
+    }
+    assert.ok(codes.has('BROWSER_INGEST_MALFORMED'), [...codes].join());
+  });
+
   it('a truncated stream gives the whole blocks so far and waits for the rest', () => {
     const half = read([CHROMIUM.subarray(0, CHROMIUM.length >> 1)]);
     const whole = read([CHROMIUM]);
