@@ -6,7 +6,7 @@
 // Where WebCodecs is missing, MediaRecorder records WebM instead (broadcast-recorder.js).
 
 import { avcCodecFor, videoBitrateFor } from './broadcast-rules.js';
-import { recorderMimeType } from './broadcast-recorder.js';
+import { encodingPath } from './broadcast-recorder.js';
 import {
   TAG_AUDIO,
   TAG_VIDEO,
@@ -20,17 +20,6 @@ import {
 const KEYFRAME_EVERY_US = 2_000_000;
 /** Frames waiting in the encoder above which new frames are dropped (the machine cannot keep up). */
 const MAX_ENCODE_QUEUE = 3;
-
-/**
- * How this browser encodes: WebCodecs tags, or MediaRecorder's WebM (with its mime type) where WebCodecs'
- * VideoEncoder is missing; null when it can do neither.
- * @returns {{kind: 'webcodecs'} | {kind: 'webm', mimeType: string} | null}
- */
-export function encodingPath() {
-  if (typeof VideoEncoder !== 'undefined') return { kind: 'webcodecs' };
-  const mimeType = recorderMimeType();
-  return mimeType ? { kind: 'webm', mimeType } : null;
-}
 
 /** Why this browser cannot broadcast, or null. */
 export function missingSupport() {

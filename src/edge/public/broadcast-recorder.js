@@ -22,6 +22,17 @@ export function recorderMimeType() {
   return MIME_TYPES.find((t) => MediaRecorder.isTypeSupported(t)) ?? null;
 }
 
+/**
+ * How this browser encodes: WebCodecs tags, or MediaRecorder's WebM (with its mime type) where WebCodecs'
+ * VideoEncoder is missing; null when it can do neither.
+ * @returns {{kind: 'webcodecs'} | {kind: 'webm', mimeType: string} | null}
+ */
+export function encodingPath() {
+  if (typeof VideoEncoder !== 'undefined') return { kind: 'webcodecs' };
+  const mimeType = recorderMimeType();
+  return mimeType ? { kind: 'webm', mimeType } : null;
+}
+
 /** The codec names of a mime type, for the page ("H.264 + Opus"). @param {string} mime */
 export function recorderCodecsLabel(mime) {
   const codecs = /codecs=([^;]+)/.exec(mime)?.[1]?.split(',') ?? [];

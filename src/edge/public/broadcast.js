@@ -7,8 +7,8 @@
 import { api } from './api.js';
 import { socketUrlFor } from './broadcast-rules.js';
 import { IngestLink } from './broadcast-link.js';
-import { LiveEncoder, encodingPath, missingSupport, openSources } from './broadcast-media.js';
-import { RecorderEncoder, recorderCodecsLabel } from './broadcast-recorder.js';
+import { LiveEncoder, missingSupport, openSources } from './broadcast-media.js';
+import { RecorderEncoder, encodingPath, recorderCodecsLabel } from './broadcast-recorder.js';
 import { mountChatWhenAccessible } from './chat.js';
 import { byId } from './dom.js';
 import { formatBitrate, formatViewers, parseStreamEntry } from './format.js';
