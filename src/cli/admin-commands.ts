@@ -16,6 +16,7 @@ import {
   streamerAdd,
   streamerList,
   streamerRemove,
+  parseTranscode,
   streamerSet,
   userAdd,
   userList,
@@ -107,6 +108,10 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
     .option('--category <category>')
     .option('--password <password>', 'set the viewing password')
     .option('--no-password', 'remove the viewing password')
+    .option(
+      '--transcode <mode>',
+      "ladder, passthrough (Source + ladder), off (Source only), or default (the ingress's transcode.mode)",
+    )
     .action(
       (
         o: StoreOpts & {
@@ -117,6 +122,7 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
           description?: string;
           category?: string;
           password?: string | boolean;
+          transcode?: string;
         },
       ) =>
         run(() =>
@@ -130,6 +136,7 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
               description: o.description,
               category: o.category,
               password,
+              transcode: parseTranscode(o.transcode),
             });
             out(`updated streamer ${r.streamer.name}`);
             if (r.generatedKey) out(`new stream key (shown once): ${r.generatedKey}`);

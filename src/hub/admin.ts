@@ -7,7 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { HubError } from './store/errors.js';
-import type { EmojiRecord, Store, StreamerRecord, UserRecord, UserRole } from './store/types.js';
+import type {
+  EmojiRecord,
+  Store,
+  StreamerRecord,
+  StreamerTranscode,
+  UserRecord,
+  UserRole,
+} from './store/types.js';
 import { LIMITS, checkEmojiData, checkEmojiName, checkRole, checkStreamKey } from './store/validate.js';
 
 /** 24 random bytes as base64url: 32 characters, 192 bits. */
@@ -46,6 +53,18 @@ export interface StreamerSetInput {
   rotateKey?: boolean;
   /** Replace the key with this one. */
   key?: string;
+  /** This streamer's transcode mode on every ingress; null: each ingress's own `transcode.mode`. */
+  transcode?: StreamerTranscode | null;
+}
+
+/** `--transcode` as typed: a mode, `default` (null: the ingress decides), or absent (unchanged). */
+export function parseTranscode(value: string | undefined): StreamerTranscode | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'default') return null;
+  if (value === 'ladder' || value === 'passthrough' || value === 'off') return value;
+  throw new HubError('INVALID_VALUE', 'transcode is one of ladder, passthrough, off, default', {
+    transcode: value.slice(0, 32),
+  });
 }
 
 export function streamerSet(store: Store, name: string, patch: StreamerSetInput): StreamerResult {
@@ -55,11 +74,12 @@ export function streamerSet(store: Store, name: string, patch: StreamerSetInput)
   if (!store.streamers.get(name)) throw new HubError('UNKNOWN_NAME', 'no such streamer', { streamer: name });
   // Check the key before changing anything, so a bad key does not leave the profile half-updated.
   if (patch.key !== undefined) checkStreamKey(patch.key, { streamer: name });
-  const profile: { title?: string; description?: string; category?: string; password?: string | null } = {};
+  const profile: Parameters<Store['streamers']['update']>[1] = {};
   if (patch.title !== undefined) profile.title = patch.title;
   if (patch.description !== undefined) profile.description = patch.description;
   if (patch.category !== undefined) profile.category = patch.category;
   if (patch.password !== undefined) profile.password = patch.password;
+  if (patch.transcode !== undefined) profile.transcode = patch.transcode;
   let streamer = store.streamers.update(name, profile);
   const generatedKey = patch.rotateKey ? generateStreamKey() : undefined;
   const newKey = patch.key ?? generatedKey;
@@ -177,12 +197,13 @@ export function formatTable(header: string[], rows: string[][]): string {
 export function formatStreamerTable(list: StreamerRecord[]): string {
   if (list.length === 0) return 'no streamers';
   return formatTable(
-    ['NAME', 'TITLE', 'CATEGORY', 'PASSWORD', 'CREATED', 'LAST LIVE'],
+    ['NAME', 'TITLE', 'CATEGORY', 'PASSWORD', 'TRANSCODE', 'CREATED', 'LAST LIVE'],
     list.map((s) => [
       cell(s.name, 64),
       cell(s.title || '-'),
       cell(s.category || '-', 24),
       s.hasPassword ? 'yes' : 'no',
+      s.transcode ?? 'default',
       date(s.createdAt),
       date(s.lastLiveAt),
     ]),

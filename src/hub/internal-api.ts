@@ -60,7 +60,8 @@ export function addInternalRoutes(
         logger.warn({ ingress: node, code: 'BAD_STREAM_KEY' }, 'publish key refused');
         throw new ApiError('BAD_STREAM_KEY', 'invalid stream key');
       }
-      return { body: { name: s.name, title: s.title, category: s.category, protected: s.hasPassword } };
+      const body = { name: s.name, title: s.title, category: s.category, protected: s.hasPassword };
+      return { body: s.transcode ? { ...body, transcode: s.transcode } : body };
     },
     opts,
   );

@@ -2,6 +2,8 @@
  * The ingress's calls to the hub (cluster-authenticated HTTP): stream-key checks, live/offline reports and
  * thumbnails. Live state is re-reported periodically, so a restarted hub learns it again within seconds.
  */
+import { z } from 'zod';
+import { transcodeMode } from '../common/config/index.js';
 import { TiercastError } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
@@ -9,6 +11,15 @@ import { isWellFormedStreamKey } from '../common/protocol/node-api-limits.js';
 import type { StreamerAuthorizer, StreamerProfile } from './streamer-registry.js';
 
 const TIMEOUT_MS = 3000;
+
+/** The hub's answer to an accepted key; fields this ingress does not know are ignored. */
+const profileSchema = z.object({
+  name: z.string().min(1),
+  title: z.string().optional(),
+  category: z.string().optional(),
+  protected: z.boolean().optional(),
+  transcode: transcodeMode.optional(),
+});
 
 export class HubClient implements StreamerAuthorizer {
   private readonly live = new Set<string>();
@@ -52,7 +63,15 @@ export class HubClient implements StreamerAuthorizer {
     // 400: the hub found the key malformed (its rules may be stricter than ours): still an invalid key.
     if (r.status === 403 || r.status === 400) throw new TiercastError('BAD_STREAM_KEY', 'invalid stream key');
     if (!r.ok) throw new TiercastError('HUB_UNAVAILABLE', `hub answered ${r.status}`);
-    return (await r.json()) as StreamerProfile;
+    const profile = profileSchema.safeParse(await r.json().catch(() => undefined));
+    if (!profile.success) {
+      this.opts.logger.error(
+        { code: 'HUB_UNAVAILABLE', err: profile.error.issues[0]?.message },
+        'the hub accepted a key with an answer this ingress cannot read',
+      );
+      throw new TiercastError('HUB_UNAVAILABLE', 'stream keys cannot be checked right now');
+    }
+    return profile.data;
   }
 
   reportLive(stream: string, live: boolean): void {

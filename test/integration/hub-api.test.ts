@@ -137,6 +137,62 @@ test('the ingress checks keys with the hub; a rotated key stops working at once'
   key = /new stream key \(shown once\): (\S+)/.exec(rotated.stdout)![1]!;
 });
 
+test("a streamer's transcode mode set at the hub applies on the ingress: off is Source only", async () => {
+  if (pub) await stop(pub);
+  pub = undefined;
+  const set = await cli(['streamer', 'set', '--name', 'vault', '--transcode', 'off', '--data-dir', dataDir]);
+  assert.equal(set.code, 0, set.stderr);
+  assert.match((await cli(['streamer', 'list', '--data-dir', dataDir])).stdout, /vault .*\boff\b/);
+  const bad = await cli([
+    'streamer',
+    'set',
+    '--name',
+    'vault',
+    '--transcode',
+    'cheap',
+    '--data-dir',
+    dataDir,
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /INVALID_VALUE.*ladder, passthrough, off, default/);
+  await waitFor('vault offline', () => !net.ingress.live.has('vault'), 15_000);
+  pub = publish(net.rtmpUrl, key, 120);
+  const master = await waitFor(
+    'vault master playlist',
+    async () => {
+      const r = await fetch(`${net.edgeUrl}/live/vault/master.m3u8`);
+      return r.ok ? r.text() : false;
+    },
+    30_000,
+    250,
+  );
+  const renditions = [...master.matchAll(/^(\w+)\/playlist\.m3u8$/gm)].map((m) => m[1]);
+  assert.deepEqual(renditions, ['src'], master);
+  // Back to the ingress's own mode: the ladder again on the next publish.
+  await stop(pub);
+  pub = undefined;
+  const reset = await cli([
+    'streamer',
+    'set',
+    '--name',
+    'vault',
+    '--transcode',
+    'default',
+    '--data-dir',
+    dataDir,
+  ]);
+  assert.equal(reset.code, 0, reset.stderr);
+  assert.match((await cli(['streamer', 'list', '--data-dir', dataDir])).stdout, /vault .*\bdefault\b/);
+  // The tests below watch vault live.
+  await waitFor('vault offline', () => !net.ingress.live.has('vault'), 15_000);
+  pub = publish(net.rtmpUrl, key, 120);
+  await waitFor('vault live again', async () =>
+    (
+      (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string; live: boolean }>
+    ).some((s) => s.name === 'vault' && s.live),
+  );
+});
+
 /** Sends a path exactly as given (like `curl --path-as-is`): fetch would resolve dot segments first. */
 function rawRequest(
   base: string,

@@ -137,9 +137,12 @@ test('formatStreamerTable shows the profile, never keys or hashes, and defuses t
       streamerList(s).map((x) => (x.name === 'bob' ? { ...x, title: 'evil \u001b[31m red' } : x)),
     );
     const lines = table.split('\n');
-    assert.match(lines[0] ?? '', /^NAME\s+TITLE\s+CATEGORY\s+PASSWORD\s+CREATED\s+LAST LIVE$/);
-    assert.match(lines[1] ?? '', /^alice\s+Speedruns\s+games\s+yes\s+2026-01-02 03:04\s+-$/);
-    assert.match(lines[2] ?? '', /^bob\s+evil \?\[31m red\s+-\s+no\s+2026-01-02 03:04\s+2026-05-06 07:08$/);
+    assert.match(lines[0] ?? '', /^NAME\s+TITLE\s+CATEGORY\s+PASSWORD\s+TRANSCODE\s+CREATED\s+LAST LIVE$/);
+    assert.match(lines[1] ?? '', /^alice\s+Speedruns\s+games\s+yes\s+default\s+2026-01-02 03:04\s+-$/);
+    assert.match(
+      lines[2] ?? '',
+      /^bob\s+evil \?\[31m red\s+-\s+no\s+default\s+2026-01-02 03:04\s+2026-05-06 07:08$/,
+    );
     assert.ok(!table.includes(key) && !table.includes('scrypt') && !table.includes('view-password'));
     assert.equal(formatStreamerTable([]), 'no streamers');
   });

@@ -53,6 +53,7 @@ export class FakeStore implements Store {
         description: input.description ?? '',
         category: input.category ?? '',
         hasPassword: input.password !== undefined,
+        transcode: null,
         createdAt: this.clock(),
         lastLiveAt: null,
       };
@@ -252,8 +253,8 @@ function sameTarget(a: SanctionTarget, b: SanctionTarget): boolean {
 }
 
 function publicStreamer(row: StreamerRecord): StreamerRecord {
-  const { name, title, description, category, hasPassword, createdAt, lastLiveAt } = row;
-  return { name, title, description, category, hasPassword, createdAt, lastLiveAt };
+  const { name, title, description, category, hasPassword, transcode, createdAt, lastLiveAt } = row;
+  return { name, title, description, category, hasPassword, transcode, createdAt, lastLiveAt };
 }
 
 function publicUser(row: UserRecord): UserRecord {

@@ -155,6 +155,7 @@ test('streamers: add, get, list, update, markLive, remove, with clear errors', (
         description: 'line 1\nline 2',
         category: 'games',
         hasPassword: false,
+        transcode: null,
         createdAt: 1_000,
         lastLiveAt: null,
       });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { hashSecret, verifyNothing, verifySecret } from '../auth/passwords.js';
 import { HubError } from './errors.js';
 import { isUniqueViolation, type RepoContext } from './repo-context.js';
-import type { StreamerRecord, StreamerRepo } from './types.js';
+import type { StreamerRecord, StreamerRepo, StreamerTranscode } from './types.js';
 import {
   checkCategory,
   checkDescription,
@@ -25,12 +25,15 @@ interface Row {
   description: string;
   category: string;
   has_password: number;
+  transcode: string | null;
   created_at: number;
   last_live_at: number | null;
 }
 
 const COLUMNS =
-  'id, name, title, description, category, password_hash IS NOT NULL AS has_password, created_at, last_live_at';
+  'id, name, title, description, category, password_hash IS NOT NULL AS has_password, transcode, created_at, last_live_at';
+
+const TRANSCODE_MODES: readonly StreamerTranscode[] = ['ladder', 'passthrough', 'off'];
 
 export function keyHint(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 8);
@@ -43,6 +46,7 @@ function toRecord(r: Row): StreamerRecord {
     description: r.description,
     category: r.category,
     hasPassword: r.has_password === 1,
+    transcode: TRANSCODE_MODES.find((m) => m === r.transcode) ?? null,
     createdAt: r.created_at,
     lastLiveAt: r.last_live_at,
   };
@@ -160,8 +164,15 @@ export function createStreamerRepo(ctx: RepoContext): StreamerRepo {
         values.password_hash =
           patch.password === null ? null : hashSecret(checkPassword(patch.password, { streamer: name }));
       }
+      if (patch.transcode !== undefined) {
+        if (patch.transcode !== null && !TRANSCODE_MODES.includes(patch.transcode))
+          throw new HubError('INVALID_VALUE', `transcode is one of ${TRANSCODE_MODES.join(', ')}`, {
+            streamer: name,
+          });
+        values.transcode = patch.transcode;
+      }
       // Column names come from this fixed list, never from input; values are bound.
-      for (const col of ['title', 'description', 'category', 'password_hash'])
+      for (const col of ['title', 'description', 'category', 'password_hash', 'transcode'])
         if (col in values) sets.push(`${col} = @${col}`);
       if (sets.length > 0)
         db.prepare(`UPDATE streamers SET ${sets.join(', ')} WHERE name = @name`).run(values);

@@ -16,9 +16,13 @@ export interface StreamerRecord {
   category: string;
   /** A viewing password is set (the password itself is never returned). */
   hasPassword: boolean;
+  /** How the ingress treats this streamer's video; null: the ingress's own `transcode.mode`. */
+  transcode: StreamerTranscode | null;
   createdAt: number;
   lastLiveAt: number | null;
 }
+
+export type StreamerTranscode = 'ladder' | 'passthrough' | 'off';
 
 export type UserRole = 'user' | 'admin';
 
@@ -81,7 +85,13 @@ export interface StreamerRepo {
   get(name: string): StreamerRecord | undefined;
   update(
     name: string,
-    patch: { title?: string; description?: string; category?: string; password?: string | null },
+    patch: {
+      title?: string;
+      description?: string;
+      category?: string;
+      password?: string | null;
+      transcode?: StreamerTranscode | null;
+    },
   ): StreamerRecord;
   /** Replaces the key; the old one stops working at once. */
   rotateKey(name: string, newKey: string): void;
