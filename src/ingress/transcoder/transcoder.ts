@@ -21,7 +21,8 @@
  */
 import { ProcessError, TiercastError, errorMessage } from '../../common/errors/index.js';
 import { createLogger } from '../../common/logging/index.js';
-import type { RenditionInfo } from '../../common/media.js';
+import { SOURCE_RENDITION_ID, type RenditionInfo } from '../../common/media.js';
+import { tryMediaPacket } from '../flv/media-packet.js';
 import { BoxSplitter } from './fmp4-boxes.js';
 import { CmafSegmenter, type SegmenterOutput } from './cmaf-segmenter.js';
 import { FfmpegProcess } from './ffmpeg-supervisor.js';
@@ -56,6 +57,15 @@ interface Run {
   pendingInit: ({ data: Buffer; info: InitInfo } | undefined)[];
   /** Seconds added to this run's output times. */
   timeOffset: number;
+  /**
+   * Seconds added to every output but the copied Source: the first keyframe's composition offset. ffmpeg's
+   * fragmented mp4 muxer starts each output at decode time 0 (no edit list); the Source's first frame
+   * decodes at the keyframe's DTS and shows at DTS + offset (B-frames), an x264 rendition's (no B-frames)
+   * decodes and shows at that PTS. Without this the Source showed every frame 67 ms (OBS's 2 B-frames at
+   * 30 fps) later than the renditions it switches with. Audio moves with the renditions, so their A/V
+   * relation is as without Source.
+   */
+  presentationShift: number;
   minSegment: number;
   chunks: number;
   ended: boolean;
@@ -197,8 +207,12 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
       const elapsed = Math.max((tag.receivedAt - this.ast) / 1000, this.timelineEnd);
       run.timeOffset = Math.ceil(elapsed / seg - 1e-9) * seg;
     }
+    if (this.options.passthrough === true) {
+      const cts = tryMediaPacket(tag)?.cts ?? 0;
+      run.presentationShift = cts > 0 && cts < 1000 ? cts / 1000 : 0;
+    }
     this.logger.debug(
-      { epoch: run.epoch, timeOffset: run.timeOffset, baseTs: tag.timestamp },
+      { epoch: run.epoch, timeOffset: run.timeOffset, baseTs: tag.timestamp, shift: run.presentationShift },
       'run timeline anchored',
     );
   }
@@ -233,6 +247,7 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
       segmenters: plan.outputs.map(() => undefined),
       pendingInit: plan.outputs.map(() => undefined),
       timeOffset: 0,
+      presentationShift: 0,
       minSegment: this.nextSegment,
       chunks: 0,
       ended: false,
@@ -279,7 +294,7 @@ export class Transcoder extends SafeEmitter<TranscoderEvents> {
       stream: this.stream,
       rendition: output.rendition,
       segmentDurationMs: this.options.segmentDurationMs,
-      timeOffset: run.timeOffset,
+      timeOffset: run.timeOffset + (output.rendition === SOURCE_RENDITION_ID ? 0 : run.presentationShift),
       minSegment: run.minSegment,
       discontinuity: run.epoch > 0,
       sourceKeyframes: this.options.passthrough === true,
