@@ -98,6 +98,8 @@ export function startIngressProc(o: {
   preset?: string;
   /** transcode.mode: ladder (default), passthrough, off. */
   mode?: 'ladder' | 'passthrough' | 'off';
+  /** transcode.chunkDurationMs (default 200). */
+  chunkDurationMs?: number;
   nodeArgs?: string[];
   segments?: number;
   port?: number;
@@ -112,6 +114,7 @@ export function startIngressProc(o: {
         ...(o.ladder ? { ladder: o.ladder } : {}),
         ...(o.preset ? { preset: o.preset } : {}),
         ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.chunkDurationMs ? { chunkDurationMs: o.chunkDurationMs } : {}),
       },
       cache: { segments: o.segments ?? 8 },
     },

@@ -202,6 +202,7 @@ export class LiveStream {
       segmentDurationMs: this.segmentDurationMs,
       chunkDurationMs: transcode.chunkDurationMs,
       preset: transcode.preset,
+      decodeThreads: transcode.decodeThreads,
       sourceHeight: source.height,
       ...(passthrough
         ? {

@@ -63,6 +63,15 @@ test('buildFfmpegPlan: one input pipe, one output pipe per rendition, audio last
   const a = plan.args;
   assert.deepEqual(a.slice(a.indexOf('-i') - 2, a.indexOf('-i') + 2), ['-f', 'flv', '-i', 'pipe:0']);
   assert.equal(a.filter((x) => x === '-i').length, 1);
+  // The source is decoded on one thread (no frame-threading delay) unless configured otherwise.
+  const input = a.slice(0, a.indexOf('-i'));
+  assert.equal(input[input.indexOf('-threads') + 1], '1');
+  const auto = buildFfmpegPlan(defaultTranscodeOptions({ sourceHeight: 360, decodeThreads: 0 }), {
+    hasAudio: true,
+    hasVideo: true,
+  }).args;
+  assert.equal(auto[auto.indexOf('-threads') + 1], '0');
+  assert.ok(auto.indexOf('-threads') < auto.indexOf('-i'), 'a decoder (input) option');
   assert.deepEqual(
     a.filter((x) => x.startsWith('pipe:')),
     ['pipe:0', 'pipe:3', 'pipe:4', 'pipe:5'],

@@ -98,6 +98,11 @@ export const transcodeSchema = z
     segmentDurationMs: z.number().int().min(250).max(10_000).default(1000),
     chunkDurationMs: z.number().int().min(33).max(250).default(200),
     preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']).default('veryfast'),
+    /**
+     * Threads decoding the publisher's video. 1: every frame leaves the decoder as soon as it is decoded;
+     * 0: ffmpeg's frame threading (more decoding throughput for 4K sources, a frame of delay per thread).
+     */
+    decodeThreads: z.number().int().min(0).max(16).default(1),
     maxRestarts: z.number().int().min(0).default(10),
     restartBackoffMs: z.number().int().min(0).default(500),
     /** Watchdog: an ffmpeg fed media that produces no chunk for this long is killed and restarted. */
