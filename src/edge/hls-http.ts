@@ -11,7 +11,7 @@ import type { StreamInfo } from '../common/media.js';
 import { isValidName } from '../common/protocol/index.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMasterPlaylist, parseReloadDirective, targetDurationSeconds } from './hls-playlist.js';
-import { renderedMediaPlaylist, servePart, waitForPlaylist } from './hls-requests.js';
+import { partsPerSegment, renderedMediaPlaylist, servePart, waitForPlaylist } from './hls-requests.js';
 import type { PendingRequest, SegmentSource } from './segment-requests.js';
 
 /** Runs `answer` once the stream named by the route's first parameter is known here and access is allowed. */
@@ -73,7 +73,9 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
             waitAborted = true;
             for (const c of cold) c.cancel();
           });
-          cold.push(waitForPlaylist(stream, r, { msn: 0, part: 0 }, 1, deps.waitMs, () => answer(true)));
+          cold.push(
+            waitForPlaylist(stream, info, r, { msn: 0, part: 0 }, 1, deps.waitMs, () => answer(true)),
+          );
           return;
         }
         count('playlist', '200');
@@ -83,7 +85,6 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
       const cache = stream.renditions.get(r.id);
       const target =
         (cache && renderedMediaPlaylist(cache, info, r)?.targetS) ?? targetDurationSeconds(info, []);
-      const partsPerSegment = Math.max(1, Math.round(info.segmentDurationMs / info.chunkDurationMs));
       // onAborted first: the answer may come synchronously, and a finished response must not be touched.
       const cancel: PendingRequest[] = [];
       res.onAborted(() => {
@@ -91,29 +92,37 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
         for (const c of cancel) c.cancel();
       });
       // RFC 8216bis: a blocking reload is held at most three target durations.
-      const pending = waitForPlaylist(stream, r, directive, partsPerSegment, target * 3000, (outcome) => {
-        if (aborted()) return;
-        if (outcome === 'ready') return answer();
-        if (outcome === 'ahead') {
-          count('playlist', '400');
-          return sendError(
+      const pending = waitForPlaylist(
+        stream,
+        info,
+        r,
+        directive,
+        partsPerSegment(info),
+        target * 3000,
+        (outcome) => {
+          if (aborted()) return;
+          if (outcome === 'ready') return answer();
+          if (outcome === 'ahead') {
+            count('playlist', '400');
+            return sendError(
+              res,
+              '400 Bad Request',
+              'BAD_REQUEST',
+              'the requested part is too far ahead of the live edge',
+              CORS,
+            );
+          }
+          if (outcome === 'gone') return notFound(res, 'playlist', 'STREAM_NOT_FOUND', 'the stream ended');
+          count('playlist', '503');
+          sendError(
             res,
-            '400 Bad Request',
-            'BAD_REQUEST',
-            'the requested part is too far ahead of the live edge',
+            '503 Service Unavailable',
+            'UPSTREAM_TIMEOUT',
+            'the requested part did not arrive in time',
             CORS,
           );
-        }
-        if (outcome === 'gone') return notFound(res, 'playlist', 'STREAM_NOT_FOUND', 'the stream ended');
-        count('playlist', '503');
-        sendError(
-          res,
-          '503 Service Unavailable',
-          'UPSTREAM_TIMEOUT',
-          'the requested part did not arrive in time',
-          CORS,
-        );
-      });
+        },
+      );
       cancel.push(pending);
     });
   });

@@ -5,6 +5,11 @@
  * of the growing segment: a part is then a plain, complete, cacheable response (no open-ended ranges on a
  * resource still being written), which hls.js and Safari both play, and it is the layout Apple's own examples
  * use. Plain HLS clients ignore the part tags and play the segments a few segments behind.
+ *
+ * Chunks much shorter than a part (frame-sized chunks for the push path, `chunkDurationMs` ≤ 100) are
+ * grouped: a part is consecutive chunks of one segment, closed once they reach HLS_PART_MS less half a
+ * chunk (or at the segment's end), so players make five part requests a second, not thirty. Every edge
+ * groups the same chunks the same way, so part numbers agree across edges.
  */
 import { byQuality, type RenditionInfo, type StreamInfo } from '../common/media.js';
 
@@ -22,6 +27,8 @@ export interface PlaylistSegment {
 export interface MediaPlaylistOptions {
   /** PART-TARGET in seconds: constant for the stream, ≥ every part's duration. */
   partTargetS: number;
+  /** Typical part duration (the grouping period, else the target): PART-HOLD-BACK is three of these. */
+  partTypicalS?: number;
   /** Segments, oldest first, whose first chunk is held (a window of the cache). */
   segments: PlaylistSegment[];
   /** Discontinuities before the first listed segment (EXT-X-DISCONTINUITY-SEQUENCE). */
@@ -37,9 +44,29 @@ function quoted(v: string): string {
   return `"${v.replace(/["\r\n]/g, '')}"`;
 }
 
-/** Longest part a rendition can produce: the chunk duration, rounded up to whole audio frames for audio. */
+/** The length LL-HLS parts are grouped to when chunks are short. */
+export const HLS_PART_MS = 200;
+
+/** Parts group chunks when a chunk is at most half a part: the grouping period in seconds, else undefined. */
+export function partPeriodSeconds(info: Pick<StreamInfo, 'chunkDurationMs'>): number | undefined {
+  return info.chunkDurationMs * 2 <= HLS_PART_MS ? HLS_PART_MS / 1000 : undefined;
+}
+
+/** One frame (video) or one AAC frame (audio) of a rendition, seconds; 1/24 s when unknown. */
+function frameSeconds(rendition: RenditionInfo): number {
+  if (rendition.kind === 'audio') return rendition.sampleRate ? 1024 / rendition.sampleRate : 1 / 24;
+  return rendition.frameRate ? 1 / rendition.frameRate : 1 / 24;
+}
+
+/**
+ * Longest part a rendition can produce: the chunk duration, rounded up to whole audio frames for audio.
+ * Grouped: a part closes at the first chunk that takes it to HLS_PART_MS less half a chunk, and a chunk holds
+ * up to a chunk duration plus one frame (ffmpeg cuts a fragment once it reaches its duration).
+ */
 export function partTargetSeconds(info: StreamInfo, rendition: RenditionInfo): number {
   const chunk = info.chunkDurationMs / 1000;
+  const period = partPeriodSeconds(info);
+  if (period !== undefined) return Math.ceil((period + chunk / 2 + frameSeconds(rendition)) * 1000) / 1000;
   if (rendition.kind !== 'audio' || !rendition.sampleRate) return chunk;
   // AAC frames are 1024 samples; an audio chunk holds whole frames, so it can be slightly longer than the
   // video chunk. PART-TARGET must not be exceeded by any part.
@@ -101,8 +128,8 @@ export function buildMediaPlaylist(info: StreamInfo, opts: MediaPlaylistOptions)
     '#EXT-X-VERSION:6',
     `#EXT-X-TARGETDURATION:${target}`,
     `#EXT-X-PART-INF:PART-TARGET=${fixed(opts.partTargetS)}`,
-    // Hold back three parts (the spec's minimum is two): enough to ride out one late part.
-    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${fixed(opts.partTargetS * 3)},HOLD-BACK=${fixed(target * 3)}`,
+    // Hold back three parts (the spec's minimum is two targets): enough to ride out one late part.
+    `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${fixed(Math.max(opts.partTargetS * 2, (opts.partTypicalS ?? opts.partTargetS) * 3))},HOLD-BACK=${fixed(target * 3)}`,
     `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.number ?? 0}`,
     `#EXT-X-DISCONTINUITY-SEQUENCE:${opts.discontinuitySequence}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',

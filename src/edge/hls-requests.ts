@@ -1,7 +1,7 @@
 /**
  * HLS over the relay's cache (domain; no sockets): a rendition's cached segments as the playlist sees them,
- * parts (one chunk each) answered as soon as they exist, and blocking playlist reloads held until the
- * playlist can satisfy them.
+ * parts (one chunk each, or consecutive short chunks grouped: hls-playlist.ts) answered as soon as they
+ * exist, and blocking playlist reloads held until the playlist can satisfy them.
  */
 import {
   ChunkFlags,
@@ -10,11 +10,12 @@ import {
   type RenditionInfo,
   type StreamInfo,
 } from '../common/media.js';
-import type { RenditionCache } from '../common/relay/rendition-cache.js';
+import type { CachedChunk, CachedSegment, RenditionCache } from '../common/relay/rendition-cache.js';
 import type { StreamSubscriber } from '../common/relay/stream-relay.js';
 import {
   buildMediaPlaylist,
   directiveState,
+  partPeriodSeconds,
   partTargetSeconds,
   targetDurationSeconds,
   type PlaylistSegment,
@@ -23,11 +24,71 @@ import type { PendingRequest, SegmentSource } from './segment-requests.js';
 
 const NOTHING: PendingRequest = { cancel: () => undefined };
 
+/** A part: chunks of one segment; `closed` once no chunk will join it. */
+export interface CachedPart {
+  chunks: CachedChunk[];
+  durationS: number;
+  closed: boolean;
+}
+
+/**
+ * A segment's parts. Without a period each chunk is a part (closed). With one, consecutive chunks are
+ * grouped until they reach `periodS` less half a nominal chunk; the segment's last group closes when the
+ * segment is complete.
+ */
+export function segmentParts(
+  seg: CachedSegment,
+  timescale: number,
+  periodS: number | undefined,
+  chunkS: number,
+): CachedPart[] {
+  if (periodS === undefined)
+    return seg.chunks.map((c) => ({ chunks: [c], durationS: c.meta.duration / timescale, closed: true }));
+  const parts: CachedPart[] = [];
+  let open: CachedPart | undefined;
+  for (const c of seg.chunks) {
+    open ??= { chunks: [], durationS: 0, closed: false };
+    open.chunks.push(c);
+    open.durationS += c.meta.duration / timescale;
+    if (open.durationS >= periodS - chunkS / 2 - 1e-9) {
+      open.closed = true;
+      parts.push(open);
+      open = undefined;
+    }
+  }
+  if (open) {
+    open.closed = seg.complete;
+    parts.push(open);
+  }
+  return parts;
+}
+
+const joined = new WeakMap<CachedChunk, Buffer>();
+
+/** A closed part's bytes: its chunks' payloads in order, joined once (keyed by its last chunk). */
+function partBytes(p: CachedPart): Buffer {
+  if (p.chunks.length === 1) return p.chunks[0]!.meta.payload;
+  const last = p.chunks.at(-1)!;
+  let b = joined.get(last);
+  if (!b) {
+    b = Buffer.concat(p.chunks.map((c) => c.meta.payload));
+    joined.set(last, b);
+  }
+  return b;
+}
+
+const partsOf = (seg: CachedSegment, info: StreamInfo, rendition: RenditionInfo): CachedPart[] =>
+  segmentParts(seg, rendition.timescale, partPeriodSeconds(info), info.chunkDurationMs / 1000);
+
 /**
  * The cached segments of a rendition that start at their first chunk, oldest first. When the cache is full
  * its oldest segment is left out: it is the next to be evicted, and a player given it could ask too late.
  */
-export function playlistSegments(cache: RenditionCache, rendition: RenditionInfo): PlaylistSegment[] {
+export function playlistSegments(
+  cache: RenditionCache,
+  info: StreamInfo,
+  rendition: RenditionInfo,
+): PlaylistSegment[] {
   const oldest = cache.oldestSegment();
   const last = cache.last?.segment;
   if (oldest === undefined || last === undefined) return [];
@@ -46,10 +107,13 @@ export function playlistSegments(cache: RenditionCache, rendition: RenditionInfo
       startS: head.decodeTime / rendition.timescale,
       complete: seg.complete || n < last,
       discontinuity: hasFlag(head, ChunkFlags.DISCONTINUITY),
-      parts: seg.chunks.map((c) => ({
-        durationS: c.meta.duration / rendition.timescale,
-        independent: rendition.kind === 'audio' || hasFlag(c.meta, ChunkFlags.KEYFRAME),
-      })),
+      // Only closed parts are listed: a listed part never changes.
+      parts: partsOf(seg, info, rendition)
+        .filter((p) => p.closed)
+        .map((p) => ({
+          durationS: p.durationS,
+          independent: rendition.kind === 'audio' || hasFlag(p.chunks[0]!.meta, ChunkFlags.KEYFRAME),
+        })),
     });
   }
   return out;
@@ -81,11 +145,12 @@ export function renderedMediaPlaylist(
   if (!last) return undefined;
   const hit = rendered.get(cache);
   if (hit && hit.last === last && hit.info === info && hit.rendition === rendition) return hit.playlist;
-  const segments = playlistSegments(cache, rendition);
+  const segments = playlistSegments(cache, info, rendition);
   if (!segments.length) return undefined;
   const discontinuities = segments.filter((s, i) => i > 0 && s.discontinuity).length;
   const text = buildMediaPlaylist(info, {
     partTargetS: partTargetSeconds(info, rendition),
+    partTypicalS: partPeriodSeconds(info),
     segments,
     discontinuitySequence: Math.max(0, info.epoch - discontinuities),
   });
@@ -100,11 +165,23 @@ export function renderedMediaPlaylist(
  */
 export function newestInCache(
   cache: RenditionCache,
+  info: StreamInfo,
+  rendition: RenditionInfo,
 ): { segment: number; parts: number; complete: boolean } | undefined {
   const last = cache.last;
   const seg = last && cache.segment(last.segment);
   if (!seg || seg.chunks[0]?.meta.chunk !== 0) return undefined;
-  return { segment: seg.number, parts: seg.chunks.length, complete: seg.complete };
+  const parts =
+    partPeriodSeconds(info) === undefined
+      ? seg.chunks.length
+      : partsOf(seg, info, rendition).filter((p) => p.closed).length;
+  return { segment: seg.number, parts, complete: seg.complete };
+}
+
+/** Parts per segment as a player counts them (the Advance Part Limit is in parts). */
+export function partsPerSegment(info: StreamInfo): number {
+  const partS = partPeriodSeconds(info) ?? info.chunkDurationMs / 1000;
+  return Math.max(1, Math.round(info.segmentDurationMs / 1000 / partS));
 }
 
 /**
@@ -113,6 +190,7 @@ export function newestInCache(
  */
 export function waitForPlaylist(
   relay: SegmentSource,
+  info: StreamInfo,
   rendition: RenditionInfo,
   directive: { msn: number; part: number | undefined },
   partsPerSegment: number,
@@ -121,7 +199,7 @@ export function waitForPlaylist(
 ): PendingRequest {
   const state = () => {
     const cache = relay.renditions.get(rendition.id);
-    return cache ? directiveState(newestInCache(cache), directive, partsPerSegment) : 'wait';
+    return cache ? directiveState(newestInCache(cache, info, rendition), directive, partsPerSegment) : 'wait';
   };
   const now = state();
   if (now !== 'wait') {
@@ -152,9 +230,10 @@ export function waitForPlaylist(
 }
 
 /**
- * One part (chunk `part` of segment `segment`): answered from the cache, or as soon as it arrives (a
- * preload hint asks for the next part before it exists). Not found if it fell out of the cache, if its
- * segment ended with fewer parts, or if it does not arrive within `waitMs`.
+ * One part (part `part` of segment `segment`: a chunk, or a group of short chunks): answered from the cache
+ * once it is closed, or as soon as it closes (a preload hint asks for the next part before it exists). Not
+ * found if it fell out of the cache, if its segment ended with fewer parts, or if it does not close within
+ * `waitMs`.
  */
 export function servePart(
   relay: SegmentSource,
@@ -165,20 +244,29 @@ export function servePart(
   done: (data: Buffer | undefined) => void,
 ): PendingRequest {
   const cache = relay.renditions.get(rendition);
-  if (!cache || relay.state !== 'live') {
+  const info = relay.info;
+  const r = info?.renditions.find((x) => x.id === rendition);
+  if (!cache || !info || !r || relay.state !== 'live') {
     done(undefined);
     return NOTHING;
   }
-  const have = cache.segment(segment)?.chunks.find((c) => c.meta.chunk === part);
-  if (have) {
-    done(have.meta.payload);
-    return NOTHING;
-  }
-  const last = cache.last;
-  // Behind the newest position (evicted, or a part its segment never had), or more than a segment ahead.
-  const behind = last && (segment < last.segment || (segment === last.segment && part <= last.chunk));
-  if (behind || (last && segment > last.segment + 1)) {
-    done(undefined);
+  /** The part's bytes, 'wait' while it may still close, undefined when it never will. */
+  const look = (): Buffer | 'wait' | undefined => {
+    const seg = cache.segment(segment);
+    // Joined mid-segment: its parts cannot be counted from its start.
+    if (seg && seg.chunks[0]?.meta.chunk !== 0) return undefined;
+    const p = seg && partsOf(seg, info, r)[part];
+    if (p?.closed) return partBytes(p);
+    const last = cache.last;
+    if (!last) return 'wait';
+    // Evicted or never had it (a complete or older segment), or more than a segment ahead.
+    if (segment < last.segment || (segment === last.segment && seg?.complete)) return undefined;
+    if (segment > last.segment + 1) return undefined;
+    return 'wait';
+  };
+  const now = look();
+  if (now !== 'wait') {
+    done(now);
     return NOTHING;
   }
   let finished = false;
@@ -193,9 +281,9 @@ export function servePart(
     onInfo: () => undefined,
     onInit: () => undefined,
     onChunk: (c) => {
-      if (c.meta.rendition !== rendition) return;
-      if (c.meta.segment === segment && c.meta.chunk === part) finish(c.meta.payload);
-      else if (c.meta.segment > segment) finish(undefined);
+      if (c.meta.rendition !== rendition || c.meta.segment < segment) return;
+      const state = look();
+      if (state !== 'wait') finish(state);
     },
     onEnd: () => finish(undefined),
   };

@@ -48,6 +48,8 @@ export async function startNetwork(
     intermediates?: number;
     ladder?: Array<{ id: string; height: number; videoBitrateKbps: number }>;
     segments?: number;
+    /** transcode.chunkDurationMs (default 200). */
+    chunkDurationMs?: number;
     hub?: HubNode;
     hubUrl?: string;
     /** Where the nodes log (default: the silent test logger). */
@@ -71,6 +73,7 @@ export async function startNetwork(
           { id: 'v240', height: 240, videoBitrateKbps: 300 },
         ],
         restartBackoffMs: 100,
+        ...(opts.chunkDurationMs ? { chunkDurationMs: opts.chunkDurationMs } : {}),
       },
       cache: { segments: opts.segments ?? 8 },
       thumbnailIntervalMs: 1000,

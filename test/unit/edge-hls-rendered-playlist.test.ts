@@ -4,8 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RenditionCache } from '../../src/common/relay/rendition-cache.js';
-import { renderedMediaPlaylist } from '../../src/edge/hls-requests.js';
+import { RenditionCache, type CachedChunk } from '../../src/common/relay/rendition-cache.js';
+import type { StreamSubscriber } from '../../src/common/relay/stream-relay.js';
+import { renderedMediaPlaylist, servePart } from '../../src/edge/hls-requests.js';
 import { ChunkFlags } from '../../src/common/media.js';
 import { makeChunk, makeInfo, makeSegment } from '../helpers/fakes.js';
 import { parseMediaPlaylist, violations } from '../helpers/hls-conformance.js';
@@ -88,4 +89,72 @@ test('an evicted segment leaves the playlist, and a restart (new stream info) re
   );
   assert.equal(d.p.mediaSequence, 20);
   assert.equal(d.p.discontinuitySequence, 1);
+});
+
+/** A segment of 30 one-frame chunks (33 ms at 30 fps), as `chunkDurationMs: 33` makes. */
+function frameChunks(segment: number, upTo = 30): CachedChunk[] {
+  return Array.from({ length: upTo }, (_, i) => {
+    const c = makeChunk('v720', segment, i, { end: i === 29 });
+    c.meta.decodeTime = segment * 90000 + i * 3000;
+    c.meta.duration = 3000;
+    return c;
+  });
+}
+
+test('frame-sized chunks are grouped into 200 ms parts, listed once closed and served as one response', async () => {
+  const frames = { ...info, chunkDurationMs: 33 };
+  const cache = new RenditionCache('v720', 4);
+  for (const c of frameChunks(10)) cache.add(c);
+  for (const c of frameChunks(11, 14)) cache.add(c); // 14 frames: two closed parts, one open
+  const { p, body } = playlist(cache, frames);
+  // Five parts of six frames per segment; the open third part of segment 11 is not listed yet.
+  const parts = [...body.toString().matchAll(/#EXT-X-PART:DURATION=([\d.]+),URI="(\d+\.\d+)\.m4s"/g)];
+  assert.deepEqual(
+    parts.map((m) => [m[2], m[1]]),
+    [...[0, 1, 2, 3, 4].map((k) => [`10.${k}`, '0.200']), ['11.0', '0.200'], ['11.1', '0.200']],
+  );
+  assert.deepEqual(
+    p.trailingParts.map((x) => x.uri),
+    ['11.0.m4s', '11.1.m4s'],
+  );
+  assert.equal(p.preloadHint, '11.2.m4s');
+  assert.ok(p.partTarget >= 0.2 && p.partTarget <= 0.25, `PART-TARGET ${p.partTarget}`);
+
+  // A part is its six chunks' payloads in order, one body.
+  const relay = {
+    info: frames,
+    state: 'live' as const,
+    renditions: new Map([['v720', cache]]),
+    listeners: new Set<StreamSubscriber>(),
+    listen(l: StreamSubscriber) {
+      this.listeners.add(l);
+    },
+    detach(l: StreamSubscriber) {
+      this.listeners.delete(l);
+    },
+  };
+  const part = (s: number, k: number) =>
+    new Promise<Buffer | undefined>((resolve) => servePart(relay, 'v720', s, k, 2000, resolve));
+  const expected = Buffer.concat(
+    frameChunks(10)
+      .slice(6, 12)
+      .map((c) => c.meta.payload),
+  );
+  assert.deepEqual(await part(10, 1), expected);
+  assert.equal(await part(10, 5), undefined, 'a complete segment has five parts');
+  // The open part is answered when its sixth frame arrives (a preload hint's request).
+  const waiting = part(11, 2);
+  const more = frameChunks(11).slice(14, 18);
+  for (const c of more) {
+    cache.add(c);
+    for (const l of relay.listeners) l.onChunk(c);
+  }
+  assert.deepEqual(
+    await waiting,
+    Buffer.concat(
+      frameChunks(11)
+        .slice(12, 18)
+        .map((c) => c.meta.payload),
+    ),
+  );
 });

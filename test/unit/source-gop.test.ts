@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { passthroughSegmentMs, snapFrameRate } from '../../src/ingress/transcoder/source-gop.js';
+import { nearestStandardRate, passthroughSegmentMs, snapFrameRate } from '../../src/ingress/transcoder/source-gop.js';
 
 test('a whole-second GOP at an integer frame rate is the segment duration as measured', () => {
   assert.equal(passthroughSegmentMs(2000, 200, 30), 2000);
@@ -21,4 +21,12 @@ test('a rate that is not a broadcast rate is not trusted; intervals a segment ca
   assert.equal(passthroughSegmentMs(200, 200, 30), undefined);
   assert.equal(passthroughSegmentMs(12_000, 200, 30), undefined);
   assert.equal(passthroughSegmentMs(Infinity, 200, 30), undefined);
+});
+
+test('a rate read from one or two frames with millisecond timestamps is taken as the broadcast rate near it', () => {
+  assert.equal(nearestStandardRate(1000 / 33, 0.04), 30);
+  assert.equal(nearestStandardRate(2000 / 67, 0.02), 30);
+  assert.equal(nearestStandardRate(1000 / 17, 0.04), 60);
+  assert.equal(nearestStandardRate(1000 / 42, 0.04), 24);
+  assert.equal(nearestStandardRate(27, 0.04), undefined, 'nothing near: the measured rate stays');
 });

@@ -6,6 +6,7 @@
 import { createFile, MP4BoxBuffer, type Movie } from 'mp4box';
 import { TiercastError } from '../../common/errors/index.js';
 import type { RenditionInfo, TrackKind } from '../../common/media.js';
+import { nearestStandardRate } from './source-gop.js';
 
 export interface InitInfo {
   kind: TrackKind;
@@ -92,10 +93,14 @@ export function renditionInfoOf(
   info: InitInfo,
   firstMoof: { sampleCount: number; duration: number },
 ): RenditionInfo {
-  const frameRate =
+  const measured =
     info.kind === 'video' && firstMoof.duration > 0
-      ? Math.round(((firstMoof.sampleCount * info.timescale) / firstMoof.duration) * 1000) / 1000
+      ? (firstMoof.sampleCount * info.timescale) / firstMoof.duration
       : undefined;
+  // Few frames (frame-sized chunks) measure the rate coarsely: near a broadcast rate, take that rate.
+  const tolerance = firstMoof.sampleCount < 6 ? 0.04 / firstMoof.sampleCount : 0;
+  const rate = measured === undefined ? undefined : (nearestStandardRate(measured, tolerance) ?? measured);
+  const frameRate = rate === undefined ? undefined : Math.round(rate * 1000) / 1000;
   return {
     id: output.rendition,
     kind: info.kind,

@@ -21,6 +21,18 @@ export function snapFrameRate(fps: number): number | undefined {
 }
 
 /**
+ * The broadcast rate near `fps` (within `tolerance`, relative), else undefined: a rate measured over one or
+ * two frames with millisecond timestamps (33 ms at 30 fps reads 30.303) is off by up to ~3 %, too coarse to
+ * tell 30 from 29.97, so a whole rate in reach is preferred, then the nearest.
+ */
+export function nearestStandardRate(fps: number, tolerance: number): number | undefined {
+  const near = STANDARD_RATES.filter((r) => Math.abs(fps - r) / r <= tolerance);
+  const whole = near.filter((r) => Number.isInteger(r));
+  const pool = whole.length ? whole : near;
+  return pool.sort((a, b) => Math.abs(fps - a) - Math.abs(fps - b))[0];
+}
+
+/**
  * The segment duration in ms for a source whose first two keyframes are `gapMs` apart, or undefined if
  * that interval cannot be a segment: not longer than a chunk, or longer than MAX_SOURCE_GOP_MS. Without a
  * declared standard frame rate, the timestamps are taken as they are.
