@@ -137,6 +137,11 @@ async function edgeVideoTime(name: string): Promise<number> {
   assert.fail(`${name} does not play from the edge: ${last}`);
 }
 
+/** ffmpeg processes the SRT front started (SupervisedProcess logs each spawn with its arguments). */
+function srtFfmpegSpawns(): string[] {
+  return logs.filter((l) => l.includes('"module":"srt"') && l.includes('ffmpeg spawned'));
+}
+
 async function publishRejected(code: string): Promise<number> {
   const text = await ingress.metrics.registry.metrics();
   const re = new RegExp(`tiercast_ingress_publish_rejected_total\\{[^}]*code="${code}"[^}]*\\} (\\d+)`);
@@ -154,6 +159,10 @@ describe('SRT ingest', () => {
     const second = await edgeVideoTime('cam');
     assert.ok(second > first + 1, `the edge's video time advances (${first} → ${second})`);
     assert.ok(liveAfterMs < 15_000, `live within 15 s (took ${liveAfterMs} ms)`);
+    const spawns = srtFfmpegSpawns();
+    assert.equal(spawns.length, 1, 'one ffmpeg listener for the publish');
+    assert.match(spawns[0]!, /mode=listener/);
+    assert.equal(spawns[0]!.includes(KEYS.cam), false, "the key is not in ffmpeg's arguments");
     c.stop();
     const gone = await c.exited;
     assert.notEqual(gone.stderr.includes('rejected'), true, gone.stderr);
@@ -162,12 +171,14 @@ describe('SRT ingest', () => {
 
   it('a wrong key is refused in the handshake: the caller fails at once, nothing goes live', async () => {
     const before = await publishRejected('BAD_STREAM_KEY');
+    const spawnsBefore = srtFfmpegSpawns().length;
     const c = srtCaller('not-a-key-of-anyone-0000');
     const r = await c.exited;
     assert.notEqual(r.code, 0, 'the SRT caller fails');
     assert.match(r.stderr, /reject/i, `the caller is told it was rejected: ${r.stderr}`);
     assert.ok(r.ms < 3000, `refused at once (${r.ms} ms), not by a timeout`);
     assert.equal(ingress.live.size, 0);
+    assert.equal(srtFfmpegSpawns().length, spawnsBefore, 'no ffmpeg was started for a wrong key');
     assert.equal(
       await publishRejected('BAD_STREAM_KEY'),
       before + 1,
@@ -176,6 +187,7 @@ describe('SRT ingest', () => {
     const forPlayer = srtCaller(`#!::r=${KEYS.cam},m=request`);
     assert.notEqual((await forPlayer.exited).code, 0, 'm=request (a player) is not a publish');
     assert.equal(ingress.live.size, 0);
+    assert.equal(srtFfmpegSpawns().length, spawnsBefore);
   });
 
   it('the access-control form #!::r=KEY,m=publish works too', async () => {
