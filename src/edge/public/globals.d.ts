@@ -17,6 +17,10 @@ interface TiercastPageApi {
   readonly transport: 'ws' | 'dash' | 'hls' | 'none';
   /** Which player plays HLS: hls.js over MSE or the browser's built-in one; null on another transport. */
   readonly hlsPlayer: 'hls.js' | 'native' | null;
+  /** What decodes the WebSocket transport's media: WebCodecs onto a canvas (?player=webcodecs) or MSE. */
+  readonly player: 'webcodecs' | 'mse';
+  /** The WebCodecs player's counters (frames decoded/drawn/dropped, audio samples, jitter), else null. */
+  webcodecs(): Record<string, number | string | boolean | null> | null;
   /** The transports given up on, in order, and why. */
   readonly fallbacks: ReadonlyArray<{ transport: string; reason: string }>;
   latency(): number | null;
@@ -64,4 +68,6 @@ declare var MediaStreamTrackProcessor:
 declare class AudioWorkletProcessor {
   readonly port: MessagePort;
 }
+/** The AudioWorkletGlobalScope's sample rate (playout-audio-worklet.js). */
+declare const sampleRate: number;
 declare function registerProcessor(name: string, processor: new () => AudioWorkletProcessor): void;

@@ -4,6 +4,7 @@
 // window.tiercast for tests and benchmarks.
 
 import { WsPlayer } from './ws-player.js';
+import { WebCodecsPlayer, webCodecsAvailable } from './webcodecs-player.js';
 import { baseOfSocketUrl, watchEdgeList } from './edge-list.js';
 import { EdgeFailover } from './http-failover.js';
 import { DashPlayer } from './dash-player.js';
@@ -58,6 +59,12 @@ const volumeSlider = byId('volume', HTMLInputElement);
 const params = new URLSearchParams(location.search);
 const choice = chooseTransport(params.get('transport'), browserCapabilities(video));
 const target = Number(params.get('target'));
+/**
+ * The WebSocket transport's decoder: MSE by default; `?player=webcodecs` decodes with WebCodecs onto a canvas
+ * (webcodecs-player.js) where the browser has VideoDecoder, AudioDecoder and AudioWorklet. Opt-in until the
+ * bench's glass-to-glass probe and every browser suite have run through it.
+ */
+const useWebCodecs = params.get('player') === 'webcodecs' && webCodecsAvailable();
 /** `?quality=src`: start with that rendition (a link to Source) once the player lists it; then the menu rules. */
 let wantedQuality = params.get('quality');
 const name = streamNameFromPath(location.pathname);
@@ -168,6 +175,10 @@ function exposeApi() {
       const t = currentTransport();
       return t === 'hls' ? 'hls.js' : t === 'native' ? 'native' : null;
     },
+    get player() {
+      return player instanceof WebCodecsPlayer ? 'webcodecs' : 'mse';
+    },
+    webcodecs: () => (player instanceof WebCodecsPlayer ? player.webcodecsStats() : null),
     get fallbacks() {
       return chain ? [...chain.failures] : [];
     },
@@ -345,12 +356,10 @@ function createPlayer(t, name, hooks) {
     case 'ws': {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const options = target > 0 ? { targetLatency: target } : {};
-      const ws = new WsPlayer({
-        ...common,
-        url: `${scheme}://${location.host}${path}/ws`,
-        stream: name,
-        options,
-      });
+      const wsParams = { ...common, url: `${scheme}://${location.host}${path}/ws`, stream: name, options };
+      const ws = useWebCodecs
+        ? new WebCodecsPlayer({ ...wsParams, canvas: pictureCanvas() })
+        : new WsPlayer(wsParams);
       // When this edge dies, is cut off or is full, the player moves to the next edge without a reload.
       edges ??= watchEdgeList(name);
       ws.setFailover(edges.urls);
@@ -375,6 +384,23 @@ function createPlayer(t, name, hooks) {
     case 'native':
       return new NativeHlsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
   }
+}
+
+/**
+ * The canvas the WebCodecs player draws on, in place of the <video> (which stays, hidden, as the model of the
+ * mute and volume controls). A probe reads it with drawImage like a video.
+ */
+function pictureCanvas() {
+  let canvas = document.getElementById('picture');
+  if (!(canvas instanceof HTMLCanvasElement)) {
+    canvas = document.createElement('canvas');
+    canvas.id = 'picture';
+    canvas.className = 'picture';
+    canvas.setAttribute('aria-label', 'Live video');
+    video.after(canvas);
+  }
+  video.hidden = true;
+  return /** @type {HTMLCanvasElement} */ (canvas);
 }
 
 /**
