@@ -131,6 +131,7 @@ test(
       }
       console.log(`# webcodecs read-out latency ${latencies.map((l) => l.toFixed(3)).join(' ')} s`, {
         jitterMs: s.jitterMs,
+        full: await stats(page),
         bufferMs: s.bufferMs,
         dropped: s.framesDropped,
         underruns: s.underruns,

@@ -18,8 +18,8 @@ export const JITTER_WINDOW = 150;
 export const HEADROOM_FRAMES = 1.5;
 /** How fast the offset shrinks when the target drops: ms of offset per ms of local time (10 % faster play). */
 export const CATCH_UP_RATE = 0.1;
-/** Behind the target by more than this (ms), the clock jumps instead of catching up gradually. */
-export const JUMP_MS = 1000;
+/** Behind the target by more than this (ms), the clock jumps (drops that much) instead of catching up gradually. */
+export const JUMP_MS = 250;
 /** An audio position older than this (ms) no longer drives the clock (the worklet ran dry or stopped). */
 export const AUDIO_STALE_MS = 250;
 

@@ -24,6 +24,8 @@ const MAX_QUEUED_FRAMES = 90;
 /** Audio behind the wall clock by more than this (s): trim it; ahead by more than this: hold it. */
 const AUDIO_TRIM_S = 0.12;
 const AUDIO_HOLD_S = 0.15;
+/** Arrivals in the first this many ms are forgotten once past them (ms). */
+const WARMUP_MS = 2000;
 /** No new frame shown for this long (ms) while playing counts as a stall. */
 const STALL_MS = 500;
 
@@ -66,6 +68,11 @@ export class WebCodecsSink {
     this.jitter = new ArrivalJitter();
     /** @type {number | null} local ms the last measured chunk arrived */
     this.lastArrival = null;
+    /** The shortest time seen between ingress receiving a chunk and the edge sending it (ms). */
+    this.quickestSend = Infinity;
+    /** @type {number | null} */
+    this.firstArrivalAt = null;
+    this.warmedUp = false;
     this.clock = new PlayoutClock();
     this.frameSec = 1 / 30;
     /** @type {VideoFrame[]} decoded, waiting for their time */
@@ -157,20 +164,33 @@ export class WebCodecsSink {
     if (r.kind === 'video') this.videoChunk(f, r, track, samples, start, end);
     else this.audioChunk(r, track, samples, end);
     // The jitter buffer measures the kind that drives the picture: video (audio when there is no video).
-    if (r.kind === 'video' || !this.hasVideo()) this.measureArrival(start, end);
+    if (r.kind === 'video' || !this.hasVideo()) this.measureArrival(f, start, end);
   }
 
   /**
-   * A chunk that arrives right behind the previous one is part of a backlog (the edge's opening burst of the
-   * current segment, or what queued up behind a late chunk): its lateness says how old the burst is, not how
-   * the network jitters, so only the first chunk of a run counts (a late one counts, it is the real jitter).
-   * @param {number} start @param {number} end seconds
+   * A chunk the edge sent late against when ingress received it (more than a chunk later than the quickest)
+   * is part of a backlog: the edge's opening burst of the current segment, or a resume after a reconnect. Its
+   * lateness says how old the burst is, not how the path jitters, so it is not measured. Of the others, one
+   * arriving right behind the previous one (queued behind it) is not measured either: the first of a run is
+   * the late one.
+   * @param {ChunkFrame} f @param {number} start @param {number} end seconds
    */
-  measureArrival(start, end) {
+  measureArrival(f, start, end) {
     const now = localNow();
+    const chunkMs = (end - start) * 1000;
+    const held = f.sentTime - f.ingressTime;
+    if (Number.isFinite(held)) this.quickestSend = Math.min(this.quickestSend, held);
+    if (held > this.quickestSend + chunkMs) return;
+    // The first seconds measure the page starting (decoders, the worklet module) more than the path: once
+    // past them, the window starts over (the offset reached so far stays until new figures move it).
+    this.firstArrivalAt ??= now;
+    if (!this.warmedUp && now - this.firstArrivalAt > WARMUP_MS) {
+      this.warmedUp = true;
+      this.jitter.reset();
+    }
     const prev = this.lastArrival;
     this.lastArrival = now;
-    if (prev !== null && now - prev >= ((end - start) * 1000) / 4) this.jitter.add(start, now);
+    if (prev === null || now - prev >= chunkMs / 4) this.jitter.add(start, now);
   }
 
   hasVideo() {
@@ -515,6 +535,8 @@ export class WebCodecsPlayer extends WsPlayer {
     return {
       ...s.stats,
       jitterMs: s.jitter.jitterMs(),
+      latenessMedianMs: s.jitter.quantile(0.5),
+      latenessMinMs: s.jitter.quantile(0),
       // The buffer: how far behind the earliest-arriving chunk's time the clock plays.
       bufferMs: s.clock.offset === null ? null : s.clock.offset - (s.jitter.quantile(0) ?? 0),
       audioClock: s.clock.audioDriven(localNow()),
