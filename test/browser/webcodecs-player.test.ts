@@ -2,7 +2,7 @@
  * Headless Chromium plays /watch/NAME?player=webcodecs through ingress → intermediate → edge with the WebCodecs
  * player: the picture is drawn on a canvas that a probe reads with drawImage (and it changes), the audio is
  * decoded into the AudioWorklet (which drives the clock), the latency read-out works, the quality menu switches
- * renditions at a keyframe (the canvas takes the new size), and a publisher that stops and starts again plays
+ * renditions at a keyframe (the canvas takes the new size), a transcoder crash (new inits) and a publisher that stops and starts again plays
  * on without a page reload. Without the parameter the page still plays with MSE.
  */
 import { after, before, test } from 'node:test';
@@ -84,7 +84,7 @@ async function drawsNewPictures(page: Page, label: string): Promise<void> {
 }
 
 test(
-  '?player=webcodecs: canvas picture, audio through the worklet, latency, quality switch, publisher restart',
+  '?player=webcodecs: canvas picture, audio through the worklet, latency, quality switch, transcoder crash, publisher restart',
   { timeout: 180_000 },
   async () => {
     const page = await browser.newPage();
@@ -160,8 +160,24 @@ test(
       await page.click('#unmute');
       assert.equal(await page.evaluate(() => document.querySelector('video')!.muted), false);
 
-      // The publisher stops and starts again: the page waits, then plays the new stream without a reload.
+      // A transcoder crash: a new epoch with new init segments; the decoder is reconfigured at a keyframe.
       await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
+      const pid = net.ingress.live.get('cam')!.transcoderPid!;
+      process.kill(pid, 'SIGKILL');
+      await waitFor('transcoder restarted', () => {
+        const p = net.ingress.live.get('cam')?.transcoderPid;
+        return p !== undefined && p !== pid;
+      });
+      const drawn = (await stats(page))!.framesDrawn;
+      await waitFor(
+        'frames drawn after the transcoder crash',
+        async () => ((await stats(page))?.framesDrawn ?? 0) > drawn + 60,
+        30_000,
+        200,
+      );
+      await drawsNewPictures(page, 'after the transcoder crash');
+
+      // The publisher stops and starts again: the page waits, then plays the new stream without a reload.
       await stop(pub);
       await waitFor(
         'offline shown',

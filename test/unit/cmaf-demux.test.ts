@@ -167,7 +167,7 @@ test('broken bytes are refused with a code, not misread', async () => {
   assert.throws(
     () => parseInit(new Uint8Array([0, 0, 0, 8, 0x66, 0x74, 0x79, 0x70])),
     (e: unknown) => {
-      return e instanceof DemuxError && e.code === 'MEDIA_MALFORMED_CMAF';
+      return e instanceof DemuxError && e.code === 'PROTOCOL_MALFORMED_FRAME';
     },
   );
   const file = await encode([

@@ -3,13 +3,17 @@
 // moof+mdat pairs) gives its samples with decode and presentation times and key flags. Pure: no DOM, so it
 // is unit-tested in Node with chunks ffmpeg and the ingress write.
 
-/** Thrown for bytes that are not CMAF this demuxer understands; `code` is stable. */
+/**
+ * Thrown for bytes that are not CMAF this demuxer understands; `code` is stable: the chunk is part of a frame
+ * the edge sent, so it is the page's PROTOCOL_MALFORMED_FRAME (frames.js), logged in the console, the message
+ * dropped.
+ */
 export class DemuxError extends Error {
   /** @param {string} message */
   constructor(message) {
     super(message);
     this.name = 'DemuxError';
-    this.code = 'MEDIA_MALFORMED_CMAF';
+    this.code = 'PROTOCOL_MALFORMED_FRAME';
   }
 }
 
