@@ -176,6 +176,8 @@ function exposeApi() {
       return t === 'hls' ? 'hls.js' : t === 'native' ? 'native' : null;
     },
     get player() {
+      // Before the first player exists: the decoder it will use.
+      if (!player) return useWebCodecs && currentTransport() === 'ws' ? 'webcodecs' : 'mse';
       return player instanceof WebCodecsPlayer ? 'webcodecs' : 'mse';
     },
     webcodecs: () => (player instanceof WebCodecsPlayer ? player.webcodecsStats() : null),
