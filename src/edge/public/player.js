@@ -346,6 +346,11 @@ function createPlayer(t, name, hooks) {
     video.load();
     video.playbackRate = 1;
   }
+  if (t !== 'ws' || !useWebCodecs) {
+    // A transport after a failed WebCodecs player plays on the <video> again.
+    document.getElementById('picture')?.remove();
+    video.hidden = false;
+  }
   const common = {
     video,
     onStatus: hooks.onStatus,
