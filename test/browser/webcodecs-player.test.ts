@@ -222,3 +222,42 @@ test('without ?player the WebSocket transport still plays through MSE', { timeou
     await page.close();
   }
 });
+
+test(
+  'a WebCodecs decoder that refuses the stream: the page falls back to MSE on the same socket',
+  { timeout: 90_000 },
+  async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      // This browser's H.264 decoder "cannot" take the stream.
+      await page.addInitScript(() => {
+        VideoDecoder.prototype.configure = function () {
+          throw new DOMException('unsupported', 'NotSupportedError');
+        };
+      });
+      await page.goto(`${net.edgeUrl}/watch/cam?player=webcodecs`);
+      await waitFor(
+        'video playing after the fallback',
+        async () => (await page.evaluate(() => document.querySelector('video')!.currentTime)) > 1,
+        40_000,
+        200,
+      );
+      assert.equal(await page.locator('video').isVisible(), true);
+      assert.equal(await page.locator('canvas#picture').count(), 0);
+      assert.equal(await page.evaluate(() => window.tiercast.player), 'mse');
+      assert.equal(
+        await page.evaluate(() => window.tiercast.transport),
+        'ws',
+        'MSE over the WebSocket, not HLS',
+      );
+      const fallbacks = await page.evaluate(() => window.tiercast.fallbacks);
+      assert.equal(fallbacks[0]?.transport, 'ws');
+      assert.match(fallbacks[0]?.reason ?? '', /cannot decode avc1/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+);

@@ -65,6 +65,8 @@ const target = Number(params.get('target'));
  * bench's glass-to-glass probe and every browser suite have run through it.
  */
 const useWebCodecs = params.get('player') === 'webcodecs' && webCodecsAvailable();
+/** Whether the WebCodecs player was tried: a second `ws` in the order is the MSE player, its fallback. */
+let webCodecsTried = false;
 /** `?quality=src`: start with that rendition (a link to Source) once the player lists it; then the menu rules. */
 let wantedQuality = params.get('quality');
 const name = streamNameFromPath(location.pathname);
@@ -314,7 +316,8 @@ function main() {
 /** @param {string} name */
 function startPlayer(name) {
   chain = new TransportChain({
-    order: choice.order,
+    // With WebCodecs: ws (WebCodecs), then ws again (MSE), then the HTTP transports.
+    order: useWebCodecs ? choice.order.flatMap((t) => (t === 'ws' ? [t, t] : [t])) : choice.order,
     create: (t, hooks) => createPlayer(t, name, hooks),
     onStatus: setStatus,
     onSwitch: (t, p, failed) => {
@@ -346,8 +349,10 @@ function createPlayer(t, name, hooks) {
     video.load();
     video.playbackRate = 1;
   }
-  if (t !== 'ws' || !useWebCodecs) {
-    // A transport after a failed WebCodecs player plays on the <video> again.
+  const webCodecs = t === 'ws' && useWebCodecs && !webCodecsTried;
+  if (webCodecs) webCodecsTried = true;
+  else {
+    // A transport after a failed WebCodecs player (MSE over the same socket first) plays on the <video> again.
     document.getElementById('picture')?.remove();
     video.hidden = false;
   }
@@ -364,7 +369,7 @@ function createPlayer(t, name, hooks) {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const options = target > 0 ? { targetLatency: target } : {};
       const wsParams = { ...common, url: `${scheme}://${location.host}${path}/ws`, stream: name, options };
-      const ws = useWebCodecs
+      const ws = webCodecs
         ? new WebCodecsPlayer({ ...wsParams, canvas: pictureCanvas() })
         : new WsPlayer(wsParams);
       // When this edge dies, is cut off or is full, the player moves to the next edge without a reload.
