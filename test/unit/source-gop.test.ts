@@ -1,6 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { nearestStandardRate, passthroughSegmentMs, snapFrameRate } from '../../src/ingress/transcoder/source-gop.js';
+import {
+  nearestStandardRate,
+  passthroughSegmentMs,
+  snapFrameRate,
+} from '../../src/ingress/transcoder/source-gop.js';
 
 test('a whole-second GOP at an integer frame rate is the segment duration as measured', () => {
   assert.equal(passthroughSegmentMs(2000, 200, 30), 2000);
