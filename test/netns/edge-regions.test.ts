@@ -362,7 +362,14 @@ test(
     console.log(`# ${us.host.name} on ${usOn} meanwhile: longest stall ${usStalls.longestMs.toFixed(0)} ms`);
     assert.equal(await us.page!.evaluate(() => window.tiercast.edgeMoves()), 0);
     assert.equal(us.sockets.length, 1, `${us.host.name} opened no other socket`);
-    assert.ok((await videoTime(us.page!)) > usBefore + PLAY_ON_S, `${us.host.name} kept playing`);
+    // Read after the eu viewer's own 5 s: the us page, stalled a little by the machine's load (printed
+    // above), may be a fraction of a second behind; it must get there, not stop.
+    await waitFor(
+      `${us.host.name} kept playing`,
+      async () => (await videoTime(us.page!)) > usBefore + PLAY_ON_S,
+      3000,
+      100,
+    );
     assert.equal(await us.page!.locator('#status').innerText(), 'Live');
     passed++;
   },
