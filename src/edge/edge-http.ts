@@ -11,10 +11,16 @@ import type { EdgeConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
-import { buildMpd } from './mpd.js';
+import { anchorShiftMs, buildMpd } from './mpd.js';
 import { addHlsRoutes, respondPart, type WithKnownStream } from './hls-http.js';
 import { addOembedRoute } from './oembed.js';
-import { serveSegment, waitForInit, type PendingRequest, type SegmentSource } from './segment-requests.js';
+import {
+  serveSegment,
+  waitForInit,
+  waitForMedia,
+  type PendingRequest,
+  type SegmentSource,
+} from './segment-requests.js';
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
@@ -198,18 +204,32 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
 
   app.get('/live/:name/manifest.mpd', (res, req) => {
     if (divert(res, req, 'manifest')) return;
-    withKnownStream(res, req, 'manifest', (_r, info) => {
-      const mpd = buildMpd(info, {
-        timeUrl,
-        targetLatencyMs: config.viewer.targetLatencyMs,
-        cacheSegments: config.cache.segments,
+    withKnownStream(res, req, 'manifest', (r, info) => {
+      // The anchor depends on where the media is: a cold edge answers once its parent's backlog is here.
+      // onAborted first (it replaces withKnownStream's): the answer may be sent synchronously.
+      let done = false;
+      const cancel: PendingRequest[] = [];
+      res.onAborted(() => {
+        done = true;
+        for (const c of cancel) c.cancel();
       });
-      count('manifest', '200');
-      send(res, '200 OK', mpd, {
-        'content-type': 'application/dash+xml',
-        ...NO_STORE,
-        'access-control-allow-origin': '*',
+      const pending = waitForMedia(r, config.viewer.segmentWaitMs, () => {
+        if (done) return;
+        done = true;
+        const mpd = buildMpd(info, {
+          anchorShiftMs: anchorShiftMs(info, r.mediaLagMs()),
+          timeUrl,
+          targetLatencyMs: config.viewer.targetLatencyMs,
+          cacheSegments: config.cache.segments,
+        });
+        count('manifest', '200');
+        send(res, '200 OK', mpd, {
+          'content-type': 'application/dash+xml',
+          ...NO_STORE,
+          'access-control-allow-origin': '*',
+        });
       });
+      cancel.push(pending);
     });
   });
 

@@ -12,6 +12,8 @@ export interface MpdOptions {
   targetLatencyMs: number;
   /** Segments the edge keeps: the time-shift window. */
   cacheSegments: number;
+  /** Milliseconds added to the anchor (availabilityStartTime, ProducerReferenceTime with it): anchorShiftMs(). */
+  anchorShiftMs?: number;
   now?: number;
 }
 
@@ -71,8 +73,25 @@ function adaptationSet(id: number, kind: 'video' | 'audio', reps: RenditionInfo[
   return lines.join('\n');
 }
 
-export function buildMpd(info: StreamInfo, opts: MpdOptions): string {
+/**
+ * Where a late stream's MPD anchors. Segment N is announced at availabilityStartTime + (N + 1) × duration;
+ * a transcoder slower than real time (an overloaded ingress) or a source whose clock runs slow delivers
+ * every segment later than that, and a client that computes the live edge from the clock (ffmpeg, GStreamer,
+ * dash.js at start) asks for segments that do not exist yet. When the newest media is more than a segment
+ * behind (`lagMs`, StreamRelay.mediaLagMs), the anchor moves by the lag less one chunk (the newest chunk's
+ * own age), in whole 100 ms: such clients start where the media is. A stream that keeps up is untouched.
+ */
+export function anchorShiftMs(info: StreamInfo, lagMs: number | undefined): number {
+  if (lagMs === undefined || lagMs <= info.segmentDurationMs) return 0;
+  return Math.floor((lagMs - info.chunkDurationMs) / 100) * 100;
+}
+
+export function buildMpd(timelineInfo: StreamInfo, opts: MpdOptions): string {
   const now = opts.now ?? Date.now();
+  const shift = opts.anchorShiftMs ?? 0;
+  const info = shift
+    ? { ...timelineInfo, availabilityStartTime: timelineInfo.availabilityStartTime + shift }
+    : timelineInfo;
   const video = info.renditions.filter((r) => r.kind === 'video').sort(byQuality);
   const audio = info.renditions.filter((r) => r.kind === 'audio');
   const windowMs = Math.max(2, opts.cacheSegments - 2) * info.segmentDurationMs;

@@ -8,7 +8,10 @@ import type { CachedChunk } from '../common/relay/rendition-cache.js';
 import type { StreamRelay, StreamSubscriber } from '../common/relay/stream-relay.js';
 
 /** What segment delivery reads of a stream (a StreamRelay): its state, its caches, and listening for more. */
-export type SegmentSource = Pick<StreamRelay, 'info' | 'state' | 'renditions' | 'listen' | 'detach'>;
+export type SegmentSource = Pick<
+  StreamRelay,
+  'info' | 'state' | 'renditions' | 'listen' | 'detach' | 'mediaLagMs'
+>;
 
 /** Waits for a rendition's init segment when the stream is live but it has not arrived yet. */
 export function waitForInit(
@@ -41,6 +44,42 @@ export function waitForInit(
   const timer = setTimeout(() => finish(undefined), waitMs);
   relay.listen(listener);
   return { cancel: () => finish(undefined) };
+}
+
+/**
+ * Calls `done` once the relay holds media (at once if it does): a cold edge that has just subscribed gets
+ * its parent's backlog in one burst, and `settleMs` after its first chunk the newest of it is here too.
+ */
+export function waitForMedia(
+  relay: SegmentSource,
+  waitMs: number,
+  done: () => void,
+  settleMs = 20,
+): PendingRequest {
+  if ([...relay.renditions.values()].some((c) => c.last) || relay.state !== 'live') {
+    done();
+    return NOTHING;
+  }
+  let finished = false;
+  const timers: NodeJS.Timeout[] = [];
+  const finish = (call: boolean) => {
+    if (finished) return;
+    finished = true;
+    for (const t of timers) clearTimeout(t);
+    relay.detach(listener);
+    if (call) done();
+  };
+  const listener: StreamSubscriber = {
+    onInfo: () => undefined,
+    onInit: () => undefined,
+    onChunk: () => {
+      if (timers.length < 2) timers.push(setTimeout(() => finish(true), settleMs));
+    },
+    onEnd: () => finish(true),
+  };
+  timers.push(setTimeout(() => finish(true), waitMs));
+  relay.listen(listener);
+  return { cancel: () => finish(false) };
 }
 
 export interface SegmentResponse {
@@ -142,8 +181,10 @@ export function serveSegment(
   const last = cache.last;
   const maxAhead = opts.maxAhead ?? 2;
   // With nothing cached yet (this edge just started pulling the stream), hold the request: the parent's
-  // backlog starts at the current segment's first chunk and is on its way.
-  if (last && (number <= last.segment || number > last.segment + maxAhead)) {
+  // backlog starts at the current segment's first chunk and is on its way. A segment further ahead is
+  // held too when the timeline has already promised it (the stream runs late: an overloaded transcoder);
+  // only one ahead of both the media and the clock is refused.
+  if (last && (number <= last.segment || (number > last.segment + maxAhead && !promised(relay, number)))) {
     res.notFound('SEGMENT_NOT_FOUND', 'segment not available');
     return NOTHING;
   }
@@ -156,4 +197,13 @@ export function serveSegment(
     }, opts.waitMs),
   );
   return { cancel: finish };
+}
+
+/**
+ * Whether the stream's timeline (unshifted, as an MPD read before the lag showed announced it) has made
+ * segment `n` due by now, give or take one segment of client clock error and rounding.
+ */
+function promised(relay: SegmentSource, n: number, now = Date.now()): boolean {
+  const i = relay.info;
+  return i !== undefined && i.availabilityStartTime + (n - 1) * i.segmentDurationMs <= now;
 }

@@ -132,6 +132,7 @@ test('frame-sized chunks are grouped into 200 ms parts, listed once closed and s
     detach(l: StreamSubscriber) {
       this.listeners.delete(l);
     },
+    mediaLagMs: () => undefined,
   };
   const part = (s: number, k: number) =>
     new Promise<Buffer | undefined>((resolve) => servePart(relay, 'v720', s, k, 2000, resolve));

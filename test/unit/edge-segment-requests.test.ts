@@ -19,9 +19,10 @@ function fakeRes() {
   return r satisfies SegmentResponse;
 }
 
-function relayWith(segments: number) {
+/** A relay holding `segments` segments of a stream whose timeline started `startedAgoMs` ago. */
+function relayWith(segments: number, startedAgoMs = segments * 1000) {
   const relay = new StreamRelay('demo', 8, silentLogger);
-  relay.start(makeInfo());
+  relay.start({ ...makeInfo(), availabilityStartTime: Date.now() - startedAgoMs });
   for (let s = 0; s < segments; s++) for (const c of makeSegment('v360', s)) relay.push(c.meta, c.frame);
   return relay;
 }
@@ -62,4 +63,18 @@ test('the next segment is held until it starts; too far ahead or too old is 404'
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(late.events, ['404:SEGMENT_NOT_FOUND']);
   assert.equal(relay.subscribers.size, 0, 'timed-out requests leave no listener behind');
+});
+
+test('a stream running late (an overloaded transcoder): a segment its timeline already promised is held, not refused', () => {
+  // 10 s since the anchor, 2 segments made: a client computing from the clock asks for segment 9.
+  const relay = relayWith(2, 10_000);
+  const res = fakeRes();
+  serveSegment(relay, 'v360', 9, res, { waitMs: 1000 });
+  assert.deepEqual(res.events, [], 'held');
+  for (let s = 2; s <= 9; s++) for (const c of makeSegment('v360', s)) relay.push(c.meta, c.frame);
+  assert.deepEqual(res.events.slice(0, 2), ['begin', 'write']);
+  assert.equal(res.events.at(-1), 'end');
+  const far = fakeRes();
+  serveSegment(relay, 'v360', 50, far, { waitMs: 10 });
+  assert.deepEqual(far.events, ['404:SEGMENT_NOT_FOUND'], 'ahead of both the media and the clock');
 });

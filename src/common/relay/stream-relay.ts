@@ -141,6 +141,21 @@ export class StreamRelay {
     return start;
   }
 
+  /**
+   * How far the newest media held here is behind the wall clock its timeline promises (ms): about the
+   * encoding delay plus one chunk while the stream keeps up, growing when the transcoder runs slower than
+   * real time. Undefined before the first chunk.
+   */
+  mediaLagMs(now = Date.now()): number | undefined {
+    if (!this.info) return undefined;
+    let end: number | undefined;
+    for (const r of this.info.renditions) {
+      const l = this.renditions.get(r.id)?.last;
+      if (l) end = Math.max(end ?? 0, ((l.decodeTime + l.duration) / r.timescale) * 1000);
+    }
+    return end === undefined ? undefined : now - (this.info.availabilityStartTime + end);
+  }
+
   /** Position of the last chunk held per rendition: what a reconnecting relay resumes from. */
   resumePositions(): ResumePosition[] {
     const out: ResumePosition[] = [];
