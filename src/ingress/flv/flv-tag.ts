@@ -2,6 +2,8 @@
  * The FLV tag, as RTMP ingest, the FLV reader (capture inputs) and the transcoder all see it, and the few
  * classifications the transcoder needs (keyframe, codec sequence header, metadata). Pure.
  */
+import { AmfEcmaArray, encodeAmf0 } from '../rtmp/amf0.js';
+
 export const FLV_TAG_AUDIO = 8;
 export const FLV_TAG_VIDEO = 9;
 export const FLV_TAG_SCRIPT = 18;
@@ -65,4 +67,17 @@ export function isEndOfSequence(tag: Pick<FlvTag, 'type' | 'data'>): boolean {
     (tag.data[0]! & 0x0f) === VIDEO_CODEC_AVC &&
     tag.data[1] === 2
   );
+}
+
+/**
+ * An onMetaData script tag body (AMF0: the name, then an ECMA array of numbers), as an RTMP encoder sends it
+ * first: inputs that are not RTMP (WHIP, WebM) announce their tracks and picture size with it.
+ */
+export function onMetaDataBody(props: Record<string, number>): Buffer {
+  return encodeAmf0('onMetaData', new AmfEcmaArray(props));
+}
+
+/** Enhanced RTMP names a codec in onMetaData by its FourCC read as a big-endian number ('Opus', 'av01'). */
+export function fourccCodecId(cc: string): number {
+  return Buffer.from(cc, 'latin1').readUInt32BE(0);
 }

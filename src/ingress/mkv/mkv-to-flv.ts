@@ -13,7 +13,14 @@
  * Block times are presentation times; MediaRecorder's encoders use no B-frames, so they are taken as the
  * decode times with a composition offset of 0. Video frames wait for the first keyframe.
  */
-import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, type FlvTag } from '../flv/flv-tag.js';
+import {
+  FLV_TAG_AUDIO,
+  FLV_TAG_SCRIPT,
+  FLV_TAG_VIDEO,
+  fourccCodecId,
+  onMetaDataBody,
+  type FlvTag,
+} from '../flv/flv-tag.js';
 import { avcDecoderConfig, opusHead } from '../whip/rtp-to-flv.js';
 import { MkvReader, type MkvEvent, type MkvReaderLimits, type MkvTrackInfo } from './mkv-reader.js';
 
@@ -21,36 +28,15 @@ const NAL_SPS = 7;
 const NAL_PPS = 8;
 const NAL_AUD = 9;
 
-/** onMetaData (AMF0) with the track codecs (Enhanced RTMP: a FourCC read as a number) and picture size. */
+/** onMetaData with the track codecs (Enhanced RTMP: a FourCC read as a number) and picture size. */
 function metadata(video: MkvTrackInfo | undefined, audio: MkvTrackInfo | undefined): Buffer {
-  const str = (v: string) => {
-    const b = Buffer.alloc(2 + Buffer.byteLength(v));
-    b.writeUInt16BE(b.length - 2);
-    b.write(v, 2);
-    return b;
-  };
-  const num = (v: number) => {
-    const b = Buffer.alloc(9);
-    b.writeDoubleBE(v, 1);
-    return b;
-  };
-  const fourcc = (cc: string) => Buffer.from(cc, 'latin1').readUInt32BE(0);
-  const props: [string, Buffer][] = [];
+  const props: Record<string, number> = {};
   if (video) {
-    props.push(['videocodecid', num(video.codec === 'avc1' ? 7 : fourcc(video.codec))]);
-    if (video.width && video.height) props.push(['width', num(video.width)], ['height', num(video.height)]);
+    props.videocodecid = video.codec === 'avc1' ? 7 : fourccCodecId(video.codec);
+    if (video.width && video.height) Object.assign(props, { width: video.width, height: video.height });
   }
-  if (audio) props.push(['audiocodecid', num(fourcc(audio.codec))]);
-  const count = Buffer.alloc(5);
-  count[0] = 0x08;
-  count.writeUInt32BE(props.length, 1);
-  return Buffer.concat([
-    Buffer.from([0x02]),
-    str('onMetaData'),
-    count,
-    ...props.flatMap(([k, v]) => [str(k), v]),
-    Buffer.from([0, 0, 9]),
-  ]);
+  if (audio) props.audiocodecid = fourccCodecId(audio.codec);
+  return onMetaDataBody(props);
 }
 
 /** VPCodecConfigurationRecord (8-bit 4:2:0, BT.709, no init data): what Enhanced RTMP's SequenceStart carries. */

@@ -8,7 +8,14 @@
  * Time: the video's RTP clock (90 kHz) from its first keyframe, which is 0 ms; audio joins that timeline
  * at its arrival time relative to that keyframe and then follows its own 48 kHz clock.
  */
-import { FLV_TAG_AUDIO, FLV_TAG_SCRIPT, FLV_TAG_VIDEO, type FlvTag } from '../flv/flv-tag.js';
+import {
+  FLV_TAG_AUDIO,
+  FLV_TAG_SCRIPT,
+  FLV_TAG_VIDEO,
+  fourccCodecId,
+  onMetaDataBody,
+  type FlvTag,
+} from '../flv/flv-tag.js';
 import { nalType, type AccessUnit } from './h264-rtp.js';
 
 const NAL_SPS = 7;
@@ -44,31 +51,9 @@ export function opusHead(channels: number): Buffer {
  * LiveStream waits for the first audio tag when metadata announces audio (its codec picks the container).
  */
 export function metadataTag(audio: boolean): Buffer {
-  const str = (v: string) => {
-    const b = Buffer.alloc(2 + Buffer.byteLength(v));
-    b.writeUInt16BE(b.length - 2);
-    b.write(v, 2);
-    return b;
-  };
-  const num = (v: number) => {
-    const b = Buffer.alloc(9);
-    b[0] = 0x00;
-    b.writeDoubleBE(v, 1);
-    return b;
-  };
-  const props: [string, Buffer][] = [['videocodecid', num(7)]];
-  // Enhanced RTMP names a codec id by its FourCC read as a number ('Opus').
-  if (audio) props.push(['audiocodecid', num(Buffer.from('Opus', 'latin1').readUInt32BE(0))]);
-  const count = Buffer.alloc(5);
-  count[0] = 0x08;
-  count.writeUInt32BE(props.length, 1);
-  return Buffer.concat([
-    Buffer.from([0x02]),
-    str('onMetaData'),
-    count,
-    ...props.flatMap(([k, v]) => [str(k), v]),
-    Buffer.from([0, 0, 9]),
-  ]);
+  return onMetaDataBody(
+    audio ? { videocodecid: 7, audiocodecid: fourccCodecId('Opus') } : { videocodecid: 7 },
+  );
 }
 
 /** Unwraps a 32-bit RTP timestamp into a count of ticks since the first one given. */
