@@ -106,6 +106,11 @@ export function readClockGray(
  * Installed into a page (playwright `evaluate`): every frame the <video> presents is drawn to a small
  * canvas, its clock read and compared with the page's clock at the frame's expected display time.
  * Also counts `waiting` events after playback first started (stalls) and gaps between presented frames.
+ *
+ * A page that draws its pictures on a canvas (the WebCodecs player's `canvas#picture`) has no frame
+ * callback: the probe reads that canvas's pixels once per display frame, after the frame's animation
+ * callbacks have run (a task queued from requestAnimationFrame), and takes a changed picture as shown at
+ * that display frame's end (rAF time + one frame interval), when the compositor puts it on screen.
  */
 export const pageProbeSource = `(() => {
   const COLS = ${COLS}, ROWS = ${ROWS}, BAND = ${BAND_FRACTION}, TIME_BITS = ${TIME_BITS}, CHECK_BITS = ${CHECK_BITS}, MOD = 2 ** ${TIME_BITS};
@@ -132,32 +137,62 @@ export const pageProbeSource = `(() => {
   canvas.width = 192; canvas.height = 108;
   const ctx = canvas.getContext('2d', { willReadFrequently: true });
   let lastShown = null;
+  function sample(source, shown) {
+    ctx.drawImage(source, 0, 0, canvas.width, canvas.height);
+    const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    const bandH = canvas.height * BAND;
+    const cells = [];
+    for (let row = 0; row < ROWS; row++) for (let col = 0; col < COLS; col++) {
+      const cx = Math.floor(((col + 0.5) * canvas.width) / COLS), cy = Math.floor(((row + 0.5) * bandH) / ROWS);
+      let s = 0;
+      for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += d[((cy + dy) * canvas.width + cx + dx) * 4 + 1];
+      cells.push(s / 9 > 128);
+    }
+    return decodeCells(cells, shown);
+  }
+  function record(painted, shown) {
+    if (painted === undefined) probe.unreadable++;
+    else probe.samples.push([shown, painted]);
+    if (probe.firstFrameAt === null) probe.firstFrameAt = shown;
+    if (lastShown !== null) {
+      const gap = shown - lastShown;
+      if (gap > probe.maxGapMs) probe.maxGapMs = gap;
+      if (gap > 250) probe.gaps.push([lastShown, gap]);
+    }
+    lastShown = shown;
+  }
+  function attachCanvas(picture) {
+    probe.surface = 'canvas';
+    // previous: the clock last read (NaN while unreadable, undefined before the first readable picture).
+    let previous;
+    const onAnimationFrame = (t) => {
+      requestAnimationFrame(onAnimationFrame);
+      setTimeout(() => {
+        if (picture.width === 0 || picture.hidden) return;
+        try {
+          const shown = performance.timeOrigin + t + 1000 / 60;
+          const painted = sample(picture, shown);
+          if (painted === undefined) {
+            if (previous !== undefined && !Number.isNaN(previous)) record(undefined, shown);
+            if (previous !== undefined) previous = NaN;
+            return;
+          }
+          if (painted === previous) return;
+          previous = painted;
+          if (probe.playingAt === null) probe.playingAt = shown;
+          record(painted, shown);
+        } catch (e) { probe.error = String(e); }
+      }, 0);
+    };
+    requestAnimationFrame(onAnimationFrame);
+  }
   function attach(video) {
     video.addEventListener('playing', () => { if (probe.playingAt === null) probe.playingAt = performance.timeOrigin + performance.now(); });
     video.addEventListener('waiting', () => { if (probe.playingAt !== null) probe.stalls.push(performance.timeOrigin + performance.now()); });
     const onFrame = (now, meta) => {
       const shown = performance.timeOrigin + meta.expectedDisplayTime;
       try {
-        ctx.drawImage(video, 0, 0, canvas.width, canvas.height);
-        const d = ctx.getImageData(0, 0, canvas.width, canvas.height).data;
-        const bandH = canvas.height * BAND;
-        const cells = [];
-        for (let row = 0; row < ROWS; row++) for (let col = 0; col < COLS; col++) {
-          const cx = Math.floor(((col + 0.5) * canvas.width) / COLS), cy = Math.floor(((row + 0.5) * bandH) / ROWS);
-          let s = 0;
-          for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += d[((cy + dy) * canvas.width + cx + dx) * 4 + 1];
-          cells.push(s / 9 > 128);
-        }
-        const painted = decodeCells(cells, shown);
-        if (painted === undefined) probe.unreadable++;
-        else probe.samples.push([shown, painted]);
-        if (probe.firstFrameAt === null) probe.firstFrameAt = shown;
-        if (lastShown !== null) {
-          const gap = shown - lastShown;
-          if (gap > probe.maxGapMs) probe.maxGapMs = gap;
-          if (gap > 250) probe.gaps.push([lastShown, gap]);
-        }
-        lastShown = shown;
+        record(sample(video, shown), shown);
       } catch (e) { probe.error = String(e); }
       video.requestVideoFrameCallback(onFrame);
     };
@@ -165,4 +200,6 @@ export const pageProbeSource = `(() => {
   }
   const find = () => { const v = document.querySelector('video'); if (v) attach(v); else setTimeout(find, 20); };
   find();
+  const findCanvas = () => { const c = document.getElementById('picture'); if (c instanceof HTMLCanvasElement) attachCanvas(c); else setTimeout(findCanvas, 20); };
+  findCanvas();
 })();`;
