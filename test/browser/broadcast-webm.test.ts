@@ -8,56 +8,28 @@
  * MediaRecorder (Firefox) the page sends VP8, which viewers watch transcoded. A browser with neither
  * WebCodecs nor MediaRecorder is told it cannot broadcast. The key is in no URL and no log line.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
-import type { HubNode } from '../../src/hub/main.js';
-import { launchChromium } from '../helpers/browser.js';
+import { KEY, waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import {
+  assertVideoAdvances,
+  dropConnectionAndResume,
+  startBroadcastSetup,
+  videoTime,
+  waitForDecodedAudio,
+} from '../helpers/broadcast-page.js';
 
-const logs: string[] = [];
-const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(s) });
-let hub: HubNode;
-let net: TestNetwork;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const urls: string[] = [];
-const pageErrors: string[] = [];
 const SOURCE_KEY = 'webm_source_key_0123456789';
 const NO_WEBCODECS = 'delete window.VideoEncoder; delete window.AudioEncoder;';
 
-before(async () => {
-  hub = await startTestHub({ logger });
-  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'From a browser', category: 'Testing' });
-  net = await startNetwork({ intermediates: 1, hub, logger });
-  browser = await launchChromium({ fakeMedia: true });
-});
+const setup = useFixture(startBroadcastSetup);
 
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await net?.close();
-  await hub?.close();
-});
-
-async function newPage(initScript?: string): Promise<Page> {
-  const ctx = await browser.newContext();
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  if (initScript) await page.addInitScript(initScript);
-  page.on('request', (r) => urls.push(r.url()));
-  page.on('websocket', (ws) => urls.push(ws.url()));
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  return page;
-}
-
-const videoTime = (page: Page) =>
-  page.evaluate<number>('document.querySelector("video") ? document.querySelector("video").currentTime : 0');
+const newPage = (initScript?: string) => setup.newPage(initScript);
 
 test('without WebCodecs the page records WebM with MediaRecorder, goes live, and a viewer watches', async () => {
   const page = await newPage(NO_WEBCODECS);
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   assert.equal(await page.evaluate('typeof VideoEncoder'), 'undefined');
   assert.equal(await page.isVisible('#unsupported'), false, 'no "cannot broadcast" banner');
   assert.equal(await page.textContent('#health-encoder'), 'WebM (MediaRecorder, H.264 + Opus)');
@@ -76,19 +48,11 @@ test('without WebCodecs the page records WebM with MediaRecorder, goes live, and
   console.log(`# WebM: start → live (the ingress's first chunks out): ${Date.now() - started} ms`);
 
   const viewer = await newPage();
-  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
   await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 0.5, 20_000);
   console.log(`# WebM: start → viewer playing: ${Date.now() - started} ms`);
-  const a = await videoTime(viewer);
-  await new Promise((r) => setTimeout(r, 2000));
-  const b = await videoTime(viewer);
-  assert.ok(b - a > 1, `the viewer's video advances (${a} → ${b})`);
-  await waitFor(
-    'the viewer to decode audio',
-    async () =>
-      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
-    10_000,
-  );
+  await assertVideoAdvances(viewer);
+  await waitForDecodedAudio(viewer);
   assert.match((await page.textContent('#health-bitrate')) ?? '', /bps$/);
   await waitFor(
     'the ingress to report what it receives',
@@ -98,39 +62,23 @@ test('without WebCodecs the page records WebM with MediaRecorder, goes live, and
   assert.match((await page.textContent('#health-rtt')) ?? '', /^\d+ ms$/);
 
   // A lost connection: a new socket, a new WebM file (header and keyframe first); the viewer goes on.
-  await page.evaluate('window.tiercastBroadcast.dropConnection()');
-  await waitFor(
-    'the page to reconnect',
-    async () => (await page.evaluate('window.tiercastBroadcast.reconnects')) === 1,
-    10_000,
-  );
-  await waitFor(
-    'the page to be live again',
-    async () => (await page.textContent('#status')) === 'Live',
-    30_000,
-  );
-  const c = await videoTime(viewer);
-  await waitFor(
-    'the viewer to go on after the reconnect',
-    async () => (await videoTime(viewer)) > c + 1,
-    20_000,
-  );
+  await dropConnectionAndResume(page, viewer);
   await page.click('#start'); // Stop
-  await waitFor('the broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
+  await waitFor('the broadcast to end', () => !setup.net.ingress.live.has('cam'), 10_000);
 });
 
 test("with Source quality on, MediaRecorder's H.264 (a keyframe every 2 s) is passed through as Source", async () => {
   // A streamer only the hub knows (the ingress's static list, which has 'cam', is asked first), Source on.
-  hub.store.streamers.add({ name: 'srcq', key: SOURCE_KEY, title: 'Source', category: 'Testing' });
-  hub.store.streamers.update('srcq', { transcode: 'passthrough' });
+  setup.hub.store.streamers.add({ name: 'srcq', key: SOURCE_KEY, title: 'Source', category: 'Testing' });
+  setup.hub.store.streamers.update('srcq', { transcode: 'passthrough' });
   const page = await newPage(NO_WEBCODECS);
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   await page.fill('#stream-key', SOURCE_KEY);
   const started = Date.now();
   await page.click('#start');
   await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
   console.log(`# WebM H.264 with Source: start → live: ${Date.now() - started} ms`);
-  const on = logs
+  const on = setup.logs
     .map((l) => JSON.parse(l) as { msg?: string; stream?: string; segmentDurationMs?: number })
     .find((o) => o.msg === 'Source quality on' && o.stream === 'srcq');
   assert.ok(on, 'Source quality is on');
@@ -139,7 +87,7 @@ test("with Source quality on, MediaRecorder's H.264 (a keyframe every 2 s) is pa
   const master = await waitFor(
     'the Source rendition in the playlist',
     async () => {
-      const r = await fetch(`${net.edgeUrl}/live/srcq/master.m3u8`);
+      const r = await fetch(`${setup.net.edgeUrl}/live/srcq/master.m3u8`);
       const t = r.ok ? await r.text() : '';
       return t.includes('src/playlist.m3u8') ? t : false;
     },
@@ -147,7 +95,7 @@ test("with Source quality on, MediaRecorder's H.264 (a keyframe every 2 s) is pa
   );
   assert.match(master, /src\/playlist\.m3u8/);
   await page.click('#start'); // Stop
-  await waitFor('the broadcast to end', () => !net.ingress.live.has('srcq'), 10_000);
+  await waitFor('the broadcast to end', () => !setup.net.ingress.live.has('srcq'), 10_000);
 });
 
 test("a browser whose MediaRecorder has no H.264 (Firefox's case) sends VP8, transcoded for viewers", async () => {
@@ -155,7 +103,7 @@ test("a browser whose MediaRecorder has no H.264 (Firefox's case) sends VP8, tra
     `${NO_WEBCODECS} const can = MediaRecorder.isTypeSupported.bind(MediaRecorder);
      MediaRecorder.isTypeSupported = (t) => !/h264|avc1/i.test(t) && can(t);`,
   );
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   assert.equal(await page.textContent('#health-encoder'), 'WebM (MediaRecorder, VP8 + Opus)');
   await page.fill('#stream-key', KEY);
   const started = Date.now();
@@ -163,18 +111,18 @@ test("a browser whose MediaRecorder has no H.264 (Firefox's case) sends VP8, tra
   await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
   console.log(`# WebM VP8: start → live: ${Date.now() - started} ms`);
   const viewer = await newPage();
-  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
   await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 1, 20_000);
   const a = await videoTime(viewer);
   await new Promise((r) => setTimeout(r, 2000));
   assert.ok((await videoTime(viewer)) - a > 1, 'the VP8 stream plays');
   await page.click('#start'); // Stop
-  await waitFor('the broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
+  await waitFor('the broadcast to end', () => !setup.net.ingress.live.has('cam'), 10_000);
 });
 
 test('a browser with neither WebCodecs nor MediaRecorder is told it cannot broadcast', async () => {
   const page = await newPage(`${NO_WEBCODECS} delete window.MediaRecorder;`);
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   assert.equal(
     await page.textContent('#unsupported'),
     'This browser cannot broadcast: no WebCodecs or MediaRecorder.',
@@ -183,10 +131,10 @@ test('a browser with neither WebCodecs nor MediaRecorder is told it cannot broad
 });
 
 test('the key is in no URL and no log line; no page error', () => {
-  assert.ok(urls.some((u) => u.endsWith('/publish/ws')));
+  assert.ok(setup.urls.some((u) => u.endsWith('/publish/ws')));
   for (const k of [KEY, SOURCE_KEY]) {
-    for (const u of urls) assert.ok(!u.includes(k), `a URL holds the key: ${u}`);
-    for (const l of logs) assert.ok(!l.includes(k), `a log line holds the key: ${l}`);
+    for (const u of setup.urls) assert.ok(!u.includes(k), `a URL holds the key: ${u}`);
+    for (const l of setup.logs) assert.ok(!l.includes(k), `a log line holds the key: ${l}`);
   }
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(setup.pageErrors, []);
 });

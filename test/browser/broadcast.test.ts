@@ -8,56 +8,28 @@
  * fallback (tested in broadcast-webm.test.ts). The key is in no URL the pages requested and in
  * no log line of any node or the hub.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pino } from 'pino';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
-import type { HubNode } from '../../src/hub/main.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { KEY, waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import {
+  assertVideoAdvances,
+  dropConnectionAndResume,
+  startBroadcastSetup,
+  videoTime,
+  waitForDecodedAudio,
+} from '../helpers/broadcast-page.js';
 
-const logs: string[] = [];
-const logger = pino({ level: 'debug' }, { write: (s: string) => void logs.push(s) });
-let hub: HubNode;
-let net: TestNetwork;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-/** Every URL any page asked for, WebSockets included. */
-const urls: string[] = [];
-const pageErrors: string[] = [];
+const setup = useFixture(startBroadcastSetup);
 
-before(async () => {
-  hub = await startTestHub({ logger });
-  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'From a browser', category: 'Testing' });
-  net = await startNetwork({ intermediates: 1, hub, logger });
-  browser = await launchChromium({ fakeMedia: true });
-});
-
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await net?.close();
-  await hub?.close();
-});
-
-async function newPage(): Promise<Page> {
-  const ctx = await browser.newContext();
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.on('request', (r) => urls.push(r.url()));
-  page.on('websocket', (ws) => urls.push(ws.url()));
-  page.on('pageerror', (e) => pageErrors.push(e.message));
-  return page;
-}
-
-const videoTime = (page: Page) =>
-  page.evaluate<number>('document.querySelector("video") ? document.querySelector("video").currentTime : 0');
+const newPage = () => setup.newPage();
 
 let broadcaster: Page;
 
 test('a page goes live from /broadcast and a viewer watches it through the tree', async () => {
   broadcaster = await newPage();
-  await broadcaster.goto(`${net.edgeUrl}/broadcast`);
+  await broadcaster.goto(`${setup.net.edgeUrl}/broadcast`);
   await broadcaster.fill('#stream-key', KEY);
   const started = Date.now();
   await broadcaster.click('#start');
@@ -71,26 +43,18 @@ test('a page goes live from /broadcast and a viewer watches it through the tree'
   assert.equal(await broadcaster.textContent('#error'), '');
 
   const viewer = await newPage();
-  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
   const t0 = await waitFor(
     'the viewer to play',
     async () => ((await videoTime(viewer)) > 0.5 ? true : false),
     20_000,
   );
   assert.ok(t0);
-  const a = await videoTime(viewer);
-  await new Promise((r) => setTimeout(r, 2000));
-  const b = await videoTime(viewer);
-  assert.ok(b - a > 1, `the viewer's video advances (${a} → ${b})`);
+  await assertVideoAdvances(viewer);
   console.log(`# start → viewer playing: ${Date.now() - started} ms`);
   // The fake microphone's beep went out as Opus and comes back as the stream's audio: the viewer decodes it.
   assert.equal(await broadcaster.isVisible('#audio-note'), false, 'no "viewers will not hear you" note');
-  await waitFor(
-    'the viewer to decode audio',
-    async () =>
-      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
-    10_000,
-  );
+  await waitForDecodedAudio(viewer);
 
   await waitFor(
     'the broadcaster to show a viewer',
@@ -106,28 +70,12 @@ test('a page goes live from /broadcast and a viewer watches it through the tree'
   await broadcaster.locator('#chat-log', { hasText: 'hello from the audience' }).waitFor({ timeout: 10_000 });
 
   // A lost connection: the page reconnects by itself (keyframe first) and the viewer's video goes on.
-  await broadcaster.evaluate('window.tiercastBroadcast.dropConnection()');
-  await waitFor(
-    'the page to reconnect',
-    async () => (await broadcaster.evaluate('window.tiercastBroadcast.reconnects')) === 1,
-    10_000,
-  );
-  await waitFor(
-    'the page to be live again',
-    async () => (await broadcaster.textContent('#status')) === 'Live',
-    30_000,
-  );
-  const c = await videoTime(viewer);
-  await waitFor(
-    'the viewer to go on after the reconnect',
-    async () => (await videoTime(viewer)) > c + 1,
-    20_000,
-  );
+  await dropConnectionAndResume(broadcaster, viewer);
 });
 
 test('a wrong key is refused with words on the page', async () => {
   const page = await newPage();
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   await page.fill('#stream-key', 'not-the-right-key-42');
   await page.click('#start');
   await waitFor('the refusal', async () => (await page.textContent('#error')) !== '', 10_000);
@@ -138,30 +86,25 @@ test('a wrong key is refused with words on the page', async () => {
 
 test('without MediaStreamTrackProcessor (Firefox, Safari) the page reads a <video> and an AudioWorklet', async () => {
   await broadcaster.click('#start'); // Stop
-  await waitFor('the first broadcast to end', () => !net.ingress.live.has('cam'), 10_000);
+  await waitFor('the first broadcast to end', () => !setup.net.ingress.live.has('cam'), 10_000);
   const page = await newPage();
   await page.addInitScript('delete window.MediaStreamTrackProcessor');
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   assert.equal(await page.evaluate('typeof MediaStreamTrackProcessor'), 'undefined');
   await page.fill('#stream-key', KEY);
   await page.click('#start');
   await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
   const viewer = await newPage();
-  await viewer.goto(`${net.edgeUrl}/watch/cam`);
+  await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
   await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 1, 20_000);
-  await waitFor(
-    'the viewer to decode audio',
-    async () =>
-      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
-    10_000,
-  );
+  await waitForDecodedAudio(viewer);
   await page.click('#start'); // Stop
 });
 
 test('a browser without WebCodecs is offered the MediaRecorder fallback (broadcast-webm.test.ts)', async () => {
   const page = await newPage();
   await page.addInitScript('delete window.VideoEncoder');
-  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.goto(`${setup.net.edgeUrl}/broadcast`);
   assert.equal(await page.isVisible('#unsupported'), false);
   assert.equal(await page.isDisabled('#start'), false);
   assert.equal(await page.textContent('#health-encoder'), 'WebM (MediaRecorder, H.264 + Opus)');
@@ -169,19 +112,19 @@ test('a browser without WebCodecs is offered the MediaRecorder fallback (broadca
 
 test('the key is in no URL and no log line', () => {
   assert.ok(
-    urls.some((u) => u.endsWith('/publish/ws')),
+    setup.urls.some((u) => u.endsWith('/publish/ws')),
     'the ingest socket was opened',
   );
-  for (const u of urls) {
+  for (const u of setup.urls) {
     assert.ok(!u.includes(KEY) && !u.includes('not-the-right-key-42'), `a URL holds the key: ${u}`);
   }
-  assert.ok(logs.length > 10, 'the nodes logged');
+  assert.ok(setup.logs.length > 10, 'the nodes logged');
   assert.ok(
-    logs.some((l) => l.includes('BAD_STREAM_KEY')),
+    setup.logs.some((l) => l.includes('BAD_STREAM_KEY')),
     'the refusal is logged',
   );
-  for (const l of logs) {
+  for (const l of setup.logs) {
     assert.ok(!l.includes(KEY) && !l.includes('not-the-right-key-42'), `a log line holds the key: ${l}`);
   }
-  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(setup.pageErrors, []);
 });

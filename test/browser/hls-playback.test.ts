@@ -4,35 +4,15 @@
  * with neither MSE nor HLS is told why in words; hls.js in low-latency mode plays the edge's LL-HLS, on its
  * own and as the watch page's ?transport=hls (latency read-out from the stream's clock, quality menu).
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import type { Browser, Page } from 'playwright-core';
-import { publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import { startWatchSetup, videoTime, waitForQuality } from '../helpers/watch-page.js';
 
-let net: TestNetwork;
-let pub: ReturnType<typeof publish>;
-let browser: Browser;
-
-before(async () => {
-  net = await startNetwork({ intermediates: 1 });
-  pub = publish(net.rtmpUrl, undefined, 300);
-  await waitFor(
-    'the edge serves the playlist',
-    async () => (await fetch(`${net.edgeUrl}/live/cam/v360/playlist.m3u8`)).ok,
-    30_000,
-  );
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await stop(pub);
-  await net.close();
-});
-
-const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')!.currentTime);
+const setup = useFixture(() => startWatchSetup({ until: 'playlist' }));
 
 async function advances(page: Page, what: string): Promise<void> {
   await waitFor(`${what}: playback started`, async () => (await videoTime(page)) > 0.5, 40_000, 200);
@@ -44,7 +24,7 @@ test(
   'without Media Source Extensions the watch page plays the built-in HLS player',
   { timeout: 120_000 },
   async () => {
-    const context = await browser.newContext();
+    const context = await setup.browser.newContext();
     // What an iPhone before iOS 17.1 offers a page: no MediaSource, no ManagedMediaSource.
     await context.addInitScript(() => {
       delete (globalThis as { MediaSource?: unknown }).MediaSource;
@@ -52,7 +32,7 @@ test(
     });
     const page = await context.newPage();
     try {
-      await page.goto(`${net.edgeUrl}/watch/cam`);
+      await page.goto(`${setup.net.edgeUrl}/watch/cam`);
       assert.equal(await page.evaluate(() => 'MediaSource' in window), false);
       assert.equal(await page.evaluate(() => window.tiercast.transport), 'hls');
       assert.equal(await page.evaluate(() => window.tiercast.hlsPlayer), 'native');
@@ -66,14 +46,14 @@ test(
 );
 
 test('a browser with neither MSE nor HLS says so in words instead of "Connecting…" forever', async () => {
-  const context = await browser.newContext();
+  const context = await setup.browser.newContext();
   await context.addInitScript(() => {
     delete (globalThis as { MediaSource?: unknown }).MediaSource;
     HTMLMediaElement.prototype.canPlayType = () => '';
   });
   const page = await context.newPage();
   try {
-    await page.goto(`${net.edgeUrl}/watch/cam`);
+    await page.goto(`${setup.net.edgeUrl}/watch/cam`);
     await waitFor('the reason is shown', async () =>
       /cannot play live video/.test(await page.locator('#status').innerText()),
     );
@@ -88,11 +68,11 @@ test(
   { timeout: 120_000 },
   async () => {
     const hlsJs = createRequire(import.meta.url).resolve('hls.js/dist/hls.min.js');
-    const page = await browser.newPage();
+    const page = await setup.browser.newPage();
     const errors: string[] = [];
     try {
       // A page of the edge's origin, so playlists and parts are same-origin requests.
-      await page.goto(`${net.edgeUrl}/healthz`);
+      await page.goto(`${setup.net.edgeUrl}/healthz`);
       await page.addScriptTag({ path: hlsJs });
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
       const levels = await page.evaluate(async (src) => {
@@ -117,7 +97,7 @@ test(
         await new Promise<void>((resolve) => hls.on(Hls.Events.MANIFEST_PARSED!, () => resolve()));
         void video.play();
         return hls.levels.length;
-      }, `${net.edgeUrl}/live/cam/master.m3u8`);
+      }, `${setup.net.edgeUrl}/live/cam/master.m3u8`);
       assert.equal(levels, 2, 'both video renditions');
       await advances(page, 'hls.js');
       // Switch to the other rendition and keep playing.
@@ -137,9 +117,7 @@ test(
   'the watch page with ?transport=hls plays through hls.js: latency from the stream’s clock, every rendition in the quality menu',
   { timeout: 120_000 },
   async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await setup.newPage();
     // Failed loads are judged by URL below (without a hub, the page's /api/me is answered 503).
     page.on(
       'console',
@@ -153,7 +131,7 @@ test(
     const scripts: string[] = [];
     page.on('request', (r) => r.resourceType() === 'script' && scripts.push(new URL(r.url()).pathname));
     try {
-      await page.goto(`${net.edgeUrl}/watch/cam?transport=hls`);
+      await page.goto(`${setup.net.edgeUrl}/watch/cam?transport=hls`);
       await advances(page, 'hls.js on the watch page');
       assert.equal(await page.evaluate(() => window.tiercast.transport), 'hls');
       assert.equal(await page.evaluate(() => window.tiercast.hlsPlayer), 'hls.js');
@@ -177,20 +155,10 @@ test(
         'v360',
       ]);
       await page.selectOption('#quality', 'v240');
-      await waitFor(
-        'quality switched to v240',
-        async () => (await page.evaluate(() => window.tiercast.quality())) === 'v240',
-        20_000,
-        200,
-      );
+      await waitForQuality(page, 'v240', 20_000);
       await advances(page, 'hls.js after choosing v240');
       await page.selectOption('#quality', 'v360');
-      await waitFor(
-        'quality switched to v360',
-        async () => (await page.evaluate(() => window.tiercast.quality())) === 'v360',
-        20_000,
-        200,
-      );
+      await waitForQuality(page, 'v360', 20_000);
       assert.deepEqual(await page.evaluate(() => window.tiercast.fallbacks), []);
       assert.deepEqual(errors, []);
       assert.deepEqual(failedStatic, []);

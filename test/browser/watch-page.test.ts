@@ -3,33 +3,14 @@
  * advances, a latency is shown, the quality menu switches renditions, and playback survives an ffmpeg crash
  * without a page reload. The directory page lists the stream.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import { crashTranscoder, startWatchSetup, videoTime, waitForQuality } from '../helpers/watch-page.js';
 
-let net: TestNetwork;
-let pub: ReturnType<typeof publish>;
-let browser: Browser;
-
-before(async () => {
-  net = await startNetwork({ intermediates: 1 });
-  pub = publish(net.rtmpUrl, undefined, 300);
-  await waitFor('stream live at the edge', async () => {
-    const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string }>;
-    return list.some((s) => s.name === 'cam');
-  });
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await stop(pub);
-  await net.close();
-});
-
-const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')!.currentTime);
+const setup = useFixture(() => startWatchSetup({ until: 'listed' }));
 
 async function playsOn(page: Page, label: string, seconds = 2): Promise<void> {
   const t0 = await videoTime(page);
@@ -46,11 +27,9 @@ for (const transport of ['ws', 'dash'] as const) {
     `the watch page plays over ${transport}, switches quality, and survives a transcoder crash`,
     { timeout: 120_000 },
     async () => {
-      const page = await browser.newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
+      const { page, errors } = await setup.newPage();
       try {
-        await page.goto(`${net.edgeUrl}/watch/cam?transport=${transport}`);
+        await page.goto(`${setup.net.edgeUrl}/watch/cam?transport=${transport}`);
         await waitFor('playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
         await playsOn(page, 'initial');
         const latency = await page.evaluate(() => window.tiercast.latency());
@@ -63,22 +42,12 @@ for (const transport of ['ws', 'dash'] as const) {
         const renditions = await page.evaluate(() => window.tiercast.renditions());
         assert.deepEqual([...renditions].sort(), ['v240', 'v360']);
         await page.selectOption('#quality', 'v240');
-        await waitFor(
-          'quality switched to v240',
-          async () => (await page.evaluate(() => window.tiercast.quality())) === 'v240',
-          15_000,
-          200,
-        );
+        await waitForQuality(page, 'v240', 15_000);
         await playsOn(page, 'after the switch');
 
         // Mark the page: if the player reloaded it, the mark would be gone.
         await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
-        const pid = net.ingress.live.get('cam')!.transcoderPid!;
-        process.kill(pid, 'SIGKILL');
-        await waitFor('transcoder restarted', () => {
-          const p = net.ingress.live.get('cam')?.transcoderPid;
-          return p !== undefined && p !== pid;
-        });
+        await crashTranscoder(setup.net);
         await playsOn(page, 'after the transcoder crash', 3);
         assert.equal(
           await page.evaluate(() => (window as unknown as { mark: number }).mark),
@@ -97,9 +66,9 @@ for (const transport of ['ws', 'dash'] as const) {
 }
 
 test('the directory page lists the live stream with a link to its player', async () => {
-  const page = await browser.newPage();
+  const page = await setup.browser.newPage();
   try {
-    await page.goto(`${net.edgeUrl}/`);
+    await page.goto(`${setup.net.edgeUrl}/`);
     const link = page.locator('a[href="/watch/cam"]');
     await link.first().waitFor({ timeout: 10_000 });
     assert.match((await link.first().textContent()) ?? '', /Test cam/);
@@ -112,9 +81,9 @@ test(
   '/embed/NAME is the player alone, with keyboard controls; the watch page announces it through oEmbed',
   { timeout: 60_000 },
   async () => {
-    const page = await browser.newPage();
+    const page = await setup.browser.newPage();
     try {
-      await page.goto(`${net.edgeUrl}/embed/cam`);
+      await page.goto(`${setup.net.edgeUrl}/embed/cam`);
       await waitFor('embedded playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
       assert.equal(await page.locator('#chat').count(), 0, 'no chat in the embed');
       assert.equal(await page.locator('header').count(), 0, 'no site header in the embed');
@@ -130,19 +99,22 @@ test(
       await page.keyboard.press('k');
       assert.equal(await page.evaluate(() => document.querySelector('video')!.paused), true, 'k pauses');
 
-      await page.goto(`${net.edgeUrl}/watch/cam`);
+      await page.goto(`${setup.net.edgeUrl}/watch/cam`);
       const href = await page.locator('link[type="application/json+oembed"]').getAttribute('href');
       assert.ok(href, 'the watch page links its oEmbed');
-      const o = (await (await fetch(new URL(href, net.edgeUrl))).json()) as {
+      const o = (await (await fetch(new URL(href, setup.net.edgeUrl))).json()) as {
         type: string;
         html: string;
         title: string;
       };
       assert.equal(o.type, 'video');
-      assert.ok(o.html.includes(`src="${net.edgeUrl}/embed/cam"`), o.html);
+      assert.ok(o.html.includes(`src="${setup.net.edgeUrl}/embed/cam"`), o.html);
       assert.equal(
-        (await fetch(`${net.edgeUrl}/oembed?url=${encodeURIComponent(`${net.edgeUrl}/watch/nobody`)}`))
-          .status,
+        (
+          await fetch(
+            `${setup.net.edgeUrl}/oembed?url=${encodeURIComponent(`${setup.net.edgeUrl}/watch/nobody`)}`,
+          )
+        ).status,
         404,
       );
     } finally {

@@ -5,36 +5,14 @@
  * renditions at a keyframe (the canvas takes the new size), a transcoder crash (new inits) and a publisher that stops and starts again plays
  * on without a page reload. Without the parameter the page still plays with MSE.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { publish, stop, waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import { crashTranscoder, startWatchSetup, videoTime, waitForQuality } from '../helpers/watch-page.js';
 
-let net: TestNetwork;
-let pub: ReturnType<typeof publish>;
-let browser: Browser;
-
-const streamListed = async () => {
-  const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{
-    name: string;
-    live?: boolean;
-  }>;
-  return list.some((s) => s.name === 'cam');
-};
-
-before(async () => {
-  net = await startNetwork({ intermediates: 1 });
-  pub = publish(net.rtmpUrl, undefined, 300);
-  await waitFor('stream live at the edge', streamListed);
-  browser = await launchChromium();
-});
-
-after(async () => {
-  await browser?.close();
-  await stop(pub);
-  await net.close();
-});
+const setup = useFixture(() => startWatchSetup({ until: 'listed' }));
 
 interface Stats {
   framesDrawn: number;
@@ -87,11 +65,9 @@ test(
   '?player=webcodecs: canvas picture, audio through the worklet, latency, quality switch, transcoder crash, publisher restart',
   { timeout: 180_000 },
   async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await setup.newPage();
     try {
-      await page.goto(`${net.edgeUrl}/watch/cam?player=webcodecs`);
+      await page.goto(`${setup.net.edgeUrl}/watch/cam?player=webcodecs`);
       assert.equal(await page.evaluate(() => window.tiercast.player), 'webcodecs');
       await waitFor('frames drawn', async () => ((await stats(page))?.framesDrawn ?? 0) > 30, 30_000, 200);
       await drawsNewPictures(page, 'initial');
@@ -142,12 +118,7 @@ test(
         'v360',
       ]);
       await page.selectOption('#quality', 'v240');
-      await waitFor(
-        'quality switched to v240',
-        async () => (await page.evaluate(() => window.tiercast.quality())) === 'v240',
-        15_000,
-        200,
-      );
+      await waitForQuality(page, 'v240', 15_000);
       await waitFor(
         'the canvas takes the 240p size',
         async () => (await picture(page))?.height === 240,
@@ -162,12 +133,7 @@ test(
 
       // A transcoder crash: a new epoch with new init segments; the decoder is reconfigured at a keyframe.
       await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
-      const pid = net.ingress.live.get('cam')!.transcoderPid!;
-      process.kill(pid, 'SIGKILL');
-      await waitFor('transcoder restarted', () => {
-        const p = net.ingress.live.get('cam')?.transcoderPid;
-        return p !== undefined && p !== pid;
-      });
+      await crashTranscoder(setup.net);
       const drawn = (await stats(page))!.framesDrawn;
       await waitFor(
         'frames drawn after the transcoder crash',
@@ -178,14 +144,14 @@ test(
       await drawsNewPictures(page, 'after the transcoder crash');
 
       // The publisher stops and starts again: the page waits, then plays the new stream without a reload.
-      await stop(pub);
+      await stop(setup.pub);
       await waitFor(
         'offline shown',
         async () => (await page.evaluate(() => document.body.dataset.status)) === 'offline',
         20_000,
         200,
       );
-      pub = publish(net.rtmpUrl, undefined, 300);
+      setup.pub = publish(setup.net.rtmpUrl, undefined, 300);
       await waitFor(
         'live again',
         async () => (await page.evaluate(() => document.body.dataset.status)) === 'live',
@@ -205,15 +171,10 @@ test(
 );
 
 test('without ?player the WebSocket transport still plays through MSE', { timeout: 60_000 }, async () => {
-  const page = await browser.newPage();
+  const page = await setup.browser.newPage();
   try {
-    await page.goto(`${net.edgeUrl}/watch/cam`);
-    await waitFor(
-      'video playing',
-      async () => (await page.evaluate(() => document.querySelector('video')!.currentTime)) > 1,
-      30_000,
-      200,
-    );
+    await page.goto(`${setup.net.edgeUrl}/watch/cam`);
+    await waitFor('video playing', async () => (await videoTime(page)) > 1, 30_000, 200);
     assert.equal(await page.evaluate(() => window.tiercast.player), 'mse');
     await new Promise((r) => setTimeout(r, 2000));
     console.log(`# mse read-out latency ${String(await page.evaluate(() => window.tiercast.latency()))} s`);
@@ -227,9 +188,7 @@ test(
   'a WebCodecs decoder that refuses the stream: the page falls back to MSE on the same socket',
   { timeout: 90_000 },
   async () => {
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
+    const { page, errors } = await setup.newPage();
     try {
       // This browser's H.264 decoder "cannot" take the stream.
       await page.addInitScript(() => {
@@ -237,13 +196,8 @@ test(
           throw new DOMException('unsupported', 'NotSupportedError');
         };
       });
-      await page.goto(`${net.edgeUrl}/watch/cam?player=webcodecs`);
-      await waitFor(
-        'video playing after the fallback',
-        async () => (await page.evaluate(() => document.querySelector('video')!.currentTime)) > 1,
-        40_000,
-        200,
-      );
+      await page.goto(`${setup.net.edgeUrl}/watch/cam?player=webcodecs`);
+      await waitFor('video playing after the fallback', async () => (await videoTime(page)) > 1, 40_000, 200);
       assert.equal(await page.locator('video').isVisible(), true);
       assert.equal(await page.locator('canvas#picture').count(), 0);
       assert.equal(await page.evaluate(() => window.tiercast.player), 'mse');

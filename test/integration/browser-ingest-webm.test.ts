@@ -5,82 +5,32 @@
  * input); bytes that are not WebM, a block above the cap, an unknown format and a stream cut mid-block are
  * each refused or ended with a code and words, closing only that socket, while the other stream stays live.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import { ingressSchema } from '../../src/common/config/index.js';
-import { startIngress, type IngressNode } from '../../src/ingress/main.js';
 import { waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import { startBrowserIngest, type IngestClient } from '../helpers/browser-ingest.js';
 
 const KEY = 'browser_webm_key_0001';
 const KEY2 = 'browser_webm_key_0002';
-const logs: string[] = [];
-const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(s) });
-let node: IngressNode;
-const procs: ChildProcess[] = [];
-const sockets: WebSocket[] = [];
 const CHROMIUM = readFileSync(new URL('../fixtures/webm/chromium-h264-opus.webm', import.meta.url));
 const CLUSTER_ID = Buffer.from([0x1f, 0x43, 0xb6, 0x75]);
 
-before(async () => {
-  node = await startIngress(
-    ingressSchema.parse({
-      nodeId: 'ingress-browser-webm',
-      clusterSecret: 'browser-webm-secret-0123456789ab',
-      rtmp: { host: '127.0.0.1', port: 0 },
-      http: { host: '127.0.0.1', port: 0 },
-      streamers: [
-        { name: 'cam', key: KEY },
-        { name: 'other', key: KEY2 },
-      ],
-      transcode: {
-        preset: 'ultrafast',
-        ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 300 }],
-        restartBackoffMs: 100,
-      },
-    }),
-    logger,
-  );
-});
+const ingest = useFixture(() =>
+  startBrowserIngest({
+    nodeId: 'ingress-browser-webm',
+    clusterSecret: 'browser-webm-secret-0123456789ab',
+    keys: { cam: KEY, other: KEY2 },
+  }),
+);
 
-after(async () => {
-  for (const s of sockets) s.terminate();
-  for (const p of procs) p.kill('SIGKILL');
-  await node?.close();
-  for (const k of [KEY, KEY2]) assert.ok(!logs.some((l) => l.includes(k)), 'a log line holds a stream key');
-});
-
-interface Client {
-  ws: WebSocket;
-  messages: Array<Record<string, unknown>>;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-async function hello(key: string, format: unknown = 'webm'): Promise<Client> {
-  const ws = new WebSocket(`${node.url}/publish/ws`);
-  sockets.push(ws);
-  const messages: Array<Record<string, unknown>> = [];
-  ws.on('message', (d, isBinary) => {
-    if (!isBinary) messages.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((r) =>
-    ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  ws.send(JSON.stringify({ key, format }));
-  await waitFor('the answer to the key', () => messages.find((m) => 'ok' in m), 5000, 20);
-  return { ws, messages, closed };
-}
+const hello = (key: string, format: unknown = 'webm') => ingest.hello({ key, format });
 
 /** A live camera as MediaRecorder would send it: ffmpeg -re writing WebM/Matroska, cut into random pieces. */
-function sendLive(c: Client, codec: 'vp8' | 'h264'): void {
+function sendLive(c: IngestClient, codec: 'vp8' | 'h264'): void {
   const video =
     codec === 'vp8'
       ? ['-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '500k', '-f', 'webm']
@@ -96,37 +46,32 @@ function sendLive(c: Client, codec: 'vp8' | 'h264'): void {
           '-f',
           'matroska',
         ];
-  const p = spawn(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
-      ...[
-        '-i',
-        'testsrc2=size=320x240:rate=25',
-        '-re',
-        '-f',
-        'lavfi',
-        '-i',
-        'sine=frequency=440:sample_rate=48000',
-      ],
-      ...[
-        '-t',
-        '60',
-        '-g',
-        '50',
-        '-c:a',
-        'libopus',
-        ...video,
-        '-live',
-        '1',
-        '-cluster_time_limit',
-        '100',
-        'pipe:1',
-      ],
+  const p = ingest.ffmpeg([
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
+    ...[
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=48000',
     ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  procs.push(p);
+    ...[
+      '-t',
+      '60',
+      '-g',
+      '50',
+      '-c:a',
+      'libopus',
+      ...video,
+      '-live',
+      '1',
+      '-cluster_time_limit',
+      '100',
+      'pipe:1',
+    ],
+  ]);
   let seed = codec.length;
   p.stdout.on('data', (d: Buffer) => {
     for (let pos = 0; pos < d.length && c.ws.readyState === WebSocket.OPEN;) {
@@ -143,7 +88,7 @@ describe('browser ingest socket, WebM format', () => {
     const c = await hello(KEY2);
     assert.deepEqual(c.messages[0], { ok: true, name: 'other', audio: true });
     sendLive(c, 'vp8');
-    await waitFor('stream "other" live', () => node.live.get('other')?.isLive, 30_000);
+    await waitFor('stream "other" live', () => ingest.node.live.get('other')?.isLive, 30_000);
     const stats = await waitFor(
       'stats saying live',
       () => c.messages.find((m) => m.type === 'stats' && m.live === true),
@@ -156,10 +101,10 @@ describe('browser ingest socket, WebM format', () => {
   it('an H.264 + Opus Matroska stream goes live too', async () => {
     const c = await hello(KEY);
     sendLive(c, 'h264');
-    await waitFor('stream "cam" live', () => node.live.get('cam')?.isLive, 30_000);
+    await waitFor('stream "cam" live', () => ingest.node.live.get('cam')?.isLive, 30_000);
     c.ws.close();
     await c.closed;
-    await waitFor('the stream to end with its socket', () => !node.live.has('cam'), 5000, 20);
+    await waitFor('the stream to end with its socket', () => !ingest.node.live.has('cam'), 5000, 20);
   });
 
   it('bytes that are not WebM close with 4003 BROWSER_INGEST_MALFORMED and words', async () => {
@@ -171,7 +116,7 @@ describe('browser ingest socket, WebM format', () => {
     const err = c.messages.find((m) => m.type === 'error');
     assert.equal(err?.code, 'BROWSER_INGEST_MALFORMED');
     assert.match(String(err?.message), /does not begin with an EBML header/);
-    assert.equal(node.live.has('cam'), false, 'the refused publish ended');
+    assert.equal(ingest.node.live.has('cam'), false, 'the refused publish ended');
   });
 
   it('a block above the cap closes with 1009 PAYLOAD_TOO_LARGE before its bytes arrive', async () => {
@@ -217,16 +162,16 @@ describe('browser ingest socket, WebM format', () => {
       await sleep(100);
     }
     assert.equal(c.ws.readyState, WebSocket.OPEN, 'a truncated element is waited for, not refused');
-    assert.ok(node.live.has('cam'), 'the publish is on');
+    assert.ok(ingest.node.live.has('cam'), 'the publish is on');
     c.ws.terminate();
-    await waitFor('the publish to end with its socket', () => !node.live.has('cam'), 5000, 20);
+    await waitFor('the publish to end with its socket', () => !ingest.node.live.has('cam'), 5000, 20);
   });
 
   it('the other stream stayed live through all of it', async () => {
     await sleep(500);
-    assert.equal(node.live.get('other')?.isLive, true);
+    assert.equal(ingest.node.live.get('other')?.isLive, true);
     assert.ok(
-      logs.some((l) => l.includes('BROWSER_INGEST_MALFORMED') && l.includes('EBML')),
+      ingest.logs.some((l) => l.includes('BROWSER_INGEST_MALFORMED') && l.includes('EBML')),
       'the refusal is logged with its code',
     );
   });

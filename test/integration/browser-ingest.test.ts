@@ -5,97 +5,38 @@
  * stream published the same way stays live. A second socket with the same key takes the stream over (a
  * browser reconnecting before its old socket is known dead). No log line holds a key.
  */
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pino } from 'pino';
 import WebSocket from 'ws';
-import { ingressSchema } from '../../src/common/config/index.js';
-import { startIngress, type IngressNode } from '../../src/ingress/main.js';
 import { FlvReader } from '../../src/ingress/flv/flv-reader.js';
 import { encodeIngestTag } from '../../src/ingress/browser-ingest/ingest-protocol.js';
 import { waitFor } from '../helpers/network.js';
+import { useFixture } from '../helpers/fixture.js';
+import { startBrowserIngest, type IngestClient } from '../helpers/browser-ingest.js';
 
 const KEY = 'browser_ingest_key_0001';
 const KEY2 = 'browser_ingest_key_0002';
-const logs: string[] = [];
-const logger = pino({ level: 'info' }, { write: (s: string) => void logs.push(s) });
-let node: IngressNode;
-const procs: ChildProcess[] = [];
-const sockets: WebSocket[] = [];
 
-before(async () => {
-  node = await startIngress(
-    ingressSchema.parse({
-      nodeId: 'ingress-browser',
-      clusterSecret: 'browser-ingest-secret-0123456789',
-      rtmp: { host: '127.0.0.1', port: 0 },
-      http: { host: '127.0.0.1', port: 0 },
-      streamers: [
-        { name: 'cam', key: KEY },
-        { name: 'other', key: KEY2 },
-      ],
-      transcode: {
-        preset: 'ultrafast',
-        ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 300 }],
-        restartBackoffMs: 100,
-      },
-    }),
-    logger,
-  );
-});
+const ingest = useFixture(() =>
+  startBrowserIngest({
+    nodeId: 'ingress-browser',
+    clusterSecret: 'browser-ingest-secret-0123456789',
+    keys: { cam: KEY, other: KEY2 },
+  }),
+);
 
-after(async () => {
-  for (const s of sockets) s.terminate();
-  for (const p of procs) p.kill('SIGKILL');
-  await node?.close();
-  for (const k of [KEY, KEY2]) assert.ok(!logs.some((l) => l.includes(k)), 'a log line holds a stream key');
-});
-
-interface Client {
-  ws: WebSocket;
-  messages: Array<Record<string, unknown>>;
-  closed: Promise<{ code: number; reason: string }>;
-}
-
-async function connect(): Promise<Client> {
-  const ws = new WebSocket(`${node.url}/publish/ws`);
-  sockets.push(ws);
-  const messages: Array<Record<string, unknown>> = [];
-  ws.on('message', (d, isBinary) => {
-    if (!isBinary) messages.push(JSON.parse((d as Buffer).toString()) as Record<string, unknown>);
-  });
-  const closed = new Promise<{ code: number; reason: string }>((r) =>
-    ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
-  );
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return { ws, messages, closed };
-}
-
-async function hello(key: string): Promise<Client> {
-  const c = await connect();
-  c.ws.send(JSON.stringify({ key }));
-  await waitFor('the answer to the key', () => c.messages.find((m) => 'ok' in m), 5000, 20);
-  return c;
-}
+const connect = () => ingest.connect();
+const hello = (key: string) => ingest.hello({ key });
 
 /** A real H.264 source (video only, as a page sends until Opus is taken) paced by ffmpeg -re. */
-function sendCamera(c: Client): void {
-  const p = spawn(
-    'ffmpeg',
-    [
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
-      ...['-i', 'testsrc2=size=320x240:rate=25', '-t', '60', '-an'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
-      ...['-pix_fmt', 'yuv420p', '-f', 'flv', 'pipe:1'],
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  procs.push(p);
+function sendCamera(c: IngestClient): void {
+  const p = ingest.ffmpeg([
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
+    ...['-i', 'testsrc2=size=320x240:rate=25', '-t', '60', '-an'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
+    ...['-pix_fmt', 'yuv420p', '-f', 'flv', 'pipe:1'],
+  ]);
   const reader = new FlvReader();
   p.stdout.on('data', (d: Buffer) => {
     for (const t of reader.push(d)) {
@@ -114,7 +55,7 @@ describe('browser ingest socket', () => {
       'Opus is taken: the page sends sound',
     );
     sendCamera(c);
-    await waitFor('stream "other" live', () => node.live.get('other')?.isLive, 30_000);
+    await waitFor('stream "other" live', () => ingest.node.live.get('other')?.isLive, 30_000);
     c.ws.send(JSON.stringify({ type: 'ping', t: 42 }));
     await waitFor('pong', () => c.messages.some((m) => m.type === 'pong' && m.t === 42), 3000, 20);
     const stats = await waitFor(
@@ -150,7 +91,7 @@ describe('browser ingest socket', () => {
     const err = c.messages.find((m) => m.type === 'error');
     assert.equal(err?.code, 'BROWSER_INGEST_MALFORMED');
     assert.match(String(err?.message), /neither audio \(8\) nor video \(9\)/);
-    assert.equal(node.live.has('cam'), false, 'the refused publish ended');
+    assert.equal(ingest.node.live.has('cam'), false, 'the refused publish ended');
   });
 
   it('an oversize frame closes with 1009 and PAYLOAD_TOO_LARGE', async () => {
@@ -185,17 +126,17 @@ describe('browser ingest socket', () => {
     const err = old.messages.find((m) => m.type === 'error');
     assert.equal(err?.code, 'STREAM_ALREADY_LIVE');
     assert.match(String(err?.message), /newer connection from a browser took this stream over/);
-    assert.ok(node.live.has('cam'), 'the new socket carries the stream');
+    assert.ok(ingest.node.live.has('cam'), 'the new socket carries the stream');
     fresh.ws.close();
     await fresh.closed;
-    await waitFor('the stream to end with its socket', () => !node.live.has('cam'), 3000, 20);
+    await waitFor('the stream to end with its socket', () => !ingest.node.live.has('cam'), 3000, 20);
   });
 
   it('the other stream stayed live through all of it', async () => {
     await sleep(500);
-    assert.equal(node.live.get('other')?.isLive, true);
+    assert.equal(ingest.node.live.get('other')?.isLive, true);
     assert.ok(
-      logs.some((l) => l.includes('BROWSER_INGEST_TOO_FAST')),
+      ingest.logs.some((l) => l.includes('BROWSER_INGEST_TOO_FAST')),
       'the refusal is logged with its code',
     );
   });
