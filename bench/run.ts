@@ -9,6 +9,8 @@
  *   npm run bench -- --only=g2g --merge  re-run some measurements and put them into the last full run
  *                                      (bench/out/last-run.json) and docs/benchmarks.md, marked as re-run
  *   npm run bench -- --no-write        print only; leave docs/ alone
+ *   npm run bench -- --chunk-ms=33     every ingress it starts packages chunks of this duration (default:
+ *                                      the product's, 200 ms): to compare chunk sizes, with --no-write
  *   npm run bench -- --render          rewrite docs/benchmarks.md from the last run (bench/out/last-run.json),
  *                                      e.g. after editing bench/analysis.md
  *
@@ -41,6 +43,8 @@ const only = args
   ?.slice(7)
   .split(',')
   .filter(Boolean);
+const chunkMs = args.find((a) => a.startsWith('--chunk-ms='))?.slice(11);
+if (chunkMs) process.env.TIERCAST_BENCH_CHUNK_MS = chunkMs; // read by startIngressProc (lib/tiercast.ts)
 const started = Date.now();
 const log = (m: string) =>
   process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s] ${m}\n`);
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
   const rows = results.flatMap((r) => r.rows);
   const took = (Date.now() - started) / 1000;
   process.stdout.write(
-    `\ntiercast vs nginx-rtmp — ${env.date} — ${env.cpu}, ${env.cores} cores — ${quick ? 'quick' : 'full'} run, ${took.toFixed(0)} s\n\n${textTable(rows)}\n`,
+    `\ntiercast vs nginx-rtmp — ${env.date} — ${env.cpu}, ${env.cores} cores — ${quick ? 'quick' : 'full'} run${chunkMs ? `, ${chunkMs} ms chunks` : ''}, ${took.toFixed(0)} s\n\n${textTable(rows)}\n`,
   );
   for (const r of results) for (const n of r.notes) process.stdout.write(`\n${r.name}: ${n}\n`);
   for (const r of results) if (r.error) process.stdout.write(`\n${r.name} FAILED: ${r.error}\n`);

@@ -92,13 +92,16 @@ async function startNode(
   return node;
 }
 
+const chunkMs = (asked: number | undefined): number | undefined =>
+  asked ?? (Number(process.env.TIERCAST_BENCH_CHUNK_MS) || undefined);
+
 /** Ports may be chosen beforehand (freePort) so that a whole tree starts at once, children retrying. */
 export function startIngressProc(o: {
   ladder?: Rung[];
   preset?: string;
   /** transcode.mode: ladder (default), passthrough, off. */
   mode?: 'ladder' | 'passthrough' | 'off';
-  /** transcode.chunkDurationMs (default 200). */
+  /** transcode.chunkDurationMs (default: `--chunk-ms` of bench/run.ts, else the product's 200). */
   chunkDurationMs?: number;
   nodeArgs?: string[];
   segments?: number;
@@ -114,7 +117,7 @@ export function startIngressProc(o: {
         ...(o.ladder ? { ladder: o.ladder } : {}),
         ...(o.preset ? { preset: o.preset } : {}),
         ...(o.mode ? { mode: o.mode } : {}),
-        ...(o.chunkDurationMs ? { chunkDurationMs: o.chunkDurationMs } : {}),
+        ...(chunkMs(o.chunkDurationMs) ? { chunkDurationMs: chunkMs(o.chunkDurationMs) } : {}),
       },
       cache: { segments: o.segments ?? 8 },
     },
