@@ -328,40 +328,68 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       aborted = true;
       for (const c of cancelers) c.cancel();
     });
-    const pending = serveSegment(
-      r,
-      rendition,
-      number,
-      {
-        begin: () => {
-          if (aborted) return;
-          res.cork(() => {
-            res.writeStatus('200 OK');
-            res.writeHeader('content-type', 'video/iso.segment');
-            res.writeHeader('cache-control', 'no-cache');
-            res.writeHeader('access-control-allow-origin', '*');
-          });
-          count('segment', '200');
+    // One send per chunk: the status and headers go out with the first bytes, the response's end with the
+    // last chunk, and what the cache already holds in one cork (no send of its own for any of them).
+    let headPending = false;
+    let corked = false;
+    const inCork = (fn: () => void): void => {
+      if (corked) return fn();
+      res.cork(() => {
+        corked = true;
+        try {
+          fn();
+        } finally {
+          corked = false;
+        }
+      });
+    };
+    const head = (): void => {
+      if (!headPending) return;
+      headPending = false;
+      res.writeStatus('200 OK');
+      res.writeHeader('content-type', 'video/iso.segment');
+      res.writeHeader('cache-control', 'no-cache');
+      res.writeHeader('access-control-allow-origin', '*');
+    };
+    inCork(() => {
+      const pending = serveSegment(
+        r,
+        rendition,
+        number,
+        {
+          begin: () => {
+            if (aborted) return;
+            headPending = true;
+            count('segment', '200');
+          },
+          write: (data, last) => {
+            if (aborted) return;
+            if (last) aborted = true;
+            inCork(() => {
+              head();
+              if (last) res.end(data);
+              else res.write(data);
+            });
+            bytesOut.inc(data.length);
+          },
+          end: () => {
+            if (aborted) return;
+            aborted = true;
+            inCork(() => {
+              head();
+              res.end();
+            });
+          },
+          notFound: (code, message) => {
+            if (aborted) return;
+            aborted = true;
+            notFound(res, 'segment', code, message);
+          },
         },
-        write: (data) => {
-          if (aborted) return;
-          res.cork(() => res.write(data));
-          bytesOut.inc(data.length);
-        },
-        end: () => {
-          if (aborted) return;
-          aborted = true;
-          res.cork(() => res.end());
-        },
-        notFound: (code, message) => {
-          if (aborted) return;
-          aborted = true;
-          notFound(res, 'segment', code, message);
-        },
-      },
-      { waitMs: config.viewer.segmentWaitMs },
-    );
-    cancelers.push(pending);
+        { waitMs: config.viewer.segmentWaitMs },
+      );
+      cancelers.push(pending);
+    });
   }
 
   /** After a wait: refused outright if known protected; 503 if the edge still cannot tell (never sends media). */

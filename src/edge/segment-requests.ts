@@ -83,9 +83,11 @@ export function waitForMedia(
 }
 
 export interface SegmentResponse {
-  /** Status 200 and headers; called once before the first write. */
+  /** Status 200 and headers; called once before the first write (which may send them with its bytes). */
   begin(): void;
-  write(data: Buffer): void;
+  /** Bytes of the segment; `last`: they end it (one send for the last chunk and the end of the response). */
+  write(data: Buffer, last: boolean): void;
+  /** Ends a response whose last bytes are already written (the segment ended without an end flag). */
   end(): void;
   notFound(code: 'SEGMENT_NOT_FOUND' | 'STREAM_NOT_FOUND', message: string): void;
 }
@@ -127,11 +129,9 @@ export function serveSegment(
       started = true;
       res.begin();
     }
-    res.write(c.meta.payload);
-    if (hasFlag(c.meta, ChunkFlags.SEGMENT_END)) {
-      finish();
-      res.end();
-    }
+    const last = hasFlag(c.meta, ChunkFlags.SEGMENT_END);
+    if (last) finish();
+    res.write(c.meta.payload, last);
   };
   const listener: StreamSubscriber = {
     onInfo: () => undefined,

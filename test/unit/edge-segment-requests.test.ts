@@ -9,9 +9,10 @@ function fakeRes() {
     events: [] as string[],
     bytes: [] as number[],
     begin: () => r.events.push('begin'),
-    write: (d: Buffer) => {
+    write: (d: Buffer, last: boolean) => {
       r.events.push('write');
       r.bytes.push(d[0]!);
+      if (last) r.events.push('end');
     },
     end: () => r.events.push('end'),
     notFound: (code: string) => r.events.push(`404:${code}`),

@@ -540,6 +540,7 @@ export class WebCodecsPlayer extends WsPlayer {
       // The buffer: how far behind the earliest-arriving chunk's time the clock plays.
       bufferMs: s.clock.offset === null ? null : s.clock.offset - (s.jitter.quantile(0) ?? 0),
       audioClock: s.clock.audioDriven(localNow()),
+      audioLagMs: Math.round(s.clock.audioLag(localNow()) * 1000),
       audioState: s.audioCtx?.state ?? 'none',
       queuedFrames: s.frames.length,
     };
