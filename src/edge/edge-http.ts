@@ -329,20 +329,8 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       for (const c of cancelers) c.cancel();
     });
     // One send per chunk: the status and headers go out with the first bytes, the response's end with the
-    // last chunk, and what the cache already holds in one cork (no send of its own for any of them).
+    // last chunk, and what the cache already holds in one cork (uWS runs a cork inside a cork as part of it).
     let headPending = false;
-    let corked = false;
-    const inCork = (fn: () => void): void => {
-      if (corked) return fn();
-      res.cork(() => {
-        corked = true;
-        try {
-          fn();
-        } finally {
-          corked = false;
-        }
-      });
-    };
     const head = (): void => {
       if (!headPending) return;
       headPending = false;
@@ -351,7 +339,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       res.writeHeader('cache-control', 'no-cache');
       res.writeHeader('access-control-allow-origin', '*');
     };
-    inCork(() => {
+    res.cork(() => {
       const pending = serveSegment(
         r,
         rendition,
@@ -365,7 +353,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
           write: (data, last) => {
             if (aborted) return;
             if (last) aborted = true;
-            inCork(() => {
+            res.cork(() => {
               head();
               if (last) res.end(data);
               else res.write(data);
@@ -375,7 +363,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
           end: () => {
             if (aborted) return;
             aborted = true;
-            inCork(() => {
+            res.cork(() => {
               head();
               res.end();
             });
