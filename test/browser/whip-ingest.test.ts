@@ -116,7 +116,9 @@ test('Chromium publishes over WHIP: live on the edge, playing, then DELETE ends 
     10_000,
   );
   // The ingress's congestion feedback lets Chromium's sender raise its estimate from its 300 kbit/s start
-  // (with werift's own feedback it fell to 90–300 kbit/s and sent 320x180 at 12 fps, "bandwidth" limited).
+  // (with werift's own feedback it fell to 90–300 kbit/s and sent 320x180 at 12 fps, "bandwidth" limited;
+  // with one recorder per receiver, each reporting the other kind's packets as lost, it stayed at 0.3–0.6).
+  let last: unknown;
   const sending = await waitFor(
     "Chromium's WHIP sender to send the camera's full picture (or one scaled down for CPU) with a bandwidth estimate above 1 Mbit/s",
     async () => {
@@ -128,13 +130,16 @@ test('Chromium publishes over WHIP: live on the edge, playing, then DELETE ends 
         });
         return { available, width, limit };
       })()`);
+      last = s;
       // On a loaded machine Chromium may also scale the picture down for CPU ('cpu'): not what this checks.
       const fullOrCpu = s.width === 640 || s.limit === 'cpu';
       return s.available > 1_000_000 && fullOrCpu && s.limit !== 'bandwidth' ? s : false;
     },
     30_000,
     500,
-  );
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}; last: ${JSON.stringify(last)}`);
+  });
   console.log(
     `WHIP sender: estimate ${(sending.available / 1e6).toFixed(2)} Mbit/s, ${sending.width} px wide`,
   );

@@ -1,6 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
-import { encodeTwccFeedback, TwccRecorder } from '../../src/ingress/whip/twcc-feedback.js';
+import {
+  encodeTwccFeedback,
+  installTwccRecorder,
+  TwccRecorder,
+} from '../../src/ingress/whip/twcc-feedback.js';
 
 /**
  * A reader of transport-wide feedback written from the draft (draft-holmer-rmcat-transport-wide-cc-
@@ -141,5 +145,50 @@ test('numbers feedbacks, continues across the 16-bit wrap and reports a loss bet
   assert.deepEqual(
     b!.arrivalsUs.map((x) => x === undefined),
     [true, false, false],
+  );
+});
+
+test("one recorder for the bundle: audio and video receivers report each other's packets as received", async () => {
+  // Two receivers as werift keeps them (one per transceiver), fed the way its handleRTP feeds them: the
+  // first packet sets the recorder up, later ones are recorded. Transport-wide numbers interleave.
+  const sent: Buffer[] = [];
+  type Fake = {
+    twccEnabled: boolean;
+    receiverTWCC: TwccRecorder | undefined;
+    setupTWCC: (ssrc: number) => void;
+    rtcpSsrc: number;
+    dtlsTransport: { sendRtcp: (p: { serialize(): Buffer }[]) => Promise<void> };
+  };
+  const fake = (): Fake => ({
+    twccEnabled: true,
+    receiverTWCC: undefined,
+    setupTWCC: () => undefined,
+    rtcpSsrc: 7,
+    dtlsTransport: {
+      sendRtcp: (packets) => {
+        sent.push(...packets.map((p) => p.serialize()));
+        return Promise.resolve();
+      },
+    },
+  });
+  const audio = fake();
+  const video = fake();
+  const stop = installTwccRecorder([audio, video] as never);
+  const receive = (r: Fake, seq: number, ssrc: number): void => {
+    if (r.receiverTWCC) r.receiverTWCC.handleTWCC(seq);
+    else if (r.twccEnabled) r.setupTWCC(ssrc);
+  };
+  receive(audio, 0, 11);
+  receive(video, 1, 22);
+  for (let seq = 2; seq < 60; seq++) receive(seq % 3 === 0 ? audio : video, seq, seq % 3 === 0 ? 11 : 22);
+  assert.equal(audio.receiverTWCC, video.receiverTWCC, 'one recorder');
+  audio.receiverTWCC!.flush();
+  await new Promise((r) => setImmediate(r));
+  stop();
+  const read = sent.flatMap((b) => readFeedback(b).arrivalsUs);
+  assert.equal(read.length, 58); // 2..59: the two set-up packets are not recorded, as in werift
+  assert.ok(
+    read.every((a) => a !== undefined),
+    'no packet reported lost',
   );
 });

@@ -174,29 +174,36 @@ export class TwccRecorder {
 }
 
 /**
- * Puts a TwccRecorder in place of werift's ReceiverTWCC on a receiver whose codec negotiated transport-cc
- * (werift creates its own lazily on the first packet, and again after a renegotiation: both go through
- * `setupTWCC`). Returns a function that stops the recorder's timer.
+ * Puts one TwccRecorder in place of werift's ReceiverTWCC on every receiver of a bundled peer connection
+ * whose codec negotiated transport-cc. The transport-wide sequence numbers count every packet on the
+ * transport, audio, video and the sender's probe padding alike; werift keeps one ReceiverTWCC per
+ * receiver, so each one reported the other kinds' packets as lost (a third of all packets or more), and
+ * Chromium's estimator, told of that loss and of probes that never arrived, stayed near what the encoder
+ * happened to send. One recorder sees every packet, as libwebrtc's one per transport does.
+ *
+ * werift creates its recorder lazily on a receiver's first packet, and again after a renegotiation: both
+ * go through `setupTWCC`, which here hands out the shared one. Returns a function that stops its timer.
  */
-export function installTwccRecorder(receiver: RTCRtpReceiver): () => void {
+export function installTwccRecorder(receivers: readonly RTCRtpReceiver[]): () => void {
   let recorder: TwccRecorder | undefined;
-  receiver.setupTWCC = (mediaSourceSsrc: number) => {
-    if (!receiver.twccEnabled || receiver.receiverTWCC) return;
-    recorder?.close();
-    recorder = new TwccRecorder(
+  const shared = (receiver: RTCRtpReceiver, mediaSourceSsrc: number): TwccRecorder =>
+    (recorder ??= new TwccRecorder(
       (packet) =>
         void receiver.dtlsTransport.sendRtcp([{ serialize: () => packet }] as never).catch(() => undefined),
       receiver.rtcpSsrc,
       mediaSourceSsrc,
-    );
-    receiver.receiverTWCC = recorder as never;
-  };
-  // Applying the offer already made werift's own when the offer named the SSRC: replace it.
-  const existing = receiver.receiverTWCC;
-  if (existing) {
-    existing.twccRunning = false;
-    receiver.receiverTWCC = undefined;
-    receiver.setupTWCC((existing as unknown as { mediaSourceSsrc: number }).mediaSourceSsrc);
+    ));
+  for (const receiver of receivers) {
+    receiver.setupTWCC = (mediaSourceSsrc: number) => {
+      if (receiver.twccEnabled) receiver.receiverTWCC = shared(receiver, mediaSourceSsrc) as never;
+    };
+    // Applying the offer already made werift's own when the offer named the SSRC: replace it.
+    const existing = receiver.receiverTWCC;
+    if (existing) {
+      existing.twccRunning = false;
+      receiver.receiverTWCC = undefined;
+      receiver.setupTWCC((existing as unknown as { mediaSourceSsrc: number }).mediaSourceSsrc);
+    }
   }
   return () => recorder?.close();
 }

@@ -139,8 +139,9 @@ export class WhipSession {
   /** Applies the offer and returns the complete answer (non-trickle: every candidate in it). */
   async answer(offerSdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
-    // Correct transport-wide feedback, so a browser sender's bandwidth estimate can rise (twcc-feedback.ts).
-    for (const t of this.pc.getTransceivers()) this.stopTwcc.push(installTwccRecorder(t.receiver));
+    // One correct transport-wide feedback for the bundle, so a browser sender's estimate can rise
+    // (twcc-feedback.ts).
+    this.stopTwcc.push(installTwccRecorder(this.pc.getTransceivers().map((t) => t.receiver)));
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     if (this.pc.iceGatheringState !== 'complete') {
       await new Promise<void>((resolve) => {
