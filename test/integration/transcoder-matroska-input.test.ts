@@ -30,6 +30,8 @@ function matroskaOfTags(tags: FlvTag[], hasVideo: boolean, hasAudio: boolean): B
     writable: true,
     writableLength: 0,
     write: (b: Buffer): boolean => written.push(b) > 0,
+    cork: () => undefined,
+    uncork: () => undefined,
   };
   const config = new StreamConfig(source);
   const input = new FlvInput({

@@ -7,13 +7,27 @@ import { flvHeader, serializeTag } from '../../src/ingress/flv/flv-writer.js';
 
 const logger = pino({ level: 'silent' });
 
+/** Records each buffer, and how many buffers reach the pipe together (one write, uncorked or not). */
 class FakeStdin {
   writes: Buffer[] = [];
+  batches: number[] = [];
   writable = true;
   writableLength = 0;
+  private corks = 0;
+  private pending = 0;
   write(chunk: Buffer): boolean {
     this.writes.push(chunk);
+    if (this.corks > 0) this.pending++;
+    else this.batches.push(1);
     return true;
+  }
+  cork(): void {
+    this.corks++;
+  }
+  uncork(): void {
+    if (this.corks === 0 || --this.corks > 0) return;
+    if (this.pending > 0) this.batches.push(this.pending);
+    this.pending = 0;
   }
 }
 
@@ -139,4 +153,19 @@ test('Enhanced RTMP Metadata flagged as a keyframe is ignored: the real keyframe
   assert.deepEqual(first, [exKey]);
   assert.equal(stdin.writes.length, 2, 'the Matroska header, then the keyframe');
   assert.ok(stdin.writes[1]!.subarray(-1).equals(Buffer.from([0xaa])));
+});
+
+test("the tags of one event-loop turn reach ffmpeg in one write; the next turn's in another", async () => {
+  const { stdin, write } = setup();
+  for (const t of [metadata, avcConfig, aacConfig, key(0), audio(10), inter(33)]) write(t);
+  assert.deepEqual(stdin.batches, [1], 'only the header so far: the rest waits for the turn to end');
+  await new Promise((r) => setImmediate(r));
+  // metadata, AVC and AAC config with the keyframe, then the audio frame and the inter frame
+  assert.deepEqual(stdin.batches, [1, 6]);
+  write(audio(43));
+  await new Promise((r) => setImmediate(r));
+  write(inter(66));
+  write(audio(66));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(stdin.batches, [1, 6, 1, 2]);
 });

@@ -7,6 +7,9 @@
  *   keyframe (the first audio frame for audio-only streams), sends the stored config just before it, and
  *   from then on passes tags through. It bounds memory when ffmpeg's stdin is jammed: above the ceiling,
  *   video is dropped until a keyframe can be written (audio only above twice the ceiling).
+ * - The tags of one event-loop turn (an RTMP read often holds several, each written as two or three
+ *   buffers) go to the pipe in one write: stdin is corked at the turn's first write and uncorked once the
+ *   turn's synchronous work is done, so ffmpeg gets them at the same moment with one syscall.
  * - It records when each frame was received, keyed by media time relative to the run's first frame, so
  *   chunks can carry the wall-clock time their first frame reached ingress.
  */
@@ -66,7 +69,7 @@ export class StreamConfig implements StoredConfig {
 }
 
 /** The part of ffmpeg's stdin this module needs (a fake in unit tests). */
-export type FlvSink = Pick<Writable, 'write' | 'writable' | 'writableLength'>;
+export type FlvSink = Pick<Writable, 'write' | 'writable' | 'writableLength' | 'cork' | 'uncork'>;
 
 export interface FlvInputOptions {
   stdin: FlvSink;
@@ -87,6 +90,7 @@ export class FlvInput {
   private droppedVideo = 0;
   private droppedAudio = 0;
   private readonly muxer: InputMuxer;
+  private corked = false;
 
   constructor(private readonly opts: FlvInputOptions) {
     this.muxer =
@@ -161,10 +165,22 @@ export class FlvInput {
     return false;
   }
 
+  /** Corks stdin until the end of this turn's synchronous work (process.nextTick runs right after it). */
+  private cork(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.opts.stdin.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.opts.stdin.uncork();
+    });
+  }
+
   private send(bytes: () => Buffer | Buffer[] | undefined): void {
     try {
       const out = bytes();
       if (out === undefined) return;
+      this.cork();
       for (const b of Array.isArray(out) ? out : [out]) this.opts.stdin.write(b);
     } catch (err) {
       this.opts.logger.warn({ err }, 'dropping a tag that cannot be written');
