@@ -5,10 +5,14 @@
  *  (a) decodable by a headless client: the arrival of the chunk/fragment that carries it (decoded
  *      afterwards, frame by frame), or, for RTMP, ffmpeg handing out the decoded frame;
  *  (b) shown by the player in headless Chromium: requestVideoFrameCallback → canvas → clock.
+ * The sound carries the clock too (a tone burst at every whole second, av-probe.ts): on the WebSocket
+ * pages and the peer's hls.js page, the bursts heard against the pictures of the same seconds give the
+ * audio/video offset.
  * tiercast runs its default configuration (default ladder and preset, 200 ms chunks, 1 s segments).
  */
 import type { BenchContext } from './lib/context.js';
-import { launchChromium, openProbedPage, readProbe, type ProbeData } from './lib/browser.js';
+import { matchBursts, type AvResult } from './lib/av-probe.js';
+import { launchChromium, openProbedPage, readAvProbe, readProbe, type ProbeData } from './lib/browser.js';
 import { startPeer, waitPeerLive, PEER_STREAM, type Peer } from './lib/peer.js';
 import { stop, onCleanup, startClockPublisher } from './lib/procs.js';
 import {
@@ -20,7 +24,7 @@ import {
   WsRecorder,
 } from './lib/recorders.js';
 import { cdf, type Plot, type Row, type SectionResult } from './lib/report.js';
-import { fmt, nowMs, sleep, summarize, type Summary } from './lib/stats.js';
+import { fmt, nowMs, percentile, sleep, summarize, type Summary } from './lib/stats.js';
 import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
 import { metricSum, scrape } from './lib/metrics.js';
 
@@ -51,9 +55,24 @@ export interface PageResult {
   /** tiercast pages: what played at the end (`window.tiercast.transport`/`hlsPlayer`: ws, dash, hls/hls.js, hls/native). */
   transport?: string;
   error?: string;
+  /** Pages opened with `av`: the bursts heard in the window against the pictures. */
+  av?: AvResult;
 }
 
+/** A page to measure: label, URL, and whether to hear its sound too (the A/V offset). */
+export type PageTarget = [label: string, url: string, options?: { av?: boolean }];
+
+/** The A/V sync target (issue 12): |sound − picture| within 45 ms at p95. */
+const AV_TARGET_MS = 45;
+
 const s = (v: Summary, k: 'p50' | 'p95') => `${fmt(v[k] / 1000, 3)} s`;
+const signed = (v: number) => (v > 0 ? `+${fmt(v)}` : fmt(v));
+const avAbsP95 = (a: AvResult | undefined) => (a ? percentile(a.offsets.map(Math.abs), 95) : NaN);
+/** Signed p50 and p95 of |offset| (ms), with the bursts matched. */
+const avCell = (p: PageResult) =>
+  p.av && p.av.matched > 0
+    ? `${signed(percentile(p.av.offsets, 50))} ms · ${fmt(avAbsP95(p.av))} ms (${p.av.matched})`
+    : `— (${p.av?.heard ?? 0} heard, none matched)`;
 
 export async function g2gLatency(
   ctx: BenchContext,
@@ -82,13 +101,14 @@ export async function g2gLatency(
 
   const browser = await launchChromium();
   onCleanup(() => browser.close());
-  const targets: Array<[string, string]> = [
-    ['tiercast WebSocket (ws-player)', `${edge.url}/watch/${STREAM}?transport=ws&player=mse`],
-    ['tiercast WebSocket, WebCodecs player', `${edge.url}/watch/${STREAM}?transport=ws&player=webcodecs`],
+  const av = { av: true };
+  const targets: PageTarget[] = [
+    ['tiercast WebSocket (ws-player)', `${edge.url}/watch/${STREAM}?transport=ws&player=mse`, av],
+    ['tiercast WebSocket, WebCodecs player', `${edge.url}/watch/${STREAM}?transport=ws&player=webcodecs`, av],
     ['tiercast LL-DASH (dash.js)', `${edge.url}/watch/${STREAM}?transport=dash`],
     ['tiercast LL-HLS (hls.js, lowLatencyMode)', `${edge.url}/watch/${STREAM}?transport=hls`],
     ['tiercast HLS, built-in player (no MSE)', `${edge.url}/watch/${STREAM}?transport=native`],
-    ['peer HLS (hls.js, liveSyncDurationCount 1)', `${peer.httpUrl}/hls.html`],
+    ['peer HLS (hls.js, liveSyncDurationCount 1)', `${peer.httpUrl}/hls.html`, av],
     ['peer DASH (dash.js, liveDelay 2 s)', `${peer.httpUrl}/dash.html`],
   ];
   const pages = await measurePages(ctx, browser, targets, { warmup, window }, notes);
@@ -142,6 +162,10 @@ export async function g2gLatency(
   ];
   /** The page played the transport its row is about (not a fallback). */
   const played = (p: PageResult, transport: string) => p.summary.n > 0 && p.transport === transport;
+  // A/V: at least 80 % of the window's whole seconds heard and matched with their pictures.
+  const minBursts = Math.floor((window / 1000) * 0.8);
+  const avMet = (p: PageResult, transport: string) =>
+    played(p, transport) && (p.av?.matched ?? 0) >= minBursts && avAbsP95(p.av) <= AV_TARGET_MS;
   const rows: Row[] = [
     {
       section: 'glass-to-glass',
@@ -198,6 +222,22 @@ export async function g2gLatency(
       target: '',
     },
     {
+      section: 'glass-to-glass',
+      what: '(b) A/V sync in Chromium, WebSocket player with WebCodecs: sound − picture per 1 s tone burst, signed p50 · p95 of |offset| (bursts)',
+      tiercast: avCell(pWc),
+      peer: `hls.js ${avCell(pHls)}`,
+      target: `|offset| ≤ ${AV_TARGET_MS} ms p95`,
+      met: avMet(pWc, 'ws webcodecs'),
+    },
+    {
+      section: 'glass-to-glass',
+      what: '(b) A/V sync in Chromium, WebSocket player with MSE: sound − picture per 1 s tone burst, signed p50 · p95 of |offset| (bursts)',
+      tiercast: avCell(pWs),
+      peer: `hls.js ${avCell(pHls)}`,
+      target: `|offset| ≤ ${AV_TARGET_MS} ms p95`,
+      met: avMet(pWs, 'ws mse'),
+    },
+    {
       section: 'time to first frame',
       what: 'in Chromium, page load → first frame shown (WS MSE / WS WebCodecs / dash.js / hls.js / built-in HLS vs hls.js / dash.js)',
       tiercast: `${fmt(pWs.firstFrameMs)} / ${fmt(pWc.firstFrameMs)} / ${fmt(pDash.firstFrameMs)} / ${fmt(pLlHls.firstFrameMs)} / ${fmt(pNative.firstFrameMs)} ms`,
@@ -211,6 +251,23 @@ export async function g2gLatency(
         `${p.stalls} waiting events, ${p.freezes} freezes > 250 ms, ${p.unreadable} unreadable frames${p.transport ? `; transport played: ${p.transport}` : ''}${p.error ? `, probe error ${p.error}` : ''}`,
     );
   }
+  for (const p of pages) {
+    const a = p.av;
+    if (!a) continue;
+    notes.push(
+      `${p.label}, A/V: ${a.heard} bursts heard in the window (via ${a.via}), ${a.matched} matched with their second's picture; ` +
+        `sound − picture signed p5 / p50 / p95 ${signed(percentile(a.offsets, 5))} / ${signed(percentile(a.offsets, 50))} / ${signed(percentile(a.offsets, 95))} ms, ` +
+        `|offset| p95 ${fmt(avAbsP95(a))} ms, max ${fmt(Math.max(...a.offsets.map(Math.abs)))} ms; ` +
+        `the context's outputLatency ${fmt(a.outputLatencyMs)} ms, rendering ahead of the speaker by ${fmt(a.renderAheadMs)} ms (currentTime − getOutputTimestamp().contextTime)`,
+    );
+  }
+  notes.push(
+    'A/V: the publisher plays silence and a 40 ms 1 kHz burst whose first sample stands for each whole second of wall-clock time, in the same media time as the frame painted then (its audio goes to ffmpeg with each frame). ' +
+      "The page's sound is tapped outside the player: the WebCodecs player's connections to its AudioContext's destination also feed a detector worklet; a <video> (MSE, hls.js) through captureStream() into a context of the probe's own. " +
+      'An onset is heard when getOutputTimestamp() says its sample leaves the speaker (that mapping already holds the output latency: adding outputLatency would count it twice). ' +
+      'Offset = (heard − the second) − (shown − painted) of the first picture painted at or after that second: positive, the sound is late. ' +
+      "Through captureStream() the sound reaches the probe's own context after the element's audio sink has taken it, so the MSE and hls.js figures also hold that path's difference to the element's own output (not separated here).",
+  );
   notes.push(
     `tiercast ladder: ${G2G_LADDER.map((r) => r.id).join(' + ')} + audio at the default preset; transcoder speed at the end ${fmt(speed, 2)} (1 = real time); publisher ${PUBLISHER.width}x${PUBLISHER.height} ${PUBLISHER.fps} fps x264 ${PUBLISHER.preset} ${PUBLISHER.kbps} kbit/s, counters ${pubStats}.`,
   );
@@ -252,22 +309,28 @@ export async function g2gLatency(
 export async function measurePages(
   ctx: BenchContext,
   browser: Awaited<ReturnType<typeof launchChromium>>,
-  targets: Array<[string, string]>,
+  targets: PageTarget[],
   { warmup, window }: { warmup: number; window: number },
   notes: string[],
 ): Promise<PageResult[]> {
   const pages: PageResult[] = [];
-  for (const [label, url] of targets) {
+  for (const [label, url, options] of targets) {
     ctx.log(`${label}: ${warmup / 1000} s warm-up + ${window / 1000} s`);
-    const p = await openProbedPage(browser, url);
+    const p = await openProbedPage(browser, url, options);
     await sleep(warmup);
     const from = nowMs();
     await sleep(window);
     const to = nowMs();
     let data: ProbeData | undefined;
     let transport: string | undefined;
+    let av: AvResult | undefined;
     try {
       data = await readProbe(p.page);
+      if (options?.av) {
+        const heard = await readAvProbe(p.page);
+        av = matchBursts(heard?.onsets ?? [], data.samples, from, to);
+        if (heard?.errors.length) notes.push(`${label}: sound probe: ${heard.errors.join('; ')}`);
+      }
       // Which transport played: a page that fell back to another one measures that one, not its label.
       if (label.startsWith('tiercast'))
         transport = String(
@@ -291,6 +354,7 @@ export async function measurePages(
       firstFrameMs: data?.firstFrameAt ? data.firstFrameAt - p.navigatedAt : undefined,
       transport,
       error: data?.error,
+      av,
     });
   }
   return pages;

@@ -1,5 +1,9 @@
-/** Debian's Chromium through playwright-core, with the picture probe (clock-code.ts) in every page. */
+/**
+ * Debian's Chromium through playwright-core, with the picture probe (clock-code.ts) in every page and,
+ * when asked for, the sound probe (av-probe.ts).
+ */
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { avProbeSource, type AvProbeData } from './av-probe.js';
 import { pageProbeSource } from './clock-code.js';
 
 /** `extraArgs`: more Chromium flags (e.g. `--allow-loopback-in-peer-connection` for WebRTC on loopback). */
@@ -33,13 +37,17 @@ export interface ProbeData {
   error?: string;
 }
 
+/** `av`: also hear the page's sound (unmutes its <video>; the page's content security policy is not applied). */
 export async function openProbedPage(
   browser: Browser,
   url: string,
+  { av = false }: { av?: boolean } = {},
 ): Promise<{ page: Page; navigatedAt: number; close(): Promise<void> }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // The sound probe loads its detector from a blob: URL, which the pages' policy does not allow.
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: av });
   const page = await context.newPage();
   await page.addInitScript(pageProbeSource);
+  if (av) await page.addInitScript(avProbeSource);
   const navigatedAt = Date.now();
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   return { page, navigatedAt, close: () => context.close() };
@@ -47,4 +55,8 @@ export async function openProbedPage(
 
 export function readProbe(page: Page): Promise<ProbeData> {
   return page.evaluate(() => (window as unknown as { __probe: ProbeData }).__probe);
+}
+
+export function readAvProbe(page: Page): Promise<AvProbeData | undefined> {
+  return page.evaluate(() => (window as unknown as { __avProbe?: AvProbeData }).__avProbe);
 }
