@@ -26,6 +26,7 @@ function smaps(pid: number): Map<string, number> {
   }
   return m;
 }
+const VIEWERS = 4000;
 const clip = await sourceClip(1280, 720, 30, 2500);
 const { ingress, edge } = await startPair(
   { ladder: [{ id: 'v240', height: 240, videoBitrateKbps: 2000 }], preset: 'ultrafast' },
@@ -41,7 +42,7 @@ await sleep(2000);
 for (const p of childPids(ingress.pid).filter((p) => commOf(p) === 'ffmpeg')) process.kill(p, 'SIGSTOP');
 await insp.gcAndHeap();
 const a = smaps(edge.pid);
-await load.request('ws', { group: 'g', url, count: 4000, concurrency: 200, measure: false });
+await load.request('ws', { group: 'g', url, count: VIEWERS, concurrency: 200, measure: false });
 await sleep(3000);
 const h = await insp.gcAndHeap();
 const ext = await insp.call<{ result: { value: unknown } }>('Runtime.evaluate', {
@@ -56,6 +57,8 @@ const diff = [...b]
   .sort((x, y) => y[1] - x[1]);
 let anon = 0;
 for (const [k, d] of diff) if (k.startsWith('anon:')) anon += d;
+const total = (m: Map<string, number>) => [...m.values()].reduce((n, v) => n + v, 0);
+const grown = total(b) - total(a);
 console.log(
   'heap used',
   (h.usedSize / 2 ** 20).toFixed(1),
@@ -71,6 +74,7 @@ console.log(
   'anonymous mappings total:',
   anon,
 );
+console.log(`RSS growth ${grown} kB for ${VIEWERS} viewers: ${(grown / VIEWERS).toFixed(1)} KB per viewer`);
 for (const p of childPids(ingress.pid).filter((p) => commOf(p) === 'ffmpeg')) process.kill(p, 'SIGCONT');
 insp.close();
 await load.close();

@@ -15,6 +15,7 @@ import type { RelayNode } from '../common/relay/relay-node.js';
 import type { App } from '../common/http/uws-server.js';
 import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
 import { ViewerSession, overCap } from './viewer-session.js';
+import { JoinSender } from './join-sender.js';
 import { AdmittedViewer } from './viewer-admission.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
@@ -29,6 +30,8 @@ interface ViewerData {
   /** Where a player that was watching elsewhere (another edge, or this one before a drop) left off. */
   resume: ResumePosition[];
   session: ViewerSession | undefined;
+  /** Every send to the viewer; queues the join burst so that uWS does not keep a buffer its size. */
+  sender: JoinSender | undefined;
   guard: AdmittedViewer | undefined;
   closed: boolean;
   /** Refused because the edge is full: closed with 4503 as soon as it opens, never counted. */
@@ -69,6 +72,7 @@ export function addViewerSocket(
     maxBackpressure: config.closeBackpressureBytes * 2,
     idleTimeout: config.idleTimeoutS,
     sendPingsAutomatically: true,
+    drain: (ws) => ws.getUserData().sender?.onDrain(),
     upgrade: (res, req, context) => {
       const stream = req.getParameter(0) ?? '';
       const video = req.getQuery('video') || undefined;
@@ -112,6 +116,7 @@ export function addViewerSocket(
           initialVideo: video,
           resume,
           session: undefined,
+          sender: undefined,
           guard: undefined,
           closed: false,
           full: deps.atCapacity?.() ?? false,
@@ -138,18 +143,21 @@ export function addViewerSocket(
       sockets.add(ws);
       // Bound once per viewer: this inc() runs for every frame sent to every viewer.
       const bytesOut = metrics.bytesOut.labels({ stream: d.stream, transport: 'ws' });
+      const sender = new JoinSender(ws);
+      d.sender = sender;
       const session = new ViewerSession(
         {
           sendBinary: (frame) => {
-            if (!d.closed) ws.send(frame, true);
+            if (!d.closed) sender.send(frame, true);
           },
           sendText: (text) => {
-            if (!d.closed) ws.send(text, false);
+            if (!d.closed) sender.send(text, false);
           },
-          bufferedAmount: () => (d.closed ? 0 : ws.getBufferedAmount()),
+          bufferedAmount: () => (d.closed ? 0 : sender.bufferedAmount()),
           close: (code, reason) => {
             if (d.closed) return;
             d.closed = true;
+            sender.close();
             logger.info(
               { stream: d.stream, remote: d.remote, code, reason },
               'viewer disconnected by the edge',
@@ -180,7 +188,10 @@ export function addViewerSocket(
       counter.wsJoin(d.stream);
       metrics.viewers.inc({ stream: d.stream, transport: 'ws' });
       const guard = d.guard;
-      ws.cork(() => relay.attach(d.stream, guard, d.resume));
+      // Not in the upgrade's cork: the sender queues the burst and sends it from the next turn (join-sender.ts).
+      sender.hold();
+      relay.attach(d.stream, guard, d.resume);
+      sender.release();
       const r = relay.get(d.stream);
       if (r && r.state === 'pending') {
         // Tell the player promptly if the stream turns out not to exist.
@@ -231,6 +242,7 @@ export function addViewerSocket(
       const d = ws.getUserData();
       if (d.full) return;
       d.closed = true;
+      d.sender?.close();
       sockets.delete(ws);
       if (d.guard) relay.detach(d.stream, d.guard);
       counter.wsLeave(d.stream);
@@ -247,7 +259,9 @@ export function addViewerSocket(
         // Newly allowed: attach again so the relay sends the description, inits and backlog from the start.
         const guard = d.guard;
         relay.detach(d.stream, guard);
-        ws.cork(() => relay.attach(d.stream, guard));
+        d.sender?.hold();
+        relay.attach(d.stream, guard);
+        d.sender?.release();
       }
     }
   });
@@ -259,7 +273,7 @@ export function addViewerSocket(
       const d = ws.getUserData();
       if (d.closed || !d.session) continue;
       d.session.checkProgress(now);
-      if (!d.closed) held.push({ viewer: ws, buffered: ws.getBufferedAmount() });
+      if (!d.closed && d.sender) held.push({ viewer: ws, buffered: d.sender.bufferedAmount() });
     }
     for (const ws of overCap(held, config.totalBackpressureBytes)) {
       ws.getUserData().session?.close(
@@ -278,6 +292,7 @@ export function addViewerSocket(
         const d = ws.getUserData();
         if (!d.closed) {
           d.closed = true;
+          d.sender?.close();
           ws.end(1001, 'edge shutting down');
         }
       }
