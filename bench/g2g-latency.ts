@@ -111,7 +111,16 @@ export async function g2gLatency(
     ['peer HLS (hls.js, liveSyncDurationCount 1)', `${peer.httpUrl}/hls.html`, av],
     ['peer DASH (dash.js, liveDelay 2 s)', `${peer.httpUrl}/dash.html`],
   ];
-  const pages = await measurePages(ctx, browser, targets, { warmup, window }, notes);
+  // Seconds whose burst the publisher could not keep in step with its frame (a late or dropped frame).
+  const skewed = () =>
+    new Set(
+      pub
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('skewed '))
+        .map((l) => Number(l.slice(7))),
+    );
+  const pages = await measurePages(ctx, browser, targets, { warmup, window, skewed }, notes);
   const headlessTo = nowMs();
   const ingressMetrics = await scrape(`http://127.0.0.1:${ingress.port}`);
   const speed = metricSum(ingressMetrics, 'tiercast_transcoder_speed_ratio');
@@ -255,7 +264,7 @@ export async function g2gLatency(
     const a = p.av;
     if (!a) continue;
     notes.push(
-      `${p.label}, A/V: ${a.heard} bursts heard in the window (via ${a.via}), ${a.matched} matched with their second's picture; ` +
+      `${p.label}, A/V: ${a.heard} bursts heard in the window (via ${a.via}), ${a.matched} matched with their second's picture, ${a.skipped} left out (publisher out of step); ` +
         `sound − picture signed p5 / p50 / p95 ${signed(percentile(a.offsets, 5))} / ${signed(percentile(a.offsets, 50))} / ${signed(percentile(a.offsets, 95))} ms, ` +
         `|offset| p95 ${fmt(avAbsP95(a))} ms, max ${fmt(Math.max(...a.offsets.map(Math.abs)))} ms; ` +
         `the context's outputLatency ${fmt(a.outputLatencyMs)} ms, rendering ahead of the speaker by ${fmt(a.renderAheadMs)} ms (currentTime − getOutputTimestamp().contextTime)`,
@@ -266,6 +275,7 @@ export async function g2gLatency(
       "The page's sound is tapped outside the player: the WebCodecs player's connections to its AudioContext's destination also feed a detector worklet; a <video> (MSE, hls.js) through captureStream() into a context of the probe's own. " +
       'An onset is heard when getOutputTimestamp() says its sample leaves the speaker (that mapping already holds the output latency: adding outputLatency would count it twice). ' +
       'Offset = (heard − the second) − (shown − painted) of the first picture painted at or after that second: positive, the sound is late. ' +
+      'A second whose burst\'s frame was followed by a late or dropped one (more than 5 ms off at the publisher, its "skewed" lines) is left out. ' +
       "Through captureStream() the sound reaches the probe's own context after the element's audio sink has taken it, so the MSE and hls.js figures also hold that path's difference to the element's own output (not separated here).",
   );
   notes.push(
@@ -310,7 +320,7 @@ export async function measurePages(
   ctx: BenchContext,
   browser: Awaited<ReturnType<typeof launchChromium>>,
   targets: PageTarget[],
-  { warmup, window }: { warmup: number; window: number },
+  { warmup, window, skewed }: { warmup: number; window: number; skewed?: () => ReadonlySet<number> },
   notes: string[],
 ): Promise<PageResult[]> {
   const pages: PageResult[] = [];
@@ -328,7 +338,7 @@ export async function measurePages(
       data = await readProbe(p.page);
       if (options?.av) {
         const heard = await readAvProbe(p.page);
-        av = matchBursts(heard?.onsets ?? [], data.samples, from, to);
+        av = matchBursts(heard?.onsets ?? [], data.samples, from, to, skewed?.());
         if (heard?.errors.length) notes.push(`${label}: sound probe: ${heard.errors.join('; ')}`);
       }
       // Which transport played: a page that fell back to another one measures that one, not its label.

@@ -177,9 +177,10 @@ export const avProbeSource = `(() => {
 export interface AvResult {
   /** Sound glass-to-glass − picture glass-to-glass per matched burst (ms; positive: the sound is late). */
   offsets: number[];
-  /** Bursts heard in the window, and those matched with a picture of their second. */
+  /** Bursts heard in the window, those matched with a picture of their second, and those left out. */
   heard: number;
   matched: number;
+  skipped: number;
   via: string;
   /** Medians over the window (ms) of the context's latencies, for the notes. */
   outputLatencyMs: number;
@@ -190,24 +191,32 @@ export interface AvResult {
  * Pairs each burst heard in [from, to] with its whole second S (the second nearest heard − the picture's
  * latency then: sound and picture are assumed within half a second of each other) and with the first
  * picture shown that was painted at or after S (within `maxAfterMs`):
- * offset = (heard − S) − (shown − painted).
+ * offset = (heard − S) − (shown − painted). Seconds in `skip` (the publisher's sound and picture were
+ * out of step then) are left out.
  */
 export function matchBursts(
   onsets: readonly Onset[],
   samples: ReadonlyArray<[number, number]>,
   from: number,
   to: number,
+  skip: ReadonlySet<number> = new Set(),
   maxAfterMs = 100,
 ): AvResult {
   const inWindow = onsets.filter((o) => o.heard >= from && o.heard <= to);
   const byPainted = [...samples].sort((a, b) => a[1] - b[1]);
   const offsets: number[] = [];
   const seen = new Set<number>();
+  let skipped = 0;
   for (const o of inWindow) {
     const near = samples.filter(([shown]) => Math.abs(shown - o.heard) <= 1000).map(([sh, p]) => sh - p);
     if (near.length === 0) continue;
     const second = Math.round((o.heard - percentile(near, 50)) / 1000) * 1000;
     if (seen.has(second)) continue;
+    if (skip.has(second)) {
+      seen.add(second);
+      skipped++;
+      continue;
+    }
     const frame = byPainted.find(([, painted]) => painted >= second);
     if (!frame || frame[1] - second > maxAfterMs) continue;
     seen.add(second);
@@ -218,6 +227,7 @@ export function matchBursts(
     offsets,
     heard: inWindow.length,
     matched: offsets.length,
+    skipped,
     via: [...new Set(inWindow.map((o) => o.via))].join('+') || 'none',
     outputLatencyMs: med(inWindow.map((o) => o.outputLatencyMs)),
     renderAheadMs: med(inWindow.map((o) => o.renderAheadMs)),

@@ -10,10 +10,11 @@
  * both inputs count time in the same units from the same start (frames at 1/fps, samples at 1/48000): a
  * frame the encoder was not ready for is dropped together with its audio, and the burst of second S sits
  * at the same media time as the frame painted at S (to within the timer's lateness around it: the
- * largest is burstSkewMs, and skewedBursts those off by more than 5 ms).
+ * largest is burstSkewMs, and skewedBursts those off by more than 5 ms, each printed as "skewed <second
+ * in epoch ms>").
  *
- * argv: JSON { width, height, fps, kbps, preset, urls: string[] }. Prints "ready" once running and a
- * JSON line of counters every 5 s.
+ * argv: JSON { width, height, fps, kbps, preset, urls: string[] }. Prints "ready" once running, a
+ * JSON line of counters every 5 s, and a "skewed" line for each burst out of step with its frame.
  */
 import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -74,6 +75,7 @@ let samplesOut = 0;
 let framesOut = 0;
 // The painted time of the frame whose audio holds the last burst's onset (for burstSkewMs).
 let burstFrameAt: number | undefined;
+let burstSecondMs = 0;
 const tone = new ClockTone(AUDIO_RATE, performance.timeOrigin + performance.now());
 const interval = 1000 / o.fps;
 const t0 = performance.now();
@@ -92,7 +94,11 @@ const tick = () => {
     if (burstFrameAt !== undefined) {
       const skew = Math.abs(at - burstFrameAt - 1000 / o.fps);
       burstSkewMs = Math.max(burstSkewMs, skew);
-      if (skew > 5) skewedBursts++;
+      if (skew > 5) {
+        skewedBursts++;
+        // The bench leaves this second out of the A/V offsets: its sound and picture were not in step.
+        process.stdout.write(`skewed ${burstSecondMs}\n`);
+      }
       burstFrameAt = undefined;
     }
     framesOut++;
@@ -103,6 +109,7 @@ const tick = () => {
     if (onsetSecondMs !== undefined) {
       bursts++;
       burstFrameAt = at;
+      burstSecondMs = onsetSecondMs;
     }
     maxQueuedFrames = Math.max(maxQueuedFrames, Math.floor(videoIn.writableLength / frameBytes));
   }
