@@ -128,11 +128,15 @@ export function startIngressProc(o: {
 // A parent still starting is retried every 300 ms at most (the default backs off to 5 s).
 const upstream = (parent: string) => ({ parents: [parent], backoffMaxMs: 300 });
 
-export function startIntermediateProc(parent: string, o: { port?: number } = {}): Promise<NodeProc> {
-  return startNode('intermediate', {
-    http: { host: '127.0.0.1', port: o.port ?? 0 },
-    upstream: upstream(parent),
-  });
+export function startIntermediateProc(
+  parent: string,
+  o: { port?: number; nodeArgs?: string[] } = {},
+): Promise<NodeProc> {
+  return startNode(
+    'intermediate',
+    { http: { host: '127.0.0.1', port: o.port ?? 0 }, upstream: upstream(parent) },
+    o.nodeArgs,
+  );
 }
 
 export function startEdgeProc(

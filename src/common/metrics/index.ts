@@ -6,6 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** How often the event-loop lag is sampled (ms). */
 export const EVENT_LOOP_SAMPLE_MS = 100;
+const FORWARD_BUCKETS = [0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01];
 const HOP_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 const LATENCY_BUCKETS = [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 
@@ -68,6 +69,18 @@ export function createMetrics(nodeId: string, role: string) {
       name: 'tiercast_relay_hop_latency_seconds',
       help: 'Time from the previous hop sending a chunk to this node receiving it',
       buckets: HOP_BUCKETS,
+      registers: r,
+    }),
+    relayForward: new Histogram({
+      name: 'tiercast_relay_forward_seconds',
+      help: "Time in a relay's own code from a chunk's arrival callback to its last send to children and viewers",
+      buckets: FORWARD_BUCKETS,
+      registers: r,
+    }),
+    relayForwardCpu: new Histogram({
+      name: 'tiercast_relay_forward_cpu_seconds',
+      help: 'CPU time of the relay process while its code forwarded a chunk (tiercast_relay_forward_seconds without the time it waited for a core)',
+      buckets: FORWARD_BUCKETS,
       registers: r,
     }),
     ingressLatency: new Histogram({

@@ -114,6 +114,8 @@ export class ParentConnection {
 
   private onFrame(data: Buffer, log: Logger): void {
     const now = Date.now();
+    const arrived = performance.now();
+    const cpuAtArrival = process.cpuUsage();
     try {
       const f = decodeFrame(data, { maxFrameBytes: this.opts.maxFrameBytes });
       const h = this.opts.handler;
@@ -126,6 +128,9 @@ export class ParentConnection {
           patchSentTime(data, now);
           f.chunk.sentTime = now;
           h.onChunk(f.chunk, data);
+          this.opts.metrics.relayForward.observe((performance.now() - arrived) / 1000);
+          const cpu = process.cpuUsage(cpuAtArrival);
+          this.opts.metrics.relayForwardCpu.observe((cpu.user + cpu.system) / 1e6);
           return;
         case FrameType.INIT_SEGMENT:
           if (this.streams.has(f.init.stream)) h.onInit(f.init, data);
