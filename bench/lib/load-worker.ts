@@ -326,7 +326,11 @@ function stats(o: { group?: string; reset?: boolean }) {
     connected: 0,
     latency: { n: 0, p50: NaN, p95: NaN, p99: NaN },
     edgeLatency: { n: 0, p50: NaN, p95: NaN, p99: NaN },
+    minChunks: NaN,
+    maxChunks: NaN,
+    short: 0,
   };
+  const counts: number[] = [];
   for (const g of list) {
     const w = g.wsCounters;
     const h = g.httpCounters;
@@ -342,6 +346,11 @@ function stats(o: { group?: string; reset?: boolean }) {
     out.requests += h.requests;
     out.playlistBytes += h.playlistBytes;
     out.connected += g.ws.filter((v) => !v.closed).length + g.http.filter((c) => !c.closed).length;
+    // Every viewer must get every chunk: the fewest one viewer got tells a starved or stalled one.
+    for (const v of g.ws) {
+      counts.push(v.chunksInWindow);
+      if (o.reset) v.chunksInWindow = 0;
+    }
     if (list.length === 1) {
       out.latency = {
         n: w.latency.n,
@@ -363,8 +372,18 @@ function stats(o: { group?: string; reset?: boolean }) {
       Object.assign(h, newHttpCounters());
     }
   }
+  if (counts.length) {
+    counts.sort((a, b) => a - b);
+    out.minChunks = counts[0]!;
+    out.maxChunks = counts[counts.length - 1]!;
+    // A stalled or starved viewer: clearly fewer chunks than this process's median viewer (the slack is
+    // a chunk in flight per rendition at either end of the window).
+    const median = counts[Math.floor(counts.length / 2)]!;
+    out.short = counts.filter((c) => c < median - Math.max(4, 0.05 * median)).length;
+  }
   const u = process.cpuUsage();
-  return { ...out, cpuSeconds: (u.user + u.system) / 1e6 };
+  // `at`: when these counters were read; a saturated generator answers late, so its window is its own.
+  return { ...out, cpuSeconds: (u.user + u.system) / 1e6, at: Date.now() };
 }
 
 function close(o: { group?: string }) {
