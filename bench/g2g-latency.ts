@@ -230,22 +230,19 @@ export async function g2gLatency(
       peer: 'n/a (not measured: the peer page uses hls.js)',
       target: '',
     },
-    {
+    ...(
+      [
+        ['WebCodecs', pWc, 'ws webcodecs'],
+        ['MSE', pWs, 'ws mse'],
+      ] as const
+    ).map(([player, p, transport]): Row => ({
       section: 'glass-to-glass',
-      what: '(b) A/V sync in Chromium, WebSocket player with WebCodecs: sound − picture per 1 s tone burst, signed p50 · p95 of |offset| (bursts)',
-      tiercast: avCell(pWc),
+      what: `(b) A/V sync in Chromium, WebSocket player with ${player}: sound − picture per 1 s tone burst, signed p50 · p95 of |offset| (bursts)`,
+      tiercast: avCell(p),
       peer: `hls.js ${avCell(pHls)}`,
       target: `|offset| ≤ ${AV_TARGET_MS} ms p95`,
-      met: avMet(pWc, 'ws webcodecs'),
-    },
-    {
-      section: 'glass-to-glass',
-      what: '(b) A/V sync in Chromium, WebSocket player with MSE: sound − picture per 1 s tone burst, signed p50 · p95 of |offset| (bursts)',
-      tiercast: avCell(pWs),
-      peer: `hls.js ${avCell(pHls)}`,
-      target: `|offset| ≤ ${AV_TARGET_MS} ms p95`,
-      met: avMet(pWs, 'ws mse'),
-    },
+      met: avMet(p, transport),
+    })),
     {
       section: 'time to first frame',
       what: 'in Chromium, page load → first frame shown (WS MSE / WS WebCodecs / dash.js / hls.js / built-in HLS vs hls.js / dash.js)',
