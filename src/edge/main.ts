@@ -14,6 +14,7 @@ import { addBroadcastApi, browserIngestUrl } from './broadcast-http.js';
 import { loadStaticFiles } from './static-files.js';
 import { ViewerCounter } from './viewer-count.js';
 import { addViewerSocket } from './viewer-socket.js';
+import { P2pTracker } from './p2p/tracker.js';
 import { AccessGate } from './access-gate.js';
 import { ChatBridge } from './chat-bridge.js';
 import { addChatSocket, chatTopic } from './chat-socket.js';
@@ -166,6 +167,8 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     counter,
     gate,
     atCapacity: () => selector.atCapacity(),
+    p2p: new P2pTracker(config.p2p, logger.child({ module: 'p2p' }), metrics),
+    regionOf: (address) => selector.regionOf(address),
   });
   addBroadcastApi(app, {
     ingestUrl: () =>

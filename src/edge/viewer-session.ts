@@ -29,6 +29,14 @@ export interface ViewerStats {
   onSkipped(): void;
 }
 
+/** Peer-assisted delivery (p2p/tracker.ts), when the edge uses it. */
+export interface SessionP2p {
+  /** The video rendition the viewer receives changed (it moves to that rendition's swarm). */
+  videoChanged(video: string | undefined): void;
+  /** If a peer carries this chunk to the viewer: the digest announcement the edge sends instead. */
+  announcement(c: CachedChunk): string | undefined;
+}
+
 /** Default video: the highest rendition at most 720 lines tall (or the smallest one). */
 export function defaultVideo(info: StreamInfo): string | undefined {
   const video = info.renditions
@@ -63,6 +71,7 @@ export class ViewerSession implements StreamSubscriber {
     private readonly stats: ViewerStats,
     initialVideo?: string,
     resume: readonly ResumePosition[] = [],
+    private readonly p2p?: SessionP2p,
   ) {
     if (initialVideo) this.requested = initialVideo;
     this.resumeAt = new Map(resume.map((p) => [p.rendition, p]));
@@ -96,6 +105,7 @@ export class ViewerSession implements StreamSubscriber {
         : defaultVideo(info);
     this.video = want;
     this.pendingVideo = undefined;
+    this.p2p?.videoChanged(want);
     // A (re)start: every rendition begins again at a segment start after its new init, except, on the
     // first description only, those the player resumes (the relay sends them from the chunk after theirs).
     this.waitingForStart.clear();
@@ -126,6 +136,7 @@ export class ViewerSession implements StreamSubscriber {
         this.pendingVideo = undefined;
         this.waitingForStart.delete(m.rendition);
         this.send(init.frame);
+        this.p2p?.videoChanged(m.rendition);
       }
     }
     if (!this.wants(m.rendition)) return;
@@ -154,7 +165,16 @@ export class ViewerSession implements StreamSubscriber {
       this.sendText(`{"type":"skipped","rendition":${JSON.stringify(m.rendition)}}`);
       return;
     }
+    const announced = this.p2p?.announcement(c);
+    if (announced !== undefined) this.sendText(announced);
+    else this.send(c.frame);
+  }
+
+  /** A cached chunk the viewer asked for again (a peer missed its deadline); its size, or 0 if not wanted. */
+  resend(c: CachedChunk): number {
+    if (this.closed || !this.wants(c.meta.rendition)) return 0;
     this.send(c.frame);
+    return c.frame.length;
   }
 
   onEnd(reason: string): void {

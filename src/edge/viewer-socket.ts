@@ -14,13 +14,16 @@ import type { ResumePosition } from '../common/media.js';
 import type { RelayNode } from '../common/relay/relay-node.js';
 import type { App } from '../common/http/uws-server.js';
 import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
-import { ViewerSession, overCap } from './viewer-session.js';
+import { ViewerSession, overCap, type SessionP2p } from './viewer-session.js';
 import { JoinSender } from './join-sender.js';
 import { AdmittedViewer } from './viewer-admission.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate } from './access-gate.js';
 import { CloseCode } from '../common/protocol/close-codes.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
+import type { CachedChunk } from '../common/relay/rendition-cache.js';
+import type { P2pTracker } from './p2p/tracker.js';
+import { MAX_P2P_MESSAGE_BYTES, p2pMessageSchemas, type P2pMessage } from './p2p/messages.js';
 
 interface ViewerData {
   stream: string;
@@ -36,15 +39,22 @@ interface ViewerData {
   closed: boolean;
   /** Refused because the edge is full: closed with 4503 as soon as it opens, never counted. */
   full: boolean;
+  /** The viewer's region (edge selection's answer for its address): P2P swarms are per region. */
+  region: string;
+  /** Its id in the P2P tracker, once its page asked to take part. */
+  peerId: string | undefined;
+  /** The video rendition it receives (for the tracker, which may hear of it before the page asks). */
+  video: string | undefined;
 }
 
 const controlSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('select'), video: z.string().max(64) }),
   z.object({ type: z.literal('ping'), t: z.number() }),
+  ...p2pMessageSchemas,
 ]);
 
-/** Control messages are a few dozen bytes; anything longer is not from our player. */
-const MAX_CONTROL_BYTES = 1024;
+/** Control messages are a few dozen bytes, P2P signalling (an SDP) a few KB; anything longer is not ours. */
+const MAX_CONTROL_BYTES = MAX_P2P_MESSAGE_BYTES;
 /** How often progress and the edge-wide buffer cap are checked. */
 const SWEEP_MS = 1000;
 const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
@@ -60,6 +70,10 @@ export function addViewerSocket(
     gate: AccessGate;
     /** Whether the edge has no room for another viewer (edge.maxViewers). */
     atCapacity?: () => boolean;
+    /** Peer-assisted delivery (p2p/tracker.ts). */
+    p2p?: P2pTracker;
+    /** The region of a viewer's address (edge selection). */
+    regionOf?: (address: string) => string;
   },
 ): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ViewerData>>();
@@ -120,6 +134,9 @@ export function addViewerSocket(
           guard: undefined,
           closed: false,
           full: deps.atCapacity?.() ?? false,
+          region: deps.regionOf?.(remote) ?? '',
+          peerId: undefined,
+          video: undefined,
         },
         key,
         protocol,
@@ -143,15 +160,20 @@ export function addViewerSocket(
       sockets.add(ws);
       // Bound once per viewer: this inc() runs for every frame sent to every viewer.
       const bytesOut = metrics.bytesOut.labels({ stream: d.stream, transport: 'ws' });
+      const wsBytes = metrics.wsBytes.labels({ stream: d.stream });
       const sender = new JoinSender(ws);
       d.sender = sender;
       const session = new ViewerSession(
         {
           sendBinary: (frame) => {
-            if (!d.closed) sender.send(frame, true);
+            if (d.closed) return;
+            sender.send(frame, true);
+            wsBytes.inc(frame.length);
           },
           sendText: (text) => {
-            if (!d.closed) sender.send(text, false);
+            if (d.closed) return;
+            sender.send(text, false);
+            wsBytes.inc(text.length);
           },
           bufferedAmount: () => (d.closed ? 0 : sender.bufferedAmount()),
           close: (code, reason) => {
@@ -172,6 +194,7 @@ export function addViewerSocket(
         },
         d.initialVideo,
         d.resume,
+        deps.p2p ? new SessionPeer(deps.p2p, d) : undefined,
       );
       d.session = session;
       d.guard = new AdmittedViewer(
@@ -232,7 +255,11 @@ export function addViewerSocket(
       }
       if (parsed.type === 'ping') {
         d.session.sendText(JSON.stringify({ type: 'pong', t: parsed.t, server: Date.now() }));
-      } else {
+      } else if (parsed.type.startsWith('p2p')) {
+        if (!deps.p2p) return;
+        if (d.peerId === undefined) d.peerId = joinTracker(deps.p2p, d, relay);
+        deps.p2p.handle(d.peerId, parsed as P2pMessage);
+      } else if (parsed.type === 'select') {
         const r = d.session.select(parsed.video);
         if (!r.ok)
           d.session.sendText(JSON.stringify({ type: 'error', code: 'BAD_REQUEST', message: r.reason }));
@@ -245,6 +272,7 @@ export function addViewerSocket(
       d.sender?.close();
       sockets.delete(ws);
       if (d.guard) relay.detach(d.stream, d.guard);
+      if (d.peerId !== undefined) deps.p2p?.remove(d.peerId);
       counter.wsLeave(d.stream);
       metrics.viewers.dec({ stream: d.stream, transport: 'ws' });
     },
@@ -298,6 +326,38 @@ export function addViewerSocket(
       }
     },
   };
+}
+
+/** The session's view of the tracker, for one viewer (a class: one small object per viewer, no closures). */
+class SessionPeer implements SessionP2p {
+  constructor(
+    private readonly tracker: P2pTracker,
+    private readonly d: ViewerData,
+  ) {}
+
+  videoChanged(video: string | undefined): void {
+    this.d.video = video;
+    if (this.d.peerId !== undefined) this.tracker.setVideo(this.d.peerId, video);
+  }
+
+  announcement(c: CachedChunk): string | undefined {
+    return this.d.peerId === undefined ? undefined : this.tracker.announcement(this.d.peerId, c);
+  }
+}
+
+/** A viewer's first P2P message: it becomes known to the tracker (viewers that never ask cost nothing). */
+function joinTracker(tracker: P2pTracker, d: ViewerData, relay: RelayNode): string {
+  const id = tracker.add({
+    stream: d.stream,
+    region: d.region,
+    sendText: (text) => d.session?.sendText(text),
+    sendCached: (rendition, segment, chunk) => {
+      const c = relay.get(d.stream)?.renditions.get(rendition)?.segment(segment)?.chunks[chunk];
+      return c && c.meta.chunk === chunk && d.session ? d.session.resend(c) : 0;
+    },
+  });
+  tracker.setVideo(id, d.video);
+  return id;
 }
 
 const RESUME_RE = /^([A-Za-z0-9_-]{1,64}):(\d{1,10})\.(\d{1,5})$/;

@@ -54,6 +54,8 @@ export async function startNetwork(
     hubUrl?: string;
     /** Where the nodes log (default: the silent test logger). */
     logger?: typeof logger;
+    /** More edge configuration (e.g. `{ p2p: { enabled: true } }`). */
+    edge?: Record<string, unknown>;
   } = {},
 ): Promise<TestNetwork> {
   const log = opts.logger ?? logger;
@@ -104,6 +106,7 @@ export async function startNetwork(
       upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
       broadcast: { ingestUrl: `${ingress.url}/publish/ws` },
       ...hubLink,
+      ...opts.edge,
     }),
     log,
   );

@@ -303,6 +303,33 @@ export const edgeSelectionSchema = z.strictObject({
   peers: z.array(z.strictObject({ url: z.url({ protocol: /^https?$/ }), region: regionSchema })).default([]),
 });
 
+/** Peer-assisted delivery on the WebSocket path (src/edge/p2p/, docs/architecture.md "Peer-assisted delivery"). */
+export const p2pSchema = z.strictObject({
+  /** Every stream on this edge may use P2P (viewers still opt out on the page). Off by default: peers learn
+   * each other's IP addresses. */
+  enabled: z.boolean().default(false),
+  /** Streams that use P2P even with `enabled` off. */
+  streams: z.array(streamName).default([]),
+  /** Viewers one viewer supplies at most (the seed's "push it to two more"). */
+  fanout: z.number().int().min(1).max(8).default(2),
+  /** A chunk a peer has not delivered this many frame times after the edge announced it is fetched from the
+   * edge. */
+  deadlineFrames: z.number().int().min(1).max(60).default(3),
+  /** Signalling and repair messages a viewer may send per second (twice as many in a burst). */
+  messagesPerSecond: z.number().int().min(10).max(10_000).default(200),
+  /** STUN servers handed to the pages (none reachable by default: loopback and LANs need none). */
+  stun: z.array(z.string().regex(/^stuns?:/, 'a stun: or stuns: URL')).default([]),
+  /** A TURN server with coturn's `use-auth-secret`: each viewer gets a credential that expires after `ttlS`;
+   * the secret itself never leaves the edge. */
+  turn: z
+    .strictObject({
+      urls: z.array(z.string().regex(/^turns?:/, 'a turn: or turns: URL')).min(1),
+      secret: z.string().min(16),
+      ttlS: z.number().int().min(60).default(3600),
+    })
+    .optional(),
+});
+
 export const edgeSchema = z.strictObject({
   ...base,
   http: listenSchema.default({ host: '0.0.0.0', port: 8080 }),
@@ -318,6 +345,7 @@ export const edgeSchema = z.strictObject({
   edgeSelection: edgeSelectionSchema.default(() => edgeSelectionSchema.parse({})),
   /** The /broadcast page: the ingress's browser ingest socket (ws(s)://…/publish/ws); unset: from discovery. */
   broadcast: z.strictObject({ ingestUrl: z.url({ protocol: /^wss?$/ }).optional() }).default({}),
+  p2p: p2pSchema.default(() => p2pSchema.parse({})),
 });
 
 export type IngressConfig = z.infer<typeof ingressSchema>;
@@ -329,6 +357,7 @@ export type TranscodeConfig = z.infer<typeof transcodeSchema>;
 export type TranscodeMode = z.infer<typeof transcodeMode>;
 export type StreamerConfig = z.infer<typeof streamerSchema>;
 export type ViewerConfig = z.infer<typeof viewerSchema>;
+export type P2pConfig = z.infer<typeof p2pSchema>;
 export type ClusterServerConfig = z.infer<typeof clusterServerSchema>;
 export type HubConfig = z.infer<typeof hubSchema>;
 export type HubLinkConfig = z.infer<typeof hubLinkSchema>;

@@ -147,6 +147,56 @@ export function createMetrics(nodeId: string, role: string) {
       labelNames: ['role'],
       registers: r,
     }),
+    wsBytes: new Counter({
+      name: 'tiercast_edge_ws_bytes_total',
+      help: 'Every byte an edge writes to viewer media sockets (media, digests, signalling, control)',
+      labelNames: ['stream'],
+      registers: r,
+    }),
+    p2pMembers: new Gauge({
+      name: 'tiercast_p2p_swarm_members',
+      help: 'Viewers taking part in peer-assisted delivery, per stream',
+      labelNames: ['stream'],
+      registers: r,
+    }),
+    p2pSwarms: new Gauge({
+      name: 'tiercast_p2p_swarms',
+      help: 'Swarms (stream, video rendition, region) with at least one member',
+      labelNames: ['stream'],
+      registers: r,
+    }),
+    p2pBytes: new Counter({
+      name: 'tiercast_p2p_bytes_total',
+      help:
+        'Media bytes to P2P members by who carried them: peer (announced by digest), edge (sent by the edge), ' +
+        'refetch (announced, then fetched from the edge after a peer missed its deadline)',
+      labelNames: ['stream', 'source'],
+      registers: r,
+    }),
+    p2pRefetches: new Counter({
+      name: 'tiercast_p2p_refetches_total',
+      help: 'Chunks a viewer fetched from the edge after a peer missed its deadline',
+      labelNames: ['stream'],
+      registers: r,
+    }),
+    p2pBadChunks: new Counter({
+      name: 'tiercast_p2p_bad_chunks_total',
+      help: 'Chunks from a peer whose digest did not match, as reported by the receiving viewer',
+      labelNames: ['stream'],
+      registers: r,
+    }),
+    p2pRemoved: new Counter({
+      name: 'tiercast_p2p_removed_total',
+      help: 'Viewers taken out of P2P by the edge, by reason',
+      labelNames: ['stream', 'reason'],
+      registers: r,
+    }),
+    p2pRefused: new Counter({
+      name: 'tiercast_p2p_refused_messages_total',
+      help: 'Signalling or repair messages refused, by error code',
+      labelNames: ['code'],
+      registers: r,
+    }),
     // Only edges with a hub export it (see edge main), so "0" always means "configured but unreachable".
     hubConnected: new Gauge({
       name: 'tiercast_edge_hub_connected',

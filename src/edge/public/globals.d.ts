@@ -36,6 +36,8 @@ interface TiercastPageApi {
   repeatsDropped(): number;
   /** The video element's buffered ranges, [start, end] in seconds: a hole is a missing chunk. */
   bufferedRanges(): Array<[number, number]>;
+  /** Peer-assisted delivery: whether it is on for this page, its counters and open links; null without it. */
+  p2p(): { on: boolean; id: string; stats: Record<string, number>; links: { up: number; down: number } } | null;
 }
 
 /** What the /broadcast page exposes for tests and benchmarks (broadcast.js). */

@@ -200,6 +200,10 @@ function exposeApi() {
     edgeMoves: () => edgeInUse().moves,
     edge: () => edgeInUse().base,
     repeatsDropped: () => (player instanceof WsPlayer ? (player.sink?.repeats ?? 0) : 0),
+    p2p: () => {
+      const p = player instanceof WsPlayer ? player.peers : null;
+      return p ? { on: p.on, id: p.id, stats: { ...p.stats }, links: p.linkCounts() } : null;
+    },
     bufferedRanges: () => {
       const b = video.buffered;
       return Array.from({ length: b.length }, (_, i) => [b.start(i), b.end(i)]);
@@ -368,7 +372,14 @@ function createPlayer(t, name, hooks) {
     case 'ws': {
       const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
       const options = target > 0 ? { targetLatency: target } : {};
-      const wsParams = { ...common, url: `${scheme}://${location.host}${path}/ws`, stream: name, options };
+      const wsParams = {
+        ...common,
+        url: `${scheme}://${location.host}${path}/ws`,
+        stream: name,
+        options,
+        peerAssist: peerAssistWanted(),
+        onPeerState: showPeerState,
+      };
       const ws = webCodecs
         ? new WebCodecsPlayer({ ...wsParams, canvas: pictureCanvas() })
         : new WsPlayer(wsParams);
@@ -396,6 +407,42 @@ function createPlayer(t, name, hooks) {
     case 'native':
       return new NativeHlsPlayer({ ...common, playlistUrl: `${path}/master.m3u8` });
   }
+}
+
+/** The viewer's P2P switch, kept across visits (on unless switched off). */
+const P2P_KEY = 'tiercast.p2p';
+function peerAssistWanted() {
+  try {
+    return localStorage.getItem(P2P_KEY) !== 'off';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * The P2P line under the player: shown while the edge has P2P on for this page (or the viewer switched it
+ * off), with the switch. @param {'on' | 'off'} state @param {string} [detail]
+ */
+function showPeerState(state, detail) {
+  const box = $('p2p');
+  const text = $('p2p-state');
+  const toggle = byId('p2p-toggle', HTMLButtonElement);
+  const wanted = peerAssistWanted();
+  box.hidden = state === 'off' && wanted;
+  text.textContent = state === 'on' ? 'P2P on' : 'P2P off';
+  toggle.textContent = wanted ? 'Turn off' : 'Turn on';
+  toggle.setAttribute('aria-pressed', String(wanted));
+  if (detail && state === 'off' && detail.startsWith('P2P_BAD_DATA')) text.textContent = 'P2P off (errors)';
+  toggle.onclick = () => {
+    const next = !peerAssistWanted();
+    try {
+      localStorage.setItem(P2P_KEY, next ? 'on' : 'off');
+    } catch {
+      // storage unavailable: the switch holds for this page only
+    }
+    if (player instanceof WsPlayer) player.setPeerAssist(next);
+    showPeerState(next ? state : 'off');
+  };
 }
 
 /**

@@ -19,7 +19,8 @@ import { asRecord } from './json.js';
  *   | { type: 'pong', t: number, server: number }
  *   | { type: 'end', reason?: string }
  *   | { type: 'error', code: string, message?: string }
- *   | { type: 'skipped', rendition?: string }} ViewerMessage
+ *   | { type: 'skipped', rendition?: string }
+ *   | { type: 'peer', msg: Record<string, unknown> }} ViewerMessage
  */
 
 /** @param {unknown} v */
@@ -33,6 +34,9 @@ const optionalString = (v) => (typeof v === 'string' ? v : undefined);
  */
 export function parseViewerMessage(text) {
   const msg = asRecord(JSON.parse(text));
+  // Peer-assisted delivery (peer-assist.js): its messages, and errors about its messages.
+  if (msg && typeof msg.type === 'string' && msg.type.startsWith('p2p')) return { type: 'peer', msg };
+  if (msg?.type === 'error' && String(msg.code).startsWith('P2P_')) return { type: 'peer', msg };
   switch (msg?.type) {
     case 'info': {
       const info = asRecord(msg.info);

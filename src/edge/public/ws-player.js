@@ -17,8 +17,10 @@ import { LiveEdge } from './live-edge.js';
 import { MediaSink } from './media-sink.js';
 import { parseViewerMessage } from './viewer-messages.js';
 import { asRecord } from './json.js';
+import { PeerAssist, peerAssistAvailable } from './peer-assist.js';
 
 /** @import { LIVE_EDGE_DEFAULTS } from './live-edge.js' */
+/** @import { ChunkFrame } from './frames.js' */
 /** @import { Rendition, StreamInfo } from './viewer-messages.js' */
 
 export const WS_DEFAULTS = Object.freeze({
@@ -53,9 +55,21 @@ export class WsPlayer {
    *   onRenditions?: (video: Rendition[]) => void,
    *   onQuality?: (id: string | null) => void,
    *   onFailure?: (reason: string) => void,
+   *   onPeerState?: (state: 'on' | 'off', detail?: string) => void, peerAssist?: boolean,
    *   options?: Partial<typeof WS_DEFAULTS & typeof LIVE_EDGE_DEFAULTS> }} params
    */
-  constructor({ video, url, stream, onStatus, onRenditions, onQuality, onFailure, options = {} }) {
+  constructor({
+    video,
+    url,
+    stream,
+    onStatus,
+    onRenditions,
+    onQuality,
+    onFailure,
+    onPeerState,
+    peerAssist = true,
+    options = {},
+  }) {
     this.video = video;
     this.url = url;
     this.stream = stream;
@@ -105,6 +119,17 @@ export class WsPlayer {
     this.lastChunk = new Map();
     /** Waiting events after playback first started (not counting the stream ending). */
     this.stalls = 0;
+    /** Peer-assisted delivery (peer-assist.js), where the browser can and the viewer has not switched it off. */
+    this.peers = peerAssistAvailable()
+      ? new PeerAssist({
+          send: (msg) => this.send(/** @type {{ type: string }} */ (msg)),
+          deliver: (f) => this.deliver(f),
+          kindOf: (id) => this.renditionsById.get(id)?.kind,
+          frameMs: () => 1000 / (this.renditionsById.get(this.selected ?? '')?.frameRate || 30),
+          onState: onPeerState,
+        })
+      : null;
+    if (this.peers) this.peers.wanted = peerAssist;
     this.resetPlayback();
     this.onWaiting = () => this.handleWaiting();
     this.onPlaying = () => (this.playedOnce = true);
@@ -154,7 +179,13 @@ export class WsPlayer {
     this.video.removeEventListener('waiting', this.onWaiting);
     this.video.removeEventListener('playing', this.onPlaying);
     this.dropSocket(1000, 'viewer left');
+    this.peers?.close();
     this.teardownMedia();
+  }
+
+  /** The viewer's P2P switch. @param {boolean} on */
+  setPeerAssist(on) {
+    this.peers?.setWanted(on);
   }
 
   // ---- socket ---------------------------------------------------------------------------------
@@ -169,6 +200,7 @@ export class WsPlayer {
     ws.onopen = () => {
       this.clock.reset();
       this.ping();
+      this.peers?.start();
       // A few quick samples so the latency read-out is right from the first frame.
       this.later(() => this.ping(), 300);
       this.later(() => this.ping(), 1000);
@@ -191,6 +223,7 @@ export class WsPlayer {
       clearInterval(this.pingTimer);
       if (this.ws !== ws || this.closed) return;
       this.ws = null;
+      this.peers?.reset();
       if (!this.offline) this.setStatus('reconnecting');
       // This edge died, was cut off or is full: go straight to the next one (the stream is the same
       // there; the new edge's first burst repeats what we have, and the sink drops the repeats).
@@ -258,6 +291,7 @@ export class WsPlayer {
     this.ws = null;
     ws.onclose = null;
     clearInterval(this.pingTimer);
+    this.peers?.reset();
     ws.close(code, reason);
   }
 
@@ -281,6 +315,9 @@ export class WsPlayer {
   onText(text) {
     const msg = parseViewerMessage(text);
     switch (msg?.type) {
+      case 'peer':
+        this.peers?.onMessage(msg.msg);
+        break;
       case 'info':
         this.onInfo(msg.info);
         break;
@@ -343,8 +380,14 @@ export class WsPlayer {
   onBinary(buf) {
     const f = decodeFrame(buf);
     if (f.type === 'heartbeat' || f.stream !== this.stream) return;
-    if (f.type === 'chunk' && this.sink)
-      this.lastChunk.set(f.rendition, { segment: f.segment, chunk: f.chunk });
+    if (f.type === 'chunk' && this.peers) this.peers.fromEdge(buf, f);
+    else if (f.type === 'chunk') this.deliver(f);
+    else this.sink?.push(f);
+  }
+
+  /** A chunk in order, from the edge or a peer. @param {ChunkFrame} f */
+  deliver(f) {
+    if (this.sink) this.lastChunk.set(f.rendition, { segment: f.segment, chunk: f.chunk });
     this.sink?.push(f);
   }
 

@@ -1,0 +1,86 @@
+/**
+ * Domain: who supplies whom in one swarm (the viewers of one stream, video rendition and region on one
+ * edge). Pure, so the shape is tested without sockets.
+ *
+ * The stream is cut into STRIPES interleaved stripes (stripeOf: consecutive chunks of a rendition alternate).
+ * Each stripe travels down its own tree of viewers; the edge feeds only each tree's root. Every viewer has a
+ * home stripe and is an inner node (a supplier) only in the tree of its home stripe, so each viewer receives
+ * every stripe from one supplier (two suppliers in all: the seed's "gets the stream from two other clients")
+ * and uploads at most `fanout` copies of one stripe (`fanout` / STRIPES of the stream: with two stripes and a
+ * fan-out of two, as much as it downloads). The edge uploads one copy of the stream per swarm, whatever its
+ * size: the offload ceiling is 1 − 1/N. Lagging viewers go last in every tree, where they are leaves.
+ */
+
+/** Stripes the stream is cut into. The browser has the same constant and function (public/p2p-swarm.js). */
+export const STRIPES = 2;
+
+/** The stripe a chunk belongs to: consecutive chunks of a rendition alternate, whatever a segment's length. */
+export function stripeOf(segment: number, chunk: number): number {
+  return (segment + chunk) % STRIPES;
+}
+
+export interface PlanMember {
+  id: string;
+  /** The stripe this viewer supplies (0 … STRIPES − 1). */
+  home: number;
+  /** Reported behind (missed deadlines): a leaf wherever possible. */
+  lagging: boolean;
+}
+
+export interface MemberPlan {
+  /** Per stripe, the viewer that supplies it, or null: the edge does. */
+  suppliers: Array<string | null>;
+  /** The viewers this one supplies, each with the stripe. */
+  receivers: Array<{ peer: string; stripe: number }>;
+}
+
+/**
+ * The trees of a swarm. `members` in join order (earlier joiners keep their places when others come and go, so
+ * a change moves few links). Tree s lists the home-s members first, then the others, lagging ones last; it is
+ * a complete `fanout`-ary tree over that list (the parent of position i is ⌊(i − 1) / fanout⌋).
+ */
+export function planSwarm(members: readonly PlanMember[], fanout: number): Map<string, MemberPlan> {
+  const plans = new Map<string, MemberPlan>();
+  for (const m of members)
+    plans.set(m.id, { suppliers: Array.from({ length: STRIPES }, () => null), receivers: [] });
+  for (let s = 0; s < STRIPES; s++) {
+    const order = treeOrder(members, s);
+    for (let i = 1; i < order.length; i++) {
+      const parent = order[Math.floor((i - 1) / fanout)]!;
+      const child = order[i]!;
+      plans.get(child.id)!.suppliers[s] = parent.id;
+      plans.get(parent.id)!.receivers.push({ peer: child.id, stripe: s });
+    }
+  }
+  return plans;
+}
+
+function treeOrder(members: readonly PlanMember[], stripe: number): PlanMember[] {
+  const rank = (m: PlanMember): number => (m.lagging ? 2 : m.home === stripe ? 0 : 1);
+  // Array.prototype.sort is stable: join order holds within a rank.
+  return [...members].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The home stripe for a newcomer: the one with fewest members (ties: the lowest). */
+export function homeForNewcomer(members: readonly PlanMember[]): number {
+  const counts = Array.from({ length: STRIPES }, () => 0);
+  for (const m of members) counts[m.home]!++;
+  return counts.indexOf(Math.min(...counts));
+}
+
+/**
+ * After a member left: if one stripe now has two members more than another, the latest joiner of the larger
+ * moves (so that inner nodes stay within one home group). Returns the member moved, if any.
+ */
+export function rebalanceHomes(members: PlanMember[]): PlanMember | undefined {
+  const counts = Array.from({ length: STRIPES }, () => 0);
+  for (const m of members) counts[m.home]!++;
+  const max = Math.max(...counts);
+  const min = Math.min(...counts);
+  if (max - min < 2) return undefined;
+  const from = counts.indexOf(max);
+  const to = counts.indexOf(min);
+  const mover = [...members].reverse().find((m) => m.home === from);
+  if (mover) mover.home = to;
+  return mover;
+}

@@ -1,0 +1,548 @@
+// Peer-assisted delivery, the page's side (issue 13; the edge's side is src/edge/p2p/tracker.ts).
+//
+// The edge plans who supplies whom; this module keeps the WebRTC data channels of that plan, forwards the
+// chunks of the stripe it supplies to its receivers as soon as it has them, and hands the player every chunk
+// in the order the edge announced it, whoever carried it. For a chunk a peer carries, the edge sends a digest
+// (SHA-256) instead: bytes from a peer are accepted only if they match, so a peer cannot forge or replay
+// media. A chunk no peer delivered within the deadline (a few frame times) is fetched from the edge; a peer
+// whose bytes do not match is reported and dropped.
+//
+// The player calls fromEdge() for every chunk frame from the socket and gets them back through deliver(),
+// in order per kind (video, audio): while P2P is off that is immediate.
+
+import { decodeFrame } from './frames.js';
+import { asRecord } from './json.js';
+
+/** @import { ChunkFrame } from './frames.js' */
+
+/** Stripes the stream is cut into: the same as src/edge/p2p/swarm-plan.ts. */
+export const STRIPES = 2;
+
+/** The stripe a chunk belongs to (consecutive chunks of a rendition alternate). @param {number} segment @param {number} chunk */
+export function stripeOf(segment, chunk) {
+  return (segment + chunk) % STRIPES;
+}
+
+export const PEER_DEFAULTS = Object.freeze({
+  /** A chunk fetched from the edge and still not here after this long is given up (a gap; ms). */
+  giveUpMs: 1500,
+  /** Peer bytes that came before their digest, kept at most this long (ms) and this many. */
+  earlyMs: 2000,
+  maxEarly: 256,
+  /** A data channel holding more than this is not sent to (its receiver fetches from the edge). */
+  maxChannelBuffer: 1024 * 1024,
+  /** Reliable and unordered: no head-of-line blocking inside a stripe, nothing silently lost. */
+  ordered: false,
+});
+
+/** Whether this browser can take part: WebRTC data channels, and SHA-256 (a secure context). */
+export function peerAssistAvailable() {
+  return 'RTCPeerConnection' in globalThis && !!globalThis.crypto?.subtle;
+}
+
+/** @param {ArrayBuffer} buf */
+async function sha256(buf) {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', buf));
+  let s = '';
+  for (const b of d) s += String.fromCharCode(b);
+  return btoa(s).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+}
+
+/** @param {string} r @param {number} s @param {number} c */
+const keyOf = (r, s, c) => `${r}:${s}.${c}`;
+
+/**
+ * One chunk in delivery order: here already, or announced (a digest) and waiting for its bytes.
+ * @typedef {{ key: string, stripe: number, buf: ArrayBuffer | null, frame: ChunkFrame | null, digest: string | null,
+ *   from: string | null, since: number, fetched: boolean, timer: ReturnType<typeof setTimeout> | undefined }} Entry
+ */
+/**
+ * A data channel of the plan: `up` supplies this page, `down` is supplied by it.
+ * `chain` runs the link's signalling steps one after another (a candidate never overtakes its offer or answer).
+ * @typedef {{ peer: string, dir: 'up' | 'down', stripe: number, pc: RTCPeerConnection, dc: RTCDataChannel | null,
+ *   open: boolean, chain: Promise<void> }} Link
+ */
+
+export class PeerAssist {
+  /**
+   * @param {{ send: (msg: Record<string, unknown>) => void, deliver: (f: ChunkFrame, buf: ArrayBuffer) => void,
+   *   kindOf: (rendition: string) => 'video' | 'audio' | undefined, frameMs: () => number,
+   *   onState?: (state: 'on' | 'off', detail?: string) => void, options?: Partial<typeof PEER_DEFAULTS> }} p
+   */
+  constructor({ send, deliver, kindOf, frameMs, onState, options = {} }) {
+    this.send = send;
+    this.deliver = deliver;
+    this.kindOf = kindOf;
+    this.frameMs = frameMs;
+    this.onState = onState;
+    this.opts = { ...PEER_DEFAULTS, ...options };
+    /** The viewer's switch. */
+    this.wanted = true;
+    /** The edge's answer: P2P is on for this page. */
+    this.on = false;
+    this.id = '';
+    this.deadlineFrames = 3;
+    /** @type {RTCIceServer[]} */
+    this.iceServers = [];
+    /** @type {{ suppliers: Array<string | null>, receivers: Array<{ peer: string, stripe: number }> }} */
+    this.plan = { suppliers: [], receivers: [] };
+    /** @type {Map<string, Link>} by `${dir}:${peer}` */
+    this.links = new Map();
+    /** @type {Map<string, Entry[]>} per kind, in the edge's order */
+    this.queues = new Map();
+    /** @type {Map<string, Entry>} waiting entries by chunk key */
+    this.waiting = new Map();
+    /** @type {Map<string, { buf: ArrayBuffer, from: string, at: number }>} */
+    this.early = new Map();
+    this.stats = {
+      chunksFromPeers: 0,
+      bytesFromPeers: 0,
+      chunksFromEdge: 0,
+      bytesFromEdge: 0,
+      refetched: 0,
+      lost: 0,
+      badChunks: 0,
+      unexpected: 0,
+      chunksForwarded: 0,
+      bytesForwarded: 0,
+      /** Chunks handed to the player twice (must stay 0). */
+      repeated: 0,
+      /** Signalling the edge refused (a partner re-planned away in the meantime, or too many messages). */
+      refusals: 0,
+    };
+    /** @type {Map<string, string>} the last key delivered per kind */
+    this.lastDelivered = new Map();
+    /** @type {Set<string>} keys delivered recently, to count repeats */
+    this.recent = new Set();
+  }
+
+  /** The socket (re)opened: ask to take part unless switched off. */
+  start() {
+    if (this.wanted) this.send({ type: 'p2p', on: true });
+  }
+
+  /** The viewer's switch. @param {boolean} on */
+  setWanted(on) {
+    this.wanted = on;
+    this.send({ type: 'p2p', on });
+    if (!on) this.stop('switched off');
+  }
+
+  /** The socket closed: links and waits end with it (the edge resumes from the last chunk delivered). */
+  reset() {
+    this.stop(undefined);
+    for (const q of this.queues.values())
+      for (const e of q) {
+        clearTimeout(e.timer);
+        if (e.buf && e.frame) this.hand(e);
+      }
+    this.queues.clear();
+    this.waiting.clear();
+    this.early.clear();
+  }
+
+  /** @param {string | undefined} detail */
+  stop(detail) {
+    const was = this.on;
+    this.on = false;
+    this.setPlan({ suppliers: [], receivers: [] });
+    if (was || detail) this.onState?.('off', detail);
+  }
+
+  close() {
+    this.reset();
+  }
+
+  /** A text message for this module (type p2p*, or an error with a P2P_ code). @param {Record<string, unknown>} msg */
+  onMessage(msg) {
+    switch (msg.type) {
+      case 'p2p':
+        if (msg.state === 'on' && typeof msg.id === 'string') {
+          this.on = true;
+          this.id = msg.id;
+          if (typeof msg.deadlineFrames === 'number') this.deadlineFrames = msg.deadlineFrames;
+          this.iceServers = Array.isArray(msg.iceServers)
+            ? /** @type {RTCIceServer[]} */ (msg.iceServers)
+            : [];
+          this.onState?.('on');
+        } else {
+          this.stop(typeof msg.reason === 'string' ? msg.reason : 'off');
+        }
+        break;
+      case 'p2p-plan':
+        this.setPlan({
+          suppliers: Array.isArray(msg.suppliers)
+            ? msg.suppliers.map((s) => (typeof s === 'string' ? s : null))
+            : [],
+          receivers: Array.isArray(msg.receivers)
+            ? msg.receivers.flatMap((r) => {
+                const o = asRecord(r);
+                return o && typeof o.peer === 'string' && typeof o.stripe === 'number'
+                  ? [{ peer: o.peer, stripe: o.stripe }]
+                  : [];
+              })
+            : [],
+        });
+        break;
+      case 'p2p-signal':
+        if (typeof msg.from === 'string') this.onSignal(msg.from, asRecord(msg.data));
+        break;
+      case 'p2p-digest':
+        if (
+          typeof msg.r === 'string' &&
+          typeof msg.s === 'number' &&
+          typeof msg.c === 'number' &&
+          typeof msg.h === 'string'
+        )
+          this.onDigest(msg.r, msg.s, msg.c, msg.h);
+        break;
+      case 'error':
+        // Signals for a partner the edge just re-planned away are refused: expected, nothing to show.
+        this.stats.refusals++;
+        break;
+      default:
+        break;
+    }
+  }
+
+  // ---- delivery order -------------------------------------------------------------------------
+
+  /** A chunk frame from the edge (sent directly, or fetched after a miss). @param {ArrayBuffer} buf @param {ChunkFrame} f */
+  fromEdge(buf, f) {
+    const key = keyOf(f.rendition, f.segment, f.chunk);
+    const w = this.waiting.get(key);
+    this.stats.chunksFromEdge++;
+    this.stats.bytesFromEdge += buf.byteLength;
+    if (w) {
+      this.fill(w, buf, f, null);
+      return;
+    }
+    const kind = this.kindOf(f.rendition);
+    const q = kind ? this.queues.get(kind) : undefined;
+    if (!kind || !q || q.length === 0) {
+      // Nothing waiting ahead of it: straight through (the only path while P2P is off).
+      this.forward(buf, f);
+      this.hand({
+        key,
+        stripe: stripeOf(f.segment, f.chunk),
+        buf,
+        frame: f,
+        digest: null,
+        from: null,
+        since: 0,
+        fetched: false,
+        timer: undefined,
+      });
+      return;
+    }
+    /** @type {Entry} */
+    const e = {
+      key,
+      stripe: stripeOf(f.segment, f.chunk),
+      buf,
+      frame: f,
+      digest: null,
+      from: null,
+      since: 0,
+      fetched: false,
+      timer: undefined,
+    };
+    q.push(e);
+    this.forward(buf, f);
+    this.flush(kind);
+  }
+
+  /** @param {string} r @param {number} s @param {number} c @param {string} h */
+  onDigest(r, s, c, h) {
+    const kind = this.kindOf(r);
+    if (!kind) return;
+    const key = keyOf(r, s, c);
+    let q = this.queues.get(kind);
+    if (!q) this.queues.set(kind, (q = []));
+    /** @type {Entry} */
+    const e = {
+      key,
+      stripe: stripeOf(s, c),
+      buf: null,
+      frame: null,
+      digest: h,
+      from: null,
+      since: performance.now(),
+      fetched: false,
+      timer: undefined,
+    };
+    q.push(e);
+    this.waiting.set(key, e);
+    const deadline = Math.max(1, this.deadlineFrames) * this.frameMs();
+    e.timer = setTimeout(() => this.missed(e, r, s, c), deadline);
+    const early = this.early.get(key);
+    if (early) {
+      this.early.delete(key);
+      void this.verify(e, early.buf, early.from);
+    }
+  }
+
+  /** @param {Entry} e @param {string} r @param {number} s @param {number} c */
+  missed(e, r, s, c) {
+    if (e.buf || !this.waiting.has(e.key)) return;
+    if (!e.fetched) {
+      e.fetched = true;
+      this.stats.refetched++;
+      this.send({ type: 'p2p-fetch', r, s, c });
+      e.timer = setTimeout(() => this.missed(e, r, s, c), this.opts.giveUpMs);
+      return;
+    }
+    // Not even the edge had it any more: a gap, so that everything behind it moves on.
+    this.waiting.delete(e.key);
+    this.stats.lost++;
+    const kind = this.kindOf(r);
+    const q = kind ? this.queues.get(kind) : undefined;
+    if (q) q.splice(q.indexOf(e), 1);
+    if (kind) this.flush(kind);
+  }
+
+  /** @param {Entry} e @param {ArrayBuffer} buf @param {ChunkFrame} f @param {string | null} from a peer, or null: the edge */
+  fill(e, buf, f, from) {
+    if (e.buf) return;
+    clearTimeout(e.timer);
+    this.waiting.delete(e.key);
+    e.buf = buf;
+    e.frame = f;
+    e.from = from;
+    if (from) {
+      this.stats.chunksFromPeers++;
+      this.stats.bytesFromPeers += buf.byteLength;
+    }
+    this.forward(buf, f);
+    const kind = this.kindOf(f.rendition);
+    if (kind) this.flush(kind);
+  }
+
+  /** Hands over everything at the head of the kind's queue that is here. @param {string} kind */
+  flush(kind) {
+    const q = this.queues.get(kind);
+    if (!q) return;
+    while (q.length && q[0]?.buf) this.hand(/** @type {Entry} */ (q.shift()));
+  }
+
+  /** @param {Entry} e */
+  hand(e) {
+    if (!e.buf || !e.frame) return;
+    if (this.recent.has(e.key)) {
+      this.stats.repeated++;
+      return;
+    }
+    this.recent.add(e.key);
+    if (this.recent.size > 2048)
+      this.recent.delete(/** @type {string} */ (this.recent.values().next().value));
+    this.deliver(e.frame, e.buf);
+  }
+
+  // ---- bytes from peers -----------------------------------------------------------------------
+
+  /** @param {ArrayBuffer} buf @param {string} from */
+  fromPeer(buf, from) {
+    /** @type {ChunkFrame} */
+    let f;
+    try {
+      const d = decodeFrame(buf);
+      if (d.type !== 'chunk') throw new Error('not a chunk');
+      f = d;
+    } catch {
+      this.bad(from, null);
+      return;
+    }
+    const key = keyOf(f.rendition, f.segment, f.chunk);
+    const w = this.waiting.get(key);
+    if (w) {
+      void this.verify(w, buf, from);
+      return;
+    }
+    // Before its digest (it came round faster than the edge's socket), or old: kept a moment, bounded.
+    const now = performance.now();
+    for (const [k, v] of this.early)
+      if (now - v.at > this.opts.earlyMs || this.early.size >= this.opts.maxEarly) {
+        this.early.delete(k);
+        this.stats.unexpected++;
+      }
+    this.early.set(key, { buf, from, at: now });
+  }
+
+  /** @param {Entry} e @param {ArrayBuffer} buf @param {string} from */
+  async verify(e, buf, from) {
+    const h = await sha256(buf);
+    if (e.buf || !this.waiting.has(e.key)) return;
+    if (h !== e.digest) {
+      this.bad(from, e);
+      return;
+    }
+    this.fill(e, buf, /** @type {ChunkFrame} */ (decodeFrame(buf)), from);
+  }
+
+  /** @param {string} from @param {Entry | null} e */
+  bad(from, e) {
+    this.stats.badChunks++;
+    const [r, pos] = (e?.key ?? 'x:0.0').split(':');
+    const [s, c] = (pos ?? '0.0').split('.').map(Number);
+    this.send({ type: 'p2p-bad', peer: from, r, s, c });
+    const link = this.links.get(`up:${from}`);
+    if (link) this.closeLink(link);
+  }
+
+  /** Sends a chunk on to this page's receivers of its stripe. @param {ArrayBuffer} buf @param {ChunkFrame} f */
+  forward(buf, f) {
+    if (!this.on) return;
+    const stripe = stripeOf(f.segment, f.chunk);
+    for (const l of this.links.values()) {
+      if (l.dir !== 'down' || l.stripe !== stripe || !l.open || !l.dc) continue;
+      if (l.dc.bufferedAmount > this.opts.maxChannelBuffer) continue;
+      const max = l.pc.sctp?.maxMessageSize ?? 65536;
+      if (buf.byteLength > max) continue;
+      try {
+        l.dc.send(buf);
+        this.stats.chunksForwarded++;
+        this.stats.bytesForwarded += buf.byteLength;
+      } catch {
+        // The channel closed under us: its receiver fetches from the edge.
+      }
+    }
+  }
+
+  // ---- links ----------------------------------------------------------------------------------
+
+  /** @param {{ suppliers: Array<string | null>, receivers: Array<{ peer: string, stripe: number }> }} plan */
+  setPlan(plan) {
+    this.plan = plan;
+    const wantUp = new Set(plan.suppliers.filter((s) => s !== null));
+    const wantDown = new Map(plan.receivers.map((r) => [r.peer, r.stripe]));
+    for (const l of [...this.links.values()]) {
+      const keep = l.dir === 'up' ? wantUp.has(l.peer) : wantDown.get(l.peer) === l.stripe;
+      if (!keep) this.closeLink(l);
+    }
+    for (const [peer, stripe] of wantDown) if (!this.links.has(`down:${peer}`)) this.offer(peer, stripe);
+  }
+
+  /** @param {'up' | 'down'} dir @param {string} peer @param {number} stripe */
+  newLink(dir, peer, stripe) {
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    /** @type {Link} */
+    const link = { peer, dir, stripe, pc, dc: null, open: false, chain: Promise.resolve() };
+    this.links.set(`${dir}:${peer}`, link);
+    pc.onicecandidate = (ev) => {
+      const c = ev.candidate;
+      if (!c || !c.candidate) return;
+      this.step(link, () =>
+        Promise.resolve(
+          this.send({
+            type: 'p2p-signal',
+            to: peer,
+            data: {
+              candidate: c.candidate,
+              sdpMid: c.sdpMid,
+              sdpMLineIndex: c.sdpMLineIndex,
+              from: dir === 'down' ? 'supplier' : 'receiver',
+            },
+          }),
+        ),
+      );
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.closeLink(link);
+    };
+    return link;
+  }
+
+  /** Runs a signalling step of the link after the ones before it. @param {Link} link @param {() => Promise<void>} fn */
+  step(link, fn) {
+    link.chain = link.chain.then(fn).catch((err) => {
+      if (this.links.get(`${link.dir}:${link.peer}`) === link)
+        console.warn('tiercast: P2P signalling failed', err);
+    });
+  }
+
+  /** @param {Link} link @param {RTCDataChannel} dc */
+  useChannel(link, dc) {
+    dc.binaryType = 'arraybuffer';
+    link.dc = dc;
+    dc.onopen = () => {
+      link.open = true;
+      if (link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: true });
+    };
+    dc.onclose = () => this.closeLink(link);
+    if (link.dir === 'up')
+      dc.onmessage = (ev) => {
+        if (ev.data instanceof ArrayBuffer) this.fromPeer(ev.data, link.peer);
+      };
+  }
+
+  /** @param {Link} link */
+  closeLink(link) {
+    const key = `${link.dir}:${link.peer}`;
+    if (this.links.get(key) !== link) return;
+    this.links.delete(key);
+    if (link.open && link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: false });
+    link.open = false;
+    try {
+      link.dc?.close();
+      link.pc.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** This page supplies `peer`: it makes the offer. @param {string} peer @param {number} stripe */
+  offer(peer, stripe) {
+    const link = this.newLink('down', peer, stripe);
+    this.useChannel(link, link.pc.createDataChannel('media', { ordered: this.opts.ordered }));
+    this.step(link, async () => {
+      await link.pc.setLocalDescription(await link.pc.createOffer());
+      const sdp = link.pc.localDescription?.sdp;
+      if (sdp && this.links.get(`down:${peer}`) === link)
+        this.send({ type: 'p2p-signal', to: peer, data: { kind: 'offer', sdp } });
+    });
+  }
+
+  /** @param {string} from @param {Record<string, unknown> | null} data */
+  onSignal(from, data) {
+    if (!data) return;
+    const sdp = typeof data.sdp === 'string' ? data.sdp : null;
+    if (data.kind === 'offer' && sdp) {
+      const stripe = this.plan.suppliers.indexOf(from);
+      if (stripe < 0) return;
+      const old = this.links.get(`up:${from}`);
+      if (old) this.closeLink(old);
+      const link = this.newLink('up', from, stripe);
+      link.pc.ondatachannel = (ev) => this.useChannel(link, ev.channel);
+      this.step(link, async () => {
+        await link.pc.setRemoteDescription({ type: 'offer', sdp });
+        await link.pc.setLocalDescription(await link.pc.createAnswer());
+        const answer = link.pc.localDescription?.sdp;
+        if (answer) this.send({ type: 'p2p-signal', to: from, data: { kind: 'answer', sdp: answer } });
+      });
+    } else if (data.kind === 'answer' && sdp) {
+      const link = this.links.get(`down:${from}`);
+      if (link) this.step(link, () => link.pc.setRemoteDescription({ type: 'answer', sdp }));
+    } else if (typeof data.candidate === 'string') {
+      // The sender's role in the link says which of ours it is.
+      const link = this.links.get(`${data.from === 'supplier' ? 'up' : 'down'}:${from}`);
+      const init = {
+        candidate: data.candidate,
+        sdpMid: typeof data.sdpMid === 'string' ? data.sdpMid : null,
+        sdpMLineIndex: typeof data.sdpMLineIndex === 'number' ? data.sdpMLineIndex : null,
+      };
+      if (link) this.step(link, () => link.pc.addIceCandidate(init));
+    }
+  }
+
+  /** Links open now, by direction (the stats read it). */
+  linkCounts() {
+    let up = 0;
+    let down = 0;
+    for (const l of this.links.values()) {
+      if (!l.open) continue;
+      if (l.dir === 'up') up++;
+      else down++;
+    }
+    return { up, down };
+  }
+}
