@@ -170,9 +170,12 @@ export class ViewerSession implements StreamSubscriber {
     else this.send(c.frame);
   }
 
-  /** A cached chunk the viewer asked for again (a peer missed its deadline); its size, or 0 if not wanted. */
+  /**
+   * A cached chunk the viewer asks for again (a peer missed its deadline); its size. The edge announced it,
+   * so it was wanted then, even if the viewer has switched rendition since.
+   */
   resend(c: CachedChunk): number {
-    if (this.closed || !this.wants(c.meta.rendition)) return 0;
+    if (this.closed) return 0;
     this.send(c.frame);
     return c.frame.length;
   }

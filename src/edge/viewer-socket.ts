@@ -57,6 +57,11 @@ const controlSchema = z.discriminatedUnion('type', [
 const MAX_CONTROL_BYTES = MAX_P2P_MESSAGE_BYTES;
 /** How often progress and the edge-wide buffer cap are checked. */
 const SWEEP_MS = 1000;
+const P2P_DISABLED = JSON.stringify({
+  type: 'p2p',
+  state: 'off',
+  reason: 'P2P_DISABLED: this edge does not use P2P for this stream',
+});
 const PASSWORD_REASON = 'PASSWORD_REQUIRED: this stream needs its password';
 
 export function addViewerSocket(
@@ -257,7 +262,12 @@ export function addViewerSocket(
         d.session.sendText(JSON.stringify({ type: 'pong', t: parsed.t, server: Date.now() }));
       } else if (parsed.type.startsWith('p2p')) {
         if (!deps.p2p) return;
-        if (d.peerId === undefined) d.peerId = joinTracker(deps.p2p, d, relay);
+        if (d.peerId === undefined && !deps.p2p.enabledFor(d.stream)) {
+          // Not for this stream: answered without becoming known to the tracker.
+          if (parsed.type === 'p2p') d.session.sendText(P2P_DISABLED);
+          return;
+        }
+        d.peerId ??= joinTracker(deps.p2p, d, relay);
         deps.p2p.handle(d.peerId, parsed as P2pMessage);
       } else if (parsed.type === 'select') {
         const r = d.session.select(parsed.video);

@@ -69,8 +69,29 @@ export function homeForNewcomer(members: readonly PlanMember[]): number {
 }
 
 /**
+ * Takes a member out of the list so that the trees change little: the latest joiner of the same home takes
+ * its place (nobody else moves in the tree order), then the homes are rebalanced. Returns false if not there.
+ */
+export function removeMember(members: PlanMember[], id: string): boolean {
+  const at = members.findIndex((m) => m.id === id);
+  if (at < 0) return false;
+  const home = members[at]!.home;
+  const heir = lastIndex(members, at + 1, (m) => m.home === home);
+  if (heir > at) members[at] = members.splice(heir, 1)[0]!;
+  else members.splice(at, 1);
+  rebalanceHomes(members);
+  return true;
+}
+
+function lastIndex<T>(list: readonly T[], from: number, pred: (x: T) => boolean): number {
+  for (let i = list.length - 1; i >= from; i--) if (pred(list[i]!)) return i;
+  return -1;
+}
+
+/**
  * After a member left: if one stripe now has two members more than another, the latest joiner of the larger
- * moves (so that inner nodes stay within one home group). Returns the member moved, if any.
+ * moves (so that inner nodes stay within one home group), to the end of the list: last of its new home.
+ * Returns the member moved, if any.
  */
 export function rebalanceHomes(members: PlanMember[]): PlanMember | undefined {
   const counts = Array.from({ length: STRIPES }, () => 0);
@@ -80,7 +101,10 @@ export function rebalanceHomes(members: PlanMember[]): PlanMember | undefined {
   if (max - min < 2) return undefined;
   const from = counts.indexOf(max);
   const to = counts.indexOf(min);
-  const mover = [...members].reverse().find((m) => m.home === from);
-  if (mover) mover.home = to;
+  const at = lastIndex(members, 0, (m) => m.home === from);
+  if (at < 0) return undefined;
+  const [mover] = members.splice(at, 1);
+  mover!.home = to;
+  members.push(mover!);
   return mover;
 }

@@ -22,7 +22,7 @@ import {
   STRIPES,
   homeForNewcomer,
   planSwarm,
-  rebalanceHomes,
+  removeMember,
   stripeOf,
   type MemberPlan,
 } from './swarm-plan.js';
@@ -268,7 +268,7 @@ export class P2pTracker {
     const swarm = m.swarm;
     if (!swarm) return;
     const stream = m.viewer.stream;
-    swarm.members.splice(swarm.members.indexOf(m), 1);
+    removeMember(swarm.members, m.id);
     m.swarm = undefined;
     m.open.clear();
     this.metrics.p2pMembers.dec({ stream });
@@ -279,7 +279,6 @@ export class P2pTracker {
       this.metrics.p2pSwarms.dec({ stream });
       return;
     }
-    rebalanceHomes(swarm.members);
     this.replan(swarm);
   }
 

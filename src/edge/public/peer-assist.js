@@ -116,9 +116,9 @@ export class PeerAssist {
     this.recent = new Set();
   }
 
-  /** The socket (re)opened: ask to take part unless switched off. */
+  /** The socket (re)opened: ask to take part, or say it is switched off (the edge answers either way). */
   start() {
-    if (this.wanted) this.send({ type: 'p2p', on: true });
+    this.send({ type: 'p2p', on: this.wanted });
   }
 
   /** The viewer's switch. @param {boolean} on */
@@ -282,6 +282,20 @@ export class PeerAssist {
     }
   }
 
+  /**
+   * A stripe lost its supplier (the link closed, or the edge planned another): what it still owes is fetched
+   * from the edge now rather than at each chunk's deadline. @param {number} stripe
+   */
+  supplierLost(stripe) {
+    for (const e of this.waiting.values()) {
+      if (e.stripe !== stripe || e.fetched) continue;
+      clearTimeout(e.timer);
+      const [r = '', pos = ''] = e.key.split(':');
+      const [s = 0, c = 0] = pos.split('.').map(Number);
+      this.missed(e, r, s, c);
+    }
+  }
+
   /** @param {Entry} e @param {string} r @param {number} s @param {number} c */
   missed(e, r, s, c) {
     if (e.buf || !this.waiting.has(e.key)) return;
@@ -412,7 +426,10 @@ export class PeerAssist {
 
   /** @param {{ suppliers: Array<string | null>, receivers: Array<{ peer: string, stripe: number }> }} plan */
   setPlan(plan) {
+    const before = this.plan;
     this.plan = plan;
+    for (let s = 0; s < STRIPES; s++)
+      if (before.suppliers[s] && before.suppliers[s] !== plan.suppliers[s]) this.supplierLost(s);
     const wantUp = new Set(plan.suppliers.filter((s) => s !== null));
     const wantDown = new Map(plan.receivers.map((r) => [r.peer, r.stripe]));
     for (const l of [...this.links.values()]) {
@@ -481,6 +498,7 @@ export class PeerAssist {
     if (this.links.get(key) !== link) return;
     this.links.delete(key);
     if (link.open && link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: false });
+    if (link.dir === 'up') this.supplierLost(link.stripe);
     link.open = false;
     try {
       link.dc?.close();

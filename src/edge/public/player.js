@@ -428,7 +428,8 @@ function showPeerState(state, detail) {
   const text = $('p2p-state');
   const toggle = byId('p2p-toggle', HTMLButtonElement);
   const wanted = peerAssistWanted();
-  box.hidden = state === 'off' && wanted;
+  // Shown while on, and while switched off by the viewer; not where the edge does not use P2P at all.
+  box.hidden = state === 'off' && (wanted || (detail ?? '').startsWith('P2P_DISABLED'));
   text.textContent = state === 'on' ? 'P2P on' : 'P2P off';
   toggle.textContent = wanted ? 'Turn off' : 'Turn on';
   toggle.setAttribute('aria-pressed', String(wanted));
