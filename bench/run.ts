@@ -4,7 +4,7 @@
  *
  *   npm run bench                      the full run (under 15 minutes)
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
- *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, failover, fanout, ttff, slow);
+ *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, failover, p2p, fanout, ttff, slow);
  *                                      with --no-write while trying things: otherwise docs/ gets only those
  *   npm run bench -- --only=g2g --merge  re-run some measurements and put them into the last full run
  *                                      (bench/out/last-run.json) and docs/benchmarks.md, marked as re-run
@@ -28,6 +28,7 @@ import { hopLatency } from './hop-latency.js';
 import { fanout, startRig, type Rig } from './fanout.js';
 import { memory } from './memory.js';
 import { ttff } from './ttff.js';
+import { p2pOffload } from './p2p-offload.js';
 import { transcodeCost } from './transcode-cost.js';
 import { slowConsumers } from './slow-consumers.js';
 import { edgeFailover } from './failover.js';
@@ -60,6 +61,7 @@ const all: Array<[string, Measurement, boolean]> = [
   ['memory', memory, false],
   ['transcode', transcodeCost, false],
   ['failover', edgeFailover, false],
+  ['p2p', p2pOffload, false],
   ['fanout', fanout, true],
   ['ttff', ttff, true],
   ['slow', slowConsumers, true],

@@ -41,13 +41,14 @@ export interface ProbeData {
 export async function openProbedPage(
   browser: Browser,
   url: string,
-  { av = false }: { av?: boolean } = {},
+  { av = false, init }: { av?: boolean; init?: string } = {},
 ): Promise<{ page: Page; navigatedAt: number; close(): Promise<void> }> {
   // The sound probe loads its detector from a blob: URL, which the pages' policy does not allow.
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: av });
   const page = await context.newPage();
   await page.addInitScript(pageProbeSource);
   if (av) await page.addInitScript(avProbeSource);
+  if (init) await page.addInitScript(init);
   const navigatedAt = Date.now();
   await page.goto(url, { waitUntil: 'domcontentloaded' });
   return { page, navigatedAt, close: () => context.close() };

@@ -148,6 +148,8 @@ export function startEdgeProc(
     edgeSelection?: Record<string, unknown>;
     /** The /broadcast page's ingress (`{ ingestUrl: 'ws://…/publish/ws' }`). */
     broadcast?: Record<string, unknown>;
+    /** Peer-assisted delivery (`{ enabled: true }`). */
+    p2p?: Record<string, unknown>;
   } = {},
 ): Promise<NodeProc> {
   return startNode(
@@ -158,6 +160,7 @@ export function startEdgeProc(
       ...(o.viewer ? { viewer: o.viewer } : {}),
       ...(o.edgeSelection ? { edgeSelection: o.edgeSelection } : {}),
       ...(o.broadcast ? { broadcast: o.broadcast } : {}),
+      ...(o.p2p ? { p2p: o.p2p } : {}),
     },
     o.nodeArgs,
   );

@@ -57,6 +57,12 @@ export const NODE_ERROR_CODES = [
   'SLOW_CONSUMER',
   'PASSWORD_REQUIRED',
   'EDGE_AT_CAPACITY',
+  // peer-assisted delivery (src/edge/p2p)
+  'P2P_DISABLED',
+  'P2P_NOT_YOUR_PEER',
+  'P2P_RATE_LIMITED',
+  'P2P_BAD_DATA',
+  'P2P_SUPPLIER_LATE',
   // hub, as the nodes see it
   'HUB_UNAVAILABLE',
   'THUMBNAIL_FAILED',
