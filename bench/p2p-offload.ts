@@ -11,8 +11,10 @@
  *    longest picture freeze of the steady pages is the figure.
  * All pages ask for the same rendition (?quality=v240): one swarm (the ceiling 1 − 1/N applies). Eight
  * pages decoding, probing and forwarding next to the transcoder and the publisher take both cores of this
- * machine, so the stream is small (a 240p source, v240 + v160): a phase that is short of CPU measures the
- * shortage, not the delivery path (the machine's load is in the notes).
+ * machine, so the stream is small: a 240p source at 15 frames a second, v240 + v160. At 30 frames a second
+ * the machine was 88–92 % busy with P2P off already, and the pages' latency measured the shortage of CPU,
+ * not the delivery path (quick runs of 2026-12-01: +49 and +65 ms added p50 at 30 fps, +1 ms at 15 fps).
+ * The deadline is 3 frames: 200 ms at 15 fps.
  */
 import type { Browser } from 'playwright-core';
 import type { BenchContext } from './lib/context.js';
@@ -24,7 +26,9 @@ import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
 import { metricSum, scrape } from './lib/metrics.js';
 import { PUBLISHER } from './g2g-latency.js';
 
-const P2P_PUBLISHER = { ...PUBLISHER, width: 426, height: 240, kbps: 600 };
+/** A small window: eight pages composited in software at 1280x800 cost more CPU than their decoding. */
+const VIEWPORT = { width: 480, height: 400 };
+const P2P_PUBLISHER = { ...PUBLISHER, width: 426, height: 240, kbps: 600, fps: 15 };
 const P2P_LADDER = [
   { id: 'v240', height: 240, videoBitrateKbps: 400 },
   { id: 'v160', height: 160, videoBitrateKbps: 200 },
@@ -125,7 +129,7 @@ async function measure(
 async function openPages(browser: Browser, url: string, n: number, init?: string): Promise<Probed[]> {
   const pages: Probed[] = [];
   for (let i = 0; i < n; i++) {
-    pages.push(await openProbedPage(browser, url, { init }));
+    pages.push(await openProbedPage(browser, url, { init, viewport: VIEWPORT }));
   }
   return pages;
 }
@@ -243,8 +247,10 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
       what: `churn: a viewer leaving every 5 s (${churn.left} left), longest picture freeze on the steady pages, P2P on vs off (stalls)`,
       tiercast: `${fmt(churn.longestFreezeMs, 0)} ms (${churn.stalls}) vs ${fmt(churnOff.longestFreezeMs, 0)} ms (${churnOff.stalls})`,
       peer: '',
-      target: '≤ off + one deadline (100 ms)',
-      met: churn.longestFreezeMs <= churnOff.longestFreezeMs + 100 && churn.lost === 0,
+      target: '≤ off + one deadline (3 frames: 200 ms)',
+      met:
+        churn.longestFreezeMs <= churnOff.longestFreezeMs + (3 * 1000) / P2P_PUBLISHER.fps &&
+        churn.lost === 0,
     },
     {
       section: 'p2p',
@@ -255,7 +261,7 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
     },
   ];
   notes.push(
-    `Pages: ${n} watch pages in one headless Chromium (each its own browser context), ?quality=v240 of v240 + v160 from a 426x240 source, the MSE player; P2P off = the viewer's switch off (same edge, same stream).`,
+    `Pages: ${n} watch pages in one headless Chromium (each its own browser context), ?quality=v240 of v240 + v160 from a 426x240 source at 15 frames/s, a 480x400 window, the MSE player; P2P off = the viewer's switch off (same edge, same stream).`,
     `Machine CPU use over the windows (both cores): P2P off ${fmt(off.busy * 100, 0)} %, on ${fmt(on.busy * 100, 0)} %, churn on ${fmt(churn.busy * 100, 0)} %, churn off ${fmt(churnOff.busy * 100, 0)} %.`,
     'Offload is read at the edge: every byte it wrote to the viewers’ sockets (media, digests, signalling) per viewer per second, P2P on against off.',
   );

@@ -41,10 +41,14 @@ export interface ProbeData {
 export async function openProbedPage(
   browser: Browser,
   url: string,
-  { av = false, init }: { av?: boolean; init?: string } = {},
+  {
+    av = false,
+    init,
+    viewport = { width: 1280, height: 800 },
+  }: { av?: boolean; init?: string; viewport?: { width: number; height: number } } = {},
 ): Promise<{ page: Page; navigatedAt: number; close(): Promise<void> }> {
   // The sound probe loads its detector from a blob: URL, which the pages' policy does not allow.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, bypassCSP: av });
+  const context = await browser.newContext({ viewport, bypassCSP: av });
   const page = await context.newPage();
   await page.addInitScript(pageProbeSource);
   if (av) await page.addInitScript(avProbeSource);
