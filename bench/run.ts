@@ -16,9 +16,9 @@
  *
  * Everything it starts it stops, also on failure or Ctrl-C.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectEnvironment, renderMarkdown } from './lib/environment.js';
+import { collectEnvironment, mergeIntoMarkdown, renderMarkdown } from './lib/environment.js';
 import type { BenchContext } from './lib/context.js';
 import { cleanupAll, killAllSync, systemCpuTicks } from './lib/procs.js';
 import { ensurePeerInstalled } from './lib/peer.js';
@@ -149,7 +149,14 @@ async function main(): Promise<void> {
     mkdirSync(join(import.meta.dirname, 'out'), { recursive: true });
     writeFileSync(LAST_RUN, JSON.stringify(run));
   }
-  if (write && only && merge) {
+  if (write && only && merge && !existsSync(LAST_RUN)) {
+    // A new machine: no record of the full run here, so the fresh sections go into the published page.
+    const docs = join(import.meta.dirname, '..', 'docs');
+    for (const r of results) for (const p of r.plots) writeFileSync(join(docs, p.file), svgPlot(p));
+    const page = join(docs, 'benchmarks.md');
+    writeFileSync(page, mergeIntoMarkdown(readFileSync(page, 'utf8'), { env, results, names: only }));
+    log('merged the fresh sections into docs/benchmarks.md (no bench/out/last-run.json on this machine)');
+  } else if (write && only && merge) {
     const last = JSON.parse(readFileSync(LAST_RUN, 'utf8')) as typeof run & {
       rerun?: Array<{ names: string[]; date: string }>;
     };

@@ -93,3 +93,55 @@ export function renderMarkdown(o: {
   if (existsSync(analysis)) out.push(readFileSync(analysis, 'utf8').trim(), '');
   return out.join('\n');
 }
+
+/**
+ * `--merge` on a machine without bench/out/last-run.json (machines are replaced between sessions; the record
+ * is not in git): the fresh sections go into the published page itself. Their rows replace the table's rows
+ * of the same sections (or are added at the table's end), their `## name` part replaces the old one (or goes
+ * before "How to read and rerun"), and a "Re-run on" line joins the others. Everything else stays as it was.
+ */
+export function mergeIntoMarkdown(
+  doc: string,
+  fresh: { env: Environment; results: SectionResult[]; names: string[] },
+): string {
+  const lines = doc.split('\n');
+  const sections = new Set(fresh.results.flatMap((r) => r.rows.map((row) => row.section)));
+  const isRow = (l: string) => /^\| /.test(l) && !l.startsWith('| machine') && !l.startsWith('| measurement');
+  const first = lines.findIndex((l) => l.startsWith('| measurement'));
+  if (first < 0) throw new Error('docs/benchmarks.md has no results table to merge into');
+  let end = first + 2;
+  while (end < lines.length && lines[end]!.startsWith('|')) end++;
+  const kept = lines
+    .slice(first + 2, end)
+    .filter((l) => !(isRow(l) && [...sections].some((s) => l.startsWith(`| ${s}: `))));
+  const newRows = markdownTable(fresh.results.flatMap((r) => r.rows))
+    .split('\n')
+    .slice(2);
+  lines.splice(first + 2, end - first - 2, ...kept, ...newRows);
+  const lastRerun = lines.reduce((at, l, i) => (l.startsWith('Re-run on ') ? i : at), -1);
+  const rerun = `Re-run on ${fresh.env.date} with \`--only=${fresh.names.join(',')} --merge\` (same machine, the rest of the run unchanged): ${fresh.names.join(', ')}.`;
+  const tableAt = lines.findIndex((l) => l.startsWith('| machine'));
+  lines.splice(lastRerun >= 0 ? lastRerun + 1 : tableAt, 0, ...(lastRerun >= 0 ? ['', rerun] : [rerun, '']));
+  let text = lines.join('\n');
+  for (const r of fresh.results) {
+    const block = [
+      `## ${r.name}`,
+      '',
+      `_${r.seconds.toFixed(0)} s, re-run ${fresh.env.date}._${r.error ? ` **Failed:** ${r.error}` : ''}`,
+      '',
+      ...r.notes.map((n) => `- ${n}`),
+      ...(r.notes.length ? [''] : []),
+      ...r.plots.flatMap((p) => [`![${p.title}](${p.file})`, '']),
+    ].join('\n');
+    const start = text.indexOf(`\n## ${r.name}\n`);
+    if (start >= 0) {
+      const next = text.indexOf('\n## ', start + 1);
+      text = `${text.slice(0, start + 1)}${block}${next >= 0 ? text.slice(next + 1) : ''}`;
+    } else {
+      const before = text.indexOf('\n## How to read and rerun\n');
+      text =
+        before >= 0 ? `${text.slice(0, before + 1)}${block}${text.slice(before + 1)}` : `${text}\n${block}`;
+    }
+  }
+  return text;
+}
