@@ -6,6 +6,8 @@
  *   (read from the edge's socket counter), with no chunk missing or repeated;
  * - a page that corrupts what it passes on is caught by the digests, reported, and taken out of P2P (its page
  *   says so), and nobody it supplied shows its bytes or stalls;
+ * - a page that sends nothing on its data channels is found out by its receivers' deadlines (they fetch
+ *   from the edge) and moved to the edge of the swarm, where it supplies nobody;
  * - a page that leaves mid-stream does not stall the pages it supplied;
  * - the viewer's switch turns P2P off for that page (it plays on from the edge).
  */
@@ -30,6 +32,9 @@ const CORRUPT_SENDS = `
     return send.call(this, data);
   };
 `;
+
+/** Sends nothing at all on a data channel, while the page believes it did: a supplier that never delivers. */
+const SILENT_SENDS = `RTCDataChannel.prototype.send = function () {};`;
 
 interface Viewer {
   page: Page;
@@ -101,16 +106,13 @@ async function metric(net: TestNetwork, name: string, labels = ''): Promise<numb
 const honest: Viewer[] = [];
 let corrupt: Viewer;
 
-test('a page that corrupts what it passes on is caught by the digests and taken out of P2P', async () => {
+test('a page that corrupts what it passes on is taken out of P2P; one that sends nothing becomes a leaf', async () => {
   const { net, browser } = setup;
-  // First in: the first viewer of a home stripe is its tree's root and supplies others.
+  // First in: the first viewer of each home stripe is its tree's root and supplies others.
   corrupt = await openViewer(net, browser, CORRUPT_SENDS);
-  await waitFor(
-    'the first page plays with P2P on',
-    async () => (await p2p(corrupt))?.on === true,
-    20_000,
-    200,
-  );
+  await waitFor('the first page is in P2P', async () => (await p2p(corrupt))?.on === true, 20_000, 200);
+  const silent = await openViewer(net, browser, SILENT_SENDS);
+  await waitFor('the second page is in P2P', async () => (await p2p(silent))?.on === true, 20_000, 200);
   // The second in is the other stripe's root: it will be the one that leaves.
   for (let i = 0; i < 4; i++) honest.push(await openViewer(net, i === 0 ? setup.other : browser));
   await waitFor(
@@ -127,6 +129,24 @@ test('a page that corrupts what it passes on is caught by the digests and taken 
   const t0 = await videoTime(corrupt);
   await waitFor('the removed page plays on', async () => (await videoTime(corrupt)) > t0 + 2, 10_000, 250);
   await corrupt.page.close();
+  // The silent supplier: its receivers fetch what it owes from the edge, and the edge makes it a leaf.
+  await waitFor(
+    'the silent supplier is moved to the edge of the swarm',
+    async () => (await metric(net, 'tiercast_p2p_removed_total', 'reason="late"')) >= 1,
+    30_000,
+    250,
+  );
+  await waitFor(
+    'it supplies nobody any more',
+    async () => (await p2p(silent))?.links.down === 0,
+    10_000,
+    250,
+  );
+  const refetched = (await Promise.all(honest.map(p2p))).reduce((n, s) => n + (s?.stats.refetched ?? 0), 0);
+  assert.ok(refetched > 0, 'its receivers fetched what it owed from the edge');
+  for (const [i, v] of honest.entries())
+    assert.equal((await p2p(v))?.stats.lost, 0, `page ${i}: nothing lost`);
+  await silent.page.close();
 });
 
 test('every page plays, most media comes from peers, the edge sends less, nothing missing or repeated', async () => {

@@ -20,8 +20,9 @@ export class TestViewer {
   closed: { code: number; reason: string } | undefined;
   readonly opened: Promise<void>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  /** `options`: e.g. `{ localAddress: '127.0.0.2' }` to connect from another loopback address (another region). */
+  constructor(url: string, options?: WebSocket.ClientOptions) {
+    this.ws = new WebSocket(url, options);
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
