@@ -61,10 +61,16 @@ function treeOrder(members: readonly PlanMember[], stripe: number): PlanMember[]
   return [...members].sort((a, b) => rank(a) - rank(b));
 }
 
+/** Members per home stripe, lagging ones left out (they are leaves wherever their home is). */
+function homeCounts(members: readonly PlanMember[]): number[] {
+  const counts = Array.from({ length: STRIPES }, () => 0);
+  for (const m of members) if (!m.lagging) counts[m.home]!++;
+  return counts;
+}
+
 /** The home stripe for a newcomer: the one with fewest members (ties: the lowest). */
 export function homeForNewcomer(members: readonly PlanMember[]): number {
-  const counts = Array.from({ length: STRIPES }, () => 0);
-  for (const m of members) counts[m.home]!++;
+  const counts = homeCounts(members);
   return counts.indexOf(Math.min(...counts));
 }
 
@@ -89,19 +95,18 @@ function lastIndex<T>(list: readonly T[], from: number, pred: (x: T) => boolean)
 }
 
 /**
- * After a member left: if one stripe now has two members more than another, the latest joiner of the larger
+ * After a member left or fell behind: if one stripe now has two (non-lagging) members more than another, the latest joiner of the larger
  * moves (so that inner nodes stay within one home group), to the end of the list: last of its new home.
  * Returns the member moved, if any.
  */
 export function rebalanceHomes(members: PlanMember[]): PlanMember | undefined {
-  const counts = Array.from({ length: STRIPES }, () => 0);
-  for (const m of members) counts[m.home]!++;
+  const counts = homeCounts(members);
   const max = Math.max(...counts);
   const min = Math.min(...counts);
   if (max - min < 2) return undefined;
   const from = counts.indexOf(max);
   const to = counts.indexOf(min);
-  const at = lastIndex(members, 0, (m) => m.home === from);
+  const at = lastIndex(members, 0, (m) => m.home === from && !m.lagging);
   if (at < 0) return undefined;
   const [mover] = members.splice(at, 1);
   mover!.home = to;

@@ -22,6 +22,7 @@ import {
   STRIPES,
   homeForNewcomer,
   planSwarm,
+  rebalanceHomes,
   removeMember,
   stripeOf,
   type MemberPlan,
@@ -210,7 +211,11 @@ export class P2pTracker {
         'P2P supplier misses its deadlines: moved to the edge of its swarm',
       );
       this.metrics.p2pRemoved.inc({ stream, reason: 'late' });
-      if (supplier.swarm) this.replan(supplier.swarm);
+      if (supplier.swarm) {
+        // Inner nodes stay within one home group: the groups are counted again without it.
+        while (rebalanceHomes(supplier.swarm.members));
+        this.replan(supplier.swarm);
+      }
     }
   }
 

@@ -37,7 +37,14 @@ interface TiercastPageApi {
   /** The video element's buffered ranges, [start, end] in seconds: a hole is a missing chunk. */
   bufferedRanges(): Array<[number, number]>;
   /** Peer-assisted delivery: whether it is on for this page, its counters and open links; null without it. */
-  p2p(): { on: boolean; id: string; stats: Record<string, number>; links: { up: number; down: number } } | null;
+  p2p(): {
+    on: boolean;
+    id: string;
+    stats: Record<string, number>;
+    links: { up: number; down: number };
+    /** The edge's plan for this page: its supplier per stripe (null: the edge) and its receivers. */
+    plan: { suppliers: Array<string | null>; receivers: Array<{ peer: string; stripe: number }> };
+  } | null;
 }
 
 /** What the /broadcast page exposes for tests and benchmarks (broadcast.js). */

@@ -59,7 +59,9 @@ const keyOf = (r, s, c) => `${r}:${s}.${c}`;
 /**
  * A data channel of the plan: `up` supplies this page, `down` is supplied by it.
  * `chain` runs the link's signalling steps one after another (a candidate never overtakes its offer or answer).
- * @typedef {{ peer: string, dir: 'up' | 'down', stripe: number, pc: RTCPeerConnection, dc: RTCDataChannel | null,
+ * One link per partner and direction carries every stripe the plan has between them (a viewer can supply
+ * another in both stripes when the home groups are uneven).
+ * @typedef {{ peer: string, dir: 'up' | 'down', stripes: Set<number>, pc: RTCPeerConnection, dc: RTCDataChannel | null,
  *   open: boolean, chain: Promise<void> }} Link
  */
 
@@ -408,7 +410,7 @@ export class PeerAssist {
     if (!this.on) return;
     const stripe = stripeOf(f.segment, f.chunk);
     for (const l of this.links.values()) {
-      if (l.dir !== 'down' || l.stripe !== stripe || !l.open || !l.dc) continue;
+      if (l.dir !== 'down' || !l.stripes.has(stripe) || !l.open || !l.dc) continue;
       if (l.dc.bufferedAmount > this.opts.maxChannelBuffer) continue;
       const max = l.pc.sctp?.maxMessageSize ?? 65536;
       if (buf.byteLength > max) continue;
@@ -430,20 +432,33 @@ export class PeerAssist {
     this.plan = plan;
     for (let s = 0; s < STRIPES; s++)
       if (before.suppliers[s] && before.suppliers[s] !== plan.suppliers[s]) this.supplierLost(s);
-    const wantUp = new Set(plan.suppliers.filter((s) => s !== null));
-    const wantDown = new Map(plan.receivers.map((r) => [r.peer, r.stripe]));
+    /** @type {Map<string, Set<number>>} */
+    const wantUp = new Map();
+    /** @type {Map<string, Set<number>>} */
+    const wantDown = new Map();
+    plan.suppliers.forEach((peer, stripe) => {
+      if (peer) wantUp.set(peer, (wantUp.get(peer) ?? new Set()).add(stripe));
+    });
+    for (const r of plan.receivers) wantDown.set(r.peer, (wantDown.get(r.peer) ?? new Set()).add(r.stripe));
     for (const l of [...this.links.values()]) {
-      const keep = l.dir === 'up' ? wantUp.has(l.peer) : wantDown.get(l.peer) === l.stripe;
-      if (!keep) this.closeLink(l);
+      const stripes = (l.dir === 'up' ? wantUp : wantDown).get(l.peer);
+      if (!stripes) {
+        this.closeLink(l);
+        continue;
+      }
+      const gained = [...stripes].some((x) => !l.stripes.has(x));
+      l.stripes = stripes;
+      // An open link from a supplier now carrying one more stripe: the edge waits to hear it is open.
+      if (gained && l.open && l.dir === 'up') this.send({ type: 'p2p-link', peer: l.peer, open: true });
     }
-    for (const [peer, stripe] of wantDown) if (!this.links.has(`down:${peer}`)) this.offer(peer, stripe);
+    for (const [peer, stripes] of wantDown) if (!this.links.has(`down:${peer}`)) this.offer(peer, stripes);
   }
 
-  /** @param {'up' | 'down'} dir @param {string} peer @param {number} stripe */
-  newLink(dir, peer, stripe) {
+  /** @param {'up' | 'down'} dir @param {string} peer @param {Set<number>} stripes */
+  newLink(dir, peer, stripes) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     /** @type {Link} */
-    const link = { peer, dir, stripe, pc, dc: null, open: false, chain: Promise.resolve() };
+    const link = { peer, dir, stripes, pc, dc: null, open: false, chain: Promise.resolve() };
     this.links.set(`${dir}:${peer}`, link);
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;
@@ -498,7 +513,7 @@ export class PeerAssist {
     if (this.links.get(key) !== link) return;
     this.links.delete(key);
     if (link.open && link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: false });
-    if (link.dir === 'up') this.supplierLost(link.stripe);
+    if (link.dir === 'up') for (const stripe of link.stripes) this.supplierLost(stripe);
     link.open = false;
     try {
       link.dc?.close();
@@ -508,9 +523,9 @@ export class PeerAssist {
     }
   }
 
-  /** This page supplies `peer`: it makes the offer. @param {string} peer @param {number} stripe */
-  offer(peer, stripe) {
-    const link = this.newLink('down', peer, stripe);
+  /** This page supplies `peer`: it makes the offer. @param {string} peer @param {Set<number>} stripes */
+  offer(peer, stripes) {
+    const link = this.newLink('down', peer, stripes);
     this.useChannel(link, link.pc.createDataChannel('media', { ordered: this.opts.ordered }));
     this.step(link, async () => {
       await link.pc.setLocalDescription(await link.pc.createOffer());
@@ -525,11 +540,11 @@ export class PeerAssist {
     if (!data) return;
     const sdp = typeof data.sdp === 'string' ? data.sdp : null;
     if (data.kind === 'offer' && sdp) {
-      const stripe = this.plan.suppliers.indexOf(from);
-      if (stripe < 0) return;
+      const stripes = new Set(this.plan.suppliers.flatMap((peer, stripe) => (peer === from ? [stripe] : [])));
+      if (stripes.size === 0) return;
       const old = this.links.get(`up:${from}`);
       if (old) this.closeLink(old);
-      const link = this.newLink('up', from, stripe);
+      const link = this.newLink('up', from, stripes);
       link.pc.ondatachannel = (ev) => this.useChannel(link, ev.channel);
       this.step(link, async () => {
         await link.pc.setRemoteDescription({ type: 'offer', sdp });

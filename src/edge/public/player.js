@@ -202,7 +202,9 @@ function exposeApi() {
     repeatsDropped: () => (player instanceof WsPlayer ? (player.sink?.repeats ?? 0) : 0),
     p2p: () => {
       const p = player instanceof WsPlayer ? player.peers : null;
-      return p ? { on: p.on, id: p.id, stats: { ...p.stats }, links: p.linkCounts() } : null;
+      return p
+        ? { on: p.on, id: p.id, stats: { ...p.stats }, links: p.linkCounts(), plan: structuredClone(p.plan) }
+        : null;
     },
     bufferedRanges: () => {
       const b = video.buffered;
