@@ -86,7 +86,6 @@ async function openViewer(net: TestNetwork, browser: Browser, initScript?: strin
 
 const p2p = (v: Viewer) => v.page.evaluate(() => window.tiercast.p2p());
 const videoTime = (v: Viewer) => v.page.evaluate(() => document.querySelector('video')!.currentTime);
-const stalls = (v: Viewer) => v.page.evaluate(() => window.tiercast.stalls);
 const holes = (v: Viewer) =>
   v.page.evaluate(() => {
     const r = window.tiercast.bufferedRanges();
@@ -168,7 +167,7 @@ test('every page plays, most media comes from peers, the edge sends less, nothin
   );
   assert.match(await honest[0]!.page.locator('#p2p-state').innerText(), /^P2P on$/);
   const before = await Promise.all(honest.map(p2p));
-  const stallsBefore = await Promise.all(honest.map(stalls));
+  for (const v of honest) await installStallMeter(v.page);
   const timesBefore = await Promise.all(honest.map(videoTime));
   const edgeBefore = await metric(net, 'tiercast_edge_ws_bytes_total');
   await new Promise((r) => setTimeout(r, 8000));
@@ -185,7 +184,9 @@ test('every page plays, most media comes from peers, the edge sends less, nothin
     assert.equal(a.lost, 0, `page ${i}: no chunk given up`);
     assert.equal(a.badChunks, b.badChunks, `page ${i}: no bad chunk from an honest peer`);
     assert.ok((await videoTime(v)) > timesBefore[i]! + 6, `page ${i} plays`);
-    assert.equal(await stalls(v), stallsBefore[i], `page ${i} did not stall`);
+    // No stall a viewer would call one (the picture holding 300 ms; a frame is 33 ms).
+    const longest = (await readStalls(v.page)).longestMs;
+    assert.ok(longest < 300, `page ${i}: the picture held ${longest.toFixed(0)} ms`);
     assert.equal(await holes(v), null, `page ${i}: no hole in the buffer`);
     assert.equal(await v.page.evaluate(() => window.tiercast.repeatsDropped()), 0, `page ${i}: no repeats`);
     assert.deepEqual(v.errors, []);
