@@ -395,6 +395,9 @@ test(
       'Transcoder restarts',
       'Upstream reconnects',
       'Refused publishes and protocol errors',
+      // This network's edge does not use P2P.
+      'P2P: media by carrier',
+      'P2P: swarms, refetches, bad chunks',
     ]);
     const d = dashboard('tiercast-overview.json');
     const empty: string[] = [];

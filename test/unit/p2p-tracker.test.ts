@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { p2pSchema } from '../../src/common/config/index.js';
 import { createMetrics } from '../../src/common/metrics/index.js';
 import { P2pTracker, type P2pViewer } from '../../src/edge/p2p/tracker.js';
@@ -339,5 +339,29 @@ void describe('P2pTracker', () => {
     assert.deepEqual(planOf(a.v), { type: 'p2p-plan', suppliers: [], receivers: [] });
     assert.equal(a.v.last('p2p')!.state, 'off');
     assert.equal(tracker.swarmsOf('demo').get('demo|v720|eu')!.length, 1);
+  });
+});
+
+void describe('P2pTracker: STUN and TURN for the pages', () => {
+  void it('hands STUN as configured and a TURN credential that expires, never the secret', () => {
+    const secret = 'turn-shared-secret-0123456789';
+    const { join } = setup({
+      enabled: true,
+      stun: ['stun:stun.example.net:3478'],
+      turn: { urls: ['turn:turn.example.net:3478'], secret, ttlS: 600 },
+    });
+    const before = Math.floor(Date.now() / 1000);
+    const a = join();
+    const on = a.v.msgs.find((m) => m.type === 'p2p' && m.state === 'on')!;
+    const servers = on.iceServers as Array<{ urls: string[]; username?: string; credential?: string }>;
+    assert.deepEqual(servers[0], { urls: ['stun:stun.example.net:3478'] });
+    const turn = servers[1]!;
+    assert.deepEqual(turn.urls, ['turn:turn.example.net:3478']);
+    // coturn's use-auth-secret: username "EXPIRY:ID", credential base64(HMAC-SHA1(secret, username)).
+    const [expiry, id] = turn.username!.split(':');
+    assert.equal(id, a.id);
+    assert.ok(Number(expiry) >= before + 600 && Number(expiry) <= before + 602);
+    assert.equal(turn.credential, createHmac('sha1', secret).update(turn.username!).digest('base64'));
+    assert.ok(!a.v.texts.some((t) => t.includes(secret)), 'the secret never reaches a page');
   });
 });
