@@ -49,6 +49,8 @@ interface Phase {
   peerShare: number;
   refetched: number;
   lost: number;
+  /** The pages' peer lag (ms after the digest): the median of their p50s, the largest p95. */
+  lag: { p50: number; p95: number } | null;
   /** The machine's CPU use over the window (both cores). */
   busy: number;
 }
@@ -57,11 +59,21 @@ async function edgeWsBytes(edgeUrl: string): Promise<number> {
   return metricSum(await scrape(edgeUrl), 'tiercast_edge_ws_bytes_total', { stream: STREAM });
 }
 
-async function pageP2p(p: Probed): Promise<{ peers: number; edge: number; refetched: number; lost: number }> {
-  return p.page.evaluate<{ peers: number; edge: number; refetched: number; lost: number }>(`(() => {
-    const s = window.tiercast && window.tiercast.p2p() ? window.tiercast.p2p().stats : null;
-    return s ? { peers: s.bytesFromPeers, edge: s.bytesFromEdge, refetched: s.refetched, lost: s.lost }
-      : { peers: 0, edge: 0, refetched: 0, lost: 0 };
+interface PageP2p {
+  peers: number;
+  edge: number;
+  refetched: number;
+  lost: number;
+  /** Peer copies after the edge's digest, p50 and p95 of the page's last 512 (ms). */
+  lag: { p50: number; p95: number } | null;
+}
+
+async function pageP2p(p: Probed): Promise<PageP2p> {
+  return p.page.evaluate<PageP2p>(`(() => {
+    const x = window.tiercast && window.tiercast.p2p();
+    const s = x ? x.stats : null;
+    return s ? { peers: s.bytesFromPeers, edge: s.bytesFromEdge, refetched: s.refetched, lost: s.lost, lag: x.lagMs }
+      : { peers: 0, edge: 0, refetched: 0, lost: 0, lag: null };
   })()`);
 }
 
@@ -122,8 +134,16 @@ async function measure(
     peerShare: total > 0 ? peers / total : 0,
     refetched,
     lost,
+    lag: lagOf(p1),
     busy: (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total),
   };
+}
+
+function lagOf(pages: PageP2p[]): { p50: number; p95: number } | null {
+  const lags = pages.flatMap((p) => (p.lag ? [p.lag] : []));
+  if (lags.length === 0) return null;
+  const p50s = lags.map((l) => l.p50).sort((a, b) => a - b);
+  return { p50: p50s[Math.floor(p50s.length / 2)]!, p95: Math.max(...lags.map((l) => l.p95)) };
 }
 
 async function openPages(browser: Browser, url: string, n: number, init?: string): Promise<Probed[]> {
@@ -222,7 +242,7 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
     {
       section: 'p2p',
       what: 'media the pages received from peers (their own count), refetched after a deadline, given up',
-      tiercast: `${fmt(on.peerShare * 100, 0)} %, ${on.refetched} refetched, ${on.lost} given up`,
+      tiercast: `${fmt(on.peerShare * 100, 0)} %, ${on.refetched} refetched, ${on.lost} given up; a peer's copy ${on.lag ? `${on.lag.p50} ms p50 (median page), ${on.lag.p95} ms p95 (worst page)` : '—'} after the edge's digest`,
       peer: '',
       target: '',
     },

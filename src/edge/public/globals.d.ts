@@ -44,6 +44,8 @@ interface TiercastPageApi {
     links: { up: number; down: number };
     /** The edge's plan for this page: its supplier per stripe (null: the edge) and its receivers. */
     plan: { suppliers: Array<string | null>; receivers: Array<{ peer: string; stripe: number }> };
+    /** Chunks from peers: how long after the edge's digest they were here, p50 · p95 · max (ms) of the last 512. */
+    lagMs: { p50: number; p95: number; max: number } | null;
   } | null;
 }
 

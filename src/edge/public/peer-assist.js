@@ -112,6 +112,9 @@ export class PeerAssist {
       /** Signalling the edge refused (a partner re-planned away in the meantime, or too many messages). */
       refusals: 0,
     };
+    /** The last 512 peer deliveries: ms after their digest (lagSummary()). */
+    this.lags = new Float64Array(512);
+    this.lagAt = 0;
     /** @type {Map<string, string>} the last key delivered per kind */
     this.lastDelivered = new Map();
     /** @type {Set<string>} keys delivered recently, to count repeats */
@@ -328,6 +331,8 @@ export class PeerAssist {
     if (from) {
       this.stats.chunksFromPeers++;
       this.stats.bytesFromPeers += buf.byteLength;
+      // How much later than the edge's announcement the peer's copy was here (0: it came first).
+      this.lags[this.lagAt++ % this.lags.length] = Math.max(0, performance.now() - e.since);
     }
     this.forward(buf, f);
     const kind = this.kindOf(f.rendition);
@@ -565,6 +570,15 @@ export class PeerAssist {
       };
       if (link) this.step(link, () => link.pc.addIceCandidate(init));
     }
+  }
+
+  /** Peer deliveries after their digest, over the last 512: p50, p95 and max (ms); null before any. */
+  lagSummary() {
+    const n = Math.min(this.lagAt, this.lags.length);
+    if (n === 0) return null;
+    const v = [...this.lags.subarray(0, n)].sort((a, b) => a - b);
+    const q = (/** @type {number} */ p) => Math.round(v[Math.min(n - 1, Math.floor((p / 100) * n))] ?? 0);
+    return { p50: q(50), p95: q(95), max: Math.round(v[n - 1] ?? 0) };
   }
 
   /** Links open now, by direction (the stats read it). */

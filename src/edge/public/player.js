@@ -203,7 +203,14 @@ function exposeApi() {
     p2p: () => {
       const p = player instanceof WsPlayer ? player.peers : null;
       return p
-        ? { on: p.on, id: p.id, stats: { ...p.stats }, links: p.linkCounts(), plan: structuredClone(p.plan) }
+        ? {
+            on: p.on,
+            id: p.id,
+            stats: { ...p.stats },
+            links: p.linkCounts(),
+            plan: structuredClone(p.plan),
+            lagMs: p.lagSummary(),
+          }
         : null;
     },
     bufferedRanges: () => {
