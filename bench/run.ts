@@ -18,7 +18,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectEnvironment, mergeIntoMarkdown, renderMarkdown } from './lib/environment.js';
+import { collectEnvironment, mergeIntoMarkdown, refreshAnalysis, renderMarkdown } from './lib/environment.js';
 import type { BenchContext } from './lib/context.js';
 import { cleanupAll, killAllSync, systemCpuTicks } from './lib/procs.js';
 import { ensurePeerInstalled } from './lib/peer.js';
@@ -154,7 +154,10 @@ async function main(): Promise<void> {
     const docs = join(import.meta.dirname, '..', 'docs');
     for (const r of results) for (const p of r.plots) writeFileSync(join(docs, p.file), svgPlot(p));
     const page = join(docs, 'benchmarks.md');
-    writeFileSync(page, mergeIntoMarkdown(readFileSync(page, 'utf8'), { env, results, names: only }));
+    writeFileSync(
+      page,
+      refreshAnalysis(mergeIntoMarkdown(readFileSync(page, 'utf8'), { env, results, names: only })),
+    );
     log('merged the fresh sections into docs/benchmarks.md (no bench/out/last-run.json on this machine)');
   } else if (write && only && merge) {
     const last = JSON.parse(readFileSync(LAST_RUN, 'utf8')) as typeof run & {

@@ -145,3 +145,13 @@ export function mergeIntoMarkdown(
   }
   return text;
 }
+
+/** The page with its closing analysis replaced by bench/analysis.md as it is now (it is always the page's end). */
+export function refreshAnalysis(doc: string): string {
+  const analysis = join(import.meta.dirname, '..', 'analysis.md');
+  if (!existsSync(analysis)) return doc;
+  const text = readFileSync(analysis, 'utf8').trim();
+  const heading = text.split('\n', 1)[0]!;
+  const at = doc.indexOf(`\n${heading}\n`);
+  return at >= 0 ? `${doc.slice(0, at + 1)}${text}\n` : `${doc.trimEnd()}\n\n${text}\n`;
+}
