@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import { publishLive, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
 import { launchChromium } from '../helpers/browser.js';
 import { useFixture } from '../helpers/fixture.js';
 import { installStallMeter, readStalls } from '../helpers/stall-meter.js';
@@ -43,24 +43,16 @@ interface Viewer {
 
 const setup = useFixture(async () => {
   const net = await startNetwork({ intermediates: 1, edge: { p2p: { enabled: true } } });
-  const pub = publish(net.rtmpUrl, undefined, 300);
-  let browser: Browser;
-  let other: Browser;
-  try {
-    await waitFor('stream live at the edge', async () => {
-      const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string }>;
-      return list.some((s) => s.name === 'cam');
-    });
-    browser = await launchChromium();
+  const {
+    pub,
+    more: [browser, other],
+  } = await publishLive(net, 300, async () => [
+    await launchChromium(),
     // The page that leaves mid-stream runs in a browser of its own: closing a tab with live peer connections
     // holds up every other tab of the same browser for about half a second, P2P or not (measured), which
     // would hide what its leaving does to its receivers.
-    other = await launchChromium();
-  } catch (e) {
-    await stop(pub);
-    await net.close();
-    throw e;
-  }
+    await launchChromium(),
+  ]);
   return {
     net,
     browser,

@@ -125,6 +125,34 @@ export async function startNetwork(
   };
 }
 
+/** Waits until the edge's /api/streams lists `name` (it is live there). */
+export function waitListed(edgeUrl: string, name = 'cam'): Promise<true> {
+  return waitFor('stream live at the edge', async () => {
+    const list = (await (await fetch(`${edgeUrl}/api/streams`)).json()) as Array<{ name: string }>;
+    return list.some((s) => s.name === name) || undefined;
+  });
+}
+
+/**
+ * Publishes 'cam' for `seconds` and waits until the edge lists it; then `more` (e.g. launching a browser).
+ * On a failure the publisher and the network are stopped before the error is thrown.
+ */
+export async function publishLive<T>(
+  net: TestNetwork,
+  seconds: number,
+  more: () => Promise<T> | T,
+): Promise<{ pub: ReturnType<typeof publish>; more: T }> {
+  const pub = publish(net.rtmpUrl, undefined, seconds);
+  try {
+    await waitListed(net.edgeUrl);
+    return { pub, more: await more() };
+  } catch (e) {
+    await stop(pub);
+    await net.close();
+    throw e;
+  }
+}
+
 /** A real ffmpeg publishing a 640x360 test pattern with a tone over RTMP. */
 export function publish(
   rtmpUrl: string,

@@ -6,7 +6,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
-import { publish, startNetwork, stop, waitFor, type TestNetwork } from './network.js';
+import { publish, startNetwork, stop, waitFor, waitListed, type TestNetwork } from './network.js';
 
 export interface WatchSetup {
   net: TestNetwork;
@@ -29,10 +29,7 @@ export async function startWatchSetup(opts: { until: 'listed' | 'playlist' }): P
   let browser: Browser;
   try {
     if (opts.until === 'listed') {
-      await waitFor('stream live at the edge', async () => {
-        const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string }>;
-        return list.some((s) => s.name === 'cam');
-      });
+      await waitListed(net.edgeUrl);
     } else {
       await waitFor(
         'the edge serves the playlist',

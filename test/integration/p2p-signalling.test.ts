@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { KEY, publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
+import { KEY, publishLive, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
 import { TestViewer } from '../helpers/viewer.js';
 import { useFixture } from '../helpers/fixture.js';
 
@@ -33,17 +33,7 @@ const setup = useFixture(async () => {
       },
     },
   });
-  const pub = publish(net.rtmpUrl, undefined, 120);
-  try {
-    await waitFor('stream live at the edge', async () => {
-      const list = (await (await fetch(`${net.edgeUrl}/api/streams`)).json()) as Array<{ name: string }>;
-      return list.some((s) => s.name === 'cam');
-    });
-  } catch (e) {
-    await stop(pub);
-    await net.close();
-    throw e;
-  }
+  const { pub } = await publishLive(net, 120, () => undefined);
   return {
     net,
     async close() {

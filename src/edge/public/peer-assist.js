@@ -224,22 +224,6 @@ export class PeerAssist {
     }
     const kind = this.kindOf(f.rendition);
     const q = kind ? this.queues.get(kind) : undefined;
-    if (!kind || !q || q.length === 0) {
-      // Nothing waiting ahead of it: straight through (the only path while P2P is off).
-      this.forward(buf, f);
-      this.hand({
-        key,
-        stripe: stripeOf(f.segment, f.chunk),
-        buf,
-        frame: f,
-        digest: null,
-        from: null,
-        since: 0,
-        fetched: false,
-        timer: undefined,
-      });
-      return;
-    }
     /** @type {Entry} */
     const e = {
       key,
@@ -252,8 +236,13 @@ export class PeerAssist {
       fetched: false,
       timer: undefined,
     };
-    q.push(e);
     this.forward(buf, f);
+    if (!kind || !q || q.length === 0) {
+      // Nothing waiting ahead of it: straight through (the only path while P2P is off).
+      this.hand(e);
+      return;
+    }
+    q.push(e);
     this.flush(kind);
   }
 
