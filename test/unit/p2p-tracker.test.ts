@@ -365,3 +365,18 @@ void describe('P2pTracker: STUN and TURN for the pages', () => {
     assert.ok(!a.v.texts.some((t) => t.includes(secret)), 'the secret never reaches a page');
   });
 });
+
+void describe('P2pTracker: repair only for admitted viewers', () => {
+  void it('a socket the stream was never described to (held by the access gate) gets nothing from p2p-fetch', () => {
+    const { join, send } = setup();
+    // No video rendition: the session never received the stream's description.
+    const held = join('demo', null);
+    send(held.id, { type: 'p2p-fetch', r: 'v720', s: 3, c: 0 });
+    assert.deepEqual(held.v.cachedAsked, []);
+    assert.equal(held.v.last('error')!.code, 'P2P_NOT_ADMITTED');
+    // Once described (admitted), it may.
+    const ok = join();
+    send(ok.id, { type: 'p2p-fetch', r: 'v720', s: 3, c: 0 });
+    assert.deepEqual(ok.v.cachedAsked, [['v720', 3, 0]]);
+  });
+});

@@ -63,6 +63,7 @@ export const NODE_ERROR_CODES = [
   'P2P_RATE_LIMITED',
   'P2P_BAD_DATA',
   'P2P_SUPPLIER_LATE',
+  'P2P_NOT_ADMITTED',
   // hub, as the nodes see it
   'HUB_UNAVAILABLE',
   'THUMBNAIL_FAILED',

@@ -191,6 +191,13 @@ export class P2pTracker {
   }
 
   private onFetch(m: Member, rendition: string, segment: number, chunk: number): void {
+    // Only a viewer the stream was described to gets media: it passed the access gate (a protected stream's
+    // socket is held, without a video rendition, until it has). It may have left its swarm since (switched
+    // off, or a quality switch) and still be owed announced chunks.
+    if (m.video === undefined) {
+      this.refuse(m, 'P2P_NOT_ADMITTED', 'nothing of this stream has been sent to this socket');
+      return;
+    }
     const bytes = m.viewer.sendCached(rendition, segment, chunk);
     if (bytes === 0) return;
     const stream = m.viewer.stream;
