@@ -39,8 +39,6 @@ interface ViewerData {
   closed: boolean;
   /** Refused because the edge is full: closed with 4503 as soon as it opens, never counted. */
   full: boolean;
-  /** The viewer's region (edge selection's answer for its address): P2P swarms are per region. */
-  region: string;
   /** Its id in the P2P tracker, once its page asked to take part. */
   peerId: string | undefined;
   /** The video rendition it receives (for the tracker, which may hear of it before the page asks). */
@@ -139,7 +137,6 @@ export function addViewerSocket(
           guard: undefined,
           closed: false,
           full: deps.atCapacity?.() ?? false,
-          region: deps.regionOf?.(remote) ?? '',
           peerId: undefined,
           video: undefined,
         },
@@ -267,7 +264,8 @@ export function addViewerSocket(
           if (parsed.type === 'p2p') d.session.sendText(P2P_DISABLED);
           return;
         }
-        d.peerId ??= joinTracker(deps.p2p, d, relay);
+        // The region is looked up only now, for the viewers whose page asks to take part.
+        d.peerId ??= joinTracker(deps.p2p, d, relay, deps.regionOf?.(d.remote) ?? '');
         deps.p2p.handle(d.peerId, parsed as P2pMessage);
       } else if (parsed.type === 'select') {
         const r = d.session.select(parsed.video);
@@ -356,10 +354,10 @@ class SessionPeer implements SessionP2p {
 }
 
 /** A viewer's first P2P message: it becomes known to the tracker (viewers that never ask cost nothing). */
-function joinTracker(tracker: P2pTracker, d: ViewerData, relay: RelayNode): string {
+function joinTracker(tracker: P2pTracker, d: ViewerData, relay: RelayNode, region: string): string {
   const id = tracker.add({
     stream: d.stream,
-    region: d.region,
+    region,
     sendText: (text) => d.session?.sendText(text),
     sendCached: (rendition, segment, chunk) => {
       const c = relay.get(d.stream)?.renditions.get(rendition)?.segment(segment)?.chunks[chunk];
