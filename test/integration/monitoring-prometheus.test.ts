@@ -188,12 +188,14 @@ before(async () => {
   let said = 0;
   chatter = setInterval(() => chat.send(`message ${++said}`), 2000);
   // Rates over [1m] and the recording rules need a few scrapes and evaluations after the first.
+  // Every relaying tier (each target is first scraped at its own moment) and the hub's chat counter.
   await waitFor(
-    'recording rules evaluated',
+    'recording rules evaluated for every tier',
     async () =>
-      (await query('node_role:tiercast_relay_hop_latency_seconds:p99_1m{node_role="edge"} >= 0')).length ===
-      1,
-    30_000,
+      (await query('node_role:tiercast_relay_hop_latency_seconds:p99_1m >= 0')).length === 2 &&
+      (await query('node_role:tiercast_relay_bytes_out:rate1m > 0')).length === 3 &&
+      (await query('job:tiercast_hub_chat_messages:rate1m > 0')).length === 1,
+    45_000,
     500,
   );
   // rate() over [1m] reads low until a minute of samples exists: the snapshot for the docs waits for it.
