@@ -9,12 +9,18 @@
  * has a hub has not yet received its directory. The answer may therefore be "not known yet": callers hold
  * the viewer and send nothing of the stream until it is known (check first, send after).
  */
-import { parseCookies } from '../common/http/request.js';
+import { parseCookies, readCookie } from '../common/http/request.js';
 import { callSafely } from '../common/events/safe-emitter.js';
 import type { Logger } from '../common/logging/index.js';
 import { accessCookie, accessTokenValid, deriveKey } from '../common/protocol/session-tokens.js';
 
 export type Access = 'allow' | 'deny' | 'unknown';
+
+/** What a viewer's request shows of them: its Cookie header, and whether it came over HTTPS (`__Host-` names). */
+export interface ViewerCredentials {
+  cookies: string;
+  secure: boolean;
+}
 
 export interface AccessGateOptions {
   /** The stream's own word once its description has arrived here (StreamInfo.protected); undefined before. */
@@ -84,10 +90,11 @@ export class AccessGate {
   }
 
   /** A valid token is enough on its own; without one, the stream must be known to be open. */
-  access(stream: string, cookieHeader: string): Access {
+  access(stream: string, viewer: ViewerCredentials): Access {
     const p = this.protection(stream);
     if (p === false) return 'allow';
-    if (accessTokenValid(this.key, parseCookies(cookieHeader)[accessCookie(stream)], stream)) return 'allow';
+    const token = readCookie(parseCookies(viewer.cookies), accessCookie(stream), viewer.secure);
+    if (accessTokenValid(this.key, token, stream)) return 'allow';
     return p === true ? 'deny' : 'unknown';
   }
 
@@ -95,13 +102,13 @@ export class AccessGate {
    * True unless the stream is known to be protected and the cookie holds no valid token. For paths that carry
    * nothing of the stream itself (chat); media paths use access() and hold on 'unknown'.
    */
-  allows(stream: string, cookieHeader: string): boolean {
-    return this.access(stream, cookieHeader) !== 'deny';
+  allows(stream: string, viewer: ViewerCredentials): boolean {
+    return this.access(stream, viewer) !== 'deny';
   }
 
   /** Resolves as soon as access is decided, or with 'unknown' after timeoutMs. */
-  settle(stream: string, cookieHeader: string, timeoutMs: number): Promise<Access> {
-    const now = this.access(stream, cookieHeader);
+  settle(stream: string, viewer: ViewerCredentials, timeoutMs: number): Promise<Access> {
+    const now = this.access(stream, viewer);
     if (now !== 'unknown') return Promise.resolve(now);
     return new Promise((resolve) => {
       const finish = (a: Access) => {
@@ -111,7 +118,7 @@ export class AccessGate {
       };
       const timer = setTimeout(() => finish('unknown'), timeoutMs);
       const off = this.onChange(() => {
-        const a = this.access(stream, cookieHeader);
+        const a = this.access(stream, viewer);
         if (a !== 'unknown') finish(a);
       });
     });

@@ -14,12 +14,13 @@ import {
   CHAT_FRAME_GRACE_BYTES,
   CHAT_SOCKET_MAX_BACKPRESSURE,
 } from '../common/chat/index.js';
-import { parseCookies } from '../common/http/request.js';
+import { parseCookies, readCookie } from '../common/http/request.js';
+import type { ProxyTrust } from '../common/http/client.js';
 import { readCeiling, refuseOversize } from '../common/http/ws-oversize.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { App } from '../common/http/uws-server.js';
 import { SESSION_COOKIE } from '../common/protocol/session-tokens.js';
-import type { AccessGate } from './access-gate.js';
+import type { AccessGate, ViewerCredentials } from './access-gate.js';
 import type { ChatBridge } from './chat-bridge.js';
 import { CloseCode } from '../common/protocol/close-codes.js';
 
@@ -28,7 +29,7 @@ interface ChatData {
   channel: string;
   session: string | undefined;
   /** The upgrade's cookie header, to re-check access when the stream's protection changes. */
-  cookies: string;
+  credentials: ViewerCredentials;
   guestName: string | undefined;
   ip: string;
   closed: boolean;
@@ -47,7 +48,14 @@ export const chatTopic = (channel: string) => `chat/${channel}`;
 
 export function addChatSocket(
   app: App,
-  deps: { chat: () => ChatBridge | undefined; gate: AccessGate; logger: Logger; idleTimeoutS: number },
+  deps: {
+    chat: () => ChatBridge | undefined;
+    gate: AccessGate;
+    /** The viewer's address and scheme, through trusted proxies. */
+    clients: ProxyTrust;
+    logger: Logger;
+    idleTimeoutS: number;
+  },
 ): { close(): void } {
   const sockets = new Set<uWS.WebSocket<ChatData>>();
   const { logger, gate } = deps;
@@ -61,7 +69,7 @@ export function addChatSocket(
   const offGate = gate.onChange(() => {
     for (const ws of [...sockets]) {
       const d = ws.getUserData();
-      if (d.closed || gate.allows(d.channel, d.cookies)) continue;
+      if (d.closed || gate.allows(d.channel, d.credentials)) continue;
       logger.info(
         { channel: d.channel, code: 'PASSWORD_REQUIRED' },
         'chat closed: stream became password-protected',
@@ -81,16 +89,17 @@ export function addChatSocket(
     upgrade: (res, req, context) => {
       const channel = req.getParameter(0) ?? '';
       const guestName = req.getQuery('name') || undefined;
-      const cookies = req.getHeader('cookie');
+      const client = deps.clients.of(res, req);
+      const credentials = { cookies: req.getHeader('cookie'), secure: client.secure };
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const ext = req.getHeader('sec-websocket-extensions');
-      const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const ip = client.ip;
       if (!isValidName(channel)) {
         res.cork(() => res.writeStatus('404 Not Found').end('no such channel'));
         return;
       }
-      if (!gate.allows(channel, cookies)) {
+      if (!gate.allows(channel, credentials)) {
         logger.info({ channel, code: 'PASSWORD_REQUIRED' }, 'chat refused: stream is password-protected');
         res.cork(() =>
           res
@@ -103,8 +112,8 @@ export function addChatSocket(
       const data: ChatData = {
         conn: randomBytes(9).toString('base64url'),
         channel,
-        session: parseCookies(cookies)[SESSION_COOKIE],
-        cookies,
+        session: readCookie(parseCookies(credentials.cookies), SESSION_COOKIE, client.secure),
+        credentials,
         guestName: guestName?.slice(0, 64),
         ip,
         closed: false,

@@ -23,7 +23,8 @@ import {
 } from './segment-requests.js';
 import type { StaticFile } from './static-files.js';
 import type { ViewerCounter } from './viewer-count.js';
-import type { AccessGate } from './access-gate.js';
+import type { AccessGate, ViewerCredentials } from './access-gate.js';
+import type { ProxyTrust } from '../common/http/client.js';
 import type { EdgeEntry } from './edge-selection-http.js';
 import type { DirectoryEntry, HubDirectoryEntry } from '../common/protocol/index.js';
 import type { ResumePosition } from '../common/media.js';
@@ -48,6 +49,8 @@ export interface EdgeHttpDeps {
   counter: ViewerCounter;
   files: Map<string, StaticFile>;
   gate: AccessGate;
+  /** The viewer's address and scheme, through trusted proxies. */
+  clients: ProxyTrust;
   /** The hub's directory (all streamers, live or not) once a linked hub sent it; else the routes use the tree's. */
   hubDirectory: () => HubDirectoryEntry[] | undefined;
   /** Edge selection at the entry routes (pages, manifests): a 302 to a better edge, or "full". */
@@ -62,9 +65,14 @@ const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
 const PART_RE = /^(\d{1,10})\.(\d{1,4})\.m4s$/;
 
 export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
-  const { config, relay, logger, metrics, counter, files, gate } = deps;
+  const { config, relay, logger, metrics, counter, files, gate, clients } = deps;
   const count = (route: string, status: string) =>
     metrics.httpRequests.inc({ route, status: status.slice(0, 3) });
+
+  const credentials = (res: HttpResponse, req: HttpRequest): ViewerCredentials => ({
+    cookies: req.getHeader('cookie'),
+    secure: clients.of(res, req).secure,
+  });
 
   const page = (res: HttpResponse, name: string) => {
     const f = files.get(name);
@@ -180,8 +188,8 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   const withKnownStream: WithKnownStream = (res, req, route, answer) => {
     const name = req.getParameter(0) ?? '';
     if (!isValidName(name)) return notFound(res, route, 'STREAM_NOT_FOUND', 'no such stream');
-    const cookies = req.getHeader('cookie');
-    if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
+    const viewer = credentials(res, req);
+    if (gate.access(name, viewer) === 'deny') return passwordRequired(res, name);
     // A player that moved here from another edge names where it is: a cold edge subscribes from there.
     const resume = parseResume(new URLSearchParams(req.getQuery() ?? '').get('resume') ?? '') ?? [];
     let aborted = false;
@@ -194,9 +202,9 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       if (aborted) return;
       if (!info) return notFound(res, route, 'STREAM_NOT_FOUND', `stream ${name} is not live`);
       // Now that the stream is known here, its protection can be (from the directory or its StreamInfo).
-      const access = await gate.settle(name, cookies, Math.max(0, deadline - Date.now()));
+      const access = await gate.settle(name, viewer, Math.max(0, deadline - Date.now()));
       if (aborted) return;
-      if (access !== 'allow') return refuse(res, name, cookies);
+      if (access !== 'allow') return refuse(res, name, viewer);
       r.touch();
       answer(r, r.info ?? info, () => aborted);
     });
@@ -242,23 +250,24 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     const file = req.getParameter(2) ?? '';
     if (!isValidName(name) || !isValidName(rendition))
       return notFound(res, 'segment', 'SEGMENT_NOT_FOUND', 'no such segment');
-    const cookies = req.getHeader('cookie');
-    const access = gate.access(name, cookies);
+    const client = clients.of(res, req);
+    const viewer = { cookies: req.getHeader('cookie'), secure: client.secure };
+    const access = gate.access(name, viewer);
     if (access === 'deny') return passwordRequired(res, name);
     const r = relay.get(name);
     if (!r || r.state !== 'live')
       return notFound(res, 'segment', 'STREAM_NOT_FOUND', 'stream is not live here');
     r.touch();
-    const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+    const remote = client.ip;
     if (access === 'unknown') {
       // Live here but protection not known yet (no directory from the hub yet): hold, send nothing until it is.
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
       });
-      void gate.settle(name, cookies, config.viewer.segmentWaitMs).then((a) => {
+      void gate.settle(name, viewer, config.viewer.segmentWaitMs).then((a) => {
         if (aborted) return;
-        if (a !== 'allow') return refuse(res, name, cookies);
+        if (a !== 'allow') return refuse(res, name, viewer);
         serveFile(res, r, name, rendition, file, remote);
       });
       return;
@@ -381,8 +390,8 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   }
 
   /** After a wait: refused outright if known protected; 503 if the edge still cannot tell (never sends media). */
-  function refuse(res: HttpResponse, name: string, cookies: string): void {
-    if (gate.access(name, cookies) === 'deny') return passwordRequired(res, name);
+  function refuse(res: HttpResponse, name: string, viewer: ViewerCredentials): void {
+    if (gate.access(name, viewer) === 'deny') return passwordRequired(res, name);
     count('protected', '503');
     logger.warn(
       { stream: name, code: 'HUB_UNAVAILABLE' },

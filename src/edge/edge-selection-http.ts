@@ -10,14 +10,8 @@
 import type { Logger } from '../common/logging/index.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import { isValidName } from '../common/protocol/index.js';
-import {
-  remoteAddress,
-  send,
-  sendError,
-  type App,
-  type HttpRequest,
-  type HttpResponse,
-} from '../common/http/uws-server.js';
+import type { ProxyTrust } from '../common/http/client.js';
+import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import type { EdgeSelector } from './edge-selection.js';
 
 export interface EdgeEntry {
@@ -30,6 +24,8 @@ export interface EdgeEntry {
 
 export interface EdgeSelectionHttpDeps {
   selector: EdgeSelector;
+  /** The viewer's address, through trusted proxies. */
+  clients: ProxyTrust;
   redirect: boolean;
   logger: Logger;
   count: (route: string, status: string) => void;
@@ -38,7 +34,7 @@ export interface EdgeSelectionHttpDeps {
 const REDIRECTED = 'redirected';
 
 export function addEdgeSelection(app: App, deps: EdgeSelectionHttpDeps): EdgeEntry {
-  const { selector, logger, count } = deps;
+  const { selector, clients, logger, count } = deps;
   const fullLog = createLogRateLimiter(logger, { maxPerWindow: 5, windowMs: 10_000, what: 'full lines' });
 
   app.get('/api/edges/:name', (res, req) => {
@@ -47,7 +43,7 @@ export function addEdgeSelection(app: App, deps: EdgeSelectionHttpDeps): EdgeEnt
       count('edges', '404');
       return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
     }
-    const ranking = selector.rank(remoteAddress(res));
+    const ranking = selector.rank(clients.of(res, req).ip);
     count('edges', '200');
     const body = {
       region: ranking.region,
@@ -64,7 +60,7 @@ export function addEdgeSelection(app: App, deps: EdgeSelectionHttpDeps): EdgeEnt
     divert(res, req, route) {
       const query = req.getQuery() ?? '';
       const params = new URLSearchParams(query);
-      const address = remoteAddress(res);
+      const address = clients.of(res, req).ip;
       const best = deps.redirect && !params.has(REDIRECTED) ? selector.redirectFor(address) : undefined;
       if (best) {
         params.set(REDIRECTED, '1');

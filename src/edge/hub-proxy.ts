@@ -11,7 +11,13 @@ import { CSRF_HEADER } from '../common/protocol/session-tokens.js';
 import { readBody, requestInfo } from '../common/http/request.js';
 import { statusLine, writeApiResponse } from '../common/http/json-routes.js';
 import type { App, HttpResponse } from '../common/http/uws-server.js';
-import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, matchViewerApi } from '../common/http/viewer-api.js';
+import {
+  CLIENT_IP_HEADER,
+  CLIENT_SECURE_HEADER,
+  VIEWER_API_PREFIX,
+  matchViewerApi,
+} from '../common/http/viewer-api.js';
+import type { ProxyTrust } from '../common/http/client.js';
 
 const FORWARD_HEADERS = ['cookie', 'content-type', CSRF_HEADER];
 const MAX_BODY = 256 * 1024;
@@ -22,6 +28,8 @@ export function addHubProxy(
     hubUrl: string | undefined;
     nodeId: string;
     clusterSecret: string;
+    /** The viewer's address and scheme, through trusted proxies. */
+    clients: ProxyTrust;
     logger: Logger;
     timeoutMs: number;
   },
@@ -34,12 +42,13 @@ export function addHubProxy(
     });
 
   app.any('/api/*', (res, req) => {
+    const client = deps.clients.of(res, req);
     const info = requestInfo(res, req);
     const method = info.method;
     const route = matchViewerApi(method, info.url);
     if (!route.ok) {
       logger.info(
-        { code: route.code, method, path: info.url.slice(0, 200), remote: info.remote, reason: route.reason },
+        { code: route.code, method, path: info.url.slice(0, 200), remote: client.ip, reason: route.reason },
         'API request refused',
       );
       const status = route.code === 'BAD_REQUEST' ? 400 : route.code === 'METHOD_NOT_ALLOWED' ? 405 : 404;
@@ -52,7 +61,8 @@ export function addHubProxy(
     if (!hasBody) res.onAborted(() => (aborted = true));
     const headers: Record<string, string> = {
       [AUTH_HEADER]: createClusterToken(deps.clusterSecret, deps.nodeId, 'viewer-proxy'),
-      [CLIENT_IP_HEADER]: info.remote,
+      [CLIENT_IP_HEADER]: client.ip,
+      [CLIENT_SECURE_HEADER]: client.secure ? '1' : '0',
     };
     for (const h of FORWARD_HEADERS) if (info.headers[h]) headers[h] = info.headers[h];
     // Built from the matched route only: neither the raw path nor the query reaches the hub.

@@ -26,6 +26,7 @@ import { advertisedHost } from '../common/discovery/node-discovery.js';
 import { EdgeSelector, candidateFromNode, type EdgeCandidate } from './edge-selection.js';
 import { addEdgeSelection } from './edge-selection-http.js';
 import { RegionMap } from './region-map.js';
+import { ProxyTrust } from '../common/http/client.js';
 import { openGeoIp } from './geoip.js';
 
 export interface EdgeNode {
@@ -40,6 +41,12 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   // Configuration mistakes stop the start, naming the entry: before anything listens or connects.
   const sel = config.edgeSelection;
   const regions = new RegionMap(sel.regions);
+  // A site whose public URL is HTTPS is secure even if the proxy in front does not say so per request.
+  const clients = new ProxyTrust({
+    trustProxy: config.trustProxy,
+    forwardedHeader: config.forwardedHeader,
+    secure: config.publicUrl?.startsWith('https:') ?? false,
+  });
   const geoip = sel.geoip ? await openGeoIp(sel.geoip.database, sel.geoip.regions) : undefined;
   if (geoip)
     logger.info(
@@ -103,6 +110,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   });
   const entry = addEdgeSelection(app, {
     selector,
+    clients,
     redirect: sel.redirect,
     logger: logger.child({ module: 'edge-selection' }),
     count: (route, status) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) }),
@@ -149,6 +157,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   const chatSockets = addChatSocket(app, {
     chat: () => chatBridge,
     gate,
+    clients,
     logger: logger.child({ module: 'chat-socket' }),
     idleTimeoutS: config.viewer.chatIdleTimeoutS,
   });
@@ -156,6 +165,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     hubUrl: config.hub?.url,
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
+    clients,
     logger: logger.child({ module: 'hub-proxy' }),
     timeoutMs: config.hub?.requestTimeoutMs ?? 5000,
   });
@@ -166,6 +176,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     metrics,
     counter,
     gate,
+    clients,
     atCapacity: () => selector.atCapacity(),
     p2p: new P2pTracker(config.p2p, logger.child({ module: 'p2p' }), metrics),
     regionOf: (address) => selector.regionOf(address),
@@ -183,6 +194,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     counter,
     files: loadStaticFiles(),
     gate,
+    clients,
     hubDirectory: () => hubDirectory,
     entry,
   });

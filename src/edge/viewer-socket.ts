@@ -18,7 +18,8 @@ import { ViewerSession, overCap, type SessionP2p } from './viewer-session.js';
 import { JoinSender } from './join-sender.js';
 import { AdmittedViewer } from './viewer-admission.js';
 import type { ViewerCounter } from './viewer-count.js';
-import type { AccessGate } from './access-gate.js';
+import type { AccessGate, ViewerCredentials } from './access-gate.js';
+import type { ProxyTrust } from '../common/http/client.js';
 import { CloseCode } from '../common/protocol/close-codes.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import type { CachedChunk } from '../common/relay/rendition-cache.js';
@@ -27,7 +28,7 @@ import { MAX_P2P_MESSAGE_BYTES, p2pMessageSchemas, type P2pMessage } from './p2p
 
 interface ViewerData {
   stream: string;
-  cookies: string;
+  credentials: ViewerCredentials;
   remote: string;
   initialVideo: string | undefined;
   /** Where a player that was watching elsewhere (another edge, or this one before a drop) left off. */
@@ -71,6 +72,8 @@ export function addViewerSocket(
     metrics: Metrics;
     counter: ViewerCounter;
     gate: AccessGate;
+    /** The viewer's address and scheme, through trusted proxies. */
+    clients: ProxyTrust;
     /** Whether the edge has no room for another viewer (edge.maxViewers). */
     atCapacity?: () => boolean;
     /** Peer-assisted delivery (p2p/tracker.ts). */
@@ -97,7 +100,9 @@ export function addViewerSocket(
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const ext = req.getHeader('sec-websocket-extensions');
-      const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+      const client = deps.clients.of(res, req);
+      const remote = client.ip;
+      const credentials = { cookies: req.getHeader('cookie'), secure: client.secure };
       if (!isValidName(stream) || (video !== undefined && !isValidName(video))) {
         res.cork(() => res.writeStatus('400 Bad Request').end('bad stream name'));
         return;
@@ -112,7 +117,7 @@ export function addViewerSocket(
         return;
       }
       // Known protected and no token: refused before the upgrade. Not known yet: upgraded, but held (open()).
-      if (gate.access(stream, req.getHeader('cookie')) === 'deny') {
+      if (gate.access(stream, credentials) === 'deny') {
         logger.info(
           { stream, code: 'PASSWORD_REQUIRED' },
           'media socket refused: stream is password-protected',
@@ -128,7 +133,7 @@ export function addViewerSocket(
       res.upgrade<ViewerData>(
         {
           stream,
-          cookies: req.getHeader('cookie'),
+          credentials,
           remote,
           initialVideo: video,
           resume,
@@ -201,7 +206,7 @@ export function addViewerSocket(
       d.session = session;
       d.guard = new AdmittedViewer(
         session,
-        () => gate.access(d.stream, d.cookies),
+        () => gate.access(d.stream, d.credentials),
         () => {
           logger.info(
             { stream: d.stream, remote: d.remote, code: 'PASSWORD_REQUIRED' },

@@ -8,8 +8,13 @@ import { z } from 'zod';
 import type { Logger } from '../common/logging/index.js';
 import { ApiError, addJsonRoute, type ApiHandler, type ApiRequest } from '../common/http/json-routes.js';
 import type { App } from '../common/http/uws-server.js';
-import { cookie } from '../common/http/request.js';
-import { CLIENT_IP_HEADER, VIEWER_API_PREFIX, VIEWER_API_ROUTES } from '../common/http/viewer-api.js';
+import { cookie, readCookie } from '../common/http/request.js';
+import {
+  CLIENT_IP_HEADER,
+  CLIENT_SECURE_HEADER,
+  VIEWER_API_PREFIX,
+  VIEWER_API_ROUTES,
+} from '../common/http/viewer-api.js';
 import { CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE, accessCookie } from '../common/protocol/session-tokens.js';
 import { createCsrfToken, csrfOk } from './auth/csrf.js';
 import { RateLimiter } from './auth/rate-limit.js';
@@ -43,13 +48,19 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   const limiter = new RateLimiter({ capacity: deps.loginRatePerMinute, perMs: 60_000 });
 
   const clientIp = (req: ApiRequest) => req.headers[CLIENT_IP_HEADER] ?? 'unknown';
-  const session = (req: ApiRequest): SessionInfo | undefined => sessions.verify(req.cookies[SESSION_COOKIE]);
+  /** The viewer reached its edge over HTTPS (the edge says so; only an edge reaches these routes). */
+  const secure = (req: ApiRequest) => req.headers[CLIENT_SECURE_HEADER] === '1';
+  const session = (req: ApiRequest): SessionInfo | undefined =>
+    sessions.verify(readCookie(req.cookies, SESSION_COOKIE, secure(req)));
   const throttle = (req: ApiRequest) => {
     if (!limiter.take(`login:${clientIp(req)}`))
       throw new ApiError('RATE_LIMITED', 'too many attempts; wait a minute');
   };
-  const sessionCookie = (token: string) =>
-    cookie(SESSION_COOKIE, token, { maxAgeS: Math.floor(sessions.sessionTtlMs / 1000) });
+  const sessionCookie = (req: ApiRequest, token: string) =>
+    cookie(SESSION_COOKIE, token, {
+      maxAgeS: Math.floor(sessions.sessionTtlMs / 1000),
+      secure: secure(req),
+    });
 
   /**
    * Every /edge-api route: only an edge forwarding a viewer's call may reach it (a `viewer-proxy` token),
@@ -76,7 +87,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
         if (
           method !== 'get' &&
           path !== '/auth/csrf' &&
-          !csrfOk(req.cookies[CSRF_COOKIE], req.headers[CSRF_HEADER])
+          !csrfOk(readCookie(req.cookies, CSRF_COOKIE, secure(req)), req.headers[CSRF_HEADER])
         ) {
           throw new ApiError('CSRF_FAILED', 'missing or wrong CSRF token');
         }
@@ -86,9 +97,12 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     );
   };
 
-  route('get', '/auth/csrf', () => {
+  route('get', '/auth/csrf', (req) => {
     const token = createCsrfToken();
-    return { body: { csrf: token }, cookies: [cookie(CSRF_COOKIE, token, { httpOnly: false })] };
+    return {
+      body: { csrf: token },
+      cookies: [cookie(CSRF_COOKIE, token, { httpOnly: false, secure: secure(req) })],
+    };
   });
 
   route('post', '/auth/register', (req) => {
@@ -103,7 +117,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     return {
       status: 201,
       body: { user: { name: user.name, role: user.role } },
-      cookies: [sessionCookie(sessions.issueUser(user))],
+      cookies: [sessionCookie(req, sessions.issueUser(user))],
     };
   });
 
@@ -117,7 +131,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     }
     return {
       body: { user: { name: user.name, role: user.role } },
-      cookies: [sessionCookie(sessions.issueUser(user))],
+      cookies: [sessionCookie(req, sessions.issueUser(user))],
     };
   });
 
@@ -129,12 +143,15 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
       logger.info({ code: 'BAD_STREAM_KEY', ip: clientIp(req) }, 'streamer login refused');
       throw new ApiError('BAD_CREDENTIALS', 'wrong stream key');
     }
-    return { body: { streamer: { name: s.name } }, cookies: [sessionCookie(sessions.issueStreamer(s.name))] };
+    return {
+      body: { streamer: { name: s.name } },
+      cookies: [sessionCookie(req, sessions.issueStreamer(s.name))],
+    };
   });
 
-  route('post', '/auth/logout', () => ({
+  route('post', '/auth/logout', (req) => ({
     status: 204,
-    cookies: [cookie(SESSION_COOKIE, '', { maxAgeS: 0 })],
+    cookies: [cookie(SESSION_COOKIE, '', { maxAgeS: 0, secure: secure(req) })],
   }));
 
   route('get', '/me', (req) => {
@@ -174,6 +191,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
       cookies: [
         cookie(accessCookie(name), sessions.issueAccess(name), {
           maxAgeS: Math.floor(sessions.accessTtlMs / 1000),
+          secure: secure(req),
         }),
       ],
     };

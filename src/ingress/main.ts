@@ -27,6 +27,7 @@ import {
 import { createPublishFlow } from './publish-flow.js';
 import { addBrowserIngest } from './browser-ingest/ingest-socket.js';
 import { addWhip } from './whip/whip-http.js';
+import { ProxyTrust } from '../common/http/client.js';
 import { SrtServer } from './srt/srt-server.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
@@ -187,9 +188,11 @@ export async function startIngress(
   const app = createApp();
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
+  const clients = new ProxyTrust({ trustProxy: config.trustProxy, forwardedHeader: config.forwardedHeader });
   const browserIngest = addBrowserIngest(app, {
     publish: publishFlow,
     isLive: (name) => live.get(name)?.isLive === true,
+    clients,
     logger: logger.child({ module: 'browser-ingest' }),
     metrics,
   });
@@ -201,6 +204,7 @@ export async function startIngress(
       announced: config.whip.announcedAddresses,
       portRange: config.whip.icePortRange,
     },
+    clients,
     logger: logger.child({ module: 'whip' }),
     metrics,
   });

@@ -16,6 +16,9 @@ const SECRET = 'unit-cluster-secret-0123456789';
 const cookieFor = (stream: string) =>
   `${accessCookie(stream)}=${signAccess(deriveKey(SECRET, 'stream-access'), stream, 60_000)}`;
 
+/** A viewer's request over plain HTTP with this Cookie header. */
+const plain = (cookies: string) => ({ cookies, secure: false });
+
 function gateWith(own: Map<string, boolean>, expectDirectory: boolean, directoryGraceMs = 60_000) {
   return new AccessGate(SECRET, {
     streamSaysProtected: (s) => own.get(s),
@@ -27,25 +30,25 @@ function gateWith(own: Map<string, boolean>, expectDirectory: boolean, directory
 test('protection: unknown until the directory or the stream says; the directory outranks the stream', () => {
   const own = new Map<string, boolean>();
   const gate = gateWith(own, true);
-  assert.equal(gate.access('vault', ''), 'unknown', 'cold edge, stream not described yet');
+  assert.equal(gate.access('vault', plain('')), 'unknown', 'cold edge, stream not described yet');
   own.set('vault', true);
-  assert.equal(gate.access('vault', ''), 'deny', 'the stream says protected: enough to refuse');
-  assert.equal(gate.access('vault', cookieFor('vault')), 'allow');
-  assert.equal(gate.access('vault', cookieFor('other')), 'deny', 'a token is for one stream');
+  assert.equal(gate.access('vault', plain('')), 'deny', 'the stream says protected: enough to refuse');
+  assert.equal(gate.access('vault', plain(cookieFor('vault'))), 'allow');
+  assert.equal(gate.access('vault', plain(cookieFor('other'))), 'deny', 'a token is for one stream');
   own.set('open', false);
   assert.equal(
-    gate.access('open', ''),
+    gate.access('open', plain('')),
     'unknown',
     'an edge with a hub does not trust a publish-time "open" before the directory',
   );
   gate.setDirectory([{ name: 'vault', protected: false }]);
   assert.equal(
-    gate.access('vault', ''),
+    gate.access('vault', plain('')),
     'allow',
     'password removed: the directory wins over the stale StreamInfo flag',
   );
   assert.equal(
-    gate.access('open', ''),
+    gate.access('open', plain('')),
     'allow',
     'not in the directory: its own flag decides once a directory exists',
   );
@@ -53,21 +56,30 @@ test('protection: unknown until the directory or the stream says; the directory 
     { name: 'vault', protected: false },
     { name: 'open', protected: true },
   ]);
-  assert.equal(gate.access('open', ''), 'deny', 'password set after publish: the directory wins');
-  assert.equal(gate.allows('open', ''), false);
+  assert.equal(gate.access('open', plain('')), 'deny', 'password set after publish: the directory wins');
+  assert.equal(gate.allows('open', plain('')), false);
+  gate.close();
+});
+
+test('over HTTPS only the __Host- access cookie counts; over HTTP only the plain one', () => {
+  const gate = gateWith(new Map([['vault', true]]), false);
+  const token = cookieFor('vault');
+  assert.equal(gate.access('vault', { cookies: token, secure: true }), 'deny', 'a plain cookie on HTTPS');
+  assert.equal(gate.access('vault', { cookies: `__Host-${token}`, secure: true }), 'allow');
+  assert.equal(gate.access('vault', plain(`__Host-${token}`)), 'deny', 'a __Host- cookie on HTTP');
   gate.close();
 });
 
 test('without a hub the stream decides; with a hub that never answers, the stream decides after the grace period', async () => {
   const own = new Map([['s', false]]);
   const noHub = gateWith(own, false);
-  assert.equal(noHub.access('s', ''), 'allow');
+  assert.equal(noHub.access('s', plain('')), 'allow');
   noHub.close();
   const slowHub = gateWith(own, true, 50);
   let changed = 0;
   slowHub.onChange(() => changed++);
-  assert.equal(slowHub.access('s', ''), 'unknown');
-  assert.equal(await slowHub.settle('s', '', 5000), 'allow');
+  assert.equal(slowHub.access('s', plain('')), 'unknown');
+  assert.equal(await slowHub.settle('s', plain(''), 5000), 'allow');
   assert.equal(changed, 1);
   slowHub.close();
 });
@@ -102,7 +114,7 @@ function viewerOf(gate: AccessGate, cookie = '') {
   );
   const guard = new AdmittedViewer(
     session,
-    () => gate.access('demo', cookie),
+    () => gate.access('demo', plain(cookie)),
     () => session.close(4403, 'PASSWORD_REQUIRED: this stream needs its password'),
   );
   return { out, guard };

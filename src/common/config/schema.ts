@@ -64,6 +64,12 @@ const base = {
   logLevel: logLevel.default('info'),
   /** How the node announces itself and finds parents: `static` (config lists) or `consul`. */
   discovery: discoverySchema.default(() => discoverySchema.parse({})),
+  /**
+   * Proxies in front of this node's HTTP and WebSocket endpoints (CIDR blocks or addresses): only from these
+   * peers is the client's address read from `forwardedHeader` (and HTTPS from X-Forwarded-Proto / proto=).
+   */
+  trustProxy: z.array(z.string().min(1).max(64)).default([]),
+  forwardedHeader: z.enum(['x-forwarded-for', 'forwarded']).default('x-forwarded-for'),
 };
 
 export const rungSchema = z.strictObject({

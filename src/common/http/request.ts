@@ -2,7 +2,10 @@
  * Request helpers for uWebSockets.js handlers: bounded body reading, cookies, JSON replies.
  * A uWS request object is only valid synchronously inside the handler: copy what you need first.
  */
+import { parse as parseCookieHeader, serialize as serializeCookie } from 'cookie';
 import type { HttpRequest, HttpResponse } from './uws-server.js';
+
+const HOST_PREFIX = '__Host-';
 
 export class BodyTooLarge extends Error {
   constructor(readonly limit: number) {
@@ -35,22 +38,28 @@ export function readBody(res: HttpResponse, limit: number): Promise<Buffer> {
   });
 }
 
+/** The request's cookies (the `cookie` package; the first of repeated names wins, bad escapes kept raw). */
 export function parseCookies(header: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of header.split(';')) {
-    const i = part.indexOf('=');
-    if (i <= 0) continue;
-    const k = part.slice(0, i).trim();
-    const v = part.slice(i + 1).trim();
-    if (k && !(k in out)) {
-      try {
-        out[k] = decodeURIComponent(v);
-      } catch {
-        out[k] = v;
-      }
-    }
-  }
+  for (const [k, v] of Object.entries(parseCookieHeader(header))) if (v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * A cookie's name on the wire: over HTTPS the `__Host-` prefix (the browser then requires Secure and
+ * Path=/ and refuses it from any other origin, or from plain HTTP on the same host).
+ */
+export function cookieName(name: string, secure: boolean): string {
+  return secure ? `${HOST_PREFIX}${name}` : name;
+}
+
+/** Reads a cookie by its base name: on a secure request only the `__Host-` one counts. */
+export function readCookie(
+  cookies: Record<string, string>,
+  name: string,
+  secure: boolean,
+): string | undefined {
+  return cookies[cookieName(name, secure)];
 }
 
 export interface RequestInfo {
@@ -76,13 +85,18 @@ export function requestInfo(res: HttpResponse, req: HttpRequest): RequestInfo {
   };
 }
 
+/** A Set-Cookie value: SameSite=Strict, HttpOnly unless said otherwise, `Secure` and `__Host-` over HTTPS. */
 export function cookie(
   name: string,
   value: string,
-  opts: { maxAgeS?: number; httpOnly?: boolean; path?: string } = {},
+  opts: { maxAgeS?: number; httpOnly?: boolean; secure?: boolean } = {},
 ): string {
-  const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${opts.path ?? '/'}`, 'SameSite=Strict'];
-  if (opts.httpOnly !== false) parts.push('HttpOnly');
-  if (opts.maxAgeS !== undefined) parts.push(`Max-Age=${opts.maxAgeS}`);
-  return parts.join('; ');
+  const secure = opts.secure ?? false;
+  return serializeCookie(cookieName(name, secure), value, {
+    path: '/',
+    sameSite: 'strict',
+    httpOnly: opts.httpOnly !== false,
+    secure,
+    maxAge: opts.maxAgeS,
+  });
 }

@@ -1,12 +1,14 @@
 /**
  * The contract between an edge and the hub for viewers' account calls: the one list of routes an edge may
- * forward on a viewer's behalf (edge `/api/<route>` → hub `/edge-api/<route>`), and the header that carries
- * the viewer's address. The hub registers exactly these routes; the edge forwards nothing else. Both sides
+ * forward on a viewer's behalf (edge `/api/<route>` → hub `/edge-api/<route>`), and the headers that carry
+ * the viewer's address and scheme. The hub registers exactly these routes; the edge forwards nothing else. Both sides
  * import this table, so a route added on one side without the other fails the tests, not production.
  */
 import { canonicalSegments } from './path.js';
 
 export const CLIENT_IP_HEADER = 'x-tiercast-client-ip';
+/** `1` when the viewer reached the edge over HTTPS: the hub then sets Secure `__Host-` cookies. */
+export const CLIENT_SECURE_HEADER = 'x-tiercast-client-secure';
 /** The hub's prefix for the routes below; the edge serves them under `/api`. */
 export const VIEWER_API_PREFIX = '/edge-api';
 

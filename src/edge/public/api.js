@@ -2,7 +2,8 @@
 // state changes (the readable tc_csrf cookie, fetched once from /api/auth/csrf), and errors as
 // {status, code, message} instead of exceptions, so pages show them inline.
 
-const CSRF_COOKIE = 'tc_csrf';
+// Over HTTPS the server names its cookies with the __Host- prefix (Secure, this origin only).
+const CSRF_COOKIE = `${globalThis.location?.protocol === 'https:' ? '__Host-' : ''}tc_csrf`;
 const CSRF_HEADER = 'x-tiercast-csrf';
 
 import { asRecord } from './json.js';

@@ -17,6 +17,7 @@ import { unsupportedCodec } from '../flv/codecs.js';
 import type { PublishFlow } from '../publish-flow.js';
 import { INGEST_MAX_TEXT_BYTES } from './ingest-protocol.js';
 import { BrowserIngestSession, DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-session.js';
+import type { ProxyTrust } from '../../common/http/client.js';
 
 export { BROWSER_INGEST_PATH };
 
@@ -38,6 +39,8 @@ export function addBrowserIngest(
   deps: {
     publish: PublishFlow;
     isLive: (name: string) => boolean;
+    /** The streamer's address, through trusted proxies. */
+    clients: ProxyTrust;
     logger: Logger;
     metrics: Pick<Metrics, 'publishRejected'>;
     limits?: Partial<IngestLimits>;
@@ -55,7 +58,7 @@ export function addBrowserIngest(
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
       const data: SocketData = {
-        remote: Buffer.from(res.getRemoteAddressAsText()).toString(),
+        remote: deps.clients.of(res, req).ip,
         session: undefined,
         closed: false,
       };

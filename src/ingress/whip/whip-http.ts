@@ -12,7 +12,8 @@
 import { randomBytes } from 'node:crypto';
 import { TiercastError, type ErrorCode } from '../../common/errors/index.js';
 import { BodyTooLarge, readBody } from '../../common/http/request.js';
-import { remoteAddress, type App, type HttpResponse } from '../../common/http/uws-server.js';
+import type { App, HttpResponse } from '../../common/http/uws-server.js';
+import type { ProxyTrust } from '../../common/http/client.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { Metrics } from '../../common/metrics/index.js';
 import type { PublishFlow } from '../publish-flow.js';
@@ -66,6 +67,8 @@ export function addWhip(
   deps: {
     publish: PublishFlow;
     ice: WhipIce;
+    /** The publisher's address, through trusted proxies. */
+    clients: ProxyTrust;
     logger: Logger;
     metrics: Pick<Metrics, 'publishRejected'>;
   },
@@ -91,7 +94,7 @@ export function addWhip(
   app.options(`${WHIP_PATH}/:id`, (res) => preflight(res, 'DELETE, PATCH, OPTIONS'));
 
   app.post(WHIP_PATH, (res, req) => {
-    const remote = remoteAddress(res);
+    const remote = deps.clients.of(res, req).ip;
     const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
     const auth = req.getHeader('authorization');
     const length = Number(req.getHeader('content-length') || '0');
