@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadAllConfig, loadRoleConfig, type AllConfig, type PlainObject } from '../common/config/index.js';
 import { TiercastError, errorMessage } from '../common/errors/index.js';
+import { nativeUws } from '../common/http/uws-runtime.js';
 import { configureLogging } from '../common/logging/index.js';
 import { startEdge } from '../edge/main.js';
 import { DemoPublisher } from '../ingress/demo-publisher.js';
@@ -64,6 +65,18 @@ program
   .name('node-role')
   .description('tiercast: start a node of a live-streaming network')
   .showHelpAfterError();
+
+// A node without the native uWebSockets.js binary would run on the package's slow JavaScript fallback:
+// stop before reading config or opening anything (the admin commands serve no HTTP and run anywhere).
+const SERVING = new Set(['ingress', 'intermediate', 'edge', 'hub', 'all']);
+program.hook('preAction', (root, command) => {
+  if (command.parent !== root || !SERVING.has(command.name())) return;
+  try {
+    nativeUws();
+  } catch (err) {
+    fail(err);
+  }
+});
 
 program
   .command('ingress')

@@ -70,6 +70,7 @@ export const NODE_ERROR_CODES = [
   // operations
   'LOG_LINES_SUPPRESSED',
   'METRICS_FAILED',
+  'UWS_NATIVE_UNAVAILABLE',
 ] as const;
 
 /** Codes of the hub's store and of the JSON APIs (`{"error":{"code","message"}}`). */

@@ -2,10 +2,11 @@
  * Transport helpers around uWebSockets.js shared by every node: listening (port 0 for tests),
  * closing, small response helpers and the /metrics route.
  */
-import uWS from 'uWebSockets.js';
+import type uWS from 'uWebSockets.js';
 import type { Registry } from 'prom-client';
 import type { ErrorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
+import { nativeUws } from './uws-runtime.js';
 
 export type App = uWS.TemplatedApp;
 export type HttpResponse = uWS.HttpResponse;
@@ -17,8 +18,9 @@ export interface Listening {
   close(): void;
 }
 
+/** Throws UWS_NATIVE_UNAVAILABLE when no native uWebSockets.js build loads (./uws-runtime.ts). */
 export function createApp(): App {
-  return uWS.App();
+  return nativeUws().App();
 }
 
 export function listen(app: App, host: string, port: number): Promise<Listening> {
@@ -30,11 +32,11 @@ export function listen(app: App, host: string, port: number): Promise<Listening>
       }
       let closed = false;
       resolve({
-        port: uWS.us_socket_local_port(token),
+        port: nativeUws().us_socket_local_port(token),
         close: () => {
           if (closed) return;
           closed = true;
-          uWS.us_listen_socket_close(token);
+          nativeUws().us_listen_socket_close(token);
         },
       });
     });
