@@ -1,0 +1,286 @@
+/**
+ * tiercast behind a reverse proxy, as an operator runs it: `node-role all` with `trustProxy` naming the
+ * proxy, and Debian's nginx with the sample configuration (deploy/nginx/tiercast.conf) terminating TLS in
+ * front of it. The browser reaches nginx at 127.0.0.2 from 127.0.0.1; nginx reaches tiercast from
+ * 127.0.0.3, so the address tiercast acts on tells the two apart. Through the proxy, over HTTPS, Chromium
+ * plays the stream with each player (WebSocket, LL-DASH, LL-HLS), registers, gets Secure `__Host-`
+ * cookies and chats; a second client that hammers the login is limited on its own address, not the proxy's
+ * (which every viewer shares) nor the one it claims in its own X-Forwarded-For.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:https';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { KEY, SECRET, publish, stop, waitFor } from '../helpers/network.js';
+import { cli, freePort } from '../helpers/hub-process.js';
+import { launchChromium } from '../helpers/browser.js';
+import { nginxMissing, startNginxProxy, type RunningProxy } from '../helpers/nginx.js';
+
+const BROWSER_HOST = '127.0.0.1';
+const PROXY_HOST = '127.0.0.2';
+const PROXY_SOURCE = '127.0.0.3';
+/** A second client, on its own address. */
+const OTHER_CLIENT = '127.0.0.5';
+const SPOOFED = '198.51.100.9';
+const LOGINS_PER_MINUTE = 3;
+const skip = nginxMissing;
+
+const dir = mkdtempSync(join(tmpdir(), 'tiercast-proxy-'));
+let node: ChildProcess | undefined;
+let logs = '';
+let proxy: RunningProxy;
+let pub: ReturnType<typeof publish> | undefined;
+let browser: Browser;
+let context: BrowserContext;
+const errors: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  const dataDir = join(dir, 'data');
+  const added = await cli(['streamer', 'add', '--name', 'cam', '--key', KEY, '--data-dir', dataDir]);
+  assert.equal(added.code, 0, added.stderr);
+  const [edge, ingress, rtmp, inter, hub] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  const local = (port: number) => ({ host: '127.0.0.1', port });
+  writeFileSync(
+    join(dir, 'tiercast.json'),
+    JSON.stringify({
+      clusterSecret: SECRET,
+      logLevel: 'info',
+      hub: { http: local(hub), dataDir, loginRatePerMinute: LOGINS_PER_MINUTE },
+      ingress: {
+        http: local(ingress),
+        rtmp: local(rtmp),
+        srt: { enabled: false },
+        trustProxy: [PROXY_SOURCE],
+      },
+      intermediate: { http: local(inter) },
+      edge: { http: local(edge), trustProxy: [PROXY_SOURCE] },
+    }),
+  );
+  node = spawn(process.execPath, ['bin/node-role.js', 'all', '-c', join(dir, 'tiercast.json')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TIERCAST_LOG_LEVEL: 'info' },
+  });
+  node.stdout!.on('data', (d: Buffer) => (logs += d.toString()));
+  node.stderr!.on('data', (d: Buffer) => (logs += d.toString()));
+  await waitFor(
+    'node-role all running',
+    () => {
+      if (node!.exitCode !== null) throw new Error(`node-role all exited: ${logs.slice(-2000)}`);
+      return logs.includes('tiercast is running');
+    },
+    30_000,
+  );
+  proxy = await startNginxProxy({
+    prefix: join(dir, 'nginx'),
+    listenHost: PROXY_HOST,
+    bindHost: PROXY_SOURCE,
+    edge: `127.0.0.1:${edge}`,
+    ingress: `127.0.0.1:${ingress}`,
+  });
+  pub = publish(`rtmp://127.0.0.1:${rtmp}/live`, KEY, 300);
+  await waitFor(
+    'the stream listed through the proxy',
+    async () => {
+      const list = (await (await httpsCall('GET', '/api/streams', BROWSER_HOST)).json()) as Array<{
+        name: string;
+        live: boolean;
+      }>;
+      return list.some((s) => s.name === 'cam' && s.live);
+    },
+    30_000,
+    250,
+  );
+  browser = await launchChromium();
+  context = await browser.newContext({ ignoreHTTPSErrors: true });
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close();
+  if (pub) await stop(pub);
+  await proxy?.close();
+  if (node && node.exitCode === null) {
+    node.kill('SIGTERM');
+    const t = setTimeout(() => node?.kill('SIGKILL'), 10_000);
+    await new Promise((r) => node!.once('exit', r));
+    clearTimeout(t);
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A request to the proxy's HTTPS port from a chosen local address (the self-signed certificate accepted). */
+function httpsCall(
+  method: string,
+  path: string,
+  from: string,
+  opts: { headers?: Record<string, string>; body?: string } = {},
+): Promise<{
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  json(): Promise<unknown>;
+}> {
+  const url = new URL(path, proxy.httpsUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        localAddress: from,
+        rejectUnauthorized: false,
+        headers: opts.headers,
+      },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => {
+          const text = Buffer.concat(parts).toString();
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, json: async () => JSON.parse(text) });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(opts.body);
+  });
+}
+
+async function newPage(): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  return page;
+}
+
+const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
+
+for (const transport of ['ws', 'dash', 'hls'] as const) {
+  test(
+    `through nginx over HTTPS the watch page plays over ${transport}`,
+    { skip, timeout: 90_000 },
+    async () => {
+      const page = await newPage();
+      try {
+        await page.goto(`${proxy.httpsUrl}/watch/cam?transport=${transport}`);
+        await waitFor('playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
+        const t0 = await videoTime(page);
+        await new Promise((r) => setTimeout(r, 3000));
+        const t1 = await videoTime(page);
+        assert.ok(t1 - t0 > 2, `video time advanced ${(t1 - t0).toFixed(2)} s in 3 s`);
+        assert.equal(await page.evaluate(() => window.tiercast.transport), transport);
+        assert.deepEqual(await page.evaluate(() => window.tiercast.fallbacks), []);
+      } finally {
+        await page.close();
+      }
+    },
+  );
+}
+
+test('plain HTTP on the proxy is sent to HTTPS', { skip }, async () => {
+  const r = await fetch(`${proxy.httpUrl}/watch/cam`, { redirect: 'manual' });
+  assert.equal(r.status, 301);
+  assert.match(r.headers.get('location') ?? '', /^https:\/\/.*\/watch\/cam$/);
+});
+
+test(
+  'a viewer registers and chats through the proxy; the session cookie is Secure and __Host-',
+  { skip, timeout: 60_000 },
+  async () => {
+    const page = await newPage();
+    try {
+      await page.goto(`${proxy.httpsUrl}/login?next=%2Fwatch%2Fcam`);
+      await page.click('#tab-register');
+      await page.fill('#register-name', 'proxied');
+      await page.fill('#register-password', 'correct-horse-1');
+      await page.fill('#register-confirm', 'correct-horse-1');
+      await page.click('#panel-register button[type="submit"]');
+      await page.waitForURL(`${proxy.httpsUrl}/watch/cam`);
+      const cookies = await context.cookies(proxy.httpsUrl);
+      const session = cookies.find((c) => c.name === '__Host-tc_session');
+      assert.ok(session, `cookies: ${cookies.map((c) => c.name).join(', ')}`);
+      assert.equal(session.secure, true);
+      assert.equal(session.httpOnly, true);
+      assert.equal(session.path, '/');
+      assert.ok(
+        cookies.every((c) => c.name.startsWith('__Host-')),
+        'every cookie over HTTPS is __Host-',
+      );
+      await waitFor('chatting as the account', async () =>
+        (await page.locator('#chat-you').innerText()).includes('proxied'),
+      );
+      await page.fill('#chat-input', 'hello through nginx');
+      await page.press('#chat-input', 'Enter');
+      await waitFor(
+        'the message comes back',
+        async () =>
+          (await page.locator('#chat-log li.msg').allInnerTexts()).some((t) =>
+            t.includes('proxied: hello through nginx'),
+          ),
+        10_000,
+        100,
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+);
+
+test(
+  'each client is limited on its own address: not the proxy’s, not the one it claims',
+  { skip, timeout: 60_000 },
+  async () => {
+    // The other client fetches a CSRF token, then fails to log in until the hub limits it.
+    const csrf = await httpsCall('GET', '/api/auth/csrf', OTHER_CLIENT);
+    const token = ((await csrf.json()) as { csrf: string }).csrf;
+    const jar = String(csrf.headers['set-cookie']).split(';')[0]!;
+    assert.match(jar, /^__Host-tc_csrf=/, 'HTTPS through the trusted proxy: __Host- cookies');
+    const login = (from: string) =>
+      httpsCall('POST', '/api/auth/login', from, {
+        headers: {
+          cookie: jar,
+          'x-tiercast-csrf': token,
+          'content-type': 'application/json',
+          // Written by the client itself: nginx appends the address it saw, and only that one counts.
+          'x-forwarded-for': SPOOFED,
+        },
+        body: JSON.stringify({ name: 'proxied', password: 'wrong-password-1' }),
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i <= LOGINS_PER_MINUTE; i++) statuses.push((await login(OTHER_CLIENT)).status);
+    assert.deepEqual(statuses, [...Array<number>(LOGINS_PER_MINUTE).fill(401), 429]);
+
+    // The browser, behind the same proxy, still has its own attempts.
+    const page = await newPage();
+    try {
+      await page.goto(`${proxy.httpsUrl}/login`);
+      await page.fill('#login-name', 'proxied');
+      await page.fill('#login-password', 'wrong-password-1');
+      await page.click('#panel-login button[type="submit"]');
+      await waitFor('the login form answers', async () =>
+        /wrong|incorrect|invalid/i.test(await page.locator('#panel-login .form-error').innerText()),
+      );
+    } finally {
+      await page.close();
+    }
+    const refused = logs
+      .split('\n')
+      .filter((l) => l.includes('login refused'))
+      .map((l) => (JSON.parse(l) as { ip?: string }).ip);
+    assert.deepEqual(
+      [...new Set(refused)].sort(),
+      [BROWSER_HOST, OTHER_CLIENT],
+      'the hub logged the clients’ own addresses',
+    );
+  },
+);
