@@ -147,7 +147,11 @@ function httpsCall(
         res.on('data', (d: Buffer) => parts.push(d));
         res.on('end', () => {
           const text = Buffer.concat(parts).toString();
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json: async () => JSON.parse(text) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            json: () => Promise.resolve(JSON.parse(text) as unknown),
+          });
         });
       },
     );
