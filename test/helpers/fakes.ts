@@ -6,7 +6,7 @@ import { encodeMediaChunk } from '../../src/common/protocol/index.js';
 import type { CachedChunk } from '../../src/common/relay/rendition-cache.js';
 
 export const silentLogger = pino({ level: 'silent' });
-export const testMetrics = () => createMetrics('test-node', 'test');
+export const testMetrics = () => createMetrics('test-node', 'intermediate');
 
 export function makeChunk(
   rendition: string,

@@ -77,7 +77,7 @@ test(
         const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         assert.match(
           m,
-          /tiercast_process_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/,
+          /tiercast_process_cpu_user_seconds_total\{[^}]*node_id="[^"]+"[^}]*node_role="[^"]+"/,
           `metrics on ${port}`,
         );
         if (port !== 8070)

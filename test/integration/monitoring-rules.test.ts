@@ -238,8 +238,9 @@ test('every metric the rules and dashboards name is declared by the nodes', () =
   };
   walk(join(ROOT, 'src'));
   const declared = (n: string) => {
-    // prom-client's default metrics carry the tiercast_process_ prefix (collectDefaultMetrics in src/common/metrics).
-    if (n.startsWith('tiercast_process_')) return /prefix: 'tiercast_process_'/.test(sources.join('\n'));
+    // prom-client's default metrics (process_*, nodejs_*) carry the prefix tiercast_ (collectDefaultMetrics in
+    // src/common/metrics).
+    if (/^tiercast_(process|nodejs)_/.test(n)) return /prefix: 'tiercast_'/.test(sources.join('\n'));
     const name = n.replace(/_total$/, '');
     return sources.some((s) => s.includes(`'${n}'`) || s.includes(`'${name}'`));
   };
