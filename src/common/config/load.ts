@@ -36,23 +36,103 @@ function camel(s: string): string {
   return s.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-function coerce(raw: string): unknown {
-  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
-  if (raw === 'true' || raw === 'false') return raw === 'true';
-  if (raw.startsWith('[') || raw.startsWith('{')) {
-    try {
-      return JSON.parse(raw) as unknown;
-    } catch {
-      return raw;
-    }
+/** What an environment variable's text becomes: decided by the schema's type at that key. */
+type EnvKind = 'string' | 'number' | 'boolean' | 'json';
+
+type SchemaNode = { _zod: { def: Record<string, unknown> & { type: string } } };
+
+/** Wrappers that do not change what a value must look like. */
+const WRAPPERS = new Set(['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional']);
+
+/** The kinds of value a schema accepts; empty when unknown (the value is then left as text). */
+function kindsOf(schema: SchemaNode | undefined): Set<EnvKind> {
+  const out = new Set<EnvKind>();
+  if (!schema) return out;
+  const def = schema._zod.def;
+  if (WRAPPERS.has(def.type)) return kindsOf(def.innerType as SchemaNode);
+  if (def.type === 'pipe') return kindsOf(def.in as SchemaNode);
+  switch (def.type) {
+    case 'string':
+    case 'enum':
+      out.add('string');
+      break;
+    case 'number':
+    case 'int':
+      out.add('number');
+      break;
+    case 'boolean':
+      out.add('boolean');
+      break;
+    case 'literal':
+      for (const v of def.values as unknown[])
+        out.add(typeof v === 'number' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'string');
+      break;
+    case 'array':
+    case 'tuple':
+    case 'object':
+    case 'record':
+      out.add('json');
+      break;
+    case 'union':
+      for (const o of def.options as SchemaNode[]) for (const k of kindsOf(o)) out.add(k);
+      break;
   }
-  return raw;
+  return out;
 }
 
-/** TIERCAST_* variables as a nested object. `prefix` selects a role section in `node-role all` (e.g. EDGE__). */
+/** The schema at a key path (through optional/default wrappers and object shapes); undefined if unknown. */
+export function schemaAt(schema: z.ZodType | undefined, path: string[]): z.ZodType | undefined {
+  let cur = schema as SchemaNode | undefined;
+  for (const seg of path) {
+    while (cur && (WRAPPERS.has(cur._zod.def.type) || cur._zod.def.type === 'pipe')) {
+      const def = cur._zod.def;
+      cur = (def.type === 'pipe' ? def.in : def.innerType) as SchemaNode;
+    }
+    if (!cur) return undefined;
+    const def = cur._zod.def;
+    if (def.type === 'object') cur = (def.shape as Record<string, SchemaNode>)[seg];
+    else if (def.type === 'record') cur = def.valueType as SchemaNode;
+    else return undefined;
+  }
+  return cur as z.ZodType | undefined;
+}
+
+const NUMBER = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+
+/**
+ * Converts one variable's text to the type its key has in the schema: `TIERCAST_NODE_ID=1234` stays the
+ * string "1234", `TIERCAST_HTTP__PORT=8080` becomes a number, booleans are true/false (or 1/0), arrays and
+ * objects are JSON. A key the schema does not know stays text (validation then names it). Errors name the
+ * variable, never its value: it may be a secret.
+ */
+export function coerceEnvValue(name: string, raw: string, schema: z.ZodType | undefined): unknown {
+  const kinds = kindsOf(schema as SchemaNode | undefined);
+  if (kinds.size === 0) return raw;
+  const text = raw.trim();
+  if (kinds.has('number') && NUMBER.test(text)) return Number(text);
+  if (kinds.has('boolean') && /^(true|false|1|0)$/i.test(text)) return /^(true|1)$/i.test(text);
+  if (kinds.has('json') && /^[[{]/.test(text)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new ConfigError(`${name} is not valid JSON`);
+    }
+  }
+  if (kinds.has('string')) return raw;
+  const expected = [...kinds]
+    .map((k) => (k === 'json' ? 'JSON' : k === 'boolean' ? 'true or false' : 'a number'))
+    .join(' or ');
+  throw new ConfigError(`${name} must be ${expected}`);
+}
+
+/**
+ * TIERCAST_* variables as a nested object, each value typed by `schemaFor(path)` (the schema of the key it
+ * sets). `ignore` skips variables that are not configuration.
+ */
 export function envOverrides(
   env: NodeJS.ProcessEnv,
   ignore: (name: string) => boolean = () => false,
+  schemaFor: (path: string[]) => z.ZodType | undefined = () => undefined,
 ): PlainObject {
   const out: PlainObject = {};
   for (const [name, value] of Object.entries(env)) {
@@ -60,7 +140,7 @@ export function envOverrides(
     const path = name.slice('TIERCAST_'.length).split('__').map(camel);
     let cur = out;
     for (const [i, seg] of path.entries()) {
-      if (i === path.length - 1) cur[seg] = seg === 'clusterSecret' || seg === 'key' ? value : coerce(value);
+      if (i === path.length - 1) cur[seg] = coerceEnvValue(name, value, schemaFor(path));
       else {
         const next = cur[seg];
         cur = isObject(next) ? next : (cur[seg] = {});

@@ -6,7 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
-import { deepMerge, envOverrides, readConfigFile, validateConfig, type PlainObject } from './load.js';
+import {
+  deepMerge,
+  envOverrides,
+  readConfigFile,
+  schemaAt,
+  validateConfig,
+  type PlainObject,
+} from './load.js';
 import {
   edgeSchema,
   hubSchema,
@@ -53,7 +60,7 @@ export interface LoadOptions {
 
 export function loadRoleConfig<R extends Role>(role: R, opts: LoadOptions = {}): RoleConfig<R> {
   const file = opts.configFile ? readConfigFile(opts.configFile) : {};
-  const env = envOverrides(opts.env ?? process.env, notConfig);
+  const env = envOverrides(opts.env ?? process.env, notConfig, (path) => schemaAt(schemas[role], path));
   const raw = deepMerge(deepMerge(deepMerge({ nodeId: defaultNodeId(role) }, file), env), opts.flags ?? {});
   if (raw.clusterSecret === undefined) {
     throw new ConfigError(
@@ -72,6 +79,13 @@ const allFileSchema = z.strictObject({
   hub: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** `node-role all`: TIERCAST_EDGE__HTTP__PORT is typed by the edge schema, TIERCAST_LOG_LEVEL by the shared keys. */
+function allSchemaAt(path: string[]): z.ZodType | undefined {
+  const [section, ...rest] = path;
+  if (section && section in schemas && rest.length) return schemaAt(schemas[section as Role], rest);
+  return schemaAt(allFileSchema, path);
+}
+
 export interface AllConfig {
   hub: HubConfig;
   ingress: IngressConfig;
@@ -85,7 +99,7 @@ export interface AllConfig {
 export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
   const file = opts.configFile ? readConfigFile(opts.configFile) : {};
   const merged = deepMerge(
-    deepMerge(file, envOverrides(opts.env ?? process.env, notConfig)),
+    deepMerge(file, envOverrides(opts.env ?? process.env, notConfig, allSchemaAt)),
     opts.flags ?? {},
   );
   const top = validateConfig(allFileSchema, merged, 'all');
