@@ -46,7 +46,7 @@ function closeOnSignal(closables: Closable[]): void {
   const stop = (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    process.stdout.write(`\n${signal}: stopping…\n`);
+    process.stderr.write(`\n${signal}: stopping…\n`);
     void (async () => {
       for (const c of closables) await c.close().catch(() => undefined);
       process.exit(0);
@@ -56,9 +56,13 @@ function closeOnSignal(closables: Closable[]): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
+/** The start-up banner is for the operator: stderr, so stdout stays one JSON log line after another. */
 function printBanner(lines: string[]): void {
-  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  process.stderr.write(`\n${lines.join('\n')}\n\n`);
 }
+
+/** Pretty log lines for a person at a terminal, JSON for everything else (a file, journald, a collector). */
+const LOG_FORMAT = process.stdout.isTTY ? 'pretty' : 'json';
 
 const program = new Command();
 program
@@ -105,7 +109,12 @@ program
         if (o.rtmpPort !== undefined) flags.rtmp = { port: o.rtmpPort };
         if (o.port !== undefined) flags.http = { port: o.port };
         const cfg = loadRoleConfig('ingress', { configFile: o.config, flags });
-        const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role: 'ingress' });
+        const logger = configureLogging({
+          level: cfg.logLevel,
+          nodeId: cfg.nodeId,
+          role: 'ingress',
+          format: LOG_FORMAT,
+        });
         const node = await startIngress(cfg, logger);
         const closables: Closable[] = [node];
         if (o.input && o.name)
@@ -145,7 +154,12 @@ for (const role of ['intermediate', 'edge'] as const) {
         if (o.parent?.length) flags.upstream = { parents: o.parent };
         if (role === 'edge') {
           const cfg = loadRoleConfig('edge', { configFile: o.config, flags });
-          const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role });
+          const logger = configureLogging({
+            level: cfg.logLevel,
+            nodeId: cfg.nodeId,
+            role,
+            format: LOG_FORMAT,
+          });
           const node = await startEdge(cfg, logger);
           printBanner([
             `tiercast edge ${cfg.nodeId}`,
@@ -155,7 +169,12 @@ for (const role of ['intermediate', 'edge'] as const) {
           closeOnSignal([node]);
         } else {
           const cfg = loadRoleConfig('intermediate', { configFile: o.config, flags });
-          const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role });
+          const logger = configureLogging({
+            level: cfg.logLevel,
+            nodeId: cfg.nodeId,
+            role,
+            format: LOG_FORMAT,
+          });
           const node = await startIntermediate(cfg, logger);
           printBanner([
             `tiercast intermediate ${cfg.nodeId}`,
@@ -182,7 +201,12 @@ program
       if (o.port !== undefined) flags.http = { port: o.port };
       if (o.dataDir) flags.dataDir = o.dataDir;
       const cfg = loadRoleConfig('hub', { configFile: o.config, flags });
-      const logger = configureLogging({ level: cfg.logLevel, nodeId: cfg.nodeId, role: 'hub' });
+      const logger = configureLogging({
+        level: cfg.logLevel,
+        nodeId: cfg.nodeId,
+        role: 'hub',
+        format: LOG_FORMAT,
+      });
       const node = await startHub(cfg, logger);
       printBanner([
         `tiercast hub ${cfg.nodeId}`,
@@ -218,7 +242,12 @@ program
     try {
       const cfg: AllConfig = loadAllConfig({ configFile: o.config });
       const demoKey = o.demo ? `demo-${randomBytes(12).toString('base64url')}` : undefined;
-      const logger = configureLogging({ level: cfg.ingress.logLevel, nodeId: 'all', role: 'all' });
+      const logger = configureLogging({
+        level: cfg.ingress.logLevel,
+        nodeId: 'all',
+        role: 'all',
+        format: LOG_FORMAT,
+      });
       const net = await startLocalNetwork(cfg, logger, { demoKey });
       const closables: Closable[] = [net];
       const host = cfg.edge.http.host === '0.0.0.0' ? '127.0.0.1' : cfg.edge.http.host;

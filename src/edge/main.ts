@@ -37,7 +37,7 @@ export interface EdgeNode {
 }
 
 export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Promise<EdgeNode> {
-  const logger = createLogger('edge', { node_id: config.nodeId }, parentLogger);
+  const logger = createLogger('edge', { node_id: config.nodeId, role: 'edge' }, parentLogger);
   // Configuration mistakes stop the start, naming the entry: before anything listens or connects.
   const sel = config.edgeSelection;
   const regions = new RegionMap(sel.regions);

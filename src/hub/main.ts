@@ -27,7 +27,7 @@ export interface HubNode {
 }
 
 export async function startHub(config: HubConfig, parentLogger?: Logger): Promise<HubNode> {
-  const logger = createLogger('hub', { node_id: config.nodeId }, parentLogger);
+  const logger = createLogger('hub', { node_id: config.nodeId, role: 'hub' }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'hub');
   const store = openStore({
     dataDir: config.dataDir,

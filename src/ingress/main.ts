@@ -52,7 +52,7 @@ export async function startIngress(
   parentLogger?: Logger,
   authorizer?: StreamerAuthorizer,
 ): Promise<IngressNode> {
-  const logger = createLogger('ingress', { node_id: config.nodeId }, parentLogger);
+  const logger = createLogger('ingress', { node_id: config.nodeId, role: 'ingress' }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'ingress');
   const relay = new RelayNode({
     cacheSegments: config.cache.segments,

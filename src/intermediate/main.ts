@@ -21,7 +21,7 @@ export async function startIntermediate(
   config: IntermediateConfig,
   parentLogger?: Logger,
 ): Promise<IntermediateNode> {
-  const logger = createLogger('intermediate', { node_id: config.nodeId }, parentLogger);
+  const logger = createLogger('intermediate', { node_id: config.nodeId, role: 'intermediate' }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'intermediate');
   const { relay, nd } = createPullingRelay({
     role: 'intermediate',

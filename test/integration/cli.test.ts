@@ -21,13 +21,14 @@ test(
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, TIERCAST_LOG_LEVEL: 'warn', TIERCAST_HUB__DATA_DIR: dataDir },
     });
-    let out = '';
+    // stdout: the JSON log lines; stderr: the banner (and anything fatal).
     let logs = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (logs += d.toString()));
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (logs += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exitedEarly = new Promise<never>((_, reject) =>
       p.once('exit', (code) =>
-        reject(new Error(`node-role all exited early (${code}): ${logs.slice(-500)}`)),
+        reject(new Error(`node-role all exited early (${code}): ${out.slice(-500)} ${logs.slice(-500)}`)),
       ),
     );
     exitedEarly.catch(() => undefined);
@@ -88,6 +89,14 @@ test(
           );
       }
       assert.ok(!logs.includes(demoKey), 'the key never appears in the logs');
+      for (const line of logs.split('\n').filter(Boolean)) {
+        for (const k of ['node_id', 'role', 'module'])
+          assert.ok(line.split(`"${k}":`).length <= 2, `${k} once: ${line}`);
+        const entry = JSON.parse(line) as { node_id?: string; role?: string; module?: string };
+        const node = entry.module?.split('/')[0];
+        if (node && ['hub', 'ingress', 'intermediate', 'edge'].includes(node))
+          assert.equal(entry.role, node, `the node's own role: ${line}`);
+      }
     } finally {
       if (p.exitCode === null && p.signalCode === null) {
         const gone = new Promise((r) => p.once('exit', r));

@@ -139,7 +139,7 @@ async function edgeVideoTime(name: string): Promise<number> {
 
 /** ffmpeg processes the SRT front started (SupervisedProcess logs each spawn with its arguments). */
 function srtFfmpegSpawns(): string[] {
-  return logs.filter((l) => l.includes('"module":"srt"') && l.includes('ffmpeg spawned'));
+  return logs.filter((l) => l.includes('"module":"ingress/srt"') && l.includes('ffmpeg spawned'));
 }
 
 async function publishRejected(code: string): Promise<number> {
