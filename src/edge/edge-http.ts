@@ -21,7 +21,8 @@ import {
   type PendingRequest,
   type SegmentSource,
 } from './segment-requests.js';
-import type { StaticFile } from './static-files.js';
+import { serveStatic, type ServedFile } from './static-serve.js';
+import { headResponse } from '../common/http/head.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate, ViewerCredentials } from './access-gate.js';
 import type { ProxyTrust } from '../common/http/client.js';
@@ -47,7 +48,7 @@ export interface EdgeHttpDeps {
   logger: Logger;
   metrics: Metrics;
   counter: ViewerCounter;
-  files: Map<string, StaticFile>;
+  files: ReadonlyMap<string, ServedFile>;
   gate: AccessGate;
   /** The viewer's address and scheme, through trusted proxies. */
   clients: ProxyTrust;
@@ -74,61 +75,70 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     secure: clients.of(res, req).secure,
   });
 
-  const page = (res: HttpResponse, name: string) => {
+  const page = (res: HttpResponse, req: HttpRequest, name: string) => {
     const f = files.get(name);
     if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'page not found');
-    send(res, '200 OK', f.body, {
+    // Revalidated on every visit (no-cache), which the ETag makes a 304 while the page is unchanged.
+    serveStatic(res, req, f, { 'cache-control': 'no-cache', ...securityHeaders });
+  };
+  /** A browser asking for a page gets a page; anything else the JSON error. */
+  const pageNotFound = (res: HttpResponse, req: HttpRequest, code: ErrorCode, message: string) => {
+    const f = files.get('404.html');
+    if (!f || !req.getHeader('accept').includes('text/html'))
+      return sendError(res, '404 Not Found', code, message);
+    send(res, '404 Not Found', f.body, {
       'content-type': f.contentType,
-      'cache-control': 'no-cache',
+      'cache-control': 'no-store',
+      'x-tiercast-error': code,
       ...securityHeaders,
     });
   };
 
-  app.get('/', (res) => {
+  app.get('/', (res, req) => {
     count('page', '200');
-    page(res, 'index.html');
+    page(res, req, 'index.html');
   });
-  app.get('/login', (res) => {
+  app.get('/login', (res, req) => {
     count('page', '200');
-    page(res, 'login.html');
+    page(res, req, 'login.html');
   });
-  app.get('/dashboard', (res) => {
+  app.get('/dashboard', (res, req) => {
     count('page', '200');
-    page(res, 'dashboard.html');
+    page(res, req, 'dashboard.html');
   });
-  app.get('/broadcast', (res) => {
+  app.get('/broadcast', (res, req) => {
     count('page', '200');
-    page(res, 'broadcast.html');
+    page(res, req, 'broadcast.html');
   });
   const divert = (res: HttpResponse, req: HttpRequest, route: string) =>
     deps.entry?.divert(res, req, route) ?? false;
   app.get('/watch/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {
       count('page', '404');
-      return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
+      return pageNotFound(res, req, 'STREAM_NOT_FOUND', 'no such stream');
     }
     if (divert(res, req, 'page')) return;
     count('page', '200');
-    page(res, 'watch.html');
+    page(res, req, 'watch.html');
   });
   app.get('/embed/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {
       count('page', '404');
-      return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
+      return pageNotFound(res, req, 'STREAM_NOT_FOUND', 'no such stream');
     }
     if (divert(res, req, 'page')) return;
     count('page', '200');
-    page(res, 'embed.html');
+    page(res, req, 'embed.html');
   });
   // The chat alone, for a popup window or an OBS browser source; a valid name no one streams under gets the
   // page, as on /watch (the chat says what is wrong).
   app.get('/popout-chat/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {
       count('page', '404');
-      return sendError(res, '404 Not Found', 'STREAM_NOT_FOUND', 'no such stream');
+      return pageNotFound(res, req, 'STREAM_NOT_FOUND', 'no such stream');
     }
     count('page', '200');
-    page(res, 'popout-chat.html');
+    page(res, req, 'popout-chat.html');
   });
   // A title for oEmbed: from the hub's directory or the tree's; undefined for a name no one streams under.
   const streamTitle = (name: string) => {
@@ -143,7 +153,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       return sendError(res, '404 Not Found', 'NOT_FOUND', 'no such file');
     }
     count('static', '200');
-    send(res, '200 OK', f.body, { 'content-type': f.contentType, 'cache-control': 'public, max-age=300' });
+    serveStatic(res, req, f, { 'cache-control': 'public, max-age=300' });
   });
   app.get('/time', (res) => {
     send(res, '200 OK', new Date().toISOString(), {
@@ -431,7 +441,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   app.any('/*', (res, req: HttpRequest) => {
     count('other', '404');
     logger.debug({ method: req.getMethod(), code: 'NOT_FOUND' }, 'unknown route');
-    sendError(res, '404 Not Found', 'NOT_FOUND', 'not found');
+    pageNotFound(req.getMethod() === 'head' ? headResponse(res) : res, req, 'NOT_FOUND', 'not found');
   });
 }
 

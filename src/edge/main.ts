@@ -12,6 +12,7 @@ import type { RelayNode } from '../common/relay/relay-node.js';
 import { addEdgeRoutes } from './edge-http.js';
 import { addBroadcastApi, browserIngestUrl } from './broadcast-http.js';
 import { loadStaticFiles } from './static-files.js';
+import { servedFiles } from './static-serve.js';
 import { ViewerCounter } from './viewer-count.js';
 import { addViewerSocket } from './viewer-socket.js';
 import { P2pTracker } from './p2p/tracker.js';
@@ -26,6 +27,7 @@ import { advertisedHost } from '../common/discovery/node-discovery.js';
 import { EdgeSelector, candidateFromNode, type EdgeCandidate } from './edge-selection.js';
 import { addEdgeSelection } from './edge-selection-http.js';
 import { RegionMap } from './region-map.js';
+import { withHead } from '../common/http/head.js';
 import { ProxyTrust } from '../common/http/client.js';
 import { openGeoIp } from './geoip.js';
 
@@ -77,7 +79,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     expectDirectory: config.hub !== undefined,
     logger: logger.child({ module: 'access-gate' }),
   });
-  const app = createApp();
+  const app = withHead(createApp());
   addMetricsRoute(app, metrics.registry, logger);
 
   // Edge selection: this edge (its URL is known once it listens), the others from discovery and the config.
@@ -192,7 +194,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     logger: logger.child({ module: 'http' }),
     metrics,
     counter,
-    files: loadStaticFiles(),
+    files: servedFiles(loadStaticFiles(), config.staticCacheDir),
     gate,
     clients,
     hubDirectory: () => hubDirectory,

@@ -154,6 +154,10 @@ test('no page has a serious or critical axe finding', { timeout: 180_000 }, asyn
   await lockedChat.locator('#unlock').waitFor();
   found.push(...(await axeFindings(lockedChat, '/popout-chat/vault (password form)')));
 
+  const missing = await newPage();
+  await missing.goto(`${net.edgeUrl}/no-such-page`);
+  found.push(...(await axeFindings(missing, '404 page')));
+
   const login = await newPage();
   await login.goto(`${net.edgeUrl}/login`);
   await login.locator('#panel-login').waitFor();

@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,10 +191,23 @@ for (const transport of ['ws', 'dash', 'hls'] as const) {
   );
 }
 
-test('plain HTTP on the proxy is sent to HTTPS', { skip }, async () => {
+test('plain HTTP on the proxy is sent to HTTPS; an HTTP/1.0 client is answered', { skip }, async () => {
   const r = await fetch(`${proxy.httpUrl}/watch/cam`, { redirect: 'manual' });
   assert.equal(r.status, 301);
   assert.match(r.headers.get('location') ?? '', /^https:\/\/.*\/watch\/cam$/);
+  // uWebSockets.js does not answer HTTP/1.0 (docs/deploy.md); nginx speaks 1.1 to it for such clients.
+  const url = new URL(proxy.httpsUrl);
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false }, () =>
+      s.write('GET /healthz HTTP/1.0\r\n\r\n'),
+    );
+    let data = '';
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => (data += d));
+    s.on('end', () => resolve(data));
+    s.on('error', reject);
+  });
+  assert.match(answer, /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nok$/);
 });
 
 test(

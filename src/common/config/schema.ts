@@ -352,6 +352,9 @@ export const edgeSchema = z.strictObject({
   /** The /broadcast page: the ingress's browser ingest socket (ws(s)://…/publish/ws); unset: from discovery. */
   broadcast: z.strictObject({ ingestUrl: z.url({ protocol: /^wss?$/ }).optional() }).default({}),
   p2p: p2pSchema.default(() => p2pSchema.parse({})),
+  /** Where brotli/gzip copies of the page assets are kept (shared by the machine's edges); unset: the system's
+   * temp dir. A read-only directory only means the copies are made again at each start. */
+  staticCacheDir: z.string().min(1).optional(),
 });
 
 export type IngressConfig = z.infer<typeof ingressSchema>;
