@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import type { HubLinkConfig } from '../common/config/index.js';
 import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
+import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import {
   AUTH_HEADER,
   HUB_SUBPROTOCOL,
@@ -32,6 +33,8 @@ export class HubLink {
   private timer: NodeJS.Timeout | undefined;
   private readonly reportTimer: NodeJS.Timeout;
   private closed = false;
+  /** A hub refusing the link (wrong cluster secret) refuses every retry: one line a minute, not one each. */
+  private readonly refusalLog: ReturnType<typeof createLogRateLimiter>;
 
   constructor(
     private readonly opts: {
@@ -46,6 +49,12 @@ export class HubLink {
   ) {
     this.reportTimer = setInterval(() => this.send({ t: 'viewers', counts: opts.viewerCounts() }), 2000);
     this.reportTimer.unref();
+    this.refusalLog = createLogRateLimiter(opts.logger, {
+      maxPerWindow: 1,
+      windowMs: 60_000,
+      what: 'repeated hub refusals',
+      level: 'warn',
+    });
   }
 
   start(handler: HubLinkHandler): void {
@@ -104,7 +113,8 @@ export class HubLink {
       }
     });
     ws.on('unexpected-response', (_req, res) => {
-      log.error({ status: res.statusCode, code: res.headers['x-tiercast-error'] }, 'hub refused the link');
+      const code = String(res.headers['x-tiercast-error'] ?? `HTTP_${res.statusCode}`);
+      if (this.refusalLog.allow(code)) log.error({ status: res.statusCode, code }, 'hub refused the link');
       ws.terminate();
     });
     ws.on('error', (err) => log.debug({ err: errorMessage(err) }, 'hub link error'));
@@ -123,6 +133,7 @@ export class HubLink {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.refusalLog.close();
     clearInterval(this.reportTimer);
     if (this.timer) clearTimeout(this.timer);
     const ws = this.ws;

@@ -3,6 +3,7 @@
  * edges send and hands it to the ChatHub and the Directory; implements ChatOutput by sending to edges.
  * A broadcast is serialised once and sent to every edge (each fans out to its local viewers).
  */
+import { createLogRateLimiter, type LogRateLimiter } from '../common/logging/rate-limit.js';
 import type uWS from 'uWebSockets.js';
 import type { Logger } from '../common/logging/index.js';
 import type { Metrics } from '../common/metrics/index.js';
@@ -51,6 +52,8 @@ interface EdgeData {
 
 export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
   private readonly edges = new Map<string, uWS.WebSocket<EdgeData>>();
+  /** An edge with the wrong secret retries forever: one line a minute per address, not one per try. */
+  private readonly refusalLog: LogRateLimiter;
 
   constructor(
     app: App,
@@ -64,6 +67,11 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
   ) {
     super(opts.logger, { module: 'edge-link' });
     const log = opts.logger;
+    this.refusalLog = createLogRateLimiter(log, {
+      maxPerWindow: 1,
+      windowMs: 60_000,
+      what: 'repeated edge link refusals',
+    });
     app.ws<EdgeData>('/internal/edge', {
       // Above the sending limit: an oversize message from an edge is dropped with a log line, not the link.
       maxPayloadLength: LINK_FRAME_CEILING_BYTES,
@@ -93,7 +101,8 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
         }
         const check = verifyClusterToken(opts.clusterSecret, token, 'hub-link');
         if (!check.ok) {
-          log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'edge link refused');
+          if (this.refusalLog.allow(`CLUSTER_AUTH_FAILED ${remote}`))
+            log.warn({ remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason }, 'edge link refused');
           opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });
           res.cork(() =>
             res.writeStatus('401 Unauthorized').writeHeader('x-tiercast-error', 'CLUSTER_AUTH_FAILED').end(),
@@ -198,6 +207,7 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
   }
 
   close(): void {
+    this.refusalLog.close();
     for (const ws of this.edges.values()) {
       const d = ws.getUserData();
       if (!d.closed) {

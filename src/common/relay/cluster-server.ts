@@ -3,6 +3,7 @@
  * child speaks our protocol version (subprotocol) and proves the cluster secret (HMAC token header).
  * Each child socket is a StreamSubscriber per stream it subscribed; relay logic lives in RelayNode.
  */
+import { createLogRateLimiter, type LogRateLimiter } from '../logging/rate-limit.js';
 import type uWS from 'uWebSockets.js';
 import type { ClusterServerConfig } from '../config/index.js';
 import type { Logger } from '../logging/index.js';
@@ -48,12 +49,19 @@ export interface ClusterServerOptions {
 export class ClusterServer {
   private readonly children = new Set<ChildSocket>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** A child refused for a reason it cannot fix by retrying logs one line a minute per address and code. */
+  private readonly refusalLog: LogRateLimiter;
 
   constructor(
     app: App,
     private readonly opts: ClusterServerOptions,
   ) {
     const log = opts.logger;
+    this.refusalLog = createLogRateLimiter(log, {
+      maxPerWindow: 1,
+      windowMs: 60_000,
+      what: 'repeated child refusals',
+    });
     app.ws<ChildData>('/cluster', {
       maxPayloadLength: opts.config.maxFrameBytes,
       maxBackpressure: opts.config.maxBackpressureBytes * 2,
@@ -82,10 +90,11 @@ export class ClusterServer {
         }
         const check = verifyClusterToken(opts.clusterSecret, token, 'relay');
         if (!check.ok) {
-          log.warn(
-            { remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason },
-            'child refused: cluster authentication',
-          );
+          if (this.refusalLog.allow(`CLUSTER_AUTH_FAILED ${remote}`))
+            log.warn(
+              { remote, code: 'CLUSTER_AUTH_FAILED', reason: check.reason },
+              'child refused: cluster authentication',
+            );
           opts.metrics.protocolErrors.inc({ code: 'CLUSTER_AUTH_FAILED' });
           res.cork(() => {
             res.writeStatus('401 Unauthorized').writeHeader('x-tiercast-error', 'CLUSTER_AUTH_FAILED');
@@ -251,6 +260,7 @@ export class ClusterServer {
 
   close(): void {
     clearInterval(this.heartbeat);
+    this.refusalLog.close();
     this.unlistenDirectory();
     for (const ws of [...this.children]) this.kill(ws, CloseCode.GOING_AWAY, 'node shutting down');
   }

@@ -35,6 +35,8 @@ export interface ParentConnectionOptions {
   handler: UpstreamHandler;
   logger: Logger;
   metrics: Metrics;
+  /** Whether a line about a repeated event (`key`: what and which parent) may be logged now. */
+  logAllowed?(key: string): boolean;
   onOpen(conn: ParentConnection): void;
   /** Closed, refused or silent: `code` is the parent's refusal code when it gave one. */
   onDead(conn: ParentConnection, reason: string, code?: string): void;
@@ -73,7 +75,8 @@ export class ParentConnection {
     });
     ws.on('unexpected-response', (_req, res) => {
       const code = String(res.headers['x-tiercast-error'] ?? `HTTP_${res.statusCode}`);
-      log.warn({ status: res.statusCode, code }, 'parent refused the connection');
+      if (opts.logAllowed?.(`refused ${opts.url} ${code}`) ?? true)
+        log.warn({ status: res.statusCode, code }, 'parent refused the connection');
       this.die(`refused: ${code}`, code);
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {

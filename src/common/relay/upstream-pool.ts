@@ -6,6 +6,7 @@
  * held, so viewers see neither a gap nor a duplicate while the new parent's cache covers the outage.
  */
 import type { Logger } from '../logging/index.js';
+import { createLogRateLimiter, type LogRateLimiter } from '../logging/rate-limit.js';
 import type { Metrics } from '../metrics/index.js';
 import type { UpstreamConfig } from '../config/index.js';
 import type { ResumePosition } from '../media.js';
@@ -66,9 +67,28 @@ export class UpstreamPool implements UpstreamClient {
   private readonly streams = new Map<string, Assignment>();
   private homeUrl: string | undefined;
   private homeTimer: NodeJS.Timeout | undefined;
+  /** Failed tries to reach the home parent since it was last open: the retry backs off with it. */
+  private homeAttempt = 0;
+  /**
+   * A parent refusing this node (wrong cluster secret, at capacity) refuses every retry alike: one line per
+   * parent and reason a minute, then how many were suppressed, instead of one per attempt.
+   */
+  private readonly refusalLog: LogRateLimiter;
   private closed = false;
 
-  constructor(private readonly opts: UpstreamPoolOptions) {}
+  constructor(private readonly opts: UpstreamPoolOptions) {
+    this.refusalLog = createLogRateLimiter(opts.logger, {
+      maxPerWindow: 1,
+      windowMs: 60_000,
+      what: 'repeated parent refusals',
+    });
+  }
+
+  /** initial · 2^(attempt-1), at most backoffMaxMs. */
+  private backoff(attempt: number): number {
+    const { backoffInitialMs, backoffMaxMs } = this.opts.config;
+    return Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 16));
+  }
 
   /** Connects to the home parent at once, so the directory flows and failover is warm. */
   start(): void {
@@ -116,10 +136,7 @@ export class UpstreamPool implements UpstreamClient {
       // Every candidate failed recently (or none is known yet): forget the exclusions and back off.
       a.exclude.clear();
       a.attempt++;
-      const delay = Math.min(
-        this.opts.config.backoffMaxMs,
-        this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt, 10),
-      );
+      const delay = this.backoff(a.attempt + 1);
       if (a.attempt === 1)
         this.opts.logger.warn(
           { stream: a.stream, code: 'UPSTREAM_UNAVAILABLE' },
@@ -165,8 +182,10 @@ export class UpstreamPool implements UpstreamClient {
       handler,
       logger: c.logger,
       metrics: c.metrics,
+      logAllowed: (key) => this.refusalLog.allow(key),
       onOpen: (opened) => {
         for (const a of this.streams.values()) if (a.conn === opened) a.attempt = 0;
+        if (opened.url === this.homeUrl) this.homeAttempt = 0;
         this.updateGauge();
       },
       onDead: (dead, reason, code) => this.onDead(dead, reason, code),
@@ -211,31 +230,29 @@ export class UpstreamPool implements UpstreamClient {
     const moved = [...this.streams.values()].filter((a) => a.conn === conn);
     if (moved.length) {
       this.opts.metrics.upstreamReconnects.inc();
-      this.opts.logger.warn(
-        { parent: conn.url, reason, code, streams: moved.length },
-        'parent lost; moving its streams',
-      );
+      if (this.refusalLog.allow(`lost ${conn.url} ${code ?? ''}`))
+        this.opts.logger.warn(
+          { parent: conn.url, reason, code, streams: moved.length },
+          'parent lost; moving its streams',
+        );
     }
     for (const a of moved) {
       a.conn = undefined;
       a.exclude.add(conn.url);
       a.attempt++;
       // The first move is immediate (failover speed); repeated failures back off.
-      const delay =
-        a.attempt <= 1
-          ? 0
-          : Math.min(
-              this.opts.config.backoffMaxMs,
-              this.opts.config.backoffInitialMs * 2 ** Math.min(a.attempt - 1, 10),
-            );
+      const delay = a.attempt <= 1 ? 0 : this.backoff(a.attempt);
       a.timer = setTimeout(() => {
         a.timer = undefined;
         void this.assign(a);
       }, delay);
     }
     if (conn.url === this.homeUrl) {
+      // Reconnects to a home parent that keeps refusing or dying back off like streams do (a fixed
+      // interval was ten refused upgrades a second, each logged on both sides).
       this.homeUrl = undefined;
-      this.homeTimer = setTimeout(() => void this.ensureHome(), this.opts.config.backoffInitialMs);
+      this.homeAttempt++;
+      this.homeTimer = setTimeout(() => void this.ensureHome(), this.backoff(this.homeAttempt));
     }
     this.publishDirectory();
   }
@@ -274,6 +291,7 @@ export class UpstreamPool implements UpstreamClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.refusalLog.close();
     if (this.homeTimer) clearTimeout(this.homeTimer);
     for (const a of this.streams.values()) {
       if (a.timer) clearTimeout(a.timer);
