@@ -127,8 +127,11 @@ test('a new migration applies on the next start; a failing one rolls back comple
 test('migration files are found from src and from compiled dist, and must be numbered without gaps', () => {
   assert.ok(loadMigrations().length >= 1);
   const pkgRoot = join(import.meta.dirname, '..', '..');
-  const fromDist = migrationsDir(pathToFileURL(join(pkgRoot, 'dist', 'hub', 'store', 'migrations.js')).href);
-  assert.equal(fromDist, join(pkgRoot, 'src', 'hub', 'store', 'migrations'));
+  const fromDist = migrationsDir(
+    'sqlite',
+    pathToFileURL(join(pkgRoot, 'dist', 'hub', 'store', 'migrations.js')).href,
+  );
+  assert.equal(fromDist, join(pkgRoot, 'src', 'hub', 'store', 'migrations', 'sqlite'));
   const gap = join(root, `m${++n}`);
   cpSync(migrationsDir(), gap, { recursive: true });
   writeFileSync(join(gap, file(LATEST + 2, 'skipped')), 'SELECT 1;');

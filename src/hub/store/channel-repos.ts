@@ -17,7 +17,7 @@ import { shown } from './validate.js';
 export function createModeratorRepo(ctx: RepoContext, lookups: Lookups): ModeratorRepo {
   const { db } = ctx;
   const insert = db.prepare<[number, number, number]>(
-    'INSERT OR IGNORE INTO moderators (streamer_id, user_id, added_at) VALUES (?, ?, ?)',
+    'INSERT INTO moderators (streamer_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const del = db.prepare<[number, number]>('DELETE FROM moderators WHERE streamer_id = ? AND user_id = ?');
   const list = db.prepare<[string], { name: string }>(
@@ -151,7 +151,7 @@ export function createSanctionRepo(ctx: RepoContext, lookups: Lookups): Sanction
 export function createFollowRepo(ctx: RepoContext, lookups: Lookups): FollowRepo {
   const { db } = ctx;
   const insert = db.prepare<[number, number, number]>(
-    'INSERT OR IGNORE INTO follows (user_id, streamer_id, at) VALUES (?, ?, ?)',
+    'INSERT INTO follows (user_id, streamer_id, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
   );
   const del = db.prepare<[number, string]>(
     'DELETE FROM follows WHERE user_id = ? AND streamer_id = (SELECT id FROM streamers WHERE name = ?)',

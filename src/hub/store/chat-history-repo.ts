@@ -51,7 +51,7 @@ export function createChatHistoryRepo(
        SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at
        FROM chat_messages m JOIN streamers s ON s.id = m.streamer_id
        WHERE s.name = ? ORDER BY m.seq DESC LIMIT ?
-     ) ORDER BY seq`,
+     ) AS newest ORDER BY seq`,
   );
   const delOne = db.prepare<[number, number]>('DELETE FROM chat_messages WHERE streamer_id = ? AND seq = ?');
 

@@ -24,7 +24,7 @@ export function createEmojiRepo(ctx: RepoContext): EmojiRepo {
         insert.run(name, mime, data, ctx.now());
         ctx.names.setKey('emoji', name);
       } catch (err) {
-        if (isUniqueViolation(err) || (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        if (isUniqueViolation(err)) {
           throw new HubError('DUPLICATE_NAME', 'an emoji with this name already exists', { emoji: name });
         }
         throw err;

@@ -3,8 +3,8 @@
  * emoji. A streamer's name is reserved for the streamer across every kind of name: no account or chat name
  * may look like it, except the streamer's own account.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import { nameSkeleton } from '../../common/names.js';
+import type { Db, Statement } from './db.js';
 import { HubError } from './errors.js';
 
 export interface NameHolder {
@@ -24,13 +24,19 @@ export interface NameRegistry {
 
 const TABLES = ['streamers', 'users', 'emoji'] as const;
 
-export function createNameRegistry(db: BetterSqlite3.Database): NameRegistry {
-  // Recompute every key: cheap (one pass at start-up) and keeps old rows under the current rules.
+export function createNameRegistry(db: Db): NameRegistry {
+  // Recompute every key: one pass at start-up keeps old rows under the current rules. Only keys that differ
+  // are written: on PostgreSQL each statement is a round trip.
   const recompute = db.transaction(() => {
     for (const table of TABLES) {
       const update = db.prepare<[string, string]>(`UPDATE ${table} SET name_key = ? WHERE name = ?`);
-      for (const { name } of db.prepare<[], { name: string }>(`SELECT name FROM ${table}`).all())
-        update.run(nameSkeleton(name), name);
+      const rows = db.prepare<[], { name: string; name_key: string | null }>(
+        `SELECT name, name_key FROM ${table}`,
+      );
+      for (const { name, name_key } of rows.all()) {
+        const key = nameSkeleton(name);
+        if (key !== name_key) update.run(key, name);
+      }
     }
   });
   recompute();
@@ -40,7 +46,7 @@ export function createNameRegistry(db: BetterSqlite3.Database): NameRegistry {
   const emoji = db.prepare<[string], { name: string }>('SELECT name FROM emoji WHERE name_key = ?');
   const setters = Object.fromEntries(
     TABLES.map((t) => [t, db.prepare<[string, string]>(`UPDATE ${t} SET name_key = ? WHERE name = ?`)]),
-  ) as Record<(typeof TABLES)[number], BetterSqlite3.Statement<[string, string]>>;
+  ) as Record<(typeof TABLES)[number], Statement<[string, string]>>;
 
   const holders = (name: string): NameHolder[] => {
     const key = nameSkeleton(name);

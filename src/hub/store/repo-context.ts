@@ -1,11 +1,11 @@
 /** What every repo gets from openStore: the open database, the clock, and lookups they share. */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { Logger } from '../../common/logging/index.js';
+import type { Db, Statement } from './db.js';
 import { HubError } from './errors.js';
 import type { NameRegistry } from './name-registry.js';
 
 export interface RepoContext {
-  db: BetterSqlite3.Database;
+  db: Db;
   now: () => number;
   logger: Logger;
   names: NameRegistry;
@@ -13,11 +13,11 @@ export interface RepoContext {
 
 /** Ids by exact name, for repos whose rows hang off a streamer or a user. */
 export class Lookups {
-  private readonly streamerStmt: BetterSqlite3.Statement<[string], { id: number }>;
-  private readonly userStmt: BetterSqlite3.Statement<[string], { id: number; name: string }>;
-  private readonly userByIdStmt: BetterSqlite3.Statement<[number], { id: number }>;
+  private readonly streamerStmt: Statement<[string], { id: number }>;
+  private readonly userStmt: Statement<[string], { id: number; name: string }>;
+  private readonly userByIdStmt: Statement<[number], { id: number }>;
 
-  constructor(db: BetterSqlite3.Database) {
+  constructor(db: Db) {
     this.streamerStmt = db.prepare('SELECT id FROM streamers WHERE name = ?');
     this.userStmt = db.prepare('SELECT id, name FROM users WHERE name = ?');
     this.userByIdStmt = db.prepare('SELECT id FROM users WHERE id = ?');
@@ -52,9 +52,17 @@ export class Lookups {
   }
 }
 
-/** A UNIQUE constraint failed: the repo turns it into DUPLICATE_NAME (the pre-check can race another process). */
+/** SQLite's codes for a UNIQUE or PRIMARY KEY constraint, and PostgreSQL's unique_violation (both kinds). */
+const UNIQUE_VIOLATION: ReadonlySet<unknown> = new Set([
+  'SQLITE_CONSTRAINT_UNIQUE',
+  'SQLITE_CONSTRAINT_PRIMARYKEY',
+  '23505',
+]);
+
+/**
+ * A UNIQUE or PRIMARY KEY constraint failed: the repo turns it into DUPLICATE_NAME (the pre-check can race
+ * another process).
+ */
 export function isUniqueViolation(err: unknown): boolean {
-  return (
-    typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE'
-  );
+  return typeof err === 'object' && err !== null && UNIQUE_VIOLATION.has((err as { code?: unknown }).code);
 }

@@ -10,18 +10,13 @@ import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../common/logging/index.js';
-import { createChatHistoryRepo } from './chat-history-repo.js';
-import { createFollowRepo, createModeratorRepo, createSanctionRepo } from './channel-repos.js';
-import { createEmojiRepo } from './emoji-repo.js';
-import { createNameRegistry } from './name-registry.js';
+import { buildStore, checkHistorySize, DEFAULT_HISTORY_SIZE } from './build-store.js';
 import { loadMigrations, migrate, migrationsDir as defaultMigrationsDir } from './migrations.js';
-import { Lookups, type RepoContext } from './repo-context.js';
-import { createStreamerRepo } from './streamers-repo.js';
+import { sqliteDb } from './sqlite-db.js';
 import type { Store } from './types.js';
-import { createUserRepo } from './users-repo.js';
 
+export { DEFAULT_HISTORY_SIZE };
 export const DB_FILE = 'tiercast.db';
-export const DEFAULT_HISTORY_SIZE = 200;
 
 export interface StoreOptions {
   /** Directory for tiercast.db (created with mode 0700 if missing). */
@@ -36,9 +31,7 @@ export interface StoreOptions {
 }
 
 export function openStore(opts: StoreOptions): Store {
-  const historySize = opts.historySize ?? DEFAULT_HISTORY_SIZE;
-  if (!Number.isSafeInteger(historySize) || historySize < 0)
-    throw new RangeError(`openStore: historySize must be an integer >= 0, got ${historySize}`);
+  checkHistorySize(opts.historySize ?? DEFAULT_HISTORY_SIZE);
   const logger = opts.logger;
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -49,39 +42,19 @@ export function openStore(opts: StoreOptions): Store {
   // Created 0600 before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
   closeSync(openSync(path, 'a', 0o600));
 
-  const db = new Database(path);
+  const raw = new Database(path);
+  const db = sqliteDb(raw);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('foreign_keys = ON');
     // A second process (the CLI while the hub runs) waits for the write lock instead of failing at once.
-    db.pragma('busy_timeout = 5000');
+    raw.pragma('busy_timeout = 5000');
     // Durable across process crashes; in WAL mode only an OS crash can lose the last transactions.
-    db.pragma('synchronous = NORMAL');
-    migrate(db, loadMigrations(opts.migrationsDir ?? defaultMigrationsDir()), logger, path);
+    raw.pragma('synchronous = NORMAL');
+    migrate(db, loadMigrations(opts.migrationsDir ?? defaultMigrationsDir('sqlite')), logger, path);
+    return buildStore(db, { historySize: opts.historySize, logger, now: opts.now, where: path });
   } catch (err) {
-    db.close();
+    raw.close();
     throw err;
   }
-
-  const names = createNameRegistry(db);
-  const ctx: RepoContext = { db, now: opts.now ?? Date.now, logger, names };
-  const lookups = new Lookups(db);
-  let closed = false;
-  logger.debug({ db: path, historySize }, 'hub store open');
-  return {
-    names,
-    streamers: createStreamerRepo(ctx),
-    users: createUserRepo(ctx),
-    moderators: createModeratorRepo(ctx, lookups),
-    sanctions: createSanctionRepo(ctx, lookups),
-    emoji: createEmojiRepo(ctx),
-    follows: createFollowRepo(ctx, lookups),
-    chat: createChatHistoryRepo(ctx, lookups, historySize),
-    close() {
-      if (closed) return;
-      closed = true;
-      db.close();
-      logger.debug({ db: path }, 'hub store closed');
-    },
-  };
 }

@@ -29,8 +29,8 @@ export function createUserRepo(ctx: RepoContext): UserRepo {
     `SELECT ${COLUMNS}, password_hash FROM users WHERE name = ?`,
   );
   const all = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM users ORDER BY name`);
-  const insert = db.prepare<[string, string, UserRole, number]>(
-    'INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?)',
+  const insert = db.prepare<[string, string, UserRole, number], { id: number }>(
+    'INSERT INTO users (name, password_hash, role, created_at) VALUES (?, ?, ?, ?) RETURNING id',
   );
   const del = db.prepare<[string]>('DELETE FROM users WHERE name = ?');
   const linkOwner = db.prepare<[number, string]>('UPDATE streamers SET owner_user_id = ? WHERE name = ?');
@@ -54,9 +54,9 @@ export function createUserRepo(ctx: RepoContext): UserRepo {
       try {
         const hash = hashSecret(password);
         ctx.db.transaction(() => {
-          const id = insert.run(name, hash, role, ctx.now()).lastInsertRowid;
+          const id = insert.get(name, hash, role, ctx.now())?.id;
           ctx.names.setKey('users', name);
-          if (claim !== undefined) linkOwner.run(Number(id), claim);
+          if (claim !== undefined && id !== undefined) linkOwner.run(id, claim);
         })();
       } catch (err) {
         if (isUniqueViolation(err))
