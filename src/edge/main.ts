@@ -27,7 +27,6 @@ import { advertisedHost } from '../common/discovery/node-discovery.js';
 import { EdgeSelector, candidateFromNode, type EdgeCandidate } from './edge-selection.js';
 import { addEdgeSelection } from './edge-selection-http.js';
 import { RegionMap } from './region-map.js';
-import { withHead } from '../common/http/head.js';
 import { ProxyTrust } from '../common/http/client.js';
 import { openGeoIp } from './geoip.js';
 
@@ -47,7 +46,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   const clients = new ProxyTrust({
     trustProxy: config.trustProxy,
     forwardedHeader: config.forwardedHeader,
-    secure: config.publicUrl?.startsWith('https:') ?? false,
+    secure: config.tls !== undefined || (config.publicUrl?.startsWith('https:') ?? false),
   });
   const geoip = sel.geoip ? await openGeoIp(sel.geoip.database, sel.geoip.regions) : undefined;
   if (geoip)
@@ -79,7 +78,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     expectDirectory: config.hub !== undefined,
     logger: logger.child({ module: 'access-gate' }),
   });
-  const app = withHead(createApp());
+  const app = createApp({ tls: config.tls, logger: logger.child({ module: 'tls' }), head: true });
   addMetricsRoute(app, metrics.registry, logger);
 
   // Edge selection: this edge (its URL is known once it listens), the others from discovery and the config.
@@ -201,15 +200,22 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     entry,
   });
   const listening = await listen(app, config.http.host, config.http.port);
-  selfUrl ||= `http://${advertisedHost(config.discovery, config.http.host)}:${listening.port}`;
-  await nd.register(config.http.host, listening.port, 'ws', totalViewers, config.publicUrl);
+  const scheme = config.tls ? 'https' : 'http';
+  selfUrl ||= `${scheme}://${advertisedHost(config.discovery, config.http.host)}:${listening.port}`;
+  await nd.register(
+    config.http.host,
+    listening.port,
+    config.tls ? 'wss' : 'ws',
+    totalViewers,
+    config.publicUrl,
+  );
   if (hubLink && chatBridge) hubLink.start(chatBridge);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'edge listening');
   let closing: Promise<void> | undefined;
   return {
     port: listening.port,
-    url: `http://${host}:${listening.port}`,
+    url: `${scheme}://${host}:${listening.port}`,
     relay,
     close: () =>
       (closing ??= (async () => {

@@ -36,6 +36,8 @@ import { setupDiscovery } from '../common/discovery/node-discovery.js';
 export interface IngressNode {
   readonly port: number;
   readonly rtmpPort: number;
+  /** The RTMPS port, when `rtmps` is configured. */
+  readonly rtmpsPort: number | undefined;
   /** The SRT ingest port, when `srt.enabled`. */
   readonly srtPort: number | undefined;
   readonly url: string;
@@ -169,8 +171,21 @@ export async function startIngress(
     logger: logger.child({ module: 'rtmp' }),
   });
 
+  let rtmps: RtmpServer | undefined;
   let srt: SrtServer | undefined;
   try {
+    const r = config.rtmps;
+    rtmps = r
+      ? await RtmpServer.create({
+          host: r.host,
+          port: r.port,
+          tls: { cert: r.cert, key: r.key, passphrase: r.passphrase },
+          maxMessageBytes: config.rtmpMaxMessageBytes,
+          pending: config.rtmpPending,
+          onPublish,
+          logger: logger.child({ module: 'rtmps' }),
+        })
+      : undefined;
     srt = config.srt.enabled
       ? await SrtServer.create({
           ...config.srt,
@@ -182,6 +197,7 @@ export async function startIngress(
       : undefined;
   } catch (err) {
     await rtmp.close();
+    await rtmps?.close();
     throw err;
   }
 
@@ -222,6 +238,7 @@ export async function startIngress(
     listening = await listen(app, config.http.host, config.http.port);
   } catch (err) {
     await rtmp.close();
+    await rtmps?.close();
     await srt?.close();
     throw err;
   }
@@ -230,6 +247,7 @@ export async function startIngress(
   logger.info(
     {
       rtmpPort: rtmp.port,
+      rtmpsPort: rtmps?.port,
       srtPort: srt?.port,
       port: listening.port,
       streamers: config.streamers.map((s) => s.name),
@@ -252,6 +270,7 @@ export async function startIngress(
   return {
     port: l.port,
     rtmpPort: rtmp.port,
+    rtmpsPort: rtmps?.port,
     srtPort: srt?.port,
     url: `ws://${host}:${l.port}`,
     relay,
@@ -270,6 +289,7 @@ export async function startIngress(
     close: () =>
       (closing ??= (async () => {
         await rtmp.close();
+        await rtmps?.close();
         await srt?.close();
         browserIngest.close();
         whip.close();

@@ -13,6 +13,8 @@ export function launchChromium(
 ): Promise<Browser> {
   return chromium.launch({
     executablePath: opts.executablePath ?? CHROMIUM_PATH,
+    // SIGHUP is the nodes' certificate reload (direct-tls.test.ts sends it to the test process).
+    handleSIGHUP: false,
     args: [
       '--headless',
       '--no-sandbox',

@@ -56,6 +56,8 @@ export async function startNetwork(
     logger?: typeof logger;
     /** More edge configuration (e.g. `{ p2p: { enabled: true } }`). */
     edge?: Record<string, unknown>;
+    /** More ingress configuration (e.g. `{ rtmps: {…} }`). */
+    ingress?: Record<string, unknown>;
   } = {},
 ): Promise<TestNetwork> {
   const log = opts.logger ?? logger;
@@ -80,6 +82,7 @@ export async function startNetwork(
       cache: { segments: opts.segments ?? 8 },
       thumbnailIntervalMs: 1000,
       ...hubLink,
+      ...opts.ingress,
     }),
     log,
   );

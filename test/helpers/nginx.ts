@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './hub-process.js';
 import { waitFor } from './network.js';
+import { selfSignedCert } from './tls.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const NGINX_SAMPLE = join(ROOT, 'deploy', 'nginx', 'tiercast.conf');
@@ -33,37 +34,6 @@ export interface RunningProxy {
   httpsUrl: string;
   httpUrl: string;
   close(): Promise<void>;
-}
-
-/** A self-signed certificate for an IP address (subjectAltName), valid for a day. */
-export function selfSignedCert(dir: string, ip: string): { cert: string; key: string } {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  const r = spawnSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=tiercast-test',
-      '-addext',
-      `subjectAltName=IP:${ip}`,
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`openssl failed: ${r.stderr}`);
-  return { cert, key };
 }
 
 export async function startNginxProxy(o: ProxyOptions): Promise<RunningProxy> {

@@ -40,6 +40,13 @@ export const upstreamSchema = z.strictObject({
     .default(16 * 1024 * 1024),
 });
 
+/** PEM files for a node that serves TLS itself. */
+export const tlsSchema = z.strictObject({
+  cert: z.string().min(1),
+  key: z.string().min(1),
+  passphrase: z.string().min(1).optional(),
+});
+
 export const clusterServerSchema = z.strictObject({
   maxFrameBytes: z
     .number()
@@ -199,6 +206,14 @@ export const ingressSchema = z
         timeoutMs: z.number().int().min(1000).default(10_000),
       })
       .default({ maxConnections: 64, maxPerAddress: 8, timeoutMs: 10_000 }),
+    /** RTMPS (RTMP inside TLS, OBS's `rtmps://`), beside plain RTMP; the certificate reloads on SIGHUP. */
+    rtmps: z
+      .strictObject({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: z.number().int().min(0).max(65535).default(1936),
+        ...tlsSchema.shape,
+      })
+      .optional(),
     http: listenSchema.default({ host: '0.0.0.0', port: 8090 }),
     streamers: z.array(streamerSchema).default([]),
     transcode: transcodeSchema.default(() => transcodeSchema.parse({})),
@@ -355,6 +370,8 @@ export const edgeSchema = z.strictObject({
   /** Where brotli/gzip copies of the page assets are kept (shared by the machine's edges); unset: the system's
    * temp dir. A read-only directory only means the copies are made again at each start. */
   staticCacheDir: z.string().min(1).optional(),
+  /** HTTPS and WSS on `http.port` from these PEM files (reloaded on SIGHUP); unset: plain HTTP (a proxy in front). */
+  tls: tlsSchema.optional(),
 });
 
 export type IngressConfig = z.infer<typeof ingressSchema>;

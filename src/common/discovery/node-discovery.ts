@@ -24,7 +24,7 @@ export interface NodeDiscovery {
   register(
     listenHost: string,
     port: number,
-    scheme: 'ws' | 'http',
+    scheme: 'ws' | 'wss' | 'http',
     load?: () => number,
     publicUrl?: string,
   ): Promise<void>;

@@ -71,6 +71,8 @@ export const NODE_ERROR_CODES = [
   'LOG_LINES_SUPPRESSED',
   'METRICS_FAILED',
   'UWS_NATIVE_UNAVAILABLE',
+  'TLS_RELOAD_FAILED',
+  'TLS_HANDSHAKE_FAILED',
 ] as const;
 
 /** Codes of the hub's store and of the JSON APIs (`{"error":{"code","message"}}`). */

@@ -7,6 +7,9 @@ import type { Registry } from 'prom-client';
 import type { ErrorCode } from '../errors/index.js';
 import type { Logger } from '../logging/index.js';
 import { nativeUws } from './uws-runtime.js';
+import { createLogger } from '../logging/index.js';
+import { withHead } from './head.js';
+import { TlsApp, type TlsFiles } from './tls-app.js';
 
 export type App = uWS.TemplatedApp;
 export type HttpResponse = uWS.HttpResponse;
@@ -18,12 +21,28 @@ export interface Listening {
   close(): void;
 }
 
-/** Throws UWS_NATIVE_UNAVAILABLE when no native uWebSockets.js build loads (./uws-runtime.ts). */
-export function createApp(): App {
-  return nativeUws().App();
+/** Apps that serve TLS themselves, by the app their node registers routes on. */
+const tlsApps = new WeakMap<App, TlsApp>();
+
+/**
+ * Throws UWS_NATIVE_UNAVAILABLE when no native uWebSockets.js build loads (./uws-runtime.ts). With `tls`,
+ * HTTPS/WSS with certificates reloaded on SIGHUP (./tls-app.ts); `head` answers HEAD wherever GET exists.
+ */
+export function createApp(opts: { tls?: TlsFiles; logger?: Logger; head?: boolean } = {}): App {
+  let app: App;
+  if (opts.tls) {
+    const t = new TlsApp(nativeUws(), opts.tls, opts.logger ?? createLogger('tls'));
+    app = opts.head ? withHead(t.app) : t.app;
+    tlsApps.set(app, t);
+  } else {
+    app = opts.head ? withHead(nativeUws().App()) : nativeUws().App();
+  }
+  return app;
 }
 
 export function listen(app: App, host: string, port: number): Promise<Listening> {
+  const t = tlsApps.get(app);
+  if (t) return t.listen(host, port);
   return new Promise((resolve, reject) => {
     app.listen(host, port, (token) => {
       if (!token) {

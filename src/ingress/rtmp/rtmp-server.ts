@@ -16,6 +16,8 @@
  * PublishSink with reason "server closing") and resolves when the listening socket is closed.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { checkTlsFiles, readTlsFiles, reloadOnSignal, type TlsFiles } from '../../common/http/tls-app.js';
 import type { Logger } from '../../common/logging/index.js';
 import { createLogger } from '../../common/logging/index.js';
 import { errorMessage } from '../../common/errors/index.js';
@@ -31,6 +33,8 @@ export interface RtmpServerOptions {
   host: string;
   port: number;
   maxMessageBytes?: number;
+  /** RTMPS: TLS from these PEM files (reloaded on SIGHUP), the same RTMP inside. */
+  tls?: TlsFiles;
   /**
    * called on `publish`; resolve a sink to accept, or throw a TiercastError (code BAD_STREAM_KEY or
    * STREAM_ALREADY_LIVE) to refuse. `control.fail()` ends an accepted publish later, with a reason.
@@ -70,6 +74,7 @@ export class RtmpServer {
   private readonly pending = new Set<RtmpSession>();
   private readonly pendingByAddress = new Map<string, number>();
   private readonly warnings: LogRateLimiter;
+  private stopReloading: (() => void) | undefined;
 
   private constructor(private readonly opts: RtmpServerOptions) {
     this.log = opts.logger ?? createLogger('rtmp-server');
@@ -80,7 +85,39 @@ export class RtmpServer {
       windowMs: 10_000,
       what: 'RTMP warnings',
     });
-    this.server = net.createServer((socket) => this.onConnection(socket));
+    const onSocket = (socket: net.Socket) => this.onConnection(socket);
+    if (opts.tls) {
+      checkTlsFiles(opts.tls, 'rtmps');
+      const files = opts.tls;
+      // A TLS handshake that never completes is bounded like an RTMP one.
+      const server = tls.createServer(
+        { ...readTlsFiles(files), handshakeTimeout: opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS },
+        onSocket,
+      );
+      server.on('tlsClientError', (err, socket) => {
+        if (this.warnings.allow(`RTMPS_HANDSHAKE ${socket.remoteAddress ?? ''}`))
+          this.log.info({ code: 'TLS_HANDSHAKE_FAILED', err: err.message }, 'RTMPS handshake failed');
+      });
+      this.stopReloading = reloadOnSignal({
+        reload: () => {
+          try {
+            checkTlsFiles(files, 'rtmps');
+            server.setSecureContext(readTlsFiles(files));
+            this.log.info({ cert: files.cert }, 'RTMPS certificate reloaded');
+            return Promise.resolve(true);
+          } catch (err) {
+            this.log.error(
+              { code: 'TLS_RELOAD_FAILED', err: errorMessage(err) },
+              'RTMPS certificate not reloaded: keeping the one in use',
+            );
+            return Promise.resolve(false);
+          }
+        },
+      });
+      this.server = server;
+    } else {
+      this.server = net.createServer(onSocket);
+    }
   }
 
   /** Starts listening; resolves once bound (port 0 picks a free port, see `port`). */
@@ -134,6 +171,7 @@ export class RtmpServer {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       // The callback's error only says the server was not listening, which is fine when closing.
+      this.stopReloading?.();
       this.server.close(() => resolve());
       for (const session of [...this.sessions]) session.close('server closing');
     }).then(() => {
