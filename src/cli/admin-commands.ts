@@ -5,16 +5,25 @@
  */
 import type { Command } from 'commander';
 import { pino } from 'pino';
-import { loadRoleConfig } from '../common/config/index.js';
+import {
+  loadAllConfig,
+  loadRoleConfig,
+  readConfigFile,
+  type StreamerConfig,
+} from '../common/config/index.js';
 import {
   emojiAdd,
+  emojiJson,
   emojiList,
   emojiRemove,
   formatEmojiTable,
   formatStreamerTable,
   formatUserTable,
   streamerAdd,
+  streamerEntries,
   streamerList,
+  streamersJson,
+  usersJson,
   streamerRemove,
   parseTranscode,
   streamerSet,
@@ -32,14 +41,31 @@ interface StoreOpts {
   config?: string;
 }
 
+/** Reading a config needs no real secret: a placeholder lets a file without one load. */
+const configEnv = () => ({
+  ...process.env,
+  TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16),
+});
+
+/** A `node-role all` config (sections ingress, intermediate, edge) rather than one role's. */
+function isAllConfig(file: string): boolean {
+  const data = readConfigFile(file);
+  return ['ingress', 'intermediate', 'edge'].some((k) => typeof data[k] === 'object' && data[k] !== null);
+}
+
 function dataDirOf(o: StoreOpts): string {
   if (o.dataDir) return o.dataDir;
-  if (o.config)
-    return loadRoleConfig('hub', {
-      configFile: o.config,
-      env: { ...process.env, TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16) },
-    }).dataDir;
+  if (o.config && isAllConfig(o.config)) return loadAllConfig({ configFile: o.config }).hub.dataDir;
+  if (o.config) return loadRoleConfig('hub', { configFile: o.config, env: configEnv() }).dataDir;
   return process.env.TIERCAST_DATA_DIR ?? process.env.TIERCAST_HUB__DATA_DIR ?? './data';
+}
+
+/** The `streamers:` of an ingress config, or of the ingress section of a `node-role all` config. */
+function configStreamers(o: StoreOpts & { ingressConfig?: string }): StreamerConfig[] {
+  const file = o.ingressConfig ?? (o.config && isAllConfig(o.config) ? o.config : undefined);
+  if (!file) return [];
+  if (isAllConfig(file)) return loadAllConfig({ configFile: file }).ingress.streamers;
+  return loadRoleConfig('ingress', { configFile: file, env: configEnv() }).streamers;
 }
 
 async function withStore<T>(o: StoreOpts, fn: (store: Store) => T | Promise<T>): Promise<T> {
@@ -55,10 +81,17 @@ function out(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
+/** `--json`: one JSON array, the table's fields per row. */
+function outJson(rows: object[]): void {
+  out(JSON.stringify(rows, null, 2));
+}
+
+const JSON_HELP = 'print a JSON array (the same fields as the table) instead of the table';
+
 function storeOptions(cmd: Command): Command {
   return cmd
     .option('--data-dir <dir>', 'the hub data directory (default ./data or TIERCAST_HUB__DATA_DIR)')
-    .option('-c, --config <file>', 'hub config file (for its dataDir)');
+    .option('-c, --config <file>', 'hub config file, or a node-role all config (for the hub dataDir)');
 }
 
 /** Registers the admin commands; `run` wraps each action with the CLI's error handling. */
@@ -155,9 +188,27 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
         }),
       ),
     );
-  storeOptions(streamer.command('list').description('list streamers (never shows keys)')).action(
-    (o: StoreOpts) => run(() => withStore(o, (store) => out(formatStreamerTable(streamerList(store))))),
-  );
+  storeOptions(
+    streamer
+      .command('list')
+      .description(
+        'list streamers of the hub and of an ingress config (never shows keys); SOURCE says which defines each',
+      ),
+  )
+    .option(
+      '--ingress-config <file>',
+      "also list this ingress config's streamers (with -c ALL.yaml: that file's ingress section)",
+    )
+    .option('--json', JSON_HELP)
+    .action((o: StoreOpts & { ingressConfig?: string; json?: boolean }) =>
+      run(() =>
+        withStore(o, (store) => {
+          const rows = streamerEntries(streamerList(store), configStreamers(o));
+          if (o.json) outJson(streamersJson(rows));
+          else out(formatStreamerTable(rows));
+        }),
+      ),
+    );
 
   const emoji = program.command('emoji').description('manage custom chat emoji (:name:)');
   storeOptions(emoji.command('add').description('add a PNG, GIF or WebP image (at most 64 KiB) as :name:'))
@@ -181,9 +232,15 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
         }),
       ),
     );
-  storeOptions(emoji.command('list')).action((o: StoreOpts) =>
-    run(() => withStore(o, (store) => out(formatEmojiTable(emojiList(store))))),
-  );
+  storeOptions(emoji.command('list'))
+    .option('--json', JSON_HELP)
+    .action((o: StoreOpts & { json?: boolean }) =>
+      run(() =>
+        withStore(o, (store) =>
+          o.json ? outJson(emojiJson(emojiList(store))) : out(formatEmojiTable(emojiList(store))),
+        ),
+      ),
+    );
 
   const user = program.command('user').description('manage viewer accounts and site admins');
   storeOptions(user.command('add'))
@@ -208,9 +265,15 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
         }),
       ),
     );
-  storeOptions(user.command('list')).action((o: StoreOpts) =>
-    run(() => withStore(o, (store) => out(formatUserTable(userList(store))))),
-  );
+  storeOptions(user.command('list'))
+    .option('--json', JSON_HELP)
+    .action((o: StoreOpts & { json?: boolean }) =>
+      run(() =>
+        withStore(o, (store) =>
+          o.json ? outJson(usersJson(userList(store))) : out(formatUserTable(userList(store))),
+        ),
+      ),
+    );
   storeOptions(user.command('set-role'))
     .requiredOption('--name <name>')
     .requiredOption('--role <role>', 'user or admin')

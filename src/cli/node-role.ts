@@ -2,6 +2,7 @@
  * `node-role`: parses arguments and calls the node's start function. Nothing else lives here.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { loadAllConfig, loadRoleConfig, type AllConfig, type PlainObject } from '../common/config/index.js';
 import { TiercastError, errorMessage } from '../common/errors/index.js';
@@ -25,6 +26,9 @@ function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
 }
 
+/** One exit status for every failure: scripts and service managers need only tell 0 from 2. */
+const EXIT_FAILURE = 2;
+
 function fail(err: unknown): never {
   const own = (err as { code?: unknown })?.code;
   const code =
@@ -34,7 +38,7 @@ function fail(err: unknown): never {
         ? own
         : 'FAILED';
   process.stderr.write(`node-role: ${code}: ${errorMessage(err)}\n`);
-  process.exit(2);
+  process.exit(EXIT_FAILURE);
 }
 
 interface Closable {
@@ -64,11 +68,31 @@ function printBanner(lines: string[]): void {
 /** Pretty log lines for a person at a terminal, JSON for everything else (a file, journald, a collector). */
 const LOG_FORMAT = process.stdout.isTTY ? 'pretty' : 'json';
 
+/** package.json is two levels up from both src/cli/node-role.ts and dist/cli/node-role.js. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: string;
+  };
+  return pkg.version ?? 'unknown';
+}
+
 const program = new Command();
 program
   .name('node-role')
   .description('tiercast: start a node of a live-streaming network')
-  .showHelpAfterError();
+  .version(packageVersion(), '-V, --version', 'print the tiercast version')
+  .showHelpAfterError()
+  // Subcommands inherit this: a usage error (unknown command or option, missing argument or option value)
+  // exits 2 like a configuration error, not commander's 1. Help and --version still exit 0.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_FAILURE))
+  .addHelpText(
+    'after',
+    `
+Exit status: 0 on success (and after SIGINT/SIGTERM); 2 on any failure: a usage error (unknown command or
+option, missing argument), an invalid configuration, a node that cannot start, or an admin command that
+fails (stderr says "node-role: CODE: message"; codes in docs/errors.md).
+Logs go to stdout (JSON lines; readable lines on a terminal); the start-up banner goes to stderr.`,
+  );
 
 // A node without the native uWebSockets.js binary would run on the package's slow JavaScript fallback:
 // stop before reading config or opening anything (the admin commands serve no HTTP and run anywhere).

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import type { StreamerConfig } from '../common/config/index.js';
 import { HubError } from './store/errors.js';
 import type {
   EmojiRecord,
@@ -193,21 +194,98 @@ export function formatTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** Never shows keys or password hashes: the records do not carry them. */
-export function formatStreamerTable(list: StreamerRecord[]): string {
+/** Where a streamer is defined: the ingress config's `streamers:` list, or the hub's store. */
+export type StreamerSource = 'config' | 'hub';
+
+/** One row of `streamer list`: what the table shows, from either source (never a key or a hash). */
+export interface StreamerListEntry {
+  name: string;
+  title: string;
+  category: string;
+  /** A viewing password is set (only the hub has them). */
+  password: boolean;
+  transcode: StreamerTranscode | 'default';
+  createdAt: number | null;
+  lastLiveAt: number | null;
+  source: StreamerSource;
+}
+
+/**
+ * The hub's streamers and those of an ingress config, by name; for a name in both, the config's row comes
+ * first: the ingress tries its config's keys before asking the hub (ChainedAuthorizer).
+ */
+export function streamerEntries(
+  hub: StreamerRecord[],
+  config: readonly StreamerConfig[] = [],
+): StreamerListEntry[] {
+  const rows: StreamerListEntry[] = [
+    ...config.map((s) => ({
+      name: s.name,
+      title: s.title ?? '',
+      category: s.category ?? '',
+      password: false,
+      transcode: s.transcode ?? ('default' as const),
+      createdAt: null,
+      lastLiveAt: null,
+      source: 'config' as const,
+    })),
+    ...hub.map((s) => ({
+      name: s.name,
+      title: s.title,
+      category: s.category,
+      password: s.hasPassword,
+      transcode: s.transcode ?? ('default' as const),
+      createdAt: s.createdAt,
+      lastLiveAt: s.lastLiveAt,
+      source: 'hub' as const,
+    })),
+  ];
+  // Stable: for one name, config before hub.
+  return rows.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Never shows keys or password hashes: the entries do not carry them. */
+export function formatStreamerTable(list: StreamerListEntry[]): string {
   if (list.length === 0) return 'no streamers';
   return formatTable(
-    ['NAME', 'TITLE', 'CATEGORY', 'PASSWORD', 'TRANSCODE', 'CREATED', 'LAST LIVE'],
+    ['NAME', 'TITLE', 'CATEGORY', 'PASSWORD', 'TRANSCODE', 'CREATED', 'LAST LIVE', 'SOURCE'],
     list.map((s) => [
       cell(s.name, 64),
       cell(s.title || '-'),
       cell(s.category || '-', 24),
-      s.hasPassword ? 'yes' : 'no',
-      s.transcode ?? 'default',
+      s.password ? 'yes' : 'no',
+      s.transcode,
       date(s.createdAt),
       date(s.lastLiveAt),
+      s.source,
     ]),
   );
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** `streamer list --json`: the table's columns as fields (dates ISO 8601 or null), built field by field. */
+export function streamersJson(list: StreamerListEntry[]): object[] {
+  return list.map((s) => ({
+    name: s.name,
+    title: s.title,
+    category: s.category,
+    password: s.password,
+    transcode: s.transcode,
+    created: iso(s.createdAt),
+    lastLive: iso(s.lastLiveAt),
+    source: s.source,
+  }));
+}
+
+/** `user list --json`: id, name, role, created; never the password hash (the record has none). */
+export function usersJson(list: UserRecord[]): object[] {
+  return list.map((u) => ({ id: u.id, name: u.name, role: u.role, created: iso(u.createdAt) }));
+}
+
+/** `emoji list --json`: name, type, bytes (not the image). */
+export function emojiJson(list: EmojiInfo[]): object[] {
+  return list.map((e) => ({ name: e.name, type: e.mime, bytes: e.bytes }));
 }
 
 export function formatUserTable(list: UserRecord[]): string {

@@ -6,17 +6,21 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import {
   emojiAdd,
+  emojiJson,
   emojiList,
   emojiRemove,
   formatEmojiTable,
   formatStreamerTable,
   formatUserTable,
   streamerAdd,
+  streamerEntries,
   streamerList,
+  streamersJson,
   streamerRemove,
   streamerSet,
   userAdd,
   userList,
+  usersJson,
   userRemove,
   userSetPassword,
   userSetRole,
@@ -134,17 +138,71 @@ test('formatStreamerTable shows the profile, never keys or hashes, and defuses t
     );
     // The store refuses control characters; the table does not rely on it.
     const table = formatStreamerTable(
-      streamerList(s).map((x) => (x.name === 'bob' ? { ...x, title: 'evil \u001b[31m red' } : x)),
+      streamerEntries(
+        streamerList(s).map((x) => (x.name === 'bob' ? { ...x, title: 'evil \u001b[31m red' } : x)),
+      ),
     );
     const lines = table.split('\n');
-    assert.match(lines[0] ?? '', /^NAME\s+TITLE\s+CATEGORY\s+PASSWORD\s+TRANSCODE\s+CREATED\s+LAST LIVE$/);
-    assert.match(lines[1] ?? '', /^alice\s+Speedruns\s+games\s+yes\s+default\s+2026-01-02 03:04\s+-$/);
+    assert.match(
+      lines[0] ?? '',
+      /^NAME\s+TITLE\s+CATEGORY\s+PASSWORD\s+TRANSCODE\s+CREATED\s+LAST LIVE\s+SOURCE$/,
+    );
+    assert.match(lines[1] ?? '', /^alice\s+Speedruns\s+games\s+yes\s+default\s+2026-01-02 03:04\s+-\s+hub$/);
     assert.match(
       lines[2] ?? '',
-      /^bob\s+evil \?\[31m red\s+-\s+no\s+default\s+2026-01-02 03:04\s+2026-05-06 07:08$/,
+      /^bob\s+evil \?\[31m red\s+-\s+no\s+default\s+2026-01-02 03:04\s+2026-05-06 07:08\s+hub$/,
     );
     assert.ok(!table.includes(key) && !table.includes('scrypt') && !table.includes('view-password'));
     assert.equal(formatStreamerTable([]), 'no streamers');
+  });
+});
+
+test('streamer list: config streamers beside the hub’s, config first for a shared name; --json has the same fields', async () => {
+  await withStore((s) => {
+    const hubKey = 'hub-key-must-not-show-0123';
+    streamerAdd(s, { name: 'alice', key: hubKey, title: 'Hub title', password: 'view-password' });
+    const config = [
+      { name: 'alice', key: 'config-key-must-not-show', title: 'Config title', transcode: 'off' as const },
+      { name: 'zed', key: 'zed-config-key-0123456' },
+    ];
+    const rows = streamerEntries(streamerList(s), config);
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.source, r.title]),
+      [
+        ['alice', 'config', 'Config title'],
+        ['alice', 'hub', 'Hub title'],
+        ['zed', 'config', ''],
+      ],
+    );
+    const lines = formatStreamerTable(rows).split('\n');
+    assert.match(lines[1] ?? '', /^alice\s+Config title\s+-\s+no\s+off\s+-\s+-\s+config$/);
+    assert.match(lines[2] ?? '', /^alice\s+Hub title\s+-\s+yes\s+default\s+2026-01-02 03:04\s+-\s+hub$/);
+    const json = streamersJson(rows);
+    assert.deepEqual(json[1], {
+      name: 'alice',
+      title: 'Hub title',
+      category: '',
+      password: true,
+      transcode: 'default',
+      created: '2026-01-02T03:04:00.000Z',
+      lastLive: null,
+      source: 'hub',
+    });
+    assert.deepEqual(Object.keys(json[0]!), Object.keys(json[1]));
+    const text = JSON.stringify(json);
+    for (const secret of [hubKey, 'config-key-must-not-show', 'zed-config-key', 'view-password', 'scrypt'])
+      assert.ok(!text.includes(secret), `never ${secret}`);
+  });
+});
+
+test('user and emoji lists as JSON: the table’s fields, never a password hash or the image', async () => {
+  await withStore(async (s) => {
+    userAdd(s, 'carol', 'carol-password', 'admin');
+    const users = usersJson(userList(s));
+    assert.deepEqual(users, [{ id: 1, name: 'carol', role: 'admin', created: '2026-01-02T03:04:00.000Z' }]);
+    assert.ok(!JSON.stringify(users).includes('scrypt') && !JSON.stringify(users).includes('carol-password'));
+    await emojiAdd(s, 'pog', file('pog2.png', PNG));
+    assert.deepEqual(emojiJson(emojiList(s)), [{ name: 'pog', type: 'image/png', bytes: 48 }]);
   });
 });
 
