@@ -201,7 +201,7 @@ export async function startIngress(
     throw err;
   }
 
-  const app = createApp();
+  const app = createApp({ tls: config.tls, logger: logger.child({ module: 'tls' }) });
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
   const clients = new ProxyTrust({ trustProxy: config.trustProxy, forwardedHeader: config.forwardedHeader });
@@ -242,7 +242,7 @@ export async function startIngress(
     await srt?.close();
     throw err;
   }
-  await nd.register(config.http.host, listening.port, 'ws', () => live.size);
+  await nd.register(config.http.host, listening.port, config.tls ? 'wss' : 'ws', () => live.size);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info(
     {
@@ -272,7 +272,7 @@ export async function startIngress(
     rtmpPort: rtmp.port,
     rtmpsPort: rtmps?.port,
     srtPort: srt?.port,
-    url: `ws://${host}:${l.port}`,
+    url: `${config.tls ? 'wss' : 'ws'}://${host}:${l.port}`,
     relay,
     metrics,
     live,

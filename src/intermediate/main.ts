@@ -34,7 +34,7 @@ export async function startIntermediate(
     logger,
     metrics,
   });
-  const app = createApp();
+  const app = createApp({ tls: config.tls, logger: logger.child({ module: 'tls' }) });
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
   const cluster = new ClusterServer(app, {
@@ -47,13 +47,13 @@ export async function startIntermediate(
     metrics,
   });
   const listening = await listen(app, config.http.host, config.http.port);
-  await nd.register(config.http.host, listening.port, 'ws', () => cluster.childCount);
+  await nd.register(config.http.host, listening.port, config.tls ? 'wss' : 'ws', () => cluster.childCount);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info({ port: listening.port, parents: config.upstream.parents }, 'intermediate listening');
   let closing: Promise<void> | undefined;
   return {
     port: listening.port,
-    url: `ws://${host}:${listening.port}`,
+    url: `${config.tls ? 'wss' : 'ws'}://${host}:${listening.port}`,
     relay,
     close: () =>
       (closing ??= (async () => {

@@ -1,13 +1,14 @@
 /**
- * TLS without a proxy: the edge serves HTTPS and WSS itself (uWebSockets.js SSLApp) and the ingress takes
- * RTMPS, from self-signed certificates. ffmpeg publishes over rtmps://, Chromium plays over wss:// from
- * https:// pages. SIGHUP after the files were replaced: new connections (HTTPS and RTMPS) get the new
- * certificate while the page already playing keeps playing; a broken pair is refused and the one in use
- * stays.
+ * TLS without a proxy, from self-signed certificates: every node serves TLS itself (the edge HTTPS and WSS,
+ * the ingress and the intermediate WSS for the tree and the browser's ingest, the ingress RTMPS), and the
+ * tree trusts its own certificates through `upstream.ca`. ffmpeg publishes over rtmps://, Chromium plays
+ * over wss:// from https:// pages and goes live from /broadcast over wss://. SIGHUP after the files were
+ * replaced: new connections (HTTPS and RTMPS) get the new certificate while the page already playing keeps
+ * playing; a broken pair is refused and the one in use stays.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -21,6 +22,9 @@ const first = selfSignedCert(dir, '127.0.0.1', 'first');
 const second = selfSignedCert(dir, '127.0.0.1', 'second');
 /** The files the nodes are configured with; the test swaps their contents. */
 const files = { cert: join(dir, 'served.cert.pem'), key: join(dir, 'served.key.pem') };
+/** The tree's private CA: both self-signed certificates, so it trusts the nodes before and after the swap. */
+const ca = join(dir, 'tree-ca.pem');
+writeFileSync(ca, readFileSync(first.cert, 'utf8') + readFileSync(second.cert, 'utf8'));
 const use = (pair: { cert: string; key: string }) => {
   copyFileSync(pair.cert, files.cert);
   copyFileSync(pair.key, files.key);
@@ -36,9 +40,12 @@ before(async () => {
   net = await startNetwork({
     intermediates: 1,
     edge: { tls: files },
-    ingress: { rtmps: { host: '127.0.0.1', port: 0, ...files } },
+    ingress: { tls: files, rtmps: { host: '127.0.0.1', port: 0, ...files } },
+    intermediate: { tls: files },
+    upstreamCa: ca,
   });
   assert.match(net.edgeUrl, /^https:\/\//);
+  assert.match(net.ingress.url, /^wss:\/\//);
   pub = publish(`rtmps://127.0.0.1:${net.ingress.rtmpsPort}/live`, KEY, 300);
   await waitFor(
     'the stream, published over RTMPS, listed by the HTTPS edge',
@@ -49,7 +56,7 @@ before(async () => {
     30_000,
     250,
   );
-  browser = await launchChromium();
+  browser = await launchChromium({ fakeMedia: true });
   context = await browser.newContext({ ignoreHTTPSErrors: true });
 });
 
@@ -102,10 +109,33 @@ test('the edge serves HTTPS and WSS itself; a certificate swapped under it is pi
 
   // A key that is not the certificate's: refused, and the certificate in use stays.
   copyFileSync(first.key, files.key);
-  assert.deepEqual(await reloadAllTls(), [false, false]);
+  // Four servers: the edge, the intermediate and the ingress apps, and RTMPS.
+  assert.deepEqual(await reloadAllTls(), [false, false, false, false]);
   assert.equal(await servedCertName('127.0.0.1', edgePort), 'second');
   assert.equal(await servedCertName('127.0.0.1', rtmpsPort), 'second');
   writeFileSync(files.cert, 'not a certificate');
-  assert.deepEqual(await reloadAllTls(), [false, false]);
+  assert.deepEqual(await reloadAllTls(), [false, false, false, false]);
   assert.equal((await httpsGet(`${net.edgeUrl}/healthz`)).status, 200, 'still serving');
+});
+
+test('a streamer on the HTTPS edge goes live from /broadcast over wss:// to the TLS ingress', async () => {
+  await stop(pub);
+  await waitFor('the RTMPS publish to end', () => !net.ingress.live.has('cam'), 15_000);
+  const page = await context.newPage();
+  await page.goto(`${net.edgeUrl}/broadcast`);
+  await page.fill('#stream-key', KEY);
+  await page.click('#start');
+  await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
+  const viewer = await context.newPage();
+  await viewer.goto(`${net.edgeUrl}/watch/cam?transport=ws`);
+  await waitFor(
+    'the viewer plays the browser’s stream',
+    async () => (await videoTime(viewer)) > 1,
+    30_000,
+    200,
+  );
+  await advances(viewer, 'the browser-published stream');
+  await page.click('#start'); // Stop
+  await viewer.close();
+  await page.close();
 });

@@ -58,6 +58,10 @@ export async function startNetwork(
     edge?: Record<string, unknown>;
     /** More ingress configuration (e.g. `{ rtmps: {…} }`). */
     ingress?: Record<string, unknown>;
+    /** More configuration for every intermediate (e.g. `{ tls: {…} }`). */
+    intermediate?: Record<string, unknown>;
+    /** `upstream.ca` of the intermediates and the edge (a tree over wss:// with a private CA). */
+    upstreamCa?: string;
   } = {},
 ): Promise<TestNetwork> {
   const log = opts.logger ?? logger;
@@ -94,7 +98,12 @@ export async function startNetwork(
         nodeId: `inter-${i}`,
         clusterSecret: SECRET,
         http: { host: '127.0.0.1', port: 0 },
-        upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
+        upstream: {
+          parents: [parent],
+          idleUnsubscribeMs: 2000,
+          ...(opts.upstreamCa ? { ca: opts.upstreamCa } : {}),
+        },
+        ...opts.intermediate,
       }),
       log,
     );
@@ -106,7 +115,11 @@ export async function startNetwork(
       nodeId: 'edge-t',
       clusterSecret: SECRET,
       http: { host: '127.0.0.1', port: 0 },
-      upstream: { parents: [parent], idleUnsubscribeMs: 2000 },
+      upstream: {
+        parents: [parent],
+        idleUnsubscribeMs: 2000,
+        ...(opts.upstreamCa ? { ca: opts.upstreamCa } : {}),
+      },
       broadcast: { ingestUrl: `${ingress.url}/publish/ws` },
       ...hubLink,
       ...opts.edge,

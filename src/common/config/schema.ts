@@ -23,6 +23,9 @@ export const cacheSchema = z.strictObject({
 export const upstreamSchema = z.strictObject({
   /** Parents tried in order; the first reachable one is used, the next on failure. */
   parents: z.array(z.url({ protocol: /^wss?$/ })).default([]),
+  /** A PEM file of certificates (a private CA, or a parent's self-signed certificate) that `wss://` parents
+   * may chain to, beside the system's trusted roots. */
+  ca: z.string().min(1).optional(),
   heartbeatIntervalMs: z.number().int().min(50).default(250),
   /** A parent silent for this long is declared dead and the next one is tried. */
   heartbeatTimeoutMs: z.number().int().min(100).default(1000),
@@ -215,6 +218,8 @@ export const ingressSchema = z
       })
       .optional(),
     http: listenSchema.default({ host: '0.0.0.0', port: 8090 }),
+    /** HTTPS and WSS on `http.port` (WHIP, /publish/ws, /cluster: children then use wss://); reloaded on SIGHUP. */
+    tls: tlsSchema.optional(),
     streamers: z.array(streamerSchema).default([]),
     transcode: transcodeSchema.default(() => transcodeSchema.parse({})),
     cache: cacheSchema.default({ segments: 8 }),
@@ -269,6 +274,8 @@ export const ingressSchema = z
 export const intermediateSchema = z.strictObject({
   ...base,
   http: listenSchema.default({ host: '0.0.0.0', port: 8091 }),
+  /** WSS on `http.port` for the children's /cluster sockets; reloaded on SIGHUP. */
+  tls: tlsSchema.optional(),
   upstream: upstreamSchema.default(() => upstreamSchema.parse({})),
   cache: cacheSchema.default({ segments: 8 }),
   cluster: clusterServerSchema.default(() => clusterServerSchema.parse({})),

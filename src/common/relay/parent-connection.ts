@@ -32,6 +32,8 @@ export interface ParentConnectionOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   maxFrameBytes: number;
+  /** Trusted roots for a wss:// parent (the system's plus `upstream.ca`); unset: the system's. */
+  ca?: readonly (string | Buffer)[];
   handler: UpstreamHandler;
   logger: Logger;
   metrics: Metrics;
@@ -62,6 +64,7 @@ export class ParentConnection {
       handshakeTimeout: opts.heartbeatTimeoutMs * 3,
       maxPayload: opts.maxFrameBytes,
       perMessageDeflate: false,
+      ...(opts.ca ? { ca: [...opts.ca] } : {}),
     });
     const ws = this.ws;
     ws.binaryType = 'nodebuffer';

@@ -5,6 +5,9 @@
  * goes silent, each of its streams is reassigned at once to another parent, resuming from the last chunk
  * held, so viewers see neither a gap nor a duplicate while the new parent's cache covers the outage.
  */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from '../errors/index.js';
+import { rootCertificates } from 'node:tls';
 import type { Logger } from '../logging/index.js';
 import { createLogRateLimiter, type LogRateLimiter } from '../logging/rate-limit.js';
 import type { Metrics } from '../metrics/index.js';
@@ -75,8 +78,18 @@ export class UpstreamPool implements UpstreamClient {
    */
   private readonly refusalLog: LogRateLimiter;
   private closed = false;
+  /** The system's roots plus `upstream.ca`, when configured (read once: a missing file stops the start). */
+  private readonly ca: readonly (string | Buffer)[] | undefined;
 
   constructor(private readonly opts: UpstreamPoolOptions) {
+    const file = opts.config.ca;
+    if (file) {
+      try {
+        this.ca = [...rootCertificates, readFileSync(file)];
+      } catch (err) {
+        throw new ConfigError(`upstream.ca: cannot read ${file}: ${(err as Error).message}`);
+      }
+    }
     this.refusalLog = createLogRateLimiter(opts.logger, {
       maxPerWindow: 1,
       windowMs: 60_000,
@@ -179,6 +192,7 @@ export class UpstreamPool implements UpstreamClient {
       heartbeatIntervalMs: c.config.heartbeatIntervalMs,
       heartbeatTimeoutMs: c.config.heartbeatTimeoutMs,
       maxFrameBytes: c.maxFrameBytes,
+      ca: this.ca,
       handler,
       logger: c.logger,
       metrics: c.metrics,
