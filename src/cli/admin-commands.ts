@@ -34,6 +34,7 @@ import {
   userSetRole,
 } from '../hub/admin.js';
 import { openStore } from '../hub/store/sqlite-store.js';
+import { backupSqlite } from '../hub/store/backup.js';
 import type { Store } from '../hub/store/types.js';
 
 interface StoreOpts {
@@ -96,6 +97,24 @@ function storeOptions(cmd: Command): Command {
 
 /** Registers the admin commands; `run` wraps each action with the CLI's error handling. */
 export function addAdminCommands(program: Command, run: (fn: () => Promise<void>) => Promise<void>): void {
+  storeOptions(
+    program
+      .command('backup')
+      .description(
+        "an online copy of the hub's SQLite database (safe while the hub runs); restore: docs/operations.md",
+      ),
+  )
+    .requiredOption('--out <file>', 'where to write the copy (never overwritten)')
+    .action((o: StoreOpts & { out: string }) =>
+      run(async () => {
+        const b = await backupSqlite(dataDirOf(o), o.out);
+        out(
+          `backup written: ${b.file} (${b.bytes} bytes, schema version ${b.schemaVersion}, ` +
+            `${b.streamers} streamers, ${b.users} users, ${b.chatMessages} chat messages)`,
+        );
+      }),
+    );
+
   const streamer = program
     .command('streamer')
     .description('manage streamers (stream keys, titles, viewing passwords)');
