@@ -67,6 +67,9 @@ export const NODE_ERROR_CODES = [
   // hub, as the nodes see it
   'HUB_UNAVAILABLE',
   'THUMBNAIL_FAILED',
+  // the hub's own store (PostgreSQL behind a synchronous bridge, ADR 0016)
+  'STORE_UNAVAILABLE',
+  'STORE_TIMEOUT',
   // operations
   'LOG_LINES_SUPPRESSED',
   'METRICS_FAILED',
