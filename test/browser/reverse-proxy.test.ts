@@ -52,6 +52,8 @@ before(async () => {
     await freePort(),
   ];
   const local = (port: number) => ({ host: '127.0.0.1', port });
+  // The proxy's port is in the edge's config: /broadcast sends to the ingress through it.
+  const proxyPort = await freePort();
   writeFileSync(
     join(dir, 'tiercast.json'),
     JSON.stringify({
@@ -65,7 +67,11 @@ before(async () => {
         trustProxy: [PROXY_SOURCE],
       },
       intermediate: { http: local(inter) },
-      edge: { http: local(edge), trustProxy: [PROXY_SOURCE] },
+      edge: {
+        http: local(edge),
+        trustProxy: [PROXY_SOURCE],
+        broadcast: { ingestUrl: `wss://${PROXY_HOST}:${proxyPort}/publish/ws` },
+      },
     }),
   );
   node = spawn(process.execPath, ['bin/node-role.js', 'all', '-c', join(dir, 'tiercast.json')], {
@@ -88,6 +94,7 @@ before(async () => {
     bindHost: PROXY_SOURCE,
     edge: `127.0.0.1:${edge}`,
     ingress: `127.0.0.1:${ingress}`,
+    httpsPort: proxyPort,
   });
   pub = publish(`rtmp://127.0.0.1:${rtmp}/live`, KEY, 300);
   await waitFor(
@@ -102,7 +109,7 @@ before(async () => {
     30_000,
     250,
   );
-  browser = await launchChromium();
+  browser = await launchChromium({ fakeMedia: true });
   context = await browser.newContext({ ignoreHTTPSErrors: true });
 });
 
@@ -300,5 +307,50 @@ test(
       [BROWSER_HOST, OTHER_CLIENT],
       'the hub logged the clients’ own addresses',
     );
+  },
+);
+
+test(
+  'a streamer goes live from /broadcast through the proxy (its /publish/ws location), seen at its own address',
+  { skip, timeout: 90_000 },
+  async () => {
+    if (pub) await stop(pub);
+    pub = undefined;
+    await waitFor(
+      'the RTMP publish to end',
+      async () => {
+        const list = (await (await httpsCall('GET', '/api/streams', BROWSER_HOST)).json()) as Array<{
+          name: string;
+          live: boolean;
+        }>;
+        return !list.some((s) => s.name === 'cam' && s.live);
+      },
+      20_000,
+      250,
+    );
+    const page = await newPage();
+    try {
+      await page.goto(`${proxy.httpsUrl}/broadcast`);
+      await page.fill('#stream-key', KEY);
+      await page.click('#start');
+      await waitFor(
+        'the page to say Live',
+        async () => (await page.textContent('#status')) === 'Live',
+        30_000,
+      );
+      const viewer = await newPage();
+      await viewer.goto(`${proxy.httpsUrl}/watch/cam?transport=ws`);
+      await waitFor('the viewer plays', async () => (await videoTime(viewer)) > 1, 30_000, 200);
+      await viewer.close();
+      await page.click('#start'); // Stop
+    } finally {
+      await page.close();
+    }
+    const publishers = logs
+      .split('\n')
+      .filter((l) => l.includes('publisher connected'))
+      .map((l) => (JSON.parse(l) as { remote?: string }).remote);
+    assert.equal(publishers.length, 2, 'the RTMP publisher, then the browser');
+    assert.deepEqual([...new Set(publishers)], [BROWSER_HOST], 'never the proxy’s address');
   },
 );

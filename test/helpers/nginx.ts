@@ -28,6 +28,9 @@ export interface ProxyOptions {
   bindHost: string;
   edge: string;
   ingress: string;
+  /** Ports to listen on (the nodes' config may need the public URL first); free ones otherwise. */
+  httpsPort?: number;
+  httpPort?: number;
 }
 
 export interface RunningProxy {
@@ -39,7 +42,8 @@ export interface RunningProxy {
 export async function startNginxProxy(o: ProxyOptions): Promise<RunningProxy> {
   for (const d of ['logs', 'tmp']) mkdirSync(join(o.prefix, d), { recursive: true });
   const { cert, key } = selfSignedCert(o.prefix, o.listenHost);
-  const [https, http] = [await freePort(), await freePort()];
+  const https = o.httpsPort ?? (await freePort());
+  const http = o.httpPort ?? (await freePort());
   let sample = readFileSync(NGINX_SAMPLE, 'utf8');
   const substitutions: Array<[string, string]> = [
     ['listen 443 ssl http2;', `listen ${o.listenHost}:${https} ssl http2;`],
