@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(ffmpeg g++ make python3)
-# Tests also drive Chromium, scrape with Prometheus (promtool checks the rules) and validate the compose file.
-if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver prometheus docker-compose iproute2 python3); fi
+# Tests also drive Chromium, scrape with Prometheus (promtool checks the rules), validate the compose file and
+# run the hub store on a throwaway PostgreSQL cluster (test/helpers/postgres.ts: initdb and pg_ctl).
+if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver prometheus docker-compose iproute2 python3 postgresql); fi
 
 missing=()
 for pkg in "${want[@]}"; do
