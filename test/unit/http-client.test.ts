@@ -44,7 +44,12 @@ test('a peer outside trustProxy gets no say: its X-Forwarded-For and X-Forwarded
 test('HTTPS: from the trusted proxy’s X-Forwarded-Proto, or always when the node or the site is secure', () => {
   const t = new ProxyTrust({ trustProxy: [PROXY] });
   assert.equal(t.resolve(PROXY, { xff: '198.51.100.7', proto: 'https' }).secure, true);
-  assert.equal(t.resolve(PROXY, { xff: '198.51.100.7', proto: 'HTTPS, http' }).secure, true);
+  assert.equal(t.resolve(PROXY, { xff: '198.51.100.7', proto: 'http, HTTPS' }).secure, true);
+  assert.equal(
+    t.resolve(PROXY, { xff: '198.51.100.7', proto: 'https, http' }).secure,
+    false,
+    'the last value is the proxy’s; one before it may be the client’s',
+  );
   assert.equal(t.resolve(PROXY, { xff: '198.51.100.7', proto: 'http' }).secure, false);
   const always = new ProxyTrust({ trustProxy: [], secure: true });
   assert.equal(always.resolve('203.0.113.9', { proto: 'http' }).secure, true);

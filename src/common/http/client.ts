@@ -108,20 +108,29 @@ export class ProxyTrust {
       hopProto = hops[i]!.proto;
       if (!this.trusts(hop)) break;
     }
-    // Forwarded: the scheme our outermost proxy recorded for the client's connection. X-Forwarded-Proto is
-    // set (not appended) by the proxy: its first value.
-    const proto = this.header === 'forwarded' ? hopProto : commaList(headers.proto)[0]?.toLowerCase();
+    // Forwarded: the scheme our outermost proxy recorded for the client's connection. X-Forwarded-Proto: the
+    // last value, the one our own proxy wrote (set or appended), never one a client put before it.
+    const proto = this.header === 'forwarded' ? hopProto : commaList(headers.proto).at(-1)?.toLowerCase();
     return { ip, secure: this.secure || proto === 'https' };
   }
 
   /** The client of a uWS request (read synchronously: the request object dies with the handler). */
   of(res: HttpResponse, req: HttpRequest): ClientInfo {
     const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
-    if (this.empty) return { ip: normalizeAddress(peer), secure: this.secure };
+    if (!this.trusts(peer)) return { ip: normalizeAddress(peer), secure: this.secure };
+    // A proxy may add its own header line after the client's (HAProxy's `option forwardfor`): every line
+    // counts, in order, as one list (RFC 9110 §5.3). uWS's getHeader() would return only the first, the
+    // client's.
+    const lines: Record<string, string[]> = {};
+    req.forEach((k, v) => {
+      if (k === 'forwarded' || k === 'x-forwarded-for' || k === 'x-forwarded-proto')
+        (lines[k] ??= []).push(v);
+    });
+    const joined = (k: string) => lines[k]?.join(', ');
     return this.resolve(peer, {
-      forwarded: req.getHeader('forwarded') || undefined,
-      xff: req.getHeader('x-forwarded-for') || undefined,
-      proto: req.getHeader('x-forwarded-proto') || undefined,
+      forwarded: joined('forwarded'),
+      xff: joined('x-forwarded-for'),
+      proto: joined('x-forwarded-proto'),
     });
   }
 }
