@@ -11,6 +11,7 @@ import {
   readConfigFile,
   type StreamerConfig,
 } from '../common/config/index.js';
+import { ConfigError } from '../common/errors/index.js';
 import {
   emojiAdd,
   emojiJson,
@@ -33,7 +34,7 @@ import {
   userSetPassword,
   userSetRole,
 } from '../hub/admin.js';
-import { openStore } from '../hub/store/sqlite-store.js';
+import { openHubStore, type HubStoreConfig } from '../hub/store/open-hub-store.js';
 import { backupSqlite } from '../hub/store/backup.js';
 import type { Store } from '../hub/store/types.js';
 
@@ -61,6 +62,14 @@ function dataDirOf(o: StoreOpts): string {
   return process.env.TIERCAST_DATA_DIR ?? process.env.TIERCAST_HUB__DATA_DIR ?? './data';
 }
 
+/** --data-dir means SQLite there; a config file says which store the hub uses (SQLite or PostgreSQL). */
+function hubStoreOf(o: StoreOpts): HubStoreConfig {
+  if (o.dataDir) return { store: 'sqlite', dataDir: o.dataDir };
+  if (o.config && isAllConfig(o.config)) return loadAllConfig({ configFile: o.config }).hub;
+  if (o.config) return loadRoleConfig('hub', { configFile: o.config, env: configEnv() });
+  return { store: 'sqlite', dataDir: dataDirOf(o) };
+}
+
 /** The `streamers:` of an ingress config, or of the ingress section of a `node-role all` config. */
 function configStreamers(o: StoreOpts & { ingressConfig?: string }): StreamerConfig[] {
   const file = o.ingressConfig ?? (o.config && isAllConfig(o.config) ? o.config : undefined);
@@ -70,7 +79,7 @@ function configStreamers(o: StoreOpts & { ingressConfig?: string }): StreamerCon
 }
 
 async function withStore<T>(o: StoreOpts, fn: (store: Store) => T | Promise<T>): Promise<T> {
-  const store = openStore({ dataDir: dataDirOf(o), logger: pino({ level: 'silent' }) });
+  const store = openHubStore(hubStoreOf(o), pino({ level: 'silent' }));
   try {
     return await fn(store);
   } finally {
@@ -107,6 +116,8 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
     .requiredOption('--out <file>', 'where to write the copy (never overwritten)')
     .action((o: StoreOpts & { out: string }) =>
       run(async () => {
+        if (hubStoreOf(o).store === 'postgres')
+          throw new ConfigError('the hub store is PostgreSQL: back it up with pg_dump (docs/operations.md)');
         const b = await backupSqlite(dataDirOf(o), o.out);
         out(
           `backup written: ${b.file} (${b.bytes} bytes, schema version ${b.schemaVersion}, ` +

@@ -1,5 +1,5 @@
 /**
- * Hub node: the store (SQLite), chat, accounts, the directory and the remote-control API.
+ * Hub node: the store (SQLite or PostgreSQL), chat, accounts, the directory and the remote-control API.
  * Closing order: stop listening → close edge links → close chat → close the store.
  */
 import type { HubConfig } from '../common/config/index.js';
@@ -13,7 +13,7 @@ import { EdgeLinkServer } from './edge-link-server.js';
 import { addInternalRoutes } from './internal-api.js';
 import { addRemoteRoutes } from './remote-api.js';
 import { Sessions } from './sessions.js';
-import { openStore } from './store/sqlite-store.js';
+import { openHubStore } from './store/open-hub-store.js';
 import type { Store } from './store/types.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
 
@@ -29,11 +29,7 @@ export interface HubNode {
 export async function startHub(config: HubConfig, parentLogger?: Logger): Promise<HubNode> {
   const logger = createLogger('hub', { node_id: config.nodeId, role: 'hub' }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'hub');
-  const store = openStore({
-    dataDir: config.dataDir,
-    historySize: config.chat.historySize,
-    logger: logger.child({ module: 'store' }),
-  });
+  const store = openHubStore(config, logger.child({ module: 'store' }));
   const directory = new Directory();
   const sessions = new Sessions(config.clusterSecret, store, {
     sessionMs: config.sessionTtlMs,

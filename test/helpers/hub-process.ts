@@ -26,6 +26,8 @@ export class HubProcess {
   constructor(
     readonly port: number,
     readonly dataDir: string,
+    /** More `node-role hub` arguments, e.g. `--config` for a hub on PostgreSQL. */
+    readonly extraArgs: string[] = [],
   ) {}
 
   get url(): string {
@@ -35,7 +37,7 @@ export class HubProcess {
   async start(): Promise<void> {
     this.proc = spawn(
       process.execPath,
-      ['bin/node-role.js', 'hub', '--port', String(this.port), '--data-dir', this.dataDir],
+      ['bin/node-role.js', 'hub', '--port', String(this.port), '--data-dir', this.dataDir, ...this.extraArgs],
       {
         env: { ...cliEnv, TIERCAST_HTTP__HOST: '127.0.0.1' },
         stdio: ['ignore', 'ignore', 'inherit'],

@@ -87,3 +87,28 @@ test('environment and flags override the file, in that order', () => {
   const bad = errorOf(() => loadRoleConfig('edge', { env: { ...env, TIERCAST_HTTP__PROT: '1' } }));
   assert.match(bad.message, /unknown key http\.prot/);
 });
+
+test('hub store: SQLite by default; PostgreSQL needs postgres.url, and a bad URL is named, not echoed', () => {
+  const hub = loadRoleConfig('hub', { env });
+  assert.equal(hub.store, 'sqlite');
+  assert.equal(hub.postgres, undefined);
+  const pg = loadRoleConfig('hub', {
+    env: { ...env, TIERCAST_STORE: 'postgres', TIERCAST_POSTGRES__URL: 'postgres://u:p@db:5432/tiercast' },
+  });
+  assert.deepEqual(pg.postgres, { url: 'postgres://u:p@db:5432/tiercast', timeoutMs: 10_000 });
+  const noUrl = errorOf(() => loadRoleConfig('hub', { env: { ...env, TIERCAST_STORE: 'postgres' } }));
+  assert.equal(noUrl.code, 'CONFIG_INVALID');
+  assert.match(noUrl.message, /postgres\.url: required when store is postgres/);
+  const badUrl = errorOf(() =>
+    loadRoleConfig('hub', { env: { ...env, TIERCAST_POSTGRES__URL: 'mysql://u:s3cret-pw@db/x' } }),
+  );
+  assert.match(badUrl.message, /postgres\.url: must be a postgres:\/\/ or postgresql:\/\/ URL/);
+  assert.doesNotMatch(badUrl.message, /s3cret-pw/);
+  const unknown = errorOf(() =>
+    loadRoleConfig('hub', {
+      configFile: file('pg.yaml', 'postgres:\n  url: postgres://x/y\n  pool: 4\n'),
+      env,
+    }),
+  );
+  assert.match(unknown.message, /unknown key postgres\.pool/);
+});

@@ -171,11 +171,22 @@ export const chatSchema = z.strictObject({
   guestsAllowed: z.boolean().default(true),
 });
 
-export const hubSchema = z.strictObject({
+/** The hub's PostgreSQL database (`store: postgres`). */
+const hubPostgresSchema = z.strictObject({
+  /** postgres://user:password@host:port/database[?sslmode=…]. Holds a password: never logged or echoed. */
+  url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL'),
+  /** Longest the hub waits for one statement (and for connecting); the hub's event loop waits with it (ADR 0016). */
+  timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+});
+
+const hubFields = z.strictObject({
   ...base,
   http: listenSchema.default({ host: '0.0.0.0', port: 8070 }),
   /** Directory for the SQLite database (created if missing). */
   dataDir: z.string().min(1).default('./data'),
+  /** Where accounts, streamers, chat history… live: SQLite in dataDir (embedded), or PostgreSQL (`postgres.url`). */
+  store: z.enum(['sqlite', 'postgres']).default('sqlite'),
+  postgres: hubPostgresSchema.optional(),
   chat: chatSchema.default(() => chatSchema.parse({})),
   /** Lifetime of login sessions and of stream-access tokens (password-protected streams). */
   sessionTtlMs: z
@@ -190,6 +201,12 @@ export const hubSchema = z.strictObject({
   directoryPushIntervalMs: z.number().int().min(500).default(5000),
   /** uWS closes an edge link silent this long (pings keep a healthy one alive); seconds, ≥ 8. */
   edgeLinkIdleTimeoutS: z.number().int().min(8).max(960).default(32),
+});
+
+/** The hub's config: a PostgreSQL store needs its URL. */
+export const hubSchema = hubFields.refine((c) => c.store !== 'postgres' || c.postgres !== undefined, {
+  message: 'required when store is postgres (postgres.url: postgres://user:password@host:port/database)',
+  path: ['postgres', 'url'],
 });
 
 export const ingressSchema = z
