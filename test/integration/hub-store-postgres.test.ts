@@ -1,5 +1,5 @@
 /**
- * The hub store's suites on PostgreSQL (a throwaway cluster, test/helpers/postgres.ts), as the unit tier runs
+ * The hub store's suites (and the admin functions') on PostgreSQL (a throwaway cluster, test/helpers/postgres.ts), as the unit tier runs
  * them on SQLite; plus what only PostgreSQL has: errors with their SQLSTATE, a transaction rolled back on
  * the one connection, and the cost of the synchronous bridge (printed, not asserted: ADR 0016 quotes it).
  */
@@ -12,6 +12,7 @@ import { postgresDb } from '../../src/hub/store/pg-db.js';
 import { openPostgresStore } from '../../src/hub/store/pg-store.js';
 import { postgresMissing, startPostgres, type PgCluster } from '../helpers/postgres.js';
 import { postgresBackend } from '../helpers/store-backends.js';
+import { hubAdminSuite } from '../unit/hub-admin-suite.js';
 import { hubStoreChannelsSuite } from '../unit/hub-store-channels-suite.js';
 import { hubStoreSecretsSuite } from '../unit/hub-store-secrets-suite.js';
 import { hubStoreSuite } from '../unit/hub-store-suite.js';
@@ -29,6 +30,7 @@ if (missing) {
   hubStoreSuite(backend);
   hubStoreSecretsSuite(backend);
   hubStoreChannelsSuite(backend);
+  hubAdminSuite(backend);
 
   test('PostgreSQL errors come back with their SQLSTATE; a failed transaction leaves nothing behind', () => {
     const db = postgresDb(new PgBridge({ url: backend.fresh(), timeoutMs: 30_000 }));
