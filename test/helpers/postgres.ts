@@ -15,6 +15,8 @@ import pg from 'pg';
 export interface PgCluster {
   /** The socket directory (also the cluster's temp dir). */
   socketDir: string;
+  /** The cluster's data directory (PGDATA). */
+  dataDir: string;
   port: number;
   /** A superuser URL over the unix socket for `database`. */
   url(database: string): string;
@@ -116,6 +118,7 @@ export async function startPostgres(): Promise<PgCluster> {
   let stopped = false;
   return {
     socketDir: dir,
+    dataDir: data,
     port,
     url,
     sql,

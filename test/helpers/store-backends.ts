@@ -3,7 +3,7 @@
  * in the unit tier and on PostgreSQL in test/integration/hub-store-postgres.test.ts. A "place" is where one
  * store lives: a data directory, or a database of the test's throwaway cluster.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -33,6 +33,8 @@ export interface StoreBackend {
   raw(place: string): Db;
   tableExists(db: Db, table: string): boolean;
   migrationsDir(): string;
+  /** Every file the data of `place` may be in (for PostgreSQL, after a CHECKPOINT: the whole cluster). */
+  files(place: string): string[];
 }
 
 const logger = pino({ level: 'silent' });
@@ -50,6 +52,7 @@ export function sqliteBackend(): StoreBackend & { cleanup(): void } {
       db.prepare('SELECT name FROM sqlite_master WHERE type = ? AND name = ?').get('table', table) !==
       undefined,
     migrationsDir: () => migrationsDir('sqlite'),
+    files: (dataDir) => readdirSync(dataDir).map((f) => join(dataDir, f)),
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }
@@ -73,6 +76,12 @@ export function postgresBackend(cluster: () => PgCluster): StoreBackend & { clos
         .prepare("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ?")
         .get(table) !== undefined,
     migrationsDir: () => migrationsDir('postgres'),
+    files() {
+      admin?.exec('CHECKPOINT');
+      return readdirSync(cluster().dataDir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name));
+    },
     close: () => admin?.close(),
   };
 }

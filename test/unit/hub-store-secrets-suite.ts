@@ -4,14 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { HubError } from '../../src/hub/store/errors.js';
 import type { Store } from '../../src/hub/store/types.js';
 import type { StoreBackend } from '../helpers/store-backends.js';
 
 export function hubStoreSecretsSuite(backend: StoreBackend): void {
-  const sqlite = backend.name === 'sqlite';
   function rejects(fn: () => unknown, code: string, message?: RegExp): void {
     assert.throws(fn, (err: unknown) => {
       assert.ok(err instanceof HubError, `expected a HubError, got ${String(err)}`);
@@ -103,16 +101,19 @@ export function hubStoreSecretsSuite(backend: StoreBackend): void {
       'NEWUSERPASS-cleartext-4c',
     ];
     const store = backend.open(dataDir);
-    store.streamers.add({ name: 'alice', key: secrets[0]!, password: secrets[1]! });
+    // Written in clear on purpose: the scan must find it, or it is not reading the files that hold the data.
+    const marker = 'VISIBLE-title-marker-93e1';
+    store.streamers.add({ name: 'alice', key: secrets[0]!, password: secrets[1]!, title: marker });
     store.users.create('bob', secrets[2]!);
     store.streamers.rotateKey('alice', secrets[3]!);
     store.users.setPassword('bob', secrets[4]!);
-    // Read while open (the WAL still holds the writes) and again after close (checkpointed into the main file).
+    // Read while open (the WAL still holds the writes) and again after close (checkpointed into the main
+    // file; on PostgreSQL, its WAL and the table files after a CHECKPOINT).
     const scan = () => {
-      // PostgreSQL keeps its files in the cluster's directory, not the store's place.
-      if (!sqlite) return;
-      for (const f of readdirSync(dataDir)) {
-        const bytes = readFileSync(join(dataDir, f));
+      let seen = false;
+      for (const f of backend.files(dataDir)) {
+        const bytes = readFileSync(f);
+        if (bytes.includes(Buffer.from(marker))) seen = true;
         for (const secret of secrets) {
           assert.equal(bytes.includes(Buffer.from(secret)), false, `${secret} found in ${f}`);
           assert.equal(
@@ -122,6 +123,7 @@ export function hubStoreSecretsSuite(backend: StoreBackend): void {
           );
         }
       }
+      assert.ok(seen, 'the scan reads the files the data is in');
     };
     scan();
     store.close();

@@ -1,6 +1,7 @@
 /**
- * The hub's store, as the rest of the hub sees it (implemented over SQLite in ./sqlite-store.ts).
- * Every method is synchronous (better-sqlite3). Errors are HubError with a stable code.
+ * The hub's store, as the rest of the hub sees it (over SQLite in ./sqlite-store.ts or PostgreSQL in
+ * ./pg-store.ts; ./open-hub-store.ts picks one). Every method is synchronous (ADR 0016). Errors are HubError
+ * with a stable code.
  * Secrets (stream keys, passwords) go in and are hashed; they never come back out.
  */
 import type { ApiErrorCode } from '../../common/errors/index.js';
