@@ -86,3 +86,13 @@ test('pretty format: one readable line naming the node and module', () => {
   assert.match(plain, /"port":8080/);
   assert.doesNotMatch(plain, /^\{/);
 });
+
+test('the hub’s PostgreSQL URL (it holds a password) is redacted wherever a config is logged', () => {
+  const out = capture();
+  const root = configureLogging({ level: 'info', nodeId: 'hub-1', role: 'hub', destination: out.stream });
+  const url = 'postgres://tiercast:pw-l0gged@db/tiercast';
+  root.info({ postgres: { url } }, 'a');
+  root.info({ hub: { postgres: { url } } }, 'b');
+  for (const line of out.lines()) assert.doesNotMatch(line, /pw-l0gged/);
+  assert.match(out.lines()[0] ?? '', /"url":"\[redacted\]"/);
+});

@@ -69,7 +69,19 @@ export function configureLogging(opts: LoggingOptions): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     // Belt and braces: stream keys and secrets must never be logged, even if someone passes them by mistake.
     redact: {
-      paths: ['key', 'streamKey', 'secret', 'password', '*.key', '*.streamKey', '*.secret', '*.password'],
+      paths: [
+        'key',
+        'streamKey',
+        'secret',
+        'password',
+        '*.key',
+        '*.streamKey',
+        '*.secret',
+        '*.password',
+        // The hub's PostgreSQL URL holds a password.
+        'postgres.url',
+        '*.postgres.url',
+      ],
       censor: '[redacted]',
     },
   };
