@@ -58,33 +58,34 @@ function get(path: string, headers: Record<string, string> = {}): Promise<Raw> {
       );
     });
     req.on('error', reject);
+    req.setTimeout(15_000, () => req.destroy(new Error(`no answer for GET ${path} in 15 s`)));
     req.end();
   });
 }
 
 /**
- * HEAD, then GET of the same path on one connection, as bytes. The HEAD answer must end at its blank line:
- * the next bytes are the GET's status line.
+ * HEAD with `Connection: close`, read to the end as bytes: the answer must end at its blank line. (Not
+ * pipelined with another request: uWebSockets.js aborts a held answer when the next request arrives on its
+ * connection, which browsers never do.)
  */
-function headThenGet(path: string): Promise<{ head: string; next: string }> {
+function head(path: string): Promise<{ head: string; rest: string }> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let data = '';
-    s.setEncoding('latin1');
-    s.on('data', (d: string) => {
-      data += d;
-      const end = data.indexOf('\r\n\r\n');
-      if (end >= 0 && data.length >= end + 4 + 12) {
-        s.destroy();
-        resolve({ head: data.slice(0, end), next: data.slice(end + 4, end + 4 + 12) });
-      }
-    });
-    s.on('error', reject);
-    s.setTimeout(10_000, () => {
+    const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`no answer for HEAD ${path}: ${JSON.stringify(data.slice(0, 300))}`));
+    }, 15_000);
+    s.setEncoding('latin1');
+    s.on('data', (d: string) => (data += d));
+    s.on('close', () => {
+      clearTimeout(timer);
+      const end = data.indexOf('\r\n\r\n');
+      if (end < 0) reject(new Error(`HEAD ${path}: closed without an answer: ${JSON.stringify(data)}`));
+      else resolve({ head: data.slice(0, end), rest: data.slice(end + 4) });
     });
-    s.write(`HEAD ${path} HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n`);
+    s.on('error', reject);
+    s.write(`HEAD ${path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n`);
   });
 }
 
@@ -109,12 +110,12 @@ test('HEAD answers wherever GET does: the same status and headers, the length, a
     '/nowhere',
   ];
   for (const path of paths) {
-    const { head, next } = await headThenGet(path);
-    assert.equal(next, 'HTTP/1.1 200', `HEAD ${path}: nothing after its headers`);
+    const h = await head(path);
+    assert.equal(h.rest, '', `HEAD ${path}: nothing after its headers`);
     const got = await get(path);
-    assert.equal(statusOf(head), got.status, `HEAD ${path} status`);
-    assert.equal(headerOf(head, 'content-type'), got.headers['content-type'], `HEAD ${path} type`);
-    const length = headerOf(head, 'content-length');
+    assert.equal(statusOf(h.head), got.status, `HEAD ${path} status`);
+    assert.equal(headerOf(h.head, 'content-type'), got.headers['content-type'], `HEAD ${path} type`);
+    const length = headerOf(h.head, 'content-length');
     // Documents of a live stream change between the two requests; files do not.
     if (!path.startsWith('/live/') && path !== '/api/streams')
       assert.equal(Number(length), got.body.length, `HEAD ${path} content-length`);
