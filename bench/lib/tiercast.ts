@@ -60,7 +60,8 @@ async function startNode(
   const banner = await new Promise<string>((resolve, reject) => {
     let out = '';
     const t = setTimeout(() => reject(new Error(`${id} did not start in 30 s:\n${proc.output()}`)), 30_000);
-    proc.stdout!.on('data', (d: Buffer) => {
+    // The start-up banner is on stderr (stdout carries only the JSON log lines).
+    const onData = (d: Buffer) => {
       out += d.toString();
       const done =
         role === 'ingress'
@@ -72,7 +73,9 @@ async function startNode(
         clearTimeout(t);
         resolve(out);
       }
-    });
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
     void proc.exited.then((code) => {
       clearTimeout(t);
       reject(new Error(`${id} exited (${code}) while starting:\n${proc.output()}`));
