@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { FlvReader } from '../../src/ingress/flv/flv-reader.js';
 import { encodeIngestTag } from '../../src/ingress/browser-ingest/ingest-protocol.js';
+import { WebmTagWriter } from '../../src/ingress/mkv/mkv-to-flv.js';
 import { waitFor } from '../helpers/network.js';
 import { useFixture } from '../helpers/fixture.js';
 import { startBrowserIngest, type IngestClient } from '../helpers/browser-ingest.js';
@@ -130,6 +131,41 @@ describe('browser ingest socket', () => {
     fresh.ws.close();
     await fresh.closed;
     await waitFor('the stream to end with its socket', () => !ingest.node.live.has('cam'), 3000, 20);
+  });
+
+  it('a microphone announced in the hello is waited for: audio that starts after the picture is heard', async () => {
+    const page = await ingest.hello({ key: KEY, audio: true });
+    assert.equal(page.messages[0]?.ok, true);
+    // H.264 + Opus as tags, the way the page sends them, with the microphone starting 600 ms after the
+    // first picture (a browser's AudioWorklet often does); no onMetaData of the page's own.
+    const p = ingest.ffmpeg([
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
+      ...['-i', 'testsrc2=size=320x240:rate=25', '-re', '-f', 'lavfi'],
+      ...['-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:a', 'libopus'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
+      ...['-pix_fmt', 'yuv420p', '-f', 'matroska', '-live', '1', '-cluster_time_limit', '40', 'pipe:1'],
+    ]);
+    const tags = new WebmTagWriter({ maxElementBytes: 4 * 1024 * 1024 });
+    let firstPicture: number | undefined;
+    p.stdout.on('data', (d: Buffer) => {
+      for (const t of tags.push(d, Date.now())) {
+        if (page.ws.readyState !== WebSocket.OPEN || t.type === 18) continue;
+        if (t.type === 9) firstPicture ??= Date.now();
+        if (t.type === 8 && (firstPicture === undefined || Date.now() - firstPicture < 600)) continue;
+        page.ws.send(encodeIngestTag({ type: t.type, timestamp: t.timestamp, body: t.data }));
+      }
+    });
+    await waitFor('stream "cam" live', () => ingest.node.live.get('cam')?.isLive, 30_000);
+    const live = ingest.logs
+      .map((l) => JSON.parse(l) as { msg: string; stream?: string; renditions?: string[] })
+      .filter((l) => l.msg === 'stream is live' && l.stream === 'cam')
+      .pop();
+    assert.ok(
+      live?.renditions?.some((r) => /^a\d/.test(r)),
+      `the stream has sound: ${JSON.stringify(live)}`,
+    );
+    page.ws.close();
+    await page.closed;
   });
 
   it('the other stream stayed live through all of it', async () => {

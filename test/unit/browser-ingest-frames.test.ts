@@ -59,7 +59,15 @@ describe('browser ingest frames', () => {
   it('text messages: the key, pings; a bad one is refused without repeating it', () => {
     assert.deepEqual(decodePageMessage('{"key":"k1"}'), {
       ok: true,
-      value: { kind: 'hello', key: 'k1', format: 'tags' },
+      value: { kind: 'hello', key: 'k1', format: 'tags', audio: false },
+    });
+    assert.deepEqual(decodePageMessage('{"key":"k1","audio":true}'), {
+      ok: true,
+      value: { kind: 'hello', key: 'k1', format: 'tags', audio: true },
+    });
+    assert.deepEqual(decodePageMessage('{"key":"k1","audio":"yes"}'), {
+      ok: false,
+      reason: 'audio must be true or false',
     });
     assert.deepEqual(decodePageMessage('{"type":"ping","t":5}'), { ok: true, value: { kind: 'ping', t: 5 } });
     const r = decodePageMessage('{"key":42,"secret":"live_abc"}');

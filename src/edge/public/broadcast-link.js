@@ -69,9 +69,14 @@ export class IngestLink {
     const ws = new WebSocket(this.opts.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    const webm = this.opts.encoder.format === 'webm';
-    ws.onopen = () =>
-      ws.send(JSON.stringify(webm ? { key: this.opts.key, format: 'webm' } : { key: this.opts.key }));
+    const encoder = this.opts.encoder;
+    // Tags announce the microphone so the ingress waits for audio that starts later than the picture
+    // (a WebM header names its tracks itself).
+    const hello =
+      encoder.format === 'webm'
+        ? { key: this.opts.key, format: 'webm' }
+        : { key: this.opts.key, audio: encoder.sendsAudio };
+    ws.onopen = () => ws.send(JSON.stringify(hello));
     ws.onmessage = (ev) => {
       if (typeof ev.data !== 'string') return;
       this.onAnswer(ev.data);

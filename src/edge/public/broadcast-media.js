@@ -221,6 +221,9 @@ function pictureInPicture(screen, cam, owned) {
  * Encodes the sources while running; `onTag` gets every tag body (sequence headers included). The
  * sequence headers are kept so a new socket can start with them.
  */
+/** How long the picture waits at the start for an announced microphone's first sound. */
+const AUDIO_START_WAIT_MS = 2000;
+
 export class LiveEncoder {
   /**
    * @param {{video: MediaStreamTrack, audio: MediaStreamTrack | null, onTag: (t: EncodedTag) => void,
@@ -250,11 +253,38 @@ export class LiveEncoder {
     this.videoReader = undefined;
     /** @type {ReadableStreamDefaultReader<VideoFrame | AudioData> | undefined} */
     this.audioReader = undefined;
+    /** @type {EncodedTag[] | null} the picture waiting for the microphone's first sound */
+    this.held = this.sendsAudio ? [] : null;
+  }
+
+  /** Whether audio will follow (a microphone and an Opus encoder): the socket's hello announces it. */
+  get sendsAudio() {
+    return this.opts.audio !== null && typeof AudioEncoder !== 'undefined';
   }
 
   start() {
     void this.readVideo();
     if (this.opts.audio) void this.readAudio(this.opts.audio);
+  }
+
+  /**
+   * Sends a tag. While a microphone is announced but has produced nothing yet, the picture waits (at most
+   * AUDIO_START_WAIT_MS from the start) so the ingress sees the sound begin with the stream.
+   * @param {EncodedTag} tag
+   */
+  emit(tag) {
+    if (this.held) {
+      if (tag.type === TAG_VIDEO && performance.now() - this.t0 < AUDIO_START_WAIT_MS) {
+        this.held.push(tag);
+        return;
+      }
+      const held = this.held;
+      this.held = null;
+      if (tag.type === TAG_AUDIO) this.opts.onTag(tag);
+      held.forEach((t) => this.opts.onTag(t));
+      if (tag.type === TAG_AUDIO) return;
+    }
+    this.opts.onTag(tag);
   }
 
   /** The next video frame is encoded as a keyframe (a new socket must start with one). */
@@ -340,12 +370,12 @@ export class LiveEncoder {
         ? new Uint8Array(desc.buffer, desc.byteOffset, desc.byteLength).slice()
         : new Uint8Array(desc).slice();
       this.videoConfig = avcSequenceHeader(record);
-      this.opts.onTag({ type: TAG_VIDEO, timestampMs: ts, body: this.videoConfig, key: true });
+      this.emit({ type: TAG_VIDEO, timestampMs: ts, body: this.videoConfig, key: true });
     }
     const data = new Uint8Array(chunk.byteLength);
     chunk.copyTo(data);
     const key = chunk.type === 'key';
-    this.opts.onTag({ type: TAG_VIDEO, timestampMs: ts, body: avcFrame(key, data), key });
+    this.emit({ type: TAG_VIDEO, timestampMs: ts, body: avcFrame(key, data), key });
   }
 
   /** @param {MediaStreamTrack} track */
@@ -376,7 +406,7 @@ export class LiveEncoder {
             numberOfChannels: channels,
             bitrate: 96_000,
           });
-          this.opts.onTag({ type: TAG_AUDIO, timestampMs: 0, body: this.audioConfig, key: true });
+          this.emit({ type: TAG_AUDIO, timestampMs: 0, body: this.audioConfig, key: true });
         }
         if (this.audio.encodeQueueSize < 20) this.audio.encode(value);
       } finally {

@@ -3,8 +3,10 @@
  * "Browser ingest"). Pure encode/decode, validated here, typed inside. The page's encoder is
  * src/edge/public/ingest-frames.js; both are tested against the same bytes.
  *
- * Text messages are JSON: the page's first message is `{"key": KEY}` (the only place the key travels),
- * or `{"key": KEY, "format": "webm"}` from a page without WebCodecs (below);
+ * Text messages are JSON: the page's first message is `{"key": KEY, "audio": BOOL}` (the only place the
+ * key travels; `audio` announces a microphone, so the ingress waits for audio that starts after the
+ * picture, as for an RTMP encoder's onMetaData), or `{"key": KEY, "format": "webm"}` from a page without
+ * WebCodecs (below; the WebM header names its tracks);
  * the ingress answers `{"ok":true,"name":NAME,"audio":BOOL}` or `{"ok":false,"code","message"}` and
  * closes. Later the page sends `{"type":"ping","t":N}` (answered with `pong`), the ingress sends `stats`
  * every second and `error` before it closes.
@@ -72,7 +74,8 @@ export function encodeIngestTag(tag: IngestTag): Buffer {
 /** How the page frames its media: one tag per message, or the byte stream of one WebM file. */
 export type IngestFormat = 'tags' | 'webm';
 
-export type PageMessage = { kind: 'hello'; key: string; format: IngestFormat } | { kind: 'ping'; t: number };
+export type PageMessage =
+  { kind: 'hello'; key: string; format: IngestFormat; audio: boolean } | { kind: 'ping'; t: number };
 
 /** A text message from the page; the reason never repeats what was sent (it may hold the key). */
 export function decodePageMessage(text: string): Decoded<PageMessage> {
@@ -91,7 +94,9 @@ export function decodePageMessage(text: string): Decoded<PageMessage> {
     const format = o.format ?? 'tags';
     if (format !== 'tags' && format !== 'webm')
       return { ok: false, reason: 'the format must be "tags" or "webm"' };
-    return { ok: true, value: { kind: 'hello', key: o.key, format } };
+    const audio = o.audio ?? false;
+    if (typeof audio !== 'boolean') return { ok: false, reason: 'audio must be true or false' };
+    return { ok: true, value: { kind: 'hello', key: o.key, format, audio } };
   }
   if (o.type === 'ping' && typeof o.t === 'number' && Number.isFinite(o.t))
     return { ok: true, value: { kind: 'ping', t: o.t } };

@@ -12,7 +12,13 @@
  * stream over: the older browser session of the same name is ended first, as the key holder asked.
  */
 import { TiercastError, errorMessage, type ErrorCode } from '../../common/errors/index.js';
-import type { FlvTag } from '../flv/flv-tag.js';
+import {
+  FLV_TAG_SCRIPT,
+  VIDEO_CODEC_AVC,
+  fourccCodecId,
+  onMetaDataBody,
+  type FlvTag,
+} from '../flv/flv-tag.js';
 import { WebmTagWriter } from '../mkv/mkv-to-flv.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { Metrics } from '../../common/metrics/index.js';
@@ -75,6 +81,8 @@ export class BrowserIngestSession {
   private framesTotal = 0;
   /** Set when the page sends a WebM byte stream (MediaRecorder) rather than tags. */
   private webm: WebmTagWriter | undefined;
+  /** The hello announced a microphone (tags only; a WebM header names its tracks). */
+  private announcesAudio = false;
   private readonly helloTimer: NodeJS.Timeout;
   private statsTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
@@ -107,6 +115,7 @@ export class BrowserIngestSession {
     this.state = 'authorizing';
     if (m.value.format === 'webm')
       this.webm = new WebmTagWriter({ maxElementBytes: this.deps.limits.maxFrameBytes });
+    this.announcesAudio = m.value.format === 'tags' && m.value.audio && this.deps.audioSupported;
     void this.authorize(m.value.key);
   }
 
@@ -127,6 +136,15 @@ export class BrowserIngestSession {
       this.state = 'publishing';
       this.deps.sessions.set(name, this);
       this.port.send({ ok: true, name, audio: this.deps.audioSupported });
+      // Like an RTMP encoder's onMetaData: the stream waits a moment for audio that starts after the
+      // picture (a browser's microphone often does) instead of going live without it for good.
+      if (this.announcesAudio)
+        sink.onTag({
+          type: FLV_TAG_SCRIPT,
+          timestamp: 0,
+          data: onMetaDataBody({ videocodecid: VIDEO_CODEC_AVC, audiocodecid: fourccCodecId('Opus') }),
+          receivedAt: this.now(),
+        });
       this.statsTimer = setInterval(() => this.sendStats(), 1000);
       this.statsTimer.unref();
     } catch (err) {

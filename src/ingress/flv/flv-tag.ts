@@ -20,7 +20,7 @@ export interface FlvTag {
 }
 
 const VIDEO_FRAME_KEY = 1;
-const VIDEO_CODEC_AVC = 7;
+export const VIDEO_CODEC_AVC = 7;
 const VIDEO_CODEC_HEVC_LEGACY = 12;
 const AUDIO_FORMAT_AAC = 10;
 const AUDIO_FORMAT_EX_HEADER = 9;
