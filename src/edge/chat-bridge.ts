@@ -7,6 +7,7 @@
  * This is the first hop: a message over the hub's limits (announced on the link, the ceilings until then)
  * is refused here with the hub's own code, so it never travels, queues, or reaches the link.
  */
+import { randomBytes } from 'node:crypto';
 import type { ChatNoticeCode } from '../common/errors/index.js';
 import { CEILING_LIMITS, checkDrawing, checkText, type ChatSizeLimits } from '../common/chat/index.js';
 import type { Logger } from '../common/logging/index.js';
@@ -21,6 +22,8 @@ export interface ChatViewer {
 
 export interface ChatBridgeOptions {
   queueLimit: number;
+  /** This edge's id: with a per-start nonce and a counter it names each action for the hub (its origin). */
+  edgeId: string;
   logger: Logger;
   /** Fan-out to every local viewer of a channel (uWS topic publish: one serialisation, one call). */
   publish(channel: string, json: string): void;
@@ -31,16 +34,29 @@ export interface ChatBridgeOptions {
 
 type Identity = Extract<EdgeToHub, { t: 'join' }>['identity'];
 type Action = Extract<EdgeToHub, { t: 'act' }>['action'];
+type ActMessage = Extract<EdgeToHub, { t: 'act' }>;
 
 export class ChatBridge {
   private readonly conns = new Map<string, { channel: string; identity: Identity; viewer: ChatViewer }>();
-  private queue: Array<Extract<EdgeToHub, { t: 'act' }>> = [];
+  private queue: ActMessage[] = [];
+  /** Sent to the hub and not yet acknowledged, oldest first: sent again after a reconnect (ADR 0018). */
+  private inflight: ActMessage[] = [];
+  private readonly originPrefix: string;
+  private counter = 0;
   private connected = false;
   private limits: ChatSizeLimits = CEILING_LIMITS;
   /** Pages of a directory still arriving (a long directory is sent as several link messages). */
   private directoryPages: HubDirectoryEntry[][] = [];
 
-  constructor(private readonly opts: ChatBridgeOptions) {}
+  constructor(private readonly opts: ChatBridgeOptions) {
+    const id = opts.edgeId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+    this.originPrefix = `${id}.${randomBytes(6).toString('base64url')}`;
+  }
+
+  /** Actions sent and not yet acknowledged by the hub. */
+  get unacknowledged(): number {
+    return this.inflight.length;
+  }
 
   get queued(): number {
     return this.queue.length;
@@ -81,8 +97,8 @@ export class ChatBridge {
       );
       return;
     }
-    const m: EdgeToHub = { t: 'act', conn, action };
-    if (this.connected && this.opts.sendToHub(m)) return;
+    const m: ActMessage = { t: 'act', conn, action, origin: `${this.originPrefix}:${++this.counter}` };
+    if (this.connected && this.send(m)) return;
     if (this.queue.length >= this.opts.queueLimit) {
       c.viewer.send(
         JSON.stringify({
@@ -116,11 +132,13 @@ export class ChatBridge {
       this.opts.sendToHub({ t: 'join', conn, channel: c.channel, identity: c.identity });
       c.viewer.send(JSON.stringify({ type: 'status', state: 'connected' }));
     }
+    // What the last hub never acknowledged goes first, then what was queued: in order, each with its
+    // origin, so a hub that had already stored one does not post it again.
     const q = this.queue;
     this.queue = [];
     for (const m of q) {
       if (!this.conns.has(m.conn)) continue;
-      if (!this.opts.sendToHub(m)) {
+      if (!this.send(m)) {
         this.queue.push(m);
       }
     }
@@ -131,6 +149,8 @@ export class ChatBridge {
   onDisconnected(): void {
     if (!this.connected) return;
     this.connected = false;
+    this.queue = [...this.inflight, ...this.queue];
+    this.inflight = [];
     for (const c of this.conns.values())
       c.viewer.send(JSON.stringify({ type: 'status', state: 'reconnecting' }));
   }
@@ -146,6 +166,11 @@ export class ChatBridge {
       case 'broadcast':
         this.opts.publish(m.channel, JSON.stringify(m.event));
         return;
+      case 'ack': {
+        const i = this.inflight.findIndex((a) => a.origin === m.origin);
+        if (i >= 0) this.inflight.splice(0, i + 1);
+        return;
+      }
       case 'direct':
         this.conns.get(m.conn)?.viewer.send(JSON.stringify(m.event));
         return;
@@ -173,6 +198,14 @@ export class ChatBridge {
         return;
       }
     }
+  }
+
+  /** Sends one action and keeps it until the hub acknowledges it (bounded: a hub that never does loses none). */
+  private send(m: ActMessage): boolean {
+    if (!this.opts.sendToHub(m)) return false;
+    this.inflight.push(m);
+    if (this.inflight.length > this.opts.queueLimit) this.inflight.shift();
+    return true;
   }
 
   /** The same checks, codes and wording as the hub's (shared rules), before anything is sent or queued. */

@@ -5,6 +5,7 @@
  */
 import WebSocket from 'ws';
 import type { HubLinkConfig } from '../common/config/index.js';
+import { HUB_ERROR_HEADER, HUB_LEADER_HEADER, HubHosts } from '../common/http/hub-hosts.js';
 import { errorCode, errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
@@ -33,6 +34,7 @@ export class HubLink {
   private timer: NodeJS.Timeout | undefined;
   private readonly reportTimer: NodeJS.Timeout;
   private closed = false;
+  private readonly hubs: HubHosts;
   /** A hub refusing the link (wrong cluster secret) refuses every retry: one line a minute, not one each. */
   private readonly refusalLog: ReturnType<typeof createLogRateLimiter>;
 
@@ -41,12 +43,15 @@ export class HubLink {
       nodeId: string;
       clusterSecret: string;
       config: HubLinkConfig;
+      /** Which hub leads (shared with the /api proxy): the link follows it (ADR 0018). Default: from config. */
+      hubs?: HubHosts;
       logger: Logger;
       viewerCounts: () => Record<string, number>;
       /** Link state for metrics (tiercast_edge_hub_connected). */
       onState?: (connected: boolean) => void;
     },
   ) {
+    this.hubs = opts.hubs ?? new HubHosts(opts.config.url, opts.config.standbys);
     this.reportTimer = setInterval(() => this.send({ t: 'viewers', counts: opts.viewerCounts() }), 2000);
     this.reportTimer.unref();
     this.refusalLog = createLogRateLimiter(opts.logger, {
@@ -85,7 +90,10 @@ export class HubLink {
 
   private connect(): void {
     if (this.closed) return;
-    const url = `${this.opts.config.url.replace(/^http/, 'ws').replace(/\/+$/, '')}/internal/edge`;
+    const base = this.hubs.current;
+    const url = `${base.replace(/^http/, 'ws')}/internal/edge`;
+    let opened = false;
+    let standby = false;
     const ws = new WebSocket(url, HUB_SUBPROTOCOL, {
       headers: { [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'hub-link') },
       // Above the hub's sending limit: an oversize message is dropped with a log line, not the link.
@@ -95,6 +103,7 @@ export class HubLink {
     this.ws = ws;
     const log = this.opts.logger;
     ws.on('open', () => {
+      opened = true;
       this.attempt = 0;
       log.info('linked to the hub');
       this.opts.onState?.(true);
@@ -113,8 +122,15 @@ export class HubLink {
       }
     });
     ws.on('unexpected-response', (_req, res) => {
-      const code = String(res.headers['x-tiercast-error'] ?? `HTTP_${res.statusCode}`);
-      if (this.refusalLog.allow(code)) log.error({ status: res.statusCode, code }, 'hub refused the link');
+      const code = String(res.headers[HUB_ERROR_HEADER] ?? `HTTP_${res.statusCode}`);
+      if (code === 'HUB_NOT_LEADER') {
+        // A standby: on to the leader it names (when it is one of ours) or the next hub, without waiting.
+        standby = true;
+        const leader = res.headers[HUB_LEADER_HEADER];
+        this.hubs.moveOn(base, typeof leader === 'string' ? leader : undefined);
+        log.info({ hub: base, leader }, 'that hub is a standby; linking to the leader');
+      } else if (this.refusalLog.allow(code))
+        log.error({ status: res.statusCode, code }, 'hub refused the link');
       ws.terminate();
     });
     ws.on('error', (err) => log.debug({ err: errorMessage(err) }, 'hub link error'));
@@ -124,8 +140,14 @@ export class HubLink {
       this.opts.onState?.(false);
       this.handler?.onDisconnected();
       if (this.closed) return;
+      // A hub that never let us in: the next one is tried (a lone hub is simply tried again).
+      if (!opened && !standby) this.hubs.moveOn(base);
       this.attempt++;
-      const delay = Math.min(this.opts.config.reconnectBackoffMaxMs, 100 * 2 ** Math.min(this.attempt, 10));
+      // Each hub of a group once quickly (one of them leads); then the usual backoff.
+      const delay =
+        this.attempt < this.hubs.count
+          ? 50
+          : Math.min(this.opts.config.reconnectBackoffMaxMs, 100 * 2 ** Math.min(this.attempt, 10));
       if (this.attempt === 1) log.warn('hub link lost; chat is reconnecting (video is unaffected)');
       this.timer = setTimeout(() => this.connect(), delay);
     });

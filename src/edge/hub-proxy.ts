@@ -18,6 +18,7 @@ import {
   matchViewerApi,
 } from '../common/http/viewer-api.js';
 import type { ProxyTrust } from '../common/http/client.js';
+import type { HubHosts } from '../common/http/hub-hosts.js';
 
 const FORWARD_HEADERS = ['cookie', 'content-type', CSRF_HEADER];
 const MAX_BODY = 256 * 1024;
@@ -25,7 +26,8 @@ const MAX_BODY = 256 * 1024;
 export function addHubProxy(
   app: App,
   deps: {
-    hubUrl: string | undefined;
+    /** The hubs, asked in turn for the leader; undefined without a hub. */
+    hubs: HubHosts | undefined;
     nodeId: string;
     clusterSecret: string;
     /** The viewer's address and scheme, through trusted proxies. */
@@ -34,7 +36,7 @@ export function addHubProxy(
     timeoutMs: number;
   },
 ): void {
-  const { hubUrl, logger } = deps;
+  const { hubs, logger } = deps;
   const unavailable = (res: HttpResponse) =>
     writeApiResponse(res, {
       status: 503,
@@ -54,7 +56,7 @@ export function addHubProxy(
       const status = route.code === 'BAD_REQUEST' ? 400 : route.code === 'METHOD_NOT_ALLOWED' ? 405 : 404;
       return writeApiResponse(res, { status, body: { error: { code: route.code, message: route.reason } } });
     }
-    if (!hubUrl) return unavailable(res);
+    if (!hubs) return unavailable(res);
     const hasBody = method !== 'GET' && method !== 'HEAD' && method !== 'DELETE';
     let aborted = false;
     const bodyPromise = hasBody ? readBody(res, MAX_BODY) : Promise.resolve(undefined);
@@ -66,16 +68,14 @@ export function addHubProxy(
     };
     for (const h of FORWARD_HEADERS) if (info.headers[h]) headers[h] = info.headers[h];
     // Built from the matched route only: neither the raw path nor the query reaches the hub.
-    const target = `${hubUrl.replace(/\/+$/, '')}${VIEWER_API_PREFIX}${route.path}`;
+    const target = `${VIEWER_API_PREFIX}${route.path}`;
     bodyPromise
       .then(async (body) => {
-        const r = await fetch(target, {
-          method,
-          headers,
-          body: body ? new Uint8Array(body) : undefined,
-          signal: AbortSignal.timeout(deps.timeoutMs),
-          redirect: 'manual',
-        });
+        const r = await hubs.fetch(
+          target,
+          { method, headers, body: body ? new Uint8Array(body) : undefined, redirect: 'manual' },
+          deps.timeoutMs,
+        );
         const data = Buffer.from(await r.arrayBuffer());
         if (aborted) return;
         res.cork(() => {
@@ -108,7 +108,7 @@ export function addHubProxy(
   const asset = (prefix: '/emoji/' | '/thumbs/', cacheMs: number) =>
     app.get(`${prefix}:file`, (res, req) => {
       const file = req.getParameter(0) ?? '';
-      if (!hubUrl || !/^[A-Za-z0-9_-]{1,64}(\.jpg)?$/.test(file)) {
+      if (!hubs || !/^[A-Za-z0-9_-]{1,64}(\.jpg)?$/.test(file)) {
         return writeApiResponse(res, {
           status: 404,
           body: { error: { code: 'NOT_FOUND', message: 'not found' } },
@@ -124,7 +124,8 @@ export function addHubProxy(
           headers: { 'cache-control': 'public, max-age=5' },
         });
       }
-      fetch(`${hubUrl.replace(/\/+$/, '')}${prefix}${file}`, { signal: AbortSignal.timeout(deps.timeoutMs) })
+      hubs
+        .fetch(`${prefix}${file}`, {}, deps.timeoutMs)
         .then(async (r) => {
           const data = Buffer.from(await r.arrayBuffer());
           if (aborted) return;

@@ -19,6 +19,7 @@ import { P2pTracker } from './p2p/tracker.js';
 import { AccessGate } from './access-gate.js';
 import { ChatBridge } from './chat-bridge.js';
 import { addChatSocket, chatTopic } from './chat-socket.js';
+import { HubHosts } from '../common/http/hub-hosts.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
 import type { HubDirectoryEntry } from '../common/protocol/index.js';
@@ -121,13 +122,16 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   let hubDirectory: HubDirectoryEntry[] | undefined;
   let chatBridge: ChatBridge | undefined;
   let hubLink: HubLink | undefined;
-  if (config.hub) {
+  // One view of which hub leads, shared by the link and the /api proxy (ADR 0018).
+  const hubs = config.hub ? new HubHosts(config.hub.url, config.hub.standbys) : undefined;
+  if (config.hub && hubs) {
     metrics.registry.registerMetric(metrics.hubConnected);
     const hub = config.hub;
     hubLink = new HubLink({
       nodeId: config.nodeId,
       clusterSecret: config.clusterSecret,
       config: hub,
+      hubs,
       logger: logger.child({ module: 'hub-link' }),
       onState: (up) => metrics.hubConnected.set(up ? 1 : 0),
       viewerCounts: () => {
@@ -146,6 +150,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     const link = hubLink;
     chatBridge = new ChatBridge({
       queueLimit: hub.queueLimit,
+      edgeId: config.nodeId,
       logger: logger.child({ module: 'chat' }),
       publish: (channel, json) => app.publish(chatTopic(channel), json, false),
       sendToHub: (m) => link.send(m),
@@ -163,7 +168,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     idleTimeoutS: config.viewer.chatIdleTimeoutS,
   });
   addHubProxy(app, {
-    hubUrl: config.hub?.url,
+    hubs,
     nodeId: config.nodeId,
     clusterSecret: config.clusterSecret,
     clients,

@@ -32,6 +32,7 @@ export interface EdgeLinkEvents extends EventMap {
   act: [
     ref: ConnRef,
     action: { type: 'send'; text: string; id?: string } | { type: 'draw'; image: string; id?: string },
+    origin: string | undefined,
   ];
   viewers: [edge: string, counts: Record<string, number>];
   edgeGone: [edge: string];
@@ -63,6 +64,8 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
       metrics: Metrics;
       greeting: EdgeLinkGreeting;
       idleTimeoutS: number;
+      /** Answers an upgrade this hub must refuse (a standby: 503 HUB_NOT_LEADER); true when it did. */
+      refuse?: (res: uWS.HttpResponse) => boolean;
     },
   ) {
     super(opts.logger, { module: 'edge-link' });
@@ -84,6 +87,7 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
         const key = req.getHeader('sec-websocket-key');
         const ext = req.getHeader('sec-websocket-extensions');
         const remote = Buffer.from(res.getRemoteAddressAsText()).toString();
+        if (opts.refuse?.(res)) return;
         if (
           !protocols
             .split(',')
@@ -138,7 +142,7 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
               this.safeEmit('leave', { edge: d.edge, conn: m.conn });
               return;
             case 'act':
-              this.safeEmit('act', { edge: d.edge, conn: m.conn }, m.action);
+              this.safeEmit('act', { edge: d.edge, conn: m.conn }, m.action, m.origin);
               return;
             case 'viewers':
               this.safeEmit('viewers', d.edge, m.counts);
@@ -181,6 +185,12 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
     if (ws) this.sendTo([ws], { t: 'kick', conn: ref.conn, reason });
   }
 
+  /** Tells an edge its actions up to `origin` were handled (after the store has them). */
+  ack(edge: string, origin: string): void {
+    const ws = this.edges.get(edge);
+    if (ws) this.sendTo([ws], { t: 'ack', origin });
+  }
+
   publishDirectory(entries: DirectoryEntryView[]): void {
     for (const m of directoryPages(entries)) this.sendTo(this.edges.values(), m);
   }
@@ -204,6 +214,20 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
 
   get edgeCount(): number {
     return this.edges.size;
+  }
+
+  /** Ends every edge link (they reconnect, to this hub or another); the server goes on accepting. */
+  dropAll(reason: string): void {
+    const all = [...this.edges];
+    this.edges.clear();
+    for (const [edge, ws] of all) {
+      const d = ws.getUserData();
+      if (!d.closed) {
+        d.closed = true;
+        ws.end(CloseCode.GOING_AWAY, reason);
+      }
+      this.safeEmit('edgeGone', edge);
+    }
   }
 
   close(): void {

@@ -16,6 +16,9 @@ import { Sessions } from './sessions.js';
 import { openHubStore } from './store/open-hub-store.js';
 import type { Store } from './store/types.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
+import { ConsulApi } from '../common/discovery/consul-api.js';
+import { ConsulLeadership, SoleLeadership, type HubLeadership } from './leadership.js';
+import { leaderOnly, refuseAsStandby } from './leader-gate.js';
 
 export interface HubNode {
   readonly port: number;
@@ -23,7 +26,29 @@ export interface HubNode {
   readonly store: Store;
   readonly chat: ChatHub;
   readonly directory: Directory;
+  /** Whether this hub leads (always, unless `ha.enabled` and another hub holds the lock). */
+  readonly leadership: HubLeadership;
   close(): Promise<void>;
+}
+
+/** One hub leads on its own; with `ha.enabled` the hubs elect one in Consul (a standby until it wins). */
+function electLeader(config: HubConfig, logger: Logger): HubLeadership & { start?(): Promise<void> } {
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+  if (!config.ha.enabled) return new SoleLeadership(logger.child({ module: 'leadership' }));
+  const consul = config.discovery.consul;
+  return new ConsulLeadership({
+    api: new ConsulApi({
+      address: consul.address,
+      token: consul.token,
+      requestTimeoutMs: consul.requestTimeoutMs,
+    }),
+    key: config.ha.key,
+    nodeId: config.nodeId,
+    url: config.ha.advertiseUrl ?? `http://${host}:${config.http.port}`,
+    sessionTtlMs: consul.sessionTtlMs,
+    lockDelayMs: consul.lockDelayMs,
+    logger: logger.child({ module: 'leadership' }),
+  });
 }
 
 export async function startHub(config: HubConfig, parentLogger?: Logger): Promise<HubNode> {
@@ -36,7 +61,14 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     accessMs: config.accessTokenTtlMs,
   });
   const app = createApp();
+  const leadership = electLeader(config, logger);
+  const gated = leaderOnly(app, leadership);
   const links = new EdgeLinkServer(app, {
+    refuse: (res) => {
+      if (leadership.isLeader) return false;
+      res.cork(() => refuseAsStandby(res, leadership));
+      return true;
+    },
     clusterSecret: config.clusterSecret,
     logger: logger.child({ module: 'edge-link' }),
     metrics,
@@ -81,7 +113,11 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   // joined by events rather than by handing one to the other before it exists).
   links.on('join', (ref, channel, identity) => chat.join(ref, channel, identity));
   links.on('leave', (ref) => chat.leave(ref));
-  links.on('act', (ref, action) => chat.act(ref, action));
+  links.on('act', (ref, action, origin) => {
+    chat.act(ref, action, origin);
+    // Acknowledged after the store has it (PostgreSQL statements are synchronous here, ADR 0016).
+    if (origin !== undefined) links.ack(ref.edge, origin);
+  });
   links.on('viewers', (edge, counts) => directory.reportViewers(edge, counts));
   links.on('edgeGone', (edge) => {
     chat.dropEdge(edge);
@@ -91,14 +127,14 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
 
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
-  addInternalRoutes(app, {
+  addInternalRoutes(gated, {
     clusterSecret: config.clusterSecret,
     store,
     directory,
     logger: logger.child({ module: 'internal-api' }),
     changed,
   });
-  addAccountRoutes(app, {
+  addAccountRoutes(gated, {
     clusterSecret: config.clusterSecret,
     store,
     sessions,
@@ -108,7 +144,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     loginRatePerMinute: config.loginRatePerMinute,
     changed,
   });
-  addRemoteRoutes(app, {
+  addRemoteRoutes(gated, {
     store,
     sessions,
     chat,
@@ -117,7 +153,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     changed,
     loginRatePerMinute: config.loginRatePerMinute,
   });
-  app.get('/emoji/:name', (res, req) => {
+  gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');
     if (!e) return sendError(res, '404 Not Found', 'NOT_FOUND', 'no such emoji');
     send(res, '200 OK', e.data, {
@@ -126,14 +162,14 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
       'x-content-type-options': 'nosniff',
     });
   });
-  app.get('/thumbs/:file', (res, req) => {
+  gated.get('/thumbs/:file', (res, req) => {
     const m = /^([A-Za-z0-9_-]{1,64})\.jpg$/.exec(req.getParameter(0) ?? '');
     const stream = m?.[1];
     const t = stream && !store.streamers.get(stream)?.hasPassword ? directory.thumbnail(stream) : undefined;
     if (!t) return sendError(res, '404 Not Found', 'NOT_FOUND', 'no thumbnail');
     send(res, '200 OK', t.data, { 'content-type': 'image/jpeg', 'cache-control': 'public, max-age=5' });
   });
-  app.any('/*', (res) => sendError(res, '404 Not Found', 'NOT_FOUND', 'not found'));
+  gated.any('/*', (res) => sendError(res, '404 Not Found', 'NOT_FOUND', 'not found'));
 
   let listening;
   try {
@@ -151,9 +187,26 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     metrics,
   });
   await nd.register(config.http.host, listening.port, 'http', () => links.edgeCount);
+  leadership.on('elected', () => {
+    metrics.hubLeader.set(1);
+    changed();
+  });
+  leadership.on('deposed', () => {
+    metrics.hubLeader.set(0);
+    // The new leader takes the edges and chat from here; nothing of this hub's chat state may outlive it.
+    links.dropAll('this hub no longer leads');
+    chat.forgetAll();
+  });
+  await leadership.start?.();
+  metrics.hubLeader.set(leadership.isLeader ? 1 : 0);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info(
-    { port: listening.port, dataDir: config.dataDir, streamers: store.streamers.list().length },
+    {
+      port: listening.port,
+      dataDir: config.dataDir,
+      streamers: store.streamers.list().length,
+      leads: leadership.isLeader,
+    },
     'hub listening',
   );
   const l = listening;
@@ -164,8 +217,11 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     store,
     chat,
     directory,
+    leadership,
     close: () =>
       (closing ??= (async () => {
+        // The lead is handed over first: a standby takes the edges while this hub closes.
+        await leadership.close();
         await nd.close();
         clearInterval(periodic);
         if (pushTimer) clearTimeout(pushTimer);

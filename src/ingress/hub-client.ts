@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { transcodeMode } from '../common/config/index.js';
 import { TiercastError } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
+import { HubHosts } from '../common/http/hub-hosts.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
 import { isWellFormedStreamKey } from '../common/protocol/node-api-limits.js';
 import type { StreamerAuthorizer, StreamerProfile } from './streamer-registry.js';
@@ -25,7 +26,19 @@ export class HubClient implements StreamerAuthorizer {
   private readonly live = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly opts: { url: string; nodeId: string; clusterSecret: string; logger: Logger }) {
+  private readonly hubs: HubHosts;
+
+  constructor(
+    private readonly opts: {
+      url: string;
+      /** More hubs of one group (ADR 0018): the calls go to whichever leads. */
+      standbys?: readonly string[];
+      nodeId: string;
+      clusterSecret: string;
+      logger: Logger;
+    },
+  ) {
+    this.hubs = new HubHosts(opts.url, opts.standbys);
     this.timer = setInterval(() => {
       for (const s of this.live)
         void this.post(`/internal/streams/${s}/live`, { live: true }).catch(() => undefined);
@@ -35,16 +48,18 @@ export class HubClient implements StreamerAuthorizer {
 
   private async post(path: string, body: unknown, method = 'POST'): Promise<Response> {
     const isJson = !(body instanceof Buffer);
-    const r = await fetch(`${this.opts.url.replace(/\/+$/, '')}${path}`, {
-      method,
-      headers: {
-        [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'node-api'),
-        'content-type': isJson ? 'application/json' : 'image/jpeg',
+    return this.hubs.fetch(
+      path,
+      {
+        method,
+        headers: {
+          [AUTH_HEADER]: createClusterToken(this.opts.clusterSecret, this.opts.nodeId, 'node-api'),
+          'content-type': isJson ? 'application/json' : 'image/jpeg',
+        },
+        body: isJson ? JSON.stringify(body) : new Uint8Array(body),
       },
-      body: isJson ? JSON.stringify(body) : new Uint8Array(body),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
-    });
-    return r;
+      TIMEOUT_MS,
+    );
   }
 
   async authorize(key: string): Promise<StreamerProfile> {

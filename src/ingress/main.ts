@@ -65,6 +65,7 @@ export async function startIngress(
   const hub = config.hub
     ? new HubClient({
         url: config.hub.url,
+        standbys: config.hub.standbys,
         nodeId: config.nodeId,
         clusterSecret: config.clusterSecret,
         logger: logger.child({ module: 'hub-client' }),

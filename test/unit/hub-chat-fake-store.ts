@@ -40,6 +40,7 @@ export class FakeStore implements Store {
   private readonly emojiRows = new Map<string, EmojiRecord>();
   private readonly followRows = new Set<string>();
   private readonly chatRows = new Map<string, StoredChatMessage[]>();
+  private readonly origins = new Set<string>();
   private nextUserId = 1;
   private readonly owners = new Map<string, number>();
 
@@ -217,13 +218,15 @@ export class FakeStore implements Store {
   };
 
   chat: Store['chat'] = {
-    append: (msg) => {
+    append: (msg, origin) => {
       this.calls.push(`chat.append ${msg.channel}#${msg.seq}`);
+      if (origin !== undefined) this.origins.add(origin);
       const rows = this.chatRows.get(msg.channel) ?? [];
       rows.push(structuredClone(msg));
       if (rows.length > this.historySize) rows.splice(0, rows.length - this.historySize);
       this.chatRows.set(msg.channel, rows);
     },
+    hasOrigin: (origin) => this.origins.has(origin),
     recent: (channel, limit) =>
       (this.chatRows.get(channel) ?? []).slice(-limit).map((m) => structuredClone(m)),
     lastSeq: (channel) => Math.max(0, ...(this.chatRows.get(channel) ?? []).map((m) => m.seq)),

@@ -29,6 +29,7 @@ const entry = (i: number): HubDirectoryEntry => ({
 function bridge(onDirectory: (e: HubDirectoryEntry[]) => void): ChatBridge {
   return new ChatBridge({
     queueLimit: 10,
+    edgeId: 'edge-t',
     logger: pino({ level: 'silent' }),
     publish: () => undefined,
     sendToHub: () => true,

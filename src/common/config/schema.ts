@@ -148,6 +148,12 @@ export const streamerSchema = z.strictObject({
  * embedded static streamer list and tree directory are used and chat is off. */
 export const hubLinkSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
+  /** More hubs sharing one PostgreSQL store (`ha.enabled` on each): one leads, the others stand by. The node
+   * talks to whichever leads, trying `url` then these in turn (a standby answers 503 HUB_NOT_LEADER). */
+  standbys: z
+    .array(z.url({ protocol: /^https?$/ }))
+    .max(8)
+    .default([]),
   /** Edge: chat messages queued per edge while the hub is unreachable (oldest dropped first, with a notice). */
   queueLimit: z.number().int().min(0).default(1000),
   reconnectBackoffMaxMs: z.number().int().min(100).default(5000),
@@ -201,13 +207,35 @@ const hubFields = z.strictObject({
   directoryPushIntervalMs: z.number().int().min(500).default(5000),
   /** uWS closes an edge link silent this long (pings keep a healthy one alive); seconds, ≥ 8. */
   edgeLinkIdleTimeoutS: z.number().int().min(8).max(960).default(32),
+  /**
+   * Several hubs on one PostgreSQL store: the one holding a Consul lock (a session on `ha.key`, with
+   * discovery.consul's sessionTtlMs and lockDelayMs) leads: it alone takes edge links, chat and API calls;
+   * the others answer 503 HUB_NOT_LEADER (with the leader's URL) until the lock is theirs (ADR 0018).
+   */
+  ha: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      key: z
+        .string()
+        .regex(/^[A-Za-z0-9_./-]{1,128}$/)
+        .default('tiercast/hub/leader'),
+      /** How the other nodes reach this hub (told to them by standbys); default http://<http.host>:<port>. */
+      advertiseUrl: z.url({ protocol: /^https?$/ }).optional(),
+    })
+    .default({ enabled: false, key: 'tiercast/hub/leader' }),
 });
 
-/** The hub's config: a PostgreSQL store needs its URL. */
-export const hubSchema = hubFields.refine((c) => c.store !== 'postgres' || c.postgres !== undefined, {
-  message: 'required when store is postgres (postgres.url: postgres://user:password@host:port/database)',
-  path: ['postgres', 'url'],
-});
+/** The hub's config: a PostgreSQL store needs its URL; several hubs need a shared store and Consul. */
+export const hubSchema = hubFields
+  .refine((c) => c.store !== 'postgres' || c.postgres !== undefined, {
+    message: 'required when store is postgres (postgres.url: postgres://user:password@host:port/database)',
+    path: ['postgres', 'url'],
+  })
+  .refine((c) => !c.ha.enabled || (c.store === 'postgres' && c.discovery.backend === 'consul'), {
+    message:
+      'several hubs share one store and elect a leader in Consul: needs store: postgres and discovery.backend: consul',
+    path: ['ha', 'enabled'],
+  });
 
 export const ingressSchema = z
   .strictObject({

@@ -66,6 +66,7 @@ export const NODE_ERROR_CODES = [
   'P2P_NOT_ADMITTED',
   // hub, as the nodes see it
   'HUB_UNAVAILABLE',
+  'HUB_NOT_LEADER',
   'THUMBNAIL_FAILED',
   // the hub's own store (PostgreSQL behind a synchronous bridge, ADR 0016)
   'STORE_UNAVAILABLE',

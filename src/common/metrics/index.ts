@@ -239,6 +239,11 @@ export function createMetrics(nodeId: string, role: MetricsRole) {
       help: 'Chat messages accepted and broadcast by the hub',
       registers: on('hub'),
     }),
+    hubLeader: new Gauge({
+      name: 'tiercast_hub_leader',
+      help: '1 while this hub leads (a lone hub always does); 0 on a standby (ADR 0018)',
+      registers: on('hub'),
+    }),
     httpRequests: new Counter({
       name: 'tiercast_edge_http_requests_total',
       help: 'HTTP requests by route and status',

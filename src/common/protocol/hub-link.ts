@@ -20,6 +20,8 @@ export { LINK_FRAME_CEILING_BYTES, MAX_LINK_MESSAGE_BYTES } from '../chat/limits
 const conn = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const channel = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
+const origin = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/);
+
 const identity = z.strictObject({
   session: z.string().max(2048).optional(),
   guestName: z.string().max(64).optional(),
@@ -42,7 +44,9 @@ const action = z.discriminatedUnion('type', [
 export const edgeToHubSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('join'), conn, channel, identity }),
   z.strictObject({ t: z.literal('leave'), conn }),
-  z.strictObject({ t: z.literal('act'), conn, action }),
+  // origin: the edge's id for this action (edge id, boot, counter); the hub acknowledges it once stored and
+  // never posts the same origin twice, so the edge can resend what was unacknowledged (ADR 0018).
+  z.strictObject({ t: z.literal('act'), conn, action, origin: origin.optional() }),
   z.strictObject({ t: z.literal('viewers'), counts: z.record(channel, z.number().int().nonnegative()) }),
 ]);
 export type EdgeToHub = z.infer<typeof edgeToHubSchema>;
@@ -70,6 +74,8 @@ export const hubToEdgeSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('broadcast'), channel, event: z.record(z.string(), z.unknown()) }),
   z.strictObject({ t: z.literal('direct'), conn, event: z.record(z.string(), z.unknown()) }),
   z.strictObject({ t: z.literal('kick'), conn, reason: z.string().max(256) }),
+  // Every action up to this origin (they arrive in order on one link) was handled: stored or refused.
+  z.strictObject({ t: z.literal('ack'), origin }),
   // A long directory comes in pages (each one link message); the edge applies it when the last has arrived.
   z.strictObject({
     t: z.literal('directory'),

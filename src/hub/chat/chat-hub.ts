@@ -48,6 +48,8 @@ export class ChatHub {
   private readonly identityDeps: IdentityDeps;
   private readonly room: ChatRoom;
   private closed = false;
+  /** The origin of the action being handled, until its first message is stored. */
+  private origin: string | undefined;
 
   constructor(opts: ChatHubOptions) {
     this.opts = opts;
@@ -98,9 +100,33 @@ export class ChatHub {
     if (gone?.memberGone) this.broadcastMembers(gone.conn.member.channel);
   }
 
-  act(ref: ConnRef, action: ChatAction): void {
+  /**
+   * A member's action. `origin` (the edge's id for it) makes it exactly-once across resends: an origin already
+   * stored is not acted on again, and the message it posts is stored with it in one transaction (ADR 0018).
+   */
+  act(ref: ConnRef, action: ChatAction, origin?: string): void {
     if (this.closed) return;
-    this.guard(ref, 'act', () => this.doAct(ref, action));
+    if (origin !== undefined && this.store.chat.hasOrigin(origin)) {
+      this.logger.info({ edge: ref.edge }, 'a resent chat action was already posted: not posted again');
+      return;
+    }
+    this.origin = origin;
+    try {
+      this.guard(ref, 'act', () => this.doAct(ref, action));
+    } finally {
+      this.origin = undefined;
+    }
+  }
+
+  /**
+   * This hub stopped leading (ADR 0018): every member, counter and rate window is forgotten, so if it leads
+   * again it starts from the store as a fresh hub would. Edges rejoin their viewers wherever they link.
+   */
+  forgetAll(): void {
+    this.registry.clear();
+    this.seqs.clear();
+    this.userLimiter.clear();
+    this.ipLimiter.clear();
   }
 
   /** An edge's link closed: its connections are gone (there is nobody left to kick). */
@@ -155,10 +181,7 @@ export class ChatHub {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.registry.clear();
-    this.seqs.clear();
-    this.userLimiter.clear();
-    this.ipLimiter.clear();
+    this.forgetAll();
   }
 
   // ---- join and actions
@@ -293,7 +316,10 @@ export class ChatHub {
     const seq = (this.seqs.get(channel) ?? this.store.chat.lastSeq(channel)) + 1;
     this.seqs.set(channel, seq);
     const msg: ChatMessageView = { seq, ...draft, at: this.now() };
-    this.store.chat.append({ channel, ...msg });
+    // The first message an action posts carries its origin (a command's notices carry none).
+    const origin = this.origin;
+    this.origin = undefined;
+    this.store.chat.append({ channel, ...msg }, origin);
     this.out.broadcast(channel, { type: 'message', channel, msg });
     return msg;
   }

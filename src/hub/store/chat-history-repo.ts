@@ -7,6 +7,8 @@ import { HubError } from './errors.js';
 import { Lookups, type RepoContext } from './repo-context.js';
 import type { ChatBadge, ChatHistoryRepo, ChatKind, StoredChatMessage } from './types.js';
 
+/** How long an action's origin is remembered (an edge resends within seconds of its link coming back). */
+const ORIGIN_KEPT_MS = 3600_000;
 const KINDS: ReadonlySet<string> = new Set<ChatKind>(['text', 'me', 'system', 'drawing']);
 const BADGES: ReadonlySet<string> = new Set<ChatBadge>(['host', 'moderator', 'user', 'guest', 'system']);
 
@@ -53,15 +55,23 @@ export function createChatHistoryRepo(
        WHERE s.name = ? ORDER BY m.seq DESC LIMIT ?
      ) AS newest ORDER BY seq`,
   );
+  const seenOrigin = db.prepare<[string], { n: number }>('SELECT 1 AS n FROM chat_origins WHERE origin = ?');
+  const addOrigin = db.prepare<[string, number]>('INSERT INTO chat_origins (origin, at) VALUES (?, ?)');
+  const pruneOrigins = db.prepare<[number]>('DELETE FROM chat_origins WHERE at < ?');
+  let originsAdded = 0;
   const delOne = db.prepare<[number, number]>('DELETE FROM chat_messages WHERE streamer_id = ? AND seq = ?');
 
-  const append = db.transaction((msg: StoredChatMessage) => {
+  const append = db.transaction((msg: StoredChatMessage, origin: string | undefined) => {
     const streamerId = lookups.requireStreamerId(msg.channel);
     const ctxt = { streamer: msg.channel, seq: msg.seq };
     const last = lastSeqById.get(streamerId)?.last_seq ?? 0;
     if (msg.seq <= last)
       throw new HubError('INVALID_VALUE', `chat seq must increase (last stored ${last})`, ctxt);
     bump.run({ id: streamerId, seq: msg.seq });
+    if (origin !== undefined) {
+      addOrigin.run(origin, Math.round(msg.at));
+      if (++originsAdded % 100 === 0) pruneOrigins.run(Math.round(msg.at) - ORIGIN_KEPT_MS);
+    }
     if (historySize === 0) return;
     insert.run({
       streamerId,
@@ -82,7 +92,7 @@ export function createChatHistoryRepo(
   });
 
   return {
-    append(msg) {
+    append(msg, origin) {
       const ctxt = { streamer: msg.channel, seq: msg.seq };
       if (!Number.isSafeInteger(msg.seq) || msg.seq < 1)
         throw new HubError('INVALID_VALUE', 'chat seq must be a positive integer', ctxt);
@@ -95,7 +105,13 @@ export function createChatHistoryRepo(
         throw new HubError('INVALID_VALUE', 'chat image must be a data URL', ctxt);
       if (!Number.isFinite(msg.at))
         throw new HubError('INVALID_VALUE', 'chat message time must be a number', ctxt);
-      append(msg);
+      if (origin !== undefined && (typeof origin !== 'string' || origin.length === 0 || origin.length > 128))
+        throw new HubError('INVALID_VALUE', 'chat origin must be a string of 1 to 128 characters', ctxt);
+      append(msg, origin);
+    },
+
+    hasOrigin(origin) {
+      return seenOrigin.get(origin) !== undefined;
     },
 
     recent(channel, limit) {

@@ -148,8 +148,13 @@ export interface FollowRepo {
 }
 
 export interface ChatHistoryRepo {
-  /** Stores a message and trims the channel to the configured history size. */
-  append(msg: StoredChatMessage): void;
+  /**
+   * Stores a message and trims the channel to the configured history size. `origin` (an edge's id for the
+   * viewer action behind it) is stored in the same transaction, for `hasOrigin` (ADR 0018).
+   */
+  append(msg: StoredChatMessage, origin?: string): void;
+  /** Whether a message with this origin was stored (in the last hour): a resent action is not posted twice. */
+  hasOrigin(origin: string): boolean;
   recent(channel: string, limit: number): StoredChatMessage[];
   /** The highest seq stored for a channel (0 if none): the hub continues numbering after a restart. */
   lastSeq(channel: string): number;
