@@ -21,7 +21,7 @@ import {
 } from '../common/protocol/index.js';
 import type { ChatSizeLimits } from '../common/chat/index.js';
 import type { App } from '../common/http/uws-server.js';
-import { SafeEmitter, type EventMap } from '../common/events/safe-emitter.js';
+import { SafeEmitter, callSafely, type EventMap } from '../common/events/safe-emitter.js';
 import type { ChatEvent, ConnRef } from './chat/events.js';
 import type { DirectoryEntryView } from './directory.js';
 
@@ -127,7 +127,10 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
         this.edges.set(d.edge, ws);
         log.info({ edge: d.edge }, 'edge linked');
         this.sendTo([ws], { t: 'limits', chat: opts.greeting.chatLimits() });
-        for (const m of directoryPages(opts.greeting.directory())) this.sendTo([ws], m);
+        // The store may be away (PostgreSQL restarting): the directory then comes with the next push.
+        callSafely(log, 'directory greeting failed', { edge: d.edge }, () => {
+          for (const m of directoryPages(opts.greeting.directory())) this.sendTo([ws], m);
+        });
       },
       message: (ws, message, isBinary) => {
         const d = ws.getUserData();

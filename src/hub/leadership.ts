@@ -66,6 +66,7 @@ export class ConsulLeadership extends SafeEmitter<LeadershipEvents> implements H
   private leader = false;
   private knownLeader: string | undefined;
   private session: string | undefined;
+  private abandoned: string | undefined;
   private renewedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
@@ -111,6 +112,11 @@ export class ConsulLeadership extends SafeEmitter<LeadershipEvents> implements H
   private async tick(): Promise<void> {
     const { api, key, logger, sessionTtlMs } = this.opts;
     try {
+      if (this.abandoned) {
+        // A session given up on (Consul away, or the lead lost): destroyed so that it holds nothing.
+        await api.destroySession(this.abandoned);
+        this.abandoned = undefined;
+      }
       if (!this.session) {
         this.session = await api.createSession({
           name: `tiercast hub ${this.opts.nodeId}`,
@@ -121,9 +127,8 @@ export class ConsulLeadership extends SafeEmitter<LeadershipEvents> implements H
         this.renewedAt = this.now();
       } else if (this.now() - this.renewedAt >= sessionTtlMs / 3) {
         if (!(await api.renewSession(this.session))) {
-          logger.warn({ code: 'HUB_NOT_LEADER' }, 'the election session expired in Consul');
           this.session = undefined;
-          this.step(false);
+          if (this.leader) this.stepDown('the election session expired in Consul');
           return;
         }
         this.renewedAt = this.now();
@@ -131,10 +136,7 @@ export class ConsulLeadership extends SafeEmitter<LeadershipEvents> implements H
       if (this.closed) return;
       if (this.leader) {
         const entry = await api.kvGet(key);
-        if (entry?.session !== this.session) {
-          logger.warn({ code: 'HUB_NOT_LEADER' }, 'the leader key is no longer held by this hub');
-          this.step(false);
-        }
+        if (entry?.session !== this.session) this.stepDown('the leader key is no longer held by this hub');
         return;
       }
       if (await api.kvAcquire(key, this.value, this.session)) {
@@ -151,12 +153,17 @@ export class ConsulLeadership extends SafeEmitter<LeadershipEvents> implements H
           'leader election: Consul call failed',
         );
       // Unrenewed for a whole TTL: Consul may let another hub in (after 2×TTL): step down before it can.
-      if (this.leader && this.now() - this.renewedAt >= sessionTtlMs) {
-        logger.error({ code: 'HUB_NOT_LEADER' }, 'stepping down: the lock could not be renewed for a TTL');
-        this.session = undefined;
-        this.step(false);
-      }
+      if (this.leader && this.now() - this.renewedAt >= sessionTtlMs)
+        this.stepDown('the lock could not be renewed for a TTL');
     }
+  }
+
+  /** Stops leading; the session is given up (destroyed when Consul answers) and a new one stands for election. */
+  private stepDown(why: string): void {
+    this.opts.logger.error({ code: 'HUB_NOT_LEADER', reason: why }, 'this hub steps down');
+    this.abandoned = this.session;
+    this.session = undefined;
+    this.step(false);
   }
 
   private step(leader: boolean): void {

@@ -15,6 +15,7 @@ import { addRemoteRoutes } from './remote-api.js';
 import { Sessions } from './sessions.js';
 import { openHubStore } from './store/open-hub-store.js';
 import type { Store } from './store/types.js';
+import { callSafely } from '../common/events/safe-emitter.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
 import { ConsulApi } from '../common/discovery/consul-api.js';
 import { ConsulLeadership, SoleLeadership, type HubLeadership } from './leadership.js';
@@ -103,7 +104,10 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   const changed = () => {
     pushTimer ??= setTimeout(() => {
       pushTimer = undefined;
-      links.publishDirectory(directory.entries(store.streamers.list()));
+      // The store may be away (PostgreSQL restarting): this push is skipped, the next one comes.
+      callSafely(logger, 'directory push failed', {}, () =>
+        links.publishDirectory(directory.entries(store.streamers.list())),
+      );
     }, 100);
   };
   const periodic = setInterval(changed, config.directoryPushIntervalMs);

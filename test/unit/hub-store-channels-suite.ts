@@ -309,6 +309,24 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
     );
   });
 
+  test("a message's origin is stored with it, survives a restart and a full trim, and is unique", () => {
+    const dataDir = backend.fresh();
+    const first = backend.open(dataDir, { historySize: 0 });
+    first.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+    assert.equal(first.chat.hasOrigin('edge-1.x:1'), false);
+    first.chat.append(msg('alice', 1), 'edge-1.x:1');
+    first.chat.append(msg('alice', 2));
+    assert.equal(first.chat.hasOrigin('edge-1.x:1'), true, 'kept even with no history kept');
+    assert.throws(() => first.chat.append(msg('alice', 3), 'edge-1.x:1'), 'an origin is stored once');
+    assert.equal(first.chat.lastSeq('alice'), 2, 'the refused append left nothing behind');
+    assert.throws(() => first.chat.append(msg('alice', 3), ''), /origin/);
+    first.close();
+    const second = backend.open(dataDir);
+    assert.equal(second.chat.hasOrigin('edge-1.x:1'), true, 'another hub on the same store knows it');
+    assert.equal(second.chat.hasOrigin('edge-1.x:2'), false);
+    second.close();
+  });
+
   test('lastSeq continues after a restart, even when history was deleted or cleared', () => {
     const dataDir = backend.fresh();
     const first = backend.open(dataDir);
