@@ -236,7 +236,16 @@ program
         `tiercast hub ${cfg.nodeId}`,
         `  edges and ingress:  hub.url = ${node.url}`,
         `  remote-control API: ${node.url}/api/v1/streams/<name>`,
-        `  data:               ${cfg.dataDir}   streamers: ${
+        ...(cfg.ha.enabled
+          ? [
+              `  group (ha):         ${
+                node.leadership.isLeader
+                  ? 'this hub leads'
+                  : `standing by; the leader is ${node.leadership.leaderUrl ?? '(not known yet)'}`
+              }; list every hub in hub.url + hub.standbys`,
+            ]
+          : []),
+        `  data:               ${cfg.store === 'postgres' ? '(PostgreSQL)' : cfg.dataDir}   streamers: ${
           node.store.streamers
             .list()
             .map((s) => s.name)
