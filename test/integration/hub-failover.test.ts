@@ -3,9 +3,9 @@
  * one leads, the other answers 503 HUB_NOT_LEADER naming it. Two edges (one told of the standby first) link
  * to the leader; two viewers chat across them. The leader is killed with SIGKILL mid-chat, while both keep
  * sending: the standby takes the lock once Consul drops the dead hub's session, the edges move to it and
- * send what was never acknowledged. Every message arrives exactly once, in the same order on both edges;
- * stream-key checks and the accounts API keep working through the new leader; the old hub, restarted,
- * stands by.
+ * send what was never acknowledged. Every message arrives exactly once, in the same order on both edges.
+ * Logins and stream-key checks keep working during the handover (the standby serves what needs only the
+ * store), the session then works with the new leader; the old hub, restarted, stands by.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import { edgeSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
 import { HubClient } from '../../src/ingress/hub-client.js';
+import { AUTH_HEADER, createClusterToken } from '../../src/common/protocol/index.js';
 import { ConsulDouble } from '../consul-double/consul-double.js';
 import { ChatClient } from '../helpers/chat-client.js';
 import { HubProcess, cli, freePort } from '../helpers/hub-process.js';
@@ -53,6 +54,25 @@ function hubConfig(name: string, port: number, pgUrl: string): string {
     ].join('\n'),
   );
   return p;
+}
+
+/** What an edge's /api proxy sends the hub. */
+const proxyHeaders = { [AUTH_HEADER]: createClusterToken(SECRET, 'edge-t', 'viewer-proxy') };
+
+/** A streamer's login with the stream key through an edge's /api, as the page does; the session cookie. */
+async function streamerLogin(edgeUrl: string): Promise<string> {
+  const c = await fetch(`${edgeUrl}/api/auth/csrf`);
+  assert.equal(c.status, 200, await c.clone().text());
+  const { csrf } = (await c.json()) as { csrf: string };
+  const r = await fetch(`${edgeUrl}/api/auth/streamer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-tiercast-csrf': csrf, cookie: `tc_csrf=${csrf}` },
+    body: JSON.stringify({ key: KEY }),
+  });
+  assert.equal(r.status, 200, await r.clone().text());
+  const cookie = r.headers.getSetCookie().find((x) => x.startsWith('tc_session='));
+  assert.ok(cookie, 'a session cookie');
+  return cookie.split(';')[0]!;
 }
 
 const leads = async (hub: HubProcess): Promise<boolean> =>
@@ -117,7 +137,7 @@ test(
     const r = await waitFor(
       'the standby to know the leader',
       async () => {
-        const res = await fetch(`${hubB.url}/edge-api/auth/csrf`);
+        const res = await fetch(`${hubB.url}/edge-api/me`, { headers: proxyHeaders });
         return res.headers.get('x-tiercast-hub-leader') ? res : undefined;
       },
       10_000,
@@ -127,6 +147,9 @@ test(
     assert.equal(r.headers.get('x-tiercast-hub-leader'), hubA.url);
     assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'HUB_NOT_LEADER');
     assert.equal((await fetch(`${hubB.url}/healthz`)).status, 200, 'a standby is healthy');
+    const csrf = await fetch(`${hubB.url}/edge-api/auth/csrf`, { headers: proxyHeaders });
+    assert.equal(csrf.status, 200, 'what needs only the store is served by a standby too');
+    await csrf.body?.cancel();
   },
 );
 
@@ -158,7 +181,24 @@ test(
     for (let i = 0; i < 4; i++) say();
     await hubA.kill();
     const talking = setInterval(say, 250);
+    let session: string;
     try {
+      // While no hub leads, a streamer still logs in through the edge and a publish's key is still checked:
+      // the standby serves what needs only the shared store.
+      session = await streamerLogin(e1.url);
+      const ingress = new HubClient({
+        url: hubA.url,
+        standbys: [hubB.url],
+        nodeId: 'ingress-t',
+        clusterSecret: SECRET,
+        logger: silent,
+      });
+      try {
+        assert.equal((await ingress.authorize(KEY)).name, 'cam');
+      } finally {
+        ingress.close();
+      }
+      assert.equal(await leads(hubB), false, 'checked before the standby took over');
       await waitFor('hub-b to lead', () => leads(hubB), 40_000, 200);
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
@@ -189,21 +229,10 @@ test(
       'numbered on from the dead leader',
     );
 
-    // The rest of the hub works through the new leader: the /api proxy, and an ingress's key check.
-    const csrf = await fetch(`${e1.url}/api/auth/csrf`);
-    assert.equal(csrf.status, 200, await csrf.clone().text());
-    const ingress = new HubClient({
-      url: hubA.url,
-      standbys: [hubB.url],
-      nodeId: 'ingress-t',
-      clusterSecret: SECRET,
-      logger: silent,
-    });
-    try {
-      assert.equal((await ingress.authorize(KEY)).name, 'cam');
-    } finally {
-      ingress.close();
-    }
+    // The session from the handover works with the new leader, through the other edge.
+    const me = await fetch(`${e2.url}/api/me`, { headers: { cookie: session } });
+    assert.equal(me.status, 200);
+    assert.deepEqual(((await me.json()) as { user: unknown }).user, { name: 'cam', role: 'streamer' });
   },
 );
 
@@ -211,7 +240,8 @@ test('the old leader, restarted, stands by', { skip: missing }, async () => {
   await hubA.start();
   assert.equal(await leads(hubA), false);
   assert.equal(await leads(hubB), true);
-  const r = await fetch(`${hubA.url}/edge-api/auth/csrf`);
+  const r = await fetch(`${hubA.url}/edge-api/me`, { headers: proxyHeaders });
   assert.equal(r.status, 503);
+  assert.equal(r.headers.get('x-tiercast-hub-leader'), hubB.url);
   await r.body?.cancel();
 });
