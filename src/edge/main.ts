@@ -207,6 +207,8 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   const listening = await listen(app, config.http.host, config.http.port);
   const scheme = config.tls ? 'https' : 'http';
   selfUrl ||= `${scheme}://${advertisedHost(config.discovery, config.http.host)}:${listening.port}`;
+  // Hubs registered in discovery join the configured ones (a new hub of the group is found by itself).
+  if (hubs) nd.discovery.onChange('hub', (nodes) => hubs.learn(nodes.map((n) => n.wsUrl)));
   await nd.register(
     config.http.host,
     listening.port,

@@ -26,7 +26,8 @@ export class HubClient implements StreamerAuthorizer {
   private readonly live = new Set<string>();
   private readonly timer: NodeJS.Timeout;
 
-  private readonly hubs: HubHosts;
+  /** Which hub leads; discovery adds the hubs it knows (`learn`). */
+  readonly hubs: HubHosts;
 
   constructor(
     private readonly opts: {

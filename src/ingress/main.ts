@@ -84,6 +84,8 @@ export async function startIngress(
     logger,
     metrics,
   });
+  // Hubs registered in discovery join the configured ones (a new hub of the group is found by itself).
+  if (hub) nd.discovery.onChange('hub', (nodes) => hub.hubs.learn(nodes.map((n) => n.wsUrl)));
   // A claim lost during a Consul outage (another ingress took the name): this copy of the stream must stop.
   nd.discovery.onClaimLost((stream) => {
     logger.error(

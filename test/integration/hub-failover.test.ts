@@ -1,8 +1,8 @@
 /**
  * Two hub processes on one PostgreSQL store elect a leader in Consul (the test double of its HTTP API):
- * one leads, the other answers 503 HUB_NOT_LEADER naming it. Two edges (one told of the standby first) link
- * to the leader; two viewers chat across them. The leader is killed with SIGKILL mid-chat, while both keep
- * sending: the standby takes the lock once Consul drops the dead hub's session, the edges move to it and
+ * one leads, the other answers 503 HUB_NOT_LEADER naming it. Two edges link to the leader (one is told only
+ * of the standby and finds the leader among the hubs registered in Consul); two viewers chat across them.
+ * The leader is killed with SIGKILL mid-chat, while both keep sending: the standby takes the lock once Consul drops the dead hub's session, the edges move to it and
  * send what was never acknowledged. Every message arrives exactly once, in the same order on both edges.
  * Logins and stream-key checks keep working during the handover (the standby serves what needs only the
  * store), the session then works with the new leader; the old hub, restarted, stands by.
@@ -78,14 +78,20 @@ async function streamerLogin(edgeUrl: string): Promise<string> {
 const leads = async (hub: HubProcess): Promise<boolean> =>
   /^tiercast_hub_leader(\{[^}]*\})? 1$/m.test(await (await fetch(`${hub.url}/metrics`)).text());
 
-async function edge(name: string, primary: HubProcess, standby: HubProcess): Promise<EdgeNode> {
+/** An edge of the group: told of `known` hubs; with `discover`, finds the others in Consul. */
+async function edge(name: string, known: HubProcess[], discover = false): Promise<EdgeNode> {
   const e = await startEdge(
     edgeSchema.parse({
       nodeId: name,
       clusterSecret: SECRET,
       http: { host: '127.0.0.1', port: 0 },
       upstream: { parents: ['ws://127.0.0.1:9'] },
-      hub: { url: primary.url, standbys: [standby.url], reconnectBackoffMaxMs: 300 },
+      hub: {
+        url: known[0]!.url,
+        standbys: known.slice(1).map((h) => h.url),
+        reconnectBackoffMaxMs: 300,
+      },
+      ...(discover ? { discovery: { backend: 'consul', consul: { address: consul!.address } } } : {}),
     }),
     silent,
   );
@@ -157,9 +163,9 @@ test(
   'the leader is killed mid-chat: every message arrives once, in the same order on both edges',
   { skip: missing },
   async () => {
-    // Edge 1 is told of the standby first: it must find its way to the leader.
-    const e1 = await edge('edge-1', hubB, hubA);
-    const e2 = await edge('edge-2', hubA, hubB);
+    // Edge 1 is told only of the standby: it finds the leader in Consul (the hubs register there).
+    const e1 = await edge('edge-1', [hubB], true);
+    const e2 = await edge('edge-2', [hubA, hubB]);
     const ann = await viewer(e1, 'ann');
     const bob = await viewer(e2, 'bob');
 

@@ -82,6 +82,21 @@ describe('HubHosts', () => {
     assert.deepEqual(spare.seen, []);
   });
 
+  it('hubs learned from discovery are tried after the configured ones; the hub in use stays in use', async () => {
+    const leader = await fakeHub(() => ({ status: 200 }));
+    const s = await fakeHub(standby());
+    const hubs = new HubHosts(s.url);
+    hubs.learn([`${leader.url}/`, s.url]);
+    assert.equal(hubs.count, 2, 'one entry per hub');
+    assert.equal(hubs.current, s.url);
+    assert.equal((await hubs.fetch('/x', {}, 1000)).status, 200);
+    assert.equal(hubs.current, leader.url);
+    hubs.learn([leader.url]);
+    assert.equal(hubs.current, leader.url);
+    hubs.learn([]);
+    assert.equal(hubs.current, s.url, 'a hub discovery forgot is no longer used; the configured one stays');
+  });
+
   it('with every hub a standby (an election under way) the call fails once each was asked', async () => {
     const a = await fakeHub(standby());
     const b = await fakeHub(standby());

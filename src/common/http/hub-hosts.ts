@@ -1,6 +1,6 @@
 /**
- * The hubs a node may talk to (`hub.url`, then `hub.standbys`) and which of them it talks to now: the one that
- * last answered as leader. A standby answers 503 HUB_NOT_LEADER, naming the leader
+ * The hubs a node may talk to (`hub.url`, then `hub.standbys`, then those discovery knows) and which of them
+ * it talks to now: the one that last answered as leader. A standby answers 503 HUB_NOT_LEADER, naming the leader
  * (`x-tiercast-hub-leader`): the node moves there when the leader is one of its hubs (a URL from outside the
  * list is never followed), else to the next hub. A request is tried on another hub only when the first could
  * not have acted on it (refused as standby, or no connection made): never after a timeout, so nothing is
@@ -10,11 +10,23 @@ export const HUB_LEADER_HEADER = 'x-tiercast-hub-leader';
 export const HUB_ERROR_HEADER = 'x-tiercast-error';
 
 export class HubHosts {
-  private readonly urls: string[];
+  private readonly configured: string[];
+  private urls: string[];
   private at = 0;
 
   constructor(primary: string, standbys: readonly string[] = []) {
-    this.urls = [primary, ...standbys].map((u) => u.replace(/\/+$/, ''));
+    this.configured = [...new Set([primary, ...standbys].map(trimSlash))];
+    this.urls = [...this.configured];
+  }
+
+  /**
+   * The hubs discovery knows (Consul: the healthy `hub` registrations), tried after the configured ones: a
+   * hub added to the group is found without reconfiguring every node. The hub in use stays in use.
+   */
+  learn(discovered: readonly string[]): void {
+    const current = this.current;
+    this.urls = [...new Set([...this.configured, ...discovered.map(trimSlash)])];
+    this.at = Math.max(0, this.urls.indexOf(current));
   }
 
   /** The hub to use now, without a trailing slash. */
@@ -29,7 +41,7 @@ export class HubHosts {
   /** `from` failed or is a standby: move to `leader` if it is one of ours, else to the hub after `from`. */
   moveOn(from: string, leader?: string | null): void {
     if (from !== this.current) return; // someone already moved on
-    const named = leader ? this.urls.indexOf(leader.replace(/\/+$/, '')) : -1;
+    const named = leader ? this.urls.indexOf(trimSlash(leader)) : -1;
     this.at = named >= 0 && named !== this.at ? named : (this.at + 1) % this.urls.length;
   }
 
@@ -61,6 +73,8 @@ export class HubHosts {
     throw lastError instanceof Error ? lastError : new Error('no hub answered');
   }
 }
+
+const trimSlash = (u: string) => u.replace(/\/+$/, '');
 
 /** The connection was never made (refused, unreachable, no such host): the hub cannot have seen the request. */
 function notConnected(err: unknown): boolean {
