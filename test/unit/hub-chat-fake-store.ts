@@ -40,7 +40,7 @@ export class FakeStore implements Store {
   private readonly emojiRows = new Map<string, EmojiRecord>();
   private readonly followRows = new Set<string>();
   private readonly chatRows = new Map<string, StoredChatMessage[]>();
-  private readonly origins = new Set<string>();
+  private readonly origins = new Map<string, { channel: string; seq: number }>();
   private nextUserId = 1;
   private readonly owners = new Map<string, number>();
 
@@ -220,13 +220,18 @@ export class FakeStore implements Store {
   chat: Store['chat'] = {
     append: (msg, origin) => {
       this.calls.push(`chat.append ${msg.channel}#${msg.seq}`);
-      if (origin !== undefined) this.origins.add(origin);
+      if (origin !== undefined) this.origins.set(origin, { channel: msg.channel, seq: msg.seq });
       const rows = this.chatRows.get(msg.channel) ?? [];
       rows.push(structuredClone(msg));
       if (rows.length > this.historySize) rows.splice(0, rows.length - this.historySize);
       this.chatRows.set(msg.channel, rows);
     },
     hasOrigin: (origin) => this.origins.has(origin),
+    byOrigin: (origin) => {
+      const o = this.origins.get(origin);
+      const m = o && this.chatRows.get(o.channel)?.find((r) => r.seq === o.seq);
+      return m ? structuredClone(m) : undefined;
+    },
     recent: (channel, limit) =>
       (this.chatRows.get(channel) ?? []).slice(-limit).map((m) => structuredClone(m)),
     lastSeq: (channel) => Math.max(0, ...(this.chatRows.get(channel) ?? []).map((m) => m.seq)),

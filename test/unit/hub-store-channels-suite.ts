@@ -324,6 +324,10 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
     const second = backend.open(dataDir);
     assert.equal(second.chat.hasOrigin('edge-1.x:1'), true, 'another hub on the same store knows it');
     assert.equal(second.chat.hasOrigin('edge-1.x:2'), false);
+    assert.equal(second.chat.byOrigin('edge-1.x:1'), undefined, 'no history kept: nothing to send again');
+    second.chat.append(msg('alice', 3), 'edge-1.x:3');
+    assert.deepEqual(second.chat.byOrigin('edge-1.x:3'), msg('alice', 3), 'the message posted for it');
+    assert.equal(second.chat.byOrigin('edge-1.x:9'), undefined);
     second.close();
   });
 

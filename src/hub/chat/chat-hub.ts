@@ -102,11 +102,19 @@ export class ChatHub {
 
   /**
    * A member's action. `origin` (the edge's id for it) makes it exactly-once across resends: an origin already
-   * stored is not acted on again, and the message it posts is stored with it in one transaction (ADR 0018).
+   * stored is not acted on again (its message is broadcast again), and the message an action posts is stored
+   * with its origin in one transaction (ADR 0018).
    */
   act(ref: ConnRef, action: ChatAction, origin?: string): void {
     if (this.closed) return;
     if (origin !== undefined && this.store.chat.hasOrigin(origin)) {
+      // Posted before the edge lost its link (perhaps by a hub that died before broadcasting it): sent to
+      // the edges again, never posted again. Viewers who have it ignore a seq they already show.
+      const msg = this.store.chat.byOrigin(origin);
+      if (msg) {
+        const { channel, ...view } = msg;
+        this.out.broadcast(channel, { type: 'message', channel, msg: view });
+      }
       this.logger.info({ edge: ref.edge }, 'a resent chat action was already posted: not posted again');
       return;
     }

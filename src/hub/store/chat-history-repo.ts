@@ -23,6 +23,21 @@ interface Row {
   at: number;
 }
 
+function fromRow(channel: string, r: Row): StoredChatMessage {
+  const m: StoredChatMessage = {
+    channel,
+    seq: r.seq,
+    kind: r.kind,
+    author: r.author,
+    color: r.color,
+    badge: r.badge,
+    text: r.text,
+    at: r.at,
+  };
+  if (r.image !== null) m.image = r.image;
+  return m;
+}
+
 export function createChatHistoryRepo(
   ctx: RepoContext,
   lookups: Lookups,
@@ -56,7 +71,16 @@ export function createChatHistoryRepo(
      ) AS newest ORDER BY seq`,
   );
   const seenOrigin = db.prepare<[string], { n: number }>('SELECT 1 AS n FROM chat_origins WHERE origin = ?');
-  const addOrigin = db.prepare<[string, number]>('INSERT INTO chat_origins (origin, at) VALUES (?, ?)');
+  const addOrigin = db.prepare<[string, number, number, number]>(
+    'INSERT INTO chat_origins (origin, streamer_id, seq, at) VALUES (?, ?, ?, ?)',
+  );
+  const originSeq = db.prepare<[string], { seq: number; name: string }>(
+    'SELECT o.seq, s.name FROM chat_origins o JOIN streamers s ON s.id = o.streamer_id WHERE o.origin = ?',
+  );
+  const oneBySeq = db.prepare<[number, string], Row>(
+    `SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at
+     FROM chat_messages m JOIN streamers s ON s.id = m.streamer_id WHERE m.seq = ? AND s.name = ?`,
+  );
   const pruneOrigins = db.prepare<[number]>('DELETE FROM chat_origins WHERE at < ?');
   let originsAdded = 0;
   const delOne = db.prepare<[number, number]>('DELETE FROM chat_messages WHERE streamer_id = ? AND seq = ?');
@@ -69,7 +93,7 @@ export function createChatHistoryRepo(
       throw new HubError('INVALID_VALUE', `chat seq must increase (last stored ${last})`, ctxt);
     bump.run({ id: streamerId, seq: msg.seq });
     if (origin !== undefined) {
-      addOrigin.run(origin, Math.round(msg.at));
+      addOrigin.run(origin, streamerId, msg.seq, Math.round(msg.at));
       if (++originsAdded % 100 === 0) pruneOrigins.run(Math.round(msg.at) - ORIGIN_KEPT_MS);
     }
     if (historySize === 0) return;
@@ -114,22 +138,15 @@ export function createChatHistoryRepo(
       return seenOrigin.get(origin) !== undefined;
     },
 
+    byOrigin(origin) {
+      const o = originSeq.get(origin);
+      const r = o && oneBySeq.get(o.seq, o.name);
+      return r ? fromRow(o.name, r) : undefined;
+    },
+
     recent(channel, limit) {
       if (!Number.isFinite(limit) || limit <= 0) return [];
-      return recent.all(channel, Math.floor(limit)).map((r) => {
-        const m: StoredChatMessage = {
-          channel,
-          seq: r.seq,
-          kind: r.kind,
-          author: r.author,
-          color: r.color,
-          badge: r.badge,
-          text: r.text,
-          at: r.at,
-        };
-        if (r.image !== null) m.image = r.image;
-        return m;
-      });
+      return recent.all(channel, Math.floor(limit)).map((r) => fromRow(channel, r));
     },
 
     lastSeq(channel) {

@@ -155,6 +155,8 @@ export interface ChatHistoryRepo {
   append(msg: StoredChatMessage, origin?: string): void;
   /** Whether a message with this origin was stored (in the last hour): a resent action is not posted twice. */
   hasOrigin(origin: string): boolean;
+  /** The message posted for this origin, while history keeps it. */
+  byOrigin(origin: string): StoredChatMessage | undefined;
   recent(channel: string, limit: number): StoredChatMessage[];
   /** The highest seq stored for a channel (0 if none): the hub continues numbering after a restart. */
   lastSeq(channel: string): number;
