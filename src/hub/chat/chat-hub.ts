@@ -111,10 +111,7 @@ export class ChatHub {
       // Posted before the edge lost its link (perhaps by a hub that died before broadcasting it): sent to
       // the edges again, never posted again. Viewers who have it ignore a seq they already show.
       const msg = this.store.chat.byOrigin(origin);
-      if (msg) {
-        const { channel, ...view } = msg;
-        this.out.broadcast(channel, { type: 'message', channel, msg: view });
-      }
+      if (msg) this.out.broadcast(msg.channel, { type: 'message', channel: msg.channel, msg: toView(msg) });
       this.logger.info({ edge: ref.edge }, 'a resent chat action was already posted: not posted again');
       return;
     }
