@@ -49,6 +49,7 @@ export class SoleLeadership extends SafeEmitter<LeadershipEvents> implements Hub
 const leaderValue = z.object({ nodeId: z.string(), url: z.string() });
 
 export interface ConsulLeadershipOptions {
+  /** Closed with this election. */
   api: ConsulApi;
   key: string;
   nodeId: string;
@@ -185,12 +186,13 @@ export class ConsulLeadership extends SafeEmitter<LeadershipEvents> implements H
     this.session = undefined;
     const wasLeader = this.leader;
     this.leader = false;
-    if (!session) return;
     try {
-      if (wasLeader) await api.kvRelease(key, this.value, session);
-      await api.destroySession(session);
+      if (session && wasLeader) await api.kvRelease(key, this.value, session);
+      if (session) await api.destroySession(session);
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'could not hand the lead over; Consul expires the session');
+    } finally {
+      api.close();
     }
   }
 }
