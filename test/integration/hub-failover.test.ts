@@ -186,6 +186,7 @@ test(
     // SIGKILL while messages are in flight; both keep talking through the outage.
     for (let i = 0; i < 4; i++) say();
     await hubA.kill();
+    const killedAt = Date.now();
     const talking = setInterval(say, 250);
     let session: string;
     try {
@@ -206,6 +207,7 @@ test(
       }
       assert.equal(await leads(hubB), false, 'checked before the standby took over');
       await waitFor('hub-b to lead', () => leads(hubB), 40_000, 200);
+      console.log(`# SIGKILL → hub-b leads: ${Date.now() - killedAt} ms`);
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
       clearInterval(talking);
@@ -215,6 +217,7 @@ test(
       () => ann.texts().length >= sent.length && bob.texts().length >= sent.length,
       30_000,
     );
+    console.log(`# SIGKILL → the ${sent.length} messages on both edges: ${Date.now() - killedAt} ms`);
     await new Promise((r) => setTimeout(r, 500)); // a duplicate would show up by now
     for (const c of [ann, bob]) {
       const texts = c.texts();
