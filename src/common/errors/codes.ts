@@ -71,6 +71,8 @@ export const NODE_ERROR_CODES = [
   // the hub's own store (PostgreSQL behind a synchronous bridge, ADR 0016)
   'STORE_UNAVAILABLE',
   'STORE_TIMEOUT',
+  // recordings' storage (src/common/storage)
+  'STORAGE_UNAVAILABLE',
   // operations
   'LOG_LINES_SUPPRESSED',
   'METRICS_FAILED',
