@@ -57,10 +57,17 @@ function videoElementFrames(track) {
         void video.play();
         const onFrame = () => {
           if (stopped) return;
-          // A consumer that is behind gets no new frame (the encoder's queue counts drops on its side).
-          if ((controller.desiredSize ?? 0) > 0 && video.videoWidth > 0)
-            controller.enqueue(new VideoFrame(video, { timestamp: Math.round(performance.now() * 1000) }));
+          // Asked for first: a frame that cannot be read must never end the stream of frames.
           video.requestVideoFrameCallback(onFrame);
+          // A consumer that is behind gets no new frame (the encoder's queue counts drops on its side).
+          if ((controller.desiredSize ?? 0) <= 0 || video.videoWidth === 0) return;
+          if (video.readyState < HTMLMediaElement.HAVE_CURRENT_DATA) return;
+          try {
+            controller.enqueue(new VideoFrame(video, { timestamp: Math.round(performance.now() * 1000) }));
+          } catch {
+            // "Invalid source state": the element has no picture to give right now (a busy machine, a
+            // track restarting). This frame is skipped; the next callback tries again.
+          }
         };
         video.requestVideoFrameCallback(onFrame);
       },
