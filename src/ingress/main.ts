@@ -32,6 +32,7 @@ import { SrtServer } from './srt/srt-server.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
+import { startRecording } from './recording.js';
 
 export interface IngressNode {
   readonly port: number;
@@ -71,6 +72,8 @@ export async function startIngress(
         logger: logger.child({ module: 'hub-client' }),
       })
     : undefined;
+  // Storage is checked before anything listens: a wrong directory or credential stops the ingress here.
+  const recording = await startRecording(config.recording, logger.child({ module: 'recording' }), metrics);
   const staticList = new StaticStreamerRegistry(config.streamers);
   // The static list keeps working beside the hub (the embedded default and quick setups).
   const streamers =
@@ -114,10 +117,12 @@ export async function startIngress(
   ): LiveStream => {
     if (live.has(name))
       throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
+    const local = relay.local(name);
+    const stopRecording = recording?.record(name, local);
     const stream = new LiveStream({
       name,
       protected: extra.protected,
-      relay: relay.local(name),
+      relay: local,
       transcode: config.transcode,
       transcodeMode: extra.transcode ?? config.transcode.mode,
       logger: logger.child({ module: 'live-stream', stream: name }),
@@ -135,6 +140,7 @@ export async function startIngress(
             logger.warn({ stream: name, err: (err as Error).message }, 'stream claim not released'),
           );
         meta.delete(name);
+        stopRecording?.();
         relay.unpin(name);
         hub?.reportLive(name, false);
         metrics.publishers.set(live.size);
@@ -299,6 +305,7 @@ export async function startIngress(
         thumbnailer?.close();
         for (const i of inputs) await i.close();
         await Promise.all([...live.values()].map((s) => s.close('ingress shutting down')));
+        await recording?.close();
         l.close();
         cluster.close();
         await relay.close();

@@ -237,6 +237,42 @@ export const hubSchema = hubFields
     path: ['ha', 'enabled'],
   });
 
+/** Where recordings go: a local directory (the default) or S3-compatible object storage. */
+const recordingStorageSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('local'), dir: z.string().min(1).default('./recordings') }),
+  z.strictObject({
+    kind: z.literal('s3'),
+    /** e.g. http://minio:9000 (path-style); unset for AWS itself. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    region: z.string().min(1).default('us-east-1'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+    /** Keys go under this folder of the bucket. */
+    prefix: z
+      .string()
+      .regex(/^([A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)?$/)
+      .default(''),
+    accessKeyId: z.string().min(1),
+    /** A secret: prefer TIERCAST_INGRESS__RECORDING__STORAGE__SECRET_ACCESS_KEY; never logged or echoed. */
+    secretAccessKey: z.string().min(1),
+    requestTimeoutMs: z.number().int().min(100).default(10_000),
+  }),
+]);
+
+const recordingSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  /** all; source (Source, else the top rung); top-and-lowest. Audio always. */
+  renditions: z.enum(['all', 'source', 'top-and-lowest']).default('all'),
+  storage: recordingStorageSchema.default({ kind: 'local', dir: './recordings' }),
+  /** Bytes waiting for storage at most; past it a segment is not recorded (logged and counted). */
+  maxQueuedBytes: z
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(256 * 1024 * 1024),
+  /** Writes in flight at once. */
+  concurrency: z.number().int().min(1).max(64).default(4),
+});
+
 export const ingressSchema = z
   .strictObject({
     ...base,
@@ -272,6 +308,8 @@ export const ingressSchema = z
     hub: hubLinkSchema.optional(),
     /** How often a still of each live stream is sent to the hub for the directory. */
     thumbnailIntervalMs: z.number().int().min(1000).default(5000),
+    /** Every live stream written to storage as it arrives (issue 15, ADR 0019). */
+    recording: recordingSchema.default(() => recordingSchema.parse({})),
     /** WHIP ingest (POST /whip on the HTTP port): the UDP side of its peer connections. */
     whip: z
       .strictObject({

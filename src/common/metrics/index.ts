@@ -138,6 +138,26 @@ export function createMetrics(nodeId: string, role: MetricsRole) {
       labelNames: ['stream'],
       registers: on('ingress'),
     }),
+    recordingBytes: new Counter({
+      name: 'tiercast_recording_written_bytes_total',
+      help: 'Bytes of recordings written to storage (segments, init segments, timelines)',
+      registers: on('ingress'),
+    }),
+    recordingFailures: new Counter({
+      name: 'tiercast_recording_write_failures_total',
+      help: 'Failed tries to write a recording object (each is tried again)',
+      registers: on('ingress'),
+    }),
+    recordingRefused: new Counter({
+      name: 'tiercast_recording_refused_objects_total',
+      help: 'Recording objects not written because storage was too far behind (the queue was full)',
+      registers: on('ingress'),
+    }),
+    recordingQueued: new Gauge({
+      name: 'tiercast_recording_queued_bytes',
+      help: 'Bytes of recordings waiting for storage',
+      registers: on('ingress'),
+    }),
     publishers: new Gauge({
       name: 'tiercast_ingress_publishers',
       help: 'Live publishers',

@@ -1,0 +1,220 @@
+/**
+ * Records one broadcast of a stream (issue 15, ADR 0019) as a subscriber of its StreamRelay: it sees what
+ * every viewer sees — the description, init segments, chunks in order, transcoder restarts as new epochs —
+ * and hands whole objects to a WriteQueue, so the live path never waits for storage.
+ *
+ * Layout under `<stream>/<broadcast id>/` (the id sorts by start time: `20261201T173000Z-1a2b`):
+ *   broadcast.json                 what was recorded: start, end, segment duration, and per epoch the
+ *                                  renditions (RenditionInfo) and when it began
+ *   <rendition>/init-<epoch>.mp4   the init segment of each epoch
+ *   <rendition>/<segment>.m4s      a whole CMAF segment (its chunks' fragments, in order), 8-digit number
+ *   <rendition>/index-<block>.json the timeline of segments block*64 … block*64+63: number, epoch, decode
+ *                                  time, duration, wall-clock anchor (ingress time), and `partial` for a
+ *                                  segment a restart or the end cut short
+ *
+ * Every object is written whole once it is complete (a segment at its last chunk), so a recorder killed
+ * mid-broadcast leaves a recording that plays up to the last segment it finished.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../logging/index.js';
+import { ChunkFlags, SOURCE_RENDITION_ID, hasFlag, type RenditionInfo, type StreamInfo } from '../media.js';
+import type { CachedChunk, CachedInit } from '../relay/rendition-cache.js';
+import type { StreamSubscriber } from '../relay/stream-relay.js';
+import type { WriteQueue } from '../storage/write-queue.js';
+
+/** Which renditions are kept: every one, Source (or the top rung) only, or the top and the lowest rung. */
+export type RecordedRenditions = 'all' | 'source' | 'top-and-lowest';
+
+export const INDEX_BLOCK = 64;
+
+export interface IndexEntry {
+  segment: number;
+  epoch: number;
+  decodeTime: number;
+  duration: number;
+  /** Wall-clock ms at which the ingress received the segment's first frame. */
+  ingressTime: number;
+  partial?: true;
+}
+
+export interface BroadcastManifest {
+  version: 1;
+  stream: string;
+  id: string;
+  startedAt: number;
+  endedAt?: number;
+  endReason?: string;
+  availabilityStartTime: number;
+  segmentDurationMs: number;
+  chunkDurationMs: number;
+  epochs: Array<{ epoch: number; at: number; renditions: RenditionInfo[] }>;
+}
+
+interface OpenSegment {
+  segment: number;
+  epoch: number;
+  decodeTime: number;
+  duration: number;
+  ingressTime: number;
+  parts: Buffer[];
+}
+
+export interface StreamRecorderOptions {
+  stream: string;
+  queue: WriteQueue;
+  renditions: RecordedRenditions;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** A sortable, unique broadcast id for a start time. */
+export function broadcastId(startedAt: number): string {
+  const t = new Date(startedAt)
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  return `${t}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The renditions kept of a description (audio always). */
+export function keptRenditions(renditions: readonly RenditionInfo[], which: RecordedRenditions): Set<string> {
+  if (which === 'all') return new Set(renditions.map((r) => r.id));
+  const video = renditions.filter((r) => r.kind === 'video').sort((a, b) => b.bandwidth - a.bandwidth);
+  const keep = renditions.filter((r) => r.kind === 'audio').map((r) => r.id);
+  const top = video.find((r) => r.id === SOURCE_RENDITION_ID) ?? video[0];
+  if (top) keep.push(top.id);
+  if (which === 'top-and-lowest' && video.length > 1) keep.push(video[video.length - 1]!.id);
+  return new Set(keep);
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+
+export class StreamRecorder implements StreamSubscriber {
+  readonly id: string;
+  private readonly base: string;
+  private readonly now: () => number;
+  private manifest: BroadcastManifest | undefined;
+  private kept = new Set<string>();
+  private readonly open = new Map<string, OpenSegment>();
+  private readonly blocks = new Map<string, IndexEntry[]>();
+  private ended = false;
+  /** Segments handed to the queue (for the log line at the end). */
+  segments = 0;
+
+  constructor(private readonly opts: StreamRecorderOptions) {
+    this.now = opts.now ?? Date.now;
+    this.id = broadcastId(this.now());
+    this.base = `${opts.stream}/${this.id}`;
+  }
+
+  onInfo(info: StreamInfo): void {
+    if (this.ended) return;
+    this.kept = keptRenditions(info.renditions, this.opts.renditions);
+    const renditions = info.renditions.filter((r) => this.kept.has(r.id));
+    if (!this.manifest) {
+      this.manifest = {
+        version: 1,
+        stream: this.opts.stream,
+        id: this.id,
+        startedAt: this.now(),
+        availabilityStartTime: info.availabilityStartTime,
+        segmentDurationMs: info.segmentDurationMs,
+        chunkDurationMs: info.chunkDurationMs,
+        epochs: [],
+      };
+    }
+    if (this.manifest.epochs.at(-1)?.epoch !== info.epoch)
+      this.manifest.epochs.push({ epoch: info.epoch, at: this.now(), renditions });
+    // A restart cuts what was open: each part is kept as a (partial) segment of the epoch it belonged to.
+    for (const id of [...this.open.keys()]) this.finish(id, true);
+    this.writeManifest();
+  }
+
+  onInit(rendition: string, init: CachedInit): void {
+    if (this.ended || !this.manifest || !this.kept.has(rendition)) return;
+    const epoch = this.manifest.epochs.at(-1)!.epoch;
+    this.opts.queue.enqueue(`${this.base}/${rendition}/init-${epoch}.mp4`, init.data, 'video/mp4');
+  }
+
+  onChunk(c: CachedChunk): void {
+    const m = c.meta;
+    if (this.ended || !this.manifest || !this.kept.has(m.rendition)) return;
+    let seg = this.open.get(m.rendition);
+    if (seg && seg.segment !== m.segment) {
+      this.finish(m.rendition, true);
+      seg = undefined;
+    }
+    if (!seg) {
+      // A segment is recorded from its first chunk: one joined mid-way (the recorder came late) is skipped.
+      if (m.chunk !== 0) return;
+      seg = {
+        segment: m.segment,
+        epoch: this.manifest.epochs.at(-1)!.epoch,
+        decodeTime: m.decodeTime,
+        duration: 0,
+        ingressTime: m.ingressTime,
+        parts: [],
+      };
+      this.open.set(m.rendition, seg);
+    }
+    seg.parts.push(m.payload);
+    seg.duration += m.duration;
+    if (hasFlag(m, ChunkFlags.SEGMENT_END)) this.finish(m.rendition, false);
+  }
+
+  onEnd(reason: string): void {
+    if (this.ended) return;
+    for (const id of [...this.open.keys()]) this.finish(id, true);
+    this.ended = true;
+    if (!this.manifest) return;
+    this.manifest.endedAt = this.now();
+    this.manifest.endReason = reason.slice(0, 200);
+    this.writeManifest();
+    this.opts.logger.info(
+      { stream: this.opts.stream, broadcast: this.id, segments: this.segments },
+      'recording ended',
+    );
+  }
+
+  private finish(rendition: string, partial: boolean): void {
+    const seg = this.open.get(rendition);
+    if (!seg) return;
+    this.open.delete(rendition);
+    if (seg.parts.length === 0) return;
+    const q = this.opts.queue;
+    q.enqueue(
+      `${this.base}/${rendition}/${pad(seg.segment, 8)}.m4s`,
+      Buffer.concat(seg.parts),
+      'video/iso.segment',
+    );
+    this.segments++;
+    const block = Math.floor(seg.segment / INDEX_BLOCK);
+    const key = `${rendition}/index-${pad(block, 6)}`;
+    let entries = this.blocks.get(key);
+    if (!entries) {
+      entries = [];
+      this.blocks.set(key, entries);
+      // Only the block being written is kept in memory.
+      for (const k of this.blocks.keys())
+        if (k !== key && k.startsWith(`${rendition}/`)) this.blocks.delete(k);
+    }
+    const entry: IndexEntry = {
+      segment: seg.segment,
+      epoch: seg.epoch,
+      decodeTime: seg.decodeTime,
+      duration: seg.duration,
+      ingressTime: seg.ingressTime,
+    };
+    if (partial) entry.partial = true;
+    entries.push(entry);
+    q.enqueue(`${this.base}/${key}.json`, Buffer.from(JSON.stringify(entries)), 'application/json');
+  }
+
+  private writeManifest(): void {
+    this.opts.queue.enqueue(
+      `${this.base}/broadcast.json`,
+      Buffer.from(JSON.stringify(this.manifest)),
+      'application/json',
+    );
+  }
+}
