@@ -175,22 +175,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   });
   gated.any('/*', (res) => sendError(res, '404 Not Found', 'NOT_FOUND', 'not found'));
 
-  let listening;
-  try {
-    listening = await listen(app, config.http.host, config.http.port);
-  } catch (err) {
-    chat.close();
-    store.close();
-    throw err;
-  }
-  const nd = setupDiscovery({
-    config: config.discovery,
-    role: 'hub',
-    nodeId: config.nodeId,
-    logger,
-    metrics,
-  });
-  await nd.register(config.http.host, listening.port, 'http', () => links.edgeCount);
+  // The first round of the election before listening: once the hub answers, it knows whether it leads and,
+  // if not, who does.
   leadership.on('elected', () => {
     metrics.hubLeader.set(1);
     changed();
@@ -203,6 +189,23 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   });
   await leadership.start?.();
   metrics.hubLeader.set(leadership.isLeader ? 1 : 0);
+  let listening;
+  try {
+    listening = await listen(app, config.http.host, config.http.port);
+  } catch (err) {
+    await leadership.close();
+    chat.close();
+    store.close();
+    throw err;
+  }
+  const nd = setupDiscovery({
+    config: config.discovery,
+    role: 'hub',
+    nodeId: config.nodeId,
+    logger,
+    metrics,
+  });
+  await nd.register(config.http.host, listening.port, 'http', () => links.edgeCount);
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
   logger.info(
     {

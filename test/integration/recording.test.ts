@@ -1,0 +1,198 @@
+/**
+ * Recording at the ingress (issue 15, part 1), with real ffmpeg publishing over RTMP and a real transcoder:
+ * a broadcast with a transcoder killed in the middle is written to storage — a local directory, and a real
+ * S3-compatible server (s3rver) — as init segments, whole CMAF segments and a timeline. Read back, each epoch
+ * of each rendition decodes with ffmpeg from its init and segments, and together they cover the broadcast
+ * but for the restart; the manifest names both epochs and how the broadcast ended. Recording never holds
+ * the live stream up, and storage that cannot be written stops the ingress at start with a clear error.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import S3rver from 's3rver';
+import { ingressSchema } from '../../src/common/config/index.js';
+import type { BroadcastManifest, IndexEntry } from '../../src/common/recording/stream-recorder.js';
+import { LocalDirStore, type ObjectStore } from '../../src/common/storage/object-store.js';
+import { S3Store } from '../../src/common/storage/s3-store.js';
+import { startIngress } from '../../src/ingress/main.js';
+import { KEY, SECRET, logger, publish, run, stop, waitFor } from '../helpers/network.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tiercast-recording-'));
+let s3: S3rver;
+let endpoint = '';
+
+before(async () => {
+  s3 = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: join(dir, 's3'),
+    configureBuckets: [{ name: 'recordings' }],
+  });
+  endpoint = `http://127.0.0.1:${((await s3.run()) as AddressInfo).port}`;
+});
+
+after(async () => {
+  await s3.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const s3Storage = () => ({
+  kind: 's3',
+  endpoint,
+  bucket: 'recordings',
+  prefix: 'rec',
+  accessKeyId: 'S3RVER',
+  secretAccessKey: 'S3RVER',
+});
+
+const ingressConfig = (storage: Record<string, unknown>) =>
+  ingressSchema.parse({
+    nodeId: 'ingress-rec',
+    clusterSecret: SECRET,
+    rtmp: { host: '127.0.0.1', port: 0 },
+    http: { host: '127.0.0.1', port: 0 },
+    streamers: [{ name: 'cam', key: KEY }],
+    transcode: {
+      preset: 'ultrafast',
+      ladder: [
+        { id: 'v360', height: 360, videoBitrateKbps: 600 },
+        { id: 'v180', height: 180, videoBitrateKbps: 200 },
+      ],
+      restartBackoffMs: 100,
+    },
+    recording: { enabled: true, storage },
+  });
+
+/** Decodes init + segments with ffmpeg; the seconds of media it found. */
+async function decodedSeconds(
+  store: ObjectStore,
+  base: string,
+  rendition: string,
+  epoch: number,
+  entries: IndexEntry[],
+) {
+  const parts = [(await store.get(`${base}/${rendition}/init-${epoch}.mp4`))!];
+  for (const e of entries.filter((x) => x.epoch === epoch))
+    parts.push((await store.get(`${base}/${rendition}/${String(e.segment).padStart(8, '0')}.m4s`))!);
+  assert.ok(parts.every(Boolean), `every object of ${rendition} epoch ${epoch} is there`);
+  const file = join(dir, `${rendition}-${epoch}-${Date.now()}.mp4`);
+  writeFileSync(file, Buffer.concat(parts));
+  // Decoded to nowhere: fails on a broken file; -progress tells the media time decoded (from 0).
+  const r = await run(
+    'ffmpeg',
+    ['-hide_banner', '-v', 'error', '-i', file, '-map', '0:0', '-f', 'null', '-', '-progress', 'pipe:1'],
+    60_000,
+  );
+  assert.equal(r.code, 0, `${rendition} epoch ${epoch} decodes: ${r.stderr.slice(0, 300)}`);
+  assert.equal(r.stderr.trim(), '', `${rendition} epoch ${epoch} decodes without errors`);
+  const us = [...r.stdout.matchAll(/^out_time_us=(\d+)$/gm)].at(-1)?.[1];
+  return Number(us ?? 0) / 1e6;
+}
+
+for (const [name, storage, open] of [
+  [
+    'a local directory',
+    () => ({ kind: 'local', dir: join(dir, 'local') }),
+    () => new LocalDirStore(join(dir, 'local')),
+  ],
+  [
+    'S3-compatible storage',
+    s3Storage,
+    () => new S3Store({ ...s3Storage(), region: 'us-east-1', requestTimeoutMs: 5000 }),
+  ],
+] as const) {
+  describe(`recording to ${name}`, () => {
+    it('a broadcast with a transcoder restart is recorded whole: every rendition decodes, epoch by epoch', async () => {
+      const ingress = await startIngress(ingressConfig(storage()), logger);
+      const store: ObjectStore = open();
+      try {
+        const pub = publish(`rtmp://127.0.0.1:${ingress.rtmpPort}/live`, KEY, 30);
+        await waitFor('live', () => ingress.live.get('cam')?.isLive, 20_000);
+        await new Promise((r) => setTimeout(r, 4000));
+        const pid = ingress.live.get('cam')!.transcoderPid!;
+        process.kill(pid, 'SIGKILL');
+        await waitFor('the transcoder restarted', () => {
+          const p = ingress.live.get('cam')?.transcoderPid;
+          return p !== undefined && p !== pid;
+        });
+        await new Promise((r) => setTimeout(r, 5000));
+        await stop(pub);
+        await waitFor('the stream to end', () => !ingress.live.has('cam'), 10_000);
+        // The manifest says how the broadcast ended once the queue has written it.
+        const manifest = await waitFor(
+          'the ended manifest',
+          async () => {
+            const keys = (await store.list('cam/'))
+              .map((o) => o.key)
+              .filter((k) => k.endsWith('/broadcast.json'));
+            if (keys.length !== 1) return undefined;
+            const m = JSON.parse((await store.get(keys[0]!))!.toString()) as BroadcastManifest;
+            return m.endedAt ? m : undefined;
+          },
+          15_000,
+        );
+        assert.equal(manifest.stream, 'cam');
+        assert.match(manifest.id, /^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+        assert.equal(manifest.epochs.length, 2, 'the restart is a new epoch');
+        assert.deepEqual(manifest.epochs[0]!.renditions.map((r) => r.id).sort(), ['a0', 'v180', 'v360']);
+        const base = `cam/${manifest.id}`;
+        const wall = (manifest.endedAt! - manifest.startedAt) / 1000;
+        for (const rendition of ['v360', 'v180', 'a0']) {
+          const blocks = (await store.list(`${base}/${rendition}/index-`)).map((o) => o.key);
+          const entries: IndexEntry[] = [];
+          for (const k of blocks)
+            entries.push(...(JSON.parse((await store.get(k))!.toString()) as IndexEntry[]));
+          assert.ok(entries.length >= 4, `${rendition}: ${entries.length} segments indexed`);
+          const numbers = entries.map((e) => e.segment);
+          assert.deepEqual(
+            numbers,
+            [...new Set(numbers)].sort((a, b) => a - b),
+            'each segment once, in order',
+          );
+          let seconds = 0;
+          for (const e of manifest.epochs)
+            seconds += await decodedSeconds(store, base, rendition, e.epoch, entries);
+          // Everything but the restart (a second or two) and the last, unfinished instant.
+          assert.ok(
+            seconds > wall - 5 && seconds < wall + 2,
+            `${rendition}: ${seconds.toFixed(1)} s of ${wall.toFixed(1)} s`,
+          );
+        }
+        assert.equal(
+          Number(
+            /tiercast_recording_refused_objects_total\S* (\d+)/.exec(
+              await ingress.metrics.registry.metrics(),
+            )?.[1] ?? 0,
+          ),
+          0,
+        );
+      } finally {
+        store.close();
+        await ingress.close();
+      }
+    });
+  });
+}
+
+it('storage that cannot be used stops the ingress at start with a clear error, never the secret', async () => {
+  await assert.rejects(
+    startIngress(
+      ingressConfig({ ...s3Storage(), accessKeyId: 'NOT-A-KEY', secretAccessKey: 'wrong-secret-value-77' }),
+      logger,
+    ),
+    (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'STORAGE_UNAVAILABLE');
+      assert.match(err.message, /object storage could not write an object/);
+      assert.match(err.message, /InvalidAccessKeyId/);
+      assert.ok(!err.message.includes('wrong-secret-value-77') && !err.message.includes('NOT-A-KEY'));
+      return true;
+    },
+  );
+  await assert.rejects(startIngress(ingressConfig({ kind: 'local', dir: '/dev/null/x' }), logger), {
+    code: 'STORAGE_UNAVAILABLE',
+  });
+});
