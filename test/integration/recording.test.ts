@@ -112,14 +112,14 @@ for (const [name, storage, open] of [
       try {
         const pub = publish(`rtmp://127.0.0.1:${ingress.rtmpPort}/live`, KEY, 30);
         await waitFor('live', () => ingress.live.get('cam')?.isLive, 20_000);
-        await new Promise((r) => setTimeout(r, 3000));
+        await new Promise((r) => setTimeout(r, 4000));
         const pid = ingress.live.get('cam')!.transcoderPid!;
         process.kill(pid, 'SIGKILL');
         await waitFor('the transcoder restarted', () => {
           const p = ingress.live.get('cam')?.transcoderPid;
           return p !== undefined && p !== pid;
         });
-        await new Promise((r) => setTimeout(r, 3000));
+        await new Promise((r) => setTimeout(r, 5000));
         await stop(pub);
         await waitFor('the stream to end', () => !ingress.live.has('cam'), 10_000);
         // The manifest says how the broadcast ended once the queue has written it.
