@@ -10,27 +10,19 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import S3rver from 's3rver';
 import { LocalDirStore, type ObjectStore } from '../../src/common/storage/object-store.js';
 import { S3Store, type S3StoreOptions } from '../../src/common/storage/s3-store.js';
+import { startS3, type TestS3 } from '../helpers/s3.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercast-storage-'));
 const SECRET = 'S3RVER';
-let s3: S3rver;
+let s3: TestS3;
 let endpoint = '';
 const stores: ObjectStore[] = [];
 
 before(async () => {
-  s3 = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: join(dir, 's3'),
-    configureBuckets: [{ name: 'recordings' }],
-  });
-  const addr = (await s3.run()) as AddressInfo;
-  endpoint = `http://127.0.0.1:${addr.port}`;
+  s3 = await startS3(dir);
+  endpoint = s3.endpoint;
 });
 
 after(async () => {

@@ -11,28 +11,21 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import S3rver from 's3rver';
 import { ingressSchema } from '../../src/common/config/index.js';
 import type { BroadcastManifest, IndexEntry } from '../../src/common/recording/stream-recorder.js';
 import { LocalDirStore, type ObjectStore } from '../../src/common/storage/object-store.js';
 import { S3Store } from '../../src/common/storage/s3-store.js';
 import { startIngress } from '../../src/ingress/main.js';
 import { KEY, SECRET, logger, publish, run, stop, waitFor } from '../helpers/network.js';
+import { startS3, type TestS3 } from '../helpers/s3.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercast-recording-'));
-let s3: S3rver;
+let s3: TestS3;
 let endpoint = '';
 
 before(async () => {
-  s3 = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: join(dir, 's3'),
-    configureBuckets: [{ name: 'recordings' }],
-  });
-  endpoint = `http://127.0.0.1:${((await s3.run()) as AddressInfo).port}`;
+  s3 = await startS3(dir);
+  endpoint = s3.endpoint;
 });
 
 after(async () => {
