@@ -193,6 +193,10 @@ test('a page that leaves mid-stream does not stall the pages it supplied', async
   const { net } = setup;
   const [gone] = honest.splice(0, 1);
   assert.ok((await p2p(gone!))!.links.down >= 1, 'the page that leaves supplies others');
+  // The machine's own jitter first (four pages on two cores): the same pages, as long, before anyone leaves.
+  for (const v of honest) await installStallMeter(v.page);
+  await new Promise((r) => setTimeout(r, 5000));
+  const baseline = await Promise.all(honest.map(async (v) => (await readStalls(v.page)).longestMs));
   for (const v of honest) await installStallMeter(v.page);
   const timesBefore = await Promise.all(honest.map(videoTime));
   await gone!.page.close();
@@ -204,9 +208,14 @@ test('a page that leaves mid-stream does not stall the pages it supplied', async
   for (const [i, v] of honest.entries()) {
     const s = (await p2p(v))!;
     assert.ok((await videoTime(v)) > timesBefore[i]! + 4, `page ${i} plays on`);
-    // The picture may hold for one deadline (3 frames: 100 ms) plus a frame, not more.
+    // The leave may hold the picture for one deadline (3 frames: 100 ms) plus a frame beyond what this
+    // machine showed without it (a busy machine holds pictures on its own; that is not the leave's doing).
     const longest = (await readStalls(v.page)).longestMs;
-    assert.ok(longest < 100 + 2 * 33, `page ${i}: the picture held ${longest.toFixed(0)} ms`);
+    const allowed = Math.max(100 + 2 * 33, baseline[i]! + 100 + 33);
+    assert.ok(
+      longest < allowed,
+      `page ${i}: the picture held ${longest.toFixed(0)} ms (before the leave: ${baseline[i]!.toFixed(0)} ms)`,
+    );
     assert.equal(s.stats.lost, 0, `page ${i}: nothing lost`);
     assert.equal(await holes(v), null, `page ${i}: no hole in the buffer`);
   }
