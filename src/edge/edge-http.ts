@@ -30,6 +30,7 @@ import type { EdgeEntry } from './edge-selection-http.js';
 import type { DirectoryEntry, HubDirectoryEntry } from '../common/protocol/index.js';
 import type { ResumePosition } from '../common/media.js';
 import { parseResume } from './viewer-socket.js';
+import { isBroadcastId } from '../common/recording/stream-recorder.js';
 
 /** A stream as the routes use it: what segment delivery reads, its description, and marking it in use. */
 export type ServedStream = SegmentSource & Pick<StreamRelay, 'whenKnown' | 'touch'>;
@@ -120,6 +121,15 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     if (divert(res, req, 'page')) return;
     count('page', '200');
     page(res, req, 'watch.html');
+  });
+  // A past broadcast's page (issue 15); the page asks /api/videos/ID what it is, video-http.ts serves it.
+  app.get('/videos/:id', (res, req) => {
+    if (!isBroadcastId(req.getParameter(0) ?? '')) {
+      count('page', '404');
+      return pageNotFound(res, req, 'VIDEO_NOT_FOUND', 'no such video');
+    }
+    count('page', '200');
+    page(res, req, 'video.html');
   });
   app.get('/embed/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {

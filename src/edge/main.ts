@@ -22,6 +22,8 @@ import { addChatSocket, chatTopic } from './chat-socket.js';
 import { HubHosts } from '../common/http/hub-hosts.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
+import { addVideoRoutes, hubVideoLookup } from './video-http.js';
+import { openObjectStore } from '../common/storage/open-store.js';
 import type { HubDirectoryEntry } from '../common/protocol/index.js';
 import { UNKNOWN_CAPACITY } from '../common/discovery/index.js';
 import { advertisedHost } from '../common/discovery/node-discovery.js';
@@ -192,6 +194,24 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       browserIngestUrl(config.broadcast.ingestUrl, nd.discovery.nodes('ingress'), config.discovery.region),
     count: (route, status) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) }),
   });
+  // Past broadcasts, read from the recording storage (not checked here: an edge may hold read-only credentials).
+  const recordingStore = config.recordings.storage ? openObjectStore(config.recordings.storage) : undefined;
+  addVideoRoutes(app, {
+    storage: recordingStore,
+    cacheBytes: config.recordings.cacheBytes,
+    lookup: hubs
+      ? hubVideoLookup({
+          hubs,
+          nodeId: config.nodeId,
+          clusterSecret: config.clusterSecret,
+          timeoutMs: config.hub?.requestTimeoutMs ?? 5000,
+        })
+      : undefined,
+    gate,
+    clients,
+    logger: logger.child({ module: 'videos' }),
+    count: (route, status) => metrics.httpRequests.inc({ route, status: status.slice(0, 3) }),
+  });
   addEdgeRoutes(app, {
     config,
     relay,
@@ -231,6 +251,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
         viewers.close();
         chatSockets.close();
         gate.close();
+        recordingStore?.close();
         await hubLink?.close();
         await relay.close();
         logger.info('edge stopped');

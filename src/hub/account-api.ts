@@ -21,7 +21,8 @@ import { RateLimiter } from './auth/rate-limit.js';
 import type { ChatHub } from './chat/chat-hub.js';
 import type { SessionInfo } from './chat/types.js';
 import type { Directory } from './directory.js';
-import { parseBody, requireCluster, streamParam } from './internal-api.js';
+import { broadcastView, type Broadcasts } from './broadcasts.js';
+import { broadcastParam, parseBody, requireCluster, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import type { Store } from './store/types.js';
@@ -41,7 +42,16 @@ export interface AccountApiDeps {
   logger: Logger;
   loginRatePerMinute: number;
   changed: () => void;
+  broadcasts: Broadcasts;
 }
+
+/** What a streamer may change of a past broadcast. */
+export const broadcastUpdateSchema = z
+  .strictObject({
+    title: z.string().trim().min(1).max(140).optional(),
+    hidden: z.boolean().optional(),
+  })
+  .refine((p) => p.title !== undefined || p.hidden !== undefined, 'nothing to change');
 
 export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   const { store, sessions, logger } = deps;
@@ -238,5 +248,55 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     logger.info({ stream: name }, 'stream key rotated');
     // Shown once; the old key stopped working. The session stays valid.
     return { body: { key } };
+  });
+
+  // Past broadcasts (issue 15): a channel's list, one broadcast, and the owner's (or an admin's) changes.
+  /** Whether this request's session manages `stream`'s channel or is an admin's. */
+  const mayManage = (req: ApiRequest, stream: string): boolean => {
+    const s = session(req);
+    if (!s) return false;
+    if (s.kind === 'user' && s.role === 'admin') return true;
+    const name = s.kind === 'streamer' ? s.name : store.streamers.ownedBy(s.userId);
+    return name === stream;
+  };
+  /** A broadcast this request may see: a hidden one only by whoever may manage it. */
+  const visibleBroadcast = (req: ApiRequest) => {
+    const b = store.broadcasts.get(broadcastParam(req));
+    if (!b || (b.hidden && !mayManage(req, b.stream))) throw new ApiError('NOT_FOUND', 'no such broadcast');
+    return b;
+  };
+  const ownedBroadcast = (req: ApiRequest) => {
+    const b = visibleBroadcast(req);
+    if (!mayManage(req, b.stream)) {
+      if (!session(req)) throw new ApiError('UNAUTHENTICATED', 'log in to manage your broadcasts');
+      throw new ApiError('FORBIDDEN', 'this broadcast belongs to another channel');
+    }
+    return b;
+  };
+
+  route('get', '/channels/:name/videos', (req) => {
+    const name = streamParam(req);
+    if (!store.streamers.get(name)) throw new ApiError('NOT_FOUND', 'no such channel');
+    return { body: { videos: deps.broadcasts.list(name, mayManage(req, name)) } };
+  });
+
+  route('get', '/videos/:name', (req) => {
+    const b = visibleBroadcast(req);
+    const protectedStream = store.streamers.get(b.stream)?.hasPassword ?? false;
+    return { body: { video: { ...broadcastView(b), protected: protectedStream } } };
+  });
+
+  route('patch', '/videos/:name', (req) => {
+    const b = ownedBroadcast(req);
+    const patch = parseBody(broadcastUpdateSchema, req.body);
+    const updated = store.broadcasts.update(b.id, patch);
+    logger.info({ stream: b.stream, broadcast: b.id, fields: Object.keys(patch) }, 'broadcast updated');
+    return { body: { video: broadcastView(updated) } };
+  });
+
+  route('del', '/videos/:name', async (req) => {
+    const b = ownedBroadcast(req);
+    await deps.broadcasts.remove(b.id, session(req)?.name ?? 'unknown');
+    return { status: 204 };
   });
 }

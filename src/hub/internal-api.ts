@@ -7,6 +7,8 @@ import type { Logger } from '../common/logging/index.js';
 import { AUTH_HEADER, verifyClusterToken, type ClusterPurpose } from '../common/protocol/index.js';
 import { ApiError, addJsonRoute, type ApiRequest } from '../common/http/json-routes.js';
 import type { App } from '../common/http/uws-server.js';
+import { isBroadcastId } from '../common/recording/stream-recorder.js';
+import { broadcastView, type Broadcasts } from './broadcasts.js';
 import type { Directory } from './directory.js';
 import type { Store } from './store/types.js';
 import { MAX_STREAM_KEY_CHARS, MAX_THUMBNAIL_BYTES } from '../common/protocol/node-api-limits.js';
@@ -38,9 +40,23 @@ export function streamParam(req: ApiRequest, i = 0): string {
   return name;
 }
 
+/** A broadcast id in a path (`:id`), or NOT_FOUND: nothing else reaches the store or the storage. */
+export function broadcastParam(req: ApiRequest, i = 0): string {
+  const id = req.params[i] ?? '';
+  if (!isBroadcastId(id)) throw new ApiError('NOT_FOUND', 'no such broadcast');
+  return id;
+}
+
 export function addInternalRoutes(
   app: App,
-  deps: { clusterSecret: string; store: Store; directory: Directory; logger: Logger; changed: () => void },
+  deps: {
+    clusterSecret: string;
+    store: Store;
+    directory: Directory;
+    broadcasts: Broadcasts;
+    logger: Logger;
+    changed: () => void;
+  },
 ): void {
   const { clusterSecret, store, directory, logger, changed } = deps;
   const opts = { logger };
@@ -83,6 +99,45 @@ export function addInternalRoutes(
       logger.info({ stream: name, ingress: node, live }, 'stream state reported');
       changed();
       return { status: 204 };
+    },
+    opts,
+  );
+
+  // A recorded broadcast's start and end, from the ingress recording it (issue 15).
+  addJsonRoute(
+    app,
+    'post',
+    '/internal/broadcasts',
+    (req) => {
+      requireCluster(clusterSecret, req, 'node-api');
+      const b = parseBody(
+        z.strictObject({
+          id: z.string().refine(isBroadcastId, 'not a broadcast id'),
+          stream: z.string().regex(NAME),
+          startedAt: z.number().int().min(0),
+        }),
+        req.body,
+      );
+      return { status: 201, body: { broadcast: broadcastView(deps.broadcasts.started(b)) } };
+    },
+    opts,
+  );
+  addJsonRoute(
+    app,
+    'put',
+    '/internal/broadcasts/:id/end',
+    (req) => {
+      requireCluster(clusterSecret, req, 'node-api');
+      const id = broadcastParam(req);
+      const e = parseBody(
+        z.strictObject({
+          endedAt: z.number().int().min(0),
+          durationMs: z.number().min(0),
+          bytes: z.number().int().min(0),
+        }),
+        req.body,
+      );
+      return { body: { broadcast: broadcastView(deps.broadcasts.ended(id, e)) } };
     },
     opts,
   );

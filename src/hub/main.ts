@@ -10,7 +10,9 @@ import { addAccountRoutes } from './account-api.js';
 import { ChatHub } from './chat/chat-hub.js';
 import { Directory } from './directory.js';
 import { EdgeLinkServer } from './edge-link-server.js';
+import { Broadcasts } from './broadcasts.js';
 import { addInternalRoutes } from './internal-api.js';
+import { openObjectStore } from '../common/storage/open-store.js';
 import { addRemoteRoutes } from './remote-api.js';
 import { Sessions } from './sessions.js';
 import { openHubStore } from './store/open-hub-store.js';
@@ -29,6 +31,7 @@ export interface HubNode {
   readonly directory: Directory;
   /** Whether this hub leads (always, unless `ha.enabled` and another hub holds the lock). */
   readonly leadership: HubLeadership;
+  broadcasts: Broadcasts;
   close(): Promise<void>;
 }
 
@@ -131,10 +134,32 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
 
   addMetricsRoute(app, metrics.registry, logger);
   app.get('/healthz', (res) => send(res, '200 OK', 'ok', { 'content-type': 'text/plain' }));
+  // Past broadcasts: the recording storage (for deletion and retention) is checked like the ingress checks it.
+  const recordingStore = config.recordings.storage ? openObjectStore(config.recordings.storage) : undefined;
+  if (recordingStore) {
+    try {
+      await recordingStore.check();
+    } catch (err) {
+      recordingStore.close();
+      chat.close();
+      store.close();
+      throw err;
+    }
+  }
+  const broadcasts = new Broadcasts({
+    store,
+    directory,
+    storage: recordingStore,
+    retention: config.recordings.retention,
+    // With several hubs, the leader alone deletes what retention removes.
+    leads: () => leadership.isLeader,
+    logger: logger.child({ module: 'broadcasts' }),
+  });
   addInternalRoutes(gated, {
     clusterSecret: config.clusterSecret,
     store,
     directory,
+    broadcasts,
     logger: logger.child({ module: 'internal-api' }),
     changed,
   });
@@ -147,6 +172,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     logger: logger.child({ module: 'account-api' }),
     loginRatePerMinute: config.loginRatePerMinute,
     changed,
+    broadcasts,
   });
   addRemoteRoutes(gated, {
     store,
@@ -156,6 +182,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     logger: logger.child({ module: 'remote-api' }),
     changed,
     loginRatePerMinute: config.loginRatePerMinute,
+    broadcasts,
   });
   gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');
@@ -194,6 +221,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     listening = await listen(app, config.http.host, config.http.port);
   } catch (err) {
     await leadership.close();
+    broadcasts.close();
+    recordingStore?.close();
     chat.close();
     store.close();
     throw err;
@@ -225,12 +254,15 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     chat,
     directory,
     leadership,
+    broadcasts,
     close: () =>
       (closing ??= (async () => {
         // The lead is handed over first: a standby takes the edges while this hub closes.
         await leadership.close();
         await nd.close();
         clearInterval(periodic);
+        broadcasts.close();
+        recordingStore?.close();
         if (pushTimer) clearTimeout(pushTimer);
         l.close();
         links.close();

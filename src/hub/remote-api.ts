@@ -10,7 +10,9 @@ import type { App } from '../common/http/uws-server.js';
 import { RateLimiter } from './auth/rate-limit.js';
 import type { ChatHub } from './chat/chat-hub.js';
 import type { Directory } from './directory.js';
-import { parseBody, streamParam } from './internal-api.js';
+import { broadcastUpdateSchema } from './account-api.js';
+import { broadcastView, type Broadcasts } from './broadcasts.js';
+import { broadcastParam, parseBody, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import type { Store } from './store/types.js';
@@ -25,6 +27,7 @@ export function addRemoteRoutes(
     logger: Logger;
     changed: () => void;
     loginRatePerMinute: number;
+    broadcasts: Broadcasts;
   },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
@@ -153,6 +156,47 @@ export function addRemoteRoutes(
       const name = own(req);
       const { text } = parseBody(z.strictObject({ text: z.string().min(1).max(2000) }), req.body);
       return { status: 201, body: { message: chat.postAsStreamer(name, text) } };
+    }),
+    opts,
+  );
+
+  // Past broadcasts (issue 15): the channel's own, hidden ones included.
+  const ownBroadcast = (req: ApiRequest) => {
+    const name = own(req);
+    const b = store.broadcasts.get(broadcastParam(req, 1));
+    if (!b || b.stream !== name) throw new ApiError('NOT_FOUND', 'no such broadcast on this channel');
+    return b;
+  };
+  addJsonRoute(
+    app,
+    'get',
+    '/api/v1/streams/:name/videos',
+    wrap((req) => ({ body: { videos: deps.broadcasts.list(own(req), true) } })),
+    opts,
+  );
+  addJsonRoute(
+    app,
+    'patch',
+    '/api/v1/streams/:name/videos/:id',
+    wrap((req) => {
+      const b = ownBroadcast(req);
+      const patch = parseBody(broadcastUpdateSchema, req.body);
+      logger.info(
+        { stream: b.stream, broadcast: b.id, fields: Object.keys(patch) },
+        'broadcast updated through the remote API',
+      );
+      return { body: { video: broadcastView(store.broadcasts.update(b.id, patch)) } };
+    }),
+    opts,
+  );
+  addJsonRoute(
+    app,
+    'del',
+    '/api/v1/streams/:name/videos/:id',
+    wrap(async (req) => {
+      const b = ownBroadcast(req);
+      await deps.broadcasts.remove(b.id, `remote:${b.stream}`);
+      return { status: 204 };
     }),
     opts,
   );

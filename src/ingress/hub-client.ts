@@ -9,6 +9,7 @@ import type { Logger } from '../common/logging/index.js';
 import { HubHosts } from '../common/http/hub-hosts.js';
 import { AUTH_HEADER, createClusterToken } from '../common/protocol/index.js';
 import { isWellFormedStreamKey } from '../common/protocol/node-api-limits.js';
+import type { BroadcastEnded, BroadcastStarted } from '../common/recording/stream-recorder.js';
 import type { StreamerAuthorizer, StreamerProfile } from './streamer-registry.js';
 
 const TIMEOUT_MS = 3000;
@@ -22,8 +23,18 @@ const profileSchema = z.object({
   transcode: transcodeMode.optional(),
 });
 
+/** A broadcast report waiting for the hub: sent again every few seconds until the hub answers it. */
+interface PendingReport {
+  path: string;
+  body: unknown;
+  method: string;
+  what: string;
+}
+
 export class HubClient implements StreamerAuthorizer {
   private readonly live = new Set<string>();
+  private readonly reports: PendingReport[] = [];
+  private sending = false;
   private readonly timer: NodeJS.Timeout;
 
   /** Which hub leads; discovery adds the hubs it knows (`learn`). */
@@ -43,7 +54,8 @@ export class HubClient implements StreamerAuthorizer {
     this.timer = setInterval(() => {
       for (const s of this.live)
         void this.post(`/internal/streams/${s}/live`, { live: true }).catch(() => undefined);
-    }, 10_000);
+      void this.sendReports();
+    }, 5_000);
     this.timer.unref();
   }
 
@@ -103,6 +115,57 @@ export class HubClient implements StreamerAuthorizer {
           'live report not delivered; will retry',
         ),
     );
+  }
+
+  /**
+   * A recorded broadcast's start and end (issue 15): the hub lists it on the channel. Kept and sent again,
+   * in order, until the hub answers (a hub that is away or changing leader learns them when it is back).
+   */
+  reportBroadcastStarted(b: BroadcastStarted): void {
+    this.queueReport({ path: '/internal/broadcasts', body: b, method: 'POST', what: 'broadcast start' });
+  }
+
+  reportBroadcastEnded(b: BroadcastEnded): void {
+    this.queueReport({
+      path: `/internal/broadcasts/${b.id}/end`,
+      body: { endedAt: b.endedAt, durationMs: b.durationMs, bytes: b.bytes },
+      method: 'PUT',
+      what: 'broadcast end',
+    });
+  }
+
+  private queueReport(r: PendingReport): void {
+    // Bounded: a hub gone for days must not grow this without end (the recordings are in storage anyway).
+    if (this.reports.length >= 1000) this.reports.shift();
+    this.reports.push(r);
+    void this.sendReports();
+  }
+
+  /** Sends the waiting reports in order; stops at the first the hub could not take now. */
+  private async sendReports(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.reports.length) {
+        const r = this.reports[0]!;
+        let res: Response;
+        try {
+          res = await this.post(r.path, r.body, r.method);
+        } catch (err) {
+          this.opts.logger.warn(
+            { code: 'HUB_UNAVAILABLE', what: r.what, err: (err as Error).message },
+            'recording report not delivered; will retry',
+          );
+          return;
+        }
+        if (res.status >= 500) return;
+        if (!res.ok)
+          this.opts.logger.warn({ what: r.what, status: res.status }, 'hub refused a recording report');
+        this.reports.shift();
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   async putThumbnail(stream: string, jpeg: Buffer): Promise<void> {

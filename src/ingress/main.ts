@@ -32,7 +32,7 @@ import { SrtServer } from './srt/srt-server.js';
 import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
-import { startRecording } from './recording.js';
+import { startRecording, type RecordedStream } from './recording.js';
 
 export interface IngressNode {
   readonly port: number;
@@ -98,6 +98,7 @@ export async function startIngress(
     void live.get(stream)?.close('claim lost to another ingress');
   });
   const meta = new Map<string, { title?: string; category?: string; startedAt: number }>();
+  const recordedStreams = new Map<string, RecordedStream>();
 
   // Only streams that produce media are listed: a publish still starting (or that never will) is not.
   const publishDirectory = () => {
@@ -118,7 +119,11 @@ export async function startIngress(
     if (live.has(name))
       throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
     const local = relay.local(name);
-    const stopRecording = recording?.record(name, local);
+    const recorded = recording?.record(name, local, {
+      started: (b) => hub?.reportBroadcastStarted(b),
+      ended: (b) => hub?.reportBroadcastEnded(b),
+    });
+    if (recorded) recordedStreams.set(name, recorded);
     const stream = new LiveStream({
       name,
       protected: extra.protected,
@@ -140,7 +145,8 @@ export async function startIngress(
             logger.warn({ stream: name, err: (err as Error).message }, 'stream claim not released'),
           );
         meta.delete(name);
-        stopRecording?.();
+        recorded?.detach();
+        if (recordedStreams.get(name) === recorded) recordedStreams.delete(name);
         relay.unpin(name);
         hub?.reportLive(name, false);
         metrics.publishers.set(live.size);
@@ -264,15 +270,20 @@ export async function startIngress(
     'ingress listening',
   );
 
-  const thumbnailer = hub
-    ? new Thumbnailer({
-        intervalMs: config.thumbnailIntervalMs,
-        ffmpegPath: config.transcode.ffmpegPath,
-        streams: () => [...live.keys()].flatMap((n) => relay.get(n) ?? []),
-        deliver: (stream, jpeg) => hub.putThumbnail(stream, jpeg),
-        logger: logger.child({ module: 'thumbnailer' }),
-      })
-    : undefined;
+  // Stills go to the hub's directory and, when recording, into the broadcast as its thumbnail.
+  const thumbnailer =
+    hub || recording
+      ? new Thumbnailer({
+          intervalMs: config.thumbnailIntervalMs,
+          ffmpegPath: config.transcode.ffmpegPath,
+          streams: () => [...live.keys()].flatMap((n) => relay.get(n) ?? []),
+          deliver: async (stream, jpeg) => {
+            recordedStreams.get(stream)?.thumbnail(jpeg);
+            await hub?.putThumbnail(stream, jpeg);
+          },
+          logger: logger.child({ module: 'thumbnailer' }),
+        })
+      : undefined;
   const inputs = new Set<{ close(): Promise<void> }>();
   let closing: Promise<void> | undefined;
   const l = listening;

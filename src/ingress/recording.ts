@@ -9,31 +9,23 @@ import { errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import type { Metrics } from '../common/metrics/index.js';
-import { StreamRecorder } from '../common/recording/stream-recorder.js';
+import { StreamRecorder, type StreamRecorderOptions } from '../common/recording/stream-recorder.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
-import { LocalDirStore, type ObjectStore } from '../common/storage/object-store.js';
-import { S3Store } from '../common/storage/s3-store.js';
+import { openObjectStore } from '../common/storage/open-store.js';
 import { WriteQueue } from '../common/storage/write-queue.js';
 
-export interface Recording {
-  /** Records the stream from its next description on; returns the detach to call when it ends. */
-  record(stream: string, relay: StreamRelay): () => void;
-  /** Waits (at most `timeoutMs`) for what is queued, then stops. */
-  close(timeoutMs?: number): Promise<void>;
+export interface RecordedStream {
+  /** Stops recording (the relay's end has ended the broadcast already). */
+  detach(): void;
+  /** A still of the stream: the broadcast's thumbnail. */
+  thumbnail(jpeg: Buffer): void;
 }
 
-function openStore(c: IngressConfig['recording']['storage']): ObjectStore {
-  return c.kind === 'local'
-    ? new LocalDirStore(c.dir)
-    : new S3Store({
-        endpoint: c.endpoint,
-        region: c.region,
-        bucket: c.bucket,
-        prefix: c.prefix,
-        accessKeyId: c.accessKeyId,
-        secretAccessKey: c.secretAccessKey,
-        requestTimeoutMs: c.requestTimeoutMs,
-      });
+export interface Recording {
+  /** Records the stream from its next description on; `events` hears the broadcast's start and end. */
+  record(stream: string, relay: StreamRelay, events?: StreamRecorderOptions['events']): RecordedStream;
+  /** Waits (at most `timeoutMs`) for what is queued, then stops. */
+  close(timeoutMs?: number): Promise<void>;
 }
 
 export async function startRecording(
@@ -42,7 +34,7 @@ export async function startRecording(
   metrics: Metrics,
 ): Promise<Recording | undefined> {
   if (!config.enabled) return undefined;
-  const store = openStore(config.storage);
+  const store = openObjectStore(config.storage);
   try {
     await store.check();
   } catch (err) {
@@ -84,15 +76,19 @@ export async function startRecording(
   });
   logger.info({ storage: config.storage.kind, renditions: config.renditions }, 'recording live streams');
   return {
-    record(stream, relay) {
+    record(stream, relay, events) {
       const recorder = new StreamRecorder({
         stream,
         queue,
         renditions: config.renditions,
         logger,
+        events,
       });
       relay.listen(recorder);
-      return () => relay.detach(recorder);
+      return {
+        detach: () => relay.detach(recorder),
+        thumbnail: (jpeg) => recorder.onThumbnail(jpeg),
+      };
     },
     async close(timeoutMs = 5000) {
       await Promise.race([queue.flush(), new Promise((r) => setTimeout(r, timeoutMs).unref())]);

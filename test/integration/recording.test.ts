@@ -129,7 +129,7 @@ for (const [name, storage, open] of [
           15_000,
         );
         assert.equal(manifest.stream, 'cam');
-        assert.match(manifest.id, /^\d{8}T\d{6}Z-[0-9a-f]{4}$/);
+        assert.match(manifest.id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
         assert.equal(manifest.epochs.length, 2, 'the restart is a new epoch');
         assert.deepEqual(manifest.epochs[0]!.renditions.map((r) => r.id).sort(), ['a0', 'v180', 'v360']);
         const base = `cam/${manifest.id}`;

@@ -13,7 +13,9 @@ import {
   type ChatOutput,
   type SessionInfo,
 } from '../../src/hub/chat/types.js';
+import { HubError } from '../../src/hub/store/errors.js';
 import type {
+  BroadcastRecord,
   EmojiRecord,
   SanctionRecord,
   SanctionTarget,
@@ -207,6 +209,49 @@ export class FakeStore implements Store {
     remove: (name) => void this.emojiRows.delete(name),
     list: () => [...this.emojiRows.values()].map((e) => ({ name: e.name, mime: e.mime })),
     get: (name) => this.emojiRows.get(name),
+  };
+
+  private readonly broadcastRows = new Map<string, BroadcastRecord>();
+  broadcasts: Store['broadcasts'] = {
+    start: (b) => {
+      const rec = this.broadcastRows.get(b.id) ?? {
+        ...b,
+        endedAt: null,
+        durationMs: 0,
+        bytes: 0,
+        peakViewers: 0,
+        hidden: false,
+      };
+      this.broadcastRows.set(b.id, rec);
+      return { ...rec };
+    },
+    end: (id, e) => {
+      const rec = this.broadcastRows.get(id);
+      if (!rec) throw new HubError('NOT_FOUND', 'no such broadcast');
+      Object.assign(rec, e);
+      return { ...rec };
+    },
+    notePeak: (id, viewers) => {
+      const rec = this.broadcastRows.get(id);
+      if (rec && rec.peakViewers < viewers) rec.peakViewers = viewers;
+    },
+    get: (id) => {
+      const rec = this.broadcastRows.get(id);
+      return rec ? { ...rec } : undefined;
+    },
+    list: (stream) =>
+      [...this.broadcastRows.values()]
+        .filter((b) => b.stream === stream)
+        .sort((a, b) => b.startedAt - a.startedAt),
+    all: () => [...this.broadcastRows.values()].sort((a, b) => a.startedAt - b.startedAt),
+    update: (id, patch) => {
+      const rec = this.broadcastRows.get(id);
+      if (!rec) throw new HubError('NOT_FOUND', 'no such broadcast');
+      if (patch.title !== undefined) rec.title = patch.title;
+      if (patch.hidden !== undefined) rec.hidden = patch.hidden;
+      return { ...rec };
+    },
+    remove: (id) => this.broadcastRows.delete(id),
   };
 
   follows: Store['follows'] = {

@@ -10,7 +10,7 @@ import { ConfigError } from '../errors/index.js';
 
 export type PlainObject = Record<string, unknown>;
 
-function isObject(v: unknown): v is PlainObject {
+export function isObject(v: unknown): v is PlainObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

@@ -2,6 +2,7 @@
  * Builds each role's validated config from file, environment and flags. `node-role all` takes one file with
  * a section per role; shared keys (clusterSecret, logLevel) apply to every section.
  */
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
@@ -10,6 +11,7 @@ import {
   deepMerge,
   envOverrides,
   readConfigFile,
+  isObject,
   schemaAt,
   validateConfig,
   type PlainObject,
@@ -122,6 +124,8 @@ export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
       hub: hubLink,
       // One machine shows every way to go live: SRT on UDP 9000 too (off by default on a lone ingress).
       srt: { enabled: true },
+      // And keeps what it streams (issue 15): recordings beside the hub's data, as past broadcasts.
+      recording: { enabled: true, storage: { kind: 'local', dir: join(hub.dataDir, 'recordings') } },
     },
     top.ingress ?? {},
   );
@@ -146,6 +150,17 @@ export function loadAllConfig(opts: LoadOptions = {}): AllConfig {
     },
     top.edge ?? {},
   );
-  const edge = validateConfig(edgeSchema, edgeRaw, 'edge');
-  return { hub, ingress, intermediate, edge, generatedSecret };
+  // The edge plays, and the hub deletes, what the ingress records: the same storage unless configured apart.
+  const recordings = ingress.recording.enabled ? ingress.recording.storage : undefined;
+  const edgeOwn = isObject(edgeRaw.recordings) && edgeRaw.recordings.storage !== undefined;
+  const edge = validateConfig(
+    edgeSchema,
+    recordings && !edgeOwn ? deepMerge({ recordings: { storage: recordings } }, edgeRaw) : edgeRaw,
+    'edge',
+  );
+  const hubWithStorage =
+    recordings && !hub.recordings.storage
+      ? { ...hub, recordings: { ...hub.recordings, storage: recordings } }
+      : hub;
+  return { hub: hubWithStorage, ingress, intermediate, edge, generatedSecret };
 }

@@ -185,6 +185,46 @@ const hubPostgresSchema = z.strictObject({
   timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
 });
 
+/** Where recordings go: a local directory (the default) or S3-compatible object storage. */
+export const recordingStorageSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('local'), dir: z.string().min(1).default('./recordings') }),
+  z.strictObject({
+    kind: z.literal('s3'),
+    /** e.g. http://minio:9000 (path-style); unset for AWS itself. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    region: z.string().min(1).default('us-east-1'),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
+    /** Keys go under this folder of the bucket. */
+    prefix: z
+      .string()
+      .regex(/^([A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)?$/)
+      .default(''),
+    accessKeyId: z.string().min(1),
+    /** A secret: prefer the environment (TIERCAST_<ROLE>__…__SECRET_ACCESS_KEY); never logged or echoed. */
+    secretAccessKey: z.string().min(1),
+    requestTimeoutMs: z.number().int().min(100).default(10_000),
+  }),
+]);
+
+/**
+ * The hub's side of recordings (issue 15, ADR 0020): the storage the ingresses record to (for deleting a past
+ * broadcast with its media, and retention), and how long recordings are kept. Unset storage: past broadcasts
+ * are listed, but deleting one only removes it from the list.
+ */
+const hubRecordingsSchema = z.strictObject({
+  storage: recordingStorageSchema.optional(),
+  retention: z
+    .strictObject({
+      /** Ended broadcasts older than this are deleted; 0: kept until deleted by hand. */
+      days: z.number().min(0).default(0),
+      /** A channel's recordings past this many bytes lose their oldest broadcasts; 0: no limit. */
+      bytesPerChannel: z.number().int().min(0).default(0),
+      /** How often retention runs. */
+      checkEveryMs: z.number().int().min(1000).default(3600_000),
+    })
+    .default({ days: 0, bytesPerChannel: 0, checkEveryMs: 3600_000 }),
+});
+
 const hubFields = z.strictObject({
   ...base,
   http: listenSchema.default({ host: '0.0.0.0', port: 8070 }),
@@ -194,6 +234,7 @@ const hubFields = z.strictObject({
   store: z.enum(['sqlite', 'postgres']).default('sqlite'),
   postgres: hubPostgresSchema.optional(),
   chat: chatSchema.default(() => chatSchema.parse({})),
+  recordings: hubRecordingsSchema.default(() => hubRecordingsSchema.parse({})),
   /** Lifetime of login sessions and of stream-access tokens (password-protected streams). */
   sessionTtlMs: z
     .number()
@@ -236,27 +277,6 @@ export const hubSchema = hubFields
       'several hubs share one store and elect a leader in Consul: needs store: postgres and discovery.backend: consul',
     path: ['ha', 'enabled'],
   });
-
-/** Where recordings go: a local directory (the default) or S3-compatible object storage. */
-const recordingStorageSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('local'), dir: z.string().min(1).default('./recordings') }),
-  z.strictObject({
-    kind: z.literal('s3'),
-    /** e.g. http://minio:9000 (path-style); unset for AWS itself. */
-    endpoint: z.url({ protocol: /^https?$/ }).optional(),
-    region: z.string().min(1).default('us-east-1'),
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
-    /** Keys go under this folder of the bucket. */
-    prefix: z
-      .string()
-      .regex(/^([A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*)?$/)
-      .default(''),
-    accessKeyId: z.string().min(1),
-    /** A secret: prefer TIERCAST_INGRESS__RECORDING__STORAGE__SECRET_ACCESS_KEY; never logged or echoed. */
-    secretAccessKey: z.string().min(1),
-    requestTimeoutMs: z.number().int().min(100).default(10_000),
-  }),
-]);
 
 const recordingSchema = z.strictObject({
   enabled: z.boolean().default(false),
@@ -457,6 +477,18 @@ export const edgeSchema = z.strictObject({
   /** The /broadcast page: the ingress's browser ingest socket (ws(s)://…/publish/ws); unset: from discovery. */
   broadcast: z.strictObject({ ingestUrl: z.url({ protocol: /^wss?$/ }).optional() }).default({}),
   p2p: p2pSchema.default(() => p2pSchema.parse({})),
+  /** Past broadcasts (`/videos/ID`) are read from the recording storage, through a small read-through cache. */
+  recordings: z
+    .strictObject({
+      /** The storage the ingresses record to; unset: this edge plays no past broadcasts (404). */
+      storage: recordingStorageSchema.optional(),
+      cacheBytes: z
+        .number()
+        .int()
+        .min(0)
+        .default(64 * 1024 * 1024),
+    })
+    .default({ cacheBytes: 64 * 1024 * 1024 }),
   /** Where brotli/gzip copies of the page assets are kept (shared by the machine's edges); unset: the system's
    * temp dir. A read-only directory only means the copies are made again at each start. */
   staticCacheDir: z.string().min(1).optional(),

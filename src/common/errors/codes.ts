@@ -71,8 +71,9 @@ export const NODE_ERROR_CODES = [
   // the hub's own store (PostgreSQL behind a synchronous bridge, ADR 0016)
   'STORE_UNAVAILABLE',
   'STORE_TIMEOUT',
-  // recordings' storage (src/common/storage)
+  // recordings' storage (src/common/storage) and past broadcasts
   'STORAGE_UNAVAILABLE',
+  'VIDEO_NOT_FOUND',
   // operations
   'LOG_LINES_SUPPRESSED',
   'METRICS_FAILED',

@@ -28,6 +28,11 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'GET', path: '/dashboard' },
   { method: 'PATCH', path: '/dashboard' },
   { method: 'POST', path: '/dashboard/rotate-key' },
+  // Past broadcasts (issue 15): `:name` here is a broadcast id, which has the same shape.
+  { method: 'GET', path: '/channels/:name/videos' },
+  { method: 'GET', path: '/videos/:name' },
+  { method: 'PATCH', path: '/videos/:name' },
+  { method: 'DELETE', path: '/videos/:name' },
 ];
 
 const NAME_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;

@@ -59,12 +59,35 @@ interface OpenSegment {
   parts: Buffer[];
 }
 
+/** What a broadcast's start and end are reported as (to the hub, for its list of past broadcasts). */
+export interface BroadcastStarted {
+  id: string;
+  stream: string;
+  startedAt: number;
+}
+export interface BroadcastEnded extends BroadcastStarted {
+  endedAt: number;
+  /** Media recorded: the longest rendition's segments, end to end over the epochs. */
+  durationMs: number;
+  /** Bytes of media handed to storage. */
+  bytes: number;
+}
+
 export interface StreamRecorderOptions {
   stream: string;
   queue: WriteQueue;
   renditions: RecordedRenditions;
   logger: Logger;
   now?: () => number;
+  /** Called once the broadcast has a description (its first object is queued), and at its end. */
+  events?: { started?(b: BroadcastStarted): void; ended?(b: BroadcastEnded): void };
+}
+
+/** A broadcast id as broadcastId makes it (older recordings have 4 hex digits at the end, newer 8). */
+const BROADCAST_ID = /^\d{8}T\d{6}Z-[0-9a-f]{4,8}$/;
+
+export function isBroadcastId(id: unknown): id is string {
+  return typeof id === 'string' && BROADCAST_ID.test(id);
 }
 
 /** A sortable, unique broadcast id for a start time. */
@@ -73,7 +96,7 @@ export function broadcastId(startedAt: number): string {
     .toISOString()
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
-  return `${t}-${randomBytes(2).toString('hex')}`;
+  return `${t}-${randomBytes(4).toString('hex')}`;
 }
 
 /** The renditions kept of a description (audio always). */
@@ -100,6 +123,12 @@ export class StreamRecorder implements StreamSubscriber {
   private ended = false;
   /** Segments handed to the queue (for the log line at the end). */
   segments = 0;
+  /** Bytes of media handed to the queue. */
+  bytes = 0;
+  /** Seconds recorded per rendition (for the duration at the end). */
+  private readonly seconds = new Map<string, number>();
+  private timescales = new Map<string, number>();
+  private lastThumbnailAt = -Infinity;
 
   constructor(private readonly opts: StreamRecorderOptions) {
     this.now = opts.now ?? Date.now;
@@ -111,6 +140,8 @@ export class StreamRecorder implements StreamSubscriber {
     if (this.ended) return;
     this.kept = keptRenditions(info.renditions, this.opts.renditions);
     const renditions = info.renditions.filter((r) => this.kept.has(r.id));
+    this.timescales = new Map(renditions.map((r) => [r.id, r.timescale]));
+    const starting = !this.manifest;
     if (!this.manifest) {
       this.manifest = {
         version: 1,
@@ -128,6 +159,19 @@ export class StreamRecorder implements StreamSubscriber {
     // A restart cuts what was open: each part is kept as a (partial) segment of the epoch it belonged to.
     for (const id of [...this.open.keys()]) this.finish(id, true);
     this.writeManifest();
+    if (starting)
+      this.opts.events?.started?.({
+        id: this.id,
+        stream: this.opts.stream,
+        startedAt: this.manifest.startedAt,
+      });
+  }
+
+  /** A still of the stream (from the thumbnailer): the broadcast's picture, refreshed at most once a minute. */
+  onThumbnail(jpeg: Buffer): void {
+    if (this.ended || !this.manifest || this.now() - this.lastThumbnailAt < 60_000) return;
+    this.lastThumbnailAt = this.now();
+    this.opts.queue.enqueue(`${this.base}/thumbnail.jpg`, jpeg, 'image/jpeg');
   }
 
   onInit(rendition: string, init: CachedInit): void {
@@ -170,6 +214,14 @@ export class StreamRecorder implements StreamSubscriber {
     this.manifest.endedAt = this.now();
     this.manifest.endReason = reason.slice(0, 200);
     this.writeManifest();
+    this.opts.events?.ended?.({
+      id: this.id,
+      stream: this.opts.stream,
+      startedAt: this.manifest.startedAt,
+      endedAt: this.manifest.endedAt,
+      durationMs: Math.round(Math.max(0, ...this.seconds.values()) * 1000),
+      bytes: this.bytes,
+    });
     this.opts.logger.info(
       { stream: this.opts.stream, broadcast: this.id, segments: this.segments },
       'recording ended',
@@ -182,12 +234,12 @@ export class StreamRecorder implements StreamSubscriber {
     this.open.delete(rendition);
     if (seg.parts.length === 0) return;
     const q = this.opts.queue;
-    q.enqueue(
-      `${this.base}/${rendition}/${pad(seg.segment, 8)}.m4s`,
-      Buffer.concat(seg.parts),
-      'video/iso.segment',
-    );
+    const data = Buffer.concat(seg.parts);
+    q.enqueue(`${this.base}/${rendition}/${pad(seg.segment, 8)}.m4s`, data, 'video/iso.segment');
     this.segments++;
+    this.bytes += data.length;
+    const ts = this.timescales.get(rendition);
+    if (ts) this.seconds.set(rendition, (this.seconds.get(rendition) ?? 0) + seg.duration / ts);
     const block = Math.floor(seg.segment / INDEX_BLOCK);
     const key = `${rendition}/index-${pad(block, 6)}`;
     let entries = this.blocks.get(key);

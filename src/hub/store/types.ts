@@ -164,6 +164,45 @@ export interface ChatHistoryRepo {
   clear(channel: string): void;
 }
 
+export interface BroadcastRecord {
+  /** Public id, also the recording's folder: `<stream>/<id>/` in the recording storage. */
+  id: string;
+  /** The channel's name when it was recorded (the storage folder). */
+  stream: string;
+  title: string;
+  category: string;
+  startedAt: number;
+  /** null while the broadcast is live (or its ingress never reported the end). */
+  endedAt: number | null;
+  /** Media length recorded (the longest rendition), ms. */
+  durationMs: number;
+  bytes: number;
+  peakViewers: number;
+  /** Hidden from the channel's list and from viewers; the streamer can show it again. */
+  hidden: boolean;
+}
+
+export interface BroadcastRepo {
+  /** Opens a broadcast of a streamer (idempotent: a repeated report is the same row). */
+  start(b: {
+    id: string;
+    stream: string;
+    title: string;
+    category: string;
+    startedAt: number;
+  }): BroadcastRecord;
+  end(id: string, e: { endedAt: number; durationMs: number; bytes: number }): BroadcastRecord;
+  /** Raises the peak viewer count if `viewers` is higher. */
+  notePeak(id: string, viewers: number): void;
+  get(id: string): BroadcastRecord | undefined;
+  /** A channel's broadcasts, newest first (hidden ones included: callers filter). */
+  list(stream: string): BroadcastRecord[];
+  /** Every broadcast, oldest first (retention). */
+  all(): BroadcastRecord[];
+  update(id: string, patch: { title?: string; hidden?: boolean }): BroadcastRecord;
+  remove(id: string): boolean;
+}
+
 export interface Store {
   names: NameRegistry;
   streamers: StreamerRepo;
@@ -173,5 +212,6 @@ export interface Store {
   emoji: EmojiRepo;
   follows: FollowRepo;
   chat: ChatHistoryRepo;
+  broadcasts: BroadcastRepo;
   close(): void;
 }

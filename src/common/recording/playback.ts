@@ -1,0 +1,251 @@
+/**
+ * Playing a recording back (issue 15, ADR 0020): its layout (stream-recorder.ts) read from storage into a
+ * timeline, and the static documents a player needs: a DASH MPD (type="static", one Period per transcoder
+ * epoch, each with its own init segment and an explicit SegmentTimeline) and HLS VOD playlists (one
+ * EXT-X-MAP per epoch, EXT-X-DISCONTINUITY between epochs and across a segment that was not recorded).
+ *
+ * Periods are laid end to end: a transcoder restart shows as the cut from one epoch's last frame to the next
+ * one's first, never as a hole a player would stall in. The documents only name files of the recording
+ * (`<rendition>/init-<epoch>.mp4`, `<rendition>/<segment 8 digits>.m4s`), relative to the document.
+ */
+import { byQuality, type RenditionInfo } from '../media.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { BroadcastManifest, IndexEntry } from './stream-recorder.js';
+
+export interface RecordingTimeline {
+  manifest: BroadcastManifest;
+  /** Per rendition, its recorded segments in order (each once). */
+  segments: Map<string, IndexEntry[]>;
+}
+
+export interface EpochView {
+  epoch: number;
+  renditions: RenditionInfo[];
+  /** Per rendition, the epoch's segments. */
+  segments: Map<string, IndexEntry[]>;
+  /** Seconds: the longest rendition of the epoch. */
+  durationS: number;
+}
+
+const pad = (n: number) => String(n).padStart(8, '0');
+
+/** The recording at `<stream>/<id>/`, or undefined when it has no broadcast.json. */
+export async function readRecording(
+  store: Pick<ObjectStore, 'get' | 'list'>,
+  stream: string,
+  id: string,
+): Promise<RecordingTimeline | undefined> {
+  const base = `${stream}/${id}`;
+  const raw = await store.get(`${base}/broadcast.json`);
+  if (!raw) return undefined;
+  const manifest = JSON.parse(raw.toString('utf8')) as BroadcastManifest;
+  const segments = new Map<string, IndexEntry[]>();
+  const ids = new Set(manifest.epochs.flatMap((e) => e.renditions.map((r) => r.id)));
+  for (const r of ids) {
+    const blocks = (await store.list(`${base}/${r}/index-`)).map((o) => o.key);
+    const bySegment = new Map<number, IndexEntry>();
+    for (const key of blocks) {
+      const block = await store.get(key);
+      if (!block) continue;
+      for (const e of JSON.parse(block.toString('utf8')) as IndexEntry[]) bySegment.set(e.segment, e);
+    }
+    segments.set(
+      r,
+      [...bySegment.values()].sort((a, b) => a.segment - b.segment),
+    );
+  }
+  return { manifest, segments };
+}
+
+/** The recording cut into its epochs, each with what it recorded (epochs with no segment left out). */
+export function epochs(t: RecordingTimeline): EpochView[] {
+  const out: EpochView[] = [];
+  for (const e of t.manifest.epochs) {
+    const segments = new Map<string, IndexEntry[]>();
+    let durationS = 0;
+    for (const r of e.renditions) {
+      const list = (t.segments.get(r.id) ?? []).filter((s) => s.epoch === e.epoch);
+      if (!list.length) continue;
+      segments.set(r.id, list);
+      durationS = Math.max(durationS, list.reduce((sum, s) => sum + s.duration, 0) / r.timescale);
+    }
+    if (segments.size) out.push({ epoch: e.epoch, renditions: e.renditions, segments, durationS });
+  }
+  return out;
+}
+
+/** Renditions present in every epoch: the ones a player can keep for the whole recording. */
+export function playableRenditions(views: EpochView[]): RenditionInfo[] {
+  if (!views.length) return [];
+  return views[0]!.renditions.filter((r) => views.every((v) => v.segments.has(r.id)));
+}
+
+/** Seconds of media recorded, epochs end to end. */
+export function recordedSeconds(t: RecordingTimeline): number {
+  return epochs(t).reduce((sum, v) => sum + v.durationS, 0);
+}
+
+function esc(v: string | number): string {
+  return String(v).replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+}
+
+function isoDuration(s: number): string {
+  return `PT${s.toFixed(3)}S`;
+}
+
+/** A SegmentTimeline: a run of segments of one length is one S with `r`; `t` wherever a run does not follow on. */
+function segmentTimeline(list: IndexEntry[]): string {
+  const out: string[] = [];
+  let run: { t: number; d: number; r: number; explicit: boolean } | undefined;
+  const flush = () => {
+    if (!run) return;
+    out.push(`<S${run.explicit ? ` t="${run.t}"` : ''} d="${run.d}"${run.r ? ` r="${run.r}"` : ''}/>`);
+  };
+  for (const s of list) {
+    const end = run ? run.t + run.d * (run.r + 1) : undefined;
+    if (run && s.decodeTime === end && s.duration === run.d) {
+      run.r++;
+      continue;
+    }
+    flush();
+    run = { t: s.decodeTime, d: s.duration, r: 0, explicit: s.decodeTime !== end };
+  }
+  flush();
+  return out.join('');
+}
+
+/**
+ * The static MPD. A Representation whose segment numbers run without a hole in the epoch addresses them with
+ * a SegmentTemplate ($Number$); one with a segment that was not recorded lists its segments (SegmentList),
+ * since $Number$ would name the missing one. Both carry the SegmentTimeline of what was recorded.
+ */
+export function buildStaticMpd(t: RecordingTimeline): string {
+  const views = epochs(t);
+  const keep = new Set(playableRenditions(views).map((r) => r.id));
+  const total = views.reduce((sum, v) => sum + v.durationS, 0);
+  const lines = [
+    '<?xml version="1.0" encoding="utf-8"?>',
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static"` +
+      ` mediaPresentationDuration="${isoDuration(total)}" minBufferTime="PT2S">`,
+  ];
+  let start = 0;
+  for (const v of views) {
+    lines.push(
+      `  <Period id="${v.epoch}" start="${isoDuration(start)}" duration="${isoDuration(v.durationS)}">`,
+    );
+    const reps = v.renditions.filter((r) => keep.has(r.id));
+    const video = reps.filter((r) => r.kind === 'video').sort(byQuality);
+    const audio = reps.filter((r) => r.kind === 'audio');
+    let set = 0;
+    for (const [kind, group] of [
+      ['video', video],
+      ['audio', audio],
+    ] as const) {
+      if (!group.length) continue;
+      lines.push(
+        `    <AdaptationSet id="${set++}" contentType="${kind}" mimeType="${kind}/mp4" segmentAlignment="true" startWithSAP="1">`,
+      );
+      if (kind === 'audio') lines.push('      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>');
+      for (const r of group) lines.push(representation(r, v));
+      lines.push('    </AdaptationSet>');
+    }
+    lines.push('  </Period>');
+    start += v.durationS;
+  }
+  lines.push('</MPD>');
+  return `${lines.join('\n')}\n`;
+}
+
+function representation(r: RenditionInfo, v: EpochView): string {
+  const list = v.segments.get(r.id)!;
+  const attrs = [
+    `id="${esc(r.id)}"`,
+    `codecs="${esc(r.codecs)}"`,
+    `bandwidth="${r.bandwidth}"`,
+    r.width ? `width="${r.width}"` : '',
+    r.height ? `height="${r.height}"` : '',
+    r.frameRate ? `frameRate="${Math.round(r.frameRate * 1000) / 1000}"` : '',
+    r.sampleRate ? `audioSamplingRate="${r.sampleRate}"` : '',
+  ].filter(Boolean);
+  const channels = r.channels
+    ? `<AudioChannelConfiguration schemeIdUri="urn:mpeg:dash:23003:3:audio_channel_configuration:2011" value="${r.channels}"/>`
+    : '';
+  const first = list[0]!;
+  const init = `${esc(r.id)}/init-${v.epoch}.mp4`;
+  const contiguous = list.every((s, i) => i === 0 || s.segment === list[i - 1]!.segment + 1);
+  const timing = `timescale="${r.timescale}" presentationTimeOffset="${first.decodeTime}"`;
+  const body = contiguous
+    ? `<SegmentTemplate ${timing} startNumber="${first.segment}" initialization="${init}"` +
+      ` media="${esc(r.id)}/$Number%08d$.m4s"><SegmentTimeline>${segmentTimeline(list)}</SegmentTimeline></SegmentTemplate>`
+    : `<SegmentList ${timing}><Initialization sourceURL="${init}"/><SegmentTimeline>${segmentTimeline(list)}</SegmentTimeline>` +
+      list.map((s) => `<SegmentURL media="${esc(r.id)}/${pad(s.segment)}.m4s"/>`).join('') +
+      '</SegmentList>';
+  return `      <Representation ${attrs.join(' ')}>${channels}${body}</Representation>`;
+}
+
+/** The HLS master playlist: every video rendition of the whole recording, audio as a group. */
+export function buildVodMaster(t: RecordingTimeline): string {
+  const reps = playableRenditions(epochs(t));
+  const video = reps.filter((r) => r.kind === 'video').sort(byQuality);
+  const audio = reps.filter((r) => r.kind === 'audio');
+  const q = (s: string) => `"${s.replace(/"/g, '')}"`;
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  audio.forEach((a, i) =>
+    lines.push(
+      `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME=${q(a.id)},LANGUAGE="und",DEFAULT=${i === 0 ? 'YES' : 'NO'},AUTOSELECT=YES` +
+        `${a.channels ? `,CHANNELS="${a.channels}"` : ''},URI=${q(`${a.id}/playlist.m3u8`)}`,
+    ),
+  );
+  const audioBandwidth = Math.max(0, ...audio.map((a) => a.bandwidth));
+  for (const v of video) {
+    const attrs = [
+      `BANDWIDTH=${Math.round((v.bandwidth + audioBandwidth) * 1.1)}`,
+      `CODECS=${q([v.codecs, audio[0]?.codecs].filter(Boolean).join(','))}`,
+    ];
+    if (v.width && v.height) attrs.push(`RESOLUTION=${v.width}x${v.height}`);
+    if (v.frameRate) attrs.push(`FRAME-RATE=${v.frameRate.toFixed(3)}`);
+    if (audio.length) attrs.push('AUDIO="audio"');
+    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, `${v.id}/playlist.m3u8`);
+  }
+  if (!video.length)
+    for (const a of audio)
+      lines.push(
+        `#EXT-X-STREAM-INF:BANDWIDTH=${Math.round(a.bandwidth * 1.1)},CODECS=${q(a.codecs)}`,
+        `${a.id}/playlist.m3u8`,
+      );
+  return `${lines.join('\n')}\n`;
+}
+
+/** A rendition's VOD playlist, or undefined when the recording has no such rendition. */
+export function buildVodPlaylist(t: RecordingTimeline, rendition: string): string | undefined {
+  const views = epochs(t);
+  if (!playableRenditions(views).some((r) => r.id === rendition)) return undefined;
+  const body: string[] = [];
+  let target = 1;
+  views.forEach((v, i) => {
+    const r = v.renditions.find((x) => x.id === rendition)!;
+    const list = v.segments.get(rendition)!;
+    if (i > 0) body.push('#EXT-X-DISCONTINUITY');
+    body.push(`#EXT-X-MAP:URI="init-${v.epoch}.mp4"`);
+    list.forEach((s, j) => {
+      const prev = list[j - 1];
+      if (prev && prev.decodeTime + prev.duration !== s.decodeTime) body.push('#EXT-X-DISCONTINUITY');
+      // The wall-clock time of the epoch's start: a chat replay follows the picture by it.
+      if (j === 0) body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.ingressTime).toISOString()}`);
+      const seconds = s.duration / r.timescale;
+      target = Math.max(target, Math.ceil(seconds));
+      body.push(`#EXTINF:${seconds.toFixed(5)},`, `${pad(s.segment)}.m4s`);
+    });
+  });
+  return [
+    '#EXTM3U',
+    '#EXT-X-VERSION:7',
+    `#EXT-X-TARGETDURATION:${target}`,
+    '#EXT-X-PLAYLIST-TYPE:VOD',
+    '#EXT-X-MEDIA-SEQUENCE:0',
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    ...body,
+    '#EXT-X-ENDLIST',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,93 @@
+// A past broadcast (/videos/ID, issue 15): the recording as static HLS through hls.js (or the browser's own
+// HLS where there is no MediaSource), with a quality menu over every recorded rendition. What the video is
+// comes from the hub (/api/videos/ID); the media from this edge (/videos/ID/…), which reads the recording
+// storage. A password-protected channel's video plays once the channel is unlocked on its page.
+
+import { api } from './api.js';
+import { byId } from './dom.js';
+import { loadHlsJs } from './hlsjs-player.js';
+import { mountSessionArea } from './session.js';
+import { formatDuration, formatStarted, parseVideo } from './video-format.js';
+import { asRecord } from './json.js';
+
+const id = decodeURIComponent(location.pathname.split('/')[2] ?? '');
+const video = byId('video', HTMLVideoElement);
+const overlay = byId('overlay', HTMLElement);
+const status = byId('status', HTMLElement);
+const quality = byId('quality', HTMLSelectElement);
+
+/** @param {string} text */
+function show(text) {
+  overlay.textContent = text;
+  overlay.hidden = false;
+  status.textContent = text;
+}
+
+async function main() {
+  void mountSessionArea();
+  const r = await api('GET', `/api/videos/${encodeURIComponent(id)}`);
+  const v = r.ok ? parseVideo(asRecord(r.data)?.video) : null;
+  if (!v) {
+    byId('title', HTMLElement).textContent = 'Video not found';
+    return show(
+      r.status === 404 || r.ok
+        ? 'This video does not exist or was deleted.'
+        : 'Cannot load this video right now.',
+    );
+  }
+  document.title = `${v.title} · ${v.channel} · tiercast`;
+  byId('title', HTMLElement).textContent = v.title;
+  const channel = byId('channel', HTMLAnchorElement);
+  channel.textContent = v.channel;
+  channel.href = `/watch/${encodeURIComponent(v.channel)}`;
+  byId('category', HTMLElement).textContent = v.category;
+  byId('when', HTMLElement).textContent = formatStarted(v.startedAt);
+  byId('duration', HTMLElement).textContent = formatDuration(v.durationMs);
+  byId('peak', HTMLElement).textContent = v.peakViewers ? `${v.peakViewers} at most watching` : '';
+  if (v.live) return show('This broadcast is still live: watch it on the channel.');
+  const src = `/videos/${encodeURIComponent(v.id)}/master.m3u8`;
+  // The media answers 403 until the channel is unlocked: say so rather than fail silently.
+  const probe = await fetch(src, { credentials: 'same-origin' });
+  if (probe.status === 403)
+    return show('This channel is password-protected: unlock it on the channel page, then come back.');
+  if (!probe.ok) return show('This video cannot be played right now.');
+  video.poster = v.thumbnail;
+  if (globalThis.MediaSource) await playWithHlsJs(src);
+  else {
+    video.src = src;
+    overlay.hidden = true;
+    status.textContent = 'Playing';
+  }
+}
+
+/** @param {string} src */
+async function playWithHlsJs(src) {
+  const Hls = await loadHlsJs();
+  const hls = new Hls({ enableWorker: false });
+  hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    quality.replaceChildren(new Option('Auto', '-1'));
+    hls.levels.forEach((l, i) =>
+      quality.append(new Option(l.height ? `${l.height}p` : `Level ${i + 1}`, String(i))),
+    );
+    quality.disabled = hls.levels.length < 2;
+    overlay.hidden = true;
+    status.textContent = 'Ready';
+    void video.play().catch(() => undefined);
+  });
+  hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => {
+    const l = hls.levels[d.level];
+    video.dataset.level = String(d.level);
+    status.textContent = l?.height ? `Playing ${l.height}p` : 'Playing';
+  });
+  hls.on(Hls.Events.ERROR, (_e, d) => {
+    if (d.fatal) show('Playback failed: reload to try again.');
+  });
+  quality.addEventListener('change', () => {
+    // A chosen level is switched to at once (the buffer is replaced); Auto lets hls.js choose again.
+    hls.currentLevel = Number(quality.value);
+  });
+  hls.loadSource(src);
+  hls.attachMedia(video);
+}
+
+void main();

@@ -1,0 +1,241 @@
+/**
+ * Past broadcasts at the edge (issue 15, ADR 0020): `/videos/ID/…` serves a recording from the recording
+ * storage as static DASH and HLS (src/common/recording/playback.ts), through a read-through cache.
+ *
+ * The hub says what ID is (GET /edge-api/videos/ID: its channel, whether it ended, hidden or deleted) and the
+ * access gate applies the channel's password as for the live stream. Only files the recording's timeline
+ * names are read: a path is matched against it, never turned into a storage key as sent.
+ */
+import type { ErrorCode } from '../common/errors/index.js';
+import { errorMessage } from '../common/errors/index.js';
+import type { HubHosts } from '../common/http/hub-hosts.js';
+import type { ProxyTrust } from '../common/http/client.js';
+import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
+import { VIEWER_API_PREFIX } from '../common/http/viewer-api.js';
+import type { Logger } from '../common/logging/index.js';
+import { createLogRateLimiter } from '../common/logging/rate-limit.js';
+import { AUTH_HEADER, createClusterToken, isValidName } from '../common/protocol/index.js';
+import {
+  buildStaticMpd,
+  buildVodMaster,
+  buildVodPlaylist,
+  epochs,
+  readRecording,
+  type RecordingTimeline,
+} from '../common/recording/playback.js';
+import { isBroadcastId } from '../common/recording/stream-recorder.js';
+import type { ObjectStore } from '../common/storage/object-store.js';
+import { ReadThroughCache } from '../common/storage/read-cache.js';
+import type { AccessGate } from './access-gate.js';
+
+/** What the edge needs to know of a past broadcast (the hub's view of it). */
+export interface VideoInfo {
+  id: string;
+  channel: string;
+  live: boolean;
+}
+
+/** Finds a broadcast by id; undefined for none (deleted, hidden, never was). */
+export type VideoLookup = (id: string) => Promise<VideoInfo | undefined>;
+
+/** Asks the hub (as the /api proxy does, with a viewer-proxy token), remembering answers for a few seconds. */
+export function hubVideoLookup(deps: {
+  hubs: HubHosts;
+  nodeId: string;
+  clusterSecret: string;
+  timeoutMs: number;
+  ttlMs?: number;
+}): VideoLookup {
+  const ttl = deps.ttlMs ?? 5000;
+  const known = new Map<string, { at: number; info: Promise<VideoInfo | undefined> }>();
+  return (id) => {
+    const hit = known.get(id);
+    if (hit && Date.now() - hit.at < ttl) return hit.info;
+    const info = deps.hubs
+      .fetch(
+        `${VIEWER_API_PREFIX}/videos/${id}`,
+        { headers: { [AUTH_HEADER]: createClusterToken(deps.clusterSecret, deps.nodeId, 'viewer-proxy') } },
+        deps.timeoutMs,
+      )
+      .then(async (r) => {
+        if (r.status === 404) return undefined;
+        if (!r.ok) throw new Error(`hub answered ${r.status}`);
+        const { video } = (await r.json()) as { video: VideoInfo };
+        return { id: video.id, channel: video.channel, live: video.live };
+      });
+    known.set(id, { at: Date.now(), info });
+    // A failed lookup is not remembered; a bounded map (ids are checked before they get here).
+    info.catch(() => known.delete(id));
+    if (known.size > 10_000) known.clear();
+    return info;
+  };
+}
+
+const INIT_RE = /^init-(\d{1,9})\.mp4$/;
+const SEGMENT_RE = /^(\d{8})\.m4s$/;
+const TIMELINES = 32;
+
+export function addVideoRoutes(
+  app: App,
+  deps: {
+    storage: ObjectStore | undefined;
+    cacheBytes: number;
+    lookup: VideoLookup | undefined;
+    gate: AccessGate;
+    clients: ProxyTrust;
+    logger: Logger;
+    count: (route: string, status: string) => void;
+  },
+): void {
+  const { storage, lookup, gate, clients, logger, count } = deps;
+  const cache = storage ? new ReadThroughCache(storage, deps.cacheBytes) : undefined;
+  /** Parsed timelines of ended broadcasts (they no longer change), the most recently used last. */
+  const timelines = new Map<string, Promise<RecordingTimeline | undefined>>();
+  const trouble = createLogRateLimiter(logger, {
+    maxPerWindow: 2,
+    windowMs: 10_000,
+    what: 'past-broadcast storage errors',
+    level: 'warn',
+  });
+
+  const notFound = (res: HttpResponse, message = 'no such video') => {
+    count('video', '404');
+    sendError(res, '404 Not Found', 'VIDEO_NOT_FOUND', message);
+  };
+
+  const timeline = (v: VideoInfo): Promise<RecordingTimeline | undefined> => {
+    let t = timelines.get(v.id);
+    if (t) {
+      timelines.delete(v.id);
+    } else {
+      t = readRecording({ get: (k) => cache!.get(k), list: (p) => storage!.list(p) }, v.channel, v.id);
+      t.catch(() => timelines.delete(v.id));
+    }
+    timelines.set(v.id, t);
+    if (timelines.size > TIMELINES) timelines.delete(timelines.keys().next().value!);
+    return t;
+  };
+
+  /**
+   * Resolves the video of a request and checks the viewer may see it; calls `answer` with its timeline, or
+   * answers the refusal itself.
+   */
+  const withVideo = (
+    res: HttpResponse,
+    req: HttpRequest,
+    answer: (v: VideoInfo, t: RecordingTimeline, done: () => boolean) => Promise<void> | void,
+  ) => {
+    const id = req.getParameter(0) ?? '';
+    const viewer = { cookies: req.getHeader('cookie'), secure: clients.of(res, req).secure };
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    if (!isBroadcastId(id)) return notFound(res);
+    if (!storage || !lookup) return notFound(res, 'this edge plays no past broadcasts');
+    void (async () => {
+      try {
+        const v = await lookup(id);
+        if (aborted) return;
+        if (!v) return notFound(res);
+        if (v.live) return notFound(res, 'this broadcast is still live: watch it on its channel');
+        const access = await gate.settle(v.channel, viewer, 3000);
+        if (aborted) return;
+        if (access === 'deny') return refuse(res, 'PASSWORD_REQUIRED', 'this stream needs its password');
+        if (access !== 'allow')
+          return refuse(res, 'HUB_UNAVAILABLE', 'this edge cannot check access to the video yet');
+        const t = await timeline(v);
+        if (aborted) return;
+        if (!t) return notFound(res, 'this video has no recording');
+        await answer(v, t, () => aborted);
+      } catch (err) {
+        if (trouble.allow('read'))
+          logger.warn(
+            { code: 'STORAGE_UNAVAILABLE', video: id, err: errorMessage(err) },
+            'past broadcast unreadable',
+          );
+        if (aborted) return;
+        count('video', '503');
+        sendError(
+          res,
+          '503 Service Unavailable',
+          'STORAGE_UNAVAILABLE',
+          'the recording cannot be read right now',
+        );
+      }
+    })();
+  };
+
+  function refuse(res: HttpResponse, code: ErrorCode, message: string): void {
+    const status = code === 'PASSWORD_REQUIRED' ? '403 Forbidden' : '503 Service Unavailable';
+    count('video', status);
+    sendError(res, status, code, message);
+  }
+
+  const document = (res: HttpResponse, body: string, type: string) => {
+    count('video', '200');
+    send(res, '200 OK', body, { 'content-type': type, 'cache-control': 'private, no-cache' });
+  };
+
+  app.get('/videos/:id/manifest.mpd', (res, req) =>
+    withVideo(res, req, (_v, t, done) => {
+      if (!done()) document(res, buildStaticMpd(t), 'application/dash+xml');
+    }),
+  );
+  app.get('/videos/:id/master.m3u8', (res, req) =>
+    withVideo(res, req, (_v, t, done) => {
+      if (!done()) document(res, buildVodMaster(t), 'application/vnd.apple.mpegurl');
+    }),
+  );
+  app.get('/videos/:id/thumbnail.jpg', (res, req) =>
+    withVideo(res, req, async (v, _t, done) => {
+      const data = await cache!.get(`${v.channel}/${v.id}/thumbnail.jpg`);
+      if (done()) return;
+      if (!data) return notFound(res, 'no thumbnail');
+      count('video', '200');
+      send(res, '200 OK', data, { 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=300' });
+    }),
+  );
+  app.get('/videos/:id/:rendition/playlist.m3u8', (res, req) => {
+    const rendition = req.getParameter(1) ?? '';
+    withVideo(res, req, (_v, t, done) => {
+      const playlist = isValidName(rendition) ? buildVodPlaylist(t, rendition) : undefined;
+      if (done()) return;
+      if (!playlist) return notFound(res, 'no such rendition');
+      document(res, playlist, 'application/vnd.apple.mpegurl');
+    });
+  });
+  app.get('/videos/:id/:rendition/:file', (res, req) => {
+    const rendition = req.getParameter(1) ?? '';
+    const file = req.getParameter(2) ?? '';
+    withVideo(res, req, async (v, t, done) => {
+      const key = recordedFile(t, rendition, file);
+      if (!key) return notFound(res, 'no such file in this video');
+      const data = await cache!.get(`${v.channel}/${v.id}/${key}`);
+      if (done()) return;
+      if (!data) return notFound(res, 'this part of the video was not recorded');
+      count('video', '200');
+      send(res, '200 OK', data, {
+        'content-type': file.endsWith('.mp4') ? 'video/mp4' : 'video/iso.segment',
+        'cache-control': 'private, max-age=3600',
+      });
+    });
+  });
+}
+
+/** The storage key (under the broadcast) of a file the timeline names, or undefined. */
+function recordedFile(t: RecordingTimeline, rendition: string, file: string): string | undefined {
+  if (!isValidName(rendition)) return undefined;
+  const init = INIT_RE.exec(file);
+  if (init) {
+    const epoch = Number(init[1]);
+    const e = epochs(t).find((x) => x.epoch === epoch);
+    return e?.segments.has(rendition) ? `${rendition}/init-${epoch}.mp4` : undefined;
+  }
+  const seg = SEGMENT_RE.exec(file);
+  if (seg) {
+    const n = Number(seg[1]);
+    return t.segments.get(rendition)?.some((s) => s.segment === n) ? `${rendition}/${seg[1]}.m4s` : undefined;
+  }
+  return undefined;
+}

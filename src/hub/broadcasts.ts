@@ -1,0 +1,199 @@
+/**
+ * Past broadcasts at the hub (issue 15, ADR 0020). The ingress that records a broadcast reports its start and
+ * end; the hub keeps the row (title and category as they were when it started, the peak viewer count seen
+ * while it ran) and is the authority over it: the channel's list, hide/rename, delete with the media, and
+ * retention (older than `days`, or a channel past `bytesPerChannel`). The media itself is in the recording
+ * storage, which edges read to play it (src/edge/video-http.ts).
+ */
+import type { Logger } from '../common/logging/index.js';
+import { errorMessage } from '../common/errors/index.js';
+import type { ObjectStore } from '../common/storage/object-store.js';
+import type { Directory } from './directory.js';
+import { HubError } from './store/errors.js';
+import type { BroadcastRecord, Store } from './store/types.js';
+
+export interface RetentionConfig {
+  days: number;
+  bytesPerChannel: number;
+  checkEveryMs: number;
+}
+
+/** What viewers (and the remote API) see of a broadcast: never the storage layout. */
+export interface BroadcastView {
+  id: string;
+  channel: string;
+  title: string;
+  category: string;
+  startedAt: number;
+  endedAt: number | null;
+  durationMs: number;
+  peakViewers: number;
+  hidden: boolean;
+  /** Still recording: playable as a past broadcast once it ends. */
+  live: boolean;
+  /** Page, thumbnail and manifests, relative to an edge. */
+  url: string;
+  thumbnail: string;
+}
+
+export function broadcastView(b: BroadcastRecord): BroadcastView {
+  return {
+    id: b.id,
+    channel: b.stream,
+    title: b.title,
+    category: b.category,
+    startedAt: b.startedAt,
+    endedAt: b.endedAt,
+    durationMs: b.durationMs,
+    peakViewers: b.peakViewers,
+    hidden: b.hidden,
+    live: b.endedAt === null,
+    url: `/videos/${b.id}`,
+    thumbnail: `/videos/${b.id}/thumbnail.jpg`,
+  };
+}
+
+export class Broadcasts {
+  /** Broadcasts reported started and not yet ended: stream → id (for the peak viewer count). */
+  private readonly open = new Map<string, string>();
+  private readonly peakTimer: NodeJS.Timeout;
+  private readonly retentionTimer: NodeJS.Timeout;
+  private retentionRunning: Promise<number> | undefined;
+
+  constructor(
+    private readonly deps: {
+      store: Store;
+      directory: Directory;
+      /** The recording storage; without it a deletion only removes the row (and says so in the log). */
+      storage: ObjectStore | undefined;
+      retention: RetentionConfig;
+      /** Whether this hub leads its group (retention runs on the leader only). */
+      leads?: () => boolean;
+      logger: Logger;
+      now?: () => number;
+    },
+  ) {
+    this.peakTimer = setInterval(() => this.samplePeaks(), 5000);
+    this.peakTimer.unref();
+    this.retentionTimer = setInterval(() => void this.applyRetention(), deps.retention.checkEveryMs);
+    this.retentionTimer.unref();
+  }
+
+  private get now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  /** The ingress began recording a broadcast of a streamer the hub knows (else NOT_FOUND). */
+  started(b: { id: string; stream: string; startedAt: number }): BroadcastRecord {
+    const s = this.deps.store.streamers.get(b.stream);
+    if (!s) throw new HubError('NOT_FOUND', 'no such streamer', { stream: b.stream });
+    const rec = this.deps.store.broadcasts.start({
+      id: b.id,
+      stream: s.name,
+      title: s.title,
+      category: s.category,
+      startedAt: b.startedAt,
+    });
+    this.open.set(s.name, rec.id);
+    this.deps.logger.info({ stream: s.name, broadcast: rec.id }, 'broadcast recording started');
+    return rec;
+  }
+
+  ended(id: string, e: { endedAt: number; durationMs: number; bytes: number }): BroadcastRecord {
+    const rec = this.deps.store.broadcasts.end(id, e);
+    this.deps.store.broadcasts.notePeak(id, this.deps.directory.viewerCount(rec.stream));
+    if (this.open.get(rec.stream) === id) this.open.delete(rec.stream);
+    this.deps.logger.info(
+      { stream: rec.stream, broadcast: id, durationMs: rec.durationMs, bytes: rec.bytes },
+      'broadcast recording ended',
+    );
+    return rec;
+  }
+
+  samplePeaks(): void {
+    for (const [stream, id] of this.open) {
+      try {
+        this.deps.store.broadcasts.notePeak(id, this.deps.directory.viewerCount(stream));
+      } catch (err) {
+        this.deps.logger.warn({ broadcast: id, err: errorMessage(err) }, 'peak viewer count not stored');
+      }
+    }
+  }
+
+  /** A channel's broadcasts, newest first; hidden ones only for its owner. */
+  list(stream: string, includeHidden: boolean): BroadcastView[] {
+    return this.deps.store.broadcasts
+      .list(stream)
+      .filter((b) => includeHidden || !b.hidden)
+      .map(broadcastView);
+  }
+
+  /** Deletes the broadcast's media, then its row: a row is never left pointing at nothing it claims. */
+  async remove(id: string, by: string): Promise<void> {
+    const rec = this.deps.store.broadcasts.get(id);
+    if (!rec) throw new HubError('NOT_FOUND', 'no such broadcast');
+    if (this.deps.storage) {
+      const n = await this.deps.storage.deletePrefix(`${rec.stream}/${rec.id}/`);
+      this.deps.logger.info({ stream: rec.stream, broadcast: id, objects: n, by }, 'broadcast deleted');
+    } else {
+      this.deps.logger.warn(
+        { stream: rec.stream, broadcast: id, by },
+        'broadcast removed from the list; its media stays in storage (recordings.storage is not configured)',
+      );
+    }
+    this.deps.store.broadcasts.remove(id);
+    if (this.open.get(rec.stream) === id) this.open.delete(rec.stream);
+  }
+
+  /**
+   * Deletes ended broadcasts past retention: older than `days`, and per channel the oldest ones past
+   * `bytesPerChannel` (the newest broadcast is kept even if it alone is larger). Returns how many went.
+   */
+  applyRetention(): Promise<number> {
+    this.retentionRunning ??= this.retain().finally(() => {
+      this.retentionRunning = undefined;
+    });
+    return this.retentionRunning;
+  }
+
+  private async retain(): Promise<number> {
+    const { days, bytesPerChannel } = this.deps.retention;
+    if ((days <= 0 && bytesPerChannel <= 0) || this.deps.leads?.() === false) return 0;
+    const ended = this.deps.store.broadcasts.all().filter((b) => b.endedAt !== null);
+    const doomed = new Set<BroadcastRecord>();
+    if (days > 0) {
+      const before = this.now - days * 86_400_000;
+      for (const b of ended) if ((b.endedAt ?? 0) < before) doomed.add(b);
+    }
+    if (bytesPerChannel > 0) {
+      const byChannel = new Map<string, BroadcastRecord[]>();
+      for (const b of ended) byChannel.set(b.stream, [...(byChannel.get(b.stream) ?? []), b]);
+      for (const list of byChannel.values()) {
+        let total = 0;
+        // Newest first: the newest ones stay, the oldest go once the total passes the limit.
+        for (const [i, b] of [...list].reverse().entries()) {
+          total += b.bytes;
+          if (i > 0 && total > bytesPerChannel) doomed.add(b);
+        }
+      }
+    }
+    let n = 0;
+    for (const b of doomed) {
+      try {
+        await this.remove(b.id, 'retention');
+        n++;
+      } catch (err) {
+        this.deps.logger.warn(
+          { code: 'STORAGE_UNAVAILABLE', broadcast: b.id, err: errorMessage(err) },
+          'retention could not delete a broadcast; will try again',
+        );
+      }
+    }
+    return n;
+  }
+
+  close(): void {
+    clearInterval(this.peakTimer);
+    clearInterval(this.retentionTimer);
+  }
+}
