@@ -46,7 +46,7 @@ export function hubVideoLookup(deps: {
   timeoutMs: number;
   ttlMs?: number;
 }): VideoLookup {
-  const ttl = deps.ttlMs ?? 5000;
+  const ttl = deps.ttlMs ?? 2000;
   const known = new Map<string, { at: number; info: Promise<VideoInfo | undefined> }>();
   return (id) => {
     const hit = known.get(id);

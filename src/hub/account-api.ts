@@ -280,13 +280,13 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     return { body: { videos: deps.broadcasts.list(name, mayManage(req, name)) } };
   });
 
-  route('get', '/videos/:name', (req) => {
+  route('get', '/videos/:id', (req) => {
     const b = visibleBroadcast(req);
     const protectedStream = store.streamers.get(b.stream)?.hasPassword ?? false;
     return { body: { video: { ...broadcastView(b), protected: protectedStream } } };
   });
 
-  route('patch', '/videos/:name', (req) => {
+  route('patch', '/videos/:id', (req) => {
     const b = ownedBroadcast(req);
     const patch = parseBody(broadcastUpdateSchema, req.body);
     const updated = store.broadcasts.update(b.id, patch);
@@ -294,7 +294,7 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     return { body: { video: broadcastView(updated) } };
   });
 
-  route('del', '/videos/:name', async (req) => {
+  route('del', '/videos/:id', async (req) => {
     const b = ownedBroadcast(req);
     await deps.broadcasts.remove(b.id, session(req)?.name ?? 'unknown');
     return { status: 204 };

@@ -29,7 +29,14 @@ export interface TestNetwork {
 }
 
 export function startTestHub(
-  opts: { dataDir?: string; port?: number; chat?: Record<string, unknown>; logger?: typeof logger } = {},
+  opts: {
+    dataDir?: string;
+    port?: number;
+    chat?: Record<string, unknown>;
+    logger?: typeof logger;
+    /** More hub configuration (e.g. `{ recordings: {…} }`). */
+    extra?: Record<string, unknown>;
+  } = {},
 ): Promise<HubNode> {
   return startHub(
     hubSchema.parse({
@@ -38,6 +45,7 @@ export function startTestHub(
       http: { host: '127.0.0.1', port: opts.port ?? 0 },
       dataDir: opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tiercast-hub-')),
       ...(opts.chat ? { chat: opts.chat } : {}),
+      ...opts.extra,
     }),
     opts.logger ?? logger,
   );

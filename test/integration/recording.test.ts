@@ -16,7 +16,17 @@ import type { BroadcastManifest, IndexEntry } from '../../src/common/recording/s
 import { LocalDirStore, type ObjectStore } from '../../src/common/storage/object-store.js';
 import { S3Store } from '../../src/common/storage/s3-store.js';
 import { startIngress } from '../../src/ingress/main.js';
-import { KEY, SECRET, logger, publish, run, stop, waitFor } from '../helpers/network.js';
+import {
+  KEY,
+  SECRET,
+  logger,
+  publish,
+  run,
+  startNetwork,
+  startTestHub,
+  stop,
+  waitFor,
+} from '../helpers/network.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercast-recording-'));
@@ -86,6 +96,29 @@ async function decodedSeconds(
   return Number(us ?? 0) / 1e6;
 }
 
+/** ffmpeg decodes a URL (a playlist or an MPD) to nothing: its stderr must be empty; the seconds decoded. */
+async function decodeUrl(url: string, map = '0:v:0'): Promise<number> {
+  const r = await run(
+    'ffmpeg',
+    ['-hide_banner', '-v', 'error', '-i', url, '-map', map, '-f', 'null', '-', '-progress', 'pipe:1'],
+    60_000,
+  );
+  assert.equal(r.code, 0, `${url} decodes: ${r.stderr.slice(0, 300)}`);
+  assert.equal(r.stderr.trim(), '', `${url} decodes without errors`);
+  const us = [...r.stdout.matchAll(/^out_time_us=(\d+)$/gm)].at(-1)?.[1];
+  return Number(us ?? 0) / 1e6;
+}
+
+const remote = (edge: string, method: string, path: string, body?: unknown) =>
+  fetch(`${edge.replace(/\/$/, '')}${path}`, {
+    method,
+    headers: {
+      authorization: `Basic ${Buffer.from(`cam:${KEY}`).toString('base64')}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+
 for (const [name, storage, open] of [
   [
     'a local directory',
@@ -99,11 +132,18 @@ for (const [name, storage, open] of [
   ],
 ] as const) {
   describe(`recording to ${name}`, () => {
-    it('a broadcast with a transcoder restart is recorded whole: every rendition decodes, epoch by epoch', async () => {
-      const ingress = await startIngress(ingressConfig(storage()), logger);
+    it('a broadcast with a transcoder restart is recorded whole, listed by the hub and played back by the edge', async () => {
+      const hub = await startTestHub({ extra: { recordings: { storage: storage() } } });
+      hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
+      const net = await startNetwork({
+        hub,
+        ingress: { recording: { enabled: true, storage: storage() } },
+        edge: { recordings: { storage: storage() } },
+      });
+      const ingress = net.ingress;
       const store: ObjectStore = open();
       try {
-        const pub = publish(`rtmp://127.0.0.1:${ingress.rtmpPort}/live`, KEY, 30);
+        const pub = publish(net.rtmpUrl, KEY, 30);
         await waitFor('live', () => ingress.live.get('cam')?.isLive, 20_000);
         await new Promise((r) => setTimeout(r, 4000));
         const pid = ingress.live.get('cam')!.transcoderPid!;
@@ -131,10 +171,16 @@ for (const [name, storage, open] of [
         assert.equal(manifest.stream, 'cam');
         assert.match(manifest.id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
         assert.equal(manifest.epochs.length, 2, 'the restart is a new epoch');
-        assert.deepEqual(manifest.epochs[0]!.renditions.map((r) => r.id).sort(), ['a0', 'v180', 'v360']);
+        assert.deepEqual(manifest.epochs[0]!.renditions.map((r) => r.id).sort(), ['a0', 'v240', 'v360']);
         const base = `cam/${manifest.id}`;
         const wall = (manifest.endedAt! - manifest.startedAt) / 1000;
-        for (const rendition of ['v360', 'v180', 'a0']) {
+        /** Everything but the restart (a second or two) and the last, unfinished instant. */
+        const covers = (seconds: number, what: string) =>
+          assert.ok(
+            seconds > wall - 5 && seconds < wall + 2,
+            `${what}: ${seconds.toFixed(1)} s of ${wall.toFixed(1)} s`,
+          );
+        for (const rendition of ['v360', 'v240', 'a0']) {
           const blocks = (await store.list(`${base}/${rendition}/index-`)).map((o) => o.key);
           const entries: IndexEntry[] = [];
           for (const k of blocks)
@@ -149,11 +195,7 @@ for (const [name, storage, open] of [
           let seconds = 0;
           for (const e of manifest.epochs)
             seconds += await decodedSeconds(store, base, rendition, e.epoch, entries);
-          // Everything but the restart (a second or two) and the last, unfinished instant.
-          assert.ok(
-            seconds > wall - 5 && seconds < wall + 2,
-            `${rendition}: ${seconds.toFixed(1)} s of ${wall.toFixed(1)} s`,
-          );
+          covers(seconds, `${rendition} from storage`);
         }
         assert.equal(
           Number(
@@ -163,9 +205,86 @@ for (const [name, storage, open] of [
           ),
           0,
         );
+
+        // The hub lists it on the channel once the ingress reported its end.
+        const edge = net.edgeUrl;
+        const listed = await waitFor('the hub lists the ended broadcast', async () => {
+          const r = (await (await fetch(`${edge}/api/channels/cam/videos`)).json()) as {
+            videos: Array<Record<string, unknown>>;
+          };
+          return r.videos.length === 1 && r.videos[0]!.live === false ? r.videos[0] : undefined;
+        });
+        assert.equal(listed.id, manifest.id);
+        assert.equal(listed.title, 'Test cam');
+        assert.equal(listed.category, 'Testing');
+        assert.ok(
+          Math.abs(Number(listed.durationMs) / 1000 - wall) < 5,
+          `listed duration ${String(listed.durationMs)} ms`,
+        );
+        const v = `${edge}/videos/${manifest.id}`;
+
+        // The edge plays it back: the HLS master (both epochs, a discontinuity between), each rendition, the MPD.
+        covers(await decodeUrl(`${v}/master.m3u8`), 'the HLS master through the edge');
+        covers(await decodeUrl(`${v}/v240/playlist.m3u8`), 'v240 through the edge');
+        covers(await decodeUrl(`${v}/a0/playlist.m3u8`, '0:a:0'), 'audio through the edge');
+        const mpd = await (await fetch(`${v}/manifest.mpd`)).text();
+        assert.equal(mpd.match(/<Period /g)?.length, 2, 'one Period per epoch');
+        assert.ok((await decodeUrl(`${v}/manifest.mpd`)) > 2, 'the MPD decodes');
+        const thumb = await fetch(`${v}/thumbnail.jpg`);
+        assert.equal(thumb.status, 200, 'the broadcast has a thumbnail');
+        assert.deepEqual([...Buffer.from(await thumb.arrayBuffer()).subarray(0, 2)], [0xff, 0xd8]);
+        assert.equal((await fetch(v, { headers: { accept: 'text/html' } })).status, 200, 'the video page');
+
+        // Paths that are not the recording's files, and ids that are not this video's, are 404s.
+        const other = manifest.id.replace(/.$/, (c) => (c === '0' ? '1' : '0'));
+        for (const path of [
+          `/videos/${other}/master.m3u8`,
+          `/videos/..%2F..%2Fetc/master.m3u8`,
+          `/videos/${manifest.id}/v240/99999999.m4s`,
+          `/videos/${manifest.id}/v240/init-7.mp4`,
+          `/videos/${manifest.id}/v999/playlist.m3u8`,
+          `/videos/${manifest.id}/v240/..%2F..%2Fbroadcast.json`,
+          `/videos/${manifest.id}/broadcast.json`,
+        ]) {
+          const r = await fetch(`${edge}${path}`);
+          assert.equal(r.status, 404, path);
+        }
+
+        // Hidden: gone for viewers, kept for its owner; deleted: gone with its media, an old link is a 404.
+        assert.equal(
+          (
+            await remote(
+              edge === hub.url ? edge : hub.url,
+              'PATCH',
+              `/api/v1/streams/cam/videos/${manifest.id}`,
+              { hidden: true },
+            )
+          ).status,
+          200,
+        );
+        assert.equal((await fetch(`${edge}/api/videos/${manifest.id}`)).status, 404);
+        await waitFor(
+          'the edge stops serving the hidden video',
+          async () => (await fetch(`${v}/master.m3u8`)).status === 404,
+        );
+        const owned = (await (await remote(hub.url, 'GET', '/api/v1/streams/cam/videos')).json()) as {
+          videos: unknown[];
+        };
+        assert.equal(owned.videos.length, 1, 'the owner still sees it');
+        assert.equal(
+          (await remote(hub.url, 'DELETE', `/api/v1/streams/cam/videos/${manifest.id}`)).status,
+          204,
+        );
+        assert.deepEqual(await store.list(`${base}/`), [], 'its media is deleted');
+        const old = await fetch(v, { headers: { accept: 'text/html' } });
+        assert.equal(old.status, 200, 'the page itself loads (and says the video is gone)');
+        const gone = await fetch(`${edge}/api/videos/${manifest.id}`);
+        assert.equal(gone.status, 404);
+        assert.equal(((await gone.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
       } finally {
         store.close();
-        await ingress.close();
+        await net.close();
+        await hub.close();
       }
     });
   });

@@ -92,7 +92,7 @@ describe('stream recorder', () => {
       h.chunk('v360', 0, n, n === 0 ? ChunkFlags.SEGMENT_START : n === 3 ? ChunkFlags.SEGMENT_END : 0);
     h.chunk('v360', 1, 0, ChunkFlags.SEGMENT_START);
     await h.queue.flush();
-    assert.match(h.rec.id, /^20261201T173000Z-[0-9a-f]{4}$/);
+    assert.match(h.rec.id, /^20261201T173000Z-[0-9a-f]{8}$/);
     assert.equal(h.text('v360/init-0.mp4'), 'INIT');
     assert.equal(h.text('v360/00000000.m4s'), 'v360:0.0;v360:0.1;v360:0.2;v360:0.3;');
     assert.equal(h.text('v360/00000001.m4s'), undefined, 'an open segment is not written yet');

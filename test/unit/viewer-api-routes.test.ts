@@ -10,9 +10,15 @@ import { VIEWER_API_ROUTES, matchViewerApi } from '../../src/common/http/viewer-
 
 test('every allow-listed route matches itself and forwards its own path', () => {
   for (const r of VIEWER_API_ROUTES) {
-    const path = r.path.replace(':name', 'demo');
+    const path = r.path.replace(':name', 'demo').replace(':id', '20261201T173000Z-1a2b3c4d');
     assert.deepEqual(matchViewerApi(r.method, `/api${path}`), { ok: true, path });
   }
+});
+
+test('a broadcast id segment takes only a broadcast id', () => {
+  for (const bad of ['demo', '..', '20261201T173000Z-1A2B', '20261201T173000Z-1a2b3c4d5e', '%2e%2e'])
+    assert.equal(matchViewerApi('GET', `/api/videos/${bad}`).ok, false, bad);
+  assert.equal(matchViewerApi('GET', '/api/videos/20261201T173000Z-1a2b').ok, true);
 });
 
 test('paths that escape /api or reach the hub’s cluster-only routes are refused, however they are spelled', () => {

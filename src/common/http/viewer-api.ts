@@ -5,6 +5,7 @@
  * import this table, so a route added on one side without the other fails the tests, not production.
  */
 import { canonicalSegments } from './path.js';
+import { isBroadcastId } from '../recording/stream-recorder.js';
 
 export const CLIENT_IP_HEADER = 'x-tiercast-client-ip';
 /** `1` when the viewer reached the edge over HTTPS: the hub then sets Secure `__Host-` cookies. */
@@ -14,7 +15,7 @@ export const VIEWER_API_PREFIX = '/edge-api';
 
 export type ViewerApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** `:name` matches one stream/account name; every other segment matches itself. */
+/** `:name` matches one stream/account name, `:id` one broadcast id; every other segment matches itself. */
 export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string }[] = [
   { method: 'GET', path: '/auth/csrf' },
   { method: 'POST', path: '/auth/register' },
@@ -28,11 +29,11 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'GET', path: '/dashboard' },
   { method: 'PATCH', path: '/dashboard' },
   { method: 'POST', path: '/dashboard/rotate-key' },
-  // Past broadcasts (issue 15): `:name` here is a broadcast id, which has the same shape.
+  // Past broadcasts (issue 15).
   { method: 'GET', path: '/channels/:name/videos' },
-  { method: 'GET', path: '/videos/:name' },
-  { method: 'PATCH', path: '/videos/:name' },
-  { method: 'DELETE', path: '/videos/:name' },
+  { method: 'GET', path: '/videos/:id' },
+  { method: 'PATCH', path: '/videos/:id' },
+  { method: 'DELETE', path: '/videos/:id' },
 ];
 
 const NAME_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
@@ -59,7 +60,9 @@ export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch 
   for (const route of VIEWER_API_ROUTES) {
     const want = route.path.split('/').slice(1);
     if (want.length !== rest.length) continue;
-    if (!want.every((w, i) => (w === ':name' ? NAME_SEGMENT.test(rest[i]!) : w === rest[i]))) continue;
+    const fits = (w: string, got: string) =>
+      w === ':name' ? NAME_SEGMENT.test(got) : w === ':id' ? isBroadcastId(got) : w === got;
+    if (!want.every((w, i) => fits(w, rest[i]!))) continue;
     pathMatched = true;
     if (route.method === method) return { ok: true, path: `/${rest.join('/')}` };
   }
