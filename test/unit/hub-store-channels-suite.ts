@@ -231,6 +231,60 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
     });
   });
 
+  test('broadcasts: opened once, ended, peak only rises, listed newest first, renamed, hidden, removed with the streamer', () => {
+    withStore((s) => {
+      const a = {
+        id: '20261201T170000Z-0000aaaa',
+        stream: 'alice',
+        title: 'first',
+        category: 'Talk',
+        startedAt: 1000,
+      };
+      const b = { ...a, id: '20261201T180000Z-0000bbbb', title: 'second', startedAt: 2000 };
+      assert.equal(s.broadcasts.start(a).endedAt, null);
+      assert.equal(
+        s.broadcasts.start({ ...a, title: 'again' }).title,
+        'first',
+        'a repeated report is the same row',
+      );
+      s.broadcasts.start(b);
+      s.broadcasts.start({ ...a, id: '20261201T190000Z-0000cccc', stream: 'bob', startedAt: 3000 });
+      const ended = s.broadcasts.end(a.id, { endedAt: 61_000, durationMs: 59_500.4, bytes: 12_345 });
+      assert.deepEqual(
+        [ended.endedAt, ended.durationMs, ended.bytes, ended.hidden],
+        [61_000, 59_500, 12_345, false],
+      );
+      s.broadcasts.notePeak(a.id, 7);
+      s.broadcasts.notePeak(a.id, 3);
+      assert.equal(s.broadcasts.get(a.id)?.peakViewers, 7, 'a lower count does not lower the peak');
+      assert.deepEqual(
+        s.broadcasts.list('alice').map((x) => x.title),
+        ['second', 'first'],
+      );
+      assert.deepEqual(
+        s.broadcasts.all().map((x) => x.startedAt),
+        [1000, 2000, 3000],
+      );
+      const renamed = s.broadcasts.update(a.id, { title: 'Renamed', hidden: true });
+      assert.deepEqual([renamed.title, renamed.hidden], ['Renamed', true]);
+      assert.equal(s.broadcasts.update(a.id, { hidden: false }).hidden, false);
+      rejects(() => s.broadcasts.update('20261201T000000Z-ffffffff', { title: 'x' }), 'NOT_FOUND');
+      rejects(
+        () => s.broadcasts.end('20261201T000000Z-ffffffff', { endedAt: 1, durationMs: 1, bytes: 1 }),
+        'NOT_FOUND',
+      );
+      rejects(
+        () => s.broadcasts.start({ ...a, id: '20261201T000000Z-eeeeeeee', stream: 'nobody' }),
+        'UNKNOWN_NAME',
+      );
+      assert.equal(s.broadcasts.remove(b.id), true);
+      assert.equal(s.broadcasts.remove(b.id), false);
+      s.streamers.remove('alice');
+      assert.deepEqual(s.broadcasts.list('alice'), []);
+      assert.equal(s.broadcasts.all().length, 1, "bob's stays");
+    });
+  });
+
   test('emoji: PNG, GIF and WebP by magic bytes, within 64 KiB, names unique', () => {
     withStore((s) => {
       s.emoji.add({ name: 'pog', mime: 'image/png', data: PNG });

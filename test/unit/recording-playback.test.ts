@@ -1,0 +1,138 @@
+/**
+ * Playing a recording back (issue 15): the static MPD and the HLS VOD playlists built from a recording's
+ * timeline. Two epochs (a transcoder restart) play end to end, each with its init segment; a segment that was
+ * not recorded is skipped with a discontinuity (HLS) or a listed SegmentList (DASH), never named.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RenditionInfo } from '../../src/common/media.js';
+import {
+  buildStaticMpd,
+  buildVodMaster,
+  buildVodPlaylist,
+  recordedSeconds,
+  type RecordingTimeline,
+} from '../../src/common/recording/playback.js';
+import type { IndexEntry } from '../../src/common/recording/stream-recorder.js';
+
+const v360: RenditionInfo = {
+  id: 'v360',
+  kind: 'video',
+  codecs: 'avc1.4d401e',
+  bandwidth: 600_000,
+  timescale: 90_000,
+  width: 640,
+  height: 360,
+  frameRate: 30,
+};
+const v180: RenditionInfo = { ...v360, id: 'v180', bandwidth: 200_000, width: 320, height: 180 };
+const a0: RenditionInfo = {
+  id: 'a0',
+  kind: 'audio',
+  codecs: 'mp4a.40.2',
+  bandwidth: 128_000,
+  timescale: 48_000,
+  sampleRate: 48_000,
+  channels: 2,
+};
+
+/** `n` one-second segments of a rendition from segment `first`, epoch `epoch`. */
+function run(r: RenditionInfo, epoch: number, first: number, n: number, skip: number[] = []): IndexEntry[] {
+  const out: IndexEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const segment = first + i;
+    if (skip.includes(segment)) continue;
+    out.push({
+      segment,
+      epoch,
+      decodeTime: segment * r.timescale,
+      duration: r.timescale,
+      ingressTime: 1_000_000 + segment * 1000,
+    });
+  }
+  return out;
+}
+
+function timeline(): RecordingTimeline {
+  return {
+    manifest: {
+      version: 1,
+      stream: 'cam',
+      id: '20261201T170000Z-0000aaaa',
+      startedAt: 1_000_000,
+      endedAt: 1_020_000,
+      availabilityStartTime: 1_000_000,
+      segmentDurationMs: 1000,
+      chunkDurationMs: 200,
+      epochs: [
+        { epoch: 0, at: 1_000_000, renditions: [v360, v180, a0] },
+        // After the restart the ladder lost v180: it is left out of the whole recording's menu.
+        { epoch: 1, at: 1_012_000, renditions: [v360, a0] },
+      ],
+    },
+    segments: new Map([
+      ['v360', [...run(v360, 0, 0, 10, [4]), ...run(v360, 1, 12, 6)]],
+      ['v180', run(v180, 0, 0, 10)],
+      ['a0', [...run(a0, 0, 0, 10), ...run(a0, 1, 12, 6)]],
+    ]),
+  };
+}
+
+test('the MPD is static: one Period per epoch, laid end to end, each with its own init segment', () => {
+  const mpd = buildStaticMpd(timeline());
+  assert.match(mpd, /type="static"/);
+  assert.match(mpd, /mediaPresentationDuration="PT16\.000S"/);
+  const periods = [...mpd.matchAll(/<Period id="(\d+)" start="([^"]+)" duration="([^"]+)"/g)].map((m) =>
+    m.slice(1),
+  );
+  assert.deepEqual(periods, [
+    ['0', 'PT0.000S', 'PT10.000S'],
+    ['1', 'PT10.000S', 'PT6.000S'],
+  ]);
+  assert.ok(!mpd.includes('v180'), 'a rendition missing from an epoch is not offered');
+  // Audio: contiguous numbers, one S with a repeat count, the epoch's first decode time as the offset.
+  assert.match(
+    mpd,
+    /presentationTimeOffset="576000" startNumber="12" initialization="a0\/init-1\.mp4" media="a0\/\$Number%08d\$\.m4s"><SegmentTimeline><S t="576000" d="48000" r="5"\/>/,
+  );
+});
+
+test('a rendition with a segment that was not recorded lists its segments instead of numbering them', () => {
+  const mpd = buildStaticMpd(timeline());
+  const period0 = mpd.slice(mpd.indexOf('<Period id="0"'), mpd.indexOf('<Period id="1"'));
+  const rep = /<Representation id="v360".*?<\/Representation>/s.exec(period0)![0];
+  assert.match(
+    rep,
+    /<SegmentList timescale="90000" presentationTimeOffset="0"><Initialization sourceURL="v360\/init-0\.mp4"\/>/,
+  );
+  assert.match(
+    rep,
+    /<S t="0" d="90000" r="3"\/><S t="450000" d="90000" r="4"\/>/,
+    'the hole restarts the timeline',
+  );
+  assert.ok(!rep.includes('00000004.m4s'), 'the missing segment is never named');
+  assert.equal(rep.match(/<SegmentURL /g)?.length, 9);
+});
+
+test('HLS: the master offers what every epoch has; a playlist maps each epoch and marks every cut', () => {
+  const t = timeline();
+  const master = buildVodMaster(t);
+  assert.match(master, /#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="a0".*URI="a0\/playlist\.m3u8"/);
+  assert.deepEqual(
+    [...master.matchAll(/^(\w+)\/playlist\.m3u8$/gm)].map((m) => m[1]),
+    ['v360'],
+  );
+  const p = buildVodPlaylist(t, 'v360')!;
+  assert.match(p, /#EXT-X-PLAYLIST-TYPE:VOD/);
+  assert.match(p, /#EXT-X-ENDLIST\n$/);
+  assert.deepEqual(
+    [...p.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].map((m) => m[1]),
+    ['init-0.mp4', 'init-1.mp4'],
+  );
+  assert.equal(p.match(/#EXT-X-DISCONTINUITY/g)?.length, 2, 'at the missing segment and at the restart');
+  assert.equal(p.match(/^\d{8}\.m4s$/gm)?.length, 15);
+  assert.ok(!p.includes('00000004.m4s'));
+  assert.equal(buildVodPlaylist(t, 'v180'), undefined, 'not in every epoch');
+  assert.equal(buildVodPlaylist(t, '../x'), undefined);
+  assert.equal(recordedSeconds(t), 16);
+});
