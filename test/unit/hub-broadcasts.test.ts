@@ -24,7 +24,7 @@ afterEach(() => {
 });
 after(() => backend.cleanup());
 
-async function setup(retention: { days: number; bytesPerChannel: number }) {
+function setup(retention: { days: number; bytesPerChannel: number }) {
   const store: Store = backend.open(backend.fresh());
   const storage = new LocalDirStore(mkdtempSync(join(tmpdir(), 'tiercast-broadcasts-')));
   store.streamers.add({ name: 'alice', key: 'alice-key-0123456789', title: 'Alice live' });
@@ -49,7 +49,7 @@ async function setup(retention: { days: number; bytesPerChannel: number }) {
 }
 
 test('a broadcast takes its title from the channel, and deleting it removes its media', async () => {
-  const { broadcasts, add, storage, ids } = await setup({ days: 0, bytesPerChannel: 0 });
+  const { broadcasts, add, storage, ids } = setup({ days: 0, bytesPerChannel: 0 });
   await add('alice', '20261101T100000Z-0000000a', 30, 100);
   assert.equal(broadcasts.list('alice', false)[0]?.title, 'Alice live');
   await broadcasts.remove('20261101T100000Z-0000000a', 'alice');
@@ -59,7 +59,7 @@ test('a broadcast takes its title from the channel, and deleting it removes its 
 });
 
 test('retention by age removes what ended before the window, and nothing still live', async () => {
-  const { broadcasts, add, storage, ids } = await setup({ days: 7, bytesPerChannel: 0 });
+  const { broadcasts, add, storage, ids } = setup({ days: 7, bytesPerChannel: 0 });
   await add('alice', '20261101T100000Z-0000000a', 30, 100);
   await add('alice', '20261128T100000Z-0000000b', 3, 100);
   await add('bob', '20261120T100000Z-0000000c', 10, 100);
@@ -73,7 +73,7 @@ test('retention by age removes what ended before the window, and nothing still l
 });
 
 test("retention by bytes removes a channel's oldest broadcasts past its limit, keeping the newest", async () => {
-  const { broadcasts, add, ids } = await setup({ days: 0, bytesPerChannel: 250 });
+  const { broadcasts, add, ids } = setup({ days: 0, bytesPerChannel: 250 });
   await add('alice', '20261101T100000Z-0000000a', 30, 100);
   await add('alice', '20261110T100000Z-0000000b', 20, 100);
   await add('alice', '20261120T100000Z-0000000c', 10, 100);
@@ -87,7 +87,7 @@ test("retention by bytes removes a channel's oldest broadcasts past its limit, k
 });
 
 test('a hub that does not lead leaves retention to the leader', async () => {
-  const { store, add, ids } = await setup({ days: 1, bytesPerChannel: 0 });
+  const { store, add, ids } = setup({ days: 1, bytesPerChannel: 0 });
   await add('alice', '20261101T100000Z-0000000a', 30, 100);
   const standby = new Broadcasts({
     store,
