@@ -15,6 +15,7 @@ import { startIntermediate } from '../intermediate/main.js';
 import { startLocalNetwork } from '../all-in-one/local-network.js';
 import { startHub } from '../hub/main.js';
 import { addAdminCommands } from './admin-commands.js';
+import { addRecordingCommands } from './recording-commands.js';
 
 function int(v: string): number {
   const n = Number(v);
@@ -258,13 +259,15 @@ program
     }
   });
 
-addAdminCommands(program, async (fn) => {
+const runCommand = async (fn: () => Promise<void>) => {
   try {
     await fn();
   } catch (err) {
     fail(err);
   }
-});
+};
+addAdminCommands(program, runCommand);
+addRecordingCommands(program, runCommand);
 
 program
   .command('all')

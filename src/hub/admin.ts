@@ -173,7 +173,7 @@ export function userSetPassword(store: Store, name: string, password: string): v
 // ---- tables for `… list` ---------------------------------------------------------------------------
 
 /** Printable: controls (an ESC would repaint the admin's terminal) shown as `?`, long values cut. */
-function cell(value: string, max = 40): string {
+export function cell(value: string, max = 40): string {
   const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   const chars = [...clean];
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : clean;

@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingressSchema } from '../../src/common/config/index.js';
@@ -28,6 +28,12 @@ import {
   waitFor,
 } from '../helpers/network.js';
 import { startS3, type TestS3 } from '../helpers/s3.js';
+import { cli } from '../helpers/hub-process.js';
+
+const writeJson = (file: string, data: unknown) => {
+  writeFileSync(file, JSON.stringify(data));
+  return file;
+};
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercast-recording-'));
 let s3: TestS3;
@@ -249,6 +255,53 @@ for (const [name, storage, open] of [
           const r = await fetch(`${edge}${path}`);
           assert.equal(r.status, 404, path);
         }
+
+        // The operator's CLI finds it in the same storage and exports it as one MP4 (no re-encode, faststart).
+        const where =
+          storage().kind === 'local'
+            ? ['--dir', join(dir, 'local')]
+            : [
+                '-c',
+                writeJson(join(dir, 'ingress-s3.json'), { recording: { enabled: true, storage: storage() } }),
+              ];
+        const listedByCli = await cli(['recording', 'list', ...where, '--json']);
+        assert.equal(listedByCli.code, 0, listedByCli.stderr);
+        const rows = JSON.parse(listedByCli.stdout) as Array<Record<string, unknown>>;
+        assert.deepEqual(
+          rows.map((r) => [r.stream, r.id, r.epochs]),
+          [['cam', manifest.id, 2]],
+        );
+        const mp4 = join(dir, `${manifest.id}.mp4`);
+        const exported = await cli([
+          'recording',
+          'export',
+          ...where,
+          '--name',
+          'cam',
+          '--id',
+          manifest.id,
+          '--out',
+          mp4,
+        ]);
+        assert.equal(exported.code, 0, exported.stderr);
+        const probe = await run('ffprobe', [
+          '-v',
+          'error',
+          '-show_entries',
+          'stream=codec_type,height:format=duration',
+          '-of',
+          'json',
+          mp4,
+        ]);
+        const info = JSON.parse(probe.stdout) as {
+          streams: Array<{ codec_type: string; height?: number }>;
+          format: { duration: string };
+        };
+        assert.deepEqual(info.streams.map((x) => x.codec_type).sort(), ['audio', 'video']);
+        assert.equal(info.streams.find((x) => x.codec_type === 'video')?.height, 360, 'the best rendition');
+        covers(Number(info.format.duration), 'the exported MP4');
+        const head = readFileSync(mp4);
+        assert.ok(head.indexOf('moov') < head.indexOf('mdat'), 'faststart: the index comes first');
 
         // Hidden: gone for viewers, kept for its owner; deleted: gone with its media, an old link is a 404.
         assert.equal(
