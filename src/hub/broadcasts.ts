@@ -7,6 +7,7 @@
  */
 import type { Logger } from '../common/logging/index.js';
 import { errorMessage } from '../common/errors/index.js';
+import { readRecording, recordedSeconds } from '../common/recording/playback.js';
 import type { ObjectStore } from '../common/storage/object-store.js';
 import type { Directory } from './directory.js';
 import { HubError } from './store/errors.js';
@@ -56,6 +57,9 @@ export function broadcastView(b: BroadcastRecord): BroadcastView {
 export class Broadcasts {
   /** Broadcasts reported started and not yet ended: stream → id (for the peak viewer count). */
   private readonly open = new Map<string, string>();
+  /** Unended broadcasts whose stream is not live: since when this hub has seen it so (id → ms). */
+  private readonly offlineSince = new Map<string, number>();
+  private closingStale = false;
   private readonly peakTimer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
   private retentionRunning: Promise<number> | undefined;
@@ -67,13 +71,18 @@ export class Broadcasts {
       /** The recording storage; without it a deletion only removes the row (and says so in the log). */
       storage: ObjectStore | undefined;
       retention: RetentionConfig;
+      /** An unended broadcast whose stream has not been live this long is closed from its recording. */
+      staleAfterMs?: number;
       /** Whether this hub leads its group (retention runs on the leader only). */
       leads?: () => boolean;
       logger: Logger;
       now?: () => number;
     },
   ) {
-    this.peakTimer = setInterval(() => this.samplePeaks(), 5000);
+    this.peakTimer = setInterval(() => {
+      this.samplePeaks();
+      void this.closeStale();
+    }, 5000);
     this.peakTimer.unref();
     this.retentionTimer = setInterval(() => void this.applyRetention(), deps.retention.checkEveryMs);
     this.retentionTimer.unref();
@@ -118,6 +127,68 @@ export class Broadcasts {
         this.deps.logger.warn({ broadcast: id, err: errorMessage(err) }, 'peak viewer count not stored');
       }
     }
+  }
+
+  /**
+   * Ends broadcasts whose ingress never reported the end (it crashed, or its reports were lost): once their
+   * stream has not been live for `staleAfterMs` as this hub sees it, their length is read from the recording
+   * (it plays up to its last whole segment) and they are listed as ended. A late report still corrects them.
+   */
+  async closeStale(): Promise<number> {
+    if (this.closingStale || this.deps.leads?.() === false) return 0;
+    this.closingStale = true;
+    let n = 0;
+    try {
+      const now = this.now;
+      const unended = this.deps.store.broadcasts.unended();
+      const ids = new Set(unended.map((b) => b.id));
+      for (const id of this.offlineSince.keys()) if (!ids.has(id)) this.offlineSince.delete(id);
+      // The newest unended broadcast of a stream is its current one; any older one was cut short.
+      const newest = new Map(unended.map((b) => [b.stream, b]));
+      for (const b of unended) {
+        const current = newest.get(b.stream) === b;
+        if (current && this.deps.directory.isLive(b.stream)) {
+          this.open.set(b.stream, b.id); // a restarted hub learns the broadcasts it should follow
+          this.offlineSince.delete(b.id);
+          continue;
+        }
+        if (current) {
+          const since = this.offlineSince.get(b.id) ?? now;
+          this.offlineSince.set(b.id, since);
+          if (now - since < (this.deps.staleAfterMs ?? 30_000)) continue;
+        }
+        const recorded = await this.recorded(b);
+        this.deps.store.broadcasts.end(b.id, {
+          endedAt: b.startedAt + recorded.durationMs,
+          durationMs: recorded.durationMs,
+          bytes: recorded.bytes,
+        });
+        if (this.open.get(b.stream) === b.id) this.open.delete(b.stream);
+        this.offlineSince.delete(b.id);
+        this.deps.logger.warn(
+          { stream: b.stream, broadcast: b.id, durationMs: recorded.durationMs },
+          'broadcast ended without word from its ingress: closed from what was recorded',
+        );
+        n++;
+      }
+    } catch (err) {
+      this.deps.logger.warn(
+        { err: errorMessage(err) },
+        'could not close broadcasts cut short; will try again',
+      );
+    } finally {
+      this.closingStale = false;
+    }
+    return n;
+  }
+
+  /** What storage holds of a broadcast (without storage: its wall time so far, and no bytes). */
+  private async recorded(b: BroadcastRecord): Promise<{ durationMs: number; bytes: number }> {
+    const storage = this.deps.storage;
+    if (!storage) return { durationMs: Math.max(0, this.now - b.startedAt), bytes: 0 };
+    const t = await readRecording(storage, b.stream, b.id);
+    const bytes = (await storage.list(`${b.stream}/${b.id}/`)).reduce((sum, o) => sum + o.size, 0);
+    return { durationMs: t ? Math.round(recordedSeconds(t) * 1000) : 0, bytes };
   }
 
   /** A channel's broadcasts, newest first; hidden ones only for its owner. */

@@ -17,14 +17,35 @@ export interface DirectoryEntryView {
   thumbnail: string | null;
 }
 
+/** An ingress re-reports its live streams every 5 s: one not heard of for this long is gone (a crashed ingress). */
+export const LIVE_TTL_MS = 30_000;
+
 export class Directory {
-  private readonly live = new Map<string, { startedAt: number; ingress: string }>();
+  private readonly live = new Map<string, { startedAt: number; ingress: string; seenAt: number }>();
   /** viewers per edge per stream */
   private readonly viewers = new Map<string, Map<string, number>>();
   private readonly thumbs = new Map<string, { data: Buffer; at: number }>();
 
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly liveTtlMs = LIVE_TTL_MS,
+  ) {}
+
+  /** A live report (the first, or a refresh: the stream's start stays the first report's). */
   setLive(stream: string, ingress: string, startedAt: number): void {
-    this.live.set(stream, { startedAt, ingress });
+    const cur = this.liveEntry(stream);
+    const since = cur && cur.ingress === ingress ? cur.startedAt : startedAt;
+    this.live.set(stream, { startedAt: since, ingress, seenAt: this.now() });
+  }
+
+  /** The stream's live entry, unless its ingress stopped reporting it (then it is forgotten). */
+  private liveEntry(stream: string) {
+    const l = this.live.get(stream);
+    if (l && this.now() - l.seenAt > this.liveTtlMs) {
+      this.live.delete(stream);
+      return undefined;
+    }
+    return l;
   }
 
   setOffline(stream: string): void {
@@ -37,7 +58,7 @@ export class Directory {
   }
 
   isLive(stream: string): boolean {
-    return this.live.has(stream);
+    return this.liveEntry(stream) !== undefined;
   }
 
   reportViewers(edge: string, counts: Record<string, number>): void {
@@ -68,7 +89,7 @@ export class Directory {
   entries(streamers: StreamerRecord[]): DirectoryEntryView[] {
     return streamers
       .map((s) => {
-        const l = this.live.get(s.name);
+        const l = this.liveEntry(s.name);
         const t = this.thumbs.get(s.name);
         return {
           name: s.name,

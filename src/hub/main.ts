@@ -59,7 +59,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   const logger = createLogger('hub', { node_id: config.nodeId, role: 'hub' }, parentLogger);
   const metrics = createMetrics(config.nodeId, 'hub');
   const store = openHubStore(config, logger.child({ module: 'store' }));
-  const directory = new Directory();
+  const directory = new Directory(Date.now, config.liveReportTimeoutMs);
   const sessions = new Sessions(config.clusterSecret, store, {
     sessionMs: config.sessionTtlMs,
     accessMs: config.accessTokenTtlMs,
@@ -151,6 +151,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     directory,
     storage: recordingStore,
     retention: config.recordings.retention,
+    staleAfterMs: config.recordings.staleAfterMs,
     // With several hubs, the leader alone deletes what retention removes.
     leads: () => leadership.isLeader,
     logger: logger.child({ module: 'broadcasts' }),

@@ -102,3 +102,44 @@ test('a hub that does not lead leaves retention to the leader', async () => {
   assert.equal(await standby.applyRetention(), 0);
   assert.equal(ids().length, 1);
 });
+
+test('a broadcast whose ingress went silent is closed once its stream has been offline for staleAfterMs', async () => {
+  let now = NOW;
+  const store: Store = backend.open(backend.fresh());
+  store.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+  const directory = new Directory(() => now, 8000);
+  const broadcasts = new Broadcasts({
+    store,
+    directory,
+    storage: undefined,
+    retention: { days: 0, bytesPerChannel: 0, checkEveryMs: 3600_000 },
+    staleAfterMs: 2000,
+    logger: pino({ level: 'silent' }),
+    now: () => now,
+  });
+  open.push(broadcasts, store);
+  const id = '20261201T000000Z-0000000a';
+  broadcasts.started({ id, stream: 'alice', startedAt: now });
+  directory.setLive('alice', 'ingress-1', now);
+  now += 5000;
+  directory.setLive('alice', 'ingress-1', now); // a refresh keeps the stream's start
+  assert.equal(directory.entries(store.streamers.list())[0]?.startedAt, NOW);
+  assert.equal(await broadcasts.closeStale(), 0, 'live: left alone');
+  now += 9000; // no report for longer than the live timeout: the ingress is gone
+  assert.equal(directory.isLive('alice'), false);
+  assert.equal(await broadcasts.closeStale(), 0, 'offline, but not for staleAfterMs yet');
+  now += 2500;
+  assert.equal(await broadcasts.closeStale(), 1);
+  const b = store.broadcasts.get(id)!;
+  assert.equal(b.endedAt, b.startedAt + b.durationMs);
+  assert.equal(b.durationMs, 16_500, 'without storage: its wall time');
+  // A newer broadcast of a stream makes an older unended one stale at once.
+  broadcasts.started({ id: '20261201T010000Z-0000000b', stream: 'alice', startedAt: now });
+  broadcasts.started({ id: '20261201T020000Z-0000000c', stream: 'alice', startedAt: now + 1 });
+  directory.setLive('alice', 'ingress-2', now);
+  assert.equal(await broadcasts.closeStale(), 1);
+  assert.deepEqual(
+    store.broadcasts.unended().map((x) => x.id),
+    ['20261201T020000Z-0000000c'],
+  );
+});

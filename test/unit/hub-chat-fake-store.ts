@@ -244,6 +244,10 @@ export class FakeStore implements Store {
         .filter((b) => b.stream === stream)
         .sort((a, b) => b.startedAt - a.startedAt),
     all: () => [...this.broadcastRows.values()].sort((a, b) => a.startedAt - b.startedAt),
+    unended: () =>
+      [...this.broadcastRows.values()]
+        .filter((b) => b.endedAt === null)
+        .sort((a, b) => a.startedAt - b.startedAt),
     update: (id, patch) => {
       const rec = this.broadcastRows.get(id);
       if (!rec) throw new HubError('NOT_FOUND', 'no such broadcast');

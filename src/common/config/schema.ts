@@ -213,6 +213,8 @@ export const recordingStorageSchema = z.discriminatedUnion('kind', [
  */
 const hubRecordingsSchema = z.strictObject({
   storage: recordingStorageSchema.optional(),
+  /** A broadcast whose ingress never reported its end (a crash) is closed from its recording after this. */
+  staleAfterMs: z.number().int().min(1000).default(30_000),
   retention: z
     .strictObject({
       /** Ended broadcasts older than this are deleted; 0: kept until deleted by hand. */
@@ -244,6 +246,8 @@ const hubFields = z.strictObject({
   accessTokenTtlMs: z.number().int().min(10_000).default(3600_000),
   /** Login attempts per client IP per minute (accounts, stream-key logins, viewing passwords). */
   loginRatePerMinute: z.number().int().min(1).default(10),
+  /** A stream whose ingress stopped reporting it live (every 5 s) for this long is offline (a crashed ingress). */
+  liveReportTimeoutMs: z.number().int().min(6000).default(30_000),
   /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */
   directoryPushIntervalMs: z.number().int().min(500).default(5000),
   /** uWS closes an edge link silent this long (pings keep a healthy one alive); seconds, ≥ 8. */

@@ -53,6 +53,9 @@ export function createBroadcastRepo(ctx: RepoContext, lookups: Lookups): Broadca
      ORDER BY started_at DESC, id DESC`,
   );
   const all = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM broadcasts ORDER BY started_at, id`);
+  const unended = db.prepare<[], Row>(
+    `SELECT ${COLUMNS} FROM broadcasts WHERE ended_at IS NULL ORDER BY started_at, id`,
+  );
   const setTitle = db.prepare<[string, string]>('UPDATE broadcasts SET title = ? WHERE id = ?');
   const setHidden = db.prepare<[number, string]>('UPDATE broadcasts SET hidden = ? WHERE id = ?');
   const del = db.prepare<[string]>('DELETE FROM broadcasts WHERE id = ?');
@@ -86,6 +89,9 @@ export function createBroadcastRepo(ctx: RepoContext, lookups: Lookups): Broadca
     },
     all() {
       return all.all().map(record);
+    },
+    unended() {
+      return unended.all().map(record);
     },
     update(id, patch) {
       db.transaction(() => {

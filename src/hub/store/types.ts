@@ -199,6 +199,8 @@ export interface BroadcastRepo {
   list(stream: string): BroadcastRecord[];
   /** Every broadcast, oldest first (retention). */
   all(): BroadcastRecord[];
+  /** Broadcasts not ended yet (live, or cut short by an ingress that never reported the end). */
+  unended(): BroadcastRecord[];
   update(id: string, patch: { title?: string; hidden?: boolean }): BroadcastRecord;
   remove(id: string): boolean;
 }
