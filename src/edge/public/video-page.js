@@ -66,9 +66,10 @@ async function playWithHlsJs(src) {
   const hls = new Hls({ enableWorker: false });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
     quality.replaceChildren(new Option('Auto', '-1'));
-    hls.levels.forEach((l, i) =>
-      quality.append(new Option(l.height ? `${l.height}p` : `Level ${i + 1}`, String(i))),
-    );
+    // Best first, as on the watch page (hls.js keeps its levels lowest first).
+    const levels = hls.levels.map((l, i) => ({ l, i })).sort((a, b) => (b.l.height || 0) - (a.l.height || 0));
+    for (const { l, i } of levels)
+      quality.append(new Option(l.height ? `${l.height}p` : `Level ${i + 1}`, String(i)));
     quality.disabled = hls.levels.length < 2;
     overlay.hidden = true;
     status.textContent = 'Ready';

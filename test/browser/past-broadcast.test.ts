@@ -1,0 +1,146 @@
+/**
+ * A past broadcast in a real Chromium (issue 15): a broadcast with a transcoder restart in the middle is
+ * recorded at the ingress and listed on its channel's page; /videos/ID plays it with hls.js from the edge,
+ * on each rendition of the quality menu (the picture's height is the rendition's), and plays through the
+ * restart. A video that does not exist says so on the page.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import type { HubNode } from '../../src/hub/main.js';
+import { launchChromium } from '../helpers/browser.js';
+import {
+  KEY,
+  publish,
+  startNetwork,
+  startTestHub,
+  stop,
+  waitFor,
+  type TestNetwork,
+} from '../helpers/network.js';
+import { crashTranscoder } from '../helpers/watch-page.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tiercast-past-'));
+const storage = { kind: 'local', dir };
+let hub: HubNode;
+let net: TestNetwork;
+let browser: Browser;
+let id = '';
+/** Where the second epoch starts in the recording (seconds), from the MPD's Periods. */
+let restartAt = 0;
+
+before(async () => {
+  hub = await startTestHub({ extra: { recordings: { storage } } });
+  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Yesterday on cam', category: 'Testing' });
+  net = await startNetwork({
+    hub,
+    ingress: { recording: { enabled: true, storage } },
+    edge: { recordings: { storage } },
+  });
+  const pub = publish(net.rtmpUrl, KEY, 60);
+  await waitFor('live', () => net.ingress.live.get('cam')?.isLive, 20_000);
+  await new Promise((r) => setTimeout(r, 5000));
+  await crashTranscoder(net);
+  await new Promise((r) => setTimeout(r, 6000));
+  await stop(pub);
+  const video = await waitFor('the broadcast is listed, ended', async () => {
+    const r = (await (await fetch(`${net.edgeUrl}/api/channels/cam/videos`)).json()) as {
+      videos: Array<{ id: string; live: boolean }>;
+    };
+    return r.videos.find((v) => !v.live);
+  });
+  id = video.id;
+  const mpd = await (await fetch(`${net.edgeUrl}/videos/${id}/manifest.mpd`)).text();
+  restartAt = Number(
+    /<Period id="\d+" start="PT([\d.]+)S"/g.exec(
+      mpd.slice(mpd.indexOf('<Period id=', mpd.indexOf('<Period id=') + 1)),
+    )?.[1],
+  );
+  assert.ok(restartAt > 2, `the second epoch starts at ${restartAt} s`);
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await net?.close();
+  await hub?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const state = (page: Page) =>
+  page.evaluate(() => {
+    const v = document.querySelector('video')!;
+    return { time: v.currentTime, height: v.videoHeight, duration: v.duration };
+  });
+
+test(
+  "the channel's page lists the past broadcast, and its page plays every rendition through the restart",
+  { timeout: 150_000 },
+  async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    try {
+      await page.goto(`${net.edgeUrl}/watch/cam`);
+      const link = page.locator('#past-list a.past-link');
+      await link.first().waitFor({ timeout: 20_000 });
+      assert.equal(await link.count(), 1);
+      assert.match(await link.first().innerText(), /Yesterday on cam/);
+      await link.first().click();
+      await page.waitForURL(`**/videos/${id}`);
+      assert.equal(await page.locator('#title').innerText(), 'Yesterday on cam');
+      assert.equal(await page.locator('#channel').innerText(), 'cam');
+
+      await waitFor('playback starts', async () => (await state(page)).time > 1, 30_000, 200);
+      const { duration } = await state(page);
+      assert.ok(duration > restartAt + 3, `the whole recording is offered (${duration} s)`);
+      const options = await page.locator('#quality option').allInnerTexts();
+      assert.deepEqual(options, ['Auto', '360p', '240p']);
+
+      for (const [label, height] of [
+        ['360p', 360],
+        ['240p', 240],
+      ] as const) {
+        await page.locator('#quality').selectOption({ label });
+        // From a little before the restart: the picture is the chosen rendition's, and plays across the cut.
+        await page.evaluate((t) => {
+          document.querySelector('video')!.currentTime = t;
+        }, restartAt - 2);
+        await waitFor(
+          `${label}: the picture is ${height} lines`,
+          async () => (await state(page)).height === height,
+          20_000,
+          200,
+        );
+        await waitFor(
+          `${label}: plays through the restart`,
+          async () => (await state(page)).time > restartAt + 1.5,
+          20_000,
+          200,
+        );
+        assert.equal((await state(page)).height, height);
+      }
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  },
+);
+
+test('a video that does not exist (or was deleted) says so on its page', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${net.edgeUrl}/videos/20200101T000000Z-0badc0de`);
+    await waitFor('the page says so', async () =>
+      /does not exist or was deleted/.test(await page.locator('#status').innerText()),
+    );
+    assert.equal(await page.locator('#title').innerText(), 'Video not found');
+    const r = await page.request.get(`${net.edgeUrl}/videos/not-an-id`);
+    assert.equal(r.status(), 404);
+  } finally {
+    await page.close();
+  }
+});
