@@ -30,7 +30,7 @@ import type { EdgeEntry } from './edge-selection-http.js';
 import type { DirectoryEntry, HubDirectoryEntry } from '../common/protocol/index.js';
 import type { ResumePosition } from '../common/media.js';
 import { parseResume } from './viewer-socket.js';
-import { isBroadcastId } from '../common/recording/stream-recorder.js';
+import { isBroadcastId, isClipId } from '../common/recording/stream-recorder.js';
 
 /** A stream as the routes use it: what segment delivery reads, its description, and marking it in use. */
 export type ServedStream = SegmentSource & Pick<StreamRelay, 'whenKnown' | 'touch'>;
@@ -130,6 +130,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     }
     count('page', '200');
     page(res, req, 'video.html');
+  });
+  app.get('/clips/:clip', (res, req) => {
+    if (!isClipId(req.getParameter(0) ?? '')) {
+      count('page', '404');
+      return pageNotFound(res, req, 'VIDEO_NOT_FOUND', 'no such clip');
+    }
+    count('page', '200');
+    page(res, req, 'clip.html');
   });
   app.get('/embed/:name', (res, req) => {
     if (!isValidName(req.getParameter(0) ?? '')) {

@@ -22,7 +22,7 @@ import { addChatSocket, chatTopic } from './chat-socket.js';
 import { HubHosts } from '../common/http/hub-hosts.js';
 import { HubLink } from './hub-link.js';
 import { addHubProxy } from './hub-proxy.js';
-import { addVideoRoutes, hubVideoLookup } from './video-http.js';
+import { addVideoRoutes, hubLookups } from './video-http.js';
 import { openObjectStore } from '../common/storage/open-store.js';
 import type { HubDirectoryEntry } from '../common/protocol/index.js';
 import { UNKNOWN_CAPACITY } from '../common/discovery/index.js';
@@ -200,7 +200,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     storage: recordingStore,
     cacheBytes: config.recordings.cacheBytes,
     lookup: hubs
-      ? hubVideoLookup({
+      ? hubLookups({
           hubs,
           nodeId: config.nodeId,
           clusterSecret: config.clusterSecret,

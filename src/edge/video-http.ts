@@ -23,7 +23,7 @@ import {
   readRecording,
   type RecordingTimeline,
 } from '../common/recording/playback.js';
-import { isBroadcastId } from '../common/recording/stream-recorder.js';
+import { isBroadcastId, isClipId } from '../common/recording/stream-recorder.js';
 import type { ObjectStore } from '../common/storage/object-store.js';
 import { ReadThroughCache } from '../common/storage/read-cache.js';
 import type { AccessGate } from './access-gate.js';
@@ -38,36 +38,59 @@ export interface VideoInfo {
 /** Finds a broadcast by id; undefined for none (deleted, hidden, never was). */
 export type VideoLookup = (id: string) => Promise<VideoInfo | undefined>;
 
+/** What the edge needs to know of a clip: where its MP4 is and whose channel it belongs to. */
+export interface ClipInfo {
+  id: string;
+  channel: string;
+  broadcastId: string;
+}
+
+export interface HubLookups {
+  video: VideoLookup;
+  clip: (id: string) => Promise<ClipInfo | undefined>;
+}
+
 /** Asks the hub (as the /api proxy does, with a viewer-proxy token), remembering answers for a few seconds. */
-export function hubVideoLookup(deps: {
+export function hubLookups(deps: {
   hubs: HubHosts;
   nodeId: string;
   clusterSecret: string;
   timeoutMs: number;
   ttlMs?: number;
-}): VideoLookup {
+}): HubLookups {
   const ttl = deps.ttlMs ?? 2000;
-  const known = new Map<string, { at: number; info: Promise<VideoInfo | undefined> }>();
-  return (id) => {
-    const hit = known.get(id);
-    if (hit && Date.now() - hit.at < ttl) return hit.info;
+  const known = new Map<string, { at: number; info: Promise<unknown> }>();
+  const ask = <T>(path: string, pick: (body: Record<string, unknown>) => T): Promise<T | undefined> => {
+    const hit = known.get(path);
+    if (hit && Date.now() - hit.at < ttl) return hit.info as Promise<T | undefined>;
     const info = deps.hubs
       .fetch(
-        `${VIEWER_API_PREFIX}/videos/${id}`,
+        `${VIEWER_API_PREFIX}${path}`,
         { headers: { [AUTH_HEADER]: createClusterToken(deps.clusterSecret, deps.nodeId, 'viewer-proxy') } },
         deps.timeoutMs,
       )
       .then(async (r) => {
         if (r.status === 404) return undefined;
         if (!r.ok) throw new Error(`hub answered ${r.status}`);
-        const { video } = (await r.json()) as { video: VideoInfo };
-        return { id: video.id, channel: video.channel, live: video.live };
+        return pick((await r.json()) as Record<string, unknown>);
       });
-    known.set(id, { at: Date.now(), info });
+    known.set(path, { at: Date.now(), info });
     // A failed lookup is not remembered; a bounded map (ids are checked before they get here).
-    info.catch(() => known.delete(id));
+    info.catch(() => known.delete(path));
     if (known.size > 10_000) known.clear();
     return info;
+  };
+  return {
+    video: (id) =>
+      ask(`/videos/${id}`, (b) => {
+        const v = b.video as VideoInfo;
+        return { id: v.id, channel: v.channel, live: v.live };
+      }),
+    clip: (id) =>
+      ask(`/clips/${id}`, (b) => {
+        const c = b.clip as ClipInfo;
+        return { id: c.id, channel: c.channel, broadcastId: c.broadcastId };
+      }),
   };
 }
 
@@ -80,7 +103,7 @@ export function addVideoRoutes(
   deps: {
     storage: ObjectStore | undefined;
     cacheBytes: number;
-    lookup: VideoLookup | undefined;
+    lookup: HubLookups | undefined;
     gate: AccessGate;
     clients: ProxyTrust;
     logger: Logger;
@@ -135,7 +158,7 @@ export function addVideoRoutes(
     if (!storage || !lookup) return notFound(res, 'this edge plays no past broadcasts');
     void (async () => {
       try {
-        const v = await lookup(id);
+        const v = await lookup.video(id);
         if (aborted) return;
         if (!v) return notFound(res);
         if (v.live) return notFound(res, 'this broadcast is still live: watch it on its channel');
@@ -220,6 +243,62 @@ export function addVideoRoutes(
         'cache-control': 'private, max-age=3600',
       });
     });
+  });
+
+  // A clip's MP4 (its page is served with the other pages): the channel's password applies as to the live stream.
+  app.get('/clips/:clip/clip.mp4', (res, req) => {
+    const id = req.getParameter(0) ?? '';
+    const range = req.getHeader('range');
+    const viewer = { cookies: req.getHeader('cookie'), secure: clients.of(res, req).secure };
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    if (!isClipId(id) || !storage || !lookup) return notFound(res, 'no such clip');
+    void (async () => {
+      try {
+        const c = await lookup.clip(id);
+        if (aborted) return;
+        if (!c) return notFound(res, 'no such clip');
+        const access = await gate.settle(c.channel, viewer, 3000);
+        if (aborted) return;
+        if (access === 'deny') return refuse(res, 'PASSWORD_REQUIRED', 'this stream needs its password');
+        if (access !== 'allow') return refuse(res, 'HUB_UNAVAILABLE', 'this edge cannot check access yet');
+        const data = await cache!.get(`${c.channel}/${c.broadcastId}/clips/${c.id}.mp4`);
+        if (aborted) return;
+        if (!data) return notFound(res, 'this clip has no media');
+        sendRange(res, data, range);
+        count('video', '200');
+      } catch (err) {
+        if (trouble.allow('read'))
+          logger.warn({ code: 'STORAGE_UNAVAILABLE', clip: id, err: errorMessage(err) }, 'clip unreadable');
+        if (aborted) return;
+        count('video', '503');
+        sendError(res, '503 Service Unavailable', 'STORAGE_UNAVAILABLE', 'the clip cannot be read right now');
+      }
+    })();
+  });
+}
+
+/** An MP4 whole, or the one byte range asked for (`bytes=a-b`, `bytes=a-`, `bytes=-n`): players seek by ranges. */
+function sendRange(res: HttpResponse, data: Buffer, range: string): void {
+  const headers = {
+    'content-type': 'video/mp4',
+    'accept-ranges': 'bytes',
+    'cache-control': 'private, max-age=3600',
+  };
+  const m = /^bytes=(\d*)-(\d*)$/.exec(range.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return send(res, '200 OK', data, headers);
+  const size = data.length;
+  let start = m[1] === '' ? size - Number(m[2]) : Number(m[1]);
+  let end = m[1] === '' || m[2] === '' ? size - 1 : Number(m[2]);
+  start = Math.max(0, start);
+  end = Math.min(size - 1, end);
+  if (start > end || start >= size)
+    return send(res, '416 Range Not Satisfiable', '', { ...headers, 'content-range': `bytes */${size}` });
+  send(res, '206 Partial Content', data.subarray(start, end + 1), {
+    ...headers,
+    'content-range': `bytes ${start}-${end}/${size}`,
   });
 }
 

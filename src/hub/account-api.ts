@@ -21,7 +21,8 @@ import { RateLimiter } from './auth/rate-limit.js';
 import type { ChatHub } from './chat/chat-hub.js';
 import type { SessionInfo } from './chat/types.js';
 import type { Directory } from './directory.js';
-import { broadcastView, type Broadcasts } from './broadcasts.js';
+import { broadcastView, clipView, type Broadcasts } from './broadcasts.js';
+import { isClipId } from '../common/recording/stream-recorder.js';
 import { broadcastParam, parseBody, requireCluster, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
@@ -43,6 +44,8 @@ export interface AccountApiDeps {
   loginRatePerMinute: number;
   changed: () => void;
   broadcasts: Broadcasts;
+  /** Who may clip a live stream (hub.recordings.clips.who). */
+  clipsBy?: 'accounts' | 'moderators';
 }
 
 /** What a streamer may change of a past broadcast. */
@@ -297,6 +300,53 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   route('del', '/videos/:id', async (req) => {
     const b = ownedBroadcast(req);
     await deps.broadcasts.remove(b.id, session(req)?.name ?? 'unknown');
+    return { status: 204 };
+  });
+
+  // Clips (issue 15): "clip the last 30 s" of a live, recorded stream; its page and MP4 are on the edges.
+  const clipParam = (req: ApiRequest) => {
+    const c = store.clips.get(req.params[0] ?? '');
+    if (!c || !isClipId(c.id)) throw new ApiError('NOT_FOUND', 'no such clip');
+    return c;
+  };
+  route('post', '/channels/:name/clips', async (req) => {
+    const name = streamParam(req);
+    const s = session(req);
+    if (!s) throw new ApiError('UNAUTHENTICATED', 'log in to make clips');
+    if (!store.streamers.get(name)) throw new ApiError('NOT_FOUND', 'no such channel');
+    const isStaff = mayManage(req, name) || (s.kind === 'user' && store.moderators.is(name, s.name));
+    if (deps.clipsBy === 'moderators' && !isStaff)
+      throw new ApiError('FORBIDDEN', "on this site only the channel's moderators make clips");
+    const body = parseBody(
+      z.strictObject({
+        seconds: z.number().int().optional(),
+        title: z.string().max(140).optional(),
+      }),
+      req.body ?? {},
+    );
+    const clip = await deps.broadcasts.clip(name, s.name, body.seconds, body.title);
+    return { status: 201, body: { clip } };
+  });
+  route('get', '/channels/:name/clips', (req) => {
+    const name = streamParam(req);
+    if (!store.streamers.get(name)) throw new ApiError('NOT_FOUND', 'no such channel');
+    return { body: { clips: store.clips.list(name).map(clipView) } };
+  });
+  route('get', '/clips/:clip', (req) => {
+    const c = clipParam(req);
+    const b = store.broadcasts.get(c.broadcastId);
+    if (!b || (b.hidden && !mayManage(req, b.stream))) throw new ApiError('NOT_FOUND', 'no such clip');
+    return {
+      body: { clip: { ...clipView(c), protected: store.streamers.get(c.stream)?.hasPassword ?? false } },
+    };
+  });
+  route('del', '/clips/:clip', async (req) => {
+    const c = clipParam(req);
+    const s = session(req);
+    if (!s) throw new ApiError('UNAUTHENTICATED', 'log in to delete clips');
+    if (!mayManage(req, c.stream) && !(s.kind === 'user' && s.name === c.createdBy))
+      throw new ApiError('FORBIDDEN', 'only its maker, the channel or an admin can delete a clip');
+    await deps.broadcasts.removeClip(c.id, s.name);
     return { status: 204 };
   });
 }

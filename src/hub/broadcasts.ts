@@ -7,11 +7,16 @@
  */
 import type { Logger } from '../common/logging/index.js';
 import { errorMessage } from '../common/errors/index.js';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportMp4 } from '../common/recording/export.js';
 import { readRecording, recordedSeconds } from '../common/recording/playback.js';
+import { clipId } from '../common/recording/stream-recorder.js';
 import type { ObjectStore } from '../common/storage/object-store.js';
 import type { Directory } from './directory.js';
 import { HubError } from './store/errors.js';
-import type { BroadcastRecord, Store } from './store/types.js';
+import type { BroadcastRecord, ClipRecord, Store } from './store/types.js';
 
 export interface RetentionConfig {
   days: number;
@@ -54,6 +59,42 @@ export function broadcastView(b: BroadcastRecord): BroadcastView {
   };
 }
 
+export interface ClipsConfig {
+  enabled: boolean;
+  who: 'accounts' | 'moderators';
+  defaultSeconds: number;
+  maxSeconds: number;
+  perAccountPerMinute: number;
+}
+
+/** What viewers see of a clip. */
+export interface ClipView {
+  id: string;
+  channel: string;
+  broadcastId: string;
+  title: string;
+  createdBy: string;
+  createdAt: number;
+  durationMs: number;
+  /** The clip's page, and its MP4 (served by an edge). */
+  url: string;
+  mp4: string;
+}
+
+export function clipView(c: ClipRecord): ClipView {
+  return {
+    id: c.id,
+    channel: c.stream,
+    broadcastId: c.broadcastId,
+    title: c.title,
+    createdBy: c.createdBy,
+    createdAt: c.createdAt,
+    durationMs: c.durationMs,
+    url: `/clips/${c.id}`,
+    mp4: `/clips/${c.id}/clip.mp4`,
+  };
+}
+
 export class Broadcasts {
   /** Broadcasts reported started and not yet ended: stream → id (for the peak viewer count). */
   private readonly open = new Map<string, string>();
@@ -71,6 +112,8 @@ export class Broadcasts {
       /** The recording storage; without it a deletion only removes the row (and says so in the log). */
       storage: ObjectStore | undefined;
       retention: RetentionConfig;
+      clips?: ClipsConfig;
+      ffmpegPath?: string;
       /** An unended broadcast whose stream has not been live this long is closed from its recording. */
       staleAfterMs?: number;
       /** Whether this hub leads its group (retention runs on the leader only). */
@@ -261,6 +304,74 @@ export class Broadcasts {
       }
     }
     return n;
+  }
+
+  /**
+   * "Clip the last N seconds" of a live stream: cut from its recording at segment boundaries (keyframes),
+   * copied into one MP4 (no re-encode), kept beside the broadcast in storage. `by` is the account's name.
+   */
+  async clip(
+    stream: string,
+    by: string,
+    seconds: number | undefined,
+    title: string | undefined,
+  ): Promise<ClipView> {
+    const cfg = this.deps.clips;
+    const storage = this.deps.storage;
+    if (!cfg?.enabled || !storage) throw new HubError('FORBIDDEN', 'clips are not enabled on this site');
+    const length = seconds ?? cfg.defaultSeconds;
+    if (!Number.isInteger(length) || length < 5 || length > cfg.maxSeconds)
+      throw new HubError('INVALID_VALUE', `a clip is 5 to ${cfg.maxSeconds} seconds long`);
+    if (this.deps.store.clips.countBy(by, this.now - 60_000) >= cfg.perAccountPerMinute)
+      throw new HubError('RATE_LIMITED', 'too many clips; wait a minute');
+    const b = this.deps.store.broadcasts
+      .unended()
+      .filter((x) => x.stream === stream)
+      .at(-1);
+    if (!b || !this.deps.directory.isLive(stream))
+      throw new HubError('NOT_FOUND', 'this stream is not being recorded right now');
+    const t = await readRecording(storage, b.stream, b.id);
+    const total = t ? recordedSeconds(t) : 0;
+    if (!t || total < 1) throw new HubError('NOT_FOUND', 'nothing is recorded yet: try again in a moment');
+    const id = clipId();
+    const dir = await mkdtemp(join(tmpdir(), 'tiercast-clip-'));
+    try {
+      const out = join(dir, 'clip.mp4');
+      const r = await exportMp4({
+        store: storage,
+        base: `${b.stream}/${b.id}`,
+        timeline: t,
+        out,
+        from: Math.max(0, total - length),
+        ffmpegPath: this.deps.ffmpegPath,
+        timeoutMs: 30_000,
+      });
+      const data = await readFile(out);
+      await storage.put(`${b.stream}/${b.id}/clips/${id}.mp4`, data, 'video/mp4');
+      const rec = this.deps.store.clips.add({
+        id,
+        broadcastId: b.id,
+        title: (title ?? '').trim().slice(0, 140) || `${b.title || b.stream}: clip`,
+        createdBy: by,
+        createdAt: this.now,
+        startMs: Math.round(r.startsAt * 1000),
+        durationMs: Math.round(r.seconds * 1000),
+        bytes: data.length,
+      });
+      this.deps.logger.info({ stream, clip: id, by, durationMs: rec.durationMs }, 'clip made');
+      return clipView(rec);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Deletes a clip's MP4, then its row. */
+  async removeClip(id: string, by: string): Promise<void> {
+    const c = this.deps.store.clips.get(id);
+    if (!c) throw new HubError('NOT_FOUND', 'no such clip');
+    await this.deps.storage?.deletePrefix(`${c.stream}/${c.broadcastId}/clips/${c.id}.mp4`);
+    this.deps.store.clips.remove(id);
+    this.deps.logger.info({ stream: c.stream, clip: id, by }, 'clip deleted');
   }
 
   close(): void {

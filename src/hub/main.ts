@@ -152,6 +152,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     storage: recordingStore,
     retention: config.recordings.retention,
     staleAfterMs: config.recordings.staleAfterMs,
+    clips: config.recordings.clips,
     // With several hubs, the leader alone deletes what retention removes.
     leads: () => leadership.isLeader,
     logger: logger.child({ module: 'broadcasts' }),
@@ -174,6 +175,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     loginRatePerMinute: config.loginRatePerMinute,
     changed,
     broadcasts,
+    clipsBy: config.recordings.clips.who,
   });
   addRemoteRoutes(gated, {
     store,

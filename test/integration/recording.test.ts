@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ingressSchema } from '../../src/common/config/index.js';
+import { accessCookie, deriveKey, signAccess } from '../../src/common/protocol/session-tokens.js';
 import type { BroadcastManifest, IndexEntry } from '../../src/common/recording/stream-recorder.js';
 import { LocalDirStore, type ObjectStore } from '../../src/common/storage/object-store.js';
 import { S3Store } from '../../src/common/storage/s3-store.js';
@@ -115,6 +116,23 @@ async function decodeUrl(url: string, map = '0:v:0'): Promise<number> {
   return Number(us ?? 0) / 1e6;
 }
 
+/** A viewer account registered through the edge: the headers its state-changing calls carry. */
+async function registerViewer(edge: string, name: string) {
+  const csrf = ((await (await fetch(`${edge}/api/auth/csrf`)).json()) as { csrf: string }).csrf;
+  const base = { 'content-type': 'application/json', 'x-tiercast-csrf': csrf };
+  const reg = await fetch(`${edge}/api/auth/register`, {
+    method: 'POST',
+    headers: { ...base, cookie: `tc_csrf=${csrf}` },
+    body: JSON.stringify({ name, password: 'hunter2hunter2' }),
+  });
+  assert.equal(reg.status, 201, await reg.clone().text());
+  const session = reg.headers
+    .getSetCookie()
+    .find((c) => c.startsWith('tc_session='))!
+    .split(';')[0]!;
+  return { csrf, headers: { ...base, cookie: `${session}; tc_csrf=${csrf}` } };
+}
+
 const remote = (edge: string, method: string, path: string, body?: unknown) =>
   fetch(`${edge.replace(/\/$/, '')}${path}`, {
     method,
@@ -139,7 +157,9 @@ for (const [name, storage, open] of [
 ] as const) {
   describe(`recording to ${name}`, () => {
     it('a broadcast with a transcoder restart is recorded whole, listed by the hub and played back by the edge', async () => {
-      const hub = await startTestHub({ extra: { recordings: { storage: storage() } } });
+      const hub = await startTestHub({
+        extra: { recordings: { storage: storage() }, directoryPushIntervalMs: 1000 },
+      });
       hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
       const net = await startNetwork({
         hub,
@@ -159,8 +179,69 @@ for (const [name, storage, open] of [
           return p !== undefined && p !== pid;
         });
         await new Promise((r) => setTimeout(r, 5000));
+        // A viewer with an account clips the last 8 s while it is live: across the restart, cut at keyframes.
+        const viewer = await registerViewer(net.edgeUrl, 'clipper');
+        const clipStarted = Date.now();
+        const made = await fetch(`${net.edgeUrl}/api/channels/cam/clips`, {
+          method: 'POST',
+          headers: viewer.headers,
+          body: JSON.stringify({ seconds: 8 }),
+        });
+        assert.equal(made.status, 201, await made.clone().text());
+        const clipMs = Date.now() - clipStarted;
+        const { clip } = (await made.json()) as {
+          clip: { id: string; url: string; mp4: string; durationMs: number };
+        };
+        assert.match(clip.url, /^\/clips\/[0-9a-f]{12}$/);
+        const refused = await fetch(`${net.edgeUrl}/api/channels/cam/clips`, {
+          method: 'POST',
+          headers: viewer.headers,
+          body: JSON.stringify({ seconds: 3600 }),
+        });
+        assert.equal(refused.status, 400, 'an absurd length is refused');
+        const anonymous = await fetch(`${net.edgeUrl}/api/channels/cam/clips`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-tiercast-csrf': viewer.csrf,
+            cookie: `tc_csrf=${viewer.csrf}`,
+          },
+          body: '{}',
+        });
+        assert.equal(anonymous.status, 401, 'clips need an account');
         await stop(pub);
         await waitFor('the stream to end', () => !ingress.live.has('cam'), 10_000);
+        const clipFile = join(dir, `clip-${clip.id}.mp4`);
+        const clipRes = await fetch(`${net.edgeUrl}${clip.mp4}`);
+        assert.equal(clipRes.status, 200);
+        writeFileSync(clipFile, Buffer.from(await clipRes.arrayBuffer()));
+        const clipProbe = JSON.parse(
+          (
+            await run('ffprobe', [
+              '-v',
+              'error',
+              '-show_entries',
+              'stream=codec_type:format=duration',
+              '-of',
+              'json',
+              clipFile,
+            ])
+          ).stdout,
+        ) as { streams: Array<{ codec_type: string }>; format: { duration: string } };
+        assert.deepEqual(clipProbe.streams.map((x) => x.codec_type).sort(), ['audio', 'video']);
+        const clipSeconds = Number(clipProbe.format.duration);
+        assert.ok(
+          clipSeconds >= 7 && clipSeconds <= 10.5,
+          `the clip is ${clipSeconds} s (8 s asked, whole segments)`,
+        );
+        const part = await fetch(`${net.edgeUrl}${clip.mp4}`, { headers: { range: 'bytes=0-99' } });
+        assert.equal(part.status, 206, 'players seek in a clip by ranges');
+        assert.equal((await part.arrayBuffer()).byteLength, 100);
+        assert.equal(
+          (await fetch(`${net.edgeUrl}/clips/${clip.id}`, { headers: { accept: 'text/html' } })).status,
+          200,
+        );
+        logger.info({ clipMs }, 'clip made');
         // The manifest says how the broadcast ended once the queue has written it.
         const manifest = await waitFor(
           'the ended manifest',
@@ -303,6 +384,19 @@ for (const [name, storage, open] of [
         const head = readFileSync(mp4);
         assert.ok(head.indexOf('moov') < head.indexOf('mdat'), 'faststart: the index comes first');
 
+        // A password on the channel covers its past broadcasts and clips as its live stream.
+        hub.store.streamers.update('cam', { password: 'open sesame' });
+        await waitFor(
+          'the edge refuses without the password',
+          async () => (await fetch(`${v}/master.m3u8`)).status === 403,
+          15_000,
+        );
+        assert.equal((await fetch(`${net.edgeUrl}${clip.mp4}`)).status, 403);
+        const access = `${accessCookie('cam')}=${signAccess(deriveKey(SECRET, 'stream-access'), 'cam', 60_000)}`;
+        assert.equal((await fetch(`${v}/master.m3u8`, { headers: { cookie: access } })).status, 200);
+        hub.store.streamers.update('cam', { password: null });
+        await waitFor('open again', async () => (await fetch(`${v}/master.m3u8`)).status === 200, 15_000);
+
         // Hidden: gone for viewers, kept for its owner; deleted: gone with its media, an old link is a 404.
         assert.equal(
           (
@@ -328,7 +422,12 @@ for (const [name, storage, open] of [
           (await remote(hub.url, 'DELETE', `/api/v1/streams/cam/videos/${manifest.id}`)).status,
           204,
         );
-        assert.deepEqual(await store.list(`${base}/`), [], 'its media is deleted');
+        assert.deepEqual(await store.list(`${base}/`), [], 'its media is deleted, clips included');
+        assert.equal(
+          (await fetch(`${net.edgeUrl}/api/clips/${clip.id}`)).status,
+          404,
+          'its clips go with it',
+        );
         const old = await fetch(v, { headers: { accept: 'text/html' } });
         assert.equal(old.status, 200, 'the page itself loads (and says the video is gone)');
         const gone = await fetch(`${edge}/api/videos/${manifest.id}`);

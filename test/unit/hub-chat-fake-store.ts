@@ -16,6 +16,7 @@ import {
 import { HubError } from '../../src/hub/store/errors.js';
 import type {
   BroadcastRecord,
+  ClipRecord,
   EmojiRecord,
   SanctionRecord,
   SanctionTarget,
@@ -256,6 +257,28 @@ export class FakeStore implements Store {
       return { ...rec };
     },
     remove: (id) => this.broadcastRows.delete(id),
+  };
+
+  private readonly clipRows = new Map<string, ClipRecord>();
+  clips: Store['clips'] = {
+    add: (c) => {
+      const b = this.broadcastRows.get(c.broadcastId);
+      if (!b) throw new HubError('NOT_FOUND', 'no such broadcast');
+      const rec = { ...c, stream: b.stream };
+      this.clipRows.set(c.id, rec);
+      return { ...rec };
+    },
+    get: (id) => {
+      const c = this.clipRows.get(id);
+      return c ? { ...c } : undefined;
+    },
+    list: (stream) =>
+      [...this.clipRows.values()]
+        .filter((c) => c.stream === stream)
+        .sort((a, b) => b.createdAt - a.createdAt),
+    countBy: (who, since) =>
+      [...this.clipRows.values()].filter((c) => c.createdBy === who && c.createdAt >= since).length,
+    remove: (id) => this.clipRows.delete(id),
   };
 
   follows: Store['follows'] = {

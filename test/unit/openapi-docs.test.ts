@@ -60,7 +60,10 @@ test("every /api operation documented is forwarded by the edge's matcher or serv
     if (own.has(key)) continue;
     const m = matchViewerApi(
       method,
-      path.replace('{id}', '20261201T173000Z-1a2b3c4d').replace(/\{\w+\}/g, 'alice'),
+      path
+        .replace('{id}', '20261201T173000Z-1a2b3c4d')
+        .replace('{clip}', '0123456789ab')
+        .replace(/\{\w+\}/g, 'alice'),
     );
     if (!m.ok) stray.push(`${key}: ${m.code}`);
   }

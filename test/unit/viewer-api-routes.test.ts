@@ -10,7 +10,10 @@ import { VIEWER_API_ROUTES, matchViewerApi } from '../../src/common/http/viewer-
 
 test('every allow-listed route matches itself and forwards its own path', () => {
   for (const r of VIEWER_API_ROUTES) {
-    const path = r.path.replace(':name', 'demo').replace(':id', '20261201T173000Z-1a2b3c4d');
+    const path = r.path
+      .replace(':name', 'demo')
+      .replace(':id', '20261201T173000Z-1a2b3c4d')
+      .replace(':clip', '0123456789ab');
     assert.deepEqual(matchViewerApi(r.method, `/api${path}`), { ok: true, path });
   }
 });

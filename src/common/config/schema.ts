@@ -211,8 +211,20 @@ export const recordingStorageSchema = z.discriminatedUnion('kind', [
  * broadcast with its media, and retention), and how long recordings are kept. Unset storage: past broadcasts
  * are listed, but deleting one only removes it from the list.
  */
+const clipsSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Who may clip a live stream: any logged-in account, or only the channel's moderators (and its owner). */
+  who: z.enum(['accounts', 'moderators']).default('accounts'),
+  defaultSeconds: z.number().int().min(5).max(300).default(30),
+  maxSeconds: z.number().int().min(5).max(300).default(60),
+  /** Clips one account may make per minute. */
+  perAccountPerMinute: z.number().int().min(1).default(3),
+});
+
 const hubRecordingsSchema = z.strictObject({
   storage: recordingStorageSchema.optional(),
+  /** "Clip the last 30 s" of a live, recorded stream (needs `storage`). */
+  clips: clipsSchema.default(() => clipsSchema.parse({})),
   /** A broadcast whose ingress never reported its end (a crash) is closed from its recording after this. */
   staleAfterMs: z.number().int().min(1000).default(30_000),
   retention: z

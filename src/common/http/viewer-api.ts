@@ -5,7 +5,7 @@
  * import this table, so a route added on one side without the other fails the tests, not production.
  */
 import { canonicalSegments } from './path.js';
-import { isBroadcastId } from '../recording/stream-recorder.js';
+import { isBroadcastId, isClipId } from '../recording/stream-recorder.js';
 
 export const CLIENT_IP_HEADER = 'x-tiercast-client-ip';
 /** `1` when the viewer reached the edge over HTTPS: the hub then sets Secure `__Host-` cookies. */
@@ -15,7 +15,7 @@ export const VIEWER_API_PREFIX = '/edge-api';
 
 export type ViewerApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** `:name` matches one stream/account name, `:id` one broadcast id; every other segment matches itself. */
+/** `:name` matches one stream/account name, `:id` one broadcast id, `:clip` one clip id; others themselves. */
 export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string }[] = [
   { method: 'GET', path: '/auth/csrf' },
   { method: 'POST', path: '/auth/register' },
@@ -34,6 +34,10 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'GET', path: '/videos/:id' },
   { method: 'PATCH', path: '/videos/:id' },
   { method: 'DELETE', path: '/videos/:id' },
+  { method: 'GET', path: '/channels/:name/clips' },
+  { method: 'POST', path: '/channels/:name/clips' },
+  { method: 'GET', path: '/clips/:clip' },
+  { method: 'DELETE', path: '/clips/:clip' },
 ];
 
 const NAME_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
@@ -61,7 +65,13 @@ export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch 
     const want = route.path.split('/').slice(1);
     if (want.length !== rest.length) continue;
     const fits = (w: string, got: string) =>
-      w === ':name' ? NAME_SEGMENT.test(got) : w === ':id' ? isBroadcastId(got) : w === got;
+      w === ':name'
+        ? NAME_SEGMENT.test(got)
+        : w === ':id'
+          ? isBroadcastId(got)
+          : w === ':clip'
+            ? isClipId(got)
+            : w === got;
     if (!want.every((w, i) => fits(w, rest[i]!))) continue;
     pathMatched = true;
     if (route.method === method) return { ok: true, path: `/${rest.join('/')}` };

@@ -90,6 +90,15 @@ export function isBroadcastId(id: unknown): id is string {
   return typeof id === 'string' && BROADCAST_ID.test(id);
 }
 
+/** A clip's id: 12 hex digits. */
+export function isClipId(id: unknown): id is string {
+  return typeof id === 'string' && /^[0-9a-f]{12}$/.test(id);
+}
+
+export function clipId(): string {
+  return randomBytes(6).toString('hex');
+}
+
 /** A sortable, unique broadcast id for a start time. */
 export function broadcastId(startedAt: number): string {
   const t = new Date(startedAt)

@@ -5,7 +5,7 @@
  */
 import { HubError } from './errors.js';
 import type { Lookups, RepoContext } from './repo-context.js';
-import type { BroadcastRecord, BroadcastRepo } from './types.js';
+import type { BroadcastRecord, BroadcastRepo, ClipRecord, ClipRepo } from './types.js';
 
 interface Row {
   id: string;
@@ -100,6 +100,74 @@ export function createBroadcastRepo(ctx: RepoContext, lookups: Lookups): Broadca
         if (patch.hidden !== undefined) setHidden.run(patch.hidden ? 1 : 0, id);
       })();
       return require(id);
+    },
+    remove(id) {
+      return del.run(id).changes > 0;
+    },
+  };
+}
+
+interface ClipRow {
+  id: string;
+  broadcast_id: string;
+  stream: string;
+  title: string;
+  created_by: string;
+  created_at: number;
+  start_ms: number;
+  duration_ms: number;
+  bytes: number;
+}
+
+const clipRecord = (r: ClipRow): ClipRecord => ({
+  id: r.id,
+  broadcastId: r.broadcast_id,
+  stream: r.stream,
+  title: r.title,
+  createdBy: r.created_by,
+  createdAt: r.created_at,
+  startMs: r.start_ms,
+  durationMs: r.duration_ms,
+  bytes: r.bytes,
+});
+
+const CLIP_COLUMNS =
+  'c.id, c.broadcast_id, b.stream, c.title, c.created_by, c.created_at, c.start_ms, c.duration_ms, c.bytes';
+
+/** Clips of broadcasts: rows go with their broadcast (ON DELETE CASCADE), as their media does. */
+export function createClipRepo(ctx: RepoContext): ClipRepo {
+  const { db } = ctx;
+  const insert = db.prepare<[string, string, string, string, number, number, number, number]>(
+    `INSERT INTO clips (id, broadcast_id, title, created_by, created_at, start_ms, duration_ms, bytes)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const get = db.prepare<[string], ClipRow>(
+    `SELECT ${CLIP_COLUMNS} FROM clips c JOIN broadcasts b ON b.id = c.broadcast_id WHERE c.id = ?`,
+  );
+  const list = db.prepare<[string], ClipRow>(
+    `SELECT ${CLIP_COLUMNS} FROM clips c JOIN broadcasts b ON b.id = c.broadcast_id WHERE b.stream = ?
+     ORDER BY c.created_at DESC, c.id`,
+  );
+  const countBy = db.prepare<[string, number], { n: number }>(
+    'SELECT count(*) AS n FROM clips WHERE created_by = ? AND created_at >= ?',
+  );
+  const del = db.prepare<[string]>('DELETE FROM clips WHERE id = ?');
+  return {
+    add(c) {
+      insert.run(c.id, c.broadcastId, c.title, c.createdBy, c.createdAt, c.startMs, c.durationMs, c.bytes);
+      const row = get.get(c.id);
+      if (!row) throw new HubError('NOT_FOUND', 'no such broadcast', { broadcast: c.broadcastId });
+      return clipRecord(row);
+    },
+    get(id) {
+      const r = typeof id === 'string' ? get.get(id) : undefined;
+      return r ? clipRecord(r) : undefined;
+    },
+    list(stream) {
+      return list.all(stream).map(clipRecord);
+    },
+    countBy(createdBy, since) {
+      return countBy.get(createdBy, since)?.n ?? 0;
     },
     remove(id) {
       return del.run(id).changes > 0;

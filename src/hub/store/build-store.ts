@@ -1,6 +1,6 @@
 /** The Store over an open, migrated Db: the same repos whatever the backend. */
 import type { Logger } from '../../common/logging/index.js';
-import { createBroadcastRepo } from './broadcasts-repo.js';
+import { createBroadcastRepo, createClipRepo } from './broadcasts-repo.js';
 import { createChatHistoryRepo } from './chat-history-repo.js';
 import { createFollowRepo, createModeratorRepo, createSanctionRepo } from './channel-repos.js';
 import type { Db } from './db.js';
@@ -48,6 +48,7 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     follows: createFollowRepo(ctx, lookups),
     chat: createChatHistoryRepo(ctx, lookups, historySize),
     broadcasts: createBroadcastRepo(ctx, lookups),
+    clips: createClipRepo(ctx),
     close() {
       if (closed) return;
       closed = true;

@@ -205,6 +205,32 @@ export interface BroadcastRepo {
   remove(id: string): boolean;
 }
 
+export interface ClipRecord {
+  /** 12 hex digits: the clip's page is /clips/ID. */
+  id: string;
+  broadcastId: string;
+  /** The broadcast's channel (its storage folder). */
+  stream: string;
+  title: string;
+  /** The account that made it. */
+  createdBy: string;
+  createdAt: number;
+  /** Where it starts in the broadcast's recording (epochs end to end), ms. */
+  startMs: number;
+  durationMs: number;
+  bytes: number;
+}
+
+export interface ClipRepo {
+  add(c: Omit<ClipRecord, 'stream'>): ClipRecord;
+  get(id: string): ClipRecord | undefined;
+  /** A channel's clips, newest first. */
+  list(stream: string): ClipRecord[];
+  /** How many clips an account made since `since` (the rate limit). */
+  countBy(createdBy: string, since: number): number;
+  remove(id: string): boolean;
+}
+
 export interface Store {
   names: NameRegistry;
   streamers: StreamerRepo;
@@ -215,5 +241,6 @@ export interface Store {
   follows: FollowRepo;
   chat: ChatHistoryRepo;
   broadcasts: BroadcastRepo;
+  clips: ClipRepo;
   close(): void;
 }
