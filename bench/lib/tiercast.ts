@@ -109,6 +109,8 @@ export function startIngressProc(o: {
   nodeArgs?: string[];
   segments?: number;
   port?: number;
+  /** The ingress's `recording` section (e.g. `{ enabled: true, storage: { kind: 'local', dir } }`). */
+  recording?: Record<string, unknown>;
 }): Promise<NodeProc> {
   return startNode(
     'ingress',
@@ -123,6 +125,7 @@ export function startIngressProc(o: {
         ...(chunkMs(o.chunkDurationMs) ? { chunkDurationMs: chunkMs(o.chunkDurationMs) } : {}),
       },
       cache: { segments: o.segments ?? 8 },
+      ...(o.recording ? { recording: o.recording } : {}),
     },
     o.nodeArgs,
   );
@@ -169,6 +172,59 @@ export function startEdgeProc(
   );
 }
 
+/**
+ * The whole network in one process (`node bin/node-role.js all --demo`): hub (SQLite and recordings in
+ * `dataDir`), ingress (recording), intermediate, edge, and the demo publisher (stream "demo", 1280x720
+ * test pattern with a tone), on free loopback ports. Resolves once its banner is out.
+ */
+export async function startAllProc(o: {
+  dataDir: string;
+  ladder?: Rung[];
+}): Promise<{ proc: Spawned; pid: number; edgeUrl: string; close(): Promise<void> }> {
+  mkdirSync(RUN_DIR, { recursive: true });
+  const file = join(RUN_DIR, `all-${++seq}.json`);
+  const listen = async () => ({ host: '127.0.0.1', port: await freePort() });
+  const edge = await listen();
+  const config = {
+    clusterSecret: CLUSTER_SECRET,
+    logLevel: 'warn',
+    hub: { http: await listen(), dataDir: o.dataDir },
+    // No SRT (its UDP port 9000 is fixed and may be taken by someone else's run).
+    ingress: {
+      http: await listen(),
+      rtmp: await listen(),
+      srt: { enabled: false },
+      ...(o.ladder ? { transcode: { ladder: o.ladder } } : {}),
+    },
+    intermediate: { http: await listen() },
+    edge: { http: edge },
+  };
+  writeFileSync(file, JSON.stringify(config, null, 2));
+  const proc = start('node', [join(ROOT, 'bin', 'node-role.js'), 'all', '--demo', '--config', file], {
+    env: nodeEnv(),
+    cwd: ROOT,
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const t = setTimeout(
+      () => reject(new Error(`node-role all did not start in 60 s:\n${proc.output()}`)),
+      60_000,
+    );
+    proc.stderr!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/metrics:\s+http/.test(out)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    void proc.exited.then((code) => {
+      clearTimeout(t);
+      reject(new Error(`node-role all exited (${code}) while starting:\n${proc.output()}`));
+    });
+  });
+  return { proc, pid: proc.pid!, edgeUrl: `http://127.0.0.1:${edge.port}`, close: () => stop(proc, 10_000) };
+}
+
 /** An ingress and an edge on it, started together. */
 export async function startPair(
   o: Parameters<typeof startIngressProc>[0],
@@ -190,16 +246,16 @@ export function rtmpPublishUrl(ingress: NodeProc): string {
 export { childPids } from './procs.js';
 
 /** Resolves once the edge serves the stream's manifest (the stream is live through the tree). */
-export async function waitLive(edgeUrl: string, timeoutMs = 30_000): Promise<void> {
+export async function waitLive(edgeUrl: string, timeoutMs = 30_000, stream = STREAM): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const r = await fetch(`${edgeUrl}/live/${STREAM}/manifest.mpd`);
+      const r = await fetch(`${edgeUrl}/live/${stream}/manifest.mpd`);
       if (r.ok) return;
     } catch {
       // not yet
     }
-    if (Date.now() > end) throw new Error(`stream ${STREAM} not live at ${edgeUrl} after ${timeoutMs} ms`);
+    if (Date.now() > end) throw new Error(`stream ${stream} not live at ${edgeUrl} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

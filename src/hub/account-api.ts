@@ -289,6 +289,17 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     return { body: { video: { ...broadcastView(b), protected: protectedStream } } };
   });
 
+  // The chat of a past broadcast, for its replay: what the history still holds of the broadcast's time.
+  // A password-protected channel's chat is not replayed (its live chat needs the password too).
+  route('get', '/videos/:id/chat', (req) => {
+    const b = visibleBroadcast(req);
+    if (store.streamers.get(b.stream)?.hasPassword && !mayManage(req, b.stream))
+      return { body: { messages: [], replay: 'protected' } };
+    const end = b.endedAt ?? Date.now();
+    const messages = deps.chat.recent(b.stream, 1000).filter((m) => m.at >= b.startedAt && m.at <= end);
+    return { body: { messages, replay: 'history' } };
+  });
+
   route('patch', '/videos/:id', (req) => {
     const b = ownedBroadcast(req);
     const patch = parseBody(broadcastUpdateSchema, req.body);

@@ -32,6 +32,10 @@ let id = '';
 /** Where the second epoch starts in the recording (seconds), from the MPD's Periods. */
 let restartAt = 0;
 
+let pub: ReturnType<typeof publish> | undefined;
+/** Chat said during the broadcast (remote API, as the streamer): before and after the restart. */
+const said = { early: 'hello from the first minutes', late: 'and hello after the restart' };
+
 before(async () => {
   hub = await startTestHub({ extra: { recordings: { storage } } });
   hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Yesterday on cam', category: 'Testing' });
@@ -40,12 +44,35 @@ before(async () => {
     ingress: { recording: { enabled: true, storage } },
     edge: { recordings: { storage } },
   });
-  const pub = publish(net.rtmpUrl, KEY, 60);
+  pub = publish(net.rtmpUrl, KEY, 90);
   await waitFor('live', () => net.ingress.live.get('cam')?.isLive, 20_000);
-  await new Promise((r) => setTimeout(r, 5000));
+  await new Promise((r) => setTimeout(r, 2000));
+  await say(said.early);
+  await new Promise((r) => setTimeout(r, 3000));
   await crashTranscoder(net);
-  await new Promise((r) => setTimeout(r, 6000));
-  await stop(pub);
+  await new Promise((r) => setTimeout(r, 3000));
+  await say(said.late);
+  browser = await launchChromium();
+});
+
+/** The streamer says something in the chat (remote API). */
+async function say(text: string): Promise<void> {
+  const r = await fetch(`${hub.url}/api/v1/streams/cam/chat`, {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`cam:${KEY}`).toString('base64')}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ text }),
+  });
+  assert.equal(r.status, 201);
+}
+
+/** Ends the broadcast (once) and waits until the hub lists it as ended; its id and where its restart is. */
+async function ended(): Promise<void> {
+  if (id) return;
+  if (pub) await stop(pub);
+  pub = undefined;
   const video = await waitFor('the broadcast is listed, ended', async () => {
     const r = (await (await fetch(`${net.edgeUrl}/api/channels/cam/videos`)).json()) as {
       videos: Array<{ id: string; live: boolean }>;
@@ -54,17 +81,59 @@ before(async () => {
   });
   id = video.id;
   const mpd = await (await fetch(`${net.edgeUrl}/videos/${id}/manifest.mpd`)).text();
-  restartAt = Number(
-    /<Period id="\d+" start="PT([\d.]+)S"/g.exec(
-      mpd.slice(mpd.indexOf('<Period id=', mpd.indexOf('<Period id=') + 1)),
-    )?.[1],
-  );
+  const periods = [...mpd.matchAll(/<Period id="\d+" start="PT([\d.]+)S"/g)].map((m) => Number(m[1]));
+  restartAt = periods[1] ?? 0;
   assert.ok(restartAt > 2, `the second epoch starts at ${restartAt} s`);
-  browser = await launchChromium();
-});
+}
+
+test(
+  'a logged-in viewer clips the live stream from the watch page; the clip page plays it',
+  { timeout: 90_000 },
+  async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    try {
+      // An account, registered through the edge in this browser (its cookies are the page's).
+      const csrf = (
+        (await (await page.request.get(`${net.edgeUrl}/api/auth/csrf`)).json()) as { csrf: string }
+      ).csrf;
+      const reg = await page.request.post(`${net.edgeUrl}/api/auth/register`, {
+        headers: { 'x-tiercast-csrf': csrf },
+        data: { name: 'clipfan', password: 'hunter2hunter2' },
+      });
+      assert.equal(reg.status(), 201);
+      await page.goto(`${net.edgeUrl}/watch/cam`);
+      const button = page.locator('#clip');
+      await button.waitFor({ state: 'visible', timeout: 20_000 });
+      await button.click();
+      const link = page.locator('#clip-result a');
+      await link.waitFor({ timeout: 20_000 });
+      assert.equal(await link.innerText(), 'Your clip is ready');
+      await link.click();
+      await page.waitForURL(/\/clips\/[0-9a-f]{12}$/);
+      await waitFor(
+        'the clip page is ready',
+        async () => (await page.locator('#status').innerText()) === 'Ready',
+      );
+      assert.match(await page.locator('#channel').innerText(), /^cam$/);
+      assert.match(
+        (await page.locator('#download').getAttribute('href')) ?? '',
+        /^\/clips\/[0-9a-f]{12}\/clip\.mp4$/,
+      );
+      await page.evaluate(() => void document.querySelector('video')!.play());
+      await waitFor('the clip plays', async () => (await state(page)).time > 1, 20_000, 200);
+      const { duration, height } = await state(page);
+      assert.ok(duration >= 5 && duration <= 31, `the clip lasts ${duration} s`);
+      assert.equal(height, 360, 'the best rendition');
+    } finally {
+      await context.close();
+    }
+  },
+);
 
 after(async () => {
   await browser?.close();
+  if (pub) await stop(pub);
   await net?.close();
   await hub?.close();
   rmSync(dir, { recursive: true, force: true });
@@ -80,6 +149,7 @@ test(
   "the channel's page lists the past broadcast, and its page plays every rendition through the restart",
   { timeout: 150_000 },
   async () => {
+    await ended();
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));

@@ -34,6 +34,7 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'GET', path: '/videos/:id' },
   { method: 'PATCH', path: '/videos/:id' },
   { method: 'DELETE', path: '/videos/:id' },
+  { method: 'GET', path: '/videos/:id/chat' },
   { method: 'GET', path: '/channels/:name/clips' },
   { method: 'POST', path: '/channels/:name/clips' },
   { method: 'GET', path: '/clips/:clip' },

@@ -8,7 +8,7 @@ import { byId } from './dom.js';
 import { loadHlsJs } from './hlsjs-player.js';
 import { mountSessionArea } from './session.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
-import { asRecord } from './json.js';
+import { asArray, asRecord } from './json.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 const video = byId('video', HTMLVideoElement);
@@ -52,15 +52,71 @@ async function main() {
     return show('This channel is password-protected: unlock it on the channel page, then come back.');
   if (!probe.ok) return show('This video cannot be played right now.');
   video.poster = v.thumbnail;
-  if (globalThis.MediaSource) await playWithHlsJs(src);
-  else {
+  const replay = await loadReplay(v.id);
+  if (globalThis.MediaSource) {
+    const hls = await playWithHlsJs(src);
+    if (replay) video.addEventListener('timeupdate', () => replay(hls.playingDate?.getTime()));
+  } else {
     video.src = src;
     overlay.hidden = true;
     status.textContent = 'Playing';
+    // Safari's own HLS maps the playhead onto EXT-X-PROGRAM-DATE-TIME as getStartDate() + currentTime.
+    const start = /** @type {{ getStartDate?: () => Date }} */ (/** @type {unknown} */ (video)).getStartDate;
+    if (replay && start)
+      video.addEventListener('timeupdate', () =>
+        replay(start.call(video).getTime() + video.currentTime * 1000),
+      );
   }
 }
 
-/** @param {string} src */
+/**
+ * The broadcast's chat, shown as the picture reaches each message's time (the playlists carry the wall-clock
+ * time of each epoch's start). Returns the function to call with the playhead's wall-clock time, or null
+ * when there is nothing to replay.
+ * @param {string} videoId
+ * @returns {Promise<((at: number | undefined) => void) | null>}
+ */
+async function loadReplay(videoId) {
+  const r = await api('GET', `/api/videos/${encodeURIComponent(videoId)}/chat`);
+  /** @type {Array<{ at: number, author: string, text: string, kind: string }>} */
+  const messages = [];
+  for (const item of asArray(asRecord(r.data)?.messages)) {
+    const m = asRecord(item);
+    if (m && typeof m.at === 'number' && typeof m.author === 'string' && typeof m.text === 'string')
+      messages.push({ at: m.at, author: m.author, text: m.text, kind: String(m.kind) });
+  }
+  if (!messages.length) return null;
+  messages.sort((a, b) => a.at - b.at);
+  const panel = byId('replay', HTMLElement);
+  const log = byId('replay-log', HTMLElement);
+  panel.hidden = false;
+  let shown = 0;
+  return (at) => {
+    if (at === undefined || !Number.isFinite(at)) return;
+    let n = 0;
+    while (n < messages.length && (messages[n]?.at ?? Infinity) <= at) n++;
+    if (n === shown) return;
+    if (n < shown) {
+      log.replaceChildren();
+      shown = 0;
+    }
+    for (const m of messages.slice(shown, n)) {
+      const li = document.createElement('li');
+      li.className = 'replay-line';
+      const who = document.createElement('strong');
+      who.textContent = m.author;
+      li.append(who, document.createTextNode(m.kind === 'drawing' ? ' sent a drawing' : `: ${m.text}`));
+      log.append(li);
+    }
+    shown = n;
+    log.scrollTop = log.scrollHeight;
+  };
+}
+
+/**
+ * @param {string} src
+ * @returns {Promise<import('hls.js').default>}
+ */
 async function playWithHlsJs(src) {
   const Hls = await loadHlsJs();
   const hls = new Hls({ enableWorker: false });
@@ -89,6 +145,7 @@ async function playWithHlsJs(src) {
   });
   hls.loadSource(src);
   hls.attachMedia(video);
+  return hls;
 }
 
 void main();
