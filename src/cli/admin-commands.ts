@@ -26,6 +26,7 @@ import {
   streamersJson,
   usersJson,
   streamerRemove,
+  parseRecording,
   parseTranscode,
   streamerSet,
   userAdd,
@@ -175,6 +176,10 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
       '--transcode <mode>',
       "ladder, passthrough (Source + ladder), off (Source only), or default (the ingress's transcode.mode)",
     )
+    .option(
+      '--recording <choice>',
+      "off, all, source, top-and-lowest (what the ingress records), or default (the ingress's recording)",
+    )
     .action(
       (
         o: StoreOpts & {
@@ -186,6 +191,7 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
           category?: string;
           password?: string | boolean;
           transcode?: string;
+          recording?: string;
         },
       ) =>
         run(() =>
@@ -200,6 +206,7 @@ export function addAdminCommands(program: Command, run: (fn: () => Promise<void>
               category: o.category,
               password,
               transcode: parseTranscode(o.transcode),
+              recording: parseRecording(o.recording),
             });
             out(`updated streamer ${r.streamer.name}`);
             if (r.generatedKey) out(`new stream key (shown once): ${r.generatedKey}`);

@@ -8,13 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { StreamerConfig } from '../common/config/index.js';
 import { HubError } from './store/errors.js';
-import type {
-  EmojiRecord,
-  Store,
-  StreamerRecord,
-  StreamerTranscode,
-  UserRecord,
-  UserRole,
+import {
+  RECORDING_CHOICES,
+  type EmojiRecord,
+  type Store,
+  type StreamerRecord,
+  type StreamerRecordingChoice,
+  type StreamerTranscode,
+  type UserRecord,
+  type UserRole,
 } from './store/types.js';
 import { LIMITS, checkEmojiData, checkEmojiName, checkRole, checkStreamKey } from './store/validate.js';
 
@@ -56,6 +58,19 @@ export interface StreamerSetInput {
   key?: string;
   /** This streamer's transcode mode on every ingress; null: each ingress's own `transcode.mode`. */
   transcode?: StreamerTranscode | null;
+  /** Whether and what ingresses record of this streamer; null: each ingress's own `recording`. */
+  recording?: StreamerRecordingChoice | null;
+}
+
+/** `--recording` as typed: off, all, source, top-and-lowest, `default` (null), or absent (unchanged). */
+export function parseRecording(value: string | undefined): StreamerRecordingChoice | null | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'default') return null;
+  const choice = RECORDING_CHOICES.find((c) => c === value);
+  if (choice) return choice;
+  throw new HubError('INVALID_VALUE', 'recording is one of off, all, source, top-and-lowest, default', {
+    recording: value.slice(0, 32),
+  });
 }
 
 /** `--transcode` as typed: a mode, `default` (null: the ingress decides), or absent (unchanged). */
@@ -81,6 +96,7 @@ export function streamerSet(store: Store, name: string, patch: StreamerSetInput)
   if (patch.category !== undefined) profile.category = patch.category;
   if (patch.password !== undefined) profile.password = patch.password;
   if (patch.transcode !== undefined) profile.transcode = patch.transcode;
+  if (patch.recording !== undefined) profile.recording = patch.recording;
   let streamer = store.streamers.update(name, profile);
   const generatedKey = patch.rotateKey ? generateStreamKey() : undefined;
   const newKey = patch.key ?? generatedKey;

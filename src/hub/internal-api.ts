@@ -77,7 +77,13 @@ export function addInternalRoutes(
         throw new ApiError('BAD_STREAM_KEY', 'invalid stream key');
       }
       const body = { name: s.name, title: s.title, category: s.category, protected: s.hasPassword };
-      return { body: s.transcode ? { ...body, transcode: s.transcode } : body };
+      return {
+        body: {
+          ...body,
+          ...(s.transcode ? { transcode: s.transcode } : {}),
+          ...(s.recording ? { recording: s.recording } : {}),
+        },
+      };
     },
     opts,
   );

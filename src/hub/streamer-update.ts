@@ -12,6 +12,8 @@ export const streamerUpdateSchema = z.strictObject({
   category: z.string().max(LIMITS.categoryChars).optional(),
   /** null removes the viewing password. */
   password: z.string().min(LIMITS.minPasswordChars).max(LIMITS.maxSecretChars).nullable().optional(),
+  /** Whether and what the ingress records of the channel (issue 15); null: the ingress's own setting. */
+  recording: z.enum(['off', 'all', 'source', 'top-and-lowest']).nullable().optional(),
 });
 
 export type StreamerUpdate = z.infer<typeof streamerUpdateSchema>;

@@ -3,7 +3,7 @@
  * thumbnails. Live state is re-reported periodically, so a restarted hub learns it again within seconds.
  */
 import { z } from 'zod';
-import { transcodeMode } from '../common/config/index.js';
+import { streamerRecording, transcodeMode } from '../common/config/index.js';
 import { TiercastError } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { HubHosts } from '../common/http/hub-hosts.js';
@@ -21,6 +21,7 @@ const profileSchema = z.object({
   category: z.string().optional(),
   protected: z.boolean().optional(),
   transcode: transcodeMode.optional(),
+  recording: streamerRecording.optional(),
 });
 
 /** A broadcast report waiting for the hub: sent again every few seconds until the hub answers it. */

@@ -119,10 +119,15 @@ export async function startIngress(
     if (live.has(name))
       throw new TiercastError('STREAM_ALREADY_LIVE', 'stream is already live', { stream: name });
     const local = relay.local(name);
-    const recorded = recording?.record(name, local, {
-      started: (b) => hub?.reportBroadcastStarted(b),
-      ended: (b) => hub?.reportBroadcastEnded(b),
-    });
+    const recorded = recording?.record(
+      name,
+      local,
+      {
+        started: (b) => hub?.reportBroadcastStarted(b),
+        ended: (b) => hub?.reportBroadcastEnded(b),
+      },
+      extra.recording,
+    );
     if (recorded) recordedStreams.set(name, recorded);
     const stream = new LiveStream({
       name,

@@ -4,7 +4,7 @@
  * checked at start-up (a wrong directory, bucket or credential stops the ingress with STORAGE_UNAVAILABLE);
  * later trouble is logged, counted and retried, and never reaches the live path.
  */
-import type { IngressConfig } from '../common/config/index.js';
+import type { IngressConfig, StreamerRecording } from '../common/config/index.js';
 import { errorMessage } from '../common/errors/index.js';
 import type { Logger } from '../common/logging/index.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
@@ -22,8 +22,17 @@ export interface RecordedStream {
 }
 
 export interface Recording {
-  /** Records the stream from its next description on; `events` hears the broadcast's start and end. */
-  record(stream: string, relay: StreamRelay, events?: StreamRecorderOptions['events']): RecordedStream;
+  /**
+   * Records the stream from its next description on; `events` hears the broadcast's start and end. The
+   * streamer's `choice` (from the hub or the static list) overrides `recording.renditions`; `off`: nothing is
+   * recorded (undefined).
+   */
+  record(
+    stream: string,
+    relay: StreamRelay,
+    events?: StreamRecorderOptions['events'],
+    choice?: StreamerRecording,
+  ): RecordedStream | undefined;
   /** Waits (at most `timeoutMs`) for what is queued, then stops. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -76,11 +85,15 @@ export async function startRecording(
   });
   logger.info({ storage: config.storage.kind, renditions: config.renditions }, 'recording live streams');
   return {
-    record(stream, relay, events) {
+    record(stream, relay, events, choice) {
+      if (choice === 'off') {
+        logger.info({ stream }, 'not recorded: the streamer turned recording off');
+        return undefined;
+      }
       const recorder = new StreamRecorder({
         stream,
         queue,
-        renditions: config.renditions,
+        renditions: choice ?? config.renditions,
         logger,
         events,
       });

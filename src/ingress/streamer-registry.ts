@@ -3,7 +3,7 @@
  * and never kept in logs or errors. The hub replaces this static list in a later issue (same interface).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { StreamerConfig, TranscodeMode } from '../common/config/index.js';
+import type { StreamerConfig, StreamerRecording, TranscodeMode } from '../common/config/index.js';
 import { TiercastError } from '../common/errors/index.js';
 
 export interface StreamerAuthorizer {
@@ -19,6 +19,8 @@ export interface StreamerProfile {
   protected?: boolean;
   /** Overrides the ingress's `transcode.mode` for this streamer. */
   transcode?: TranscodeMode;
+  /** Over the ingress's `recording`: off, or which renditions. */
+  recording?: StreamerRecording;
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
@@ -29,7 +31,13 @@ export class StaticStreamerRegistry implements StreamerAuthorizer {
   constructor(streamers: StreamerConfig[]) {
     this.entries = streamers.map((s) => ({
       hash: digest(s.key),
-      profile: { name: s.name, title: s.title, category: s.category, transcode: s.transcode },
+      profile: {
+        name: s.name,
+        title: s.title,
+        category: s.category,
+        transcode: s.transcode,
+        recording: s.recording,
+      },
     }));
   }
 

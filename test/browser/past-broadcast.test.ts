@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -196,6 +196,59 @@ test(
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
+    }
+  },
+);
+
+test(
+  'the streamer renames, hides, shows and deletes the past broadcast from the dashboard',
+  { timeout: 90_000 },
+  async () => {
+    await ended();
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const publicList = async () =>
+      (
+        (await (await fetch(`${net.edgeUrl}/api/channels/cam/videos`)).json()) as {
+          videos: Array<{ id: string; title: string }>;
+        }
+      ).videos;
+    try {
+      await page.goto(`${net.edgeUrl}/dashboard`);
+      await page.locator('#key-login-key').waitFor();
+      await page.fill('#key-login-key', KEY);
+      await page.click('#key-login-form button[type="submit"]');
+      const row = page.locator(`#dash-videos li[data-id="${id}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      // The streamer's own choice of what is recorded, saved as soon as it is picked.
+      await page.locator('#recording-choice').selectOption('off');
+      await waitFor('saved', () => hub.store.streamers.get('cam')?.recording === 'off');
+      assert.match(await page.locator('#recording-status').innerText(), /Saved/);
+      await page.locator('#recording-choice').selectOption('');
+      await waitFor('back to the site default', () => hub.store.streamers.get('cam')?.recording === null);
+      await row.locator('.dash-video-title').fill('The restart show');
+      await row.locator('.dash-video-title').press('Enter');
+      await row.locator('.dash-video-title').blur();
+      await waitFor('renamed for viewers', async () => (await publicList())[0]?.title === 'The restart show');
+      await row.locator('.dash-video-hide').click();
+      await waitFor('hidden from viewers', async () => (await publicList()).length === 0);
+      await waitFor('the dashboard still lists it, as hidden', async () =>
+        /hidden/.test(await row.innerText()),
+      );
+      await row.locator('.dash-video-hide').click();
+      await waitFor('shown again', async () => (await publicList()).length === 1);
+      page.once('dialog', (d) => void d.accept());
+      await row.locator('.dash-video-delete').click();
+      await waitFor('deleted', async () => (await publicList()).length === 0 && (await row.count()) === 0);
+      assert.match(await page.locator('#dash-videos-status').innerText(), /Deleted|No past broadcasts/);
+      assert.equal(
+        (await fetch(`${net.edgeUrl}/videos/${id}/master.m3u8`)).status,
+        404,
+        'an old link finds nothing',
+      );
+      assert.deepEqual(readdirSync(join(dir, 'cam')), [], 'the recording is gone from storage');
+    } finally {
+      await context.close();
     }
   },
 );

@@ -442,6 +442,46 @@ for (const [name, storage, open] of [
   });
 }
 
+it("each streamer's choice holds: one records nothing, another only its best rendition", async () => {
+  const local = join(dir, 'choices');
+  const ingress = await startIngress(
+    ingressSchema.parse({
+      ...ingressConfig({ kind: 'local', dir: local }),
+      streamers: [
+        { name: 'quiet', key: 'quiet_key_0123456789', recording: 'off' },
+        { name: 'best', key: 'best_key_01234567890', recording: 'source' },
+      ],
+    }),
+    logger,
+  );
+  const store = new LocalDirStore(local);
+  try {
+    const url = `rtmp://127.0.0.1:${ingress.rtmpPort}/live`;
+    const pubs = [publish(url, 'quiet_key_0123456789', 20), publish(url, 'best_key_01234567890', 20)];
+    await waitFor(
+      'both live',
+      () => ingress.live.get('quiet')?.isLive && ingress.live.get('best')?.isLive,
+      30_000,
+    );
+    await waitFor(
+      'segments of best recorded',
+      async () => (await store.list('best/')).some((o) => o.key.endsWith('.m4s')),
+      15_000,
+    );
+    for (const p of pubs) await stop(p);
+    await waitFor('both ended', () => !ingress.live.has('quiet') && !ingress.live.has('best'), 10_000);
+    await ingress.close();
+    assert.deepEqual(await store.list('quiet/'), [], 'nothing of the streamer who said no');
+    const renditions = new Set(
+      (await store.list('best/')).map((o) => o.key.split('/')[2]).filter((r) => r && !r.includes('.')),
+    );
+    assert.deepEqual([...renditions].sort(), ['a0', 'v360'], 'the best rendition and the audio');
+  } finally {
+    store.close();
+    await ingress.close();
+  }
+});
+
 it('storage that cannot be used stops the ingress at start with a clear error, never the secret', async () => {
   await assert.rejects(
     startIngress(

@@ -58,6 +58,7 @@ export class FakeStore implements Store {
         category: input.category ?? '',
         hasPassword: input.password !== undefined,
         transcode: null,
+        recording: null,
         createdAt: this.clock(),
         lastLiveAt: null,
       };
@@ -333,8 +334,9 @@ function sameTarget(a: SanctionTarget, b: SanctionTarget): boolean {
 }
 
 function publicStreamer(row: StreamerRecord): StreamerRecord {
-  const { name, title, description, category, hasPassword, transcode, createdAt, lastLiveAt } = row;
-  return { name, title, description, category, hasPassword, transcode, createdAt, lastLiveAt };
+  const { name, title, description, category, hasPassword, transcode, recording, createdAt, lastLiveAt } =
+    row;
+  return { name, title, description, category, hasPassword, transcode, recording, createdAt, lastLiveAt };
 }
 
 function publicUser(row: UserRecord): UserRecord {

@@ -277,6 +277,11 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
         () => s.broadcasts.start({ ...a, id: '20261201T000000Z-eeeeeeee', stream: 'nobody' }),
         'UNKNOWN_NAME',
       );
+      // What the ingress records of a channel is the channel's own choice (null: the ingress's setting).
+      assert.equal(s.streamers.get('alice')?.recording, null);
+      assert.equal(s.streamers.update('alice', { recording: 'source' }).recording, 'source');
+      assert.equal(s.streamers.update('alice', { recording: null }).recording, null);
+      rejects(() => s.streamers.update('alice', { recording: 'sometimes' as never }), 'INVALID_VALUE');
       assert.equal(s.broadcasts.remove(b.id), true);
       assert.equal(s.broadcasts.remove(b.id), false);
       s.streamers.remove('alice');

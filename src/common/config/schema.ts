@@ -135,6 +135,9 @@ export const transcodeSchema = z
     path: ['ladder'],
   });
 
+/** What the ingress records of a streamer: nothing, or which renditions (issue 15). */
+export const streamerRecording = z.enum(['off', 'all', 'source', 'top-and-lowest']);
+
 export const streamerSchema = z.strictObject({
   name: streamName,
   key: z.string().min(8, 'stream keys need at least 8 characters'),
@@ -142,6 +145,8 @@ export const streamerSchema = z.strictObject({
   category: z.string().max(64).optional(),
   /** This streamer's transcode mode, over the ingress's `transcode.mode`. */
   transcode: transcodeMode.optional(),
+  /** Over the ingress's `recording` (when it records at all): off, or which renditions. */
+  recording: streamerRecording.optional(),
 });
 
 /** Where a node finds the hub (accounts, stream keys, chat, directory). Optional: without it the
@@ -519,6 +524,7 @@ export type EdgeSelectionConfig = z.infer<typeof edgeSelectionSchema>;
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export type TranscodeConfig = z.infer<typeof transcodeSchema>;
 export type TranscodeMode = z.infer<typeof transcodeMode>;
+export type StreamerRecording = z.infer<typeof streamerRecording>;
 export type StreamerConfig = z.infer<typeof streamerSchema>;
 export type ViewerConfig = z.infer<typeof viewerSchema>;
 export type P2pConfig = z.infer<typeof p2pSchema>;

@@ -35,6 +35,10 @@ export function parseDashboard(value) {
       description: str(s.description),
       category: str(s.category),
       hasPassword: s.hasPassword === true,
+      /** What the ingress records of the channel: '' for the site's default, else off/all/source/top-and-lowest. */
+      recording: ['off', 'all', 'source', 'top-and-lowest'].includes(str(s.recording))
+        ? str(s.recording)
+        : '',
       createdAt: isFiniteNumber(s.createdAt) ? s.createdAt : null,
       lastLiveAt: isFiniteNumber(s.lastLiveAt) ? s.lastLiveAt : null,
     },

@@ -4,6 +4,7 @@
 // live status, viewers, followers and chat members every 5 s without touching fields being edited.
 
 import { api } from './api.js';
+import { mountVideos } from './dashboard-videos.js';
 import { MIN_STREAM_PASSWORD, friendlyError } from './auth-rules.js';
 import { badgeNode } from './chat-view.js';
 import { formatViewers } from './format.js';
@@ -16,6 +17,8 @@ import { asRecord } from './json.js';
 /** @typedef {NonNullable<ReturnType<typeof parseDashboard>>} Dashboard */
 
 const REFRESH_MS = 5_000;
+/** The past-broadcasts panel is filled once, for the channel the dashboard shows. */
+let videosMounted = false;
 /** For elements used only as plain HTML elements (text, hidden, focus). */
 const $ = (/** @type {string} */ id) => byId(id, HTMLElement);
 
@@ -93,6 +96,11 @@ function render(d, first) {
   $('dash-mods').replaceChildren(...nameItems(d.moderators, 'No moderators yet.'));
   $('dash-members').replaceChildren(...nameItems(d.chatMembers, 'Nobody is in chat.'));
   if (first || !infoDirty) fillInfo(s);
+  if (first) byId('recording-choice', HTMLSelectElement).value = s.recording;
+  if (!videosMounted) {
+    videosMounted = true;
+    void mountVideos(s.name);
+  }
   $('pw-state').textContent = s.hasPassword
     ? 'This stream is password-protected: viewers need the password to watch and chat.'
     : 'Anyone can watch this stream. Set a password to keep it private.';
@@ -290,8 +298,22 @@ function wireKeyLogin() {
   );
 }
 
+/** The channel's recording choice: saved as soon as it is changed. */
+function wireRecording() {
+  const select = byId('recording-choice', HTMLSelectElement);
+  select.addEventListener('change', () => {
+    const value = select.value;
+    void patch({ recording: value === '' ? null : value }).then((r) => {
+      $('recording-status').textContent = r.ok
+        ? 'Saved: it applies from your next broadcast.'
+        : friendlyError(r.error);
+    });
+  });
+}
+
 async function main() {
   void mountSessionArea();
+  wireRecording();
   wireInfo();
   wirePassword();
   wireKey();

@@ -8,7 +8,12 @@ import { createHash } from 'node:crypto';
 import { hashSecret, verifyNothing, verifySecret } from '../auth/passwords.js';
 import { HubError } from './errors.js';
 import { isUniqueViolation, type RepoContext } from './repo-context.js';
-import type { StreamerRecord, StreamerRepo, StreamerTranscode } from './types.js';
+import {
+  RECORDING_CHOICES,
+  type StreamerRecord,
+  type StreamerRepo,
+  type StreamerTranscode,
+} from './types.js';
 import {
   checkCategory,
   checkDescription,
@@ -26,12 +31,13 @@ interface Row {
   category: string;
   has_password: number;
   transcode: string | null;
+  recording: string | null;
   created_at: number;
   last_live_at: number | null;
 }
 
 const COLUMNS =
-  'id, name, title, description, category, password_hash IS NOT NULL AS has_password, transcode, created_at, last_live_at';
+  'id, name, title, description, category, password_hash IS NOT NULL AS has_password, transcode, recording, created_at, last_live_at';
 
 const TRANSCODE_MODES: readonly StreamerTranscode[] = ['ladder', 'passthrough', 'off'];
 
@@ -47,6 +53,7 @@ function toRecord(r: Row): StreamerRecord {
     category: r.category,
     hasPassword: r.has_password === 1,
     transcode: TRANSCODE_MODES.find((m) => m === r.transcode) ?? null,
+    recording: RECORDING_CHOICES.find((m) => m === r.recording) ?? null,
     createdAt: r.created_at,
     lastLiveAt: r.last_live_at,
   };
@@ -171,8 +178,15 @@ export function createStreamerRepo(ctx: RepoContext): StreamerRepo {
           });
         values.transcode = patch.transcode;
       }
+      if (patch.recording !== undefined) {
+        if (patch.recording !== null && !RECORDING_CHOICES.includes(patch.recording))
+          throw new HubError('INVALID_VALUE', `recording is one of ${RECORDING_CHOICES.join(', ')}`, {
+            streamer: name,
+          });
+        values.recording = patch.recording;
+      }
       // Column names come from this fixed list, never from input; values are bound.
-      for (const col of ['title', 'description', 'category', 'password_hash', 'transcode'])
+      for (const col of ['title', 'description', 'category', 'password_hash', 'transcode', 'recording'])
         if (col in values) sets.push(`${col} = @${col}`);
       if (sets.length > 0)
         db.prepare(`UPDATE streamers SET ${sets.join(', ')} WHERE name = @name`).run(values);

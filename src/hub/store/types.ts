@@ -19,11 +19,20 @@ export interface StreamerRecord {
   hasPassword: boolean;
   /** How the ingress treats this streamer's video; null: the ingress's own `transcode.mode`. */
   transcode: StreamerTranscode | null;
+  /** Whether and what ingresses record of this streamer; null: each ingress's own `recording`. */
+  recording: StreamerRecordingChoice | null;
   createdAt: number;
   lastLiveAt: number | null;
 }
 
 export type StreamerTranscode = 'ladder' | 'passthrough' | 'off';
+export type StreamerRecordingChoice = 'off' | 'all' | 'source' | 'top-and-lowest';
+export const RECORDING_CHOICES: readonly StreamerRecordingChoice[] = [
+  'off',
+  'all',
+  'source',
+  'top-and-lowest',
+];
 
 export type UserRole = 'user' | 'admin';
 
@@ -92,6 +101,7 @@ export interface StreamerRepo {
       category?: string;
       password?: string | null;
       transcode?: StreamerTranscode | null;
+      recording?: StreamerRecordingChoice | null;
     },
   ): StreamerRecord;
   /** Replaces the key; the old one stops working at once. */
