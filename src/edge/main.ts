@@ -199,6 +199,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   addVideoRoutes(app, {
     storage: recordingStore,
     cacheBytes: config.recordings.cacheBytes,
+    dvrWindowS: config.recordings.dvrWindowS,
     lookup: hubs
       ? hubLookups({
           hubs,

@@ -97,12 +97,16 @@ export function hubLookups(deps: {
 const INIT_RE = /^init-(\d{1,9})\.mp4$/;
 const SEGMENT_RE = /^(\d{8})\.m4s$/;
 const TIMELINES = 32;
+/** A live broadcast's timeline is read again when older than this. */
+const LIVE_TIMELINE_MS = 1000;
 
 export function addVideoRoutes(
   app: App,
   deps: {
     storage: ObjectStore | undefined;
     cacheBytes: number;
+    /** How far back a live broadcast can be rewound (its playlists' sliding window), seconds. */
+    dvrWindowS: number;
     lookup: HubLookups | undefined;
     gate: AccessGate;
     clients: ProxyTrust;
@@ -112,8 +116,14 @@ export function addVideoRoutes(
 ): void {
   const { storage, lookup, gate, clients, logger, count } = deps;
   const cache = storage ? new ReadThroughCache(storage, deps.cacheBytes) : undefined;
-  /** Parsed timelines of ended broadcasts (they no longer change), the most recently used last. */
-  const timelines = new Map<string, Promise<RecordingTimeline | undefined>>();
+  /**
+   * Parsed timelines, the most recently used last. An ended broadcast's no longer changes; a live one's is
+   * read again (from its last index block on) when it is older than a second.
+   */
+  const timelines = new Map<
+    string,
+    { at: number; live: boolean; t: Promise<RecordingTimeline | undefined> }
+  >();
   const trouble = createLogRateLimiter(logger, {
     maxPerWindow: 2,
     windowMs: 10_000,
@@ -127,16 +137,24 @@ export function addVideoRoutes(
   };
 
   const timeline = (v: VideoInfo): Promise<RecordingTimeline | undefined> => {
-    let t = timelines.get(v.id);
-    if (t) {
-      timelines.delete(v.id);
-    } else {
-      t = readRecording({ get: (k) => cache!.get(k), list: (p) => storage!.list(p) }, v.channel, v.id);
+    const had = timelines.get(v.id);
+    let entry = had;
+    const stale = had && (had.live !== v.live || (v.live && Date.now() - had.at > LIVE_TIMELINE_MS));
+    if (!had || stale) {
+      // While it is written, its timeline objects change: they are read past the cache (segments are not).
+      const reader = {
+        get: (k: string) => (v.live && k.endsWith('.json') ? storage!.get(k) : cache!.get(k)),
+        list: (p: string) => storage!.list(p),
+      };
+      const prev = had?.t.catch(() => undefined);
+      const t = (prev ?? Promise.resolve(undefined)).then((p) => readRecording(reader, v.channel, v.id, p));
+      entry = { at: Date.now(), live: v.live, t };
       t.catch(() => timelines.delete(v.id));
     }
-    timelines.set(v.id, t);
+    timelines.delete(v.id);
+    timelines.set(v.id, entry!);
     if (timelines.size > TIMELINES) timelines.delete(timelines.keys().next().value!);
-    return t;
+    return entry!.t;
   };
 
   /**
@@ -161,7 +179,6 @@ export function addVideoRoutes(
         const v = await lookup.video(id);
         if (aborted) return;
         if (!v) return notFound(res);
-        if (v.live) return notFound(res, 'this broadcast is still live: watch it on its channel');
         const access = await gate.settle(v.channel, viewer, 3000);
         if (aborted) return;
         if (access === 'deny') return refuse(res, 'PASSWORD_REQUIRED', 'this stream needs its password');
@@ -201,8 +218,11 @@ export function addVideoRoutes(
   };
 
   app.get('/videos/:id/manifest.mpd', (res, req) =>
-    withVideo(res, req, (_v, t, done) => {
-      if (!done()) document(res, buildStaticMpd(t), 'application/dash+xml');
+    withVideo(res, req, (v, t, done) => {
+      if (done()) return;
+      // A broadcast still live is rewound over HLS (its playlists grow); its MPD comes when it ends.
+      if (v.live) return notFound(res, 'this broadcast is still live: its MPD is ready when it ends');
+      document(res, buildStaticMpd(t), 'application/dash+xml');
     }),
   );
   app.get('/videos/:id/master.m3u8', (res, req) =>
@@ -221,8 +241,10 @@ export function addVideoRoutes(
   );
   app.get('/videos/:id/:rendition/playlist.m3u8', (res, req) => {
     const rendition = req.getParameter(1) ?? '';
-    withVideo(res, req, (_v, t, done) => {
-      const playlist = isValidName(rendition) ? buildVodPlaylist(t, rendition) : undefined;
+    withVideo(res, req, (v, t, done) => {
+      const playlist = isValidName(rendition)
+        ? buildVodPlaylist(t, rendition, { live: v.live, windowS: deps.dvrWindowS })
+        : undefined;
       if (done()) return;
       if (!playlist) return notFound(res, 'no such rendition');
       document(res, playlist, 'application/vnd.apple.mpegurl');

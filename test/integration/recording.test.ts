@@ -209,6 +209,23 @@ for (const [name, storage, open] of [
           body: '{}',
         });
         assert.equal(anonymous.status, 401, 'clips need an account');
+        // While it is live, its recording so far plays over HLS from the start (a growing EVENT playlist).
+        const live = (
+          (await (await fetch(`${net.edgeUrl}/api/channels/cam/videos`)).json()) as {
+            videos: Array<{ id: string; live: boolean }>;
+          }
+        ).videos.find((x) => x.live)!;
+        const growing = await (await fetch(`${net.edgeUrl}/videos/${live.id}/v240/playlist.m3u8`)).text();
+        assert.match(growing, /#EXT-X-PLAYLIST-TYPE:EVENT/);
+        assert.ok(!growing.includes('#EXT-X-ENDLIST'), 'no end while live');
+        assert.ok((growing.match(/^\d{8}\.m4s$/gm)?.length ?? 0) >= 4, growing);
+        const firstSegment = /^(\d{8}\.m4s)$/m.exec(growing)![1]!;
+        assert.equal((await fetch(`${net.edgeUrl}/videos/${live.id}/v240/${firstSegment}`)).status, 200);
+        assert.equal(
+          (await fetch(`${net.edgeUrl}/videos/${live.id}/manifest.mpd`)).status,
+          404,
+          'its MPD comes when it ends',
+        );
         await stop(pub);
         await waitFor('the stream to end', () => !ingress.live.has('cam'), 10_000);
         const clipFile = join(dir, `clip-${clip.id}.mp4`);

@@ -129,10 +129,32 @@ test('HLS: the master offers what every epoch has; a playlist maps each epoch an
     [...p.matchAll(/#EXT-X-MAP:URI="([^"]+)"/g)].map((m) => m[1]),
     ['init-0.mp4', 'init-1.mp4'],
   );
-  assert.equal(p.match(/#EXT-X-DISCONTINUITY/g)?.length, 2, 'at the missing segment and at the restart');
+  assert.equal(p.match(/^#EXT-X-DISCONTINUITY$/gm)?.length, 2, 'at the missing segment and at the restart');
   assert.equal(p.match(/^\d{8}\.m4s$/gm)?.length, 15);
   assert.ok(!p.includes('00000004.m4s'));
   assert.equal(buildVodPlaylist(t, 'v180'), undefined, 'not in every epoch');
   assert.equal(buildVodPlaylist(t, '../x'), undefined);
   assert.equal(recordedSeconds(t), 16);
+});
+
+test('a recording still being written grows as an EVENT playlist, then slides over the last windowS seconds', () => {
+  const t = timeline();
+  const event = buildVodPlaylist(t, 'a0', { live: true, windowS: 60 })!;
+  assert.match(event, /#EXT-X-PLAYLIST-TYPE:EVENT/);
+  assert.ok(!event.includes('#EXT-X-ENDLIST'), 'no end while it is live');
+  assert.equal(event.match(/^\d{8}\.m4s$/gm)?.length, 16);
+  // A window of 5 s: only the last five segments, after the restart; what slid out is counted.
+  const slid = buildVodPlaylist(t, 'a0', { live: true, windowS: 5 })!;
+  assert.ok(!slid.includes('#EXT-X-PLAYLIST-TYPE'), 'a sliding window is neither VOD nor EVENT');
+  assert.match(slid, /#EXT-X-MEDIA-SEQUENCE:11\n/);
+  assert.match(slid, /#EXT-X-DISCONTINUITY-SEQUENCE:1\n/, 'the restart slid out');
+  assert.deepEqual(
+    [...slid.matchAll(/^(\d{8})\.m4s$/gm)].map((m) => Number(m[1])),
+    [13, 14, 15, 16, 17],
+  );
+  assert.match(
+    slid,
+    /#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI="init-1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:/,
+    'the first listed segment has its init and time',
+  );
 });

@@ -508,8 +508,10 @@ export const edgeSchema = z.strictObject({
         .int()
         .min(0)
         .default(64 * 1024 * 1024),
+      /** A live broadcast's recording plays as a growing playlist over its last this-many seconds (rewind). */
+      dvrWindowS: z.number().int().min(30).default(7200),
     })
-    .default({ cacheBytes: 64 * 1024 * 1024 }),
+    .default({ cacheBytes: 64 * 1024 * 1024, dvrWindowS: 7200 }),
   /** Where brotli/gzip copies of the page assets are kept (shared by the machine's edges); unset: the system's
    * temp dir. A read-only directory only means the copies are made again at each start. */
   staticCacheDir: z.string().min(1).optional(),

@@ -10,12 +10,14 @@
  */
 import { byQuality, type RenditionInfo } from '../media.js';
 import type { ObjectStore } from '../storage/object-store.js';
-import type { BroadcastManifest, IndexEntry } from './stream-recorder.js';
+import { INDEX_BLOCK, type BroadcastManifest, type IndexEntry } from './stream-recorder.js';
 
 export interface RecordingTimeline {
   manifest: BroadcastManifest;
   /** Per rendition, its recorded segments in order (each once). */
   segments: Map<string, IndexEntry[]>;
+  /** Per rendition, the last index block read (readRecording with `prev` starts there). */
+  blocksRead?: Map<string, number>;
 }
 
 export interface EpochView {
@@ -29,32 +31,48 @@ export interface EpochView {
 
 const pad = (n: number) => String(n).padStart(8, '0');
 
-/** The recording at `<stream>/<id>/`, or undefined when it has no broadcast.json. */
+/**
+ * The recording at `<stream>/<id>/`, or undefined when it has no broadcast.json. With `prev` (an earlier
+ * read of the same recording, still being written), only the index blocks from the last one `prev` read on
+ * are read again: a full block (64 segments) never changes, so a live recording is followed with one list
+ * and a read or two per rendition.
+ */
 export async function readRecording(
   store: Pick<ObjectStore, 'get' | 'list'>,
   stream: string,
   id: string,
+  prev?: RecordingTimeline,
 ): Promise<RecordingTimeline | undefined> {
   const base = `${stream}/${id}`;
   const raw = await store.get(`${base}/broadcast.json`);
   if (!raw) return undefined;
   const manifest = JSON.parse(raw.toString('utf8')) as BroadcastManifest;
   const segments = new Map<string, IndexEntry[]>();
+  const blocksRead = new Map<string, number>();
   const ids = new Set(manifest.epochs.flatMap((e) => e.renditions.map((r) => r.id)));
   for (const r of ids) {
     const blocks = (await store.list(`${base}/${r}/index-`)).map((o) => o.key);
     const bySegment = new Map<number, IndexEntry>();
+    // Blocks before the last one read earlier are full: their entries are taken from `prev`.
+    const from = prev?.blocksRead?.get(r) ?? 0;
+    for (const e of prev?.segments.get(r) ?? [])
+      if (Math.floor(e.segment / INDEX_BLOCK) < from) bySegment.set(e.segment, e);
+    let last = from;
     for (const key of blocks) {
+      const n = Number(/index-(\d+)\.json$/.exec(key)?.[1] ?? -1);
+      if (n < from) continue;
       const block = await store.get(key);
       if (!block) continue;
       for (const e of JSON.parse(block.toString('utf8')) as IndexEntry[]) bySegment.set(e.segment, e);
+      last = Math.max(last, n);
     }
+    blocksRead.set(r, last);
     segments.set(
       r,
       [...bySegment.values()].sort((a, b) => a.segment - b.segment),
     );
   }
-  return { manifest, segments };
+  return { manifest, segments, blocksRead };
 }
 
 /** The recording cut into its epochs, each with what it recorded (epochs with no segment left out). */
@@ -216,36 +234,64 @@ export function buildVodMaster(t: RecordingTimeline): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** A rendition's VOD playlist, or undefined when the recording has no such rendition. */
-export function buildVodPlaylist(t: RecordingTimeline, rendition: string): string | undefined {
+/**
+ * A rendition's media playlist, or undefined when the recording has no such rendition. An ended recording
+ * is a VOD playlist. One still being written (`live`) has no end and grows: an EVENT playlist while it is
+ * shorter than `windowS`, past that a sliding window of the last `windowS` seconds (MEDIA-SEQUENCE and
+ * DISCONTINUITY-SEQUENCE count what slid out), so a player can rewind a live broadcast that far.
+ */
+export function buildVodPlaylist(
+  t: RecordingTimeline,
+  rendition: string,
+  opts: { live?: boolean; windowS?: number } = {},
+): string | undefined {
   const views = epochs(t);
   if (!playableRenditions(views).some((r) => r.id === rendition)) return undefined;
-  const body: string[] = [];
-  let target = 1;
+  // Every segment in playing order, with what comes before it: a new epoch (its init), or a cut in time.
+  const items: Array<{ s: IndexEntry; epoch: number; seconds: number; cut: boolean; newEpoch: boolean }> = [];
   views.forEach((v, i) => {
     const r = v.renditions.find((x) => x.id === rendition)!;
     const list = v.segments.get(rendition)!;
-    if (i > 0) body.push('#EXT-X-DISCONTINUITY');
-    body.push(`#EXT-X-MAP:URI="init-${v.epoch}.mp4"`);
     list.forEach((s, j) => {
       const prev = list[j - 1];
-      if (prev && prev.decodeTime + prev.duration !== s.decodeTime) body.push('#EXT-X-DISCONTINUITY');
-      // The wall-clock time of the epoch's start: a chat replay follows the picture by it.
-      if (j === 0) body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(s.ingressTime).toISOString()}`);
-      const seconds = s.duration / r.timescale;
-      target = Math.max(target, Math.ceil(seconds));
-      body.push(`#EXTINF:${seconds.toFixed(5)},`, `${pad(s.segment)}.m4s`);
+      items.push({
+        s,
+        epoch: v.epoch,
+        seconds: s.duration / r.timescale,
+        newEpoch: j === 0,
+        cut: (j === 0 && i > 0) || (prev !== undefined && prev.decodeTime + prev.duration !== s.decodeTime),
+      });
     });
   });
+  let first = 0;
+  if (opts.live && opts.windowS !== undefined) {
+    let kept = items.reduce((sum, x) => sum + x.seconds, 0);
+    while (first < items.length - 1 && kept > opts.windowS) kept -= items[first++]!.seconds;
+  }
+  const shown = items.slice(first);
+  const slid = items.slice(0, first);
+  const body: string[] = [];
+  let target = 1;
+  shown.forEach((x, i) => {
+    if (x.cut && i > 0) body.push('#EXT-X-DISCONTINUITY');
+    if (x.newEpoch || i === 0) body.push(`#EXT-X-MAP:URI="init-${x.epoch}.mp4"`);
+    // The wall-clock time at each start and cut: a chat replay (and a rewind) follows the picture by it.
+    if (x.cut || x.newEpoch || i === 0)
+      body.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(x.s.ingressTime).toISOString()}`);
+    target = Math.max(target, Math.ceil(x.seconds));
+    body.push(`#EXTINF:${x.seconds.toFixed(5)},`, `${pad(x.s.segment)}.m4s`);
+  });
+  const type = !opts.live ? 'VOD' : first === 0 ? 'EVENT' : undefined;
   return [
     '#EXTM3U',
     '#EXT-X-VERSION:7',
     `#EXT-X-TARGETDURATION:${target}`,
-    '#EXT-X-PLAYLIST-TYPE:VOD',
-    '#EXT-X-MEDIA-SEQUENCE:0',
+    ...(type ? [`#EXT-X-PLAYLIST-TYPE:${type}`] : []),
+    `#EXT-X-MEDIA-SEQUENCE:${first}`,
+    `#EXT-X-DISCONTINUITY-SEQUENCE:${slid.filter((x) => x.cut).length}`,
     '#EXT-X-INDEPENDENT-SEGMENTS',
     ...body,
-    '#EXT-X-ENDLIST',
+    ...(opts.live ? [] : ['#EXT-X-ENDLIST']),
     '',
   ].join('\n');
 }

@@ -44,7 +44,8 @@ async function main() {
   byId('when', HTMLElement).textContent = formatStarted(v.startedAt);
   byId('duration', HTMLElement).textContent = formatDuration(v.durationMs);
   byId('peak', HTMLElement).textContent = v.peakViewers ? `${v.peakViewers} at most watching` : '';
-  if (v.live) return show('This broadcast is still live: watch it on the channel.');
+  // Still live: its recording so far plays from the start (the channel has the live picture).
+  const fromStart = v.live;
   const src = `/videos/${encodeURIComponent(v.id)}/master.m3u8`;
   // The media answers 403 until the channel is unlocked: say so rather than fail silently.
   const probe = await fetch(src, { credentials: 'same-origin' });
@@ -54,7 +55,7 @@ async function main() {
   video.poster = v.thumbnail;
   const replay = await loadReplay(v.id);
   if (globalThis.MediaSource) {
-    const hls = await playWithHlsJs(src);
+    const hls = await playWithHlsJs(src, fromStart);
     if (replay) video.addEventListener('timeupdate', () => replay(hls.playingDate?.getTime()));
   } else {
     video.src = src;
@@ -115,11 +116,13 @@ async function loadReplay(videoId) {
 
 /**
  * @param {string} src
+ * @param {boolean} [fromStart]
  * @returns {Promise<import('hls.js').default>}
  */
-async function playWithHlsJs(src) {
+async function playWithHlsJs(src, fromStart = false) {
   const Hls = await loadHlsJs();
-  const hls = new Hls({ enableWorker: false });
+  // A broadcast still being recorded is a growing playlist: hls.js would start at its live end.
+  const hls = new Hls({ enableWorker: false, ...(fromStart ? { startPosition: 0 } : {}) });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
     quality.replaceChildren(new Option('Auto', '-1'));
     // Best first, as on the watch page (hls.js keeps its levels lowest first).
@@ -128,7 +131,7 @@ async function playWithHlsJs(src) {
       quality.append(new Option(l.height ? `${l.height}p` : `Level ${i + 1}`, String(i)));
     quality.disabled = hls.levels.length < 2;
     overlay.hidden = true;
-    status.textContent = 'Ready';
+    status.textContent = fromStart ? 'Live now: playing from the start' : 'Ready';
     void video.play().catch(() => undefined);
   });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => {
