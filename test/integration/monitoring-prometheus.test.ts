@@ -497,7 +497,7 @@ test(
       };
     };
     const loaded = rules.data.groups.flatMap((g) => g.rules);
-    assert.equal(loaded.length, 24, 'all 13 recording and 11 alert rules loaded');
+    assert.equal(loaded.length, 26, 'all 13 recording and 13 alert rules loaded');
     for (const r of loaded) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
 
     await hub.kill();

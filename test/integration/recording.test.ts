@@ -326,6 +326,10 @@ for (const [name, storage, open] of [
           `listed duration ${String(listed.durationMs)} ms`,
         );
         const v = `${edge}/videos/${manifest.id}`;
+        // The edge may still hold the hub's "live" answer for a moment: its playlists end once it learns.
+        await waitFor('the edge plays it as ended', async () =>
+          (await (await fetch(`${v}/v240/playlist.m3u8`)).text()).includes('#EXT-X-ENDLIST'),
+        );
 
         // The edge plays it back: the HLS master (both epochs, a discontinuity between), each rendition, the MPD.
         covers(await decodeUrl(`${v}/master.m3u8`), 'the HLS master through the edge');

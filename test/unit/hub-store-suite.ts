@@ -153,6 +153,7 @@ export function hubStoreSuite(backend: StoreBackend): void {
           category: 'games',
           hasPassword: false,
           transcode: null,
+          recording: null,
           createdAt: 1_000,
           lastLiveAt: null,
         });
