@@ -8,31 +8,43 @@ import { spawnSync } from 'node:child_process';
 const tiers = process.argv.slice(2).length
   ? process.argv.slice(2)
   : ['unit', 'integration', 'browser', 'netns'];
-const files = [];
-function walk(dir) {
-  let entries = [];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const e of entries.sort()) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) walk(p);
-    else if (e.endsWith('.test.ts')) files.push(p);
-  }
+/** Test files of one tier, in name order. */
+function filesOf(tier) {
+  const found = [];
+  const walk = (dir) => {
+    let entries = [];
+    try {
+      entries = readdirSync(dir);
+    } catch {
+      return;
+    }
+    for (const e of entries.sort()) {
+      const p = join(dir, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (e.endsWith('.test.ts')) found.push(p);
+    }
+  };
+  walk(join('test', tier));
+  return found;
 }
-for (const t of tiers) walk(join('test', t));
-if (files.length === 0) {
+
+// Unit tests own no ports or processes: two files at a time (this machine has two cores). Integration,
+// browser and netns tests own real ports and processes: their files run one at a time, after the unit tier.
+const groups = [
+  { files: tiers.includes('unit') ? filesOf('unit') : [], concurrency: 2 },
+  { files: tiers.filter((t) => t !== 'unit').flatMap(filesOf), concurrency: 1 },
+].filter((g) => g.files.length > 0);
+if (groups.length === 0) {
   console.error(`no test files found for ${tiers.join(', ')}`);
   process.exit(1);
 }
-// Integration tests own real ports and processes: run files one at a time.
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
-  {
-    stdio: 'inherit',
-  },
-);
-process.exit(r.status ?? 1);
+let status = 0;
+for (const g of groups) {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--test', `--test-concurrency=${g.concurrency}`, '--test-reporter=spec', ...g.files],
+    { stdio: 'inherit' },
+  );
+  status ||= r.status ?? 1;
+}
+process.exit(status);
