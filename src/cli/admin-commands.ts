@@ -45,13 +45,13 @@ interface StoreOpts {
 }
 
 /** Reading a config needs no real secret: a placeholder lets a file without one load. */
-const configEnv = () => ({
+export const configEnv = () => ({
   ...process.env,
   TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16),
 });
 
 /** A `node-role all` config (sections ingress, intermediate, edge) rather than one role's. */
-function isAllConfig(file: string): boolean {
+export function isAllConfig(file: string): boolean {
   const data = readConfigFile(file);
   return ['ingress', 'intermediate', 'edge'].some((k) => typeof data[k] === 'object' && data[k] !== null);
 }
@@ -79,16 +79,23 @@ function configStreamers(o: StoreOpts & { ingressConfig?: string }): StreamerCon
   return loadRoleConfig('ingress', { configFile: file, env: configEnv() }).streamers;
 }
 
-async function withStore<T>(o: StoreOpts, fn: (store: Store) => T | Promise<T>): Promise<T> {
-  const store = openHubStore(hubStoreOf(o), pino({ level: 'silent' }));
+/** Runs `fn` with `resource`, closing it afterwards whatever happens. */
+export async function closing<R extends { close(): void }, T>(
+  resource: R,
+  fn: (r: R) => T | Promise<T>,
+): Promise<T> {
   try {
-    return await fn(store);
+    return await fn(resource);
   } finally {
-    store.close();
+    resource.close();
   }
 }
 
-function out(text: string): void {
+function withStore<T>(o: StoreOpts, fn: (store: Store) => T | Promise<T>): Promise<T> {
+  return closing(openHubStore(hubStoreOf(o), pino({ level: 'silent' })), fn);
+}
+
+export function out(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 

@@ -5,6 +5,7 @@
  * list when the hub's store can be opened here (its SQLite data directory or its PostgreSQL).
  */
 import type { Command } from 'commander';
+import { closing, configEnv, isAllConfig, out } from './admin-commands.js';
 import { pino } from 'pino';
 import { loadAllConfig, loadRoleConfig, readConfigFile } from '../common/config/index.js';
 import { ConfigError, TiercastError } from '../common/errors/index.js';
@@ -22,12 +23,6 @@ interface StorageOpts {
   config?: string;
 }
 
-/** Reading a config needs no real secret: a placeholder lets a file without one load. */
-const configEnv = () => ({
-  ...process.env,
-  TIERCAST_CLUSTER_SECRET: process.env.TIERCAST_CLUSTER_SECRET ?? 'x'.repeat(16),
-});
-
 /** The recording storage and (when there is one to open) the hub store of the options. */
 function sources(o: StorageOpts): { storage: StorageConfig; hub?: HubStoreConfig } {
   if (o.dir) return { storage: { kind: 'local', dir: o.dir } };
@@ -35,12 +30,11 @@ function sources(o: StorageOpts): { storage: StorageConfig; hub?: HubStoreConfig
     const dataDir = process.env.TIERCAST_HUB__DATA_DIR ?? './data';
     return { storage: { kind: 'local', dir: `${dataDir}/recordings` }, hub: { store: 'sqlite', dataDir } };
   }
-  const data = readConfigFile(o.config);
-  if (['ingress', 'intermediate', 'edge'].some((k) => typeof data[k] === 'object' && data[k] !== null)) {
+  if (isAllConfig(o.config)) {
     const all = loadAllConfig({ configFile: o.config, env: configEnv() });
     return { storage: all.ingress.recording.storage, hub: all.hub };
   }
-  if ('recording' in data) {
+  if ('recording' in readConfigFile(o.config)) {
     return {
       storage: loadRoleConfig('ingress', { configFile: o.config, env: configEnv() }).recording.storage,
     };
@@ -56,17 +50,8 @@ function sources(o: StorageOpts): { storage: StorageConfig; hub?: HubStoreConfig
   return { storage: hub.recordings.storage, hub };
 }
 
-async function withStorage<T>(o: StorageOpts, fn: (store: ObjectStore) => Promise<T>): Promise<T> {
-  const store = openObjectStore(sources(o).storage);
-  try {
-    return await fn(store);
-  } finally {
-    store.close();
-  }
-}
-
-function out(text: string): void {
-  process.stdout.write(`${text}\n`);
+function withStorage<T>(o: StorageOpts, fn: (store: ObjectStore) => Promise<T>): Promise<T> {
+  return closing(openObjectStore(sources(o).storage), fn);
 }
 
 function formatRecordings(list: RecordingEntry[]): string {
@@ -133,12 +118,9 @@ export function addRecordingCommands(
         let listed = false;
         if (hub) {
           try {
-            const store = openHubStore(hub, pino({ level: 'silent' }));
-            try {
-              listed = store.broadcasts.remove(o.id);
-            } finally {
-              store.close();
-            }
+            listed = await closing(openHubStore(hub, pino({ level: 'silent' })), (s) =>
+              s.broadcasts.remove(o.id),
+            );
           } catch {
             // No hub store here (a lone ingress's machine): the storage was the whole of it.
           }

@@ -10,6 +10,7 @@ import {
   buildStaticMpd,
   buildVodMaster,
   buildVodPlaylist,
+  readRecording,
   recordedSeconds,
   type RecordingTimeline,
 } from '../../src/common/recording/playback.js';
@@ -26,7 +27,7 @@ const v360: RenditionInfo = {
   frameRate: 30,
 };
 const v180: RenditionInfo = { ...v360, id: 'v180', bandwidth: 200_000, width: 320, height: 180 };
-const a0: RenditionInfo = {
+const a0Info: RenditionInfo = {
   id: 'a0',
   kind: 'audio',
   codecs: 'mp4a.40.2',
@@ -65,15 +66,15 @@ function timeline(): RecordingTimeline {
       segmentDurationMs: 1000,
       chunkDurationMs: 200,
       epochs: [
-        { epoch: 0, at: 1_000_000, renditions: [v360, v180, a0] },
+        { epoch: 0, at: 1_000_000, renditions: [v360, v180, a0Info] },
         // After the restart the ladder lost v180: it is left out of the whole recording's menu.
-        { epoch: 1, at: 1_012_000, renditions: [v360, a0] },
+        { epoch: 1, at: 1_012_000, renditions: [v360, a0Info] },
       ],
     },
     segments: new Map([
       ['v360', [...run(v360, 0, 0, 10, [4]), ...run(v360, 1, 12, 6)]],
       ['v180', run(v180, 0, 0, 10)],
-      ['a0', [...run(a0, 0, 0, 10), ...run(a0, 1, 12, 6)]],
+      ['a0', [...run(a0Info, 0, 0, 10), ...run(a0Info, 1, 12, 6)]],
     ]),
   };
 }
@@ -156,5 +157,41 @@ test('a recording still being written grows as an EVENT playlist, then slides ov
     slid,
     /#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI="init-1\.mp4"\n#EXT-X-PROGRAM-DATE-TIME:/,
     'the first listed segment has its init and time',
+  );
+});
+
+test('a timeline object caught mid-write is read again later; what was known of it stays', async () => {
+  const objects = new Map<string, Buffer>();
+  const put = (k: string, v: unknown) =>
+    objects.set(`cam/b1/${k}`, Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+  const store = {
+    get: (k: string) => Promise.resolve(objects.get(k)),
+    list: (p: string) =>
+      Promise.resolve(
+        [...objects.keys()]
+          .filter((k) => k.startsWith(p))
+          .sort()
+          .map((key) => ({ key, size: 1 })),
+      ),
+  };
+  const t = timeline();
+  put('broadcast.json', { ...t.manifest, epochs: [t.manifest.epochs[0]!] });
+  const a0 = run(a0Info, 0, 0, 70);
+  put('a0/index-000000.json', a0.slice(0, 64));
+  put('a0/index-000001.json', a0.slice(64, 66));
+  const first = (await readRecording(store, 'cam', 'b1'))!;
+  assert.equal(first.segments.get('a0')?.length, 66);
+  // The growing block is torn at the next read (a reader saw it half replaced), and so is the manifest.
+  put('a0/index-000001.json', '[{"segment":64,"epo');
+  put('broadcast.json', '{"version":1,"str');
+  const torn = (await readRecording(store, 'cam', 'b1', first))!;
+  assert.equal(torn.segments.get('a0')?.length, 66, 'the last good read stands');
+  assert.equal(torn.manifest.stream, 'cam');
+  put('a0/index-000001.json', a0.slice(64, 70));
+  put('broadcast.json', { ...t.manifest, epochs: [t.manifest.epochs[0]!] });
+  const later = (await readRecording(store, 'cam', 'b1', torn))!;
+  assert.equal(later.segments.get('a0')?.length, 70, 'read again, it has grown');
+  await assert.rejects(
+    readRecording({ ...store, get: () => Promise.resolve(Buffer.from('{')) }, 'cam', 'b1'),
   );
 });

@@ -46,7 +46,11 @@ export async function readRecording(
   const base = `${stream}/${id}`;
   const raw = await store.get(`${base}/broadcast.json`);
   if (!raw) return undefined;
-  const manifest = JSON.parse(raw.toString('utf8')) as BroadcastManifest;
+  // A recording being written may be read while one of its objects is replaced: a store that is not
+  // atomic for readers (s3rver, a network file system) can then give a torn copy. The last good read
+  // stands in for it, and the object is read again next time.
+  const manifest = parseJson<BroadcastManifest>(raw) ?? prev?.manifest;
+  if (!manifest) throw new Error(`${base}/broadcast.json cannot be read as a recording manifest`);
   const segments = new Map<string, IndexEntry[]>();
   const blocksRead = new Map<string, number>();
   const ids = new Set(manifest.epochs.flatMap((e) => e.renditions.map((r) => r.id)));
@@ -55,15 +59,20 @@ export async function readRecording(
     const bySegment = new Map<number, IndexEntry>();
     // Blocks before the last one read earlier are full: their entries are taken from `prev`.
     const from = prev?.blocksRead?.get(r) ?? 0;
-    for (const e of prev?.segments.get(r) ?? [])
-      if (Math.floor(e.segment / INDEX_BLOCK) < from) bySegment.set(e.segment, e);
+    const earlier = prev?.segments.get(r) ?? [];
+    for (const e of earlier) if (Math.floor(e.segment / INDEX_BLOCK) < from) bySegment.set(e.segment, e);
     let last = from;
     for (const key of blocks) {
       const n = Number(/index-(\d+)\.json$/.exec(key)?.[1] ?? -1);
       if (n < from) continue;
       const block = await store.get(key);
-      if (!block) continue;
-      for (const e of JSON.parse(block.toString('utf8')) as IndexEntry[]) bySegment.set(e.segment, e);
+      const entries = block ? parseJson<IndexEntry[]>(block) : undefined;
+      if (!entries) {
+        // Torn or gone: what was known of this block stays, and the next read starts here again.
+        for (const e of earlier) if (Math.floor(e.segment / INDEX_BLOCK) === n) bySegment.set(e.segment, e);
+        break;
+      }
+      for (const e of entries) bySegment.set(e.segment, e);
       last = Math.max(last, n);
     }
     blocksRead.set(r, last);
@@ -73,6 +82,15 @@ export async function readRecording(
     );
   }
   return { manifest, segments, blocksRead };
+}
+
+/** JSON of a timeline object, or undefined when it does not parse (torn while it was being replaced). */
+function parseJson<T>(data: Buffer): T | undefined {
+  try {
+    return JSON.parse(data.toString('utf8')) as T;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The recording cut into its epochs, each with what it recorded (epochs with no segment left out). */
