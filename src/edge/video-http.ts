@@ -21,6 +21,7 @@ import {
   buildVodPlaylist,
   epochs,
   readRecording,
+  recordedWindow,
   type RecordingTimeline,
 } from '../common/recording/playback.js';
 import { isBroadcastId, isClipId } from '../common/recording/stream-recorder.js';
@@ -228,6 +229,19 @@ export function addVideoRoutes(
   app.get('/videos/:id/master.m3u8', (res, req) =>
     withVideo(res, req, (_v, t, done) => {
       if (!done()) document(res, buildVodMaster(t), 'application/vnd.apple.mpegurl');
+    }),
+  );
+  // What can be rewound to (the watch page's seek bar): wall-clock ms, with the edge's clock to measure by.
+  app.get('/videos/:id/window.json', (res, req) =>
+    withVideo(res, req, (v, t, done) => {
+      if (done()) return;
+      const w = recordedWindow(t, { live: v.live, windowS: deps.dvrWindowS });
+      if (!w) return notFound(res, 'nothing is recorded yet');
+      count('video', '200');
+      send(res, '200 OK', JSON.stringify({ live: v.live, windowS: deps.dvrWindowS, ...w, now: Date.now() }), {
+        'content-type': 'application/json',
+        'cache-control': 'no-store',
+      });
     }),
   );
   app.get('/videos/:id/thumbnail.jpg', (res, req) =>

@@ -2,7 +2,8 @@
  * A past broadcast in a real Chromium (issue 15): a broadcast with a transcoder restart in the middle is
  * recorded at the ingress and listed on its channel's page; /videos/ID plays it with hls.js from the edge,
  * on each rendition of the quality menu (the picture's height is the rendition's), and plays through the
- * restart. A video that does not exist says so on the page.
+ * restart. While it is live, a viewer rewinds it a minute from the watch page and returns to live. A video
+ * that does not exist says so on the page.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +45,7 @@ before(async () => {
     ingress: { recording: { enabled: true, storage } },
     edge: { recordings: { storage } },
   });
-  pub = publish(net.rtmpUrl, KEY, 90);
+  pub = publish(net.rtmpUrl, KEY, 180);
   await waitFor('live', () => net.ingress.live.get('cam')?.isLive, 20_000);
   await new Promise((r) => setTimeout(r, 2000));
   await say(said.early);
@@ -80,7 +81,11 @@ async function ended(): Promise<void> {
     return r.videos.find((v) => !v.live);
   });
   id = video.id;
-  const mpd = await (await fetch(`${net.edgeUrl}/videos/${id}/manifest.mpd`)).text();
+  // The edge remembers what a video is for 2 s: it may still take it for live (its MPD comes at the end).
+  const mpd = await waitFor('the edge serves its MPD', async () => {
+    const r = await fetch(`${net.edgeUrl}/videos/${id}/manifest.mpd`);
+    return r.ok && (await r.text());
+  });
   const periods = [...mpd.matchAll(/<Period id="\d+" start="PT([\d.]+)S"/g)].map((m) => Number(m[1]));
   restartAt = periods[1] ?? 0;
   assert.ok(restartAt > 2, `the second epoch starts at ${restartAt} s`);
@@ -127,6 +132,72 @@ test(
       assert.equal(height, 360, 'the best rendition');
     } finally {
       await context.close();
+    }
+  },
+);
+
+test(
+  'a viewer rewinds the live stream a minute, watches from there, and returns to live',
+  { timeout: 150_000 },
+  async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    const dvr = () => page.evaluate(() => window.tiercast.dvr());
+    const behind = () => page.locator('#dvr-behind').innerText();
+    const advancing = async () => {
+      const t0 = (await state(page)).time;
+      await new Promise((r) => setTimeout(r, 1500));
+      return (await state(page)).time > t0 + 0.5;
+    };
+    try {
+      await page.goto(`${net.edgeUrl}/watch/cam`);
+      await waitFor('playing live', async () => (await page.locator('#status').innerText()) === 'Live');
+      await waitFor(
+        'more than a minute recorded to rewind into',
+        async () => ((await dvr())?.windowS ?? 0) > 72,
+        100_000,
+        1000,
+      );
+      const bar = page.locator('#dvr-seek');
+      await bar.waitFor({ state: 'visible' });
+      assert.equal(await behind(), 'Live');
+      assert.equal(await page.locator('#dvr-live').isDisabled(), true, 'already live');
+
+      // Dragging the bar to one minute back: the recording plays from there, and stays a minute behind.
+      await bar.fill('-60');
+      await waitFor('the picture is a minute old', async () => {
+        const s = await dvr();
+        return s?.mode === 'dvr' && !s.seeking && /^(0:5[89]|1:0[0-3]) behind live$/.test(await behind());
+      });
+      assert.equal(await page.locator('#transport').innerText(), 'HLS (the recording)');
+      assert.ok(await advancing(), 'the rewound picture plays');
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.match(await behind(), /^(0:5[89]|1:0[0-4]) behind live$/, 'it plays on from there, not to live');
+      assert.match(await page.locator('#status').innerText(), /Rewound/);
+
+      // "Live": back to the push player at the live end.
+      await page.locator('#dvr-live').click();
+      await waitFor('live again', async () => (await page.locator('#status').innerText()) === 'Live');
+      assert.equal((await dvr())?.mode, 'live');
+      assert.equal(await behind(), 'Live');
+      assert.equal(await page.evaluate(() => window.tiercast.transport), 'ws');
+      assert.ok(await advancing(), 'the live picture plays');
+
+      // The arrow keys: ten seconds back, then forward to the live end again.
+      await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await page.keyboard.press('ArrowLeft');
+      await waitFor('ten seconds back', async () => /^0:(09|1[0-3]) behind live$/.test(await behind()));
+      assert.ok(await advancing(), 'the picture ten seconds back plays');
+      await page.keyboard.press('ArrowRight');
+      await waitFor('live again by the keys', async () => (await dvr())?.mode === 'live');
+      await waitFor(
+        'the live player plays',
+        async () => (await page.locator('#status').innerText()) === 'Live',
+      );
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
     }
   },
 );
@@ -223,7 +294,10 @@ test(
       // The streamer's own choice of what is recorded, saved as soon as it is picked.
       await page.locator('#recording-choice').selectOption('off');
       await waitFor('saved', () => hub.store.streamers.get('cam')?.recording === 'off');
-      assert.match(await page.locator('#recording-status').innerText(), /Saved/);
+      // The hub stores the choice before its answer reaches the page: wait for the page to say so.
+      await waitFor('the page says it is saved', async () =>
+        /Saved/.test(await page.locator('#recording-status').innerText()),
+      );
       await page.locator('#recording-choice').selectOption('');
       await waitFor('back to the site default', () => hub.store.streamers.get('cam')?.recording === null);
       await row.locator('.dash-video-title').fill('The restart show');

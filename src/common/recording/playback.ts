@@ -252,21 +252,20 @@ export function buildVodMaster(t: RecordingTimeline): string {
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * A rendition's media playlist, or undefined when the recording has no such rendition. An ended recording
- * is a VOD playlist. One still being written (`live`) has no end and grows: an EVENT playlist while it is
- * shorter than `windowS`, past that a sliding window of the last `windowS` seconds (MEDIA-SEQUENCE and
- * DISCONTINUITY-SEQUENCE count what slid out), so a player can rewind a live broadcast that far.
- */
-export function buildVodPlaylist(
-  t: RecordingTimeline,
-  rendition: string,
-  opts: { live?: boolean; windowS?: number } = {},
-): string | undefined {
+interface PlaylistItem {
+  s: IndexEntry;
+  epoch: number;
+  seconds: number;
+  /** A cut in time before it: a new epoch after the first, or a segment that was not recorded. */
+  cut: boolean;
+  newEpoch: boolean;
+}
+
+/** A rendition's segments in playing order, or undefined when it is not playable over the whole recording. */
+function playlistItems(t: RecordingTimeline, rendition: string): PlaylistItem[] | undefined {
   const views = epochs(t);
   if (!playableRenditions(views).some((r) => r.id === rendition)) return undefined;
-  // Every segment in playing order, with what comes before it: a new epoch (its init), or a cut in time.
-  const items: Array<{ s: IndexEntry; epoch: number; seconds: number; cut: boolean; newEpoch: boolean }> = [];
+  const items: PlaylistItem[] = [];
   views.forEach((v, i) => {
     const r = v.renditions.find((x) => x.id === rendition)!;
     const list = v.segments.get(rendition)!;
@@ -281,11 +280,50 @@ export function buildVodPlaylist(
       });
     });
   });
+  return items;
+}
+
+/** The first item of a sliding window of the last `windowS` seconds. */
+function windowStart(items: PlaylistItem[], windowS: number): number {
   let first = 0;
-  if (opts.live && opts.windowS !== undefined) {
-    let kept = items.reduce((sum, x) => sum + x.seconds, 0);
-    while (first < items.length - 1 && kept > opts.windowS) kept -= items[first++]!.seconds;
-  }
+  let kept = items.reduce((sum, x) => sum + x.seconds, 0);
+  while (first < items.length - 1 && kept > windowS) kept -= items[first++]!.seconds;
+  return first;
+}
+
+/**
+ * What a viewer can rewind to (the watch page's seek bar): the wall-clock span, in ms, from the first segment
+ * of the playlists' window to the end of the newest segment, of the top playable rendition. Undefined while
+ * nothing is recorded. For an ended recording, the whole of it.
+ */
+export function recordedWindow(
+  t: RecordingTimeline,
+  opts: { live: boolean; windowS: number },
+): { from: number; to: number } | undefined {
+  const top = playableRenditions(epochs(t))
+    .filter((r) => r.kind === 'video')
+    .sort(byQuality)[0];
+  const items = top ? playlistItems(t, top.id) : undefined;
+  const last = items?.at(-1);
+  if (!items || !last) return undefined;
+  const first = items[opts.live ? windowStart(items, opts.windowS) : 0]!;
+  return { from: first.s.ingressTime, to: last.s.ingressTime + last.seconds * 1000 };
+}
+
+/**
+ * A rendition's media playlist, or undefined when the recording has no such rendition. An ended recording
+ * is a VOD playlist. One still being written (`live`) has no end and grows: an EVENT playlist while it is
+ * shorter than `windowS`, past that a sliding window of the last `windowS` seconds (MEDIA-SEQUENCE and
+ * DISCONTINUITY-SEQUENCE count what slid out), so a player can rewind a live broadcast that far.
+ */
+export function buildVodPlaylist(
+  t: RecordingTimeline,
+  rendition: string,
+  opts: { live?: boolean; windowS?: number } = {},
+): string | undefined {
+  const items = playlistItems(t, rendition);
+  if (!items) return undefined;
+  const first = opts.live && opts.windowS !== undefined ? windowStart(items, opts.windowS) : 0;
   const shown = items.slice(first);
   const slid = items.slice(0, first);
   const body: string[] = [];

@@ -36,6 +36,19 @@ interface TiercastPageApi {
   repeatsDropped(): number;
   /** The video element's buffered ranges, [start, end] in seconds: a hole is a missing chunk. */
   bufferedRanges(): Array<[number, number]>;
+  /**
+   * Rewind while live: 'live' at the live end, 'dvr' while the recording plays; how far behind live (s, null
+   * at the live end), whether a seek is still on its way, and how much can be rewound (s); null until the
+   * stream has started playing.
+   */
+  dvr(): {
+    mode: 'live' | 'dvr';
+    broadcast: string | null;
+    behind: number | null;
+    /** A seek asked for and not yet shown. */
+    seeking: boolean;
+    windowS: number;
+  } | null;
   /** Peer-assisted delivery: whether it is on for this page, its counters and open links; null without it. */
   p2p(): {
     on: boolean;

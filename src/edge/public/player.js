@@ -15,6 +15,7 @@ import { PLAY_BLOCKED, TransportChain } from './transport-chain.js';
 import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry, byQuality } from './format.js';
 import { streamAccess } from './stream-access.js';
 import { byId } from './dom.js';
+import { Dvr, NUDGE_S } from './dvr.js';
 
 /** @import { DashRendition } from './dash-player.js' */
 /** @import { Transport } from './transport-choice.js' */
@@ -31,6 +32,7 @@ const STATUS_TEXT = {
   reconnecting: 'Reconnecting…',
   error: 'Playback error',
   locked: 'Password required',
+  rewound: 'Rewound',
 };
 const LATENCY_EVERY_MS = 250;
 /** @type {Record<Transport, string>} */
@@ -77,6 +79,8 @@ let renditionList = [];
 let player = null;
 /** @type {TransportChain<Player> | null} */
 let chain = null;
+/** @type {Dvr | null} rewind while live, once the stream has started */
+let dvr = null;
 
 /** @returns {Transport | null} the transport playing, or the first to try before playback starts */
 const currentTransport = () => chain?.transport ?? choice.order[0] ?? null;
@@ -86,12 +90,14 @@ const currentTransport = () => chain?.transport ?? choice.order[0] ?? null;
  * @param {string} [detail]
  */
 function setStatus(status, detail) {
-  const text = status === 'error' && detail ? detail : (STATUS_TEXT[status] ?? status);
+  const text =
+    (status === 'error' || status === 'rewound') && detail ? detail : (STATUS_TEXT[status] ?? status);
   statusEl.textContent = text;
   statusEl.dataset.status = status;
   document.body.dataset.status = status;
-  overlay.textContent = status === 'live' ? '' : text;
-  overlay.hidden = status === 'live';
+  const playing = status === 'live' || status === 'rewound';
+  overlay.textContent = playing ? '' : text;
+  overlay.hidden = playing;
   if (detail === PLAY_BLOCKED) playBtn.hidden = false;
 }
 
@@ -213,6 +219,7 @@ function exposeApi() {
           }
         : null;
     },
+    dvr: () => (dvr ? dvr.state() : null),
     bufferedRanges: () => {
       const b = video.buffered;
       return Array.from({ length: b.length }, (_, i) => [b.start(i), b.end(i)]);
@@ -253,6 +260,7 @@ function wireControls() {
       else video.pause();
     } else if (key === 'mute') unmuteBtn.click();
     else if (key === 'fullscreen' && document.fullscreenEnabled) toggleFullscreen();
+    else if (key === 'back' || key === 'forward') dvr?.nudge(key === 'back' ? -NUDGE_S : NUDGE_S);
     else if (key === 'louder' || key === 'quieter') {
       video.volume = Math.min(1, Math.max(0, video.volume + (key === 'louder' ? 0.1 : -0.1)));
       video.muted = video.volume === 0;
@@ -262,9 +270,10 @@ function wireControls() {
 
 /**
  * The player's keys, as on common video sites: space or k play/pause, m mute, f full screen, up/down
- * volume. Not while typing (chat, password) or on a control that uses the key itself.
+ * volume, left/right 10 s back or forward (rewind while live). Not while typing (chat, password) or on a
+ * control that uses the key itself.
  * @param {KeyboardEvent} e
- * @returns {'play' | 'mute' | 'fullscreen' | 'louder' | 'quieter' | null}
+ * @returns {'play' | 'mute' | 'fullscreen' | 'louder' | 'quieter' | 'back' | 'forward' | null}
  */
 function playerKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
@@ -285,6 +294,10 @@ function playerKey(e) {
       return 'louder';
     case 'ArrowDown':
       return 'quieter';
+    case 'ArrowLeft':
+      return 'back';
+    case 'ArrowRight':
+      return 'forward';
     default:
       return null;
   }
@@ -323,11 +336,40 @@ function main() {
     const entry = await access.entry;
     httpMayMove = entry !== null && !entry.protected;
     startPlayer(name);
+    setInterval(updateLatency, LATENCY_EVERY_MS);
+    window.addEventListener('pagehide', () => chain?.close());
+    // A page restored from the back/forward cache has a closed player: start afresh.
+    window.addEventListener('pageshow', (e) => e.persisted && location.reload());
+    dvr = new Dvr({
+      video,
+      channel: name,
+      leaveLive,
+      returnLive: () => startPlayer(name),
+      onStatus: (text) => setStatus('rewound', text),
+    });
+    dvr.start();
   });
+}
+
+/** The viewer rewound (dvr.js): the live player is closed and the <video> left clean for the recording's. */
+function leaveLive() {
+  chain?.close();
+  chain = null;
+  player = null;
+  document.getElementById('picture')?.remove();
+  video.hidden = false;
+  video.removeAttribute('src');
+  video.load();
+  video.playbackRate = 1;
+  fillQualityMenu([]);
+  $('transport').textContent = 'HLS (the recording)';
+  $('transport').title = '';
 }
 
 /** @param {string} name */
 function startPlayer(name) {
+  // Each start (again after a rewind) tries WebCodecs first where it was asked for.
+  webCodecsTried = false;
   chain = new TransportChain({
     // With WebCodecs: ws (WebCodecs), then ws again (MSE), then the HTTP transports.
     order: useWebCodecs ? choice.order.flatMap((t) => (t === 'ws' ? [t, t] : [t])) : choice.order,
@@ -343,10 +385,6 @@ function startPlayer(name) {
     },
   });
   chain.start();
-  setInterval(updateLatency, LATENCY_EVERY_MS);
-  window.addEventListener('pagehide', () => chain?.close());
-  // A page restored from the back/forward cache has a closed player: start afresh.
-  window.addEventListener('pageshow', (e) => e.persisted && location.reload());
 }
 
 /**

@@ -1,0 +1,94 @@
+/**
+ * Rewind while live (issue 15): where the watch page's seek bar lands. The edge tells how far back a live
+ * broadcast can be rewound (recordedWindow); the page turns a wall-clock moment into a position in the
+ * growing playlist by its program date times (playlistFragments, positionOf), across a segment that was not
+ * recorded and a transcoder restart.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { RenditionInfo } from '../../src/common/media.js';
+import {
+  buildVodPlaylist,
+  recordedWindow,
+  type RecordingTimeline,
+} from '../../src/common/recording/playback.js';
+import type { IndexEntry } from '../../src/common/recording/stream-recorder.js';
+import { clockText, playlistFragments, positionOf } from '../../src/edge/public/dvr.js';
+
+const v360: RenditionInfo = {
+  id: 'v360',
+  kind: 'video',
+  codecs: 'avc1.4d401e',
+  bandwidth: 600_000,
+  timescale: 90_000,
+  width: 640,
+  height: 360,
+  frameRate: 30,
+};
+const v180: RenditionInfo = { ...v360, id: 'v180', bandwidth: 200_000, width: 320, height: 180 };
+const T0 = 1_000_000;
+
+/** One-second segments `first`… of a rendition, recorded at T0 + segment s (some not recorded). */
+function run(r: RenditionInfo, epoch: number, first: number, n: number, skip: number[] = []): IndexEntry[] {
+  return Array.from({ length: n }, (_, i) => first + i)
+    .filter((segment) => !skip.includes(segment))
+    .map((segment) => ({
+      segment,
+      epoch,
+      decodeTime: segment * r.timescale,
+      duration: r.timescale,
+      ingressTime: T0 + segment * 1000,
+    }));
+}
+
+/** 18 s of a live broadcast: segment 4 not recorded, a restart between 9 and 12. */
+function timeline(): RecordingTimeline {
+  return {
+    manifest: {
+      version: 1,
+      stream: 'cam',
+      id: '20261201T170000Z-0000aaaa',
+      startedAt: T0,
+      availabilityStartTime: T0,
+      segmentDurationMs: 1000,
+      chunkDurationMs: 200,
+      epochs: [
+        { epoch: 0, at: T0, renditions: [v360, v180] },
+        { epoch: 1, at: T0 + 12_000, renditions: [v360, v180] },
+      ],
+    },
+    segments: new Map([
+      ['v360', [...run(v360, 0, 0, 10, [4]), ...run(v360, 1, 12, 6)]],
+      ['v180', [...run(v180, 0, 0, 10), ...run(v180, 1, 12, 6)]],
+    ]),
+  };
+}
+
+test('the edge offers the last windowS seconds of a live broadcast, and all of an ended one', () => {
+  const t = timeline();
+  assert.deepEqual(recordedWindow(t, { live: true, windowS: 5 }), { from: T0 + 13_000, to: T0 + 18_000 });
+  assert.deepEqual(recordedWindow(t, { live: false, windowS: 5 }), { from: T0, to: T0 + 18_000 });
+  const empty: RecordingTimeline = { manifest: t.manifest, segments: new Map() };
+  assert.equal(recordedWindow(empty, { live: true, windowS: 5 }), undefined, 'nothing recorded yet');
+});
+
+test('a wall-clock moment lands in the segment that shows it, across a hole and a restart', () => {
+  const fragments = playlistFragments(buildVodPlaylist(timeline(), 'v360', { live: true, windowS: 60 })!);
+  assert.equal(fragments.length, 15);
+  assert.deepEqual(fragments[4], { start: 4, programDateTime: T0 + 5000, duration: 1 }, 'after the hole');
+  assert.equal(positionOf(fragments, T0 + 2500), 2.5);
+  assert.equal(positionOf(fragments, T0 + 4500), 4, 'in the hole: the next segment recorded');
+  assert.equal(positionOf(fragments, T0 + 13_500), 10.5, 'after the restart, by its own date');
+  assert.equal(positionOf(fragments, T0 - 60_000), 0, 'before the window: its start');
+  assert.equal(positionOf(fragments, T0 + 99_000), 15, 'past the live end: the end');
+  assert.equal(positionOf([], T0), null);
+  // The sliding window: hls.js counts from the first segment listed.
+  const slid = playlistFragments(buildVodPlaylist(timeline(), 'v360', { live: true, windowS: 5 })!);
+  assert.equal(positionOf(slid, T0 + 15_250), 2.25);
+});
+
+test('how far behind live reads as a clock', () => {
+  assert.equal(clockText(0), '0:00');
+  assert.equal(clockText(61.4), '1:01');
+  assert.equal(clockText(3725), '1:02:05');
+});
