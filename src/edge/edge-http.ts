@@ -11,7 +11,7 @@ import type { EdgeConfig } from '../common/config/index.js';
 import { isValidName } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
-import { anchorShiftMs, buildMpd } from './mpd.js';
+import { anchorShiftMs, buildMpd, timeUrlOf } from './mpd.js';
 import { addHlsRoutes, respondPart, type WithKnownStream } from './hls-http.js';
 import { addOembedRoute } from './oembed.js';
 import {
@@ -207,7 +207,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   });
 
   // No request header reaches a document: the MPD's one URL comes from configuration or is relative.
-  const timeUrl = config.publicUrl ? `${config.publicUrl.replace(/\/+$/, '')}/time` : '/time';
+  const timeUrl = timeUrlOf(config.publicUrl);
 
   /**
    * For documents about a stream (MPD, HLS playlists): subscribes if needed, waits until the stream is known

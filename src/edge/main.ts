@@ -32,6 +32,7 @@ import { addEdgeSelection } from './edge-selection-http.js';
 import { RegionMap } from './region-map.js';
 import { ProxyTrust } from '../common/http/client.js';
 import { openGeoIp } from './geoip.js';
+import { timeUrlOf } from './mpd.js';
 
 export interface EdgeNode {
   readonly port: number;
@@ -200,6 +201,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     storage: recordingStore,
     cacheBytes: config.recordings.cacheBytes,
     dvrWindowS: config.recordings.dvrWindowS,
+    timeUrl: timeUrlOf(config.publicUrl),
     lookup: hubs
       ? hubLookups({
           hubs,

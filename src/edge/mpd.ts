@@ -116,3 +116,8 @@ export function buildMpd(timelineInfo: StreamInfo, opts: MpdOptions): string {
     '',
   ].join('\n');
 }
+
+/** Where DASH players read the edge's clock (UTCTiming): under the public URL when one is configured. */
+export function timeUrlOf(publicUrl: string | undefined): string {
+  return publicUrl ? `${publicUrl.replace(/\/+$/, '')}/time` : '/time';
+}

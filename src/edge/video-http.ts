@@ -16,6 +16,7 @@ import type { Logger } from '../common/logging/index.js';
 import { createLogRateLimiter } from '../common/logging/rate-limit.js';
 import { AUTH_HEADER, createClusterToken, isValidName } from '../common/protocol/index.js';
 import {
+  buildLiveRecordingMpd,
   buildStaticMpd,
   buildVodMaster,
   buildVodPlaylist,
@@ -108,6 +109,8 @@ export function addVideoRoutes(
     cacheBytes: number;
     /** How far back a live broadcast can be rewound (its playlists' sliding window), seconds. */
     dvrWindowS: number;
+    /** Where a DASH player reads the time (the live MPD's UTCTiming). */
+    timeUrl: string;
     lookup: HubLookups | undefined;
     gate: AccessGate;
     clients: ProxyTrust;
@@ -221,9 +224,11 @@ export function addVideoRoutes(
   app.get('/videos/:id/manifest.mpd', (res, req) =>
     withVideo(res, req, (v, t, done) => {
       if (done()) return;
-      // A broadcast still live is rewound over HLS (its playlists grow); its MPD comes when it ends.
-      if (v.live) return notFound(res, 'this broadcast is still live: its MPD is ready when it ends');
-      document(res, buildStaticMpd(t), 'application/dash+xml');
+      // A broadcast still live: a dynamic MPD over the DVR window, which grows with the recording.
+      const mpd = v.live
+        ? buildLiveRecordingMpd(t, { windowS: deps.dvrWindowS, now: Date.now(), timeUrl: deps.timeUrl })
+        : buildStaticMpd(t);
+      document(res, mpd, 'application/dash+xml');
     }),
   );
   app.get('/videos/:id/master.m3u8', (res, req) =>

@@ -202,6 +202,70 @@ test(
   },
 );
 
+/** What the DASH test's page holds: dash.js, its player and the video element. */
+interface DashPage {
+  dashjs: { MediaPlayer(): { create(): DashPage['player'] } };
+  player: {
+    initialize(video: HTMLVideoElement, url: string, autoplay: boolean): void;
+    getDvrWindow(): { size: number };
+    isDynamic(): boolean;
+  };
+  video: HTMLVideoElement;
+}
+
+test(
+  'a DASH player rewinds the live broadcast in its dynamic MPD, over the DVR window',
+  { timeout: 60_000 },
+  async () => {
+    const live = await waitFor('the live broadcast is listed', async () => {
+      const r = (await (await fetch(`${net.edgeUrl}/api/channels/cam/videos`)).json()) as {
+        videos: Array<{ id: string; live: boolean }>;
+      };
+      return r.videos.find((v) => v.live);
+    });
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${net.edgeUrl}/healthz`);
+      await page.addScriptTag({ url: '/static/dash.all.min.js' });
+      await page.evaluate((url) => {
+        const video = document.createElement('video');
+        video.muted = true;
+        document.body.append(video);
+        const player = (window as unknown as DashPage).dashjs.MediaPlayer().create();
+        player.initialize(video, url, true);
+        Object.assign(window, { player, video });
+      }, `${net.edgeUrl}/videos/${live.id}/manifest.mpd`);
+      const now = () =>
+        page.evaluate(() => {
+          const w = window as unknown as DashPage;
+          return { t: w.video.currentTime, dvr: w.player.getDvrWindow().size, dynamic: w.player.isDynamic() };
+        });
+      await waitFor('dash.js plays near the live end', async () => (await now()).t > 60, 20_000, 250);
+      const at = await now();
+      assert.equal(at.dynamic, true);
+      assert.ok(at.dvr > 60, `a DVR window of ${at.dvr} s`);
+      // A minute back, and it plays from there.
+      await page.evaluate(() => {
+        const w = window as unknown as DashPage;
+        w.video.currentTime -= 60;
+      });
+      const back = await waitFor('the rewound picture plays', async () => {
+        const x = await now();
+        return (
+          x.t < at.t - 50 &&
+          x.t > at.t - 65 &&
+          (await page.evaluate(() => !(window as unknown as DashPage).video.paused)) &&
+          x
+        );
+      });
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.ok((await now()).t > back.t + 1, 'it plays on');
+    } finally {
+      await page.close();
+    }
+  },
+);
+
 after(async () => {
   await browser?.close();
   if (pub) await stop(pub);

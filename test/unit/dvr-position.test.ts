@@ -2,12 +2,13 @@
  * Rewind while live (issue 15): where the watch page's seek bar lands. The edge tells how far back a live
  * broadcast can be rewound (recordedWindow); the page turns a wall-clock moment into a position in the
  * growing playlist by its program date times (playlistFragments, positionOf), across a segment that was not
- * recorded and a transcoder restart.
+ * recorded and a transcoder restart. A DASH player gets the same window as a dynamic MPD.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RenditionInfo } from '../../src/common/media.js';
 import {
+  buildLiveRecordingMpd,
   buildVodPlaylist,
   recordedWindow,
   type RecordingTimeline,
@@ -91,4 +92,32 @@ test('how far behind live reads as a clock', () => {
   assert.equal(clockText(0), '0:00');
   assert.equal(clockText(61.4), '1:01');
   assert.equal(clockText(3725), '1:02:05');
+});
+
+test('a live recording is a dynamic MPD over the DVR window, its Periods where their epochs began', () => {
+  const at = { now: T0 + 18_000, timeUrl: '/time' };
+  const all = buildLiveRecordingMpd(timeline(), { ...at, windowS: 60 });
+  assert.match(all, /type="dynamic" availabilityStartTime="1970-01-01T00:16:40.000Z"/);
+  assert.match(all, /timeShiftBufferDepth="PT60.000S"/);
+  assert.match(all, /<UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="\/time"\/>/);
+  assert.deepEqual(
+    [...all.matchAll(/<Period id="(\d+)" start="PT([\d.]+)S">/g)].map((m) => [m[1], m[2]]),
+    [
+      ['0', '0.000'],
+      ['1', '12.000'],
+    ],
+    'the restart is a new Period at its wall-clock time, with no duration while live',
+  );
+  assert.ok(!all.includes('mediaPresentationDuration'));
+  // Five seconds back: only the restart's epoch is left; its media time at the Period start stays put.
+  const five = buildLiveRecordingMpd(timeline(), { ...at, windowS: 5 });
+  assert.deepEqual(
+    [...five.matchAll(/<Period id="(\d+)"/g)].map((m) => m[1]),
+    ['1'],
+  );
+  assert.match(five, /presentationTimeOffset="1080000" startNumber="12"/);
+  // A little later the window has slid past segment 12: the offset does not move with it.
+  const later = buildLiveRecordingMpd(timeline(), { now: T0 + 19_500, timeUrl: '/time', windowS: 5 });
+  assert.match(later, /presentationTimeOffset="1080000" startNumber="14"/);
+  assert.match(later, /<SegmentTimeline><S t="1260000" d="90000" r="3"\/><\/SegmentTimeline>/);
 });

@@ -157,17 +157,74 @@ function segmentTimeline(list: IndexEntry[]): string {
  */
 export function buildStaticMpd(t: RecordingTimeline): string {
   const views = epochs(t);
-  const keep = new Set(playableRenditions(views).map((r) => r.id));
   const total = views.reduce((sum, v) => sum + v.durationS, 0);
+  let start = 0;
+  const periods = views.map((v) => {
+    const p = { view: v, start, duration: v.durationS };
+    start += v.durationS;
+    return p;
+  });
+  return mpdDocument(
+    `type="static" mediaPresentationDuration="${isoDuration(total)}" minBufferTime="PT2S"`,
+    periods,
+    playableRenditions(views),
+  );
+}
+
+/**
+ * A broadcast still being recorded as a dynamic MPD a DASH player can rewind in: `timeShiftBufferDepth` is
+ * the DVR window (`windowS`), and only the segments of that window are listed. Each epoch is a Period that
+ * starts at the wall-clock time its first segment reached the ingress, measured from the broadcast's start
+ * (availabilityStartTime), so the live end a player computes from its clock is where the recording ends.
+ * The MPD is fetched again every `minimumUpdatePeriod` as the recording grows.
+ */
+export function buildLiveRecordingMpd(
+  t: RecordingTimeline,
+  opts: { windowS: number; now: number; timeUrl: string },
+): string {
+  const views = epochs(t);
+  const anchor = t.manifest.startedAt;
+  const since = opts.now - opts.windowS * 1000;
+  const periods: Array<{ view: EpochView; start: number; duration?: number; offsets?: Map<string, number> }> =
+    [];
+  for (const v of views) {
+    const begins = Math.min(...[...v.segments.values()].map((l) => l[0]!.ingressTime));
+    // Media time at the Period's start: each rendition's first segment of the epoch, slid out or not.
+    const offsets = new Map([...v.segments].map(([id, l]) => [id, l[0]!.decodeTime]));
+    const segments = new Map<string, IndexEntry[]>();
+    for (const [id, list] of v.segments) {
+      const r = v.renditions.find((x) => x.id === id)!;
+      const kept = list.filter((s) => s.ingressTime + (s.duration / r.timescale) * 1000 >= since);
+      if (kept.length) segments.set(id, kept);
+    }
+    if (segments.size)
+      periods.push({ view: { ...v, segments }, start: Math.max(0, begins - anchor) / 1000, offsets });
+  }
+  const segmentS = t.manifest.segmentDurationMs / 1000;
+  return mpdDocument(
+    `type="dynamic" availabilityStartTime="${new Date(anchor).toISOString()}" publishTime="${new Date(opts.now).toISOString()}"` +
+      ` minimumUpdatePeriod="PT${segmentS.toFixed(3)}S" timeShiftBufferDepth="${isoDuration(opts.windowS)}"` +
+      ` suggestedPresentationDelay="${isoDuration(segmentS * 3)}" minBufferTime="PT2S"`,
+    periods,
+    playableRenditions(views),
+    `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${esc(opts.timeUrl)}"/>`,
+  );
+}
+
+function mpdDocument(
+  attributes: string,
+  periods: Array<{ view: EpochView; start: number; duration?: number; offsets?: Map<string, number> }>,
+  playable: RenditionInfo[],
+  trailer?: string,
+): string {
+  const keep = new Set(playable.map((r) => r.id));
   const lines = [
     '<?xml version="1.0" encoding="utf-8"?>',
-    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static"` +
-      ` mediaPresentationDuration="${isoDuration(total)}" minBufferTime="PT2S">`,
+    `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" ${attributes}>`,
   ];
-  let start = 0;
-  for (const v of views) {
+  for (const { view: v, start, duration, offsets } of periods) {
     lines.push(
-      `  <Period id="${v.epoch}" start="${isoDuration(start)}" duration="${isoDuration(v.durationS)}">`,
+      `  <Period id="${v.epoch}" start="${isoDuration(start)}"${duration === undefined ? '' : ` duration="${isoDuration(duration)}"`}>`,
     );
     const reps = v.renditions.filter((r) => keep.has(r.id));
     const video = reps.filter((r) => r.kind === 'video').sort(byQuality);
@@ -182,17 +239,18 @@ export function buildStaticMpd(t: RecordingTimeline): string {
         `    <AdaptationSet id="${set++}" contentType="${kind}" mimeType="${kind}/mp4" segmentAlignment="true" startWithSAP="1">`,
       );
       if (kind === 'audio') lines.push('      <Role schemeIdUri="urn:mpeg:dash:role:2011" value="main"/>');
-      for (const r of group) lines.push(representation(r, v));
+      for (const r of group) lines.push(representation(r, v, offsets?.get(r.id)));
       lines.push('    </AdaptationSet>');
     }
     lines.push('  </Period>');
-    start += v.durationS;
   }
+  if (trailer) lines.push(trailer);
   lines.push('</MPD>');
   return `${lines.join('\n')}\n`;
 }
 
-function representation(r: RenditionInfo, v: EpochView): string {
+/** `offset`: the media time at the Period's start (the first segment listed, unless said). */
+function representation(r: RenditionInfo, v: EpochView, offset?: number): string {
   const list = v.segments.get(r.id)!;
   const attrs = [
     `id="${esc(r.id)}"`,
@@ -209,7 +267,7 @@ function representation(r: RenditionInfo, v: EpochView): string {
   const first = list[0]!;
   const init = `${esc(r.id)}/init-${v.epoch}.mp4`;
   const contiguous = list.every((s, i) => i === 0 || s.segment === list[i - 1]!.segment + 1);
-  const timing = `timescale="${r.timescale}" presentationTimeOffset="${first.decodeTime}"`;
+  const timing = `timescale="${r.timescale}" presentationTimeOffset="${offset ?? first.decodeTime}"`;
   const body = contiguous
     ? `<SegmentTemplate ${timing} startNumber="${first.segment}" initialization="${init}"` +
       ` media="${esc(r.id)}/$Number%08d$.m4s"><SegmentTimeline>${segmentTimeline(list)}</SegmentTimeline></SegmentTemplate>`
