@@ -180,11 +180,14 @@ export function startEdgeProc(
 export async function startAllProc(o: {
   dataDir: string;
   ladder?: Rung[];
-}): Promise<{ proc: Spawned; pid: number; edgeUrl: string; close(): Promise<void> }> {
+  /** Publish the demo stream (default true). */
+  demo?: boolean;
+}): Promise<{ proc: Spawned; pid: number; edgeUrl: string; rtmpUrl: string; close(): Promise<void> }> {
   mkdirSync(RUN_DIR, { recursive: true });
   const file = join(RUN_DIR, `all-${++seq}.json`);
   const listen = async () => ({ host: '127.0.0.1', port: await freePort() });
   const edge = await listen();
+  const rtmp = await listen();
   const config = {
     clusterSecret: CLUSTER_SECRET,
     logLevel: 'warn',
@@ -192,7 +195,7 @@ export async function startAllProc(o: {
     // No SRT (its UDP port 9000 is fixed and may be taken by someone else's run).
     ingress: {
       http: await listen(),
-      rtmp: await listen(),
+      rtmp,
       srt: { enabled: false },
       ...(o.ladder ? { transcode: { ladder: o.ladder } } : {}),
     },
@@ -200,7 +203,8 @@ export async function startAllProc(o: {
     edge: { http: edge },
   };
   writeFileSync(file, JSON.stringify(config, null, 2));
-  const proc = start('node', [join(ROOT, 'bin', 'node-role.js'), 'all', '--demo', '--config', file], {
+  const args = ['all', ...(o.demo === false ? [] : ['--demo']), '--config', file];
+  const proc = start('node', [join(ROOT, 'bin', 'node-role.js'), ...args], {
     env: nodeEnv(),
     cwd: ROOT,
   });
@@ -222,7 +226,13 @@ export async function startAllProc(o: {
       reject(new Error(`node-role all exited (${code}) while starting:\n${proc.output()}`));
     });
   });
-  return { proc, pid: proc.pid!, edgeUrl: `http://127.0.0.1:${edge.port}`, close: () => stop(proc, 10_000) };
+  return {
+    proc,
+    pid: proc.pid!,
+    edgeUrl: `http://127.0.0.1:${edge.port}`,
+    rtmpUrl: `rtmp://127.0.0.1:${rtmp.port}/live`,
+    close: () => stop(proc, 10_000),
+  };
 }
 
 /** An ingress and an edge on it, started together. */
