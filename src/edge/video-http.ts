@@ -355,7 +355,21 @@ function recordedFile(t: RecordingTimeline, rendition: string, file: string): st
   const seg = SEGMENT_RE.exec(file);
   if (seg) {
     const n = Number(seg[1]);
-    return t.segments.get(rendition)?.some((s) => s.segment === n) ? `${rendition}/${seg[1]}.m4s` : undefined;
+    return hasSegment(t.segments.get(rendition) ?? [], n) ? `${rendition}/${seg[1]}.m4s` : undefined;
   }
   return undefined;
+}
+
+/** Whether a rendition's segments (in order of number, as the timeline keeps them) include `n`: a binary search. */
+function hasSegment(list: ReadonlyArray<{ segment: number }>, n: number): boolean {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = list[mid]!.segment;
+    if (at === n) return true;
+    if (at < n) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
 }
