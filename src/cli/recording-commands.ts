@@ -14,7 +14,7 @@ import { exportMp4 } from '../common/recording/export.js';
 import { readRecording } from '../common/recording/playback.js';
 import { isBroadcastId } from '../common/recording/stream-recorder.js';
 import type { ObjectStore } from '../common/storage/object-store.js';
-import { openObjectStore, type StorageConfig } from '../common/storage/open-store.js';
+import type { StorageConfig } from '../common/storage/open-store.js';
 import { cell, formatTable } from '../hub/admin.js';
 import { openHubStore, type HubStoreConfig } from '../hub/store/open-hub-store.js';
 
@@ -50,8 +50,11 @@ function sources(o: StorageOpts): { storage: StorageConfig; hub?: HubStoreConfig
   return { storage: hub.recordings.storage, hub };
 }
 
-function withStorage<T>(o: StorageOpts, fn: (store: ObjectStore) => Promise<T>): Promise<T> {
-  return closing(openObjectStore(sources(o).storage), fn);
+/** The storage clients (the S3 SDK) load only for a recording command: every other command starts sooner. */
+async function withStorage<T>(o: StorageOpts, fn: (store: ObjectStore) => Promise<T>): Promise<T> {
+  const { storage } = sources(o);
+  const { openObjectStore } = await import('../common/storage/open-store.js');
+  return closing(openObjectStore(storage), fn);
 }
 
 function formatRecordings(list: RecordingEntry[]): string {

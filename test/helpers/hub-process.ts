@@ -28,6 +28,8 @@ export class HubProcess {
     readonly dataDir: string,
     /** More `node-role hub` arguments, e.g. `--config` for a hub on PostgreSQL. */
     readonly extraArgs: string[] = [],
+    /** More environment, e.g. `TIERCAST_DIRECTORY_PUSH_INTERVAL_MS` for a test that waits on the push. */
+    readonly extraEnv: Record<string, string> = {},
   ) {}
 
   get url(): string {
@@ -39,7 +41,7 @@ export class HubProcess {
       process.execPath,
       ['bin/node-role.js', 'hub', '--port', String(this.port), '--data-dir', this.dataDir, ...this.extraArgs],
       {
-        env: { ...cliEnv, TIERCAST_HTTP__HOST: '127.0.0.1' },
+        env: { ...cliEnv, TIERCAST_HTTP__HOST: '127.0.0.1', ...this.extraEnv },
         stdio: ['ignore', 'ignore', 'inherit'],
       },
     );
@@ -59,7 +61,11 @@ export class HubProcess {
 }
 
 /** A hub process whose store already has the test streamer `cam` (added with the admin CLI, as an operator would). */
-export async function startHubWithCam(dataDir: string, key: string): Promise<HubProcess> {
+export async function startHubWithCam(
+  dataDir: string,
+  key: string,
+  extraEnv: Record<string, string> = {},
+): Promise<HubProcess> {
   const add = await cli([
     'streamer',
     'add',
@@ -73,7 +79,7 @@ export async function startHubWithCam(dataDir: string, key: string): Promise<Hub
     dataDir,
   ]);
   if (add.code !== 0) throw new Error(`streamer add failed: ${add.stderr}`);
-  const hub = new HubProcess(await freePort(), dataDir);
+  const hub = new HubProcess(await freePort(), dataDir, [], extraEnv);
   await hub.start();
   return hub;
 }

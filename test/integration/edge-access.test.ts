@@ -50,7 +50,9 @@ before(async () => {
   ]);
   assert.equal(add.code, 0, add.stderr);
   const key = /stream key \(shown once\): (\S+)/.exec(add.stdout)![1]!;
-  hub = new HubProcess(await freePort(), dataDir);
+  // The admin CLI writes the store and edges learn it with the hub's next directory push: every second here
+  // instead of the default 5 s, so the tests that wait for it wait less (the path is the same).
+  hub = new HubProcess(await freePort(), dataDir, [], { TIERCAST_DIRECTORY_PUSH_INTERVAL_MS: '1000' });
   await hub.start();
   net = await startNetwork({ intermediates: 1, hubUrl: hub.url });
   pub = publish(net.rtmpUrl, key, 180);
@@ -153,7 +155,7 @@ test('removing the password serves video again without a republish; setting it c
     (await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code,
     0,
   );
-  // The CLI writes the store; edges learn it with the hub's next directory push (every 5 s).
+  // The CLI writes the store; edges learn it with the hub's next directory push (every second here).
   await waitForProtection(net.edgeUrl, 'vault', false);
   // The publish (and its StreamInfo, still saying "protected") is the same one: no republish.
   const mpd = await fetch(`${net.edgeUrl}/live/vault/manifest.mpd`);

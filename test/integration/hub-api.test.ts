@@ -45,7 +45,9 @@ before(async () => {
   ]);
   assert.equal(add.code, 0, add.stderr);
   key = /stream key \(shown once\): (\S+)/.exec(add.stdout)![1]!;
-  hub = new HubProcess(await freePort(), dataDir);
+  // The admin CLI writes the store directly and edges learn it with the hub's next directory push: every
+  // second here instead of the default 5 s, so the tests that wait for it wait less (the path is the same).
+  hub = new HubProcess(await freePort(), dataDir, [], { TIERCAST_DIRECTORY_PUSH_INTERVAL_MS: '1000' });
   await hub.start();
   net = await startNetwork({ intermediates: 1, hubUrl: hub.url });
 });
@@ -342,7 +344,7 @@ test('a password-protected stream is refused at every path until the viewer prov
     (await cli(['streamer', 'set', '--name', 'vault', '--no-password', '--data-dir', dataDir])).code,
     0,
   );
-  // The CLI writes the store directly; edges learn it with the hub's next directory push (every 5 s).
+  // The CLI writes the store directly; edges learn it with the hub's next directory push (every second here).
   await waitForProtection(net.edgeUrl, 'vault', false);
 });
 
