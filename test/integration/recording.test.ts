@@ -221,11 +221,29 @@ for (const [name, storage, open] of [
         assert.ok((growing.match(/^\d{8}\.m4s$/gm)?.length ?? 0) >= 4, growing);
         const firstSegment = /^(\d{8}\.m4s)$/m.exec(growing)![1]!;
         assert.equal((await fetch(`${net.edgeUrl}/videos/${live.id}/v240/${firstSegment}`)).status, 200);
-        assert.equal(
-          (await fetch(`${net.edgeUrl}/videos/${live.id}/manifest.mpd`)).status,
-          404,
-          'its MPD comes when it ends',
+        const dynamic = await (await fetch(`${net.edgeUrl}/videos/${live.id}/manifest.mpd`)).text();
+        assert.match(
+          dynamic,
+          /type="dynamic"[^>]* timeShiftBufferDepth="PT7200\.000S"/,
+          'a DVR window over it',
         );
+        // What the watch page's seek bar spans: the recording so far, by the edge's clock.
+        const window = (await (await fetch(`${net.edgeUrl}/videos/${live.id}/window.json`)).json()) as {
+          live: boolean;
+          windowS: number;
+          from: number;
+          to: number;
+          now: number;
+        };
+        assert.equal(window.live, true);
+        assert.equal(window.windowS, 7200);
+        assert.ok(window.to - window.from >= 4000, `at least four segments: ${JSON.stringify(window)}`);
+        assert.ok(window.to <= window.now && window.now - window.to < 5000, 'it ends near now');
+        for (const bad of [
+          `/videos/..%2F..%2Fetc/window.json`,
+          `/videos/20200101T000000Z-0badc0de/window.json`,
+        ])
+          assert.equal((await fetch(`${net.edgeUrl}${bad}`)).status, 404, bad);
         await stop(pub);
         await waitFor('the stream to end', () => !ingress.live.has('cam'), 10_000);
         const clipFile = join(dir, `clip-${clip.id}.mp4`);
