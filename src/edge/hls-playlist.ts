@@ -129,7 +129,8 @@ export function buildMediaPlaylist(info: StreamInfo, opts: MediaPlaylistOptions)
     '#EXTM3U',
     '#EXT-X-VERSION:6',
     `#EXT-X-TARGETDURATION:${target}`,
-    `#EXT-X-PART-INF:PART-TARGET=${fixed(opts.partTargetS)}`,
+    // Rounded up, never down: no part may be longer than the target as written.
+    `#EXT-X-PART-INF:PART-TARGET=${fixed(Math.ceil(opts.partTargetS * 1000 - 1e-6) / 1000)}`,
     // Hold back three parts (the spec's minimum is two targets): enough to ride out one late part.
     `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=${fixed(Math.max(opts.partTargetS * 2, (opts.partTypicalS ?? opts.partTargetS) * 3))},HOLD-BACK=${fixed(target * 3)}`,
     `#EXT-X-MEDIA-SEQUENCE:${segs[0]?.number ?? 0}`,

@@ -146,7 +146,7 @@ export class Broadcasts {
       category: s.category,
       startedAt: b.startedAt,
     });
-    this.open.set(s.name, rec.id);
+    this.follow(s.name, rec.id);
     this.deps.logger.info({ stream: s.name, broadcast: rec.id }, 'broadcast recording started');
     return rec;
   }
@@ -154,12 +154,24 @@ export class Broadcasts {
   ended(id: string, e: { endedAt: number; durationMs: number; bytes: number }): BroadcastRecord {
     const rec = this.deps.store.broadcasts.end(id, e);
     this.deps.store.broadcasts.notePeak(id, this.deps.directory.viewerCount(rec.stream));
-    if (this.open.get(rec.stream) === id) this.open.delete(rec.stream);
+    this.unfollow(rec.stream, id);
     this.deps.logger.info(
       { stream: rec.stream, broadcast: id, durationMs: rec.durationMs, bytes: rec.bytes },
       'broadcast recording ended',
     );
     return rec;
+  }
+
+  /** The stream's current broadcast: its peak viewers are sampled, and the directory offers its rewind. */
+  private follow(stream: string, id: string): void {
+    this.open.set(stream, id);
+    this.deps.directory.setRecording(stream, id);
+  }
+
+  private unfollow(stream: string, id: string): void {
+    if (this.open.get(stream) !== id) return;
+    this.open.delete(stream);
+    this.deps.directory.setRecording(stream, undefined);
   }
 
   samplePeaks(): void {
@@ -191,7 +203,7 @@ export class Broadcasts {
       for (const b of unended) {
         const current = newest.get(b.stream) === b;
         if (current && this.deps.directory.isLive(b.stream)) {
-          this.open.set(b.stream, b.id); // a restarted hub learns the broadcasts it should follow
+          this.follow(b.stream, b.id); // a restarted hub learns the broadcasts it should follow
           this.offlineSince.delete(b.id);
           continue;
         }
@@ -206,7 +218,7 @@ export class Broadcasts {
           durationMs: recorded.durationMs,
           bytes: recorded.bytes,
         });
-        if (this.open.get(b.stream) === b.id) this.open.delete(b.stream);
+        this.unfollow(b.stream, b.id);
         this.offlineSince.delete(b.id);
         this.deps.logger.warn(
           { stream: b.stream, broadcast: b.id, durationMs: recorded.durationMs },
@@ -256,7 +268,7 @@ export class Broadcasts {
       );
     }
     this.deps.store.broadcasts.remove(id);
-    if (this.open.get(rec.stream) === id) this.open.delete(rec.stream);
+    this.unfollow(rec.stream, id);
   }
 
   /**

@@ -15,6 +15,8 @@ export interface DirectoryEntryView {
   protected: boolean;
   /** Path of the latest thumbnail on any edge, with a version so browsers refetch it. */
   thumbnail: string | null;
+  /** The live broadcast being recorded, which viewers can rewind (/videos/ID); null when none. */
+  broadcast: string | null;
 }
 
 /** An ingress re-reports its live streams every 5 s: one not heard of for this long is gone (a crashed ingress). */
@@ -25,6 +27,8 @@ export class Directory {
   /** viewers per edge per stream */
   private readonly viewers = new Map<string, Map<string, number>>();
   private readonly thumbs = new Map<string, { data: Buffer; at: number }>();
+  /** Per stream, the broadcast being recorded (told by Broadcasts). */
+  private readonly recorded = new Map<string, string>();
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -78,6 +82,12 @@ export class Directory {
     return n;
   }
 
+  /** The stream's broadcast being recorded, or none (`undefined`). */
+  setRecording(stream: string, id: string | undefined): void {
+    if (id) this.recorded.set(stream, id);
+    else this.recorded.delete(stream);
+  }
+
   setThumbnail(stream: string, data: Buffer, at = Date.now()): void {
     this.thumbs.set(stream, { data, at });
   }
@@ -101,6 +111,7 @@ export class Directory {
           startedAt: l?.startedAt ?? null,
           protected: s.hasPassword,
           thumbnail: l && t && !s.hasPassword ? `/thumbs/${s.name}.jpg?v=${t.at}` : null,
+          broadcast: l ? (this.recorded.get(s.name) ?? null) : null,
         };
       })
       .sort(

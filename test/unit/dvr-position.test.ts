@@ -121,3 +121,14 @@ test('a live recording is a dynamic MPD over the DVR window, its Periods where t
   assert.match(later, /presentationTimeOffset="1080000" startNumber="14"/);
   assert.match(later, /<SegmentTimeline><S t="1260000" d="90000" r="3"\/><\/SegmentTimeline>/);
 });
+
+test('an epoch one rendition has already slid out of is not offered in the MPD', () => {
+  const t = timeline();
+  // v180's segments of the first epoch end a second earlier than v360's.
+  t.segments.set('v180', [...run(v180, 0, 0, 9), ...run(v180, 1, 12, 6)]);
+  const mpd = buildLiveRecordingMpd(t, { now: T0 + 69_500, timeUrl: '/time', windowS: 60 });
+  assert.deepEqual(
+    [...mpd.matchAll(/<Period id="(\d+)"/g)].map((m) => m[1]),
+    ['1'],
+  );
+});

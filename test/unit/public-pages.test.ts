@@ -83,6 +83,7 @@ test('directory entries: full hub entries and the hub-less short form, thumbnail
     startedAt: 1000,
     protected: true,
     thumbnail: '/thumbs/demo.jpg?v=1',
+    broadcast: '20261201T230642Z-c331e7ec',
   });
   assert.deepEqual(full, {
     name: 'demo',
@@ -94,7 +95,15 @@ test('directory entries: full hub entries and the hub-less short form, thumbnail
     startedAt: 1000,
     protected: true,
     thumbnail: '/thumbs/demo.jpg?v=1',
+    broadcast: '20261201T230642Z-c331e7ec',
   });
+  for (const bad of ['../x', '20261201T230642Z-c331e7ec/../../y', 7])
+    assert.equal(format.parseStreamEntry({ name: 'demo', live: true, broadcast: bad })?.broadcast, null);
+  assert.equal(
+    format.parseStreamEntry({ name: 'demo', live: false, broadcast: '20261201T230642Z-c331e7ec' })?.broadcast,
+    null,
+    'only a live stream is rewound',
+  );
   const short = format.parseChannelEntry({ name: 'cam', title: 'Cam', category: '', live: true, viewers: 0 });
   assert.deepEqual(short, {
     name: 'cam',
@@ -106,6 +115,7 @@ test('directory entries: full hub entries and the hub-less short form, thumbnail
     startedAt: null,
     protected: false,
     thumbnail: null,
+    broadcast: null,
   });
   assert.equal(format.parseChannelEntry({ name: '../x' }), null);
   for (const bad of ['//evil/x.jpg', 'https://evil/x.jpg', '/x" onerror="y', 'javascript:x', 42])
@@ -126,6 +136,7 @@ const e = (name: string, live: boolean, viewers: number, category = '', title = 
   startedAt: null,
   protected: false,
   thumbnail: null,
+  broadcast: null,
 });
 
 test('the directory splits live and offline, filters by category and sorts by viewers or name', () => {

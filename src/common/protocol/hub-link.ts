@@ -61,6 +61,8 @@ const directoryEntry = z.strictObject({
   startedAt: z.number().nullable(),
   protected: z.boolean(),
   thumbnail: z.string().nullable(),
+  /** The live broadcast being recorded (rewind while live: /videos/ID); absent from hubs before issue 15. */
+  broadcast: z.string().nullable().optional(),
 });
 
 /** The hub's chat limits, announced on link open: the edge checks them at the first hop and tells browsers. */

@@ -183,6 +183,7 @@ export function buildLiveRecordingMpd(
   opts: { windowS: number; now: number; timeUrl: string },
 ): string {
   const views = epochs(t);
+  const playable = playableRenditions(views);
   const anchor = t.manifest.startedAt;
   const since = opts.now - opts.windowS * 1000;
   const periods: Array<{ view: EpochView; start: number; duration?: number; offsets?: Map<string, number> }> =
@@ -197,7 +198,9 @@ export function buildLiveRecordingMpd(
       const kept = list.filter((s) => s.ingressTime + (s.duration / r.timescale) * 1000 >= since);
       if (kept.length) segments.set(id, kept);
     }
-    if (segments.size)
+    // At the window's oldest end one rendition may have slid out of an epoch before another: that epoch
+    // is offered only while every rendition still has some of it.
+    if (playable.every((r) => segments.has(r.id)))
       periods.push({ view: { ...v, segments }, start: Math.max(0, begins - anchor) / 1000, offsets });
   }
   const segmentS = t.manifest.segmentDurationMs / 1000;
@@ -206,7 +209,7 @@ export function buildLiveRecordingMpd(
       ` minimumUpdatePeriod="PT${segmentS.toFixed(3)}S" timeShiftBufferDepth="${isoDuration(opts.windowS)}"` +
       ` suggestedPresentationDelay="${isoDuration(segmentS * 3)}" minBufferTime="PT2S"`,
     periods,
-    playableRenditions(views),
+    playable,
     `  <UTCTiming schemeIdUri="urn:mpeg:dash:utc:http-iso:2014" value="${esc(opts.timeUrl)}"/>`,
   );
 }

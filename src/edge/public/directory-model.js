@@ -45,7 +45,7 @@ export function followingLive(following, entries) {
   for (const f of following) {
     const e = byKey.get(f.name);
     if (e ? e.live : f.live)
-      out.push(e ?? { name: f.name, title: f.name, category: '', live: true, viewers: 0 });
+      out.push(e ?? { name: f.name, title: f.name, category: '', live: true, viewers: 0, broadcast: null });
   }
   return out.sort(SORTS.viewers);
 }

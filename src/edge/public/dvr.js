@@ -1,6 +1,9 @@
 // Rewind while live (issue 15, ADR 0020): the watch page's seek bar over what the channel's live broadcast
 // has recorded, its "Live" button and how far behind live the viewer is.
 //
+// Which broadcast is being recorded comes with the directory (/api/streams, the hub's push to the edges:
+// no request to the hub per viewer); what of it can be rewound to from the edge (/videos/ID/window.json).
+//
 // At the live end the page plays the live path as ever (push over WebSocket, LL-HLS, LL-DASH). A viewer
 // who drags the bar back leaves it: the live player is closed and hls.js (or the browser's own HLS) plays
 // the broadcast's growing recording from the edge (/videos/ID/master.m3u8), starting at the wall-clock
@@ -8,16 +11,12 @@
 // the live player again. Positions are wall-clock times, read from EXT-X-PROGRAM-DATE-TIME and measured
 // by the edge's clock (window.json), so "1:00 behind live" means the picture is a minute old.
 
-import { api } from './api.js';
 import { byId } from './dom.js';
 import { loadHlsJs } from './hlsjs-player.js';
-import { asArray, asRecord } from './json.js';
-import { parseVideo } from './video-format.js';
+import { asRecord } from './json.js';
 
-/** How often the page looks for a recorded live broadcast on the channel. */
-const FIND_EVERY_MS = 10_000;
-/** How often what can be rewound to is read again from the edge. */
-const WINDOW_EVERY_MS = 5_000;
+/** How often what can be rewound to is read again from the edge (the bar grows by the clock meanwhile). */
+const WINDOW_EVERY_MS = 10_000;
 /** The bar and the readout follow the picture this often. */
 const TICK_MS = 500;
 /** A seek closer to the end than this returns to the live player. */
@@ -26,6 +25,8 @@ export const LIVE_SNAP_S = 3;
 const MIN_WINDOW_S = 10;
 /** What the arrow keys move by. */
 export const NUDGE_S = 10;
+/** A seek lands this far inside the window's oldest end: that segment may slide out before it loads. */
+const OLDEST_MARGIN_MS = 3000;
 
 /** @typedef {{ live: boolean, windowS: number, from: number, to: number, now: number }} DvrWindow */
 /** @typedef {{ start: number, programDateTime: number | null, duration: number }} Fragment */
@@ -123,8 +124,10 @@ export class Dvr {
     this.liveButton = byId('dvr-live', HTMLButtonElement);
     /** @type {'live' | 'dvr'} */
     this.mode = 'live';
-    /** @type {string | null} the live broadcast being recorded */
+    /** @type {string | null} the live broadcast the bar is over (while rewound: the one playing) */
     this.broadcastId = null;
+    /** @type {string | null} the live broadcast the directory names now */
+    this.latestId = null;
     /** @type {DvrWindow | null} */
     this.window = null;
     /** The edge's clock minus this page's, ms. */
@@ -136,6 +139,10 @@ export class Dvr {
     this.dragging = false;
     /** @type {number | null} seconds behind live the viewer asked for, until the picture gets there */
     this.pending = null;
+    /** @type {number | null} the wall-clock ms asked for, until the recording's player can seek */
+    this.targetAt = null;
+    /** Whether the recording's player has started loading (from then on a seek moves its playhead). */
+    this.started = false;
   }
 
   start() {
@@ -147,9 +154,12 @@ export class Dvr {
       this.dragging = false;
       void this.seek(-Number(this.bar.value));
     });
-    this.liveButton.addEventListener('click', () => this.goLive());
-    void this.find();
-    setInterval(() => void this.find(), FIND_EVERY_MS);
+    this.bar.addEventListener('keydown', (e) => this.barKey(e));
+    this.liveButton.addEventListener('click', () => {
+      this.goLive();
+      // The button is disabled at the live end: keyboard focus goes on to the bar, not to the page.
+      this.bar.focus();
+    });
     setInterval(() => void this.readWindow(), WINDOW_EVERY_MS);
     setInterval(() => this.tick(), TICK_MS);
   }
@@ -175,6 +185,25 @@ export class Dvr {
     return date && Number.isFinite(date) ? date + this.video.currentTime * 1000 : null;
   }
 
+  /** Whether there is something to rewind to (the bar is shown). */
+  available() {
+    return !this.box.hidden;
+  }
+
+  /**
+   * The bar's own keys move as the page's do: 10 s per arrow (a range input's own step of 1 s would snap
+   * back to live), Home to the oldest moment, End to live.
+   * @param {KeyboardEvent} e
+   */
+  barKey(e) {
+    const step = { ArrowLeft: -NUDGE_S, ArrowDown: -NUDGE_S, ArrowRight: NUDGE_S, ArrowUp: NUDGE_S }[e.key];
+    if (step !== undefined) this.nudge(step);
+    else if (e.key === 'Home') void this.seek(this.span());
+    else if (e.key === 'End') this.goLive();
+    else return;
+    e.preventDefault();
+  }
+
   /** For tests and the bench: where the viewer is. */
   state() {
     return {
@@ -186,24 +215,19 @@ export class Dvr {
     };
   }
 
-  /** Finds the channel's live broadcast that is being recorded (the hub lists it while live). */
-  async find() {
-    if (document.hidden && this.mode === 'live') return;
-    const r = await api('GET', `/api/channels/${encodeURIComponent(this.opts.channel)}/videos`);
-    if (!r.ok) return;
-    let id = null;
-    for (const item of asArray(asRecord(r.data)?.videos)) {
-      const v = parseVideo(item);
-      if (v?.live) id = v.id;
-    }
-    // While rewound, the recording being played stays what the bar is over even once it has ended.
-    if (this.mode === 'dvr' && !id) return;
-    if (id !== this.broadcastId) {
-      this.broadcastId = id;
-      this.window = null;
-      if (id) await this.readWindow();
-      else this.render();
-    }
+  /**
+   * The channel's live broadcast being recorded, as the directory says (null: none). While rewound, the
+   * recording being played stays what the bar is over, even once it has ended or a new broadcast has begun:
+   * the new one is taken on the way back to live.
+   * @param {string | null} id
+   */
+  setBroadcast(id) {
+    this.latestId = id;
+    if (this.mode === 'dvr' || id === this.broadcastId) return;
+    this.broadcastId = id;
+    this.window = null;
+    if (id) void this.readWindow();
+    else this.render();
   }
 
   async readWindow() {
@@ -219,7 +243,11 @@ export class Dvr {
       const w = parseWindow(/** @type {unknown} */ (await res.json()));
       if (!w) return;
       this.offset = w.now - (sent + Date.now()) / 2;
-      this.window = w;
+      if (!w.live && this.mode === 'live') {
+        // The broadcast ended: nothing to rewind at the live end until the next one is found.
+        this.broadcastId = null;
+        this.window = null;
+      } else this.window = w;
     } catch {
       // The bar keeps the last window it had; the next read may work.
     }
@@ -263,9 +291,13 @@ export class Dvr {
    * @param {number} behindS
    */
   async seek(behindS) {
-    if (!this.broadcastId || !this.window) return;
+    const w = this.window;
+    if (!this.broadcastId || !w) return;
     if (behindS <= LIVE_SNAP_S) return this.goLive();
-    const at = Math.max(this.window.from, this.now() - behindS * 1000);
+    // Inside what is recorded: not at the very oldest segment (it may slide out), not past an ended
+    // broadcast's last one.
+    let at = Math.max(w.from + OLDEST_MARGIN_MS, this.now() - behindS * 1000);
+    if (!w.live) at = Math.min(at, w.to - 1000);
     this.pending = (this.now() - at) / 1000;
     if (this.mode === 'live') return this.enterRecording(at);
     this.moveTo(at);
@@ -281,6 +313,10 @@ export class Dvr {
   async enterRecording(at) {
     const gen = ++this.generation;
     this.mode = 'dvr';
+    this.targetAt = at;
+    this.started = false;
+    // The recording ends (the broadcast did, and the viewer caught up with it): back to the live page.
+    this.video.addEventListener('ended', () => gen === this.generation && this.goLive(), { once: true });
     this.opts.leaveLive();
     this.opts.onStatus('Rewound: watching from earlier');
     this.render();
@@ -288,16 +324,23 @@ export class Dvr {
     if (!globalThis.MediaSource) {
       // The browser's own HLS (an iPhone): it maps the playhead onto the playlist's program date time.
       this.video.src = src;
-      this.video.addEventListener('loadedmetadata', () => gen === this.generation && this.moveTo(at), {
-        once: true,
-      });
+      this.video.addEventListener(
+        'loadedmetadata',
+        () => {
+          if (gen !== this.generation) return;
+          this.started = true;
+          this.moveTo(this.targetAt ?? at);
+        },
+        { once: true },
+      );
       void this.video.play().catch(() => undefined);
       return;
     }
     const Hls = await loadHlsJs();
     if (gen !== this.generation) return;
-    // Started where asked, not at the live end of the growing playlist: where that is comes from the first
-    // variant's playlist (every rendition has the same segments), read before hls.js loads any media.
+    // Started where asked, not at the live end of the growing playlist: where that is comes from one
+    // variant's playlist (hls.js's first level; every rendition is cut into the same segments), read
+    // before hls.js loads any media. A seek made meanwhile moves the target (targetAt).
     const hls = new Hls({ enableWorker: false, autoStartLoad: false, maxBufferLength: 12 });
     this.hls = hls;
     hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
@@ -307,7 +350,9 @@ export class Dvr {
         .then((r) => (r.ok ? r.text() : ''))
         .then((text) => {
           if (gen !== this.generation) return;
-          const pos = positionOf(playlistFragments(text), at) ?? -1;
+          const pos = positionOf(playlistFragments(text), this.targetAt ?? at) ?? -1;
+          this.started = true;
+          this.targetAt = null;
           hls.startLoad(pos);
           void this.video.play().catch(() => undefined);
         });
@@ -331,6 +376,10 @@ export class Dvr {
 
   /** Within the recording already playing. @param {number} at wall-clock ms */
   moveTo(at) {
+    if (!this.started) {
+      this.targetAt = at;
+      return;
+    }
     let pos = null;
     if (this.hls) {
       const level = this.hls.levels[Math.max(0, this.hls.currentLevel)];
@@ -343,7 +392,8 @@ export class Dvr {
     }
     if (pos === null) return;
     this.video.currentTime = Math.max(0, pos);
-    this.video.addEventListener('seeked', () => this.settle(), { once: true });
+    const gen = this.generation;
+    this.video.addEventListener('seeked', () => gen === this.generation && this.settle(), { once: true });
     void this.video.play().catch(() => undefined);
   }
 
@@ -353,11 +403,15 @@ export class Dvr {
     this.generation++;
     this.mode = 'live';
     this.pending = null;
+    this.targetAt = null;
+    this.started = false;
     this.hls?.destroy();
     this.hls = null;
     this.video.removeAttribute('src');
     this.video.load();
     this.opts.returnLive();
     this.render();
+    // The broadcast may have ended or another begun while rewound.
+    this.setBroadcast(this.latestId);
   }
 }

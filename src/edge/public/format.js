@@ -3,14 +3,19 @@
 import { asRecord } from './json.js';
 
 /**
- * A directory entry as every edge sends it.
- * @typedef {{name: string, title: string, category: string, live: boolean, viewers: number}} StreamEntry
+ * A directory entry as every edge sends it; `broadcast`: the live broadcast being recorded (a hub's field:
+ * rewind while live plays /videos/ID), else null.
+ * @typedef {{name: string, title: string, category: string, live: boolean, viewers: number,
+ *   broadcast: string | null}} StreamEntry
  */
 /**
  * With the fields a hub adds.
  * @typedef {StreamEntry & {description: string, startedAt: number | null, protected: boolean,
  *   thumbnail: string | null}} ChannelEntry
  */
+
+/** Broadcast ids (src/common/recording/stream-recorder.ts BROADCAST_ID). */
+const BROADCAST_ID_RE = /^\d{8}T\d{6}Z-[0-9a-f]{4,8}$/;
 
 /** Stream names as the edge accepts them (src/common/protocol/frames.ts NAME_RE). */
 export const STREAM_NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -116,6 +121,10 @@ export function parseStreamEntry(value) {
       typeof raw.viewers === 'number' && Number.isFinite(raw.viewers) && raw.viewers > 0
         ? Math.floor(raw.viewers)
         : 0,
+    broadcast:
+      raw.live === true && typeof raw.broadcast === 'string' && BROADCAST_ID_RE.test(raw.broadcast)
+        ? raw.broadcast
+        : null,
   };
 }
 

@@ -152,6 +152,7 @@ async function refreshMeta() {
     document.title = `${entry.title} · tiercast`;
     $('category').textContent = entry.category;
     $('viewers').textContent = entry.live ? formatViewers(entry.viewers) : '';
+    dvr?.setBroadcast(entry.broadcast);
   } catch {
     // The directory is decoration here; playback does not depend on it.
   }
@@ -253,7 +254,8 @@ function wireControls() {
   });
   document.addEventListener('keydown', (e) => {
     const key = playerKey(e);
-    if (!key) return;
+    // The arrows rewind only where there is something to rewind; otherwise they keep their own use.
+    if (!key || ((key === 'back' || key === 'forward') && !dvr?.available())) return;
     e.preventDefault();
     if (key === 'play') {
       if (video.paused) void video.play().catch(() => (playBtn.hidden = false));
@@ -340,6 +342,8 @@ function main() {
     window.addEventListener('pagehide', () => chain?.close());
     // A page restored from the back/forward cache has a closed player: start afresh.
     window.addEventListener('pageshow', (e) => e.persisted && location.reload());
+    // The watch page rewinds while live; the embedded player (embed.html) has no seek bar.
+    if (!document.getElementById('dvr')) return;
     dvr = new Dvr({
       video,
       channel: name,
@@ -348,6 +352,7 @@ function main() {
       onStatus: (text) => setStatus('rewound', text),
     });
     dvr.start();
+    void refreshMeta();
   });
 }
 
