@@ -30,6 +30,8 @@ export interface ChatBridgeOptions {
   /** Sends to the hub; false when the link is down. */
   sendToHub(m: EdgeToHub): boolean;
   onDirectory(entries: HubDirectoryEntry[]): void;
+  /** Per live stream being recorded, its broadcast (the watch page's rewind). */
+  onRecordings?(streams: Record<string, string>): void;
 }
 
 type Identity = Extract<EdgeToHub, { t: 'join' }>['identity'];
@@ -182,6 +184,9 @@ export class ChatBridge {
         }
         return;
       }
+      case 'recordings':
+        this.opts.onRecordings?.(m.streams);
+        return;
       case 'directory': {
         if (m.pages === undefined || m.page === undefined) {
           this.opts.onDirectory(m.entries);

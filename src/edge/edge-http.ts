@@ -55,6 +55,8 @@ export interface EdgeHttpDeps {
   clients: ProxyTrust;
   /** The hub's directory (all streamers, live or not) once a linked hub sent it; else the routes use the tree's. */
   hubDirectory: () => HubDirectoryEntry[] | undefined;
+  /** Per live stream being recorded, its broadcast (the hub's `recordings` message). */
+  hubRecordings: () => Record<string, string>;
   /** Edge selection at the entry routes (pages, manifests): a 302 to a better edge, or "full". */
   entry?: EdgeEntry;
 }
@@ -186,8 +188,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   app.get('/api/streams', (res) => {
     const hub = deps.hubDirectory();
     if (hub) {
+      // A live stream being recorded names its broadcast: the watch page rewinds into it.
+      const recorded = deps.hubRecordings();
+      const entries = hub.map((e) => ({ ...e, broadcast: (e.live && recorded[e.name]) || null }));
       count('api', '200');
-      return send(res, '200 OK', JSON.stringify(hub), { 'content-type': 'application/json', ...NO_STORE });
+      return send(res, '200 OK', JSON.stringify(entries), {
+        'content-type': 'application/json',
+        ...NO_STORE,
+      });
     }
     const out = relay.directory
       .filter((e) => e.live)

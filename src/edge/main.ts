@@ -123,6 +123,8 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
 
   // Chat, accounts and the hub's directory, when a hub is configured.
   let hubDirectory: HubDirectoryEntry[] | undefined;
+  /** Per live stream being recorded, its broadcast, as the hub last said. */
+  let hubRecordings: Record<string, string> = {};
   let chatBridge: ChatBridge | undefined;
   let hubLink: HubLink | undefined;
   // One view of which hub leads, shared by the link and the /api proxy (ADR 0018).
@@ -160,6 +162,9 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
       onDirectory: (entries) => {
         hubDirectory = entries;
         gate.setDirectory(entries);
+      },
+      onRecordings: (streams) => {
+        hubRecordings = streams;
       },
     });
   }
@@ -225,6 +230,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     gate,
     clients,
     hubDirectory: () => hubDirectory,
+    hubRecordings: () => hubRecordings,
     entry,
   });
   const listening = await listen(app, config.http.host, config.http.port);

@@ -15,8 +15,6 @@ export interface DirectoryEntryView {
   protected: boolean;
   /** Path of the latest thumbnail on any edge, with a version so browsers refetch it. */
   thumbnail: string | null;
-  /** The live broadcast being recorded, which viewers can rewind (/videos/ID); null when none. */
-  broadcast: string | null;
 }
 
 /** An ingress re-reports its live streams every 5 s: one not heard of for this long is gone (a crashed ingress). */
@@ -88,6 +86,13 @@ export class Directory {
     else this.recorded.delete(stream);
   }
 
+  /** Per live stream being recorded, its broadcast: viewers can rewind it (/videos/ID). */
+  recordings(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [stream, id] of this.recorded) if (this.isLive(stream)) out[stream] = id;
+    return out;
+  }
+
   setThumbnail(stream: string, data: Buffer, at = Date.now()): void {
     this.thumbs.set(stream, { data, at });
   }
@@ -111,7 +116,6 @@ export class Directory {
           startedAt: l?.startedAt ?? null,
           protected: s.hasPassword,
           thumbnail: l && t && !s.hasPassword ? `/thumbs/${s.name}.jpg?v=${t.at}` : null,
-          broadcast: l ? (this.recorded.get(s.name) ?? null) : null,
         };
       })
       .sort(

@@ -42,6 +42,8 @@ export interface EdgeLinkEvents extends EventMap {
 export interface EdgeLinkGreeting {
   /** The directory to send a newly connected edge. */
   directory(): DirectoryEntryView[];
+  /** Per live stream being recorded, its broadcast (sent after the directory). */
+  recordings(): Record<string, string>;
   /** The chat limits this hub enforces, announced to each edge so it refuses oversize messages first. */
   chatLimits(): ChatSizeLimits;
 }
@@ -130,6 +132,7 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
         // The store may be away (PostgreSQL restarting): the directory then comes with the next push.
         callSafely(log, 'directory greeting failed', { edge: d.edge }, () => {
           for (const m of directoryPages(opts.greeting.directory())) this.sendTo([ws], m);
+          this.sendTo([ws], { t: 'recordings', streams: opts.greeting.recordings() });
         });
       },
       message: (ws, message, isBinary) => {
@@ -194,8 +197,10 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
     if (ws) this.sendTo([ws], { t: 'ack', origin });
   }
 
-  publishDirectory(entries: DirectoryEntryView[]): void {
+  /** The directory, then which live streams are being recorded (the watch page's rewind). */
+  publishDirectory(entries: DirectoryEntryView[], recordings: Record<string, string> = {}): void {
     for (const m of directoryPages(entries)) this.sendTo(this.edges.values(), m);
+    this.sendTo(this.edges.values(), { t: 'recordings', streams: recordings });
   }
 
   /**

@@ -79,6 +79,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     idleTimeoutS: config.edgeLinkIdleTimeoutS,
     greeting: {
       directory: () => directory.entries(store.streamers.list()),
+      recordings: () => directory.recordings(),
       chatLimits: () => ({
         maxMessageChars: config.chat.maxMessageChars,
         maxDrawingBytes: config.chat.maxDrawingBytes,
@@ -109,7 +110,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
       pushTimer = undefined;
       // The store may be away (PostgreSQL restarting): this push is skipped, the next one comes.
       callSafely(logger, 'directory push failed', {}, () =>
-        links.publishDirectory(directory.entries(store.streamers.list())),
+        links.publishDirectory(directory.entries(store.streamers.list()), directory.recordings()),
       );
     }, 100);
   };

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { MAX_LINK_MESSAGE_BYTES } from '../../src/common/chat/index.js';
 import {
+  decodeHubToEdge,
   directoryPages,
   encodeLinkChecked,
   type HubDirectoryEntry,
@@ -70,4 +71,20 @@ test('a short directory is one message without page numbers; a broken sequence i
   assert.equal(applied.length, 0);
   for (const p of pages) r.onHubMessage(p); // the next push is complete
   assert.equal(applied.length, 1);
+});
+
+test('which live streams are recorded comes as a message of its own, with only well-formed broadcast ids', () => {
+  const ok = { t: 'recordings', streams: { cam: '20261201T230642Z-c331e7ec' } };
+  assert.deepEqual(decodeHubToEdge(JSON.stringify(ok)), ok);
+  for (const bad of ['../x', '20261201T230642Z-c331e7ec/..', 7])
+    assert.throws(
+      () => decodeHubToEdge(JSON.stringify({ t: 'recordings', streams: { cam: bad } })),
+      /PROTOCOL_MALFORMED_FRAME|invalid/,
+    );
+  assert.throws(() =>
+    decodeHubToEdge(JSON.stringify({ t: 'recordings', streams: { '../x': ok.streams.cam } })),
+  );
+  // The directory's entries stay as they were: an edge of an earlier release still takes them.
+  const entries = directoryPages([entry(1)]);
+  assert.equal(JSON.stringify(entries).includes('broadcast'), false);
 });

@@ -61,8 +61,6 @@ const directoryEntry = z.strictObject({
   startedAt: z.number().nullable(),
   protected: z.boolean(),
   thumbnail: z.string().nullable(),
-  /** The live broadcast being recorded (rewind while live: /videos/ID); absent from hubs before issue 15. */
-  broadcast: z.string().nullable().optional(),
 });
 
 /** The hub's chat limits, announced on link open: the edge checks them at the first hop and tells browsers. */
@@ -78,6 +76,14 @@ export const hubToEdgeSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('kick'), conn, reason: z.string().max(256) }),
   // Every action up to this origin (they arrive in order on one link) was handled: stored or refused.
   z.strictObject({ t: z.literal('ack'), origin }),
+  // Per live stream being recorded, its broadcast (rewind while live plays /videos/ID). A message of its own,
+  // after the directory: an edge of an earlier release ignores it (logged) and keeps its directory whole.
+  z.strictObject({
+    t: z.literal('recordings'),
+    streams: z
+      .record(channel, z.string().regex(/^\d{8}T\d{6}Z-[0-9a-f]{4,8}$/))
+      .refine((r) => Object.keys(r).length <= 100_000, 'too many streams'),
+  }),
   // A long directory comes in pages (each one link message); the edge applies it when the last has arrived.
   z.strictObject({
     t: z.literal('directory'),
