@@ -6,41 +6,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RenditionInfo } from '../../src/common/media.js';
 import {
   buildLiveRecordingMpd,
   buildVodPlaylist,
   recordedWindow,
   type RecordingTimeline,
 } from '../../src/common/recording/playback.js';
-import type { IndexEntry } from '../../src/common/recording/stream-recorder.js';
+import { T0, segmentRun, v180, v360 } from '../helpers/recording-fixtures.js';
 import { clockText, playlistFragments, positionOf } from '../../src/edge/public/dvr.js';
 
-const v360: RenditionInfo = {
-  id: 'v360',
-  kind: 'video',
-  codecs: 'avc1.4d401e',
-  bandwidth: 600_000,
-  timescale: 90_000,
-  width: 640,
-  height: 360,
-  frameRate: 30,
-};
-const v180: RenditionInfo = { ...v360, id: 'v180', bandwidth: 200_000, width: 320, height: 180 };
-const T0 = 1_000_000;
-
-/** One-second segments `first`… of a rendition, recorded at T0 + segment s (some not recorded). */
-function run(r: RenditionInfo, epoch: number, first: number, n: number, skip: number[] = []): IndexEntry[] {
-  return Array.from({ length: n }, (_, i) => first + i)
-    .filter((segment) => !skip.includes(segment))
-    .map((segment) => ({
-      segment,
-      epoch,
-      decodeTime: segment * r.timescale,
-      duration: r.timescale,
-      ingressTime: T0 + segment * 1000,
-    }));
-}
+const run = segmentRun;
 
 /** 18 s of a live broadcast: segment 4 not recorded, a restart between 9 and 12. */
 function timeline(): RecordingTimeline {

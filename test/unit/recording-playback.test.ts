@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RenditionInfo } from '../../src/common/media.js';
 import {
   buildStaticMpd,
   buildVodMaster,
@@ -14,45 +13,9 @@ import {
   recordedSeconds,
   type RecordingTimeline,
 } from '../../src/common/recording/playback.js';
-import type { IndexEntry } from '../../src/common/recording/stream-recorder.js';
+import { a0Info, segmentRun, v180, v360 } from '../helpers/recording-fixtures.js';
 
-const v360: RenditionInfo = {
-  id: 'v360',
-  kind: 'video',
-  codecs: 'avc1.4d401e',
-  bandwidth: 600_000,
-  timescale: 90_000,
-  width: 640,
-  height: 360,
-  frameRate: 30,
-};
-const v180: RenditionInfo = { ...v360, id: 'v180', bandwidth: 200_000, width: 320, height: 180 };
-const a0Info: RenditionInfo = {
-  id: 'a0',
-  kind: 'audio',
-  codecs: 'mp4a.40.2',
-  bandwidth: 128_000,
-  timescale: 48_000,
-  sampleRate: 48_000,
-  channels: 2,
-};
-
-/** `n` one-second segments of a rendition from segment `first`, epoch `epoch`. */
-function run(r: RenditionInfo, epoch: number, first: number, n: number, skip: number[] = []): IndexEntry[] {
-  const out: IndexEntry[] = [];
-  for (let i = 0; i < n; i++) {
-    const segment = first + i;
-    if (skip.includes(segment)) continue;
-    out.push({
-      segment,
-      epoch,
-      decodeTime: segment * r.timescale,
-      duration: r.timescale,
-      ingressTime: 1_000_000 + segment * 1000,
-    });
-  }
-  return out;
-}
+const run = segmentRun;
 
 function timeline(): RecordingTimeline {
   return {
