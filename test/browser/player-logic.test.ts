@@ -207,7 +207,12 @@ test('page helpers: stream names from the address, menu labels, directory entrie
     category: '',
     live: true,
     viewers: 4,
+    broadcast: null,
   });
-  assert.equal(fmt.parseStreamEntry({ name: '../x', title: 't', live: true, viewers: 1 }), null);
+  // A live stream being recorded names its broadcast (rewind while live); only a well-formed id is taken.
+  const recorded = { name: 'demo', live: true, viewers: 1, broadcast: '20261201T230642Z-c331e7ec' };
+  assert.equal(fmt.parseStreamEntry(recorded)?.broadcast, '20261201T230642Z-c331e7ec');
+  assert.equal(fmt.parseStreamEntry({ ...recorded, broadcast: '../../x' })?.broadcast, null);
   assert.equal(fmt.parseStreamEntry('demo'), null);
+  assert.equal(fmt.parseStreamEntry({ name: '../x', title: 't', live: true, viewers: 1 }), null);
 });
