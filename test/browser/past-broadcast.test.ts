@@ -155,7 +155,7 @@ test(
       await waitFor('playing live', async () => (await page.locator('#status').innerText()) === 'Live');
       await waitFor(
         'more than a minute recorded to rewind into',
-        async () => ((await dvr())?.windowS ?? 0) > 72,
+        async () => ((await dvr())?.windowS ?? 0) > 66,
         100_000,
         1000,
       );
