@@ -101,6 +101,19 @@ async function metric(net: TestNetwork, name: string, labels = ''): Promise<numb
 const honest: Viewer[] = [];
 let corrupt: Viewer;
 
+/**
+ * A hold's words for the report: how long, how much media was buffered ahead when it began, readyState, and
+ * how late the page's peer copies came after their digests (to tell a late delivery from a busy machine).
+ */
+async function describeHold(v: Viewer): Promise<string> {
+  const s = await readStalls(v.page);
+  const p = await p2p(v);
+  const peers = p?.on
+    ? `; peer copies after the digest ${JSON.stringify(p.lagMs)}, refetched ${p.stats.refetched}`
+    : '';
+  return `${s.longestMs.toFixed(0)} ms (${JSON.stringify(s.longest)}${peers})`;
+}
+
 test('a page that corrupts what it passes on is taken out of P2P; one that sends nothing becomes a leaf', async () => {
   const { net, browser } = setup;
   // First in: the first viewer of each home stripe is its tree's root and supplies others.
@@ -182,7 +195,7 @@ test('every page plays, most media comes from peers, the edge sends less, nothin
     assert.ok((await videoTime(v)) > timesBefore[i]! + 6, `page ${i} plays`);
     // No stall a viewer would call one (the picture holding 300 ms; a frame is 33 ms): checked below.
     const longest = (await readStalls(v.page)).longestMs;
-    if (!(longest < 300)) holds.push(`steady, page ${i}: the picture held ${longest.toFixed(0)} ms`);
+    if (!(longest < 300)) holds.push(`steady, page ${i}: the picture held ${await describeHold(v)}`);
     assert.equal(await holes(v), null, `page ${i}: no hole in the buffer`);
     assert.equal(await v.page.evaluate(() => window.tiercast.repeatsDropped()), 0, `page ${i}: no repeats`);
     assert.deepEqual(v.errors, []);
@@ -218,7 +231,7 @@ test('a page that leaves mid-stream: the pages it supplied play on, nothing lost
     const allowed = Math.max(100 + 2 * 33, baseline[i]! + 100 + 33);
     if (!(longest < allowed))
       holds.push(
-        `leave, page ${i}: the picture held ${longest.toFixed(0)} ms (before the leave: ${baseline[i]!.toFixed(0)} ms)`,
+        `leave, page ${i}: the picture held ${await describeHold(v)} (before the leave: ${baseline[i]!.toFixed(0)} ms)`,
       );
     assert.equal(s.stats.lost, 0, `page ${i}: nothing lost`);
     assert.equal(await holes(v), null, `page ${i}: no hole in the buffer`);

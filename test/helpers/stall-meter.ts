@@ -7,22 +7,37 @@ import type { Page } from 'playwright-core';
 interface StallMeter {
   longestMs: number;
   samples: number;
+  /**
+   * The longest hold's context, to tell a late delivery from a page that could not paint: seconds of media
+   * buffered ahead of the picture when it began, the element's readyState during it, and whether the page
+   * was visible (a hidden page's timers are throttled).
+   */
+  longest: { aheadS: number; readyState: number; visibility: string } | null;
 }
 
 // A string, not a function: the test runner's transform would name inner functions with a helper the
 // page does not have.
 const METER = `(() => {
   const v = document.querySelector('video');
-  const m = { longestMs: 0, samples: 0 };
+  const m = { longestMs: 0, samples: 0, longest: null };
   window.stallMeter = m;
+  const ahead = () => {
+    const b = v.buffered;
+    return b.length ? b.end(b.length - 1) - v.currentTime : 0;
+  };
   let last = v.currentTime;
   let since = performance.now();
+  let aheadAtStart = ahead();
   const sample = () => {
     const now = performance.now();
     if (v.currentTime !== last) {
       last = v.currentTime;
       since = now;
-    } else m.longestMs = Math.max(m.longestMs, now - since);
+      aheadAtStart = ahead();
+    } else if (now - since > m.longestMs) {
+      m.longestMs = now - since;
+      m.longest = { aheadS: aheadAtStart, readyState: v.readyState, visibility: document.visibilityState };
+    }
     m.samples++;
   };
   const frame = () => {
