@@ -208,8 +208,12 @@ test('every page plays, most media comes from peers, the edge sends less, nothin
 
 test('a page that leaves mid-stream: the pages it supplied play on, nothing lost, no hole', async () => {
   const { net } = setup;
-  const [gone] = honest.splice(0, 1);
-  assert.ok((await p2p(gone!))!.links.down >= 1, 'the page that leaves supplies others');
+  // The page of the other browser leaves if it supplies others; the edge may have moved it to the edge of
+  // the swarm (it was late once: a second browser competes for the two cores), then a supplier of this one.
+  const down = await Promise.all(honest.map(async (v) => (await p2p(v))!.links.down));
+  const leaving = down[0]! >= 1 ? 0 : down.findIndex((n) => n >= 1);
+  assert.ok(leaving >= 0, `a page supplies others (links down per page: ${down.join(', ')})`);
+  const [gone] = honest.splice(leaving, 1);
   // The machine's own jitter first (four pages on two cores): the same pages, as long, before anyone leaves.
   for (const v of honest) await installStallMeter(v.page);
   await new Promise((r) => setTimeout(r, 5000));
