@@ -9,7 +9,7 @@
  * - a page that sends nothing on its data channels is found out by its receivers' deadlines (they fetch
  *   from the edge) and moved to the edge of the swarm, where it supplies nobody;
  * - a page that leaves mid-stream does not stall the pages it supplied (the picture-hold checks are a todo:
- *   issue 12);
+ *   issue 13);
  * - the viewer's switch turns P2P off for that page (it plays on from the edge).
  */
 import { test } from 'node:test';
@@ -214,6 +214,8 @@ test('a page that leaves mid-stream: the pages it supplied play on, nothing lost
   const leaving = down[0]! >= 1 ? 0 : down.findIndex((n) => n >= 1);
   assert.ok(leaving >= 0, `a page supplies others (links down per page: ${down.join(', ')})`);
   const [gone] = honest.splice(leaving, 1);
+  // Closing a tab holds up the other tabs of its browser for a moment: a hold then may be that, not P2P.
+  const leftFrom = leaving === 0 ? 'a page of the other browser' : 'a page of the same browser';
   // The machine's own jitter first (four pages on two cores): the same pages, as long, before anyone leaves.
   for (const v of honest) await installStallMeter(v.page);
   await new Promise((r) => setTimeout(r, 5000));
@@ -235,7 +237,7 @@ test('a page that leaves mid-stream: the pages it supplied play on, nothing lost
     const allowed = Math.max(100 + 2 * 33, baseline[i]! + 100 + 33);
     if (!(longest < allowed))
       holds.push(
-        `leave, page ${i}: the picture held ${await describeHold(v)} (before the leave: ${baseline[i]!.toFixed(0)} ms)`,
+        `leave, page ${i}: the picture held ${await describeHold(v)} (before the leave: ${baseline[i]!.toFixed(0)} ms; the page that left: ${leftFrom})`,
       );
     assert.equal(s.stats.lost, 0, `page ${i}: nothing lost`);
     assert.equal(await holes(v), null, `page ${i}: no hole in the buffer`);
@@ -248,13 +250,14 @@ test('a page that leaves mid-stream: the pages it supplied play on, nothing lost
   );
 });
 
-// Known defect, tracked in issue 12: on this 2-core machine P2P pages sometimes hold their picture 0.2–1.3 s
-// (steady, and when a supplier leaves), in about half the runs on 2026-12-01; at 25104f0 the same checks
-// passed 5 runs of 5, and no file on the P2P path changed since. The holds are measured and reported in
-// every run; until the cause is found they do not fail the suite. Everything else above still does.
+// Known defect, tracked in issue 13: on a busy 2-core machine P2P pages sometimes hold their picture 0.2–1.3 s
+// (steady, and when a supplier leaves): about half the runs on 2026-12-01, once in CI; on an idle machine the
+// checks pass (7 runs of 7 on 2026-12-02). The holds are underruns: the MSE player keeps 0.1–0.3 s ahead, and
+// a peer's copy up to a deadline late eats it. They are measured and reported in every run, with their
+// context; until pages hold no longer on a busy machine they do not fail the suite. Everything else does.
 test(
   'no P2P page held its picture (steady: 300 ms; a supplier leaving: one deadline past its baseline)',
-  { todo: 'issue 12: P2P pages sometimes hold their picture 0.2–1.3 s on this machine' },
+  { todo: 'issue 13: P2P pages sometimes hold their picture 0.2–1.3 s on a busy machine' },
   () => {
     assert.deepEqual(holds, []);
   },
