@@ -1,0 +1,155 @@
+/**
+ * Sends each community event to the webhooks that want it (ADR 0021, proposed). Per hook: one delivery in
+ * flight, in the order the events happened; a failed attempt is retried on the schedule of schedule.ts; a
+ * hook that failed FAILING_AFTER deliveries in a row is marked failing and tried at most hourly until a 2xx.
+ * Everything it does is reported through `onAttempt` (the delivery log). Not wired into the hub yet: the
+ * store-backed queue (a new leader resumes what is pending) comes with the `webhook_deliveries` table.
+ */
+import { randomUUID } from 'node:crypto';
+import type { HubEvent, HubEventType } from './events.js';
+import { renderBody, type WebhookFormat } from './formats.js';
+import { SIGNATURE_HEADER, signBody } from './signature.js';
+import {
+  ATTEMPT_TIMEOUT_MS,
+  FAILING_AFTER,
+  MAX_RETRY_MS,
+  delivered,
+  givesUp,
+  retryDelayMs,
+} from './schedule.js';
+
+export interface Webhook {
+  id: string;
+  url: string;
+  secret: string;
+  format: WebhookFormat;
+  /** The events it asked for, by name (a new hook's default is every event but OPT_IN_EVENTS). */
+  events: readonly HubEventType[];
+  /** A streamer's hook: only its channel's events. The operator's (null): every channel's. */
+  channel: string | null;
+}
+
+/** One attempt's outcome, for the delivery log. */
+export interface AttemptRecord {
+  hook: string;
+  delivery: string;
+  event: HubEventType;
+  attempt: number;
+  status: number | null;
+  error: string | null;
+  /** When it is tried again (ms since the epoch), or null: delivered or given up. */
+  retryAt: number | null;
+}
+
+export interface DispatcherDeps {
+  /** POSTs the body; the answer's status, or throws (refused, timed out, TLS). */
+  post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number>;
+  now(): number;
+  /** Runs fn after ms (a timer in use; a fake clock in tests). */
+  later(fn: () => void, ms: number): void;
+  onAttempt(r: AttemptRecord): void;
+  /** The page of a channel, for bodies that link to it. */
+  channelUrl(channel: string): string;
+  random?: () => number;
+}
+
+interface Pending {
+  id: string;
+  event: HubEvent;
+  attempts: number;
+  firstAt: number;
+}
+
+interface HookState {
+  hook: Webhook;
+  queue: Pending[];
+  busy: boolean;
+  /** Deliveries failed in a row (given up or still retrying); 0 after any 2xx. */
+  failuresInRow: number;
+}
+
+/** Whether a hook wants an event. */
+export function wants(hook: Webhook, e: HubEvent): boolean {
+  if (hook.channel !== null && hook.channel !== e.channel) return false;
+  return hook.events.includes(e.type);
+}
+
+export class WebhookDispatcher {
+  private readonly hooks = new Map<string, HookState>();
+
+  constructor(private readonly deps: DispatcherDeps) {}
+
+  /** The hooks in force (after a change in the dashboard or the config). Pending deliveries of kept hooks stay. */
+  setHooks(hooks: readonly Webhook[]): void {
+    const keep = new Set(hooks.map((h) => h.id));
+    for (const id of this.hooks.keys()) if (!keep.has(id)) this.hooks.delete(id);
+    for (const hook of hooks) {
+      const s = this.hooks.get(hook.id);
+      if (s) s.hook = hook;
+      else this.hooks.set(hook.id, { hook, queue: [], busy: false, failuresInRow: 0 });
+    }
+  }
+
+  /** Whether a hook is marked failing. */
+  failing(hookId: string): boolean {
+    return (this.hooks.get(hookId)?.failuresInRow ?? 0) >= FAILING_AFTER;
+  }
+
+  emit(e: HubEvent): void {
+    for (const s of this.hooks.values()) {
+      if (!wants(s.hook, e)) continue;
+      s.queue.push({ id: randomUUID(), event: e, attempts: 0, firstAt: this.deps.now() });
+      this.pump(s);
+    }
+  }
+
+  private pump(s: HookState): void {
+    if (s.busy || s.queue.length === 0 || !this.hooks.has(s.hook.id)) return;
+    s.busy = true;
+    void this.attempt(s, s.queue[0]!);
+  }
+
+  private async attempt(s: HookState, p: Pending): Promise<void> {
+    const { hook } = s;
+    p.attempts++;
+    const body = renderBody(hook.format, p.id, p.event, this.deps.channelUrl(p.event.channel));
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'tiercast-webhooks',
+      [SIGNATURE_HEADER]: signBody(hook.secret, body, this.deps.now()),
+    };
+    let status: number | null = null;
+    let error: string | null = null;
+    try {
+      status = await this.deps.post(hook.url, headers, body, ATTEMPT_TIMEOUT_MS);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+    }
+    const record = { hook: hook.id, delivery: p.id, event: p.event.type, attempt: p.attempts, status, error };
+    if (status !== null && delivered(status)) {
+      s.failuresInRow = 0;
+      this.deps.onAttempt({ ...record, retryAt: null });
+      this.next(s);
+      return;
+    }
+    const now = this.deps.now();
+    if (givesUp(p.firstAt, now)) {
+      this.deps.onAttempt({ ...record, retryAt: null });
+      this.next(s);
+      return;
+    }
+    // A delivery counts once towards the failures in a row: at its first failed attempt.
+    if (p.attempts === 1) s.failuresInRow++;
+    const delay = this.failing(hook.id) ? MAX_RETRY_MS : retryDelayMs(p.attempts, this.deps.random);
+    this.deps.onAttempt({ ...record, retryAt: now + delay });
+    this.deps.later(() => {
+      if (this.hooks.get(hook.id) === s) void this.attempt(s, p);
+    }, delay);
+  }
+
+  private next(s: HookState): void {
+    s.queue.shift();
+    s.busy = false;
+    this.pump(s);
+  }
+}
