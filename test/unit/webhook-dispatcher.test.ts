@@ -146,7 +146,7 @@ describe('webhook dispatcher', () => {
     r.d.setHooks([hook('a')]);
     for (let i = 0; i < FAILING_AFTER; i++) r.d.emit(started('cam', i));
     // Each delivery retries for a day, then is given up and the next one starts.
-    for (let h = 0; h < 24 * FAILING_AFTER + 24; h++) await r.advance(3_600_000);
+    for (let h = 0; h < 26 * FAILING_AFTER + 26; h++) await r.advance(3_600_000);
     const givenUp = r.log.filter((l) => l.retryAt === null);
     assert.ok(givenUp.length >= FAILING_AFTER - 1, `${givenUp.length} given up`);
     assert.equal(r.d.failing('a'), true);

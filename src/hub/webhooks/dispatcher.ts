@@ -133,13 +133,14 @@ export class WebhookDispatcher {
       return;
     }
     const now = this.deps.now();
+    // A delivery counts once towards the failures in a row: at its first failed attempt (which may also be
+    // its last: an event that waited a day behind a failing delivery is given up at once).
+    if (p.attempts === 1) s.failuresInRow++;
     if (givesUp(p.firstAt, now)) {
       this.deps.onAttempt({ ...record, retryAt: null });
       this.next(s);
       return;
     }
-    // A delivery counts once towards the failures in a row: at its first failed attempt.
-    if (p.attempts === 1) s.failuresInRow++;
     const delay = this.failing(hook.id) ? MAX_RETRY_MS : retryDelayMs(p.attempts, this.deps.random);
     this.deps.onAttempt({ ...record, retryAt: now + delay });
     this.deps.later(() => {
