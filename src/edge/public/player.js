@@ -335,8 +335,7 @@ function main() {
   const access = streamAccess(name);
   void access.locked.then((locked) => locked && setStatus('locked'));
   void access.ready.then(async () => {
-    const entry = await access.entry;
-    httpMayMove = entry !== null && !entry.protected;
+    httpMayMove = await access.open;
     startPlayer(name);
     setInterval(updateLatency, LATENCY_EVERY_MS);
     window.addEventListener('pagehide', () => chain?.close());
