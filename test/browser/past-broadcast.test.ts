@@ -23,6 +23,7 @@ import {
   type TestNetwork,
 } from '../helpers/network.js';
 import { crashTranscoder } from '../helpers/watch-page.js';
+import { pictureTime } from '../helpers/watch-page.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercast-past-'));
 const storage = { kind: 'local', dir };
@@ -145,10 +146,11 @@ test(
     page.on('pageerror', (e) => errors.push(e.message));
     const dvr = () => page.evaluate(() => window.tiercast.dvr());
     const behind = () => page.locator('#dvr-behind').innerText();
+    // The picture on screen, live (the WebCodecs player's canvas) or rewound (hls.js on the <video>).
     const advancing = async () => {
-      const t0 = (await state(page)).time;
+      const t0 = await pictureTime(page);
       await new Promise((r) => setTimeout(r, 1500));
-      return (await state(page)).time > t0 + 0.5;
+      return (await pictureTime(page)) > t0 + 0.5;
     };
     try {
       await page.goto(`${net.edgeUrl}/watch/cam`);
