@@ -83,8 +83,7 @@ export const audioDecoded = (page: Page) =>
     const api = (window as { tiercast?: { webcodecs?: () => Record<string, unknown> | null } }).tiercast;
     const wc = api?.webcodecs?.();
     if (wc) return Number(wc.audioReceived) > 0;
-    const v = document.querySelector('video') as
-      (HTMLVideoElement & { webkitAudioDecodedByteCount?: number }) | null;
+    const v = document.querySelector<HTMLVideoElement & { webkitAudioDecodedByteCount?: number }>('video');
     return (v?.webkitAudioDecodedByteCount ?? 0) > 0;
   });
 
