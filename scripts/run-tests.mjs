@@ -28,12 +28,12 @@ function filesOf(tier) {
   return found;
 }
 
-// Integration files that must run alone: they judge timing or load (an alert on hop latency, a failover's
-// gap), or take the default ports (`node-role all`). The others spend most of their time waiting on the
-// processes they start, on ports of their own (port 0): two at a time.
-const ALONE = new Set(
-  ['cli.test.ts', 'monitoring-prometheus.test.ts'].map((f) => join('test', 'integration', f)),
-);
+// Integration files that must run alone: they judge timing under load (an alert on hop latency) or take the
+// default ports (`node-role all`). The others spend most of their time waiting on the processes they start,
+// on ports of their own (port 0): two at a time.
+const INTEGRATION = join('test', 'integration');
+const ALONE = new Set(['cli.test.ts', 'monitoring-prometheus.test.ts'].map((f) => join(INTEGRATION, f)));
+const sharesTheMachine = (f) => f.startsWith(INTEGRATION) && !ALONE.has(f);
 
 // Unit tests own no ports or processes: two files at a time (this machine has two cores). Then the
 // integration files that share the machine well, two at a time; then, one at a time, the integration files
@@ -41,8 +41,8 @@ const ALONE = new Set(
 const later = tiers.filter((t) => t !== 'unit').flatMap(filesOf);
 const groups = [
   { files: tiers.includes('unit') ? filesOf('unit') : [], concurrency: 2 },
-  { files: later.filter((f) => f.startsWith(join('test', 'integration')) && !ALONE.has(f)), concurrency: 2 },
-  { files: later.filter((f) => !f.startsWith(join('test', 'integration')) || ALONE.has(f)), concurrency: 1 },
+  { files: later.filter(sharesTheMachine), concurrency: 2 },
+  { files: later.filter((f) => !sharesTheMachine(f)), concurrency: 1 },
 ].filter((g) => g.files.length > 0);
 if (groups.length === 0) {
   console.error(`no test files found for ${tiers.join(', ')}`);

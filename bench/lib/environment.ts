@@ -100,24 +100,47 @@ export function renderMarkdown(o: {
  * of the same sections (or are added at the table's end), their `## name` part replaces the old one (or goes
  * before "How to read and rerun"), and a "Re-run on" line joins the others. Everything else stays as it was.
  */
+/** A results row's first cell ("section: what"), the row's identity; escaped pipes stay inside it. */
+const rowKey = (line: string) => (line.split(' | ')[0] ?? '').replace(/^\|\s*/, '').trim();
+
+/**
+ * The table's rows with each fresh row in place of the row it measures again (same first cell); a fresh row
+ * measured for the first time goes after the last row of its section, or at the end. Rows of other
+ * measurements stay, also those that share a section name with the fresh ones (glass-to-glass rows come from
+ * several measurements).
+ */
+export function mergeRows(existing: string[], fresh: string[]): string[] {
+  const byKey = new Map(fresh.map((l) => [rowKey(l), l]));
+  const out = existing.map((l) => {
+    const f = byKey.get(rowKey(l));
+    if (f === undefined) return l;
+    byKey.delete(rowKey(l));
+    return f;
+  });
+  for (const [key, line] of byKey) {
+    const section = key.split(':')[0];
+    const after = out.reduce((at, l, i) => (rowKey(l).split(':')[0] === section ? i : at), -1);
+    out.splice(after >= 0 ? after + 1 : out.length, 0, line);
+  }
+  return out;
+}
+
 export function mergeIntoMarkdown(
   doc: string,
   fresh: { env: Environment; results: SectionResult[]; names: string[] },
 ): string {
   const lines = doc.split('\n');
-  const sections = new Set(fresh.results.flatMap((r) => r.rows.map((row) => row.section)));
-  const isRow = (l: string) => /^\| /.test(l) && !l.startsWith('| machine') && !l.startsWith('| measurement');
   const first = lines.findIndex((l) => l.startsWith('| measurement'));
   if (first < 0) throw new Error('docs/benchmarks.md has no results table to merge into');
   let end = first + 2;
   while (end < lines.length && lines[end]!.startsWith('|')) end++;
-  const kept = lines
-    .slice(first + 2, end)
-    .filter((l) => !(isRow(l) && [...sections].some((s) => l.startsWith(`| ${s}: `))));
-  const newRows = markdownTable(fresh.results.flatMap((r) => r.rows))
-    .split('\n')
-    .slice(2);
-  lines.splice(first + 2, end - first - 2, ...kept, ...newRows);
+  const rows = mergeRows(
+    lines.slice(first + 2, end),
+    markdownTable(fresh.results.flatMap((r) => r.rows))
+      .split('\n')
+      .slice(2),
+  );
+  lines.splice(first + 2, end - first - 2, ...rows);
   const lastRerun = lines.reduce((at, l, i) => (l.startsWith('Re-run on ') ? i : at), -1);
   const rerun = `Re-run on ${fresh.env.date} with \`--only=${fresh.names.join(',')} --merge\` (same machine, the rest of the run unchanged): ${fresh.names.join(', ')}.`;
   const tableAt = lines.findIndex((l) => l.startsWith('| machine'));

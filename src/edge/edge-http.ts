@@ -22,6 +22,7 @@ import {
   type SegmentSource,
 } from './segment-requests.js';
 import { serveStatic, type ServedFile } from './static-serve.js';
+import { accessHint, PlayerPages } from './player-page.js';
 import { headResponse } from '../common/http/head.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate, ViewerCredentials } from './access-gate.js';
@@ -78,11 +79,15 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     secure: clients.of(res, req).secure,
   });
 
-  const page = (res: HttpResponse, req: HttpRequest, name: string) => {
-    const f = files.get(name);
+  const playerPages = new PlayerPages(files, config.staticCacheDir);
+  const page = (res: HttpResponse, req: HttpRequest, name: string, stream?: string) => {
+    const hint = stream ? accessHint(gate, stream, credentials(res, req)) : null;
+    const f = playerPages.page(name, hint);
     if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'page not found');
-    // Revalidated on every visit (no-cache), which the ETag makes a 304 while the page is unchanged.
-    serveStatic(res, req, f, { 'cache-control': 'no-cache', ...securityHeaders });
+    // Revalidated on every visit (no-cache), which the ETag makes a 304 while the page is unchanged. A page
+    // that says this viewer unlocked the stream is theirs alone.
+    const cache = hint === 'unlocked' ? 'private, no-cache' : 'no-cache';
+    serveStatic(res, req, f, { 'cache-control': cache, ...securityHeaders });
   };
   /** A browser asking for a page gets a page; anything else the JSON error. */
   const pageNotFound = (res: HttpResponse, req: HttpRequest, code: ErrorCode, message: string) => {
@@ -122,7 +127,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     }
     if (divert(res, req, 'page')) return;
     count('page', '200');
-    page(res, req, 'watch.html');
+    page(res, req, 'watch.html', req.getParameter(0));
   });
   // A past broadcast's page (issue 15); the page asks /api/videos/ID what it is, video-http.ts serves it.
   app.get('/videos/:id', (res, req) => {
@@ -148,7 +153,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     }
     if (divert(res, req, 'page')) return;
     count('page', '200');
-    page(res, req, 'embed.html');
+    page(res, req, 'embed.html', req.getParameter(0));
   });
   // The chat alone, for a popup window or an OBS browser source; a valid name no one streams under gets the
   // page, as on /watch (the chat says what is wrong).

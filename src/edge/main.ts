@@ -226,7 +226,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
     logger: logger.child({ module: 'http' }),
     metrics,
     counter,
-    files: servedFiles(loadStaticFiles(), config.staticCacheDir),
+    files: servedFiles(loadStaticFiles(undefined, config.staticCacheDir), config.staticCacheDir),
     gate,
     clients,
     hubDirectory: () => hubDirectory,

@@ -1,11 +1,14 @@
 /**
  * The edge's page assets, loaded into memory once at start-up. Requests are looked up by exact name in
- * this map, so no request path ever reaches the filesystem (no traversal possible).
+ * this map, so no request path ever reaches the filesystem (no traversal possible). Each page's module
+ * scripts are also joined into one bundle (ADR 0022); the modules stay served one by one as well.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_STATIC_CACHE_DIR, storeAtomically } from './static-serve.js';
 
 export interface StaticFile {
   body: Buffer;
@@ -20,6 +23,7 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.ico': 'image/x-icon',
   '.json': 'application/json',
+  '.map': 'application/json',
 };
 
 const require = createRequire(import.meta.url);
@@ -33,7 +37,14 @@ export function publicDir(): string {
   return join(here, 'public');
 }
 
-export function loadStaticFiles(dir = publicDir()): Map<string, StaticFile> {
+/**
+ * `cacheDir`: where page bundles are kept between starts, keyed by the content of every page and module
+ * (the edge's `staticCacheDir`, shared with the compressed copies): a release is bundled once per machine.
+ */
+export function loadStaticFiles(
+  dir = publicDir(),
+  cacheDir = DEFAULT_STATIC_CACHE_DIR,
+): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
   if (existsSync(dir)) {
     for (const name of readdirSync(dir)) {
@@ -42,8 +53,21 @@ export function loadStaticFiles(dir = publicDir()): Map<string, StaticFile> {
       files.set(name, { body: readFileSync(join(dir, name)), contentType: type });
     }
   }
-  for (const [name, f] of files)
-    if (name.endsWith('.html')) files.set(name, { ...f, body: withModulePreloads(f.body, files) });
+  const bundler = loadBundler();
+  const key = bundler ? contentKey(files) : '';
+  for (const [name, f] of [...files]) {
+    if (!name.endsWith('.html')) continue;
+    const bundled = bundler
+      ? cachedPageBundle(name, f.body, dir, bundler, join(cacheDir, `bundle-${key}`))
+      : null;
+    if (!bundled) {
+      files.set(name, { ...f, body: withModulePreloads(f.body, files) });
+      continue;
+    }
+    files.set(name, { ...f, body: bundled.html });
+    files.set(bundled.name, { body: bundled.code, contentType: TYPES['.js']! });
+    files.set(`${bundled.name}.map`, { body: bundled.map, contentType: TYPES['.map']! });
+  }
   // Players loaded by the watch page only in their mode (dash-player.js, hlsjs-player.js), served from the
   // installed packages so their versions are the ones in package-lock.json.
   const dash = dashJsBuild();
@@ -70,6 +94,114 @@ function dashJsBuild(): string | null {
     if (existsSync(candidate)) return candidate;
   }
   return null;
+}
+
+type BuildSync = (typeof import('esbuild'))['buildSync'];
+type BuildResult = ReturnType<BuildSync>;
+type PageBundle = { html: Buffer; name: string; code: Buffer; map: Buffer };
+
+/** A key for the whole set of pages and modules as loaded (any change to any of them makes a new key). */
+function contentKey(files: ReadonlyMap<string, StaticFile>): string {
+  const h = createHash('sha256');
+  for (const name of [...files.keys()].sort()) h.update(name).update('\0').update(files.get(name)!.body);
+  return h.digest('base64url').slice(0, 22);
+}
+
+/** withPageBundle, read from `dir` when an earlier start made it for the same content, else made and stored. */
+function cachedPageBundle(
+  page: string,
+  html: Buffer,
+  src: string,
+  buildSync: BuildSync,
+  dir: string,
+): PageBundle | null {
+  const name = `${page.replace(/\.html$/, '')}.bundle.js`;
+  const paths = { html: join(dir, page), code: join(dir, name), map: join(dir, `${name}.map`) };
+  try {
+    return {
+      name,
+      html: readFileSync(paths.html),
+      code: readFileSync(paths.code),
+      map: readFileSync(paths.map),
+    };
+  } catch {
+    // not made yet for this content
+  }
+  const made = withPageBundle(page, html, src, buildSync);
+  if (made)
+    for (const part of ['code', 'map', 'html'] as const) storeAtomically(dir, paths[part], made[part]);
+  return made;
+}
+
+/** esbuild, when installed (a dependency); without it pages load their modules one by one, preloaded. */
+function loadBundler(): BuildSync | null {
+  try {
+    return (require('esbuild') as typeof import('esbuild')).buildSync;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A page's module scripts as one script: the watch page's four scripts import 44 modules, and on a busy
+ * machine each request costs the browser more than its bytes (DOMContentLoaded 370–860 ms with all of them
+ * preloaded, ADR 0022). The bundle's entry imports the page's scripts in document order, so the modules run
+ * in the order the browser would run them, each once (modules that keep state, such as the access gate
+ * shared by the player and the chat, stay one instance). Not minified: the map names the files as served.
+ * Null when the page has no module script, or the bundle cannot be made (the page then loads its modules).
+ */
+export function withPageBundle(
+  page: string,
+  html: Buffer,
+  dir: string,
+  buildSync: BuildSync,
+): PageBundle | null {
+  const text = html.toString('utf8');
+  const entries = [...text.matchAll(MODULE_SCRIPT)].map((m) => m[1]!);
+  if (entries.length === 0) return null;
+  const name = `${page.replace(/\.html$/, '')}.bundle.js`;
+  let out: BuildResult;
+  try {
+    out = buildSync({
+      stdin: {
+        contents: entries.map((e) => `import './${e}';`).join('\n'),
+        resolveDir: dir,
+        sourcefile: `${page} (module scripts)`,
+        loader: 'js',
+      },
+      bundle: true,
+      format: 'esm',
+      target: 'es2022',
+      outfile: join(dir, name),
+      sourcemap: 'linked',
+      sourcesContent: false,
+      write: false,
+      logLevel: 'silent',
+      charset: 'utf8',
+      legalComments: 'none',
+    });
+  } catch {
+    return null;
+  }
+  const code = out.outputFiles?.find((f) => f.path.endsWith('.js'));
+  const map = out.outputFiles?.find((f) => f.path.endsWith('.map'));
+  if (!code || !map) return null;
+  // The first script's place takes the bundle; the others go (document order is kept inside the bundle).
+  let first = true;
+  const rewritten = text.replace(
+    new RegExp(`([ \\t]*)${MODULE_SCRIPT.source}\\n?`, 'g'),
+    (line, indent: string) => {
+      if (!first) return '';
+      first = false;
+      return `${indent}<script type="module" src="/static/${name}"></script>\n`;
+    },
+  );
+  return {
+    html: Buffer.from(rewritten),
+    name,
+    code: Buffer.from(code.contents),
+    map: Buffer.from(map.contents),
+  };
 }
 
 const MODULE_SCRIPT = /<script type="module" src="\/static\/([\w.-]+\.js)"><\/script>/g;

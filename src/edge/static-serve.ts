@@ -71,7 +71,7 @@ export class ServedFile {
                   },
                 })
               : await gz(this.body, { level: 9 });
-          store(this.cacheDir, file, data);
+          storeAtomically(this.cacheDir, file, data);
         }
         this.copies.set(encoding, data);
       }
@@ -81,7 +81,7 @@ export class ServedFile {
 }
 
 /** Writes atomically (another process may read the same name); a read-only disk only costs the cache. */
-function store(dir: string, file: string, data: Buffer): void {
+export function storeAtomically(dir: string, file: string, data: Buffer): void {
   try {
     mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

@@ -22,6 +22,7 @@ import {
   type TestNetwork,
 } from '../helpers/network.js';
 import { launchChromium } from '../helpers/browser.js';
+import { pictureTime } from '../helpers/watch-page.js';
 import type { HubNode } from '../../src/hub/main.js';
 
 const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -101,14 +102,11 @@ async function say(page: Page, text: string, shown = text): Promise<void> {
 }
 
 async function playing(page: Page): Promise<void> {
-  await waitFor(
-    'video playing',
-    () => page.evaluate(() => document.querySelector('video')!.currentTime > 0.5),
-    30_000,
-    200,
-  ).catch(async (e: Error) => {
-    throw new Error(`${e.message} on ${page.url()}; the page says: ${await page.textContent('#status')}`);
-  });
+  await waitFor('video playing', async () => (await pictureTime(page)) > 0.5, 30_000, 200).catch(
+    async (e: Error) => {
+      throw new Error(`${e.message} on ${page.url()}; the page says: ${await page.textContent('#status')}`);
+    },
+  );
 }
 
 test('no page has a serious or critical axe finding', { timeout: 180_000 }, async () => {
@@ -204,7 +202,10 @@ test(
       );
       return box;
     };
-    const video = await inside('#video');
+    // The picture: the WebCodecs player's canvas where the browser has WebCodecs, else the <video>.
+    const picture =
+      (await page.evaluate(() => window.tiercast.player)) === 'webcodecs' ? '#picture' : '#video';
+    const video = await inside(picture);
     assert.ok(video.width >= 380 && video.height >= 200, `video at ${JSON.stringify(video)} is full width`);
     const input = await inside('#chat-input');
     assert.ok(input.height >= 30, `chat input at ${JSON.stringify(input)} is tall enough to tap`);

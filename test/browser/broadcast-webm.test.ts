@@ -16,7 +16,7 @@ import {
   assertVideoAdvances,
   dropConnectionAndResume,
   startBroadcastSetup,
-  videoTime,
+  pictureTime,
   waitForDecodedAudio,
 } from '../helpers/broadcast-page.js';
 
@@ -49,7 +49,7 @@ test('without WebCodecs the page records WebM with MediaRecorder, goes live, and
 
   const viewer = await newPage();
   await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
-  await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 0.5, 20_000);
+  await waitFor('the viewer to play', async () => (await pictureTime(viewer)) > 0.5, 20_000);
   console.log(`# WebM: start → viewer playing: ${Date.now() - started} ms`);
   await assertVideoAdvances(viewer);
   await waitForDecodedAudio(viewer);
@@ -112,10 +112,10 @@ test("a browser whose MediaRecorder has no H.264 (Firefox's case) sends VP8, tra
   console.log(`# WebM VP8: start → live: ${Date.now() - started} ms`);
   const viewer = await newPage();
   await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
-  await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 1, 20_000);
-  const a = await videoTime(viewer);
+  await waitFor('the viewer to play', async () => (await pictureTime(viewer)) > 1, 20_000);
+  const a = await pictureTime(viewer);
   await new Promise((r) => setTimeout(r, 2000));
-  assert.ok((await videoTime(viewer)) - a > 1, 'the VP8 stream plays');
+  assert.ok((await pictureTime(viewer)) - a > 1, 'the VP8 stream plays');
   await page.click('#start'); // Stop
   await waitFor('the broadcast to end', () => !setup.net.ingress.live.has('cam'), 10_000);
 });

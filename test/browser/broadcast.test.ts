@@ -17,7 +17,7 @@ import {
   assertVideoAdvances,
   dropConnectionAndResume,
   startBroadcastSetup,
-  videoTime,
+  pictureTime,
   waitForDecodedAudio,
 } from '../helpers/broadcast-page.js';
 
@@ -46,7 +46,7 @@ test('a page goes live from /broadcast and a viewer watches it through the tree'
   await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
   const t0 = await waitFor(
     'the viewer to play',
-    async () => ((await videoTime(viewer)) > 0.5 ? true : false),
+    async () => ((await pictureTime(viewer)) > 0.5 ? true : false),
     20_000,
   );
   assert.ok(t0);
@@ -112,7 +112,7 @@ test('without MediaStreamTrackProcessor (Firefox, Safari) the page reads a <vide
   await waitFor('the page to say Live', async () => (await page.textContent('#status')) === 'Live', 30_000);
   const viewer = await newPage();
   await viewer.goto(`${setup.net.edgeUrl}/watch/cam`);
-  await waitFor('the viewer to play', async () => (await videoTime(viewer)) > 1, 20_000);
+  await waitFor('the viewer to play', async () => (await pictureTime(viewer)) > 1, 20_000);
   await waitForDecodedAudio(viewer);
   assert.equal(await page.evaluate('window.refusedFrames()'), 5, 'the unreadable pictures were met');
   await page.click('#start'); // Stop

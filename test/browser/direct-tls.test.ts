@@ -16,6 +16,7 @@ import { KEY, publish, startNetwork, stop, waitFor, type TestNetwork } from '../
 import { launchChromium } from '../helpers/browser.js';
 import { httpsGet, selfSignedCert, servedCertName } from '../helpers/tls.js';
 import { reloadAllTls } from '../../src/common/http/tls-app.js';
+import { pictureTime } from '../helpers/watch-page.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiercast-tls-'));
 const first = selfSignedCert(dir, '127.0.0.1', 'first');
@@ -68,12 +69,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
-
 async function advances(page: Page, what: string): Promise<void> {
-  const t0 = await videoTime(page);
+  const t0 = await pictureTime(page);
   await new Promise((r) => setTimeout(r, 2500));
-  const t1 = await videoTime(page);
+  const t1 = await pictureTime(page);
   assert.ok(t1 - t0 > 1.5, `${what}: video time advanced ${(t1 - t0).toFixed(2)} s in 2.5 s`);
 }
 
@@ -85,7 +84,7 @@ test('the edge serves HTTPS and WSS itself; a certificate swapped under it is pi
 
   const page = await context.newPage();
   await page.goto(`${net.edgeUrl}/watch/cam?transport=ws`);
-  await waitFor('playback over wss', async () => (await videoTime(page)) > 1, 30_000, 200);
+  await waitFor('playback over wss', async () => (await pictureTime(page)) > 1, 30_000, 200);
   await advances(page, 'before the reload');
   assert.equal(await page.evaluate(() => window.tiercast.transport), 'ws');
 
@@ -103,7 +102,7 @@ test('the edge serves HTTPS and WSS itself; a certificate swapped under it is pi
 
   const fresh = await context.newPage();
   await fresh.goto(`${net.edgeUrl}/watch/cam?transport=ws`);
-  await waitFor('a new page plays', async () => (await videoTime(fresh)) > 1, 30_000, 200);
+  await waitFor('a new page plays', async () => (await pictureTime(fresh)) > 1, 30_000, 200);
   await fresh.close();
   await page.close();
 
@@ -130,7 +129,7 @@ test('a streamer on the HTTPS edge goes live from /broadcast over wss:// to the 
   await viewer.goto(`${net.edgeUrl}/watch/cam?transport=ws`);
   await waitFor(
     'the viewer plays the browser’s stream',
-    async () => (await videoTime(viewer)) > 1,
+    async () => (await pictureTime(viewer)) > 1,
     30_000,
     200,
   );

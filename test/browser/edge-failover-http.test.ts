@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { edgeSchema } from '../../src/common/config/index.js';
 import { startEdge, type EdgeNode } from '../../src/edge/main.js';
 import {
@@ -28,6 +28,7 @@ import {
 import { cliEnv, freePort } from '../helpers/hub-process.js';
 import { launchChromium } from '../helpers/browser.js';
 import { installStallMeter, readStalls } from '../helpers/stall-meter.js';
+import { pictureTime } from '../helpers/watch-page.js';
 
 let net: TestNetwork;
 let pub: ReturnType<typeof publish>;
@@ -88,8 +89,6 @@ async function edgePair(): Promise<{ first: { url: string; proc: ChildProcess };
   return { first: { url: urls[0]!, proc }, second };
 }
 
-const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')!.currentTime);
-
 for (const transport of ['hls', 'dash'] as const) {
   test(
     `when its edge stops, the ${transport} player continues from the other edge without a reload or a long stall`,
@@ -100,9 +99,9 @@ for (const transport of ['hls', 'dash'] as const) {
       await page.goto(`${first.url}/watch/cam?transport=${transport}`);
       await page.evaluate(() => ((window as unknown as { pageMarker: number }).pageMarker = 42));
       // Settled: 3 s of playback (dash.js's clock is the stream's, already far from 0 as it starts).
-      await waitFor('playing', async () => (await videoTime(page)) > 0, 40_000, 200);
-      const startedAt = await videoTime(page);
-      await waitFor('playing for 3 s', async () => (await videoTime(page)) > startedAt + 3, 20_000, 200);
+      await waitFor('playing', async () => (await pictureTime(page)) > 0, 40_000, 200);
+      const startedAt = await pictureTime(page);
+      await waitFor('playing for 3 s', async () => (await pictureTime(page)) > startedAt + 3, 20_000, 200);
       assert.equal(await page.evaluate(() => window.tiercast.transport), transport);
       assert.equal(await page.evaluate(() => window.tiercast.edge()), first.url);
       await waitFor(
@@ -118,7 +117,7 @@ for (const transport of ['hls', 'dash'] as const) {
         window.seeks = 0;
         document.querySelector('video').addEventListener('seeking', () => window.seeks++);
       })()`);
-      const killedAt = await videoTime(page);
+      const killedAt = await pictureTime(page);
       await kill(first.proc);
       await waitFor(
         'moved to the other edge',
@@ -129,7 +128,7 @@ for (const transport of ['hls', 'dash'] as const) {
       // dash.js checks its clock again half a minute after the first check, with a request of its own: it
       // must find this edge's clock, not the dead one's.
       const playOn = transport === 'dash' ? 32 : 6;
-      await waitFor('playing on', async () => (await videoTime(page)) > killedAt + playOn, 45_000, 200);
+      await waitFor('playing on', async () => (await pictureTime(page)) > killedAt + playOn, 45_000, 200);
       const stalls = await readStalls(page);
       console.log(
         `${transport} edge failover (loopback): longest stall ${stalls.longestMs.toFixed(0)} ms ` +

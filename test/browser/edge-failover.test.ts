@@ -70,7 +70,9 @@ test(
   { timeout: 120_000 },
   async () => {
     const page = await browser.newPage();
-    await page.goto(`${edges[0]!.url}/watch/cam?transport=ws`);
+    // The MSE player: the stall meter reads the <video>'s clock. Failover is the same code for the WebCodecs
+    // player (WsPlayer's socket logic), which the WebCodecs test drives through a transcoder crash and restart.
+    await page.goto(`${edges[0]!.url}/watch/cam?transport=ws&player=mse`);
     await page.evaluate(() => ((window as unknown as { pageMarker: number }).pageMarker = 42));
     await waitFor(
       'playing',

@@ -10,14 +10,14 @@ import { createRequire } from 'node:module';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/network.js';
 import { useFixture } from '../helpers/fixture.js';
-import { startWatchSetup, videoTime, waitForQuality } from '../helpers/watch-page.js';
+import { startWatchSetup, pictureTime, waitForQuality } from '../helpers/watch-page.js';
 
 const setup = useFixture(() => startWatchSetup({ until: 'playlist' }));
 
 async function advances(page: Page, what: string): Promise<void> {
-  await waitFor(`${what}: playback started`, async () => (await videoTime(page)) > 0.5, 40_000, 200);
-  const t0 = await videoTime(page);
-  await waitFor(`${what}: video time advancing`, async () => (await videoTime(page)) > t0 + 2, 20_000, 200);
+  await waitFor(`${what}: playback started`, async () => (await pictureTime(page)) > 0.5, 40_000, 200);
+  const t0 = await pictureTime(page);
+  await waitFor(`${what}: video time advancing`, async () => (await pictureTime(page)) > t0 + 2, 20_000, 200);
 }
 
 test(

@@ -76,7 +76,9 @@ async function openViewer(net: TestNetwork, browser: Browser, initScript?: strin
   page.on('pageerror', (e) => errors.push(e.message));
   if (initScript) await page.addInitScript(initScript);
   // One rendition for all: one swarm (a quality switch moves a viewer to that rendition's swarm).
-  await page.goto(`${net.edgeUrl}/watch/cam?quality=v360`);
+  // The MSE player: the stall meter reads the <video>'s clock and buffer. P2P delivery sits below the
+  // decoder (peer-assist.js hands chunks to either player), so this says nothing less of WebCodecs pages.
+  await page.goto(`${net.edgeUrl}/watch/cam?quality=v360&player=mse`);
   return { page, errors };
 }
 

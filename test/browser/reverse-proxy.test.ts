@@ -29,6 +29,7 @@ import {
   startNginxProxy,
   type RunningProxy,
 } from '../helpers/reverse-proxies.js';
+import { pictureTime } from '../helpers/watch-page.js';
 
 type Kind = 'nginx' | 'haproxy';
 const KINDS: readonly Kind[] = ['nginx', 'haproxy'];
@@ -189,8 +190,6 @@ async function newPage(kind: Kind): Promise<Page> {
   return page;
 }
 
-const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')?.currentTime ?? 0);
-
 /** Every `login refused` the hub logged, by the address it logged. */
 const refusedLogins = () =>
   logs
@@ -207,10 +206,10 @@ for (const kind of KINDS) {
         const page = await newPage(kind);
         try {
           await page.goto(`${proxies[kind].httpsUrl}/watch/cam?transport=${transport}`);
-          await waitFor('playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
-          const t0 = await videoTime(page);
+          await waitFor('playback started', async () => (await pictureTime(page)) > 1, 30_000, 200);
+          const t0 = await pictureTime(page);
           await new Promise((r) => setTimeout(r, 3000));
-          const t1 = await videoTime(page);
+          const t1 = await pictureTime(page);
           assert.ok(t1 - t0 > 2, `video time advanced ${(t1 - t0).toFixed(2)} s in 3 s`);
           assert.equal(await page.evaluate(() => window.tiercast.transport), transport);
           assert.deepEqual(await page.evaluate(() => window.tiercast.fallbacks), []);
@@ -376,7 +375,7 @@ test(
       );
       const viewer = await newPage('nginx');
       await viewer.goto(`${proxies.nginx.httpsUrl}/watch/cam?transport=ws`);
-      await waitFor('the viewer plays', async () => (await videoTime(viewer)) > 1, 30_000, 200);
+      await waitFor('the viewer plays', async () => (await pictureTime(viewer)) > 1, 30_000, 200);
       await viewer.close();
       await page.click('#start'); // Stop
     } finally {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { publish, startNetwork, stop, waitFor, type TestNetwork } from '../helpers/network.js';
 import { launchChromium } from '../helpers/browser.js';
+import { pictureTime } from '../helpers/watch-page.js';
 
 let net: TestNetwork;
 let pub: ReturnType<typeof publish>;
@@ -32,12 +33,10 @@ after(async () => {
   await net.close();
 });
 
-const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')!.currentTime);
-
 async function advances(page: Page, what: string): Promise<void> {
-  await waitFor(`${what}: playback started`, async () => (await videoTime(page)) > 0.5, 40_000, 200);
-  const t0 = await videoTime(page);
-  await waitFor(`${what}: video time advancing`, async () => (await videoTime(page)) > t0 + 2, 20_000, 200);
+  await waitFor(`${what}: playback started`, async () => (await pictureTime(page)) > 0.5, 40_000, 200);
+  const t0 = await pictureTime(page);
+  await waitFor(`${what}: video time advancing`, async () => (await pictureTime(page)) > t0 + 2, 20_000, 200);
 }
 
 /** A page that counts its main-frame navigations and carries a mark a reload would wipe out. */
@@ -114,7 +113,8 @@ test(
       };
     });
     try {
-      const { page, errors, sameDocument } = await watch(context, '/watch/cam');
+      // The MSE player (with WebCodecs, the default here, the WebSocket would simply play).
+      const { page, errors, sameDocument } = await watch(context, '/watch/cam?player=mse');
       const t0 = Date.now();
       await waitFor('moved to hls.js', async () => (await transportOf(page)) === 'hls', 20_000, 100);
       assert.ok(Date.now() - t0 < 8_000, 'did not wait for the start timeout');
@@ -216,7 +216,8 @@ test(
         return { appendsWhileNotStreaming, appends, remotePlaybackAtAttach };
       });
     try {
-      const { page, errors, sameDocument } = await watch(context, '/watch/cam');
+      // The MSE player: this is about ManagedMediaSource (the WebCodecs player needs no MediaSource at all).
+      const { page, errors, sameDocument } = await watch(context, '/watch/cam?player=mse');
       assert.equal(await page.evaluate(() => 'MediaSource' in window), false);
       assert.equal(await transportOf(page), 'ws');
       await advances(page, 'WebSocket over ManagedMediaSource');

@@ -8,15 +8,15 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { waitFor } from '../helpers/network.js';
 import { useFixture } from '../helpers/fixture.js';
-import { crashTranscoder, startWatchSetup, videoTime, waitForQuality } from '../helpers/watch-page.js';
+import { crashTranscoder, startWatchSetup, pictureTime, waitForQuality } from '../helpers/watch-page.js';
 
 const setup = useFixture(() => startWatchSetup({ until: 'listed' }));
 
 async function playsOn(page: Page, label: string, seconds = 2): Promise<void> {
-  const t0 = await videoTime(page);
+  const t0 = await pictureTime(page);
   await waitFor(
     `${label}: video time advancing`,
-    async () => (await videoTime(page)) > t0 + seconds,
+    async () => (await pictureTime(page)) > t0 + seconds,
     20_000,
     200,
   );
@@ -30,7 +30,7 @@ for (const transport of ['ws', 'dash'] as const) {
       const { page, errors } = await setup.newPage();
       try {
         await page.goto(`${setup.net.edgeUrl}/watch/cam?transport=${transport}`);
-        await waitFor('playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
+        await waitFor('playback started', async () => (await pictureTime(page)) > 1, 30_000, 200);
         await playsOn(page, 'initial');
         const latency = await page.evaluate(() => window.tiercast.latency());
         assert.ok(
@@ -84,7 +84,7 @@ test(
     const page = await setup.browser.newPage();
     try {
       await page.goto(`${setup.net.edgeUrl}/embed/cam`);
-      await waitFor('embedded playback started', async () => (await videoTime(page)) > 1, 30_000, 200);
+      await waitFor('embedded playback started', async () => (await pictureTime(page)) > 1, 30_000, 200);
       assert.equal(await page.locator('#chat').count(), 0, 'no chat in the embed');
       assert.equal(await page.locator('header').count(), 0, 'no site header in the embed');
       await page.locator('body').click({ position: { x: 5, y: 5 } });
@@ -97,7 +97,7 @@ test(
       const volume = await page.evaluate(() => document.querySelector('video')!.volume);
       assert.ok(Math.abs(volume - 0.6) < 1e-6, `volume ${volume}`);
       await page.keyboard.press('k');
-      assert.equal(await page.evaluate(() => document.querySelector('video')!.paused), true, 'k pauses');
+      assert.equal(await page.evaluate(() => window.tiercast.paused), true, 'k pauses');
 
       await page.goto(`${setup.net.edgeUrl}/watch/cam`);
       const href = await page.locator('link[type="application/json+oembed"]').getAttribute('href');

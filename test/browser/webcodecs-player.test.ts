@@ -1,16 +1,17 @@
 /**
- * Headless Chromium plays /watch/NAME?player=webcodecs through ingress → intermediate → edge with the WebCodecs
+ * Headless Chromium plays /watch/NAME (WebCodecs by default where the browser has it) through ingress → intermediate → edge with the WebCodecs
  * player: the picture is drawn on a canvas that a probe reads with drawImage (and it changes), the audio is
  * decoded into the AudioWorklet (which drives the clock), the latency read-out works, the quality menu switches
  * renditions at a keyframe (the canvas takes the new size), a transcoder crash (new inits) and a publisher that stops and starts again plays
- * on without a page reload. Without the parameter the page still plays with MSE.
+ * on without a page reload; pause holds the picture and resume comes back at the live point. ?player=mse
+ * plays with MSE.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { publish, stop, waitFor } from '../helpers/network.js';
 import { useFixture } from '../helpers/fixture.js';
-import { crashTranscoder, startWatchSetup, videoTime, waitForQuality } from '../helpers/watch-page.js';
+import { crashTranscoder, startWatchSetup, pictureTime, waitForQuality } from '../helpers/watch-page.js';
 
 const setup = useFixture(() => startWatchSetup({ until: 'listed' }));
 
@@ -62,12 +63,12 @@ async function drawsNewPictures(page: Page, label: string): Promise<void> {
 }
 
 test(
-  '?player=webcodecs: canvas picture, audio through the worklet, latency, quality switch, transcoder crash, publisher restart',
+  'by default where WebCodecs exists: canvas picture, pause and resume at the live point, audio through the worklet, latency, quality switch, transcoder crash, publisher restart',
   { timeout: 180_000 },
   async () => {
     const { page, errors } = await setup.newPage();
     try {
-      await page.goto(`${setup.net.edgeUrl}/watch/cam?player=webcodecs`);
+      await page.goto(`${setup.net.edgeUrl}/watch/cam`);
       assert.equal(await page.evaluate(() => window.tiercast.player), 'webcodecs');
       await waitFor('frames drawn', async () => ((await stats(page))?.framesDrawn ?? 0) > 30, 30_000, 200);
       await drawsNewPictures(page, 'initial');
@@ -131,6 +132,24 @@ test(
       await page.click('#unmute');
       assert.equal(await page.evaluate(() => document.querySelector('video')!.muted), false);
 
+      // k pauses: the picture holds and the play button shows; k again comes back at the live point.
+      await page.locator('body').focus();
+      await page.keyboard.press('k');
+      assert.equal(await page.evaluate(() => window.tiercast.paused), true, 'k pauses');
+      assert.equal(await page.locator('#play').isVisible(), true, 'the play button shows');
+      const held = await picture(page);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await picture(page))?.sum, held?.sum, 'the picture holds while paused');
+      await page.keyboard.press('k');
+      assert.equal(await page.evaluate(() => window.tiercast.paused), false, 'k resumes');
+      await drawsNewPictures(page, 'after resuming');
+      await waitFor(
+        'back near the live point after resuming',
+        async () => ((await page.evaluate(() => window.tiercast.latency())) ?? 99) < 1.5,
+        10_000,
+        200,
+      );
+
       // A transcoder crash: a new epoch with new init segments; the decoder is reconfigured at a keyframe.
       await page.evaluate(() => ((window as unknown as { mark: number }).mark = 42));
       await crashTranscoder(setup.net);
@@ -170,19 +189,23 @@ test(
   },
 );
 
-test('without ?player the WebSocket transport still plays through MSE', { timeout: 60_000 }, async () => {
-  const page = await setup.browser.newPage();
-  try {
-    await page.goto(`${setup.net.edgeUrl}/watch/cam`);
-    await waitFor('video playing', async () => (await videoTime(page)) > 1, 30_000, 200);
-    assert.equal(await page.evaluate(() => window.tiercast.player), 'mse');
-    await new Promise((r) => setTimeout(r, 2000));
-    console.log(`# mse read-out latency ${String(await page.evaluate(() => window.tiercast.latency()))} s`);
-    assert.equal(await page.locator('canvas#picture').count(), 0);
-  } finally {
-    await page.close();
-  }
-});
+test(
+  '?player=mse plays the WebSocket transport through MSE, on the <video>',
+  { timeout: 60_000 },
+  async () => {
+    const page = await setup.browser.newPage();
+    try {
+      await page.goto(`${setup.net.edgeUrl}/watch/cam?player=mse`);
+      await waitFor('video playing', async () => (await pictureTime(page)) > 1, 30_000, 200);
+      assert.equal(await page.evaluate(() => window.tiercast.player), 'mse');
+      await new Promise((r) => setTimeout(r, 2000));
+      console.log(`# mse read-out latency ${String(await page.evaluate(() => window.tiercast.latency()))} s`);
+      assert.equal(await page.locator('canvas#picture').count(), 0);
+    } finally {
+      await page.close();
+    }
+  },
+);
 
 test(
   'a WebCodecs decoder that refuses the stream: the page falls back to MSE on the same socket',
@@ -196,8 +219,13 @@ test(
           throw new DOMException('unsupported', 'NotSupportedError');
         };
       });
-      await page.goto(`${setup.net.edgeUrl}/watch/cam?player=webcodecs`);
-      await waitFor('video playing after the fallback', async () => (await videoTime(page)) > 1, 40_000, 200);
+      await page.goto(`${setup.net.edgeUrl}/watch/cam`);
+      await waitFor(
+        'video playing after the fallback',
+        async () => (await pictureTime(page)) > 1,
+        40_000,
+        200,
+      );
       assert.equal(await page.locator('video').isVisible(), true);
       assert.equal(await page.locator('canvas#picture').count(), 0);
       assert.equal(await page.evaluate(() => window.tiercast.player), 'mse');

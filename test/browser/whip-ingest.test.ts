@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_PATH } from '../helpers/browser.js';
 import { KEY, startNetwork, waitFor, type TestNetwork } from '../helpers/network.js';
+import { audioDecoded, pictureHeight, pictureTime } from '../helpers/watch-page.js';
 
 let net: TestNetwork;
 let browser: Browser;
@@ -98,23 +99,18 @@ test('Chromium publishes over WHIP: live on the edge, playing, then DELETE ends 
   const t0 = await waitFor(
     'the video to play',
     async () => {
-      const t = await viewer.evaluate<number>(() => document.querySelector('video')?.currentTime ?? 0);
+      const t = await pictureTime(viewer);
       return t > 0.5 ? t : false;
     },
     20_000,
   );
   await new Promise((r) => setTimeout(r, 3000));
-  const t1 = await viewer.evaluate<number>(() => document.querySelector('video')!.currentTime);
+  const t1 = await pictureTime(viewer);
   assert.ok(t1 - t0 > 2, `video time advanced ${(t1 - t0).toFixed(2)} s in 3 s`);
-  const height = await viewer.evaluate<number>(() => document.querySelector('video')!.videoHeight);
+  const height = await pictureHeight(viewer);
   assert.ok(height > 0, 'the video has a picture');
   // The fake microphone's beep went out as Opus over RTP and comes back as the stream's audio.
-  await waitFor(
-    'the viewer to decode audio',
-    async () =>
-      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
-    10_000,
-  );
+  await waitFor('the viewer to decode audio', async () => await audioDecoded(viewer), 10_000);
   // The ingress's congestion feedback lets Chromium's sender raise its estimate from its 300 kbit/s start
   // (with werift's own feedback it fell to 90–300 kbit/s and sent 320x180 at 12 fps, "bandwidth" limited;
   // with one recorder per receiver, each reporting the other kind's packets as lost, it stayed at 0.3–0.6).

@@ -11,6 +11,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { HubNode } from '../../src/hub/main.js';
 import { launchChromium } from './browser.js';
 import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from './network.js';
+import { audioDecoded, pictureTime } from './watch-page.js';
 
 export interface BroadcastSetup {
   hub: HubNode;
@@ -71,25 +72,19 @@ export async function startBroadcastSetup(): Promise<BroadcastSetup> {
 }
 
 /** The page's <video> time, 0 while it has none. */
-export const videoTime = (page: Page) =>
-  page.evaluate<number>('document.querySelector("video") ? document.querySelector("video").currentTime : 0');
+export { pictureTime };
 
 /** Over two seconds, the viewer's video advances by more than one. */
 export async function assertVideoAdvances(viewer: Page): Promise<void> {
-  const a = await videoTime(viewer);
+  const a = await pictureTime(viewer);
   await new Promise((r) => setTimeout(r, 2000));
-  const b = await videoTime(viewer);
+  const b = await pictureTime(viewer);
   assert.ok(b - a > 1, `the viewer's video advances (${a} → ${b})`);
 }
 
 /** The viewer's <video> decodes audio (the fake microphone's beep, sent as Opus). */
 export function waitForDecodedAudio(viewer: Page): Promise<true> {
-  return waitFor(
-    'the viewer to decode audio',
-    async () =>
-      (await viewer.evaluate<number>('document.querySelector("video").webkitAudioDecodedByteCount')) > 0,
-    10_000,
-  );
+  return waitFor('the viewer to decode audio', async () => await audioDecoded(viewer), 10_000);
 }
 
 /** Cuts the broadcaster's socket: the page reconnects by itself, is live again, and the viewer's video goes on. */
@@ -105,10 +100,10 @@ export async function dropConnectionAndResume(broadcaster: Page, viewer: Page): 
     async () => (await broadcaster.textContent('#status')) === 'Live',
     30_000,
   );
-  const c = await videoTime(viewer);
+  const c = await pictureTime(viewer);
   await waitFor(
     'the viewer to go on after the reconnect',
-    async () => (await videoTime(viewer)) > c + 1,
+    async () => (await pictureTime(viewer)) > c + 1,
     20_000,
   );
 }

@@ -21,9 +21,13 @@ const METER = `(() => {
   const v = document.querySelector('video');
   const m = { longestMs: 0, samples: 0, longest: null };
   window.stallMeter = m;
+  // Media ahead of the playhead in the range that holds it (as bufferedAhead in src/edge/public/live-edge.js):
+  // a hole right after the playhead counts as nothing ahead, whatever lies beyond it.
   const ahead = () => {
     const b = v.buffered;
-    return b.length ? b.end(b.length - 1) - v.currentTime : 0;
+    const ct = v.currentTime;
+    for (let i = 0; i < b.length; i++) if (ct >= b.start(i) - 0.05 && ct < b.end(i)) return b.end(i) - ct;
+    return 0;
   };
   let last = v.currentTime;
   let since = performance.now();

@@ -66,8 +66,34 @@ export async function startWatchSetup(opts: { until: 'listed' | 'playlist' }): P
   };
 }
 
-/** The <video>'s current time (the page must have one). */
-export const videoTime = (page: Page) => page.evaluate(() => document.querySelector('video')!.currentTime);
+/**
+ * The media time (s) of the picture on screen, whichever player draws it: the watch page says
+ * (`window.tiercast.position()`: the <video>'s time, or that of the WebCodecs player's last frame on its
+ * canvas); other pages' first <video>. 0 before the first picture.
+ */
+export const pictureTime = (page: Page) =>
+  page.evaluate(() => {
+    const api = (window as { tiercast?: { position?: () => number | null } }).tiercast;
+    return (api?.position ? api.position() : document.querySelector('video')?.currentTime) ?? 0;
+  });
+
+/** Whether the page has decoded any of the stream's sound (the WebCodecs player's worklet, else the <video>). */
+export const audioDecoded = (page: Page) =>
+  page.evaluate(() => {
+    const api = (window as { tiercast?: { webcodecs?: () => Record<string, unknown> | null } }).tiercast;
+    const wc = api?.webcodecs?.();
+    if (wc) return Number(wc.audioReceived) > 0;
+    const v = document.querySelector<HTMLVideoElement & { webkitAudioDecodedByteCount?: number }>('video');
+    return (v?.webkitAudioDecodedByteCount ?? 0) > 0;
+  });
+
+/** The height of the picture on screen in pixels: the WebCodecs player's canvas, else the <video>'s frames. */
+export const pictureHeight = (page: Page) =>
+  page.evaluate(() => {
+    const canvas = document.querySelector('canvas#picture');
+    if (canvas instanceof HTMLCanvasElement) return canvas.height;
+    return document.querySelector('video')?.videoHeight ?? 0;
+  });
 
 /** Chooses nothing: waits (every 200 ms) until the page's player says it plays `quality`. */
 export function waitForQuality(page: Page, quality: string, timeoutMs: number): Promise<true> {

@@ -182,3 +182,30 @@ test('the last transport is never given up on: it keeps retrying and the page sa
   assert.equal(statuses.at(-1), 'error:Playback failed: media error 4');
   c.close();
 });
+
+test('after a failure the chain skips the transports the page says are not worth trying, but never the last', async (t) => {
+  t.mock.method(console, 'warn', () => {});
+  const created: Transport[] = [];
+  const run = async (order: Transport[], skipWs: boolean) => {
+    created.length = 0;
+    const c = new TransportChain({
+      order,
+      create: (tr) => {
+        created.push(tr);
+        return { start: () => Promise.reject(new Error(`${tr} refused`)), close: () => {} };
+      },
+      // As the watch page: a second WebSocket player (MSE after WebCodecs) only when the first got the stream.
+      skip: (tr, failed) => skipWs && tr === 'ws' && failed.transport === 'ws',
+    });
+    c.start();
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    return c;
+  };
+  await run(['ws', 'ws', 'hls', 'dash'], true);
+  assert.deepEqual(created, ['ws', 'hls', 'dash'], 'the second ws is skipped');
+  await run(['ws', 'ws', 'hls', 'dash'], false);
+  assert.deepEqual(created, ['ws', 'ws', 'hls', 'dash'], 'and tried when worth it');
+  const c = await run(['ws', 'ws'], true);
+  assert.deepEqual(created, ['ws', 'ws'], 'the last transport is always tried');
+  assert.equal(c.failures.length, 2);
+});

@@ -7,6 +7,7 @@ import { optionalById } from './dom.js';
 import { streamNameFromPath } from './format.js';
 import { asRecord } from './json.js';
 import { loadMe } from './session.js';
+import { afterPlayerStarts } from './page-order.js';
 
 async function mount() {
   const button = optionalById('clip', HTMLButtonElement);
@@ -37,4 +38,4 @@ async function mount() {
   });
 }
 
-void mount();
+void afterPlayerStarts().then(mount);

@@ -17,8 +17,12 @@ interface TiercastPageApi {
   readonly transport: 'ws' | 'dash' | 'hls' | 'none';
   /** Which player plays HLS: hls.js over MSE or the browser's built-in one; null on another transport. */
   readonly hlsPlayer: 'hls.js' | 'native' | null;
-  /** What decodes the WebSocket transport's media: WebCodecs onto a canvas (?player=webcodecs) or MSE. */
+  /** What decodes the WebSocket transport's media: WebCodecs onto a canvas (the default) or MSE (?player=mse). */
   readonly player: 'webcodecs' | 'mse';
+  /** The media time (s) of the picture on screen, whichever player draws it; null before the first one. */
+  position(): number | null;
+  /** Whether the viewer paused the picture (space, k, the <video>'s own pause for MSE and HTTP players). */
+  readonly paused: boolean;
   /** The WebCodecs player's counters (frames decoded/drawn/dropped, audio samples, jitter), else null. */
   webcodecs(): Record<string, number | string | boolean | null> | null;
   /** The transports given up on, in order, and why. */

@@ -7,6 +7,7 @@ import { el, optionalById } from './dom.js';
 import { streamNameFromPath } from './format.js';
 import { asArray, asRecord } from './json.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
+import { afterPlayerStarts } from './page-order.js';
 
 async function mount() {
   const section = optionalById('past', HTMLElement);
@@ -42,4 +43,4 @@ async function mount() {
   section.hidden = videos.length === 0;
 }
 
-void mount();
+void afterPlayerStarts().then(mount);

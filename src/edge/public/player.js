@@ -62,11 +62,12 @@ const params = new URLSearchParams(location.search);
 const choice = chooseTransport(params.get('transport'), browserCapabilities(video));
 const target = Number(params.get('target'));
 /**
- * The WebSocket transport's decoder: MSE by default; `?player=webcodecs` decodes with WebCodecs onto a canvas
- * (webcodecs-player.js) where the browser has VideoDecoder, AudioDecoder and AudioWorklet. Opt-in until the
- * bench's glass-to-glass probe and every browser suite have run through it.
+ * The WebSocket transport's decoder: WebCodecs onto a canvas (webcodecs-player.js) where the browser has
+ * VideoDecoder, AudioDecoder and AudioWorklet, as it shows frames sooner than MSE (docs/benchmarks.md); MSE
+ * elsewhere, and when the WebCodecs player cannot play the stream. `?player=mse` forces MSE;
+ * `?player=webcodecs` is the default spelled out.
  */
-const useWebCodecs = params.get('player') === 'webcodecs' && webCodecsAvailable();
+const useWebCodecs = params.get('player') !== 'mse' && webCodecsAvailable();
 /** Whether the WebCodecs player was tried: a second `ws` in the order is the MSE player, its fallback. */
 let webCodecsTried = false;
 /** `?quality=src`: start with that rendition (a link to Source) once the player lists it; then the menu rules. */
@@ -190,6 +191,13 @@ function exposeApi() {
       return player instanceof WebCodecsPlayer ? 'webcodecs' : 'mse';
     },
     webcodecs: () => (player instanceof WebCodecsPlayer ? player.webcodecsStats() : null),
+    position: () => {
+      if (player instanceof WebCodecsPlayer) return player.wc?.shownTime ?? null;
+      return video.readyState >= 2 ? video.currentTime : null;
+    },
+    get paused() {
+      return isPaused();
+    },
     get fallbacks() {
       return chain ? [...chain.failures] : [];
     },
@@ -236,10 +244,7 @@ function wireControls() {
   video.addEventListener('volumechange', updateMuteButton);
   updateMuteButton();
   qualitySelect.addEventListener('change', () => player?.setQuality(qualitySelect.value));
-  playBtn.addEventListener('click', () => {
-    playBtn.hidden = true;
-    video.play().catch(() => (playBtn.hidden = false));
-  });
+  playBtn.addEventListener('click', () => setPaused(false));
   video.addEventListener('pause', () => (playBtn.hidden = false));
   video.addEventListener('playing', () => (playBtn.hidden = true));
   const toggleFullscreen = () => {
@@ -257,10 +262,8 @@ function wireControls() {
     // The arrows rewind only where there is something to rewind; otherwise they keep their own use.
     if (!key || ((key === 'back' || key === 'forward') && !dvr?.available())) return;
     e.preventDefault();
-    if (key === 'play') {
-      if (video.paused) void video.play().catch(() => (playBtn.hidden = false));
-      else video.pause();
-    } else if (key === 'mute') unmuteBtn.click();
+    if (key === 'play') setPaused(!isPaused());
+    else if (key === 'mute') unmuteBtn.click();
     else if (key === 'fullscreen' && document.fullscreenEnabled) toggleFullscreen();
     else if (key === 'back' || key === 'forward') dvr?.nudge(key === 'back' ? -NUDGE_S : NUDGE_S);
     else if (key === 'louder' || key === 'quieter') {
@@ -268,6 +271,30 @@ function wireControls() {
       video.muted = video.volume === 0;
     }
   });
+}
+
+/** Whether the picture is paused: the WebCodecs player's own state, else the <video>'s. */
+function isPaused() {
+  return player instanceof WebCodecsPlayer ? player.paused : video.paused;
+}
+
+/**
+ * Pauses or resumes the picture. The WebCodecs player holds its picture and sound and comes back at the live
+ * point; a <video> resumes where it stopped (its player then catches up).
+ * @param {boolean} paused
+ */
+function setPaused(paused) {
+  if (player instanceof WebCodecsPlayer) {
+    player.setPaused(paused);
+    playBtn.hidden = !paused;
+    return;
+  }
+  if (paused) {
+    video.pause();
+    return;
+  }
+  playBtn.hidden = true;
+  video.play().catch(() => (playBtn.hidden = false));
 }
 
 /**
@@ -335,8 +362,7 @@ function main() {
   const access = streamAccess(name);
   void access.locked.then((locked) => locked && setStatus('locked'));
   void access.ready.then(async () => {
-    const entry = await access.entry;
-    httpMayMove = entry !== null && !entry.protected;
+    httpMayMove = await access.open;
     startPlayer(name);
     setInterval(updateLatency, LATENCY_EVERY_MS);
     window.addEventListener('pagehide', () => chain?.close());
@@ -379,6 +405,10 @@ function startPlayer(name) {
     // With WebCodecs: ws (WebCodecs), then ws again (MSE), then the HTTP transports.
     order: useWebCodecs ? choice.order.flatMap((t) => (t === 'ws' ? [t, t] : [t])) : choice.order,
     create: (t, hooks) => createPlayer(t, name, hooks),
+    // The MSE player after a WebCodecs one that failed is worth trying only if the socket brought the stream
+    // (the decoder was the problem); a socket the network refuses goes straight to the HTTP transports.
+    skip: (t, failed) =>
+      t === 'ws' && failed.transport === 'ws' && !(player instanceof WsPlayer && player.info),
     onStatus: setStatus,
     onSwitch: (t, p, failed) => {
       player = p;
@@ -508,6 +538,7 @@ function pictureCanvas() {
     canvas = document.createElement('canvas');
     canvas.id = 'picture';
     canvas.className = 'picture';
+    canvas.setAttribute('role', 'img');
     canvas.setAttribute('aria-label', 'Live video');
     video.after(canvas);
   }

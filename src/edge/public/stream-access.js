@@ -2,6 +2,8 @@
 // stream at once; for a protected one after the viewer typed the password (POST /api/streams/NAME/unlock
 // sets an HttpOnly access cookie). A viewer who unlocked earlier still holds the cookie, which the page
 // cannot read, so a protected stream's manifest is asked first: a 403 PASSWORD_REQUIRED means "show the form".
+// The edge saves all that when it already knows (player-page.ts): the page's <meta name="tiercast-access">
+// says "open" (no password) or "unlocked" (this viewer holds a valid token), and the player starts at once.
 
 import { api } from './api.js';
 import { friendlyError } from './auth-rules.js';
@@ -10,7 +12,13 @@ import { asyncListener, byId, query } from './dom.js';
 import { asRecord } from './json.js';
 
 /** @import { ChannelEntry } from './format.js' */
-/** @typedef {{locked: Promise<boolean>, ready: Promise<void>, entry: Promise<ChannelEntry | null>}} AccessGate */
+/**
+ * @typedef {object} AccessGate
+ * @property {Promise<boolean>} locked whether the password form is shown
+ * @property {Promise<void>} ready when playback and chat may start
+ * @property {Promise<boolean>} open whether the stream is known to need no password (its media may be
+ *   fetched from another edge, which would not see this edge's access cookie)
+ */
 
 const DIRECTORY_TIMEOUT_MS = 3000;
 const PROBE_TIMEOUT_MS = 1500;
@@ -112,12 +120,22 @@ function showForm(name, resolve) {
  */
 export function streamAccess(name) {
   if (gate) return gate;
+  const hint = document.querySelector('meta[name="tiercast-access"]')?.getAttribute('content');
+  if (hint === 'open' || hint === 'unlocked') {
+    gate = {
+      locked: Promise.resolve(false),
+      ready: Promise.resolve(),
+      open: Promise.resolve(hint === 'open'),
+    };
+    return gate;
+  }
   const entry = directoryEntry(name);
+  const open = entry.then((e) => e !== null && !e.protected);
   const locked = entry.then((e) => (e && e.protected ? needsPassword(name) : false));
   /** @type {Promise<void>} */
   const ready = locked.then((isLocked) =>
     isLocked ? new Promise((resolve) => showForm(name, () => resolve(undefined))) : undefined,
   );
-  gate = { entry, locked, ready };
+  gate = { locked, ready, open };
   return gate;
 }

@@ -30,14 +30,17 @@ export class TransportChain {
    *   create: (transport: Transport, hooks: ChainHooks) => P,
    *   onStatus?: (status: string, detail?: string) => void,
    *   onSwitch?: (transport: Transport, player: P, failed: Failure | null) => void,
+   *   skip?: (transport: Transport, failed: Failure) => boolean,
    *   startTimeoutMs?: number }} params
    *   onSwitch is called when a transport is created, before it starts (with the failure that led to it).
+   *   skip: after a failure, whether the next transport in the order is not worth trying (the last one always
+   *   is tried).
    */
-  constructor({ order, create, onStatus, onSwitch, startTimeoutMs = START_TIMEOUT_MS }) {
+  constructor({ order, create, onStatus, onSwitch, skip, startTimeoutMs = START_TIMEOUT_MS }) {
     if (order.length === 0) throw new Error('TransportChain: no transport to try');
     this.order = order;
     this.create = create;
-    this.cb = { onStatus, onSwitch };
+    this.cb = { onStatus, onSwitch, skip };
     this.startTimeoutMs = startTimeoutMs;
     this.index = -1;
     /** @type {P | null} */
@@ -134,9 +137,15 @@ export class TransportChain {
       this.cb.onStatus?.('error', `Playback failed: ${reason}`);
       return;
     }
+    let next = this.index + 1;
+    while (
+      next < this.order.length - 1 &&
+      this.cb.skip?.(/** @type {Transport} */ (this.order[next]), failure)
+    )
+      next++;
     this.generation++;
     this.player?.close();
     this.player = null;
-    this.launch(this.index + 1, failure);
+    this.launch(next, failure);
   }
 }

@@ -1,6 +1,6 @@
 // The watch page around the player (player.js): login state in the top bar, the follow button next to the
 // title, and the chat panel, which starts once the stream is accessible (stream-access.js) and can be popped
-// out into a window of its own (popout-chat.html).
+// out into a window of its own (popout-chat.html). All of it starts after the player (page-order.js).
 
 import { api } from './api.js';
 import { loginHref } from './auth-rules.js';
@@ -9,6 +9,7 @@ import { loadMe, mountSessionArea } from './session.js';
 import { mountChatWhenAccessible } from './chat.js';
 import { asyncListener, byId } from './dom.js';
 import { asArray, asRecord } from './json.js';
+import { afterPlayerStarts } from './page-order.js';
 
 const name = streamNameFromPath(location.pathname);
 
@@ -75,4 +76,4 @@ function main() {
   mountChatWhenAccessible(name);
 }
 
-main();
+void afterPlayerStarts().then(main);

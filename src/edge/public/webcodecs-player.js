@@ -65,6 +65,8 @@ export class WebCodecsSink {
     this.lastDataAt = 0;
     this.closed = false;
     this.busy = false;
+    /** The viewer paused: nothing is drawn, the sound is suspended; frames keep arriving (and being dropped). */
+    this.paused = false;
     this.jitter = new ArrivalJitter();
     /** @type {number | null} local ms the last measured chunk arrived */
     this.lastArrival = null;
@@ -105,7 +107,7 @@ export class WebCodecsSink {
     /** @type {Array<() => void>} audio work waiting for the worklet module */
     this.audioWaiting = [];
     this.onVolume = () => this.applyVolume();
-    this.onGesture = () => void this.audioCtx?.resume();
+    this.onGesture = () => void (this.paused ? undefined : this.audioCtx?.resume());
     video.addEventListener('volumechange', this.onVolume);
     document.addEventListener('click', this.onGesture, true);
     document.addEventListener('keydown', this.onGesture, true);
@@ -367,11 +369,30 @@ export class WebCodecsSink {
     return this.clock.time(now);
   }
 
+  /**
+   * Pause holds the picture on screen and suspends the sound; resume comes back at the live point: the clock
+   * follows the wall clock again (frames and audio older than it are dropped), not where the pause began.
+   * @param {boolean} paused
+   */
+  setPaused(paused) {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) {
+      void this.audioCtx?.suspend();
+      return;
+    }
+    this.clock.clearAudio();
+    const wall = this.clock.wallTime(localNow());
+    if (this.worklet && wall !== null) this.worklet.port.postMessage({ type: 'skipTo', pts: wall });
+    void this.audioCtx?.resume();
+    this.lastShownAt = localNow();
+  }
+
   render() {
     if (this.closed) return;
     this.raf = requestAnimationFrame(() => this.render());
     const t = this.clockTime();
-    if (t === null || this.frames.length === 0) return;
+    if (this.paused || t === null || this.frames.length === 0) return;
     const { show, drop } = dueFrames(
       this.frames.map((f) => f.timestamp / 1e6),
       t,
@@ -443,6 +464,14 @@ export class WebCodecsPlayer extends WsPlayer {
     /** @type {WebCodecsSink | null} */
     this.wc = null;
     this.inStall = false;
+    /** Paused by the viewer (player.js): kept across a new sink (a new stream epoch). */
+    this.paused = false;
+  }
+
+  /** @param {boolean} paused */
+  setPaused(paused) {
+    this.paused = paused;
+    this.wc?.setPaused(paused);
   }
 
   /** @override */
@@ -456,6 +485,7 @@ export class WebCodecsPlayer extends WsPlayer {
       onError: (message) => this.cb.onFailure?.(message),
     });
     this.wc = sink;
+    sink.setPaused(this.paused);
     // The WsPlayer's socket, resume and failover logic work on `sink` (push, appended, repeats, timeline).
     this.sink = /** @type {import('./media-sink.js').MediaSink} */ (/** @type {unknown} */ (sink));
   }
@@ -502,7 +532,8 @@ export class WebCodecsPlayer extends WsPlayer {
       return;
     }
     this.checkSilence();
-    if (!s) return;
+    // Paused: no picture is expected, so none is missed (no stall, no restart).
+    if (!s || this.paused) return;
     s.steerAudio();
     if (this.tickCount % 8 === 0) s.trim(this.opts.keepBehindSeconds);
     const now = localNow();

@@ -1,0 +1,49 @@
+/**
+ * The player pages (/watch/NAME, /embed/NAME) say in their HTML what the edge already knows of the viewer's
+ * access, so the page starts its media socket while its modules run instead of first asking the directory
+ * whether the stream is protected (one API round trip before the first frame; ADR 0022). The hint only
+ * saves that question: the socket, the manifest and the segments still check the access themselves.
+ */
+import type { AccessGate, ViewerCredentials } from './access-gate.js';
+import { ServedFile } from './static-serve.js';
+
+/** `open`: the stream is known to need no password; `unlocked`: it does, and this viewer holds a valid token. */
+export type AccessHint = 'open' | 'unlocked';
+
+/** null while the edge cannot tell (the page asks the directory, and shows the password form if needed). */
+export function accessHint(gate: AccessGate, stream: string, viewer: ViewerCredentials): AccessHint | null {
+  const p = gate.protection(stream);
+  if (p === false) return 'open';
+  return p === true && gate.access(stream, viewer) === 'allow' ? 'unlocked' : null;
+}
+
+/** The page with its hint, each variant made once (its own ETag and compressed copies). */
+export class PlayerPages {
+  private readonly variants = new Map<string, ServedFile>();
+
+  constructor(
+    private readonly files: ReadonlyMap<string, ServedFile>,
+    private readonly cacheDir?: string,
+  ) {}
+
+  page(name: string, hint: AccessHint | null): ServedFile | undefined {
+    const base = this.files.get(name);
+    if (!base || !hint) return base;
+    const key = `${name} ${hint}`;
+    let f = this.variants.get(key);
+    if (!f) {
+      f = new ServedFile(withAccessHint(base.body, hint), base.contentType, this.cacheDir);
+      this.variants.set(key, f);
+    }
+    return f;
+  }
+}
+
+export function withAccessHint(html: Buffer, hint: AccessHint): Buffer {
+  const text = html.toString('utf8');
+  const at = text.indexOf('</head>');
+  if (at < 0) return html;
+  return Buffer.from(
+    `${text.slice(0, at)}  <meta name="tiercast-access" content="${hint}" />\n  ${text.slice(at)}`,
+  );
+}
