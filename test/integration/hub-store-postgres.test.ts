@@ -16,6 +16,7 @@ import { hubAdminSuite } from '../unit/hub-admin-suite.js';
 import { hubStoreChannelsSuite } from '../unit/hub-store-channels-suite.js';
 import { hubStoreSecretsSuite } from '../unit/hub-store-secrets-suite.js';
 import { hubStoreSuite } from '../unit/hub-store-suite.js';
+import { hubStoreWebhooksSuite } from '../unit/hub-store-webhooks-suite.js';
 
 const missing = postgresMissing();
 if (missing) {
@@ -30,6 +31,7 @@ if (missing) {
   hubStoreSuite(backend);
   hubStoreSecretsSuite(backend);
   hubStoreChannelsSuite(backend);
+  hubStoreWebhooksSuite(backend);
   hubAdminSuite(backend);
 
   test('PostgreSQL errors come back with their SQLSTATE; a failed transaction leaves nothing behind', () => {

@@ -25,6 +25,8 @@ import type {
   StreamerRecord,
   UserRecord,
   UserRole,
+  WebhookDeliveryRecord,
+  WebhookRecord,
 } from '../../src/hub/store/types.js';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -280,6 +282,63 @@ export class FakeStore implements Store {
     countBy: (who, since) =>
       [...this.clipRows.values()].filter((c) => c.createdBy === who && c.createdAt >= since).length,
     remove: (id) => this.clipRows.delete(id),
+  };
+
+  private readonly hookRows = new Map<string, WebhookRecord>();
+  private readonly deliveryRows = new Map<string, WebhookDeliveryRecord>();
+  webhooks: Store['webhooks'] = {
+    add: (h) => {
+      const rec = { ...h, events: [...h.events], createdAt: this.clock() };
+      this.hookRows.set(h.id, rec);
+      return { ...rec };
+    },
+    get: (id) => {
+      const h = this.hookRows.get(id);
+      return h ? { ...h } : undefined;
+    },
+    all: () => [...this.hookRows.values()].map((h) => ({ ...h })),
+    list: (channel) =>
+      [...this.hookRows.values()].filter((h) => h.channel === channel).map((h) => ({ ...h })),
+    remove: (id) => {
+      for (const [k, d] of this.deliveryRows) if (d.hookId === id) this.deliveryRows.delete(k);
+      return this.hookRows.delete(id);
+    },
+    enqueue: (d) => {
+      this.deliveryRows.set(d.id, {
+        ...d,
+        createdAt: this.clock(),
+        attempts: 0,
+        lastStatus: null,
+        lastError: null,
+        retryAt: null,
+        state: 'pending',
+      });
+    },
+    recordAttempt: (id, a) => {
+      const d = this.deliveryRows.get(id);
+      if (d)
+        Object.assign(d, {
+          attempts: a.attempts,
+          lastStatus: a.status,
+          lastError: a.error,
+          retryAt: a.retryAt,
+          state: a.state,
+        });
+    },
+    pending: () =>
+      [...this.deliveryRows.values()].filter((d) => d.state === 'pending').map((d) => ({ ...d })),
+    deliveries: (hookId, limit) =>
+      [...this.deliveryRows.values()]
+        .filter((d) => d.hookId === hookId)
+        .reverse()
+        .slice(0, limit)
+        .map((d) => ({ ...d })),
+    prune: (before) => {
+      let n = 0;
+      for (const [k, d] of this.deliveryRows)
+        if (d.state !== 'pending' && d.createdAt < before) n += Number(this.deliveryRows.delete(k));
+      return n;
+    },
   };
 
   follows: Store['follows'] = {

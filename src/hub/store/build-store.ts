@@ -10,6 +10,7 @@ import { Lookups, type RepoContext } from './repo-context.js';
 import { createStreamerRepo } from './streamers-repo.js';
 import type { Store } from './types.js';
 import { createUserRepo } from './users-repo.js';
+import { createWebhookRepo } from './webhooks-repo.js';
 
 export const DEFAULT_HISTORY_SIZE = 200;
 
@@ -49,6 +50,7 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     chat: createChatHistoryRepo(ctx, lookups, historySize),
     broadcasts: createBroadcastRepo(ctx, lookups),
     clips: createClipRepo(ctx),
+    webhooks: createWebhookRepo(ctx, lookups),
     close() {
       if (closed) return;
       closed = true;

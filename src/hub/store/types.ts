@@ -241,6 +241,63 @@ export interface ClipRepo {
   remove(id: string): boolean;
 }
 
+/** A webhook as stored (ADR 0021): a streamer's (`channel`) or the operator's (null: every channel). */
+export interface WebhookRecord {
+  id: string;
+  channel: string | null;
+  url: string;
+  secret: string;
+  format: 'json' | 'discord';
+  events: string[];
+  createdAt: number;
+}
+
+/** One event for one hook: the delivery log's line and, while pending, the queue's entry. */
+export interface WebhookDeliveryRecord {
+  id: string;
+  hookId: string;
+  event: string;
+  channel: string;
+  /** The event as JSON (the body is rendered from it at each attempt, with that attempt's signature). */
+  payload: string;
+  createdAt: number;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  retryAt: number | null;
+  state: 'pending' | 'delivered' | 'given_up';
+}
+
+export interface WebhookRepo {
+  /** A new hook; `channel` must be a streamer's name (NOT_FOUND otherwise), null for the operator's. */
+  add(h: Omit<WebhookRecord, 'createdAt'>): WebhookRecord;
+  get(id: string): WebhookRecord | undefined;
+  /** Every hook, oldest first (what the dispatcher runs). */
+  all(): WebhookRecord[];
+  /** A channel's own hooks (not the operator's), oldest first. */
+  list(channel: string): WebhookRecord[];
+  remove(id: string): boolean;
+  /** A delivery queued for a hook (its first attempt still to come). */
+  enqueue(d: Pick<WebhookDeliveryRecord, 'id' | 'hookId' | 'event' | 'channel' | 'payload'>): void;
+  /** An attempt's outcome: delivered, given up, or pending with the time of the next attempt. */
+  recordAttempt(
+    id: string,
+    a: {
+      attempts: number;
+      status: number | null;
+      error: string | null;
+      retryAt: number | null;
+      state: WebhookDeliveryRecord['state'];
+    },
+  ): void;
+  /** Deliveries still pending, per hook in the order they were queued (what a new leader resumes). */
+  pending(): WebhookDeliveryRecord[];
+  /** A hook's delivery log, newest first. */
+  deliveries(hookId: string, limit: number): WebhookDeliveryRecord[];
+  /** Removes deliveries that ended (delivered or given up) before `before`; how many went. */
+  prune(before: number): number;
+}
+
 export interface Store {
   names: NameRegistry;
   streamers: StreamerRepo;
@@ -252,5 +309,6 @@ export interface Store {
   chat: ChatHistoryRepo;
   broadcasts: BroadcastRepo;
   clips: ClipRepo;
+  webhooks: WebhookRepo;
   close(): void;
 }
