@@ -89,10 +89,10 @@ export function createWebhookRepo(ctx: RepoContext, lookups: Lookups): WebhookRe
     `UPDATE webhook_deliveries SET attempts = ?, last_status = ?, last_error = ?, retry_at = ?, state = ? WHERE id = ?`,
   );
   const pending = db.prepare<[], DeliveryRow>(
-    `SELECT ${DELIVERY_COLUMNS} WHERE state = 'pending' ORDER BY hook_id, created_at, id`,
+    `SELECT ${DELIVERY_COLUMNS} WHERE state = 'pending' ORDER BY hook_id, seq`,
   );
   const log = db.prepare<[string, number], DeliveryRow>(
-    `SELECT ${DELIVERY_COLUMNS} WHERE hook_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+    `SELECT ${DELIVERY_COLUMNS} WHERE hook_id = ? ORDER BY seq DESC LIMIT ?`,
   );
   const prune = db.prepare<[number]>(
     `DELETE FROM webhook_deliveries WHERE state <> 'pending' AND created_at < ?`,

@@ -48,6 +48,8 @@ export interface DispatcherDeps {
   /** Runs fn after ms (a timer in use; a fake clock in tests). */
   later(fn: () => void, ms: number): void;
   onAttempt(r: AttemptRecord): void;
+  /** A delivery was queued (before its first attempt): the store keeps it for a leader that takes over. */
+  onQueued?(hook: string, delivery: string, event: HubEvent): void;
   /** The page of a channel, for bodies that link to it. */
   channelUrl(channel: string): string;
   random?: () => number;
@@ -98,9 +100,25 @@ export class WebhookDispatcher {
   emit(e: HubEvent): void {
     for (const s of this.hooks.values()) {
       if (!wants(s.hook, e)) continue;
-      s.queue.push({ id: randomUUID(), event: e, attempts: 0, firstAt: this.deps.now() });
+      const id = randomUUID();
+      this.deps.onQueued?.(s.hook.id, id, e);
+      s.queue.push({ id, event: e, attempts: 0, firstAt: this.deps.now() });
       this.pump(s);
     }
+  }
+
+  /**
+   * Deliveries a previous leader left pending, in the order they were queued: they go before anything new,
+   * with the attempts already made (the retry schedule and the give-up time carry on from them).
+   */
+  resume(
+    hookId: string,
+    pending: ReadonlyArray<{ id: string; event: HubEvent; attempts: number; firstAt: number }>,
+  ): void {
+    const s = this.hooks.get(hookId);
+    if (!s || pending.length === 0) return;
+    s.queue.unshift(...pending.map((p) => ({ ...p })));
+    this.pump(s);
   }
 
   private pump(s: HookState): void {

@@ -1,7 +1,7 @@
 -- Webhooks (issue 16, ADR 0021). A hook belongs to a channel's streamer (streamer_id) or, with NULL, to the
 -- operator (every channel). `events` is a JSON array of event names; `secret` signs each body (it is shown
 -- once, when the hook is made). Deliveries are the delivery log and the queue a new leader resumes: one row
--- per event per hook, updated at each attempt, kept 7 days.
+-- per event per hook, updated at each attempt, kept 7 days; `seq` keeps the order they were queued in.
 CREATE TABLE webhooks (
   id           TEXT    PRIMARY KEY,
   streamer_id  BIGINT  REFERENCES streamers (id) ON DELETE CASCADE,
@@ -13,7 +13,8 @@ CREATE TABLE webhooks (
 );
 CREATE INDEX webhooks_streamer ON webhooks (streamer_id);
 CREATE TABLE webhook_deliveries (
-  id           TEXT    PRIMARY KEY,
+  seq          BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  id           TEXT    NOT NULL UNIQUE,
   hook_id      TEXT    NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
   event        TEXT    NOT NULL,
   channel      TEXT    NOT NULL,
@@ -25,5 +26,5 @@ CREATE TABLE webhook_deliveries (
   retry_at     BIGINT,
   state        TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'given_up'))
 );
-CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (hook_id, created_at);
-CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (state, created_at);
+CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (hook_id, seq);
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (state, seq);
