@@ -17,6 +17,14 @@ export interface DirectoryEntryView {
   thumbnail: string | null;
 }
 
+/** A stream went live or ended (`at`: when the hub noticed; `startedAt`: the broadcast's start). */
+export type LiveChangeListener = (c: {
+  stream: string;
+  live: boolean;
+  startedAt: number;
+  at: number;
+}) => void;
+
 /** An ingress re-reports its live streams every 5 s: one not heard of for this long is gone (a crashed ingress). */
 export const LIVE_TTL_MS = 30_000;
 
@@ -28,35 +36,57 @@ export class Directory {
   /** Per stream, the broadcast being recorded (told by Broadcasts). */
   private readonly recorded = new Map<string, string>();
 
+  /** Called once per change of a stream's live state (ADR 0021: the hub's `stream.started`/`stream.ended`). */
+  private liveChange: LiveChangeListener | undefined;
+
   constructor(
     private readonly now: () => number = Date.now,
     private readonly liveTtlMs = LIVE_TTL_MS,
   ) {}
 
-  /** A live report (the first, or a refresh: the stream's start stays the first report's). */
+  onLiveChange(listener: LiveChangeListener): void {
+    this.liveChange = listener;
+  }
+
+  /**
+   * A live report (the first, or a refresh: the stream's start stays the first report's). A stream taken over
+   * by another ingress takes that ingress's start, without a second change: it never went offline.
+   */
   setLive(stream: string, ingress: string, startedAt: number): void {
     const cur = this.liveEntry(stream);
-    const since = cur && cur.ingress === ingress ? cur.startedAt : startedAt;
+    const since = cur ? (cur.ingress === ingress ? cur.startedAt : startedAt) : startedAt;
     this.live.set(stream, { startedAt: since, ingress, seenAt: this.now() });
+    if (!cur) this.liveChange?.({ stream, live: true, startedAt: since, at: this.now() });
   }
 
   /** The stream's live entry, unless its ingress stopped reporting it (then it is forgotten). */
   private liveEntry(stream: string) {
     const l = this.live.get(stream);
     if (l && this.now() - l.seenAt > this.liveTtlMs) {
-      this.live.delete(stream);
+      this.end(stream, l.startedAt);
       return undefined;
     }
     return l;
   }
 
-  setOffline(stream: string): void {
+  private end(stream: string, startedAt: number): void {
     this.live.delete(stream);
+    this.liveChange?.({ stream, live: false, startedAt, at: this.now() });
+  }
+
+  setOffline(stream: string): void {
+    const l = this.live.get(stream);
+    if (l) this.end(stream, l.startedAt);
   }
 
   /** An ingress went away: its streams are offline. */
   dropIngress(ingress: string): void {
-    for (const [s, l] of this.live) if (l.ingress === ingress) this.live.delete(s);
+    for (const [s, l] of [...this.live]) if (l.ingress === ingress) this.end(s, l.startedAt);
+  }
+
+  /** Forgets the streams whose ingress stopped reporting them (run every few seconds: they end on time). */
+  sweep(): void {
+    for (const s of [...this.live.keys()]) this.liveEntry(s);
   }
 
   isLive(stream: string): boolean {

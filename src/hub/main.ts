@@ -9,6 +9,7 @@ import { addMetricsRoute, createApp, listen, send, sendError } from '../common/h
 import { addAccountRoutes } from './account-api.js';
 import { ChatHub } from './chat/chat-hub.js';
 import { Directory } from './directory.js';
+import { HubEvents, raiseLiveEvents } from './hub-events.js';
 import { EdgeLinkServer } from './edge-link-server.js';
 import { Broadcasts } from './broadcasts.js';
 import { addInternalRoutes } from './internal-api.js';
@@ -29,6 +30,8 @@ export interface HubNode {
   readonly store: Store;
   readonly chat: ChatHub;
   readonly directory: Directory;
+  /** The community events this hub raises (as the leader: only the leader's directory changes). */
+  readonly events: HubEvents;
   /** Whether this hub leads (always, unless `ha.enabled` and another hub holds the lock). */
   readonly leadership: HubLeadership;
   broadcasts: Broadcasts;
@@ -60,6 +63,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   const metrics = createMetrics(config.nodeId, 'hub');
   const store = openHubStore(config, logger.child({ module: 'store' }));
   const directory = new Directory(Date.now, config.liveReportTimeoutMs);
+  const events = new HubEvents(logger.child({ module: 'hub/events' }));
   const sessions = new Sessions(config.clusterSecret, store, {
     sessionMs: config.sessionTtlMs,
     accessMs: config.accessTokenTtlMs,
@@ -114,7 +118,23 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
       );
     }, 100);
   };
-  const periodic = setInterval(changed, config.directoryPushIntervalMs);
+  // The store may be away when a stream starts: the event still goes, with the channel's name as its title.
+  raiseLiveEvents(
+    directory,
+    (name) => {
+      try {
+        return store.streamers.get(name);
+      } catch {
+        return undefined;
+      }
+    },
+    events,
+  );
+  const periodic = setInterval(() => {
+    // Streams whose ingress stopped reporting end on time (and say so), not when someone next looks.
+    directory.sweep();
+    changed();
+  }, config.directoryPushIntervalMs);
   periodic.unref();
 
   // What edges send goes to the chat hub and the directory (the links are the chat's output, so the two are
@@ -257,6 +277,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     store,
     chat,
     directory,
+    events,
     leadership,
     broadcasts,
     close: () =>
