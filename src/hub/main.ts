@@ -10,6 +10,7 @@ import { addAccountRoutes } from './account-api.js';
 import { ChatHub } from './chat/chat-hub.js';
 import { Directory } from './directory.js';
 import { HubEvents, raiseLiveEvents } from './hub-events.js';
+import { startWebhooks, type WebhookService } from './webhooks/service.js';
 import { EdgeLinkServer } from './edge-link-server.js';
 import { Broadcasts } from './broadcasts.js';
 import { addInternalRoutes } from './internal-api.js';
@@ -32,6 +33,8 @@ export interface HubNode {
   readonly directory: Directory;
   /** The community events this hub raises (as the leader: only the leader's directory changes). */
   readonly events: HubEvents;
+  /** Webhooks, run while this hub leads. */
+  readonly webhooks: WebhookService;
   /** Whether this hub leads (always, unless `ha.enabled` and another hub holds the lock). */
   readonly leadership: HubLeadership;
   broadcasts: Broadcasts;
@@ -270,10 +273,19 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     'hub listening',
   );
   const l = listening;
+  const webhooks = startWebhooks({
+    store,
+    events,
+    leadership,
+    logger: logger.child({ module: 'hub/webhooks' }),
+    publicUrl: config.webhooks.publicUrl ?? `http://${host}:${l.port}`,
+    allowPrivateTargets: config.webhooks.allowPrivateTargets,
+  });
   let closing: Promise<void> | undefined;
   return {
     port: l.port,
     url: `http://${host}:${l.port}`,
+    webhooks,
     store,
     chat,
     directory,
@@ -292,6 +304,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
         l.close();
         links.close();
         chat.close();
+        webhooks.close();
         store.close();
         logger.info('hub stopped');
         await Promise.resolve();

@@ -263,6 +263,17 @@ const hubFields = z.strictObject({
   accessTokenTtlMs: z.number().int().min(10_000).default(3600_000),
   /** Login attempts per client IP per minute (accounts, stream-key logins, viewing passwords). */
   loginRatePerMinute: z.number().int().min(1).default(10),
+  /**
+   * Webhooks (issue 16, ADR 0021). `publicUrl`: the site's address, for the channel links in deliveries
+   * (default: this hub's own). `allowPrivateTargets`: let hooks post to loopback and private addresses (a test
+   * receiver, an internal bot); off, a hook whose host resolves to one is refused at each attempt.
+   */
+  webhooks: z
+    .strictObject({
+      publicUrl: z.url().optional(),
+      allowPrivateTargets: z.boolean().default(false),
+    })
+    .default({ allowPrivateTargets: false }),
   /** A stream whose ingress stopped reporting it live (every 5 s) for this long is offline (a crashed ingress). */
   liveReportTimeoutMs: z.number().int().min(6000).default(30_000),
   /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */

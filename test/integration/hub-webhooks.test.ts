@@ -1,0 +1,166 @@
+/**
+ * Webhooks end to end at a real hub (issue 16, ADR 0021): a stream that goes live and ends reaches the
+ * channel's hook and the operator's as signed JSON that a receiver can check, over real HTTP; the delivery
+ * log in the store says how each ended; a hook whose host is a private address is refused unless the
+ * operator allowed private targets, and a refused or failing hook never holds up another.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hubSchema } from '../../src/common/config/index.js';
+import { startHub, type HubNode } from '../../src/hub/main.js';
+import { SIGNATURE_HEADER, verifySignature } from '../../src/hub/webhooks/signature.js';
+import { waitFor } from '../helpers/network.js';
+
+interface Received {
+  path: string;
+  body: string;
+  signature: string | undefined;
+}
+
+/** A receiver on loopback: records every POST and answers `status(path)`. */
+async function receiver(
+  status: (path: string) => number,
+): Promise<{ url: string; got: Received[]; server: Server }> {
+  const got: Received[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const sig = req.headers[SIGNATURE_HEADER];
+      got.push({ path: req.url ?? '', body, signature: Array.isArray(sig) ? sig[0] : sig });
+      res.statusCode = status(req.url ?? '');
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  if (!addr || typeof addr === 'string') throw new Error('no address');
+  return { url: `http://127.0.0.1:${addr.port}`, got, server };
+}
+
+const closers: Array<() => unknown> = [];
+after(async () => {
+  for (const c of closers.reverse()) await c();
+});
+
+async function hub(allowPrivateTargets: boolean): Promise<HubNode> {
+  const h = await startHub(
+    hubSchema.parse({
+      nodeId: 'hub',
+      clusterSecret: 'hub-webhooks-test-secret-0123456789',
+      http: { host: '127.0.0.1', port: 0 },
+      dataDir: mkdtempSync(join(tmpdir(), 'tiercast-webhooks-')),
+      webhooks: { allowPrivateTargets, publicUrl: 'https://tv.example.com' },
+    }),
+  );
+  closers.push(() => h.close());
+  h.store.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+  h.store.streamers.update('alice', { title: 'Morning coding', category: 'Software' });
+  return h;
+}
+
+test("a stream going live and ending reaches the channel's and the operator's hooks, signed; the log says delivered", async () => {
+  const r = await receiver(() => 204);
+  closers.push(() => r.server.close());
+  const h = await hub(true);
+  const add = (id: string, channel: string | null) =>
+    h.store.webhooks.add({
+      id,
+      channel,
+      url: `${r.url}/${id}`,
+      secret: `whsec_${id}_0123456789abcdef`,
+      format: 'json',
+      events: ['stream.started', 'stream.ended'],
+    });
+  add('mine', 'alice');
+  add('operator', null);
+  h.webhooks.reload();
+
+  h.directory.setLive('alice', 'ingress-1', Date.now());
+  await waitFor('both hooks told of the start', () => r.got.length >= 2, 10_000, 50);
+  h.directory.setOffline('alice');
+  await waitFor('both hooks told of the end', () => r.got.length >= 4, 10_000, 50);
+
+  for (const id of ['mine', 'operator']) {
+    const mine = r.got.filter((g) => g.path === `/${id}`);
+    assert.deepEqual(
+      mine.map((g) => (JSON.parse(g.body) as { event: string }).event),
+      ['stream.started', 'stream.ended'],
+      `${id}: in order`,
+    );
+    for (const g of mine) {
+      const check = verifySignature(`whsec_${id}_0123456789abcdef`, g.body, g.signature, Date.now());
+      assert.equal(check.ok, true, `${id}: the signature checks out (${JSON.stringify(check)})`);
+      assert.equal(verifySignature('another-secret-0123456789', g.body, g.signature, Date.now()).ok, false);
+    }
+    const start = JSON.parse(mine[0]!.body) as { channel: string; data: { title: string; category: string } };
+    assert.equal(start.channel, 'alice');
+    assert.deepEqual(start.data, { title: 'Morning coding', category: 'Software' });
+    await waitFor(
+      `${id}: the log says delivered`,
+      () => h.store.webhooks.deliveries(id, 10).every((d) => d.state === 'delivered' && d.lastStatus === 204),
+      5000,
+      50,
+    );
+    assert.equal(h.store.webhooks.deliveries(id, 10).length, 2);
+  }
+});
+
+test('a hook on a private address is refused unless allowed; a failing one does not hold up another', async () => {
+  const r = await receiver((path) => (path === '/broken' ? 500 : 200));
+  closers.push(() => r.server.close());
+  const h = await hub(false);
+  h.store.webhooks.add({
+    id: 'private',
+    channel: 'alice',
+    url: `${r.url}/private`,
+    secret: 'whsec_private_0123456789',
+    format: 'json',
+    events: ['stream.started'],
+  });
+  h.webhooks.reload();
+  h.directory.setLive('alice', 'ingress-1', Date.now());
+  await waitFor(
+    'the attempt is refused and logged',
+    () =>
+      h.store.webhooks.deliveries('private', 1)[0]?.lastError !== null &&
+      h.store.webhooks.deliveries('private', 1)[0]?.lastError !== undefined,
+    10_000,
+    50,
+  );
+  const d = h.store.webhooks.deliveries('private', 1)[0]!;
+  assert.match(d.lastError ?? '', /target refused: its host resolves to 127\.0\.0\.1/);
+  assert.equal(d.state, 'pending', 'retried later: the operator may still allow it');
+  assert.equal(r.got.length, 0, 'nothing reached the private address');
+
+  const open = await hub(true);
+  for (const [id, path] of [
+    ['broken', '/broken'],
+    ['fine', '/fine'],
+  ] as const)
+    open.store.webhooks.add({
+      id,
+      channel: 'alice',
+      url: `${r.url}${path}`,
+      secret: `whsec_${id}_0123456789`,
+      format: 'json',
+      events: ['stream.started'],
+    });
+  open.webhooks.reload();
+  open.directory.setLive('alice', 'ingress-1', Date.now());
+  await waitFor('the fine hook is told', () => r.got.some((g) => g.path === '/fine'), 10_000, 50);
+  await waitFor(
+    'the broken one is logged for a retry',
+    () => open.store.webhooks.deliveries('broken', 1)[0]?.lastStatus === 500,
+    5000,
+    50,
+  );
+  const broken = open.store.webhooks.deliveries('broken', 1)[0]!;
+  assert.equal(broken.state, 'pending');
+  assert.ok((broken.retryAt ?? 0) > Date.now(), 'a retry is scheduled');
+});
