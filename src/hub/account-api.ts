@@ -26,6 +26,7 @@ import { isClipId } from '../common/recording/stream-recorder.js';
 import { broadcastParam, parseBody, requireCluster, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
+import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import type { Store } from './store/types.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
@@ -46,6 +47,8 @@ export interface AccountApiDeps {
   broadcasts: Broadcasts;
   /** Who may clip a live stream (hub.recordings.clips.who). */
   clipsBy?: 'accounts' | 'moderators';
+  /** The community events (ADR 0021): title changes and follows are raised here. */
+  events?: HubEvents;
 }
 
 /** What a streamer may change of a past broadcast. */
@@ -182,8 +185,12 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     if (!s || s.kind !== 'user') throw new ApiError('UNAUTHENTICATED', 'log in to follow streamers');
     const name = streamParam(req);
     if (!store.streamers.get(name)) throw new ApiError('NOT_FOUND', 'no such streamer');
-    if (follow) store.follows.follow(s.userId, name);
-    else store.follows.unfollow(s.userId, name);
+    if (follow) {
+      const already = store.follows.list(s.userId).includes(name);
+      store.follows.follow(s.userId, name);
+      if (!already)
+        deps.events?.emit({ type: 'channel.followed', channel: name, at: Date.now(), follower: s.name });
+    } else store.follows.unfollow(s.userId, name);
     return { body: { following: store.follows.list(s.userId) } };
   };
   route('put', '/follows/:name', followRoute(true));
@@ -238,7 +245,9 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   route('patch', '/dashboard', (req) => {
     const name = managed(req);
     const patch = parseBody(streamerUpdateSchema, req.body);
+    const before = store.streamers.get(name);
     const s = store.streamers.update(name, patch);
+    raiseTitleChange(deps.events, before, s);
     logger.info({ stream: name, fields: Object.keys(patch) }, 'channel updated from the dashboard');
     deps.changed();
     return { body: { streamer: s } };

@@ -56,3 +56,20 @@ export function raiseLiveEvents(
       });
   });
 }
+
+/** `stream.title_changed` when an update changed the channel's title or category (not for a no-op save). */
+export function raiseTitleChange(
+  events: HubEvents | undefined,
+  before: StreamerRecord | undefined,
+  after: StreamerRecord,
+  at = Date.now(),
+): void {
+  if (!events || !before || (before.title === after.title && before.category === after.category)) return;
+  events.emit({
+    type: 'stream.title_changed',
+    channel: after.name,
+    at,
+    title: after.title || after.name,
+    category: after.category,
+  });
+}

@@ -200,6 +200,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     changed,
     broadcasts,
     clipsBy: config.recordings.clips.who,
+    events,
   });
   addRemoteRoutes(gated, {
     store,
@@ -210,6 +211,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     changed,
     loginRatePerMinute: config.loginRatePerMinute,
     broadcasts,
+    events,
   });
   gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');

@@ -15,6 +15,7 @@ import { broadcastView, type Broadcasts } from './broadcasts.js';
 import { broadcastParam, parseBody, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
+import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import type { Store } from './store/types.js';
 
 export function addRemoteRoutes(
@@ -28,6 +29,8 @@ export function addRemoteRoutes(
     changed: () => void;
     loginRatePerMinute: number;
     broadcasts: Broadcasts;
+    /** The community events (ADR 0021): title changes are raised here. */
+    events?: HubEvents;
   },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
@@ -125,7 +128,8 @@ export function addRemoteRoutes(
     wrap((req) => {
       const name = own(req);
       const patch = parseBody(streamerUpdateSchema, req.body);
-      store.streamers.update(name, patch);
+      const before = store.streamers.get(name);
+      raiseTitleChange(deps.events, before, store.streamers.update(name, patch));
       logger.info({ stream: name, fields: Object.keys(patch) }, 'channel updated through the remote API');
       deps.changed();
       return { body: info(name) };

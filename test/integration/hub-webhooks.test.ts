@@ -164,3 +164,35 @@ test('a hook on a private address is refused unless allowed; a failing one does 
   assert.equal(broken.state, 'pending');
   assert.ok((broken.retryAt ?? 0) > Date.now(), 'a retry is scheduled');
 });
+
+test('a title change through the remote API reaches a hook that asked for it; a save that changes nothing does not', async () => {
+  const r = await receiver(() => 200);
+  closers.push(() => r.server.close());
+  const h = await hub(true);
+  h.store.webhooks.add({
+    id: 'titles',
+    channel: 'alice',
+    url: `${r.url}/titles`,
+    secret: 'whsec_titles_0123456789',
+    format: 'json',
+    events: ['stream.title_changed'],
+  });
+  h.webhooks.reload();
+  const patch = (body: unknown) =>
+    fetch(`${h.url}/api/v1/streams/alice`, {
+      method: 'PATCH',
+      headers: {
+        authorization: `Basic ${Buffer.from('alice:alice-key-0123456789').toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await patch({ title: 'Morning coding' })).status, 200, 'the same title again');
+  assert.equal((await patch({ title: 'Evening coding', category: 'Software' })).status, 200);
+  await waitFor('the hook is told', () => r.got.length >= 1, 10_000, 50);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(r.got.length, 1, 'one change, one delivery');
+  const b = JSON.parse(r.got[0]!.body) as { event: string; data: { title: string } };
+  assert.equal(b.event, 'stream.title_changed');
+  assert.equal(b.data.title, 'Evening coding');
+});
