@@ -66,7 +66,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   const metrics = createMetrics(config.nodeId, 'hub');
   const store = openHubStore(config, logger.child({ module: 'store' }));
   const directory = new Directory(Date.now, config.liveReportTimeoutMs);
-  const events = new HubEvents(logger.child({ module: 'hub/events' }));
+  const events = new HubEvents(logger.child({ module: 'events' }));
+  let webhookService: WebhookService | undefined;
   const sessions = new Sessions(config.clusterSecret, store, {
     sessionMs: config.sessionTtlMs,
     accessMs: config.accessTokenTtlMs,
@@ -212,6 +213,12 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     loginRatePerMinute: config.loginRatePerMinute,
     broadcasts,
     events,
+    // The service starts once the hub listens (it needs the hub's URL): until then nothing runs to reload.
+    webhooks: {
+      reload: () => webhookService?.reload(),
+      failing: (id) => webhookService?.failing(id) ?? false,
+      allowPrivateTargets: config.webhooks.allowPrivateTargets,
+    },
   });
   gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');
@@ -275,14 +282,14 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     'hub listening',
   );
   const l = listening;
-  const webhooks = startWebhooks({
+  const webhooks = (webhookService = startWebhooks({
     store,
     events,
     leadership,
-    logger: logger.child({ module: 'hub/webhooks' }),
+    logger: logger.child({ module: 'webhooks' }),
     publicUrl: config.webhooks.publicUrl ?? `http://${host}:${l.port}`,
     allowPrivateTargets: config.webhooks.allowPrivateTargets,
-  });
+  }));
   let closing: Promise<void> | undefined;
   return {
     port: l.port,

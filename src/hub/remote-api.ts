@@ -16,6 +16,7 @@ import { broadcastParam, parseBody, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
+import { addHook, deliveryView, hookView, newHookSchema, ownHook } from './webhooks/webhook-api.js';
 import type { Store } from './store/types.js';
 
 export function addRemoteRoutes(
@@ -31,6 +32,8 @@ export function addRemoteRoutes(
     broadcasts: Broadcasts;
     /** The community events (ADR 0021): title changes are raised here. */
     events?: HubEvents;
+    /** The channel's webhooks (issue 16): the running service, and whether targets may be private. */
+    webhooks?: { reload(): void; failing(id: string): boolean; allowPrivateTargets: boolean };
   },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
@@ -163,6 +166,59 @@ export function addRemoteRoutes(
     }),
     opts,
   );
+
+  // Webhooks (issue 16, ADR 0021): the channel's own; a new hook's secret is in its creation's answer only.
+  const hooks = deps.webhooks;
+  if (hooks) {
+    addJsonRoute(
+      app,
+      'get',
+      '/api/v1/streams/:name/webhooks',
+      wrap((req) => ({
+        body: { webhooks: store.webhooks.list(own(req)).map((h) => hookView(h, hooks.failing(h.id))) },
+      })),
+      opts,
+    );
+    addJsonRoute(
+      app,
+      'post',
+      '/api/v1/streams/:name/webhooks',
+      wrap(async (req) => {
+        const name = own(req);
+        const made = await addHook(store, name, parseBody(newHookSchema, req.body), {
+          allowPrivate: hooks.allowPrivateTargets,
+        });
+        hooks.reload();
+        logger.info({ stream: name, webhook: made.webhook.id, events: made.webhook.events }, 'webhook added');
+        return { status: 201, body: made };
+      }),
+      opts,
+    );
+    addJsonRoute(
+      app,
+      'del',
+      '/api/v1/streams/:name/webhooks/:id',
+      wrap((req) => {
+        const name = own(req);
+        const h = ownHook(store, name, req.params[1] ?? '');
+        store.webhooks.remove(h.id);
+        hooks.reload();
+        logger.info({ stream: name, webhook: h.id }, 'webhook removed');
+        return { status: 204 };
+      }),
+      opts,
+    );
+    addJsonRoute(
+      app,
+      'get',
+      '/api/v1/streams/:name/webhooks/:id/deliveries',
+      wrap((req) => {
+        const h = ownHook(store, own(req), req.params[1] ?? '');
+        return { body: { deliveries: store.webhooks.deliveries(h.id, 50).map(deliveryView) } };
+      }),
+      opts,
+    );
+  }
 
   // Past broadcasts (issue 15): the channel's own, hidden ones included.
   const ownBroadcast = (req: ApiRequest) => {

@@ -196,3 +196,76 @@ test('a title change through the remote API reaches a hook that asked for it; a 
   assert.equal(b.event, 'stream.title_changed');
   assert.equal(b.data.title, 'Evening coding');
 });
+
+test('the remote API: a streamer adds a hook (its secret once), lists it without the secret, reads its log, removes it; bad targets and other channels are refused', async () => {
+  const r = await receiver(() => 200);
+  closers.push(() => r.server.close());
+  const h = await hub(true);
+  h.store.streamers.add({ name: 'bob', key: 'bob-key-0123456789ab' });
+  const basic = (who: string, key: string) => `Basic ${Buffer.from(`${who}:${key}`).toString('base64')}`;
+  const alice = basic('alice', 'alice-key-0123456789');
+  const call = async (method: string, path: string, body?: unknown, auth = alice) => {
+    const res = await fetch(`${h.url}/api/v1/streams/${path}`, {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return {
+      status: res.status,
+      body: (text ? JSON.parse(text) : null) as Record<string, unknown> | null,
+      text,
+    };
+  };
+
+  const made = await call('POST', 'alice/webhooks', { url: `${r.url}/bot`, events: ['stream.started'] });
+  assert.equal(made.status, 201, made.text);
+  const secret = made.body!.secret as string;
+  assert.match(secret, /^whsec_[\w-]{43}$/);
+  const id = (made.body!.webhook as { id: string }).id;
+  const listed = await call('GET', 'alice/webhooks');
+  assert.equal(listed.status, 200);
+  assert.deepEqual(
+    (listed.body!.webhooks as Array<{ id: string; events: string[]; failing: boolean }>).map((w) => [
+      w.id,
+      w.events,
+      w.failing,
+    ]),
+    [[id, ['stream.started'], false]],
+  );
+  assert.ok(!listed.text.includes(secret), 'a listing never shows the secret');
+
+  // The hook works at once, signed with the secret its creation showed.
+  h.directory.setLive('alice', 'ingress-1', Date.now());
+  await waitFor('the new hook is told', () => r.got.some((g) => g.path === '/bot'), 10_000, 50);
+  const got = r.got.find((g) => g.path === '/bot')!;
+  assert.equal(verifySignature(secret, got.body, got.signature, Date.now()).ok, true);
+  await waitFor(
+    'its log shows the delivery',
+    async () =>
+      ((await call('GET', `alice/webhooks/${id}/deliveries`)).body?.deliveries as unknown[]).length === 1,
+    5000,
+    50,
+  );
+  const log = await call('GET', `alice/webhooks/${id}/deliveries`);
+  assert.match(log.text, /"state":"delivered"/);
+
+  // Refused: bad targets, unknown events, another channel's credentials or hook.
+  const bad = await call('POST', 'alice/webhooks', { url: 'ftp://example.com/x' });
+  assert.equal(bad.status, 400);
+  assert.equal((bad.body!.error as { code: string }).code, 'WEBHOOK_TARGET_REFUSED');
+  const creds = await call('POST', 'alice/webhooks', { url: 'https://user:pw@example.com/x' });
+  assert.equal((creds.body!.error as { code: string }).code, 'WEBHOOK_TARGET_REFUSED');
+  assert.equal(
+    (await call('POST', 'alice/webhooks', { url: `${r.url}/x`, events: ['stream.exploded'] })).status,
+    400,
+  );
+  const bob = basic('bob', 'bob-key-0123456789ab');
+  assert.equal((await call('GET', 'alice/webhooks', undefined, bob)).status, 403);
+  assert.equal((await call('DELETE', `bob/webhooks/${id}`, undefined, bob)).status, 404, "not bob's hook");
+
+  const gone = await call('DELETE', `alice/webhooks/${id}`);
+  assert.equal(gone.status, 204);
+  assert.deepEqual((await call('GET', 'alice/webhooks')).body!.webhooks, []);
+  assert.equal((await call('GET', `alice/webhooks/${id}/deliveries`)).status, 404);
+});

@@ -47,6 +47,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   DUPLICATE_NAME: 409,
   RATE_LIMITED: 429,
   HUB_UNAVAILABLE: 503,
+  WEBHOOK_TARGET_REFUSED: 400,
+  WEBHOOK_LIMIT: 409,
 };
 
 const TEXT: Record<number, string> = {
