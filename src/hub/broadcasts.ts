@@ -17,6 +17,7 @@ import type { ObjectStore } from '../common/storage/object-store.js';
 import type { Directory } from './directory.js';
 import { HubError } from './store/errors.js';
 import type { BroadcastRecord, ClipRecord, Store } from './store/types.js';
+import type { HubEvents } from './hub-events.js';
 
 export interface RetentionConfig {
   days: number;
@@ -120,6 +121,8 @@ export class Broadcasts {
       leads?: () => boolean;
       logger: Logger;
       now?: () => number;
+      /** The community events (ADR 0021): `clip.created`. */
+      events?: HubEvents;
     },
   ) {
     this.peakTimer = setInterval(() => {
@@ -371,7 +374,15 @@ export class Broadcasts {
         bytes: data.length,
       });
       this.deps.logger.info({ stream, clip: id, by, durationMs: rec.durationMs }, 'clip made');
-      return clipView(rec);
+      const view = clipView(rec);
+      this.deps.events?.emit({
+        type: 'clip.created',
+        channel: b.stream,
+        at: rec.createdAt,
+        clip: id,
+        url: view.url,
+      });
+      return view;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

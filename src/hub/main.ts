@@ -109,6 +109,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     verifySession: (t) => sessions.verify(t),
     channelExists: (name) => store.streamers.get(name) !== undefined,
     emojiUrl: (name) => `/emoji/${name}`,
+    onMessage: (channel, msg) =>
+      events.emit({ type: 'chat.message', channel, at: msg.at, author: msg.author, text: msg.text }),
   });
 
   // Directory changes are coalesced: many reports in a burst become one push to the edges.
@@ -181,6 +183,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     // With several hubs, the leader alone deletes what retention removes.
     leads: () => leadership.isLeader,
     logger: logger.child({ module: 'broadcasts' }),
+    events,
   });
   addInternalRoutes(gated, {
     clusterSecret: config.clusterSecret,

@@ -269,3 +269,33 @@ test('the remote API: a streamer adds a hook (its secret once), lists it without
   assert.deepEqual((await call('GET', 'alice/webhooks')).body!.webhooks, []);
   assert.equal((await call('GET', `alice/webhooks/${id}/deliveries`)).status, 404);
 });
+
+test('chat messages reach only the hooks that asked for them by name', async () => {
+  const r = await receiver(() => 200);
+  closers.push(() => r.server.close());
+  const h = await hub(true);
+  const auth = `Basic ${Buffer.from('alice:alice-key-0123456789').toString('base64')}`;
+  const add = async (url: string, events?: string[]) =>
+    fetch(`${h.url}/api/v1/streams/alice/webhooks`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ url, ...(events ? { events } : {}) }),
+    });
+  assert.equal((await add(`${r.url}/default`)).status, 201);
+  assert.equal((await add(`${r.url}/chat`, ['chat.message'])).status, 201);
+  const say = await fetch(`${h.url}/api/v1/streams/alice/chat`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'hello <b>hooks</b>' }),
+  });
+  assert.equal(say.status, 201);
+  await waitFor('the chat hook is told', () => r.got.some((g) => g.path === '/chat'), 10_000, 50);
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(r.got.filter((g) => g.path === '/default').length, 0, 'chat is opt-in');
+  const b = JSON.parse(r.got.find((g) => g.path === '/chat')!.body) as {
+    event: string;
+    data: { author: string; text: string };
+  };
+  assert.equal(b.event, 'chat.message');
+  assert.deepEqual(b.data, { author: 'alice', text: 'hello <b>hooks</b>' });
+});

@@ -7,6 +7,7 @@
  * close the store or the output (the hub's main owns both) and does not kick anyone: the transport is shutting
  * its sockets down anyway.
  */
+import { callSafely } from '../../common/events/safe-emitter.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { StoredChatMessage, Store } from '../store/types.js';
 import { defaultColor } from './colors.js';
@@ -326,6 +327,11 @@ export class ChatHub {
     this.origin = undefined;
     this.store.chat.append({ channel, ...msg }, origin);
     this.out.broadcast(channel, { type: 'message', channel, msg });
+    // Notices and drawings are not chat text for the outside world.
+    if (this.opts.onMessage && (msg.kind === 'text' || msg.kind === 'me'))
+      callSafely(this.logger, 'chat message listener failed', { channel }, () =>
+        this.opts.onMessage?.(channel, msg),
+      );
     return msg;
   }
 

@@ -5,7 +5,7 @@
 import { TiercastError, type ChatNoticeCode, type ErrorContext } from '../../common/errors/index.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { HubErrorCode, Store } from '../store/types.js';
-import type { ChatEvent, ConnRef } from './events.js';
+import type { ChatEvent, ChatMessageView, ConnRef } from './events.js';
 
 export interface ChatOutput {
   /** To every connection of the channel, on every edge. */
@@ -59,6 +59,8 @@ export interface ChatHubOptions {
   /** Public URL of a custom emoji image, e.g. `/emoji/${name}`. */
   emojiUrl(name: string): string;
   now?: () => number;
+  /** Every message as posted (stored and sent): the hub's `chat.message` community event (ADR 0021). */
+  onMessage?(channel: string, msg: ChatMessageView): void;
 }
 
 /** Codes of `notice` events (listed in docs/errors.md, chat section): the chat group of src/common/errors. */

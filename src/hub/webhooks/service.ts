@@ -108,8 +108,13 @@ export function startWebhooks(opts: WebhookServiceOptions): WebhookService {
   if (leadership.isLeader) take();
   const offElected = leadership.on('elected', take);
   const offDeposed = leadership.on('deposed', () => dispatcher.setHooks([]));
+  const base = opts.publicUrl.replace(/\/+$/, '');
   const offEvents = events.on((e) => {
-    if (leadership.isLeader) dispatcher.emit(e);
+    if (!leadership.isLeader) return;
+    // A clip's page is named by its path at the hub; a receiver gets the whole address.
+    dispatcher.emit(
+      e.type === 'clip.created' && e.url.startsWith('/') ? { ...e, url: `${base}${e.url}` } : e,
+    );
   });
   const prune = setInterval(
     () =>
