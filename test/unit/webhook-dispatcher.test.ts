@@ -12,7 +12,7 @@ import {
   type Webhook,
 } from '../../src/hub/webhooks/dispatcher.js';
 import { verifySignature } from '../../src/hub/webhooks/signature.js';
-import { FAILING_AFTER, MAX_RETRY_MS } from '../../src/hub/webhooks/schedule.js';
+import { FAILING_AFTER, MAX_QUEUED, MAX_RETRY_MS } from '../../src/hub/webhooks/schedule.js';
 import type { HubEvent } from '../../src/hub/webhooks/events.js';
 
 const started = (channel: string, at = 0): HubEvent => ({
@@ -139,6 +139,24 @@ describe('webhook dispatcher', () => {
     const bad = r.log.filter((l) => l.hook === 'bad');
     assert.equal(bad[0]!.error, 'connect ECONNREFUSED');
     assert.equal(bad[0]!.retryAt, START + 10_000);
+  });
+
+  it('a hook whose receiver is down holds at most MAX_QUEUED deliveries; the rest are given up at once, in the log', async () => {
+    const r = rig((url) => (url.endsWith('/down') ? new Error('connect ECONNREFUSED') : 200));
+    r.d.setHooks([hook('down'), hook('up')]);
+    // Events as they happen (the receiver that is up keeps up with them).
+    for (let i = 0; i < MAX_QUEUED + 5; i++) {
+      r.d.emit(started('cam', i));
+      await r.settle();
+    }
+    const refused = r.log.filter((l) => l.hook === 'down' && l.attempt === 0);
+    assert.equal(refused.length, 5, 'MAX_QUEUED held (the one in flight included); the other five refused');
+    assert.ok(refused.every((l) => l.retryAt === null && /already waiting/.test(l.error ?? '')));
+    assert.equal(
+      r.log.filter((l) => l.hook === 'up' && l.status === 200).length,
+      MAX_QUEUED + 5,
+      'the other hook gets all',
+    );
   });
 
   it('gives a delivery up after a day; a hook failing many in a row is tried hourly until it answers', async () => {

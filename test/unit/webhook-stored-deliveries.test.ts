@@ -41,6 +41,19 @@ function leader(store: Store, clock: { t: number }, status: number) {
   return { d, bodies };
 }
 
+/** Channel alice and her hook h1 (stream.started). */
+function aliceWithHook(store: Store): void {
+  store.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+  store.webhooks.add({
+    id: 'h1',
+    channel: 'alice',
+    url: 'https://hooks.example.com/h1',
+    secret: 'whsec_0123456789abcdef',
+    format: 'json',
+    events: ['stream.started'],
+  });
+}
+
 const settle = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
@@ -49,15 +62,7 @@ test('a new leader resumes the pending deliveries in order with their ids, befor
   const clock = { t: 1_796_000_000_000 };
   const store = backend.open(backend.fresh(), { now: () => clock.t });
   try {
-    store.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
-    store.webhooks.add({
-      id: 'h1',
-      channel: 'alice',
-      url: 'https://hooks.example.com/h1',
-      secret: 'whsec_0123456789abcdef',
-      format: 'json',
-      events: ['stream.started'],
-    });
+    aliceWithHook(store);
     // The first leader's receiver is down: two events wait, the first after one failed attempt.
     const a = leader(store, clock, 503);
     a.d.emit(started('alice', clock.t, 'first'));
@@ -102,15 +107,7 @@ test('a new leader resumes the pending deliveries in order with their ids, befor
 test('a stored row this code cannot read stays pending and is not sent', () => {
   const store = backend.open(backend.fresh());
   try {
-    store.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
-    store.webhooks.add({
-      id: 'h1',
-      channel: 'alice',
-      url: 'https://hooks.example.com/h1',
-      secret: 'whsec_0123456789abcdef',
-      format: 'json',
-      events: ['stream.started'],
-    });
+    aliceWithHook(store);
     store.webhooks.enqueue({
       id: 'x',
       hookId: 'h1',

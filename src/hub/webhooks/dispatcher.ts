@@ -12,6 +12,7 @@ import { SIGNATURE_HEADER, signBody } from './signature.js';
 import {
   ATTEMPT_TIMEOUT_MS,
   FAILING_AFTER,
+  MAX_QUEUED,
   MAX_RETRY_MS,
   delivered,
   givesUp,
@@ -102,6 +103,20 @@ export class WebhookDispatcher {
       if (!wants(s.hook, e)) continue;
       const id = randomUUID();
       this.deps.onQueued?.(s.hook.id, id, e);
+      if (s.queue.length >= MAX_QUEUED) {
+        // Given up at once, in the log like any other: the receiver is too far behind to catch up.
+        const error = `${MAX_QUEUED} deliveries already waiting for this hook`;
+        this.deps.onAttempt({
+          hook: s.hook.id,
+          delivery: id,
+          event: e.type,
+          attempt: 0,
+          status: null,
+          error,
+          retryAt: null,
+        });
+        continue;
+      }
       s.queue.push({ id, event: e, attempts: 0, firstAt: this.deps.now() });
       this.pump(s);
     }

@@ -10,6 +10,8 @@ export const GIVE_UP_AFTER_MS = 24 * 3_600_000;
 export const FAILING_AFTER = 20;
 /** One attempt's time limit: a receiver that hangs holds one delivery slot this long at most. */
 export const ATTEMPT_TIMEOUT_MS = 5_000;
+/** Deliveries waiting per hook at most: a receiver that is down while a busy chat runs does not fill the hub. */
+export const MAX_QUEUED = 1000;
 
 /**
  * The wait before attempt `attempt + 1`, after `attempt` failed attempts (1 = the first failed).
