@@ -28,6 +28,7 @@ import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import type { Store } from './store/types.js';
+import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
 const credentials = z.strictObject({
@@ -49,6 +50,8 @@ export interface AccountApiDeps {
   clipsBy?: 'accounts' | 'moderators';
   /** The community events (ADR 0021): title changes and follows are raised here. */
   events?: HubEvents;
+  /** The channel's webhooks (issue 16), managed from the dashboard. */
+  webhooks?: WebhookControl;
 }
 
 /** What a streamer may change of a past broadcast. */
@@ -261,6 +264,23 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     // Shown once; the old key stopped working. The session stays valid.
     return { body: { key } };
   });
+
+  // The channel's webhooks (issue 16): the same four things as the remote API, for the dashboard's session.
+  if (deps.webhooks) {
+    const hooks = channelWebhooks(store, deps.webhooks, logger, 'dashboard');
+    route('get', '/dashboard/webhooks', (req) => ({ body: hooks.list(managed(req)) }));
+    route('post', '/dashboard/webhooks', async (req) => ({
+      status: 201,
+      body: await hooks.add(managed(req), req.body),
+    }));
+    route('del', '/dashboard/webhooks/:hook', (req) => {
+      hooks.remove(managed(req), req.params[0] ?? '');
+      return { status: 204 };
+    });
+    route('get', '/dashboard/webhooks/:hook/deliveries', (req) => ({
+      body: hooks.deliveries(managed(req), req.params[0] ?? ''),
+    }));
+  }
 
   // Past broadcasts (issue 15): a channel's list, one broadcast, and the owner's (or an admin's) changes.
   /** Whether this request's session manages `stream`'s channel or is an admin's. */

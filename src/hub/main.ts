@@ -193,6 +193,12 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     logger: logger.child({ module: 'internal-api' }),
     changed,
   });
+  // The service starts once the hub listens (it needs the hub's URL): until then nothing runs to reload.
+  const webhookControl = {
+    reload: () => webhookService?.reload(),
+    failing: (id: string) => webhookService?.failing(id) ?? false,
+    allowPrivateTargets: config.webhooks.allowPrivateTargets,
+  };
   addAccountRoutes(gated, {
     clusterSecret: config.clusterSecret,
     store,
@@ -205,6 +211,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     broadcasts,
     clipsBy: config.recordings.clips.who,
     events,
+    webhooks: webhookControl,
   });
   addRemoteRoutes(gated, {
     store,
@@ -216,12 +223,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     loginRatePerMinute: config.loginRatePerMinute,
     broadcasts,
     events,
-    // The service starts once the hub listens (it needs the hub's URL): until then nothing runs to reload.
-    webhooks: {
-      reload: () => webhookService?.reload(),
-      failing: (id) => webhookService?.failing(id) ?? false,
-      allowPrivateTargets: config.webhooks.allowPrivateTargets,
-    },
+    webhooks: webhookControl,
   });
   gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');

@@ -16,7 +16,7 @@ import { broadcastParam, parseBody, streamParam } from './internal-api.js';
 import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
-import { addHook, deliveryView, hookView, newHookSchema, ownHook } from './webhooks/webhook-api.js';
+import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
 import type { Store } from './store/types.js';
 
 export function addRemoteRoutes(
@@ -33,7 +33,7 @@ export function addRemoteRoutes(
     /** The community events (ADR 0021): title changes are raised here. */
     events?: HubEvents;
     /** The channel's webhooks (issue 16): the running service, and whether targets may be private. */
-    webhooks?: { reload(): void; failing(id: string): boolean; allowPrivateTargets: boolean };
+    webhooks?: WebhookControl;
   },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
@@ -168,42 +168,29 @@ export function addRemoteRoutes(
   );
 
   // Webhooks (issue 16, ADR 0021): the channel's own; a new hook's secret is in its creation's answer only.
-  const hooks = deps.webhooks;
-  if (hooks) {
+  if (deps.webhooks) {
+    const hooks = channelWebhooks(store, deps.webhooks, logger, 'remote API');
+    const path = '/api/v1/streams/:name/webhooks';
     addJsonRoute(
       app,
       'get',
-      '/api/v1/streams/:name/webhooks',
-      wrap((req) => ({
-        body: { webhooks: store.webhooks.list(own(req)).map((h) => hookView(h, hooks.failing(h.id))) },
-      })),
+      path,
+      wrap((req) => ({ body: hooks.list(own(req)) })),
       opts,
     );
     addJsonRoute(
       app,
       'post',
-      '/api/v1/streams/:name/webhooks',
-      wrap(async (req) => {
-        const name = own(req);
-        const made = await addHook(store, name, parseBody(newHookSchema, req.body), {
-          allowPrivate: hooks.allowPrivateTargets,
-        });
-        hooks.reload();
-        logger.info({ stream: name, webhook: made.webhook.id, events: made.webhook.events }, 'webhook added');
-        return { status: 201, body: made };
-      }),
+      path,
+      wrap(async (req) => ({ status: 201, body: await hooks.add(own(req), req.body) })),
       opts,
     );
     addJsonRoute(
       app,
       'del',
-      '/api/v1/streams/:name/webhooks/:id',
+      `${path}/:id`,
       wrap((req) => {
-        const name = own(req);
-        const h = ownHook(store, name, req.params[1] ?? '');
-        store.webhooks.remove(h.id);
-        hooks.reload();
-        logger.info({ stream: name, webhook: h.id }, 'webhook removed');
+        hooks.remove(own(req), req.params[1] ?? '');
         return { status: 204 };
       }),
       opts,
@@ -211,11 +198,8 @@ export function addRemoteRoutes(
     addJsonRoute(
       app,
       'get',
-      '/api/v1/streams/:name/webhooks/:id/deliveries',
-      wrap((req) => {
-        const h = ownHook(store, own(req), req.params[1] ?? '');
-        return { body: { deliveries: store.webhooks.deliveries(h.id, 50).map(deliveryView) } };
-      }),
+      `${path}/:id/deliveries`,
+      wrap((req) => ({ body: hooks.deliveries(own(req), req.params[1] ?? '') })),
       opts,
     );
   }

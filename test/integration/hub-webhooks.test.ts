@@ -6,42 +6,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hubSchema } from '../../src/common/config/index.js';
 import { startHub, type HubNode } from '../../src/hub/main.js';
-import { SIGNATURE_HEADER, verifySignature } from '../../src/hub/webhooks/signature.js';
+import { verifySignature } from '../../src/hub/webhooks/signature.js';
+import { webhookReceiver as receiver } from '../helpers/webhook-receiver.js';
 import { waitFor } from '../helpers/network.js';
-
-interface Received {
-  path: string;
-  body: string;
-  signature: string | undefined;
-}
-
-/** A receiver on loopback: records every POST and answers `status(path)`. */
-async function receiver(
-  status: (path: string) => number,
-): Promise<{ url: string; got: Received[]; server: Server }> {
-  const got: Received[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      const sig = req.headers[SIGNATURE_HEADER];
-      got.push({ path: req.url ?? '', body, signature: Array.isArray(sig) ? sig[0] : sig });
-      res.statusCode = status(req.url ?? '');
-      res.end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const addr = server.address();
-  if (!addr || typeof addr === 'string') throw new Error('no address');
-  return { url: `http://127.0.0.1:${addr.port}`, got, server };
-}
 
 const closers: Array<() => unknown> = [];
 after(async () => {

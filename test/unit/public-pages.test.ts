@@ -225,3 +225,29 @@ test('the dashboard: response validated, only changed fields saved, status line'
   );
   assert.equal(dash.liveStatus({ live: true, streamer: { lastLiveAt: 5 } }).text, 'Live');
 });
+
+test("the dashboard's webhook log says how each delivery ended, in words", async () => {
+  const { deliveryOutcome, parseDelivery, parseHook } =
+    await import('../../src/edge/public/dashboard-webhooks.js');
+  const base = { id: 'd1', event: 'stream.started', createdAt: 1000, lastError: null, retryAt: null };
+  const d = (over: object) =>
+    parseDelivery({ ...base, attempts: 1, state: 'delivered', lastStatus: 204, ...over })!;
+  assert.equal(deliveryOutcome(d({})), 'delivered (HTTP 204, 1 attempt)');
+  assert.equal(
+    deliveryOutcome(d({ state: 'pending', attempts: 2, lastStatus: 500, retryAt: 31_000 }), 1000),
+    'failed (HTTP 500), next try in 30 s',
+  );
+  assert.equal(
+    deliveryOutcome(d({ state: 'given_up', attempts: 9, lastStatus: null, lastError: 'timeout' })),
+    'given up (timeout, 9 attempts)',
+  );
+  assert.equal(deliveryOutcome(d({ state: 'pending', attempts: 0, lastStatus: null })), 'waiting');
+  assert.equal(parseDelivery({ id: 'x' }), null, 'a malformed entry is skipped');
+  assert.deepEqual(parseHook({ id: 'wh_1', url: 'https://a.example', format: 'json', events: ['a', 3] }), {
+    id: 'wh_1',
+    url: 'https://a.example',
+    format: 'json',
+    events: ['a'],
+    failing: false,
+  });
+});

@@ -15,7 +15,10 @@ export const VIEWER_API_PREFIX = '/edge-api';
 
 export type ViewerApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** `:name` matches one stream/account name, `:id` one broadcast id, `:clip` one clip id; others themselves. */
+/**
+ * `:name` matches one stream/account name, `:id` one broadcast id, `:clip` one clip id, `:hook` one webhook
+ * id; others themselves.
+ */
 export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string }[] = [
   { method: 'GET', path: '/auth/csrf' },
   { method: 'POST', path: '/auth/register' },
@@ -29,6 +32,11 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'GET', path: '/dashboard' },
   { method: 'PATCH', path: '/dashboard' },
   { method: 'POST', path: '/dashboard/rotate-key' },
+  // The channel's webhooks (issue 16).
+  { method: 'GET', path: '/dashboard/webhooks' },
+  { method: 'POST', path: '/dashboard/webhooks' },
+  { method: 'DELETE', path: '/dashboard/webhooks/:hook' },
+  { method: 'GET', path: '/dashboard/webhooks/:hook/deliveries' },
   // Past broadcasts (issue 15).
   { method: 'GET', path: '/channels/:name/videos' },
   { method: 'GET', path: '/videos/:id' },
@@ -42,6 +50,8 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
 ];
 
 const NAME_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
+/** A webhook id (`wh_` and 12 base64url characters: webhook-api.ts makes them). */
+const HOOK_SEGMENT = /^wh_[A-Za-z0-9_-]{12}$/;
 
 export type ViewerApiMatch =
   | { ok: true; path: string }
@@ -72,7 +82,9 @@ export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch 
           ? isBroadcastId(got)
           : w === ':clip'
             ? isClipId(got)
-            : w === got;
+            : w === ':hook'
+              ? HOOK_SEGMENT.test(got)
+              : w === got;
     if (!want.every((w, i) => fits(w, rest[i]!))) continue;
     pathMatched = true;
     if (route.method === method) return { ok: true, path: `/${rest.join('/')}` };

@@ -5,6 +5,7 @@
 
 import { api } from './api.js';
 import { mountVideos } from './dashboard-videos.js';
+import { mountWebhooks } from './dashboard-webhooks.js';
 import { MIN_STREAM_PASSWORD, friendlyError } from './auth-rules.js';
 import { badgeNode } from './chat-view.js';
 import { formatViewers } from './format.js';
@@ -17,7 +18,7 @@ import { asRecord } from './json.js';
 /** @typedef {NonNullable<ReturnType<typeof parseDashboard>>} Dashboard */
 
 const REFRESH_MS = 5_000;
-/** The past-broadcasts panel is filled once, for the channel the dashboard shows. */
+/** The past-broadcasts and webhooks panels are filled once, for the channel the dashboard shows. */
 let videosMounted = false;
 /** For elements used only as plain HTML elements (text, hidden, focus). */
 const $ = (/** @type {string} */ id) => byId(id, HTMLElement);
@@ -100,6 +101,7 @@ function render(d, first) {
   if (!videosMounted) {
     videosMounted = true;
     void mountVideos(s.name);
+    void mountWebhooks();
   }
   $('pw-state').textContent = s.hasPassword
     ? 'This stream is password-protected: viewers need the password to watch and chat.'

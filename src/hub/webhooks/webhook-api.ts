@@ -1,11 +1,13 @@
 /**
- * What a streamer does with their channel's webhooks (remote API now, the dashboard next): list them, add one
- * (its secret is shown in that answer only), remove one, read its delivery log. The views never carry a
- * secret. A target is checked when the hook is made, as at every attempt (target-url.ts).
+ * What a streamer does with their channel's webhooks, from the remote API and the dashboard alike: list them,
+ * add one (its secret is shown in that answer only), remove one, read its delivery log. The views never carry
+ * a secret. A target is checked when the hook is made, as at every attempt (target-url.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { ApiError } from '../../common/http/json-routes.js';
+import type { Logger } from '../../common/logging/index.js';
+import { parseBody } from '../internal-api.js';
 import type { Store, WebhookDeliveryRecord, WebhookRecord } from '../store/types.js';
 import { HUB_EVENT_TYPES, OPT_IN_EVENTS, type HubEventType } from './events.js';
 import { checkTarget } from './target-url.js';
@@ -70,4 +72,43 @@ export function ownHook(store: Store, channel: string, id: string): WebhookRecor
   const h = store.webhooks.get(id);
   if (!h || h.channel !== channel) throw new ApiError('NOT_FOUND', 'no such webhook on this channel');
   return h;
+}
+
+/** What the APIs need of the running webhook service. */
+export interface WebhookControl {
+  reload(): void;
+  failing(id: string): boolean;
+  allowPrivateTargets: boolean;
+}
+
+/**
+ * The four things a channel's owner does with its hooks, whichever API they came through (`via` is logged):
+ * the channel is the one the caller's credentials manage, checked by that API.
+ */
+export function channelWebhooks(store: Store, control: WebhookControl, logger: Logger, via: string) {
+  return {
+    list: (channel: string) => ({
+      webhooks: store.webhooks.list(channel).map((h) => hookView(h, control.failing(h.id))),
+    }),
+    async add(channel: string, body: unknown) {
+      const made = await addHook(store, channel, parseBody(newHookSchema, body), {
+        allowPrivate: control.allowPrivateTargets,
+      });
+      control.reload();
+      logger.info(
+        { stream: channel, webhook: made.webhook.id, events: made.webhook.events, via },
+        'webhook added',
+      );
+      return made;
+    },
+    remove(channel: string, id: string) {
+      const h = ownHook(store, channel, id);
+      store.webhooks.remove(h.id);
+      control.reload();
+      logger.info({ stream: channel, webhook: h.id, via }, 'webhook removed');
+    },
+    deliveries: (channel: string, id: string) => ({
+      deliveries: store.webhooks.deliveries(ownHook(store, channel, id).id, 50).map(deliveryView),
+    }),
+  };
 }
