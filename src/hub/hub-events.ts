@@ -8,7 +8,7 @@ import { callSafely } from '../common/events/safe-emitter.js';
 import type { Logger } from '../common/logging/index.js';
 import type { Directory } from './directory.js';
 import type { StreamerRecord } from './store/types.js';
-import type { HubEvent } from './webhooks/events.js';
+import type { HubEvent } from '../common/protocol/hub-events.js';
 
 export type HubEventListener = (e: HubEvent) => void;
 

@@ -294,6 +294,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     logger: logger.child({ module: 'webhooks' }),
     publicUrl: config.webhooks.publicUrl ?? `http://${host}:${l.port}`,
     allowPrivateTargets: config.webhooks.allowPrivateTargets,
+    operatorHooks: config.webhooks.hooks,
   }));
   let closing: Promise<void> | undefined;
   return {

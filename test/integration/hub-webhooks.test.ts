@@ -20,14 +20,14 @@ after(async () => {
   for (const c of closers.reverse()) await c();
 });
 
-async function hub(allowPrivateTargets: boolean): Promise<HubNode> {
+async function hub(allowPrivateTargets: boolean, hooks: object[] = []): Promise<HubNode> {
   const h = await startHub(
     hubSchema.parse({
       nodeId: 'hub',
       clusterSecret: 'hub-webhooks-test-secret-0123456789',
       http: { host: '127.0.0.1', port: 0 },
       dataDir: mkdtempSync(join(tmpdir(), 'tiercast-webhooks-')),
-      webhooks: { allowPrivateTargets, publicUrl: 'https://tv.example.com' },
+      webhooks: { allowPrivateTargets, publicUrl: 'https://tv.example.com', hooks },
     }),
   );
   closers.push(() => h.close());
@@ -39,25 +39,24 @@ async function hub(allowPrivateTargets: boolean): Promise<HubNode> {
 test("a stream going live and ending reaches the channel's and the operator's hooks, signed; the log says delivered", async () => {
   const r = await receiver(() => 204);
   closers.push(() => r.server.close());
-  const h = await hub(true);
-  const add = (id: string, channel: string | null) =>
-    h.store.webhooks.add({
-      id,
-      channel,
-      url: `${r.url}/${id}`,
-      secret: `whsec_${id}_0123456789abcdef`,
-      format: 'json',
-      events: ['stream.started', 'stream.ended'],
-    });
-  add('mine', 'alice');
-  add('operator', null);
+  const hook = (id: string) => ({
+    url: `${r.url}/${id}`,
+    secret: `whsec_${id}_0123456789abcdef`,
+    format: 'json' as const,
+    events: ['stream.started', 'stream.ended'],
+  });
+  // The operator's hook comes from the hub's config; the channel's is added as its API would.
+  const h = await hub(true, [{ name: 'operator', ...hook('operator') }]);
+  h.store.webhooks.add({ id: 'mine', channel: 'alice', ...hook('mine') });
   h.webhooks.reload();
+  assert.equal(h.store.webhooks.get('op_operator')?.channel, null, "the operator's hook is every channel's");
 
   h.directory.setLive('alice', 'ingress-1', Date.now());
   await waitFor('both hooks told of the start', () => r.got.length >= 2, 10_000, 50);
   h.directory.setOffline('alice');
   await waitFor('both hooks told of the end', () => r.got.length >= 4, 10_000, 50);
 
+  const stored = (id: string) => (id === 'operator' ? 'op_operator' : id);
   for (const id of ['mine', 'operator']) {
     const mine = r.got.filter((g) => g.path === `/${id}`);
     assert.deepEqual(
@@ -75,11 +74,14 @@ test("a stream going live and ending reaches the channel's and the operator's ho
     assert.deepEqual(start.data, { title: 'Morning coding', category: 'Software' });
     await waitFor(
       `${id}: the log says delivered`,
-      () => h.store.webhooks.deliveries(id, 10).every((d) => d.state === 'delivered' && d.lastStatus === 204),
+      () =>
+        h.store.webhooks
+          .deliveries(stored(id), 10)
+          .every((d) => d.state === 'delivered' && d.lastStatus === 204),
       5000,
       50,
     );
-    assert.equal(h.store.webhooks.deliveries(id, 10).length, 2);
+    assert.equal(h.store.webhooks.deliveries(stored(id), 10).length, 2);
   }
 });
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { Directory, LIVE_TTL_MS } from '../../src/hub/directory.js';
 import { HubEvents, raiseLiveEvents } from '../../src/hub/hub-events.js';
 import type { StreamerRecord } from '../../src/hub/store/types.js';
-import type { HubEvent } from '../../src/hub/webhooks/events.js';
+import type { HubEvent } from '../../src/common/protocol/hub-events.js';
 
 test('live changes: a start once, refreshes and a takeover are not starts, every way of ending is an end', () => {
   let now = 1_000_000;

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { HubError } from '../../src/hub/store/errors.js';
 import type { Store } from '../../src/hub/store/types.js';
 import type { StoreBackend } from '../helpers/store-backends.js';
+import { syncOperatorHooks } from '../../src/hub/webhooks/operator-hooks.js';
+import { silentLogger } from '../helpers/fakes.js';
 
 export function hubStoreWebhooksSuite(backend: StoreBackend): void {
   function withStore<T>(fn: (s: Store, clock: { t: number }) => T): T {
@@ -129,6 +131,71 @@ export function hubStoreWebhooksSuite(backend: StoreBackend): void {
       );
       s.webhooks.remove('h1');
       assert.deepEqual(s.webhooks.pending(), [], "a deleted hook's deliveries go with it");
+    });
+  });
+
+  test("the operator's hooks follow the config: added, replaced when changed, removed when gone; channels' untouched", () => {
+    withStore((s) => {
+      s.webhooks.add(hook('wh_alice000001', 'alice'));
+      const cfg = (name: string, url: string, extra: object = {}) => ({
+        name,
+        url,
+        secret: `secret-of-${name}-0123456789`,
+        format: 'json' as const,
+        ...extra,
+      });
+      const first = syncOperatorHooks(
+        s.webhooks,
+        [
+          cfg('ops', 'https://ops.example.com/hook'),
+          cfg('team', 'https://discord.example.com/x', { format: 'discord', events: ['stream.started'] }),
+        ],
+        silentLogger,
+      );
+      assert.deepEqual(first, { added: ['ops', 'team'], replaced: [], removed: [] });
+      const ops = s.webhooks.get('op_ops')!;
+      assert.equal(ops.channel, null, 'every channel');
+      assert.deepEqual(
+        ops.events,
+        ['stream.started', 'stream.ended', 'stream.title_changed', 'channel.followed', 'clip.created'],
+        'chat messages only when named',
+      );
+      assert.equal(s.webhooks.get('op_team')!.format, 'discord');
+      // The same config again changes nothing (a leader elected again keeps the logs).
+      s.webhooks.enqueue({
+        id: 'd1',
+        hookId: 'op_ops',
+        event: 'stream.started',
+        channel: 'alice',
+        payload: '{}',
+      });
+      assert.deepEqual(
+        syncOperatorHooks(
+          s.webhooks,
+          [
+            cfg('ops', 'https://ops.example.com/hook'),
+            cfg('team', 'https://discord.example.com/x', { format: 'discord', events: ['stream.started'] }),
+          ],
+          silentLogger,
+        ),
+        { added: [], replaced: [], removed: [] },
+      );
+      assert.equal(s.webhooks.deliveries('op_ops', 10).length, 1);
+      // A changed address replaces the hook; a hook gone from the config goes.
+      const next = syncOperatorHooks(s.webhooks, [cfg('ops', 'https://ops2.example.com/hook')], silentLogger);
+      assert.deepEqual(next, { added: [], replaced: ['ops'], removed: ['team'] });
+      assert.equal(s.webhooks.get('op_ops')!.url, 'https://ops2.example.com/hook');
+      assert.equal(s.webhooks.get('op_team'), undefined);
+      assert.deepEqual(
+        s.webhooks.list('alice').map((h) => h.id),
+        ['wh_alice000001'],
+        "the channel's own hook stays",
+      );
+      syncOperatorHooks(s.webhooks, [], silentLogger);
+      assert.deepEqual(
+        s.webhooks.all().map((h) => h.id),
+        ['wh_alice000001'],
+      );
     });
   });
 }

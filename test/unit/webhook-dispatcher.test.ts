@@ -13,7 +13,7 @@ import {
 } from '../../src/hub/webhooks/dispatcher.js';
 import { verifySignature } from '../../src/hub/webhooks/signature.js';
 import { FAILING_AFTER, MAX_QUEUED, MAX_RETRY_MS } from '../../src/hub/webhooks/schedule.js';
-import type { HubEvent } from '../../src/hub/webhooks/events.js';
+import type { HubEvent } from '../../src/common/protocol/hub-events.js';
 
 const started = (channel: string, at = 0): HubEvent => ({
   type: 'stream.started',

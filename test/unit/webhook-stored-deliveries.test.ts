@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebhookDispatcher, type Webhook } from '../../src/hub/webhooks/dispatcher.js';
 import { resumePending, storedDeliveries } from '../../src/hub/webhooks/stored-deliveries.js';
-import type { HubEvent, HubEventType } from '../../src/hub/webhooks/events.js';
+import type { HubEvent, HubEventType } from '../../src/common/protocol/hub-events.js';
 import type { Store } from '../../src/hub/store/types.js';
 import { sqliteBackend } from '../helpers/store-backends.js';
 

@@ -15,7 +15,10 @@ import {
 } from '../../src/hub/webhooks/schedule.js';
 import { checkTarget, checkTargetShape, isNonPublicAddress } from '../../src/hub/webhooks/target-url.js';
 import { renderBody } from '../../src/hub/webhooks/formats.js';
-import type { HubEvent } from '../../src/hub/webhooks/events.js';
+import { postPinned } from '../../src/hub/webhooks/pinned-post.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { HubEvent } from '../../src/common/protocol/hub-events.js';
 
 const NOW = Date.UTC(2026, 11, 2, 12, 0, 0);
 
@@ -127,6 +130,63 @@ describe('webhook targets', () => {
       resolve: () => Promise.reject(new Error('ENOTFOUND')),
     });
     assert.deepEqual(none, { ok: false, reason: 'its host nx.example does not resolve' });
+  });
+
+  it('a delivery connects to the addresses checked, not to a second answer of the DNS (rebinding)', async () => {
+    const got: Array<{ host: string | undefined; body: string }> = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        got.push({ host: req.headers.host, body });
+        res.statusCode = 202;
+        res.end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      // The name resolves nowhere on this machine: only the pinned address can reach the receiver.
+      const url = new URL(`http://hooks.rebind.invalid:${port}/x`);
+      const status = await postPinned(
+        url,
+        ['127.0.0.1'],
+        { 'content-type': 'application/json' },
+        '{"a":1}',
+        2000,
+      );
+      assert.equal(status, 202);
+      assert.deepEqual(
+        got,
+        [{ host: `hooks.rebind.invalid:${port}`, body: '{"a":1}' }],
+        'the request names the host',
+      );
+      // Without pinned addresses the name is looked up, and fails.
+      await assert.rejects(postPinned(url, undefined, {}, '{}', 2000), /ENOTFOUND|EAI_AGAIN/);
+      // The check hands over what it resolved, for the delivery to use.
+      const checked = await checkTarget('https://hooks.example/x', {
+        allowPrivate: false,
+        resolve: () => Promise.resolve(['203.0.113.7']),
+      });
+      assert.deepEqual(checked.ok && checked.addresses, ['203.0.113.7']);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('a receiver that never answers is given up on at the timeout', async () => {
+    const server = createServer(() => {});
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      await assert.rejects(
+        postPinned(new URL(`http://127.0.0.1:${port}/`), undefined, {}, '{}', 300),
+        /no answer within 300 ms/,
+      );
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });
 

@@ -3,6 +3,7 @@
  * Limits and retry policies are config data, documented in docs/configuration.md.
  */
 import { z } from 'zod';
+import { HUB_EVENT_TYPES, type HubEventType } from '../protocol/hub-events.js';
 import { MAX_DRAWING_BYTES, MAX_MESSAGE_CHARS } from '../chat/limits.js';
 import { discoverySchema, regionSchema } from '../discovery/config.js';
 
@@ -272,8 +273,30 @@ const hubFields = z.strictObject({
     .strictObject({
       publicUrl: z.url().optional(),
       allowPrivateTargets: z.boolean().default(false),
+      /**
+       * The operator's own hooks: every channel's events. Kept in the store under id `op_NAME` and made to
+       * match this list whenever this hub becomes leader (one changed here is replaced, its log with it).
+       */
+      hooks: z
+        .array(
+          z.strictObject({
+            name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+            url: z.url({ protocol: /^https?$/ }).max(2000),
+            /** What the receiver checks the signature with: at least 16 characters. */
+            secret: z.string().min(16).max(256),
+            format: z.enum(['json', 'discord']).default('json'),
+            /** Default: every event but chat messages. */
+            events: z
+              .array(z.enum(HUB_EVENT_TYPES as [HubEventType, ...HubEventType[]]))
+              .min(1)
+              .optional(),
+          }),
+        )
+        .max(20)
+        .refine((hs) => new Set(hs.map((h) => h.name)).size === hs.length, 'hook names must differ')
+        .default([]),
     })
-    .default({ allowPrivateTargets: false }),
+    .default({ allowPrivateTargets: false, hooks: [] }),
   /** A stream whose ingress stopped reporting it live (every 5 s) for this long is offline (a crashed ingress). */
   liveReportTimeoutMs: z.number().int().min(6000).default(30_000),
   /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */

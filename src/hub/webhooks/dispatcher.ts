@@ -6,7 +6,7 @@
  * store-backed queue (a new leader resumes what is pending) comes with the `webhook_deliveries` table.
  */
 import { randomUUID } from 'node:crypto';
-import type { HubEvent, HubEventType } from './events.js';
+import type { HubEvent, HubEventType } from '../../common/protocol/hub-events.js';
 import { renderBody, type WebhookFormat } from './formats.js';
 import { SIGNATURE_HEADER, signBody } from './signature.js';
 import {

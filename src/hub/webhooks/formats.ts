@@ -2,7 +2,7 @@
  * A webhook's body (ADR 0021, proposed): tiercast's JSON (`{id, event, channel, at, data}`), or the shape
  * Discord's incoming webhooks take (`{content, embeds}`), so a streamer can paste a Discord webhook URL.
  */
-import type { HubEvent } from './events.js';
+import type { HubEvent } from '../../common/protocol/hub-events.js';
 
 export type WebhookFormat = 'json' | 'discord';
 

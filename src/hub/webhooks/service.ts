@@ -1,7 +1,7 @@
 /**
  * Webhooks at the leading hub (ADR 0021): the community events go to the hooks in the store, over HTTP, each
  * delivery written to the store as it is queued and at each attempt. A hub that is elected takes the hooks
- * and resumes what the previous leader left pending; a deposed one stops taking events (its pending rows stay
+ * (the operator's from its config first) and resumes what the previous leader left pending; a deposed one stops taking events (its pending rows stay
  * for the next leader). Delivery logs older than 7 days are pruned daily.
  */
 import { callSafely } from '../../common/events/safe-emitter.js';
@@ -10,9 +10,11 @@ import type { HubEvents } from '../hub-events.js';
 import type { HubLeadership } from '../leadership.js';
 import type { Store } from '../store/types.js';
 import { WebhookDispatcher, type Webhook } from './dispatcher.js';
-import type { HubEventType } from './events.js';
+import type { HubEventType } from '../../common/protocol/hub-events.js';
 import { resumePending, storedDeliveries } from './stored-deliveries.js';
 import { checkTarget } from './target-url.js';
+import { postPinned } from './pinned-post.js';
+import { syncOperatorHooks, type OperatorHookConfig } from './operator-hooks.js';
 
 const KEEP_LOG_MS = 7 * 24 * 3600_000;
 const PRUNE_EVERY_MS = 24 * 3600_000;
@@ -25,6 +27,8 @@ export interface WebhookServiceOptions {
   /** The site's base URL, for channel links (`${publicUrl}/watch/NAME`). */
   publicUrl: string;
   allowPrivateTargets: boolean;
+  /** The operator's hooks from the config: the store is made to match them when this hub leads. */
+  operatorHooks?: readonly OperatorHookConfig[];
 }
 
 export interface WebhookService {
@@ -35,7 +39,10 @@ export interface WebhookService {
   close(): void;
 }
 
-/** POSTs a delivery to its target, after checking where the target's name points (not loopback or private). */
+/**
+ * POSTs a delivery to its target, after checking where the target's name points (not loopback or private),
+ * connected to the addresses checked (no second lookup a rebinding DNS could answer differently).
+ */
 async function post(
   url: string,
   headers: Record<string, string>,
@@ -45,15 +52,7 @@ async function post(
 ): Promise<number> {
   const target = await checkTarget(url, { allowPrivate });
   if (!target.ok) throw new Error(`target refused: ${target.reason}`);
-  const res = await fetch(target.url, {
-    method: 'POST',
-    headers,
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  await res.body?.cancel();
-  return res.status;
+  return postPinned(target.url, target.addresses, headers, body, timeoutMs);
 }
 
 export function startWebhooks(opts: WebhookServiceOptions): WebhookService {
@@ -101,6 +100,7 @@ export function startWebhooks(opts: WebhookServiceOptions): WebhookService {
     store.webhooks.all().map((h) => ({ ...h, events: h.events as HubEventType[] }));
   const take = () =>
     callSafely(logger, 'webhooks not loaded', {}, () => {
+      syncOperatorHooks(store.webhooks, opts.operatorHooks ?? [], logger);
       dispatcher.setHooks(hooks());
       const n = resumePending(store.webhooks, dispatcher);
       if (n > 0) logger.info({ deliveries: n }, 'webhook deliveries resumed');

@@ -5,7 +5,7 @@
  */
 import type { WebhookRepo } from '../store/types.js';
 import type { AttemptRecord, DispatcherDeps, WebhookDispatcher } from './dispatcher.js';
-import { HUB_EVENT_TYPES, type HubEvent } from './events.js';
+import { HUB_EVENT_TYPES, type HubEvent } from '../../common/protocol/hub-events.js';
 import { delivered } from './schedule.js';
 
 /** The dispatcher's callbacks that write the log. */

@@ -2,7 +2,8 @@
  * Which URLs a webhook (and later a restream output) may point at (ADR 0021, proposed). A hub that posts to
  * any address an account types is a request forger for its own network, so:
  * - only http: and https: (for outputs: rtmp: and rtmps:), no user:password@, at most 2,048 characters;
- * - the host's every address (as resolved now, and again at each delivery: DNS can change) must be public:
+ * - the host's every address (as resolved now, and again at each delivery: DNS can change; the delivery then
+ *   connects to the addresses checked, pinned-post.ts) must be public:
  *   no loopback, private, link-local, carrier-grade NAT, unspecified, multicast or reserved range, IPv4 or IPv6,
  *   IPv4-mapped IPv6 included; unless the operator allows private targets (a receiver on the LAN, the tests).
  */
@@ -46,7 +47,8 @@ export function isNonPublicAddress(address: string): boolean {
   return NON_PUBLIC.check(address, 'ipv6');
 }
 
-export type TargetCheck = { ok: true; url: URL } | { ok: false; reason: string };
+/** `addresses`: what the host resolved to when checked (absent when private targets are allowed). */
+export type TargetCheck = { ok: true; url: URL; addresses?: string[] } | { ok: false; reason: string };
 
 /** The URL's shape: scheme, no credentials, length. */
 export function checkTargetShape(raw: string, schemes: readonly string[] = ['http:', 'https:']): TargetCheck {
@@ -89,5 +91,5 @@ export async function checkTarget(
   if (addresses.length === 0) return { ok: false, reason: `its host ${host} does not resolve` };
   const bad = addresses.find(isNonPublicAddress);
   if (bad) return { ok: false, reason: `its host resolves to ${bad}, which is not a public address` };
-  return shape;
+  return { ...shape, addresses };
 }

@@ -9,7 +9,7 @@ import { ApiError } from '../../common/http/json-routes.js';
 import type { Logger } from '../../common/logging/index.js';
 import { parseBody } from '../internal-api.js';
 import type { Store, WebhookDeliveryRecord, WebhookRecord } from '../store/types.js';
-import { HUB_EVENT_TYPES, OPT_IN_EVENTS, type HubEventType } from './events.js';
+import { DEFAULT_HOOK_EVENTS, HUB_EVENT_TYPES, type HubEventType } from '../../common/protocol/hub-events.js';
 import { checkTarget } from './target-url.js';
 
 /** A channel's hooks at most (each is a request per event). */
@@ -62,7 +62,7 @@ export async function addHook(
     url: target.url.href,
     secret,
     format: body.format,
-    events: [...new Set(body.events ?? HUB_EVENT_TYPES.filter((e) => !OPT_IN_EVENTS.has(e)))],
+    events: [...new Set(body.events ?? DEFAULT_HOOK_EVENTS)],
   });
   return { webhook: hookView(h, false), secret };
 }

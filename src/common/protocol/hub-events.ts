@@ -1,6 +1,7 @@
 /**
- * The community events the hub raises (ADR 0021, proposed): once, by the leader, from its own state changes.
- * Webhooks, go-live notifications, analytics and the moderation log consume them; none reads another's tables.
+ * The community events the hub raises (ADR 0021): once, by the leader, from its own state changes. Webhooks,
+ * go-live notifications, analytics and the moderation log consume them; none reads another's tables. They
+ * live in src/common because the hub's configuration names them too (the operator's hooks).
  */
 export type HubEvent =
   | { type: 'stream.started'; channel: string; at: number; title: string; category: string }
@@ -23,3 +24,8 @@ export const HUB_EVENT_TYPES: readonly HubEventType[] = [
 
 /** Events a hook receives only when it asked for them by name (a busy chat is many requests). */
 export const OPT_IN_EVENTS: ReadonlySet<HubEventType> = new Set(['chat.message']);
+
+/** The events a hook gets when it names none: every event but the opt-in ones. */
+export const DEFAULT_HOOK_EVENTS: readonly HubEventType[] = HUB_EVENT_TYPES.filter(
+  (e) => !OPT_IN_EVENTS.has(e),
+);
