@@ -109,6 +109,8 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     verifySession: (t) => sessions.verify(t),
     channelExists: (name) => store.streamers.get(name) !== undefined,
     emojiUrl: (name) => `/emoji/${name}`,
+    // Called only while the hub serves chat, after the directory below exists.
+    isLive: (name) => directory.isLive(name),
     onMessage: (channel, msg) =>
       events.emit({ type: 'chat.message', channel, at: msg.at, author: msg.author, text: msg.text }),
   });

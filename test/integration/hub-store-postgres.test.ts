@@ -17,6 +17,7 @@ import { hubStoreChannelsSuite } from '../unit/hub-store-channels-suite.js';
 import { hubStoreSecretsSuite } from '../unit/hub-store-secrets-suite.js';
 import { hubStoreSuite } from '../unit/hub-store-suite.js';
 import { hubStoreWebhooksSuite } from '../unit/hub-store-webhooks-suite.js';
+import { hubStoreModerationSuite } from '../unit/hub-store-moderation-suite.js';
 
 const missing = postgresMissing();
 if (missing) {
@@ -32,6 +33,7 @@ if (missing) {
   hubStoreSecretsSuite(backend);
   hubStoreChannelsSuite(backend);
   hubStoreWebhooksSuite(backend);
+  hubStoreModerationSuite(backend);
   hubAdminSuite(backend);
 
   test('PostgreSQL errors come back with their SQLSTATE; a failed transaction leaves nothing behind', () => {

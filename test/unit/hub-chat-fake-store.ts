@@ -27,7 +27,10 @@ import type {
   UserRole,
   WebhookDeliveryRecord,
   WebhookRecord,
+  ChatRules,
+  ModerationLogEntry,
 } from '../../src/hub/store/types.js';
+import { DEFAULT_CHAT_RULES } from '../../src/hub/store/types.js';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -347,6 +350,34 @@ export class FakeStore implements Store {
     list: (userId) =>
       [...this.followRows].filter((k) => k.startsWith(`${userId}\0`)).map((k) => k.split('\0')[1]!),
     count: (streamer) => [...this.followRows].filter((k) => k.endsWith(`\0${streamer}`)).length,
+    isFollowing: (user, streamer) => {
+      const u = this.userRows.find((r) => same(r.name, user));
+      return u !== undefined && this.followRows.has(`${u.id}\0${streamer}`);
+    },
+  };
+
+  private readonly rulesRows = new Map<string, ChatRules>();
+  private readonly regulars = new Set<string>();
+  readonly modLog: ModerationLogEntry[] = [];
+
+  moderation: Store['moderation'] = {
+    rules: (channel) =>
+      structuredClone(
+        this.rulesRows.get(channel) ?? { ...DEFAULT_CHAT_RULES, linkAllow: [], blockedWords: [] },
+      ),
+    setRules: (channel, rules) => {
+      if (!this.streamerRows.has(channel)) throw new HubError('NOT_FOUND', 'no such channel', { channel });
+      this.rulesRows.set(channel, structuredClone(rules));
+      return structuredClone(rules);
+    },
+    isRegular: (channel, who) => this.regulars.has(`${channel}\0${who.toLowerCase()}`),
+    markRegular: (channel, who) => void this.regulars.add(`${channel}\0${who.toLowerCase()}`),
+    log: (e) => void this.modLog.push({ ...e, id: this.modLog.length + 1, at: this.clock() }),
+    logList: (channel, limit) =>
+      this.modLog
+        .filter((e) => e.channel === channel)
+        .reverse()
+        .slice(0, limit),
   };
 
   chat: Store['chat'] = {
@@ -487,6 +518,8 @@ export interface Harness {
   sessions: Map<string, SessionInfo>;
   clock: { now: number };
   channels: Set<string>;
+  /** Channels the directory would call live (a raid's target must be). */
+  live: Set<string>;
   /** Opens a connection on the fake network and joins it. */
   join(edge: string, conn: string, channel: string, identity: Partial<ChatIdentity>): ConnRef;
   say(ref: ConnRef, text: string): void;
@@ -507,6 +540,7 @@ export function makeHarness(
   const clock = { now: 1_700_000_000_000 };
   store.clock = () => clock.now;
   const channels = new Set(opts.channels ?? ['alice', 'bob']);
+  const live = new Set<string>();
   const limits: ChatLimits = { ...DEFAULT_CHAT_LIMITS, ...opts.limits };
   const newHub = () =>
     new ChatHub({
@@ -518,6 +552,7 @@ export function makeHarness(
       channelExists: (name) => channels.has(name),
       emojiUrl: (name) => `/emoji/${name}`,
       now: () => clock.now,
+      isLive: (name) => live.has(name),
     });
   const h: Harness = {
     hub: newHub(),
@@ -526,6 +561,7 @@ export function makeHarness(
     sessions,
     clock,
     channels,
+    live,
     join(edge, conn, channel, identity) {
       const ref = { edge, conn };
       net.open(ref, channel);

@@ -9,7 +9,7 @@
  */
 import { callSafely } from '../../common/events/safe-emitter.js';
 import type { Logger } from '../../common/logging/index.js';
-import type { StoredChatMessage, Store } from '../store/types.js';
+import type { ChatRules, StoredChatMessage, Store } from '../store/types.js';
 import { defaultColor } from './colors.js';
 import type { ChatAction, ChatEvent, ChatIdentity, ChatMessageView, ConnRef, MemberView } from './events.js';
 import {
@@ -26,10 +26,22 @@ import { checkAndRecord, SlidingWindowLimiter } from './rate-limit.js';
 import type { ChatRoom, Draft } from './room.js';
 import { SafeOutput } from './safe-output.js';
 import { isSanctioned, type SanctionSubject } from './sanctions.js';
+import { regularKey } from './channel-rules.js';
 import { checkText, compileWordFilter, isValidName, type WordFilter } from './text-rules.js';
 import { ChatError, type ChatHubOptions, type ChatLimits, type ChatNoticeCode } from './types.js';
 
 const SYSTEM_COLOR = '#90a4ae';
+/** Held messages kept per channel (the oldest is dropped, and its author told, past this). */
+const MAX_HELD = 50;
+
+interface HeldMessage {
+  id: number;
+  draft: Draft;
+  /** The author's member key (to tell them) and regular key (approved: a regular from now on). */
+  memberKey: string;
+  regularKey: string;
+  at: number;
+}
 const MAX_RECENT = 1000;
 /** A member view is at most ~200 bytes of JSON: 2000 of them stay well inside one link message (512 KiB). */
 const MAX_MEMBERS_LISTED = 2000;
@@ -49,6 +61,10 @@ export class ChatHub {
   private readonly identityDeps: IdentityDeps;
   private readonly room: ChatRoom;
   private closed = false;
+  /** Each channel's rules and its compiled word filter, read from the store once until they change. */
+  private readonly rulesCache = new Map<string, { rules: ChatRules; filter: WordFilter }>();
+  private readonly held = new Map<string, HeldMessage[]>();
+  private nextHeldId = 1;
   /** The origin of the action being handled, until its first message is stored. */
   private origin: string | undefined;
 
@@ -87,7 +103,46 @@ export class ChatHub {
       eject: (conn, code, text) => this.eject(conn, code, text),
       checkName: (member, newName) => this.checkName(member, newName),
       rename: (member, newName, by) => this.rename(member, newName, by),
+      rules: (channel) => this.rulesOf(channel).rules,
+      setRules: (channel, rules) => {
+        this.store.moderation.setRules(channel, rules);
+        this.rulesChanged(channel);
+      },
+      filterFor: (channel) => this.rulesOf(channel).filter,
+      accepted: (conn) => {
+        if (conn.member.regular) return;
+        conn.member.regular = true;
+        this.store.moderation.markRegular(conn.member.channel, regularKey(conn));
+      },
+      hold: (conn, draft) => this.hold(conn, draft),
+      decideHeld: (channel, id, approve, by) => this.decideHeld(channel, id, approve, by),
+      raidable: (name) => {
+        const s = this.store.streamers.get(name);
+        if (!s) return 'unknown';
+        if (s.hasPassword) return 'protected';
+        return this.opts.isLive?.(name) ? 'ok' : 'offline';
+      },
+      audit: (actor, action, target, details = {}) => {
+        this.logger.info(
+          { channel: actor.channel, action, by: actor.name, target, ...details },
+          'chat moderation',
+        );
+        callSafely(this.logger, 'moderation log not stored', { channel: actor.channel }, () =>
+          this.store.moderation.log({
+            channel: actor.channel,
+            actor: actor.name,
+            action,
+            target,
+            details: Object.keys(details).length ? details : null,
+          }),
+        );
+      },
     };
+  }
+
+  /** The channel's rules changed (the dashboard, a command): the next message is checked against the new ones. */
+  rulesChanged(channel: string): void {
+    this.rulesCache.delete(channel);
   }
 
   join(ref: ConnRef, channel: string, identity: ChatIdentity): void {
@@ -131,6 +186,8 @@ export class ChatHub {
   forgetAll(): void {
     this.registry.clear();
     this.seqs.clear();
+    this.rulesCache.clear();
+    this.held.clear();
     this.userLimiter.clear();
     this.ipLimiter.clear();
   }
@@ -167,7 +224,7 @@ export class ChatHub {
       author,
       color: host?.color ?? defaultColor(author),
       badge: 'host',
-      text: this.filter(check.text),
+      text: this.rulesOf(channel).filter(check.text),
     });
   }
 
@@ -241,6 +298,8 @@ export class ChatHub {
       }),
     );
     this.out.direct(ref, { type: 'emoji', list: this.emojiList() });
+    if (member.rank >= 1)
+      for (const h of this.held.get(channel) ?? []) this.out.direct(ref, this.heldEvent(channel, h));
     if (!existing) this.broadcastMembers(channel);
     this.logger.debug({ channel, name: member.name, badge: member.badge, edge: ref.edge }, 'chat join');
   }
@@ -279,6 +338,79 @@ export class ChatHub {
     }
     if (isDraw) handleDraw(this.room, conn, a.image as string);
     else handleSend(this.room, conn, a.text as string);
+  }
+
+  // ---- channel rules and held messages
+
+  private rulesOf(channel: string): { rules: ChatRules; filter: WordFilter } {
+    let r = this.rulesCache.get(channel);
+    if (!r) {
+      const rules = this.store.moderation.rules(channel);
+      const own = compileWordFilter(rules.blockedWords);
+      r = { rules, filter: (text) => own(this.filter(text)) };
+      this.rulesCache.set(channel, r);
+    }
+    return r;
+  }
+
+  private staffConns(channel: string): Conn[] {
+    return this.registry
+      .list(channel)
+      .filter((m) => m.rank >= 1)
+      .flatMap((m) => [...m.conns.values()]);
+  }
+
+  private heldEvent(channel: string, h: HeldMessage): ChatEvent {
+    const d = h.draft;
+    return { type: 'held', channel, id: h.id, author: d.author, color: d.color, text: d.text, at: h.at };
+  }
+
+  private hold(conn: Conn, draft: Draft): void {
+    const channel = conn.member.channel;
+    const list = this.held.get(channel) ?? [];
+    const h: HeldMessage = {
+      id: this.nextHeldId++,
+      draft,
+      memberKey: conn.member.key,
+      regularKey: regularKey(conn),
+      at: this.now(),
+    };
+    list.push(h);
+    if (list.length > MAX_HELD) {
+      const dropped = list.shift()!;
+      for (const c of this.staffConns(channel))
+        this.out.direct(c.ref, { type: 'held-done', channel, id: dropped.id, approved: false });
+    }
+    this.held.set(channel, list);
+    this.out.notice(
+      conn.ref,
+      'info',
+      'MESSAGE_HELD',
+      'Your message has a link, so a moderator will look at it first: it appears once approved.',
+    );
+    for (const c of this.staffConns(channel)) this.out.direct(c.ref, this.heldEvent(channel, h));
+    this.logger.info({ channel, held: h.id, author: draft.author }, 'chat message held for review');
+  }
+
+  private decideHeld(channel: string, id: number, approve: boolean, by: Member): boolean {
+    const list = this.held.get(channel) ?? [];
+    const i = list.findIndex((h) => h.id === id);
+    if (i < 0) return false;
+    const [h] = list.splice(i, 1);
+    if (approve) {
+      this.post(channel, h!.draft);
+      this.store.moderation.markRegular(channel, h!.regularKey);
+      const author = this.registry.find(channel, h!.memberKey);
+      if (author) author.regular = true;
+    } else {
+      const author = this.registry.find(channel, h!.memberKey);
+      for (const c of author?.conns.values() ?? [])
+        this.out.notice(c.ref, 'info', undefined, 'A moderator did not approve your message with a link.');
+    }
+    for (const c of this.staffConns(channel))
+      this.out.direct(c.ref, { type: 'held-done', channel, id, approved: approve });
+    this.room.audit(by, approve ? 'approve' : 'reject', h!.draft.author, { held: id });
+    return true;
   }
 
   // ---- shared by commands and moderation

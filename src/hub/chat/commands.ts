@@ -19,7 +19,14 @@ export type Command =
   | { name: 'mod'; target: string }
   | { name: 'unmod'; target: string }
   | { name: 'clear' }
-  | { name: 'delete'; seq: number };
+  | { name: 'delete'; seq: number }
+  | { name: 'timeout'; target: string; minutes: number }
+  | { name: 'slow'; seconds: number }
+  | { name: 'only'; who: 'everyone' | 'accounts' | 'followers' }
+  | { name: 'links'; links: 'allow' | 'review' | 'block' }
+  | { name: 'approve'; id: number }
+  | { name: 'reject'; id: number }
+  | { name: 'raid'; target: string };
 
 export type CommandName = Command['name'];
 
@@ -64,7 +71,42 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'unmod', level: 'owner', usage: '/unmod <account>', description: 'remove a moderator' },
   { name: 'clear', level: 'moderator', usage: '/clear', description: 'clear the chat history' },
   { name: 'delete', level: 'moderator', usage: '/delete <seq>', description: 'delete one message' },
+  {
+    name: 'timeout',
+    level: 'moderator',
+    usage: '/timeout <name> <minutes>',
+    description: 'mute someone for a while',
+  },
+  {
+    name: 'slow',
+    level: 'moderator',
+    usage: '/slow <seconds|off>',
+    description: 'one message per chatter every so many seconds',
+  },
+  {
+    name: 'only',
+    level: 'moderator',
+    usage: '/only <everyone|accounts|followers>',
+    description: 'who may chat',
+  },
+  {
+    name: 'links',
+    level: 'moderator',
+    usage: '/links <allow|review|block>',
+    description: "links: allowed, a first-time chatter's held for review, or blocked",
+  },
+  { name: 'approve', level: 'moderator', usage: '/approve <id>', description: 'post a held message' },
+  { name: 'reject', level: 'moderator', usage: '/reject <id>', description: 'drop a held message' },
+  {
+    name: 'raid',
+    level: 'owner',
+    usage: '/raid <channel>',
+    description: 'send your viewers to another live channel',
+  },
 ];
+
+/** Slow mode at most an hour between messages. */
+export const MAX_SLOW_MODE_S = 3600;
 
 const BY_NAME = new Map<string, CommandSpec>(COMMANDS.map((c) => [c.name, c]));
 
@@ -127,6 +169,35 @@ function parseArgs(name: CommandName, rest: string): Command | undefined {
       const seq = args.length === 1 && args[0] ? parsePositiveInt(args[0]) : undefined;
       return seq === undefined ? undefined : { name, seq };
     }
+    case 'approve':
+    case 'reject': {
+      const id = args.length === 1 && args[0] ? parsePositiveInt(args[0].replace(/^#/, '')) : undefined;
+      return id === undefined ? undefined : { name, id };
+    }
+    case 'timeout': {
+      const [target, mins] = args;
+      const minutes = mins === undefined ? undefined : parsePositiveInt(mins);
+      if (!target || args.length !== 2 || minutes === undefined || minutes > MAX_SANCTION_MINUTES)
+        return undefined;
+      return { name, target: stripAt(target), minutes };
+    }
+    case 'slow': {
+      if (args.length !== 1) return undefined;
+      if (args[0] === 'off' || args[0] === '0') return { name, seconds: 0 };
+      const seconds = parsePositiveInt(args[0]!);
+      return seconds === undefined || seconds > MAX_SLOW_MODE_S ? undefined : { name, seconds };
+    }
+    case 'only': {
+      const who = args.length === 1 ? args[0]!.toLowerCase() : '';
+      if (who === 'off') return { name, who: 'everyone' };
+      return who === 'everyone' || who === 'accounts' || who === 'followers' ? { name, who } : undefined;
+    }
+    case 'links': {
+      const links = args.length === 1 ? args[0]!.toLowerCase() : '';
+      return links === 'allow' || links === 'review' || links === 'block' ? { name, links } : undefined;
+    }
+    case 'raid':
+      return args.length === 1 && args[0] ? { name, target: stripAt(args[0]) } : undefined;
   }
 }
 

@@ -34,6 +34,12 @@ export type ChatEvent =
   | { type: 'delete'; channel: string; seqs: number[] }
   | { type: 'clear'; channel: string }
   | { type: 'emoji'; list: Array<{ name: string; url: string }> }
+  /** To the channel's staff only: a first-time chatter's message with a link, waiting for /approve or /reject. */
+  | { type: 'held'; channel: string; id: number; author: string; color: string; text: string; at: number }
+  /** To the channel's staff: a held message was approved or rejected (by anyone of them). */
+  | { type: 'held-done'; channel: string; id: number; approved: boolean }
+  /** The channel's host sends its viewers to another live channel (`/raid NAME`). */
+  | { type: 'raid'; channel: string; target: string; by: string }
   /** edge-generated (the only ones): the hub link's state, and the size limits the hub enforces. */
   | { type: 'status'; state: 'connected' | 'reconnecting' }
   | { type: 'limits'; maxMessageChars: number; maxDrawingBytes: number };

@@ -9,6 +9,7 @@ import type { Conn, Member } from './members.js';
 import { runModeration } from './moderation.js';
 import type { ChatRoom } from './room.js';
 import { checkDrawing, checkText } from './text-rules.js';
+import { admit } from './channel-rules.js';
 
 export function levelOf(member: Member): CommandLevel {
   return member.rank >= 2 ? 'owner' : member.rank === 1 ? 'moderator' : 'everyone';
@@ -24,8 +25,24 @@ function refuseIfMuted(room: ChatRoom, conn: Conn): boolean {
   return true;
 }
 
+/**
+ * Posts a member's text or /me through the channel's rules: masked by the operator's and the channel's words,
+ * refused (the sender told why), held for a moderator, or posted (the author is a regular from then on).
+ */
+function postText(room: ChatRoom, conn: Conn, kind: 'text' | 'me', raw: string): void {
+  if (refuseIfMuted(room, conn)) return;
+  const channel = conn.member.channel;
+  const verdict = admit(room, conn, room.rules(channel), raw);
+  if (verdict === 'refused') return;
+  const draft = { ...authorOf(conn.member), kind, text: room.filterFor(channel)(raw) };
+  if (verdict === 'held') return room.hold(conn, draft);
+  room.post(channel, draft);
+  room.accepted(conn);
+}
+
 export function handleDraw(room: ChatRoom, conn: Conn, image: string): void {
   if (refuseIfMuted(room, conn)) return;
+  if (admit(room, conn, room.rules(conn.member.channel), undefined) === 'refused') return;
   const check = checkDrawing(image, room.limits.maxDrawingBytes);
   if (!check.ok) {
     const text =
@@ -48,15 +65,7 @@ export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
   }
   const parsed = parseInput(check.text);
   const level = levelOf(conn.member);
-  if (parsed.kind === 'text') {
-    if (refuseIfMuted(room, conn)) return;
-    room.post(conn.member.channel, {
-      ...authorOf(conn.member),
-      kind: 'text',
-      text: room.filter(parsed.text),
-    });
-    return;
-  }
+  if (parsed.kind === 'text') return postText(room, conn, 'text', parsed.text);
   if (parsed.kind === 'unknown') {
     room.notice(
       conn.ref,
@@ -80,9 +89,7 @@ export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
     case 'help':
       return room.notice(conn.ref, 'info', undefined, helpText(level));
     case 'me':
-      if (refuseIfMuted(room, conn)) return;
-      room.post(conn.member.channel, { ...authorOf(conn.member), kind: 'me', text: room.filter(cmd.text) });
-      return;
+      return postText(room, conn, 'me', cmd.text);
     case 'name':
       return selfRename(room, conn, cmd.newName);
     case 'color':

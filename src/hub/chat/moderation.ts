@@ -1,10 +1,11 @@
 /**
- * Moderator commands: mute, ban, rename, mod/unmod, clear, delete. The caller has already checked the
- * command level; here each action checks its target (nobody acts on someone of equal or higher rank),
- * changes the store, tells the channel with a system message and logs it.
+ * Moderator commands: mute and timeout, ban, rename, mod/unmod, clear, delete; the channel's rules (slow mode,
+ * who may chat, links) and held messages (approve, reject); the host's raid. The caller has already checked
+ * the command level; here each action checks its target (nobody acts on someone of equal or higher rank),
+ * changes the store, tells the channel with a system message and writes the moderation log.
  */
 import { namesCollide } from '../../common/names.js';
-import type { SanctionKind, SanctionTarget } from '../store/types.js';
+import type { ChatRules, SanctionKind, SanctionTarget } from '../store/types.js';
 import type { Command } from './commands.js';
 import { accountStanding, memberKeyForAccount, standing } from './identity.js';
 import type { Conn, Member, Rank } from './members.js';
@@ -18,10 +19,7 @@ import {
   type SanctionSubject,
 } from './sanctions.js';
 
-export type ModerationCommand = Extract<
-  Command,
-  { name: 'mute' | 'unmute' | 'ban' | 'unban' | 'rename' | 'mod' | 'unmod' | 'clear' | 'delete' }
->;
+export type ModerationCommand = Exclude<Command, { name: 'help' | 'me' | 'name' | 'color' }>;
 
 export function runModeration(room: ChatRoom, actor: Conn, cmd: ModerationCommand): void {
   switch (cmd.name) {
@@ -41,14 +39,78 @@ export function runModeration(room: ChatRoom, actor: Conn, cmd: ModerationComman
       return clear(room, actor);
     case 'delete':
       return deleteMessage(room, actor, cmd.seq);
+    case 'timeout':
+      return sanction(room, actor, 'mute', cmd.target, cmd.minutes);
+    case 'slow':
+      return changeRules(
+        room,
+        actor,
+        { slowModeS: cmd.seconds },
+        cmd.seconds ? `Slow mode is on: one message every ${cmd.seconds} s` : 'Slow mode is off',
+      );
+    case 'only':
+      return changeRules(
+        room,
+        actor,
+        { who: cmd.who },
+        cmd.who === 'everyone'
+          ? 'Everyone can chat'
+          : cmd.who === 'accounts'
+            ? 'Only logged-in accounts can chat now'
+            : 'Only followers can chat now',
+      );
+    case 'links':
+      return changeRules(
+        room,
+        actor,
+        { links: cmd.links },
+        cmd.links === 'allow'
+          ? 'Links are allowed'
+          : cmd.links === 'review'
+            ? "A first-time chatter's links wait for a moderator"
+            : 'Links are blocked (allowed domains excepted)',
+      );
+    case 'approve':
+    case 'reject':
+      if (!room.decideHeld(actor.member.channel, cmd.id, cmd.name === 'approve', actor.member))
+        room.notice(actor.ref, 'error', 'UNKNOWN_NAME', `No held message #${cmd.id}.`);
+      return;
+    case 'raid':
+      return raid(room, actor, cmd.target);
   }
 }
 
+/** One line in the channel's moderation log and the hub's log. */
 function audit(room: ChatRoom, actor: Conn, action: string, details: Record<string, unknown> = {}): void {
-  room.logger.info(
-    { channel: actor.member.channel, action, by: actor.member.name, ...details },
-    'chat moderation',
-  );
+  const { target, ...rest } = details;
+  room.audit(actor.member, action, typeof target === 'string' ? target : null, rest);
+}
+
+/** A rule changed from the chat: stored, in force for the next message, announced, logged. */
+function changeRules(room: ChatRoom, actor: Conn, change: Partial<ChatRules>, said: string): void {
+  const channel = actor.member.channel;
+  room.setRules(channel, { ...room.rules(channel), ...change });
+  audit(room, actor, 'rules', change);
+  room.system(channel, `${said} (by ${actor.member.name})`);
+}
+
+/** The host sends the channel's viewers to another live, open channel. */
+function raid(room: ChatRoom, actor: Conn, target: string): void {
+  const channel = actor.member.channel;
+  const state = namesCollide(target, channel) ? 'self' : room.raidable(target);
+  if (state !== 'ok') {
+    const why = {
+      self: 'that is this channel',
+      unknown: 'there is no such channel',
+      offline: 'it is not live',
+      protected: 'it is password-protected',
+    }[state];
+    room.notice(actor.ref, 'error', 'RAID_REFUSED', `You cannot raid ${target}: ${why}.`);
+    return;
+  }
+  audit(room, actor, 'raid', { target });
+  room.system(channel, `${actor.member.name} is raiding ${target}: everyone watching moves there`);
+  room.broadcast(channel, { type: 'raid', channel, target, by: actor.member.name });
 }
 
 /** The person a moderator names: connected now, seen recently, or just an account or a name. */

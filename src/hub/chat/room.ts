@@ -3,7 +3,7 @@
  * operations that number, store and send. ChatHub implements it; the handlers stay plain functions.
  */
 import type { Logger } from '../../common/logging/index.js';
-import type { Store } from '../store/types.js';
+import type { ChatRules, Store } from '../store/types.js';
 import type { ChatEvent, ChatMessageView, ConnRef } from './events.js';
 import type { Conn, Member, MemberRegistry } from './members.js';
 import type { WordFilter } from './text-rules.js';
@@ -34,4 +34,20 @@ export interface ChatRoom {
   checkName(member: Member, newName: string): ChatNoticeCode | undefined;
   /** Renames, updates everyone, announces "a is now b". */
   rename(member: Member, newName: string, by?: Member): void;
+  /** The channel's own rules (cached; `rulesChanged` drops the cache). */
+  rules(channel: string): ChatRules;
+  /** Stores new rules for the channel and applies them at once. */
+  setRules(channel: string, rules: ChatRules): void;
+  /** The operator's word filter, then the channel's own. */
+  filterFor(channel: string): WordFilter;
+  /** A message the rules admitted was posted: its author is a regular of the channel from now on. */
+  accepted(conn: Conn): void;
+  /** Holds a first-time chatter's message with a link until a moderator approves or rejects it. */
+  hold(conn: Conn, draft: Draft): void;
+  /** A held message approved (posted) or rejected by `by`; false when there is no such held message. */
+  decideHeld(channel: string, id: number, approve: boolean, by: Member): boolean;
+  /** Whether a channel exists, is live, and is open to everyone (a raid's target). */
+  raidable(name: string): 'ok' | 'unknown' | 'offline' | 'protected';
+  /** One line of the channel's moderation log (and the hub's log). */
+  audit(actor: Member, action: string, target: string | null, details?: Record<string, unknown>): void;
 }

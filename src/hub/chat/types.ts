@@ -61,6 +61,8 @@ export interface ChatHubOptions {
   now?: () => number;
   /** Every message as posted (stored and sent): the hub's `chat.message` community event (ADR 0021). */
   onMessage?(channel: string, msg: ChatMessageView): void;
+  /** Whether a channel is live now (a raid's target must be). */
+  isLive?(name: string): boolean;
 }
 
 /** Codes of `notice` events (listed in docs/errors.md, chat section): the chat group of src/common/errors. */

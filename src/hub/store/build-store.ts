@@ -11,6 +11,7 @@ import { createStreamerRepo } from './streamers-repo.js';
 import type { Store } from './types.js';
 import { createUserRepo } from './users-repo.js';
 import { createWebhookRepo } from './webhooks-repo.js';
+import { createModerationRepo } from './moderation-repo.js';
 
 export const DEFAULT_HISTORY_SIZE = 200;
 
@@ -51,6 +52,7 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     broadcasts: createBroadcastRepo(ctx, lookups),
     clips: createClipRepo(ctx),
     webhooks: createWebhookRepo(ctx, lookups),
+    moderation: createModerationRepo(ctx, lookups),
     close() {
       if (closed) return;
       closed = true;

@@ -162,6 +162,9 @@ export function createFollowRepo(ctx: RepoContext, lookups: Lookups): FollowRepo
   const count = db.prepare<[string], { n: number }>(
     'SELECT count(*) AS n FROM follows f JOIN streamers s ON s.id = f.streamer_id WHERE s.name = ?',
   );
+  const isFollowing = db.prepare<[number, string], { one: number }>(
+    'SELECT 1 AS one FROM follows f JOIN streamers s ON s.id = f.streamer_id WHERE f.user_id = ? AND s.name = ?',
+  );
 
   return {
     /** Idempotent: following twice is still one follow. */
@@ -178,6 +181,10 @@ export function createFollowRepo(ctx: RepoContext, lookups: Lookups): FollowRepo
     },
     count(streamer) {
       return count.get(streamer)?.n ?? 0;
+    },
+    isFollowing(user, streamer) {
+      const id = lookups.userId(user);
+      return id !== undefined && isFollowing.get(id, streamer) !== undefined;
     },
   };
 }

@@ -155,6 +155,8 @@ export interface FollowRepo {
   unfollow(userId: number, streamer: string): void;
   list(userId: number): string[];
   count(streamer: string): number;
+  /** Whether the account named `user` (any case) follows `streamer`. */
+  isFollowing(user: string, streamer: string): boolean;
 }
 
 export interface ChatHistoryRepo {
@@ -298,6 +300,55 @@ export interface WebhookRepo {
   prune(before: number): number;
 }
 
+/** Who may chat in a channel besides its staff (the host, moderators and admins always may). */
+export type ChatWho = 'everyone' | 'accounts' | 'followers';
+/** Links in chat: allowed, held for a moderator when a first-time chatter sends one, or blocked. */
+export type ChatLinks = 'allow' | 'review' | 'block';
+
+/** A channel's own chat rules (issue 16); the defaults when it never set any. */
+export interface ChatRules {
+  /** Seconds between two messages of one chatter; 0 is off. */
+  slowModeS: number;
+  who: ChatWho;
+  links: ChatLinks;
+  /** Domains whose links always pass (a domain covers its subdomains). */
+  linkAllow: string[];
+  /** Words masked in this channel, besides the operator's list. */
+  blockedWords: string[];
+}
+
+export const DEFAULT_CHAT_RULES: Readonly<ChatRules> = Object.freeze({
+  slowModeS: 0,
+  who: 'everyone',
+  links: 'allow',
+  linkAllow: [],
+  blockedWords: [],
+});
+
+/** One line of a channel's moderation log. */
+export interface ModerationLogEntry {
+  id: number;
+  channel: string;
+  at: number;
+  /** Who did it: a chat name, or `dashboard:NAME` for the channel's own settings. */
+  actor: string;
+  action: string;
+  target: string | null;
+  details: Record<string, unknown> | null;
+}
+
+export interface ModerationRepo {
+  rules(channel: string): ChatRules;
+  /** Stores the channel's rules (NOT_FOUND for an unknown channel). */
+  setRules(channel: string, rules: ChatRules): ChatRules;
+  /** Whether `who` (an account or a name, lower-cased) has had a message accepted in the channel. */
+  isRegular(channel: string, who: string): boolean;
+  markRegular(channel: string, who: string): void;
+  log(e: Omit<ModerationLogEntry, 'id' | 'at'>): void;
+  /** The newest first. */
+  logList(channel: string, limit: number): ModerationLogEntry[];
+}
+
 export interface Store {
   names: NameRegistry;
   streamers: StreamerRepo;
@@ -310,5 +361,6 @@ export interface Store {
   broadcasts: BroadcastRepo;
   clips: ClipRepo;
   webhooks: WebhookRepo;
+  moderation: ModerationRepo;
   close(): void;
 }
