@@ -41,7 +41,8 @@ test('slow mode: one message per chatter every N seconds, said with the wait; st
   assert.equal(said(h, user, 'zed: two'), false, 'not delivered');
   h.say(user, 'carol is someone else'); // per chatter, not per channel
   assert.ok(said(h, guest, 'carol: carol is someone else'));
-  (h.say(mod, 'a'), h.say(mod, 'b'));
+  h.say(mod, 'a');
+  h.say(mod, 'b');
   assert.ok(said(h, guest, 'dave: b'), 'a moderator is not slowed');
   h.clock.now += 6000;
   h.say(guest, 'three');
