@@ -29,6 +29,7 @@ import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import type { Store } from './store/types.js';
 import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
+import { channelChatRules } from './chat/rules-api.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
 const credentials = z.strictObject({
@@ -264,6 +265,12 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     // Shown once; the old key stopped working. The session stays valid.
     return { body: { key } };
   });
+
+  // The channel's chat rules and moderation log (issue 16), as in the remote API.
+  const rules = channelChatRules(store, deps.chat, logger, 'dashboard');
+  route('get', '/dashboard/chat-rules', (req) => ({ body: rules.get(managed(req)) }));
+  route('put', '/dashboard/chat-rules', (req) => ({ body: rules.set(managed(req), req.body) }));
+  route('get', '/dashboard/moderation-log', (req) => ({ body: rules.log(managed(req)) }));
 
   // The channel's webhooks (issue 16): the same four things as the remote API, for the dashboard's session.
   if (deps.webhooks) {

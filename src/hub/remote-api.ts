@@ -17,6 +17,7 @@ import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
+import { channelChatRules } from './chat/rules-api.js';
 import type { Store } from './store/types.js';
 
 export function addRemoteRoutes(
@@ -164,6 +165,30 @@ export function addRemoteRoutes(
       const { text } = parseBody(z.strictObject({ text: z.string().min(1).max(2000) }), req.body);
       return { status: 201, body: { message: chat.postAsStreamer(name, text) } };
     }),
+    opts,
+  );
+
+  // Chat rules and the moderation log (issue 16): the channel's own, as on the dashboard.
+  const rules = channelChatRules(store, chat, logger, 'remote API');
+  addJsonRoute(
+    app,
+    'get',
+    '/api/v1/streams/:name/chat/rules',
+    wrap((req) => ({ body: rules.get(own(req)) })),
+    opts,
+  );
+  addJsonRoute(
+    app,
+    'put',
+    '/api/v1/streams/:name/chat/rules',
+    wrap((req) => ({ body: rules.set(own(req), req.body) })),
+    opts,
+  );
+  addJsonRoute(
+    app,
+    'get',
+    '/api/v1/streams/:name/moderation-log',
+    wrap((req) => ({ body: rules.log(own(req)) })),
     opts,
   );
 

@@ -251,3 +251,53 @@ test("the dashboard's webhook log says how each delivery ended, in words", async
     failing: false,
   });
 });
+
+test('a raid moves a page to the same kind of page for the target; the chat-rules form reads as the hub wants', async () => {
+  const { raidPath } = await import('../../src/edge/public/chat-review.js');
+  assert.equal(raidPath('/watch/alice', 'bob'), '/watch/bob');
+  assert.equal(raidPath('/embed/alice', 'bob'), '/embed/bob');
+  assert.equal(raidPath('/popout-chat/alice/', 'bob'), '/popout-chat/bob');
+  assert.equal(raidPath('/watch/alice', '../admin'), null, 'only a channel name');
+  assert.equal(raidPath('/dashboard', 'bob'), null, 'a page of no channel stays');
+  const { logLine, rulesFromForm } = await import('../../src/edge/public/dashboard-chat-rules.js');
+  assert.deepEqual(
+    rulesFromForm({
+      slowModeS: '30',
+      who: 'followers',
+      links: 'block',
+      linkAllow: ' a.example \n\n b.example',
+      blockedWords: '',
+    }),
+    {
+      slowModeS: 30,
+      who: 'followers',
+      links: 'block',
+      linkAllow: ['a.example', 'b.example'],
+      blockedWords: [],
+    },
+  );
+  assert.equal(
+    rulesFromForm({ slowModeS: '', who: 'everyone', links: 'allow', linkAllow: '', blockedWords: '' })
+      .slowModeS,
+    0,
+  );
+  const at = 0;
+  assert.equal(
+    logLine({ at, actor: 'dave', action: 'mute', target: 'carol', details: { minutes: 5 } }),
+    'dave muted carol for 5 min',
+  );
+  assert.equal(
+    logLine({
+      at,
+      actor: 'alice',
+      action: 'rules',
+      target: null,
+      details: { slowModeS: 0, who: 'accounts' },
+    }),
+    'alice changed the rules: slow mode off, who may chat: accounts',
+  );
+  assert.equal(
+    logLine({ at, actor: 'alice', action: 'raid', target: 'bob', details: null }),
+    'alice raided bob',
+  );
+});

@@ -37,6 +37,10 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'POST', path: '/dashboard/webhooks' },
   { method: 'DELETE', path: '/dashboard/webhooks/:hook' },
   { method: 'GET', path: '/dashboard/webhooks/:hook/deliveries' },
+  // The channel's chat rules and moderation log (issue 16).
+  { method: 'GET', path: '/dashboard/chat-rules' },
+  { method: 'PUT', path: '/dashboard/chat-rules' },
+  { method: 'GET', path: '/dashboard/moderation-log' },
   // Past broadcasts (issue 15).
   { method: 'GET', path: '/channels/:name/videos' },
   { method: 'GET', path: '/videos/:id' },

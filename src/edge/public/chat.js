@@ -2,8 +2,8 @@
 // shows messages in seq order, notices, deletions and clears; the composer (chat-composer.js) sends what the
 // viewer types, the drawing panel (chat-drawing.js) what they draw; the member panel (chat-members.js) lists
 // who is here; names open the moderator menu (chat-moderation.js); chat-identity.js keeps who you are and the
-// guest name; chat-status.js the connection state. All untrusted text reaches the page through chat-view.js
-// (textContent only).
+// guest name; chat-status.js the connection state; chat-review.js held links (for staff) and raids. All
+// untrusted text reaches the page through chat-view.js (textContent only).
 
 import { ChatConnection, chatUrl } from './chat-connection.js';
 import { emojiMap, outgoingText, parseLimits } from './chat-format.js';
@@ -14,6 +14,7 @@ import { NameActions } from './chat-moderation.js';
 import { ChatIdentity } from './chat-identity.js';
 import { ConnectionStatus } from './chat-status.js';
 import { DrawingPanel } from './chat-drawing.js';
+import { ChatReview } from './chat-review.js';
 import { byId, query } from './dom.js';
 import { loadMe } from './session.js';
 import { streamAccess } from './stream-access.js';
@@ -154,6 +155,15 @@ export function mountChat({ channel, user }) {
       case 'status':
         status.hubState(ev.state);
         break;
+      case 'held':
+        review.held(ev);
+        break;
+      case 'held-done':
+        review.heldDone(ev);
+        break;
+      case 'raid':
+        review.raid(ev);
+        break;
     }
   }
 
@@ -202,6 +212,11 @@ export function mountChat({ channel, user }) {
     message: (seq) => pane.message(seq),
     badgeOf: (name) => members.badgeOf(name),
     mention: (text) => composer.insert(text),
+    command: (text) => void send({ type: 'send', text }),
+  });
+
+  const review = new ChatReview({
+    container: query(document, '#chat .chat-main', HTMLElement),
     command: (text) => void send({ type: 'send', text }),
   });
 
