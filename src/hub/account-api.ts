@@ -184,6 +184,28 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     return { body: { user: { name: s.name, role: s.role }, following } };
   });
 
+  // The bell (issue 16): an account's go-live notifications, newest first, and marking them read.
+  const account = (req: ApiRequest) => {
+    const s = session(req);
+    if (!s || s.kind !== 'user') throw new ApiError('UNAUTHENTICATED', 'log in to see notifications');
+    return s.userId;
+  };
+  route('get', '/me/notifications', (req) => {
+    const user = account(req);
+    return {
+      body: {
+        unread: store.notifications.unreadCount(user),
+        notifications: store.notifications.list(user, 20),
+      },
+    };
+  });
+  route('post', '/me/notifications/read', (req) => {
+    const user = account(req);
+    const { upTo } = parseBody(z.strictObject({ upTo: z.number().int().min(1).optional() }), req.body);
+    store.notifications.markRead(user, upTo);
+    return { body: { unread: store.notifications.unreadCount(user) } };
+  });
+
   const followRoute = (follow: boolean) => (req: ApiRequest) => {
     const s = session(req);
     if (!s || s.kind !== 'user') throw new ApiError('UNAUTHENTICATED', 'log in to follow streamers');

@@ -11,6 +11,7 @@ import { ChatHub } from './chat/chat-hub.js';
 import { Directory } from './directory.js';
 import { HubEvents, raiseLiveEvents } from './hub-events.js';
 import { startWebhooks, type WebhookService } from './webhooks/service.js';
+import { startNotifications } from './notifications.js';
 import { EdgeLinkServer } from './edge-link-server.js';
 import { Broadcasts } from './broadcasts.js';
 import { addInternalRoutes } from './internal-api.js';
@@ -298,6 +299,12 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     allowPrivateTargets: config.webhooks.allowPrivateTargets,
     operatorHooks: config.webhooks.hooks,
   }));
+  const notifications = startNotifications({
+    store,
+    events,
+    leadership,
+    logger: logger.child({ module: 'notifications' }),
+  });
   let closing: Promise<void> | undefined;
   return {
     port: l.port,
@@ -322,6 +329,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
         links.close();
         chat.close();
         webhooks.close();
+        notifications.close();
         store.close();
         logger.info('hub stopped');
         await Promise.resolve();

@@ -360,6 +360,15 @@ export class FakeStore implements Store {
   private readonly regulars = new Set<string>();
   readonly modLog: ModerationLogEntry[] = [];
 
+  /** The chat does not use notifications: nothing is kept. */
+  notifications: Store['notifications'] = {
+    fanOutGoLive: () => 0,
+    list: () => [],
+    unreadCount: () => 0,
+    markRead: () => undefined,
+    prune: () => 0,
+  };
+
   moderation: Store['moderation'] = {
     rules: (channel) =>
       structuredClone(

@@ -1,5 +1,5 @@
 /**
- * A channel's chat rules, regulars and moderation log in the hub store (issue 16), for one backend: run on
+ * A channel's chat rules, regulars and moderation log, and go-live notifications, in the hub store (issue 16), for one backend: run on
  * SQLite by test/unit/hub-store-moderation.test.ts and on PostgreSQL by test/integration/hub-store-postgres.test.ts.
  */
 import { test } from 'node:test';
@@ -68,6 +68,47 @@ export function hubStoreModerationSuite(backend: StoreBackend): void {
       s.streamers.remove('alice');
       assert.deepEqual(s.moderation.logList('alice', 10), []);
       assert.equal(s.moderation.isRegular('alice', 'carol'), false);
+    } finally {
+      s.close();
+    }
+  });
+
+  test("go-live notifications: one per follower, the user's own, newest first, read up to an id, pruned", () => {
+    const clock = { t: 1_796_000_000_000 };
+    const s = backend.open(backend.fresh(), { now: () => clock.t });
+    try {
+      s.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+      s.streamers.add({ name: 'bob', key: 'bob-key-0123456789ab' });
+      const carol = s.users.create('carol', 'carol-password-1');
+      const dave = s.users.create('dave', 'dave-password-1');
+      s.follows.follow(carol.id, 'alice');
+      s.follows.follow(carol.id, 'bob');
+      s.follows.follow(dave.id, 'bob');
+      assert.equal(s.notifications.fanOutGoLive('alice', 'Morning coding'), 1);
+      clock.t += 1000;
+      assert.equal(s.notifications.fanOutGoLive('bob', 'Speedruns'), 2);
+      assert.equal(s.notifications.fanOutGoLive('nobody', 'x'), 0);
+      const mine = s.notifications.list(carol.id, 10);
+      assert.deepEqual(
+        mine.map((n) => [n.channel, n.title, n.read, n.at]),
+        [
+          ['bob', 'Speedruns', false, clock.t],
+          ['alice', 'Morning coding', false, clock.t - 1000],
+        ],
+      );
+      assert.equal(s.notifications.unreadCount(carol.id), 2);
+      s.notifications.markRead(carol.id, mine[1]!.id);
+      assert.equal(s.notifications.unreadCount(carol.id), 1, 'up to the id only');
+      s.notifications.markRead(carol.id);
+      assert.equal(s.notifications.unreadCount(carol.id), 0);
+      assert.equal(s.notifications.unreadCount(dave.id), 1, "another user's stay unread");
+      assert.equal(s.notifications.prune(clock.t), 1, 'the older one');
+      assert.deepEqual(
+        s.notifications.list(carol.id, 10).map((n) => n.channel),
+        ['bob'],
+      );
+      s.users.remove('dave');
+      assert.equal(s.notifications.unreadCount(dave.id), 0, "a deleted user's go");
     } finally {
       s.close();
     }

@@ -301,3 +301,27 @@ test('a raid moves a page to the same kind of page for the target; the chat-rule
     'alice raided bob',
   );
 });
+
+test('the bell keeps well-formed notifications only, and pops up only unread ones it had not seen', async () => {
+  const { freshOnes, parseNotifications } = await import('../../src/edge/public/notification-bell.js');
+  const got = parseNotifications({
+    unread: 2,
+    notifications: [
+      { id: 3, channel: 'bob', title: 'Speedruns', at: 3, read: false },
+      { id: 2, channel: '../x', title: 'bad name', at: 2, read: false },
+      { id: 1, channel: 'alice', title: 'Coding', at: 1, read: true },
+      { id: 'x', channel: 'alice', title: 'no id', at: 1 },
+    ],
+  });
+  assert.deepEqual(
+    got?.items.map((n) => n.id),
+    [3, 1],
+  );
+  assert.equal(parseNotifications({ notifications: [] }), null, 'no count: not an answer');
+  const items = got?.items ?? [];
+  assert.deepEqual(
+    freshOnes(items, 2).map((n) => n.channel),
+    ['bob'],
+  );
+  assert.deepEqual(freshOnes(items, 3), [], 'already known');
+});

@@ -26,6 +26,9 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'POST', path: '/auth/streamer' },
   { method: 'POST', path: '/auth/logout' },
   { method: 'GET', path: '/me' },
+  // Go-live notifications (issue 16): the bell.
+  { method: 'GET', path: '/me/notifications' },
+  { method: 'POST', path: '/me/notifications/read' },
   { method: 'PUT', path: '/follows/:name' },
   { method: 'DELETE', path: '/follows/:name' },
   { method: 'POST', path: '/streams/:name/unlock' },

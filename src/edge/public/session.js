@@ -1,11 +1,13 @@
 // Who is logged in, for every page: `loadMe()` (one /api/me call per page, shared by the modules that need
-// it) and the top bar's right side: the name with "Log out", or a "Log in" link back to this page.
+// it) and the top bar's right side: the name with "Log out" (and, for an account, the go-live bell), or a
+// "Log in" link back to this page.
 
 import { api } from './api.js';
 import { loginHref } from './auth-rules.js';
 import { hueFor } from './format.js';
 import { asArray, asRecord } from './json.js';
 import { el } from './dom.js';
+import { mountBell } from './notification-bell.js';
 
 /**
  * @typedef {{name: string, role: 'user'|'admin'|'streamer'}} User
@@ -91,4 +93,6 @@ export async function mountSessionArea() {
   });
   items.push(out);
   area.replaceChildren(...items);
+  // Accounts follow channels and hear when they go live (a stream-key login is a channel, not a follower).
+  if (me.user.role !== 'streamer') mountBell(/** @type {HTMLElement} */ (area));
 }

@@ -12,6 +12,7 @@ import type { Store } from './types.js';
 import { createUserRepo } from './users-repo.js';
 import { createWebhookRepo } from './webhooks-repo.js';
 import { createModerationRepo } from './moderation-repo.js';
+import { createNotificationRepo } from './notifications-repo.js';
 
 export const DEFAULT_HISTORY_SIZE = 200;
 
@@ -53,6 +54,7 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     clips: createClipRepo(ctx),
     webhooks: createWebhookRepo(ctx, lookups),
     moderation: createModerationRepo(ctx, lookups),
+    notifications: createNotificationRepo(ctx, lookups),
     close() {
       if (closed) return;
       closed = true;

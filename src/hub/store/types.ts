@@ -349,6 +349,28 @@ export interface ModerationRepo {
   logList(channel: string, limit: number): ModerationLogEntry[];
 }
 
+/** A go-live notification for one follower. */
+export interface NotificationRecord {
+  id: number;
+  channel: string;
+  kind: 'golive';
+  title: string;
+  at: number;
+  read: boolean;
+}
+
+export interface NotificationRepo {
+  /** One go-live notification for each follower of `channel`; how many were written. */
+  fanOutGoLive(channel: string, title: string): number;
+  /** A user's newest notifications first, at most `limit`. */
+  list(userId: number, limit: number): NotificationRecord[];
+  unreadCount(userId: number): number;
+  /** Marks the user's notifications read, up to and including `upToId` (all when absent). */
+  markRead(userId: number, upToId?: number): void;
+  /** Deletes notifications from before `before`; how many went. */
+  prune(before: number): number;
+}
+
 export interface Store {
   names: NameRegistry;
   streamers: StreamerRepo;
@@ -362,5 +384,6 @@ export interface Store {
   clips: ClipRepo;
   webhooks: WebhookRepo;
   moderation: ModerationRepo;
+  notifications: NotificationRepo;
   close(): void;
 }

@@ -1,0 +1,98 @@
+/**
+ * The go-live bell in a real Chromium (issue 16): an account that follows a channel sees the bell count a
+ * notification when the channel goes live (with the page open: no reload), gets it through the browser's
+ * Notification API too once allowed, and opening the bell lists it with a link to the channel and clears the
+ * count. A stream-key login has no bell.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
+import { launchChromium } from '../helpers/browser.js';
+import type { HubNode } from '../../src/hub/main.js';
+
+let hub: HubNode;
+let net: TestNetwork;
+let browser: Browser;
+
+before(async () => {
+  hub = await startTestHub();
+  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
+  const carol = hub.store.users.create('carol', 'carol-password-1');
+  hub.store.follows.follow(carol.id, 'cam');
+  net = await startNetwork({ intermediates: 0, hub });
+  browser = await launchChromium();
+});
+
+after(async () => {
+  await browser?.close();
+  await net?.close();
+  await hub?.close();
+});
+
+/** Records what the page shows through the Notification API (headless Chromium shows nothing itself). */
+const RECORD_NOTIFICATIONS = `
+  window.__shown = [];
+  const Real = window.Notification;
+  class Recorded extends EventTarget {
+    static get permission() { return Real.permission; }
+    static requestPermission() { return Real.requestPermission(); }
+    constructor(title, options) { super(); window.__shown.push({ title, body: options && options.body }); }
+  }
+  window.Notification = Recorded;
+`;
+
+test('a follower sees the bell count a channel going live, gets a browser notification, and opens the list', async () => {
+  const context = await browser.newContext();
+  await context.grantPermissions(['notifications'], { origin: net.edgeUrl });
+  await context.addInitScript(RECORD_NOTIFICATIONS);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`${net.edgeUrl}/login?next=%2F`);
+    await page.fill('#login-name', 'carol');
+    await page.fill('#login-password', 'carol-password-1');
+    await page.click('#panel-login button[type="submit"]');
+    await page.waitForURL(`${net.edgeUrl}/`);
+    const bell = page.locator('.bell-button');
+    await bell.waitFor();
+    assert.equal(await page.locator('.bell-count').isHidden(), true, 'nothing unread yet');
+
+    hub.directory.setLive('cam', 'ingress-t', Date.now());
+    await waitFor(
+      'the bell counts it, the page still open',
+      async () => (await page.locator('.bell-count').innerText()) === '1',
+      25_000,
+      250,
+    );
+    assert.equal(await bell.getAttribute('aria-label'), 'Notifications: 1 unread');
+    const shown = await page.evaluate<Array<{ title: string; body: string }>>('window.__shown');
+    assert.deepEqual(shown, [{ title: 'cam is live', body: 'Test cam' }]);
+
+    await bell.click();
+    const item = page.locator('.bell-item').first();
+    assert.match(await item.innerText(), /cam went live: Test cam/);
+    assert.equal(await item.locator('a').getAttribute('href'), '/watch/cam');
+    await waitFor('opening it reads it', async () => await page.locator('.bell-count').isHidden());
+    const carol = hub.store.users.getByName('carol')!;
+    assert.equal(hub.store.notifications.unreadCount(carol.id), 0);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a stream-key login has no bell', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${net.edgeUrl}/dashboard`);
+    await page.fill('#key-login-key', KEY);
+    await page.click('#key-login-form button[type="submit"]');
+    await page.locator('#dash-content').waitFor();
+    await page.locator('.topbar .session .session-user').waitFor();
+    assert.equal(await page.locator('.bell-button').count(), 0);
+  } finally {
+    await page.close();
+  }
+});
