@@ -281,7 +281,10 @@ const hubFields = z.strictObject({
         .array(
           z.strictObject({
             name: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
-            url: z.url({ protocol: /^https?$/ }).max(2000),
+            url: z
+              .url({ protocol: /^https?$/ })
+              .max(2000)
+              .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'no user:password@ in a hook URL'),
             /** What the receiver checks the signature with: at least 16 characters. */
             secret: z.string().min(16).max(256),
             format: z.enum(['json', 'discord']).default('json'),

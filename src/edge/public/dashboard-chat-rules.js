@@ -52,8 +52,8 @@ export function logLine(e) {
         parts.push(d.slowModeS ? `slow mode ${d.slowModeS} s` : 'slow mode off');
       if (typeof d.who === 'string') parts.push(`who may chat: ${d.who}`);
       if (typeof d.links === 'string') parts.push(`links: ${d.links}`);
-      if (Array.isArray(d.linkAllow)) parts.push('allowed domains');
-      if (Array.isArray(d.blockedWords)) parts.push('masked words');
+      if (d.linkAllow !== undefined) parts.push('allowed domains');
+      if (d.blockedWords !== undefined) parts.push('masked words');
       return `${e.actor} changed the rules${parts.length ? `: ${parts.join(', ')}` : ''}`;
     }
     case 'approve':

@@ -122,7 +122,8 @@ export function mountBell(area) {
     button.setAttribute('aria-expanded', String(!panel.hidden));
     if (!panel.hidden && unread > 0) {
       const upTo = items.reduce((m, n) => Math.max(m, n.id), 0);
-      void api('POST', '/api/me/notifications/read', { upTo }).then(() => {
+      void api('POST', '/api/me/notifications/read', { upTo }).then((r) => {
+        if (!r.ok) return;
         for (const n of items) n.read = true;
         unread = 0;
         render();

@@ -8,29 +8,39 @@ import type { ChatRules } from '../store/types.js';
 import type { Conn } from './members.js';
 import type { ChatRoom } from './room.js';
 
-/**
- * Host names of the links in a text: `https://a.example/x`, `www.a.example` and bare `a.example/path` alike.
- * A bare name needs a known-looking top-level part (letters, 2–24) so "e.g." or "v1.2" are not links.
- */
-const LINK =
-  /(?:\b[a-z][a-z0-9+.-]*:\/\/)?\b((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b(?![.-]?\w)/giu;
+/** Anything with a scheme is a link, whatever its host looks like (an IP, a non-ASCII name): as the page renders it. */
+const SCHEME_URL = /\b[a-z][a-z0-9+.-]*:\/\/[^\s<>"']+/giu;
+/** A bare name: `www.` anything, or a name ending in a common top-level domain, or followed by a path. */
+const BARE =
+  /(?<![\p{L}\p{N}_@.-])((?:[\p{L}\p{N}](?:[\p{L}\p{N}_-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,24})(?![\p{L}\p{N}_-])(\/)?/gu;
+const COMMON_TLD =
+  /\.(?:com|net|org|io|gg|tv|ru|se|ly|be|me|co|xyz|app|dev|link|info|biz|uk|de|click|live|site|online|top|shop|club|fun|store)$/u;
 
+/**
+ * Host names of the links in a text: `https://a.example/x`, `https://93.184.216.34/`, `www.a.example` and
+ * bare `a.example/path` alike. Dots are folded first (fullwidth and ideographic full stops are dots too), so
+ * `evil。com` is `evil.com`. Prose like "e.g." or "v1.2" or "ok.so" is not a link.
+ */
 export function linkHosts(text: string): string[] {
-  const folded = text.normalize('NFKC').toLowerCase();
+  const folded = text
+    .normalize('NFKC')
+    .replace(/[\u3002\uff0e\uff61]/g, '.')
+    .toLowerCase();
   const hosts = new Set<string>();
-  for (const m of folded.matchAll(LINK)) {
-    const host = m[1]!.replace(/^www\./, '');
-    // "word.word" in prose ("ok.so") is not a link unless it had a scheme or a path/www.
-    const hadScheme = m[0].includes('://');
-    const after = folded.charAt(m.index + m[0].length);
-    if (
-      !hadScheme &&
-      !m[1]!.startsWith('www.') &&
-      after !== '/' &&
-      !/\.(?:com|net|org|io|gg|tv|ru|se|ly|be|me|co|xyz|app|dev|link|info|biz|uk|de)$/.test(host)
-    )
-      continue;
-    hosts.add(host);
+  const rest = folded.replace(SCHEME_URL, (url) => {
+    let host: string;
+    try {
+      host = new URL(url).hostname || url;
+    } catch {
+      host = url;
+    }
+    hosts.add(host.replace(/^\[|\]$/g, '').replace(/^www\./, ''));
+    return ' ';
+  });
+  for (const m of rest.matchAll(BARE)) {
+    const name = m[1]!;
+    const host = name.replace(/^www\./, '');
+    if (name.startsWith('www.') || m[2] === '/' || COMMON_TLD.test(host)) hosts.add(host);
   }
   return [...hosts];
 }
@@ -48,7 +58,8 @@ export type Admission = 'post' | 'refused' | 'held';
 
 /**
  * Checks a text (or, `text` undefined, a drawing) from `conn` against its channel's rules; on 'refused' the
- * sender already has a notice saying why. Slow mode counts from the last message that was admitted.
+ * sender already has a notice saying why. Slow mode counts from the last message that was admitted, per
+ * account (a guest: per address), so a reload or a second tab does not reset it.
  */
 export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string | undefined): Admission {
   const m = conn.member;
@@ -64,13 +75,18 @@ export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string
     );
     return 'refused';
   }
-  if (rules.who === 'followers' && !room.store.follows.isFollowing(m.account!, m.channel)) {
+  if (
+    rules.who === 'followers' &&
+    !m.follows &&
+    !(m.follows = room.store.follows.isFollowing(m.account!, m.channel))
+  ) {
     room.notice(conn.ref, 'error', 'FOLLOWERS_ONLY', `Only followers of ${m.channel} can chat right now.`);
     return 'refused';
   }
   const now = room.now();
-  if (rules.slowModeS > 0 && m.lastPostAt !== undefined) {
-    const waitS = Math.ceil((m.lastPostAt + rules.slowModeS * 1000 - now) / 1000);
+  const last = room.lastPost(conn);
+  if (rules.slowModeS > 0 && last !== undefined) {
+    const waitS = Math.ceil((last + rules.slowModeS * 1000 - now) / 1000);
     if (waitS > 0) {
       room.notice(conn.ref, 'error', 'SLOW_MODE', `Slow mode is on: you can send again in ${waitS} s.`);
       return 'refused';
@@ -83,17 +99,13 @@ export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string
         room.notice(conn.ref, 'error', 'LINK_BLOCKED', `Links are not allowed in this chat (${outside[0]}).`);
         return 'refused';
       }
-      if (!room.store.moderation.isRegular(m.channel, regularKey(conn))) {
-        m.lastPostAt = now;
+      // Only accounts become regulars: a guest's name can be taken by anyone, so a guest's links always wait.
+      if (m.account === undefined || !(m.regular ||= room.store.moderation.isRegular(m.channel, m.account))) {
+        room.posted(conn, now);
         return 'held';
       }
     }
   }
-  m.lastPostAt = now;
+  room.posted(conn, now);
   return 'post';
-}
-
-/** Who a regular is, in the store: the account, or a guest's name. */
-export function regularKey(conn: Conn): string {
-  return (conn.member.account ?? `guest:${conn.member.name}`).toLowerCase();
 }

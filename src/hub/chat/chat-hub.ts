@@ -26,20 +26,22 @@ import { checkAndRecord, SlidingWindowLimiter } from './rate-limit.js';
 import type { ChatRoom, Draft } from './room.js';
 import { SafeOutput } from './safe-output.js';
 import { isSanctioned, type SanctionSubject } from './sanctions.js';
-import { regularKey } from './channel-rules.js';
+import { MAX_SLOW_MODE_S } from './commands.js';
 import { checkText, compileWordFilter, isValidName, type WordFilter } from './text-rules.js';
 import { ChatError, type ChatHubOptions, type ChatLimits, type ChatNoticeCode } from './types.js';
 
 const SYSTEM_COLOR = '#90a4ae';
-/** Held messages kept per channel (the oldest is dropped, and its author told, past this). */
+/** Held messages kept per channel (past this the oldest is dropped, and the staff's boxes told). */
 const MAX_HELD = 50;
+/** Slow-mode times remembered; past this, those older than the longest slow mode are forgotten. */
+const MAX_LAST_POSTS = 20_000;
 
 interface HeldMessage {
   id: number;
   draft: Draft;
-  /** The author's member key (to tell them) and regular key (approved: a regular from now on). */
+  /** The author's member key (to tell them), and who they are for sanctions checked when it is approved. */
   memberKey: string;
-  regularKey: string;
+  subject: SanctionSubject;
   at: number;
 }
 const MAX_RECENT = 1000;
@@ -64,6 +66,8 @@ export class ChatHub {
   /** Each channel's rules and its compiled word filter, read from the store once until they change. */
   private readonly rulesCache = new Map<string, { rules: ChatRules; filter: WordFilter }>();
   private readonly held = new Map<string, HeldMessage[]>();
+  /** Slow mode: when each account (a guest: each address) last had a message admitted, per channel. */
+  private readonly lastPosts = new Map<string, number>();
   private nextHeldId = 1;
   /** The origin of the action being handled, until its first message is stored. */
   private origin: string | undefined;
@@ -110,9 +114,18 @@ export class ChatHub {
       },
       filterFor: (channel) => this.rulesOf(channel).filter,
       accepted: (conn) => {
-        if (conn.member.regular) return;
-        conn.member.regular = true;
-        this.store.moderation.markRegular(conn.member.channel, regularKey(conn));
+        const m = conn.member;
+        if (m.regular || m.account === undefined) return;
+        m.regular = true;
+        this.store.moderation.markRegular(m.channel, m.account);
+      },
+      lastPost: (conn) => this.lastPosts.get(postKey(conn)),
+      posted: (conn, at) => {
+        if (this.lastPosts.size >= MAX_LAST_POSTS) {
+          for (const [k, t] of this.lastPosts) if (at - t > MAX_SLOW_MODE_S * 1000) this.lastPosts.delete(k);
+          if (this.lastPosts.size >= MAX_LAST_POSTS) this.lastPosts.clear();
+        }
+        this.lastPosts.set(postKey(conn), at);
       },
       hold: (conn, draft) => this.hold(conn, draft),
       decideHeld: (channel, id, approve, by) => this.decideHeld(channel, id, approve, by),
@@ -188,6 +201,7 @@ export class ChatHub {
     this.seqs.clear();
     this.rulesCache.clear();
     this.held.clear();
+    this.lastPosts.clear();
     this.userLimiter.clear();
     this.ipLimiter.clear();
   }
@@ -372,7 +386,7 @@ export class ChatHub {
       id: this.nextHeldId++,
       draft,
       memberKey: conn.member.key,
-      regularKey: regularKey(conn),
+      subject: subjectOf(conn),
       at: this.now(),
     };
     list.push(h);
@@ -397,9 +411,28 @@ export class ChatHub {
     const i = list.findIndex((h) => h.id === id);
     if (i < 0) return false;
     const [h] = list.splice(i, 1);
+    const now = this.now();
+    const sanctioned =
+      isSanctioned(this.store, channel, 'ban', h!.subject, now) ||
+      isSanctioned(this.store, channel, 'mute', h!.subject, now);
+    if (approve && sanctioned) {
+      // Muted or banned since it was held: approving it would let them speak.
+      for (const c of this.staffConns(channel))
+        this.out.direct(c.ref, { type: 'held-done', channel, id, approved: false });
+      const staff = this.registry.find(channel, by.key);
+      for (const c of staff?.conns.values() ?? [])
+        this.out.notice(
+          c.ref,
+          'error',
+          'FORBIDDEN',
+          `${h!.draft.author} is muted or banned now: not posted.`,
+        );
+      this.room.audit(by, 'reject', h!.draft.author, { held: id, reason: 'sanctioned' });
+      return true;
+    }
     if (approve) {
       this.post(channel, h!.draft);
-      this.store.moderation.markRegular(channel, h!.regularKey);
+      if (h!.subject.account !== undefined) this.store.moderation.markRegular(channel, h!.subject.account);
       const author = this.registry.find(channel, h!.memberKey);
       if (author) author.regular = true;
     } else {
@@ -509,6 +542,12 @@ export class ChatHub {
       this.out.notice(ref, 'error', 'INTERNAL', 'Something went wrong; try again.');
     }
   }
+}
+
+/** Slow mode's key: the channel and the account, or a guest's address (a reload is a new guest member). */
+function postKey(conn: Conn): string {
+  const m = conn.member;
+  return `${m.channel}\u0000${m.account !== undefined ? `acct:${m.account.toLowerCase()}` : `ip:${conn.ip}`}`;
 }
 
 function subjectOf(conn: Conn): SanctionSubject {

@@ -42,7 +42,6 @@ function postText(room: ChatRoom, conn: Conn, kind: 'text' | 'me', raw: string):
 
 export function handleDraw(room: ChatRoom, conn: Conn, image: string): void {
   if (refuseIfMuted(room, conn)) return;
-  if (admit(room, conn, room.rules(conn.member.channel), undefined) === 'refused') return;
   const check = checkDrawing(image, room.limits.maxDrawingBytes);
   if (!check.ok) {
     const text =
@@ -50,6 +49,8 @@ export function handleDraw(room: ChatRoom, conn: Conn, image: string): void {
     room.notice(conn.ref, 'error', check.code, text);
     return;
   }
+  // A refused drawing does not use up the slow-mode wait: the rules come after its own checks.
+  if (admit(room, conn, room.rules(conn.member.channel), undefined) === 'refused') return;
   room.post(conn.member.channel, { ...authorOf(conn.member), kind: 'drawing', text: '', image });
 }
 

@@ -25,10 +25,10 @@ export interface Member {
   readonly conns: Map<string, Conn>;
   /** Every IP this member has connected from since it joined (a ban covers all of them). */
   readonly ips: Set<string>;
-  /** When the rules last admitted a message of theirs (slow mode counts from it). */
-  lastPostAt?: number;
-  /** Known to be a regular of the channel (a message accepted before): not written to the store again. */
+  /** Known to be a regular of the channel (a message accepted before): not read or written again. */
   regular?: boolean;
+  /** Known to follow the channel (followers-only mode): not read again this session. */
+  follows?: boolean;
 }
 
 export interface Conn {

@@ -40,8 +40,11 @@ export interface ChatRoom {
   setRules(channel: string, rules: ChatRules): void;
   /** The operator's word filter, then the channel's own. */
   filterFor(channel: string): WordFilter;
-  /** A message the rules admitted was posted: its author is a regular of the channel from now on. */
+  /** A message the rules admitted was posted: its author (an account) is a regular of the channel from now on. */
   accepted(conn: Conn): void;
+  /** When the rules last admitted a message from this account (a guest: this address) in its channel. */
+  lastPost(conn: Conn): number | undefined;
+  posted(conn: Conn, at: number): void;
   /** Holds a first-time chatter's message with a link until a moderator approves or rejects it. */
   hold(conn: Conn, draft: Draft): void;
   /** A held message approved (posted) or rejected by `by`; false when there is no such held message. */

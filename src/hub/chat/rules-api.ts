@@ -49,10 +49,11 @@ export function channelChatRules(store: Store, chat: RulesListener, logger: Logg
       const before = store.moderation.rules(channel);
       const rules = store.moderation.setRules(channel, next);
       chat.rulesChanged(channel);
+      // What changed, lists as their new lengths (the log keeps a line, not the lists).
       const changed = Object.fromEntries(
-        Object.entries(rules).filter(
-          ([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k as keyof ChatRules]),
-        ),
+        Object.entries(rules)
+          .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k as keyof ChatRules]))
+          .map(([k, v]) => [k, Array.isArray(v) ? v.length : v]),
       );
       store.moderation.log({
         channel,

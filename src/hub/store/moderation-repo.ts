@@ -50,6 +50,12 @@ function detailsOf(text: string | null): Record<string, unknown> | null {
   }
 }
 
+/** Details as JSON, or a marker when they are too long to keep (cut JSON would not read back). */
+function boundedJson(details: Record<string, unknown>): string {
+  const json = JSON.stringify(details);
+  return json.length <= 2000 ? json : JSON.stringify({ truncated: true });
+}
+
 const WHO = new Set<string>(['everyone', 'accounts', 'followers']);
 const LINKS = new Set<string>(['allow', 'review', 'block']);
 
@@ -126,7 +132,7 @@ export function createModerationRepo(ctx: RepoContext, lookups: Lookups): Modera
         e.actor.slice(0, 80),
         e.action.slice(0, 40),
         e.target === null ? null : e.target.slice(0, 200),
-        e.details === null ? null : JSON.stringify(e.details).slice(0, 2000),
+        e.details === null ? null : boundedJson(e.details),
       );
     },
     logList(channel, limit) {

@@ -330,7 +330,7 @@ export interface ModerationLogEntry {
   id: number;
   channel: string;
   at: number;
-  /** Who did it: a chat name, or `dashboard:NAME` for the channel's own settings. */
+  /** Who did it: a chat name, or the channel's name for a change from the dashboard or the remote API. */
   actor: string;
   action: string;
   target: string | null;
