@@ -11,3 +11,5 @@ CREATE TABLE notifications (
   read_at      BIGINT
 );
 CREATE INDEX notifications_user ON notifications (user_id, id);
+CREATE INDEX notifications_streamer ON notifications (streamer_id);
+CREATE INDEX notifications_at ON notifications (at);
