@@ -7,42 +7,26 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
-import { launchChromium } from '../helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { KEY, waitFor, type TestNetwork } from '../helpers/network.js';
+import { startHubSite, type HubSite } from '../helpers/hub-site.js';
 import type { HubNode } from '../../src/hub/main.js';
 
+let site: HubSite;
 let hub: HubNode;
 let net: TestNetwork;
-let browser: Browser;
 let host: Page;
 let viewer: Page;
-const contexts: BrowserContext[] = [];
-const errors: string[] = [];
 
 before(async () => {
-  hub = await startTestHub();
-  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
+  site = await startHubSite();
+  ({ hub, net } = site);
   hub.store.streamers.add({ name: 'other', key: 'other-key-0123456789abc', title: 'The other one' });
-  net = await startNetwork({ intermediates: 0, hub });
-  browser = await launchChromium();
 });
 
-after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close();
-  await net?.close();
-  await hub?.close();
-});
+after(() => site?.close());
 
-async function newPage(): Promise<Page> {
-  const ctx = await browser.newContext();
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => errors.push(e.message));
-  return page;
-}
-
+const newPage = () => site.newPage();
 const chatTexts = (page: Page) => page.locator('#chat-log li').allInnerTexts();
 async function sees(page: Page, what: string, needle: RegExp): Promise<void> {
   await waitFor(what, async () => (await chatTexts(page)).some((t) => needle.test(t)), 10_000, 100);
@@ -160,5 +144,5 @@ test("/raid moves the viewers' pages to the live target channel; the log on the 
     const log = await dash.locator('#modlog').innerText();
     return /cam raided other/.test(log) && /cam approved a held message of/.test(log);
   });
-  assert.deepEqual(errors, []);
+  assert.deepEqual(site.errors, []);
 });

@@ -7,12 +7,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
-import { launchChromium } from '../helpers/browser.js';
+import { KEY, waitFor, type TestNetwork } from '../helpers/network.js';
+import { startHubSite, type HubSite } from '../helpers/hub-site.js';
 import { webhookReceiver } from '../helpers/webhook-receiver.js';
 import { verifySignature } from '../../src/hub/webhooks/signature.js';
 import type { HubNode } from '../../src/hub/main.js';
 
+let site: HubSite;
 let hub: HubNode;
 let net: TestNetwork;
 let browser: Browser;
@@ -21,16 +22,12 @@ let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
 before(async () => {
   receiver = await webhookReceiver(() => 204);
   // The receiver is on loopback: the operator allows private targets (off by default).
-  hub = await startTestHub({ extra: { webhooks: { allowPrivateTargets: true } } });
-  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
-  net = await startNetwork({ intermediates: 0, hub });
-  browser = await launchChromium();
+  site = await startHubSite({ webhooks: { allowPrivateTargets: true } });
+  ({ hub, net, browser } = site);
 });
 
 after(async () => {
-  await browser?.close();
-  await net?.close();
-  await hub?.close();
+  await site?.close();
   receiver?.server.close();
 });
 

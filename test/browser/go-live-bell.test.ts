@@ -7,28 +7,23 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { KEY, startNetwork, startTestHub, waitFor, type TestNetwork } from '../helpers/network.js';
-import { launchChromium } from '../helpers/browser.js';
+import { KEY, waitFor, type TestNetwork } from '../helpers/network.js';
+import { startHubSite, type HubSite } from '../helpers/hub-site.js';
 import type { HubNode } from '../../src/hub/main.js';
 
+let site: HubSite;
 let hub: HubNode;
 let net: TestNetwork;
 let browser: Browser;
 
 before(async () => {
-  hub = await startTestHub();
-  hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
+  site = await startHubSite();
+  ({ hub, net, browser } = site);
   const carol = hub.store.users.create('carol', 'carol-password-1');
   hub.store.follows.follow(carol.id, 'cam');
-  net = await startNetwork({ intermediates: 0, hub });
-  browser = await launchChromium();
 });
 
-after(async () => {
-  await browser?.close();
-  await net?.close();
-  await hub?.close();
-});
+after(() => site?.close());
 
 /** Records what the page shows through the Notification API (headless Chromium shows nothing itself). */
 const RECORD_NOTIFICATIONS = `

@@ -153,14 +153,8 @@ function parseArgs(name: CommandName, rest: string): Command | undefined {
     case 'unmod':
       return args.length === 1 && args[0] ? { name, target: stripAt(args[0]) } : undefined;
     case 'mute':
-    case 'ban': {
-      const [target, mins] = args;
-      if (!target || args.length > 2) return undefined;
-      if (mins === undefined) return { name, target: stripAt(target) };
-      const minutes = parsePositiveInt(mins);
-      if (minutes === undefined || minutes > MAX_SANCTION_MINUTES) return undefined;
-      return { name, target: stripAt(target), minutes };
-    }
+    case 'ban':
+      return sanctionArgs(name, args, false);
     case 'rename': {
       const [target, newName] = args;
       return target && newName && args.length === 2 ? { name, target: stripAt(target), newName } : undefined;
@@ -175,11 +169,8 @@ function parseArgs(name: CommandName, rest: string): Command | undefined {
       return id === undefined ? undefined : { name, id };
     }
     case 'timeout': {
-      const [target, mins] = args;
-      const minutes = mins === undefined ? undefined : parsePositiveInt(mins);
-      if (!target || args.length !== 2 || minutes === undefined || minutes > MAX_SANCTION_MINUTES)
-        return undefined;
-      return { name, target: stripAt(target), minutes };
+      const parsed = sanctionArgs(name, args, true);
+      return parsed?.minutes === undefined ? undefined : { ...parsed, minutes: parsed.minutes };
     }
     case 'slow': {
       if (args.length !== 1) return undefined;
@@ -199,6 +190,20 @@ function parseArgs(name: CommandName, rest: string): Command | undefined {
     case 'raid':
       return args.length === 1 && args[0] ? { name, target: stripAt(args[0]) } : undefined;
   }
+}
+
+/** `<name> [minutes]` of /mute, /ban and /timeout (whose minutes are required). */
+function sanctionArgs<N extends 'mute' | 'ban' | 'timeout'>(
+  name: N,
+  args: string[],
+  minutesRequired: boolean,
+): { name: N; target: string; minutes?: number } | undefined {
+  const [target, mins] = args;
+  if (!target || args.length > 2) return undefined;
+  if (mins === undefined) return minutesRequired ? undefined : { name, target: stripAt(target) };
+  const minutes = parsePositiveInt(mins);
+  if (minutes === undefined || minutes > MAX_SANCTION_MINUTES) return undefined;
+  return { name, target: stripAt(target), minutes };
 }
 
 /** `/mute @bob` works as well as `/mute bob`: people copy names from mentions. */
