@@ -67,9 +67,10 @@ test('the streamer sets the chat rules on the dashboard; a guest on the watch pa
     linkAllow: ['example.org'],
     blockedWords: ['spoiler'],
   });
-  assert.match(
-    await host.locator('#modlog').innerText(),
-    /cam changed the rules: who may chat: accounts, links: review, allowed domains, masked words/,
+  await waitFor('the log shows the change', async () =>
+    /cam changed the rules: who may chat: accounts, links: review, allowed domains, masked words/.test(
+      await host.locator('#modlog').innerText(),
+    ),
   );
 
   viewer = await newPage();

@@ -139,8 +139,9 @@ export async function mountChatRules() {
       if (!r.ok) return void (error.textContent = friendlyError(r.error));
       const saved = parseRules(r.data);
       if (saved) fill(saved);
-      ok.textContent = 'Saved: in force now.';
+      // The log first: once the page says "Saved", everything on it is current.
       await refreshLog();
+      ok.textContent = 'Saved: in force now.';
     }),
   );
 
