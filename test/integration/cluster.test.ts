@@ -8,7 +8,9 @@ import WebSocket from 'ws';
 import { edgeSchema } from '../../src/common/config/index.js';
 import {
   createClusterToken,
+  decodeFrame,
   encodeSubscribe,
+  FrameType,
   SUBPROTOCOL,
   AUTH_HEADER,
 } from '../../src/common/protocol/index.js';
@@ -103,6 +105,26 @@ test('an authenticated subscriber receives STREAM_START, inits and chunks', asyn
   await waitFor('frames', () => got.includes(6));
   assert.ok(got.includes(3) && got.includes(5), `types ${[...new Set(got)].join(',')}`);
   r.ws!.terminate();
+});
+
+test('chunks replayed from the cache to a new subscriber carry the time they were sent, not their age', async () => {
+  // A child measures its hop latency from the frame's sent time; an unstamped replay would count the
+  // seconds a chunk waited in the parent's cache as time on the wire (and trip the hop-latency alert).
+  const r = await upgrade(net.ingress.url, { token: createClusterToken(SECRET, 'probe-replay', 'relay') });
+  const chunks: Array<{ sent: number; ingress: number }> = [];
+  r.ws!.on('message', (d: Buffer) => {
+    const f = decodeFrame(d, { maxFrameBytes: 1 << 26 });
+    if (f.type === FrameType.MEDIA_CHUNK)
+      chunks.push({ sent: f.chunk.sentTime, ingress: f.chunk.ingressTime });
+  });
+  const subscribedAt = Date.now();
+  r.ws!.send(encodeSubscribe('cam'));
+  await waitFor('backlog and live chunks', () => chunks.some((c) => c.ingress >= subscribedAt));
+  r.ws!.terminate();
+  const backlog = chunks.filter((c) => c.ingress < subscribedAt);
+  assert.ok(backlog.length > 0, 'the subscriber was brought up to date from the cache');
+  const early = chunks.filter((c) => c.sent < subscribedAt);
+  assert.deepEqual(early, [], 'every chunk is stamped when it was sent to this subscriber');
 });
 
 test('failover: an edge whose parent dies moves to the next parent with no gap, no duplicate, no disconnect', async () => {

@@ -19,6 +19,7 @@ import {
   decodeFrame,
   encodeDirectory,
   encodeHeartbeat,
+  patchSentTime,
   verifyClusterToken,
 } from '../protocol/index.js';
 import type { App } from '../http/uws-server.js';
@@ -230,8 +231,15 @@ export class ClusterServer {
     return {
       onInfo: (_info: StreamInfo, frame: Buffer) => sendOrKill(frame),
       onInit: (_r: string, init: CachedInit) => sendOrKill(init.frame),
-      onChunk: (c: CachedChunk) => {
-        sendOrKill(c.frame);
+      onChunk: (c: CachedChunk, replay?: boolean) => {
+        // The child measures the hop from the frame's sent time: a chunk from the cache is restamped (on a
+        // copy; the cached frame is shared) so its age in the cache is not counted as time on the wire.
+        let frame = c.frame;
+        if (replay) {
+          frame = Buffer.from(c.frame);
+          patchSentTime(frame, Date.now());
+        }
+        sendOrKill(frame);
         m.bytesOut.inc({ stream, transport: 'cluster' }, c.frame.length);
       },
       onEnd: (_reason: string, _code: string | undefined, frame: Buffer) => sendOrKill(frame),

@@ -12,7 +12,11 @@ import { RenditionCache, type AddResult, type CachedChunk, type CachedInit } fro
 export interface StreamSubscriber {
   onInfo(info: StreamInfo, frame: Buffer): void;
   onInit(rendition: string, init: CachedInit): void;
-  onChunk(c: CachedChunk): void;
+  /**
+   * `replay`: a cached chunk sent to bring a new subscriber up to date, not one arriving now. Its frame
+   * still carries the time this node received it, so a relay restamps its own copy before sending it on.
+   */
+  onChunk(c: CachedChunk, replay?: boolean): void;
   onEnd(reason: string, code: string | undefined, frame: Buffer): void;
 }
 
@@ -110,7 +114,7 @@ export class StreamRelay {
       const pos = resume.find((p) => p.rendition === id);
       let backlog = pos ? cache.chunksAfter(pos) : undefined;
       if (!backlog) backlog = start === undefined ? [] : cache.chunksFromSegment(start);
-      for (const c of backlog) sub.onChunk(c);
+      for (const c of backlog) sub.onChunk(c, true);
     }
   }
 
