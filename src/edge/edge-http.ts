@@ -180,6 +180,14 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
     count('static', '200');
     serveStatic(res, req, f, { 'cache-control': 'public, max-age=300' });
   });
+  // The Web Push service worker (issue 16): at the root so its scope is every page; never cached long, so
+  // a new release's worker replaces the old one at the next visit.
+  app.get('/sw.js', (res, req) => {
+    const f = files.get('push-sw.js');
+    if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'no such file');
+    count('static', '200');
+    serveStatic(res, req, f, { 'cache-control': 'no-cache' });
+  });
   app.get('/time', (res) => {
     send(res, '200 OK', new Date().toISOString(), {
       'content-type': 'text/plain',

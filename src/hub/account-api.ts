@@ -30,6 +30,8 @@ import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import type { Store } from './store/types.js';
 import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
 import { channelChatRules } from './chat/rules-api.js';
+import type { WebPush } from './push/web-push.js';
+import { pushSubscriptionSchema } from './push/subscription.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
 const credentials = z.strictObject({
@@ -53,6 +55,8 @@ export interface AccountApiDeps {
   events?: HubEvents;
   /** The channel's webhooks (issue 16), managed from the dashboard. */
   webhooks?: WebhookControl;
+  /** Web Push of go-live (issue 16): the key browsers subscribe with, and checking their endpoints. */
+  push?: WebPush;
 }
 
 /** What a streamer may change of a past broadcast. */
@@ -204,6 +208,32 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     const { upTo } = parseBody(z.strictObject({ upTo: z.number().int().min(1).optional() }), req.body);
     store.notifications.markRead(user, upTo);
     return { body: { unread: store.notifications.unreadCount(user) } };
+  });
+
+  // Web Push (issue 16): the key a browser subscribes with, storing its subscription, and removing it.
+  route('get', '/me/push', (req) => {
+    const user = account(req);
+    const publicKey = deps.push?.publicKey;
+    if (!publicKey) throw new ApiError('PUSH_UNAVAILABLE', 'this site does not send push notifications');
+    return { body: { publicKey, browsers: store.push.endpoints(user).length } };
+  });
+  route('put', '/me/push', async (req) => {
+    const user = account(req);
+    if (!deps.push?.publicKey) throw new ApiError('PUSH_UNAVAILABLE', 'this site does not send push notifications');
+    const sub = parseBody(pushSubscriptionSchema, req.body);
+    const refused = await deps.push.checkEndpoint(sub.endpoint);
+    if (refused) {
+      logger.info({ code: 'PUSH_ENDPOINT_REFUSED', reason: refused, userId: user }, 'push subscription refused');
+      throw new ApiError('PUSH_ENDPOINT_REFUSED', `this push endpoint is refused: ${refused}`);
+    }
+    store.push.add(user, { endpoint: sub.endpoint, p256dh: sub.keys.p256dh, auth: sub.keys.auth });
+    return { status: 201, body: { browsers: store.push.endpoints(user).length } };
+  });
+  route('post', '/me/push/remove', (req) => {
+    const user = account(req);
+    const { endpoint } = parseBody(z.object({ endpoint: z.string().min(1).max(2048) }), req.body);
+    store.push.remove(user, endpoint);
+    return { body: { browsers: store.push.endpoints(user).length } };
   });
 
   const followRoute = (follow: boolean) => (req: ApiRequest) => {

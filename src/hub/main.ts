@@ -12,6 +12,7 @@ import { Directory } from './directory.js';
 import { HubEvents, raiseLiveEvents } from './hub-events.js';
 import { startWebhooks, type WebhookService } from './webhooks/service.js';
 import { startNotifications } from './notifications.js';
+import { createWebPush } from './push/web-push.js';
 import { EdgeLinkServer } from './edge-link-server.js';
 import { Broadcasts } from './broadcasts.js';
 import { addInternalRoutes } from './internal-api.js';
@@ -202,6 +203,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     failing: (id: string) => webhookService?.failing(id) ?? false,
     allowPrivateTargets: config.webhooks.allowPrivateTargets,
   };
+  const push = createWebPush({ store, config: config.push, logger: logger.child({ module: 'push' }) });
   addAccountRoutes(gated, {
     clusterSecret: config.clusterSecret,
     store,
@@ -215,6 +217,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     clipsBy: config.recordings.clips.who,
     events,
     webhooks: webhookControl,
+    push,
   });
   addRemoteRoutes(gated, {
     store,
@@ -304,6 +307,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     events,
     leadership,
     logger: logger.child({ module: 'notifications' }),
+    push,
   });
   let closing: Promise<void> | undefined;
   return {

@@ -70,6 +70,24 @@ test('a follower sees the bell count a channel going live, gets a browser notifi
     assert.match(await item.innerText(), /cam went live: Test cam/);
     assert.equal(await item.locator('a').getAttribute('href'), '/watch/cam');
     await waitFor('opening it reads it', async () => await page.locator('.bell-count').isHidden());
+    // Allowed notifications also subscribe this browser to Web Push through /sw.js. Headless Chromium has no
+    // push service to reach, so the bell says pushes only come while a page is open, and nothing is stored.
+    const scope = await page.evaluate(
+      async () => (await navigator.serviceWorker.getRegistration('/'))?.scope,
+    );
+    assert.equal(scope, `${net.edgeUrl}/`, 'the push service worker covers every page');
+    const pushState = page.locator('.bell-push');
+    await waitFor(
+      'the bell says how go-lives reach this device',
+      async () => (await pushState.innerText()) !== '',
+      20_000,
+      250,
+    );
+    const said = await pushState.innerText();
+    console.log(`# Web Push in this Chromium: ${said}`);
+    const stored = hub.store.push.endpoints(hub.store.users.getByName('carol')!.id).length;
+    if (stored === 1) assert.match(said, /even with tiercast closed/);
+    else assert.match(said, /Only while a tiercast page is open: push is not available here/);
     const carol = hub.store.users.getByName('carol')!;
     assert.equal(hub.store.notifications.unreadCount(carol.id), 0);
     assert.deepEqual(errors, []);

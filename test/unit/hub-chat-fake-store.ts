@@ -369,6 +369,19 @@ export class FakeStore implements Store {
     prune: () => 0,
   };
 
+  /** Nor Web Push. */
+  push: Store['push'] = {
+    add: () => undefined,
+    remove: () => false,
+    endpoints: () => [],
+    followersOf: () => [],
+    delete: () => undefined,
+    recordFailure: () => 0,
+    recordSuccess: () => undefined,
+  };
+
+  settings: Store['settings'] = { getOrCreate: (_name, make) => make() };
+
   moderation: Store['moderation'] = {
     rules: (channel) =>
       structuredClone(

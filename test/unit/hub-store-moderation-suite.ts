@@ -113,4 +113,60 @@ export function hubStoreModerationSuite(backend: StoreBackend): void {
       s.close();
     }
   });
+
+  test('push subscriptions: per account (at most 10), moved by another sign-in, followers only, dropped', () => {
+    const s = backend.open(backend.fresh());
+    try {
+      s.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+      const carol = s.users.create('carol', 'carol-password-1');
+      const dave = s.users.create('dave', 'dave-password-1');
+      s.follows.follow(carol.id, 'alice');
+      const sub = (n: number) => ({
+        endpoint: `https://push.example.org/s/${n}`,
+        p256dh: `k${n}`,
+        auth: `a${n}`,
+      });
+      s.push.add(carol.id, sub(1));
+      s.push.add(carol.id, sub(1)); // again (each page load): still one
+      s.push.add(dave.id, sub(2));
+      assert.deepEqual(s.push.endpoints(carol.id), [sub(1).endpoint]);
+      assert.deepEqual(
+        s.push.followersOf('alice').map((t) => [t.endpoint, t.p256dh, t.auth]),
+        [[sub(1).endpoint, 'k1', 'a1']],
+        'only followers',
+      );
+      // Dave signs in on carol's browser: the subscription is his now.
+      s.push.add(dave.id, { ...sub(1), p256dh: 'k1b' });
+      assert.deepEqual(s.push.endpoints(carol.id), []);
+      assert.deepEqual(s.push.endpoints(dave.id).sort(), [sub(1).endpoint, sub(2).endpoint]);
+      for (let i = 10; i < 20; i++) s.push.add(carol.id, sub(i));
+      assert.throws(
+        () => s.push.add(carol.id, sub(20)),
+        (e: unknown) => e instanceof HubError && e.code === 'PUSH_LIMIT',
+      );
+      s.push.add(carol.id, { ...sub(10), auth: 'again' }); // one already stored is not a new one
+      const [first] = s.push.followersOf('alice');
+      assert.equal(s.push.recordFailure(first!.id), 1);
+      assert.equal(s.push.recordFailure(first!.id), 2);
+      s.push.recordSuccess(first!.id);
+      assert.equal(s.push.recordFailure(first!.id), 1, 'a success resets the count');
+      s.push.delete(first!.id);
+      assert.equal(s.push.endpoints(carol.id).length, 9);
+      assert.equal(s.push.remove(carol.id, sub(11).endpoint), true);
+      assert.equal(s.push.remove(carol.id, sub(2).endpoint), false, "not carol's");
+      s.users.remove('carol');
+      assert.deepEqual(s.push.followersOf('alice'), [], "a deleted account's go");
+      assert.equal(
+        s.settings.getOrCreate('vapid', () => 'first'),
+        'first',
+      );
+      assert.equal(
+        s.settings.getOrCreate('vapid', () => 'second'),
+        'first',
+        'made once',
+      );
+    } finally {
+      s.close();
+    }
+  });
 }

@@ -300,6 +300,23 @@ const hubFields = z.strictObject({
         .default([]),
     })
     .default({ allowPrivateTargets: false, hooks: [] }),
+  /**
+   * Web Push of go-live to followers' browsers (issue 16, ADR 0021). The VAPID key pair is made at the first
+   * start and kept in the store (every hub on it signs with the same). `subject`: how a push service reaches
+   * the operator (`mailto:` or `https:`; default mailto:tiercast@ this host's name). `allowPrivateEndpoints`:
+   * accept push endpoints on loopback and private addresses, and over plain http (a push service on the LAN,
+   * the tests); off, an endpoint must be https on a public address, checked again at each push.
+   */
+  push: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      subject: z
+        .string()
+        .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, 'a mailto: address or an https: URL')
+        .optional(),
+      allowPrivateEndpoints: z.boolean().default(false),
+    })
+    .default({ enabled: true, allowPrivateEndpoints: false }),
   /** A stream whose ingress stopped reporting it live (every 5 s) for this long is offline (a crashed ingress). */
   liveReportTimeoutMs: z.number().int().min(6000).default(30_000),
   /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */

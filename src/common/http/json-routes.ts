@@ -49,6 +49,9 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   HUB_UNAVAILABLE: 503,
   WEBHOOK_TARGET_REFUSED: 400,
   WEBHOOK_LIMIT: 409,
+  PUSH_ENDPOINT_REFUSED: 400,
+  PUSH_LIMIT: 409,
+  PUSH_UNAVAILABLE: 503,
 };
 
 const TEXT: Record<number, string> = {

@@ -29,6 +29,9 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   // Go-live notifications (issue 16): the bell.
   { method: 'GET', path: '/me/notifications' },
   { method: 'POST', path: '/me/notifications/read' },
+  { method: 'GET', path: '/me/push' },
+  { method: 'PUT', path: '/me/push' },
+  { method: 'POST', path: '/me/push/remove' },
   { method: 'PUT', path: '/follows/:name' },
   { method: 'DELETE', path: '/follows/:name' },
   { method: 'POST', path: '/streams/:name/unlock' },

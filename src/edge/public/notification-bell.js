@@ -1,11 +1,13 @@
 // The bell in the top bar of every page, for a logged-in account (issue 16): how many of its go-live
 // notifications are unread, and the last ones in a panel (opening it marks them read). While a page is open
 // and visible it asks every 15 s; a notification that arrived since, for a viewer who allowed it, also shows
-// through the browser's Notification API (a click opens that channel). Pages closed are for Web Push.
+// through the browser's Notification API (a click opens that channel). With every page closed, Web Push
+// (push-subscribe.js) brings them: allowing notifications subscribes this browser too.
 
 import { api } from './api.js';
 import { el } from './dom.js';
 import { asArray, asRecord } from './json.js';
+import { pushSupported, subscribePush } from './push-subscribe.js';
 
 export const BELL_POLL_MS = 15_000;
 
@@ -70,7 +72,9 @@ export function mountBell(area) {
     el('button', 'link-button bell-allow', 'Notify me on this device')
   );
   allow.type = 'button';
-  panel.append(el('p', 'bell-heading', 'Channels you follow that went live'), list, allow);
+  const pushState = el('p', 'bell-push');
+  pushState.hidden = true;
+  panel.append(el('p', 'bell-heading', 'Channels you follow that went live'), list, allow, pushState);
   wrap.append(button, panel);
   area.prepend(wrap);
 
@@ -130,9 +134,22 @@ export function mountBell(area) {
       });
     }
   });
+  const push = async () => {
+    if (!pushSupported()) return;
+    const r = await subscribePush();
+    pushState.hidden = false;
+    pushState.textContent = r.ok
+      ? 'This device is told when they go live, even with tiercast closed.'
+      : `Only while a tiercast page is open: push is not available here (${r.reason}).`;
+  };
   allow.addEventListener('click', () => {
-    void Notification.requestPermission().then(render);
+    void Notification.requestPermission().then((p) => {
+      render();
+      if (p === 'granted') void push();
+    });
   });
+  // Allowed on an earlier visit: the subscription is sent again (it may belong to another account here).
+  if (canNotify()) void push();
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !panel.hidden) {
       panel.hidden = true;

@@ -8,6 +8,7 @@ import { hueFor } from './format.js';
 import { asArray, asRecord } from './json.js';
 import { el } from './dom.js';
 import { mountBell } from './notification-bell.js';
+import { unsubscribePush } from './push-subscribe.js';
 
 /**
  * @typedef {{name: string, role: 'user'|'admin'|'streamer'}} User
@@ -47,6 +48,7 @@ export function loadMe() {
 }
 
 export async function logOut(after = '/') {
+  await unsubscribePush();
   await api('POST', '/api/auth/logout');
   mePromise = null;
   location.assign(after);

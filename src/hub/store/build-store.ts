@@ -13,6 +13,7 @@ import { createUserRepo } from './users-repo.js';
 import { createWebhookRepo } from './webhooks-repo.js';
 import { createModerationRepo } from './moderation-repo.js';
 import { createNotificationRepo } from './notifications-repo.js';
+import { createPushRepo, createSettingsRepo } from './push-repo.js';
 
 export const DEFAULT_HISTORY_SIZE = 200;
 
@@ -55,6 +56,8 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     webhooks: createWebhookRepo(ctx, lookups),
     moderation: createModerationRepo(ctx, lookups),
     notifications: createNotificationRepo(ctx, lookups),
+    push: createPushRepo(ctx),
+    settings: createSettingsRepo(ctx),
     close() {
       if (closed) return;
       closed = true;

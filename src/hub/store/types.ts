@@ -371,6 +371,38 @@ export interface NotificationRepo {
   prune(before: number): number;
 }
 
+/** A browser's push subscription (the PushSubscription's endpoint and keys, base64url). */
+export interface PushSubscriptionInput {
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+}
+
+export interface PushTarget extends PushSubscriptionInput {
+  id: number;
+}
+
+export interface PushRepo {
+  /** Stores (or moves to this account) a browser's subscription; PUSH_LIMIT past 10 per account. */
+  add(userId: number, sub: PushSubscriptionInput): void;
+  /** Removes one of the account's subscriptions; whether it was there. */
+  remove(userId: number, endpoint: string): boolean;
+  endpoints(userId: number): string[];
+  /** The subscriptions of every follower of `channel`. */
+  followersOf(channel: string): PushTarget[];
+  /** A subscription the push service said is gone (404/410). */
+  delete(id: number): void;
+  /** Counts a failed push; the failures in a row so far. */
+  recordFailure(id: number): number;
+  recordSuccess(id: number): void;
+}
+
+/** Values every hub on this store shares, written once. */
+export interface SettingsRepo {
+  /** The stored value, or `make()`'s, stored now (the first hub to store one wins). */
+  getOrCreate(name: string, make: () => string): string;
+}
+
 export interface Store {
   names: NameRegistry;
   streamers: StreamerRepo;
@@ -385,5 +417,7 @@ export interface Store {
   webhooks: WebhookRepo;
   moderation: ModerationRepo;
   notifications: NotificationRepo;
+  push: PushRepo;
+  settings: SettingsRepo;
   close(): void;
 }

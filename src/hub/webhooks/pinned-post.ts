@@ -27,7 +27,7 @@ export function postPinned(
   url: URL,
   addresses: readonly string[] | undefined,
   headers: Record<string, string>,
-  body: string,
+  body: string | Buffer,
   timeoutMs: number,
 ): Promise<number> {
   const options: RequestOptions = {

@@ -1,0 +1,63 @@
+// This browser's Web Push subscription for the signed-in account (issue 16): once the viewer allowed
+// notifications, the service worker (/sw.js) subscribes with the site's VAPID key and the hub stores the
+// subscription, so go-lives reach this device with every tiercast page closed. At each page load the
+// subscription is sent again (another account may have signed in on this browser since: it moves to this
+// one); logging out removes it. A browser without push, or whose push service is unreachable, keeps the
+// bell and the notifications shown while a page is open.
+
+import { api } from './api.js';
+import { asRecord } from './json.js';
+
+export const SW_URL = '/sw.js';
+
+/** Whether this browser can take pushes at all. */
+export function pushSupported() {
+  return (
+    typeof navigator !== 'undefined' && 'serviceWorker' in navigator && typeof PushManager !== 'undefined'
+  );
+}
+
+/**
+ * The VAPID public key as the bytes `pushManager.subscribe` takes.
+ * @param {string} b64url
+ */
+export function keyBytes(b64url) {
+  const b64 = b64url.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (b64url.length % 4)) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+/**
+ * Subscribes this browser (or refreshes its subscription) and stores it at the hub.
+ * @returns {Promise<{ok: true} | {ok: false, reason: string}>}
+ */
+export async function subscribePush() {
+  if (!pushSupported()) return { ok: false, reason: 'this browser has no Web Push' };
+  const key = await api('GET', '/api/me/push');
+  const publicKey = key.ok ? asRecord(key.data)?.publicKey : undefined;
+  if (typeof publicKey !== 'string') return { ok: false, reason: key.ok ? 'no key' : key.error.message };
+  try {
+    const reg = await navigator.serviceWorker.register(SW_URL);
+    await navigator.serviceWorker.ready;
+    const sub =
+      (await reg.pushManager.getSubscription()) ??
+      (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) }));
+    const stored = await api('PUT', '/api/me/push', sub.toJSON());
+    return stored.ok ? { ok: true } : { ok: false, reason: stored.error.message };
+  } catch (err) {
+    return { ok: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** Forgets this browser's subscription at the hub and in the browser (before logging out). */
+export async function unsubscribePush() {
+  if (!pushSupported()) return;
+  try {
+    const reg = await navigator.serviceWorker.getRegistration(SW_URL);
+    const sub = await reg?.pushManager.getSubscription();
+    if (!sub) return;
+    await api('POST', '/api/me/push/remove', { endpoint: sub.endpoint });
+    await sub.unsubscribe();
+  } catch {
+    // Logging out goes on; the next account to sign in on this browser moves the subscription to itself.
+  }
+}
