@@ -219,11 +219,15 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
   });
   route('put', '/me/push', async (req) => {
     const user = account(req);
-    if (!deps.push?.publicKey) throw new ApiError('PUSH_UNAVAILABLE', 'this site does not send push notifications');
+    if (!deps.push?.publicKey)
+      throw new ApiError('PUSH_UNAVAILABLE', 'this site does not send push notifications');
     const sub = parseBody(pushSubscriptionSchema, req.body);
     const refused = await deps.push.checkEndpoint(sub.endpoint);
     if (refused) {
-      logger.info({ code: 'PUSH_ENDPOINT_REFUSED', reason: refused, userId: user }, 'push subscription refused');
+      logger.info(
+        { code: 'PUSH_ENDPOINT_REFUSED', reason: refused, userId: user },
+        'push subscription refused',
+      );
       throw new ApiError('PUSH_ENDPOINT_REFUSED', `this push endpoint is refused: ${refused}`);
     }
     store.push.add(user, { endpoint: sub.endpoint, p256dh: sub.keys.p256dh, auth: sub.keys.auth });

@@ -41,7 +41,9 @@ export function startNotifications(opts: {
     });
     opts.push
       ?.goLive(e.channel, e.title)
-      .catch((err: unknown) => logger.warn({ channel: e.channel, err: errorMessage(err) }, 'go-live not pushed'));
+      .catch((err: unknown) =>
+        logger.warn({ channel: e.channel, err: errorMessage(err) }, 'go-live not pushed'),
+      );
   });
   const prune = setInterval(
     () =>

@@ -36,7 +36,9 @@ export function createPushRepo(ctx: RepoContext): PushRepo {
      ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh,
        auth = excluded.auth, created_at = excluded.created_at, failures = 0`,
   );
-  const remove = db.prepare<[number, string]>('DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint = ?');
+  const remove = db.prepare<[number, string]>(
+    'DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint = ?',
+  );
   const removeById = db.prepare<[number]>('DELETE FROM push_subscriptions WHERE id = ?');
   const listUser = db.prepare<[number], { endpoint: string }>(
     'SELECT endpoint FROM push_subscriptions WHERE user_id = ? ORDER BY id',
@@ -49,7 +51,9 @@ export function createPushRepo(ctx: RepoContext): PushRepo {
   const failed = db.prepare<[number], { failures: number }>(
     'UPDATE push_subscriptions SET failures = failures + 1 WHERE id = ? RETURNING failures',
   );
-  const succeeded = db.prepare<[number]>('UPDATE push_subscriptions SET failures = 0 WHERE id = ? AND failures > 0');
+  const succeeded = db.prepare<[number]>(
+    'UPDATE push_subscriptions SET failures = 0 WHERE id = ? AND failures > 0',
+  );
   return {
     add(userId, sub) {
       if (count.get(userId, sub.endpoint)!.n >= MAX_PER_ACCOUNT)
