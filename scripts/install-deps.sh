@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 want=(ffmpeg g++ make python3)
 # Tests also drive Chromium, scrape with Prometheus (promtool checks the rules), validate the compose file and
 # run the hub store on a throwaway PostgreSQL cluster (test/helpers/postgres.ts: initdb and pg_ctl), and put
-# nginx and HAProxy in front of a network (test/browser/reverse-proxy.test.ts).
-if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver prometheus docker-compose iproute2 python3 postgresql nginx haproxy openssl); fi
+# nginx and HAProxy in front of a network (test/browser/reverse-proxy.test.ts), and receive restream outputs with
+# nginx-rtmp (test/integration/restream.test.ts).
+if [[ "${1:-}" == "--test" ]]; then want+=(chromium chromium-driver prometheus docker-compose iproute2 python3 postgresql nginx libnginx-mod-rtmp haproxy openssl); fi
 
 missing=()
 for pkg in "${want[@]}"; do

@@ -32,6 +32,7 @@ import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js'
 import { channelChatRules } from './chat/rules-api.js';
 import type { WebPush } from './push/web-push.js';
 import { pushSubscriptionSchema } from './push/subscription.js';
+import { channelOutputs, type OutputsControl } from './restream/outputs-api.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
 const credentials = z.strictObject({
@@ -57,6 +58,8 @@ export interface AccountApiDeps {
   webhooks?: WebhookControl;
   /** Web Push of go-live (issue 16): the key browsers subscribe with, and checking their endpoints. */
   push?: WebPush;
+  /** The channel's restream outputs (issue 16), managed from the dashboard. */
+  outputs?: OutputsControl;
 }
 
 /** What a streamer may change of a past broadcast. */
@@ -343,6 +346,20 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
     route('get', '/dashboard/webhooks/:hook/deliveries', (req) => ({
       body: hooks.deliveries(managed(req), req.params[0] ?? ''),
     }));
+  }
+
+  // The channel's restream outputs (issue 16): the same three things as the remote API.
+  if (deps.outputs) {
+    const outs = channelOutputs(store, deps.outputs, logger, 'dashboard');
+    route('get', '/dashboard/outputs', (req) => ({ body: outs.list(managed(req)) }));
+    route('post', '/dashboard/outputs', async (req) => ({
+      status: 201,
+      body: await outs.add(managed(req), req.body),
+    }));
+    route('del', '/dashboard/outputs/:output', (req) => {
+      outs.remove(managed(req), req.params[0] ?? '');
+      return { status: 204 };
+    });
   }
 
   // Past broadcasts (issue 15): a channel's list, one broadcast, and the owner's (or an admin's) changes.

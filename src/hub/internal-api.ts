@@ -11,6 +11,7 @@ import { isBroadcastId } from '../common/recording/stream-recorder.js';
 import { broadcastView, type Broadcasts } from './broadcasts.js';
 import type { Directory } from './directory.js';
 import type { Store } from './store/types.js';
+import { outputsForIngress, type OutputsControl } from './restream/outputs-api.js';
 import { MAX_STREAM_KEY_CHARS, MAX_THUMBNAIL_BYTES } from '../common/protocol/node-api-limits.js';
 
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -56,6 +57,8 @@ export function addInternalRoutes(
     broadcasts: Broadcasts;
     logger: Logger;
     changed: () => void;
+    /** Restream outputs (issue 16): handed over with an accepted key; their states reported back. */
+    outputs?: OutputsControl;
   },
 ): void {
   const { clusterSecret, store, directory, logger, changed } = deps;
@@ -82,6 +85,7 @@ export function addInternalRoutes(
           ...body,
           ...(s.transcode ? { transcode: s.transcode } : {}),
           ...(s.recording ? { recording: s.recording } : {}),
+          ...(deps.outputs ? { outputs: outputsForIngress(store, deps.outputs, s.name, logger) } : {}),
         },
       };
     },
@@ -104,6 +108,34 @@ export function addInternalRoutes(
       }
       logger.info({ stream: name, ingress: node, live }, 'stream state reported');
       changed();
+      return { status: 204 };
+    },
+    opts,
+  );
+
+  // The state of a stream's restream outputs (issue 16), as its ingress last saw them: for the dashboard.
+  addJsonRoute(
+    app,
+    'post',
+    '/internal/streams/:name/outputs',
+    (req) => {
+      requireCluster(clusterSecret, req, 'node-api');
+      const name = streamParam(req);
+      const { outputs } = parseBody(
+        z.strictObject({
+          outputs: z
+            .array(
+              z.strictObject({
+                id: z.string().max(40),
+                state: z.enum(['connecting', 'live', 'failed', 'stopped']),
+                reason: z.string().max(300).optional(),
+              }),
+            )
+            .max(20),
+        }),
+        req.body,
+      );
+      deps.outputs?.states.set(name, outputs);
       return { status: 204 };
     },
     opts,

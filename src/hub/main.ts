@@ -13,6 +13,8 @@ import { HubEvents, raiseLiveEvents } from './hub-events.js';
 import { startWebhooks, type WebhookService } from './webhooks/service.js';
 import { startNotifications } from './notifications.js';
 import { createWebPush } from './push/web-push.js';
+import { createKeySealer } from './restream/sealed-keys.js';
+import { OutputStates, type OutputsControl } from './restream/outputs-api.js';
 import { EdgeLinkServer } from './edge-link-server.js';
 import { Broadcasts } from './broadcasts.js';
 import { addInternalRoutes } from './internal-api.js';
@@ -189,8 +191,14 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     logger: logger.child({ module: 'broadcasts' }),
     events,
   });
+  const outputs: OutputsControl = {
+    sealer: createKeySealer(config.restream.secretsKey ?? config.clusterSecret),
+    states: new OutputStates(),
+    allowPrivateTargets: config.restream.allowPrivateTargets,
+  };
   addInternalRoutes(gated, {
     clusterSecret: config.clusterSecret,
+    outputs,
     store,
     directory,
     broadcasts,
@@ -218,6 +226,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     events,
     webhooks: webhookControl,
     push,
+    outputs,
   });
   addRemoteRoutes(gated, {
     store,
@@ -230,6 +239,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     broadcasts,
     events,
     webhooks: webhookControl,
+    outputs,
   });
   gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');

@@ -17,6 +17,7 @@ import type { Sessions } from './sessions.js';
 import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
+import { channelOutputs, type OutputsControl } from './restream/outputs-api.js';
 import { channelChatRules } from './chat/rules-api.js';
 import type { Store } from './store/types.js';
 
@@ -35,6 +36,8 @@ export function addRemoteRoutes(
     events?: HubEvents;
     /** The channel's webhooks (issue 16): the running service, and whether targets may be private. */
     webhooks?: WebhookControl;
+    /** Restream outputs (issue 16). */
+    outputs?: OutputsControl;
   },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
@@ -225,6 +228,36 @@ export function addRemoteRoutes(
       'get',
       `${path}/:id/deliveries`,
       wrap((req) => ({ body: hooks.deliveries(own(req), req.params[1] ?? '') })),
+      opts,
+    );
+  }
+
+  // Restream outputs (issue 16, ADR 0021): the channel's own; a key goes in and never comes back out.
+  if (deps.outputs) {
+    const outs = channelOutputs(store, deps.outputs, logger, 'remote API');
+    const path = '/api/v1/streams/:name/outputs';
+    addJsonRoute(
+      app,
+      'get',
+      path,
+      wrap((req) => ({ body: outs.list(own(req)) })),
+      opts,
+    );
+    addJsonRoute(
+      app,
+      'post',
+      path,
+      wrap(async (req) => ({ status: 201, body: await outs.add(own(req), req.body) })),
+      opts,
+    );
+    addJsonRoute(
+      app,
+      'del',
+      `${path}/:id`,
+      wrap((req) => {
+        outs.remove(own(req), req.params[1] ?? '');
+        return { status: 204 };
+      }),
       opts,
     );
   }

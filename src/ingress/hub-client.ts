@@ -22,6 +22,18 @@ const profileSchema = z.object({
   protected: z.boolean().optional(),
   transcode: transcodeMode.optional(),
   recording: streamerRecording.optional(),
+  /** The channel's restream outputs, keys decrypted (issue 16); only this answer ever carries them. */
+  outputs: z
+    .array(
+      z.object({
+        id: z.string().regex(/^out_[A-Za-z0-9_-]{12}$/),
+        url: z.string().regex(/^rtmps?:\/\//),
+        key: z.string().min(1).max(512),
+        rendition: z.string().min(1).max(32),
+      }),
+    )
+    .max(10)
+    .optional(),
 });
 
 /** A broadcast report waiting for the hub: sent again every few seconds until the hub answers it. */
@@ -114,6 +126,23 @@ export class HubClient implements StreamerAuthorizer {
         this.opts.logger.warn(
           { stream, code: 'HUB_UNAVAILABLE', err: (err as Error).message },
           'live report not delivered; will retry',
+        ),
+    );
+  }
+
+  /** The state of a stream's restream outputs (issue 16), for the dashboard; the latest replaces the last. */
+  reportOutputs(
+    stream: string,
+    outputs: ReadonlyArray<{ id: string; state: string; reason?: string }>,
+  ): void {
+    this.post(`/internal/streams/${stream}/outputs`, { outputs }).then(
+      (r) => {
+        if (!r.ok) this.opts.logger.warn({ stream, status: r.status }, 'hub refused an output report');
+      },
+      (err: unknown) =>
+        this.opts.logger.warn(
+          { stream, code: 'HUB_UNAVAILABLE', err: (err as Error).message },
+          'output report not delivered',
         ),
     );
   }

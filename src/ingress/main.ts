@@ -33,6 +33,7 @@ import { ChainedAuthorizer, HubClient } from './hub-client.js';
 import { Thumbnailer } from './thumbnailer.js';
 import { setupDiscovery } from '../common/discovery/node-discovery.js';
 import { startRecording, type RecordedStream } from './recording.js';
+import { startOutputs } from './restream/restream.js';
 
 export interface IngressNode {
   readonly port: number;
@@ -129,6 +130,16 @@ export async function startIngress(
       extra.recording,
     );
     if (recorded) recordedStreams.set(name, recorded);
+    const outputs = extra.outputs?.length
+      ? startOutputs({
+          stream: name,
+          relay: local,
+          specs: extra.outputs,
+          logger: logger.child({ module: 'restream', stream: name }),
+          ffmpegPath: config.transcode.ffmpegPath,
+          report: (states) => hub?.reportOutputs(name, states),
+        })
+      : undefined;
     const stream = new LiveStream({
       name,
       protected: extra.protected,
@@ -151,6 +162,7 @@ export async function startIngress(
           );
         meta.delete(name);
         recorded?.detach();
+        outputs?.stop();
         if (recordedStreams.get(name) === recorded) recordedStreams.delete(name);
         relay.unpin(name);
         hub?.reportLive(name, false);

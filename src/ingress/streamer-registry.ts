@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { StreamerConfig, StreamerRecording, TranscodeMode } from '../common/config/index.js';
 import { TiercastError } from '../common/errors/index.js';
+import type { OutputSpec } from './restream/restream-output.js';
 
 export interface StreamerAuthorizer {
   /** The streamer's public name for a key, or a BAD_STREAM_KEY error. */
@@ -21,6 +22,8 @@ export interface StreamerProfile {
   transcode?: TranscodeMode;
   /** Over the ingress's `recording`: off, or which renditions. */
   recording?: StreamerRecording;
+  /** Where the stream is also pushed (issue 16): from the hub, keys decrypted. */
+  outputs?: OutputSpec[];
 }
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();

@@ -18,10 +18,21 @@ export interface HubSite {
   close(): Promise<void>;
 }
 
-export async function startHubSite(hubConfig: Record<string, unknown> = {}): Promise<HubSite> {
+/**
+ * `ingressKeysFromHub`: the ingress has no static streamers, so a publish with KEY is checked by the hub (whose
+ * answer carries what the hub keeps for the channel, such as its restream outputs).
+ */
+export async function startHubSite(
+  hubConfig: Record<string, unknown> = {},
+  opts: { ingressKeysFromHub?: boolean } = {},
+): Promise<HubSite> {
   const hub = await startTestHub({ extra: hubConfig });
   hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
-  const net = await startNetwork({ intermediates: 0, hub });
+  const net = await startNetwork({
+    intermediates: 0,
+    hub,
+    ...(opts.ingressKeysFromHub ? { ingress: { streamers: [] } } : {}),
+  });
   const browser = await launchChromium();
   const contexts: BrowserContext[] = [];
   const errors: string[] = [];

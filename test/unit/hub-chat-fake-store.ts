@@ -382,6 +382,15 @@ export class FakeStore implements Store {
 
   settings: Store['settings'] = { getOrCreate: (_name, make) => make() };
 
+  /** Nor restream outputs. */
+  restream: Store['restream'] = {
+    list: () => [],
+    add: () => {
+      throw new Error('not in the chat tests');
+    },
+    remove: () => false,
+  };
+
   moderation: Store['moderation'] = {
     rules: (channel) =>
       structuredClone(

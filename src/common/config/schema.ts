@@ -317,6 +317,18 @@ const hubFields = z.strictObject({
       allowPrivateEndpoints: z.boolean().default(false),
     })
     .default({ enabled: true, allowPrivateEndpoints: false }),
+  /**
+   * Restream outputs (issue 16, ADR 0021). `allowPrivateTargets`: let outputs push to loopback and private
+   * addresses (an RTMP server on the LAN, the tests); off, an output whose host resolves to one is refused.
+   * `secretsKey`: what the stored output keys are sealed under (default: derived from the cluster secret;
+   * set one to rotate the cluster secret without re-entering every key).
+   */
+  restream: z
+    .strictObject({
+      allowPrivateTargets: z.boolean().default(false),
+      secretsKey: z.string().min(16).optional(),
+    })
+    .default({ allowPrivateTargets: false }),
   /** A stream whose ingress stopped reporting it live (every 5 s) for this long is offline (a crashed ingress). */
   liveReportTimeoutMs: z.number().int().min(6000).default(30_000),
   /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */

@@ -74,6 +74,9 @@ export const NODE_ERROR_CODES = [
   // recordings' storage (src/common/storage) and past broadcasts
   'STORAGE_UNAVAILABLE',
   'VIDEO_NOT_FOUND',
+  // restream outputs (issue 16)
+  'RESTREAM_FAILED',
+  'RESTREAM_KEY_UNREADABLE',
   // operations
   'LOG_LINES_SUPPRESSED',
   'METRICS_FAILED',
@@ -102,6 +105,8 @@ export const API_ERROR_CODES = [
   'PUSH_ENDPOINT_REFUSED',
   'PUSH_LIMIT',
   'PUSH_UNAVAILABLE',
+  'RESTREAM_TARGET_REFUSED',
+  'RESTREAM_LIMIT',
   'INTERNAL',
 ] as const;
 

@@ -52,6 +52,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PUSH_ENDPOINT_REFUSED: 400,
   PUSH_LIMIT: 409,
   PUSH_UNAVAILABLE: 503,
+  RESTREAM_TARGET_REFUSED: 400,
+  RESTREAM_LIMIT: 409,
 };
 
 const TEXT: Record<number, string> = {

@@ -17,7 +17,7 @@ export type ViewerApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /**
  * `:name` matches one stream/account name, `:id` one broadcast id, `:clip` one clip id, `:hook` one webhook
- * id; others themselves.
+ * id, `:output` one restream output id; others themselves.
  */
 export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string }[] = [
   { method: 'GET', path: '/auth/csrf' },
@@ -43,6 +43,10 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'POST', path: '/dashboard/webhooks' },
   { method: 'DELETE', path: '/dashboard/webhooks/:hook' },
   { method: 'GET', path: '/dashboard/webhooks/:hook/deliveries' },
+  // The channel's restream outputs (issue 16).
+  { method: 'GET', path: '/dashboard/outputs' },
+  { method: 'POST', path: '/dashboard/outputs' },
+  { method: 'DELETE', path: '/dashboard/outputs/:output' },
   // The channel's chat rules and moderation log (issue 16).
   { method: 'GET', path: '/dashboard/chat-rules' },
   { method: 'PUT', path: '/dashboard/chat-rules' },
@@ -62,6 +66,8 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
 const NAME_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
 /** A webhook id (`wh_` and 12 base64url characters: webhook-api.ts makes them). */
 const HOOK_SEGMENT = /^wh_[A-Za-z0-9_-]{12}$/;
+/** A restream output id (`out_` and 12 base64url characters: outputs-api.ts makes them). */
+export const OUTPUT_ID = /^out_[A-Za-z0-9_-]{12}$/;
 
 export type ViewerApiMatch =
   | { ok: true; path: string }
@@ -94,7 +100,9 @@ export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch 
             ? isClipId(got)
             : w === ':hook'
               ? HOOK_SEGMENT.test(got)
-              : w === got;
+              : w === ':output'
+                ? OUTPUT_ID.test(got)
+                : w === got;
     if (!want.every((w, i) => fits(w, rest[i]!))) continue;
     pathMatched = true;
     if (route.method === method) return { ok: true, path: `/${rest.join('/')}` };

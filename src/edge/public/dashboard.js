@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { mountVideos } from './dashboard-videos.js';
 import { mountWebhooks } from './dashboard-webhooks.js';
+import { mountOutputs } from './dashboard-outputs.js';
 import { mountChatRules } from './dashboard-chat-rules.js';
 import { MIN_STREAM_PASSWORD, friendlyError } from './auth-rules.js';
 import { badgeNode } from './chat-view.js';
@@ -19,7 +20,7 @@ import { asRecord } from './json.js';
 /** @typedef {NonNullable<ReturnType<typeof parseDashboard>>} Dashboard */
 
 const REFRESH_MS = 5_000;
-/** The past-broadcasts, webhooks and chat-rules panels are filled once, for the channel the dashboard shows. */
+/** The past-broadcasts, restream, webhooks and chat-rules panels are filled once, for the channel the dashboard shows. */
 let videosMounted = false;
 /** For elements used only as plain HTML elements (text, hidden, focus). */
 const $ = (/** @type {string} */ id) => byId(id, HTMLElement);
@@ -103,6 +104,7 @@ function render(d, first) {
     videosMounted = true;
     void mountVideos(s.name);
     void mountWebhooks();
+    void mountOutputs();
     void mountChatRules();
   }
   $('pw-state').textContent = s.hasPassword

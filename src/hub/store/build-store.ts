@@ -14,6 +14,7 @@ import { createWebhookRepo } from './webhooks-repo.js';
 import { createModerationRepo } from './moderation-repo.js';
 import { createNotificationRepo } from './notifications-repo.js';
 import { createPushRepo, createSettingsRepo } from './push-repo.js';
+import { createRestreamRepo } from './restream-repo.js';
 
 export const DEFAULT_HISTORY_SIZE = 200;
 
@@ -58,6 +59,7 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     notifications: createNotificationRepo(ctx, lookups),
     push: createPushRepo(ctx),
     settings: createSettingsRepo(ctx),
+    restream: createRestreamRepo(ctx, lookups),
     close() {
       if (closed) return;
       closed = true;

@@ -397,6 +397,23 @@ export interface PushRepo {
   recordSuccess(id: number): void;
 }
 
+/** A channel's restream output; `keySealed` is the third party's key, sealed (never in the clear here). */
+export interface RestreamOutputRecord {
+  id: string;
+  name: string;
+  url: string;
+  keySealed: string;
+  rendition: string;
+  createdAt: number;
+}
+
+export interface RestreamRepo {
+  list(channel: string): RestreamOutputRecord[];
+  /** UNKNOWN_NAME for a channel that does not exist. */
+  add(channel: string, o: Omit<RestreamOutputRecord, 'createdAt'>): RestreamOutputRecord;
+  remove(channel: string, id: string): boolean;
+}
+
 /** Values every hub on this store shares, written once. */
 export interface SettingsRepo {
   /** The stored value, or `make()`'s, stored now (the first hub to store one wins). */
@@ -419,5 +436,6 @@ export interface Store {
   notifications: NotificationRepo;
   push: PushRepo;
   settings: SettingsRepo;
+  restream: RestreamRepo;
   close(): void;
 }
