@@ -1,5 +1,6 @@
 /**
- * A channel's chat rules, regulars and moderation log, and go-live notifications, in the hub store (issue 16), for one backend: run on
+ * A channel's chat rules, regulars and moderation log, go-live notifications, push subscriptions and restream
+ * outputs, in the hub store (issue 16), for one backend: run on
  * SQLite by test/unit/hub-store-moderation.test.ts and on PostgreSQL by test/integration/hub-store-postgres.test.ts.
  */
 import { test } from 'node:test';
@@ -165,6 +166,51 @@ export function hubStoreModerationSuite(backend: StoreBackend): void {
         'first',
         'made once',
       );
+    } finally {
+      s.close();
+    }
+  });
+
+  test('restream outputs: per channel in order added, removed only by their channel, gone with it', () => {
+    const clock = { t: 1_796_000_000_000 };
+    const s = backend.open(backend.fresh(), { now: () => clock.t });
+    try {
+      s.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+      s.streamers.add({ name: 'bob', key: 'bob-key-0123456789ab' });
+      const out = (id: string, name: string) => ({
+        id,
+        name,
+        url: 'rtmp://live.example.com/app',
+        keySealed: `v1.sealed-${id}`,
+        rendition: 'source',
+      });
+      assert.deepEqual(s.restream.add('alice', out('out_AAAAAAAAAAAA', 'YouTube')), {
+        ...out('out_AAAAAAAAAAAA', 'YouTube'),
+        createdAt: clock.t,
+      });
+      clock.t += 1000;
+      s.restream.add('alice', out('out_BBBBBBBBBBBB', 'Twitch'));
+      s.restream.add('bob', out('out_CCCCCCCCCCCC', 'Kick'));
+      assert.deepEqual(
+        s.restream.list('alice').map((o) => [o.id, o.name, o.keySealed]),
+        [
+          ['out_AAAAAAAAAAAA', 'YouTube', 'v1.sealed-out_AAAAAAAAAAAA'],
+          ['out_BBBBBBBBBBBB', 'Twitch', 'v1.sealed-out_BBBBBBBBBBBB'],
+        ],
+      );
+      assert.throws(
+        () => s.restream.add('nobody', out('out_DDDDDDDDDDDD', 'x')),
+        (e: unknown) => e instanceof HubError && e.code === 'UNKNOWN_NAME',
+      );
+      assert.equal(s.restream.remove('bob', 'out_AAAAAAAAAAAA'), false, "not bob's");
+      assert.equal(s.restream.remove('alice', 'out_AAAAAAAAAAAA'), true);
+      assert.deepEqual(
+        s.restream.list('alice').map((o) => o.id),
+        ['out_BBBBBBBBBBBB'],
+      );
+      s.streamers.remove('alice');
+      assert.deepEqual(s.restream.list('alice'), []);
+      assert.equal(s.restream.list('bob').length, 1);
     } finally {
       s.close();
     }

@@ -64,6 +64,7 @@ test("every /api operation documented is forwarded by the edge's matcher or serv
         .replace('{id}', '20261201T173000Z-1a2b3c4d')
         .replace('{clip}', '0123456789ab')
         .replace('{hook}', 'wh_0123456789ab')
+        .replace('{output}', 'out_0123456789ab')
         .replace(/\{\w+\}/g, 'alice'),
     );
     if (!m.ok) stray.push(`${key}: ${m.code}`);

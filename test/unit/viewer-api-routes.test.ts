@@ -14,7 +14,8 @@ test('every allow-listed route matches itself and forwards its own path', () => 
       .replace(':name', 'demo')
       .replace(':id', '20261201T173000Z-1a2b3c4d')
       .replace(':clip', '0123456789ab')
-      .replace(':hook', 'wh_0123456789ab');
+      .replace(':hook', 'wh_0123456789ab')
+      .replace(':output', 'out_0123456789ab');
     assert.deepEqual(matchViewerApi(r.method, `/api${path}`), { ok: true, path });
   }
 });
@@ -23,6 +24,20 @@ test('a broadcast id segment takes only a broadcast id', () => {
   for (const bad of ['demo', '..', '20261201T173000Z-1A2B', '20261201T173000Z-1a2b3c4d5e', '%2e%2e'])
     assert.equal(matchViewerApi('GET', `/api/videos/${bad}`).ok, false, bad);
   assert.equal(matchViewerApi('GET', '/api/videos/20261201T173000Z-1a2b').ok, true);
+});
+
+test('a restream output id segment takes only an output id', () => {
+  for (const bad of [
+    'demo',
+    '..',
+    'out_0123456789a',
+    'out_0123456789abc',
+    'wh_0123456789ab',
+    'out_0123456789a/',
+    '%2e%2e',
+  ])
+    assert.equal(matchViewerApi('DELETE', `/api/dashboard/outputs/${bad}`).ok, false, bad);
+  assert.equal(matchViewerApi('DELETE', '/api/dashboard/outputs/out_0123456789ab').ok, true);
 });
 
 test('a webhook id segment takes only a webhook id', () => {
