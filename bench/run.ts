@@ -4,7 +4,7 @@
  *
  *   npm run bench                      the full run (under 15 minutes)
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
- *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, recording, failover, p2p, fanout, ttff, slow);
+ *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, recording, restream, failover, p2p, fanout, ttff, slow);
  *                                      with --no-write while trying things: otherwise docs/ gets only those
  *   npm run bench -- --only=g2g --merge  re-run some measurements and put them into the last full run
  *                                      (bench/out/last-run.json) and docs/benchmarks.md, marked as re-run
@@ -34,6 +34,7 @@ import { slowConsumers } from './slow-consumers.js';
 import { edgeFailover } from './failover.js';
 import { sourceG2g } from './source-g2g.js';
 import { browserIngest } from './browser-ingest.js';
+import { restream } from './restream.js';
 import { recording } from './recording.js';
 
 const args = process.argv.slice(2);
@@ -62,6 +63,7 @@ const all: Array<[string, Measurement, boolean]> = [
   ['memory', memory, false],
   ['transcode', transcodeCost, false],
   ['recording', recording, false],
+  ['restream', restream, false],
   ['failover', edgeFailover, false],
   ['p2p', p2pOffload, false],
   ['fanout', fanout, true],

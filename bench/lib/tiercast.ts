@@ -182,7 +182,16 @@ export async function startAllProc(o: {
   ladder?: Rung[];
   /** Publish the demo stream (default true). */
   demo?: boolean;
-}): Promise<{ proc: Spawned; pid: number; edgeUrl: string; rtmpUrl: string; close(): Promise<void> }> {
+  /** More hub configuration (e.g. `{ restream: {…} }`). */
+  hub?: Record<string, unknown>;
+}): Promise<{
+  proc: Spawned;
+  pid: number;
+  edgeUrl: string;
+  hubUrl: string;
+  rtmpUrl: string;
+  close(): Promise<void>;
+}> {
   mkdirSync(RUN_DIR, { recursive: true });
   const file = join(RUN_DIR, `all-${++seq}.json`);
   const listen = async () => ({ host: '127.0.0.1', port: await freePort() });
@@ -191,7 +200,7 @@ export async function startAllProc(o: {
   const config = {
     clusterSecret: CLUSTER_SECRET,
     logLevel: 'warn',
-    hub: { http: await listen(), dataDir: o.dataDir },
+    hub: { http: await listen(), dataDir: o.dataDir, ...o.hub },
     // No SRT (its UDP port 9000 is fixed and may be taken by someone else's run).
     ingress: {
       http: await listen(),
@@ -230,6 +239,7 @@ export async function startAllProc(o: {
     proc,
     pid: proc.pid!,
     edgeUrl: `http://127.0.0.1:${edge.port}`,
+    hubUrl: `http://127.0.0.1:${config.hub.http.port}`,
     rtmpUrl: `rtmp://127.0.0.1:${rtmp.port}/live`,
     close: () => stop(proc, 10_000),
   };

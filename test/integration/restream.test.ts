@@ -26,7 +26,9 @@ const logger = pino({ level: 'debug' }, { write: (s: string) => void lines.push(
 const ALICE_KEY = 'alice-key-0123456789';
 const OUTPUT_KEY = 'live_4242_restreamSecretKey';
 const DEAD_KEY = 'dead_target_secret_key_77';
-const auth = { authorization: `Basic ${Buffer.from(`alice:${ALICE_KEY}`).toString('base64')}` };
+const basic = { authorization: `Basic ${Buffer.from(`alice:${ALICE_KEY}`).toString('base64')}` };
+/** A token from one Basic login: the tests poll, and Basic credentials are rate-limited like logins. */
+let auth: { authorization: string };
 
 let nginx: NginxRtmp;
 let hub: HubNode;
@@ -38,6 +40,10 @@ before(async () => {
   hub = await startTestHub({ logger, extra: { restream: { allowPrivateTargets: true } } });
   hub.store.streamers.add({ name: 'alice', key: ALICE_KEY, title: 'Alice live' });
   net = await startNetwork({ intermediates: 0, hub, logger });
+  const t = (await (await fetch(`${hub.url}/api/v1/token`, { method: 'POST', headers: basic })).json()) as {
+    token: string;
+  };
+  auth = { authorization: `Bearer ${t.token}` };
 });
 
 after(async () => {
@@ -136,7 +142,7 @@ test('outputs are added with their key sealed; bad ones are refused with a code'
     assert.ok(!o.keySealed.includes(OUTPUT_KEY) && !o.keySealed.includes(DEAD_KEY));
 });
 
-test('going live pushes the stream to nginx-rtmp; a dead target fails alone; a killed target is rejoined', async () => {
+test('going live pushes the stream to nginx-rtmp; a dead target fails alone; a killed target is rejoined; the next go-live pushes again', async () => {
   pub = publish(net.rtmpUrl, ALICE_KEY, 120);
   await waitFor('the output is live', async () => (await stateOf('nginx'))?.state === 'live', 40_000, 250);
   assert.deepEqual(
@@ -186,6 +192,18 @@ test('going live pushes the stream to nginx-rtmp; a dead target fails alone; a k
     20_000,
     250,
   );
+
+  // Going live again on the same ingress (which still holds the end of the last publish) pushes again.
+  pub = publish(net.rtmpUrl, ALICE_KEY, 120);
+  await waitFor(
+    'live again on the next go-live',
+    async () => (await stateOf('nginx'))?.state === 'live',
+    40_000,
+    250,
+  );
+  assert.deepEqual((await probe(OUTPUT_KEY)).map((s) => s[0]).sort(), ['audio', 'video']);
+  await stop(pub);
+  pub = undefined;
 });
 
 test('removing an output: gone from the list; another channel cannot see or remove it', async () => {

@@ -33,7 +33,9 @@ export function startOutputs(opts: {
         },
       }),
   );
-  for (const o of outputs) opts.relay.attach(o);
+  // Listened to, not attached: the publish has not started yet, so everything arrives as it is made (attach
+  // would replay the end of this name's previous publish, still held by the relay).
+  for (const o of outputs) opts.relay.listen(o);
   opts.logger.info({ outputs: outputs.length }, 'restreaming');
   return {
     stop() {
