@@ -22,7 +22,7 @@ import {
   type SegmentSource,
 } from './segment-requests.js';
 import { serveStatic, type ServedFile } from './static-serve.js';
-import { accessHint, PlayerPages } from './player-page.js';
+import { accessHint, PlayerPages, themeOf } from './player-page.js';
 import { headResponse } from '../common/http/head.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate, ViewerCredentials } from './access-gate.js';
@@ -82,7 +82,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   const playerPages = new PlayerPages(files, config.staticCacheDir);
   const page = (res: HttpResponse, req: HttpRequest, name: string, stream?: string) => {
     const hint = stream ? accessHint(gate, stream, credentials(res, req)) : null;
-    const f = playerPages.page(name, hint);
+    const f = playerPages.page(name, hint, themeOf(req.getHeader('cookie')));
     if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'page not found');
     // Revalidated on every visit (no-cache), which the ETag makes a 304 while the page is unchanged. A page
     // that says this viewer unlocked the stream is theirs alone.

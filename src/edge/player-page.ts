@@ -26,17 +26,37 @@ export class PlayerPages {
     private readonly cacheDir?: string,
   ) {}
 
-  page(name: string, hint: AccessHint | null): ServedFile | undefined {
+  /** `theme`: the viewer's chosen theme (the tc_theme cookie), set on <html> so the first paint has it. */
+  page(name: string, hint: AccessHint | null, theme: PageTheme | null = null): ServedFile | undefined {
     const base = this.files.get(name);
-    if (!base || !hint) return base;
-    const key = `${name} ${hint}`;
+    if (!base || (!hint && !theme)) return base;
+    const key = `${name} ${hint ?? ''} ${theme ?? ''}`;
     let f = this.variants.get(key);
     if (!f) {
-      f = new ServedFile(withAccessHint(base.body, hint), base.contentType, this.cacheDir);
+      let body = hint ? withAccessHint(base.body, hint) : base.body;
+      if (theme) body = withTheme(body, theme);
+      f = new ServedFile(body, base.contentType, this.cacheDir);
       this.variants.set(key, f);
     }
     return f;
   }
+}
+
+export type PageTheme = 'light' | 'dark';
+
+/** The theme a request's cookies chose (`tc_theme`), or null for the system's. */
+export function themeOf(cookieHeader: string): PageTheme | null {
+  const m = /(?:^|;\s*)tc_theme=(light|dark)(?:;|$)/.exec(cookieHeader);
+  return m ? (m[1] as PageTheme) : null;
+}
+
+/** The page with `data-theme` on its <html> element (a page without one is left as it is). */
+export function withTheme(html: Buffer, theme: PageTheme): Buffer {
+  const text = html.toString('utf8');
+  const m = /<html\b/i.exec(text);
+  if (!m) return html;
+  const at = m.index + m[0].length;
+  return Buffer.from(`${text.slice(0, at)} data-theme="${theme}"${text.slice(at)}`);
 }
 
 export function withAccessHint(html: Buffer, hint: AccessHint): Buffer {

@@ -121,8 +121,9 @@ export function addInternalRoutes(
     (req) => {
       requireCluster(clusterSecret, req, 'node-api');
       const name = streamParam(req);
-      const { outputs } = parseBody(
+      const { seq, outputs } = parseBody(
         z.strictObject({
+          seq: z.number().int().min(0),
           outputs: z
             .array(
               z.strictObject({
@@ -135,7 +136,7 @@ export function addInternalRoutes(
         }),
         req.body,
       );
-      deps.outputs?.states.set(name, outputs);
+      deps.outputs?.states.set(name, seq, outputs);
       return { status: 204 };
     },
     opts,

@@ -195,6 +195,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     sealer: createKeySealer(config.restream.secretsKey ?? config.clusterSecret),
     states: new OutputStates(),
     allowPrivateTargets: config.restream.allowPrivateTargets,
+    isLive: (channel) => directory.isLive(channel),
   };
   addInternalRoutes(gated, {
     clusterSecret: config.clusterSecret,

@@ -14,6 +14,14 @@ import type { StreamerAuthorizer, StreamerProfile } from './streamer-registry.js
 
 const TIMEOUT_MS = 3000;
 
+const outputSchema = z.object({
+  id: z.string().regex(/^out_[A-Za-z0-9_-]{12}$/),
+  url: z.string().regex(/^rtmps?:\/\//),
+  key: z.string().min(1).max(512),
+  rendition: z.string().min(1).max(32),
+  allowPrivate: z.boolean().optional(),
+});
+
 /** The hub's answer to an accepted key; fields this ingress does not know are ignored. */
 const profileSchema = z.object({
   name: z.string().min(1),
@@ -22,18 +30,21 @@ const profileSchema = z.object({
   protected: z.boolean().optional(),
   transcode: transcodeMode.optional(),
   recording: streamerRecording.optional(),
-  /** The channel's restream outputs, keys decrypted (issue 16); only this answer ever carries them. */
+  /**
+   * The channel's restream outputs, keys decrypted (issue 16); only this answer ever carries them. Read one by
+   * one: an output this ingress cannot read is skipped, never a reason to refuse the publish.
+   */
   outputs: z
-    .array(
-      z.object({
-        id: z.string().regex(/^out_[A-Za-z0-9_-]{12}$/),
-        url: z.string().regex(/^rtmps?:\/\//),
-        key: z.string().min(1).max(512),
-        rendition: z.string().min(1).max(32),
-      }),
-    )
-    .max(10)
-    .optional(),
+    .array(z.unknown())
+    .optional()
+    .transform((list) =>
+      (list ?? [])
+        .flatMap((o) => {
+          const r = outputSchema.safeParse(o);
+          return r.success ? [r.data] : [];
+        })
+        .slice(0, 10),
+    ),
 });
 
 /** A broadcast report waiting for the hub: sent again every few seconds until the hub answers it. */
@@ -49,6 +60,7 @@ export class HubClient implements StreamerAuthorizer {
   private readonly reports: PendingReport[] = [];
   private sending = false;
   private readonly timer: NodeJS.Timeout;
+  private outputSeq = 0;
 
   /** Which hub leads; discovery adds the hubs it knows (`learn`). */
   readonly hubs: HubHosts;
@@ -135,7 +147,9 @@ export class HubClient implements StreamerAuthorizer {
     stream: string,
     outputs: ReadonlyArray<{ id: string; state: string; reason?: string }>,
   ): void {
-    this.post(`/internal/streams/${stream}/outputs`, { outputs }).then(
+    // Ordered by this sequence at the hub (posts may arrive out of order); it grows across restarts too.
+    const seq = (this.outputSeq = Math.max(this.outputSeq + 1, Date.now() * 1000));
+    this.post(`/internal/streams/${stream}/outputs`, { seq, outputs }).then(
       (r) => {
         if (!r.ok) this.opts.logger.warn({ stream, status: r.status }, 'hub refused an output report');
       },

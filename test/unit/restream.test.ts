@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createKeySealer } from '../../src/hub/restream/sealed-keys.js';
-import { pickVideo, redact, targetUrl } from '../../src/ingress/restream/restream-output.js';
+import { OutputStates, outputView } from '../../src/hub/restream/outputs-api.js';
+import { ffmpegTarget, pickVideo, redact, targetUrl } from '../../src/ingress/restream/restream-output.js';
 import type { StreamInfo } from '../../src/common/media.js';
 
 test('a sealed key opens with the same secret for the same output, and for nothing else', () => {
@@ -51,4 +52,56 @@ test('an output sends its own rendition when the stream has it, else Source, els
   assert.equal(pickVideo(withSource, 'source'), 'src');
   assert.equal(pickVideo(withSource, 'v1080'), 'src', 'a rendition the stream lacks');
   assert.equal(pickVideo({ renditions: [r('a0', 'audio', 1)] } as StreamInfo, 'source'), undefined);
+});
+
+test('ffmpeg connects to the address just checked for rtmp://, with the name kept as tcUrl; rtmps:// keeps the name', () => {
+  const spec = { url: 'rtmp://live.example.com:1935/app', key: 'k1' };
+  assert.deepEqual(ffmpegTarget(spec, ['203.0.113.7']), [
+    '-rtmp_tcurl',
+    'rtmp://live.example.com:1935/app',
+    'rtmp://203.0.113.7:1935/app/k1',
+  ]);
+  assert.deepEqual(ffmpegTarget(spec, ['2001:db8::7']), [
+    '-rtmp_tcurl',
+    'rtmp://live.example.com:1935/app',
+    'rtmp://[2001:db8::7]:1935/app/k1',
+  ]);
+  assert.deepEqual(
+    ffmpegTarget(spec),
+    ['rtmp://live.example.com:1935/app/k1'],
+    'private targets allowed: no pin',
+  );
+  assert.deepEqual(ffmpegTarget({ url: 'rtmps://live.example.com/app', key: 'k1' }, ['203.0.113.7']), [
+    'rtmps://live.example.com/app/k1',
+  ]);
+});
+
+test('output states: a report older than the last is ignored; a channel no longer live shows stopped', () => {
+  const states = new OutputStates();
+  let live = true;
+  const control = {
+    sealer: createKeySealer('cluster-secret-aaaaaaaaaaaaaaaa'),
+    states,
+    allowPrivateTargets: false,
+    isLive: () => live,
+  };
+  const o = {
+    id: 'out_AAAAAAAAAAAA',
+    name: 'yt',
+    url: 'rtmp://x/app',
+    keySealed: '',
+    rendition: 'source',
+    createdAt: 1,
+  };
+  assert.equal(outputView(o, control, 'alice').state, 'off');
+  states.set('alice', 2, [{ id: o.id, state: 'failed', reason: 'Connection refused' }]);
+  states.set('alice', 1, [{ id: o.id, state: 'live' }]); // arrived late
+  assert.deepEqual(
+    { state: outputView(o, control, 'alice').state, reason: outputView(o, control, 'alice').reason },
+    { state: 'failed', reason: 'Connection refused' },
+  );
+  states.set('alice', 3, [{ id: o.id, state: 'live' }]);
+  assert.equal(outputView(o, control, 'alice').state, 'live');
+  live = false; // the stream ended, or its ingress died before saying so
+  assert.equal(outputView(o, control, 'alice').state, 'stopped');
 });

@@ -13,7 +13,7 @@ import {
   givesUp,
   retryDelayMs,
 } from '../../src/hub/webhooks/schedule.js';
-import { checkTarget, checkTargetShape, isNonPublicAddress } from '../../src/hub/webhooks/target-url.js';
+import { checkTarget, checkTargetShape, isNonPublicAddress } from '../../src/common/net/target-url.js';
 import { renderBody } from '../../src/hub/webhooks/formats.js';
 import { postPinned } from '../../src/hub/webhooks/pinned-post.js';
 import { createServer } from 'node:http';

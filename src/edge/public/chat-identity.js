@@ -3,6 +3,7 @@
 
 import { CHAT_NAME_RE, safeColor } from './chat-format.js';
 import { loginHref } from './auth-rules.js';
+import { setUserColor } from './dom.js';
 
 /** @import { ChatEvent } from './chat-connection.js' */
 
@@ -113,7 +114,7 @@ export class ChatIdentity {
     const name = this.you?.name ?? user?.name ?? '';
     const b = document.createElement('b');
     b.textContent = name;
-    b.style.color = this.you?.color ?? '';
+    setUserColor(b, this.you?.color);
     els.you.replaceChildren(name ? 'Chatting as ' : '', name ? b : '');
     els.guestActions.hidden = !!user;
   }

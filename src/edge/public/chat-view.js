@@ -2,7 +2,7 @@
 // goes in through textContent; images only from validated URLs (chat-format.js). No innerHTML anywhere.
 
 import { badgeLabel, formatClock, tokenize } from './chat-format.js';
-import { el } from './dom.js';
+import { el, setUserColor } from './dom.js';
 
 /** @import { ChatMessage, Member, MenuAction, Part } from './chat-format.js' */
 /** @import { Suggestion } from './typeahead.js' */
@@ -57,7 +57,7 @@ export function badgeNode(badge) {
 function authorNode(msg) {
   const b = el('button', 'author', msg.author);
   b.type = 'button';
-  b.style.color = msg.color;
+  setUserColor(b, msg.color);
   b.dataset.author = msg.author;
   return b;
 }
@@ -86,7 +86,7 @@ export function messageNode(msg, ctx) {
   const badge = badgeNode(msg.badge);
   if (msg.kind === 'me') {
     const line = el('span', 'msg-body');
-    line.style.color = msg.color;
+    setUserColor(line, msg.color);
     line.append('* ', authorNode(msg), ' ', partsToNodes(parts));
     if (badge) li.append(badge, ' ');
     li.append(line);
@@ -141,7 +141,7 @@ export function memberNodes(members, selfName) {
     if (badge) li.append(badge, ' ');
     const name = el('button', 'author', m.name);
     name.type = 'button';
-    name.style.color = m.color;
+    setUserColor(name, m.color);
     name.dataset.author = m.name;
     li.append(name);
     if (selfName && m.name.toLowerCase() === selfName.toLowerCase())
@@ -173,7 +173,7 @@ export function suggestionNodes(items, selected) {
       li.append(el('span', 'suggestion-name', `:${item.name}:`));
     } else {
       const name = el('span', 'suggestion-name', `@${item.name}`);
-      if (item.color) name.style.color = item.color;
+      setUserColor(name, item.color);
       const badge = badgeNode(item.badge);
       if (badge) li.append(badge);
       li.append(name);

@@ -13,7 +13,7 @@ import { badgeNode } from './chat-view.js';
 import { formatViewers } from './format.js';
 import { checkInfo, infoPatch, liveStatus, parseDashboard } from './dashboard-rules.js';
 import { mountSessionArea } from './session.js';
-import { asyncListener, byId, formField, query } from './dom.js';
+import { asyncListener, byId, formField, query, setUserColor } from './dom.js';
 import { asRecord } from './json.js';
 
 /** @import { Member } from './chat-format.js' */
@@ -71,7 +71,7 @@ function nameItems(list, empty) {
     const name = document.createElement('span');
     name.className = 'name-item';
     name.textContent = typeof m === 'string' ? m : m.name;
-    if (typeof m !== 'string') name.style.color = m.color;
+    if (typeof m !== 'string') setUserColor(name, m.color);
     li.append(name);
     return li;
   });

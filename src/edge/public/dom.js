@@ -80,3 +80,15 @@ export function formField(form, name) {
 export function asyncListener(fn) {
   return (e) => void fn(e);
 }
+
+/**
+ * Gives an element a chat name's colour. The colours are picked for the dark palette; the light one darkens
+ * them (style.css, `.user-color`) so every name stays readable on a light background.
+ * @param {HTMLElement} e
+ * @param {string | undefined | null} color
+ */
+export function setUserColor(e, color) {
+  if (!color) return;
+  e.classList.add('user-color');
+  e.style.setProperty('--user-color', color);
+}

@@ -52,8 +52,11 @@ export function freshOnes(items, knownUpTo) {
   return items.filter((n) => !n.read && n.id > knownUpTo);
 }
 
-/** @param {HTMLElement} area the session area of the top bar */
-export function mountBell(area) {
+/**
+ * @param {HTMLElement} area the session area of the top bar
+ * @param {string} account the signed-in account's name
+ */
+export function mountBell(area, account) {
   const wrap = el('div', 'bell');
   const button = /** @type {HTMLButtonElement} */ (el('button', 'bell-button'));
   button.type = 'button';
@@ -136,7 +139,7 @@ export function mountBell(area) {
   });
   const push = async () => {
     if (!pushSupported()) return;
-    const r = await subscribePush();
+    const r = await subscribePush(account);
     pushState.hidden = false;
     pushState.textContent = r.ok
       ? 'This device is told when they go live, even with tiercast closed.'

@@ -27,10 +27,21 @@ export function keyBytes(b64url) {
 }
 
 /**
- * Subscribes this browser (or refreshes its subscription) and stores it at the hub.
+ * @param {ArrayBuffer | null} a
+ * @param {Uint8Array} b
+ */
+function sameBytes(a, b) {
+  if (!a || a.byteLength !== b.length) return false;
+  const x = new Uint8Array(a);
+  return x.every((v, i) => v === b[i]);
+}
+
+/**
+ * Subscribes this browser (or refreshes its subscription) and stores it at the hub for `account`.
+ * @param {string} account
  * @returns {Promise<{ok: true} | {ok: false, reason: string}>}
  */
-export async function subscribePush() {
+export async function subscribePush(account) {
   if (!pushSupported()) return { ok: false, reason: 'this browser has no Web Push' };
   const key = await api('GET', '/api/me/push');
   const publicKey = key.ok ? asRecord(key.data)?.publicKey : undefined;
@@ -38,10 +49,19 @@ export async function subscribePush() {
   try {
     const reg = await navigator.serviceWorker.register(SW_URL);
     await navigator.serviceWorker.ready;
-    const sub =
-      (await reg.pushManager.getSubscription()) ??
-      (await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) }));
+    const key = keyBytes(publicKey);
+    let sub = await reg.pushManager.getSubscription();
+    // Made with another key (the site's key pair was replaced): the push service would refuse every push.
+    if (sub && !sameBytes(sub.options.applicationServerKey, key)) {
+      await sub.unsubscribe();
+      sub = null;
+    }
+    sub ??= await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    // Sent once per tab session and account (each page load would otherwise write it again).
+    const sent = `tc_push_sent:${account}:${sub.endpoint}`;
+    if (sessionStorage.getItem(sent)) return { ok: true };
     const stored = await api('PUT', '/api/me/push', sub.toJSON());
+    if (stored.ok) sessionStorage.setItem(sent, '1');
     return stored.ok ? { ok: true } : { ok: false, reason: stored.error.message };
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };

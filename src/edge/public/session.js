@@ -9,6 +9,7 @@ import { asArray, asRecord } from './json.js';
 import { el } from './dom.js';
 import { mountBell } from './notification-bell.js';
 import { unsubscribePush } from './push-subscribe.js';
+import { mountThemeSwitch } from './theme.js';
 
 /**
  * @typedef {{name: string, role: 'user'|'admin'|'streamer'}} User
@@ -60,6 +61,7 @@ export async function mountSessionArea() {
   if (!bar) return;
   const area = bar.querySelector('.session') ?? bar.appendChild(el('div', 'session'));
   area.setAttribute('aria-live', 'polite');
+  mountThemeSwitch(bar, area);
   const me = await loadMe();
   const onLoginPage = location.pathname === '/login' || location.pathname.endsWith('/login.html');
   if (!me.user) {
@@ -96,5 +98,5 @@ export async function mountSessionArea() {
   items.push(out);
   area.replaceChildren(...items);
   // Accounts follow channels and hear when they go live (a stream-key login is a channel, not a follower).
-  if (me.user.role !== 'streamer') mountBell(/** @type {HTMLElement} */ (area));
+  if (me.user.role !== 'streamer') mountBell(/** @type {HTMLElement} */ (area), me.user.name);
 }

@@ -17,7 +17,7 @@ import webpush from 'web-push';
 import type { Logger } from '../../common/logging/index.js';
 import { errorMessage } from '../../common/errors/index.js';
 import type { PushTarget, Store } from '../store/types.js';
-import { checkTarget } from '../webhooks/target-url.js';
+import { checkTarget } from '../../common/net/target-url.js';
 import { postPinned } from '../webhooks/pinned-post.js';
 
 /** How long a push service keeps trying to deliver a go-live (seconds). */
@@ -44,7 +44,10 @@ export interface GoLivePayload {
 export interface WebPush {
   /** The VAPID public key browsers subscribe with (base64url), or undefined when push is off. */
   readonly publicKey: string | undefined;
-  /** Checks a browser's endpoint: undefined when acceptable, else why not. */
+  /**
+   * Checks a browser's endpoint: undefined when acceptable, else why not, in words for any account (which
+   * address a name resolves to is not told: it would map the hub's network for anyone who signs up).
+   */
   checkEndpoint(endpoint: string): Promise<string | undefined>;
   /** Pushes a go-live to every subscribed browser of the channel's followers; how many were accepted. */
   goLive(channel: string, title: string): Promise<number>;
@@ -88,7 +91,7 @@ export function createWebPush(opts: { store: Store; config: PushConfig; logger: 
   const pushOne = async (t: PushTarget, payload: string, topic: string): Promise<boolean> => {
     const log = { subscription: t.id, pushService: safeOrigin(t.endpoint) };
     const target = await check(t.endpoint);
-    if (!target.ok) {
+    if (!target.ok && !isTransient(target.reason)) {
       logger.warn(
         { ...log, code: 'PUSH_ENDPOINT_REFUSED', reason: target.reason },
         'push endpoint refused; dropped',
@@ -96,17 +99,21 @@ export function createWebPush(opts: { store: Store; config: PushConfig; logger: 
       store.push.delete(t.id);
       return false;
     }
-    let status: number;
-    try {
-      const req = webpush.generateRequestDetails(
-        { endpoint: t.endpoint, keys: { p256dh: t.p256dh, auth: t.auth } },
-        payload,
-        { vapidDetails, TTL: GO_LIVE_TTL_S, urgency: 'high', topic, contentEncoding: 'aes128gcm' },
-      );
-      status = await postPinned(target.url, target.addresses, req.headers, req.body, TIMEOUT_MS);
-    } catch (err) {
-      status = 0;
-      logger.warn({ ...log, err: errorMessage(err) }, 'push not sent');
+    let status = 0;
+    if (!target.ok) {
+      // A resolver hiccup says nothing about the subscription: counted like any failed push, not dropped.
+      logger.warn({ ...log, reason: target.reason }, 'push not sent');
+    } else {
+      try {
+        const req = webpush.generateRequestDetails(
+          { endpoint: t.endpoint, keys: { p256dh: t.p256dh, auth: t.auth } },
+          payload,
+          { vapidDetails, TTL: GO_LIVE_TTL_S, urgency: 'high', topic, contentEncoding: 'aes128gcm' },
+        );
+        status = await postPinned(target.url, target.addresses, req.headers, req.body, TIMEOUT_MS);
+      } catch (err) {
+        logger.warn({ ...log, err: errorMessage(err) }, 'push not sent');
+      }
     }
     if (status >= 200 && status < 300) {
       store.push.recordSuccess(t.id);
@@ -130,7 +137,8 @@ export function createWebPush(opts: { store: Store; config: PushConfig; logger: 
     publicKey: keys.publicKey,
     async checkEndpoint(endpoint) {
       const r = await check(endpoint);
-      return r.ok ? undefined : r.reason;
+      if (r.ok) return undefined;
+      return /resolves to/.test(r.reason) ? 'its host is not a public address' : r.reason;
     },
     async goLive(channel, title) {
       const targets = store.push.followersOf(channel);
@@ -147,6 +155,11 @@ export function createWebPush(opts: { store: Store; config: PushConfig; logger: 
       return accepted;
     },
   };
+}
+
+/** A check that failed on the resolver (the name did not resolve now), not on what the endpoint is. */
+function isTransient(reason: string): boolean {
+  return /does not resolve/.test(reason);
 }
 
 /** The push service's origin, for logs: an endpoint's path is the subscription's capability, never logged. */

@@ -11,7 +11,7 @@ import { ApiError } from '../../common/http/json-routes.js';
 import type { Logger } from '../../common/logging/index.js';
 import { parseBody } from '../internal-api.js';
 import type { RestreamOutputRecord, Store } from '../store/types.js';
-import { checkTarget } from '../webhooks/target-url.js';
+import { checkTarget } from '../../common/net/target-url.js';
 import type { KeySealer } from './sealed-keys.js';
 
 /** A channel's outputs at most (each is one more upload of the stream from the ingress). */
@@ -31,25 +31,30 @@ export const newOutputSchema = z.strictObject({
 
 export type OutputStateName = 'connecting' | 'live' | 'failed' | 'stopped';
 
-/** The states ingresses last reported, per channel and output (in memory: they are live facts). */
+/**
+ * The states ingresses last reported, per channel and output (in memory: they are live facts). Reports carry
+ * the ingress's sequence number: one that arrives after a newer one is ignored.
+ */
 export class OutputStates {
   private readonly byChannel = new Map<
     string,
-    Map<string, { state: OutputStateName; reason?: string; at: number }>
+    { seq: number; outputs: Map<string, { state: OutputStateName; reason?: string }> }
   >();
 
   set(
     channel: string,
+    seq: number,
     outputs: ReadonlyArray<{ id: string; state: OutputStateName; reason?: string | undefined }>,
-  ) {
-    const m = new Map<string, { state: OutputStateName; reason?: string; at: number }>();
-    for (const o of outputs)
-      m.set(o.id, { state: o.state, ...(o.reason ? { reason: o.reason } : {}), at: Date.now() });
-    this.byChannel.set(channel, m);
+  ): void {
+    const had = this.byChannel.get(channel);
+    if (had && seq <= had.seq) return;
+    const m = new Map<string, { state: OutputStateName; reason?: string }>();
+    for (const o of outputs) m.set(o.id, { state: o.state, ...(o.reason ? { reason: o.reason } : {}) });
+    this.byChannel.set(channel, { seq, outputs: m });
   }
 
   get(channel: string, id: string) {
-    return this.byChannel.get(channel)?.get(id);
+    return this.byChannel.get(channel)?.outputs.get(id);
   }
 }
 
@@ -57,24 +62,27 @@ export interface OutputsControl {
   sealer: KeySealer;
   states: OutputStates;
   allowPrivateTargets: boolean;
+  /** Whether the channel is live now: a state reported before it ended (or its ingress died) is not shown. */
+  isLive(channel: string): boolean;
 }
 
-export function outputView(o: RestreamOutputRecord, states: OutputStates, channel: string) {
-  const s = states.get(channel, o.id);
+export function outputView(o: RestreamOutputRecord, control: OutputsControl, channel: string) {
+  const s = control.states.get(channel, o.id);
+  const state = !s ? 'off' : control.isLive(channel) ? s.state : 'stopped';
   return {
     id: o.id,
     name: o.name,
     url: o.url,
     rendition: o.rendition,
     createdAt: o.createdAt,
-    state: s?.state ?? 'off',
-    ...(s?.reason ? { reason: s.reason } : {}),
+    state,
+    ...(s?.reason && state === 'failed' ? { reason: s.reason } : {}),
   };
 }
 
 /** The channel's outputs with their keys unsealed, for the ingress that publishes it (only there). */
 export function outputsForIngress(store: Store, control: OutputsControl, channel: string, logger: Logger) {
-  const out: Array<{ id: string; url: string; key: string; rendition: string }> = [];
+  const out: Array<{ id: string; url: string; key: string; rendition: string; allowPrivate?: true }> = [];
   for (const o of store.restream.list(channel)) {
     const key = control.sealer.open(o.id, o.keySealed);
     if (key === undefined) {
@@ -84,7 +92,13 @@ export function outputsForIngress(store: Store, control: OutputsControl, channel
       );
       continue;
     }
-    out.push({ id: o.id, url: o.url, key, rendition: o.rendition });
+    out.push({
+      id: o.id,
+      url: o.url,
+      key,
+      rendition: o.rendition,
+      ...(control.allowPrivateTargets ? { allowPrivate: true as const } : {}),
+    });
   }
   return out;
 }
@@ -93,7 +107,7 @@ export function outputsForIngress(store: Store, control: OutputsControl, channel
 export function channelOutputs(store: Store, control: OutputsControl, logger: Logger, via: string) {
   return {
     list: (channel: string) => ({
-      outputs: store.restream.list(channel).map((o) => outputView(o, control.states, channel)),
+      outputs: store.restream.list(channel).map((o) => outputView(o, control, channel)),
     }),
     async add(channel: string, body: unknown) {
       const b = parseBody(newOutputSchema, body);
@@ -110,6 +124,9 @@ export function channelOutputs(store: Store, control: OutputsControl, logger: Lo
           'RESTREAM_TARGET_REFUSED',
           'this output URL is refused: no ?query or #fragment (the key goes in its own field)',
         );
+      // Counted again after the check's await: two requests at once must not both pass the limit.
+      if (store.restream.list(channel).length >= MAX_OUTPUTS_PER_CHANNEL)
+        throw new ApiError('RESTREAM_LIMIT', `a channel has at most ${MAX_OUTPUTS_PER_CHANNEL} outputs`);
       const id = `out_${randomBytes(9).toString('base64url')}`;
       const o = store.restream.add(channel, {
         id,
@@ -119,7 +136,7 @@ export function channelOutputs(store: Store, control: OutputsControl, logger: Lo
         rendition: b.rendition,
       });
       logger.info({ stream: channel, output: id, host: target.url.host, via }, 'restream output added');
-      return { output: outputView(o, control.states, channel) };
+      return { output: outputView(o, control, channel) };
     },
     remove(channel: string, id: string) {
       if (!store.restream.remove(channel, id))

@@ -12,7 +12,7 @@ import type { Store } from '../store/types.js';
 import { WebhookDispatcher, type Webhook } from './dispatcher.js';
 import type { HubEventType } from '../../common/protocol/hub-events.js';
 import { resumePending, storedDeliveries } from './stored-deliveries.js';
-import { checkTarget } from './target-url.js';
+import { checkTarget } from '../../common/net/target-url.js';
 import { postPinned } from './pinned-post.js';
 import { syncOperatorHooks, type OperatorHookConfig } from './operator-hooks.js';
 

@@ -10,7 +10,7 @@ import type { Logger } from '../../common/logging/index.js';
 import { parseBody } from '../internal-api.js';
 import type { Store, WebhookDeliveryRecord, WebhookRecord } from '../store/types.js';
 import { DEFAULT_HOOK_EVENTS, HUB_EVENT_TYPES, type HubEventType } from '../../common/protocol/hub-events.js';
-import { checkTarget } from './target-url.js';
+import { checkTarget } from '../../common/net/target-url.js';
 
 /** A channel's hooks at most (each is a request per event). */
 export const MAX_HOOKS_PER_CHANNEL = 10;

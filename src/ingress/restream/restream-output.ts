@@ -11,11 +11,13 @@
  * appears in no log line and no reported reason (`redact`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { isIP } from 'node:net';
 import type { Writable } from 'node:stream';
 import type { Logger } from '../../common/logging/index.js';
 import { ChunkFlags, SOURCE_RENDITION_ID, hasFlag, type StreamInfo } from '../../common/media.js';
 import type { CachedChunk, CachedInit } from '../../common/relay/rendition-cache.js';
 import type { StreamSubscriber } from '../../common/relay/stream-relay.js';
+import { checkTarget } from '../../common/net/target-url.js';
 
 export type OutputStateName = 'connecting' | 'live' | 'failed' | 'stopped';
 
@@ -33,6 +35,8 @@ export interface OutputSpec {
   key: string;
   /** `source` (the publisher's own video when passed through, else the top rendition) or a rendition id. */
   rendition: string;
+  /** The hub lets this output push to loopback and private addresses (`restream.allowPrivateTargets`). */
+  allowPrivate?: boolean;
 }
 
 export interface RestreamOutputOptions {
@@ -53,6 +57,19 @@ const STABLE_MS = 30_000;
 /** The target URL as ffmpeg gets it: the app URL, then the key as the stream name. */
 export function targetUrl(spec: Pick<OutputSpec, 'url' | 'key'>): string {
   return `${spec.url.replace(/\/+$/, '')}/${spec.key}`;
+}
+
+/**
+ * Where ffmpeg connects: for rtmp://, the address just checked (so a name that now points elsewhere is not
+ * followed), with the original URL as tcUrl (servers route by it); rtmps:// keeps the name (its certificate).
+ */
+export function ffmpegTarget(spec: Pick<OutputSpec, 'url' | 'key'>, addresses?: readonly string[]): string[] {
+  const url = new URL(spec.url);
+  const address = addresses?.[0];
+  if (url.protocol !== 'rtmp:' || !address) return [targetUrl(spec)];
+  const pinned = new URL(spec.url);
+  pinned.hostname = isIP(address) === 6 ? `[${address}]` : address;
+  return ['-rtmp_tcurl', spec.url.replace(/\/+$/, ''), targetUrl({ url: pinned.href, key: spec.key })];
 }
 
 /** Text with the output's key (and so its full URL) replaced: for logs and the dashboard. */
@@ -77,13 +94,16 @@ export class RestreamOutput implements StreamSubscriber {
   private readonly inits = new Map<string, Buffer>();
   private proc: ChildProcess | undefined;
   private pipes: { video: Writable; audio: Writable | undefined } | undefined;
-  private state: OutputStateName = 'connecting';
+  private state: OutputStateName | undefined;
   private waitingForKeyframe = true;
   private retryMs: number;
   private retryTimer: NodeJS.Timeout | undefined;
   private liveSince = 0;
   private stopped = false;
   private lastError = '';
+  private checking = false;
+  /** The target as checked for the next start (its addresses, when only public ones are allowed). */
+  private checked: { addresses?: string[] | undefined } | undefined;
 
   constructor(private readonly opts: RestreamOutputOptions) {
     this.retryMs = opts.retryInitialMs ?? 1000;
@@ -115,7 +135,10 @@ export class RestreamOutput implements StreamSubscriber {
     if (r !== this.video && r !== this.audio) return;
     if (!this.proc) {
       if (r !== this.video || !hasFlag(c.meta, ChunkFlags.KEYFRAME)) return;
-      if (!this.start()) return;
+      // Each start is preceded by a fresh check of where the name points now (it may point inward since the
+      // hub checked it); the start then waits for the next keyframe.
+      if (!this.checked) return void this.check();
+      if (!this.start(this.checked)) return;
     }
     if (this.waitingForKeyframe) {
       if (r !== this.video || !hasFlag(c.meta, ChunkFlags.KEYFRAME)) return;
@@ -142,7 +165,22 @@ export class RestreamOutput implements StreamSubscriber {
     this.report('stopped');
   }
 
-  private start(): boolean {
+  private check(): void {
+    if (this.checking) return;
+    this.checking = true;
+    const { spec } = this.opts;
+    void checkTarget(spec.url, {
+      allowPrivate: spec.allowPrivate === true,
+      schemes: ['rtmp:', 'rtmps:'],
+    }).then((r) => {
+      this.checking = false;
+      if (this.stopped) return;
+      if (r.ok) this.checked = { addresses: r.addresses };
+      else this.fail(`the target is refused: ${r.reason}`);
+    });
+  }
+
+  private start(checked: { addresses?: string[] | undefined }): boolean {
     const { spec, logger, stream } = this.opts;
     const video = this.video && this.inits.get(this.video);
     if (!video) return false;
@@ -168,8 +206,9 @@ export class RestreamOutput implements StreamSubscriber {
       'flv',
       '-rtmp_live',
       'live',
-      targetUrl(spec),
+      ...ffmpegTarget(spec, checked.addresses),
     ];
+    this.checked = undefined;
     const proc = spawn(this.opts.ffmpegPath ?? 'ffmpeg', args, {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', ...(audio ? (['pipe'] as const) : [])],
     });
@@ -190,9 +229,16 @@ export class RestreamOutput implements StreamSubscriber {
         logger.info({ stream, output: spec.id }, 'restream output live');
       }
     });
+    // Whole lines only: a key split across two reads would escape the redaction.
+    let partial = '';
     proc.stderr!.setEncoding('utf8');
     proc.stderr!.on('data', (d: string) => {
-      const line = d.trim().split('\n').filter(Boolean).pop();
+      const lines = (partial + d).split('\n');
+      partial = (lines.pop() ?? '').slice(-4096);
+      const line = lines
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .pop();
       if (line) this.lastError = redact(line, spec).slice(0, 200);
     });
     proc.on('error', (err) => {

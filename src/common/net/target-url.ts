@@ -1,5 +1,5 @@
 /**
- * Which URLs a webhook (and later a restream output) may point at (ADR 0021, proposed). A hub that posts to
+ * Which URLs a webhook, a push endpoint or a restream output may point at (ADR 0021). A node that connects to
  * any address an account types is a request forger for its own network, so:
  * - only http: and https: (for outputs: rtmp: and rtmps:), no user:password@, at most 2,048 characters;
  * - the host's every address (as resolved now, and again at each delivery: DNS can change; the delivery then
