@@ -50,12 +50,13 @@ export function themeOf(cookieHeader: string): PageTheme | null {
   return m ? (m[1] as PageTheme) : null;
 }
 
-/** The page with `data-theme` on its <html> element (a page without one is left as it is). */
+/** The page with `data-theme` on its <html> element (a page without one, or with its own, is left as it is). */
 export function withTheme(html: Buffer, theme: PageTheme): Buffer {
   const text = html.toString('utf8');
-  const m = /<html\b/i.exec(text);
-  if (!m) return html;
-  const at = m.index + m[0].length;
+  const m = /<html\b[^>]*>/i.exec(text);
+  // A page with a palette of its own (the embedded player, always on black) keeps it.
+  if (!m || /\sdata-theme=/.test(m[0])) return html;
+  const at = m.index + '<html'.length;
   return Buffer.from(`${text.slice(0, at)} data-theme="${theme}"${text.slice(at)}`);
 }
 

@@ -89,6 +89,9 @@ test('no choice follows the system; a choice applies at once, is remembered and 
     const next = await page.goto(`${site.net.edgeUrl}/dashboard`);
     assert.match(await next!.text(), /<html[^>]* data-theme="light"/, 'the next page is served light');
     assert.equal(await page.locator('.theme-select').inputValue(), 'light');
+    // The embedded player is on black in every site it is embedded in: it keeps its dark palette.
+    const embed = await (await page.request.get(`${site.net.edgeUrl}/embed/cam`)).text();
+    assert.deepEqual(embed.match(/data-theme="\w+"/g), ['data-theme="dark"']);
 
     await page.locator('.theme-select').selectOption('system');
     await page.reload();
