@@ -250,7 +250,9 @@ void describe('Source quality (passthrough) and transcoding off', () => {
 
   void it('the Source stream played on throughout, without a gap', async () => {
     const before = cam.of('src').length;
-    await waitFor('Source chunks still arrive', () => cam.of('src').length > before, 5_000);
+    // After the huge-frames publish the ingress is still busy for a while on two shared cores; what matters is
+    // that Source comes back on the same socket with nothing missing or repeated.
+    await waitFor('Source chunks still arrive', () => cam.of('src').length > before, 20_000);
     assert.deepEqual(cam.continuityProblems('src'), []);
     assert.equal(cam.closed, undefined);
   });
