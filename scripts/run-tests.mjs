@@ -28,11 +28,14 @@ function filesOf(tier) {
   return found;
 }
 
-// Integration files that must run alone: they judge timing under load (an alert on hop latency) or take the
-// default ports (`node-role all`). The others spend most of their time waiting on the processes they start,
-// on ports of their own (port 0): two at a time.
+// Integration files that must run alone: they judge timing under load (an alert on hop latency), take the
+// default ports (`node-role all`), or keep both cores busy themselves (restream: a publisher, the ladder and the
+// output's ffmpeg; run beside passthrough's huge-frames publish, it starved that file's Source stream). The
+// others spend most of their time waiting on the processes they start, on ports of their own (port 0): two at a time.
 const INTEGRATION = join('test', 'integration');
-const ALONE = new Set(['cli.test.ts', 'monitoring-prometheus.test.ts'].map((f) => join(INTEGRATION, f)));
+const ALONE = new Set(
+  ['cli.test.ts', 'monitoring-prometheus.test.ts', 'restream.test.ts'].map((f) => join(INTEGRATION, f)),
+);
 const sharesTheMachine = (f) => f.startsWith(INTEGRATION) && !ALONE.has(f);
 
 // Unit tests own no ports or processes: two files at a time (this machine has two cores). Then the
