@@ -234,10 +234,11 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
    * For documents about a stream (MPD, HLS playlists): subscribes if needed, waits until the stream is known
    * here and its protection is decided, and only then calls `answer` (never for a refused viewer).
    */
-  const withKnownStream: WithKnownStream = (res, req, route, answer) => {
+  const withKnownStream: WithKnownStream = (res, req, route, answer, transport) => {
     const name = req.getParameter(0) ?? '';
     if (!isValidName(name)) return notFound(res, route, 'STREAM_NOT_FOUND', 'no such stream');
-    const viewer = credentials(res, req);
+    const client = clients.of(res, req);
+    const viewer = { cookies: req.getHeader('cookie'), secure: client.secure };
     if (gate.access(name, viewer) === 'deny') return passwordRequired(res, name);
     // A player that moved here from another edge names where it is: a cold edge subscribes from there.
     const resume = parseResume(new URLSearchParams(req.getQuery() ?? '').get('resume') ?? '') ?? [];
@@ -255,39 +256,46 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       if (aborted) return;
       if (access !== 'allow') return refuse(res, name, viewer);
       r.touch();
+      if (transport) counter.httpSeen(name, client.ip, transport);
       answer(r, r.info ?? info, () => aborted);
     });
   };
 
   app.get('/live/:name/manifest.mpd', (res, req) => {
     if (divert(res, req, 'manifest')) return;
-    withKnownStream(res, req, 'manifest', (r, info) => {
-      // The anchor depends on where the media is: a cold edge answers once its parent's backlog is here.
-      // onAborted first (it replaces withKnownStream's): the answer may be sent synchronously.
-      let done = false;
-      const cancel: PendingRequest[] = [];
-      res.onAborted(() => {
-        done = true;
-        for (const c of cancel) c.cancel();
-      });
-      const pending = waitForMedia(r, config.viewer.segmentWaitMs, () => {
-        if (done) return;
-        done = true;
-        const mpd = buildMpd(info, {
-          anchorShiftMs: anchorShiftMs(info, r.mediaLagMs()),
-          timeUrl,
-          targetLatencyMs: config.viewer.targetLatencyMs,
-          cacheSegments: config.cache.segments,
+    withKnownStream(
+      res,
+      req,
+      'manifest',
+      (r, info) => {
+        // The anchor depends on where the media is: a cold edge answers once its parent's backlog is here.
+        // onAborted first (it replaces withKnownStream's): the answer may be sent synchronously.
+        let done = false;
+        const cancel: PendingRequest[] = [];
+        res.onAborted(() => {
+          done = true;
+          for (const c of cancel) c.cancel();
         });
-        count('manifest', '200');
-        send(res, '200 OK', mpd, {
-          'content-type': 'application/dash+xml',
-          ...NO_STORE,
-          'access-control-allow-origin': '*',
+        const pending = waitForMedia(r, config.viewer.segmentWaitMs, () => {
+          if (done) return;
+          done = true;
+          const mpd = buildMpd(info, {
+            anchorShiftMs: anchorShiftMs(info, r.mediaLagMs()),
+            timeUrl,
+            targetLatencyMs: config.viewer.targetLatencyMs,
+            cacheSegments: config.cache.segments,
+          });
+          count('manifest', '200');
+          send(res, '200 OK', mpd, {
+            'content-type': 'application/dash+xml',
+            ...NO_STORE,
+            'access-control-allow-origin': '*',
+          });
         });
-      });
-      cancel.push(pending);
-    });
+        cancel.push(pending);
+      },
+      'dash',
+    );
   });
 
   // Registered before the segment route: uWS prefers the literal `playlist.m3u8` to the `:file` parameter.

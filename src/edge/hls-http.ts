@@ -8,7 +8,7 @@
 import type { Counter } from 'prom-client';
 import type { ErrorCode } from '../common/errors/index.js';
 import type { StreamInfo } from '../common/media.js';
-import { isValidName } from '../common/protocol/index.js';
+import { isValidName, type AudienceTransport } from '../common/protocol/index.js';
 import { send, sendError, type App, type HttpRequest, type HttpResponse } from '../common/http/uws-server.js';
 import { buildMasterPlaylist, parseReloadDirective, targetDurationSeconds } from './hls-playlist.js';
 import { partsPerSegment, renderedMediaPlaylist, servePart, waitForPlaylist } from './hls-requests.js';
@@ -20,6 +20,8 @@ export type WithKnownStream = (
   req: HttpRequest,
   route: string,
   answer: (stream: SegmentSource, info: StreamInfo, aborted: () => boolean) => void,
+  /** Counts the requester as a viewer of this transport (analytics) once it may watch. */
+  transport?: AudienceTransport,
 ) => void;
 
 export interface HlsRouteDeps {
@@ -42,10 +44,16 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
 
   app.get('/live/:name/master.m3u8', (res, req) => {
     if (deps.divert?.(res, req, 'playlist')) return;
-    withKnownStream(res, req, 'playlist', (_s, info) => {
-      count('playlist', '200');
-      send(res, '200 OK', buildMasterPlaylist(info), { 'content-type': PLAYLIST_TYPE, ...HEADERS });
-    });
+    withKnownStream(
+      res,
+      req,
+      'playlist',
+      (_s, info) => {
+        count('playlist', '200');
+        send(res, '200 OK', buildMasterPlaylist(info), { 'content-type': PLAYLIST_TYPE, ...HEADERS });
+      },
+      'hls',
+    );
   });
 
   app.get('/live/:name/:rendition/playlist.m3u8', (res, req) => {
@@ -55,76 +63,82 @@ export function addHlsRoutes(app: App, deps: HlsRouteDeps): void {
       count('playlist', '400');
       return sendError(res, '400 Bad Request', 'BAD_REQUEST', directive.error, CORS);
     }
-    withKnownStream(res, req, 'playlist', (stream, info, streamAborted) => {
-      // uWS keeps one onAborted per response: the wait below replaces the caller's, so track both here.
-      let waitAborted = false;
-      const aborted = () => waitAborted || streamAborted();
-      const r = isValidName(rendition) ? info.renditions.find((x) => x.id === rendition) : undefined;
-      if (!r) return notFound(res, 'playlist', 'SEGMENT_NOT_FOUND', 'no such rendition');
-      const answer = (retried = false): void => {
-        if (aborted()) return;
-        const cache = stream.renditions.get(r.id);
-        const playlist = cache && renderedMediaPlaylist(cache, info, r);
-        if (!playlist) {
-          if (retried) return notFound(res, 'playlist', 'SEGMENT_NOT_FOUND', 'no segment yet');
-          // A cold edge has just subscribed: its first chunks are on their way. Hold this request for them.
-          const cold: PendingRequest[] = [];
-          res.onAborted(() => {
-            waitAborted = true;
-            for (const c of cold) c.cancel();
-          });
-          cold.push(
-            waitForPlaylist(stream, info, r, { msn: 0, part: 0 }, 1, deps.waitMs, () => answer(true)),
-          );
-          return;
-        }
-        count('playlist', '200');
-        send(res, '200 OK', playlist.body, { 'content-type': PLAYLIST_TYPE, ...HEADERS });
-      };
-      if (!directive) return answer();
-      const cache = stream.renditions.get(r.id);
-      const target =
-        (cache && renderedMediaPlaylist(cache, info, r)?.targetS) ?? targetDurationSeconds(info, []);
-      // onAborted first: the answer may come synchronously, and a finished response must not be touched.
-      const cancel: PendingRequest[] = [];
-      res.onAborted(() => {
-        waitAborted = true;
-        for (const c of cancel) c.cancel();
-      });
-      // RFC 8216bis: a blocking reload is held at most three target durations.
-      const pending = waitForPlaylist(
-        stream,
-        info,
-        r,
-        directive,
-        partsPerSegment(info),
-        target * 3000,
-        (outcome) => {
+    withKnownStream(
+      res,
+      req,
+      'playlist',
+      (stream, info, streamAborted) => {
+        // uWS keeps one onAborted per response: the wait below replaces the caller's, so track both here.
+        let waitAborted = false;
+        const aborted = () => waitAborted || streamAborted();
+        const r = isValidName(rendition) ? info.renditions.find((x) => x.id === rendition) : undefined;
+        if (!r) return notFound(res, 'playlist', 'SEGMENT_NOT_FOUND', 'no such rendition');
+        const answer = (retried = false): void => {
           if (aborted()) return;
-          if (outcome === 'ready') return answer();
-          if (outcome === 'ahead') {
-            count('playlist', '400');
-            return sendError(
+          const cache = stream.renditions.get(r.id);
+          const playlist = cache && renderedMediaPlaylist(cache, info, r);
+          if (!playlist) {
+            if (retried) return notFound(res, 'playlist', 'SEGMENT_NOT_FOUND', 'no segment yet');
+            // A cold edge has just subscribed: its first chunks are on their way. Hold this request for them.
+            const cold: PendingRequest[] = [];
+            res.onAborted(() => {
+              waitAborted = true;
+              for (const c of cold) c.cancel();
+            });
+            cold.push(
+              waitForPlaylist(stream, info, r, { msn: 0, part: 0 }, 1, deps.waitMs, () => answer(true)),
+            );
+            return;
+          }
+          count('playlist', '200');
+          send(res, '200 OK', playlist.body, { 'content-type': PLAYLIST_TYPE, ...HEADERS });
+        };
+        if (!directive) return answer();
+        const cache = stream.renditions.get(r.id);
+        const target =
+          (cache && renderedMediaPlaylist(cache, info, r)?.targetS) ?? targetDurationSeconds(info, []);
+        // onAborted first: the answer may come synchronously, and a finished response must not be touched.
+        const cancel: PendingRequest[] = [];
+        res.onAborted(() => {
+          waitAborted = true;
+          for (const c of cancel) c.cancel();
+        });
+        // RFC 8216bis: a blocking reload is held at most three target durations.
+        const pending = waitForPlaylist(
+          stream,
+          info,
+          r,
+          directive,
+          partsPerSegment(info),
+          target * 3000,
+          (outcome) => {
+            if (aborted()) return;
+            if (outcome === 'ready') return answer();
+            if (outcome === 'ahead') {
+              count('playlist', '400');
+              return sendError(
+                res,
+                '400 Bad Request',
+                'BAD_REQUEST',
+                'the requested part is too far ahead of the live edge',
+                CORS,
+              );
+            }
+            if (outcome === 'gone') return notFound(res, 'playlist', 'STREAM_NOT_FOUND', 'the stream ended');
+            count('playlist', '503');
+            sendError(
               res,
-              '400 Bad Request',
-              'BAD_REQUEST',
-              'the requested part is too far ahead of the live edge',
+              '503 Service Unavailable',
+              'UPSTREAM_TIMEOUT',
+              'the requested part did not arrive in time',
               CORS,
             );
-          }
-          if (outcome === 'gone') return notFound(res, 'playlist', 'STREAM_NOT_FOUND', 'the stream ended');
-          count('playlist', '503');
-          sendError(
-            res,
-            '503 Service Unavailable',
-            'UPSTREAM_TIMEOUT',
-            'the requested part did not arrive in time',
-            CORS,
-          );
-        },
-      );
-      cancel.push(pending);
-    });
+          },
+        );
+        cancel.push(pending);
+      },
+      'hls',
+    );
   });
 }
 

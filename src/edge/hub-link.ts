@@ -47,12 +47,14 @@ export class HubLink {
       hubs?: HubHosts;
       logger: Logger;
       viewerCounts: () => Record<string, number>;
+      /** Analytics: the audience messages of one report (audience-report.ts), sent after each viewer count. */
+      audience?: () => EdgeToHub[];
       /** Link state for metrics (tiercast_edge_hub_connected). */
       onState?: (connected: boolean) => void;
     },
   ) {
     this.hubs = opts.hubs ?? new HubHosts(opts.config.url, opts.config.standbys);
-    this.reportTimer = setInterval(() => this.send({ t: 'viewers', counts: opts.viewerCounts() }), 2000);
+    this.reportTimer = setInterval(() => this.report(), 2000);
     this.reportTimer.unref();
     this.refusalLog = createLogRateLimiter(opts.logger, {
       maxPerWindow: 1,
@@ -88,6 +90,12 @@ export class HubLink {
     return true;
   }
 
+  /** Viewer counts (the directory's) and the audience (analytics); nothing is queued while the link is down. */
+  private report(): void {
+    if (!this.send({ t: 'viewers', counts: this.opts.viewerCounts() })) return;
+    for (const m of this.opts.audience?.() ?? []) this.send(m);
+  }
+
   private connect(): void {
     if (this.closed) return;
     const base = this.hubs.current;
@@ -108,7 +116,7 @@ export class HubLink {
       log.info('linked to the hub');
       this.opts.onState?.(true);
       this.handler?.onConnected();
-      this.send({ t: 'viewers', counts: this.opts.viewerCounts() });
+      this.report();
     });
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) return;

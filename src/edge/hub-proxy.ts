@@ -47,7 +47,7 @@ export function addHubProxy(
     const client = deps.clients.of(res, req);
     const info = requestInfo(res, req);
     const method = info.method;
-    const route = matchViewerApi(method, info.url);
+    const route = matchViewerApi(method, info.url, info.query);
     if (!route.ok) {
       logger.info(
         { code: route.code, method, path: info.url.slice(0, 200), remote: client.ip, reason: route.reason },
@@ -67,7 +67,8 @@ export function addHubProxy(
       [CLIENT_SECURE_HEADER]: client.secure ? '1' : '0',
     };
     for (const h of FORWARD_HEADERS) if (info.headers[h]) headers[h] = info.headers[h];
-    // Built from the matched route only: neither the raw path nor the query reaches the hub.
+    // Built from the matched route only: neither the raw path nor the raw query reaches the hub (a route's
+    // allowed parameters are rebuilt, each value checked).
     const target = `${VIEWER_API_PREFIX}${route.path}`;
     bodyPromise
       .then(async (body) => {

@@ -32,6 +32,7 @@ import { addEdgeSelection } from './edge-selection-http.js';
 import { RegionMap } from './region-map.js';
 import { ProxyTrust } from '../common/http/client.js';
 import { openGeoIp } from './geoip.js';
+import { audienceMessages, ViewerKeys } from './audience-report.js';
 import { timeUrlOf } from './mpd.js';
 
 export interface EdgeNode {
@@ -132,6 +133,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
   if (config.hub && hubs) {
     metrics.registry.registerMetric(metrics.hubConnected);
     const hub = config.hub;
+    const viewerKeys = new ViewerKeys(config.clusterSecret);
     hubLink = new HubLink({
       nodeId: config.nodeId,
       clusterSecret: config.clusterSecret,
@@ -151,6 +153,7 @@ export async function startEdge(config: EdgeConfig, parentLogger?: Logger): Prom
         }
         return out;
       },
+      audience: () => audienceMessages(counter, viewerKeys, config.discovery.region),
     });
     const link = hubLink;
     chatBridge = new ChatBridge({

@@ -215,7 +215,7 @@ export function addViewerSocket(
           session.close(CloseCode.FORBIDDEN, PASSWORD_REASON);
         },
       );
-      counter.wsJoin(d.stream);
+      counter.wsJoin(d.stream, d.remote);
       metrics.viewers.inc({ stream: d.stream, transport: 'ws' });
       const guard = d.guard;
       // Not in the upgrade's cork: the sender queues the burst and sends it from the next turn (join-sender.ts).

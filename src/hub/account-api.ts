@@ -33,6 +33,7 @@ import { channelChatRules } from './chat/rules-api.js';
 import type { WebPush } from './push/web-push.js';
 import { pushSubscriptionSchema } from './push/subscription.js';
 import { channelOutputs, type OutputsControl } from './restream/outputs-api.js';
+import type { AnalyticsReader } from './analytics/analytics-api.js';
 import { MAX_STREAM_KEY_CHARS } from '../common/protocol/node-api-limits.js';
 
 const credentials = z.strictObject({
@@ -60,6 +61,8 @@ export interface AccountApiDeps {
   push?: WebPush;
   /** The channel's restream outputs (issue 16), managed from the dashboard. */
   outputs?: OutputsControl;
+  /** Analytics (issue 16): a streamer's own channel; an admin's any channel or the whole network. */
+  analytics?: AnalyticsReader;
 }
 
 /** What a streamer may change of a past broadcast. */
@@ -360,6 +363,27 @@ export function addAccountRoutes(app: App, deps: AccountApiDeps): void {
       outs.remove(managed(req), req.params[0] ?? '');
       return { status: 204 };
     });
+  }
+
+  // Analytics (issue 16): the channel this account manages; an admin names any (`channel`, `*` for all).
+  if (deps.analytics) {
+    const reader = deps.analytics;
+    const analyticsChannel = (req: ApiRequest): string | null => {
+      const asked = new URLSearchParams(req.query).get('channel');
+      const s = session(req);
+      if (s?.kind === 'user' && s.role === 'admin' && (asked || !store.streamers.ownedBy(s.userId))) {
+        if (!asked || asked === '*') return null;
+        if (!store.streamers.get(asked)) throw new ApiError('NOT_FOUND', 'no such channel');
+        return asked;
+      }
+      const own = managed(req);
+      if (asked && asked !== own) throw new ApiError('FORBIDDEN', 'only an admin sees other channels');
+      return own;
+    };
+    route('get', '/dashboard/analytics', (req) => ({
+      body: reader.report(analyticsChannel(req), req.query),
+    }));
+    route('get', '/dashboard/analytics.csv', (req) => reader.csv(analyticsChannel(req), req.query));
   }
 
   // Past broadcasts (issue 15): a channel's list, one broadcast, and the owner's (or an admin's) changes.

@@ -93,6 +93,16 @@ export class Directory {
     return this.liveEntry(stream) !== undefined;
   }
 
+  /** The streams live now, with when each began. */
+  liveStreams(): { stream: string; startedAt: number }[] {
+    const out: { stream: string; startedAt: number }[] = [];
+    for (const s of [...this.live.keys()]) {
+      const l = this.liveEntry(s);
+      if (l) out.push({ stream: s, startedAt: l.startedAt });
+    }
+    return out;
+  }
+
   reportViewers(edge: string, counts: Record<string, number>): void {
     const m = new Map<string, number>();
     for (const [s, n] of Object.entries(counts))

@@ -17,6 +17,7 @@ import {
   directoryPages,
   encodeLinkChecked,
   verifyClusterToken,
+  type EdgeToHub,
   type HubToEdge,
 } from '../common/protocol/index.js';
 import type { ChatSizeLimits } from '../common/chat/index.js';
@@ -35,6 +36,8 @@ export interface EdgeLinkEvents extends EventMap {
     origin: string | undefined,
   ];
   viewers: [edge: string, counts: Record<string, number>];
+  /** Analytics (issue 16): the edge's audience by stream and transport, and viewers who joined. */
+  audience: [edge: string, report: Extract<EdgeToHub, { t: 'audience' }>];
   edgeGone: [edge: string];
 }
 
@@ -152,6 +155,9 @@ export class EdgeLinkServer extends SafeEmitter<EdgeLinkEvents> {
               return;
             case 'viewers':
               this.safeEmit('viewers', d.edge, m.counts);
+              return;
+            case 'audience':
+              this.safeEmit('audience', d.edge, m);
               return;
           }
         } catch (err) {

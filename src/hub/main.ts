@@ -28,6 +28,9 @@ import { setupDiscovery } from '../common/discovery/node-discovery.js';
 import { ConsulApi } from '../common/discovery/consul-api.js';
 import { ConsulLeadership, SoleLeadership, type HubLeadership } from './leadership.js';
 import { leaderOnly, refuseAsStandby } from './leader-gate.js';
+import { AudienceBook } from './analytics/audience-book.js';
+import { AnalyticsRecorder } from './analytics/analytics-recorder.js';
+import { analyticsReader } from './analytics/analytics-api.js';
 
 export interface HubNode {
   readonly port: number;
@@ -159,9 +162,12 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     if (origin !== undefined) links.ack(ref.edge, origin);
   });
   links.on('viewers', (edge, counts) => directory.reportViewers(edge, counts));
+  const audience = new AudienceBook();
+  links.on('audience', (edge, report) => audience.report(edge, report));
   links.on('edgeGone', (edge) => {
     chat.dropEdge(edge);
     directory.dropEdge(edge);
+    audience.dropEdge(edge);
     changed();
   });
 
@@ -197,6 +203,19 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     allowPrivateTargets: config.restream.allowPrivateTargets,
     isLive: (channel) => directory.isLive(channel),
   };
+  // Analytics (issue 16): written by the leader from the edges' audience and the community events.
+  const analyticsRecorder = config.analytics.enabled
+    ? new AnalyticsRecorder({
+        store,
+        directory,
+        book: audience,
+        events,
+        config: config.analytics,
+        leads: () => leadership.isLeader,
+        logger: logger.child({ module: 'analytics' }),
+      })
+    : undefined;
+  const analytics = analyticsReader(store, config.analytics);
   addInternalRoutes(gated, {
     clusterSecret: config.clusterSecret,
     outputs,
@@ -228,6 +247,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     webhooks: webhookControl,
     push,
     outputs,
+    analytics,
   });
   addRemoteRoutes(gated, {
     store,
@@ -241,6 +261,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
     events,
     webhooks: webhookControl,
     outputs,
+    analytics,
   });
   gated.get('/emoji/:name', (res, req) => {
     const e = store.emoji.get(req.getParameter(0) ?? '');
@@ -280,6 +301,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
   } catch (err) {
     await leadership.close();
     broadcasts.close();
+    analyticsRecorder?.close();
     recordingStore?.close();
     chat.close();
     store.close();
@@ -338,6 +360,7 @@ export async function startHub(config: HubConfig, parentLogger?: Logger): Promis
         await nd.close();
         clearInterval(periodic);
         broadcasts.close();
+        analyticsRecorder?.close();
         recordingStore?.close();
         if (pushTimer) clearTimeout(pushTimer);
         l.close();

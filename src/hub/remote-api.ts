@@ -18,6 +18,7 @@ import { streamerUpdateSchema } from './streamer-update.js';
 import { raiseTitleChange, type HubEvents } from './hub-events.js';
 import { channelWebhooks, type WebhookControl } from './webhooks/webhook-api.js';
 import { channelOutputs, type OutputsControl } from './restream/outputs-api.js';
+import type { AnalyticsReader } from './analytics/analytics-api.js';
 import { channelChatRules } from './chat/rules-api.js';
 import type { Store } from './store/types.js';
 
@@ -38,6 +39,8 @@ export function addRemoteRoutes(
     webhooks?: WebhookControl;
     /** Restream outputs (issue 16). */
     outputs?: OutputsControl;
+    /** Analytics (issue 16). */
+    analytics?: AnalyticsReader;
   },
 ): void {
   const { store, sessions, chat, directory, logger } = deps;
@@ -258,6 +261,26 @@ export function addRemoteRoutes(
         outs.remove(own(req), req.params[1] ?? '');
         return { status: 204 };
       }),
+      opts,
+    );
+  }
+
+  // Analytics (issue 16): the channel's own, as JSON or CSV.
+  if (deps.analytics) {
+    const reader = deps.analytics;
+    const path = '/api/v1/streams/:name/analytics';
+    addJsonRoute(
+      app,
+      'get',
+      path,
+      wrap((req) => ({ body: reader.report(own(req), req.query) })),
+      opts,
+    );
+    addJsonRoute(
+      app,
+      'get',
+      `${path}.csv`,
+      wrap((req) => reader.csv(own(req), req.query)),
       opts,
     );
   }

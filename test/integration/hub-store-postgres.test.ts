@@ -18,6 +18,7 @@ import { hubStoreSecretsSuite } from '../unit/hub-store-secrets-suite.js';
 import { hubStoreSuite } from '../unit/hub-store-suite.js';
 import { hubStoreWebhooksSuite } from '../unit/hub-store-webhooks-suite.js';
 import { hubStoreModerationSuite } from '../unit/hub-store-moderation-suite.js';
+import { hubStoreAnalyticsSuite } from '../unit/hub-store-analytics-suite.js';
 
 const missing = postgresMissing();
 if (missing) {
@@ -34,6 +35,7 @@ if (missing) {
   hubStoreChannelsSuite(backend);
   hubStoreWebhooksSuite(backend);
   hubStoreModerationSuite(backend);
+  hubStoreAnalyticsSuite(backend);
   hubAdminSuite(backend);
 
   test('PostgreSQL errors come back with their SQLSTATE; a failed transaction leaves nothing behind', () => {

@@ -391,6 +391,21 @@ export class FakeStore implements Store {
     remove: () => false,
   };
 
+  /** Nor analytics. */
+  analytics: Store['analytics'] = {
+    startLive: () => undefined,
+    endLive: () => undefined,
+    openLives: () => [],
+    record: () => false,
+    lives: () => [],
+    live: () => undefined,
+    samples: () => [],
+    activity: () => [],
+    uniques: () => 0,
+    fold: () => 0,
+    deleteBefore: () => 0,
+  };
+
   moderation: Store['moderation'] = {
     rules: (channel) =>
       structuredClone(

@@ -329,6 +329,24 @@ const hubFields = z.strictObject({
       secretsKey: z.string().min(16).optional(),
     })
     .default({ allowPrivateTargets: false }),
+  /**
+   * Analytics for streamers and operators (issue 16, ADR 0021): viewers by transport, edge and region, unique
+   * viewers, watch time, chat and follows. The leader samples the edges' audience every `sampleEveryMs`; rows
+   * older than `fullResolutionHours` are folded into 10-minute rows; everything goes after `retentionDays`.
+   */
+  analytics: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      sampleEveryMs: z.number().int().min(1000).max(600_000).multipleOf(1000).default(60_000),
+      fullResolutionHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 30)
+        .default(24),
+      retentionDays: z.number().int().min(1).max(3650).default(90),
+    })
+    .default({ enabled: true, sampleEveryMs: 60_000, fullResolutionHours: 24, retentionDays: 90 }),
   /** A stream whose ingress stopped reporting it live (every 5 s) for this long is offline (a crashed ingress). */
   liveReportTimeoutMs: z.number().int().min(6000).default(30_000),
   /** The directory is pushed to every edge on each change and at least this often (viewer counts, thumbnails). */
@@ -598,6 +616,7 @@ export type ViewerConfig = z.infer<typeof viewerSchema>;
 export type P2pConfig = z.infer<typeof p2pSchema>;
 export type ClusterServerConfig = z.infer<typeof clusterServerSchema>;
 export type HubConfig = z.infer<typeof hubSchema>;
+export type AnalyticsConfig = HubConfig['analytics'];
 export type HubLinkConfig = z.infer<typeof hubLinkSchema>;
 export type ChatConfig = z.infer<typeof chatSchema>;
 export type Role = 'ingress' | 'intermediate' | 'edge' | 'hub';

@@ -54,6 +54,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   PUSH_UNAVAILABLE: 503,
   RESTREAM_TARGET_REFUSED: 400,
   RESTREAM_LIMIT: 409,
+  ANALYTICS_DISABLED: 503,
 };
 
 const TEXT: Record<number, string> = {

@@ -19,7 +19,14 @@ export type ViewerApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * `:name` matches one stream/account name, `:id` one broadcast id, `:clip` one clip id, `:hook` one webhook
  * id, `:output` one restream output id; others themselves.
  */
-export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string }[] = [
+const ANALYTICS_QUERY = ['from', 'to', 'by', 'live', 'channel'] as const;
+
+export const VIEWER_API_ROUTES: readonly {
+  method: ViewerApiMethod;
+  path: string;
+  /** Query parameters forwarded (each value checked against QUERY_VALUE); any other is dropped. */
+  query?: readonly string[];
+}[] = [
   { method: 'GET', path: '/auth/csrf' },
   { method: 'POST', path: '/auth/register' },
   { method: 'POST', path: '/auth/login' },
@@ -47,6 +54,9 @@ export const VIEWER_API_ROUTES: readonly { method: ViewerApiMethod; path: string
   { method: 'GET', path: '/dashboard/outputs' },
   { method: 'POST', path: '/dashboard/outputs' },
   { method: 'DELETE', path: '/dashboard/outputs/:output' },
+  // Analytics (issue 16): the range, the grouping, one live, and an operator's channel (`*`: every channel).
+  { method: 'GET', path: '/dashboard/analytics', query: ANALYTICS_QUERY },
+  { method: 'GET', path: '/dashboard/analytics.csv', query: ANALYTICS_QUERY },
   // The channel's chat rules and moderation log (issue 16).
   { method: 'GET', path: '/dashboard/chat-rules' },
   { method: 'PUT', path: '/dashboard/chat-rules' },
@@ -69,6 +79,9 @@ const HOOK_SEGMENT = /^wh_[A-Za-z0-9_-]{12}$/;
 /** A restream output id (`out_` and 12 base64url characters: outputs-api.ts makes them). */
 export const OUTPUT_ID = /^out_[A-Za-z0-9_-]{12}$/;
 
+/** A forwarded query value: names, ids, numbers and ISO 8601 times (`2026-12-02T10:00:00Z`), nothing else. */
+const QUERY_VALUE = /^[A-Za-z0-9_.:*-]{1,64}$/;
+
 export type ViewerApiMatch =
   | { ok: true; path: string }
   | { ok: false; code: 'BAD_REQUEST' | 'NOT_FOUND' | 'METHOD_NOT_ALLOWED'; reason: string };
@@ -78,7 +91,7 @@ export type ViewerApiMatch =
  * On success `path` is the canonical route path, built only from matched segments, safe to append to the
  * hub's URL: no spelling of it can resolve to anything but the route that matched.
  */
-export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch {
+export function matchViewerApi(method: string, rawPath: string, rawQuery = ''): ViewerApiMatch {
   let segs: string[];
   try {
     segs = canonicalSegments(rawPath);
@@ -105,9 +118,23 @@ export function matchViewerApi(method: string, rawPath: string): ViewerApiMatch 
                 : w === got;
     if (!want.every((w, i) => fits(w, rest[i]!))) continue;
     pathMatched = true;
-    if (route.method === method) return { ok: true, path: `/${rest.join('/')}` };
+    if (route.method === method)
+      return { ok: true, path: `/${rest.join('/')}${forwardedQuery(route.query, rawQuery)}` };
   }
   return pathMatched
     ? { ok: false, code: 'METHOD_NOT_ALLOWED', reason: `${method} is not allowed here` }
     : { ok: false, code: 'NOT_FOUND', reason: 'no such API route' };
+}
+
+/** The allowed parameters of a query, rebuilt (one value each, checked): `?a=1&b=2`, or '' for none. */
+function forwardedQuery(allowed: readonly string[] | undefined, rawQuery: string): string {
+  if (!allowed || rawQuery === '') return '';
+  const got = new URLSearchParams(rawQuery);
+  const out = new URLSearchParams();
+  for (const k of allowed) {
+    const v = got.get(k);
+    if (v !== null && QUERY_VALUE.test(v)) out.set(k, v);
+  }
+  const q = out.toString();
+  return q ? `?${q}` : '';
 }

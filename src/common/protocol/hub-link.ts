@@ -20,6 +20,13 @@ export { LINK_FRAME_CEILING_BYTES, MAX_LINK_MESSAGE_BYTES } from '../chat/limits
 const conn = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 const channel = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
+/** How a viewer receives a stream: the WebSocket push players, or an HTTP player (an unknown one is `http`). */
+export const AUDIENCE_TRANSPORTS = ['websocket', 'dash', 'hls', 'http'] as const;
+export type AudienceTransport = (typeof AUDIENCE_TRANSPORTS)[number];
+/** Viewer keys in one audience message (about 19 bytes each in JSON: far under the link's message limit). */
+export const MAX_AUDIENCE_KEYS = 10_000;
+const viewerKey = z.string().regex(/^[0-9a-f]{16}$/);
+
 const origin = z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/);
 
 const identity = z.strictObject({
@@ -48,6 +55,19 @@ export const edgeToHubSchema = z.discriminatedUnion('t', [
   // never posts the same origin twice, so the edge can resend what was unacknowledged (ADR 0018).
   z.strictObject({ t: z.literal('act'), conn, action, origin: origin.optional() }),
   z.strictObject({ t: z.literal('viewers'), counts: z.record(channel, z.number().int().nonnegative()) }),
+  // Analytics (issue 16): who watches how, from which region, and who began watching since the last report
+  // (day-salted hashes of client addresses; the hub counts unique viewers with them and keeps nothing else).
+  z.strictObject({
+    t: z.literal('audience'),
+    region: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/),
+    streams: z.record(
+      channel,
+      z.strictObject({
+        transports: z.partialRecord(z.enum(AUDIENCE_TRANSPORTS), z.number().int().nonnegative()),
+        joined: z.array(viewerKey).max(MAX_AUDIENCE_KEYS),
+      }),
+    ),
+  }),
 ]);
 export type EdgeToHub = z.infer<typeof edgeToHubSchema>;
 

@@ -15,6 +15,7 @@ import { createModerationRepo } from './moderation-repo.js';
 import { createNotificationRepo } from './notifications-repo.js';
 import { createPushRepo, createSettingsRepo } from './push-repo.js';
 import { createRestreamRepo } from './restream-repo.js';
+import { createAnalyticsRepo } from './analytics-repo.js';
 
 export const DEFAULT_HISTORY_SIZE = 200;
 
@@ -60,6 +61,7 @@ export function buildStore(db: Db, opts: BuildStoreOptions): Store {
     push: createPushRepo(ctx),
     settings: createSettingsRepo(ctx),
     restream: createRestreamRepo(ctx, lookups),
+    analytics: createAnalyticsRepo(ctx, lookups),
     close() {
       if (closed) return;
       closed = true;

@@ -414,6 +414,66 @@ export interface RestreamRepo {
   remove(channel: string, id: string): boolean;
 }
 
+/** One time a channel was live (analytics, issue 16); `endedAt` unset while it still is. */
+export interface AnalyticsLive {
+  id: string;
+  channel: string;
+  startedAt: number;
+  endedAt?: number;
+}
+
+/** Viewers seen at one edge over one transport, standing for `spanS` seconds from `at`. */
+export interface AnalyticsSample {
+  at: number;
+  spanS: number;
+  edge: string;
+  region: string;
+  transport: string;
+  viewers: number;
+}
+
+export interface AnalyticsActivity {
+  at: number;
+  spanS: number;
+  messages: number;
+  follows: number;
+}
+
+export type AnalyticsUniqueKind = 'viewer' | 'chatter';
+
+/** What one sampling period adds for one channel, written in one transaction. */
+export interface AnalyticsPeriod {
+  channel: string;
+  at: number;
+  spanS: number;
+  samples: Omit<AnalyticsSample, 'at' | 'spanS'>[];
+  activity?: { messages: number; follows: number };
+  /** Keys seen in the channel's current live. */
+  uniques?: { liveId: string; kind: AnalyticsUniqueKind; keys: string[] }[];
+}
+
+/** Reads take a channel, or null for every channel (the operator's view of the network). */
+export interface AnalyticsRepo {
+  /** Starts a live (an id already there is left as it is). UNKNOWN_NAME for a channel that does not exist. */
+  startLive(live: { id: string; channel: string; startedAt: number }): void;
+  endLive(id: string, endedAt: number): void;
+  /** Lives not ended, every channel's. */
+  openLives(): AnalyticsLive[];
+  /** A channel that no longer exists is skipped (false). */
+  record(period: AnalyticsPeriod): boolean;
+  /** Lives overlapping [from, to), newest first, at most `limit`. */
+  lives(channel: string | null, from: number, to: number, limit: number): AnalyticsLive[];
+  live(id: string): AnalyticsLive | undefined;
+  samples(channel: string | null, from: number, to: number): AnalyticsSample[];
+  activity(channel: string | null, from: number, to: number): AnalyticsActivity[];
+  /** Distinct keys of the lives overlapping [from, to). */
+  uniques(channel: string | null, from: number, to: number, kind: AnalyticsUniqueKind): number;
+  /** Folds rows older than `before` into `spanS`-second rows; the rows folded. */
+  fold(before: number, spanS: number): number;
+  /** Deletes rows (and lives ended) before `cutoff`; the rows deleted. */
+  deleteBefore(cutoff: number): number;
+}
+
 /** Values every hub on this store shares, written once. */
 export interface SettingsRepo {
   /** The stored value, or `make()`'s, stored now (the first hub to store one wins). */
@@ -437,5 +497,6 @@ export interface Store {
   push: PushRepo;
   settings: SettingsRepo;
   restream: RestreamRepo;
+  analytics: AnalyticsRepo;
   close(): void;
 }
