@@ -74,6 +74,15 @@ export function loadStaticFiles(
   if (dash) files.set('dash.all.min.js', { body: readFileSync(dash), contentType: TYPES['.js']! });
   const hls = resolveOrNull('hls.js/dist/hls.min.js');
   if (hls) files.set('hls.min.js', { body: readFileSync(hls), contentType: TYPES['.js']! });
+  // The dashboard's analytics chart (issue 16), loaded when its panel opens.
+  const uplot = resolveOrNull('uplot/dist/uPlot.iife.min.js');
+  if (uplot) {
+    files.set('uPlot.iife.min.js', { body: readFileSync(uplot), contentType: TYPES['.js']! });
+    files.set('uPlot.min.css', {
+      body: readFileSync(join(dirname(uplot), 'uPlot.min.css')),
+      contentType: TYPES['.css']!,
+    });
+  }
   return files;
 }
 

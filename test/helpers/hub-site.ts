@@ -24,7 +24,7 @@ export interface HubSite {
  */
 export async function startHubSite(
   hubConfig: Record<string, unknown> = {},
-  opts: { ingressKeysFromHub?: boolean } = {},
+  opts: { ingressKeysFromHub?: boolean; edge?: Record<string, unknown> } = {},
 ): Promise<HubSite> {
   const hub = await startTestHub({ extra: hubConfig });
   hub.store.streamers.add({ name: 'cam', key: KEY, title: 'Test cam', category: 'Testing' });
@@ -32,6 +32,7 @@ export async function startHubSite(
     intermediates: 0,
     hub,
     ...(opts.ingressKeysFromHub ? { ingress: { streamers: [] } } : {}),
+    ...(opts.edge ? { edge: opts.edge } : {}),
   });
   const browser = await launchChromium();
   const contexts: BrowserContext[] = [];

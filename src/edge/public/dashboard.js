@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { mountVideos } from './dashboard-videos.js';
 import { mountWebhooks } from './dashboard-webhooks.js';
 import { mountOutputs } from './dashboard-outputs.js';
+import { mountAnalytics } from './dashboard-analytics.js';
 import { mountChatRules } from './dashboard-chat-rules.js';
 import { MIN_STREAM_PASSWORD, friendlyError } from './auth-rules.js';
 import { badgeNode } from './chat-view.js';
@@ -105,6 +106,7 @@ function render(d, first) {
     void mountVideos(s.name);
     void mountWebhooks();
     void mountOutputs();
+    void mountAnalytics();
     void mountChatRules();
   }
   $('pw-state').textContent = s.hasPassword

@@ -6,6 +6,9 @@ declare var dashjs: typeof import('dashjs') | undefined;
 // hls.js's UMD build (/static/hls.min.js, loaded only for the LL-HLS mode) defines this global.
 // eslint-disable-next-line no-var
 declare var Hls: typeof import('hls.js').default | undefined;
+// uPlot's IIFE build (/static/uPlot.iife.min.js, loaded only by the dashboard's analytics) defines this global.
+// eslint-disable-next-line no-var
+declare var uPlot: typeof import('uplot').default | undefined;
 // Safari 17+ and iOS 17.1+: a MediaSource with a `streaming` flag and 'startstreaming'/'endstreaming' events
 // (not in TypeScript's DOM types yet). Chromium has none.
 // eslint-disable-next-line no-var

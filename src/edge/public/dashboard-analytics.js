@@ -1,0 +1,212 @@
+// The dashboard's analytics (issue 16): for the last day, week or month, or one live, the channel's viewers
+// over time (uPlot, loaded only when the panel opens) grouped by transport, region or edge, the summary
+// (peak and average viewers, unique viewers, average watch time, chatters, messages, follows) and a CSV
+// download of the same series. The numbers are the hub's (docs/openapi.yaml defines them); nothing is
+// computed here but their wording.
+
+import { api } from './api.js';
+import { byId, el, optionalById } from './dom.js';
+import { asArray, asRecord } from './json.js';
+import { friendlyError } from './auth-rules.js';
+
+export const UPLOT_SCRIPT = '/static/uPlot.iife.min.js';
+export const UPLOT_STYLE = '/static/uPlot.min.css';
+
+/** @typedef {{id: string, startedAt: number, endedAt: number | null}} LiveView */
+/**
+ * @typedef {{
+ *   summary: Record<string, number>,
+ *   times: number[], total: number[], groups: {name: string, viewers: number[]}[],
+ *   lives: LiveView[], stepS: number
+ * }} ReportView
+ */
+
+/** @param {unknown} v */
+const numbers = (v) => asArray(v).map((x) => (typeof x === 'number' && Number.isFinite(x) ? x : 0));
+
+/**
+ * The hub's report, checked: anything missing reads as nothing rather than breaking the panel.
+ * @param {unknown} v
+ * @returns {ReportView | null}
+ */
+export function parseReport(v) {
+  const r = asRecord(v);
+  const series = asRecord(r?.series);
+  const summaryIn = asRecord(r?.summary);
+  if (!r || !series || !summaryIn) return null;
+  /** @type {Record<string, number>} */
+  const summary = {};
+  for (const [k, x] of Object.entries(summaryIn)) if (typeof x === 'number') summary[k] = x;
+  const times = numbers(series.times);
+  return {
+    summary,
+    times,
+    total: numbers(series.total),
+    groups: asArray(series.groups)
+      .map(asRecord)
+      .filter((g) => g !== null && typeof g.name === 'string')
+      .map((g) => ({ name: String(g?.name), viewers: numbers(g?.viewers) })),
+    lives: asArray(r.lives)
+      .map(asRecord)
+      .filter((l) => l !== null && typeof l.id === 'string' && typeof l.startedAt === 'number')
+      .map((l) => ({
+        id: String(l?.id),
+        startedAt: Number(l?.startedAt),
+        endedAt: typeof l?.endedAt === 'number' ? l.endedAt : null,
+      })),
+    stepS: typeof r.stepS === 'number' ? r.stepS : 60,
+  };
+}
+
+/**
+ * A duration for people: 45 s, 12 min, 2 h 05 min.
+ * @param {number} s seconds
+ */
+export function formatDuration(s) {
+  const t = Math.max(0, Math.round(s));
+  if (t < 60) return `${t} s`;
+  if (t < 3600) return `${Math.round(t / 60)} min`;
+  const h = Math.floor(t / 3600);
+  const m = Math.round((t % 3600) / 60);
+  return `${h} h ${String(m).padStart(2, '0')} min`;
+}
+
+const RANGES = /** @type {const} */ ({ day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 });
+
+/**
+ * The query for a choice: a range ending now, or one live (`live:ID`).
+ * @param {string} range  day | week | month | live:ID
+ * @param {string} by     transport | region | edge
+ * @param {number} [now]
+ */
+export function analyticsQuery(range, by, now = Date.now()) {
+  const q = new URLSearchParams();
+  if (range.startsWith('live:')) q.set('live', range.slice(5));
+  else {
+    const span = RANGES[/** @type {keyof typeof RANGES} */ (range)] ?? RANGES.day;
+    q.set('from', String(now - span));
+    q.set('to', String(now));
+  }
+  q.set('by', by);
+  return q.toString();
+}
+
+/** The summary tiles: label and value in words. @param {Record<string, number>} s */
+export function summaryTiles(s) {
+  const n = (/** @type {string} */ k) => s[k] ?? 0;
+  const fmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+  return [
+    ['Peak viewers', fmt.format(n('peakViewers'))],
+    ['Average viewers', fmt.format(n('averageViewers'))],
+    ['Unique viewers', fmt.format(n('uniqueViewers'))],
+    ['Average watch time', formatDuration(n('averageWatchS'))],
+    ['Hours watched', fmt.format(n('viewerHours'))],
+    ['Time live', formatDuration(n('liveS'))],
+    ['Chatters', fmt.format(n('chatters'))],
+    ['Chat messages', fmt.format(n('messages'))],
+    ['Follows gained', fmt.format(n('follows'))],
+  ];
+}
+
+/** @returns {Promise<NonNullable<typeof globalThis.uPlot>>} */
+export function loadUplot(src = UPLOT_SCRIPT) {
+  if (globalThis.uPlot) return Promise.resolve(globalThis.uPlot);
+  if (!document.querySelector(`link[href="${UPLOT_STYLE}"]`)) {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = UPLOT_STYLE;
+    document.head.append(link);
+  }
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.async = true;
+    s.onload = () => (globalThis.uPlot ? resolve(globalThis.uPlot) : reject(new Error('uPlot did not load')));
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(s);
+  });
+}
+
+const PALETTE = ['#4f9cf9', '#f5a524', '#17c964', '#f31260', '#9353d3', '#06b7db', '#a3a3a3'];
+
+/** Fills the panel when the dashboard shows it, and again on each choice. */
+export async function mountAnalytics() {
+  const panel = optionalById('analytics-panel', HTMLElement);
+  if (!panel) return;
+  const rangeSel = byId('analytics-range', HTMLSelectElement);
+  const bySel = byId('analytics-by', HTMLSelectElement);
+  const chartBox = byId('analytics-chart', HTMLElement);
+  const tiles = byId('analytics-summary', HTMLElement);
+  const csv = byId('analytics-csv', HTMLAnchorElement);
+  const status = byId('analytics-status', HTMLElement);
+  /** @type {{ destroy(): void } | null} */
+  let chart = null;
+  let livesListed = false;
+
+  const draw = async () => {
+    const query = analyticsQuery(rangeSel.value, bySel.value);
+    csv.href = `/api/dashboard/analytics.csv?${query}`;
+    const r = await api('GET', `/api/dashboard/analytics?${query}`);
+    const report = r.ok ? parseReport(r.data) : null;
+    if (!report) {
+      status.textContent = `Analytics cannot be loaded: ${r.ok ? 'unexpected answer' : friendlyError(r.error)}`;
+      return;
+    }
+    status.textContent = report.times.length ? '' : 'No data for this range yet.';
+    tiles.replaceChildren(
+      ...summaryTiles(report.summary).map(([label, value]) => {
+        const d = el('div', 'analytics-tile');
+        d.append(el('dt', '', label), el('dd', '', value));
+        return d;
+      }),
+    );
+    if (!livesListed && !rangeSel.value.startsWith('live:')) {
+      livesListed = true;
+      const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+      for (const l of report.lives) {
+        const o = /** @type {HTMLOptionElement} */ (
+          el('option', '', `Live ${fmt.format(l.startedAt)}${l.endedAt ? '' : ' (now)'}`)
+        );
+        o.value = `live:${l.id}`;
+        rangeSel.append(o);
+      }
+    }
+    let uPlot;
+    try {
+      uPlot = await loadUplot();
+    } catch {
+      status.textContent =
+        'The chart cannot be drawn (its script did not load); the numbers above and the CSV are complete.';
+      return;
+    }
+    chart?.destroy();
+    chartBox.replaceChildren();
+    const styles = getComputedStyle(document.documentElement);
+    const text = styles.getPropertyValue('--text').trim() || '#ddd';
+    const grid = styles.getPropertyValue('--border').trim() || '#444';
+    const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    chart = new uPlot(
+      {
+        width: Math.max(280, chartBox.clientWidth || 600),
+        height: 240,
+        series: [
+          {},
+          { label: 'All viewers', stroke: text, width: 2 },
+          ...report.groups.map((g, i) => ({
+            label: g.name,
+            stroke: PALETTE[i % PALETTE.length],
+            width: 1.5,
+          })),
+        ],
+        axes: [axis, { ...axis, label: 'Viewers' }],
+        scales: { x: { time: true } },
+      },
+      [report.times.map((t) => t / 1000), report.total, ...report.groups.map((g) => g.viewers)],
+      chartBox,
+    );
+  };
+
+  rangeSel.addEventListener('change', () => void draw());
+  bySel.addEventListener('change', () => void draw());
+  await draw();
+}
