@@ -4,7 +4,7 @@
  *
  *   npm run bench                      the full run (under 15 minutes)
  *   npm run bench -- --quick           every measurement, shorter and smaller (under 2 minutes)
- *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, recording, restream, failover, p2p, fanout, ttff, slow);
+ *   npm run bench -- --only=g2g,fanout run some measurements (g2g, source, ingest, hop, memory, transcode, recording, restream, analytics, failover, p2p, fanout, ttff, slow);
  *                                      with --no-write while trying things: otherwise docs/ gets only those
  *   npm run bench -- --only=g2g --merge  re-run some measurements and put them into the last full run
  *                                      (bench/out/last-run.json) and docs/benchmarks.md, marked as re-run
@@ -35,6 +35,7 @@ import { edgeFailover } from './failover.js';
 import { sourceG2g } from './source-g2g.js';
 import { browserIngest } from './browser-ingest.js';
 import { restream } from './restream.js';
+import { analytics } from './analytics.js';
 import { recording } from './recording.js';
 
 const args = process.argv.slice(2);
@@ -64,6 +65,7 @@ const all: Array<[string, Measurement, boolean]> = [
   ['transcode', transcodeCost, false],
   ['recording', recording, false],
   ['restream', restream, false],
+  ['analytics', analytics, false],
   ['failover', edgeFailover, false],
   ['p2p', p2pOffload, false],
   ['fanout', fanout, true],

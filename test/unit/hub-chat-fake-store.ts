@@ -401,7 +401,7 @@ export class FakeStore implements Store {
     live: () => undefined,
     samples: () => [],
     activity: () => [],
-    uniques: () => 0,
+    uniques: () => [],
     fold: () => 0,
     deleteBefore: () => 0,
   };

@@ -9,6 +9,7 @@
  * viewer-seconds over the bucket's length (the average audience in it); peak is the highest point.
  */
 import type { AnalyticsLive, AnalyticsRepo, AnalyticsSample } from '../store/types.js';
+import { HyperLogLog } from './hyperloglog.js';
 
 export const GROUPINGS = ['transport', 'region', 'edge'] as const;
 export type Grouping = (typeof GROUPINGS)[number];
@@ -126,7 +127,12 @@ export function analyticsReport(repo: AnalyticsRepo, q: ReportQuery): AnalyticsR
     const end = Math.min(l.endedAt ?? q.now, q.to);
     if (end > start) liveS += (end - start) / 1000;
   }
-  const uniqueViewers = repo.uniques(q.channel, q.from, q.to, 'viewer');
+  const distinct = (kind: 'viewer' | 'chatter') => {
+    const union = new HyperLogLog();
+    for (const r of repo.uniques(q.channel, q.from, q.to, kind)) union.merge(HyperLogLog.from(r));
+    return union.estimate();
+  };
+  const uniqueViewers = distinct('viewer');
   const audience = asAudience(total);
   return {
     channel: q.channel,
@@ -142,7 +148,7 @@ export function analyticsReport(repo: AnalyticsRepo, q: ReportQuery): AnalyticsR
       averageWatchS: Math.round(uniqueViewers > 0 ? viewerSeconds / uniqueViewers : 0),
       viewerHours: round2(viewerSeconds / 3600),
       liveS: Math.round(liveS),
-      chatters: repo.uniques(q.channel, q.from, q.to, 'chatter'),
+      chatters: distinct('chatter'),
       messages: messages.reduce((a, b) => a + b, 0),
       follows: follows.reduce((a, b) => a + b, 0),
     },

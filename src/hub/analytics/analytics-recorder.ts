@@ -15,6 +15,7 @@ import type { Directory } from '../directory.js';
 import type { HubEvents } from '../hub-events.js';
 import type { Store } from '../store/types.js';
 import type { AudienceBook } from './audience-book.js';
+import { HyperLogLog } from './hyperloglog.js';
 
 /** Rows older than a day (by default) stand for ten minutes each. */
 export const FOLDED_SPAN_S = 600;
@@ -23,13 +24,13 @@ const HOUSEKEEPING_EVERY_MS = 3_600_000;
 interface Activity {
   messages: number;
   follows: number;
-  chatters: Set<string>;
+  chatters: HyperLogLog;
 }
 
 export class AnalyticsRecorder {
   private readonly activity = new Map<string, Activity>();
   /** Viewer keys taken from the book but not yet stored (the store refused a period). */
-  private readonly unsaved = new Map<string, Set<string>>();
+  private readonly unsaved = new Map<string, HyperLogLog>();
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly offEvents: () => void;
   private lastHousekeeping = 0;
@@ -83,7 +84,7 @@ export class AnalyticsRecorder {
   private activityOf(channel: string): Activity {
     let a = this.activity.get(channel);
     if (!a) {
-      a = { messages: 0, follows: 0, chatters: new Set() };
+      a = { messages: 0, follows: 0, chatters: new HyperLogLog() };
       this.activity.set(channel, a);
     }
     return a;
@@ -139,9 +140,10 @@ export class AnalyticsRecorder {
       const liveRow = open.get(channel);
       const a = this.activity.get(channel);
       this.activity.delete(channel);
-      const keys = this.unsaved.get(channel) ?? new Set<string>();
+      const keys = this.unsaved.get(channel) ?? new HyperLogLog();
       this.unsaved.delete(channel);
-      if (liveRow) for (const k of book.takeKeys(channel)) keys.add(k);
+      const joined = liveRow ? book.takeKeys(channel) : undefined;
+      if (joined) keys.merge(joined);
       try {
         store.analytics.record({
           channel,
@@ -152,8 +154,12 @@ export class AnalyticsRecorder {
           ...(liveRow
             ? {
                 uniques: [
-                  { liveId: liveRow.id, kind: 'viewer' as const, keys: [...keys] },
-                  { liveId: liveRow.id, kind: 'chatter' as const, keys: [...(a?.chatters ?? [])] },
+                  ...(keys.empty
+                    ? []
+                    : [{ liveId: liveRow.id, kind: 'viewer' as const, sketch: keys.toBytes() }]),
+                  ...(a && !a.chatters.empty
+                    ? [{ liveId: liveRow.id, kind: 'chatter' as const, sketch: a.chatters.toBytes() }]
+                    : []),
                 ],
               }
             : {}),
@@ -164,7 +170,7 @@ export class AnalyticsRecorder {
           'analytics period not stored; kept for the next',
         );
         if (a) this.merge(channel, a);
-        if (keys.size > 0) this.unsaved.set(channel, keys);
+        if (!keys.empty) this.unsaved.set(channel, keys);
       }
     }
     if (now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS) this.housekeeping(now);
@@ -187,7 +193,7 @@ export class AnalyticsRecorder {
     const cur = this.activityOf(channel);
     cur.messages += a.messages;
     cur.follows += a.follows;
-    for (const c of a.chatters) cur.chatters.add(c);
+    cur.chatters.merge(a.chatters);
   }
 
   close(): void {

@@ -4,6 +4,7 @@
  * `staleMs` has no viewers there (an edge reports every 2 s, and names only streams with viewers).
  */
 import type { EdgeToHub } from '../../common/protocol/index.js';
+import { HyperLogLog } from './hyperloglog.js';
 
 type AudienceMessage = Extract<EdgeToHub, { t: 'audience' }>;
 
@@ -19,12 +20,10 @@ export interface AudienceRow {
   viewers: number;
 }
 
-/** Keys kept per stream between two samples; past it a key is dropped (uniques then undercount, never grow memory). */
-const MAX_PENDING_KEYS = 200_000;
-
 export class AudienceBook {
   private readonly edges = new Map<string, EdgeAudience>();
-  private readonly pending = new Map<string, Set<string>>();
+  /** Per stream, the viewers who joined since the last take: a sketch, 4 KiB however many (hyperloglog.ts). */
+  private readonly pending = new Map<string, HyperLogLog>();
 
   constructor(
     private readonly staleMs = 6000,
@@ -46,10 +45,10 @@ export class AudienceBook {
       if (s.joined.length === 0) continue;
       let keys = this.pending.get(stream);
       if (!keys) {
-        keys = new Set();
+        keys = new HyperLogLog();
         this.pending.set(stream, keys);
       }
-      for (const k of s.joined) if (keys.size < MAX_PENDING_KEYS) keys.add(k);
+      for (const k of s.joined) keys.add(k);
     }
   }
 
@@ -74,11 +73,11 @@ export class AudienceBook {
     return out;
   }
 
-  /** The viewer keys of a stream that arrived since the last call. */
-  takeKeys(stream: string): string[] {
+  /** The viewers of a stream who joined since the last call, as a sketch (undefined: none). */
+  takeKeys(stream: string): HyperLogLog | undefined {
     const keys = this.pending.get(stream);
     this.pending.delete(stream);
-    return keys ? [...keys] : [];
+    return keys;
   }
 
   /** Drops pending keys of streams no longer live (they would otherwise wait for a live that never comes). */

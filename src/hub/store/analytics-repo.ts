@@ -3,6 +3,7 @@
  * channel or, with `null`, over every channel (the operator's view). Rows are folded and deleted by time only,
  * so what a query reads is bounded by the retention whatever the traffic.
  */
+import { HyperLogLog } from '../analytics/hyperloglog.js';
 import type { Statement } from './db.js';
 import type { Lookups, RepoContext } from './repo-context.js';
 import type {
@@ -63,8 +64,12 @@ export function createAnalyticsRepo(ctx: RepoContext, lookups: Lookups): Analyti
   const insertActivity = db.prepare<[number, number, number, number, number]>(
     'INSERT INTO analytics_activity (streamer_id, at, span_s, messages, follows) VALUES (?, ?, ?, ?, ?)',
   );
-  const insertUnique = db.prepare<[string, string, string]>(
-    'INSERT INTO analytics_uniques (live_id, kind, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+  const uniqueOf = db.prepare<[string, string], { registers: Uint8Array }>(
+    'SELECT registers FROM analytics_uniques WHERE live_id = ? AND kind = ?',
+  );
+  const upsertUnique = db.prepare<[string, string, Uint8Array]>(
+    `INSERT INTO analytics_uniques (live_id, kind, registers) VALUES (?, ?, ?)
+     ON CONFLICT (live_id, kind) DO UPDATE SET registers = excluded.registers`,
   );
 
   const overlapping = (filter: string) =>
@@ -88,9 +93,9 @@ export function createAnalyticsRepo(ctx: RepoContext, lookups: Lookups): Analyti
       FROM analytics_activity x JOIN streamers s ON s.id = x.streamer_id
       WHERE x.at >= ? AND x.at < ? ${f} ORDER BY x.at`,
   );
-  const uniques = byChannel<[string, number, number], { n: number }>(
+  const uniques = byChannel<[string, number, number], { registers: Uint8Array }>(
     prepare,
-    (f) => `SELECT COUNT(DISTINCT u.key) AS n FROM analytics_uniques u
+    (f) => `SELECT u.registers FROM analytics_uniques u
       JOIN analytics_lives l ON l.id = u.live_id JOIN streamers s ON s.id = l.streamer_id
       WHERE u.kind = ? AND l.started_at < ? AND (l.ended_at IS NULL OR l.ended_at > ?) ${f}`,
   );
@@ -142,7 +147,13 @@ export function createAnalyticsRepo(ctx: RepoContext, lookups: Lookups): Analyti
     for (const x of p.samples) insertSample.run(id, p.at, p.spanS, x.edge, x.region, x.transport, x.viewers);
     if (p.activity && (p.activity.messages > 0 || p.activity.follows > 0))
       insertActivity.run(id, p.at, p.spanS, p.activity.messages, p.activity.follows);
-    for (const u of p.uniques ?? []) for (const k of u.keys) insertUnique.run(u.liveId, u.kind, k);
+    for (const u of p.uniques ?? []) {
+      // The union of what was there and the period's.
+      const merged = HyperLogLog.from(u.sketch);
+      const had = uniqueOf.get(u.liveId, u.kind);
+      if (had) merged.merge(HyperLogLog.from(had.registers));
+      upsertUnique.run(u.liveId, u.kind, merged.toBytes());
+    }
     return true;
   });
   const fold = db.transaction((before: number, spanS: number): number => {
@@ -187,7 +198,7 @@ export function createAnalyticsRepo(ctx: RepoContext, lookups: Lookups): Analyti
       return activity(channel, from, to);
     },
     uniques(channel, from, to, kind: AnalyticsUniqueKind) {
-      return uniques(channel, kind, to, from)[0]?.n ?? 0;
+      return uniques(channel, kind, to, from).map((r) => r.registers);
     },
     fold,
     deleteBefore,

@@ -448,8 +448,8 @@ export interface AnalyticsPeriod {
   spanS: number;
   samples: Omit<AnalyticsSample, 'at' | 'spanS'>[];
   activity?: { messages: number; follows: number };
-  /** Keys seen in the channel's current live. */
-  uniques?: { liveId: string; kind: AnalyticsUniqueKind; keys: string[] }[];
+  /** The period's viewers and chatters of the channel's current live, as sketches (hyperloglog.ts, merged in). */
+  uniques?: { liveId: string; kind: AnalyticsUniqueKind; sketch: Uint8Array }[];
 }
 
 /** Reads take a channel, or null for every channel (the operator's view of the network). */
@@ -466,8 +466,8 @@ export interface AnalyticsRepo {
   live(id: string): AnalyticsLive | undefined;
   samples(channel: string | null, from: number, to: number): AnalyticsSample[];
   activity(channel: string | null, from: number, to: number): AnalyticsActivity[];
-  /** Distinct keys of the lives overlapping [from, to). */
-  uniques(channel: string | null, from: number, to: number, kind: AnalyticsUniqueKind): number;
+  /** The sketch of each live overlapping [from, to) (merge them for the range's distinct count). */
+  uniques(channel: string | null, from: number, to: number, kind: AnalyticsUniqueKind): Uint8Array[];
   /** Folds rows older than `before` into `spanS`-second rows; the rows folded. */
   fold(before: number, spanS: number): number;
   /** Deletes rows (and lives ended) before `cutoff`; the rows deleted. */

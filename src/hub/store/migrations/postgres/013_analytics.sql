@@ -2,8 +2,9 @@
 -- means, recorded or not). `analytics_samples`: viewers at one moment per edge, region and transport; a row
 -- stands for `span_s` seconds (one sampling period; 600 once folded into 10-minute rows), so viewer-seconds
 -- are viewers × span_s whatever the row's age. `analytics_activity`: chat messages and follows per period.
--- `analytics_uniques`: who watched or chatted in a live, as day-salted hashes (viewers) or account names
--- (chatters): counted, never shown.
+-- `analytics_uniques`: who watched or chatted in a live, as a sketch (src/hub/analytics/hyperloglog.ts) of
+-- day-salted hashes (viewers) or hashed account names (chatters): exact up to 1024 keys, then a HyperLogLog of
+-- 4096 one-byte registers (4 KiB however many came); sketches of several lives merge into their union.
 CREATE TABLE analytics_lives (
   id           TEXT    NOT NULL PRIMARY KEY,
   streamer_id  BIGINT  NOT NULL REFERENCES streamers (id) ON DELETE CASCADE,
@@ -33,6 +34,6 @@ CREATE INDEX analytics_activity_streamer ON analytics_activity (streamer_id, at)
 CREATE TABLE analytics_uniques (
   live_id      TEXT    NOT NULL REFERENCES analytics_lives (id) ON DELETE CASCADE,
   kind         TEXT    NOT NULL,
-  key          TEXT    NOT NULL,
-  PRIMARY KEY (live_id, kind, key)
+  registers    BYTEA   NOT NULL,
+  PRIMARY KEY (live_id, kind)
 );
