@@ -400,6 +400,7 @@ export class FakeStore implements Store {
     lives: () => [],
     live: () => undefined,
     samples: () => [],
+    series: () => [],
     activity: () => [],
     uniques: () => [],
     fold: () => 0,

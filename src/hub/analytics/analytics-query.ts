@@ -8,7 +8,7 @@
  * range; average watch time is viewer-seconds over unique viewers; a point of the series is the bucket's
  * viewer-seconds over the bucket's length (the average audience in it); peak is the highest point.
  */
-import type { AnalyticsLive, AnalyticsRepo, AnalyticsSample } from '../store/types.js';
+import type { AnalyticsLive, AnalyticsRepo } from '../store/types.js';
 import { HyperLogLog } from './hyperloglog.js';
 
 export const GROUPINGS = ['transport', 'region', 'edge'] as const;
@@ -90,23 +90,20 @@ export function analyticsReport(repo: AnalyticsRepo, q: ReportQuery): AnalyticsR
 
   // Whole buckets are read: a folded row starts at its bucket's start, which may be before `from`.
   const last = first + n * stepMs;
-  const samples = repo.samples(q.channel, first, last);
   const total = new Array<number>(n).fill(0);
   const groups = new Map<string, number[]>();
   let viewerSeconds = 0;
-  for (const s of samples) {
-    const i = index(s.at);
+  for (const row of repo.series(q.channel, first, last, q.by, stepS)) {
+    const i = index(row.bucket);
     if (i < 0 || i >= n) continue;
-    const vs = s.viewers * s.spanS;
-    viewerSeconds += vs;
-    total[i]! += vs;
-    const name = groupOf(s, q.by);
-    let g = groups.get(name);
+    viewerSeconds += row.viewerSeconds;
+    total[i]! += row.viewerSeconds;
+    let g = groups.get(row.name);
     if (!g) {
       g = new Array<number>(n).fill(0);
-      groups.set(name, g);
+      groups.set(row.name, g);
     }
-    g[i]! += vs;
+    g[i]! += row.viewerSeconds;
   }
   const asAudience = (a: number[]) => a.map((vs) => round2(vs / stepS));
 
@@ -163,10 +160,6 @@ export function analyticsReport(repo: AnalyticsRepo, q: ReportQuery): AnalyticsR
     },
     lives,
   };
-}
-
-function groupOf(s: AnalyticsSample, by: Grouping): string {
-  return by === 'transport' ? s.transport : by === 'region' ? s.region : s.edge;
 }
 
 /** A CSV cell: quoted when needed, and never read as a formula by a spreadsheet. */

@@ -28,6 +28,12 @@ const live = (r: LiveRow): AnalyticsLive => ({
   ...(r.ended_at !== null ? { endedAt: r.ended_at } : {}),
 });
 
+interface SeriesRow {
+  bucket: number;
+  name: string;
+  viewerSeconds: number;
+}
+
 const LIVE_COLUMNS = 'l.id, s.name AS channel, l.started_at, l.ended_at';
 
 /** Two statements per read: one for a channel (its name is the last parameter), one for every channel. */
@@ -87,6 +93,25 @@ export function createAnalyticsRepo(ctx: RepoContext, lookups: Lookups): Analyti
       FROM analytics_samples x JOIN streamers s ON s.id = x.streamer_id
       WHERE x.at >= ? AND x.at < ? ${f} ORDER BY x.at`,
   );
+  const seriesStatements = new Map<string, ReturnType<typeof byChannel<[number, number], SeriesRow>>>();
+  const seriesOf = (by: 'transport' | 'region' | 'edge', stepS: number) => {
+    // Both written into the statement: `by` is one of three column names, the step a checked whole number.
+    if (!['transport', 'region', 'edge'].includes(by) || !Number.isSafeInteger(stepS) || stepS <= 0)
+      throw new RangeError(`series: bad grouping ${by} or step ${stepS}`);
+    const k = `${by} ${stepS}`;
+    let q = seriesStatements.get(k);
+    if (!q) {
+      const bucket = `x.at - x.at % ${stepS * 1000}`;
+      q = byChannel<[number, number], SeriesRow>(
+        prepare,
+        (f) => `SELECT ${bucket} AS bucket, x.${by} AS name, SUM(x.viewers * x.span_s) AS "viewerSeconds"
+          FROM analytics_samples x JOIN streamers s ON s.id = x.streamer_id
+          WHERE x.at >= ? AND x.at < ? ${f} GROUP BY ${bucket}, x.${by}`,
+      );
+      seriesStatements.set(k, q);
+    }
+    return q;
+  };
   const activity = byChannel<[number, number], AnalyticsActivity>(
     prepare,
     (f) => `SELECT x.at, x.span_s AS "spanS", x.messages, x.follows
@@ -193,6 +218,9 @@ export function createAnalyticsRepo(ctx: RepoContext, lookups: Lookups): Analyti
     },
     samples(channel, from, to) {
       return samples(channel, from, to);
+    },
+    series(channel, from, to, by, stepS) {
+      return seriesOf(by, stepS)(channel, from, to);
     },
     activity(channel, from, to) {
       return activity(channel, from, to);

@@ -465,6 +465,17 @@ export interface AnalyticsRepo {
   lives(channel: string | null, from: number, to: number, limit: number): AnalyticsLive[];
   live(id: string): AnalyticsLive | undefined;
   samples(channel: string | null, from: number, to: number): AnalyticsSample[];
+  /**
+   * Viewer-seconds per `stepS` bucket (aligned to the epoch) and group, summed in the database: a month of
+   * rows comes back as one row per bucket and group.
+   */
+  series(
+    channel: string | null,
+    from: number,
+    to: number,
+    by: 'transport' | 'region' | 'edge',
+    stepS: number,
+  ): { bucket: number; name: string; viewerSeconds: number }[];
   activity(channel: string | null, from: number, to: number): AnalyticsActivity[];
   /** The sketch of each live overlapping [from, to) (merge them for the range's distinct count). */
   uniques(channel: string | null, from: number, to: number, kind: AnalyticsUniqueKind): Uint8Array[];
