@@ -3,7 +3,7 @@
  * transports from three addresses (Chromium's watch page over WebSocket; LL-HLS and LL-DASH clients fetching
  * through a trusted proxy that names them). The hub samples every 2 s. The remote API's report counts each
  * transport and each viewer once; the streamer's dashboard shows the same numbers, draws the chart (uPlot)
- * grouped by player and by region, and downloads the series as CSV.
+ * grouped by player and by region, and downloads the series as CSV. An operator sees the whole network.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -123,5 +123,34 @@ test('viewers on three transports are counted in the report, the dashboard chart
     `fetch('/api/dashboard/analytics?channel=someone').then((r) => r.json())`,
   )) as { error?: { code: string } };
   assert.equal(other.error?.code, 'FORBIDDEN');
+
+  // An operator (an admin account without a channel) sees the whole network, or one channel by name.
+  site.hub.store.users.create('olga', 'olga-password-1', 'admin');
+  const op = await site.newPage();
+  await op.goto(`${site.net.edgeUrl}/login?next=%2Fdashboard`);
+  await op.fill('#login-name', 'olga');
+  await op.fill('#login-password', 'olga-password-1');
+  await op.click('#panel-login button[type="submit"]');
+  await op.waitForURL(/\/dashboard$/);
+  await op.locator('#dash-network #analytics-panel').waitFor();
+  const opTiles = op.locator('#analytics-summary');
+  await waitFor(
+    'the network summary',
+    async () => /Unique viewers\s*3/.test(await opTiles.innerText()),
+    20_000,
+  );
+  await op.fill('#analytics-channel', 'nobody');
+  await op.press('#analytics-channel', 'Enter');
+  await waitFor(
+    'an unknown channel is said',
+    async () =>
+      /does not exist/.test(await op.locator('#analytics-status').innerText()) &&
+      (await opTiles.innerText()) === '',
+  );
+  await op.fill('#analytics-channel', 'cam');
+  await op.press('#analytics-channel', 'Enter');
+  await waitFor('one channel for the operator', async () =>
+    /Unique viewers\s*3/.test(await opTiles.innerText()),
+  );
   assert.deepEqual(site.errors, []);
 });

@@ -78,8 +78,9 @@ const RANGES = /** @type {const} */ ({ day: 86_400_000, week: 7 * 86_400_000, mo
  * @param {string} range  day | week | month | live:ID
  * @param {string} by     transport | region | edge
  * @param {number} [now]
+ * @param {string} [channel]  an operator's choice: a channel, or `*` for every channel
  */
-export function analyticsQuery(range, by, now = Date.now()) {
+export function analyticsQuery(range, by, now = Date.now(), channel = '') {
   const q = new URLSearchParams();
   if (range.startsWith('live:')) q.set('live', range.slice(5));
   else {
@@ -88,6 +89,7 @@ export function analyticsQuery(range, by, now = Date.now()) {
     q.set('to', String(now));
   }
   q.set('by', by);
+  if (channel) q.set('channel', channel);
   return q.toString();
 }
 
@@ -129,10 +131,19 @@ export function loadUplot(src = UPLOT_SCRIPT) {
 
 const PALETTE = ['#4f9cf9', '#f5a524', '#17c964', '#f31260', '#9353d3', '#06b7db', '#a3a3a3'];
 
-/** Fills the panel when the dashboard shows it, and again on each choice. */
-export async function mountAnalytics() {
+/**
+ * Fills the panel when the dashboard shows it, and again on each choice. `operator`: an admin's view (the
+ * panel moves into `into`, and a channel field appears: empty or `*` is the whole network).
+ * @param {{ operator?: boolean, into?: HTMLElement }} [opts]
+ */
+export async function mountAnalytics(opts = {}) {
   const panel = optionalById('analytics-panel', HTMLElement);
-  if (!panel) return;
+  if (!panel || panel.dataset.mounted) return;
+  panel.dataset.mounted = '1';
+  if (opts.into) opts.into.append(panel);
+  const channelInput = byId('analytics-channel', HTMLInputElement);
+  for (const e of panel.querySelectorAll('.analytics-operator'))
+    /** @type {HTMLElement} */ (e).hidden = !opts.operator;
   const rangeSel = byId('analytics-range', HTMLSelectElement);
   const bySel = byId('analytics-by', HTMLSelectElement);
   const chartBox = byId('analytics-chart', HTMLElement);
@@ -144,11 +155,17 @@ export async function mountAnalytics() {
   let livesListed = false;
 
   const draw = async () => {
-    const query = analyticsQuery(rangeSel.value, bySel.value);
+    const channel = opts.operator ? channelInput.value.trim() || '*' : '';
+    const query = analyticsQuery(rangeSel.value, bySel.value, Date.now(), channel);
     csv.href = `/api/dashboard/analytics.csv?${query}`;
     const r = await api('GET', `/api/dashboard/analytics?${query}`);
     const report = r.ok ? parseReport(r.data) : null;
     if (!report) {
+      // Nothing shown may be taken for this choice's numbers.
+      tiles.replaceChildren();
+      chart?.destroy();
+      chart = null;
+      chartBox.replaceChildren();
       status.textContent = `Analytics cannot be loaded: ${r.ok ? 'unexpected answer' : friendlyError(r.error)}`;
       return;
     }
@@ -206,6 +223,12 @@ export async function mountAnalytics() {
     );
   };
 
+  channelInput.addEventListener('change', () => {
+    // Another channel has other lives: list them again.
+    for (const o of [...rangeSel.options]) if (o.value.startsWith('live:')) o.remove();
+    livesListed = false;
+    void draw();
+  });
   rangeSel.addEventListener('change', () => void draw());
   bySel.addEventListener('change', () => void draw());
   await draw();

@@ -32,11 +32,12 @@ let data = null;
 let timer = null;
 let infoDirty = false;
 
-/** @param {'login'|'content'} section */
+/** @param {'login'|'content'|'network'} section */
 function show(section) {
   $('dash-loading').hidden = true;
   $('key-login').hidden = section !== 'login';
   $('dash-content').hidden = section !== 'content';
+  $('dash-network').hidden = section !== 'network';
 }
 
 /** @param {string | null} text */
@@ -127,6 +128,14 @@ async function load(first = false) {
     show('content');
     return true;
   }
+  if (r.error.code === 'FORBIDDEN' && (await isAdmin())) {
+    // An operator without a channel: the network's analytics (issue 16).
+    stopRefresh();
+    show('network');
+    problem(null);
+    void mountAnalytics({ operator: true, into: $('dash-network') });
+    return false;
+  }
   if (r.error.code === 'UNAUTHENTICATED' || r.error.code === 'FORBIDDEN') {
     stopRefresh();
     $('key-login-sub').textContent =
@@ -142,6 +151,12 @@ async function load(first = false) {
   if (!data) $('dash-loading').hidden = true;
   problem(friendlyError(r.error));
   return false;
+}
+
+/** Whether this session is an admin's (operators see the network's analytics). */
+async function isAdmin() {
+  const me = await api('GET', '/api/me');
+  return me.ok && asRecord(asRecord(me.data)?.user)?.role === 'admin';
 }
 
 function startRefresh() {
