@@ -116,12 +116,12 @@ test('viewers on three transports are counted in the report, the dashboard chart
   });
   const href = await page.getAttribute('#analytics-csv', 'href');
   assert.match(href ?? '', /^\/api\/dashboard\/analytics\.csv\?from=\d+&to=\d+&by=region$/);
-  const fromPage = (await page.evaluate(`fetch(${JSON.stringify(href)}).then((r) => r.text())`)) as string;
+  const fromPage = await page.evaluate<string>(`fetch(${JSON.stringify(href)}).then((r) => r.text())`);
   assert.match(fromPage, /^time,viewers,viewers_local,messages,follows\r\n/);
   // A streamer sees only their own channel.
-  const other = (await page.evaluate(
+  const other = await page.evaluate<{ error?: { code: string } }>(
     `fetch('/api/dashboard/analytics?channel=someone').then((r) => r.json())`,
-  )) as { error?: { code: string } };
+  );
   assert.equal(other.error?.code, 'FORBIDDEN');
 
   // An operator (an admin account without a channel) sees the whole network, or one channel by name.

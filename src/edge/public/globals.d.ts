@@ -8,7 +8,7 @@ declare var dashjs: typeof import('dashjs') | undefined;
 declare var Hls: typeof import('hls.js').default | undefined;
 // uPlot's IIFE build (/static/uPlot.iife.min.js, loaded only by the dashboard's analytics) defines this global.
 // eslint-disable-next-line no-var
-declare var uPlot: typeof import('uplot').default | undefined;
+declare var uPlot: typeof import('uplot') | undefined;
 // Safari 17+ and iOS 17.1+: a MediaSource with a `streaming` flag and 'startstreaming'/'endstreaming' events
 // (not in TypeScript's DOM types yet). Chromium has none.
 // eslint-disable-next-line no-var
