@@ -256,7 +256,7 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
       if (aborted) return;
       if (access !== 'allow') return refuse(res, name, viewer);
       r.touch();
-      if (transport) counter.httpSeen(name, client.ip, transport);
+      if (transport) counter.httpLabel(name, client.ip, transport);
       answer(r, r.info ?? info, () => aborted);
     });
   };

@@ -1,7 +1,8 @@
 /**
  * Viewers per stream at this edge: WebSocket viewers are counted exactly; HTTP viewers (dash.js, hls.js, a
- * native HLS player) are estimated as distinct client addresses that fetched a manifest, playlist or segment
- * in the last `windowMs`, each under the transport its last manifest or playlist named.
+ * native HLS player) are estimated as distinct client addresses that fetched a segment or part in the last
+ * `windowMs` (a manifest alone is no viewer: edge selection counts viewers against `maxViewers`), each under
+ * the transport its last manifest or playlist named (`httpLabel`).
  *
  * For analytics (issue 16) the counter also keeps, per stream, the client addresses that began watching since
  * the last report (`drainJoined`): the report turns them into day-salted hashes (audience-report.ts), so no
@@ -12,6 +13,9 @@ import type { AudienceTransport } from '../common/protocol/index.js';
 /** Addresses kept per stream between two reports; more are dropped (the hub counts uniques approximately then). */
 const MAX_JOINED_PER_STREAM = 10_000;
 
+/** How long a manifest's label is kept for a client that has fetched no segment since. */
+const LABEL_MS = 60_000;
+
 interface HttpClient {
   seen: number;
   transport: AudienceTransport;
@@ -21,6 +25,8 @@ export class ViewerCounter {
   /** stream → transport → WebSocket viewers */
   private readonly ws = new Map<string, number>();
   private readonly http = new Map<string, Map<string, HttpClient>>();
+  /** stream → client → the transport its last manifest or playlist named, and when */
+  private readonly labels = new Map<string, Map<string, { transport: AudienceTransport; at: number }>>();
   private readonly joined = new Map<string, Set<string>>();
 
   constructor(private readonly windowMs = 10_000) {}
@@ -36,11 +42,20 @@ export class ViewerCounter {
     else this.ws.set(stream, n);
   }
 
-  /**
-   * An HTTP request of a viewer. `transport` when the request says which player it is (a DASH manifest, an
-   * HLS playlist); a segment keeps what the client's manifest said (`http` if it never fetched one here).
-   */
-  httpSeen(stream: string, client: string, transport?: AudienceTransport, now = Date.now()): void {
+  /** A manifest or playlist request: says which player the client is (it becomes a viewer by its segments). */
+  httpLabel(stream: string, client: string, transport: AudienceTransport, now = Date.now()): void {
+    let m = this.labels.get(stream);
+    if (!m) {
+      m = new Map();
+      this.labels.set(stream, m);
+    }
+    m.set(client, { transport, at: now });
+    const known = this.http.get(stream)?.get(client);
+    if (known) known.transport = transport;
+  }
+
+  /** A segment or part request: the client is a viewer, under the transport its manifest named (else `http`). */
+  httpSeen(stream: string, client: string, now = Date.now()): void {
     let m = this.http.get(stream);
     if (!m) {
       m = new Map<string, HttpClient>();
@@ -49,10 +64,9 @@ export class ViewerCounter {
     const known = m.get(client);
     if (known && now - known.seen <= this.windowMs) {
       known.seen = now;
-      if (transport) known.transport = transport;
       return;
     }
-    m.set(client, { seen: now, transport: transport ?? known?.transport ?? 'http' });
+    m.set(client, { seen: now, transport: this.labels.get(stream)?.get(client)?.transport ?? 'http' });
     this.noteJoin(stream, client);
   }
 
@@ -81,6 +95,13 @@ export class ViewerCounter {
         else out[c.transport] = (out[c.transport] ?? 0) + 1;
       }
       if (m.size === 0) this.http.delete(stream);
+    }
+    // A label outlives its client's last request by a while (a DASH player fetches its manifest once).
+    const labels = this.labels.get(stream);
+    if (labels) {
+      for (const [client, l] of labels)
+        if (now - l.at > LABEL_MS && !this.http.get(stream)?.has(client)) labels.delete(client);
+      if (labels.size === 0) this.labels.delete(stream);
     }
     return out;
   }

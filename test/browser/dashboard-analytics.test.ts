@@ -1,7 +1,8 @@
 /**
  * Analytics end to end (issue 16): a real hub, ingress and edge, ffmpeg publishing, and three viewers on three
  * transports from three addresses (Chromium's watch page over WebSocket; LL-HLS and LL-DASH clients fetching
- * through a trusted proxy that names them). The hub samples every 2 s. The remote API's report counts each
+ * playlists and media parts through a trusted proxy that names them; an address that only reads playlists is
+ * no viewer). The hub samples every 2 s. The remote API's report counts each
  * transport and each viewer once; the streamer's dashboard shows the same numbers, draws the chart (uPlot)
  * grouped by player and by region, and downloads the series as CSV. An operator sees the whole network.
  */
@@ -15,12 +16,46 @@ let pub: ReturnType<typeof publish> | undefined;
 let polling = true;
 const pollers: Promise<void>[] = [];
 
-/** An HTTP player behind the proxy at 127.0.0.1: its manifest, then again every second (as players reload). */
-async function httpViewer(path: string, address: string): Promise<void> {
+const get = (url: string | URL, address: string) =>
+  fetch(url, { headers: { 'x-forwarded-for': address } }).then(async (r) => ({
+    url: r.url,
+    text: await r.text(),
+  }));
+
+/** The newest LL-HLS part, found from an address that fetches no media (a playlist alone is no viewer). */
+async function newestPart(): Promise<string> {
+  const master = await get(`${site.net.edgeUrl}/live/cam/master.m3u8`, '192.0.2.99');
+  const mediaUrl = new URL(
+    master.text.split('\n').find((l) => l && !l.startsWith('#'))!,
+    master.url,
+  );
+  const playlist = (await get(mediaUrl, '192.0.2.99')).text;
+  const parts = [...playlist.matchAll(/#EXT-X-PART:[^\n]*URI="([^"]+)"/g)];
+  return new URL(parts[parts.length - 1]![1]!, mediaUrl).href;
+}
+
+/**
+ * An HTTP player behind the proxy at 127.0.0.1, as its address: its manifest or playlists (which say which
+ * player it is), then media parts, every second.
+ */
+async function httpViewer(kind: 'hls' | 'dash', address: string): Promise<void> {
   while (polling) {
-    await fetch(`${site.net.edgeUrl}${path}`, { headers: { 'x-forwarded-for': address } })
-      .then((r) => r.arrayBuffer())
-      .catch(() => undefined);
+    try {
+      if (kind === 'dash') await get(`${site.net.edgeUrl}/live/cam/manifest.mpd`, address);
+      else {
+        const master = await get(`${site.net.edgeUrl}/live/cam/master.m3u8`, address);
+        await get(
+          new URL(
+            master.text.split('\n').find((l) => l && !l.startsWith('#'))!,
+            master.url,
+          ),
+          address,
+        );
+      }
+      await get(await newestPart(), address);
+    } catch {
+      // the stream is not live yet
+    }
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
@@ -50,8 +85,8 @@ test('viewers on three transports are counted in the report, the dashboard chart
     async () => Boolean(await watcher.evaluate('window.tiercast && window.tiercast.position() !== null')),
     45_000,
   );
-  pollers.push(httpViewer('/live/cam/master.m3u8', '203.0.113.20'));
-  pollers.push(httpViewer('/live/cam/manifest.mpd', '198.51.100.30'));
+  pollers.push(httpViewer('hls', '203.0.113.20'));
+  pollers.push(httpViewer('dash', '198.51.100.30'));
 
   const basic = { authorization: `Basic ${Buffer.from(`cam:${KEY}`).toString('base64')}` };
   const t = (await (

@@ -14,10 +14,12 @@ test('viewers are counted by transport: a segment keeps what its client last ask
   const c = new ViewerCounter(10_000);
   c.wsJoin('alice', '10.0.0.1');
   c.wsJoin('alice', '10.0.0.2');
-  c.httpSeen('alice', '10.0.0.3', 'dash', NOW);
-  c.httpSeen('alice', '10.0.0.3', undefined, NOW + 1000); // its segments
-  c.httpSeen('alice', '10.0.0.4', 'hls', NOW);
-  c.httpSeen('alice', '10.0.0.5', undefined, NOW); // a segment with no manifest seen here
+  c.httpLabel('alice', '10.0.0.3', 'dash', NOW);
+  c.httpSeen('alice', '10.0.0.3', NOW + 1000); // its segments
+  c.httpLabel('alice', '10.0.0.4', 'hls', NOW);
+  c.httpSeen('alice', '10.0.0.4', NOW);
+  c.httpSeen('alice', '10.0.0.5', NOW); // a segment with no manifest seen here
+  c.httpLabel('alice', '10.0.0.6', 'hls', NOW); // a playlist and nothing else: no viewer (yet)
   assert.deepEqual(c.byTransport('alice', NOW + 2000), { websocket: 2, dash: 1, hls: 1, http: 1 });
   assert.equal(c.count('alice', NOW + 2000), 5);
   // HTTP viewers that stopped fetching are gone after the window; WebSocket viewers when they leave.
@@ -30,8 +32,9 @@ test('an audience report names viewers by day-salted keys, the same at every edg
   const secret = 'cluster-secret-0123456789abcdef';
   const c = new ViewerCounter();
   c.wsJoin('alice', '203.0.113.7');
-  c.httpSeen('alice', '198.51.100.9', 'hls', NOW);
-  c.httpSeen('alice', '198.51.100.9', undefined, NOW + 500); // still the same viewer: joined once
+  c.httpLabel('alice', '198.51.100.9', 'hls', NOW);
+  c.httpSeen('alice', '198.51.100.9', NOW);
+  c.httpSeen('alice', '198.51.100.9', NOW + 500); // still the same viewer: joined once
   const [m, ...more] = audienceMessages(c, new ViewerKeys(secret), 'eu-west', NOW + 1000);
   assert.deepEqual(more, []);
   const text = encodeLinkChecked(m!);
@@ -60,8 +63,7 @@ test('more joins than one message carries are split over several, each under the
   const c = new ViewerCounter();
   const per = MAX_AUDIENCE_KEYS * 0.6;
   for (const stream of ['alice', 'bob'])
-    for (let i = 0; i < per; i++)
-      c.httpSeen(stream, `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, 'hls', NOW);
+    for (let i = 0; i < per; i++) c.httpSeen(stream, `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, NOW);
   const ms = audienceMessages(c, new ViewerKeys('cluster-secret-0123456789abcdef'), 'eu', NOW);
   assert.equal(ms.length, 2);
   const joined = (s: string) => ms.reduce((n, m) => n + (m.streams[s]?.joined.length ?? 0), 0);
