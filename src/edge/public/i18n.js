@@ -96,16 +96,24 @@ export function has(key) {
   return i18n.exists(key);
 }
 
+/** Codes whose server message names what was wrong (which field, why an address is refused): quoted. */
+const DETAILED = new Set([
+  'INVALID_VALUE',
+  'BAD_REQUEST',
+  'WEBHOOK_TARGET_REFUSED',
+  'RESTREAM_TARGET_REFUSED',
+  'PUSH_ENDPOINT_REFUSED',
+]);
+
 /**
  * An API or socket error for people: the catalogue's sentence for its code (`errors.CODE`), else the
- * server's words, else a general sentence. INVALID_VALUE and BAD_REQUEST say what was wrong in the server's
- * words, which the language's sentence quotes.
+ * server's words, else a general sentence. For the DETAILED codes the sentence quotes the server's words.
  * @param {{status?: number, code?: string, message?: string} | null | undefined} err
  */
 export function errorText(err) {
   if (!err) return t('errors.generic');
   const detail = sentence(err.message ?? '');
-  if (err.code === 'INVALID_VALUE' || err.code === 'BAD_REQUEST')
+  if (err.code && DETAILED.has(err.code))
     return detail ? t(`errors.${err.code}`, { detail }) : t('errors.generic');
   if (err.code && has(`errors.${err.code}`)) return t(`errors.${err.code}`);
   if (err.status === 502 || err.status === 503 || err.status === 504) return t('errors.HUB_UNAVAILABLE');
