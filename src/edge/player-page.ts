@@ -3,6 +3,8 @@
  * access, so the page starts its media socket while its modules run instead of first asking the directory
  * whether the stream is protected (one API round trip before the first frame; ADR 0022). The hint only
  * saves that question: the socket, the manifest and the segments still check the access themselves.
+ * Every page is also served in the viewer's language (page-catalogue.ts, ADR 0023) and theme: each
+ * combination is one variant, made on first use.
  */
 import type { AccessGate, ViewerCredentials } from './access-gate.js';
 import { loadCatalogues, pageScripts, renderPage, withFallback, type Catalogues } from './page-catalogue.js';
