@@ -23,6 +23,7 @@ import {
 } from './segment-requests.js';
 import { serveStatic, type ServedFile } from './static-serve.js';
 import { accessHint, PlayerPages, themeOf } from './player-page.js';
+import { pageLanguage } from './page-locale.js';
 import { headResponse } from '../common/http/head.js';
 import type { ViewerCounter } from './viewer-count.js';
 import type { AccessGate, ViewerCredentials } from './access-gate.js';
@@ -63,6 +64,8 @@ export interface EdgeHttpDeps {
 }
 
 const NO_STORE = { 'cache-control': 'no-store' };
+/** What a page's variant depends on besides its path (serveStatic adds Accept-Encoding). */
+const PAGE_VARY = 'accept-language, cookie';
 /** The stream's documents and media, and their 404s, are readable by the pages of every edge. */
 const PUBLIC_MEDIA = { 'access-control-allow-origin': '*' };
 const SEGMENT_RE = /^(\d{1,10})\.m4s$/;
@@ -82,16 +85,22 @@ export function addEdgeRoutes(app: App, deps: EdgeHttpDeps): void {
   const playerPages = new PlayerPages(files, config.staticCacheDir);
   const page = (res: HttpResponse, req: HttpRequest, name: string, stream?: string) => {
     const hint = stream ? accessHint(gate, stream, credentials(res, req)) : null;
-    const f = playerPages.page(name, hint, themeOf(req.getHeader('cookie')));
+    const f = playerPages.page(name, hint, ...lookOf(req));
     if (!f) return sendError(res, '404 Not Found', 'NOT_FOUND', 'page not found');
     // Revalidated on every visit (no-cache), which the ETag makes a 304 while the page is unchanged. A page
-    // that says this viewer unlocked the stream is theirs alone.
+    // that says this viewer unlocked the stream is theirs alone. Its language and theme come from the
+    // request's cookies and Accept-Language: a cache keeps one copy per combination.
     const cache = hint === 'unlocked' ? 'private, no-cache' : 'no-cache';
-    serveStatic(res, req, f, { 'cache-control': cache, ...securityHeaders });
+    serveStatic(res, req, f, { 'cache-control': cache, vary: PAGE_VARY, ...securityHeaders });
+  };
+  /** The theme and language a page is served in, from the request's cookies and Accept-Language. */
+  const lookOf = (req: HttpRequest) => {
+    const cookies = req.getHeader('cookie');
+    return [themeOf(cookies), pageLanguage(cookies, req.getHeader('accept-language'))] as const;
   };
   /** A browser asking for a page gets a page; anything else the JSON error. */
   const pageNotFound = (res: HttpResponse, req: HttpRequest, code: ErrorCode, message: string) => {
-    const f = files.get('404.html');
+    const f = playerPages.page('404.html', null, ...lookOf(req));
     if (!f || !req.getHeader('accept').includes('text/html'))
       return sendError(res, '404 Not Found', code, message);
     send(res, '404 Not Found', f.body, {

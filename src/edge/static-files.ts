@@ -44,6 +44,7 @@ export function publicDir(): string {
 export function loadStaticFiles(
   dir = publicDir(),
   cacheDir = DEFAULT_STATIC_CACHE_DIR,
+  options: { bundle?: boolean } = {},
 ): Map<string, StaticFile> {
   const files = new Map<string, StaticFile>();
   if (existsSync(dir)) {
@@ -53,7 +54,18 @@ export function loadStaticFiles(
       files.set(name, { body: readFileSync(join(dir, name)), contentType: type });
     }
   }
-  const bundler = loadBundler();
+  // The catalogues' library, for the pages' i18n.js (bundled in from node_modules; served for modules
+  // loaded one by one, whose bare `from 'i18next'` a browser could not resolve).
+  const i18next = i18nextBuild();
+  if (i18next) files.set('i18next.js', { body: readFileSync(i18next), contentType: TYPES['.js']! });
+  for (const [name, f] of files) {
+    if (name.endsWith('.js') && f.body.includes(BARE_I18NEXT))
+      files.set(name, {
+        ...f,
+        body: Buffer.from(f.body.toString('utf8').replaceAll(BARE_I18NEXT, "from './i18next.js'")),
+      });
+  }
+  const bundler = options.bundle === false ? null : loadBundler();
   const key = bundler ? contentKey(files) : '';
   for (const [name, f] of [...files]) {
     if (!name.endsWith('.html')) continue;
@@ -84,6 +96,15 @@ export function loadStaticFiles(
     });
   }
   return files;
+}
+
+const BARE_I18NEXT = "from 'i18next'";
+
+/** i18next's ES module build, one file without imports (its "exports" name only the package's entries). */
+function i18nextBuild(): string | null {
+  const main = resolveOrNull('i18next');
+  const esm = main ? join(dirname(main), '..', 'esm', 'i18next.js') : null;
+  return esm && existsSync(esm) ? esm : null;
 }
 
 function resolveOrNull(specifier: string): string | null {
@@ -209,8 +230,15 @@ export function withPageBundle(
     html: Buffer.from(rewritten),
     name,
     code: Buffer.from(code.contents),
-    map: Buffer.from(map.contents),
+    map: servedSources(map.text),
   };
+}
+
+/** The map names a package's file as the edge serves it (i18next from node_modules is /static/i18next.js). */
+function servedSources(mapText: string): Buffer {
+  const map = JSON.parse(mapText) as { sources: string[] };
+  map.sources = map.sources.map((s) => (s.endsWith('/i18next/dist/esm/i18next.js') ? 'i18next.js' : s));
+  return Buffer.from(JSON.stringify(map));
 }
 
 const MODULE_SCRIPT = /<script type="module" src="\/static\/([\w.-]+\.js)"><\/script>/g;

@@ -123,7 +123,7 @@ export function serveStatic(
   headers: Record<string, string>,
 ): void {
   const common: Record<string, string> = { etag: f.etag, ...headers };
-  if (f.compressible) common.vary = 'accept-encoding';
+  if (f.compressible) common.vary = headers.vary ? `accept-encoding, ${headers.vary}` : 'accept-encoding';
   if (matchesEtag(req.getHeader('if-none-match'), f.etag)) {
     res.cork(() => {
       res.writeStatus('304 Not Modified');

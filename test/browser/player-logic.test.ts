@@ -10,6 +10,10 @@ import { ClockSync } from '../../src/edge/public/clock-sync.js';
 import { AutoQuality } from '../../src/edge/public/auto-quality.js';
 import { LiveEdge, skipGap } from '../../src/edge/public/live-edge.js';
 import * as fmt from '../../src/edge/public/format.js';
+import { useEnglish } from '../helpers/page-language.js';
+
+// The page helpers in English, as a page served in English has them.
+useEnglish();
 
 /** A media element's fields the live-edge logic reads and writes. */
 interface FakeMedia {

@@ -6,6 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as m from '../../src/edge/public/chat-format.js';
+import { useEnglish } from '../helpers/page-language.js';
+
+// Pages served in English (the catalogue as the edge serves it to a page).
+useEnglish();
 const PNG =
   'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
 

@@ -11,6 +11,10 @@ import * as dir from '../../src/edge/public/directory-model.js';
 import * as dash from '../../src/edge/public/dashboard-rules.js';
 import * as api from '../../src/edge/public/api.js';
 import type { ChannelEntry } from '../../src/edge/public/format.js';
+import { useEnglish } from '../helpers/page-language.js';
+
+// Pages served in English (the catalogue as the edge serves it to a page).
+useEnglish();
 
 test('after login the browser goes only to a path on this site', () => {
   assert.equal(auth.safeNextPath('/watch/demo'), '/watch/demo');
@@ -123,7 +127,7 @@ test('directory entries: full hub entries and the hub-less short form, thumbnail
   assert.equal(format.formatUptime(0), '');
   assert.equal(format.formatUptime(1_000, 31_000), 'just started');
   assert.equal(format.formatUptime(0 + 1, 1 + 5 * 60_000), 'live for 5 min');
-  assert.equal(format.formatUptime(1, 1 + 80 * 60_000), 'live for 1 h 20 min');
+  assert.equal(format.formatUptime(1, 1 + 80 * 60_000), 'live for 1 hr 20 min');
 });
 
 const e = (name: string, live: boolean, viewers: number, category = '', title = name): ChannelEntry => ({

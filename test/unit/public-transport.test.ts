@@ -10,6 +10,10 @@ import { TransportChain, PLAY_BLOCKED } from '../../src/edge/public/transport-ch
 import type { ChainHooks } from '../../src/edge/public/transport-chain.js';
 import type { Transport } from '../../src/edge/public/transport-choice.js';
 import { levelRendition } from '../../src/edge/public/hlsjs-player.js';
+import { useEnglish } from '../helpers/page-language.js';
+
+// Pages served in English (the catalogue as the edge serves it to a page).
+useEnglish();
 
 const ALL = { mse: true, managedMse: false, nativeHls: true };
 

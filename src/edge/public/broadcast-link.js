@@ -9,6 +9,7 @@
 
 import { reconnectDelayMs, readAnswer, shouldReconnect, uplinkBehind } from './broadcast-rules.js';
 import { TAG_VIDEO, encodeTag } from './ingest-frames.js';
+import { errorText, t } from './i18n.js';
 
 /** @import { EncodedTag, LiveEncoder } from './broadcast-media.js' */
 /** @import { RecorderEncoder } from './broadcast-recorder.js' */
@@ -90,12 +91,12 @@ export class IngestLink {
       if (!shouldReconnect(ev.code, this.refused)) {
         if (!this.refused) {
           this.refused = true;
-          this.opts.onState('refused', ev.reason || `The ingress closed the connection (${ev.code}).`);
+          this.opts.onState('refused', closeText(ev.code, ev.reason));
         }
         this.stop(false);
         return;
       }
-      this.opts.onState('reconnecting', 'Connection lost; reconnecting…');
+      this.opts.onState('reconnecting', t('broadcast.reconnecting'));
       this.retry = setTimeout(() => {
         this.reconnects++;
         this.connect();
@@ -127,7 +128,7 @@ export class IngestLink {
       this.opts.onState('sending', '');
     } else if (a.kind === 'refused') {
       this.refused = true;
-      this.opts.onState('refused', a.message);
+      this.opts.onState('refused', errorText({ code: a.code, message: a.message }));
     } else if (a.kind === 'pong') {
       this.health.rttMs = Math.round(performance.now() - a.t);
     } else if (a.kind === 'stats') {
@@ -216,4 +217,16 @@ export class IngestLink {
     this.ws = null;
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(1000, 'stopped by the streamer');
   }
+}
+
+/**
+ * Why the ingress closed the socket, for the streamer: a reason is a code, optionally followed by ": words"
+ * (BROWSER_INGEST_TOO_FAST: …), said in the page's language where the catalogue has the code.
+ * @param {number} code
+ * @param {string} reason
+ */
+function closeText(code, reason) {
+  if (!reason) return t('broadcast.closed', { code });
+  const m = /^([A-Z][A-Z_]+)(?::\s*(.*))?$/s.exec(reason);
+  return m ? errorText({ code: m[1], message: m[2] ?? '' }) : reason;
 }

@@ -7,6 +7,7 @@
 
 import { avcCodecFor, videoBitrateFor } from './broadcast-rules.js';
 import { encodingPath } from './broadcast-recorder.js';
+import { t } from './i18n.js';
 import {
   TAG_AUDIO,
   TAG_VIDEO,
@@ -23,8 +24,8 @@ const MAX_ENCODE_QUEUE = 3;
 
 /** Why this browser cannot broadcast, or null. */
 export function missingSupport() {
-  if (!encodingPath()) return 'this browser cannot broadcast: no WebCodecs or MediaRecorder';
-  if (!navigator.mediaDevices?.getUserMedia) return 'this browser cannot broadcast: no camera access';
+  if (!encodingPath()) return t('broadcast.noEncoder');
+  if (!navigator.mediaDevices?.getUserMedia) return t('broadcast.noCamera');
   return null;
 }
 

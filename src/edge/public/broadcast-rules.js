@@ -44,7 +44,8 @@ export function readAnswer(text) {
     return {
       kind: 'refused',
       code: typeof o.code === 'string' ? o.code : 'UNKNOWN',
-      message: typeof o.message === 'string' ? o.message : 'The ingress refused the stream.',
+      // Without words of its own, the page says it by the code (i18n.js errorText).
+      message: typeof o.message === 'string' ? o.message : '',
     };
   if (o.type === 'pong' && typeof o.t === 'number') return { kind: 'pong', t: o.t };
   if (o.type === 'stats')

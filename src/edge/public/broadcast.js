@@ -14,6 +14,7 @@ import { byId } from './dom.js';
 import { formatBitrate, formatViewers, parseStreamEntry } from './format.js';
 import { asArray, asRecord } from './json.js';
 import { mountSessionArea } from './session.js';
+import { errorText, formatNumber, t } from './i18n.js';
 
 /** @import { LinkState } from './broadcast-link.js' */
 /** @import { Sources } from './broadcast-media.js' */
@@ -53,12 +54,12 @@ const path = encodingPath();
 $('health-encoder').textContent = !path
   ? '—'
   : path.kind === 'webm'
-    ? `WebM (MediaRecorder, ${recorderCodecsLabel(path.mimeType)})`
-    : 'WebCodecs (H.264 + Opus)';
+    ? t('broadcast.encoderWebm', { codecs: recorderCodecsLabel(path.mimeType) })
+    : t('broadcast.encoderWebCodecs');
 const unsupported = missingSupport();
 if (unsupported) {
   const banner = $('unsupported');
-  banner.textContent = unsupported.charAt(0).toUpperCase() + unsupported.slice(1) + '.';
+  banner.textContent = unsupported;
   banner.hidden = false;
   startButton.disabled = true;
 }
@@ -74,7 +75,7 @@ function setStatus(kind, text) {
 
 /** @param {boolean} on */
 function setRunning(on) {
-  startButton.textContent = on ? 'Stop broadcast' : 'Start broadcast';
+  startButton.textContent = on ? t('broadcast.stop') : t('broadcast.start');
   keyInput.disabled = on;
   byId('video-source', HTMLSelectElement).disabled = on;
   byId('use-mic', HTMLInputElement).disabled = on;
@@ -92,23 +93,24 @@ async function start() {
   errorLine.textContent = '';
   const key = keyInput.value.trim();
   if (!key) {
-    errorLine.textContent = 'Paste your stream key.';
+    errorLine.textContent = t('broadcast.pasteKey');
     keyInput.focus();
     return;
   }
   startButton.disabled = true;
-  setStatus('connecting', 'Starting…');
+  setStatus('connecting', t('broadcast.starting'));
   try {
     const where = await api('GET', '/api/broadcast/ingest');
     const found = where.ok ? asRecord(where.data)?.url : undefined;
     const url = typeof found === 'string' ? found : null;
-    if (!url) throw new Error(where.ok ? 'This site has no ingest for browsers.' : where.error.message);
+    if (!url) throw new Error(where.ok ? t('broadcast.noIngest') : errorText(where.error));
     const video = /** @type {'camera' | 'screen' | 'both'} */ (byId('video-source', HTMLSelectElement).value);
     const sources = await openSources(video, byId('use-mic', HTMLInputElement).checked);
     preview.srcObject = sources.preview;
     /** @type {IngestLink | null} */
     let linkRef = null;
-    const onError = (/** @type {string} */ message) => fail(`The encoder stopped: ${message}`);
+    const onError = (/** @type {string} */ message) =>
+      fail(t('broadcast.encoderStopped', { reason: message }));
     const encoder =
       path?.kind === 'webm'
         ? new RecorderEncoder({
@@ -131,11 +133,11 @@ async function start() {
       onState,
       onAccepted: (name, audio) => {
         streamName = name;
-        $('title').textContent = `Broadcasting as ${name}`;
+        $('title').textContent = t('broadcast.broadcastingAs', { name });
         $('stream-name').textContent = name;
         const note = $('audio-note');
         note.hidden = audio || !sources.audio;
-        note.textContent = 'This server takes video only from browsers for now: viewers will not hear you.';
+        note.textContent = t('broadcast.videoOnly');
         if (!chatMounted) {
           chatMounted = true;
           mountChatWhenAccessible(name);
@@ -158,10 +160,8 @@ async function start() {
 
 /** @param {unknown} err */
 function describeStartError(err) {
-  if (err instanceof DOMException && err.name === 'NotAllowedError')
-    return 'The browser was not allowed to use the camera, microphone or screen.';
-  if (err instanceof DOMException && err.name === 'NotFoundError')
-    return 'No camera or microphone was found.';
+  if (err instanceof DOMException && err.name === 'NotAllowedError') return t('broadcast.notAllowed');
+  if (err instanceof DOMException && err.name === 'NotFoundError') return t('broadcast.noDevice');
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -172,24 +172,24 @@ function describeStartError(err) {
 function onState(state, detail) {
   switch (state) {
     case 'connecting':
-      return setStatus('connecting', 'Connecting to the ingress…');
+      return setStatus('connecting', t('broadcast.connecting'));
     case 'sending':
-      return setStatus('connecting', 'Starting the stream…');
+      return setStatus('connecting', t('broadcast.startingStream'));
     case 'live':
-      return setStatus('live', 'Live');
+      return setStatus('live', t('broadcast.live'));
     case 'reconnecting':
-      return setStatus('connecting', detail || 'Reconnecting…');
+      return setStatus('connecting', detail || t('broadcast.reconnecting'));
     case 'refused':
       return fail(detail);
     case 'stopped':
-      return setStatus('offline', 'Not live');
+      return setStatus('offline', t('broadcast.notLive'));
   }
 }
 
 /** Ends the broadcast with words for the streamer. @param {string} message */
 function fail(message) {
   stop();
-  setStatus('error', 'Not live');
+  setStatus('error', t('broadcast.notLive'));
   errorLine.textContent = message;
 }
 
@@ -206,7 +206,7 @@ function stop() {
   preview.srcObject = null;
   setRunning(false);
   $('uplink-warning').hidden = true;
-  if (status.dataset.status !== 'error') setStatus('offline', 'Not live');
+  if (status.dataset.status !== 'error') setStatus('offline', t('broadcast.notLive'));
 }
 
 function showHealth() {
@@ -214,9 +214,9 @@ function showHealth() {
   const h = session.link.health;
   $('health-bitrate').textContent = formatBitrate(h.sentBps) || '—';
   $('health-server').textContent = h.serverKbps === null ? '—' : formatBitrate(h.serverKbps * 1000) || '0';
-  $('health-dropped').textContent = String(h.dropped);
-  $('health-rtt').textContent = h.rttMs === null ? '—' : `${h.rttMs} ms`;
-  $('health-reconnects').textContent = String(h.reconnects);
+  $('health-dropped').textContent = formatNumber(h.dropped);
+  $('health-rtt').textContent = h.rttMs === null ? '—' : t('broadcast.ms', { value: formatNumber(h.rttMs) });
+  $('health-reconnects').textContent = formatNumber(h.reconnects);
   $('uplink-warning').hidden = !h.behind;
 }
 

@@ -3,6 +3,7 @@
 
 import { DrawPad } from './draw-pad.js';
 import { byId } from './dom.js';
+import { t } from './i18n.js';
 
 export class DrawingPanel {
   /**
@@ -35,9 +36,8 @@ export class DrawingPanel {
     const { notice } = this.opts;
     const pad = this.pad;
     const image = pad?.toDataUrl();
-    if (!pad || !image) return notice('info', 'Draw something first.');
-    if (image.length > this.opts.maxBytes())
-      return notice('error', 'That drawing is too detailed to send; clear it and try a simpler one.');
+    if (!pad || !image) return notice('info', t('chat.drawFirst'));
+    if (image.length > this.opts.maxBytes()) return notice('error', t('chat.drawingTooLarge'));
     if (this.opts.send(image)) {
       pad.clear();
       this.opts.panel.hidden = true;

@@ -4,6 +4,7 @@
 
 import { STANDARD_EMOJI } from './emoji.js';
 import { asRecord } from './json.js';
+import { formatDate, t } from './i18n.js';
 
 /** Chat names as the hub accepts them (accounts, guests, streamers). */
 export const CHAT_NAME_RE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -261,24 +262,22 @@ export function parseMembers(raw) {
 export function badgeLabel(badge) {
   switch (badge) {
     case 'host':
-      return 'Host';
+      return t('chat.badge.host');
     case 'moderator':
-      return 'Mod';
+      return t('chat.badge.moderator');
     case 'guest':
-      return 'Guest';
+      return t('chat.badge.guest');
     default:
       return null;
   }
 }
 
 /**
- * "14:05" in the viewer's locale.
+ * "14:05" (or "2:05 PM") in the page's language.
  * @param {number} at
  */
 export function formatClock(at) {
-  const d = new Date(at);
-  if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+  return formatDate(at, { hour: '2-digit', minute: '2-digit' });
 }
 
 /**
@@ -343,25 +342,20 @@ export function moderationCommand(action, target) {
 export function moderationActions(msg, you) {
   if (!you || !you.canModerate || !msg || msg.kind === 'system') return [];
   /** @type {MenuAction[]} */
-  const actions = [{ type: 'delete', seq: msg.seq, label: 'Delete message' }];
+  const actions = [{ type: 'delete', seq: msg.seq, label: t('chat.action.delete') }];
   const self = msg.author.toLowerCase() === String(you.name).toLowerCase();
   if (self || msg.badge === 'host' || !CHAT_NAME_RE.test(msg.author)) return actions;
   actions.push(
-    { type: 'mute', minutes: 10, label: 'Mute for 10 minutes' },
-    { type: 'mute', label: 'Mute' },
-    { type: 'unmute', label: 'Unmute' },
-    { type: 'ban', label: 'Ban', danger: true },
+    { type: 'mute', minutes: 10, label: t('chat.action.mute10') },
+    { type: 'mute', label: t('chat.action.mute') },
+    { type: 'unmute', label: t('chat.action.unmute') },
+    { type: 'ban', label: t('chat.action.ban'), danger: true },
   );
   return actions;
 }
 
-/** @type {Record<string, string>} */
-const KICK_TEXT = {
-  BANNED: 'You are banned from this chat.',
-  GUESTS_NOT_ALLOWED: 'Guests cannot chat here: log in to join the chat.',
-  STREAM_NOT_FOUND: 'There is no chat for this channel.',
-  PASSWORD_REQUIRED: 'This stream now needs its password: reload the page and unlock it to keep chatting.',
-};
+/** Kick codes with a sentence of their own (`chat.close.CODE`). */
+const KICKS = new Set(['BANNED', 'GUESTS_NOT_ALLOWED', 'STREAM_NOT_FOUND', 'PASSWORD_REQUIRED']);
 
 /**
  * What a socket close means for the viewer: the text to show, whether to reconnect, and the kick code.
@@ -376,20 +370,19 @@ export function describeClose(code, reason) {
     const why = typeof reason === 'string' ? reason.trim() : '';
     // A reason is a code, optionally followed by ": explanation" (PASSWORD_REQUIRED: this stream needs…).
     const kick = why.split(':', 1)[0] ?? '';
-    const text = Object.hasOwn(KICK_TEXT, kick) ? KICK_TEXT[kick] : undefined;
-    if (text !== undefined) return { retry: false, code: kick, text };
+    if (KICKS.has(kick)) return { retry: false, code: kick, text: t(`chat.close.${kick}`) };
     return {
       retry: false,
       code: 'KICKED',
-      text: why ? `You were removed from this chat (${why}).` : 'You were removed from this chat.',
+      text: why ? t('chat.close.kickedWhy', { reason: why }) : t('chat.close.kicked'),
     };
   }
   if (code === 1008 || code === 1003) {
     return {
       retry: false,
       code: 'REFUSED',
-      text: 'The chat closed the connection. Reload the page to join again.',
+      text: t('chat.close.refused'),
     };
   }
-  return { retry: true, code: null, text: 'Chat disconnected, reconnecting…' };
+  return { retry: true, code: null, text: t('chat.close.retrying') };
 }

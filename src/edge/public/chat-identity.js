@@ -4,6 +4,7 @@
 import { CHAT_NAME_RE, safeColor } from './chat-format.js';
 import { loginHref } from './auth-rules.js';
 import { setUserColor } from './dom.js';
+import { t } from './i18n.js';
 
 /** @import { ChatEvent } from './chat-connection.js' */
 
@@ -63,7 +64,7 @@ export class ChatIdentity {
       e.preventDefault();
       const name = els.guestName.value.trim();
       if (!GUEST_NAME_RE.test(name) || !CHAT_NAME_RE.test(name)) {
-        els.guestError.textContent = 'Use 2 to 32 letters, digits, "_" or "-".';
+        els.guestError.textContent = t('chat.badGuestName');
         return;
       }
       els.guestForm.hidden = true;
@@ -94,7 +95,7 @@ export class ChatIdentity {
     };
     if (this.requestedName && this.requestedName.toLowerCase() !== ev.name.toLowerCase()) {
       // Shown after the history that follows, which replaces the list.
-      this.pendingNotice = `The name ${this.requestedName} is not available here; you are ${ev.name}.`;
+      this.pendingNotice = t('chat.nameTaken', { wanted: this.requestedName, name: ev.name });
     }
     this.requestedName = null;
     if (!this.opts.user && ev.badge === 'guest') storeGuestName(ev.name);
@@ -115,7 +116,7 @@ export class ChatIdentity {
     const b = document.createElement('b');
     b.textContent = name;
     setUserColor(b, this.you?.color);
-    els.you.replaceChildren(name ? 'Chatting as ' : '', name ? b : '');
+    els.you.replaceChildren(name ? `${t('chat.chattingAs')} ` : '', name ? b : '');
     els.guestActions.hidden = !!user;
   }
 

@@ -3,12 +3,15 @@
 
 import { parseMembers } from './chat-format.js';
 import { memberNodes } from './chat-view.js';
+import { formatNumber, t } from './i18n.js';
 
 /** @import { Member } from './chat-format.js' */
 
 export class MemberPanel {
   /**
-   * @param {{toggle: HTMLElement, count: HTMLElement, panel: HTMLElement, list: HTMLElement}} els
+   * `label`: the words after the count, for screen readers ("people in chat"), in the count's plural form.
+   * @param {{toggle: HTMLElement, count: HTMLElement, label?: HTMLElement | null, panel: HTMLElement,
+   *   list: HTMLElement}} els
    */
   constructor(els) {
     this.els = els;
@@ -39,7 +42,9 @@ export class MemberPanel {
 
   /** @param {string | null} self */
   render(self) {
-    this.els.count.textContent = String(this.total ?? this.members.length);
+    const count = this.total ?? this.members.length;
+    this.els.count.textContent = formatNumber(count);
+    if (this.els.label) this.els.label.textContent = ` ${t('chat.people', { count })}`;
     this.els.list.replaceChildren(...memberNodes(this.members, self));
   }
 

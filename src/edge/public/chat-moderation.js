@@ -4,6 +4,7 @@
 
 import { CHAT_NAME_RE, moderationActions, moderationCommand } from './chat-format.js';
 import { NameMenu } from './chat-menu.js';
+import { t } from './i18n.js';
 
 /** @import { ChatMessage, MenuAction } from './chat-format.js' */
 /** @import { You } from './chat-identity.js' */
@@ -27,7 +28,7 @@ export class NameActions {
       container: opts.container,
       onPick: (action, author) => {
         if (action.type === 'mention') return opts.mention(`@${author}`);
-        if (action.type === 'ban' && !confirm(`Ban ${author} from this chat?`)) return;
+        if (action.type === 'ban' && !confirm(t('chat.confirmBan', { author }))) return;
         opts.command(moderationCommand(action, author));
       },
     });
@@ -52,7 +53,7 @@ export class NameActions {
     }
     const msg = !fromMembers && li?.dataset.seq ? this.opts.message(Number(li.dataset.seq)) : undefined;
     /** @type {MenuAction[]} */
-    const actions = [{ type: 'mention', label: `Mention @${author}` }];
+    const actions = [{ type: 'mention', label: t('chat.mention', { author }) }];
     if (msg) actions.push(...moderationActions(msg, you));
     else {
       const asMessage = { seq: -1, kind: 'text', author, badge: this.opts.badgeOf(author) };

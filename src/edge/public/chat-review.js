@@ -4,6 +4,7 @@
 // channel; the page says so and moves there after a few seconds unless the viewer chooses to stay.
 
 import { el } from './dom.js';
+import { formatNumber, t } from './i18n.js';
 
 /** Seconds a raided page waits before it moves (time to read the notice, or to stay). */
 export const RAID_DELAY_S = 5;
@@ -27,10 +28,10 @@ export class ChatReview {
   constructor(opts) {
     this.opts = opts;
     this.box = el('section', 'chat-held');
-    this.box.setAttribute('aria-label', 'Messages held for review');
+    this.box.setAttribute('aria-label', t('chat.held.label'));
     this.box.hidden = true;
     this.list = el('ul', 'chat-held-list');
-    this.box.append(el('h3', 'chat-held-heading', 'Held for review'), this.list);
+    this.box.append(el('h3', 'chat-held-heading', t('chat.held.heading')), this.list);
     this.raidBox = el('div', 'chat-raid');
     this.raidBox.setAttribute('role', 'alert');
     this.raidBox.hidden = true;
@@ -51,10 +52,14 @@ export class ChatReview {
     li.dataset.id = String(id);
     const text = el('span', 'chat-held-text');
     text.append(el('strong', '', ev.author), `: ${ev.text}`);
-    const approve = /** @type {HTMLButtonElement} */ (el('button', 'secondary-button small', 'Approve'));
+    const approve = /** @type {HTMLButtonElement} */ (
+      el('button', 'secondary-button small', t('chat.held.approve'))
+    );
     approve.type = 'button';
     approve.addEventListener('click', () => this.opts.command(`/approve ${id}`));
-    const reject = /** @type {HTMLButtonElement} */ (el('button', 'link-button danger', 'Reject'));
+    const reject = /** @type {HTMLButtonElement} */ (
+      el('button', 'link-button danger', t('chat.held.reject'))
+    );
     reject.type = 'button';
     reject.addEventListener('click', () => this.opts.command(`/reject ${id}`));
     li.append(text, approve, reject);
@@ -82,12 +87,16 @@ export class ChatReview {
     let left = RAID_DELAY_S;
     const line = el('span', 'chat-raid-text');
     const say = () => {
-      line.textContent = `${typeof ev.by === 'string' ? ev.by : 'The host'} is raiding ${target}: moving there in ${left} s…`;
+      line.textContent = t('chat.raid.text', {
+        by: typeof ev.by === 'string' ? ev.by : t('chat.raid.theHost'),
+        target,
+        seconds: formatNumber(left),
+      });
     };
     say();
-    const go = /** @type {HTMLButtonElement} */ (el('button', 'primary-button small', 'Go now'));
+    const go = /** @type {HTMLButtonElement} */ (el('button', 'primary-button small', t('chat.raid.go')));
     go.type = 'button';
-    const stay = /** @type {HTMLButtonElement} */ (el('button', 'link-button', 'Stay here'));
+    const stay = /** @type {HTMLButtonElement} */ (el('button', 'link-button', t('chat.raid.stay')));
     stay.type = 'button';
     const move = () => {
       this.stopRaid();

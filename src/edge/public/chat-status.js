@@ -2,6 +2,8 @@
 // "Reconnecting…" after a drop, "Chat reconnecting…" while the edge has lost the hub, "Disconnected" once
 // the chat closed for good. Nothing shows while all is well.
 
+import { t } from './i18n.js';
+
 /** @import { ConnectionState } from './chat-connection.js' */
 
 export class ConnectionStatus {
@@ -35,10 +37,11 @@ export class ConnectionStatus {
     let text = '';
     let kind = 'warn';
     if (this.final) {
-      text = 'Disconnected';
+      text = t('chat.status.disconnected');
       kind = 'error';
-    } else if (this.socket !== 'open') text = this.everOpen ? 'Reconnecting…' : 'Connecting…';
-    else if (this.hubReconnecting) text = 'Chat reconnecting…';
+    } else if (this.socket !== 'open')
+      text = this.everOpen ? t('chat.status.reconnecting') : t('chat.status.connecting');
+    else if (this.hubReconnecting) text = t('chat.status.hubReconnecting');
     this.el.textContent = text;
     this.el.dataset.kind = kind;
     this.el.hidden = !text;

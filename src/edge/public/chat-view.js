@@ -3,6 +3,7 @@
 
 import { badgeLabel, formatClock, tokenize } from './chat-format.js';
 import { el, setUserColor } from './dom.js';
+import { t } from './i18n.js';
 
 /** @import { ChatMessage, Member, MenuAction, Part } from './chat-format.js' */
 /** @import { Suggestion } from './typeahead.js' */
@@ -97,7 +98,7 @@ export function messageNode(msg, ctx) {
       if (msg.text) li.append(el('span', 'msg-body', msg.text));
       const img = el('img', 'drawing');
       img.src = msg.image ?? '';
-      img.alt = `Drawing by ${msg.author}`;
+      img.alt = t('chat.drawingBy', { author: msg.author });
       img.width = 300;
       img.height = 150;
       img.decoding = 'async';
@@ -111,8 +112,8 @@ export function messageNode(msg, ctx) {
   if (ctx.canModerate) {
     const more = el('button', 'msg-actions', '⋯');
     more.type = 'button';
-    more.title = 'Moderate';
-    more.setAttribute('aria-label', `Moderate message from ${msg.author}`);
+    more.title = t('chat.moderate');
+    more.setAttribute('aria-label', t('chat.moderateMessage', { author: msg.author }));
     more.setAttribute('aria-haspopup', 'menu');
     li.append(more);
   }
@@ -145,7 +146,7 @@ export function memberNodes(members, selfName) {
     name.dataset.author = m.name;
     li.append(name);
     if (selfName && m.name.toLowerCase() === selfName.toLowerCase())
-      li.append(el('span', 'member-you', ' (you)'));
+      li.append(el('span', 'member-you', ` ${t('chat.you')}`));
     return li;
   });
 }

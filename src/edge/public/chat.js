@@ -18,6 +18,7 @@ import { ChatReview } from './chat-review.js';
 import { byId, query } from './dom.js';
 import { loadMe } from './session.js';
 import { streamAccess } from './stream-access.js';
+import { has, t } from './i18n.js';
 
 /** @import { ChatEvent, ConnectionState, StateDetail } from './chat-connection.js' */
 /** @import { ChatLimits } from './chat-format.js' */
@@ -68,6 +69,7 @@ export function mountChat({ channel, user }) {
   const members = new MemberPanel({
     toggle: byId('chat-members-toggle', HTMLButtonElement),
     count: byId('chat-member-count', HTMLElement),
+    label: document.getElementById('chat-member-label'),
     panel: byId('chat-members', HTMLElement),
     list: memberList,
   });
@@ -99,7 +101,7 @@ export function mountChat({ channel, user }) {
   function send(action) {
     if (status.final || disabled) return false;
     if (conn.send(action)) return true;
-    notice('error', 'Not connected to the chat right now; try again in a moment.');
+    notice('error', t('chat.notConnected'));
     return false;
   }
 
@@ -139,8 +141,8 @@ export function mountChat({ channel, user }) {
         break;
       case 'notice':
         if (typeof ev.text !== 'string') break;
-        notice(ev.level, ev.text, ev.code);
-        if (ev.code === 'CHAT_DISABLED') setDisabled('Chat is off on this network');
+        notice(ev.level, noticeText(ev.code, ev.text), ev.code);
+        if (ev.code === 'CHAT_DISABLED') setDisabled(t('chat.offPlaceholder'));
         break;
       case 'delete':
         if (Array.isArray(ev.seqs)) pane.remove(ev.seqs.filter(isSeq));
@@ -174,12 +176,12 @@ export function mountChat({ channel, user }) {
   function onState(state, detail) {
     status.socketState(state);
     if (state !== 'closed') return;
-    if (detail?.code !== lastNoticeCode) notice('error', detail?.text ?? 'Chat closed.');
+    if (detail?.code !== lastNoticeCode) notice('error', detail?.text ?? t('chat.closed'));
     if (detail?.code === 'GUESTS_NOT_ALLOWED') {
-      setDisabled('Log in to chat');
+      setDisabled(t('chat.logInPlaceholder'));
       identity.loginOnly();
     } else {
-      setDisabled('You cannot chat here');
+      setDisabled(t('chat.refusedPlaceholder'));
     }
   }
 
@@ -234,7 +236,7 @@ export function mountChat({ channel, user }) {
 
   input.disabled = sendButton.disabled = false;
   drawing.setDisabled(false);
-  input.placeholder = 'Send a message';
+  input.placeholder = t('chat.placeholder');
   identity.render();
   status.render();
   conn.start();
@@ -251,10 +253,23 @@ export function mountChatWhenAccessible(channel) {
   const me = loadMe();
   const access = streamAccess(channel);
   void access.locked.then((locked) => {
-    if (locked) byId('chat-input', HTMLInputElement).placeholder = 'Enter the stream password to chat';
+    if (locked) byId('chat-input', HTMLInputElement).placeholder = t('chat.lockedPlaceholder');
   });
   void access.ready.then(async () => {
     const { user } = await me;
     mountChat({ channel, user });
   });
+}
+
+/**
+ * A notice from the chat in the page's language: the catalogue's sentence for its code where it has one
+ * (`chat.notice.CODE`); the hub's own words for a code whose sentence carries details only the hub knows
+ * (how many seconds of slow mode are left, a command's usage).
+ * @param {unknown} code
+ * @param {string} text
+ */
+function noticeText(code, text) {
+  return typeof code === 'string' && /^[A-Z_]+$/.test(code) && has(`chat.notice.${code}`)
+    ? t(`chat.notice.${code}`)
+    : text;
 }

@@ -8,6 +8,7 @@ import { streamNameFromPath } from './format.js';
 import { asRecord } from './json.js';
 import { loadMe } from './session.js';
 import { afterPlayerStarts } from './page-order.js';
+import { errorText, t } from './i18n.js';
 
 async function mount() {
   const button = optionalById('clip', HTMLButtonElement);
@@ -20,19 +21,17 @@ async function mount() {
   button.addEventListener('click', () => {
     button.disabled = true;
     result.hidden = false;
-    result.textContent = 'Clipping the last 30 seconds…';
+    result.textContent = t('watch.clipping');
     void api('POST', `/api/channels/${encodeURIComponent(channel)}/clips`, {}).then((r) => {
       button.disabled = false;
       const clip = r.ok ? asRecord(asRecord(r.data)?.clip) : null;
       if (!clip || typeof clip.url !== 'string' || !/^\/clips\/[0-9a-f]{12}$/.test(clip.url)) {
-        result.textContent = r.ok
-          ? 'The clip could not be made.'
-          : `No clip: ${r.error.message || r.error.code}`;
+        result.textContent = r.ok ? t('watch.clipFailed') : t('watch.noClip', { reason: errorText(r.error) });
         return;
       }
       const a = document.createElement('a');
       a.href = clip.url;
-      a.textContent = 'Your clip is ready';
+      a.textContent = t('watch.clipReady');
       result.replaceChildren(a);
     });
   });

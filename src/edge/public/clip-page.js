@@ -7,6 +7,7 @@ import { byId } from './dom.js';
 import { asRecord } from './json.js';
 import { mountSessionArea } from './session.js';
 import { formatDuration } from './video-format.js';
+import { t } from './i18n.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 const status = byId('status', HTMLElement);
@@ -21,26 +22,24 @@ async function main() {
     typeof c.mp4 !== 'string' ||
     !/^\/clips\/[0-9a-f]{12}\/clip\.mp4$/.test(c.mp4)
   ) {
-    byId('title', HTMLElement).textContent = 'Clip not found';
-    status.textContent =
-      r.ok || r.status === 404
-        ? 'This clip does not exist or was deleted.'
-        : 'Cannot load this clip right now.';
+    byId('title', HTMLElement).textContent = t('video.clipNotFound');
+    status.textContent = r.ok || r.status === 404 ? t('video.clipGone') : t('video.clipCannotLoad');
     return;
   }
-  const title = typeof c.title === 'string' ? c.title : 'Clip';
+  const title = typeof c.title === 'string' ? c.title : t('video.clip');
   document.title = `${title} · tiercast`;
   byId('title', HTMLElement).textContent = title;
   const channel = byId('channel', HTMLAnchorElement);
   channel.textContent = c.channel;
   channel.href = `/watch/${encodeURIComponent(c.channel)}`;
-  byId('maker', HTMLElement).textContent = typeof c.createdBy === 'string' ? `clipped by ${c.createdBy}` : '';
+  byId('maker', HTMLElement).textContent =
+    typeof c.createdBy === 'string' ? t('video.clippedBy', { name: c.createdBy }) : '';
   byId('duration', HTMLElement).textContent = formatDuration(
     typeof c.durationMs === 'number' ? c.durationMs : 0,
   );
   const probe = await fetch(c.mp4, { method: 'HEAD', credentials: 'same-origin' });
   if (probe.status === 403) {
-    status.textContent = 'This channel is password-protected: unlock it on the channel page, then come back.';
+    status.textContent = t('video.locked');
     return;
   }
   const video = byId('video', HTMLVideoElement);
@@ -49,7 +48,7 @@ async function main() {
   download.href = c.mp4;
   download.download = `${c.channel}-${id}.mp4`;
   download.hidden = false;
-  status.textContent = 'Ready';
+  status.textContent = t('video.ready');
 }
 
 void main();

@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { asyncListener, el, formField, optionalById, query } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { friendlyError } from './auth-rules.js';
+import { formatDate, formatNumber, has, t } from './i18n.js';
 
 /**
  * @typedef {{slowModeS: number, who: string, links: string, linkAllow: string[], blockedWords: string[]}} Rules
@@ -35,36 +36,56 @@ export function rulesFromForm(values) {
 }
 
 /**
- * One log line in words: "dave muted carol (5 min)", "alice changed the rules: slow mode 30 s".
+ * One log line in words: "dave muted carol for 5 min", "alice changed the rules: slow mode 30 s".
  * @param {LogEntry} e
  */
 export function logLine(e) {
   const d = e.details ?? {};
-  const who = e.target ? ` ${e.target}` : '';
+  const vars = { actor: e.actor, target: e.target ?? '' };
+  const minutes = typeof d.minutes === 'number' ? { ...vars, minutes: formatNumber(d.minutes) } : null;
   switch (e.action) {
     case 'mute':
-      return `${e.actor} muted${who}${typeof d.minutes === 'number' ? ` for ${d.minutes} min` : ''}`;
+      return minutes ? t('dashboard.log.muteFor', minutes) : t('dashboard.log.mute', vars);
     case 'ban':
-      return `${e.actor} banned${who}${typeof d.minutes === 'number' ? ` for ${d.minutes} min` : ''}`;
+      return minutes ? t('dashboard.log.banFor', minutes) : t('dashboard.log.ban', vars);
     case 'rules': {
       const parts = [];
       if (typeof d.slowModeS === 'number')
-        parts.push(d.slowModeS ? `slow mode ${d.slowModeS} s` : 'slow mode off');
-      if (typeof d.who === 'string') parts.push(`who may chat: ${d.who}`);
-      if (typeof d.links === 'string') parts.push(`links: ${d.links}`);
-      if (d.linkAllow !== undefined) parts.push('allowed domains');
-      if (d.blockedWords !== undefined) parts.push('masked words');
-      return `${e.actor} changed the rules${parts.length ? `: ${parts.join(', ')}` : ''}`;
+        parts.push(
+          d.slowModeS
+            ? t('dashboard.log.slow', { seconds: formatNumber(d.slowModeS) })
+            : t('dashboard.log.slowOff'),
+        );
+      if (typeof d.who === 'string') parts.push(t('dashboard.log.who', { who: ruleValue('who', d.who) }));
+      if (typeof d.links === 'string')
+        parts.push(t('dashboard.log.links', { links: ruleValue('links', d.links) }));
+      if (d.linkAllow !== undefined) parts.push(t('dashboard.log.allowed'));
+      if (d.blockedWords !== undefined) parts.push(t('dashboard.log.masked'));
+      return parts.length
+        ? t('dashboard.log.rulesWhat', { actor: e.actor, what: parts.join(', ') })
+        : t('dashboard.log.rules', vars);
     }
     case 'approve':
-      return `${e.actor} approved a held message of${who}`;
+      return t('dashboard.log.approve', vars);
     case 'reject':
-      return `${e.actor} rejected a held message of${who}`;
+      return t('dashboard.log.reject', vars);
     case 'raid':
-      return `${e.actor} raided${who}`;
+      return t('dashboard.log.raid', vars);
     default:
-      return `${e.actor}: ${e.action}${who}`;
+      return `${e.actor}: ${e.action}${e.target ? ` ${e.target}` : ''}`;
   }
+}
+
+/**
+ * A rule's value in words ("accounts" → "accounts only"); a value this page does not know, as it is.
+ * @param {'who' | 'links'} rule
+ * @param {string} value
+ */
+function ruleValue(rule, value) {
+  if (!/^\w+$/.test(value)) return value;
+  if (rule === 'who')
+    return has(`dashboard.log.whoValue.${value}`) ? t(`dashboard.log.whoValue.${value}`) : value;
+  return has(`dashboard.log.linksValue.${value}`) ? t(`dashboard.log.linksValue.${value}`) : value;
 }
 
 /** @param {unknown} v @returns {Rules | null} */
@@ -102,7 +123,10 @@ export async function mountChatRules() {
 
   const refreshLog = async () => {
     const r = await api('GET', '/api/dashboard/moderation-log');
-    if (!r.ok) return log.replaceChildren(el('li', 'name-empty', `Not loaded: ${friendlyError(r.error)}`));
+    if (!r.ok)
+      return log.replaceChildren(
+        el('li', 'name-empty', t('dashboard.notLoaded', { reason: friendlyError(r.error) })),
+      );
     const entries = asArray(asRecord(r.data)?.entries)
       .map((x) => asRecord(x))
       .filter((x) => x !== null && typeof x.actor === 'string' && typeof x.action === 'string');
@@ -111,10 +135,10 @@ export async function mountChatRules() {
         ? entries.map((x) => {
             const e = /** @type {LogEntry} */ (/** @type {unknown} */ (x));
             const li = el('li', 'dash-modlog-line');
-            li.append(el('time', '', new Date(e.at).toLocaleString()), ` · ${logLine(e)}`);
+            li.append(el('time', '', formatDate(e.at)), ` · ${logLine(e)}`);
             return li;
           })
-        : [el('li', 'name-empty', 'Nothing yet.')]),
+        : [el('li', 'name-empty', t('dashboard.nothingYet'))]),
     );
   };
 
@@ -141,13 +165,13 @@ export async function mountChatRules() {
       if (saved) fill(saved);
       // The log first: once the page says "Saved", everything on it is current.
       await refreshLog();
-      ok.textContent = 'Saved: in force now.';
+      ok.textContent = t('dashboard.rules.saved');
     }),
   );
 
   const r = await api('GET', '/api/dashboard/chat-rules');
   const rules = r.ok ? parseRules(r.data) : null;
   if (rules) fill(rules);
-  else error.textContent = r.ok ? 'The rules came in an unexpected format.' : friendlyError(r.error);
+  else error.textContent = r.ok ? t('dashboard.rules.unexpected') : friendlyError(r.error);
   await refreshLog();
 }

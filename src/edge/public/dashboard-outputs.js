@@ -7,6 +7,7 @@ import { api } from './api.js';
 import { asyncListener, byId, el, formField, optionalById, query } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { friendlyError } from './auth-rules.js';
+import { t } from './i18n.js';
 
 export const OUTPUTS_REFRESH_MS = 5000;
 
@@ -36,15 +37,15 @@ export function parseOutput(v) {
 export function outputState(o) {
   switch (o.state) {
     case 'live':
-      return 'live';
+      return t('dashboard.outputs.live');
     case 'connecting':
-      return 'connecting…';
+      return t('dashboard.outputs.connecting');
     case 'failed':
-      return `failed: ${o.reason ?? 'no reason given'} (retrying)`;
+      return t('dashboard.outputs.failed', { reason: o.reason ?? t('dashboard.outputs.noReason') });
     case 'stopped':
-      return 'stopped with the stream';
+      return t('dashboard.outputs.stopped');
     default:
-      return 'starts when you go live';
+      return t('dashboard.outputs.waiting');
   }
 }
 
@@ -60,12 +61,12 @@ export async function mountOutputs() {
 
   const refresh = async () => {
     const r = await api('GET', '/api/dashboard/outputs');
-    if (!r.ok) return say(`Outputs cannot be loaded: ${friendlyError(r.error)}`);
+    if (!r.ok) return say(t('dashboard.outputs.notLoaded', { reason: friendlyError(r.error) }));
     const outputs = asArray(asRecord(r.data)?.outputs)
       .map(parseOutput)
       .filter((o) => o !== null);
     list.replaceChildren(...outputs.map(row));
-    if (!outputs.length) say('No outputs yet.');
+    if (!outputs.length) say(t('dashboard.outputs.none'));
   };
 
   /** @param {OutputView} o */
@@ -76,17 +77,21 @@ export async function mountOutputs() {
     head.append(
       el('strong', 'dash-output-name', o.name),
       el('span', 'dash-hook-url mono', o.url),
-      el('span', 'dash-hook-meta', o.rendition === 'source' ? 'Source' : o.rendition),
+      el('span', 'dash-hook-meta', o.rendition === 'source' ? t('player.source') : o.rendition),
       el('span', `dash-output-state is-${o.state}`, outputState(o)),
     );
     const remove = /** @type {HTMLButtonElement} */ (
-      el('button', 'link-button danger dash-hook-remove', 'Remove')
+      el('button', 'link-button danger dash-hook-remove', t('dashboard.remove'))
     );
     remove.type = 'button';
     remove.addEventListener('click', () => {
-      if (!confirm(`Remove the output "${o.name}"? It applies the next time you go live.`)) return;
+      if (!confirm(t('dashboard.outputs.confirmRemove', { name: o.name }))) return;
       void api('DELETE', `/api/dashboard/outputs/${encodeURIComponent(o.id)}`).then((r) => {
-        say(r.ok ? 'Output removed.' : `Not removed: ${friendlyError(r.error)}`);
+        say(
+          r.ok
+            ? t('dashboard.outputs.removed')
+            : t('dashboard.notRemoved', { reason: friendlyError(r.error) }),
+        );
         void refresh();
       });
     });
@@ -105,10 +110,9 @@ export async function mountOutputs() {
       const name = formField(form, 'name').value.trim();
       const url = formField(form, 'url').value.trim();
       const keyField = formField(form, 'key');
-      if (!name) return void (error.textContent = 'Give the output a name.');
-      if (!/^rtmps?:\/\//i.test(url))
-        return void (error.textContent = 'The server URL starts with rtmp:// or rtmps://.');
-      if (!keyField.value) return void (error.textContent = 'Enter the stream key the service gave you.');
+      if (!name) return void (error.textContent = t('dashboard.outputs.nameIt'));
+      if (!/^rtmps?:\/\//i.test(url)) return void (error.textContent = t('dashboard.outputs.badUrl'));
+      if (!keyField.value) return void (error.textContent = t('dashboard.outputs.keyIt'));
       const button = query(form, 'button[type="submit"]', HTMLButtonElement);
       button.disabled = true;
       const rendition = byId('output-rendition', HTMLSelectElement).value;
@@ -118,7 +122,7 @@ export async function mountOutputs() {
       keyField.value = '';
       formField(form, 'name').value = '';
       formField(form, 'url').value = '';
-      say(`Output "${name}" added.`);
+      say(t('dashboard.outputs.added', { name }));
       await refresh();
     }),
   );

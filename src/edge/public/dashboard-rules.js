@@ -3,6 +3,7 @@
 
 import { parseMembers } from './chat-format.js';
 import { asRecord } from './json.js';
+import { formatNumber, formatRelative, t } from './i18n.js';
 
 /**
  * @param {unknown} v
@@ -72,22 +73,27 @@ export function infoPatch(saved, form) {
  * @param {Record<string, unknown>} form
  */
 export function checkInfo(form) {
-  if (fieldText(form.title).trim().length > 140) return 'Titles are at most 140 characters.';
-  if (fieldText(form.category).trim().length > 64) return 'Categories are at most 64 characters.';
-  if (fieldText(form.description).trim().length > 2000) return 'Descriptions are at most 2000 characters.';
+  const most = (/** @type {number} */ n) => ({ max: formatNumber(n) });
+  if (fieldText(form.title).trim().length > 140) return t('dashboard.info.titleLong', most(140));
+  if (fieldText(form.category).trim().length > 64) return t('dashboard.info.categoryLong', most(64));
+  if (fieldText(form.description).trim().length > 2000)
+    return t('dashboard.info.descriptionLong', most(2000));
   return null;
 }
 
-/** @param {number} at */
-const dateFormat = (at) =>
-  new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** "3 days ago" ("3 дня назад"). @param {number} at */
+const dateFormat = (at) => formatRelative(at);
 
 /**
  * "Live" / "Offline" and a second line: when the channel was last live.
  * @param {{live: boolean, streamer: {lastLiveAt: number | null}}} d
  */
 export function liveStatus(d, format = dateFormat) {
-  if (d.live) return { text: 'Live', sub: 'Streaming now', live: true };
+  if (d.live) return { text: t('dashboard.status.live'), sub: t('dashboard.status.streaming'), live: true };
   const last = d.streamer.lastLiveAt;
-  return { text: 'Offline', sub: last ? `Last live ${format(last)}` : 'Never streamed yet', live: false };
+  return {
+    text: t('dashboard.status.offline'),
+    sub: last ? t('dashboard.status.lastLive', { when: format(last) }) : t('dashboard.status.never'),
+    live: false,
+  };
 }

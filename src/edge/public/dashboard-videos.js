@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { el, optionalById } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
+import { errorText, t } from './i18n.js';
 
 /** @typedef {import('./video-format.js').VideoView} VideoView */
 
@@ -22,7 +23,7 @@ export async function mountVideos(channel) {
   };
   const refresh = async () => {
     const r = await api('GET', `/api/channels/${encodeURIComponent(channel)}/videos`);
-    if (!r.ok) return say(`Past broadcasts cannot be loaded: ${r.error.message || r.error.code}`);
+    if (!r.ok) return say(t('dashboard.videos.notLoaded', { reason: errorText(r.error) }));
     /** @type {VideoView[]} */
     const videos = [];
     for (const item of asArray(asRecord(r.data)?.videos)) {
@@ -30,7 +31,7 @@ export async function mountVideos(channel) {
       if (v) videos.push(v);
     }
     list.replaceChildren(...videos.map((v) => row(v)));
-    say(videos.length ? '' : 'No past broadcasts yet: they appear here when a recorded broadcast ends.');
+    say(videos.length ? '' : t('dashboard.videos.none'));
   };
   /** @param {VideoView} v */
   const row = (v) => {
@@ -39,24 +40,36 @@ export async function mountVideos(channel) {
     const title = /** @type {HTMLInputElement} */ (el('input', 'text-input dash-video-title'));
     title.value = v.title;
     title.maxLength = 140;
-    title.setAttribute('aria-label', `Title of the broadcast of ${formatStarted(v.startedAt)}`);
+    title.setAttribute('aria-label', t('dashboard.videos.titleOf', { when: formatStarted(v.startedAt) }));
     const save = async () => {
       const next = title.value.trim();
       if (!next || next === v.title) return;
       const r = await api('PATCH', `/api/videos/${encodeURIComponent(v.id)}`, { title: next });
-      say(r.ok ? 'Title saved.' : `Not saved: ${r.error.message || r.error.code}`);
+      say(
+        r.ok
+          ? t('dashboard.videos.titleSaved')
+          : t('dashboard.videos.notSaved', { reason: errorText(r.error) }),
+      );
       if (r.ok) v.title = next;
     };
     title.addEventListener('change', () => void save());
     const meta = el(
       'span',
       'dash-video-meta',
-      `${formatStarted(v.startedAt)} · ${v.live ? 'live now' : formatDuration(v.durationMs)}${v.hidden ? ' · hidden' : ''}`,
+      [
+        formatStarted(v.startedAt),
+        v.live ? t('dashboard.videos.liveNow') : formatDuration(v.durationMs),
+        ...(v.hidden ? [t('dashboard.videos.hidden')] : []),
+      ].join(' · '),
     );
     const open = /** @type {HTMLAnchorElement} */ (el('a', 'link-button', 'Watch'));
     open.href = v.url;
     const hide = /** @type {HTMLButtonElement} */ (
-      el('button', 'link-button dash-video-hide', v.hidden ? 'Show' : 'Hide')
+      el(
+        'button',
+        'link-button dash-video-hide',
+        v.hidden ? t('dashboard.videos.show') : t('dashboard.videos.hide'),
+      )
     );
     hide.type = 'button';
     hide.addEventListener('click', () => {
@@ -64,22 +77,24 @@ export async function mountVideos(channel) {
         say(
           r.ok
             ? v.hidden
-              ? 'Shown to viewers again.'
-              : 'Hidden from viewers.'
-            : `Not changed: ${r.error.message || r.error.code}`,
+              ? t('dashboard.videos.shown')
+              : t('dashboard.videos.hiddenNow')
+            : t('dashboard.videos.notChanged', { reason: errorText(r.error) }),
         );
         void refresh();
       });
     });
     const del = /** @type {HTMLButtonElement} */ (
-      el('button', 'link-button danger dash-video-delete', 'Delete')
+      el('button', 'link-button danger dash-video-delete', t('dashboard.videos.delete'))
     );
     del.type = 'button';
     del.addEventListener('click', () => {
-      if (!confirm(`Delete "${v.title}" and its recording? This cannot be undone.`)) return;
+      if (!confirm(t('dashboard.videos.confirmDelete', { title: v.title }))) return;
       void api('DELETE', `/api/videos/${encodeURIComponent(v.id)}`).then((r) => {
         say(
-          r.ok ? 'Deleted, with its recording and clips.' : `Not deleted: ${r.error.message || r.error.code}`,
+          r.ok
+            ? t('dashboard.videos.deleted')
+            : t('dashboard.videos.notDeleted', { reason: errorText(r.error) }),
         );
         void refresh();
       });

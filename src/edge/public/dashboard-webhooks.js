@@ -7,15 +7,19 @@ import { api } from './api.js';
 import { asyncListener, byId, el, formField, optionalById, query } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { friendlyError } from './auth-rules.js';
+import { formatDate, formatNumber, has, t } from './i18n.js';
 
-/** The events a hook may ask for, as the streamer reads them; `optIn` ones are not ticked by default. */
+/**
+ * The events a hook may ask for (`optIn` ones are not ticked by default); each is named for the streamer
+ * by its id (`dashboard.hooks.event.ID`, dots as underscores).
+ */
 export const HOOK_EVENTS = [
-  { id: 'stream.started', label: 'Went live' },
-  { id: 'stream.ended', label: 'Stream ended' },
-  { id: 'stream.title_changed', label: 'Title or category changed' },
-  { id: 'channel.followed', label: 'New follower' },
-  { id: 'clip.created', label: 'Clip made' },
-  { id: 'chat.message', label: 'Every chat message (busy: many requests)', optIn: true },
+  { id: 'stream.started' },
+  { id: 'stream.ended' },
+  { id: 'stream.title_changed' },
+  { id: 'channel.followed' },
+  { id: 'clip.created' },
+  { id: 'chat.message', optIn: true },
 ];
 
 /**
@@ -63,17 +67,20 @@ export function parseDelivery(v) {
  * @param {number} [now]
  */
 export function deliveryOutcome(d, now = Date.now()) {
-  const why = d.lastStatus !== null ? `HTTP ${d.lastStatus}` : (d.lastError ?? 'no answer');
-  const tries = `${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}`;
-  if (d.state === 'delivered') return `delivered (${why}, ${tries})`;
-  if (d.state === 'given_up') return `given up (${why}, ${tries})`;
-  if (d.attempts === 0) return 'waiting';
+  const why = d.lastStatus !== null ? `HTTP ${d.lastStatus}` : (d.lastError ?? t('dashboard.hooks.noAnswer'));
+  const count = d.attempts;
+  if (d.state === 'delivered') return t('dashboard.hooks.delivered', { why, count, n: formatNumber(count) });
+  if (d.state === 'given_up') return t('dashboard.hooks.givenUp', { why, count, n: formatNumber(count) });
+  if (d.attempts === 0) return t('dashboard.hooks.waiting');
   const inS = d.retryAt === null ? 0 : Math.max(0, Math.round((d.retryAt - now) / 1000));
-  return `failed (${why}), next try in ${inS} s`;
+  return t('dashboard.hooks.failed', { why, seconds: formatNumber(inS) });
 }
 
 /** @param {string} id */
-const eventLabel = (id) => HOOK_EVENTS.find((e) => e.id === id)?.label ?? id;
+const eventLabel = (id) => {
+  const key = id.replace(/\./g, '_');
+  return /^\w+$/.test(key) && has(`dashboard.hooks.event.${key}`) ? t(`dashboard.hooks.event.${key}`) : id;
+};
 
 /** Fills the panel and keeps it current after each change. */
 export async function mountWebhooks() {
@@ -92,13 +99,13 @@ export async function mountWebhooks() {
     box.name = 'events';
     box.value = e.id;
     box.checked = !e.optIn;
-    label.append(box, ` ${e.label}`);
+    label.append(box, ` ${eventLabel(e.id)}`);
     fieldset.append(label);
   }
 
   const refresh = async () => {
     const r = await api('GET', '/api/dashboard/webhooks');
-    if (!r.ok) return say(`Webhooks cannot be loaded: ${friendlyError(r.error)}`);
+    if (!r.ok) return say(t('dashboard.hooks.notLoaded', { reason: friendlyError(r.error) }));
     /** @type {HookView[]} */
     const hooks = [];
     for (const item of asArray(asRecord(r.data)?.webhooks)) {
@@ -106,7 +113,7 @@ export async function mountWebhooks() {
       if (h) hooks.push(h);
     }
     list.replaceChildren(...hooks.map(row));
-    if (!hooks.length) say('No webhooks yet.');
+    if (!hooks.length) say(t('dashboard.hooks.none'));
   };
 
   /** @param {HookView} h */
@@ -121,15 +128,18 @@ export async function mountWebhooks() {
       `${h.format === 'discord' ? 'Discord' : 'JSON'} · ${h.events.map(eventLabel).join(', ')}`,
     );
     head.append(url, meta);
-    if (h.failing) head.append(el('span', 'dash-hook-failing', 'failing: tried hourly'));
+    if (h.failing) head.append(el('span', 'dash-hook-failing', t('dashboard.hooks.failing')));
     const log = /** @type {HTMLDetailsElement} */ (el('details', 'dash-hook-log'));
-    const summary = el('summary', '', 'Recent deliveries');
+    const summary = el('summary', '', t('dashboard.hooks.recent'));
     const lines = el('ol', 'dash-hook-deliveries');
     log.append(summary, lines);
     log.addEventListener('toggle', () => {
       if (!log.open) return;
       void api('GET', `/api/dashboard/webhooks/${encodeURIComponent(h.id)}/deliveries`).then((r) => {
-        if (!r.ok) return lines.replaceChildren(el('li', '', `Not loaded: ${friendlyError(r.error)}`));
+        if (!r.ok)
+          return lines.replaceChildren(
+            el('li', '', t('dashboard.notLoaded', { reason: friendlyError(r.error) })),
+          );
         const ds = asArray(asRecord(r.data)?.deliveries)
           .map(parseDelivery)
           .filter((d) => d !== null);
@@ -140,24 +150,26 @@ export async function mountWebhooks() {
                 item.append(
                   el('span', 'dash-delivery-event', eventLabel(d.event)),
                   ' · ',
-                  el('time', '', new Date(d.createdAt).toLocaleString()),
+                  el('time', '', formatDate(d.createdAt)),
                   ' · ',
                   el('span', 'dash-delivery-outcome', deliveryOutcome(d)),
                 );
                 return item;
               })
-            : [el('li', 'name-empty', 'Nothing sent yet.')]),
+            : [el('li', 'name-empty', t('dashboard.hooks.nothingSent'))]),
         );
       });
     });
     const remove = /** @type {HTMLButtonElement} */ (
-      el('button', 'link-button danger dash-hook-remove', 'Remove')
+      el('button', 'link-button danger dash-hook-remove', t('dashboard.remove'))
     );
     remove.type = 'button';
     remove.addEventListener('click', () => {
-      if (!confirm(`Remove the webhook to ${h.url}? It stops receiving events at once.`)) return;
+      if (!confirm(t('dashboard.hooks.confirmRemove', { url: h.url }))) return;
       void api('DELETE', `/api/dashboard/webhooks/${encodeURIComponent(h.id)}`).then((r) => {
-        say(r.ok ? 'Webhook removed.' : `Not removed: ${friendlyError(r.error)}`);
+        say(
+          r.ok ? t('dashboard.hooks.removed') : t('dashboard.notRemoved', { reason: friendlyError(r.error) }),
+        );
         void refresh();
       });
     });
@@ -175,7 +187,9 @@ export async function mountWebhooks() {
         () => true,
         () => false,
       );
-      byId('hook-secret-copied', HTMLElement).textContent = copied ? 'Copied.' : 'Selected: copy it now.';
+      byId('hook-secret-copied', HTMLElement).textContent = copied
+        ? t('dashboard.copied')
+        : t('dashboard.hooks.selected');
     }),
   );
   byId('hook-secret-hide', HTMLButtonElement).addEventListener('click', () => {
@@ -194,8 +208,8 @@ export async function mountWebhooks() {
       const data = new FormData(form);
       const url = formField(form, 'url').value.trim();
       const events = data.getAll('events').map(String);
-      if (!url) return void (error.textContent = 'Enter the address of the receiver.');
-      if (!events.length) return void (error.textContent = 'Choose at least one event.');
+      if (!url) return void (error.textContent = t('dashboard.hooks.urlIt'));
+      if (!events.length) return void (error.textContent = t('dashboard.hooks.eventsIt'));
       const button = query(form, 'button[type="submit"]', HTMLButtonElement);
       button.disabled = true;
       const r = await api('POST', '/api/dashboard/webhooks', { url, format: data.get('format'), events });
@@ -206,7 +220,7 @@ export async function mountWebhooks() {
       byId('hook-secret-copied', HTMLElement).textContent = '';
       secretBox.hidden = false;
       formField(form, 'url').value = '';
-      say('Webhook added.');
+      say(t('dashboard.hooks.added'));
       await refresh();
     }),
   );

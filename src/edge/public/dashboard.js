@@ -16,6 +16,7 @@ import { checkInfo, infoPatch, liveStatus, parseDashboard } from './dashboard-ru
 import { mountSessionArea } from './session.js';
 import { asyncListener, byId, formField, query, setUserColor } from './dom.js';
 import { asRecord } from './json.js';
+import { formatDate, formatNumber, t } from './i18n.js';
 
 /** @import { Member } from './chat-format.js' */
 /** @typedef {NonNullable<ReturnType<typeof parseDashboard>>} Dashboard */
@@ -85,7 +86,7 @@ function nameItems(list, empty) {
  */
 function render(d, first) {
   const s = d.streamer;
-  document.title = `${s.name} · Dashboard · tiercast`;
+  document.title = t('dashboard.channelTitle', { name: s.name });
   $('dash-name').textContent = s.title ? `${s.name} · ${s.title}` : s.name;
   byId('dash-channel-link', HTMLAnchorElement).href = `/watch/${encodeURIComponent(s.name)}`;
   const status = liveStatus(d);
@@ -93,13 +94,15 @@ function render(d, first) {
   live.textContent = status.text;
   live.classList.toggle('is-live', status.live);
   $('stat-live-sub').textContent = status.sub;
-  $('stat-viewers').textContent = String(d.viewers);
+  $('stat-viewers').textContent = formatNumber(d.viewers);
   $('stat-viewers').title = formatViewers(d.viewers);
-  $('stat-followers').textContent = String(d.followers);
-  $('stat-chat').textContent = String(d.chatMembers.length);
-  $('dash-updated').textContent = `Updated ${new Date().toLocaleTimeString()}`;
-  $('dash-mods').replaceChildren(...nameItems(d.moderators, 'No moderators yet.'));
-  $('dash-members').replaceChildren(...nameItems(d.chatMembers, 'Nobody is in chat.'));
+  $('stat-followers').textContent = formatNumber(d.followers);
+  $('stat-chat').textContent = formatNumber(d.chatMembers.length);
+  $('dash-updated').textContent = t('dashboard.updated', {
+    time: formatDate(Date.now(), { timeStyle: 'medium' }),
+  });
+  $('dash-mods').replaceChildren(...nameItems(d.moderators, t('dashboard.noModerators')));
+  $('dash-members').replaceChildren(...nameItems(d.chatMembers, t('dashboard.nobodyInChat')));
   if (first || !infoDirty) fillInfo(s);
   if (first) byId('recording-choice', HTMLSelectElement).value = s.recording;
   if (!videosMounted) {
@@ -110,10 +113,8 @@ function render(d, first) {
     void mountAnalytics();
     void mountChatRules();
   }
-  $('pw-state').textContent = s.hasPassword
-    ? 'This stream is password-protected: viewers need the password to watch and chat.'
-    : 'Anyone can watch this stream. Set a password to keep it private.';
-  $('pw-set').textContent = s.hasPassword ? 'Change password' : 'Set password';
+  $('pw-state').textContent = s.hasPassword ? t('dashboard.pw.protected') : t('dashboard.pw.open');
+  $('pw-set').textContent = s.hasPassword ? t('dashboard.pw.change') : t('dashboard.pw.set');
   $('pw-remove').hidden = !s.hasPassword;
 }
 
@@ -121,7 +122,7 @@ async function load(first = false) {
   const r = await api('GET', '/api/dashboard');
   if (r.ok) {
     const d = parseDashboard(r.data);
-    if (!d) return problem('The dashboard answered in an unexpected format.');
+    if (!d) return problem(t('dashboard.unexpected'));
     problem(null);
     data = d;
     render(d, first);
@@ -139,9 +140,7 @@ async function load(first = false) {
   if (r.error.code === 'UNAUTHENTICATED' || r.error.code === 'FORBIDDEN') {
     stopRefresh();
     $('key-login-sub').textContent =
-      r.error.code === 'FORBIDDEN'
-        ? 'This account has no channel. Log in with your stream key to manage your channel.'
-        : 'Log in with your stream key to manage your channel.';
+      r.error.code === 'FORBIDDEN' ? t('dashboard.noChannel') : t('dashboard.keyLoginSub');
     show('login');
     problem(null);
     $('key-login-key').focus();
@@ -206,12 +205,12 @@ function wireInfo() {
       const error = checkInfo(values);
       if (error) return formStatus(form, { error });
       const body = infoPatch(data.streamer, values);
-      if (!body) return formStatus(form, { ok: 'Nothing changed.' });
+      if (!body) return formStatus(form, { ok: t('dashboard.nothingChanged') });
       const button = query(form, 'button[type="submit"]', HTMLButtonElement);
       button.disabled = true;
       const r = await patch(body);
       button.disabled = false;
-      formStatus(form, r.ok ? { ok: 'Saved.' } : { error: friendlyError(r.error) });
+      formStatus(form, r.ok ? { ok: t('dashboard.saved') } : { error: friendlyError(r.error) });
     }),
   );
 }
@@ -225,26 +224,20 @@ function wirePassword() {
       e.preventDefault();
       const password = input.value;
       if (password.length < MIN_STREAM_PASSWORD) {
-        return formStatus(form, { error: `Use at least ${MIN_STREAM_PASSWORD} characters.` });
+        return formStatus(form, {
+          error: t('dashboard.pw.short', { min: formatNumber(MIN_STREAM_PASSWORD) }),
+        });
       }
       const r = await patch({ password });
       if (r.ok) input.value = '';
-      formStatus(
-        form,
-        r.ok
-          ? { ok: 'Password set. Share it with the viewers you want.' }
-          : { error: friendlyError(r.error) },
-      );
+      formStatus(form, r.ok ? { ok: t('dashboard.pw.saved') } : { error: friendlyError(r.error) });
     }),
   );
   $('pw-remove').addEventListener(
     'click',
     asyncListener(async () => {
       const r = await patch({ password: null });
-      formStatus(
-        form,
-        r.ok ? { ok: 'Password removed: anyone can watch.' } : { error: friendlyError(r.error) },
-      );
+      formStatus(form, r.ok ? { ok: t('dashboard.pw.removed') } : { error: friendlyError(r.error) });
     }),
   );
 }
@@ -266,7 +259,7 @@ function wireKey() {
       const r = await api('POST', '/api/dashboard/rotate-key');
       const key = r.ok ? asRecord(r.data)?.key : undefined;
       if (typeof key !== 'string') {
-        $('key-error').textContent = r.ok ? 'The server did not return a key.' : friendlyError(r.error);
+        $('key-error').textContent = r.ok ? t('dashboard.key.none') : friendlyError(r.error);
         return;
       }
       value.value = key;
@@ -288,7 +281,7 @@ function wireKey() {
         value.select();
         copied = document.execCommand('copy');
       }
-      $('key-copied').textContent = copied ? 'Copied.' : 'Select the key and copy it by hand.';
+      $('key-copied').textContent = copied ? t('dashboard.copied') : t('dashboard.key.copyByHand');
     }),
   );
   $('key-hide').addEventListener('click', () => {
@@ -305,14 +298,14 @@ function wireKeyLogin() {
       e.preventDefault();
       const key = byId('key-login-key', HTMLInputElement).value.trim();
       const error = query(form, '.form-error', HTMLElement);
-      if (!key) return (error.textContent = 'Paste your stream key.');
+      if (!key) return (error.textContent = t('dashboard.pasteKey'));
       const button = query(form, 'button[type="submit"]', HTMLButtonElement);
       button.disabled = true;
       const r = await api('POST', '/api/auth/streamer', { key });
       button.disabled = false;
       if (!r.ok) {
         error.textContent =
-          r.error.code === 'BAD_CREDENTIALS' ? 'That stream key is not right.' : friendlyError(r.error);
+          r.error.code === 'BAD_CREDENTIALS' ? t('dashboard.wrongKey') : friendlyError(r.error);
         return;
       }
       // The top bar and everything else follow the new session: start the page afresh.
@@ -327,9 +320,7 @@ function wireRecording() {
   select.addEventListener('change', () => {
     const value = select.value;
     void patch({ recording: value === '' ? null : value }).then((r) => {
-      $('recording-status').textContent = r.ok
-        ? 'Saved: it applies from your next broadcast.'
-        : friendlyError(r.error);
+      $('recording-status').textContent = r.ok ? t('dashboard.recordingSaved') : friendlyError(r.error);
     });
   });
 }

@@ -7,6 +7,7 @@ import { categoriesOf, formatUptime, formatViewers, hueFor, parseChannelEntry } 
 import { arrange, followingLive } from './directory-model.js';
 import { loadMe, mountSessionArea } from './session.js';
 import { byId, el } from './dom.js';
+import { t } from './i18n.js';
 
 /** @import { ChannelEntry, StreamEntry } from './format.js' */
 /** @import { Me } from './session.js' */
@@ -30,9 +31,9 @@ let category = new URLSearchParams(location.search).get('category') ?? '';
 
 function lockIcon() {
   const span = el('span', 'lock-badge');
-  span.title = 'Password-protected';
+  span.title = t('directory.locked');
   span.setAttribute('role', 'img');
-  span.setAttribute('aria-label', 'Password-protected');
+  span.setAttribute('aria-label', t('directory.locked'));
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('viewBox', '0 0 24 24');
   svg.setAttribute('width', '14');
@@ -72,9 +73,12 @@ function thumbnail(s) {
     thumb.append(img);
   }
   if (s.live) {
-    thumb.append(el('span', 'live-badge', 'LIVE'), el('span', 'viewer-badge', formatViewers(s.viewers)));
+    thumb.append(
+      el('span', 'live-badge', t('common.liveBadge')),
+      el('span', 'viewer-badge', formatViewers(s.viewers)),
+    );
   } else {
-    thumb.append(el('span', 'offline-badge', 'OFFLINE'));
+    thumb.append(el('span', 'offline-badge', t('directory.offlineBadge')));
   }
   if (s.protected) thumb.append(lockIcon());
   return thumb;
@@ -128,7 +132,7 @@ function renderChips() {
     b.setAttribute('aria-pressed', String(value.toLowerCase() === category.toLowerCase()));
     return b;
   };
-  chips.replaceChildren(make('All', ''), ...cats.map((c) => make(c, c)));
+  chips.replaceChildren(make(t('directory.allCategories'), ''), ...cats.map((c) => make(c, c)));
 }
 
 /** @param {Element | null} target */
@@ -165,15 +169,17 @@ function render() {
   empty.hidden = live.length > 0;
   grid.hidden = live.length === 0;
   byId('empty-title', HTMLElement).textContent = category
-    ? `Nobody is live in ${category}`
-    : 'No one is live right now';
-  const n = live.length;
+    ? t('directory.emptyIn', { category })
+    : t('directory.emptyTitle');
+  const count = live.length;
   summary.textContent =
-    n === 0
+    count === 0
       ? category
-        ? `Nobody live in ${category}`
-        : 'Nobody is streaming'
-      : `${n} ${n === 1 ? 'channel' : 'channels'} live${category ? ` in ${category}` : ''}`;
+        ? t('directory.summaryNoneIn', { category })
+        : t('directory.summaryNone')
+      : category
+        ? t('directory.summaryIn', { count, category })
+        : t('directory.summary', { count });
 }
 
 async function refresh() {
@@ -187,7 +193,7 @@ async function refresh() {
     loaded = true;
     render();
   } catch {
-    summary.textContent = loaded ? 'Connection lost, retrying…' : 'Could not load the channels, retrying…';
+    summary.textContent = loaded ? t('directory.connectionLost') : t('directory.loadFailed');
     lastRendered = '';
   }
 }

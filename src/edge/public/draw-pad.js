@@ -2,15 +2,18 @@
 // The canvas starts white so drawings read on the dark chat; its pixel size stays 300x150 (whatever its CSS
 // size) so a drawing is a few kilobytes.
 
-export const PEN_COLORS = [
-  { name: 'Black', value: '#111111' },
-  { name: 'Red', value: '#e5383b' },
-  { name: 'Orange', value: '#f48c06' },
-  { name: 'Yellow', value: '#ffd60a' },
-  { name: 'Green', value: '#2dc653' },
-  { name: 'Blue', value: '#3a86ff' },
-  { name: 'Purple', value: '#8338ec' },
-  { name: 'White (eraser)', value: '#ffffff' },
+import { t } from './i18n.js';
+
+/** The pen's colours, each named for the swatch's label (a function: the page's language is read on use). */
+export const PEN_COLORS = () => [
+  { name: t('chat.colour.black'), value: '#111111' },
+  { name: t('chat.colour.red'), value: '#e5383b' },
+  { name: t('chat.colour.orange'), value: '#f48c06' },
+  { name: t('chat.colour.yellow'), value: '#ffd60a' },
+  { name: t('chat.colour.green'), value: '#2dc653' },
+  { name: t('chat.colour.blue'), value: '#3a86ff' },
+  { name: t('chat.colour.purple'), value: '#8338ec' },
+  { name: t('chat.colour.eraser'), value: '#ffffff' },
 ];
 const BACKGROUND = '#ffffff';
 
@@ -38,7 +41,7 @@ export class DrawPad {
     const ctx = canvas.getContext('2d');
     if (!ctx) throw new Error('the drawing pad needs a 2D canvas context');
     this.ctx = ctx;
-    this.color = PEN_COLORS[0]?.value ?? BACKGROUND;
+    this.color = PEN_COLORS()[0]?.value ?? BACKGROUND;
     this.dirty = false;
     /** @type {Point | null} */
     this.last = null;
@@ -52,7 +55,7 @@ export class DrawPad {
 
   /** @param {HTMLElement} colorsEl */
   buildColors(colorsEl) {
-    const buttons = PEN_COLORS.map((c, i) => {
+    const buttons = PEN_COLORS().map((c, i) => {
       const b = document.createElement('button');
       b.type = 'button';
       b.className = 'swatch';

@@ -14,6 +14,7 @@
 import { byId } from './dom.js';
 import { loadHlsJs } from './hlsjs-player.js';
 import { asRecord } from './json.js';
+import { t } from './i18n.js';
 
 /** How often what can be rewound to is read again from the edge (the bar grows by the clock meanwhile). */
 const WINDOW_EVERY_MS = 10_000;
@@ -36,10 +37,10 @@ const OLDEST_MARGIN_MS = 3000;
  * @param {number} s
  */
 export function clockText(s) {
-  const t = Math.max(0, Math.round(s));
-  const h = Math.floor(t / 3600);
-  const m = Math.floor((t % 3600) / 60);
-  const sec = String(t % 60).padStart(2, '0');
+  const total = Math.max(0, Math.round(s));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const sec = String(total % 60).padStart(2, '0');
   return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
 }
 
@@ -275,7 +276,10 @@ export class Dvr {
 
   /** @param {number | null} behind seconds, null at the live end */
   showBehind(behind) {
-    const text = behind === null || behind < 1 ? 'Live' : `${clockText(behind)} behind live`;
+    const text =
+      behind === null || behind < 1
+        ? t('player.dvr.live')
+        : t('player.dvr.behind', { time: clockText(behind) });
     this.readout.textContent = text;
     this.bar.setAttribute('aria-valuetext', text);
   }
@@ -318,7 +322,7 @@ export class Dvr {
     // The recording ends (the broadcast did, and the viewer caught up with it): back to the live page.
     this.video.addEventListener('ended', () => gen === this.generation && this.goLive(), { once: true });
     this.opts.leaveLive();
-    this.opts.onStatus('Rewound: watching from earlier');
+    this.opts.onStatus(t('player.dvr.rewound'));
     this.render();
     const src = `/videos/${encodeURIComponent(/** @type {string} */ (this.broadcastId))}/master.m3u8`;
     if (!globalThis.MediaSource) {
@@ -359,7 +363,7 @@ export class Dvr {
     });
     hls.on(Hls.Events.ERROR, (_e, d) => {
       if (d.fatal && gen === this.generation) {
-        this.opts.onStatus('The recording cannot be played: back to live');
+        this.opts.onStatus(t('player.dvr.recordingFailed'));
         this.goLive();
       }
     });
@@ -371,7 +375,7 @@ export class Dvr {
   /** The picture has reached where the viewer asked: the readout follows it from now on. */
   settle() {
     this.pending = null;
-    this.opts.onStatus('Rewound: watching from earlier');
+    this.opts.onStatus(t('player.dvr.rewound'));
   }
 
   /** Within the recording already playing. @param {number} at wall-clock ms */

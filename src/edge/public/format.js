@@ -1,6 +1,7 @@
-// Small pure helpers shared by the pages: names, labels, numbers.
+// Small pure helpers shared by the pages: names, labels, numbers (in the page's language, i18n.js).
 
 import { asRecord } from './json.js';
+import { formatHoursMinutes, formatNumber, t } from './i18n.js';
 
 /**
  * A directory entry as every edge sends it; `broadcast`: the live broadcast being recorded (a hub's field:
@@ -38,13 +39,14 @@ export function streamNameFromPath(pathname) {
 }
 
 /**
- * "2.5 Mbps", "800 kbps".
+ * "2.5 Mbps", "800 kbps" ("2,5 Мбит/с").
  * @param {number} bps
  */
 export function formatBitrate(bps) {
   if (!Number.isFinite(bps) || bps <= 0) return '';
-  if (bps >= 1_000_000) return `${(bps / 1_000_000).toFixed(1).replace(/\.0$/, '')} Mbps`;
-  return `${Math.round(bps / 1000)} kbps`;
+  if (bps >= 1_000_000)
+    return t('common.mbps', { value: formatNumber(bps / 1_000_000, { maximumFractionDigits: 1 }) });
+  return t('common.kbps', { value: formatNumber(Math.round(bps / 1000)) });
 }
 
 /** The rendition id of the publisher's own video, passed through (the server's SOURCE_RENDITION_ID). */
@@ -58,7 +60,7 @@ export const SOURCE_ID = 'src';
 export function renditionLabel(r) {
   let res = r.height ? `${r.height}p` : r.id;
   if (r.height && r.frameRate && r.frameRate > 31) res += Math.round(r.frameRate);
-  if (r.id === SOURCE_ID) res = r.height ? `Source (${res})` : 'Source';
+  if (r.id === SOURCE_ID) res = r.height ? t('player.sourceOf', { resolution: res }) : t('player.source');
   const rate = formatBitrate(r.bandwidth);
   return rate ? `${res} · ${rate}` : res;
 }
@@ -73,15 +75,18 @@ export function byQuality(a, b) {
   return src || (b.height ?? 0) - (a.height ?? 0) || b.bandwidth - a.bandwidth;
 }
 
-const viewerFormat = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
-
 /**
- * "1 viewer", "1.2K viewers".
+ * "1 viewer", "1.2K viewers" ("1,2 тыс. зрителей").
  * @param {number} n
  */
 export function formatViewers(n) {
   const count = Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-  return `${viewerFormat.format(count)} ${count === 1 ? 'viewer' : 'viewers'}`;
+  // Shortened ("1.2K", "1,2 тыс."), the word agrees with the thousands, not with 1,234 (Russian: зрителей).
+  if (count >= 1000)
+    return t('common.viewersShort', {
+      n: formatNumber(count, { notation: 'compact', maximumFractionDigits: 1 }),
+    });
+  return t('common.viewers', { count, n: formatNumber(count) });
 }
 
 /**
@@ -151,17 +156,13 @@ export function parseChannelEntry(value) {
 }
 
 /**
- * "live for 1 h 20 min", "live for 5 min", "just started".
+ * "live for 1 hr 20 min", "live for 5 min", "just started".
  * @param {number | null} startedAt
  */
 export function formatUptime(startedAt, now = Date.now()) {
   if (startedAt === null || !Number.isFinite(startedAt) || startedAt <= 0) return '';
-  const min = Math.floor((now - startedAt) / 60_000);
-  if (min < 1) return 'just started';
-  if (min < 60) return `live for ${min} min`;
-  const h = Math.floor(min / 60);
-  const m = min % 60;
-  return m ? `live for ${h} h ${m} min` : `live for ${h} h`;
+  if (now - startedAt < 60_000) return t('directory.justStarted');
+  return t('directory.liveFor', { duration: formatHoursMinutes(now - startedAt) });
 }
 
 /**

@@ -13,6 +13,7 @@ import { ClockSync, localNow } from './clock-sync.js';
 import { PLAY_BLOCKED } from './transport-chain.js';
 import { asRecord } from './json.js';
 import { edgeLoaderConfig } from './hlsjs-edge-loader.js';
+import { t } from './i18n.js';
 
 export const HLS_SCRIPT = '/static/hls.min.js';
 
@@ -230,7 +231,7 @@ export class HlsJsPlayer {
     if (!data.fatal) return; // hls.js retries these itself
     const what = `hls.js: ${data.details}${data.error?.message ? ` (${data.error.message})` : ''}`;
     if (isCodecError(data, Hls)) {
-      this.setStatus('error', `This browser cannot play the stream (${data.details})`);
+      this.setStatus('error', t('player.cannotPlayStream', { details: data.details }));
       this.cb.onFailure?.(what);
     } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
       // The standard recovery: a new MediaSource under the same hls.js, once; twice in a row is a failure.

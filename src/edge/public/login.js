@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { checkAccountName, checkNewPassword, friendlyError, safeNextPath } from './auth-rules.js';
 import { loadMe, logOut, mountSessionArea } from './session.js';
 import { asyncListener, byId, query } from './dom.js';
+import { t } from './i18n.js';
 
 /** @import { ApiResult } from './api.js' */
 /** @typedef {'login'|'register'|'streamer'} Tab */
@@ -21,12 +22,12 @@ const TABS = ['login', 'register', 'streamer'];
  * @param {boolean} [focus]
  */
 function selectTab(which, focus = false) {
-  for (const t of TABS) {
-    const tab = byId(`tab-${t}`, HTMLElement);
-    const on = t === which;
+  for (const name of TABS) {
+    const tab = byId(`tab-${name}`, HTMLElement);
+    const on = name === which;
     tab.setAttribute('aria-selected', String(on));
     tab.tabIndex = on ? 0 : -1;
-    byId(`panel-${t}`, HTMLElement).hidden = !on;
+    byId(`panel-${name}`, HTMLElement).hidden = !on;
     if (on && focus) tab.focus();
   }
   const first = byId(`panel-${which}`, HTMLElement).querySelector('input');
@@ -42,21 +43,21 @@ function isTab(tab) {
 }
 
 function wireTabs() {
-  for (const t of TABS) {
-    const tab = byId(`tab-${t}`, HTMLElement);
+  for (const name of TABS) {
+    const tab = byId(`tab-${name}`, HTMLElement);
     tab.addEventListener('click', () => {
-      selectTab(t);
+      selectTab(name);
       history.replaceState(
         null,
         '',
-        `${location.pathname}?${new URLSearchParams({ ...(next !== '/' ? { next } : {}), tab: t })}`,
+        `${location.pathname}?${new URLSearchParams({ ...(next !== '/' ? { next } : {}), tab: name })}`,
       );
     });
     // Arrow keys move between tabs (the WAI-ARIA tabs pattern).
     tab.addEventListener('keydown', (e) => {
-      const i = TABS.indexOf(t);
-      if (e.key === 'ArrowRight') selectTab(TABS[(i + 1) % TABS.length] ?? t, true);
-      else if (e.key === 'ArrowLeft') selectTab(TABS[(i + TABS.length - 1) % TABS.length] ?? t, true);
+      const i = TABS.indexOf(name);
+      if (e.key === 'ArrowRight') selectTab(TABS[(i + 1) % TABS.length] ?? name, true);
+      else if (e.key === 'ArrowLeft') selectTab(TABS[(i + TABS.length - 1) % TABS.length] ?? name, true);
       else return;
       e.preventDefault();
     });
@@ -105,7 +106,7 @@ function fieldText(v) {
 
 /** @param {string} formId */
 function badCredentials(formId) {
-  return formId === 'panel-streamer' ? 'That stream key is not right.' : 'Wrong name or password.';
+  return formId === 'panel-streamer' ? t('account.wrongKey') : t('account.wrongPassword');
 }
 
 async function main() {
@@ -116,7 +117,7 @@ async function main() {
 
   handle(
     byId('panel-login', HTMLFormElement),
-    (v) => (!v.name ? 'Type your name.' : !v.password ? 'Type your password.' : null),
+    (v) => (!v.name ? t('account.typeName') : !v.password ? t('account.typePassword') : null),
     (v) => api('POST', '/api/auth/login', { name: fieldText(v.name).trim(), password: v.password }),
     next,
   );
@@ -130,7 +131,7 @@ async function main() {
   );
   handle(
     byId('panel-streamer', HTMLFormElement),
-    (v) => (!fieldText(v.key).trim() ? 'Paste your stream key.' : null),
+    (v) => (!fieldText(v.key).trim() ? t('account.pasteKey') : null),
     (v) => api('POST', '/api/auth/streamer', { key: fieldText(v.key).trim() }),
     params.has('next') ? next : '/dashboard',
   );

@@ -4,6 +4,7 @@
 // latency where the element exposes the playlist's wall clock (`getStartDate()`, Safari).
 
 import { PLAY_BLOCKED } from './transport-chain.js';
+import { t } from './i18n.js';
 
 /** A stalled element with no progress for this long is given the playlist again. */
 const STUCK_MS = 8_000;
@@ -79,10 +80,7 @@ export class NativeHlsPlayer {
       this.offline = true;
       this.onStatus?.('offline');
     } else {
-      this.onStatus?.(
-        'error',
-        `The browser's HLS player failed${code ? ` (media error ${code})` : ''}; retrying…`,
-      );
+      this.onStatus?.('error', code ? t('player.nativeRetryingCode', { code }) : t('player.nativeRetrying'));
       if (http === 200 && !this.playedOnce && code === MediaError.MEDIA_ERR_SRC_NOT_SUPPORTED)
         this.onFailure?.(`the built-in HLS player cannot play this stream (media error ${code})`);
     }

@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { el } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { pushSupported, subscribePush } from './push-subscribe.js';
+import { formatDate, formatNumber, formatRelative, t } from './i18n.js';
 
 export const BELL_POLL_MS = 15_000;
 
@@ -71,13 +72,11 @@ export function mountBell(area, account) {
   panel.id = 'bell-panel';
   panel.hidden = true;
   const list = el('ul', 'bell-list');
-  const allow = /** @type {HTMLButtonElement} */ (
-    el('button', 'link-button bell-allow', 'Notify me on this device')
-  );
+  const allow = /** @type {HTMLButtonElement} */ (el('button', 'link-button bell-allow', t('bell.allow')));
   allow.type = 'button';
   const pushState = el('p', 'bell-push');
   pushState.hidden = true;
-  panel.append(el('p', 'bell-heading', 'Channels you follow that went live'), list, allow, pushState);
+  panel.append(el('p', 'bell-heading', t('bell.heading')), list, allow, pushState);
   wrap.append(button, panel);
   area.prepend(wrap);
 
@@ -90,20 +89,24 @@ export function mountBell(area, account) {
 
   const canNotify = () => typeof Notification !== 'undefined' && Notification.permission === 'granted';
   const render = () => {
-    count.textContent = unread > 9 ? '9+' : String(unread);
+    count.textContent = unread > 9 ? `${formatNumber(9)}+` : formatNumber(unread);
     count.hidden = unread === 0;
-    button.setAttribute('aria-label', unread ? `Notifications: ${unread} unread` : 'Notifications');
+    button.setAttribute('aria-label', unread ? t('bell.unread', { count: unread }) : t('bell.label'));
     list.replaceChildren(
       ...(items.length
         ? items.map((n) => {
             const li = el('li', n.read ? 'bell-item' : 'bell-item is-unread');
             const a = /** @type {HTMLAnchorElement} */ (el('a', 'bell-link'));
             a.href = `/watch/${encodeURIComponent(n.channel)}`;
-            a.append(el('strong', '', n.channel), ` went live: ${n.title}`);
-            li.append(a, el('time', 'bell-time', new Date(n.at).toLocaleString()));
+            a.append(el('strong', '', n.channel), ` ${t('bell.wentLive', { title: n.title })}`);
+            // "2 hours ago", with the moment itself on hover.
+            const time = el('time', 'bell-time', formatRelative(n.at));
+            time.dateTime = new Date(n.at).toISOString();
+            time.title = formatDate(n.at);
+            li.append(a, time);
             return li;
           })
-        : [el('li', 'bell-empty', 'Nothing yet: follow channels to hear when they go live.')]),
+        : [el('li', 'bell-empty', t('bell.empty'))]),
     );
     allow.hidden = typeof Notification === 'undefined' || Notification.permission !== 'default';
   };
@@ -117,7 +120,10 @@ export function mountBell(area, account) {
     const newest = items.reduce((m, n) => Math.max(m, n.id), 0);
     if (knownUpTo !== null && canNotify())
       for (const n of freshOnes(items, knownUpTo)) {
-        const shown = new Notification(`${n.channel} is live`, { body: n.title, tag: `golive-${n.id}` });
+        const shown = new Notification(t('bell.isLive', { channel: n.channel }), {
+          body: n.title,
+          tag: `golive-${n.id}`,
+        });
         shown.addEventListener('click', () => location.assign(`/watch/${encodeURIComponent(n.channel)}`));
       }
     knownUpTo = Math.max(knownUpTo ?? 0, newest);
@@ -141,9 +147,7 @@ export function mountBell(area, account) {
     if (!pushSupported()) return;
     const r = await subscribePush(account);
     pushState.hidden = false;
-    pushState.textContent = r.ok
-      ? 'This device is told when they go live, even with tiercast closed.'
-      : `Only while a tiercast page is open: push is not available here (${r.reason}).`;
+    pushState.textContent = r.ok ? t('bell.pushOn') : t('bell.pushOff', { reason: r.reason });
   };
   allow.addEventListener('click', () => {
     void Notification.requestPermission().then((p) => {

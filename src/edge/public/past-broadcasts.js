@@ -8,6 +8,7 @@ import { streamNameFromPath } from './format.js';
 import { asArray, asRecord } from './json.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
 import { afterPlayerStarts } from './page-order.js';
+import { t } from './i18n.js';
 
 async function mount() {
   const section = optionalById('past', HTMLElement);
@@ -32,7 +33,7 @@ async function mount() {
       img.alt = '';
       img.loading = 'lazy';
       img.addEventListener('error', () => img.remove(), { once: true });
-      a.append(img, el('span', 'past-title', v.hidden ? `${v.title} (hidden)` : v.title));
+      a.append(img, el('span', 'past-title', v.hidden ? t('watch.pastHidden', { title: v.title }) : v.title));
       item.append(
         a,
         el('span', 'past-meta', `${formatStarted(v.startedAt)} · ${formatDuration(v.durationMs)}`),

@@ -16,6 +16,7 @@ import { streamNameFromPath, renditionLabel, formatViewers, parseStreamEntry, by
 import { streamAccess } from './stream-access.js';
 import { byId } from './dom.js';
 import { Dvr, NUDGE_S } from './dvr.js';
+import { formatNumber, t } from './i18n.js';
 
 /** @import { DashRendition } from './dash-player.js' */
 /** @import { Transport } from './transport-choice.js' */
@@ -23,24 +24,24 @@ import { Dvr, NUDGE_S } from './dvr.js';
 /** @typedef {DashRendition & { frameRate?: number }} QualityOption a video rendition of any player */
 /** @typedef {WsPlayer | HlsJsPlayer | DashPlayer | NativeHlsPlayer} Player */
 
-/** @type {Record<string, string>} */
+/** @type {Record<string, () => string>} */
 const STATUS_TEXT = {
-  connecting: 'Connecting…',
-  buffering: 'Connecting…',
-  live: 'Live',
-  offline: 'Stream offline, waiting…',
-  reconnecting: 'Reconnecting…',
-  error: 'Playback error',
-  locked: 'Password required',
-  rewound: 'Rewound',
+  connecting: () => t('player.status.connecting'),
+  buffering: () => t('player.status.connecting'),
+  live: () => t('player.status.live'),
+  offline: () => t('player.status.offline'),
+  reconnecting: () => t('player.status.reconnecting'),
+  error: () => t('player.status.error'),
+  locked: () => t('player.status.locked'),
+  rewound: () => t('player.status.rewound'),
 };
 const LATENCY_EVERY_MS = 250;
-/** @type {Record<Transport, string>} */
+/** @type {Record<Transport, () => string>} */
 const TRANSPORT_LABEL = {
-  ws: 'WebSocket',
-  hls: 'LL-HLS (hls.js)',
-  dash: 'LL-DASH',
-  native: 'HLS (built-in player)',
+  ws: () => t('player.transport.ws'),
+  hls: () => t('player.transport.hls'),
+  dash: () => t('player.transport.dash'),
+  native: () => t('player.transport.native'),
 };
 /** @type {Record<Transport, TiercastPageApi['transport']>} what window.tiercast.transport says */
 const PAGE_TRANSPORT = { ws: 'ws', hls: 'hls', dash: 'dash', native: 'hls' };
@@ -91,8 +92,9 @@ const currentTransport = () => chain?.transport ?? choice.order[0] ?? null;
  * @param {string} [detail]
  */
 function setStatus(status, detail) {
+  const shown = detail === PLAY_BLOCKED ? t('player.playBlocked') : detail;
   const text =
-    (status === 'error' || status === 'rewound') && detail ? detail : (STATUS_TEXT[status] ?? status);
+    (status === 'error' || status === 'rewound') && shown ? shown : (STATUS_TEXT[status]?.() ?? status);
   statusEl.textContent = text;
   statusEl.dataset.status = status;
   document.body.dataset.status = status;
@@ -106,7 +108,7 @@ function setStatus(status, detail) {
 function fillQualityMenu(list) {
   renditionList = [...list].sort(byQuality);
   const chosen = qualitySelect.value || 'auto';
-  const options = [new Option('Auto', 'auto')];
+  const options = [new Option(t('player.auto'), 'auto')];
   for (const r of renditionList) options.push(new Option(renditionLabel(r), r.id));
   qualitySelect.replaceChildren(...options);
   qualitySelect.value = renditionList.some((r) => r.id === chosen) ? chosen : 'auto';
@@ -126,17 +128,22 @@ function showQuality(id) {
   const auto = qualitySelect.options[0];
   if (!auto) return;
   const r = renditionList.find((x) => x.id === id);
-  auto.textContent = r && r.height ? `Auto (${r.height}p)` : 'Auto';
+  auto.textContent = r && r.height ? t('player.autoPicked', { height: r.height }) : t('player.auto');
 }
 
 function updateLatency() {
   const l = player ? player.latency() : null;
-  latencyEl.textContent = l === null ? 'Latency —' : `Latency ${l.toFixed(2)} s`;
+  latencyEl.textContent =
+    l === null
+      ? t('player.latencyNone')
+      : t('player.latency', {
+          seconds: formatNumber(l, { minimumFractionDigits: 2, maximumFractionDigits: 2 }),
+        });
 }
 
 function updateMuteButton() {
   volumeSlider.value = String(video.muted ? 0 : video.volume);
-  unmuteBtn.textContent = video.muted ? 'Unmute' : 'Mute';
+  unmuteBtn.textContent = video.muted ? t('player.unmute') : t('player.mute');
   unmuteBtn.setAttribute('aria-pressed', String(!video.muted));
   unmuteBtn.classList.toggle('attention', video.muted);
 }
@@ -336,15 +343,15 @@ function main() {
   exposeApi();
   wireControls();
   const first = choice.order[0];
-  $('transport').textContent = first ? TRANSPORT_LABEL[first] : 'none';
+  $('transport').textContent = first ? TRANSPORT_LABEL[first]() : t('player.transport.none');
   if (!first) {
     setStatus('error', choice.reason);
     qualitySelect.disabled = true;
     return;
   }
   if (!name) {
-    $('title').textContent = 'Stream not found';
-    setStatus('error', 'This is not a valid stream address.');
+    $('title').textContent = t('player.notFound');
+    setStatus('error', t('player.badAddress'));
     qualitySelect.disabled = true;
     return;
   }
@@ -393,7 +400,7 @@ function leaveLive() {
   video.load();
   video.playbackRate = 1;
   fillQualityMenu([]);
-  $('transport').textContent = 'HLS (the recording)';
+  $('transport').textContent = t('player.transport.recording');
   $('transport').title = '';
 }
 
@@ -403,18 +410,23 @@ function startPlayer(name) {
   webCodecsTried = false;
   chain = new TransportChain({
     // With WebCodecs: ws (WebCodecs), then ws again (MSE), then the HTTP transports.
-    order: useWebCodecs ? choice.order.flatMap((t) => (t === 'ws' ? [t, t] : [t])) : choice.order,
-    create: (t, hooks) => createPlayer(t, name, hooks),
+    order: useWebCodecs ? choice.order.flatMap((tr) => (tr === 'ws' ? [tr, tr] : [tr])) : choice.order,
+    create: (tr, hooks) => createPlayer(tr, name, hooks),
     // The MSE player after a WebCodecs one that failed is worth trying only if the socket brought the stream
     // (the decoder was the problem); a socket the network refuses goes straight to the HTTP transports.
-    skip: (t, failed) =>
-      t === 'ws' && failed.transport === 'ws' && !(player instanceof WsPlayer && player.info),
+    skip: (tr, failed) =>
+      tr === 'ws' && failed.transport === 'ws' && !(player instanceof WsPlayer && player.info),
     onStatus: setStatus,
-    onSwitch: (t, p, failed) => {
+    onSwitch: (tr, p, failed) => {
       player = p;
       const label = $('transport');
-      label.textContent = TRANSPORT_LABEL[t];
-      label.title = failed ? `${TRANSPORT_LABEL[failed.transport]} did not play: ${failed.reason}` : '';
+      label.textContent = TRANSPORT_LABEL[tr]();
+      label.title = failed
+        ? t('player.transport.failed', {
+            transport: TRANSPORT_LABEL[failed.transport](),
+            reason: failed.reason,
+          })
+        : '';
       // A new player has its own renditions (none for the built-in player, which chooses itself).
       fillQualityMenu([]);
     },
@@ -512,10 +524,11 @@ function showPeerState(state, detail) {
   const wanted = peerAssistWanted();
   // Shown while on, and while switched off by the viewer; not where the edge does not use P2P at all.
   box.hidden = state === 'off' && (wanted || (detail ?? '').startsWith('P2P_DISABLED'));
-  text.textContent = state === 'on' ? 'P2P on' : 'P2P off';
-  toggle.textContent = wanted ? 'Turn off' : 'Turn on';
+  text.textContent = state === 'on' ? t('player.p2p.on') : t('player.p2p.off');
+  toggle.textContent = wanted ? t('player.p2p.turnOff') : t('player.p2p.turnOn');
   toggle.setAttribute('aria-pressed', String(wanted));
-  if (detail && state === 'off' && detail.startsWith('P2P_BAD_DATA')) text.textContent = 'P2P off (errors)';
+  if (detail && state === 'off' && detail.startsWith('P2P_BAD_DATA'))
+    text.textContent = t('player.p2p.offErrors');
   toggle.onclick = () => {
     const next = !peerAssistWanted();
     try {
@@ -539,7 +552,7 @@ function pictureCanvas() {
     canvas.id = 'picture';
     canvas.className = 'picture';
     canvas.setAttribute('role', 'img');
-    canvas.setAttribute('aria-label', 'Live video');
+    canvas.setAttribute('aria-label', t('player.liveVideo'));
     video.after(canvas);
   }
   video.hidden = true;

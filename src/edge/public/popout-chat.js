@@ -5,11 +5,12 @@
 import { mountChatWhenAccessible } from './chat.js';
 import { streamNameFromPath } from './format.js';
 import { byId } from './dom.js';
+import { t } from './i18n.js';
 
 const name = streamNameFromPath(location.pathname);
 if (name) {
-  document.title = `${name} · Chat · tiercast`;
+  document.title = t('chat.channelTitle', { channel: name });
   mountChatWhenAccessible(name);
 } else {
-  byId('chat-input', HTMLInputElement).placeholder = 'No such stream';
+  byId('chat-input', HTMLInputElement).placeholder = t('chat.noSuchStream');
 }

@@ -7,6 +7,7 @@
 
 import { api } from './api.js';
 import { asRecord } from './json.js';
+import { errorText, t } from './i18n.js';
 
 export const SW_URL = '/sw.js';
 
@@ -42,10 +43,11 @@ function sameBytes(a, b) {
  * @returns {Promise<{ok: true} | {ok: false, reason: string}>}
  */
 export async function subscribePush(account) {
-  if (!pushSupported()) return { ok: false, reason: 'this browser has no Web Push' };
+  if (!pushSupported()) return { ok: false, reason: t('bell.noWebPush') };
   const key = await api('GET', '/api/me/push');
   const publicKey = key.ok ? asRecord(key.data)?.publicKey : undefined;
-  if (typeof publicKey !== 'string') return { ok: false, reason: key.ok ? 'no key' : key.error.message };
+  if (typeof publicKey !== 'string')
+    return { ok: false, reason: key.ok ? t('bell.noKey') : errorText(key.error) };
   try {
     const reg = await navigator.serviceWorker.register(SW_URL);
     await navigator.serviceWorker.ready;
@@ -62,7 +64,7 @@ export async function subscribePush(account) {
     if (sessionStorage.getItem(sent)) return { ok: true };
     const stored = await api('PUT', '/api/me/push', sub.toJSON());
     if (stored.ok) sessionStorage.setItem(sent, '1');
-    return stored.ok ? { ok: true } : { ok: false, reason: stored.error.message };
+    return stored.ok ? { ok: true } : { ok: false, reason: errorText(stored.error) };
   } catch (err) {
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }

@@ -10,6 +10,8 @@ import { el } from './dom.js';
 import { mountBell } from './notification-bell.js';
 import { unsubscribePush } from './push-subscribe.js';
 import { mountThemeSwitch } from './theme.js';
+import { mountLanguageSwitch } from './language.js';
+import { t } from './i18n.js';
 
 /**
  * @typedef {{name: string, role: 'user'|'admin'|'streamer'}} User
@@ -61,12 +63,13 @@ export async function mountSessionArea() {
   if (!bar) return;
   const area = bar.querySelector('.session') ?? bar.appendChild(el('div', 'session'));
   area.setAttribute('aria-live', 'polite');
+  mountLanguageSwitch(bar, area);
   mountThemeSwitch(bar, area);
   const me = await loadMe();
   const onLoginPage = location.pathname === '/login' || location.pathname.endsWith('/login.html');
   if (!me.user) {
     if (onLoginPage) return area.replaceChildren();
-    const a = el('a', 'button-link', 'Log in');
+    const a = el('a', 'button-link', t('common.session.logIn'));
     a.href = loginHref(location.pathname + location.search);
     area.replaceChildren(a);
     return;
@@ -77,19 +80,22 @@ export async function mountSessionArea() {
   avatar.style.setProperty('--hue', String(hueFor(me.user.name)));
   const name = el('span', 'session-name', me.user.name);
   who.append(avatar, name);
-  if (me.user.role !== 'user') who.append(el('span', 'role-tag', me.user.role));
+  if (me.user.role !== 'user')
+    who.append(
+      el('span', 'role-tag', me.user.role === 'admin' ? t('common.role.admin') : t('common.role.streamer')),
+    );
   const items = [who];
   if (me.user.role === 'streamer' && !/^\/(static\/)?dashboard/.test(location.pathname)) {
-    const dash = el('a', 'session-link', 'Dashboard');
+    const dash = el('a', 'session-link', t('common.session.dashboard'));
     dash.href = '/dashboard';
     items.push(dash);
   }
   if (me.user.role !== 'user' && location.pathname !== '/broadcast') {
-    const live = el('a', 'session-link', 'Go live');
+    const live = el('a', 'session-link', t('common.session.goLive'));
     live.href = '/broadcast';
     items.push(live);
   }
-  const out = el('button', 'link-button', 'Log out');
+  const out = el('button', 'link-button', t('common.session.logOut'));
   out.type = 'button';
   out.addEventListener('click', () => {
     out.disabled = true;

@@ -10,6 +10,7 @@ import { friendlyError } from './auth-rules.js';
 import { parseChannelEntry } from './format.js';
 import { asyncListener, byId, query } from './dom.js';
 import { asRecord } from './json.js';
+import { t } from './i18n.js';
 
 /** @import { ChannelEntry } from './format.js' */
 /**
@@ -90,7 +91,7 @@ function showForm(name, resolve) {
       e.preventDefault();
       const password = input.value;
       if (!password) {
-        error.textContent = 'Type the password the streamer gave you.';
+        error.textContent = t('player.unlock.empty');
         return;
       }
       button.disabled = true;
@@ -104,9 +105,7 @@ function showForm(name, resolve) {
         return;
       }
       error.textContent =
-        r.error.code === 'BAD_CREDENTIALS'
-          ? 'That password is not right. Try again.'
-          : friendlyError(r.error);
+        r.error.code === 'BAD_CREDENTIALS' ? t('player.unlock.wrong') : friendlyError(r.error);
       input.select();
     }),
   );

@@ -4,14 +4,16 @@
 
 import { el } from './dom.js';
 import { readCookie } from './api.js';
+import { t } from './i18n.js';
 
 export const THEME_COOKIE = 'tc_theme';
 /** @typedef {'system' | 'light' | 'dark'} Theme */
-export const THEMES = /** @type {const} */ ([
-  ['system', 'System theme'],
-  ['light', 'Light theme'],
-  ['dark', 'Dark theme'],
-]);
+/** @returns {Array<[Theme, string]>} */
+const themes = () => [
+  ['system', t('common.theme.system')],
+  ['light', t('common.theme.light')],
+  ['dark', t('common.theme.dark')],
+];
 
 /**
  * The theme chosen in this browser (a cookie with anything else is "system").
@@ -47,8 +49,8 @@ export function applyTheme(theme) {
 export function mountThemeSwitch(bar, before) {
   if (bar.querySelector('.theme-select')) return;
   const select = /** @type {HTMLSelectElement} */ (el('select', 'theme-select'));
-  select.setAttribute('aria-label', 'Theme');
-  for (const [value, label] of THEMES) {
+  select.setAttribute('aria-label', t('common.theme.label'));
+  for (const [value, label] of themes()) {
     const o = /** @type {HTMLOptionElement} */ (el('option', '', label));
     o.value = value;
     select.append(o);

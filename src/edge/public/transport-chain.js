@@ -9,10 +9,12 @@
 // it stays: later trouble (a restarted edge, a stream that ends) is the player's own to recover from.
 // The last transport is never given up on; it keeps retrying as a player does on its own.
 
+import { t } from './i18n.js';
+
 /** @import { Transport } from './transport-choice.js' */
 
-/** The detail players give with a status when the browser refused to autoplay. */
-export const PLAY_BLOCKED = 'Click play to start';
+/** The detail players give with a status when the browser refused to autoplay (the page words it). */
+export const PLAY_BLOCKED = 'PLAY_BLOCKED';
 
 /** Long enough for a cold edge to subscribe upstream and hls.js to fetch a playlist and a few parts. */
 export const START_TIMEOUT_MS = 10_000;
@@ -134,7 +136,7 @@ export class TransportChain {
     console.warn(`tiercast: ${transport} failed (${reason})`);
     // The last transport keeps going (retrying is still better than a dead page), and says what is wrong.
     if (this.index === this.order.length - 1) {
-      this.cb.onStatus?.('error', `Playback failed: ${reason}`);
+      this.cb.onStatus?.('error', t('player.playbackFailed', { reason }));
       return;
     }
     let next = this.index + 1;

@@ -6,15 +6,13 @@
 // LL-DASH (same), the browser's built-in HLS player (no quality menu, the browser picks the distance to
 // the live edge). `?transport=` puts one first; the others stay behind it as fallbacks.
 
+import { t } from './i18n.js';
+
 /** @typedef {'ws' | 'hls' | 'dash' | 'native'} Transport */
 /** @typedef {{ mse: boolean, managedMse: boolean, nativeHls: boolean }} Capabilities */
 
 /** @type {readonly Transport[]} */
 export const DEFAULT_ORDER = Object.freeze(['ws', 'hls', 'dash', 'native']);
-
-export const NOTHING_PLAYS =
-  'This browser cannot play live video: it has neither Media Source Extensions nor a built-in HLS player. ' +
-  'Try a current version of Safari, Chrome, Firefox or Edge.';
 
 /**
  * @param {string | null} requested the page's ?transport= (anything else is ignored)
@@ -28,7 +26,7 @@ export function chooseTransport(requested, can) {
   /** @param {Transport} t */
   const playable = (t) => (t === 'native' ? can.nativeHls : mse);
   const order = DEFAULT_ORDER.filter(playable);
-  if (order.length === 0) return { order, reason: NOTHING_PLAYS };
+  if (order.length === 0) return { order, reason: t('player.nothingPlays') };
   // ?transport=hls asks for HLS: hls.js where there is a MediaSource, else the built-in player.
   const asked = requested === 'hls' && !mse ? 'native' : requested;
   const first = order.find((t) => t === asked);

@@ -1,6 +1,8 @@
 // Past broadcasts (issue 15): the words and numbers shown for one, shared by the video page and the
 // channel's list. Pure functions: unit-tested in Node.
 
+import { formatDate } from './i18n.js';
+
 /** @typedef {{ id: string, channel: string, title: string, category: string, startedAt: number, endedAt: number | null, durationMs: number, peakViewers: number, hidden: boolean, live: boolean, url: string, thumbnail: string, protected?: boolean }} VideoView */
 
 /**
@@ -16,11 +18,11 @@ export function formatDuration(ms) {
 }
 
 /**
- * The date a broadcast started, in the viewer's locale.
+ * The date a broadcast started, in the page's language.
  * @param {number} at
  */
 export function formatStarted(at) {
-  return new Date(at).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return formatDate(at, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /**

@@ -9,6 +9,7 @@ import { loadHlsJs } from './hlsjs-player.js';
 import { mountSessionArea } from './session.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
 import { asArray, asRecord } from './json.js';
+import { formatNumber, t } from './i18n.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] ?? '');
 const video = byId('video', HTMLVideoElement);
@@ -28,12 +29,8 @@ async function main() {
   const r = await api('GET', `/api/videos/${encodeURIComponent(id)}`);
   const v = r.ok ? parseVideo(asRecord(r.data)?.video) : null;
   if (!v) {
-    byId('title', HTMLElement).textContent = 'Video not found';
-    return show(
-      r.status === 404 || r.ok
-        ? 'This video does not exist or was deleted.'
-        : 'Cannot load this video right now.',
-    );
+    byId('title', HTMLElement).textContent = t('video.notFound');
+    return show(r.status === 404 || r.ok ? t('video.gone') : t('video.cannotLoad'));
   }
   document.title = `${v.title} · ${v.channel} · tiercast`;
   byId('title', HTMLElement).textContent = v.title;
@@ -43,15 +40,16 @@ async function main() {
   byId('category', HTMLElement).textContent = v.category;
   byId('when', HTMLElement).textContent = formatStarted(v.startedAt);
   byId('duration', HTMLElement).textContent = formatDuration(v.durationMs);
-  byId('peak', HTMLElement).textContent = v.peakViewers ? `${v.peakViewers} at most watching` : '';
+  byId('peak', HTMLElement).textContent = v.peakViewers
+    ? t('video.peak', { count: v.peakViewers, n: formatNumber(v.peakViewers) })
+    : '';
   // Still live: its recording so far plays from the start (the channel has the live picture).
   const fromStart = v.live;
   const src = `/videos/${encodeURIComponent(v.id)}/master.m3u8`;
   // The media answers 403 until the channel is unlocked: say so rather than fail silently.
   const probe = await fetch(src, { credentials: 'same-origin' });
-  if (probe.status === 403)
-    return show('This channel is password-protected: unlock it on the channel page, then come back.');
-  if (!probe.ok) return show('This video cannot be played right now.');
+  if (probe.status === 403) return show(t('video.locked'));
+  if (!probe.ok) return show(t('video.cannotPlay'));
   video.poster = v.thumbnail;
   const replay = await loadReplay(v.id);
   if (globalThis.MediaSource) {
@@ -60,7 +58,7 @@ async function main() {
   } else {
     video.src = src;
     overlay.hidden = true;
-    status.textContent = 'Playing';
+    status.textContent = t('video.playing');
     // Safari's own HLS maps the playhead onto EXT-X-PROGRAM-DATE-TIME as getStartDate() + currentTime.
     const start = /** @type {{ getStartDate?: () => Date }} */ (/** @type {unknown} */ (video)).getStartDate;
     if (replay && start)
@@ -106,7 +104,10 @@ async function loadReplay(videoId) {
       li.className = 'replay-line';
       const who = document.createElement('strong');
       who.textContent = m.author;
-      li.append(who, document.createTextNode(m.kind === 'drawing' ? ' sent a drawing' : `: ${m.text}`));
+      li.append(
+        who,
+        document.createTextNode(m.kind === 'drawing' ? ` ${t('video.sentDrawing')}` : `: ${m.text}`),
+      );
       log.append(li);
     }
     shown = n;
@@ -124,23 +125,23 @@ async function playWithHlsJs(src, fromStart = false) {
   // A broadcast still being recorded is a growing playlist: hls.js would start at its live end.
   const hls = new Hls({ enableWorker: false, ...(fromStart ? { startPosition: 0 } : {}) });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
-    quality.replaceChildren(new Option('Auto', '-1'));
+    quality.replaceChildren(new Option(t('player.auto'), '-1'));
     // Best first, as on the watch page (hls.js keeps its levels lowest first).
     const levels = hls.levels.map((l, i) => ({ l, i })).sort((a, b) => (b.l.height || 0) - (a.l.height || 0));
     for (const { l, i } of levels)
-      quality.append(new Option(l.height ? `${l.height}p` : `Level ${i + 1}`, String(i)));
+      quality.append(new Option(l.height ? `${l.height}p` : t('video.level', { n: i + 1 }), String(i)));
     quality.disabled = hls.levels.length < 2;
     overlay.hidden = true;
-    status.textContent = fromStart ? 'Live now: playing from the start' : 'Ready';
+    status.textContent = fromStart ? t('video.fromStart') : t('video.ready');
     void video.play().catch(() => undefined);
   });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_e, d) => {
     const l = hls.levels[d.level];
     video.dataset.level = String(d.level);
-    status.textContent = l?.height ? `Playing ${l.height}p` : 'Playing';
+    status.textContent = l?.height ? t('video.playingHeight', { height: l.height }) : t('video.playing');
   });
   hls.on(Hls.Events.ERROR, (_e, d) => {
-    if (d.fatal) show('Playback failed: reload to try again.');
+    if (d.fatal) show(t('video.failed'));
   });
   quality.addEventListener('change', () => {
     // A chosen level is switched to at once (the buffer is replaced); Auto lets hls.js choose again.

@@ -10,6 +10,7 @@ import { mountChatWhenAccessible } from './chat.js';
 import { asyncListener, byId } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { afterPlayerStarts } from './page-order.js';
+import { t } from './i18n.js';
 
 const name = streamNameFromPath(location.pathname);
 
@@ -23,10 +24,10 @@ async function mountFollowButton(channel) {
   if (!me.user || me.user.role === 'streamer' || me.user.name.toLowerCase() === channel.toLowerCase()) return;
   let following = me.following.some((f) => f.name === channel);
   const render = () => {
-    button.textContent = following ? 'Following' : 'Follow';
+    button.textContent = following ? t('watch.following') : t('watch.follow');
     button.setAttribute('aria-pressed', String(following));
     button.classList.toggle('is-following', following);
-    button.title = following ? `Stop following ${channel}` : `Follow ${channel}`;
+    button.title = following ? t('watch.unfollowTitle', { channel }) : t('watch.followTitle', { channel });
   };
   render();
   button.hidden = false;
@@ -43,7 +44,7 @@ async function mountFollowButton(channel) {
       } else if (r.error?.code === 'UNAUTHENTICATED') {
         location.assign(loginHref(location.pathname));
       } else {
-        button.title = 'Could not update, try again';
+        button.title = t('watch.followFailed');
       }
     }),
   );

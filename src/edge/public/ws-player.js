@@ -18,6 +18,8 @@ import { MediaSink } from './media-sink.js';
 import { parseViewerMessage } from './viewer-messages.js';
 import { asRecord } from './json.js';
 import { PeerAssist, peerAssistAvailable } from './peer-assist.js';
+import { PLAY_BLOCKED } from './transport-chain.js';
+import { t } from './i18n.js';
 
 /** @import { LIVE_EDGE_DEFAULTS } from './live-edge.js' */
 /** @import { ChunkFrame } from './frames.js' */
@@ -414,7 +416,7 @@ export class WsPlayer {
     this.sink = new MediaSink(this.video, this.renditionsById, (kind) => this.codecRendition(kind), {
       onUpdated: () => this.maybeStart(),
       onUnsupported: (codecs) => {
-        this.setStatus('error', `This browser cannot play ${codecs}`);
+        this.setStatus('error', t('player.cannotPlayCodecs', { codecs }));
         // The page may have another transport that can.
         this.cb.onFailure?.(`cannot play ${codecs} through MSE`);
       },
@@ -446,10 +448,7 @@ export class WsPlayer {
     this.video.play().then(
       () => this.setStatus('live'),
       (err) =>
-        this.setStatus(
-          'error',
-          asRecord(err)?.name === 'NotAllowedError' ? 'Click play to start' : String(err),
-        ),
+        this.setStatus('error', asRecord(err)?.name === 'NotAllowedError' ? PLAY_BLOCKED : String(err)),
     );
   }
 
