@@ -8,6 +8,7 @@ import { api } from './api.js';
 import { byId, el, optionalById } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { friendlyError } from './auth-rules.js';
+import { formatDate, formatHoursMinutes, formatNumber, t } from './i18n.js';
 
 export const UPLOT_SCRIPT = '/static/uPlot.iife.min.js';
 export const UPLOT_STYLE = '/static/uPlot.min.css';
@@ -59,16 +60,13 @@ export function parseReport(v) {
 }
 
 /**
- * A duration for people: 45 s, 12 min, 2 h 05 min.
+ * A duration for people, in the page's language: 45 s, 12 min, 2 h 5 min.
  * @param {number} s seconds
  */
 export function formatDuration(s) {
-  const t = Math.max(0, Math.round(s));
-  if (t < 60) return `${t} s`;
-  if (t < 3600) return `${Math.round(t / 60)} min`;
-  const h = Math.floor(t / 3600);
-  const m = Math.round((t % 3600) / 60);
-  return `${h} h ${String(m).padStart(2, '0')} min`;
+  const secs = Math.max(0, Math.round(s));
+  if (secs < 60) return formatNumber(secs, { style: 'unit', unit: 'second', unitDisplay: 'short' });
+  return formatHoursMinutes(secs * 1000);
 }
 
 const RANGES = /** @type {const} */ ({ day: 86_400_000, week: 7 * 86_400_000, month: 30 * 86_400_000 });
@@ -96,17 +94,17 @@ export function analyticsQuery(range, by, now = Date.now(), channel = '') {
 /** The summary tiles: label and value in words. @param {Record<string, number>} s */
 export function summaryTiles(s) {
   const n = (/** @type {string} */ k) => s[k] ?? 0;
-  const fmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+  const num = (/** @type {string} */ k) => formatNumber(n(k), { maximumFractionDigits: 1 });
   return [
-    ['Peak viewers', fmt.format(n('peakViewers'))],
-    ['Average viewers', fmt.format(n('averageViewers'))],
-    ['Unique viewers', fmt.format(n('uniqueViewers'))],
-    ['Average watch time', formatDuration(n('averageWatchS'))],
-    ['Hours watched', fmt.format(n('viewerHours'))],
-    ['Time live', formatDuration(n('liveS'))],
-    ['Chatters', fmt.format(n('chatters'))],
-    ['Chat messages', fmt.format(n('messages'))],
-    ['Follows gained', fmt.format(n('follows'))],
+    [t('dashboard.analytics.peak'), num('peakViewers')],
+    [t('dashboard.analytics.average'), num('averageViewers')],
+    [t('dashboard.analytics.unique'), num('uniqueViewers')],
+    [t('dashboard.analytics.watchTime'), formatDuration(n('averageWatchS'))],
+    [t('dashboard.analytics.hours'), num('viewerHours')],
+    [t('dashboard.analytics.liveTime'), formatDuration(n('liveS'))],
+    [t('dashboard.analytics.chatters'), num('chatters')],
+    [t('dashboard.analytics.messages'), num('messages')],
+    [t('dashboard.analytics.follows'), num('follows')],
   ];
 }
 
@@ -166,10 +164,12 @@ export async function mountAnalytics(opts = {}) {
       chart?.destroy();
       chart = null;
       chartBox.replaceChildren();
-      status.textContent = `Analytics cannot be loaded: ${r.ok ? 'unexpected answer' : friendlyError(r.error)}`;
+      status.textContent = t('dashboard.analytics.notLoaded', {
+        reason: r.ok ? t('dashboard.analytics.unexpected') : friendlyError(r.error),
+      });
       return;
     }
-    status.textContent = report.times.length ? '' : 'No data for this range yet.';
+    status.textContent = report.times.length ? '' : t('dashboard.analytics.empty');
     tiles.replaceChildren(
       ...summaryTiles(report.summary).map(([label, value]) => {
         const d = el('div', 'analytics-tile');
@@ -179,11 +179,12 @@ export async function mountAnalytics(opts = {}) {
     );
     if (!livesListed && !rangeSel.value.startsWith('live:')) {
       livesListed = true;
-      const fmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
       for (const l of report.lives) {
-        const o = /** @type {HTMLOptionElement} */ (
-          el('option', '', `Live ${fmt.format(l.startedAt)}${l.endedAt ? '' : ' (now)'}`)
-        );
+        const date = formatDate(l.startedAt);
+        const label = l.endedAt
+          ? t('dashboard.analytics.live', { date })
+          : t('dashboard.analytics.liveNow', { date });
+        const o = /** @type {HTMLOptionElement} */ (el('option', '', label));
         o.value = `live:${l.id}`;
         rangeSel.append(o);
       }
@@ -192,8 +193,7 @@ export async function mountAnalytics(opts = {}) {
     try {
       uPlot = await loadUplot();
     } catch {
-      status.textContent =
-        'The chart cannot be drawn (its script did not load); the numbers above and the CSV are complete.';
+      status.textContent = t('dashboard.analytics.noChart');
       return;
     }
     chart?.destroy();
@@ -208,14 +208,14 @@ export async function mountAnalytics(opts = {}) {
         height: 240,
         series: [
           {},
-          { label: 'All viewers', stroke: text, width: 2 },
+          { label: t('dashboard.analytics.allViewers'), stroke: text, width: 2 },
           ...report.groups.map((g, i) => ({
             label: g.name,
             stroke: PALETTE[i % PALETTE.length],
             width: 1.5,
           })),
         ],
-        axes: [axis, { ...axis, label: 'Viewers' }],
+        axes: [axis, { ...axis, label: t('dashboard.analytics.axis') }],
         scales: { x: { time: true } },
       },
       [report.times.map((t) => t / 1000), report.total, ...report.groups.map((g) => g.viewers)],
