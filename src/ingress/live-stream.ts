@@ -4,6 +4,9 @@
  * whether a codec needs the Matroska input), starts a Transcoder, and publishes its renditions into the
  * stream's relay. close() is idempotent: it closes the transcoder (and so ffmpeg) and marks the stream offline.
  *
+ * A track that begins after the transcoder started without it (a microphone that comes up late) restarts
+ * the transcoder with it, continuing the timeline, rather than being dropped for the whole publish.
+ *
  * The stream counts as live (`isLive`, `onLive`) only once every rendition has produced its first chunk:
  * a publish that never yields watchable media must not be listed. A codec the transcoder cannot take, a
  * malformed header or sequence header, a codec that changes mid-stream (checked on every audio/video tag)
@@ -18,10 +21,10 @@ import type { Metrics } from '../common/metrics/index.js';
 import type { MediaChunk, RenditionInfo, StreamInfo } from '../common/media.js';
 import { encodeMediaChunk } from '../common/protocol/index.js';
 import type { StreamRelay } from '../common/relay/stream-relay.js';
-import type { FlvTag } from './flv/flv-tag.js';
+import { FLV_TAG_AUDIO, FLV_TAG_VIDEO, isMetadataTag, type FlvTag } from './flv/flv-tag.js';
 import { SUPPORTED_CODECS_TEXT, codecName, malformedTag, unsupportedCodec } from './flv/codecs.js';
 import { isLegacyCodec, tryMediaPacket } from './flv/media-packet.js';
-import { buildFfmpegPlan, canPassThrough } from './transcoder/ladder.js';
+import { buildFfmpegPlan, canPassThrough, type SourceTracks } from './transcoder/ladder.js';
 import { MAX_SOURCE_GOP_MS, passthroughSegmentMs } from './transcoder/source-gop.js';
 import { Transcoder } from './transcoder/transcoder.js';
 
@@ -64,7 +67,14 @@ export class LiveStream {
   private planned: string[] = [];
   private readonly inits = new Map<string, { info: RenditionInfo; data: Buffer }>();
   private pending: MediaChunk[] = [];
+  /** The stream was announced (onLive): once per publish, whatever the transcoder restarts. */
   private live = false;
+  /** The current transcoder's renditions are in the relay's info. */
+  private published = false;
+  /** The tracks the current transcoder was started with. */
+  private tracks: SourceTracks = { hasAudio: false, hasVideo: false };
+  /** The latest metadata and sequence header of each track, to start a new transcoder mid-stream. */
+  private readonly configTags = new Map<string, FlvTag>();
   private speedTimer: NodeJS.Timeout | undefined;
   /** The codec of each track, fixed by its first packet: a change ends the publish (CODEC_CHANGED). */
   private readonly codecs: { video?: string; audio?: string } = {};
@@ -117,11 +127,6 @@ export class LiveStream {
       const first = this.codecs[packet.track];
       if (first === undefined) {
         this.codecs[packet.track] = packet.codec;
-        if (this.transcoder && this.container === 'flv' && !isLegacyCodec(packet))
-          this.opts.logger.warn(
-            { stream: this.opts.name, track: packet.track, codec: codecName(packet.codec) },
-            'a track began after the transcoder started, in a codec legacy FLV cannot carry: dropped',
-          );
       } else if (first !== packet.codec) {
         const [from, to] = [codecName(first), codecName(packet.codec)];
         this.opts.logger.warn(
@@ -135,11 +140,12 @@ export class LiveStream {
         return;
       }
     }
+    if (packet?.kind === 'config' || isMetadataTag(tag))
+      this.configTags.set(packet?.track ?? 'metadata', tag);
+    if (this.transcoder && this.lacksTrack()) this.restartWithNewTrack(tag);
     const keyframe = packet?.kind === 'frame' && packet.track === 'video' && packet.keyframe;
     if (this.transcoder) {
       if (keyframe) this.lastKeyframeAt = tag.receivedAt;
-      // ffmpeg reading legacy FLV cannot take an Enhanced RTMP tag that shows up late (warned about above).
-      if (this.container === 'flv' && packet && !isLegacyCodec(packet)) return;
       this.transcoder.write(tag);
       return;
     }
@@ -171,6 +177,46 @@ export class LiveStream {
     return !Transcoder.probeSource(this.probeTags.filter((t) => t.type === 18)).hasAudio;
   }
 
+  /** A track has begun that the running transcoder was started without (a microphone that starts late). */
+  private lacksTrack(): boolean {
+    return (
+      (this.codecs.audio !== undefined && !this.tracks.hasAudio) ||
+      (this.codecs.video !== undefined && !this.tracks.hasVideo)
+    );
+  }
+
+  /**
+   * A track began after the transcoder started (a browser's microphone often starts after its picture, an
+   * encoder's audio source may come up late): rather than drop it for the whole publish, the stream goes
+   * through the probe again with the stored headers and a new transcoder continues the timeline with the
+   * new track, as a publisher's reconnect does. Viewers see one discontinuity (a pause of at most a
+   * keyframe interval); the stream stays live and listed throughout.
+   */
+  private restartWithNewTrack(current?: FlvTag): void {
+    const old = this.transcoder!;
+    this.opts.logger.info(
+      { stream: this.opts.name, codecs: { ...this.codecs }, had: this.tracks },
+      'a track began after the stream started: restarting the transcoder with it',
+    );
+    this.transcoder = undefined;
+    this.starting = false;
+    this.published = false;
+    this.inits.clear();
+    this.pending = [];
+    this.stopTimers();
+    void old.close();
+    this.keyframeAt = undefined;
+    this.probeKeyframes.length = 0;
+    this.probeTags = [...this.configTags.values()].filter((t) => t !== current);
+    this.probeBytes = this.probeTags.reduce((n, t) => n + t.data.length, 0);
+  }
+
+  private stopTimers(): void {
+    if (this.speedTimer) clearInterval(this.speedTimer);
+    if (this.keyframeTimer) clearInterval(this.keyframeTimer);
+    this.speedTimer = this.keyframeTimer = undefined;
+  }
+
   /** Passthrough wanted and the video is H.264 (the only codec passed through): the GOP must be measured. */
   private wantsSourceGop(): boolean {
     return this.mode !== 'ladder' && this.codecs.video === 'avc1';
@@ -187,12 +233,15 @@ export class LiveStream {
     })
       ? 'matroska'
       : 'flv';
-    const tracks = {
-      hasAudio: source.hasAudio,
-      hasVideo: source.hasVideo,
+    // A track counts once a tag of it has arrived: one that metadata announced but that has not begun by
+    // the end of the probe joins later (restartWithNewTrack) instead of holding ffmpeg's output.
+    const seen = (type: number) => this.probeTags.some((t) => t.type === type);
+    const tracks = (this.tracks = {
+      hasAudio: source.hasAudio && seen(FLV_TAG_AUDIO),
+      hasVideo: source.hasVideo && seen(FLV_TAG_VIDEO),
       container: this.container,
       ...(this.codecs.video !== undefined ? { videoCodec: this.codecs.video } : {}),
-    };
+    });
     const passthrough = this.choosePassthrough(tracks, source.frameRate);
     if (passthrough === 'failed') return;
     if (passthrough) this.segmentDurationMs = passthrough.segmentDurationMs;
@@ -236,7 +285,7 @@ export class LiveStream {
       t.on('restart', (epoch) => {
         metrics.ffmpegRestarts.inc({ stream: name });
         logger.warn({ stream: name, epoch }, 'transcoder restarted; stream continues');
-        if (this.live) this.publishInfo(epoch);
+        if (this.published) this.publishInfo(epoch);
       });
       t.on('fatal', (err) => {
         logger.error({ stream: name, code: err.code, err: err.message }, 'transcoder gave up');
@@ -254,6 +303,8 @@ export class LiveStream {
       this.probeTags = [];
       this.probeBytes = 0;
       for (const tag of tags) t.write(tag);
+      // A track that began while ffmpeg was starting.
+      if (this.lacksTrack()) this.restartWithNewTrack();
     } catch (err) {
       logger.error(
         { stream: name, code: 'TRANSCODER_START_FAILED', err: errorMessage(err) },
@@ -357,12 +408,12 @@ export class LiveStream {
 
   private onInit(info: RenditionInfo, data: Buffer): void {
     this.inits.set(info.id, { info, data });
-    if (this.live) this.opts.relay.setInit(info.id, data);
+    if (this.published) this.opts.relay.setInit(info.id, data);
     else this.maybeGoLive();
   }
 
   private onChunk(c: MediaChunk): void {
-    if (!this.live) {
+    if (!this.published) {
       this.pending.push(c);
       this.maybeGoLive();
       return;
@@ -383,12 +434,14 @@ export class LiveStream {
 
   /** The stream goes live once every planned rendition has its init segment. */
   private maybeGoLive(): void {
-    if (this.live || !this.transcoder || this.planned.some((id) => !this.inits.has(id))) return;
-    this.live = true;
+    if (this.published || !this.transcoder || this.planned.some((id) => !this.inits.has(id))) return;
+    this.published = true;
     this.publishInfo(this.transcoder.epoch);
     const pending = this.pending;
     this.pending = [];
     for (const c of pending) this.pushChunk(c);
+    if (this.live) return;
+    this.live = true;
     this.opts.logger.info({ stream: this.opts.name, renditions: this.planned }, 'stream is live');
     callSafely(this.opts.logger, 'onLive listener threw', {}, () => this.opts.onLive?.());
   }
@@ -424,8 +477,7 @@ export class LiveStream {
   close(reason: string): Promise<void> {
     if (this.closed) return this.closing ?? Promise.resolve();
     this.closed = true;
-    if (this.speedTimer) clearInterval(this.speedTimer);
-    if (this.keyframeTimer) clearInterval(this.keyframeTimer);
+    this.stopTimers();
     // A stream that ended must not keep a stale speed (it would hold the slow-transcoder alert).
     this.opts.metrics.ffmpegSpeed.remove({ stream: this.opts.name });
     this.probeTags = [];

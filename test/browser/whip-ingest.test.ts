@@ -111,12 +111,17 @@ test('Chromium publishes over WHIP: live on the edge, playing, then DELETE ends 
   assert.ok(height > 0, 'the video has a picture');
   // The fake microphone's beep went out as Opus over RTP and comes back as the stream's audio.
   await waitFor('the viewer to decode audio', async () => await audioDecoded(viewer), 10_000);
-  // The ingress's congestion feedback lets Chromium's sender raise its estimate from its 300 kbit/s start
-  // (with werift's own feedback it fell to 90–300 kbit/s and sent 320x180 at 12 fps, "bandwidth" limited;
-  // with one recorder per receiver, each reporting the other kind's packets as lost, it stayed at 0.3–0.6).
+  // The ingress's congestion feedback keeps Chromium's sender at the camera's full picture. With werift's
+  // own feedback its estimate fell from the 300 kbit/s start to 90–300 kbit/s and it sent 320x180 at 12 fps,
+  // "bandwidth" limited; with one recorder per receiver, each reporting the other kind's packets as lost, it
+  // stayed at 0.3–0.6. How fast the estimate climbs depends on the machine's load (1.0–1.5 Mbit/s within
+  // 30 s when idle; under two full CI runs it stayed at 0.28–0.29 for 45 s, picture full, limit none), so
+  // what is checked is what the streamer's viewers notice: the full picture for 3 s running, never cut down
+  // for bandwidth, and an estimate that does not sink (0.25 Mbit/s at least).
   let last: unknown;
+  let steady = 0;
   const sending = await waitFor(
-    "Chromium's WHIP sender to send the camera's full picture (or one scaled down for CPU), not limited by bandwidth, its estimate above 0.45 Mbit/s",
+    "Chromium's WHIP sender to send the camera's full picture (or one scaled down for CPU) for 3 s, not limited by bandwidth, its estimate not below 0.25 Mbit/s",
     async () => {
       const s = await publisher.evaluate<{ available: number; width: number; limit: string }>(`(async () => {
         let available = 0, width = 0, limit = '';
@@ -129,10 +134,8 @@ test('Chromium publishes over WHIP: live on the edge, playing, then DELETE ends 
       last = s;
       // On a loaded machine Chromium may also scale the picture down for CPU ('cpu'): not what this checks.
       const fullOrCpu = s.width === 640 || s.limit === 'cpu';
-      // What the streamer's viewers notice is the picture: full size, not cut down for bandwidth. The
-      // estimate climbs from 0.3 Mbit/s at a pace set by the machine's load (1.0–1.5 Mbit/s within 30 s when
-      // idle, 0.69–0.97 within 45 s under a full CI run); half again above its start shows it rises at all.
-      return s.available > 450_000 && fullOrCpu && s.limit !== 'bandwidth' ? s : false;
+      steady = s.available >= 250_000 && fullOrCpu && s.limit !== 'bandwidth' ? steady + 1 : 0;
+      return steady >= 6 ? s : false;
     },
     45_000,
     500,

@@ -168,6 +168,64 @@ describe('browser ingest socket', () => {
     await page.closed;
   });
 
+  it('a microphone that starts long after the stream went live is not lost: the stream gains its sound', async () => {
+    const logsBefore = ingest.logs.length;
+    const page = await ingest.hello({ key: KEY, audio: true });
+    assert.equal(page.messages[0]?.ok, true);
+    // The same page, its microphone starting 5 s after the first picture: past every wait, so the stream
+    // goes live without sound first (a busy machine's AudioWorklet did this in a full CI run).
+    const p = ingest.ffmpeg([
+      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
+      ...['-i', 'testsrc2=size=320x240:rate=25', '-re', '-f', 'lavfi'],
+      ...['-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:a', 'libopus'],
+      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
+      ...['-pix_fmt', 'yuv420p', '-f', 'matroska', '-live', '1', '-cluster_time_limit', '40', 'pipe:1'],
+    ]);
+    const tags = new WebmTagWriter({ maxElementBytes: 4 * 1024 * 1024 });
+    let firstPicture: number | undefined;
+    p.stdout.on('data', (d: Buffer) => {
+      for (const t of tags.push(d, Date.now())) {
+        if (page.ws.readyState !== WebSocket.OPEN || t.type === 18) continue;
+        if (t.type === 9) firstPicture ??= Date.now();
+        if (t.type === 8 && (firstPicture === undefined || Date.now() - firstPicture < 5000)) continue;
+        page.ws.send(encodeIngestTag({ type: t.type, timestamp: t.timestamp, body: t.data }));
+      }
+    });
+    const stream = () => ingest.node.relay.get('cam');
+    const audioIds = () =>
+      (stream()?.info?.renditions ?? []).filter((r) => r.kind === 'audio').map((r) => r.id);
+    await waitFor('stream "cam" live', () => ingest.node.live.get('cam')?.isLive, 30_000);
+    assert.deepEqual(audioIds(), [], 'live before the microphone began: no sound yet');
+    const silentEnd = Math.max(...[...stream()!.renditions.values()].map((c) => c.last?.segment ?? 0));
+    // Then the sound begins: the stream's renditions gain an audio track and its chunks flow, on the same
+    // timeline (later segment numbers), without the stream ever leaving the directory.
+    let offline = false;
+    const watch = setInterval(() => (offline ||= ingest.node.live.get('cam')?.isLive !== true), 50);
+    try {
+      await waitFor('an audio rendition', () => audioIds().length > 0, 20_000, 100);
+      const a = audioIds()[0]!;
+      await waitFor(
+        'audio chunks',
+        () => (stream()!.renditions.get(a)?.last?.segment ?? -1) >= 0,
+        10_000,
+        100,
+      );
+      assert.ok(stream()!.renditions.get(a)!.last!.segment > silentEnd, 'the timeline goes on');
+    } finally {
+      clearInterval(watch);
+    }
+    assert.equal(offline, false, 'the stream stayed live while its transcoder restarted with the sound');
+    const logs = ingest.logs.slice(logsBefore);
+    assert.ok(
+      logs.some((l) => l.includes('a track began after the stream started')),
+      'logged',
+    );
+    const lives = logs.filter((l) => l.includes('"stream is live"') && l.includes('"stream":"cam"'));
+    assert.equal(lives.length, 1, 'announced once: followers are not told twice');
+    page.ws.close();
+    await page.closed;
+  });
+
   it('the other stream stayed live through all of it', async () => {
     await sleep(500);
     assert.equal(ingest.node.live.get('other')?.isLive, true);
