@@ -31,7 +31,8 @@ export class ViewerKeys {
 
 /**
  * The messages of one report: usually one; more when more viewers joined than one message carries (each
- * stream's counts go in the first message that names it, and the keys fill messages in order).
+ * stream's counts go in the first message that names it, and the keys fill messages in order); none while
+ * the edge has no viewers (the hub takes a stream an edge stops naming as having none there).
  */
 export function audienceMessages(
   counter: ViewerCounter,
@@ -57,5 +58,5 @@ export function audienceMessages(
       room--;
     }
   }
-  return messages;
+  return Object.keys(messages[0]!.streams).length === 0 ? [] : messages;
 }

@@ -59,6 +59,16 @@ test('an audience report names viewers by day-salted keys, the same at every edg
   assert.deepEqual(next!.streams.alice!.transports, { websocket: 1, hls: 1 });
 });
 
+test('an edge without viewers sends no audience report (the hub takes streams it stops naming as empty)', () => {
+  const c = new ViewerCounter();
+  const keys = new ViewerKeys('cluster-secret-0123456789abcdef');
+  assert.deepEqual(audienceMessages(c, keys, 'eu', NOW), []);
+  c.wsJoin('alice', '203.0.113.7');
+  assert.equal(audienceMessages(c, keys, 'eu', NOW).length, 1);
+  c.wsLeave('alice');
+  assert.deepEqual(audienceMessages(c, keys, 'eu', NOW + 1000), []);
+});
+
 test('more joins than one message carries are split over several, each under the link limit', () => {
   const c = new ViewerCounter();
   const per = MAX_AUDIENCE_KEYS * 0.6;

@@ -6,6 +6,7 @@
 // settings below choose how close to the edge it plays and how it catches up.
 
 import { asRecord } from './json.js';
+import { loadScript } from './dom.js';
 
 export const DASH_SCRIPT = '/static/dash.all.min.js';
 
@@ -63,16 +64,7 @@ export function lowLatencySettings(targetLatency) {
  * @returns {Promise<DashJs>}
  */
 export function loadDashJs(src = DASH_SCRIPT) {
-  if (globalThis.dashjs) return Promise.resolve(globalThis.dashjs);
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.async = true;
-    s.onload = () =>
-      globalThis.dashjs ? resolve(globalThis.dashjs) : reject(new Error('dash.js did not load'));
-    s.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.append(s);
-  });
+  return loadScript(src, () => globalThis.dashjs, 'dash.js');
 }
 
 /** The scheme of the edge's UTCTiming (/time answers an ISO date: src/edge/mpd.ts). */

@@ -5,7 +5,7 @@
 // computed here but their wording.
 
 import { api } from './api.js';
-import { byId, el, optionalById } from './dom.js';
+import { byId, el, loadScript, optionalById } from './dom.js';
 import { asArray, asRecord } from './json.js';
 import { friendlyError } from './auth-rules.js';
 import { formatDate, formatHoursMinutes, formatNumber, t } from './i18n.js';
@@ -117,14 +117,7 @@ export function loadUplot(src = UPLOT_SCRIPT) {
     link.href = UPLOT_STYLE;
     document.head.append(link);
   }
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.async = true;
-    s.onload = () => (globalThis.uPlot ? resolve(globalThis.uPlot) : reject(new Error('uPlot did not load')));
-    s.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.append(s);
-  });
+  return loadScript(src, () => globalThis.uPlot, 'uPlot');
 }
 
 const PALETTE = ['#4f9cf9', '#f5a524', '#17c964', '#f31260', '#9353d3', '#06b7db', '#a3a3a3'];

@@ -92,3 +92,29 @@ export function setUserColor(e, color) {
   e.classList.add('user-color');
   e.style.setProperty('--user-color', color);
 }
+
+/**
+ * Loads a library once, as a classic script (CSP 'self' allows it; no inline code), and resolves with the
+ * global it defines: dash.js, hls.js, uPlot.
+ * @template T
+ * @param {string} src
+ * @param {() => T | undefined} global reads the library's global
+ * @param {string} name the library, for the error
+ * @returns {Promise<T>}
+ */
+export function loadScript(src, global, name) {
+  const loaded = global();
+  if (loaded) return Promise.resolve(loaded);
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.async = true;
+    s.onload = () => {
+      const g = global();
+      if (g) resolve(g);
+      else reject(new Error(`${name} did not load`));
+    };
+    s.onerror = () => reject(new Error(`could not load ${src}`));
+    document.head.append(s);
+  });
+}

@@ -14,6 +14,7 @@ import { PLAY_BLOCKED } from './transport-chain.js';
 import { asRecord } from './json.js';
 import { edgeLoaderConfig } from './hlsjs-edge-loader.js';
 import { t } from './i18n.js';
+import { loadScript } from './dom.js';
 
 export const HLS_SCRIPT = '/static/hls.min.js';
 
@@ -61,15 +62,7 @@ export function hlsJsConfig() {
  * @returns {Promise<HlsJs>}
  */
 export function loadHlsJs(src = HLS_SCRIPT) {
-  if (globalThis.Hls) return Promise.resolve(globalThis.Hls);
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.async = true;
-    s.onload = () => (globalThis.Hls ? resolve(globalThis.Hls) : reject(new Error('hls.js did not load')));
-    s.onerror = () => reject(new Error(`could not load ${src}`));
-    document.head.append(s);
-  });
+  return loadScript(src, () => globalThis.Hls, 'hls.js');
 }
 
 /**
