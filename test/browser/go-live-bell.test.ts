@@ -2,7 +2,8 @@
  * The go-live bell in a real Chromium (issue 16): an account that follows a channel sees the bell count a
  * notification when the channel goes live (with the page open: no reload), gets it through the browser's
  * Notification API too once allowed, and opening the bell lists it with a link to the channel and clears the
- * count. A stream-key login has no bell.
+ * count; a Web Push delivered to the service worker is titled in the viewer's language. A stream-key login has
+ * no bell.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import type { Browser } from 'playwright-core';
 import { KEY, waitFor, type TestNetwork } from '../helpers/network.js';
 import { startHubSite, type HubSite } from '../helpers/hub-site.js';
 import type { HubNode } from '../../src/hub/main.js';
+import { goLivePayload } from '../../src/hub/push/web-push.js';
 
 let site: HubSite;
 let hub: HubNode;
@@ -90,6 +92,48 @@ test('a follower sees the bell count a channel going live, gets a browser notifi
     else assert.match(said, /Only while a tiercast page is open: push is not available here/);
     const carol = hub.store.users.getByName('carol')!;
     assert.equal(hub.store.notifications.unreadCount(carol.id), 0);
+
+    // A push comes with every page closed: the worker titles it in the language of the page that last
+    // registered it. The viewer switches to Swedish; the push is delivered as the browser's push service
+    // would (DevTools' ServiceWorker.deliverPushMessage), with the hub's own payload.
+    await context.addCookies([{ name: 'tc_lang', value: 'sv', url: net.edgeUrl }]);
+    await page.reload();
+    await waitFor(
+      'the Swedish page to give the worker its words',
+      () =>
+        page.evaluate(async () => {
+          const words = await (await caches.open('tiercast-push-words')).match('/__tiercast/push-words');
+          return words ? ((await words.json()) as { lang: string }).lang === 'sv' : false;
+        }),
+      15_000,
+      250,
+    );
+    const cdp = await context.newCDPSession(page);
+    const registrations: Array<{ registrationId: string; scopeURL: string }> = [];
+    cdp.on('ServiceWorker.workerRegistrationUpdated', (e) => registrations.push(...e.registrations));
+    await cdp.send('ServiceWorker.enable');
+    const registration = await waitFor(
+      "the worker's registration",
+      () => registrations.find((r) => r.scopeURL === `${net.edgeUrl}/`) ?? false,
+      5000,
+    );
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: net.edgeUrl,
+      registrationId: registration.registrationId,
+      data: JSON.stringify(goLivePayload('cam', 'Test cam')),
+    });
+    const titles = await waitFor(
+      'the notification',
+      async () => {
+        const shownNow = await page.evaluate(async () =>
+          (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => [n.title, n.body]),
+        );
+        return shownNow.length > 0 ? shownNow : false;
+      },
+      10_000,
+      250,
+    );
+    assert.deepEqual(titles, [['cam sänder live', 'Test cam']]);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

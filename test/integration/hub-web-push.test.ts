@@ -121,6 +121,7 @@ test("followers' subscribed browsers are pushed a go-live, signed and encrypted;
     body: 'Morning coding',
     url: '/watch/alice',
     tag: 'golive-alice',
+    channel: 'alice',
   });
   assert.equal(msg!.ttl, 600);
   assert.equal(msg!.urgency, 'high');

@@ -2,8 +2,9 @@
  * Web Push's two ends outside the network (issue 16): the hub's endpoint check (https on a public address
  * unless the operator allows private ones; nothing at all when push is off), and the service worker a browser
  * runs (public/push-sw.js), run here in a context of its own with the events a browser would dispatch: a push
- * shows one notification per channel, odd payloads get plain defaults and never a URL off the site, and a
- * click focuses a tab already on that channel or opens one.
+ * shows one notification per channel, titled in the viewer's language once a page gave it the words, odd
+ * payloads get plain defaults and never a URL off the site, and a click focuses a tab already on that channel
+ * or opens one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -53,6 +54,7 @@ test("the go-live payload names the channel, its title (at most 140 characters) 
     body: 'Morning coding',
     url: '/watch/alice',
     tag: 'golive-alice',
+    channel: 'alice',
   });
   assert.equal(goLivePayload('bob', 'x'.repeat(500)).body.length, 140);
 });
@@ -63,7 +65,18 @@ function serviceWorker(tabs: Array<{ url: string }> = []) {
   const shown: Array<{ title: string; options: Record<string, unknown> }> = [];
   const focused: string[] = [];
   const opened: string[] = [];
+  // Cache Storage, as far as the worker uses it: one cache of Responses by URL.
+  const stored = new Map<string, Response>();
+  const caches = {
+    open: () =>
+      Promise.resolve({
+        put: (key: string, r: Response) => Promise.resolve(void stored.set(key, r)),
+        match: (key: string) => Promise.resolve(stored.get(key)?.clone()),
+      }),
+  };
   const scope = {
+    caches,
+    Response,
     location: new URL('https://tv.example.org/sw.js'),
     addEventListener: (type: string, fn: (e: unknown) => void) => listeners.set(type, fn),
     skipWaiting: () => Promise.resolve(),
@@ -112,6 +125,25 @@ test('the service worker shows a pushed go-live, one notification per channel', 
       },
     },
   ]);
+});
+
+test('a push is titled in the language of the page that last gave the worker its words; odd words are ignored', async () => {
+  const sw = serviceWorker();
+  const words = (w: Record<string, unknown>) =>
+    sw.dispatch('message', { data: { type: 'push-words', ...w } });
+  const sv = { lang: 'sv', live: '{{channel}} sänder live', someone: 'En kanal du följer sänder live' };
+  await words(sv);
+  await sw.push(goLivePayload('alice', 'Morning coding'));
+  await sw.push({ title: 'x', url: '/watch/bob' }); // an older hub's payload: no channel
+  // Words that are not a title with the channel's slot, too long, or not a page's message change nothing.
+  await words({ ...sv, lang: 'ru', live: 'в эфире' });
+  await words({ ...sv, lang: 'ru', someone: 'x'.repeat(201) });
+  await sw.dispatch('message', { data: { ...sv, type: 'other', lang: 'ru' } });
+  await sw.push(goLivePayload('carol', 'x'));
+  assert.deepEqual(
+    sw.shown.map((n) => n.title),
+    ['alice sänder live', 'En kanal du följer sänder live', 'carol sänder live'],
+  );
 });
 
 test('odd payloads get plain defaults, and a URL off the site opens the home page', async () => {

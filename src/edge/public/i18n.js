@@ -88,6 +88,17 @@ export function t(key, opts) {
 }
 
 /**
+ * The string for a key with its `{{name}}` variables unfilled, for code that fills them elsewhere (the
+ * service worker's notification titles); the key itself when the catalogue lacks it.
+ * @param {string} key
+ * @returns {string}
+ */
+export function template(key) {
+  const s = /** @type {unknown} */ (i18n.getResource(lang, 'translation', key));
+  return typeof s === 'string' ? s : key;
+}
+
+/**
  * Whether the catalogue has a key (for families of keys such as chat notice codes, where the page shows
  * the server's own words for a code it has no string for).
  * @param {string} key

@@ -7,7 +7,7 @@
 
 import { api } from './api.js';
 import { asRecord } from './json.js';
-import { errorText, t } from './i18n.js';
+import { errorText, lang, t, template } from './i18n.js';
 
 export const SW_URL = '/sw.js';
 
@@ -38,6 +38,20 @@ function sameBytes(a, b) {
 }
 
 /**
+ * Gives the service worker the words of its notifications in this page's language: a push comes with every
+ * page closed, so the worker keeps them (push-sw.js). Each page load sends them again, a language switch too.
+ * @param {ServiceWorkerRegistration} reg
+ */
+function tellLanguage(reg) {
+  reg.active?.postMessage({
+    type: 'push-words',
+    lang,
+    live: template('bell.isLive'),
+    someone: template('bell.someoneLive'),
+  });
+}
+
+/**
  * Subscribes this browser (or refreshes its subscription) and stores it at the hub for `account`.
  * @param {string} account
  * @returns {Promise<{ok: true} | {ok: false, reason: string}>}
@@ -51,6 +65,7 @@ export async function subscribePush(account) {
   try {
     const reg = await navigator.serviceWorker.register(SW_URL);
     await navigator.serviceWorker.ready;
+    tellLanguage(reg);
     const key = keyBytes(publicKey);
     let sub = await reg.pushManager.getSubscription();
     // Made with another key (the site's key pair was replaced): the push service would refuse every push.

@@ -39,6 +39,7 @@ export interface GoLivePayload {
   body: string;
   url: string;
   tag: string;
+  channel: string;
 }
 
 export interface WebPush {
@@ -59,6 +60,8 @@ export function goLivePayload(channel: string, title: string): GoLivePayload {
     body: title.slice(0, 140),
     url: `/watch/${encodeURIComponent(channel)}`,
     tag: `golive-${channel}`,
+    // The service worker puts it in the title in the viewer's language (public/push-sw.js).
+    channel,
   };
 }
 
