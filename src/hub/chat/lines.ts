@@ -101,7 +101,9 @@ export const notice = {
   noChannel: (channel: string) =>
     line('chat.notice.noChannel', `There is no channel ${channel}.`, { channel }),
   tooLong: (count: number) =>
-    line('chat.notice.tooLong', `Messages are limited to ${count} characters.`, { count }),
+    line('chat.notice.tooLong', `Messages are limited to ${count} character${count === 1 ? '' : 's'}.`, {
+      count,
+    }),
   unknownCommand: (command: string) =>
     line('chat.notice.unknownCommand', `Unknown command /${command}. Type /help for the list.`, { command }),
   commandForbidden: (command: string) =>
