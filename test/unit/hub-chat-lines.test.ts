@@ -11,6 +11,9 @@ import { useCatalogue } from '../../src/edge/public/i18n.js';
 import { lineText } from '../../src/edge/public/chat-lines.js';
 import { parseMessage } from '../../src/edge/public/chat-format.js';
 import { notice, system, type Line } from '../../src/hub/chat/lines.js';
+import { decodeHubToEdge, encodeLinkChecked, type HubToEdge } from '../../src/common/protocol/index.js';
+import { ChatBridge } from '../../src/edge/chat-bridge.js';
+import { addUser, makeHarness, quietLogger } from './hub-chat-fake-store.js';
 
 const catalogues = loadCatalogues();
 const use = (lang: 'en' | 'ru' | 'sv') => useCatalogue(lang, catalogues.get(lang)!);
@@ -183,4 +186,52 @@ test('a system message keeps its key and params from the wire; other messages an
   );
   assert.equal('key' in parseMessage({ ...base, kind: 'text', key: 'chat.system.cleared' })!, false);
   assert.equal('key' in parseMessage({ ...base, kind: 'system' })!, false);
+});
+
+test("from the hub to a Swedish page: a moderation line and a notice cross the link and the edge's socket whole", () => {
+  // The hub: dave turns slow mode on, zed sends twice.
+  const h = makeHarness({});
+  h.store.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+  h.store.moderators.add('alice', 'dave');
+  const mod = h.join('e1', 'mod', 'alice', { session: addUser(h, 'dave'), ip: '10.0.0.11' });
+  const guest = h.join('e1', 'guest', 'alice', { guestName: 'zed', ip: '10.0.0.13' });
+  h.say(mod, '/slow 30');
+  h.say(guest, 'one');
+  h.say(guest, 'two');
+  const line = h.net.of(guest, 'message').find((e) => e.msg.kind === 'system')!;
+  const refusal = h.net.last(guest, 'notice')!;
+  // The link (encoded and validated as the edge decodes it), then the edge's chat socket to the page.
+  const published: string[] = [];
+  const seen: string[] = [];
+  const bridge = new ChatBridge({
+    queueLimit: 10,
+    edgeId: 'edge-t',
+    logger: quietLogger,
+    publish: (_channel, json) => void published.push(json),
+    sendToHub: () => true,
+    onDirectory: () => undefined,
+  });
+  bridge.onConnected();
+  bridge.join(
+    'c1',
+    'alice',
+    { ip: '10.0.0.13', guestName: 'zed' },
+    { send: (j) => void seen.push(j), close: () => undefined },
+  );
+  const viaLink = (m: HubToEdge) => bridge.onHubMessage(decodeHubToEdge(encodeLinkChecked(m)));
+  viaLink({ t: 'broadcast', channel: 'alice', event: { ...line } });
+  viaLink({ t: 'direct', conn: 'c1', event: { ...refusal } });
+  const onPage = JSON.parse(published.at(-1)!) as { msg: unknown };
+  const noticeOnPage = JSON.parse(seen.at(-1)!) as { key: unknown; params: unknown; text: string };
+  use('sv');
+  const msg = parseMessage(onPage.msg)!;
+  assert.equal(
+    lineText(msg.key, msg.params, msg.text),
+    'Långsamt läge är på: ett meddelande per 30 s (av dave)',
+  );
+  assert.equal(msg.text, 'Slow mode is on: one message every 30 s (by dave)', 'the English is still there');
+  assert.match(
+    lineText(noticeOnPage.key, noticeOnPage.params, noticeOnPage.text),
+    /^Långsamt läge är på: du kan skicka igen om \d+ s\.$/,
+  );
 });
