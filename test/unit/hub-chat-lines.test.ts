@@ -41,6 +41,8 @@ const samples: Array<[string, Line]> = [
   ['modRemoved', system.modRemoved('carol', 'alice')],
   ['cleared', system.cleared('dave')],
   ['deleted', system.deleted('dave')],
+  ['tooLarge', system.tooLarge(false, 'carol')],
+  ['tooLarge', system.tooLarge(true, 'carol')],
   ['renamed', system.renamed('carol', 'caz')],
   ['renamed', system.renamed('carol', 'caz', 'dave')],
   ['banned', notice.banned()],

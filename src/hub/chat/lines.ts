@@ -64,6 +64,11 @@ export const system = {
     line('chat.system.modRemoved', `${name} is no longer a moderator (by ${by})`, { name, by }),
   cleared: (by: string) => line('chat.system.cleared', `Chat was cleared by ${by}`, { by }),
   deleted: (by: string) => line('chat.system.deleted', `A message was deleted by ${by}`, { by }),
+  /** In a join's history, in place of a stored message too large for a page (history-pages.ts). */
+  tooLarge: (drawing: boolean, name: string) =>
+    drawing
+      ? line('chat.system.tooLargeDrawing', `A drawing by ${name} is too large to show.`, { name })
+      : line('chat.system.tooLargeMessage', `A message by ${name} is too large to show.`, { name }),
   renamed: (old: string, name: string, by?: string) =>
     by === undefined
       ? line('chat.system.renamed', `${old} is now ${name}`, { old, name })
