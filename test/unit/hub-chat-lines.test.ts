@@ -10,7 +10,7 @@ import { loadCatalogues } from '../../src/edge/page-catalogue.js';
 import { useCatalogue } from '../../src/edge/public/i18n.js';
 import { lineText } from '../../src/edge/public/chat-lines.js';
 import { parseMessage } from '../../src/edge/public/chat-format.js';
-import { notice, system, type Line } from '../../src/hub/chat/lines.js';
+import { notice, system, type Line } from '../../src/common/chat/lines.js';
 import { decodeHubToEdge, encodeLinkChecked, type HubToEdge } from '../../src/common/protocol/index.js';
 import { ChatBridge } from '../../src/edge/chat-bridge.js';
 import { addUser, makeHarness, quietLogger } from './hub-chat-fake-store.js';
@@ -236,4 +236,12 @@ test("from the hub to a Swedish page: a moderation line and a notice cross the l
     lineText(noticeOnPage.key, noticeOnPage.params, noticeOnPage.text),
     /^Långsamt läge är på: du kan skicka igen om \d+ s\.$/,
   );
+  // The edge's own refusal at the first hop (over the hub's limits) is the hub's notice, with its key.
+  viaLink({ t: 'limits', chat: { maxMessageChars: 21, maxDrawingBytes: 1000 } });
+  bridge.act('c1', { type: 'send', text: 'x'.repeat(22) });
+  const tooLong = JSON.parse(seen.at(-1)!) as { code: string; key: unknown; params: unknown; text: string };
+  assert.equal(tooLong.code, 'MESSAGE_TOO_LONG');
+  assert.equal(tooLong.text, 'Messages are limited to 21 characters.');
+  use('ru');
+  assert.equal(lineText(tooLong.key, tooLong.params, tooLong.text), 'Сообщение — не более 21 символа.');
 });

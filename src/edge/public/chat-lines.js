@@ -1,6 +1,6 @@
 // The lines the hub writes into the chat itself (moderation announcements, replies to commands, refusals),
 // in the page's language. The hub sends each with a catalogue key and its params beside its English text
-// (src/hub/chat/lines.ts, ADR 0023); the page shows the catalogue's sentence for the key, filled with the
+// (src/common/chat/lines.ts, ADR 0023); the page shows the catalogue's sentence for the key, filled with the
 // params, or the English for a key it does not know. Pure: chat-view.js and chat.js put the result in as text.
 
 import { asRecord } from './json.js';
@@ -8,7 +8,7 @@ import { has, t } from './i18n.js';
 
 /** @typedef {Record<string, string | number>} LineParams */
 
-/** The keys the hub writes its own lines with (src/hub/chat/lines.ts): `chat.system.X`, `chat.notice.X[.Y]`. */
+/** The keys the hub writes its own lines with (src/common/chat/lines.ts): `chat.system.X`, `chat.notice.X[.Y]`. */
 const LINE_KEY_RE = /^chat\.(system|notice)\.([A-Za-z_]{1,64}(?:\.[A-Za-z_]{1,64})?)$/;
 
 /**

@@ -5,7 +5,7 @@
  * (masked like the operator's). The channel's staff (host, moderators, admins) pass every rule.
  */
 import type { ChatRules } from '../store/types.js';
-import { notice } from './lines.js';
+import { notice } from '../../common/chat/lines.js';
 import type { Conn } from './members.js';
 import type { ChatRoom } from './room.js';
 

@@ -20,7 +20,7 @@ import {
   type IdentityDeps,
 } from './identity.js';
 import { pageHistory } from './history-pages.js';
-import { notice, system, type Line } from './lines.js';
+import { notice, system, type Line } from '../../common/chat/lines.js';
 import { handleDraw, handleSend } from './member-actions.js';
 import { MemberRegistry, refKey, type Conn, type Member } from './members.js';
 import { checkAndRecord, SlidingWindowLimiter } from './rate-limit.js';

@@ -4,7 +4,7 @@
  */
 import type { ChatNoticeCode } from '../../common/errors/index.js';
 import type { ChatBadge, ChatKind } from '../store/types.js';
-import type { LineParams } from './lines.js';
+import type { LineParams } from '../../common/chat/lines.js';
 
 export interface ChatMessageView {
   seq: number;

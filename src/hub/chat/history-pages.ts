@@ -8,7 +8,7 @@
  */
 import { MAX_CHAT_EVENT_BYTES, MAX_HISTORY_BYTES } from '../../common/chat/index.js';
 import type { ChatMessageView } from './events.js';
-import { system } from './lines.js';
+import { system } from '../../common/chat/lines.js';
 
 export interface HistoryBudget {
   /** Bytes of JSON of the messages in one page. */

@@ -5,7 +5,7 @@
  */
 import { colorNames, parseColor } from './colors.js';
 import { helpText, levelAllows, parseInput, type CommandLevel } from './commands.js';
-import { notice } from './lines.js';
+import { notice } from '../../common/chat/lines.js';
 import type { Conn, Member } from './members.js';
 import { runModeration } from './moderation.js';
 import type { ChatRoom } from './room.js';

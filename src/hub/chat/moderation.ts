@@ -7,7 +7,7 @@
 import { namesCollide } from '../../common/names.js';
 import type { ChatRules, SanctionKind, SanctionTarget } from '../store/types.js';
 import type { Command } from './commands.js';
-import { notice, system, type Line } from './lines.js';
+import { notice, system, type Line } from '../../common/chat/lines.js';
 import { accountStanding, memberKeyForAccount, standing } from './identity.js';
 import type { Conn, Member, Rank } from './members.js';
 import type { ChatRoom } from './room.js';

@@ -5,7 +5,7 @@
 import type { Logger } from '../../common/logging/index.js';
 import type { ChatRules, Store } from '../store/types.js';
 import type { ChatEvent, ChatMessageView, ConnRef } from './events.js';
-import type { Line } from './lines.js';
+import type { Line } from '../../common/chat/lines.js';
 import type { Conn, Member, MemberRegistry } from './members.js';
 import type { WordFilter } from './text-rules.js';
 import type { ChatLimits, ChatNoticeCode } from './types.js';

@@ -5,7 +5,7 @@
 import { callSafely } from '../../common/events/safe-emitter.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { ChatEvent, ConnRef } from './events.js';
-import type { Line } from './lines.js';
+import type { Line } from '../../common/chat/lines.js';
 import type { ChatNoticeCode, ChatOutput } from './types.js';
 
 export class SafeOutput {

@@ -1,8 +1,9 @@
 /**
  * What the hub itself writes into a chat: the system lines everyone in the channel sees (stored in history and
- * replayed to late joiners) and the notices one connection gets. Each carries a catalogue key and its params,
- * so the page shows it in the viewer's language (`t(key, params)`, ADR 0023), and the English text, which old
- * pages, the history API and anything without the catalogue show as it is.
+ * replayed to late joiners) and the notices one connection gets; the edge refuses what is over the limits with
+ * the same notices before it travels. Each carries a catalogue key and its params, so the page shows it in the
+ * viewer's language (`t(key, params)`, ADR 0023), and the English text, which old pages, the history API and
+ * anything without the catalogue show as it is.
  *
  * The English here and in `src/edge/public/locales/en/chat.json` say the same thing: a unit test renders every
  * line through the catalogue and compares (test/unit/hub-chat-lines.test.ts). Keys of notices whose words are
