@@ -439,7 +439,7 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
     db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(14);
     db.prepare(
       `INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at)
-       SELECT id, 1, 'text', 'carol', '#aabbcc', 'user', ?, NULL, 1001 FROM streamers WHERE name = ?`,
+       SELECT id, 1, 'system', 'system', '#aabbcc', 'system', ?, NULL, 1001 FROM streamers WHERE name = ?`,
     ).run('carol was muted by dave', 'alice');
     db.prepare(
       'INSERT INTO chat_channels (streamer_id, last_seq) SELECT id, 1 FROM streamers WHERE name = ?',
@@ -457,7 +457,7 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
     const first = backend.open(dataDir);
     assert.deepEqual(
       first.chat.recent('alice', 1)[0],
-      msg('alice', 1, { text: 'carol was muted by dave' }),
+      msg('alice', 1, { kind: 'system', author: 'system', badge: 'system', text: 'carol was muted by dave' }),
       'an older line: its English only',
     );
     first.chat.append(line);
