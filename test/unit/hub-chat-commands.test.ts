@@ -337,7 +337,11 @@ test('refusals and replies to commands carry a key and params beside the code an
   assert.deepEqual(last(guest), ['MUTED', 'chat.notice.MUTED', undefined]);
   assert.equal(h.net.notices(guest).at(-1)!.text, 'You are muted in this chat.');
   h.say(guest, '/help');
-  assert.equal(h.net.notices(guest).at(-1)!.key, undefined, 'the command list is English only');
+  assert.deepEqual(
+    [h.net.notices(guest).at(-1)!.key, h.net.notices(guest).at(-1)!.params],
+    ['chat.notice.help', { commands: 'help me name color' }],
+    'the commands a guest may use, by name',
+  );
 });
 
 test('system messages carry the system badge and are stored in order', () => {

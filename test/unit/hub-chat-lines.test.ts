@@ -11,6 +11,7 @@ import { useCatalogue } from '../../src/edge/public/i18n.js';
 import { lineText } from '../../src/edge/public/chat-lines.js';
 import { parseMessage } from '../../src/edge/public/chat-format.js';
 import { notice, system, type Line } from '../../src/common/chat/lines.js';
+import { helpLine } from '../../src/hub/chat/commands.js';
 import { decodeHubToEdge, encodeLinkChecked, type HubToEdge } from '../../src/common/protocol/index.js';
 import { ChatBridge } from '../../src/edge/chat-bridge.js';
 import { addUser, makeHarness, quietLogger } from './hub-chat-fake-store.js';
@@ -85,10 +86,12 @@ const samples: Array<[string, Line]> = [
   ['isHost', notice.isHost('alice')],
   ['alreadyMod', notice.alreadyMod('carol')],
   ['notMod', notice.notMod('carol')],
+  ['help', helpLine('everyone')],
+  ['help', helpLine('owner')],
 ];
 
 test('every line the hub can write is sampled here (a new one needs a sample, so the checks below cover it)', () => {
-  const builders = [...Object.keys(system), ...Object.keys(notice)].filter((k) => k !== 'plain');
+  const builders = [...Object.keys(system), ...Object.keys(notice)];
   const sampled = new Set(samples.map(([name]) => name));
   assert.deepEqual(
     builders.filter((b) => !sampled.has(b)),
@@ -152,6 +155,24 @@ test("the hub's words when the page does not know the key or cannot fill it", ()
     lineText('chat.system.cleared', 'by dave', 'Chat was cleared by dave'),
     'Chat was cleared by dave',
   );
+});
+
+test("/help lists the commands the hub named, in the page's language; an unknown one gets the English", () => {
+  use('ru');
+  const help = helpLine('moderator');
+  const shown = lineText(help.key, help.params, help.text).split('\n');
+  assert.equal(shown[0], 'Команды:');
+  assert.ok(shown.includes('/mute <имя> [минуты] — запретить кому-то писать в чат'));
+  assert.equal(
+    shown.some((l) => l.startsWith('/unmod')),
+    false,
+    'only what a moderator may use',
+  );
+  assert.equal(
+    lineText('chat.notice.help', { commands: 'help dance' }, 'as the hub said'),
+    'as the hub said',
+  );
+  assert.equal(lineText('chat.notice.help', {}, 'as the hub said'), 'as the hub said');
 });
 
 test('names in params stay text: markup, variables and nesting are shown as typed', () => {

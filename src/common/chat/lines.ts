@@ -16,7 +16,7 @@
 export type LineParams = Record<string, string | number>;
 
 export interface Line {
-  /** `chat.system.…` or `chat.notice.…`; absent for the few lines shown only in English (/help). */
+  /** `chat.system.…` or `chat.notice.…`. */
   key?: string;
   params?: LineParams;
   text: string;
@@ -159,6 +159,7 @@ export const notice = {
   isHost: (name: string) => line('chat.notice.isHost', `${name} is the host.`, { name }),
   alreadyMod: (name: string) => line('chat.notice.alreadyMod', `${name} is already a moderator.`, { name }),
   notMod: (name: string) => line('chat.notice.notMod', `${name} is not a moderator.`, { name }),
-  /** The command list stays in English: its usages are the commands' own syntax. */
-  plain: (text: string): Line => ({ text }),
+  /** /help: the commands by name (space-separated); the page lists each from `chat.help.…`. */
+  help: (commands: string[], text: string) =>
+    line('chat.notice.help', text, { commands: commands.join(' ') }),
 };

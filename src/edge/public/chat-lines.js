@@ -42,6 +42,7 @@ export function lineText(key, params, text) {
   const m = typeof key === 'string' ? LINE_KEY_RE.exec(key) : null;
   if (!m) return text;
   const vars = parseParams(params) ?? {};
+  if (key === 'chat.notice.help') return helpText(vars.commands, text);
   let s;
   if (m[1] === 'system') {
     if (!has(`chat.system.${m[2]}`, vars)) return text;
@@ -53,4 +54,19 @@ export function lineText(key, params, text) {
   // i18next leaves a variable it has no value for as it is: show the hub's words rather than "{{name}}".
   const unfilled = s.includes('{{') && !Object.values(vars).some((v) => String(v).includes('{{'));
   return unfilled ? text : s;
+}
+
+/**
+ * /help: the commands the hub named, each with its usage and what it does, one a line (the notice keeps its
+ * line breaks); the hub's English when it names a command this page does not know.
+ * @param {unknown} commands space-separated names
+ * @param {string} text
+ */
+function helpText(commands, text) {
+  const names = typeof commands === 'string' ? commands.split(' ') : [];
+  const known = (/** @type {string} */ n) =>
+    /^[a-z]{1,16}$/.test(n) && has(`chat.help.usage.${n}`) && has(`chat.help.about.${n}`);
+  if (!names.length || !names.every(known)) return text;
+  const lines = names.map((n) => `${t(`chat.help.usage.${n}`)} — ${t(`chat.help.about.${n}`)}`);
+  return [t('chat.help.heading'), ...lines, t('chat.help.slashes')].join('\n');
 }

@@ -4,7 +4,7 @@
  * before anything here runs.
  */
 import { colorNames, parseColor } from './colors.js';
-import { helpText, levelAllows, parseInput, type CommandLevel } from './commands.js';
+import { helpLine, levelAllows, parseInput, type CommandLevel } from './commands.js';
 import { notice } from '../../common/chat/lines.js';
 import type { Conn, Member } from './members.js';
 import { runModeration } from './moderation.js';
@@ -82,7 +82,7 @@ export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
   const cmd = parsed.command;
   switch (cmd.name) {
     case 'help':
-      return room.notice(conn.ref, 'info', undefined, notice.plain(helpText(level)));
+      return room.notice(conn.ref, 'info', undefined, helpLine(level));
     case 'me':
       return postText(room, conn, 'me', cmd.text);
     case 'name':
