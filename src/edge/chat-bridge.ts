@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChatNoticeCode } from '../common/errors/index.js';
 import { CEILING_LIMITS, checkDrawing, checkText, type ChatSizeLimits } from '../common/chat/index.js';
+import { notice, type Line } from '../common/chat/lines.js';
 import type { Logger } from '../common/logging/index.js';
 import type { EdgeToHub, HubDirectoryEntry, HubToEdge } from '../common/protocol/index.js';
 import { CloseCode } from '../common/protocol/close-codes.js';
@@ -86,9 +87,8 @@ export class ChatBridge {
     if (!c) return;
     const refused = this.refusal(action);
     if (refused) {
-      c.viewer.send(
-        JSON.stringify({ type: 'notice', level: 'error', code: refused.code, text: refused.text }),
-      );
+      const { code, line } = refused;
+      c.viewer.send(JSON.stringify({ type: 'notice', level: 'error', code, ...line }));
       this.opts.logger.info(
         {
           channel: c.channel,
@@ -214,20 +214,21 @@ export class ChatBridge {
   }
 
   /** The same checks, codes and wording as the hub's (shared rules), before anything is sent or queued. */
-  private refusal(action: Action): { code: ChatNoticeCode; text: string } | undefined {
+  /** The hub's own words, key and params for the same refusal (src/common/chat/lines.ts). */
+  private refusal(action: Action): { code: ChatNoticeCode; line: Line } | undefined {
     const { maxMessageChars, maxDrawingBytes } = this.limits;
     if (action.type === 'draw') {
       // Shape (BAD_DRAWING) is the hub's to judge; size is what protects the path.
       const check = checkDrawing(action.image, maxDrawingBytes);
       if (!check.ok && check.code === 'DRAWING_TOO_LARGE')
-        return { code: check.code, text: 'That drawing is too large.' };
+        return { code: check.code, line: notice.drawingTooLarge() };
       return undefined;
     }
     const check = checkText(action.text, maxMessageChars);
     if (check.ok) return undefined;
     return check.code === 'EMPTY_MESSAGE'
-      ? { code: check.code, text: 'Empty message.' }
-      : { code: check.code, text: `Messages are limited to ${maxMessageChars} characters.` };
+      ? { code: check.code, line: notice.emptyMessage() }
+      : { code: check.code, line: notice.tooLong(maxMessageChars) };
   }
 
   private limitsEvent(): string {

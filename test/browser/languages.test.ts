@@ -4,12 +4,14 @@
  * (`<html lang="ru">`, the edge's own rendering), with what the scripts write in Russian too: plural forms,
  * numbers, durations. The language menu in the top bar switches to Swedish, and the choice holds across
  * reloads and pages. A browser asking for English, or for a language the site lacks, gets English. A
- * catalogue string holding markup is shown as text, never parsed.
+ * catalogue string holding markup is shown as text, never parsed. What the hub writes into the chat itself
+ * (a moderator's slow mode, the refusal it brings) is in each viewer's language, in history too.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page, Route } from 'playwright-core';
+import type { BrowserContext, Page, Route } from 'playwright-core';
 import { startHubSite, type HubSite } from '../helpers/hub-site.js';
+import { KEY, waitFor } from '../helpers/network.js';
 
 let site: HubSite;
 
@@ -159,5 +161,59 @@ test('a catalogue string with markup is shown as text, not parsed as HTML', asyn
     assert.equal(await page.evaluate('window.pwned'), undefined);
   } finally {
     await ctx.close();
+  }
+});
+
+test("the hub's own chat lines in each viewer's language: slow mode turned on, its refusal, and history", async () => {
+  const contexts = await Promise.all(
+    ['en-US', 'sv-SE', 'ru-RU'].map((locale) => site.browser.newContext({ locale })),
+  );
+  const [hostCtx, svCtx, ruCtx] = contexts as [BrowserContext, BrowserContext, BrowserContext];
+  const chatOpen = async (page: Page) => {
+    await page.goto(`${site.net.edgeUrl}/watch/cam`);
+    await waitFor('the chat is open', async () => !(await page.locator('#chat-input').isDisabled()), 15_000);
+  };
+  const say = async (page: Page, line: string) => {
+    await page.fill('#chat-input', line);
+    await page.press('#chat-input', 'Enter');
+    await waitFor('sent', async () => (await page.inputValue('#chat-input')) === '', 5000, 50);
+  };
+  const host = await hostCtx.newPage();
+  try {
+    // The host (logged in with the stream key) in English, a guest in Swedish.
+    await host.goto(`${site.net.edgeUrl}/dashboard`);
+    await host.fill('#key-login-key', KEY);
+    await host.click('#key-login-form button[type="submit"]');
+    await host.locator('#rules-form').waitFor();
+    await chatOpen(host);
+    const sv = await svCtx.newPage();
+    await chatOpen(sv);
+
+    await say(host, '/slow 30');
+    await sv
+      .locator('#chat-log li.msg-system')
+      .filter({ hasText: 'Långsamt läge är på: ett meddelande per 30 s (av cam)' })
+      .waitFor({ timeout: 10_000 });
+    await host
+      .locator('#chat-log li.msg-system')
+      .filter({ hasText: 'Slow mode is on: one message every 30 s (by cam)' })
+      .waitFor();
+    // Guests share slow mode per address (every page here is 127.0.0.1): one of these is refused, or both.
+    await say(sv, 'ett');
+    await say(sv, 'två');
+    const refusal = sv.locator('#chat-log li.notice').filter({ hasText: 'Långsamt läge är på' }).last();
+    await refusal.waitFor({ timeout: 10_000 });
+    assert.match(await refusal.innerText(), /^Långsamt läge är på: du kan skicka igen om \d+ s\.$/);
+
+    // A Russian viewer who joins later reads the line from the history, in Russian.
+    const ru = await ruCtx.newPage();
+    await chatOpen(ru);
+    await ru
+      .locator('#chat-log li.msg-system')
+      .filter({ hasText: 'Медленный режим включён: одно сообщение раз в 30 с (cam)' })
+      .waitFor({ timeout: 10_000 });
+  } finally {
+    await say(host, '/slow 0').catch(() => undefined);
+    for (const c of contexts) await c.close();
   }
 });

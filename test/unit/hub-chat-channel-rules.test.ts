@@ -38,6 +38,12 @@ test('slow mode: one message per chatter every N seconds, said with the wait; st
   h.say(guest, 'two');
   assert.equal(h.net.lastNoticeCode(guest), 'SLOW_MODE');
   assert.match(h.net.notices(guest).at(-1)!.text, /send again in 6 s/);
+  assert.deepEqual(
+    [h.net.notices(guest).at(-1)!.key, h.net.notices(guest).at(-1)!.params],
+    ['chat.notice.slowMode', { seconds: 6 }],
+  );
+  const on = h.net.messages(guest).find((m) => m.kind === 'system')!;
+  assert.deepEqual([on.key, on.params], ['chat.system.slowOn', { seconds: 10, by: 'dave' }]);
   assert.equal(said(h, user, 'zed: two'), false, 'not delivered');
   h.say(user, 'carol is someone else'); // per chatter, not per channel
   assert.ok(said(h, guest, 'carol: carol is someone else'));
@@ -227,6 +233,10 @@ test('/raid sends the viewers to a live, open channel; refused with a reason oth
   h.say(host, '/raid bob');
   assert.equal(h.net.lastNoticeCode(host), 'RAID_REFUSED');
   assert.match(h.net.notices(host).at(-1)!.text, /password-protected/);
+  assert.deepEqual(
+    [h.net.notices(host).at(-1)!.key, h.net.notices(host).at(-1)!.params],
+    ['chat.notice.raidRefused.protected', { target: 'bob' }],
+  );
   h.store.streamers.update('bob', { password: null });
   h.say(host, '/raid @bob');
   assert.deepEqual(h.net.last(guest, 'raid'), { type: 'raid', channel: 'alice', target: 'bob', by: 'alice' });

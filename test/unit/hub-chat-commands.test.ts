@@ -290,6 +290,60 @@ test('/clear and /delete: store changed, clients told, announced', () => {
   assert.ok(lastMsg(h, user)!.seq > seq, 'seq keeps increasing after a clear');
 });
 
+test("a moderation line carries its key and params (the page's language), kept in history for late joiners", () => {
+  const { h, mod, user } = room();
+  h.say(mod, '/timeout zed 2');
+  const line = lastMsg(h, user)!;
+  assert.deepEqual(
+    [line.text, line.key, line.params],
+    ['zed was muted for 2 minutes by dave', 'chat.system.mutedFor', { name: 'zed', by: 'dave', count: 2 }],
+  );
+  h.say(mod, '/clear');
+  assert.deepEqual(
+    [lastMsg(h, user)!.key, lastMsg(h, user)!.params],
+    ['chat.system.cleared', { by: 'dave' }],
+  );
+  h.say(mod, '/rename carol caz');
+  assert.deepEqual(lastMsg(h, user)!.params, { old: 'carol', name: 'caz', by: 'dave' });
+  const late = h.join('e3', 'late', 'alice', { guestName: 'late', ip: '10.0.0.20' });
+  const replayed = h.net.last(late, 'history')!.messages.filter((m) => m.kind === 'system');
+  assert.deepEqual(
+    replayed.map((m) => [m.key, m.params]),
+    [
+      ['chat.system.cleared', { by: 'dave' }],
+      ['chat.system.renamedBy', { old: 'carol', name: 'caz', by: 'dave' }],
+    ],
+  );
+  h.say(user, 'hello');
+  assert.equal('key' in lastMsg(h, user)!, false, "people's messages have none");
+});
+
+test('refusals and replies to commands carry a key and params beside the code and the English', () => {
+  const { h, mod, guest } = room();
+  const last = (ref: ConnRef) => {
+    const n = h.net.notices(ref).at(-1)!;
+    return [n.code, n.key, n.params];
+  };
+  h.say(guest, '/dance');
+  assert.deepEqual(last(guest), ['UNKNOWN_COMMAND', 'chat.notice.unknownCommand', { command: 'dance' }]);
+  h.say(guest, '/ban carol');
+  assert.deepEqual(last(guest), ['FORBIDDEN', 'chat.notice.commandForbidden', { command: 'ban' }]);
+  h.say(mod, '/timeout');
+  assert.deepEqual(last(mod), ['BAD_COMMAND', 'chat.notice.usage', { usage: '/timeout <name> <minutes>' }]);
+  h.say(mod, '/unban carol');
+  assert.deepEqual(last(mod), [undefined, 'chat.notice.notBanned', { name: 'carol' }]);
+  h.say(mod, '/mute zed');
+  h.say(guest, 'hi');
+  assert.deepEqual(last(guest), ['MUTED', 'chat.notice.MUTED', undefined]);
+  assert.equal(h.net.notices(guest).at(-1)!.text, 'You are muted in this chat.');
+  h.say(guest, '/help');
+  assert.deepEqual(
+    [h.net.notices(guest).at(-1)!.key, h.net.notices(guest).at(-1)!.params],
+    ['chat.notice.help', { commands: 'help me name color' }],
+    'the commands a guest may use, by name',
+  );
+});
+
 test('system messages carry the system badge and are stored in order', () => {
   const { h, mod, user } = room();
   h.say(mod, '/mute zed');

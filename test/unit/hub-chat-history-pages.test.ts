@@ -78,6 +78,7 @@ test('a stored message larger than a page is replaced by a system line, and the 
   assert.equal(flat[1]!.kind, 'system');
   assert.equal(flat[1]!.image, undefined);
   assert.match(flat[1]!.text, /drawing by guest2 is too large/);
+  assert.deepEqual([flat[1]!.key, flat[1]!.params], ['chat.system.tooLargeDrawing', { name: 'guest2' }]);
   for (const p of pages) assert.ok(Buffer.byteLength(JSON.stringify(p)) <= MAX_CHAT_EVENT_BYTES);
 });
 

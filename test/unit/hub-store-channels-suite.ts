@@ -427,6 +427,61 @@ export function hubStoreChannelsSuite(backend: StoreBackend): void {
     third.close();
   });
 
+  test("a system line's key and params survive a restart; lines stored before migration 014 have none", () => {
+    const dataDir = backend.fresh();
+    // A database as the release before the line keys left it (migration 014 undone), with a line in it.
+    const setup = backend.open(dataDir);
+    setup.streamers.add({ name: 'alice', key: 'alice-key-0123456789' });
+    setup.close();
+    const db = backend.raw(dataDir);
+    db.exec('ALTER TABLE chat_messages DROP COLUMN text_key');
+    db.exec('ALTER TABLE chat_messages DROP COLUMN text_params');
+    db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(14);
+    db.prepare(
+      `INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at)
+       SELECT id, 1, 'system', 'system', '#aabbcc', 'system', ?, NULL, 1001 FROM streamers WHERE name = ?`,
+    ).run('carol was muted by dave', 'alice');
+    db.prepare(
+      'INSERT INTO chat_channels (streamer_id, last_seq) SELECT id, 1 FROM streamers WHERE name = ?',
+    ).run('alice');
+    db.close();
+
+    const line = msg('alice', 2, {
+      kind: 'system',
+      author: 'system',
+      badge: 'system',
+      text: 'carol was muted for 5 minutes by dave',
+      key: 'chat.system.mutedFor',
+      params: { name: 'carol', by: 'dave', count: 5 },
+    });
+    const first = backend.open(dataDir);
+    assert.deepEqual(
+      first.chat.recent('alice', 1)[0],
+      msg('alice', 1, { kind: 'system', author: 'system', badge: 'system', text: 'carol was muted by dave' }),
+      'an older line: its English only',
+    );
+    first.chat.append(line);
+    first.chat.append(msg('alice', 3, { kind: 'system', text: 'Chat was cleared', key: 'chat.system.x' }));
+    first.close();
+
+    const second = backend.open(dataDir);
+    const [older, keyed, noParams] = second.chat.recent('alice', 10);
+    assert.equal('key' in older!, false);
+    assert.deepEqual(keyed, line);
+    assert.deepEqual(
+      noParams,
+      msg('alice', 3, { kind: 'system', text: 'Chat was cleared', key: 'chat.system.x' }),
+    );
+    rejects(() => second.chat.append(msg('alice', 4, { key: 'chat.<b>' })), 'INVALID_VALUE', /line key/);
+    rejects(
+      () =>
+        second.chat.append(msg('alice', 4, { key: 'chat.system.x', params: { a: {} as unknown as string } })),
+      'INVALID_VALUE',
+      /params/,
+    );
+    second.close();
+  });
+
   test('chat append refuses non-increasing seqs, unknown channels and bad values', () => {
     withStore((s) => {
       s.chat.append(msg('alice', 5));

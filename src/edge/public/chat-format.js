@@ -5,6 +5,7 @@
 import { STANDARD_EMOJI } from './emoji.js';
 import { asRecord } from './json.js';
 import { formatDate, t } from './i18n.js';
+import { parseParams } from './chat-lines.js';
 
 /** Chat names as the hub accepts them (accounts, guests, streamers). */
 export const CHAT_NAME_RE = /^[A-Za-z0-9_-]{1,32}$/;
@@ -23,10 +24,13 @@ const TOKEN_RE =
 /** @typedef {'text'|'me'|'system'|'drawing'} MessageKind */
 
 /**
- * A chat message as the page shows it: what parseMessage let through.
+ * A chat message as the page shows it: what parseMessage let through. A system line may carry the
+ * catalogue key and params the hub wrote it from (`lineText`).
  * @typedef {{seq: number, kind: MessageKind, author: string, color: string, badge: Badge, text: string,
- *   at: number, image?: string}} ChatMessage
+ *   at: number, image?: string, key?: string, params?: LineParams}} ChatMessage
  */
+
+/** @import { LineParams } from './chat-lines.js' */
 
 /** @typedef {{name: string, color: string, badge: Badge}} Member */
 
@@ -229,6 +233,11 @@ export function parseMessage(value) {
   if (raw.kind === 'drawing') {
     if (!isSafeDrawing(raw.image)) return null;
     msg.image = raw.image;
+  }
+  if (raw.kind === 'system' && typeof raw.key === 'string') {
+    msg.key = raw.key;
+    const params = parseParams(raw.params);
+    if (params) msg.params = params;
   }
   return msg;
 }

@@ -2,6 +2,7 @@
 // goes in through textContent; images only from validated URLs (chat-format.js). No innerHTML anywhere.
 
 import { badgeLabel, formatClock, tokenize } from './chat-format.js';
+import { lineText } from './chat-lines.js';
 import { el, setUserColor } from './dom.js';
 import { t } from './i18n.js';
 
@@ -74,7 +75,7 @@ export function messageNode(msg, ctx) {
   li.dataset.author = msg.author;
   li.title = formatClock(msg.at);
   if (msg.kind === 'system') {
-    li.append(el('span', 'msg-body', msg.text));
+    li.append(el('span', 'msg-body', lineText(msg.key, msg.params, msg.text)));
     return li;
   }
   const parts = tokenize(msg.text, { custom: ctx.custom, self: ctx.self });

@@ -7,6 +7,7 @@
 
 import { ChatConnection, chatUrl } from './chat-connection.js';
 import { emojiMap, outgoingText, parseLimits } from './chat-format.js';
+import { lineText } from './chat-lines.js';
 import { Composer } from './chat-composer.js';
 import { MessagePane } from './chat-messages.js';
 import { MemberPanel } from './chat-members.js';
@@ -141,7 +142,7 @@ export function mountChat({ channel, user }) {
         break;
       case 'notice':
         if (typeof ev.text !== 'string') break;
-        notice(ev.level, noticeText(ev.code, ev.text), ev.code);
+        notice(ev.level, noticeText(ev.code, ev.key, ev.params, ev.text), ev.code);
         if (ev.code === 'CHAT_DISABLED') setDisabled(t('chat.offPlaceholder'));
         break;
       case 'delete':
@@ -262,13 +263,16 @@ export function mountChatWhenAccessible(channel) {
 }
 
 /**
- * A notice from the chat in the page's language: the catalogue's sentence for its code where it has one
- * (`chat.notice.CODE`); the hub's own words for a code whose sentence carries details only the hub knows
- * (how many seconds of slow mode are left, a command's usage).
+ * A notice from the chat in the page's language. The hub's notices carry a key and params (seconds of slow
+ * mode left, a command's usage): the catalogue's sentence for them. The edge's own carry a code only: the
+ * catalogue's sentence for the code (`chat.notice.CODE`). Else the words as sent.
  * @param {unknown} code
+ * @param {unknown} key
+ * @param {unknown} params
  * @param {string} text
  */
-function noticeText(code, text) {
+function noticeText(code, key, params, text) {
+  if (key !== undefined) return lineText(key, params, text);
   return typeof code === 'string' && /^[A-Z_]+$/.test(code) && has(`chat.notice.${code}`)
     ? t(`chat.notice.${code}`)
     : text;

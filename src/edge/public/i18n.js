@@ -100,11 +100,12 @@ export function template(key) {
 
 /**
  * Whether the catalogue has a key (for families of keys such as chat notice codes, where the page shows
- * the server's own words for a code it has no string for).
+ * the server's own words for a code it has no string for). With `opts.count`, a key with plural forms.
  * @param {string} key
+ * @param {Record<string, string | number>} [opts]
  */
-export function has(key) {
-  return i18n.exists(key);
+export function has(key, opts) {
+  return opts ? i18n.exists(key, opts) : i18n.exists(key);
 }
 
 /** Codes whose server message names what was wrong (which field, why an address is refused): quoted. */

@@ -9,6 +9,7 @@ import { loadHlsJs } from './hlsjs-player.js';
 import { mountSessionArea } from './session.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
 import { asArray, asRecord } from './json.js';
+import { lineText } from './chat-lines.js';
 import { formatNumber, t } from './i18n.js';
 
 const id = decodeURIComponent(location.pathname.split('/')[2] ?? '');
@@ -81,8 +82,11 @@ async function loadReplay(videoId) {
   const messages = [];
   for (const item of asArray(asRecord(r.data)?.messages)) {
     const m = asRecord(item);
-    if (m && typeof m.at === 'number' && typeof m.author === 'string' && typeof m.text === 'string')
-      messages.push({ at: m.at, author: m.author, text: m.text, kind: String(m.kind) });
+    if (m && typeof m.at === 'number' && typeof m.author === 'string' && typeof m.text === 'string') {
+      // The hub's own lines (moderation) in the page's language, as in the live chat.
+      const text = m.kind === 'system' ? lineText(m.key, m.params, m.text) : m.text;
+      messages.push({ at: m.at, author: m.author, text, kind: String(m.kind) });
+    }
   }
   if (!messages.length) return null;
   messages.sort((a, b) => a.at - b.at);

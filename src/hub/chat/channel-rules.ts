@@ -5,6 +5,7 @@
  * (masked like the operator's). The channel's staff (host, moderators, admins) pass every rule.
  */
 import type { ChatRules } from '../store/types.js';
+import { notice } from '../../common/chat/lines.js';
 import type { Conn } from './members.js';
 import type { ChatRoom } from './room.js';
 
@@ -69,9 +70,7 @@ export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string
       conn.ref,
       'error',
       'ACCOUNTS_ONLY',
-      rules.who === 'followers'
-        ? `Only followers of ${m.channel} can chat right now: log in and follow to join in.`
-        : 'Only logged-in accounts can chat here right now.',
+      rules.who === 'followers' ? notice.followersLogIn(m.channel) : notice.accountsOnly(),
     );
     return 'refused';
   }
@@ -80,7 +79,7 @@ export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string
     !m.follows &&
     !(m.follows = room.store.follows.isFollowing(m.account!, m.channel))
   ) {
-    room.notice(conn.ref, 'error', 'FOLLOWERS_ONLY', `Only followers of ${m.channel} can chat right now.`);
+    room.notice(conn.ref, 'error', 'FOLLOWERS_ONLY', notice.followersOnly(m.channel));
     return 'refused';
   }
   const now = room.now();
@@ -88,7 +87,7 @@ export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string
   if (rules.slowModeS > 0 && last !== undefined) {
     const waitS = Math.ceil((last + rules.slowModeS * 1000 - now) / 1000);
     if (waitS > 0) {
-      room.notice(conn.ref, 'error', 'SLOW_MODE', `Slow mode is on: you can send again in ${waitS} s.`);
+      room.notice(conn.ref, 'error', 'SLOW_MODE', notice.slowMode(waitS));
       return 'refused';
     }
   }
@@ -96,7 +95,7 @@ export function admit(room: ChatRoom, conn: Conn, rules: ChatRules, text: string
     const outside = linkHosts(text).filter((h) => !hostAllowed(h, rules.linkAllow));
     if (outside.length > 0) {
       if (rules.links === 'block') {
-        room.notice(conn.ref, 'error', 'LINK_BLOCKED', `Links are not allowed in this chat (${outside[0]}).`);
+        room.notice(conn.ref, 'error', 'LINK_BLOCKED', notice.linkBlocked(outside[0]!));
         return 'refused';
       }
       // Only accounts become regulars: a guest's name can be taken by anyone, so a guest's links always wait.

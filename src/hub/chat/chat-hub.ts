@@ -20,6 +20,7 @@ import {
   type IdentityDeps,
 } from './identity.js';
 import { pageHistory } from './history-pages.js';
+import { notice, system, type Line } from '../../common/chat/lines.js';
 import { handleDraw, handleSend } from './member-actions.js';
 import { MemberRegistry, refKey, type Conn, type Member } from './members.js';
 import { checkAndRecord, SlidingWindowLimiter } from './rate-limit.js';
@@ -97,14 +98,14 @@ export class ChatHub {
       limits: this.limits,
       filter: this.filter,
       now: () => this.now(),
-      notice: (ref, level, code, text) => this.out.notice(ref, level, code, text),
+      notice: (ref, level, code, line) => this.out.notice(ref, level, code, line),
       broadcast: (channel, event) => this.out.broadcast(channel, event),
       post: (channel, draft) => this.post(channel, draft),
-      system: (channel, text) => this.system(channel, text),
+      system: (channel, line) => this.system(channel, line),
       refresh: (member) => this.refresh(member),
       broadcastMembers: (channel) => this.broadcastMembers(channel),
       isMuted: (conn) => isSanctioned(this.store, conn.member.channel, 'mute', subjectOf(conn), this.now()),
-      eject: (conn, code, text) => this.eject(conn, code, text),
+      eject: (conn, code, line) => this.eject(conn, code, line),
       checkName: (member, newName) => this.checkName(member, newName),
       rename: (member, newName, by) => this.rename(member, newName, by),
       rules: (channel) => this.rulesOf(channel).rules,
@@ -265,7 +266,7 @@ export class ChatHub {
 
   private doJoin(ref: ConnRef, channel: string, identity: ChatIdentity): void {
     if (!this.opts.channelExists(channel)) {
-      this.out.notice(ref, 'error', 'STREAM_NOT_FOUND', `There is no channel ${channel}.`);
+      this.out.notice(ref, 'error', 'STREAM_NOT_FOUND', notice.noChannel(channel));
       this.out.kick(ref, 'STREAM_NOT_FOUND');
       return;
     }
@@ -275,7 +276,7 @@ export class ChatHub {
       this.store.sanctions.active(channel, 'ban', { type: 'name', value: name.toLowerCase() }, now);
     const id = resolveIdentity(this.identityDeps, channel, identity, `guest:${refKey(ref)}`, isNameBanned);
     if (!id) {
-      this.out.notice(ref, 'error', 'GUESTS_NOT_ALLOWED', 'Log in to chat here.');
+      this.out.notice(ref, 'error', 'GUESTS_NOT_ALLOWED', notice.guestsNotAllowed());
       this.out.kick(ref, 'GUESTS_NOT_ALLOWED');
       return;
     }
@@ -288,7 +289,7 @@ export class ChatHub {
     };
     if (isSanctioned(this.store, channel, 'ban', subject, now)) {
       this.logger.info({ channel, name: subject.name }, 'banned member refused');
-      this.out.notice(ref, 'error', 'BANNED', 'You are banned from this chat.');
+      this.out.notice(ref, 'error', 'BANNED', notice.banned());
       this.out.kick(ref, 'BANNED');
       return;
     }
@@ -321,7 +322,7 @@ export class ChatHub {
   private doAct(ref: ConnRef, action: ChatAction): void {
     const conn = this.registry.connection(ref);
     if (!conn) {
-      this.out.notice(ref, 'error', 'NOT_JOINED', 'Join a chat first.');
+      this.out.notice(ref, 'error', 'NOT_JOINED', notice.notJoined());
       return;
     }
     // Actions come from browsers through the edge: check the shape here, the hub is the authority.
@@ -329,7 +330,7 @@ export class ChatHub {
     const isSend = a.type === 'send' && typeof a.text === 'string';
     const isDraw = a.type === 'draw' && typeof a.image === 'string';
     if (!isSend && !isDraw) {
-      this.out.notice(ref, 'error', 'BAD_REQUEST', 'Unknown chat action.');
+      this.out.notice(ref, 'error', 'BAD_REQUEST', notice.unknownAction());
       return;
     }
     const member = conn.member;
@@ -343,11 +344,11 @@ export class ChatHub {
         now,
       )
     ) {
-      this.out.notice(ref, 'error', 'RATE_LIMITED', 'You are sending messages too quickly.');
+      this.out.notice(ref, 'error', 'RATE_LIMITED', notice.rateLimited());
       return;
     }
     if (isSanctioned(this.store, member.channel, 'ban', subjectOf(conn), now)) {
-      if (this.eject(conn, 'BANNED', 'You are banned from this chat.')) this.broadcastMembers(member.channel);
+      if (this.eject(conn, 'BANNED', notice.banned())) this.broadcastMembers(member.channel);
       return;
     }
     if (isDraw) handleDraw(this.room, conn, a.image as string);
@@ -396,12 +397,7 @@ export class ChatHub {
         this.out.direct(c.ref, { type: 'held-done', channel, id: dropped.id, approved: false });
     }
     this.held.set(channel, list);
-    this.out.notice(
-      conn.ref,
-      'info',
-      'MESSAGE_HELD',
-      'Your message has a link, so a moderator will look at it first: it appears once approved.',
-    );
+    this.out.notice(conn.ref, 'info', 'MESSAGE_HELD', notice.messageHeld());
     for (const c of this.staffConns(channel)) this.out.direct(c.ref, this.heldEvent(channel, h));
     this.logger.info({ channel, held: h.id, author: draft.author }, 'chat message held for review');
   }
@@ -421,12 +417,7 @@ export class ChatHub {
         this.out.direct(c.ref, { type: 'held-done', channel, id, approved: false });
       const staff = this.registry.find(channel, by.key);
       for (const c of staff?.conns.values() ?? [])
-        this.out.notice(
-          c.ref,
-          'error',
-          'FORBIDDEN',
-          `${h!.draft.author} is muted or banned now: not posted.`,
-        );
+        this.out.notice(c.ref, 'error', 'FORBIDDEN', notice.heldSanctioned(h!.draft.author));
       this.room.audit(by, 'reject', h!.draft.author, { held: id, reason: 'sanctioned' });
       return true;
     }
@@ -438,7 +429,7 @@ export class ChatHub {
     } else {
       const author = this.registry.find(channel, h!.memberKey);
       for (const c of author?.conns.values() ?? [])
-        this.out.notice(c.ref, 'info', undefined, 'A moderator did not approve your message with a link.');
+        this.out.notice(c.ref, 'info', undefined, notice.heldRejected());
     }
     for (const c of this.staffConns(channel))
       this.out.direct(c.ref, { type: 'held-done', channel, id, approved: approve });
@@ -467,19 +458,26 @@ export class ChatHub {
     if (!member.colorChosen) member.color = defaultColor(newName);
     this.refresh(member);
     this.broadcastMembers(member.channel);
-    const suffix = by && by !== member ? ` (renamed by ${by.name})` : '';
-    this.system(member.channel, `${old} is now ${newName}${suffix}`);
+    this.system(member.channel, system.renamed(old, newName, by && by !== member ? by.name : undefined));
   }
 
   /** Notice, kick and forget one connection; true when its member has no connection left. */
-  private eject(conn: Conn, code: ChatNoticeCode, text: string): boolean {
-    this.out.notice(conn.ref, 'error', code, text);
+  private eject(conn: Conn, code: ChatNoticeCode, line: Line): boolean {
+    this.out.notice(conn.ref, 'error', code, line);
     this.out.kick(conn.ref, code);
     return this.registry.detach(conn.ref)?.memberGone ?? false;
   }
 
-  private system(channel: string, text: string): void {
-    this.post(channel, { kind: 'system', author: 'system', color: SYSTEM_COLOR, badge: 'system', text });
+  private system(channel: string, line: Line): void {
+    this.post(channel, {
+      kind: 'system',
+      author: 'system',
+      color: SYSTEM_COLOR,
+      badge: 'system',
+      text: line.text,
+      ...(line.key === undefined ? {} : { key: line.key }),
+      ...(line.params === undefined ? {} : { params: line.params }),
+    });
   }
 
   /** Numbers, stores, then broadcasts: every edge sees messages in seq order, and history agrees with them. */
@@ -539,7 +537,7 @@ export class ChatHub {
       fn();
     } catch (err) {
       this.logger.error({ err, op, edge: ref.edge }, 'chat action failed');
-      this.out.notice(ref, 'error', 'INTERNAL', 'Something went wrong; try again.');
+      this.out.notice(ref, 'error', 'INTERNAL', notice.internal());
     }
   }
 }
@@ -566,5 +564,7 @@ function toView(m: StoredChatMessage): ChatMessageView {
     at: m.at,
   };
   if (m.image !== undefined) view.image = m.image;
+  if (m.key !== undefined) view.key = m.key;
+  if (m.params !== undefined) view.params = m.params;
   return view;
 }

@@ -3,6 +3,8 @@
  * at the arguments, so a non-moderator probing `/ban` learns FORBIDDEN, not the usage.
  */
 
+import { notice, type Line } from '../../common/chat/lines.js';
+
 /** everyone: any member; moderator: moderators, the host and site admins; owner: the host and site admins. */
 export type CommandLevel = 'everyone' | 'moderator' | 'owner';
 
@@ -220,6 +222,15 @@ function parsePositiveInt(s: string): number | undefined {
 export function levelAllows(granted: CommandLevel, required: CommandLevel): boolean {
   const order: CommandLevel[] = ['everyone', 'moderator', 'owner'];
   return order.indexOf(granted) >= order.indexOf(required);
+}
+
+/**
+ * The /help notice for someone at `level`: the commands they may use by name, for the page to list in its
+ * language (`chat.help.…`), and the list in English.
+ */
+export function helpLine(level: CommandLevel): Line {
+  const names = COMMANDS.filter((c) => levelAllows(level, c.level)).map((c) => c.name);
+  return notice.help(names, helpText(level));
 }
 
 /** The /help text for someone at `level`: only what they may use. */

@@ -4,6 +4,7 @@
  */
 import type { ChatNoticeCode } from '../../common/errors/index.js';
 import type { ChatBadge, ChatKind } from '../store/types.js';
+import type { LineParams } from '../../common/chat/lines.js';
 
 export interface ChatMessageView {
   seq: number;
@@ -14,6 +15,9 @@ export interface ChatMessageView {
   text: string;
   image?: string;
   at: number;
+  /** A system line's catalogue key and params (lines.ts): the page shows it in its language, else `text`. */
+  key?: string;
+  params?: LineParams;
 }
 
 export interface MemberView {
@@ -30,7 +34,15 @@ export type ChatEvent =
   /** `members` lists at most a couple of thousand; `total` counts them all. */
   | { type: 'members'; channel: string; members: MemberView[]; total: number }
   | { type: 'you'; name: string; color: string; badge: ChatBadge; canModerate: boolean }
-  | { type: 'notice'; level: 'info' | 'error'; code?: ChatNoticeCode; text: string }
+  /** `key` and `params` as a system message's; `text` is the English for pages without the key. */
+  | {
+      type: 'notice';
+      level: 'info' | 'error';
+      code?: ChatNoticeCode;
+      text: string;
+      key?: string;
+      params?: LineParams;
+    }
   | { type: 'delete'; channel: string; seqs: number[] }
   | { type: 'clear'; channel: string }
   | { type: 'emoji'; list: Array<{ name: string; url: string }> }

@@ -8,6 +8,7 @@
  */
 import { MAX_CHAT_EVENT_BYTES, MAX_HISTORY_BYTES } from '../../common/chat/index.js';
 import type { ChatMessageView } from './events.js';
+import { system } from '../../common/chat/lines.js';
 
 export interface HistoryBudget {
   /** Bytes of JSON of the messages in one page. */
@@ -27,15 +28,17 @@ export const DEFAULT_HISTORY_BUDGET: HistoryBudget = {
 const size = (m: ChatMessageView) => Buffer.byteLength(JSON.stringify(m), 'utf8') + 1; // + the comma
 
 function tooLargeToShow(m: ChatMessageView): ChatMessageView {
-  const what = m.kind === 'drawing' ? 'A drawing' : 'A message';
+  const line = system.tooLarge(m.kind === 'drawing', m.author.slice(0, 64));
   return {
     seq: m.seq,
     kind: 'system',
     author: 'system',
     color: m.color,
     badge: 'system',
-    text: `${what} by ${m.author.slice(0, 64)} is too large to show.`,
+    text: line.text,
     at: m.at,
+    key: line.key!,
+    params: line.params!,
   };
 }
 

@@ -4,7 +4,8 @@
  * before anything here runs.
  */
 import { colorNames, parseColor } from './colors.js';
-import { helpText, levelAllows, parseInput, type CommandLevel } from './commands.js';
+import { helpLine, levelAllows, parseInput, type CommandLevel } from './commands.js';
+import { notice } from '../../common/chat/lines.js';
 import type { Conn, Member } from './members.js';
 import { runModeration } from './moderation.js';
 import type { ChatRoom } from './room.js';
@@ -21,7 +22,7 @@ function authorOf(member: Member): { author: string; color: string; badge: Membe
 
 function refuseIfMuted(room: ChatRoom, conn: Conn): boolean {
   if (!room.isMuted(conn)) return false;
-  room.notice(conn.ref, 'error', 'MUTED', 'You are muted in this chat.');
+  room.notice(conn.ref, 'error', 'MUTED', notice.muted());
   return true;
 }
 
@@ -44,9 +45,8 @@ export function handleDraw(room: ChatRoom, conn: Conn, image: string): void {
   if (refuseIfMuted(room, conn)) return;
   const check = checkDrawing(image, room.limits.maxDrawingBytes);
   if (!check.ok) {
-    const text =
-      check.code === 'DRAWING_TOO_LARGE' ? 'That drawing is too large.' : 'That is not a PNG drawing.';
-    room.notice(conn.ref, 'error', check.code, text);
+    const said = check.code === 'DRAWING_TOO_LARGE' ? notice.drawingTooLarge() : notice.badDrawing();
+    room.notice(conn.ref, 'error', check.code, said);
     return;
   }
   // A refused drawing does not use up the slow-mode wait: the rules come after its own checks.
@@ -59,36 +59,30 @@ export function handleSend(room: ChatRoom, conn: Conn, raw: string): void {
   // The same check the edge made at the first hop (shared rules); the hub is the authority.
   const check = checkText(raw, max);
   if (!check.ok) {
-    const text =
-      check.code === 'EMPTY_MESSAGE' ? 'Empty message.' : `Messages are limited to ${max} characters.`;
-    room.notice(conn.ref, 'error', check.code, text);
+    const said = check.code === 'EMPTY_MESSAGE' ? notice.emptyMessage() : notice.tooLong(max);
+    room.notice(conn.ref, 'error', check.code, said);
     return;
   }
   const parsed = parseInput(check.text);
   const level = levelOf(conn.member);
   if (parsed.kind === 'text') return postText(room, conn, 'text', parsed.text);
   if (parsed.kind === 'unknown') {
-    room.notice(
-      conn.ref,
-      'error',
-      'UNKNOWN_COMMAND',
-      `Unknown command /${parsed.name}. Type /help for the list.`,
-    );
+    room.notice(conn.ref, 'error', 'UNKNOWN_COMMAND', notice.unknownCommand(parsed.name));
     return;
   }
   // Level before usage: a non-moderator probing /ban learns FORBIDDEN, not how to use it.
   if (!levelAllows(level, parsed.spec.level)) {
-    room.notice(conn.ref, 'error', 'FORBIDDEN', `You are not allowed to use /${parsed.spec.name}.`);
+    room.notice(conn.ref, 'error', 'FORBIDDEN', notice.commandForbidden(parsed.spec.name));
     return;
   }
   if (parsed.kind === 'bad-usage') {
-    room.notice(conn.ref, 'error', 'BAD_COMMAND', `Usage: ${parsed.spec.usage}`);
+    room.notice(conn.ref, 'error', 'BAD_COMMAND', notice.usage(parsed.spec.usage));
     return;
   }
   const cmd = parsed.command;
   switch (cmd.name) {
     case 'help':
-      return room.notice(conn.ref, 'info', undefined, helpText(level));
+      return room.notice(conn.ref, 'info', undefined, helpLine(level));
     case 'me':
       return postText(room, conn, 'me', cmd.text);
     case 'name':
@@ -104,14 +98,13 @@ function selfRename(room: ChatRoom, conn: Conn, newName: string): void {
   // A rename is announced to the channel: a muted member must not use it to keep talking.
   if (refuseIfMuted(room, conn)) return;
   if (newName === conn.member.name) {
-    room.notice(conn.ref, 'info', undefined, `You are already ${newName}.`);
+    room.notice(conn.ref, 'info', undefined, notice.alreadyNamed(newName));
     return;
   }
   const problem = room.checkName(conn.member, newName);
   if (problem) {
-    const text =
-      problem === 'INVALID_NAME' ? 'Names are 2–24 letters, digits, _ or -.' : `${newName} is taken.`;
-    room.notice(conn.ref, 'error', problem, text);
+    const said = problem === 'INVALID_NAME' ? notice.invalidName() : notice.nameTaken(newName);
+    room.notice(conn.ref, 'error', problem, said);
     return;
   }
   room.rename(conn.member, newName);
@@ -120,7 +113,7 @@ function selfRename(room: ChatRoom, conn: Conn, newName: string): void {
 function setColor(room: ChatRoom, conn: Conn, input: string): void {
   const color = parseColor(input);
   if (!color) {
-    room.notice(conn.ref, 'error', 'INVALID_COLOR', `Use #rrggbb or one of: ${colorNames().join(', ')}.`);
+    room.notice(conn.ref, 'error', 'INVALID_COLOR', notice.invalidColor(colorNames().join(', ')));
     return;
   }
   conn.member.color = color;

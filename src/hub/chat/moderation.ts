@@ -7,6 +7,7 @@
 import { namesCollide } from '../../common/names.js';
 import type { ChatRules, SanctionKind, SanctionTarget } from '../store/types.js';
 import type { Command } from './commands.js';
+import { notice, system, type Line } from '../../common/chat/lines.js';
 import { accountStanding, memberKeyForAccount, standing } from './identity.js';
 import type { Conn, Member, Rank } from './members.js';
 import type { ChatRoom } from './room.js';
@@ -42,38 +43,29 @@ export function runModeration(room: ChatRoom, actor: Conn, cmd: ModerationComman
     case 'timeout':
       return sanction(room, actor, 'mute', cmd.target, cmd.minutes);
     case 'slow':
-      return changeRules(
-        room,
-        actor,
-        { slowModeS: cmd.seconds },
-        cmd.seconds ? `Slow mode is on: one message every ${cmd.seconds} s` : 'Slow mode is off',
+      return changeRules(room, actor, { slowModeS: cmd.seconds }, (by) =>
+        cmd.seconds ? system.slowOn(cmd.seconds, by) : system.slowOff(by),
       );
     case 'only':
-      return changeRules(
-        room,
-        actor,
-        { who: cmd.who },
+      return changeRules(room, actor, { who: cmd.who }, (by) =>
         cmd.who === 'everyone'
-          ? 'Everyone can chat'
+          ? system.everyone(by)
           : cmd.who === 'accounts'
-            ? 'Only logged-in accounts can chat now'
-            : 'Only followers can chat now',
+            ? system.accountsOnly(by)
+            : system.followersOnly(by),
       );
     case 'links':
-      return changeRules(
-        room,
-        actor,
-        { links: cmd.links },
+      return changeRules(room, actor, { links: cmd.links }, (by) =>
         cmd.links === 'allow'
-          ? 'Links are allowed'
+          ? system.linksAllowed(by)
           : cmd.links === 'review'
-            ? "A first-time chatter's links wait for a moderator"
-            : 'Links are blocked (allowed domains excepted)',
+            ? system.linksReviewed(by)
+            : system.linksBlocked(by),
       );
     case 'approve':
     case 'reject':
       if (!room.decideHeld(actor.member.channel, cmd.id, cmd.name === 'approve', actor.member))
-        room.notice(actor.ref, 'error', 'UNKNOWN_NAME', `No held message #${cmd.id}.`);
+        room.notice(actor.ref, 'error', 'UNKNOWN_NAME', notice.noHeld(cmd.id));
       return;
     case 'raid':
       return raid(room, actor, cmd.target);
@@ -87,11 +79,16 @@ function audit(room: ChatRoom, actor: Conn, action: string, details: Record<stri
 }
 
 /** A rule changed from the chat: stored, in force for the next message, announced, logged. */
-function changeRules(room: ChatRoom, actor: Conn, change: Partial<ChatRules>, said: string): void {
+function changeRules(
+  room: ChatRoom,
+  actor: Conn,
+  change: Partial<ChatRules>,
+  said: (by: string) => Line,
+): void {
   const channel = actor.member.channel;
   room.setRules(channel, { ...room.rules(channel), ...change });
   audit(room, actor, 'rules', change);
-  room.system(channel, `${said} (by ${actor.member.name})`);
+  room.system(channel, said(actor.member.name));
 }
 
 /** The host sends the channel's viewers to another live, open channel. */
@@ -99,17 +96,11 @@ function raid(room: ChatRoom, actor: Conn, target: string): void {
   const channel = actor.member.channel;
   const state = namesCollide(target, channel) ? 'self' : room.raidable(target);
   if (state !== 'ok') {
-    const why = {
-      self: 'that is this channel',
-      unknown: 'there is no such channel',
-      offline: 'it is not live',
-      protected: 'it is password-protected',
-    }[state];
-    room.notice(actor.ref, 'error', 'RAID_REFUSED', `You cannot raid ${target}: ${why}.`);
+    room.notice(actor.ref, 'error', 'RAID_REFUSED', notice.raidRefused(target, state));
     return;
   }
   audit(room, actor, 'raid', { target });
-  room.system(channel, `${actor.member.name} is raiding ${target}: everyone watching moves there`);
+  room.system(channel, system.raid(actor.member.name, target));
   room.broadcast(channel, { type: 'raid', channel, target, by: actor.member.name });
 }
 
@@ -156,16 +147,14 @@ function sanction(
   const channel = actor.member.channel;
   const { subject } = findSubject(room, channel, name);
   if (!outranks(actor, subject.rank)) {
-    room.notice(actor.ref, 'error', 'FORBIDDEN', `You cannot ${kind} ${subject.name}.`);
+    room.notice(actor.ref, 'error', 'FORBIDDEN', notice.cannotSanction(kind, subject.name));
     return;
   }
   const targets = targetsOf(subject, kind === 'ban');
   const until = minutes === undefined ? null : room.now() + minutes * 60_000;
   addSanctions(room.store, channel, kind, targets, until, actor.member.name);
-  const span = minutes === undefined ? '' : ` for ${minutes} minute${minutes === 1 ? '' : 's'}`;
-  const verb = kind === 'mute' ? 'muted' : 'banned';
   audit(room, actor, kind, { target: subject.name, minutes: minutes ?? null, targets: targets.length });
-  room.system(channel, `${subject.name} was ${verb}${span} by ${actor.member.name}`);
+  room.system(channel, system.sanctioned(kind, subject.name, actor.member.name, minutes));
   if (kind === 'ban') ejectMatching(room, channel, targets);
 }
 
@@ -175,7 +164,7 @@ function ejectMatching(room: ChatRoom, channel: string, targets: SanctionTarget[
   for (const m of room.members.list(channel)) {
     for (const conn of [...m.conns.values()]) {
       if (matchesAny({ name: m.name, account: m.account, rank: m.rank, ips: [conn.ip] }, targets)) {
-        room.eject(conn, 'BANNED', 'You are banned from this chat.');
+        room.eject(conn, 'BANNED', notice.banned());
         ejected = true;
       }
     }
@@ -195,31 +184,27 @@ function lift(room: ChatRoom, actor: Conn, kind: SanctionKind, name: string): vo
     room.now(),
   );
   const removed = removeSanctions(room.store, channel, kind, targets);
-  const noun = kind === 'mute' ? 'muted' : 'banned';
   if (removed === 0) {
-    room.notice(actor.ref, 'info', undefined, `${subject.name} is not ${noun}.`);
+    room.notice(actor.ref, 'info', undefined, notice.notSanctioned(kind, subject.name));
     return;
   }
   audit(room, actor, `un${kind}`, { target: subject.name, removed });
-  room.system(
-    channel,
-    `${subject.name} was un${kind === 'mute' ? 'muted' : 'banned'} by ${actor.member.name}`,
-  );
+  room.system(channel, system.lifted(kind, subject.name, actor.member.name));
 }
 
 function renameOther(room: ChatRoom, actor: Conn, name: string, newName: string): void {
   const target = room.members.byName(actor.member.channel, name);
   if (!target) {
-    room.notice(actor.ref, 'error', 'UNKNOWN_NAME', `${name} is not in this chat.`);
+    room.notice(actor.ref, 'error', 'UNKNOWN_NAME', notice.notInChat(name));
     return;
   }
   if (target !== actor.member && !outranks(actor, target.rank)) {
-    room.notice(actor.ref, 'error', 'FORBIDDEN', `You cannot rename ${target.name}.`);
+    room.notice(actor.ref, 'error', 'FORBIDDEN', notice.cannotRename(target.name));
     return;
   }
   const problem = room.checkName(target, newName);
   if (problem) {
-    room.notice(actor.ref, 'error', problem, `${newName} cannot be used as a name here.`);
+    room.notice(actor.ref, 'error', problem, notice.nameRefused(newName));
     return;
   }
   audit(room, actor, 'rename', { target: target.name, newName });
@@ -230,21 +215,16 @@ function setModerator(room: ChatRoom, actor: Conn, name: string, on: boolean): v
   const channel = actor.member.channel;
   const user = room.store.users.getByName(name);
   if (!user) {
-    room.notice(
-      actor.ref,
-      'error',
-      'UNKNOWN_NAME',
-      `${name} is not an account: only accounts can be moderators.`,
-    );
+    room.notice(actor.ref, 'error', 'UNKNOWN_NAME', notice.notAccount(name));
     return;
   }
   if (room.store.streamers.ownerOf(channel) === user.name) {
-    room.notice(actor.ref, 'info', undefined, `${user.name} is the host.`);
+    room.notice(actor.ref, 'info', undefined, notice.isHost(user.name));
     return;
   }
   const already = room.store.moderators.is(channel, user.name);
   if (already === on) {
-    room.notice(actor.ref, 'info', undefined, `${user.name} is ${on ? 'already' : 'not'} a moderator.`);
+    room.notice(actor.ref, 'info', undefined, on ? notice.alreadyMod(user.name) : notice.notMod(user.name));
     return;
   }
   if (on) room.store.moderators.add(channel, user.name);
@@ -258,9 +238,7 @@ function setModerator(room: ChatRoom, actor: Conn, name: string, on: boolean): v
   }
   room.system(
     channel,
-    on
-      ? `${user.name} is now a moderator (by ${actor.member.name})`
-      : `${user.name} is no longer a moderator (by ${actor.member.name})`,
+    on ? system.modAdded(user.name, actor.member.name) : system.modRemoved(user.name, actor.member.name),
   );
 }
 
@@ -269,7 +247,7 @@ function clear(room: ChatRoom, actor: Conn): void {
   room.store.chat.clear(channel);
   audit(room, actor, 'clear');
   room.broadcast(channel, { type: 'clear', channel });
-  room.system(channel, `Chat was cleared by ${actor.member.name}`);
+  room.system(channel, system.cleared(actor.member.name));
 }
 
 function deleteMessage(room: ChatRoom, actor: Conn, seq: number): void {
@@ -277,5 +255,5 @@ function deleteMessage(room: ChatRoom, actor: Conn, seq: number): void {
   room.store.chat.remove(channel, [seq]);
   audit(room, actor, 'delete', { seq });
   room.broadcast(channel, { type: 'delete', channel, seqs: [seq] });
-  room.system(channel, `A message was deleted by ${actor.member.name}`);
+  room.system(channel, system.deleted(actor.member.name));
 }

@@ -5,6 +5,7 @@
 import type { Logger } from '../../common/logging/index.js';
 import type { ChatRules, Store } from '../store/types.js';
 import type { ChatEvent, ChatMessageView, ConnRef } from './events.js';
+import type { Line } from '../../common/chat/lines.js';
 import type { Conn, Member, MemberRegistry } from './members.js';
 import type { WordFilter } from './text-rules.js';
 import type { ChatLimits, ChatNoticeCode } from './types.js';
@@ -18,18 +19,18 @@ export interface ChatRoom {
   readonly limits: ChatLimits;
   readonly filter: WordFilter;
   now(): number;
-  notice(ref: ConnRef, level: 'info' | 'error', code: ChatNoticeCode | undefined, text: string): void;
+  notice(ref: ConnRef, level: 'info' | 'error', code: ChatNoticeCode | undefined, line: Line): void;
   broadcast(channel: string, event: ChatEvent): void;
   /** Numbers, stores and broadcasts a message. */
   post(channel: string, draft: Draft): ChatMessageView;
-  /** A system message (kind and badge 'system'). */
-  system(channel: string, text: string): void;
+  /** A system message (kind and badge 'system'), with its key and params for the page to translate. */
+  system(channel: string, line: Line): void;
   /** Sends `you` to each of the member's connections. */
   refresh(member: Member): void;
   broadcastMembers(channel: string): void;
   isMuted(conn: Conn): boolean;
   /** Notice, kick and forget one connection (without a members broadcast); true if its member is gone. */
-  eject(conn: Conn, code: ChatNoticeCode, text: string): boolean;
+  eject(conn: Conn, code: ChatNoticeCode, line: Line): boolean;
   /** Why `newName` cannot be the member's name, or undefined if it can. */
   checkName(member: Member, newName: string): ChatNoticeCode | undefined;
   /** Renames, updates everyone, announces "a is now b". */

@@ -5,6 +5,7 @@
 import { callSafely } from '../../common/events/safe-emitter.js';
 import type { Logger } from '../../common/logging/index.js';
 import type { ChatEvent, ConnRef } from './events.js';
+import type { Line } from '../../common/chat/lines.js';
 import type { ChatNoticeCode, ChatOutput } from './types.js';
 
 export class SafeOutput {
@@ -25,11 +26,15 @@ export class SafeOutput {
     this.safely('kick', () => this.output.kick(ref, reason), { edge: ref.edge, reason });
   }
 
-  notice(ref: ConnRef, level: 'info' | 'error', code: ChatNoticeCode | undefined, text: string): void {
-    this.direct(
-      ref,
-      code === undefined ? { type: 'notice', level, text } : { type: 'notice', level, code, text },
-    );
+  notice(ref: ConnRef, level: 'info' | 'error', code: ChatNoticeCode | undefined, line: Line): void {
+    this.direct(ref, {
+      type: 'notice',
+      level,
+      ...(code === undefined ? {} : { code }),
+      text: line.text,
+      ...(line.key === undefined ? {} : { key: line.key }),
+      ...(line.params === undefined ? {} : { params: line.params }),
+    });
   }
 
   private safely(op: string, fn: () => void, ctx: Record<string, unknown>): void {

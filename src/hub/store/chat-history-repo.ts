@@ -21,7 +21,24 @@ interface Row {
   text: string;
   image: string | null;
   at: number;
+  text_key: string | null;
+  text_params: string | null;
 }
+
+/** A line's params as stored; anything unreadable is dropped (the page then shows the English text). */
+function readParams(json: string): Record<string, string | number> | undefined {
+  try {
+    const v: unknown = JSON.parse(json);
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    const out: Record<string, string | number> = {};
+    for (const [k, x] of Object.entries(v)) if (typeof x === 'string' || typeof x === 'number') out[k] = x;
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+const LINE_KEY = /^[A-Za-z0-9_.]{1,128}$/;
 
 function fromRow(channel: string, r: Row): StoredChatMessage {
   const m: StoredChatMessage = {
@@ -35,6 +52,11 @@ function fromRow(channel: string, r: Row): StoredChatMessage {
     at: r.at,
   };
   if (r.image !== null) m.image = r.image;
+  if (r.text_key !== null) {
+    m.key = r.text_key;
+    const params = r.text_params === null ? undefined : readParams(r.text_params);
+    if (params) m.params = params;
+  }
   return m;
 }
 
@@ -51,8 +73,8 @@ export function createChatHistoryRepo(
     'SELECT last_seq FROM chat_channels WHERE streamer_id = ?',
   );
   const insert = db.prepare(
-    `INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at)
-     VALUES (@streamerId, @seq, @kind, @author, @color, @badge, @text, @image, @at)`,
+    `INSERT INTO chat_messages (streamer_id, seq, kind, author, color, badge, text, image, at, text_key, text_params)
+     VALUES (@streamerId, @seq, @kind, @author, @color, @badge, @text, @image, @at, @textKey, @textParams)`,
   );
   const bump = db.prepare<[{ id: number; seq: number }]>(
     'INSERT INTO chat_channels (streamer_id, last_seq) VALUES (@id, @seq) ON CONFLICT (streamer_id) DO UPDATE SET last_seq = @seq',
@@ -65,7 +87,7 @@ export function createChatHistoryRepo(
   const clearById = db.prepare<[number]>('DELETE FROM chat_messages WHERE streamer_id = ?');
   const recent = db.prepare<[string, number], Row>(
     `SELECT * FROM (
-       SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at
+       SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at, m.text_key, m.text_params
        FROM chat_messages m JOIN streamers s ON s.id = m.streamer_id
        WHERE s.name = ? ORDER BY m.seq DESC LIMIT ?
      ) AS newest ORDER BY seq`,
@@ -78,7 +100,7 @@ export function createChatHistoryRepo(
     'SELECT o.seq, s.name FROM chat_origins o JOIN streamers s ON s.id = o.streamer_id WHERE o.origin = ?',
   );
   const oneBySeq = db.prepare<[number, string], Row>(
-    `SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at
+    `SELECT m.seq, m.kind, m.author, m.color, m.badge, m.text, m.image, m.at, m.text_key, m.text_params
      FROM chat_messages m JOIN streamers s ON s.id = m.streamer_id WHERE m.seq = ? AND s.name = ?`,
   );
   const pruneOrigins = db.prepare<[number]>('DELETE FROM chat_origins WHERE at < ?');
@@ -107,6 +129,8 @@ export function createChatHistoryRepo(
       text: msg.text,
       image: msg.image ?? null,
       at: Math.round(msg.at),
+      textKey: msg.key ?? null,
+      textParams: msg.key !== undefined && msg.params !== undefined ? JSON.stringify(msg.params) : null,
     });
     trim.run({ id: streamerId, keep: historySize });
   });
@@ -127,6 +151,18 @@ export function createChatHistoryRepo(
       }
       if (msg.image !== undefined && typeof msg.image !== 'string')
         throw new HubError('INVALID_VALUE', 'chat image must be a data URL', ctxt);
+      if (msg.key !== undefined && (typeof msg.key !== 'string' || !LINE_KEY.test(msg.key)))
+        throw new HubError('INVALID_VALUE', 'chat line key must be a catalogue key', ctxt);
+      if (
+        msg.params !== undefined &&
+        (typeof msg.params !== 'object' ||
+          msg.params === null ||
+          Array.isArray(msg.params) ||
+          !Object.values(msg.params).every(
+            (v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)),
+          ))
+      )
+        throw new HubError('INVALID_VALUE', 'chat line params must be strings and numbers', ctxt);
       if (!Number.isFinite(msg.at))
         throw new HubError('INVALID_VALUE', 'chat message time must be a number', ctxt);
       if (origin !== undefined && (typeof origin !== 'string' || origin.length === 0 || origin.length > 128))

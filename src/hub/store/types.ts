@@ -65,6 +65,9 @@ export interface StoredChatMessage {
   /** data:image/png;base64,… for drawings only. */
   image?: string;
   at: number;
+  /** A system line's catalogue key (`chat.system.…`) and its params: pages show it in their language. */
+  key?: string;
+  params?: Record<string, string | number>;
 }
 
 export type SanctionKind = 'mute' | 'ban';
