@@ -52,11 +52,11 @@ const js = files.filter((f) => f.endsWith('.js')).map((f) => [f, readFileSync(jo
 const htmlKeys = new Map<string, string>();
 for (const [f, text] of html)
   for (const m of text!.matchAll(/\sdata-i18n(?:-[a-z][\w-]*)?="([^"]*)"/g)) htmlKeys.set(m[1]!, f!);
-/** Keys the scripts pass to t() or has(), and the families they build (`errors.${code}`). */
+/** Keys the scripts pass to t(), has() or template(), and the families they build (`errors.${code}`). */
 const scriptKeys = new Map<string, string>();
 const families = new Map<string, string>();
 for (const [f, text] of js) {
-  for (const m of text!.matchAll(/(?<![\w.])(?:t|has)\(\s*'([^']*)'/g)) scriptKeys.set(m[1]!, f!);
+  for (const m of text!.matchAll(/(?<![\w.])(?:t|has|template)\(\s*'([^']*)'/g)) scriptKeys.set(m[1]!, f!);
   for (const m of text!.matchAll(/(?<![\w.])(?:t|has)\(\s*`([\w.]+\.)\$\{/g)) families.set(m[1]!, f!);
 }
 
