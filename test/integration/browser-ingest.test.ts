@@ -47,6 +47,30 @@ function sendCamera(c: IngestClient): void {
   });
 }
 
+/**
+ * H.264 + Opus as tags, the way the /broadcast page sends them (no onMetaData of the page's own), with the
+ * microphone's first sound `lateMs` after the first picture.
+ */
+function sendPageWithMicrophoneLate(page: IngestClient, lateMs: number): void {
+  const p = ingest.ffmpeg([
+    ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
+    ...['-i', 'testsrc2=size=320x240:rate=25', '-re', '-f', 'lavfi'],
+    ...['-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:a', 'libopus'],
+    ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
+    ...['-pix_fmt', 'yuv420p', '-f', 'matroska', '-live', '1', '-cluster_time_limit', '40', 'pipe:1'],
+  ]);
+  const tags = new WebmTagWriter({ maxElementBytes: 4 * 1024 * 1024 });
+  let firstPicture: number | undefined;
+  p.stdout.on('data', (d: Buffer) => {
+    for (const t of tags.push(d, Date.now())) {
+      if (page.ws.readyState !== WebSocket.OPEN || t.type === 18) continue;
+      if (t.type === 9) firstPicture ??= Date.now();
+      if (t.type === 8 && (firstPicture === undefined || Date.now() - firstPicture < lateMs)) continue;
+      page.ws.send(encodeIngestTag({ type: t.type, timestamp: t.timestamp, body: t.data }));
+    }
+  });
+}
+
 describe('browser ingest socket', () => {
   it('a page sending H.264 tags goes live; stats and pongs come back', async () => {
     const c = await hello(KEY2);
@@ -136,25 +160,8 @@ describe('browser ingest socket', () => {
   it('a microphone announced in the hello is waited for: audio that starts after the picture is heard', async () => {
     const page = await ingest.hello({ key: KEY, audio: true });
     assert.equal(page.messages[0]?.ok, true);
-    // H.264 + Opus as tags, the way the page sends them, with the microphone starting 600 ms after the
-    // first picture (a browser's AudioWorklet often does); no onMetaData of the page's own.
-    const p = ingest.ffmpeg([
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
-      ...['-i', 'testsrc2=size=320x240:rate=25', '-re', '-f', 'lavfi'],
-      ...['-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:a', 'libopus'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
-      ...['-pix_fmt', 'yuv420p', '-f', 'matroska', '-live', '1', '-cluster_time_limit', '40', 'pipe:1'],
-    ]);
-    const tags = new WebmTagWriter({ maxElementBytes: 4 * 1024 * 1024 });
-    let firstPicture: number | undefined;
-    p.stdout.on('data', (d: Buffer) => {
-      for (const t of tags.push(d, Date.now())) {
-        if (page.ws.readyState !== WebSocket.OPEN || t.type === 18) continue;
-        if (t.type === 9) firstPicture ??= Date.now();
-        if (t.type === 8 && (firstPicture === undefined || Date.now() - firstPicture < 600)) continue;
-        page.ws.send(encodeIngestTag({ type: t.type, timestamp: t.timestamp, body: t.data }));
-      }
-    });
+    // The microphone starts 600 ms after the first picture (a browser's AudioWorklet often does).
+    sendPageWithMicrophoneLate(page, 600);
     await waitFor('stream "cam" live', () => ingest.node.live.get('cam')?.isLive, 30_000);
     const live = ingest.logs
       .map((l) => JSON.parse(l) as { msg: string; stream?: string; renditions?: string[] })
@@ -174,23 +181,7 @@ describe('browser ingest socket', () => {
     assert.equal(page.messages[0]?.ok, true);
     // The same page, its microphone starting 5 s after the first picture: past every wait, so the stream
     // goes live without sound first (a busy machine's AudioWorklet did this in a full CI run).
-    const p = ingest.ffmpeg([
-      ...['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi'],
-      ...['-i', 'testsrc2=size=320x240:rate=25', '-re', '-f', 'lavfi'],
-      ...['-i', 'sine=frequency=440:sample_rate=48000', '-t', '60', '-c:a', 'libopus'],
-      ...['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '25'],
-      ...['-pix_fmt', 'yuv420p', '-f', 'matroska', '-live', '1', '-cluster_time_limit', '40', 'pipe:1'],
-    ]);
-    const tags = new WebmTagWriter({ maxElementBytes: 4 * 1024 * 1024 });
-    let firstPicture: number | undefined;
-    p.stdout.on('data', (d: Buffer) => {
-      for (const t of tags.push(d, Date.now())) {
-        if (page.ws.readyState !== WebSocket.OPEN || t.type === 18) continue;
-        if (t.type === 9) firstPicture ??= Date.now();
-        if (t.type === 8 && (firstPicture === undefined || Date.now() - firstPicture < 5000)) continue;
-        page.ws.send(encodeIngestTag({ type: t.type, timestamp: t.timestamp, body: t.data }));
-      }
-    });
+    sendPageWithMicrophoneLate(page, 5000);
     const stream = () => ingest.node.relay.get('cam');
     const audioIds = () =>
       (stream()?.info?.renditions ?? []).filter((r) => r.kind === 'audio').map((r) => r.id);
