@@ -75,6 +75,8 @@ export class LiveStream {
   private tracks: SourceTracks = { hasAudio: false, hasVideo: false };
   /** The latest metadata and sequence header of each track, to start a new transcoder mid-stream. */
   private readonly configTags = new Map<string, FlvTag>();
+  /** Transcoders replaced by restartWithNewTrack, still stopping. */
+  private readonly retiring: Promise<void>[] = [];
   private speedTimer: NodeJS.Timeout | undefined;
   /** The codec of each track, fixed by its first packet: a change ends the publish (CODEC_CHANGED). */
   private readonly codecs: { video?: string; audio?: string } = {};
@@ -204,7 +206,8 @@ export class LiveStream {
     this.inits.clear();
     this.pending = [];
     this.stopTimers();
-    void old.close();
+    // Its ffmpeg is told to stop now; close() waits for it too, so no process outlives the stream.
+    this.retiring.push(old.close());
     this.keyframeAt = undefined;
     this.probeKeyframes.length = 0;
     this.probeTags = [...this.configTags.values()].filter((t) => t !== current);
@@ -485,7 +488,7 @@ export class LiveStream {
     this.pending = [];
     const t = this.transcoder;
     this.transcoder = undefined;
-    this.closing = t ? t.close() : Promise.resolve();
+    this.closing = Promise.all([t?.close(), ...this.retiring]).then(() => {});
     this.opts.relay.end(reason);
     this.opts.onClosed(reason);
     return this.closing;
