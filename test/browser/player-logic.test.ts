@@ -130,6 +130,42 @@ test('holes in the buffer (discontinuity, reconnect, skipped chunks) are jumped 
     3,
   );
   assert.equal(skipGap(playing), false);
+  // Chromium halts a little before a hole (its audio renderer wants sound ahead): stalled, that is the hole.
+  const stalledShort = {
+    ...media(
+      [
+        [0, 22.8],
+        [23, 29],
+      ],
+      22.73,
+    ),
+    readyState: 2,
+  };
+  assert.equal(skipGap(stalledShort), true);
+  assert.equal(stalledShort.currentTime, 23.01);
+  // Playing on (media ahead it can use), or stalled with a good part of the range still to play: no jump.
+  const flowing = {
+    ...media(
+      [
+        [0, 22.8],
+        [23, 29],
+      ],
+      22.73,
+    ),
+    readyState: 4,
+  };
+  assert.equal(skipGap(flowing), false);
+  const stalledEarly = {
+    ...media(
+      [
+        [0, 22.8],
+        [23, 29],
+      ],
+      22.2,
+    ),
+    readyState: 2,
+  };
+  assert.equal(skipGap(stalledEarly), false);
   const liveEdge = media([[0, 5]], 4.99); // the newest media: wait for the next chunk, do not seek
   assert.equal(skipGap(liveEdge), false);
   assert.equal(liveEdge.currentTime, 4.99);

@@ -4,7 +4,8 @@
  * viewer or an operator notices: taking part is answered with an id and a plan; a signal reaches the planned
  * partner with the sender's id; bad input (malformed, aimed at someone who is not a partner, oversize, a
  * flood) is refused with a code, logged with the viewer's P2P id and never with the stream key, and the
- * sender keeps receiving media; a chunk asked for after a missed deadline is sent from the edge's cache;
+ * sender keeps receiving media; a chunk asked for after a missed deadline is sent from the edge's cache; a
+ * supplier is moved to the edge of its swarm for the deadlines its receivers report missed, not for fetches;
  * a stream the edge does not use P2P for says so.
  */
 import { test } from 'node:test';
@@ -143,6 +144,44 @@ test('a chunk asked for after a missed deadline comes from the edge cache', asyn
     assert.match(metrics, /tiercast_p2p_refetches_total\{stream="cam"[^}]*\} [1-9]/);
   } finally {
     a.v.ws.close();
+  }
+});
+
+test('a supplier is moved to the edge of its swarm for the misses its receiver reports, not for its fetches', async () => {
+  const { net } = setup;
+  const a = await joined(net);
+  const b = await joined(net);
+  const movedForLateness = async () => {
+    const text = await (await fetch(`${net.edgeUrl}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find((l) => l.startsWith('tiercast_p2p_removed_total{') && l.includes('reason="late"'));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+  try {
+    const stripe = await waitFor('b is supplied by a in one stripe', () => {
+      const i = ((texts(b.v, 'p2p-plan').at(-1)?.suppliers ?? []) as unknown[]).indexOf(a.id);
+      return i >= 0 ? { i } : undefined;
+    });
+    // Chunks of that stripe: (segment + chunk) % 2 is the stripe.
+    const at = (n: number) => ({ r: 'a0', s: 100_000 + 2 * n, c: stripe.i });
+    const before = await movedForLateness();
+    // A page short of media fetches before the deadline: that says nothing against its supplier.
+    for (let n = 0; n < 30; n++) send(b.v, { type: 'p2p-fetch', ...at(n) });
+    await new Promise((r) => setTimeout(r, 1600)); // the token bucket refills (20 a second in this network)
+    assert.equal(await movedForLateness(), before, 'fetches alone move nobody');
+    assert.ok(!lines.some((l) => l.includes('P2P_SUPPLIER_LATE') && l.includes(a.id)));
+    // Thirty deadlines missed within 5 s: a is moved to the edge of the swarm, and supplies nobody.
+    for (let n = 0; n < 30; n++) send(b.v, { type: 'p2p-miss', ...at(n) });
+    await waitFor('a is moved for lateness', async () => (await movedForLateness()) === before + 1);
+    assert.ok(lines.some((l) => l.includes('P2P_SUPPLIER_LATE') && l.includes(a.id)));
+    await waitFor(
+      'b is no longer planned with a as supplier',
+      () => !((texts(b.v, 'p2p-plan').at(-1)?.suppliers ?? []) as unknown[]).includes(a.id),
+    );
+  } finally {
+    a.v.ws.close();
+    b.v.ws.close();
   }
 });
 

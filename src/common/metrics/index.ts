@@ -220,13 +220,21 @@ export function createMetrics(nodeId: string, role: MetricsRole) {
       name: 'tiercast_p2p_bytes_total',
       help:
         'Media bytes to P2P members by who carried them: peer (announced by digest), edge (sent by the edge), ' +
-        'refetch (announced, then fetched from the edge after a peer missed its deadline)',
+        'refetch (announced, then fetched from the edge: a peer missed its deadline, or the player was short of media)',
       labelNames: ['stream', 'source'],
       registers: on('edge'),
     }),
     p2pRefetches: new Counter({
       name: 'tiercast_p2p_refetches_total',
-      help: 'Chunks a viewer fetched from the edge after a peer missed its deadline',
+      help:
+        'Announced chunks a viewer fetched from the edge: a peer missed its deadline, or the player would have ' +
+        'run out of media before it',
+      labelNames: ['stream'],
+      registers: on('edge'),
+    }),
+    p2pMisses: new Counter({
+      name: 'tiercast_p2p_misses_total',
+      help: 'Chunks a planned supplier had not delivered by the deadline, as reported by the receiving viewer',
       labelNames: ['stream'],
       registers: on('edge'),
     }),

@@ -33,8 +33,13 @@ export const p2pMessageSchemas = [
   }),
   /** The receiver's data channel from a planned supplier opened or closed. */
   z.object({ type: z.literal('p2p-link'), peer: peerId, open: z.boolean() }),
-  /** A chunk no peer delivered by the deadline: the edge sends it. */
+  /**
+   * A chunk the page needs from the edge: no peer delivered it by the deadline, or the page's player would
+   * run out of media before the deadline (a fetch takes a round trip). The edge sends it.
+   */
   z.object({ type: z.literal('p2p-fetch'), ...position }),
+  /** The planned supplier of a chunk had not delivered it by the deadline (the edge counts it against it). */
+  z.object({ type: z.literal('p2p-miss'), ...position }),
   /** A peer sent media that did not match the edge's digest. */
   z.object({ type: z.literal('p2p-bad'), peer: peerId, ...position }),
 ] as const;

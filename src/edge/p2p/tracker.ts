@@ -175,6 +175,9 @@ export class P2pTracker {
       case 'p2p-fetch':
         this.onFetch(m, msg.r, msg.s, msg.c);
         return;
+      case 'p2p-miss':
+        this.onMiss(m, msg.s, msg.c);
+        return;
       case 'p2p-bad':
         this.onBadData(m, msg.peer);
         return;
@@ -203,6 +206,15 @@ export class P2pTracker {
     const stream = m.viewer.stream;
     this.metrics.p2pRefetches.inc({ stream });
     this.metrics.p2pBytes.inc({ stream, source: 'refetch' }, bytes);
+  }
+
+  /**
+   * A receiver's planned supplier missed a chunk's deadline. A fetch alone blames nobody: a page whose player
+   * is short of media fetches before the deadline, from a supplier that may still be in time.
+   */
+  private onMiss(m: Member, segment: number, chunk: number): void {
+    const stream = m.viewer.stream;
+    this.metrics.p2pMisses.inc({ stream });
     // Blame the planned supplier of that stripe; one that misses often becomes a leaf.
     const supplierId = m.plan?.suppliers[stripeOf(segment, chunk)];
     const supplier = supplierId ? this.members.get(supplierId) : undefined;

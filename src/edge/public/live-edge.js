@@ -46,21 +46,32 @@ export function bufferedAhead(media) {
 }
 
 /**
- * After a discontinuity or a reconnect the buffer has holes, and a media element does not play
- * across them. Seeks past one when the playhead sits in it or has run into its edge.
- * @param {Pick<HTMLMediaElement, 'currentTime' | 'buffered'>} media
+ * A stalled element stops short of the end of what it holds: Chromium's audio renderer wants some sound
+ * ahead, so the picture halts 50–80 ms before a hole (measured), not at it. Within this of the end,
+ * stalled, the playhead has run into the hole.
+ */
+const STALLED_BEFORE_END_S = 0.25;
+
+/**
+ * After a discontinuity, a reconnect or a chunk the stream never had, the buffer has holes, and a media
+ * element does not play across them. Seeks past one when the playhead sits in it or has run into its edge
+ * (within 50 ms, or stalled within STALLED_BEFORE_END_S).
+ * @param {Pick<HTMLMediaElement, 'currentTime' | 'buffered'> & { readyState?: number }} media
  * @returns {boolean} whether it seeked
  */
 export function skipGap(media) {
   const b = media.buffered;
   const ct = media.currentTime;
+  // HAVE_CURRENT_DATA or less: it cannot move on from here with what it holds.
+  const stalled = media.readyState !== undefined && media.readyState <= 2;
   for (let i = 0; i < b.length; i++) {
     if (ct < b.start(i)) {
       media.currentTime = b.start(i) + 0.01;
       return true;
     }
     if (ct < b.end(i)) {
-      if (b.end(i) - ct <= 0.05 && i + 1 < b.length) {
+      const left = b.end(i) - ct;
+      if ((left <= 0.05 || (stalled && left <= STALLED_BEFORE_END_S)) && i + 1 < b.length) {
         media.currentTime = b.start(i + 1) + 0.01;
         return true;
       }

@@ -155,6 +155,24 @@ export class MediaSink {
     return queued;
   }
 
+  /** For the console when playback is stuck: what each SourceBuffer holds and has waiting. */
+  debugState() {
+    /** @type {Record<string, unknown>} */
+    const out = { held: this.pending.length, needKeyframe: this.needKeyframe };
+    for (const [kind, q] of Object.entries(this.queues)) {
+      const b = q.buffered;
+      const ranges = [];
+      for (let i = 0; b && i < b.length; i++) ranges.push(`${b.start(i).toFixed(2)}-${b.end(i).toFixed(2)}`);
+      out[kind] = {
+        buffered: ranges,
+        appendedUntil: Number(this.appendedUntil[/** @type {TrackKind} */ (kind)].toFixed(2)),
+        queued: q.pending,
+        updating: q.sourceBuffer.updating,
+      };
+    }
+    return out;
+  }
+
   close() {
     if (this.closed) return;
     this.closed = true;

@@ -33,6 +33,10 @@ export const PEER_DEFAULTS = Object.freeze({
   maxChannelBuffer: 1024 * 1024,
   /** Reliable and unordered: no head-of-line blocking inside a stripe, nothing silently lost. */
   ordered: false,
+  /** What a fetch from the edge is assumed to take before any has been timed (ms). */
+  fetchGuessMs: 60,
+  /** Room kept beyond a fetch's round trip when the picture is about to need a chunk (ms). */
+  fetchSafetyMs: 40,
 });
 
 /** Whether this browser can take part: WebRTC data channels, and SHA-256 (a secure context). */
@@ -53,8 +57,11 @@ const keyOf = (r, s, c) => `${r}:${s}.${c}`;
 
 /**
  * One chunk in delivery order: here already, or announced (a digest) and waiting for its bytes.
+ * `due` is when its peer's copy is late (the deadline); `fetchedAt` is when it was asked of the edge (0: not
+ * asked), to time the edge's round trip.
  * @typedef {{ key: string, stripe: number, buf: ArrayBuffer | null, frame: ChunkFrame | null, digest: string | null,
- *   from: string | null, since: number, fetched: boolean, timer: ReturnType<typeof setTimeout> | undefined }} Entry
+ *   from: string | null, since: number, due: number, fetched: boolean, fetchedAt: number,
+ *   timer: ReturnType<typeof setTimeout> | undefined }} Entry
  */
 /**
  * A data channel of the plan: `up` supplies this page, `down` is supplied by it.
@@ -69,13 +76,16 @@ export class PeerAssist {
   /**
    * @param {{ send: (msg: Record<string, unknown>) => void, deliver: (f: ChunkFrame, buf: ArrayBuffer) => void,
    *   kindOf: (rendition: string) => 'video' | 'audio' | undefined, frameMs: () => number,
+   *   aheadMs?: (kind: 'video' | 'audio') => number | null,
    *   onState?: (state: 'on' | 'off', detail?: string) => void, options?: Partial<typeof PEER_DEFAULTS> }} p
+   *   `aheadMs`: how much media of that kind the player holds ahead of what it shows (null: unknown).
    */
-  constructor({ send, deliver, kindOf, frameMs, onState, options = {} }) {
+  constructor({ send, deliver, kindOf, frameMs, aheadMs, onState, options = {} }) {
     this.send = send;
     this.deliver = deliver;
     this.kindOf = kindOf;
     this.frameMs = frameMs;
+    this.aheadMs = aheadMs ?? (() => null);
     this.onState = onState;
     this.opts = { ...PEER_DEFAULTS, ...options };
     /** The viewer's switch. */
@@ -94,6 +104,12 @@ export class PeerAssist {
     this.queues = new Map();
     /** @type {Map<string, Entry>} waiting entries by chunk key */
     this.waiting = new Map();
+    /**
+     * Chunks fetched before their deadline, whose peer's copy may still come in time: their digests by chunk
+     * key (a copy that comes is still checked, so a forger is caught even when nobody waits for it).
+     * @type {Map<string, string>}
+     */
+    this.owed = new Map();
     /** @type {Map<string, { buf: ArrayBuffer, from: string, at: number }>} */
     this.early = new Map();
     this.stats = {
@@ -102,6 +118,8 @@ export class PeerAssist {
       chunksFromEdge: 0,
       bytesFromEdge: 0,
       refetched: 0,
+      /** Chunks whose planned supplier had not delivered by the deadline (reported to the edge). */
+      missed: 0,
       lost: 0,
       badChunks: 0,
       unexpected: 0,
@@ -112,6 +130,9 @@ export class PeerAssist {
       /** Signalling the edge refused (a partner re-planned away in the meantime, or too many messages). */
       refusals: 0,
     };
+    /** The last 32 fetches from the edge: ms from asking to having it (fetchEstimateMs()). */
+    this.fetchTimes = new Float64Array(32);
+    this.fetchAt = 0;
     /** The last 512 peer deliveries: ms after their digest (lagSummary()). */
     this.lags = new Float64Array(512);
     this.lagAt = 0;
@@ -143,6 +164,7 @@ export class PeerAssist {
       }
     this.queues.clear();
     this.waiting.clear();
+    this.owed.clear();
     this.early.clear();
   }
 
@@ -233,7 +255,9 @@ export class PeerAssist {
       digest: null,
       from: null,
       since: 0,
+      due: 0,
       fetched: false,
+      fetchedAt: 0,
       timer: undefined,
     };
     this.forward(buf, f);
@@ -253,6 +277,7 @@ export class PeerAssist {
     const key = keyOf(r, s, c);
     let q = this.queues.get(kind);
     if (!q) this.queues.set(kind, (q = []));
+    const now = performance.now();
     /** @type {Entry} */
     const e = {
       key,
@@ -261,19 +286,42 @@ export class PeerAssist {
       frame: null,
       digest: h,
       from: null,
-      since: performance.now(),
+      since: now,
+      due: now + Math.max(1, this.deadlineFrames) * this.frameMs(),
       fetched: false,
+      fetchedAt: 0,
       timer: undefined,
     };
     q.push(e);
     this.waiting.set(key, e);
-    const deadline = Math.max(1, this.deadlineFrames) * this.frameMs();
-    e.timer = setTimeout(() => this.missed(e, r, s, c), deadline);
+    e.timer = setTimeout(() => this.missed(e, r, s, c, 'deadline'), this.waitFor(kind));
     const early = this.early.get(key);
     if (early) {
       this.early.delete(key);
       void this.verify(e, early.buf, early.from);
     }
+  }
+
+  /**
+   * How long a peer may take with a chunk just announced before it is fetched from the edge: the deadline
+   * (deadlineFrames frame times), or less when the player would run out of media first. A fetch takes a round
+   * trip, so it starts while the player still holds that round trip (as measured) and a margin: a late peer
+   * costs the edge bytes, never a held picture. @param {'video' | 'audio'} kind
+   */
+  waitFor(kind) {
+    const deadline = Math.max(1, this.deadlineFrames) * this.frameMs();
+    const ahead = this.aheadMs(kind);
+    if (ahead === null) return deadline;
+    const room = ahead - this.fetchEstimateMs() - this.opts.fetchSafetyMs;
+    return Math.max(0, Math.min(deadline, room));
+  }
+
+  /** A fetch's round trip to the edge: the 90th percentile of the last 32, or a guess before any. */
+  fetchEstimateMs() {
+    const n = Math.min(this.fetchAt, this.fetchTimes.length);
+    if (n === 0) return this.opts.fetchGuessMs;
+    const v = [...this.fetchTimes.subarray(0, n)].sort((a, b) => a - b);
+    return v[Math.min(n - 1, Math.floor(0.9 * n))] ?? this.opts.fetchGuessMs;
   }
 
   /**
@@ -286,18 +334,38 @@ export class PeerAssist {
       clearTimeout(e.timer);
       const [r = '', pos = ''] = e.key.split(':');
       const [s = 0, c = 0] = pos.split('.').map(Number);
-      this.missed(e, r, s, c);
+      this.missed(e, r, s, c, 'supplier lost');
     }
   }
 
-  /** @param {Entry} e @param {string} r @param {number} s @param {number} c */
-  missed(e, r, s, c) {
+  /**
+   * The chunk is fetched from the edge (its peer is late, gone, or the player is short of media), and given up
+   * if even the edge does not send it. The planned supplier is reported only once the deadline has passed
+   * without its copy: a fetch made early for the player's sake says nothing against it.
+   * @param {Entry} e @param {string} r @param {number} s @param {number} c
+   * @param {'deadline' | 'supplier lost'} why
+   */
+  missed(e, r, s, c, why) {
     if (e.buf || !this.waiting.has(e.key)) return;
     if (!e.fetched) {
+      const now = performance.now();
       e.fetched = true;
+      e.fetchedAt = now;
       this.stats.refetched++;
       this.send({ type: 'p2p-fetch', r, s, c });
-      e.timer = setTimeout(() => this.missed(e, r, s, c), this.opts.giveUpMs);
+      if (why === 'deadline' && now >= e.due - 1) {
+        this.stats.missed++;
+        this.send({ type: 'p2p-miss', r, s, c });
+      } else if (why === 'deadline') {
+        const key = e.key;
+        this.owed.set(key, e.digest ?? '');
+        setTimeout(() => {
+          if (!this.owed.delete(key)) return;
+          this.stats.missed++;
+          this.send({ type: 'p2p-miss', r, s, c });
+        }, e.due - now);
+      }
+      e.timer = setTimeout(() => this.missed(e, r, s, c, why), this.opts.giveUpMs);
       return;
     }
     // Not even the edge had it any more: a gap, so that everything behind it moves on.
@@ -322,6 +390,8 @@ export class PeerAssist {
       this.stats.bytesFromPeers += buf.byteLength;
       // How much later than the edge's announcement the peer's copy was here (0: it came first).
       this.lags[this.lagAt++ % this.lags.length] = Math.max(0, performance.now() - e.since);
+    } else if (e.fetchedAt) {
+      this.fetchTimes[this.fetchAt++ % this.fetchTimes.length] = performance.now() - e.fetchedAt;
     }
     this.forward(buf, f);
     const kind = this.kindOf(f.rendition);
@@ -363,9 +433,18 @@ export class PeerAssist {
       return;
     }
     const key = keyOf(f.rendition, f.segment, f.chunk);
+    // Its peer's copy came, though the page did not wait for it: the supplier was not late (if it is honest).
+    const owed = this.owed.get(key);
+    this.owed.delete(key);
     const w = this.waiting.get(key);
     if (w) {
       void this.verify(w, buf, from);
+      return;
+    }
+    if (owed !== undefined) {
+      void sha256(buf).then((h) => {
+        if (h !== owed) this.bad(from, null, key);
+      });
       return;
     }
     // Before its digest (it came round faster than the edge's socket), or old: kept a moment, bounded.
@@ -389,10 +468,10 @@ export class PeerAssist {
     this.fill(e, buf, /** @type {ChunkFrame} */ (decodeFrame(buf)), from);
   }
 
-  /** @param {string} from @param {Entry | null} e */
-  bad(from, e) {
+  /** @param {string} from @param {Entry | null} e @param {string} [key] the chunk's, when no entry waits for it */
+  bad(from, e, key) {
     this.stats.badChunks++;
-    const [r, pos] = (e?.key ?? 'x:0.0').split(':');
+    const [r, pos] = (e?.key ?? key ?? 'x:0.0').split(':');
     const [s, c] = (pos ?? '0.0').split('.').map(Number);
     this.send({ type: 'p2p-bad', peer: from, r, s, c });
     const link = this.links.get(`up:${from}`);
@@ -568,6 +647,23 @@ export class PeerAssist {
     const v = [...this.lags.subarray(0, n)].sort((a, b) => a - b);
     const q = (/** @type {number} */ p) => Math.round(v[Math.min(n - 1, Math.floor((p / 100) * n))] ?? 0);
     return { p50: q(50), p95: q(95), max: Math.round(v[n - 1] ?? 0) };
+  }
+
+  /** What delivery waits for: per kind, the queue's length and its head (key, ms waited, fetched). */
+  waitingState() {
+    /** @type {Record<string, { queued: number, head: string | null, waitedMs: number, fetched: boolean }>} */
+    const out = {};
+    const now = performance.now();
+    for (const [kind, q] of this.queues) {
+      const h = q[0];
+      out[kind] = {
+        queued: q.length,
+        head: h ? h.key : null,
+        waitedMs: h && !h.buf ? Math.round(now - h.since) : 0,
+        fetched: !!h?.fetched,
+      };
+    }
+    return out;
   }
 
   /** Links open now, by direction (the stats read it). */

@@ -515,6 +515,16 @@ export class WebCodecsPlayer extends WsPlayer {
     return shown === null ? null : (serverNow - shown) / 1000;
   }
 
+  /** @override @param {'video' | 'audio'} kind */
+  mediaAheadMs(kind) {
+    const s = this.wc;
+    const now = s?.clock.time(localNow());
+    const until = s?.decodedUntil[kind];
+    if (!this.started || now === null || now === undefined || until === undefined || !Number.isFinite(until))
+      return null;
+    return (until - now) * 1000;
+  }
+
   /** @override */
   quality() {
     const s = this.wc;

@@ -13,7 +13,7 @@
 import { decodeFrame } from './frames.js';
 import { ClockSync, localNow } from './clock-sync.js';
 import { AutoQuality } from './auto-quality.js';
-import { LiveEdge } from './live-edge.js';
+import { LiveEdge, bufferedAhead } from './live-edge.js';
 import { MediaSink } from './media-sink.js';
 import { parseViewerMessage } from './viewer-messages.js';
 import { asRecord } from './json.js';
@@ -32,6 +32,12 @@ export const WS_DEFAULTS = Object.freeze({
   reconnectMinMs: 500,
   reconnectMaxMs: 10_000,
   pingEveryMs: 5_000,
+  /**
+   * No progress for this long with media buffered ahead of the playhead: nudge the playhead forward (a
+   * little more each time, up to three times), as hls.js does; the element sometimes halts inside what it
+   * holds (seen in Chromium with two cores busy: readyState 1, seconds buffered).
+   */
+  nudgeAfterMs: 1_000,
   /** No progress for this long while media keeps arriving means the pipeline is wedged: start over. */
   stuckMs: 5_000,
   /** Stalls this soon after (re)starting are the decoder warming up, not the link failing. */
@@ -108,6 +114,8 @@ export class WsPlayer {
     this.startedAt = 0;
     /** @type {{ time: number, at: number }} where the playhead was, and when */
     this.lastProgress = { time: -1, at: 0 };
+    /** Nudges of the playhead since it last moved (watchdog). */
+    this.nudges = 0;
     this.tickCount = 0;
     /** @type {(() => string[]) | undefined} other edges' media-socket URLs, best first */
     this.failover = undefined;
@@ -128,6 +136,7 @@ export class WsPlayer {
           deliver: (f) => this.deliver(f),
           kindOf: (id) => this.renditionsById.get(id)?.kind,
           frameMs: () => 1000 / (this.renditionsById.get(this.selected ?? '')?.frameRate || 30),
+          aheadMs: (kind) => this.mediaAheadMs(kind),
           onState: onPeerState,
         })
       : null;
@@ -156,6 +165,17 @@ export class WsPlayer {
     if (!this.started || this.offline || serverNow === null) return null;
     const shown = this.sink?.timeline.ingressTimeAt(this.video.currentTime) ?? null;
     return shown === null ? null : (serverNow - shown) / 1000;
+  }
+
+  /**
+   * Milliseconds of media of one kind handed to the SourceBuffer beyond the playhead: how long the picture
+   * (or sound) can go on without another chunk. Null before playback starts.
+   * @param {'video' | 'audio'} kind
+   */
+  mediaAheadMs(kind) {
+    const until = this.sink?.appendedUntil[kind];
+    if (!this.started || until === undefined || !Number.isFinite(until)) return null;
+    return (until - this.video.currentTime) * 1000;
   }
 
   /** The video rendition on screen (or the last appended, before playback reaches it). */
@@ -400,6 +420,7 @@ export class WsPlayer {
     this.startedAt = 0;
     this.playedOnce = false;
     this.lastProgress = { time: -1, at: localNow() };
+    this.nudges = 0;
     this.edge.reset();
   }
 
@@ -501,13 +522,39 @@ export class WsPlayer {
     const now = localNow();
     if (v.currentTime !== this.lastProgress.time || v.paused || this.offline) {
       this.lastProgress = { time: v.currentTime, at: now };
+      this.nudges = 0;
+      return;
+    }
+    const still = now - this.lastProgress.at;
+    if (this.nudges < 3 && still > this.opts.nudgeAfterMs * (this.nudges + 1) && bufferedAhead(v) > 0.3) {
+      this.nudges++;
+      console.warn('tiercast: playback halted inside the buffer, nudging the playhead', this.stuckContext());
+      v.currentTime += 0.1 * this.nudges;
       return;
     }
     const receiving = now - (this.sink?.lastDataAt ?? 0) < 2000;
-    if (receiving && now - this.lastProgress.at > this.opts.stuckMs) {
-      console.warn('tiercast: playback stuck while media arrives, restarting the player');
+    if (receiving && still > this.opts.stuckMs) {
+      console.warn(
+        'tiercast: playback stuck while media arrives, restarting the player',
+        this.stuckContext(),
+      );
       this.restart();
     }
+  }
+
+  /** What the console says when playback is stuck: where the playhead is, what is buffered, what P2P awaits. */
+  stuckContext() {
+    const v = this.video;
+    const b = v.buffered;
+    const ranges = [];
+    for (let i = 0; i < b.length; i++) ranges.push(`${b.start(i).toFixed(2)}-${b.end(i).toFixed(2)}`);
+    return JSON.stringify({
+      at: Number(v.currentTime.toFixed(2)),
+      buffered: ranges,
+      readyState: v.readyState,
+      sink: this.sink?.debugState?.() ?? null,
+      p2p: this.peers?.waitingState() ?? null,
+    });
   }
 
   /** Starts over with a fresh socket; the next "info" builds a new MediaSource and the server resends inits. */
