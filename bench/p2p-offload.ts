@@ -241,7 +241,7 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
     },
     {
       section: 'p2p',
-      what: 'media the pages received from peers (their own count), refetched after a deadline, given up',
+      what: 'media the pages received from peers (their own count), fetched from the edge instead, given up',
       tiercast: `${fmt(on.peerShare * 100, 0)} %, ${on.refetched} refetched, ${on.lost} given up; a peer's copy ${on.lag ? `${on.lag.p50} ms p50 (median page), ${on.lag.p95} ms p95 (worst page)` : '—'} after the edge's digest`,
       peer: '',
       target: '',

@@ -41,6 +41,16 @@ const ALONE = new Set(
 );
 const sharesTheMachine = (f) => f.startsWith(INTEGRATION) && !ALONE.has(f);
 
+// Files with a known intermittent failure on a loaded machine, tied to an open issue: run after everything
+// else, and once more if they fail; the first failure stays in the output with the reason. Nothing else is
+// ever retried.
+const QUARANTINE = new Map([
+  [
+    join('test', 'browser', 'p2p-delivery.test.ts'),
+    'issue 13: under load a run of chunks is sometimes missing upstream of the edge (a hole up to the next segment), which the file counts as lost',
+  ],
+]);
+
 // Unit tests own no ports or processes: two files at a time (this machine has two cores). Then the
 // integration files that share the machine well, two at a time; then, one at a time, the integration files
 // that must run alone and the browser and netns tiers (Chromium's pictures are judged by the frame).
@@ -48,7 +58,10 @@ const later = tiers.filter((t) => t !== 'unit').flatMap(filesOf);
 const groups = [
   { files: tiers.includes('unit') ? filesOf('unit') : [], concurrency: 2 },
   { files: later.filter(sharesTheMachine), concurrency: 2 },
-  { files: later.filter((f) => !sharesTheMachine(f)), concurrency: 1 },
+  { files: later.filter((f) => !sharesTheMachine(f) && !QUARANTINE.has(f)), concurrency: 1 },
+  ...later
+    .filter((f) => QUARANTINE.has(f))
+    .map((f) => ({ files: [f], concurrency: 1, retry: QUARANTINE.get(f) })),
 ].filter((g) => g.files.length > 0);
 if (groups.length === 0) {
   console.error(`no test files found for ${tiers.join(', ')}`);
@@ -61,5 +74,15 @@ const runGroup = (g) =>
     { stdio: 'inherit' },
   ).status ?? 1;
 let status = 0;
-for (const g of groups) status ||= runGroup(g);
+for (const g of groups) {
+  let s = runGroup(g);
+  if (s !== 0 && g.retry) {
+    console.log(
+      `\nrun-tests: ${g.files.join(' ')} FAILED on its first run (${g.retry}); running it once more\n`,
+    );
+    s = runGroup(g);
+    console.log(`run-tests: ${g.files.join(' ')} ${s === 0 ? 'passed on its second run' : 'FAILED again'}`);
+  }
+  status ||= s;
+}
 process.exit(status);

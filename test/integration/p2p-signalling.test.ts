@@ -163,16 +163,23 @@ test('a supplier is moved to the edge of its swarm for the misses its receiver r
       const i = ((texts(b.v, 'p2p-plan').at(-1)?.suppliers ?? []) as unknown[]).indexOf(a.id);
       return i >= 0 ? { i } : undefined;
     });
-    // Chunks of that stripe: (segment + chunk) % 2 is the stripe.
-    const at = (n: number) => ({ r: 'a0', s: 100_000 + 2 * n, c: stripe.i });
+    // A chunk of that stripe ((segment + chunk) % 2 is the stripe) that the edge still holds.
+    const held = await waitFor('b has a chunk of that stripe', () =>
+      b.v.chunks.filter((x) => x.rendition === 'a0' && (x.segment + x.chunk) % 2 === stripe.i).at(-1),
+    );
+    const at = { r: held.rendition, s: held.segment, c: held.chunk };
     const before = await movedForLateness();
-    // A page short of media fetches before the deadline: that says nothing against its supplier.
-    for (let n = 0; n < 30; n++) send(b.v, { type: 'p2p-fetch', ...at(n) });
+    const count = b.v.chunks.length;
+    // A page short of media fetches before the deadline: the edge sends the chunk, and blames nobody.
+    for (let n = 0; n < 30; n++) send(b.v, { type: 'p2p-fetch', ...at });
+    await waitFor('the edge sent it again', () =>
+      b.v.chunks.slice(count).some((x) => x.segment === at.s && x.chunk === at.c && x.rendition === at.r),
+    );
     await new Promise((r) => setTimeout(r, 1600)); // the token bucket refills (20 a second in this network)
     assert.equal(await movedForLateness(), before, 'fetches alone move nobody');
     assert.ok(!lines.some((l) => l.includes('P2P_SUPPLIER_LATE') && l.includes(a.id)));
     // Thirty deadlines missed within 5 s: a is moved to the edge of the swarm, and supplies nobody.
-    for (let n = 0; n < 30; n++) send(b.v, { type: 'p2p-miss', ...at(n) });
+    for (let n = 0; n < 30; n++) send(b.v, { type: 'p2p-miss', ...at });
     await waitFor('a is moved for lateness', async () => (await movedForLateness()) === before + 1);
     assert.ok(lines.some((l) => l.includes('P2P_SUPPLIER_LATE') && l.includes(a.id)));
     await waitFor(

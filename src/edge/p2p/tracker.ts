@@ -38,7 +38,7 @@ export interface P2pViewer {
   sendCached(rendition: string, segment: number, chunk: number): number;
 }
 
-/** Misses (deadline fetches) blamed on one supplier within MISS_WINDOW_MS that make it a leaf. */
+/** Missed deadlines (`p2p-miss`) blamed on one supplier within MISS_WINDOW_MS that make it a leaf. */
 const MISS_LIMIT = 30;
 const MISS_WINDOW_MS = 5000;
 
@@ -213,12 +213,14 @@ export class P2pTracker {
    * is short of media fetches before the deadline, from a supplier that may still be in time.
    */
   private onMiss(m: Member, segment: number, chunk: number): void {
+    // Only a member of a swarm has a supplier to blame: the planned supplier of that stripe, in its swarm.
+    const supplierId = m.swarm ? m.plan?.suppliers[stripeOf(segment, chunk)] : undefined;
+    const supplier = supplierId ? this.members.get(supplierId) : undefined;
+    if (!supplier || supplier.swarm !== m.swarm) return;
     const stream = m.viewer.stream;
     this.metrics.p2pMisses.inc({ stream });
-    // Blame the planned supplier of that stripe; one that misses often becomes a leaf.
-    const supplierId = m.plan?.suppliers[stripeOf(segment, chunk)];
-    const supplier = supplierId ? this.members.get(supplierId) : undefined;
-    if (!supplier || supplier.lagging) return;
+    // One that misses often becomes a leaf.
+    if (supplier.lagging) return;
     const now = Date.now();
     supplier.misses = supplier.misses.filter((t) => now - t < MISS_WINDOW_MS);
     supplier.misses.push(now);

@@ -105,9 +105,10 @@ export class PeerAssist {
     /** @type {Map<string, Entry>} waiting entries by chunk key */
     this.waiting = new Map();
     /**
-     * Chunks fetched before their deadline, whose peer's copy may still come in time: their digests by chunk
-     * key (a copy that comes is still checked, so a forger is caught even when nobody waits for it).
-     * @type {Map<string, string>}
+     * Chunks fetched before their deadline, whose peer's copy may still come in time, by chunk key: the digest
+     * (a copy that comes is still checked, so a forger is caught even when nobody waits for it) and the stripe
+     * (a supplier that goes away is not reported late for what it still owed).
+     * @type {Map<string, { digest: string, stripe: number }>}
      */
     this.owed = new Map();
     /** @type {Map<string, { buf: ArrayBuffer, from: string, at: number }>} */
@@ -120,6 +121,8 @@ export class PeerAssist {
       refetched: 0,
       /** Chunks whose planned supplier had not delivered by the deadline (reported to the edge). */
       missed: 0,
+      /** Chunks fetched early whose edge copy came after the peer's (dropped). */
+      edgeAfterPeer: 0,
       lost: 0,
       badChunks: 0,
       unexpected: 0,
@@ -172,6 +175,7 @@ export class PeerAssist {
   stop(detail) {
     const was = this.on;
     this.on = false;
+    this.owed.clear();
     this.setPlan({ suppliers: [], receivers: [] });
     if (was || detail) this.onState?.('off', detail);
   }
@@ -238,6 +242,11 @@ export class PeerAssist {
   fromEdge(buf, f) {
     const key = keyOf(f.rendition, f.segment, f.chunk);
     const w = this.waiting.get(key);
+    if (!w && this.on && this.recent.has(key)) {
+      // Fetched early, and its peer's copy came first: nothing to hand over or pass on.
+      this.stats.edgeAfterPeer++;
+      return;
+    }
     this.stats.chunksFromEdge++;
     this.stats.bytesFromEdge += buf.byteLength;
     if (w) {
@@ -275,6 +284,8 @@ export class PeerAssist {
     const kind = this.kindOf(r);
     if (!kind) return;
     const key = keyOf(r, s, c);
+    // Announced twice, or already here: a second entry would wait at the head of the queue for ever.
+    if (this.waiting.has(key) || this.recent.has(key)) return;
     let q = this.queues.get(kind);
     if (!q) this.queues.set(kind, (q = []));
     const now = performance.now();
@@ -329,6 +340,7 @@ export class PeerAssist {
    * from the edge now rather than at each chunk's deadline. @param {number} stripe
    */
   supplierLost(stripe) {
+    for (const [key, o] of this.owed) if (o.stripe === stripe) this.owed.delete(key);
     for (const e of this.waiting.values()) {
       if (e.stripe !== stripe || e.fetched) continue;
       clearTimeout(e.timer);
@@ -358,9 +370,11 @@ export class PeerAssist {
         this.send({ type: 'p2p-miss', r, s, c });
       } else if (why === 'deadline') {
         const key = e.key;
-        this.owed.set(key, e.digest ?? '');
+        const owed = { digest: e.digest ?? '', stripe: e.stripe };
+        this.owed.set(key, owed);
         setTimeout(() => {
-          if (!this.owed.delete(key)) return;
+          if (this.owed.get(key) !== owed) return;
+          this.owed.delete(key);
           this.stats.missed++;
           this.send({ type: 'p2p-miss', r, s, c });
         }, e.due - now);
@@ -443,7 +457,7 @@ export class PeerAssist {
     }
     if (owed !== undefined) {
       void sha256(buf).then((h) => {
-        if (h !== owed) this.bad(from, null, key);
+        if (h !== owed.digest) this.bad(from, null, key);
       });
       return;
     }

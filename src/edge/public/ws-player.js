@@ -526,10 +526,17 @@ export class WsPlayer {
       return;
     }
     const still = now - this.lastProgress.at;
-    if (this.nudges < 3 && still > this.opts.nudgeAfterMs * (this.nudges + 1) && bufferedAhead(v) > 0.3) {
+    if (
+      this.nudges < 3 &&
+      !v.seeking &&
+      still > this.opts.nudgeAfterMs * (this.nudges + 1) &&
+      bufferedAhead(v) > 0.3
+    ) {
       this.nudges++;
       console.warn('tiercast: playback halted inside the buffer, nudging the playhead', this.stuckContext());
       v.currentTime += 0.1 * this.nudges;
+      // The nudge moved the playhead, playback did not: the halt goes on counting from where it began.
+      this.lastProgress.time = v.currentTime;
       return;
     }
     const receiving = now - (this.sink?.lastDataAt ?? 0) < 2000;
