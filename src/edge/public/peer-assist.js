@@ -160,11 +160,12 @@ export class PeerAssist {
   /** The socket closed: links and waits end with it (the edge resumes from the last chunk delivered). */
   reset() {
     this.stop(undefined);
-    for (const q of this.queues.values())
-      for (const e of q) {
-        clearTimeout(e.timer);
-        if (e.buf && e.frame) this.hand(e);
-      }
+    for (const q of this.queues.values()) {
+      for (const e of q) clearTimeout(e.timer);
+      // What is here in order is handed over, and nothing past a chunk still missing: the player resumes
+      // from the last chunk it has without a gap, and the edge sends the rest again (no hole).
+      while (q.length && q[0]?.buf) this.hand(/** @type {Entry} */ (q.shift()));
+    }
     this.queues.clear();
     this.waiting.clear();
     this.owed.clear();

@@ -1,0 +1,102 @@
+/**
+ * The page's P2P delivery order and fetch timing (src/edge/public/peer-assist.js), without WebRTC: what the
+ * player is handed, in what order, and what the page asks of the edge. A viewer would notice a chunk handed
+ * out of order or past a missing one (a hole in the picture), and a supplier blamed for a fetch the page made
+ * for its own player's sake.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PeerAssist } from '../../src/edge/public/peer-assist.js';
+
+// A deadline of 3 frames: 300 ms, so that a loaded machine's timer slack (tens of ms) cannot reorder the checks.
+const FRAME_MS = 100;
+
+function page(aheadMs: number | null = null) {
+  const sent: Array<Record<string, unknown>> = [];
+  const handed: string[] = [];
+  const p = new PeerAssist({
+    send: (m) => sent.push(m),
+    deliver: (f) => handed.push(`${f.segment}.${f.chunk}`),
+    kindOf: () => 'video',
+    frameMs: () => FRAME_MS,
+    aheadMs: () => aheadMs,
+  });
+  p.onMessage({ type: 'p2p', state: 'on', id: 'AAAAAAAA', deadlineFrames: 3 });
+  const chunk = (segment: number, c: number) =>
+    ({ type: 'chunk', rendition: 'v', segment, chunk: c }) as unknown as Parameters<
+      PeerAssist['fromEdge']
+    >[1];
+  return {
+    p,
+    sent,
+    handed,
+    digest: (s: number, c: number) => p.onMessage({ type: 'p2p-digest', r: 'v', s, c, h: 'x' }),
+    edge: (s: number, c: number) => p.fromEdge(new ArrayBuffer(8), chunk(s, c)),
+    types: () => sent.map((m) => m.type),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('a chunk from the edge waits behind an announced one still on its way, then both go in order', () => {
+  const v = page();
+  v.digest(1, 0);
+  v.edge(1, 1);
+  assert.deepEqual(v.handed, []);
+  v.edge(1, 0); // the announced one, fetched from the edge
+  assert.deepEqual(v.handed, ['1.0', '1.1']);
+  v.p.reset();
+});
+
+test('a lost socket hands over what is here in order, and nothing past a chunk still missing', () => {
+  const v = page();
+  v.edge(1, 0);
+  v.digest(1, 1);
+  v.edge(1, 2);
+  v.p.reset();
+  // 1.2 is not handed: the player resumes after 1.0, and the edge sends 1.1 and 1.2 again.
+  assert.deepEqual(v.handed, ['1.0']);
+});
+
+test('with room in the player the page waits the deadline, then fetches and reports the supplier late', async () => {
+  const v = page(null);
+  v.digest(2, 0);
+  await sleep(20);
+  assert.deepEqual(v.types(), []);
+  await sleep(400);
+  assert.deepEqual(v.types(), ['p2p-fetch', 'p2p-miss']);
+  v.p.reset();
+});
+
+test('a player short of media fetches at once, and the supplier is reported only once its deadline passed', async () => {
+  const v = page(50); // 50 ms held: less than a guessed 60 ms round trip plus 40 ms
+  v.digest(3, 0);
+  await sleep(20);
+  assert.deepEqual(v.types(), ['p2p-fetch']);
+  await sleep(400);
+  assert.deepEqual(v.types(), ['p2p-fetch', 'p2p-miss']);
+  v.p.reset();
+});
+
+test('an early fetch whose supplier went away reports nobody late', async () => {
+  const v = page(50);
+  v.p.onMessage({ type: 'p2p-plan', suppliers: ['BBBBBBBB', 'BBBBBBBB'], receivers: [] });
+  v.digest(3, 0);
+  await sleep(20);
+  v.p.onMessage({ type: 'p2p-plan', suppliers: [null, null], receivers: [] });
+  await sleep(400);
+  assert.ok(!v.types().includes('p2p-miss'), v.types().join(' '));
+  v.p.reset();
+});
+
+test('a chunk announced twice waits once, and an edge copy after it arrived is not handed again', () => {
+  const v = page();
+  v.digest(4, 0);
+  v.digest(4, 0);
+  v.edge(4, 0);
+  v.edge(4, 0);
+  v.edge(4, 1);
+  assert.deepEqual(v.handed, ['4.0', '4.1']);
+  assert.equal(v.p.stats.repeated, 0);
+  v.p.reset();
+});
