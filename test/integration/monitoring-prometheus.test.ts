@@ -403,7 +403,7 @@ test(
       'Refused publishes and protocol errors',
       // This network's edge does not use P2P.
       'P2P: media by carrier',
-      'P2P: swarms, refetches, bad chunks',
+      'P2P: swarms, refetches, misses, bad chunks',
     ]);
     const d = dashboard('tiercast-overview.json');
     const empty: string[] = [];
