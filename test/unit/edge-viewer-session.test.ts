@@ -210,3 +210,21 @@ test('a resume position this edge cannot continue from waits for the next segmen
   // Too old for this cache: the backlog starts at a segment start, never mid-segment.
   assert.match(other.frames.filter((f) => !f.startsWith('init'))[0] ?? '', /\/0$/);
 });
+
+test('a relay resubscribing upstream (the same description again) costs its viewers nothing mid-segment', () => {
+  const relay = liveRelay();
+  const sink = fakeSink();
+  relay.attach(new ViewerSession(sink, limits, stats));
+  push(relay, makeSegment('v720', 0).slice(0, 3));
+  // The parent link dropped and came back: the parent's attach describes the stream again, unchanged.
+  relay.start(makeInfo());
+  push(relay, makeSegment('v720', 0).slice(3));
+  assert.deepEqual(
+    sink.frames.filter((f) => f.startsWith('v720:')),
+    ['v720:0/0', 'v720:0/1', 'v720:0/2', 'v720:0/3', 'v720:0/4'],
+  );
+  assert.equal(sink.texts.filter((t) => JSON.parse(t).type === 'info').length, 1);
+  // A new description (a transcoder restart) is still passed on: the viewer starts over at a segment start.
+  relay.start({ ...makeInfo(), epoch: 2 });
+  assert.equal(sink.texts.filter((t) => JSON.parse(t).type === 'info').length, 2);
+});

@@ -40,8 +40,15 @@ export class StreamRelay {
     private readonly logger: Logger,
   ) {}
 
-  /** The stream is (again) live with this description; a new epoch after a transcoder restart. */
+  /**
+   * The stream is (again) live with this description; a new epoch after a transcoder restart. The same
+   * description again while live is a relay resubscribing to its parent (a reconnect, a failover) and goes no
+   * further: a subscriber told "info" starts its renditions over at the next segment start, and every viewer
+   * below would lose the rest of the segment in flight.
+   */
   start(info: StreamInfo): void {
+    const frame = encodeStreamStart(info);
+    if (this.state === 'live' && this.infoFrame?.equals(frame)) return;
     if (this.info && this.info.availabilityStartTime !== info.availabilityStartTime) {
       // A new timeline (a new publish session): old positions mean nothing any more.
       for (const c of this.renditions.values()) c.clear();
@@ -51,7 +58,7 @@ export class StreamRelay {
     for (const id of ids)
       if (!this.renditions.has(id)) this.renditions.set(id, new RenditionCache(id, this.maxSegments));
     this.info = info;
-    this.infoFrame = encodeStreamStart(info);
+    this.infoFrame = frame;
     this.state = 'live';
     this.endReason = undefined;
     for (const s of this.subscribers) this.safe(() => s.onInfo(info, this.infoFrame!));
