@@ -47,7 +47,7 @@ const sharesTheMachine = (f) => f.startsWith(INTEGRATION) && !ALONE.has(f);
 const QUARANTINE = new Map([
   [
     join('test', 'browser', 'p2p-delivery.test.ts'),
-    'issue 13: under load a run of chunks is sometimes missing upstream of the edge (a hole up to the next segment), which the file counts as lost',
+    'issue 13: on a starved machine a page may fetch every chunk from the edge before its peers deliver (none from peers in the window)',
   ],
 ]);
 
