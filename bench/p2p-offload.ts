@@ -201,7 +201,10 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
   await waitLive(edge.url);
   const browser = await launchChromium();
   onCleanup(() => browser.close());
-  const url = `${edge.url}/watch/${STREAM}?quality=v240`;
+  // The MSE player, as this section has always measured: since WebCodecs became the default player (10cd0f7)
+  // a page without `player=mse` decodes and paints in script, and eight such pages took both cores on their
+  // own (P2P off at 5.8 s p50), so the section measured the shortage of CPU, not P2P.
+  const url = `${edge.url}/watch/${STREAM}?quality=v240&player=mse`;
 
   ctx.log(`p2p: ${n} pages with P2P switched off, ${warmup / 1000} s warm-up + ${window / 1000} s`);
   let pages = await openPages(browser, url, n, P2P_OFF);
