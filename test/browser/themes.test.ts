@@ -121,6 +121,15 @@ for (const theme of ['light', 'dark'] as const) {
       await page.goto(`${site.net.edgeUrl}/watch/cam`);
       await page.locator('.chat-input, #chat-input').first().waitFor();
       bad.push(...(await lowContrast(page)).map((b) => `/watch/cam ${b}`));
+      // The chat's connection badge shows only while the chat is (re)connecting or closed: measure both kinds.
+      for (const kind of ['warn', 'error']) {
+        await page.evaluate((k) => {
+          const el = document.getElementById('chat-status')!;
+          Object.assign(el, { hidden: false, textContent: 'Reconnecting…' });
+          el.dataset.kind = k;
+        }, kind);
+        bad.push(...(await lowContrast(page)).map((b) => `/watch/cam (${kind}) ${b}`));
+      }
       assert.deepEqual(bad, []);
     } finally {
       await ctx.close();
