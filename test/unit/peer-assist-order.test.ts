@@ -100,3 +100,20 @@ test('a chunk announced twice waits once, and an edge copy after it arrived is n
   assert.equal(v.p.stats.repeated, 0);
   v.p.reset();
 });
+
+test('the page keeps a log of what delivery did, for a stall’s diagnosis: fetches with their reason and the media held', async () => {
+  const v = page(50);
+  v.digest(4, 0);
+  await sleep(20);
+  v.edge(4, 0);
+  await sleep(350);
+  const log = v.p.events().map(([, what, detail]) => `${what}: ${detail}`);
+  assert.match(log[0] ?? '', /^fetch: v:4\.0 deadline after \d+ ms, ahead 50 ms$/);
+  assert.match(log[1] ?? '', /^fetched: v:4\.0 in \d+ ms$/);
+  // Fetched early and its copy came from the edge: the deadline then passed without the peer's.
+  assert.equal(log[2], 'miss: v:4.0');
+  v.p.onMessage({ type: 'p2p-plan', suppliers: ['BBBBBBBB', null], receivers: [] });
+  assert.equal(v.p.events().at(-1)?.[2], 'suppliers BBBBBBBB,edge; receivers ');
+  for (const [at] of v.p.events()) assert.ok(Math.abs(at - Date.now()) < 5000, 'wall-clock times');
+  v.p.reset();
+});

@@ -66,6 +66,8 @@ interface TiercastPageApi {
     plan: { suppliers: Array<string | null>; receivers: Array<{ peer: string; stripe: number }> };
     /** Chunks from peers: how long after the edge's digest they were here, p50 · p95 · max (ms) of the last 512. */
     lagMs: { p50: number; p95: number; max: number } | null;
+    /** Recent delivery events, oldest first: [wall-clock ms, what, detail]. */
+    events: Array<[number, string, string]>;
   } | null;
 }
 

@@ -18,6 +18,9 @@ import { asRecord } from './json.js';
 /** Stripes the stream is cut into: the same as src/edge/p2p/swarm-plan.ts. */
 export const STRIPES = 2;
 
+/** Delivery events kept for diagnosis (PeerAssist.events()). */
+const EVENT_LOG = 400;
+
 /** The stripe a chunk belongs to (consecutive chunks of a rendition alternate). @param {number} segment @param {number} chunk */
 export function stripeOf(segment, chunk) {
   return (segment + chunk) % STRIPES;
@@ -143,6 +146,23 @@ export class PeerAssist {
     this.lastDelivered = new Map();
     /** @type {Set<string>} keys delivered recently, to count repeats */
     this.recent = new Set();
+    /**
+     * What happened to delivery lately, for a stall's diagnosis (events()): plans, links, fetches with their
+     * reason and the media the player held, misses. Bounded: the last EVENT_LOG entries.
+     * @type {Array<[number, string, string]>}
+     */
+    this.log = [];
+  }
+
+  /** Notes a delivery event (wall-clock ms, what, detail). @param {string} what @param {string} detail */
+  note(what, detail) {
+    this.log.push([Math.round(performance.timeOrigin + performance.now()), what, detail]);
+    if (this.log.length > EVENT_LOG) this.log.splice(0, this.log.length - EVENT_LOG);
+  }
+
+  /** The recent delivery events, oldest first: [wall-clock ms, what, detail]. */
+  events() {
+    return this.log.slice();
   }
 
   /** The socket (re)opened: ask to take part, or say it is switched off (the edge answers either way). */
@@ -366,8 +386,15 @@ export class PeerAssist {
       e.fetchedAt = now;
       this.stats.refetched++;
       this.send({ type: 'p2p-fetch', r, s, c });
+      const kind = this.kindOf(r);
+      const ahead = kind ? this.aheadMs(kind) : null;
+      this.note(
+        'fetch',
+        `${e.key} ${why} after ${Math.round(now - e.since)} ms, ahead ${ahead === null ? '?' : Math.round(ahead)} ms`,
+      );
       if (why === 'deadline' && now >= e.due - 1) {
         this.stats.missed++;
+        this.note('miss', e.key);
         this.send({ type: 'p2p-miss', r, s, c });
       } else if (why === 'deadline') {
         const key = e.key;
@@ -377,6 +404,7 @@ export class PeerAssist {
           if (this.owed.get(key) !== owed) return;
           this.owed.delete(key);
           this.stats.missed++;
+          this.note('miss', key);
           this.send({ type: 'p2p-miss', r, s, c });
         }, e.due - now);
       }
@@ -384,6 +412,7 @@ export class PeerAssist {
       return;
     }
     // Not even the edge had it any more: a gap, so that everything behind it moves on.
+    this.note('lost', e.key);
     this.waiting.delete(e.key);
     this.stats.lost++;
     const kind = this.kindOf(r);
@@ -406,7 +435,9 @@ export class PeerAssist {
       // How much later than the edge's announcement the peer's copy was here (0: it came first).
       this.lags[this.lagAt++ % this.lags.length] = Math.max(0, performance.now() - e.since);
     } else if (e.fetchedAt) {
-      this.fetchTimes[this.fetchAt++ % this.fetchTimes.length] = performance.now() - e.fetchedAt;
+      const took = performance.now() - e.fetchedAt;
+      this.fetchTimes[this.fetchAt++ % this.fetchTimes.length] = took;
+      this.note('fetched', `${e.key} in ${Math.round(took)} ms`);
     }
     this.forward(buf, f);
     const kind = this.kindOf(f.rendition);
@@ -486,6 +517,7 @@ export class PeerAssist {
   /** @param {string} from @param {Entry | null} e @param {string} [key] the chunk's, when no entry waits for it */
   bad(from, e, key) {
     this.stats.badChunks++;
+    this.note('bad', `${e?.key ?? key ?? '?'} from ${from}`);
     const [r, pos] = (e?.key ?? key ?? 'x:0.0').split(':');
     const [s, c] = (pos ?? '0.0').split('.').map(Number);
     this.send({ type: 'p2p-bad', peer: from, r, s, c });
@@ -518,6 +550,10 @@ export class PeerAssist {
   setPlan(plan) {
     const before = this.plan;
     this.plan = plan;
+    this.note(
+      'plan',
+      `suppliers ${plan.suppliers.map((x) => x ?? 'edge').join(',')}; receivers ${plan.receivers.map((r) => `${r.peer}/${r.stripe}`).join(',')}`,
+    );
     for (let s = 0; s < STRIPES; s++)
       if (before.suppliers[s] && before.suppliers[s] !== plan.suppliers[s]) this.supplierLost(s);
     /** @type {Map<string, Set<number>>} */
@@ -586,6 +622,7 @@ export class PeerAssist {
     link.dc = dc;
     dc.onopen = () => {
       link.open = true;
+      this.note('link open', `${link.dir} ${link.peer}`);
       if (link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: true });
     };
     dc.onclose = () => this.closeLink(link);
@@ -600,6 +637,7 @@ export class PeerAssist {
     const key = `${link.dir}:${link.peer}`;
     if (this.links.get(key) !== link) return;
     this.links.delete(key);
+    this.note('link closed', `${link.dir} ${link.peer}${link.open ? '' : ' (never opened)'}`);
     if (link.open && link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: false });
     if (link.dir === 'up') for (const stripe of link.stripes) this.supplierLost(stripe);
     link.open = false;

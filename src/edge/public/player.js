@@ -232,6 +232,7 @@ function exposeApi() {
             links: p.linkCounts(),
             plan: structuredClone(p.plan),
             lagMs: p.lagSummary(),
+            events: p.events(),
           }
         : null;
     },
