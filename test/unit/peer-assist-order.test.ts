@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { PeerAssist } from '../../src/edge/public/peer-assist.js';
+import { encodeMediaChunk } from '../../src/common/protocol/frames.js';
 
 // A deadline of 3 frames: 300 ms, so that a loaded machine's timer slack (tens of ms) cannot reorder the checks.
 const FRAME_MS = 100;
@@ -115,5 +117,69 @@ test('the page keeps a log of what delivery did, for a stall’s diagnosis: fetc
   v.p.onMessage({ type: 'p2p-plan', suppliers: ['BBBBBBBB', null], receivers: [] });
   assert.equal(v.p.events().at(-1)?.[2], 'suppliers BBBBBBBB,edge; receivers ');
   for (const [at] of v.p.events()) assert.ok(Math.abs(at - Date.now()) < 5000, 'wall-clock times');
+  v.p.reset();
+});
+
+/** A chunk frame as a peer passes it on, and the digest the edge announces for it. */
+function peerCopy(segment: number, chunk: number, corrupt = false) {
+  const frame = encodeMediaChunk({
+    stream: 'cam',
+    rendition: 'v',
+    segment,
+    chunk,
+    flags: 0,
+    decodeTime: 0,
+    duration: 3000,
+    ingressTime: 0,
+    sentTime: 0,
+    payload: Buffer.alloc(64, 7),
+  });
+  const h = createHash('sha256').update(frame).digest('base64url');
+  if (corrupt) frame[frame.length - 1]! ^= 0xff;
+  const buf = frame.buffer.slice(frame.byteOffset, frame.byteOffset + frame.byteLength) as ArrayBuffer;
+  return { buf, h };
+}
+
+/** Holds every SHA-256 the page computes until release() (a starved page's verification). */
+function slowHashing() {
+  const digest = crypto.subtle.digest.bind(crypto.subtle);
+  const held: Array<() => void> = [];
+  crypto.subtle.digest = ((alg: AlgorithmIdentifier, data: BufferSource) =>
+    new Promise<void>((r) => held.push(r)).then(() => digest(alg, data))) as typeof crypto.subtle.digest;
+  return {
+    release: () => held.splice(0).forEach((r) => r()),
+    restore: () => (crypto.subtle.digest = digest),
+  };
+}
+
+test('a peer copy that came in time is not fetched or reported late while its check outlasts the deadline', async () => {
+  const v = page(null);
+  const { buf, h } = peerCopy(5, 0);
+  const hashing = slowHashing();
+  try {
+    v.p.onMessage({ type: 'p2p-digest', r: 'v', s: 5, c: 0, h });
+    await sleep(50);
+    v.p.fromPeer(buf, 'BBBBBBBB');
+    await sleep(400); // past the 300 ms deadline, the hash still running
+    assert.deepEqual(v.types(), []);
+    hashing.release();
+    await sleep(20);
+    assert.deepEqual(v.handed, ['5.0']);
+    assert.equal(v.p.stats.chunksFromPeers, 1);
+  } finally {
+    hashing.restore();
+    v.p.reset();
+  }
+});
+
+test('a peer copy that fails its check is reported bad and fetched at once, not reported late as well', async () => {
+  const v = page(null);
+  const { buf, h } = peerCopy(6, 0, true);
+  v.p.onMessage({ type: 'p2p-digest', r: 'v', s: 6, c: 0, h });
+  v.p.fromPeer(buf, 'BBBBBBBB');
+  await sleep(30);
+  assert.deepEqual(v.types(), ['p2p-bad', 'p2p-fetch']);
+  await sleep(400);
+  assert.deepEqual(v.types(), ['p2p-bad', 'p2p-fetch'], 'no p2p-miss after the deadline');
   v.p.reset();
 });

@@ -18,6 +18,9 @@ import { asRecord } from './json.js';
 /** Stripes the stream is cut into: the same as src/edge/p2p/swarm-plan.ts. */
 export const STRIPES = 2;
 
+/** How often a chunk whose peer copy is being verified is looked at again, instead of fetched (ms). */
+const CHECKING_RETRY_MS = 20;
+
 /** Delivery events kept for diagnosis (PeerAssist.events()). */
 const EVENT_LOG = 400;
 
@@ -61,9 +64,9 @@ const keyOf = (r, s, c) => `${r}:${s}.${c}`;
 /**
  * One chunk in delivery order: here already, or announced (a digest) and waiting for its bytes.
  * `due` is when its peer's copy is late (the deadline); `fetchedAt` is when it was asked of the edge (0: not
- * asked), to time the edge's round trip.
+ * asked), to time the edge's round trip; `checking` is when a peer's copy came that is being verified (0: none).
  * @typedef {{ key: string, stripe: number, buf: ArrayBuffer | null, frame: ChunkFrame | null, digest: string | null,
- *   from: string | null, since: number, due: number, fetched: boolean, fetchedAt: number,
+ *   from: string | null, since: number, due: number, fetched: boolean, fetchedAt: number, checking: number,
  *   timer: ReturnType<typeof setTimeout> | undefined }} Entry
  */
 /**
@@ -288,6 +291,7 @@ export class PeerAssist {
       due: 0,
       fetched: false,
       fetchedAt: 0,
+      checking: 0,
       timer: undefined,
     };
     this.forward(buf, f);
@@ -322,6 +326,7 @@ export class PeerAssist {
       due: now + Math.max(1, this.deadlineFrames) * this.frameMs(),
       fetched: false,
       fetchedAt: 0,
+      checking: 0,
       timer: undefined,
     };
     q.push(e);
@@ -330,6 +335,7 @@ export class PeerAssist {
     const early = this.early.get(key);
     if (early) {
       this.early.delete(key);
+      e.checking = now;
       void this.verify(e, early.buf, early.from);
     }
   }
@@ -364,11 +370,19 @@ export class PeerAssist {
     for (const [key, o] of this.owed) if (o.stripe === stripe) this.owed.delete(key);
     for (const e of this.waiting.values()) {
       if (e.stripe !== stripe || e.fetched) continue;
-      clearTimeout(e.timer);
-      const [r = '', pos = ''] = e.key.split(':');
-      const [s = 0, c = 0] = pos.split('.').map(Number);
-      this.missed(e, r, s, c, 'supplier lost');
+      this.fetchNow(e);
     }
+  }
+
+  /**
+   * Fetches a waiting chunk now, outside its timer, without reporting its supplier late: the supplier went
+   * away, or was reported for a bad copy. @param {Entry} e
+   */
+  fetchNow(e) {
+    clearTimeout(e.timer);
+    const [r = '', pos = ''] = e.key.split(':');
+    const [s = 0, c = 0] = pos.split('.').map(Number);
+    this.missed(e, r, s, c, 'supplier lost');
   }
 
   /**
@@ -380,6 +394,12 @@ export class PeerAssist {
    */
   missed(e, r, s, c, why) {
     if (e.buf || !this.waiting.has(e.key)) return;
+    if (e.checking && !e.fetched) {
+      // Its peer's copy is here and being checked against the digest (a hash, one task hop; longer on a
+      // starved page): neither fetched nor blamed while that lasts. A mismatch fetches at once (verify).
+      e.timer = setTimeout(() => this.missed(e, r, s, c, why), CHECKING_RETRY_MS);
+      return;
+    }
     if (!e.fetched) {
       const now = performance.now();
       e.fetched = true;
@@ -484,6 +504,7 @@ export class PeerAssist {
     this.owed.delete(key);
     const w = this.waiting.get(key);
     if (w) {
+      if (!w.checking) w.checking = performance.now();
       void this.verify(w, buf, from);
       return;
     }
@@ -508,7 +529,10 @@ export class PeerAssist {
     const h = await sha256(buf);
     if (e.buf || !this.waiting.has(e.key)) return;
     if (h !== e.digest) {
+      e.checking = 0;
       this.bad(from, e);
+      // The supplier is reported for the bad copy: fetched from the edge now, not reported late as well.
+      if (!e.fetched) this.fetchNow(e);
       return;
     }
     this.fill(e, buf, /** @type {ChunkFrame} */ (decodeFrame(buf)), from);
