@@ -13,13 +13,22 @@ interface StallMeter {
    * was visible (a hidden page's timers are throttled).
    */
   longest: { aheadS: number; readyState: number; visibility: string } | null;
+  /**
+   * The longest hold that began with the playhead at the end of what the page held (less than STARVED_S of
+   * media ahead): the picture waited for media to arrive. A hold that began with more ahead is the machine's
+   * (the element or the page could not keep up), whatever the delivery did.
+   */
+  longestStarvedMs: number;
 }
+
+/** Media ahead (s) under which a hold counts as waiting for delivery: Chromium halts 50–80 ms short of the end. */
+export const STARVED_S = 0.15;
 
 // A string, not a function: the test runner's transform would name inner functions with a helper the
 // page does not have.
 const METER = `(() => {
   const v = document.querySelector('video');
-  const m = { longestMs: 0, samples: 0, longest: null };
+  const m = { longestMs: 0, samples: 0, longest: null, longestStarvedMs: 0 };
   window.stallMeter = m;
   // Media ahead of the playhead in the range that holds it (as bufferedAhead in src/edge/public/live-edge.js):
   // a hole right after the playhead counts as nothing ahead, whatever lies beyond it.
@@ -38,9 +47,12 @@ const METER = `(() => {
       last = v.currentTime;
       since = now;
       aheadAtStart = ahead();
-    } else if (now - since > m.longestMs) {
-      m.longestMs = now - since;
-      m.longest = { aheadS: aheadAtStart, readyState: v.readyState, visibility: document.visibilityState };
+    } else {
+      if (now - since > m.longestMs) {
+        m.longestMs = now - since;
+        m.longest = { aheadS: aheadAtStart, readyState: v.readyState, visibility: document.visibilityState };
+      }
+      if (aheadAtStart < ${STARVED_S} && now - since > m.longestStarvedMs) m.longestStarvedMs = now - since;
     }
     m.samples++;
   };

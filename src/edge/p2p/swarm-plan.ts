@@ -38,13 +38,25 @@ export interface MemberPlan {
  * The trees of a swarm. `members` in join order (earlier joiners keep their places when others come and go, so
  * a change moves few links). Tree s lists the home-s members first, then the others, lagging ones last; it is
  * a complete `fanout`-ary tree over that list (the parent of position i is ⌊(i − 1) / fanout⌋).
+ *
+ * `previous` (a member's supplier of a stripe in the plan before, if it had one) keeps links: the leaves of a
+ * tree supply nobody in it, so any member on a leaf position can take any other leaf position without
+ * breaking a rule (fan-out, acyclic, inner nodes from the home group, lagging members as leaves). Leaves whose
+ * supplier still has a leaf slot keep it; the rest fill the slots left. Without it a newcomer of a home group
+ * shifted every member behind it in the list, and half of them changed supplier: links re-formed at every
+ * join and leave, each a WebRTC handshake and a stripe from the edge meanwhile.
  */
-export function planSwarm(members: readonly PlanMember[], fanout: number): Map<string, MemberPlan> {
+export function planSwarm(
+  members: readonly PlanMember[],
+  fanout: number,
+  previous?: (id: string, stripe: number) => string | null | undefined,
+): Map<string, MemberPlan> {
   const plans = new Map<string, MemberPlan>();
   for (const m of members)
     plans.set(m.id, { suppliers: Array.from({ length: STRIPES }, () => null), receivers: [] });
   for (let s = 0; s < STRIPES; s++) {
     const order = treeOrder(members, s);
+    if (previous) keepLeafLinks(order, fanout, (id) => previous(id, s));
     for (let i = 1; i < order.length; i++) {
       const parent = order[Math.floor((i - 1) / fanout)]!;
       const child = order[i]!;
@@ -53,6 +65,36 @@ export function planSwarm(members: readonly PlanMember[], fanout: number): Map<s
     }
   }
   return plans;
+}
+
+/**
+ * Reorders the leaf positions of a tree's list (in place) so that a leaf keeps its previous supplier where
+ * that supplier has a leaf slot: first every leaf whose supplier has one, in list order, then the rest.
+ */
+function keepLeafLinks(
+  order: PlanMember[],
+  fanout: number,
+  previous: (id: string) => string | null | undefined,
+): void {
+  const firstLeaf = Math.max(1, Math.ceil((order.length - 1) / fanout));
+  const parentOf = (i: number) => order[Math.floor((i - 1) / fanout)]!.id;
+  /** Free leaf positions per supplier id. */
+  const slots = new Map<string, number[]>();
+  for (let i = firstLeaf; i < order.length; i++) {
+    const list = slots.get(parentOf(i));
+    if (list) list.push(i);
+    else slots.set(parentOf(i), [i]);
+  }
+  const leaves = order.slice(firstLeaf);
+  const placed = new Map<number, PlanMember>();
+  const rest: PlanMember[] = [];
+  for (const m of leaves) {
+    const sup = previous(m.id);
+    const at = sup ? slots.get(sup)?.shift() : undefined;
+    if (at === undefined) rest.push(m);
+    else placed.set(at, m);
+  }
+  for (let i = firstLeaf; i < order.length; i++) order[i] = placed.get(i) ?? rest.shift()!;
 }
 
 function treeOrder(members: readonly PlanMember[], stripe: number): PlanMember[] {

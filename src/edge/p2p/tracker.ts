@@ -308,9 +308,13 @@ export class P2pTracker {
     this.replan(swarm);
   }
 
-  /** Plans the swarm again and tells every member whose links changed. */
+  /** Plans the swarm again, keeping what links it can, and tells every member whose links changed. */
   private replan(swarm: Swarm): void {
-    const plans = planSwarm(swarm.members, this.config.fanout);
+    const plans = planSwarm(
+      swarm.members,
+      this.config.fanout,
+      (id, stripe) => this.members.get(id)?.plan?.suppliers[stripe],
+    );
     for (const m of swarm.members) {
       const next = plans.get(m.id)!;
       const before = m.plan;
