@@ -183,3 +183,36 @@ test('a peer copy that fails its check is reported bad and fetched at once, not 
   assert.deepEqual(v.types(), ['p2p-bad', 'p2p-fetch'], 'no p2p-miss after the deadline');
   v.p.reset();
 });
+
+test('a page asks to join its swarm only after playing from the edge a while; the viewer’s switch acts at once', async () => {
+  const sent: Array<Record<string, unknown>> = [];
+  const make = () =>
+    new PeerAssist({
+      send: (m) => sent.push(m),
+      deliver: () => {},
+      kindOf: () => 'video',
+      frameMs: () => FRAME_MS,
+      options: { joinAfterMs: 200 },
+    });
+  const p = make();
+  p.start();
+  await sleep(50);
+  assert.deepEqual(sent, [], 'nothing while the page has just opened');
+  await sleep(300);
+  assert.deepEqual(sent, [{ type: 'p2p', on: true }]);
+  sent.length = 0;
+  // A socket that drops before the wait is over: nobody is asked for.
+  p.start();
+  p.reset();
+  await sleep(300);
+  assert.deepEqual(sent, []);
+  p.setWanted(false);
+  p.start();
+  assert.deepEqual(sent, [
+    { type: 'p2p', on: false },
+    { type: 'p2p', on: false },
+  ]);
+  p.setWanted(true);
+  assert.deepEqual(sent.at(-1), { type: 'p2p', on: true });
+  p.reset();
+});

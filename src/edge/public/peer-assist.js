@@ -43,7 +43,14 @@ export const PEER_DEFAULTS = Object.freeze({
   fetchGuessMs: 60,
   /** Room kept beyond a fetch's round trip when the picture is about to need a chunk (ms). */
   fetchSafetyMs: 40,
+  /**
+   * How long a page plays from the edge before it asks to join its swarm (ms): a viewer who leaves within
+   * seconds (zapping) never moves the swarm, and a page's WebRTC set-up does not add to its own load.
+   */
+  joinAfterMs: 3000,
 });
+
+/** @typedef {{ [K in keyof typeof PEER_DEFAULTS]: (typeof PEER_DEFAULTS)[K] extends boolean ? boolean : number }} PeerOptions */
 
 /** Whether this browser can take part: WebRTC data channels, and SHA-256 (a secure context). */
 export function peerAssistAvailable() {
@@ -83,7 +90,7 @@ export class PeerAssist {
    * @param {{ send: (msg: Record<string, unknown>) => void, deliver: (f: ChunkFrame, buf: ArrayBuffer) => void,
    *   kindOf: (rendition: string) => 'video' | 'audio' | undefined, frameMs: () => number,
    *   aheadMs?: (kind: 'video' | 'audio') => number | null,
-   *   onState?: (state: 'on' | 'off', detail?: string) => void, options?: Partial<typeof PEER_DEFAULTS> }} p
+   *   onState?: (state: 'on' | 'off', detail?: string) => void, options?: Partial<PeerOptions> }} p
    *   `aheadMs`: how much media of that kind the player holds ahead of what it shows (null: unknown).
    */
   constructor({ send, deliver, kindOf, frameMs, aheadMs, onState, options = {} }) {
@@ -96,6 +103,8 @@ export class PeerAssist {
     this.opts = { ...PEER_DEFAULTS, ...options };
     /** The viewer's switch. */
     this.wanted = true;
+    /** @type {ReturnType<typeof setTimeout> | undefined} asking to join, once the page has played a while */
+    this.joinTimer = undefined;
     /** The edge's answer: P2P is on for this page. */
     this.on = false;
     this.id = '';
@@ -168,13 +177,24 @@ export class PeerAssist {
     return this.log.slice();
   }
 
-  /** The socket (re)opened: ask to take part, or say it is switched off (the edge answers either way). */
+  /**
+   * The socket (re)opened: ask to take part once the page has played from the edge for `joinAfterMs`, or say
+   * at once that it is switched off (the edge answers either way).
+   */
   start() {
-    this.send({ type: 'p2p', on: this.wanted });
+    clearTimeout(this.joinTimer);
+    if (!this.wanted) {
+      this.send({ type: 'p2p', on: false });
+      return;
+    }
+    this.joinTimer = setTimeout(() => {
+      if (this.wanted) this.send({ type: 'p2p', on: true });
+    }, this.opts.joinAfterMs);
   }
 
-  /** The viewer's switch. @param {boolean} on */
+  /** The viewer's switch: at once. @param {boolean} on */
   setWanted(on) {
+    clearTimeout(this.joinTimer);
     this.wanted = on;
     this.send({ type: 'p2p', on });
     if (!on) this.stop('switched off');
@@ -182,6 +202,7 @@ export class PeerAssist {
 
   /** The socket closed: links and waits end with it (the edge resumes from the last chunk delivered). */
   reset() {
+    clearTimeout(this.joinTimer);
     this.stop(undefined);
     for (const q of this.queues.values()) {
       for (const e of q) clearTimeout(e.timer);
