@@ -144,8 +144,8 @@ function peerCopy(segment: number, chunk: number, corrupt = false) {
 function slowHashing() {
   const digest = crypto.subtle.digest.bind(crypto.subtle);
   const held: Array<() => void> = [];
-  crypto.subtle.digest = ((alg: AlgorithmIdentifier, data: BufferSource) =>
-    new Promise<void>((r) => held.push(r)).then(() => digest(alg, data))) as typeof crypto.subtle.digest;
+  crypto.subtle.digest = (alg: AlgorithmIdentifier, data: BufferSource) =>
+    new Promise<void>((r) => held.push(r)).then(() => digest(alg, data));
   return {
     release: () => held.splice(0).forEach((r) => r()),
     restore: () => (crypto.subtle.digest = digest),
