@@ -189,7 +189,8 @@ export function readMeasuredFigures(text: string): MeasuredFigures {
   const p2pLate = fromRow(
     doc,
     'p2p: glass-to-glass shown in Chromium',
-    /\(\+([\d.]+) ms\)/,
+    // "(+184 ms; +86, +198, +102)": the pooled difference, then each pair of windows.
+    /\(([+-]?[\d.]+) ms[;)]/,
     'P2P added latency',
   );
   return {
