@@ -26,7 +26,7 @@ const gbps = (bps: number) =>
 const approx = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toPrecision(3)} million` : int(Number(n.toPrecision(3)));
 const pct = (x: number) => `${Number((x * 100).toFixed(1))} %`;
-const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
+const ms = (x: number) => `${x.toFixed(Math.abs(x) < 10 ? 2 : 0)} ms`;
 
 const TRANSPORTS: Record<TransportName, string> = {
   ws: 'WebSocket',
@@ -252,7 +252,7 @@ export function renderCapacity(c: CapacityPlans): string {
     `With the measured offload (${pct(f.p2pOffload.value)}), an edge sends ${mbps(p.edgeViewerBps)} per viewer instead of ${mbps(h.edgeViewerBps)}: ` +
       `${int(p.edge.capacity)} viewers per edge (${p.edge.binding.name}-bound) instead of ${int(h.edge.capacity)}, ` +
       `${int(p.edges)} edges instead of ${int(h.edges)}, ${tiersCell(p)}; fails first: ${failsFirst(p, inputs.viewers)}. ` +
-      `The viewers then upload about what they download, and each picture is ~${ms(f.p2pAddedP50Ms.value)} later at p50. ` +
+      `The viewers then upload about what they download, and ${f.p2pAddedP50Ms.value > 0 ? `each picture is ~${ms(f.p2pAddedP50Ms.value)} later at p50` : 'the pictures were not later at p50 in the measured run'}. ` +
       'The edge CPU per viewer is kept as without P2P (digests and a stripe still go out per chunk; not measured).',
   );
   return out.join('\n');
