@@ -279,7 +279,17 @@ after(async () => {
 const state = (page: Page) =>
   page.evaluate(() => {
     const v = document.querySelector('video')!;
-    return { time: v.currentTime, height: v.videoHeight, duration: v.duration };
+    // Where it stands, for a failure's message: what is buffered and whether the element waits or errs.
+    const b = Array.from(
+      { length: v.buffered.length },
+      (_, i) => `${v.buffered.start(i).toFixed(2)}-${v.buffered.end(i).toFixed(2)}`,
+    );
+    return {
+      time: v.currentTime,
+      height: v.videoHeight,
+      duration: v.duration,
+      context: `readyState ${v.readyState}, paused ${v.paused}, buffered ${b.join(' ')}, error ${v.error?.code ?? 'none'}`,
+    };
   });
 
 test(
@@ -327,7 +337,12 @@ test(
           async () => (await state(page)).time > restartAt + 1.5,
           20_000,
           200,
-        );
+        ).catch(async (err: Error) => {
+          const st = await state(page);
+          throw new Error(
+            `${err.message} (at ${st.time.toFixed(2)} s, the restart at ${restartAt} s; ${st.context})`,
+          );
+        });
         assert.equal((await state(page)).height, height);
       }
       assert.deepEqual(errors, []);
