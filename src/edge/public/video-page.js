@@ -153,6 +153,24 @@ async function playWithHlsJs(src, fromStart = false) {
   });
   hls.loadSource(src);
   hls.attachMedia(video);
+  // A seek right after a quality switch (which flushes the buffer) can leave hls.js loading nothing: the
+  // element playing, nothing buffered at the playhead. Seen in CI under load. After 3 s of that, load again
+  // from where the playhead is.
+  let stuckSince = 0;
+  setInterval(() => {
+    const b = video.buffered;
+    let here = false;
+    for (let i = 0; i < b.length; i++)
+      if (video.currentTime >= b.start(i) && video.currentTime < b.end(i)) here = true;
+    const stuck = !video.paused && !video.ended && video.readyState <= 1 && !here;
+    if (!stuck) stuckSince = 0;
+    else if (!stuckSince) stuckSince = performance.now();
+    else if (performance.now() - stuckSince > 3000) {
+      stuckSince = 0;
+      console.warn('tiercast: nothing loading at the playhead, loading again from', video.currentTime);
+      hls.startLoad(video.currentTime);
+    }
+  }, 500);
   return hls;
 }
 
