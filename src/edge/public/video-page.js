@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { byId } from './dom.js';
 import { loadHlsJs } from './hlsjs-player.js';
+import { bufferedAhead } from './live-edge.js';
 import { mountSessionArea } from './session.js';
 import { formatDuration, formatStarted, parseVideo } from './video-format.js';
 import { asArray, asRecord } from './json.js';
@@ -158,11 +159,7 @@ async function playWithHlsJs(src, fromStart = false) {
   // from where the playhead is.
   let stuckSince = 0;
   setInterval(() => {
-    const b = video.buffered;
-    let here = false;
-    for (let i = 0; i < b.length; i++)
-      if (video.currentTime >= b.start(i) && video.currentTime < b.end(i)) here = true;
-    const stuck = !video.paused && !video.ended && video.readyState <= 1 && !here;
+    const stuck = !video.paused && !video.ended && video.readyState <= 1 && bufferedAhead(video) === 0;
     if (!stuck) stuckSince = 0;
     else if (!stuckSince) stuckSince = performance.now();
     else if (performance.now() - stuckSince > 3000) {
