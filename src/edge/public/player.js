@@ -233,6 +233,8 @@ function exposeApi() {
             plan: structuredClone(p.plan),
             lagMs: p.lagSummary(),
             events: p.events(),
+            waiting: p.waitingState(),
+            pathDelayMs: p.pathDelayMs(),
           }
         : null;
     },
