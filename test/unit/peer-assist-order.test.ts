@@ -216,39 +216,3 @@ test('a page asks to join its swarm only after playing from the edge a while; th
   assert.deepEqual(sent.at(-1), { type: 'p2p', on: true });
   p.reset();
 });
-
-test('while peers supply the page, the latency target moves back by how long their copies take, within 100 ms', async () => {
-  const v = page(null);
-  const supplied = () =>
-    v.p.onMessage({ type: 'p2p-plan', suppliers: ['BBBBBBBB', 'BBBBBBBB'], receivers: [] });
-  supplied();
-  assert.equal(v.p.pathDelayMs(), 0, 'nothing timed yet');
-  // Half the copies come with their digest, half 60 ms after it: the player needs about 60 ms of room.
-  let s = 10;
-  for (let i = 0; i < 20; i++, s++) {
-    const { buf, h } = peerCopy(s, 0);
-    v.p.onMessage({ type: 'p2p-digest', r: 'v', s, c: 0, h });
-    if (i % 2) await sleep(60);
-    v.p.fromPeer(buf, 'BBBBBBBB');
-    await sleep(5);
-  }
-  assert.equal(v.p.stats.chunksFromPeers, 20);
-  const room = v.p.pathDelayMs();
-  assert.ok(room >= 55 && room < 100, `room for the copies 60 ms late: ${room} ms`);
-  // Copies that never come are fetched at the deadline (300 ms): the room grows, but never past 100 ms.
-  for (let i = 0; i < 20; i++, s++) {
-    const { h } = peerCopy(s, 0);
-    v.p.onMessage({ type: 'p2p-digest', r: 'v', s, c: 0, h });
-  }
-  await sleep(400);
-  assert.equal(v.p.stats.refetched, 20);
-  assert.equal(v.p.pathDelayMs(), 100);
-  // The edge supplies every stripe again, or P2P goes off: no room kept for peers.
-  v.p.onMessage({ type: 'p2p-plan', suppliers: [null, null], receivers: [] });
-  assert.equal(v.p.pathDelayMs(), 0);
-  supplied();
-  assert.equal(v.p.pathDelayMs(), 100);
-  v.p.setWanted(false);
-  assert.equal(v.p.pathDelayMs(), 0);
-  v.p.reset();
-});

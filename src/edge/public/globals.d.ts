@@ -68,10 +68,6 @@ interface TiercastPageApi {
     lagMs: { p50: number; p95: number; max: number } | null;
     /** Recent delivery events, oldest first: [wall-clock ms, what, detail]. */
     events: Array<[number, string, string]>;
-    /** Per kind: chunks queued in delivery order, the head's key, how long it has waited (ms), whether fetched. */
-    waiting: Record<string, { queued: number; head: string | null; waitedMs: number; fetched: boolean }>;
-    /** How far back the latency target has moved for the peers' copies (ms). */
-    pathDelayMs: number;
   } | null;
 }
 

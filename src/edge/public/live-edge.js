@@ -91,8 +91,6 @@ export class LiveEdge {
     this.now = now;
     this.chunkSeconds = 0.2;
     this.extraForStalls = 0;
-    /** What the delivery path adds on top of the edge's own (seconds): a peer's hop (setPathDelay). */
-    this.pathDelay = 0;
     this.lastStallAt = 0;
     /** @type {number[]} */
     this.aheadSamples = [];
@@ -103,19 +101,10 @@ export class LiveEdge {
     if (chunkDurationMs > 0) this.chunkSeconds = chunkDurationMs / 1000;
   }
 
-  /**
-   * Room for a delivery path slower than the edge's socket: while peers carry the stream their copies come
-   * a little after the edge's announcement, and the target moves back by that much so that they land before
-   * the picture needs them instead of stalling it. @param {number} seconds
-   */
-  setPathDelay(seconds) {
-    this.pathDelay = Math.max(0, seconds);
-  }
-
   targetLatency() {
     const fixed = this.opts.targetLatency;
     if (fixed !== null && fixed > 0) return fixed;
-    return this.chunkSeconds + this.opts.targetExtraSeconds + this.extraForStalls + this.pathDelay;
+    return this.chunkSeconds + this.opts.targetExtraSeconds + this.extraForStalls;
   }
 
   onStall() {

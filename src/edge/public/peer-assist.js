@@ -48,18 +48,7 @@ export const PEER_DEFAULTS = Object.freeze({
    * seconds (zapping) never moves the swarm, and a page's WebRTC set-up does not add to its own load.
    */
   joinAfterMs: 3000,
-  /**
-   * The most the player's latency target moves back while peers supply this page (ms): room for their
-   * copies to land before the picture needs them (pathDelayMs()). Issue 13 allows P2P 100 ms of latency.
-   */
-  maxPathDelayMs: 100,
 });
-
-/** Announced chunks timed for pathDelayMs(): the last this many, and the share of them it covers. */
-const WAIT_SAMPLES = 256;
-const WAIT_QUANTILE = 0.9;
-/** Fewer timed than this: no path delay yet (the deadline and early fetches cover the first seconds). */
-const MIN_WAIT_SAMPLES = 16;
 
 /** @typedef {{ [K in keyof typeof PEER_DEFAULTS]: (typeof PEER_DEFAULTS)[K] extends boolean ? boolean : number }} PeerOptions */
 
@@ -162,12 +151,6 @@ export class PeerAssist {
     /** The last 32 fetches from the edge: ms from asking to having it (fetchEstimateMs()). */
     this.fetchTimes = new Float64Array(32);
     this.fetchAt = 0;
-    /**
-     * The last WAIT_SAMPLES announced chunks: ms from the digest to the peer's copy, or to the fetch from the
-     * edge when it did not come in time (a lower bound: how long it was given).
-     */
-    this.waits = new Float64Array(WAIT_SAMPLES);
-    this.waitAt = 0;
     /** The last 512 peer deliveries: ms after their digest (lagSummary()). */
     this.lags = new Float64Array(512);
     this.lagAt = 0;
@@ -450,7 +433,6 @@ export class PeerAssist {
         'fetch',
         `${e.key} ${why} after ${Math.round(now - e.since)} ms, ahead ${ahead === null ? '?' : Math.round(ahead)} ms`,
       );
-      if (why === 'deadline') this.waits[this.waitAt++ % this.waits.length] = now - e.since;
       if (why === 'deadline' && now >= e.due - 1) {
         this.stats.missed++;
         this.note('miss', e.key);
@@ -492,9 +474,7 @@ export class PeerAssist {
       this.stats.chunksFromPeers++;
       this.stats.bytesFromPeers += buf.byteLength;
       // How much later than the edge's announcement the peer's copy was here (0: it came first).
-      const lag = Math.max(0, performance.now() - e.since);
-      this.lags[this.lagAt++ % this.lags.length] = lag;
-      this.waits[this.waitAt++ % this.waits.length] = lag;
+      this.lags[this.lagAt++ % this.lags.length] = Math.max(0, performance.now() - e.since);
     } else if (e.fetchedAt) {
       const took = performance.now() - e.fetchedAt;
       this.fetchTimes[this.fetchAt++ % this.fetchTimes.length] = took;
@@ -756,20 +736,6 @@ export class PeerAssist {
       };
       if (link) this.step(link, () => link.pc.addIceCandidate(init));
     }
-  }
-
-  /**
-   * How far back the player's latency target moves while peers supply this page (ms): the time within which
-   * WAIT_QUANTILE of the announced chunks came from their peer (or were given up on and fetched), up to
-   * maxPathDelayMs. 0 while no peer supplies it, and until enough chunks were timed.
-   */
-  pathDelayMs() {
-    if (!this.on || !this.plan.suppliers.some(Boolean)) return 0;
-    const n = Math.min(this.waitAt, this.waits.length);
-    if (n < MIN_WAIT_SAMPLES) return 0;
-    const v = [...this.waits.subarray(0, n)].sort((a, b) => a - b);
-    const q = v[Math.min(n - 1, Math.floor(WAIT_QUANTILE * n))] ?? 0;
-    return Math.min(this.opts.maxPathDelayMs, Math.round(q));
   }
 
   /** Peer deliveries after their digest, over the last 512: p50, p95 and max (ms); null before any. */

@@ -233,8 +233,6 @@ function exposeApi() {
             plan: structuredClone(p.plan),
             lagMs: p.lagSummary(),
             events: p.events(),
-            waiting: p.waitingState(),
-            pathDelayMs: p.pathDelayMs(),
           }
         : null;
     },

@@ -491,7 +491,6 @@ export class WsPlayer {
       return;
     }
     const v = this.video;
-    this.edge.setPathDelay((this.peers?.pathDelayMs() ?? 0) / 1000);
     this.edge.control(v, this.latency());
     this.checkSilence();
     if (this.tickCount % 8 === 0) this.sink?.trim(this.opts.keepBehindSeconds);
