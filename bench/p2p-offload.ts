@@ -21,7 +21,14 @@
 import type { Browser } from 'playwright-core';
 import type { BenchContext } from './lib/context.js';
 import { launchChromium, openProbedPage, readProbe } from './lib/browser.js';
-import { onCleanup, startClockPublisher, stop, systemCpuTicks } from './lib/procs.js';
+import {
+  chromiumCpu,
+  chromiumCpuSpent,
+  onCleanup,
+  startClockPublisher,
+  stop,
+  systemCpuTicks,
+} from './lib/procs.js';
 import type { Row, SectionResult } from './lib/report.js';
 import { fmt, nowMs, sleep, summarize } from './lib/stats.js';
 import { rtmpPublishUrl, startPair, STREAM, waitLive } from './lib/tiercast.js';
@@ -55,6 +62,11 @@ interface Phase {
   lag: { p50: number; p95: number } | null;
   /** The machine's CPU use over the window (both cores). */
   busy: number;
+  /**
+   * The browser's CPU per page over the window (ms of CPU per second): its renderers (the pages' script,
+   * decoding, WebRTC's data channels) and the rest (browser, network service, GPU process in software).
+   */
+  pageCpu: { renderer: number; other: number };
 }
 
 async function edgeWsBytes(edgeUrl: string): Promise<number> {
@@ -100,11 +112,16 @@ async function measure(
   const p0 = await Promise.all(pages.map(pageP2p));
   const b0 = await edgeWsBytes(edgeUrl);
   const cpu0 = systemCpuTicks();
+  const browser0 = chromiumCpu();
   const from = nowMs();
   if (during) await during(from + windowMs);
   else await sleep(windowMs);
   const to = nowMs();
   const cpu1 = systemCpuTicks();
+  const spent = chromiumCpuSpent(browser0, chromiumCpu());
+  const perPage = (cpuS: number) => (cpuS * 1000) / ((to - from) / 1000) / pages.length;
+  const rendererS = spent.renderer ?? 0;
+  const otherS = Object.values(spent).reduce((n, v) => n + v, 0) - rendererS;
   const b1 = await edgeWsBytes(edgeUrl);
   const p1 = await Promise.all(pages.map(pageP2p));
   const latencies: number[] = [];
@@ -138,6 +155,7 @@ async function measure(
     lost,
     lag: lagOf(p1),
     busy: (cpu1.busy - cpu0.busy) / Math.max(1, cpu1.total - cpu0.total),
+    pageCpu: { renderer: perPage(rendererS), other: perPage(otherS) },
   };
 }
 
@@ -197,6 +215,10 @@ function pooled(windows: Phase[]): Phase {
     lost: sum((w) => w.lost),
     lag: lagOf(windows.map((w) => ({ lag: w.lag }))),
     busy: sum((w) => w.busy) / seconds,
+    pageCpu: {
+      renderer: sum((w) => w.pageCpu.renderer) / seconds,
+      other: sum((w) => w.pageCpu.other) / seconds,
+    },
   };
 }
 
@@ -362,6 +384,11 @@ async function freezeReport(
   }
 }
 
+/** CPU per page, in ms of CPU per second of playing (‰ of one core). */
+function cpuText(c: Phase['pageCpu']): string {
+  return `${fmt(c.renderer + c.other, 0)} ms/s (${fmt(c.renderer, 0)} + ${fmt(c.other, 0)})`;
+}
+
 function tallyText(t: FreezeTally): string {
   return `${t.count} (${t.afterLeave} within 1.5 s of a page leaving, ${t.afterJoin} of one joining)`;
 }
@@ -452,6 +479,13 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
       section: 'p2p',
       what: `with room on the machine: ${n / 2} pages, P2P on vs off (2 windows each way): glass-to-glass p50 (added; per pair), stalls, machine busy`,
       tiercast: `${fmt(summarize(headroom.on.latencies).p50 / 1000, 3)} vs ${fmt(summarize(headroom.off.latencies).p50 / 1000, 3)} s (${signed(summarize(headroom.on.latencies).p50 - summarize(headroom.off.latencies).p50)} ms; ${headroom.pairs.map(signed).join(', ')}), ${headroom.on.stalls} vs ${headroom.off.stalls} stalls, ${fmt(headroom.on.busy * 100, 0)} vs ${fmt(headroom.off.busy * 100, 0)} % busy`,
+      peer: '',
+      target: '',
+    },
+    {
+      section: 'p2p',
+      what: `what P2P costs a page: the browser's CPU per page, P2P on vs off, ${n} pages · ${n / 2} pages (renderer + browser, network service and GPU process)`,
+      tiercast: `${cpuText(on.pageCpu)} vs ${cpuText(off.pageCpu)} · ${cpuText(headroom.on.pageCpu)} vs ${cpuText(headroom.off.pageCpu)}`,
       peer: '',
       target: '',
     },

@@ -181,3 +181,39 @@ export function startClockPublisher(
   onCleanup(() => stop(pub));
   return pub;
 }
+
+/**
+ * CPU seconds of every running Chromium process, by pid, with its role (`--type=` of its command line:
+ * renderer, utility for the network service, gpu-process, zygote; browser without one). Read before and after
+ * a window, the difference over the processes alive at both ends is what the browser spent in it.
+ */
+export function chromiumCpu(): Map<number, { type: string; cpu: number }> {
+  const out = new Map<number, { type: string; cpu: number }>();
+  for (const name of readdirSync('/proc')) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || !commOf(pid).startsWith('chrom')) continue;
+    let type = 'browser';
+    try {
+      // A zygote's child rewrites its command line into one string: match, do not split.
+      type = /--type=([a-z-]+)/.exec(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))?.[1] ?? 'browser';
+    } catch {
+      continue;
+    }
+    const cpu = cpuSeconds(pid);
+    if (Number.isFinite(cpu)) out.set(pid, { type, cpu });
+  }
+  return out;
+}
+
+/** What chromiumCpu() grew by between two readings, in CPU seconds per role (processes alive at both). */
+export function chromiumCpuSpent(
+  before: ReturnType<typeof chromiumCpu>,
+  after: ReturnType<typeof chromiumCpu>,
+): Record<string, number> {
+  const spent: Record<string, number> = {};
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    if (b) spent[a.type] = (spent[a.type] ?? 0) + a.cpu - b.cpu;
+  }
+  return spent;
+}
