@@ -519,6 +519,7 @@ export async function p2pOffload(ctx: BenchContext): Promise<Omit<SectionResult,
     `Pages: ${n} watch pages in one headless Chromium (each its own browser context), ?quality=v240 of v240 + v160 from a 426x240 source at 15 frames/s, a 480x400 window, the MSE player. P2P on and off are the same pages, switched by the viewer's own switch (the page's button) before each window, ${windows} in the order on, off, off, on, on, off, 5 s after each switch.`,
     `Machine CPU use over the windows (both cores): P2P off ${fmt(off.busy * 100, 0)} %, on ${fmt(on.busy * 100, 0)} %, churn on ${fmt(churn.on.busy * 100, 0)} %, churn off ${fmt(churn.off.busy * 100, 0)} %.`,
     'Offload is read at the edge: every byte it wrote to the viewers’ sockets (media, digests, signalling) per viewer per second, P2P on against off.',
+    "The browser's CPU per page is read from /proc for every Chromium process alive at both ends of a window: renderers (the pages' script, decoding, WebRTC) apart from the rest (browser process, network service, GPU process in software).",
     `Churn, freezes of ${FREEZE_MS} ms or more on the steady pages (the bench's log has each with its context: the churn, the page's delivery events, its console): P2P on ${tallyText(churn.freezes.on)}; P2P off ${tallyText(churn.freezes.off)}.`,
   );
   return { name: 'peer-assisted delivery', rows, notes, plots: [] };
