@@ -107,6 +107,28 @@ async function metric(net: TestNetwork, name: string, labels = ''): Promise<numb
 const honest: Viewer[] = [];
 let corrupt: Viewer;
 
+/** A page's P2P state for a failure message: its id (a new one after a reconnect), plan, links, last events. */
+async function p2pState(v: Viewer): Promise<string> {
+  const s = await p2p(v);
+  if (!s) return 'no P2P';
+  const events = s.events.filter(([, what]) => what !== 'fetched').slice(-12);
+  return JSON.stringify({ id: s.id, on: s.on, plan: s.plan, links: s.links, events });
+}
+
+/** waitFor, whose timeout also says where things stood (`explain`). */
+async function waitExplained<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  explain: () => Promise<string>,
+): Promise<T> {
+  try {
+    return await waitFor(what, fn, timeoutMs, 250);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}: ${await explain()}`);
+  }
+}
+
 /**
  * A hold's words for the report: how long, how much media was buffered ahead when it began, readyState, and
  * how late the page's peer copies came after their digests (to tell a late delivery from a busy machine).
@@ -127,6 +149,7 @@ test('a page that corrupts what it passes on is taken out of P2P; one that sends
   await waitFor('the first page is in P2P', async () => (await p2p(corrupt))?.on === true, 20_000, 200);
   const silent = await openViewer(net, browser, SILENT_SENDS);
   await waitFor('the second page is in P2P', async () => (await p2p(silent))?.on === true, 20_000, 200);
+  const silentId = (await p2p(silent))?.id;
   // The second in is the other stripe's root: it will be the one that leaves.
   for (let i = 0; i < 4; i++) honest.push(await openViewer(net, i === 0 ? setup.other : browser));
   await waitFor(
@@ -154,11 +177,11 @@ test('a page that corrupts what it passes on is taken out of P2P; one that sends
     30_000,
     250,
   );
-  await waitFor(
+  await waitExplained(
     'it supplies nobody any more',
     async () => (await p2p(silent))?.links.down === 0,
     10_000,
-    250,
+    async () => `the silent page (id at the start ${silentId}) ${await p2pState(silent)}`,
   );
   const refetched = (await Promise.all(honest.map(p2p))).reduce((n, s) => n + (s?.stats.refetched ?? 0), 0);
   assert.ok(refetched > 0, 'its receivers fetched what it owed from the edge');
@@ -169,7 +192,7 @@ test('a page that corrupts what it passes on is taken out of P2P; one that sends
 
 test('every page plays, most media comes from peers, the edge sends less, nothing missing or repeated', async () => {
   const { net } = setup;
-  await waitFor(
+  await waitExplained(
     'every page has a link open from each supplier of its plan',
     async () => {
       const all = await Promise.all(honest.map(p2p));
@@ -178,7 +201,7 @@ test('every page plays, most media comes from peers, the edge sends less, nothin
       );
     },
     30_000,
-    250,
+    async () => (await Promise.all(honest.map(p2pState))).map((t, i) => `page ${i} ${t}`).join('; '),
   );
   assert.match(await honest[0]!.page.locator('#p2p-state').innerText(), /^P2P on$/);
   const before = await Promise.all(honest.map(p2p));
@@ -233,9 +256,11 @@ test('a page that leaves mid-stream: the pages it supplied play on, nothing lost
   for (const v of honest) await installStallMeter(v.page);
   const timesBefore = await Promise.all(honest.map(videoTime));
   await gone!.page.close();
-  await waitFor(
+  await waitExplained(
     'the edge replans without it',
     async () => (await metric(net, 'tiercast_p2p_swarm_members')) === 3,
+    20_000,
+    async () => `swarm members ${await metric(net, 'tiercast_p2p_swarm_members')}`,
   );
   await new Promise((r) => setTimeout(r, 5000));
   for (const [i, v] of honest.entries()) {

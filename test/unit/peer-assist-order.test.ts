@@ -216,3 +216,60 @@ test('a page asks to join its swarm only after playing from the edge a while; th
   assert.deepEqual(sent.at(-1), { type: 'p2p', on: true });
   p.reset();
 });
+
+test('a planned link that does not open in time is closed and offered again, while the plan still wants it', async () => {
+  // A peer connection whose channel never opens: the answer or a candidate was lost on the way.
+  const made: Array<{ closed: boolean }> = [];
+  class SilentConnection {
+    localDescription: { sdp: string } | null = null;
+    connectionState = 'new';
+    onicecandidate = null;
+    onconnectionstatechange = null;
+    readonly state = { closed: false };
+    constructor() {
+      made.push(this.state);
+    }
+    createDataChannel() {
+      return { close() {} };
+    }
+    async createOffer() {
+      return { type: 'offer', sdp: 'v=0 offer' };
+    }
+    async setLocalDescription(d: { sdp: string }) {
+      this.localDescription = d;
+    }
+    close() {
+      this.state.closed = true;
+    }
+  }
+  const g = globalThis as unknown as { RTCPeerConnection?: unknown };
+  const before = g.RTCPeerConnection;
+  g.RTCPeerConnection = SilentConnection;
+  const sent: Array<Record<string, unknown>> = [];
+  const p = new PeerAssist({
+    send: (m) => sent.push(m),
+    deliver: () => {},
+    kindOf: () => 'video',
+    frameMs: () => FRAME_MS,
+    options: { linkOpenMs: 150 },
+  });
+  const offers = () => sent.filter((m) => m.type === 'p2p-signal').length;
+  try {
+    p.onMessage({ type: 'p2p', state: 'on', id: 'AAAAAAAA', deadlineFrames: 3 });
+    p.onMessage({ type: 'p2p-plan', suppliers: [null, null], receivers: [{ peer: 'BBBBBBBB', stripe: 0 }] });
+    await sleep(50);
+    assert.equal(offers(), 1);
+    await sleep(200);
+    assert.equal(offers(), 2, 'offered again once the first link had not opened');
+    assert.equal(made[0]?.closed, true, 'the stuck connection is closed');
+    assert.ok(p.events().some(([, what]) => what === 'link timeout'));
+    // No longer planned: the next timeout closes the link and offers nothing.
+    p.onMessage({ type: 'p2p-plan', suppliers: [null, null], receivers: [] });
+    await sleep(300);
+    assert.equal(offers(), 2);
+    assert.ok(made.every((c) => c.closed));
+  } finally {
+    p.reset();
+    g.RTCPeerConnection = before;
+  }
+});

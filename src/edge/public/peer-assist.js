@@ -48,6 +48,12 @@ export const PEER_DEFAULTS = Object.freeze({
    * seconds (zapping) never moves the swarm, and a page's WebRTC set-up does not add to its own load.
    */
   joinAfterMs: 3000,
+  /**
+   * A planned link whose data channel is not open this long after it was begun is closed and begun again
+   * (ms): an offer, answer or candidate lost on the way (refused while the edge re-planned, a peer's busy
+   * moment) would otherwise leave the pair waiting for ever while the edge carries the stripe.
+   */
+  linkOpenMs: 6000,
 });
 
 /** @typedef {{ [K in keyof typeof PEER_DEFAULTS]: (typeof PEER_DEFAULTS)[K] extends boolean ? boolean : number }} PeerOptions */
@@ -81,8 +87,9 @@ const keyOf = (r, s, c) => `${r}:${s}.${c}`;
  * `chain` runs the link's signalling steps one after another (a candidate never overtakes its offer or answer).
  * One link per partner and direction carries every stripe the plan has between them (a viewer can supply
  * another in both stripes when the home groups are uneven).
+ * `openTimer` ends a link that is not open within linkOpenMs.
  * @typedef {{ peer: string, dir: 'up' | 'down', stripes: Set<number>, pc: RTCPeerConnection, dc: RTCDataChannel | null,
- *   open: boolean, chain: Promise<void> }} Link
+ *   open: boolean, chain: Promise<void>, openTimer: ReturnType<typeof setTimeout> | undefined }} Link
  */
 
 export class PeerAssist {
@@ -627,8 +634,18 @@ export class PeerAssist {
   newLink(dir, peer, stripes) {
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
     /** @type {Link} */
-    const link = { peer, dir, stripes, pc, dc: null, open: false, chain: Promise.resolve() };
+    const link = {
+      peer,
+      dir,
+      stripes,
+      pc,
+      dc: null,
+      open: false,
+      chain: Promise.resolve(),
+      openTimer: undefined,
+    };
     this.links.set(`${dir}:${peer}`, link);
+    link.openTimer = setTimeout(() => this.linkTimedOut(link), this.opts.linkOpenMs);
     pc.onicecandidate = (ev) => {
       const c = ev.candidate;
       if (!c || !c.candidate) return;
@@ -666,6 +683,7 @@ export class PeerAssist {
     dc.binaryType = 'arraybuffer';
     link.dc = dc;
     dc.onopen = () => {
+      clearTimeout(link.openTimer);
       link.open = true;
       this.note('link open', `${link.dir} ${link.peer}`);
       if (link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: true });
@@ -677,10 +695,25 @@ export class PeerAssist {
       };
   }
 
+  /**
+   * A link still not open after linkOpenMs: closed (a receiver fetches what it owed from the edge), and begun
+   * again by its supplier while the plan still wants it (the receiver takes the new offer).
+   * @param {Link} link
+   */
+  linkTimedOut(link) {
+    if (link.open || this.links.get(`${link.dir}:${link.peer}`) !== link) return;
+    this.note('link timeout', `${link.dir} ${link.peer} not open after ${this.opts.linkOpenMs} ms`);
+    this.closeLink(link);
+    if (link.dir !== 'down') return;
+    const stripes = new Set(this.plan.receivers.flatMap((r) => (r.peer === link.peer ? [r.stripe] : [])));
+    if (stripes.size > 0) this.offer(link.peer, stripes);
+  }
+
   /** @param {Link} link */
   closeLink(link) {
     const key = `${link.dir}:${link.peer}`;
     if (this.links.get(key) !== link) return;
+    clearTimeout(link.openTimer);
     this.links.delete(key);
     this.note('link closed', `${link.dir} ${link.peer}${link.open ? '' : ' (never opened)'}`);
     if (link.open && link.dir === 'up') this.send({ type: 'p2p-link', peer: link.peer, open: false });
