@@ -232,11 +232,12 @@ test('a planned link that does not open in time is closed and offered again, whi
     createDataChannel() {
       return { close() {} };
     }
-    async createOffer() {
-      return { type: 'offer', sdp: 'v=0 offer' };
+    createOffer() {
+      return Promise.resolve({ type: 'offer', sdp: 'v=0 offer' });
     }
-    async setLocalDescription(d: { sdp: string }) {
+    setLocalDescription(d: { sdp: string }) {
       this.localDescription = d;
+      return Promise.resolve();
     }
     close() {
       this.state.closed = true;
