@@ -158,7 +158,7 @@ async function playWithHlsJs(src, fromStart = false) {
   // element playing, nothing buffered at the playhead. Seen in CI under load. After 3 s of that, load again
   // from where the playhead is.
   let stuckSince = 0;
-  setInterval(() => {
+  const watchdog = setInterval(() => {
     const stuck = !video.paused && !video.ended && video.readyState <= 1 && bufferedAhead(video) === 0;
     if (!stuck) stuckSince = 0;
     else if (!stuckSince) stuckSince = performance.now();
@@ -168,6 +168,11 @@ async function playWithHlsJs(src, fromStart = false) {
       hls.startLoad(video.currentTime);
     }
   }, 500);
+  // Nothing to load again once hls.js has given up or gone.
+  hls.on(Hls.Events.DESTROYING, () => clearInterval(watchdog));
+  hls.on(Hls.Events.ERROR, (_e, d) => {
+    if (d.fatal) clearInterval(watchdog);
+  });
   return hls;
 }
 
